@@ -1,0 +1,233 @@
+//! Emits the Dropshot side of the API from the spec: wire types (typify) and a `#[dropshot::api_description]` trait.
+//!
+//! Output layout: `pub mod types` (component schemas), `pub mod params` (path and query structs, one pair
+//! per operation), `pub trait TokenApi` (one method per operation, named after its operationId) and
+//! `pub const OPERATION_IDS`. Error types are named `crate::ErrorResponse<types::X>`, where `X` is the
+//! operation's error schema; the api crate supplies that wrapper.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+use typify::{TypeSpace, TypeSpaceSettings};
+
+use crate::schema::{request_schema_names, server_component, server_inline};
+use crate::spec::{OperationInfo, json_body_schema};
+use crate::{Spec, SpecError, format_file};
+
+/// Name of the generated trait and of the module the Dropshot macro generates for it.
+pub const TRAIT_NAME: &str = "TokenApi";
+
+/// Generates the server-side API source for `spec`.
+pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
+    let mut settings = TypeSpaceSettings::default();
+    settings
+        .with_derive("schemars::JsonSchema".to_string())
+        .with_map_type("::std::collections::BTreeMap".to_string())
+        .with_type_mod("types");
+    let mut type_space = TypeSpace::new(&settings);
+
+    let request_side = request_schema_names(&spec.raw);
+    let mut components = Vec::new();
+    if let Some(schemas) = spec.raw.pointer("/components/schemas").and_then(Value::as_object) {
+        for (name, schema) in schemas {
+            let converted = server_component(name, schema, request_side.contains(name));
+            components.push((name.clone(), to_schemars(&converted, name)?));
+        }
+    }
+    type_space.add_ref_types(components).map_err(|err| SpecError::Generation(format!("typify: {err}")))?;
+
+    let mut params = Vec::new();
+    let mut methods = Vec::new();
+    let mut operation_ids = Vec::new();
+    for op in spec.operations() {
+        let emitted = emit_operation(spec, &op, &mut type_space)?;
+        params.push(emitted.params);
+        methods.push(emitted.method);
+        operation_ids.push(op.operation_id.to_string());
+    }
+    let types = type_space.to_stream();
+    let trait_ident = format_ident!("{TRAIT_NAME}");
+    let tokens = quote! {
+        /// Wire types generated from `components.schemas`.
+        #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
+        pub mod types {
+            #types
+        }
+
+        /// Path and query parameters of each operation.
+        #[allow(clippy::all, dead_code)]
+        pub mod params {
+            use super::types;
+            #(#params)*
+        }
+
+        /// Every operationId of the spec, in document order.
+        pub const OPERATION_IDS: &[&str] = &[#(#operation_ids),*];
+
+        /// The token APIs of the merged spec: one method per operation.
+        #[dropshot::api_description]
+        pub trait #trait_ident {
+            /// Server state handed to every handler.
+            type Context: Send + Sync + 'static;
+            #(#methods)*
+        }
+    };
+    format_file(tokens)
+}
+
+struct EmittedOperation {
+    params: TokenStream,
+    method: TokenStream,
+}
+
+fn emit_operation(spec: &Spec, op: &OperationInfo<'_>, type_space: &mut TypeSpace) -> Result<EmittedOperation, SpecError> {
+    let id = op.operation_id;
+    let raw_op = spec
+        .raw
+        .pointer(&format!("/paths/{}/{}", escape_pointer(op.path), op.method.to_lowercase()))
+        .ok_or_else(|| SpecError::Generation(format!("{id}: operation not found in raw document")))?;
+
+    // Parameters, resolved through components.parameters.
+    let mut path_fields = Vec::new();
+    let mut query_fields = Vec::new();
+    for param in raw_op.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+        let param = resolve(&spec.raw, param);
+        let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
+        let location = param.get("in").and_then(Value::as_str).unwrap_or_default();
+        let required = param.get("required") == Some(&Value::Bool(true));
+        let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} parameter {name}"))?;
+        let field = field(name, param.get("description").and_then(Value::as_str), ty, required || location == "path");
+        match location {
+            "path" => path_fields.push(field),
+            "query" => query_fields.push(field),
+            other => return Err(SpecError::Generation(format!("{id}: parameters in {other} are not supported"))),
+        }
+    }
+
+    let camel = id.to_upper_camel_case();
+    let mut params = TokenStream::new();
+    let mut args = Vec::new();
+    if !path_fields.is_empty() {
+        let ident = format_ident!("{camel}Path");
+        let doc = format!("Path parameters of `{id}`.");
+        params.extend(quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+            pub struct #ident { #(#path_fields)* }
+        });
+        args.push(quote! { path: dropshot::Path<params::#ident> });
+    }
+    if !query_fields.is_empty() {
+        let ident = format_ident!("{camel}Query");
+        let doc = format!("Query parameters of `{id}`.");
+        params.extend(quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+            pub struct #ident { #(#query_fields)* }
+        });
+        args.push(quote! { query: dropshot::Query<params::#ident> });
+    }
+    if let Some(schema) = raw_op.pointer("/requestBody/content/application~1json/schema") {
+        let ty = type_ident(type_space, &server_inline(schema), &format!("{id} request body"))?;
+        args.push(quote! { body: dropshot::TypedBody<#ty> });
+    }
+
+    // Responses: validated to one success and one error schema.
+    let (success, errors) = spec.responses(op.operation);
+    let (status, response) = success[0];
+    let body = json_body_schema(response);
+    let ok = match (status, body) {
+        (200, Some(schema)) => {
+            let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} response"))?;
+            quote! { dropshot::HttpResponseOk<#ty> }
+        }
+        (201, Some(schema)) => {
+            let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} response"))?;
+            quote! { dropshot::HttpResponseCreated<#ty> }
+        }
+        (204, None) if op.method == "DELETE" => quote! { dropshot::HttpResponseDeleted },
+        (204, None) => quote! { dropshot::HttpResponseUpdatedNoContent },
+        (status, body) => {
+            return Err(SpecError::Generation(format!(
+                "{id}: success status {status} {} a body is not supported",
+                if body.is_some() { "with" } else { "without" }
+            )));
+        }
+    };
+    let error_schema: Value = errors
+        .iter()
+        .next()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| SpecError::Generation(format!("{id}: no error schema")))?;
+    let error_ty = type_ident(type_space, &server_inline(&error_schema), &format!("{id} error"))?;
+
+    let method = format_ident!("{}", id.to_snake_case());
+    let http_method = format_ident!("{}", op.method);
+    let path = op.path;
+    let tags = &op.operation.tags;
+    let doc = doc_lines(op.operation.summary.as_deref(), op.operation.description.as_deref());
+    let method_tokens = quote! {
+        #(#[doc = #doc])*
+        #[endpoint { method = #http_method, path = #path, operation_id = #id, tags = [#(#tags),*] }]
+        async fn #method(
+            rqctx: dropshot::RequestContext<Self::Context>,
+            #(#args),*
+        ) -> Result<#ok, crate::ErrorResponse<#error_ty>>;
+    };
+    Ok(EmittedOperation { params, method: method_tokens })
+}
+
+fn field(name: &str, description: Option<&str>, ty: TokenStream, required: bool) -> TokenStream {
+    let ident = format_ident!("{}", name.to_snake_case());
+    let rename = (ident != name).then(|| quote! { #[serde(rename = #name)] });
+    let doc = description.map(|d| quote! { #[doc = #d] });
+    if required {
+        quote! { #doc #rename pub #ident: #ty, }
+    } else {
+        quote! {
+            #doc #rename
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub #ident: Option<#ty>,
+        }
+    }
+}
+
+/// Dropshot takes the first paragraph of the doc comment as `summary`, the rest as `description`.
+fn doc_lines(summary: Option<&str>, description: Option<&str>) -> Vec<String> {
+    let mut paragraphs: Vec<&str> = Vec::new();
+    paragraphs.extend(summary);
+    paragraphs.extend(description);
+    let mut lines = Vec::new();
+    for (i, paragraph) in paragraphs.iter().enumerate() {
+        if i > 0 {
+            lines.push(String::new());
+        }
+        lines.extend(paragraph.lines().map(|line| format!(" {line}")));
+    }
+    lines
+}
+
+fn type_ident(type_space: &mut TypeSpace, schema: &Value, what: &str) -> Result<TokenStream, SpecError> {
+    let schema = to_schemars(schema, what)?;
+    let id = type_space.add_type(&schema).map_err(|err| SpecError::Generation(format!("{what}: typify: {err}")))?;
+    let ty = type_space.get_type(&id).map_err(|err| SpecError::Generation(format!("{what}: typify: {err}")))?;
+    Ok(ty.ident())
+}
+
+fn to_schemars(value: &Value, what: &str) -> Result<schemars::schema::Schema, SpecError> {
+    serde_json::from_value(value.clone()).map_err(|err| SpecError::Generation(format!("{what}: bad schema: {err}")))
+}
+
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => doc.pointer(pointer).unwrap_or(value),
+        None => value,
+    }
+}
+
+/// JSON pointer escaping of one reference token (RFC 6901).
+fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}

@@ -1,0 +1,213 @@
+//! Loads the merged OpenAPI document and checks the rules both generators rely on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use openapiv3::{OpenAPI, Operation, ReferenceOr, Response, StatusCode};
+
+/// Why a spec cannot be used for generation.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path} is not a valid OpenAPI 3.0 document: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("invalid spec: {}", .0.join("; "))]
+    Invalid(Vec<String>),
+    #[error("code generation failed: {0}")]
+    Generation(String),
+}
+
+/// A loaded and validated merged spec.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub openapi: OpenAPI,
+    /// The same document as plain JSON, for schema conversion.
+    pub raw: serde_json::Value,
+}
+
+/// One operation of the spec, with what the generators need resolved.
+#[derive(Debug, Clone)]
+pub(crate) struct OperationInfo<'a> {
+    pub path: &'a str,
+    pub method: &'static str,
+    pub operation: &'a Operation,
+    pub operation_id: &'a str,
+}
+
+/// Reads `path` (JSON), parses it and validates it.
+pub fn load_spec(path: &Path) -> Result<Spec, SpecError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SpecError::Read { path: path.display().to_string(), source })?;
+    Spec::from_json(&text, &path.display().to_string())
+}
+
+impl Spec {
+    /// Parses and validates a JSON document; `origin` names it in errors.
+    pub fn from_json(text: &str, origin: &str) -> Result<Spec, SpecError> {
+        let raw: serde_json::Value = serde_json::from_str(text)
+            .map_err(|source| SpecError::Parse { path: origin.to_string(), source })?;
+        let openapi: OpenAPI = serde_json::from_value(raw.clone())
+            .map_err(|source| SpecError::Parse { path: origin.to_string(), source })?;
+        let spec = Spec { openapi, raw };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Every operation, in document order.
+    pub(crate) fn operations(&self) -> Vec<OperationInfo<'_>> {
+        let mut out = Vec::new();
+        for (path, item) in &self.openapi.paths.paths {
+            let ReferenceOr::Item(item) = item else { continue };
+            for (method, operation) in item.iter() {
+                out.push(OperationInfo {
+                    path,
+                    method: method_name(method),
+                    operation,
+                    operation_id: operation.operation_id.as_deref().unwrap_or(""),
+                });
+            }
+        }
+        out
+    }
+
+    /// The operationIds of the spec, in document order.
+    pub fn operation_ids(&self) -> Vec<String> {
+        self.operations().iter().map(|op| op.operation_id.to_string()).collect()
+    }
+
+    /// Resolves a response that may be a `$ref` into `components.responses`.
+    pub(crate) fn response<'a>(&'a self, response: &'a ReferenceOr<Response>) -> Option<&'a Response> {
+        match response {
+            ReferenceOr::Item(response) => Some(response),
+            ReferenceOr::Reference { reference } => {
+                let name = reference.strip_prefix("#/components/responses/")?;
+                match self.openapi.components.as_ref()?.responses.get(name)? {
+                    ReferenceOr::Item(response) => Some(response),
+                    ReferenceOr::Reference { .. } => None,
+                }
+            }
+        }
+    }
+
+    /// The success status and response, and the (single) error body schema of an operation.
+    pub(crate) fn responses<'a>(
+        &'a self,
+        operation: &'a Operation,
+    ) -> (Vec<(u16, &'a Response)>, BTreeSet<String>) {
+        let mut success = Vec::new();
+        let mut errors = BTreeSet::new();
+        for (status, response) in &operation.responses.responses {
+            let Some(response) = self.response(response) else { continue };
+            let is_success = match status {
+                StatusCode::Code(code) => (200..300).contains(code),
+                StatusCode::Range(range) => *range == 2,
+            };
+            if is_success {
+                let code = match status {
+                    StatusCode::Code(code) => *code,
+                    StatusCode::Range(_) => 200,
+                };
+                success.push((code, response));
+            } else {
+                errors.insert(json_body_schema(response).map(|s| s.to_string()).unwrap_or_default());
+            }
+        }
+        (success, errors)
+    }
+
+    fn validate(&self) -> Result<(), SpecError> {
+        let mut problems = Vec::new();
+        if !self.openapi.openapi.starts_with("3.0.") {
+            problems.push(format!("openapi version {} is not 3.0.x", self.openapi.openapi));
+        }
+        let mut seen = BTreeMap::new();
+        for op in self.operations() {
+            let at = format!("{} {}", op.method, op.path);
+            if op.operation_id.is_empty() {
+                problems.push(format!("{at} has no operationId"));
+                continue;
+            }
+            if let Some(first) = seen.insert(op.operation_id, at.clone()) {
+                problems.push(format!("operationId {} is used by {first} and {at}", op.operation_id));
+            }
+            let (success, errors) = self.responses(op.operation);
+            if success.len() != 1 {
+                problems.push(format!("{} has {} success responses; exactly one is required", op.operation_id, success.len()));
+            }
+            if errors.len() > 1 {
+                problems.push(format!("{} has {} different error bodies; one error schema is required", op.operation_id, errors.len()));
+            }
+            if errors.contains("") {
+                problems.push(format!("{} has an error response without an application/json schema", op.operation_id));
+            }
+        }
+        problems.extend(route_conflicts(self.openapi.paths.paths.keys().map(String::as_str)));
+        if problems.is_empty() { Ok(()) } else { Err(SpecError::Invalid(problems)) }
+    }
+}
+
+/// The `application/json` schema of a response, as JSON.
+pub(crate) fn json_body_schema(response: &Response) -> Option<serde_json::Value> {
+    let media = response.content.get("application/json")?;
+    serde_json::to_value(media.schema.as_ref()?).ok()
+}
+
+fn method_name(method: &str) -> &'static str {
+    match method {
+        "get" => "GET",
+        "put" => "PUT",
+        "post" => "POST",
+        "delete" => "DELETE",
+        "options" => "OPTIONS",
+        "head" => "HEAD",
+        "patch" => "PATCH",
+        _ => "TRACE",
+    }
+}
+
+/// Dropshot panics when a literal and a variable segment, or two differently named variables, sit at the
+/// same position under the same parent; report such pairs instead.
+fn route_conflicts<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut children: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for path in paths {
+        let segments: Vec<String> =
+            path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        for depth in 0..segments.len() {
+            children.entry(segments[..depth].to_vec()).or_default().insert(segments[depth].clone());
+        }
+    }
+    let mut problems = Vec::new();
+    for (parent, segs) in children {
+        let variables: Vec<&String> = segs.iter().filter(|s| s.starts_with('{')).collect();
+        let literals = segs.len() - variables.len();
+        if variables.len() > 1 || (!variables.is_empty() && literals > 0) {
+            problems.push(format!(
+                "/{}/ has sibling segments {:?}, which Dropshot cannot route",
+                parent.join("/"),
+                segs
+            ));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sibling_literal_and_variable_conflict() {
+        let problems = route_conflicts(["/a/me/", "/a/{id}/", "/b/{x}/c"].into_iter());
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("/a/"), "{problems:?}");
+    }
+
+    #[test]
+    fn rejects_missing_operation_id_and_3_1() {
+        let doc = r#"{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/x":{"get":{"responses":{"200":{"description":""}}}}}}"#;
+        let Err(SpecError::Invalid(problems)) = Spec::from_json(doc, "test") else { panic!("accepted") };
+        assert!(problems.iter().any(|p| p.contains("3.1.0")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("no operationId")), "{problems:?}");
+    }
+}
