@@ -1,0 +1,188 @@
+//! Domain values to wire types, written as authentik and NetBird write them.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokenstack_api::types;
+
+use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, OAuthToken, Pat, UsedBy, UsedByAction};
+use crate::pagination::Page;
+
+pub fn intent(intent: Intent) -> types::IntentEnum {
+    match intent {
+        Intent::Verification => types::IntentEnum::Verification,
+        Intent::Api => types::IntentEnum::Api,
+        Intent::Recovery => types::IntentEnum::Recovery,
+        Intent::AppPassword => types::IntentEnum::AppPassword,
+    }
+}
+
+pub fn intent_from_wire(intent: types::IntentEnum) -> Intent {
+    match intent {
+        types::IntentEnum::Verification => Intent::Verification,
+        types::IntentEnum::Api => Intent::Api,
+        types::IntentEnum::Recovery => Intent::Recovery,
+        types::IntentEnum::AppPassword => Intent::AppPassword,
+    }
+}
+
+/// authentik's `User` serializer: groups in full, no roles, `uid` a stable hash of the pk.
+pub fn user(user: &AkUser) -> types::User {
+    let user_type = match user.user_type {
+        AkUserType::Internal => types::UserTypeEnum::Internal,
+        AkUserType::External => types::UserTypeEnum::External,
+        AkUserType::ServiceAccount => types::UserTypeEnum::ServiceAccount,
+        AkUserType::InternalServiceAccount => types::UserTypeEnum::InternalServiceAccount,
+    };
+    let uid = hex(&Sha256::digest(format!("tokenstack-{}", user.pk)));
+    types::User {
+        attributes: user.attributes.clone(),
+        avatar: format!("data:image/svg+xml;base64,{}", avatar_svg(&user.username)),
+        date_joined: user.date_joined,
+        email: Some(user.email.clone()),
+        groups: user.groups.iter().map(|g| g.pk).collect(),
+        groups_obj: Some(
+            user.groups
+                .iter()
+                .map(|g| types::PartialGroup {
+                    attributes: g.attributes.clone(),
+                    is_superuser: Some(g.is_superuser),
+                    name: g.name.clone(),
+                    num_pk: g.num_pk,
+                    pk: g.pk,
+                })
+                .collect(),
+        ),
+        is_active: Some(user.is_active),
+        is_superuser: user.is_superuser,
+        last_login: user.last_login,
+        last_updated: user.last_updated,
+        name: user.name.clone(),
+        password_change_date: user.password_change_date,
+        path: Some(user.path.clone()),
+        pk: user.pk,
+        roles: Vec::new(),
+        roles_obj: Some(Vec::new()),
+        type_: Some(user_type),
+        uid,
+        username: user.username.clone(),
+        uuid: user.uuid,
+    }
+}
+
+pub fn token(token: CoreToken, owner: &AkUser) -> types::Token {
+    types::Token {
+        description: Some(token.description),
+        expires: token.expires,
+        expiring: Some(token.expiring),
+        identifier: token.identifier,
+        intent: Some(intent(token.intent)),
+        managed: token.managed,
+        pk: token.pk,
+        user: Some(token.user),
+        user_obj: user(owner),
+    }
+}
+
+/// authentik's `OAuth2ProviderSerializer` metadata for the generic `Provider` schema.
+pub fn provider(provider: &AkProvider) -> types::Provider {
+    types::Provider {
+        assigned_application_name: provider.assigned_application_name.clone(),
+        assigned_application_slug: provider.assigned_application_slug.clone(),
+        assigned_backchannel_application_name: None,
+        assigned_backchannel_application_slug: None,
+        authentication_flow: provider.authentication_flow,
+        authorization_flow: provider.authorization_flow,
+        component: "ak-provider-oauth2-form".to_string(),
+        invalidation_flow: provider.invalidation_flow,
+        meta_model_name: "authentik_providers_oauth2.oauth2provider".to_string(),
+        name: provider.name.clone(),
+        pk: provider.pk,
+        property_mappings: provider.property_mappings.clone(),
+        verbose_name: "OAuth2/OpenID Provider".to_string(),
+        verbose_name_plural: "OAuth2/OpenID Providers".to_string(),
+    }
+}
+
+/// `TokenModelSerializer`; `id_token` is `json.dumps(id_token, indent=4)`, as upstream.
+pub fn oauth_token(token: OAuthToken, provider: &AkProvider, owner: &AkUser, is_expired: bool) -> types::TokenModel {
+    types::TokenModel {
+        expires: token.expires,
+        id_token: python_json_dumps_indent4(&token.id_token),
+        is_expired,
+        pk: token.pk,
+        provider: self::provider(provider),
+        revoked: Some(token.revoked),
+        scope: token.scope,
+        user: user(owner),
+    }
+}
+
+pub fn pagination<T>(page: &Page<T>) -> types::Pagination {
+    let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    types::Pagination {
+        count: n(page.count),
+        current: n(page.current),
+        end_index: n(page.end_index),
+        next: n(page.next),
+        previous: n(page.previous),
+        start_index: n(page.start_index),
+        total_pages: n(page.total_pages),
+    }
+}
+
+pub fn used_by(used_by: UsedBy) -> types::UsedBy {
+    let action = match used_by.action {
+        UsedByAction::Cascade => types::UsedByActionEnum::Cascade,
+        UsedByAction::CascadeMany => types::UsedByActionEnum::CascadeMany,
+        UsedByAction::SetNull => types::UsedByActionEnum::SetNull,
+        UsedByAction::SetDefault => types::UsedByActionEnum::SetDefault,
+        UsedByAction::LeftDangling => types::UsedByActionEnum::LeftDangling,
+    };
+    types::UsedBy { action, app: used_by.app, model_name: used_by.model_name, name: used_by.name, pk: used_by.pk }
+}
+
+pub fn pat(pat: Pat) -> types::PersonalAccessToken {
+    types::PersonalAccessToken {
+        created_at: pat.created_at,
+        created_by: pat.created_by,
+        expiration_date: pat.expiration_date,
+        id: pat.id,
+        last_used: pat.last_used,
+        name: pat.name,
+    }
+}
+
+fn python_json_dumps_indent4(value: &serde_json::Value) -> String {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    match value.serialize(&mut serializer) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => "{}".to_string(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// authentik's default avatar is an inline SVG with the user's initials.
+fn avatar_svg(username: &str) -> String {
+    use base64::Engine;
+    let initials: String = username.chars().take(2).collect::<String>().to_uppercase();
+    let svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#3a3a3a"/><text x="50%" y="50%" fill="#fff" text-anchor="middle" dominant-baseline="central" font-size="28">{initials}</text></svg>"##
+    );
+    base64::engine::general_purpose::STANDARD.encode(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_token_is_python_indent_4() {
+        let dumped = python_json_dumps_indent4(&serde_json::json!({"sub": "1"}));
+        assert_eq!(dumped, "{\n    \"sub\": \"1\"\n}");
+    }
+}

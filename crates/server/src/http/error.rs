@@ -1,0 +1,49 @@
+//! The one place where domain and store errors become HTTP responses with upstream-shaped bodies.
+
+use dropshot::ErrorStatusCode;
+use tokenstack_api::ErrorResponse;
+use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, ValidationError};
+
+use crate::authentik::AkError;
+use crate::netbird::{NbError, NbErrorKind};
+
+pub type AkResponseError = ErrorResponse<AuthentikError>;
+pub type NbResponseError = ErrorResponse<NetbirdError>;
+
+/// An authentik `{"detail": …}` error with a status.
+pub fn ak_detail(status: ErrorStatusCode, detail: impl Into<String>) -> AkResponseError {
+    ErrorResponse::new(status, GenericError { code: None, detail: detail.into() }.into())
+}
+
+impl From<AkError> for AkResponseError {
+    fn from(error: AkError) -> Self {
+        match error {
+            AkError::Forbidden(detail) => ak_detail(ErrorStatusCode::FORBIDDEN, detail),
+            AkError::NotFound(detail) => ak_detail(ErrorStatusCode::NOT_FOUND, detail),
+            AkError::Invalid(fields) => {
+                let extra = fields
+                    .into_iter()
+                    .map(|(field, messages)| (field, serde_json::json!(messages)))
+                    .collect();
+                let body = ValidationError { code: None, non_field_errors: Vec::new(), extra };
+                ErrorResponse::new(ErrorStatusCode::BAD_REQUEST, body.into())
+            }
+            AkError::Store(_) => ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, "A server error occurred."),
+        }
+    }
+}
+
+impl From<NbError> for NbResponseError {
+    fn from(error: NbError) -> Self {
+        let status = match error.kind() {
+            NbErrorKind::Unauthorized => ErrorStatusCode::UNAUTHORIZED,
+            NbErrorKind::Forbidden => ErrorStatusCode::FORBIDDEN,
+            NbErrorKind::NotFound => ErrorStatusCode::NOT_FOUND,
+            NbErrorKind::InvalidArgument => ErrorStatusCode::UNPROCESSABLE_ENTITY,
+            NbErrorKind::BadRequest => ErrorStatusCode::BAD_REQUEST,
+            NbErrorKind::Internal => ErrorStatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = NetbirdError { code: i64::from(status.as_u16()), message: error.public_message() };
+        ErrorResponse::new(status, body)
+    }
+}

@@ -1,0 +1,401 @@
+//! Plain domain types for both emulated products, seedable from YAML and free of HTTP concerns.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::secrets::Secret;
+
+/// User attribute that decides `expiring` for tokens a non-superuser creates.
+pub const AK_ATTR_TOKEN_EXPIRES: &str = "goauthentik.io/user/token-expires";
+
+/// An authentik user, with its groups embedded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AkUser {
+    pub pk: i64,
+    pub username: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default = "default_true")]
+    pub is_active: bool,
+    #[serde(default)]
+    pub is_superuser: bool,
+    #[serde(default)]
+    pub groups: Vec<AkGroup>,
+    #[serde(default, alias = "type")]
+    pub user_type: AkUserType,
+    #[serde(default = "Uuid::new_v4")]
+    pub uuid: Uuid,
+    #[serde(default = "default_user_path")]
+    pub path: String,
+    #[serde(default = "Utc::now")]
+    pub date_joined: DateTime<Utc>,
+    #[serde(default)]
+    pub last_login: Option<DateTime<Utc>>,
+    #[serde(default = "Utc::now")]
+    pub last_updated: DateTime<Utc>,
+    #[serde(default = "Utc::now")]
+    pub password_change_date: DateTime<Utc>,
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+}
+
+impl AkUser {
+    /// authentik's effective superuser flag: set on the user or on any of its groups.
+    pub fn is_effective_superuser(&self) -> bool {
+        self.is_superuser || self.groups.iter().any(|g| g.is_superuser)
+    }
+}
+
+/// authentik `UserTypeEnum`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AkUserType {
+    #[default]
+    Internal,
+    External,
+    ServiceAccount,
+    InternalServiceAccount,
+}
+
+/// authentik `PartialGroup`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AkGroup {
+    #[serde(default = "Uuid::new_v4")]
+    pub pk: Uuid,
+    #[serde(default)]
+    pub num_pk: i64,
+    pub name: String,
+    #[serde(default)]
+    pub is_superuser: bool,
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+}
+
+/// authentik `Provider` (the stored part; verbose names are the HTTP layer's concern).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AkProvider {
+    pub pk: i64,
+    pub name: String,
+    #[serde(default)]
+    pub authentication_flow: Option<Uuid>,
+    #[serde(default)]
+    pub authorization_flow: Option<Uuid>,
+    #[serde(default)]
+    pub invalidation_flow: Option<Uuid>,
+    #[serde(default)]
+    pub property_mappings: Vec<Uuid>,
+    #[serde(default)]
+    pub assigned_application_slug: Option<String>,
+    #[serde(default)]
+    pub assigned_application_name: Option<String>,
+}
+
+/// authentik `IntentEnum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Intent {
+    Verification,
+    Api,
+    Recovery,
+    AppPassword,
+}
+
+impl Intent {
+    /// The wire and database value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verification => "verification",
+            Self::Api => "api",
+            Self::Recovery => "recovery",
+            Self::AppPassword => "app_password",
+        }
+    }
+
+    /// Parses the wire value.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Verification,
+            Self::Api,
+            Self::Recovery,
+            Self::AppPassword,
+        ]
+        .into_iter()
+        .find(|i| i.as_str() == value)
+    }
+}
+
+impl fmt::Display for Intent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authentik core token (`authentik_core.Token`); `key` is the bearer secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CoreToken {
+    #[serde(default = "Uuid::new_v4")]
+    pub pk: Uuid,
+    pub identifier: String,
+    pub key: Secret,
+    #[serde(default = "default_intent")]
+    pub intent: Intent,
+    pub user: i64,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+    #[serde(default = "default_true")]
+    pub expiring: bool,
+    #[serde(default)]
+    pub managed: Option<String>,
+    /// User pks holding `authentik_core.view_token_key` on this object.
+    #[serde(default)]
+    pub key_viewers: Vec<i64>,
+}
+
+impl CoreToken {
+    /// `ExpiringModel.is_expired`: `expiring and now > expires`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expiring && self.expires.is_some_and(|e| now > e)
+    }
+}
+
+/// Which OAuth2 token table a row lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthKind {
+    Access,
+    Refresh,
+}
+
+impl OAuthKind {
+    /// The Django model name, as used in `No <Model> matches the given query.`.
+    pub fn model_name(self) -> &'static str {
+        match self {
+            Self::Access => "AccessToken",
+            Self::Refresh => "RefreshToken",
+        }
+    }
+}
+
+/// An OAuth2 access or refresh token (`TokenModel`); `token` is the secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OAuthToken {
+    pub pk: i64,
+    pub kind: OAuthKind,
+    pub provider: i64,
+    pub user: i64,
+    pub token: Secret,
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    #[serde(default)]
+    pub id_token: Value,
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+impl OAuthToken {
+    /// Same rule as core tokens, with `expiring` always true.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires.is_some_and(|e| now > e)
+    }
+}
+
+/// authentik `UsedBy` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedBy {
+    pub app: String,
+    pub model_name: String,
+    pub pk: String,
+    pub name: String,
+    pub action: UsedByAction,
+}
+
+/// authentik `UsedByActionEnum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsedByAction {
+    Cascade,
+    CascadeMany,
+    SetNull,
+    SetDefault,
+    LeftDangling,
+}
+
+/// NetBird user roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NbRole {
+    Owner,
+    Admin,
+    NetworkAdmin,
+    Auditor,
+    User,
+}
+
+/// A NetBird user; its account is implied by `account_id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NbUser {
+    pub id: String,
+    pub account_id: String,
+    pub role: NbRole,
+    #[serde(default)]
+    pub is_service_user: bool,
+    #[serde(default)]
+    pub blocked: bool,
+}
+
+impl NbUser {
+    /// `User.HasAdminPower`: owner or admin.
+    pub fn has_admin_power(&self) -> bool {
+        matches!(self.role, NbRole::Owner | NbRole::Admin)
+    }
+}
+
+/// A NetBird personal access token; only the hash of the plain token is kept.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pat {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub hashed_token: String,
+    pub expiration_date: DateTime<Utc>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+impl Pat {
+    /// `time.Now().After(expiration_date)`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        now > self.expiration_date
+    }
+}
+
+impl fmt::Debug for Pat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pat")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("hashed_token", &"***")
+            .field("expiration_date", &self.expiration_date)
+            .field("created_by", &self.created_by)
+            .field("created_at", &self.created_at)
+            .field("last_used", &self.last_used)
+            .finish()
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_intent() -> Intent {
+    Intent::Api
+}
+
+fn default_user_path() -> String {
+    "users".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn token(expiring: bool, expires: Option<DateTime<Utc>>) -> CoreToken {
+        CoreToken {
+            pk: Uuid::new_v4(),
+            identifier: "t".into(),
+            key: Secret::new("supersecretkey"),
+            intent: Intent::Api,
+            user: 1,
+            description: String::new(),
+            expires,
+            expiring,
+            managed: None,
+            key_viewers: vec![],
+        }
+    }
+
+    #[test]
+    fn core_token_expiry_rule() {
+        let now = Utc::now();
+        let past = Some(now - TimeDelta::seconds(1));
+        assert!(token(true, past).is_expired(now));
+        assert!(!token(false, past).is_expired(now));
+        assert!(!token(true, None).is_expired(now));
+        assert!(!token(true, Some(now)).is_expired(now), "strictly after");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let t = token(true, None);
+        assert!(!format!("{t:?}").contains("supersecretkey"));
+        let pat = Pat {
+            id: "x".into(),
+            user_id: "u".into(),
+            name: "n".into(),
+            hashed_token: "HASHVALUE".into(),
+            expiration_date: Utc::now(),
+            created_by: "u".into(),
+            created_at: Utc::now(),
+            last_used: None,
+        };
+        assert!(!format!("{pat:?}").contains("HASHVALUE"));
+    }
+
+    #[test]
+    fn serde_names() {
+        assert_eq!(
+            serde_json::to_value(NbRole::NetworkAdmin).unwrap(),
+            "network_admin"
+        );
+        assert_eq!(
+            serde_json::to_value(Intent::AppPassword).unwrap(),
+            "app_password"
+        );
+        assert_eq!(
+            serde_json::to_value(AkUserType::InternalServiceAccount).unwrap(),
+            "internal_service_account"
+        );
+        assert_eq!(Intent::parse("app_password"), Some(Intent::AppPassword));
+        assert_eq!(Intent::parse("API"), None);
+    }
+
+    #[test]
+    fn minimal_seed_user_gets_defaults() {
+        let u: AkUser = serde_json::from_value(serde_json::json!({
+            "pk": 7, "username": "alice", "type": "service_account"
+        }))
+        .unwrap();
+        assert!(u.is_active);
+        assert_eq!(u.user_type, AkUserType::ServiceAccount);
+        assert!(!u.is_effective_superuser());
+    }
+
+    #[test]
+    fn admin_power() {
+        let mut u = NbUser {
+            id: "u".into(),
+            account_id: "a".into(),
+            role: NbRole::Owner,
+            is_service_user: false,
+            blocked: false,
+        };
+        assert!(u.has_admin_power());
+        u.role = NbRole::NetworkAdmin;
+        assert!(!u.has_admin_power());
+    }
+}

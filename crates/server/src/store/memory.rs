@@ -1,0 +1,1279 @@
+//! `MemoryStore`: the in-memory `Store`, one `RwLock` over hash maps with secondary indexes.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::pagination::Slice;
+use crate::secrets::{Secret, generate_key};
+use crate::store::{
+    CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store,
+    StoreError,
+};
+
+/// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, State>, StoreError> {
+        self.state
+            .read()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
+        self.state
+            .write()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    ak_users: HashMap<i64, AkUser>,
+    ak_user_by_username: HashMap<String, i64>,
+    providers: HashMap<i64, AkProvider>,
+    /// identifier → token
+    core: HashMap<String, CoreToken>,
+    /// key → identifier
+    core_by_key: HashMap<String, String>,
+    /// pk → identifier
+    core_by_pk: HashMap<Uuid, String>,
+    /// user pk → identifiers
+    core_by_user: HashMap<i64, BTreeSet<String>>,
+    oauth: HashMap<(OAuthKind, i64), OAuthToken>,
+    nb_users: HashMap<String, NbUser>,
+    /// id → PAT
+    pats: HashMap<String, Pat>,
+    /// hashed token → id
+    pat_by_hash: HashMap<String, String>,
+    /// user id → PAT ids
+    pats_by_user: HashMap<String, BTreeSet<String>>,
+}
+
+// Manual, so keys and hashes held in the indexes never reach a log.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("ak_users", &self.ak_users.len())
+            .field("providers", &self.providers.len())
+            .field("core_tokens", &self.core.len())
+            .field("oauth_tokens", &self.oauth.len())
+            .field("nb_users", &self.nb_users.len())
+            .field("pats", &self.pats.len())
+            .finish()
+    }
+}
+
+impl State {
+    fn insert_ak_user(&mut self, user: AkUser) -> Result<(), StoreError> {
+        if self.ak_users.contains_key(&user.pk) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        if self.ak_user_by_username.contains_key(&user.username) {
+            return Err(StoreError::Duplicate { field: "username" });
+        }
+        self.ak_user_by_username
+            .insert(user.username.clone(), user.pk);
+        self.ak_users.insert(user.pk, user);
+        Ok(())
+    }
+
+    fn insert_provider(&mut self, provider: AkProvider) -> Result<(), StoreError> {
+        if self.providers.contains_key(&provider.pk) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        self.providers.insert(provider.pk, provider);
+        Ok(())
+    }
+
+    fn insert_core(&mut self, token: CoreToken) -> Result<CoreToken, StoreError> {
+        if self.core_by_pk.contains_key(&token.pk) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        if self.core.contains_key(&token.identifier) {
+            return Err(StoreError::Duplicate {
+                field: "identifier",
+            });
+        }
+        if self.core_by_key.contains_key(token.key.expose()) {
+            return Err(StoreError::Duplicate { field: "key" });
+        }
+        if !self.ak_users.contains_key(&token.user) {
+            return Err(StoreError::NotFound);
+        }
+        self.index_core(token.clone());
+        Ok(token)
+    }
+
+    fn index_core(&mut self, token: CoreToken) {
+        self.core_by_key
+            .insert(token.key.expose().to_owned(), token.identifier.clone());
+        self.core_by_pk.insert(token.pk, token.identifier.clone());
+        self.core_by_user
+            .entry(token.user)
+            .or_default()
+            .insert(token.identifier.clone());
+        self.core.insert(token.identifier.clone(), token);
+    }
+
+    fn remove_core(&mut self, identifier: &str) -> Option<CoreToken> {
+        let token = self.core.remove(identifier)?;
+        self.core_by_key.remove(token.key.expose());
+        self.core_by_pk.remove(&token.pk);
+        if let Some(set) = self.core_by_user.get_mut(&token.user) {
+            set.remove(identifier);
+            if set.is_empty() {
+                self.core_by_user.remove(&token.user);
+            }
+        }
+        Some(token)
+    }
+
+    fn replace_core(
+        &mut self,
+        identifier: &str,
+        mut token: CoreToken,
+    ) -> Result<CoreToken, StoreError> {
+        let old = self.core.get(identifier).ok_or(StoreError::NotFound)?;
+        token.pk = old.pk;
+        if token.identifier != identifier && self.core.contains_key(&token.identifier) {
+            return Err(StoreError::Duplicate {
+                field: "identifier",
+            });
+        }
+        if token.key != old.key && self.core_by_key.contains_key(token.key.expose()) {
+            return Err(StoreError::Duplicate { field: "key" });
+        }
+        if !self.ak_users.contains_key(&token.user) {
+            return Err(StoreError::NotFound);
+        }
+        self.remove_core(identifier);
+        self.index_core(token.clone());
+        Ok(token)
+    }
+
+    fn insert_oauth(&mut self, token: OAuthToken) -> Result<(), StoreError> {
+        let id = (token.kind, token.pk);
+        if self.oauth.contains_key(&id) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        if !self.ak_users.contains_key(&token.user) || !self.providers.contains_key(&token.provider)
+        {
+            return Err(StoreError::NotFound);
+        }
+        self.oauth.insert(id, token);
+        Ok(())
+    }
+
+    fn insert_nb_user(&mut self, user: NbUser) -> Result<(), StoreError> {
+        if self.nb_users.contains_key(&user.id) {
+            return Err(StoreError::Duplicate { field: "id" });
+        }
+        self.nb_users.insert(user.id.clone(), user);
+        Ok(())
+    }
+
+    fn insert_pat(&mut self, pat: Pat) -> Result<(), StoreError> {
+        if self.pats.contains_key(&pat.id) {
+            return Err(StoreError::Duplicate { field: "id" });
+        }
+        if self.pat_by_hash.contains_key(&pat.hashed_token) {
+            return Err(StoreError::Duplicate {
+                field: "hashed_token",
+            });
+        }
+        if !self.nb_users.contains_key(&pat.user_id) {
+            return Err(StoreError::NotFound);
+        }
+        self.pat_by_hash
+            .insert(pat.hashed_token.clone(), pat.id.clone());
+        self.pats_by_user
+            .entry(pat.user_id.clone())
+            .or_default()
+            .insert(pat.id.clone());
+        self.pats.insert(pat.id.clone(), pat);
+        Ok(())
+    }
+
+    fn user_pat_mut(&mut self, user_id: &str, id: &str) -> Result<&mut Pat, StoreError> {
+        self.pats
+            .get_mut(id)
+            .filter(|p| p.user_id == user_id)
+            .ok_or(StoreError::NotFound)
+    }
+
+    fn username(&self, pk: i64) -> &str {
+        self.ak_users.get(&pk).map_or("", |u| u.username.as_str())
+    }
+
+    fn core_matches(&self, t: &CoreToken, q: &CoreTokenQuery) -> bool {
+        fn eq<T: PartialEq>(filter: &Option<T>, value: &T) -> bool {
+            filter.as_ref().is_none_or(|f| f == value)
+        }
+        eq(&q.identifier, &t.identifier)
+            && eq(&q.intent, &t.intent)
+            && eq(&q.description, &t.description)
+            && eq(&q.expiring, &t.expiring)
+            && q.expires.is_none_or(|e| t.expires == Some(e))
+            && q.managed
+                .as_ref()
+                .is_none_or(|m| t.managed.as_ref() == Some(m))
+            && q.user_username
+                .as_ref()
+                .is_none_or(|u| self.username(t.user) == u)
+            && search_matches(
+                q.search.as_deref(),
+                &[
+                    &t.identifier,
+                    t.intent.as_str(),
+                    self.username(t.user),
+                    &t.description,
+                ],
+            )
+    }
+
+    fn oauth_matches(&self, t: &OAuthToken, q: &OAuthQuery) -> bool {
+        let provider_name = self
+            .providers
+            .get(&t.provider)
+            .map_or("", |p| p.name.as_str());
+        t.kind == q.kind
+            && q.owner.is_none_or(|o| o == t.user)
+            && q.user.is_none_or(|u| u == t.user)
+            && q.provider.is_none_or(|p| p == t.provider)
+            && search_matches(q.search.as_deref(), &[provider_name, self.username(t.user)])
+    }
+}
+
+/// DRF `SearchFilter`: terms split on whitespace and commas; every term must be a
+/// case-insensitive substring of at least one field.
+fn search_matches(search: Option<&str>, fields: &[&str]) -> bool {
+    let Some(search) = search else { return true };
+    let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    search
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+        .all(|term| {
+            let term = term.to_lowercase();
+            fields.iter().any(|f| f.contains(&term))
+        })
+}
+
+/// PostgreSQL order: `NULL` sorts after every value ascending.
+fn cmp_nulls_last<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+    }
+}
+
+fn directed(ord: Ordering, desc: bool) -> Ordering {
+    if desc { ord.reverse() } else { ord }
+}
+
+fn cmp_core(a: &CoreToken, b: &CoreToken, ordering: &[(CoreTokenField, bool)]) -> Ordering {
+    ordering
+        .iter()
+        .map(|&(field, desc)| {
+            let ord = match field {
+                CoreTokenField::Pk => a.pk.cmp(&b.pk),
+                CoreTokenField::Identifier => a.identifier.cmp(&b.identifier),
+                CoreTokenField::Intent => a.intent.as_str().cmp(b.intent.as_str()),
+                CoreTokenField::User => a.user.cmp(&b.user),
+                CoreTokenField::Description => a.description.cmp(&b.description),
+                CoreTokenField::Expires => cmp_nulls_last(&a.expires, &b.expires),
+                CoreTokenField::Expiring => a.expiring.cmp(&b.expiring),
+                CoreTokenField::Managed => cmp_nulls_last(&a.managed, &b.managed),
+            };
+            directed(ord, desc)
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.pk.cmp(&b.pk))
+}
+
+fn cmp_oauth(a: &OAuthToken, b: &OAuthToken, ordering: &[(OAuthField, bool)]) -> Ordering {
+    ordering
+        .iter()
+        .map(|&(field, desc)| {
+            let ord = match field {
+                OAuthField::Pk => a.pk.cmp(&b.pk),
+                OAuthField::Provider => a.provider.cmp(&b.provider),
+                OAuthField::User => a.user.cmp(&b.user),
+                OAuthField::Expires => cmp_nulls_last(&a.expires, &b.expires),
+                OAuthField::Revoked => a.revoked.cmp(&b.revoked),
+            };
+            directed(ord, desc)
+        })
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.pk.cmp(&b.pk))
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        self.write()?.insert_ak_user(user)
+    }
+
+    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
+        self.read()?
+            .ak_users
+            .get(&pk)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
+        let state = self.read()?;
+        let pk = state
+            .ak_user_by_username
+            .get(username)
+            .ok_or(StoreError::NotFound)?;
+        state.ak_users.get(pk).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
+        self.write()?.insert_provider(provider)
+    }
+
+    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
+        self.read()?
+            .providers
+            .get(&pk)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
+        self.write()?.insert_core(token)
+    }
+
+    async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
+        self.read()?
+            .core
+            .get(identifier)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
+        let state = self.read()?;
+        let identifier = state.core_by_key.get(key).ok_or(StoreError::NotFound)?;
+        state
+            .core
+            .get(identifier)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn list_core_tokens(
+        &self,
+        query: &CoreTokenQuery,
+    ) -> Result<Slice<CoreToken>, StoreError> {
+        let state = self.read()?;
+        let candidates: Box<dyn Iterator<Item = &CoreToken>> = match query.owner {
+            Some(owner) => Box::new(
+                state
+                    .core_by_user
+                    .get(&owner)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| state.core.get(id)),
+            ),
+            None => Box::new(state.core.values()),
+        };
+        let mut rows: Vec<CoreToken> = candidates
+            .filter(|t| state.core_matches(t, query))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| cmp_core(a, b, &query.ordering));
+        Ok(query.page.slice(rows))
+    }
+
+    async fn replace_core_token(
+        &self,
+        identifier: &str,
+        token: CoreToken,
+    ) -> Result<CoreToken, StoreError> {
+        self.write()?.replace_core(identifier, token)
+    }
+
+    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
+        self.write()?
+            .remove_core(identifier)
+            .map(drop)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let mut token = state
+            .core
+            .get(identifier)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        token.key = key;
+        state.replace_core(identifier, token).map(drop)
+    }
+
+    async fn expire_core_tokens(
+        &self,
+        now: DateTime<Utc>,
+        extend_by: TimeDelta,
+    ) -> Result<ExpiryOutcome, StoreError> {
+        let mut state = self.write()?;
+        let mut expired: Vec<CoreToken> = state
+            .core
+            .values()
+            .filter(|t| t.is_expired(now))
+            .cloned()
+            .collect();
+        expired.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        let mut outcome = ExpiryOutcome::default();
+        for mut token in expired {
+            let identifier = token.identifier.clone();
+            if token.intent == Intent::Api {
+                token.key = loop {
+                    let key = generate_key();
+                    if !state.core_by_key.contains_key(&key) {
+                        break Secret::new(key);
+                    }
+                };
+                token.expires = Some(now + extend_by);
+                state.replace_core(&identifier, token)?;
+                outcome.rotated.push(identifier);
+            } else {
+                state.remove_core(&identifier);
+                outcome.deleted.push(identifier);
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
+        self.write()?.insert_oauth(token)
+    }
+
+    async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
+        self.read()?
+            .oauth
+            .get(&(kind, pk))
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
+        let state = self.read()?;
+        let mut rows: Vec<OAuthToken> = state
+            .oauth
+            .values()
+            .filter(|t| state.oauth_matches(t, query))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| cmp_oauth(a, b, &query.ordering));
+        Ok(query.page.slice(rows))
+    }
+
+    async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
+        self.write()?
+            .oauth
+            .remove(&(kind, pk))
+            .map(drop)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        self.write()?.insert_nb_user(user)
+    }
+
+    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
+        self.read()?
+            .nb_users
+            .get(id)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
+        self.write()?.insert_pat(pat)
+    }
+
+    async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
+        let state = self.read()?;
+        let id = state
+            .pat_by_hash
+            .get(hashed_token)
+            .ok_or(StoreError::NotFound)?;
+        state.pats.get(id).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
+        let state = self.read()?;
+        let mut pats: Vec<Pat> = state
+            .pats_by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.pats.get(id).cloned())
+            .collect();
+        pats.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(pats)
+    }
+
+    async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
+        let state = self.read()?;
+        state
+            .pats
+            .get(id)
+            .filter(|p| p.user_id == user_id)
+            .cloned()
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let hashed = state.user_pat_mut(user_id, id)?.hashed_token.clone();
+        state.pats.remove(id);
+        state.pat_by_hash.remove(&hashed);
+        if let Some(set) = state.pats_by_user.get_mut(user_id) {
+            set.remove(id);
+            if set.is_empty() {
+                state.pats_by_user.remove(user_id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn mark_pat_used(
+        &self,
+        user_id: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.write()?.user_pat_mut(user_id, id)?.last_used = Some(at);
+        Ok(())
+    }
+
+    async fn export(&self) -> Result<Snapshot, StoreError> {
+        let state = self.read()?;
+        let mut snapshot = Snapshot {
+            ak_users: state.ak_users.values().cloned().collect(),
+            providers: state.providers.values().cloned().collect(),
+            core_tokens: state.core.values().cloned().collect(),
+            oauth_tokens: state.oauth.values().cloned().collect(),
+            nb_users: state.nb_users.values().cloned().collect(),
+            pats: state.pats.values().cloned().collect(),
+        };
+        snapshot.ak_users.sort_by_key(|u| u.pk);
+        snapshot.providers.sort_by_key(|p| p.pk);
+        snapshot
+            .core_tokens
+            .sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
+        snapshot.nb_users.sort_by(|a, b| a.id.cmp(&b.id));
+        snapshot.pats.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(snapshot)
+    }
+
+    async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut fresh = State::default();
+        snapshot
+            .ak_users
+            .into_iter()
+            .try_for_each(|u| fresh.insert_ak_user(u))?;
+        snapshot
+            .providers
+            .into_iter()
+            .try_for_each(|p| fresh.insert_provider(p))?;
+        snapshot
+            .core_tokens
+            .into_iter()
+            .try_for_each(|t| fresh.insert_core(t).map(drop))?;
+        snapshot
+            .oauth_tokens
+            .into_iter()
+            .try_for_each(|t| fresh.insert_oauth(t))?;
+        snapshot
+            .nb_users
+            .into_iter()
+            .try_for_each(|u| fresh.insert_nb_user(u))?;
+        snapshot
+            .pats
+            .into_iter()
+            .try_for_each(|p| fresh.insert_pat(p))?;
+        *self.write()? = fresh;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use chrono::TimeDelta;
+    use serde_json::Map;
+
+    use super::*;
+    use crate::model::{AkUserType, NbRole};
+    use crate::pagination::PageRequest;
+
+    pub(crate) fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
+        let now = Utc::now();
+        AkUser {
+            pk,
+            username: username.into(),
+            name: username.into(),
+            email: format!("{username}@example.com"),
+            is_active: true,
+            is_superuser: superuser,
+            groups: vec![],
+            user_type: AkUserType::Internal,
+            uuid: Uuid::new_v4(),
+            path: "users".into(),
+            date_joined: now,
+            last_login: None,
+            last_updated: now,
+            password_change_date: now,
+            attributes: Map::new(),
+        }
+    }
+
+    pub(crate) fn core_token(identifier: &str, key: &str, user: i64) -> CoreToken {
+        CoreToken {
+            pk: Uuid::new_v4(),
+            identifier: identifier.into(),
+            key: Secret::new(key),
+            intent: Intent::Api,
+            user,
+            description: String::new(),
+            expires: None,
+            expiring: true,
+            managed: None,
+            key_viewers: vec![],
+        }
+    }
+
+    pub(crate) fn provider(pk: i64, name: &str) -> AkProvider {
+        AkProvider {
+            pk,
+            name: name.into(),
+            authentication_flow: None,
+            authorization_flow: None,
+            invalidation_flow: None,
+            property_mappings: vec![],
+            assigned_application_slug: None,
+            assigned_application_name: None,
+        }
+    }
+
+    pub(crate) fn oauth(kind: OAuthKind, pk: i64, provider: i64, user: i64) -> OAuthToken {
+        OAuthToken {
+            pk,
+            kind,
+            provider,
+            user,
+            token: Secret::new(format!("tok-{pk}")),
+            expires: None,
+            scope: vec!["openid".into()],
+            id_token: serde_json::json!({}),
+            revoked: false,
+        }
+    }
+
+    pub(crate) fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
+        NbUser {
+            id: id.into(),
+            account_id: account.into(),
+            role,
+            is_service_user: false,
+            blocked: false,
+        }
+    }
+
+    fn pat(id: &str, user: &str, hash: &str) -> Pat {
+        let now = Utc::now();
+        Pat {
+            id: id.into(),
+            user_id: user.into(),
+            name: id.into(),
+            hashed_token: hash.into(),
+            expiration_date: now + TimeDelta::days(1),
+            created_by: user.into(),
+            created_at: now,
+            last_used: None,
+        }
+    }
+
+    async fn seeded() -> MemoryStore {
+        let s = MemoryStore::new();
+        s.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
+        s.insert_ak_user(ak_user(2, "bob", false)).await.unwrap();
+        s
+    }
+
+    fn query() -> CoreTokenQuery {
+        CoreTokenQuery {
+            ordering: vec![(CoreTokenField::Identifier, false)],
+            ..CoreTokenQuery::default()
+        }
+    }
+
+    fn ids(slice: &Slice<CoreToken>) -> Vec<&str> {
+        slice.items.iter().map(|t| t.identifier.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn ak_users_and_providers() {
+        let s = seeded().await;
+        assert_eq!(s.ak_user(1).await.unwrap().username, "alice");
+        assert_eq!(s.ak_user_by_username("bob").await.unwrap().pk, 2);
+        assert_eq!(s.ak_user(9).await, Err(StoreError::NotFound));
+        assert_eq!(
+            s.ak_user_by_username("eve").await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            s.insert_ak_user(ak_user(1, "x", false)).await,
+            Err(StoreError::Duplicate { field: "pk" })
+        );
+        assert_eq!(
+            s.insert_ak_user(ak_user(3, "alice", false)).await,
+            Err(StoreError::Duplicate { field: "username" })
+        );
+        s.insert_provider(provider(5, "grafana")).await.unwrap();
+        assert_eq!(s.provider(5).await.unwrap().name, "grafana");
+        assert_eq!(s.provider(6).await, Err(StoreError::NotFound));
+        assert_eq!(
+            s.insert_provider(provider(5, "again")).await,
+            Err(StoreError::Duplicate { field: "pk" })
+        );
+    }
+
+    #[tokio::test]
+    async fn core_token_insert_get_and_duplicates() {
+        let s = seeded().await;
+        let t = s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
+        assert_eq!(s.core_token("a").await.unwrap(), t);
+        assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "a");
+        assert_eq!(s.core_token("zz").await, Err(StoreError::NotFound));
+        assert_eq!(s.core_token_by_key("zz").await, Err(StoreError::NotFound));
+        assert_eq!(
+            s.insert_core_token(core_token("a", "k2", 1)).await,
+            Err(StoreError::Duplicate {
+                field: "identifier"
+            })
+        );
+        assert_eq!(
+            s.insert_core_token(core_token("b", "k1", 1)).await,
+            Err(StoreError::Duplicate { field: "key" })
+        );
+        let mut same_pk = core_token("c", "k3", 1);
+        same_pk.pk = t.pk;
+        assert_eq!(
+            s.insert_core_token(same_pk).await,
+            Err(StoreError::Duplicate { field: "pk" })
+        );
+        assert_eq!(
+            s.insert_core_token(core_token("d", "k4", 99)).await,
+            Err(StoreError::NotFound)
+        );
+    }
+
+    #[tokio::test]
+    async fn replace_keeps_pk_and_reindexes() {
+        let s = seeded().await;
+        let t = s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
+        s.insert_core_token(core_token("b", "k2", 1)).await.unwrap();
+
+        let mut changed = core_token("a2", "k1b", 2);
+        changed.description = "moved".into();
+        let out = s.replace_core_token("a", changed).await.unwrap();
+        assert_eq!(out.pk, t.pk);
+        assert_eq!(s.core_token("a").await, Err(StoreError::NotFound));
+        assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
+        assert_eq!(s.core_token_by_key("k1b").await.unwrap().identifier, "a2");
+        let q = CoreTokenQuery {
+            owner: Some(2),
+            ..query()
+        };
+        assert_eq!(ids(&s.list_core_tokens(&q).await.unwrap()), vec!["a2"]);
+
+        assert_eq!(
+            s.replace_core_token("a2", core_token("b", "k1b", 2)).await,
+            Err(StoreError::Duplicate {
+                field: "identifier"
+            })
+        );
+        assert_eq!(
+            s.replace_core_token("a2", core_token("a2", "k2", 2)).await,
+            Err(StoreError::Duplicate { field: "key" })
+        );
+        assert_eq!(
+            s.replace_core_token("a2", core_token("a2", "k1b", 42))
+                .await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            s.replace_core_token("nope", core_token("x", "y", 1)).await,
+            Err(StoreError::NotFound)
+        );
+        // Failed replaces leave the row untouched.
+        assert_eq!(s.core_token("a2").await.unwrap().description, "moved");
+    }
+
+    #[tokio::test]
+    async fn delete_and_set_key() {
+        let s = seeded().await;
+        s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
+        s.insert_core_token(core_token("b", "k2", 1)).await.unwrap();
+
+        s.set_core_token_key("a", Secret::new("k9")).await.unwrap();
+        assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
+        assert_eq!(s.core_token_by_key("k9").await.unwrap().identifier, "a");
+        assert_eq!(
+            s.set_core_token_key("a", Secret::new("k2")).await,
+            Err(StoreError::Duplicate { field: "key" })
+        );
+        assert_eq!(
+            s.set_core_token_key("zz", Secret::new("k5")).await,
+            Err(StoreError::NotFound)
+        );
+
+        s.delete_core_token("a").await.unwrap();
+        assert_eq!(s.delete_core_token("a").await, Err(StoreError::NotFound));
+        assert_eq!(s.core_token_by_key("k9").await, Err(StoreError::NotFound));
+        assert_eq!(ids(&s.list_core_tokens(&query()).await.unwrap()), vec!["b"]);
+    }
+
+    #[tokio::test]
+    async fn list_filters_search_ordering_owner() {
+        let s = seeded().await;
+        let now = Utc::now();
+        let mut a = core_token("alpha", "k1", 1);
+        a.description = "CI deploy".into();
+        a.expires = Some(now);
+        let mut b = core_token("beta", "k2", 2);
+        b.intent = Intent::AppPassword;
+        b.managed = Some("goauthentik.io/x".into());
+        let mut c = core_token("gamma", "k3", 1);
+        c.expiring = false;
+        for t in [a, b, c] {
+            s.insert_core_token(t).await.unwrap();
+        }
+        let store = &s;
+        let list = |q: CoreTokenQuery| async move {
+            ids(&store.list_core_tokens(&q).await.unwrap()).join(",")
+        };
+
+        assert_eq!(list(query()).await, "alpha,beta,gamma");
+        assert_eq!(
+            list(CoreTokenQuery {
+                owner: Some(1),
+                ..query()
+            })
+            .await,
+            "alpha,gamma"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                owner: Some(3),
+                ..query()
+            })
+            .await,
+            ""
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                intent: Some(Intent::AppPassword),
+                ..query()
+            })
+            .await,
+            "beta"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                user_username: Some("alice".into()),
+                ..query()
+            })
+            .await,
+            "alpha,gamma"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                expiring: Some(false),
+                ..query()
+            })
+            .await,
+            "gamma"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                expires: Some(now),
+                ..query()
+            })
+            .await,
+            "alpha"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                managed: Some("goauthentik.io/x".into()),
+                ..query()
+            })
+            .await,
+            "beta"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                description: Some("CI deploy".into()),
+                ..query()
+            })
+            .await,
+            "alpha"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                identifier: Some("gamma".into()),
+                ..query()
+            })
+            .await,
+            "gamma"
+        );
+        // search: case-insensitive, over identifier, intent, username, description; terms ANDed
+        assert_eq!(
+            list(CoreTokenQuery {
+                search: Some("BOB".into()),
+                ..query()
+            })
+            .await,
+            "beta"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                search: Some("app_pass".into()),
+                ..query()
+            })
+            .await,
+            "beta"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                search: Some("deploy alice".into()),
+                ..query()
+            })
+            .await,
+            "alpha"
+        );
+        assert_eq!(
+            list(CoreTokenQuery {
+                search: Some("deploy bob".into()),
+                ..query()
+            })
+            .await,
+            ""
+        );
+        // ordering, NULLs last ascending and first descending
+        let by = |o: Vec<(CoreTokenField, bool)>| CoreTokenQuery {
+            ordering: o,
+            ..query()
+        };
+        assert_eq!(
+            list(by(vec![(CoreTokenField::Identifier, true)])).await,
+            "gamma,beta,alpha"
+        );
+        assert_eq!(
+            list(by(vec![
+                (CoreTokenField::User, true),
+                (CoreTokenField::Identifier, false)
+            ]))
+            .await,
+            "beta,alpha,gamma"
+        );
+        assert_eq!(
+            list(by(vec![
+                (CoreTokenField::Expires, false),
+                (CoreTokenField::Identifier, false)
+            ]))
+            .await,
+            "alpha,beta,gamma"
+        );
+        assert_eq!(
+            list(by(vec![
+                (CoreTokenField::Expires, true),
+                (CoreTokenField::Identifier, false)
+            ]))
+            .await,
+            "beta,gamma,alpha"
+        );
+        // paging
+        let paged = s
+            .list_core_tokens(&CoreTokenQuery {
+                page: PageRequest::new(Some(2), Some(2)).unwrap(),
+                ..query()
+            })
+            .await
+            .unwrap();
+        assert_eq!((paged.total, ids(&paged)), (3, vec!["gamma"]));
+    }
+
+    #[tokio::test]
+    async fn expire_rotates_api_and_deletes_others() {
+        let s = seeded().await;
+        let now = Utc::now();
+        let mut api = core_token("api", "k1", 1);
+        api.expires = Some(now - TimeDelta::hours(1));
+        let mut app = core_token("app", "k2", 1);
+        app.intent = Intent::AppPassword;
+        app.expires = Some(now - TimeDelta::hours(1));
+        let mut fresh = core_token("fresh", "k3", 1);
+        fresh.expires = Some(now + TimeDelta::hours(1));
+        for t in [api, app, fresh] {
+            s.insert_core_token(t).await.unwrap();
+        }
+        let out = s.expire_core_tokens(now, TimeDelta::days(1)).await.unwrap();
+        assert_eq!(
+            out,
+            ExpiryOutcome {
+                rotated: vec!["api".into()],
+                deleted: vec!["app".into()]
+            }
+        );
+        let rotated = s.core_token("api").await.unwrap();
+        assert_ne!(rotated.key.expose(), "k1");
+        assert_eq!(rotated.expires, Some(now + TimeDelta::days(1)));
+        assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
+        assert_eq!(s.core_token("app").await, Err(StoreError::NotFound));
+        assert!(s.core_token("fresh").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn oauth_tokens() {
+        let s = seeded().await;
+        s.insert_provider(provider(10, "Grafana")).await.unwrap();
+        s.insert_provider(provider(11, "Wiki")).await.unwrap();
+        s.insert_oauth_token(oauth(OAuthKind::Access, 1, 11, 1))
+            .await
+            .unwrap();
+        s.insert_oauth_token(oauth(OAuthKind::Access, 2, 10, 2))
+            .await
+            .unwrap();
+        s.insert_oauth_token(oauth(OAuthKind::Refresh, 1, 10, 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1))
+                .await,
+            Err(StoreError::Duplicate { field: "pk" })
+        );
+        assert_eq!(
+            s.insert_oauth_token(oauth(OAuthKind::Access, 3, 99, 1))
+                .await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            s.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 99))
+                .await,
+            Err(StoreError::NotFound)
+        );
+        assert_eq!(
+            s.oauth_token(OAuthKind::Refresh, 1).await.unwrap().provider,
+            10
+        );
+        assert_eq!(
+            s.oauth_token(OAuthKind::Refresh, 2).await,
+            Err(StoreError::NotFound)
+        );
+
+        let q = OAuthQuery {
+            kind: OAuthKind::Access,
+            owner: None,
+            user: None,
+            provider: None,
+            search: None,
+            ordering: vec![(OAuthField::Provider, false), (OAuthField::Expires, false)],
+            page: PageRequest::default(),
+        };
+        let pks = |slice: Slice<OAuthToken>| slice.items.iter().map(|t| t.pk).collect::<Vec<_>>();
+        assert_eq!(pks(s.list_oauth_tokens(&q).await.unwrap()), vec![2, 1]);
+        assert_eq!(
+            pks(s
+                .list_oauth_tokens(&OAuthQuery {
+                    owner: Some(1),
+                    ..q.clone()
+                })
+                .await
+                .unwrap()),
+            vec![1]
+        );
+        assert_eq!(
+            pks(s
+                .list_oauth_tokens(&OAuthQuery {
+                    user: Some(2),
+                    ..q.clone()
+                })
+                .await
+                .unwrap()),
+            vec![2]
+        );
+        assert_eq!(
+            pks(s
+                .list_oauth_tokens(&OAuthQuery {
+                    provider: Some(11),
+                    ..q.clone()
+                })
+                .await
+                .unwrap()),
+            vec![1]
+        );
+        let search = |t: &str| OAuthQuery {
+            search: Some(t.into()),
+            ..q.clone()
+        };
+        assert_eq!(
+            pks(s.list_oauth_tokens(&search("graf")).await.unwrap()),
+            vec![2]
+        );
+        assert_eq!(
+            pks(s.list_oauth_tokens(&search("ALICE")).await.unwrap()),
+            vec![1]
+        );
+        let desc = OAuthQuery {
+            ordering: vec![(OAuthField::Pk, true)],
+            ..q.clone()
+        };
+        assert_eq!(pks(s.list_oauth_tokens(&desc).await.unwrap()), vec![2, 1]);
+
+        s.delete_oauth_token(OAuthKind::Access, 2).await.unwrap();
+        assert_eq!(
+            s.delete_oauth_token(OAuthKind::Access, 2).await,
+            Err(StoreError::NotFound)
+        );
+        assert!(
+            s.oauth_token(OAuthKind::Refresh, 1).await.is_ok(),
+            "kinds are separate tables"
+        );
+    }
+
+    #[tokio::test]
+    async fn netbird_users_and_pats() {
+        let s = MemoryStore::new();
+        s.insert_nb_user(nb_user("u1", "acc", NbRole::User))
+            .await
+            .unwrap();
+        s.insert_nb_user(nb_user("u2", "acc", NbRole::Admin))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await,
+            Err(StoreError::Duplicate { field: "id" })
+        );
+        assert_eq!(s.nb_user("u2").await.unwrap().role, NbRole::Admin);
+        assert_eq!(s.nb_user("u3").await, Err(StoreError::NotFound));
+
+        s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
+        s.insert_pat(pat("p2", "u1", "h2")).await.unwrap();
+        assert_eq!(
+            s.insert_pat(pat("p1", "u2", "h3")).await,
+            Err(StoreError::Duplicate { field: "id" })
+        );
+        assert_eq!(
+            s.insert_pat(pat("p3", "u2", "h1")).await,
+            Err(StoreError::Duplicate {
+                field: "hashed_token"
+            })
+        );
+        assert_eq!(
+            s.insert_pat(pat("p4", "nobody", "h4")).await,
+            Err(StoreError::NotFound)
+        );
+
+        assert_eq!(s.pat_by_hash("h2").await.unwrap().id, "p2");
+        assert_eq!(s.pat_by_hash("hx").await, Err(StoreError::NotFound));
+        assert_eq!(s.list_pats("u1").await.unwrap().len(), 2);
+        assert!(s.list_pats("u2").await.unwrap().is_empty());
+        assert_eq!(s.pat("u1", "p1").await.unwrap().name, "p1");
+        assert_eq!(
+            s.pat("u2", "p1").await,
+            Err(StoreError::NotFound),
+            "other user's PAT"
+        );
+
+        let at = Utc::now();
+        s.mark_pat_used("u1", "p1", at).await.unwrap();
+        assert_eq!(s.pat("u1", "p1").await.unwrap().last_used, Some(at));
+        assert_eq!(
+            s.mark_pat_used("u2", "p1", at).await,
+            Err(StoreError::NotFound)
+        );
+
+        assert_eq!(s.delete_pat("u2", "p1").await, Err(StoreError::NotFound));
+        s.delete_pat("u1", "p1").await.unwrap();
+        assert_eq!(s.delete_pat("u1", "p1").await, Err(StoreError::NotFound));
+        assert_eq!(s.pat_by_hash("h1").await, Err(StoreError::NotFound));
+        assert_eq!(s.list_pats("u1").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn export_import_round_trip_and_atomicity() {
+        let s = seeded().await;
+        s.insert_provider(provider(10, "Grafana")).await.unwrap();
+        s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
+        s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2))
+            .await
+            .unwrap();
+        s.insert_nb_user(nb_user("u1", "acc", NbRole::Owner))
+            .await
+            .unwrap();
+        s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
+        let snapshot = s.export().await.unwrap();
+
+        let json = serde_json::to_string(&snapshot).unwrap();
+        let parsed: Snapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed, snapshot);
+
+        let t = MemoryStore::new();
+        t.import(parsed).await.unwrap();
+        assert_eq!(t.export().await.unwrap(), snapshot);
+        assert_eq!(t.core_token_by_key("k1").await.unwrap().identifier, "a");
+        assert_eq!(t.pat_by_hash("h1").await.unwrap().id, "p1");
+
+        let mut broken = snapshot.clone();
+        broken.core_tokens.push(core_token("b", "k1", 1));
+        assert_eq!(
+            t.import(broken).await,
+            Err(StoreError::Duplicate { field: "key" })
+        );
+        assert_eq!(
+            t.export().await.unwrap(),
+            snapshot,
+            "failed import changes nothing"
+        );
+    }
+
+    #[test]
+    fn store_is_object_safe_and_debug_hides_keys() {
+        let s: std::sync::Arc<dyn Store> = std::sync::Arc::new(MemoryStore::new());
+        drop(s);
+        let m = MemoryStore::new();
+        m.write()
+            .unwrap()
+            .core_by_key
+            .insert("topsecret".into(), "a".into());
+        assert!(!format!("{m:?}").contains("topsecret"));
+    }
+}

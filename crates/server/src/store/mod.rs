@@ -1,0 +1,214 @@
+//! The storage interface: one async method per logical read or write, implementable by memory, SQLite or PostgreSQL backends.
+
+pub mod memory;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::pagination::{PageRequest, Slice};
+use crate::secrets::Secret;
+
+pub use memory::MemoryStore;
+
+/// Storage failures, free of HTTP meaning.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The addressed row (or a row it references) does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A unique field already holds this value.
+    #[error("duplicate value for {field}")]
+    Duplicate { field: &'static str },
+    /// The backend itself failed.
+    #[error("backend failure: {0}")]
+    Backend(String),
+}
+
+/// Sortable core token fields (DRF's default valid fields of `TokenSerializer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoreTokenField {
+    Pk,
+    Identifier,
+    Intent,
+    User,
+    Description,
+    Expires,
+    Expiring,
+    Managed,
+}
+
+impl CoreTokenField {
+    /// Maps an `ordering` term to a field; unknown terms give `None`.
+    pub fn parse(term: &str) -> Option<Self> {
+        Some(match term {
+            "pk" => Self::Pk,
+            "identifier" => Self::Identifier,
+            "intent" => Self::Intent,
+            "user" => Self::User,
+            "description" => Self::Description,
+            "expires" => Self::Expires,
+            "expiring" => Self::Expiring,
+            "managed" => Self::Managed,
+            _ => return None,
+        })
+    }
+}
+
+/// Sortable OAuth2 token fields (DRF's default valid fields of `TokenModelSerializer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthField {
+    Pk,
+    Provider,
+    User,
+    Expires,
+    Revoked,
+}
+
+impl OAuthField {
+    /// Maps an `ordering` term to a field; unknown terms give `None`.
+    pub fn parse(term: &str) -> Option<Self> {
+        Some(match term {
+            "pk" => Self::Pk,
+            "provider" => Self::Provider,
+            "user" => Self::User,
+            "expires" => Self::Expires,
+            "revoked" => Self::Revoked,
+            _ => return None,
+        })
+    }
+}
+
+/// A typed core token listing: every filter is exact, `search` is a case-insensitive
+/// substring over identifier, intent, the owner's username and description.
+/// Ordering puts `NULL` last ascending and first descending (PostgreSQL), ties broken by pk.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CoreTokenQuery {
+    /// Visibility: `Some(pk)` restricts to tokens of that user, `None` is everything.
+    pub owner: Option<i64>,
+    pub identifier: Option<String>,
+    pub intent: Option<Intent>,
+    pub user_username: Option<String>,
+    pub description: Option<String>,
+    pub expires: Option<DateTime<Utc>>,
+    pub expiring: Option<bool>,
+    pub managed: Option<String>,
+    pub search: Option<String>,
+    pub ordering: Vec<(CoreTokenField, bool)>,
+    pub page: PageRequest,
+}
+
+/// A typed OAuth2 token listing; `search` covers the provider's name and the user's username.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OAuthQuery {
+    pub kind: OAuthKind,
+    /// Visibility: `Some(pk)` restricts to tokens of that user, `None` is everything.
+    pub owner: Option<i64>,
+    pub user: Option<i64>,
+    pub provider: Option<i64>,
+    pub search: Option<String>,
+    pub ordering: Vec<(OAuthField, bool)>,
+    pub page: PageRequest,
+}
+
+/// What `expire_core_tokens` did, by identifier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpiryOutcome {
+    pub rotated: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+/// The whole state, for seeding and inspection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Snapshot {
+    pub ak_users: Vec<AkUser>,
+    pub providers: Vec<AkProvider>,
+    pub core_tokens: Vec<CoreToken>,
+    pub oauth_tokens: Vec<OAuthToken>,
+    pub nb_users: Vec<NbUser>,
+    pub pats: Vec<Pat>,
+}
+
+/// The storage interface, used as `Arc<dyn Store>`.
+///
+/// Every method is one logical, atomic read or write. References between rows
+/// (token → user, PAT → user) are enforced like foreign keys and give `NotFound`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // authentik users and providers
+
+    /// Adds a user; `Duplicate` on `pk` or `username`.
+    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
+    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError>;
+    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError>;
+    /// Adds a provider; `Duplicate` on `pk`.
+    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
+    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError>;
+
+    // authentik core tokens
+
+    /// Adds a token; `Duplicate` on `pk`, `identifier` or `key`, `NotFound` for an unknown user.
+    async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError>;
+    async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError>;
+    /// Lookup by secret key through an index, for authentication.
+    async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError>;
+    async fn list_core_tokens(
+        &self,
+        query: &CoreTokenQuery,
+    ) -> Result<Slice<CoreToken>, StoreError>;
+    /// Replaces the token stored under `identifier`, keeping its `pk`; the new value may
+    /// carry a new identifier, key or user (`Duplicate`/`NotFound` as for insert).
+    async fn replace_core_token(
+        &self,
+        identifier: &str,
+        token: CoreToken,
+    ) -> Result<CoreToken, StoreError>;
+    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError>;
+    /// Swaps the key; the old key stops resolving in the same step.
+    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError>;
+    /// authentik's cleanup (`expire_action`) for every expired token: `api` tokens get a
+    /// new random key and `expires = now + extend_by`; all other intents are deleted.
+    async fn expire_core_tokens(
+        &self,
+        now: DateTime<Utc>,
+        extend_by: TimeDelta,
+    ) -> Result<ExpiryOutcome, StoreError>;
+
+    // authentik OAuth2 tokens
+
+    /// Adds a token; `Duplicate` on `(kind, pk)`, `NotFound` for an unknown user or provider.
+    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError>;
+    async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError>;
+    async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError>;
+    async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError>;
+
+    // NetBird
+
+    /// Adds a user; `Duplicate` on `id`. Accounts exist implicitly through `account_id`.
+    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
+    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError>;
+    /// Adds a PAT; `Duplicate` on `id` or `hashed_token`, `NotFound` for an unknown user.
+    async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError>;
+    /// Lookup by hashed token through an index, for authentication.
+    async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError>;
+    /// All PATs of a user, oldest first; empty for an unknown user.
+    async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError>;
+    /// The PAT `id` if it belongs to `user_id`.
+    async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError>;
+    async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
+    /// Sets `last_used`.
+    async fn mark_pat_used(
+        &self,
+        user_id: &str,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    // whole state
+
+    async fn export(&self) -> Result<Snapshot, StoreError>;
+    /// Replaces the whole state; on error nothing changes.
+    async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+}
