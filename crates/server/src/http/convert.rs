@@ -107,7 +107,8 @@ pub fn provider(provider: &AkProvider) -> types::Provider {
 pub fn oauth_token(token: OAuthToken, provider: &AkProvider, owner: &AkUser, is_expired: bool) -> types::TokenModel {
     types::TokenModel {
         expires: token.expires,
-        id_token: python_json_dumps_indent4(&token.id_token),
+        // authentik's id_token is always an object; an unset one dumps as `{}`.
+        id_token: if token.id_token.is_null() { "{}".to_string() } else { python_json_dumps_indent4(&token.id_token) },
         is_expired,
         pk: token.pk,
         provider: self::provider(provider),

@@ -1,0 +1,5 @@
+//! One integration-test binary: every operation of the spec, through the generated client, against the real server.
+
+mod authentik;
+mod netbird;
+mod support;

@@ -1,0 +1,91 @@
+//! Test harness: starts tokenstack on 127.0.0.1:0 with the example seed and hands out generated clients.
+
+use std::path::Path;
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use tokenstack_client::Client;
+use tokenstack_server::config::{Config, LogLevel};
+
+/// Key of the bootstrap superuser `akadmin`.
+pub const ADMIN_KEY: &str = "test-bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+/// PAT of the bootstrap NetBird owner `admin`.
+pub const ADMIN_PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
+/// Seeded keys and PATs (examples/seed.yaml).
+pub const ALICE_KEY: &str = "alice-example-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
+pub const BOB_KEY: &str = "bob-example-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
+pub const NETADMIN_PAT: &str = "nbp_GFQ9OIZ8lRv83g5RLzL9bt5qJCzdm43kXuyc";
+pub const AUDITOR_PAT: &str = "nbp_0AerRTjreD8S1qqopvtv2s73odEBiS0FMQ7i";
+pub const USER_ROLE_PAT: &str = "nbp_yfycRidLEnQfFfkcs4SEgKcTrYsyQS1zEN0E";
+pub const SERVICE_PAT: &str = "nbp_rSOUlEr7lUQQUmu00fFT7yRWNpGcxH0QMbyq";
+pub const BLOCKED_PAT: &str = "nbp_qGW0r4eCQtcOt2UDxfVvQNXUf5xvNo4EaFMd";
+
+/// A running server of its own (each test gets a fresh state).
+pub struct TestServer {
+    pub base: String,
+    _running: tokenstack_server::Running,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.yaml");
+        let config = Config {
+            bind: "127.0.0.1:0".parse().expect("valid address"),
+            seed: Some(seed),
+            log_level: LogLevel::Warn,
+            bootstrap_token: Some(ADMIN_KEY.to_string()),
+            bootstrap_pat: Some(ADMIN_PAT.to_string()),
+            bootstrap_user: "admin".to_string(),
+        };
+        let running = tokenstack_server::start(&config).await.expect("server starts");
+        let base = format!("http://{}", running.server.local_addr());
+        TestServer { base, _running: running }
+    }
+
+    /// A generated client sending `Authorization: <value>`.
+    pub fn client(&self, authorization: &str) -> Client {
+        let mut headers = HeaderMap::new();
+        let mut value = HeaderValue::from_str(authorization).expect("valid header");
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+        let http = reqwest::Client::builder().default_headers(headers).build().expect("client builds");
+        Client::new_with_client(&self.base, http)
+    }
+
+    /// A client for authentik as the holder of `key`.
+    pub fn authentik(&self, key: &str) -> Client {
+        self.client(&format!("Bearer {key}"))
+    }
+
+    /// A client for NetBird as the holder of `pat` (the `Token` scheme, as NetBird's own client).
+    pub fn netbird(&self, pat: &str) -> Client {
+        self.client(&format!("Token {pat}"))
+    }
+
+    /// A plain request, for what the generated client refuses to send (bad input, odd headers).
+    pub async fn raw(&self, method: reqwest::Method, path: &str, authorization: Option<&str>, body: Option<&str>) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base));
+        if let Some(authorization) = authorization {
+            request = request.header(AUTHORIZATION, authorization);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body read");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+}
+
+/// Status and JSON body of a failed generated-client call.
+pub fn error_of<E: serde::Serialize + std::fmt::Debug, T: std::fmt::Debug>(
+    result: Result<T, progenitor_client::Error<E>>,
+) -> (u16, serde_json::Value) {
+    match result {
+        Err(progenitor_client::Error::ErrorResponse(response)) => {
+            let status = response.status().as_u16();
+            (status, serde_json::to_value(response.into_inner()).expect("error body serializes"))
+        }
+        other => panic!("expected an error response, got {other:?}"),
+    }
+}
