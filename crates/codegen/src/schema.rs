@@ -39,10 +39,10 @@ pub fn request_schema_names(doc: &Value) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     while let Some(value) = roots.pop() {
         collect_refs(&value, &mut |name| {
-            if names.insert(name.to_string()) {
-                if let Some(schema) = schemas.get(name) {
-                    roots.push(schema.clone());
-                }
+            if names.insert(name.to_string())
+                && let Some(schema) = schemas.get(name)
+            {
+                roots.push(schema.clone());
             }
         });
     }

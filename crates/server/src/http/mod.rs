@@ -4,6 +4,7 @@ mod convert;
 mod error;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
@@ -48,11 +49,12 @@ impl ServerContext {
         let mut owners: HashMap<i64, AkUser> = HashMap::new();
         let mut out = Vec::with_capacity(tokens.len());
         for token in tokens {
-            if !owners.contains_key(&token.user) {
-                let owner = self.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?;
-                owners.insert(token.user, owner);
-            }
-            let owner = &owners[&token.user];
+            let owner = match owners.entry(token.user) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => {
+                    entry.insert(self.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?)
+                }
+            };
             out.push(convert::token(token, owner));
         }
         Ok(out)
