@@ -1,5 +1,6 @@
 //! `cargo xtask`: project automation (see <https://github.com/matklad/cargo-xtask/>).
 
+mod ci;
 mod overlay;
 mod spec;
 
@@ -16,6 +17,7 @@ cargo xtask <command>
 
 Commands:
   spec [--check]   merge spec/upstream + spec/overlays into spec/openapi.json (--check: fail if stale)
+  ci               what CI runs: spec check, every test (Rust and the official clients), clippy
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["spec"] => write_spec(&root, false),
         ["spec", "--check"] => write_spec(&root, true),
+        ["ci"] => ci::run(&root),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;
@@ -48,7 +51,7 @@ pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
-fn write_spec(root: &Path, check: bool) -> anyhow::Result<u8> {
+pub(crate) fn write_spec(root: &Path, check: bool) -> anyhow::Result<u8> {
     let merged = spec::merged_spec(root)?;
     tokenstack_codegen::Spec::from_json(&merged, "merged spec")?;
     let target = root.join("spec/openapi.json");

@@ -1,0 +1,36 @@
+//! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// Runs the spec check, the Rust tests, the official-client and schemathesis suite, and clippy.
+pub fn run(root: &Path) -> anyhow::Result<u8> {
+    let code = crate::write_spec(root, true)?;
+    if code != 0 {
+        return Ok(code);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    step(root, "cargo test", Command::new(&cargo).args(["test", "--workspace", "--locked"]))?;
+    step(
+        root,
+        "cargo clippy",
+        Command::new(&cargo).args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+    )?;
+    let python_suite = root.join("tests/python/run.sh");
+    if python_suite.exists() {
+        step(root, "official clients and schemathesis", Command::new("bash").arg(python_suite))?;
+    }
+    println!("{:>12} every CI step passed", "Finished");
+    Ok(0)
+}
+
+fn step(root: &Path, name: &str, command: &mut Command) -> anyhow::Result<()> {
+    println!("{:>12} {name}", "Running");
+    let status = command.current_dir(root).status().with_context(|| format!("cannot run {name}"))?;
+    if !status.success() {
+        bail!("{name} failed ({status})");
+    }
+    Ok(())
+}
