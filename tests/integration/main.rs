@@ -2,4 +2,5 @@
 
 mod authentik;
 mod netbird;
+mod service;
 mod support;

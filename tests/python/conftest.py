@@ -4,7 +4,7 @@ The server is the binary built by run.sh (or the one named by TOKENSTACK_BIN). I
 127.0.0.1:0; the port is read from the first line it prints ("tokenstack listening on http://…").
 Its bootstrap credentials are generated here, fresh for every session: an authentik key for the
 superuser `akadmin` (token identifier `authentik-bootstrap-token`) and a NetBird PAT for the owner
-`admin`. Everything else comes from examples/seed.yaml (tests/python/seed.yaml when that is absent).
+`admin`. Everything else comes from examples/seed.yaml, whose keys and PATs are mirrored below.
 """
 
 from __future__ import annotations
@@ -71,8 +71,7 @@ def generate_key() -> str:
 
 
 def seed_path() -> Path:
-    example = REPO / "examples" / "seed.yaml"
-    return example if example.exists() else HERE / "seed.yaml"
+    return REPO / "examples" / "seed.yaml"
 
 
 def server_binary() -> Path:

@@ -119,3 +119,14 @@ impl ErrorBody for crate::types::NetbirdError {
         self.message.clone()
     }
 }
+
+impl ErrorBody for crate::types::TokenstackError {
+    /// tokenstack's own operations answer `{"message": …}` with Dropshot's status.
+    fn from_http_error(error: &HttpError) -> (ErrorStatusCode, Self) {
+        (error.status_code, crate::types::TokenstackError { message: error.external_message.to_lowercase() })
+    }
+
+    fn message(&self) -> String {
+        self.message.clone()
+    }
+}

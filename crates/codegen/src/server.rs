@@ -138,7 +138,10 @@ fn emit_operation(spec: &Spec, op: &OperationInfo<'_>, type_space: &mut TypeSpac
     let (success, errors) = spec.responses(op.operation);
     let (status, response) = success[0];
     let body = json_body_schema(response);
+    let untyped = body.is_none() && !response.content.is_empty();
     let ok = match (status, body) {
+        // A non-JSON body (Prometheus text): the handler builds the response itself.
+        (200, None) if untyped => quote! { ::http::Response<dropshot::Body> },
         (200, Some(schema)) => {
             let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} response"))?;
             quote! { dropshot::HttpResponseOk<#ty> }

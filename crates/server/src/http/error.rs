@@ -2,13 +2,19 @@
 
 use dropshot::ErrorStatusCode;
 use tokenstack_api::ErrorResponse;
-use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, ValidationError};
+use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, TokenstackError, ValidationError};
 
 use crate::authentik::AkError;
 use crate::netbird::{NbError, NbErrorKind};
 
 pub type AkResponseError = ErrorResponse<AuthentikError>;
 pub type NbResponseError = ErrorResponse<NetbirdError>;
+pub type TsResponseError = ErrorResponse<TokenstackError>;
+
+/// An error of tokenstack's own operations.
+pub fn tokenstack(status: ErrorStatusCode, message: &str) -> TsResponseError {
+    ErrorResponse::new(status, TokenstackError { message: message.to_string() })
+}
 
 /// An authentik `{"detail": …}` error with a status.
 pub fn ak_detail(status: ErrorStatusCode, detail: impl Into<String>) -> AkResponseError {

@@ -6,10 +6,12 @@ mod error;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
+use dropshot::ErrorStatusCode;
 use dropshot::{
-    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
+    HttpCodedResponse, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
     RequestContext, TypedBody,
 };
 use tokenstack_api::{TokenApi, params, types};
@@ -17,18 +19,20 @@ use tokenstack_api::{TokenApi, params, types};
 use crate::authentik::{Authentik, NewToken, OAuthListParams, TokenListParams};
 use crate::model::{AkUser, CoreToken, OAuthKind, OAuthToken};
 use crate::netbird::NetBird;
-use crate::store::Store;
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
 
-use self::error::{AkResponseError, NbResponseError};
+use self::error::{AkResponseError, NbResponseError, TsResponseError};
 
 /// The server state every handler sees.
 pub struct ServerContext {
     pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
 }
 
 impl ServerContext {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        ServerContext { store }
+        ServerContext { store, metrics: Metrics::default() }
     }
 
     /// The current time at the precision both upstreams store (microseconds).
@@ -76,6 +80,21 @@ impl ServerContext {
         }
         Ok(out)
     }
+}
+
+/// Runs a handler and records its status and latency by operationId.
+async fn observed<T: HttpCodedResponse, E: HttpResponseError>(
+    rqctx: &RequestContext<ServerContext>,
+    handler: impl Future<Output = Result<T, E>>,
+) -> Result<T, E> {
+    let started = Instant::now();
+    let result = handler.await;
+    let status = match &result {
+        Ok(_) => T::STATUS_CODE.as_u16(),
+        Err(error) => error.status_code().as_u16(),
+    };
+    rqctx.context().metrics.observe(&rqctx.endpoint.operation_id, status, started.elapsed());
+    result
 }
 
 /// The `Authorization` header, if it is valid text.
@@ -179,49 +198,58 @@ impl TokenApi for ServerImpl {
         rqctx: RequestContext<ServerContext>,
         query: Query<params::CoreTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenList>, AkResponseError> {
-        let ctx = rqctx.context();
-        let ak = ctx.authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let query = query.into_inner();
-        let params = TokenListParams {
-            identifier: query.identifier,
-            intent: query.intent.map(|i| convert_intent_name(i).to_string()),
-            user_username: query.user_username,
-            description: query.description,
-            expires: query.expires.map(|e| e.to_rfc3339()),
-            expiring: query.expiring.map(|e| e.to_string()),
-            managed: query.managed,
-            search: query.search,
-            ordering: query.ordering,
-            page: query.page,
-            page_size: query.page_size,
-        };
-        let page = ak.list_tokens(&caller, params).await?;
-        let pagination = convert::pagination(&page);
-        let results = ctx.tokens(page.results).await?;
-        Ok(HttpResponseOk(types::PaginatedTokenList { autocomplete: types::Autocomplete(serde_json::Map::new()), pagination, results }))
+        observed(&rqctx, async {
+            let ctx = rqctx.context();
+            let ak = ctx.authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let query = query.into_inner();
+            let params = TokenListParams {
+                identifier: query.identifier,
+                intent: query.intent.map(|i| convert_intent_name(i).to_string()),
+                user_username: query.user_username,
+                description: query.description,
+                expires: query.expires.map(|e| e.to_rfc3339()),
+                expiring: query.expiring.map(|e| e.to_string()),
+                managed: query.managed,
+                search: query.search,
+                ordering: query.ordering,
+                page: query.page,
+                page_size: query.page_size,
+            };
+            let page = ak.list_tokens(&caller, params).await?;
+            let pagination = convert::pagination(&page);
+            let results = ctx.tokens(page.results).await?;
+            Ok(HttpResponseOk(types::PaginatedTokenList { autocomplete: types::Autocomplete(serde_json::Map::new()), pagination, results }))
+        })
+        .await
     }
 
     async fn core_tokens_create(
         rqctx: RequestContext<ServerContext>,
         body: TypedBody<types::TokenRequest>,
     ) -> Result<HttpResponseCreated<types::Token>, AkResponseError> {
-        let ctx = rqctx.context();
-        let ak = ctx.authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let token = ak.create_token(&caller, new_token(body.into_inner())).await?;
-        Ok(HttpResponseCreated(ctx.token(token).await?))
+        observed(&rqctx, async {
+            let ctx = rqctx.context();
+            let ak = ctx.authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let token = ak.create_token(&caller, new_token(body.into_inner())).await?;
+            Ok(HttpResponseCreated(ctx.token(token).await?))
+        })
+        .await
     }
 
     async fn core_tokens_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensRetrievePath>,
     ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-        let ctx = rqctx.context();
-        let ak = ctx.authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let token = ak.get_token(&caller, &path.into_inner().identifier).await?;
-        Ok(HttpResponseOk(ctx.token(token).await?))
+        observed(&rqctx, async {
+            let ctx = rqctx.context();
+            let ak = ctx.authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let token = ak.get_token(&caller, &path.into_inner().identifier).await?;
+            Ok(HttpResponseOk(ctx.token(token).await?))
+        })
+        .await
     }
 
     async fn core_tokens_update(
@@ -229,12 +257,15 @@ impl TokenApi for ServerImpl {
         path: Path<params::CoreTokensUpdatePath>,
         body: TypedBody<types::TokenRequest>,
     ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-        let ctx = rqctx.context();
-        let ak = ctx.authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let identifier = path.into_inner().identifier;
-        let token = ak.update_token(&caller, &identifier, new_token(body.into_inner()), false).await?;
-        Ok(HttpResponseOk(ctx.token(token).await?))
+        observed(&rqctx, async {
+            let ctx = rqctx.context();
+            let ak = ctx.authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let identifier = path.into_inner().identifier;
+            let token = ak.update_token(&caller, &identifier, new_token(body.into_inner()), false).await?;
+            Ok(HttpResponseOk(ctx.token(token).await?))
+        })
+        .await
     }
 
     async fn core_tokens_partial_update(
@@ -242,22 +273,28 @@ impl TokenApi for ServerImpl {
         path: Path<params::CoreTokensPartialUpdatePath>,
         body: TypedBody<types::PatchedTokenRequest>,
     ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-        let ctx = rqctx.context();
-        let ak = ctx.authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let identifier = path.into_inner().identifier;
-        let token = ak.update_token(&caller, &identifier, patched_token(body.into_inner()), true).await?;
-        Ok(HttpResponseOk(ctx.token(token).await?))
+        observed(&rqctx, async {
+            let ctx = rqctx.context();
+            let ak = ctx.authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let identifier = path.into_inner().identifier;
+            let token = ak.update_token(&caller, &identifier, patched_token(body.into_inner()), true).await?;
+            Ok(HttpResponseOk(ctx.token(token).await?))
+        })
+        .await
     }
 
     async fn core_tokens_destroy(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensDestroyPath>,
     ) -> Result<HttpResponseDeleted, AkResponseError> {
-        let ak = rqctx.context().authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        ak.delete_token(&caller, &path.into_inner().identifier).await?;
-        Ok(HttpResponseDeleted())
+        observed(&rqctx, async {
+            let ak = rqctx.context().authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            ak.delete_token(&caller, &path.into_inner().identifier).await?;
+            Ok(HttpResponseDeleted())
+        })
+        .await
     }
 
     async fn core_tokens_set_key_create(
@@ -265,105 +302,141 @@ impl TokenApi for ServerImpl {
         path: Path<params::CoreTokensSetKeyCreatePath>,
         body: TypedBody<types::TokenSetKeyRequest>,
     ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
-        let ak = rqctx.context().authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        ak.set_key(&caller, &path.into_inner().identifier, Some(body.into_inner().key)).await?;
-        Ok(HttpResponseUpdatedNoContent())
+        observed(&rqctx, async {
+            let ak = rqctx.context().authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            ak.set_key(&caller, &path.into_inner().identifier, Some(body.into_inner().key)).await?;
+            Ok(HttpResponseUpdatedNoContent())
+        })
+        .await
     }
 
     async fn core_tokens_used_by_list(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensUsedByListPath>,
     ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        let ak = rqctx.context().authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let used_by = ak.used_by(&caller, &path.into_inner().identifier).await?;
-        Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
+        observed(&rqctx, async {
+            let ak = rqctx.context().authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let used_by = ak.used_by(&caller, &path.into_inner().identifier).await?;
+            Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
+        })
+        .await
     }
 
     async fn core_tokens_view_key_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensViewKeyRetrievePath>,
     ) -> Result<HttpResponseOk<types::TokenView>, AkResponseError> {
-        let ak = rqctx.context().authentik();
-        let caller = ak.authenticate(authorization(&rqctx)).await?;
-        let key = ak.view_key(&caller, &path.into_inner().identifier).await?;
-        Ok(HttpResponseOk(types::TokenView { key: key.expose().to_string() }))
+        observed(&rqctx, async {
+            let ak = rqctx.context().authentik();
+            let caller = ak.authenticate(authorization(&rqctx)).await?;
+            let key = ak.view_key(&caller, &path.into_inner().identifier).await?;
+            Ok(HttpResponseOk(types::TokenView { key: key.expose().to_string() }))
+        })
+        .await
     }
 
     async fn oauth2_access_tokens_list(
         rqctx: RequestContext<ServerContext>,
         query: Query<params::Oauth2AccessTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-        oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Access, oauth_params(query.into_inner())).await
+        observed(&rqctx, async {
+            oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Access, oauth_params(query.into_inner())).await
+        })
+        .await
     }
 
     async fn oauth2_access_tokens_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2AccessTokensRetrievePath>,
     ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-        oauth_retrieve(rqctx.context(), authorization(&rqctx), OAuthKind::Access, path.into_inner().id).await
+        observed(&rqctx, async {
+            oauth_retrieve(rqctx.context(), authorization(&rqctx), OAuthKind::Access, path.into_inner().id).await
+        })
+        .await
     }
 
     async fn oauth2_access_tokens_destroy(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2AccessTokensDestroyPath>,
     ) -> Result<HttpResponseDeleted, AkResponseError> {
-        oauth_destroy(rqctx.context(), authorization(&rqctx), OAuthKind::Access, path.into_inner().id).await
+        observed(&rqctx, async {
+            oauth_destroy(rqctx.context(), authorization(&rqctx), OAuthKind::Access, path.into_inner().id).await
+        })
+        .await
     }
 
     async fn oauth2_access_tokens_used_by_list(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2AccessTokensUsedByListPath>,
     ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        oauth_used_by(rqctx.context(), authorization(&rqctx), OAuthKind::Access, path.into_inner().id).await
+        observed(&rqctx, async {
+            oauth_used_by(rqctx.context(), authorization(&rqctx), OAuthKind::Access, path.into_inner().id).await
+        })
+        .await
     }
 
     async fn oauth2_refresh_tokens_list(
         rqctx: RequestContext<ServerContext>,
         query: Query<params::Oauth2RefreshTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-        let query = query.into_inner();
-        let params = OAuthListParams {
-            user: query.user.map(|v| v.to_string()),
-            provider: query.provider.map(|v| v.to_string()),
-            search: query.search,
-            ordering: query.ordering,
-            page: query.page,
-            page_size: query.page_size,
-        };
-        oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, params).await
+        observed(&rqctx, async {
+            let query = query.into_inner();
+            let params = OAuthListParams {
+                user: query.user.map(|v| v.to_string()),
+                provider: query.provider.map(|v| v.to_string()),
+                search: query.search,
+                ordering: query.ordering,
+                page: query.page,
+                page_size: query.page_size,
+            };
+            oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, params).await
+        })
+        .await
     }
 
     async fn oauth2_refresh_tokens_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2RefreshTokensRetrievePath>,
     ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-        oauth_retrieve(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, path.into_inner().id).await
+        observed(&rqctx, async {
+            oauth_retrieve(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, path.into_inner().id).await
+        })
+        .await
     }
 
     async fn oauth2_refresh_tokens_destroy(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2RefreshTokensDestroyPath>,
     ) -> Result<HttpResponseDeleted, AkResponseError> {
-        oauth_destroy(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, path.into_inner().id).await
+        observed(&rqctx, async {
+            oauth_destroy(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, path.into_inner().id).await
+        })
+        .await
     }
 
     async fn oauth2_refresh_tokens_used_by_list(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2RefreshTokensUsedByListPath>,
     ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        oauth_used_by(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, path.into_inner().id).await
+        observed(&rqctx, async {
+            oauth_used_by(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, path.into_inner().id).await
+        })
+        .await
     }
 
     async fn netbird_tokens_list(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::NetbirdTokensListPath>,
     ) -> Result<HttpResponseOk<Vec<types::PersonalAccessToken>>, NbResponseError> {
-        let nb = rqctx.context().netbird();
-        let caller = nb.authenticate(authorization(&rqctx)).await?;
-        let pats = nb.list_pats(&caller, &path.into_inner().user_id).await?;
-        Ok(HttpResponseOk(pats.into_iter().map(convert::pat).collect()))
+        observed(&rqctx, async {
+            let nb = rqctx.context().netbird();
+            let caller = nb.authenticate(authorization(&rqctx)).await?;
+            let pats = nb.list_pats(&caller, &path.into_inner().user_id).await?;
+            Ok(HttpResponseOk(pats.into_iter().map(convert::pat).collect()))
+        })
+        .await
     }
 
     async fn netbird_tokens_create(
@@ -371,36 +444,73 @@ impl TokenApi for ServerImpl {
         path: Path<params::NetbirdTokensCreatePath>,
         body: TypedBody<types::PersonalAccessTokenRequest>,
     ) -> Result<HttpResponseOk<types::PersonalAccessTokenGenerated>, NbResponseError> {
-        let nb = rqctx.context().netbird();
-        let caller = nb.authenticate(authorization(&rqctx)).await?;
-        let body = body.into_inner();
-        let (plain, pat) = nb.create_pat(&caller, &path.into_inner().user_id, &body.name, body.expires_in).await?;
-        Ok(HttpResponseOk(types::PersonalAccessTokenGenerated {
-            personal_access_token: convert::pat(pat),
-            plain_token: plain.expose().to_string(),
-        }))
+        observed(&rqctx, async {
+            let nb = rqctx.context().netbird();
+            let caller = nb.authenticate(authorization(&rqctx)).await?;
+            let body = body.into_inner();
+            let (plain, pat) = nb.create_pat(&caller, &path.into_inner().user_id, &body.name, body.expires_in).await?;
+            Ok(HttpResponseOk(types::PersonalAccessTokenGenerated {
+                personal_access_token: convert::pat(pat),
+                plain_token: plain.expose().to_string(),
+            }))
+        })
+        .await
     }
 
     async fn netbird_tokens_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::NetbirdTokensRetrievePath>,
     ) -> Result<HttpResponseOk<types::PersonalAccessToken>, NbResponseError> {
-        let nb = rqctx.context().netbird();
-        let caller = nb.authenticate(authorization(&rqctx)).await?;
-        let path = path.into_inner();
-        let pat = nb.get_pat(&caller, &path.user_id, &path.token_id).await?;
-        Ok(HttpResponseOk(convert::pat(pat)))
+        observed(&rqctx, async {
+            let nb = rqctx.context().netbird();
+            let caller = nb.authenticate(authorization(&rqctx)).await?;
+            let path = path.into_inner();
+            let pat = nb.get_pat(&caller, &path.user_id, &path.token_id).await?;
+            Ok(HttpResponseOk(convert::pat(pat)))
+        })
+        .await
     }
 
     async fn netbird_tokens_destroy(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::NetbirdTokensDestroyPath>,
     ) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
-        let nb = rqctx.context().netbird();
-        let caller = nb.authenticate(authorization(&rqctx)).await?;
-        let path = path.into_inner();
-        nb.delete_pat(&caller, &path.user_id, &path.token_id).await?;
-        Ok(HttpResponseOk(serde_json::Map::new()))
+        observed(&rqctx, async {
+            let nb = rqctx.context().netbird();
+            let caller = nb.authenticate(authorization(&rqctx)).await?;
+            let path = path.into_inner();
+            nb.delete_pat(&caller, &path.user_id, &path.token_id).await?;
+            Ok(HttpResponseOk(serde_json::Map::new()))
+        })
+        .await
+    }
+
+    async fn healthz(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
+        observed(&rqctx, async { Ok(HttpResponseOk(types::HealthStatus { status: "ok".to_string() })) }).await
+    }
+
+    async fn readyz(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
+        observed(&rqctx, async {
+            // A lookup that touches the store; NotFound proves it answered.
+            match rqctx.context().store.ak_user(i64::MIN).await {
+                Ok(_) | Err(StoreError::NotFound) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
+                Err(_) => Err(error::tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "store unreachable")),
+            }
+        })
+        .await
+    }
+
+    async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {
+        let text = rqctx.context().metrics.render();
+        http::Response::builder()
+            .status(http::StatusCode::OK)
+            .header(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+            .body(dropshot::Body::from(text))
+            .map_err(|_| error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "cannot build the metrics response"))
     }
 }
 

@@ -1,0 +1,91 @@
+//! Prometheus metrics: requests by operationId and status, request latency, store errors, token counts.
+
+use std::time::Duration;
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+
+/// The registry and every metric tokenstack exports.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    store_errors: IntCounter,
+    tokens: IntGaugeVec,
+}
+
+/// Buckets from 50 µs to 1 s: token lookups are fast, so the low end matters.
+const LATENCY_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0];
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("tokenstack_requests_total", "HTTP requests answered, by operationId and status"),
+            &["operation_id", "status"],
+        )
+        .expect("valid metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new("tokenstack_request_duration_seconds", "Time spent in the handler, by operationId")
+                .buckets(LATENCY_BUCKETS.to_vec()),
+            &["operation_id"],
+        )
+        .expect("valid metric");
+        let store_errors =
+            IntCounter::new("tokenstack_store_errors_total", "Requests that failed because the store failed")
+                .expect("valid metric");
+        let tokens = IntGaugeVec::new(Opts::new("tokenstack_tokens", "Stored tokens, by kind"), &["kind"])
+            .expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(latency.clone()),
+            Box::new(store_errors.clone()),
+            Box::new(tokens.clone()),
+        ] {
+            registry.register(collector).expect("metric names are unique");
+        }
+        Metrics { registry, requests, latency, store_errors, tokens }
+    }
+}
+
+impl Metrics {
+    /// Records one answered request.
+    pub fn observe(&self, operation_id: &str, status: u16, elapsed: Duration) {
+        self.requests.with_label_values(&[operation_id, status.to_string().as_str()]).inc();
+        self.latency.with_label_values(&[operation_id]).observe(elapsed.as_secs_f64());
+        if status >= 500 {
+            self.store_errors.inc();
+        }
+    }
+
+    /// Sets the gauge of stored tokens of one kind.
+    pub fn set_tokens(&self, kind: &str, count: u64) {
+        self.tokens.with_label_values(&[kind]).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into a Vec cannot fail for the text format.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_requests_by_operation_and_status() {
+        let metrics = Metrics::default();
+        metrics.observe("core_tokens_list", 200, Duration::from_micros(80));
+        metrics.observe("core_tokens_list", 200, Duration::from_micros(90));
+        metrics.observe("core_tokens_list", 500, Duration::from_micros(90));
+        metrics.set_tokens("authentik_core", 3);
+        let text = metrics.render();
+        assert!(text.contains(r#"tokenstack_requests_total{operation_id="core_tokens_list",status="200"} 2"#), "{text}");
+        assert!(text.contains("tokenstack_store_errors_total 1"), "{text}");
+        assert!(text.contains(r#"tokenstack_tokens{kind="authentik_core"} 3"#), "{text}");
+        assert!(text.contains("tokenstack_request_duration_seconds_bucket"), "{text}");
+    }
+}
