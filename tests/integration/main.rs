@@ -2,5 +2,6 @@
 
 mod authentik;
 mod netbird;
+mod official_rust_client;
 mod service;
 mod support;
