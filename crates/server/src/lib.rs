@@ -6,6 +6,7 @@
 pub mod authentik;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod netbird;
 pub mod pagination;
