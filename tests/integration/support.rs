@@ -31,6 +31,7 @@ impl TestServer {
         let config = Config {
             bind: "127.0.0.1:0".parse().expect("valid address"),
             seed: Some(seed),
+            store: "memory".to_string(),
             log_level: LogLevel::Warn,
             bootstrap_token: Some(ADMIN_KEY.to_string()),
             bootstrap_pat: Some(ADMIN_PAT.to_string()),

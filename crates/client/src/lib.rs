@@ -6,3 +6,6 @@
 #![allow(clippy::all, clippy::pedantic, unused_imports, dead_code)]
 
 include!(concat!(env!("OUT_DIR"), "/client.rs"));
+
+#[cfg(feature = "record-operations")]
+mod record;

@@ -15,6 +15,11 @@ pub struct Config {
     #[arg(long, env = "TOKENSTACK_SEED")]
     pub seed: Option<PathBuf>,
 
+    /// Where tokens live: `memory` (default), `sqlite:PATH` (durable, one node) or
+    /// `postgres://user@host:port/db` (durable, shared by replicas).
+    #[arg(long, env = "TOKENSTACK_STORE", default_value = "memory")]
+    pub store: String,
+
     /// Log level: trace, debug, info, warn, error or critical.
     #[arg(long, env = "TOKENSTACK_LOG_LEVEL", default_value = "info")]
     pub log_level: LogLevel,

@@ -21,8 +21,7 @@ use dropshot::{ConfigDropshot, ConfigLogging, HandlerTaskMode, HttpServer, Serve
 use crate::config::Config;
 use crate::http::{ServerContext, ServerImpl};
 use crate::seed::{Bootstrap, SeedError, SeedFile};
-use crate::store::Store;
-use crate::store::memory::MemoryStore;
+use crate::store::{Store, StoreError};
 
 /// Largest request body accepted (Dropshot's default is 1 KiB).
 pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
@@ -32,6 +31,8 @@ pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
 pub enum StartError {
     #[error(transparent)]
     Seed(#[from] SeedError),
+    #[error("cannot open the store: {0}")]
+    Store(StoreError),
     #[error("cannot create the logger: {0}")]
     Logger(std::io::Error),
     #[error("the generated API description is invalid: {0}")]
@@ -51,11 +52,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let log = ConfigLogging::StderrTerminal { level: config.log_level.dropshot() }
         .to_logger("tokenstack")
         .map_err(StartError::Logger)?;
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let store: Arc<dyn Store> = store::open(&config.store).await.map_err(StartError::Store)?;
     let context = ServerContext::new(store.clone());
     if let Some(path) = &config.seed {
         let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
-        store.import(snapshot).await.map_err(SeedError::from)?;
+        seed::seed_if_empty(&*store, snapshot).await?;
     }
     let bootstrap = seed::bootstrap(
         &*store,

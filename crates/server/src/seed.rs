@@ -222,8 +222,24 @@ pub struct Bootstrap {
     pub netbird_generated: bool,
 }
 
+/// Loads the seed into the store only when the store is empty, so that a durable store (SQLite,
+/// PostgreSQL) seeded on its first start keeps its data across restarts instead of being reset to
+/// the seed; returns whether the seed was loaded. A memory store is always empty at start.
+pub async fn seed_if_empty(store: &dyn Store, snapshot: Snapshot) -> Result<bool, SeedError> {
+    if store.export().await? != Snapshot::default() {
+        return Ok(false);
+    }
+    store.import(snapshot).await?;
+    Ok(true)
+}
+
 /// Adds the bootstrap superuser `akadmin` with a non-expiring `api` token, and a NetBird owner with a PAT,
 /// as authentik's `AUTHENTIK_BOOTSTRAP_TOKEN` does; values that are not given are generated.
+///
+/// Idempotent on a durable store: an existing `akadmin`, bootstrap token (its key is set to the given or
+/// generated one) and NetBird owner are kept, and a bootstrap PAT already stored is reused; a generated
+/// PAT replaces the `bootstrap` PATs of earlier starts, as a generated authentik key replaces the old key.
+/// Replicas starting at once on a shared store converge instead of failing on each other's inserts.
 pub async fn bootstrap(
     store: &dyn Store,
     now: DateTime<Utc>,
@@ -256,63 +272,99 @@ pub async fn bootstrap(
                 password_change_date: now,
                 attributes: Default::default(),
             };
-            store.insert_ak_user(user.clone()).await?;
-            user
+            match store.insert_ak_user(user.clone()).await {
+                Ok(()) => user,
+                // Another replica created it (or took the pk) first.
+                Err(StoreError::Duplicate { .. }) => store.ak_user_by_username("akadmin").await?,
+                Err(err) => return Err(err.into()),
+            }
         }
         Err(err) => return Err(err.into()),
     };
     let authentik_generated = authentik_key.is_none();
     let key = Secret::new(authentik_key.unwrap_or_else(generate_key));
-    match store.core_token(BOOTSTRAP_TOKEN_IDENTIFIER).await {
-        Ok(_) => store.set_core_token_key(BOOTSTRAP_TOKEN_IDENTIFIER, key.clone()).await?,
-        Err(StoreError::NotFound) => {
-            store
-                .insert_core_token(CoreToken {
-                    pk: Uuid::new_v4(),
-                    identifier: BOOTSTRAP_TOKEN_IDENTIFIER.to_string(),
-                    key: key.clone(),
-                    intent: Intent::Api,
-                    user: admin.pk,
-                    description: "Bootstrap token".to_string(),
-                    expires: None,
-                    expiring: false,
-                    managed: None,
-                    key_viewers: vec![admin.pk],
-                })
-                .await?;
+    let token = CoreToken {
+        pk: Uuid::new_v4(),
+        identifier: BOOTSTRAP_TOKEN_IDENTIFIER.to_string(),
+        key: key.clone(),
+        intent: Intent::Api,
+        user: admin.pk,
+        description: "Bootstrap token".to_string(),
+        expires: None,
+        expiring: false,
+        managed: None,
+        key_viewers: vec![admin.pk],
+    };
+    match store.insert_core_token(token).await {
+        Ok(_) => {}
+        Err(StoreError::Duplicate { field: "identifier" }) => {
+            store.set_core_token_key(BOOTSTRAP_TOKEN_IDENTIFIER, key.clone()).await?;
         }
+        Err(StoreError::Duplicate { field: "key" })
+            if store.core_token_by_key(key.expose()).await?.identifier == BOOTSTRAP_TOKEN_IDENTIFIER => {}
         Err(err) => return Err(err.into()),
     }
 
     let netbird_generated = netbird_pat.is_none();
     let plain = netbird_pat.unwrap_or_else(|| generate_pat().0);
-    match store.nb_user(netbird_user).await {
-        Ok(_) => {}
+    match store
+        .insert_nb_user(NbUser {
+            id: netbird_user.to_string(),
+            account_id: DEFAULT_ACCOUNT.to_string(),
+            role: NbRole::Owner,
+            is_service_user: false,
+            blocked: false,
+        })
+        .await
+    {
+        Ok(()) | Err(StoreError::Duplicate { field: "id" }) => {}
+        Err(err) => return Err(err.into()),
+    }
+    let hashed = hash_pat(&plain);
+    let owned_by_user = |pat: &Pat| {
+        if pat.user_id == netbird_user {
+            Ok(())
+        } else {
+            Err(SeedError::Invalid(format!(
+                "the bootstrap PAT is already stored for NetBird user {:?}, not {netbird_user:?}",
+                pat.user_id
+            )))
+        }
+    };
+    match store.pat_by_hash(&hashed).await {
+        Ok(existing) => owned_by_user(&existing)?,
         Err(StoreError::NotFound) => {
-            store
-                .insert_nb_user(NbUser {
-                    id: netbird_user.to_string(),
-                    account_id: DEFAULT_ACCOUNT.to_string(),
-                    role: NbRole::Owner,
-                    is_service_user: false,
-                    blocked: false,
+            if netbird_generated {
+                for old in store.list_pats(netbird_user).await? {
+                    if old.name == "bootstrap" {
+                        match store.delete_pat(netbird_user, &old.id).await {
+                            Ok(()) | Err(StoreError::NotFound) => {}
+                            Err(err) => return Err(err.into()),
+                        }
+                    }
+                }
+            }
+            let inserted = store
+                .insert_pat(Pat {
+                    id: new_xid_like_id(),
+                    user_id: netbird_user.to_string(),
+                    name: "bootstrap".to_string(),
+                    hashed_token: hashed.clone(),
+                    expiration_date: now + TimeDelta::days(365),
+                    created_by: netbird_user.to_string(),
+                    created_at: now,
+                    last_used: None,
                 })
-                .await?;
+                .await;
+            match inserted {
+                Ok(()) => {}
+                // A replica starting with the same PAT stored it first.
+                Err(StoreError::Duplicate { field: "hashed_token" }) => owned_by_user(&store.pat_by_hash(&hashed).await?)?,
+                Err(err) => return Err(err.into()),
+            }
         }
         Err(err) => return Err(err.into()),
     }
-    store
-        .insert_pat(Pat {
-            id: new_xid_like_id(),
-            user_id: netbird_user.to_string(),
-            name: "bootstrap".to_string(),
-            hashed_token: hash_pat(&plain),
-            expiration_date: now + TimeDelta::days(365),
-            created_by: netbird_user.to_string(),
-            created_at: now,
-            last_used: None,
-        })
-        .await?;
     Ok(Bootstrap {
         authentik_key: key,
         authentik_generated,

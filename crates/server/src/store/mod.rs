@@ -1,6 +1,12 @@
 //! The storage interface: one async method per logical read or write, implementable by memory, SQLite or PostgreSQL backends.
 
 pub mod memory;
+pub mod postgres;
+pub(crate) mod sql;
+pub mod sqlite;
+
+use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -11,6 +17,33 @@ use crate::pagination::{PageRequest, Slice};
 use crate::secrets::Secret;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Opens the store a `--store` value names:
+///
+/// * `memory` (the default): in memory, empty at start, gone at exit;
+/// * `sqlite:PATH` (also `sqlite://PATH`): the SQLite database file `PATH`, created if missing;
+/// * `postgres://…` or `postgresql://…`: a PostgreSQL database, shareable by several replicas.
+///
+/// Durable stores apply their pending schema migrations before returning.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url == "memory" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if path.is_empty() {
+            return Err(StoreError::Backend("sqlite: needs a file path, as in sqlite:tokenstack.db".into()));
+        }
+        return Ok(Arc::new(SqliteStore::open(Path::new(path)).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(url).await?));
+    }
+    Err(StoreError::Backend(format!(
+        "unknown store {url:?}: expected memory, sqlite:PATH or postgres://…"
+    )))
+}
 
 /// Storage failures, free of HTTP meaning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

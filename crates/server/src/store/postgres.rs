@@ -1,0 +1,88 @@
+//! `PostgresStore`: the `Store` on PostgreSQL, shared by several tokenstack replicas.
+//!
+//! Every single-row write is one statement (atomic, visible to every replica once it returns);
+//! multi-statement writes run in a transaction, and the expiry sweep locks the rows it rotates
+//! (`SELECT … FOR UPDATE`, re-checked after the lock), so concurrent replicas never rotate a token
+//! twice. Listings read one statement's snapshot; `export` uses a `REPEATABLE READ` transaction.
+//! Migrations take PostgreSQL's advisory lock, so replicas starting together migrate once.
+//!
+//! Secrets at rest: authentik token keys and OAuth2 tokens are stored as upstream stores them, in
+//! plain text (authentik shows them through `view_key`); NetBird PATs only as their SHA-256 hash.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Transaction};
+
+use crate::store::StoreError;
+use crate::store::sql::{self, Dialect, EmbeddedMigration, db_err};
+
+/// The PostgreSQL schema migrations, oldest first (files under `migrations/postgres`).
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[(
+    1,
+    "init",
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
+
+/// Connections per replica.
+const MAX_CONNECTIONS: u32 = 10;
+/// How long a request waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A `Store` in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`, libpq-style parameters allowed) and
+    /// applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|err| StoreError::Backend(format!("bad PostgreSQL URL: {err}")))?
+            .application_name("tokenstack");
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|err| StoreError::Backend(format!("cannot connect to PostgreSQL: {err}")))?;
+        sql::migrator(MIGRATIONS)
+            .await?
+            .run(&pool)
+            .await
+            .map_err(|err| StoreError::Backend(format!("migrating PostgreSQL: {err}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    const DIALECT: Dialect = Dialect { position_fn: "strpos" };
+    const FOR_UPDATE: &'static str = " FOR UPDATE OF t";
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin_read(&self) -> Result<Transaction<'_, Postgres>, StoreError> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(db_err)
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'_, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+sql::impl_sql_store!(PostgresStore, Postgres, PgRow);
