@@ -1,23 +1,32 @@
 //! `cargo xtask`: project automation (see <https://github.com/matklad/cargo-xtask/>).
 
+mod check;
 mod ci;
+mod codegen;
+mod coverage;
+mod normalize;
 mod overlay;
+mod report;
+mod server_drift;
 mod spec;
+mod upstream_diff;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Exit code when files only need regenerating (as dropshot-api-manager).
-const NEEDS_UPDATE: u8 = 4;
-/// Exit code on a real failure: invalid spec, incompatible drift.
-const FAILURE: u8 = 100;
+use report::{FAILURE, NEEDS_UPDATE, header};
 
 const HELP: &str = "\
 cargo xtask <command>
 
 Commands:
-  spec [--check]   merge spec/upstream + spec/overlays into spec/openapi.json (--check: fail if stale)
-  ci               what CI runs: spec check, every test (Rust and the official clients), clippy
+  spec [--check]           merge spec/upstream + spec/overlays into spec/openapi.json (--check: fail if stale)
+  codegen [--check]        write the golden copies crates/{api,client}/tests/output/*.rs (--check: fail if stale)
+  check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage
+  upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
+  ci                       what CI runs: every test (Rust and the official clients), check, clippy
+
+Exit codes: 0 clean, 4 only a regeneration is needed, 100 a real failure, 1 any other error.
 ";
 
 fn main() -> ExitCode {
@@ -27,6 +36,10 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["spec"] => write_spec(&root, false),
         ["spec", "--check"] => write_spec(&root, true),
+        ["codegen"] => write_golden(&root, false),
+        ["codegen", "--check"] => write_golden(&root, true),
+        ["check"] => Ok(check::run(&root)),
+        ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["ci"] => ci::run(&root),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
@@ -40,8 +53,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("{:>12} {err:#}", "Failed");
-            ExitCode::from(FAILURE)
+            header("Failed", &format!("{err:#}"));
+            ExitCode::from(1)
         }
     }
 }
@@ -51,21 +64,39 @@ pub fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
+/// `cargo xtask spec [--check]`.
 pub(crate) fn write_spec(root: &Path, check: bool) -> anyhow::Result<u8> {
-    let merged = spec::merged_spec(root)?;
-    tokenstack_codegen::Spec::from_json(&merged, "merged spec")?;
-    let target = root.join("spec/openapi.json");
-    let current = std::fs::read_to_string(&target).unwrap_or_default();
-    if current == merged {
-        println!("{:>12} spec/openapi.json", "Fresh");
-        return Ok(0);
+    let expected = match check::spec_expected(root) {
+        Ok(expected) => expected,
+        Err(err) => {
+            header("Failed", &format!("spec/openapi.json: {err:#}"));
+            return Ok(FAILURE);
+        }
+    };
+    write_or_check(&[expected], check, "cargo xtask spec")
+}
+
+/// `cargo xtask codegen [--check]`.
+fn write_golden(root: &Path, check: bool) -> anyhow::Result<u8> {
+    write_or_check(&codegen::expected_golden(root)?, check, "cargo xtask codegen")
+}
+
+fn write_or_check(files: &[codegen::Expected], check: bool, fix: &str) -> anyhow::Result<u8> {
+    let mut code = 0;
+    for file in files {
+        if file.is_fresh() {
+            header("Fresh", &file.display);
+        } else if check {
+            header("Stale", &file.display);
+            print!("{}", report::unified_diff(&file.display, file.actual.as_deref().unwrap_or(""), &file.expected));
+            code = NEEDS_UPDATE;
+        } else {
+            file.write()?;
+            header("Wrote", &file.display);
+        }
     }
-    if check {
-        println!("{:>12} spec/openapi.json is not what spec/upstream + spec/overlays produce", "Stale");
-        println!("run `cargo xtask spec` and commit spec/openapi.json");
-        return Ok(NEEDS_UPDATE);
+    if code != 0 {
+        report::detail(&format!("(run `{fix}` to update, then commit the result)"));
     }
-    std::fs::write(&target, merged)?;
-    println!("{:>12} spec/openapi.json", "Wrote");
-    Ok(0)
+    Ok(code)
 }

@@ -51,24 +51,46 @@ impl Overlay {
     /// applies to its upstream must be fixed, never skipped.
     pub fn apply(&self, doc: &mut Value) -> anyhow::Result<()> {
         for action in &self.actions {
-            let path = JsonPath::parse(&action.target).with_context(|| format!("bad JSONPath {}", action.target))?;
-            let mut pointers: Vec<String> =
-                path.query_located(doc).locations().map(|location| location.to_json_pointer()).collect();
-            if pointers.is_empty() {
+            if !action.apply(doc)? {
                 bail!("overlay target {} matches nothing ({})", action.target, action.description);
-            }
-            // Remove array elements from the back so earlier indexes stay valid.
-            pointers.reverse();
-            for pointer in pointers {
-                if action.remove {
-                    remove_at(doc, &pointer)?;
-                } else if let Some(update) = &action.update {
-                    let node = doc.pointer_mut(&pointer).context("matched node vanished")?;
-                    merge(node, update);
-                }
             }
         }
         Ok(())
+    }
+
+    /// Applies every action that can be applied and returns the ones whose target matches nothing, for
+    /// reports that list all broken actions at once (`cargo xtask upstream-diff`).
+    pub fn unmatched_actions(&self, doc: &mut Value) -> anyhow::Result<Vec<&Action>> {
+        let mut unmatched = Vec::new();
+        for action in &self.actions {
+            if !action.apply(doc)? {
+                unmatched.push(action);
+            }
+        }
+        Ok(unmatched)
+    }
+}
+
+impl Action {
+    /// Applies this action; `false` when its target matches nothing (the caller decides how to fail).
+    fn apply(&self, doc: &mut Value) -> anyhow::Result<bool> {
+        let path = JsonPath::parse(&self.target).with_context(|| format!("bad JSONPath {}", self.target))?;
+        let mut pointers: Vec<String> =
+            path.query_located(doc).locations().map(|location| location.to_json_pointer()).collect();
+        if pointers.is_empty() {
+            return Ok(false);
+        }
+        // Remove array elements from the back so earlier indexes stay valid.
+        pointers.reverse();
+        for pointer in pointers {
+            if self.remove {
+                remove_at(doc, &pointer)?;
+            } else if let Some(update) = &self.update {
+                let node = doc.pointer_mut(&pointer).context("matched node vanished")?;
+                merge(node, update);
+            }
+        }
+        Ok(true)
     }
 }
 

@@ -9,6 +9,7 @@ mod server;
 mod spec;
 
 pub use client::generate_client;
+pub use schema::{INTEGER_NUMBER_SCHEMAS, STRIPPED_CONSTRAINTS, openapi_wire_adjustments, request_schema_names};
 pub use server::generate_server;
 pub use spec::{Spec, SpecError, load_spec};
 

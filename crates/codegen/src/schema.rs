@@ -80,6 +80,32 @@ pub fn server_component(name: &str, schema: &Value, request_side: bool) -> Value
     to_json_schema(&schema)
 }
 
+/// The server's wire adjustments expressed in OpenAPI terms, for the drift check: what Dropshot's document
+/// shows for component `name` once the server types are generated. Strips [`STRIPPED_CONSTRAINTS`] at every
+/// level; on the response side also makes nullable properties required and, for
+/// [`INTEGER_NUMBER_SCHEMAS`], turns `number` into `integer`. Does not touch `nullable` itself.
+pub fn openapi_wire_adjustments(name: &str, schema: &mut Value, request_side: bool) {
+    if !request_side {
+        require_nullable_properties(schema);
+        if INTEGER_NUMBER_SCHEMAS.contains(&name) {
+            numbers_to_integers(schema);
+        }
+    }
+    strip_constraints(schema);
+}
+
+fn strip_constraints(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            // A constraint keyword has a scalar value; a property that happens to share its name has a schema.
+            map.retain(|key, value| value.is_object() || !STRIPPED_CONSTRAINTS.contains(&key.as_str()));
+            map.values_mut().for_each(strip_constraints);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_constraints),
+        _ => {}
+    }
+}
+
 /// Converts an inline schema (a parameter or an operation body) for the server's type space.
 pub fn server_inline(schema: &Value) -> Value {
     to_json_schema(schema)

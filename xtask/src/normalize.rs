@@ -1,0 +1,564 @@
+//! Every normalization applied before the spec and Dropshot's server document are compared, with its reason.
+//!
+//! This is the only place that decides which differences between `spec/openapi.json` and the document
+//! Dropshot emits for the generated trait are expected. Each entry of [`NORMALIZATIONS`] names the side it
+//! applies to and why; what is left after them is drift.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+/// Which document a normalization rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// `spec/openapi.json`.
+    Spec,
+    /// Both documents, each on its own.
+    Both,
+    /// Both documents together: the spec's part is used where the server cannot describe itself.
+    Pair,
+}
+
+/// One normalization: a named rewrite of a document with the reason it hides no real difference.
+#[derive(Debug)]
+pub struct Normalization {
+    pub name: &'static str,
+    pub side: Side,
+    /// For readers of this table (and a test that every entry has one); never printed.
+    #[cfg_attr(not(test), expect(dead_code, reason = "documentation that a test checks"))]
+    pub reason: &'static str,
+    apply: Apply,
+}
+
+#[derive(Debug)]
+enum Apply {
+    /// Rewrites one document (the spec, the server document or each of them).
+    One(fn(&mut Value)),
+    /// Rewrites the pair (spec, server).
+    Pair(fn(&mut Value, &mut Value)),
+}
+
+/// Applied in this order; later entries see the output of earlier ones.
+pub const NORMALIZATIONS: &[Normalization] = &[
+    Normalization {
+        name: "document metadata",
+        side: Side::Both,
+        reason: "info, servers, top-level tags, security schemes and external docs are not generated into the \
+                 trait; Dropshot cannot declare servers or security",
+        apply: Apply::One(drop_document_metadata),
+    },
+    Normalization {
+        name: "trailing slashes",
+        side: Side::Both,
+        reason: "Dropshot strips the trailing `/` of authentik's paths and serves both forms",
+        apply: Apply::One(strip_trailing_slashes),
+    },
+    Normalization {
+        name: "operation documentation and security",
+        side: Side::Both,
+        reason: "summary, description, per-operation security and parameter/body descriptions are documentation \
+                 (Dropshot splits the doc comment differently) or enforced by the handlers, not by the trait",
+        apply: Apply::One(drop_operation_docs),
+    },
+    Normalization {
+        name: "response references, descriptions and headers",
+        side: Side::Both,
+        reason: "responses are compared by content: Dropshot names its error responses after the error type, \
+                 writes its own descriptions and cannot declare response headers (NetBird's X-Request-Id)",
+        apply: Apply::One(inline_responses),
+    },
+    Normalization {
+        name: "explicit error codes collapsed to 4XX and 5XX",
+        side: Side::Both,
+        reason: "Dropshot declares one error type per operation as the `4XX` and `5XX` ranges; the upstreams list \
+                 each code. Codes of one class with different bodies are left alone, so the difference shows",
+        apply: Apply::One(collapse_error_codes),
+    },
+    Normalization {
+        name: "one error body for 4XX and 5XX",
+        side: Side::Both,
+        reason: "Dropshot declares the operation's one error type as both `4XX` and `5XX`; the upstreams list only \
+                 the classes they document (authentik no 5xx, health checks only 503). An error body shared by both \
+                 classes, or declared for 5XX alone, is compared as `4XX`. Different bodies stay apart",
+        apply: Apply::One(merge_error_classes),
+    },
+    Normalization {
+        name: "free-form responses",
+        side: Side::Pair,
+        reason: "a handler returning `http::Response<Body>` (metrics' Prometheus text) is documented by Dropshot as \
+                 `default: */*` with no schema; the spec's responses stand for it and the integration tests check them",
+        apply: Apply::Pair(free_form_responses),
+    },
+    Normalization {
+        name: "optional request bodies",
+        side: Side::Spec,
+        reason: "Dropshot's TypedBody is always required and cannot express authentik's optional PATCH body; \
+                 clients send one anyway",
+        apply: Apply::One(require_request_bodies),
+    },
+    Normalization {
+        name: "untagged unions",
+        side: Side::Both,
+        reason: "typify turns both `oneOf` and `anyOf` into a `#[serde(untagged)]` enum (first match wins), \
+                 which schemars writes as `anyOf`; both are compared as `oneOf`",
+        apply: Apply::One(any_of_to_one_of),
+    },
+    Normalization {
+        name: "server wire adjustments",
+        side: Side::Spec,
+        reason: "the deliberate differences of the server types, listed in tokenstack-codegen's schema.rs: \
+                 STRIPPED_CONSTRAINTS are validated by the handlers, nullable properties of response-only schemas \
+                 are required (always serialized), INTEGER_NUMBER_SCHEMAS are served as integers",
+        apply: Apply::One(wire_adjustments),
+    },
+    Normalization {
+        name: "schema keywords without a Rust type",
+        side: Side::Spec,
+        reason: "codegen drops example, xml, externalDocs, discriminator and `format: email` before typify",
+        apply: Apply::One(drop_untyped_keywords),
+    },
+    Normalization {
+        name: "schema annotations",
+        side: Side::Both,
+        reason: "title, description, readOnly and writeOnly are documentation or serializer hints; schemars \
+                 writes doc comments as descriptions and cannot express readOnly",
+        apply: Apply::One(drop_schema_annotations),
+    },
+    Normalization {
+        name: "integer formats",
+        side: Side::Both,
+        reason: "typify maps an unformatted integer to i64 and schemars writes `format: int64`; the wire value is \
+                 the same JSON integer",
+        apply: Apply::One(drop_integer_formats),
+    },
+    Normalization {
+        name: "required nullable properties",
+        side: Side::Both,
+        reason: "schemars never lists an `Option<T>` field as required, even when serde always writes it; a \
+                 required nullable property (always serialized, maybe null) therefore reads as optional",
+        apply: Apply::One(unrequire_nullable),
+    },
+    Normalization {
+        name: "nullable on optional properties",
+        side: Side::Both,
+        reason: "an optional property becomes `Option<T>`, which schemars always marks `nullable`; optional and \
+                 optional-nullable are one Rust type",
+        apply: Apply::One(drop_optional_nullable),
+    },
+    Normalization {
+        name: "order of required",
+        side: Side::Both,
+        reason: "`required` is a set; schemars writes it sorted, the upstreams in field order",
+        apply: Apply::One(sort_required),
+    },
+    Normalization {
+        name: "single-element allOf",
+        side: Side::Both,
+        reason: "`allOf: [$ref]` is the OpenAPI 3.0 way to annotate a reference (readOnly, nullable); once the \
+                 annotation is gone it is the reference itself",
+        apply: Apply::One(unwrap_single_all_of),
+    },
+    Normalization {
+        name: "empty additionalProperties",
+        side: Side::Both,
+        reason: "`additionalProperties: {}` and `additionalProperties: true` both allow any value",
+        apply: Apply::One(empty_additional_properties),
+    },
+];
+
+/// A normalized document plus, for reporting, each normalized path's original spelling.
+#[derive(Debug)]
+pub struct Normalized {
+    pub doc: Value,
+    /// Normalized path → path as written in the original document.
+    pub original_paths: BTreeMap<String, String>,
+}
+
+/// The names of all normalizations, for failure messages.
+pub fn names() -> Vec<&'static str> {
+    NORMALIZATIONS.iter().map(|n| n.name).collect()
+}
+
+/// Applies every normalization, in table order, to copies of the spec and the server document.
+pub fn normalize(spec: &Value, server: &Value) -> (Normalized, Normalized) {
+    let (mut spec_doc, mut server_doc) = (spec.clone(), server.clone());
+    for normalization in NORMALIZATIONS {
+        match (normalization.side, &normalization.apply) {
+            (Side::Spec, Apply::One(apply)) => apply(&mut spec_doc),
+            (Side::Both, Apply::One(apply)) => {
+                apply(&mut spec_doc);
+                apply(&mut server_doc);
+            }
+            (_, Apply::Pair(apply)) => apply(&mut spec_doc, &mut server_doc),
+            (Side::Pair, Apply::One(_)) => unreachable!("a pair normalization needs a pair function"),
+        }
+    }
+    (Normalized { doc: spec_doc, original_paths: original_paths(spec) }, Normalized {
+        doc: server_doc,
+        original_paths: original_paths(server),
+    })
+}
+
+fn original_paths(doc: &Value) -> BTreeMap<String, String> {
+    doc.get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(path, _)| (normalized_path(path), path.clone()))
+        .collect()
+}
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn normalized_path(path: &str) -> String {
+    match path.strip_suffix('/') {
+        Some(stripped) if !stripped.is_empty() => stripped.to_string(),
+        _ => path.to_string(),
+    }
+}
+
+/// Every operation object of the document.
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+    doc.get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.iter_mut().filter(|(method, _)| METHODS.contains(&method.as_str())).map(|(_, op)| op))
+        .filter_map(Value::as_object_mut)
+}
+
+/// Calls `f` on every schema object of the document: components, parameters, bodies, responses and
+/// everything nested in them (properties, items, additionalProperties, allOf/oneOf/anyOf, not).
+fn for_each_schema(doc: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.values_mut().for_each(|schema| walk_schema(schema, f));
+    }
+    if let Some(parameters) = doc.pointer_mut("/components/parameters").and_then(Value::as_object_mut) {
+        for parameter in parameters.values_mut() {
+            if let Some(schema) = parameter.get_mut("schema") {
+                walk_schema(schema, f);
+            }
+        }
+    }
+    for op in operations_mut(doc) {
+        for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(schema) = parameter.get_mut("schema") {
+                walk_schema(schema, f);
+            }
+        }
+        // Request body and responses share the `content` shape.
+        for (key, value) in op.iter_mut() {
+            let bodies: Vec<&mut Value> = match key.as_str() {
+                "requestBody" => vec![value],
+                "responses" => value.as_object_mut().into_iter().flat_map(|r| r.values_mut()).collect(),
+                _ => continue,
+            };
+            for body in bodies {
+                for media in body.get_mut("content").and_then(Value::as_object_mut).into_iter().flat_map(|c| c.values_mut()) {
+                    if let Some(schema) = media.get_mut("schema") {
+                        walk_schema(schema, f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
+    let Some(map) = schema.as_object_mut() else { return };
+    f(map);
+    for (key, child) in map.iter_mut() {
+        match key.as_str() {
+            "properties" => child.as_object_mut().into_iter().flat_map(|p| p.values_mut()).for_each(|p| walk_schema(p, f)),
+            "items" | "additionalProperties" | "not" => walk_schema(child, f),
+            "allOf" | "oneOf" | "anyOf" => child.as_array_mut().into_iter().flatten().for_each(|s| walk_schema(s, f)),
+            _ => {}
+        }
+    }
+}
+
+fn drop_document_metadata(doc: &mut Value) {
+    let Some(map) = doc.as_object_mut() else { return };
+    for key in ["servers", "tags", "security", "externalDocs"] {
+        map.remove(key);
+    }
+    map.retain(|key, _| !key.starts_with("x-"));
+    map.insert("info".into(), json!({"title": "normalized", "version": "0"}));
+    if let Some(components) = map.get_mut("components").and_then(Value::as_object_mut) {
+        components.remove("securitySchemes");
+        components.remove("headers");
+    }
+}
+
+fn strip_trailing_slashes(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
+    let old = std::mem::take(paths);
+    for (path, item) in old {
+        paths.insert(normalized_path(&path), item);
+    }
+}
+
+fn drop_operation_docs(doc: &mut Value) {
+    for op in operations_mut(doc) {
+        for key in ["summary", "description", "security", "externalDocs"] {
+            op.remove(key);
+        }
+        for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(parameter) = parameter.as_object_mut() {
+                parameter.remove("description");
+                parameter.remove("example");
+            }
+        }
+        if let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
+            body.remove("description");
+        }
+    }
+}
+
+fn inline_responses(doc: &mut Value) {
+    let components = doc.pointer("/components/responses").cloned().unwrap_or_default();
+    for op in operations_mut(doc) {
+        for response in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flat_map(|r| r.values_mut()) {
+            let target = response
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/responses/"))
+                .and_then(|name| components.get(name));
+            if let Some(target) = target {
+                *response = target.clone();
+            }
+            if let Some(response) = response.as_object_mut() {
+                response.insert("description".into(), json!(""));
+                response.remove("headers");
+                response.remove("links");
+            }
+        }
+    }
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        components.remove("responses");
+    }
+}
+
+fn collapse_error_codes(doc: &mut Value) {
+    for op in operations_mut(doc) {
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+        for class in ['4', '5'] {
+            let range = format!("{class}XX");
+            let codes: Vec<String> =
+                responses.keys().filter(|code| code.len() == 3 && code.starts_with(class) && code.as_str() != range).cloned().collect();
+            let Some(first) = codes.first() else { continue };
+            let body = responses[first].clone();
+            let same = codes.iter().all(|code| responses[code] == body)
+                && responses.get(&range).is_none_or(|existing| existing == &body);
+            if same {
+                codes.iter().for_each(|code| {
+                    responses.remove(code);
+                });
+                responses.insert(range, body);
+            }
+        }
+    }
+}
+
+fn merge_error_classes(doc: &mut Value) {
+    for op in operations_mut(doc) {
+        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
+        let Some(server_error) = responses.get("5XX").cloned() else { continue };
+        if responses.get("4XX").is_none_or(|client_error| client_error == &server_error) {
+            responses.remove("5XX");
+            responses.insert("4XX".into(), server_error);
+        }
+    }
+}
+
+fn free_form_responses(spec: &mut Value, server: &mut Value) {
+    let free_form = json!({"default": {"content": {"*/*": {"schema": {}}}, "description": ""}});
+    let mut replaced = Vec::new();
+    if let Some(paths) = server.get("paths").and_then(Value::as_object) {
+        for (path, item) in paths {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                if op.get("responses") == Some(&free_form) {
+                    replaced.push((path.clone(), method.clone()));
+                }
+            }
+        }
+    }
+    for (path, method) in replaced {
+        let spec_responses = spec.get("paths").and_then(|p| p.get(&path)).and_then(|i| i.get(&method)).and_then(|op| op.get("responses")).cloned();
+        if let (Some(responses), Some(op)) = (spec_responses, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method))) {
+            op["responses"] = responses;
+        }
+    }
+}
+
+fn require_request_bodies(doc: &mut Value) {
+    for op in operations_mut(doc) {
+        if let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
+            body.insert("required".into(), Value::Bool(true));
+        }
+    }
+}
+
+fn any_of_to_one_of(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        if let Some(any_of) = schema.remove("anyOf") {
+            schema.insert("oneOf".into(), any_of);
+        }
+    });
+}
+
+fn unrequire_nullable(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        let nullable: Vec<Value> = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, property)| property.get("nullable") == Some(&Value::Bool(true)))
+            .map(|(name, _)| Value::String(name.clone()))
+            .collect();
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.retain(|name| !nullable.contains(name));
+            if required.is_empty() {
+                schema.remove("required");
+            }
+        }
+    });
+}
+
+fn wire_adjustments(doc: &mut Value) {
+    let request_side = tokenstack_codegen::request_schema_names(doc);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for (name, schema) in schemas.iter_mut() {
+            tokenstack_codegen::openapi_wire_adjustments(name, schema, request_side.contains(name));
+        }
+    }
+    // Inline schemas of parameters and bodies are request-side: only the constraints go.
+    for op in operations_mut(doc) {
+        for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(schema) = parameter.get_mut("schema") {
+                tokenstack_codegen::openapi_wire_adjustments("", schema, true);
+            }
+        }
+    }
+}
+
+fn drop_untyped_keywords(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        for key in ["example", "xml", "externalDocs", "discriminator"] {
+            schema.remove(key);
+        }
+        if schema.get("format") == Some(&json!("email")) {
+            schema.remove("format");
+        }
+    });
+}
+
+fn drop_schema_annotations(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        for key in ["title", "description", "readOnly", "writeOnly"] {
+            // Only annotation values: a property named `title` is a schema object inside `properties`, not here.
+            if schema.get(key).is_some_and(|v| !v.is_object()) {
+                schema.remove(key);
+            }
+        }
+    });
+}
+
+fn drop_integer_formats(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        if schema.get("type") == Some(&json!("integer")) {
+            schema.remove("format");
+        }
+    });
+}
+
+fn drop_optional_nullable(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else { return };
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(name)
+                && let Some(property) = property.as_object_mut()
+            {
+                property.remove("nullable");
+            }
+        }
+    });
+}
+
+fn sort_required(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
+            required.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+        }
+    });
+}
+
+fn unwrap_single_all_of(doc: &mut Value) {
+    fn unwrap(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.values_mut().for_each(unwrap);
+                let single = map.len() == 1 && map.get("allOf").and_then(Value::as_array).is_some_and(|a| a.len() == 1);
+                if single && let Some(Value::Array(mut items)) = map.remove("allOf") {
+                    *value = items.remove(0);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(unwrap),
+            _ => {}
+        }
+    }
+    unwrap(doc);
+}
+
+fn empty_additional_properties(doc: &mut Value) {
+    for_each_schema(doc, &mut |schema| {
+        if schema.get("additionalProperties") == Some(&json!({})) {
+            schema.insert("additionalProperties".into(), Value::Bool(true));
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_normalization_has_a_reason() {
+        for normalization in NORMALIZATIONS {
+            assert!(normalization.reason.len() > 20, "{} needs a reason", normalization.name);
+        }
+    }
+
+    #[test]
+    fn error_codes_collapse_only_when_bodies_agree() {
+        let body = |s: &str| json!({"content": {"application/json": {"schema": {"$ref": s}}}, "description": "x"});
+        let doc = json!({"paths": {"/a/": {"get": {"responses": {
+            "200": body("#/components/schemas/Ok"), "400": body("#/components/schemas/E"), "404": body("#/components/schemas/E"),
+            "500": body("#/components/schemas/E")
+        }}}, "/b": {"get": {"responses": {"400": body("#/components/schemas/E"), "403": body("#/components/schemas/F")}}}}});
+        let normalized = normalize(&json!({}), &doc).1.doc;
+        let a: Vec<&String> = normalized["paths"]["/a"]["get"]["responses"].as_object().unwrap().keys().collect();
+        assert_eq!(a, ["200", "4XX"]);
+        let b: Vec<&String> = normalized["paths"]["/b"]["get"]["responses"].as_object().unwrap().keys().collect();
+        assert_eq!(b, ["400", "403"]);
+    }
+
+    #[test]
+    fn optional_nullable_reference_becomes_the_reference() {
+        let doc = json!({"components": {"schemas": {"T": {"type": "object", "required": ["a"], "properties": {
+            "a": {"type": "string", "nullable": true},
+            "b": {"allOf": [{"$ref": "#/components/schemas/U"}], "nullable": true, "title": "B"},
+        }}}}});
+        let normalized = normalize(&json!({}), &doc).1.doc;
+        let properties = &normalized["components"]["schemas"]["T"]["properties"];
+        assert_eq!(properties["a"], json!({"type": "string"}));
+        assert_eq!(properties["b"], json!({"$ref": "#/components/schemas/U"}));
+    }
+}
