@@ -19,13 +19,15 @@ use serde_json::Map;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use tokenstack_server::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
+use tokenstack_server::model::{
+    AkProvider, AkUser, AkUserType, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+};
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::{
-    self, CoreTokenField, CoreTokenQuery, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery, PostgresStore, Snapshot,
-    SqliteStore, Store, StoreError,
+    self, CoreTokenField, CoreTokenQuery, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery,
+    PostgresStore, Snapshot, SqliteStore, Store, StoreError,
 };
 
 use common::PgCluster;
@@ -566,7 +568,7 @@ async fn oauth_tokens(s: Arc<dyn Store>) {
 }
 
 async fn netbird_users_and_pats(s: Arc<dyn Store>) {
-        s.insert_nb_user(nb_user("u1", "acc", NbRole::User))
+    s.insert_nb_user(nb_user("u1", "acc", NbRole::User))
         .await
         .unwrap();
     s.insert_nb_user(nb_user("u2", "acc", NbRole::Admin))
@@ -658,21 +660,32 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     );
 }
 
-
 // ---- cases for what the SQL backends add ----
 
 async fn paging_totals_and_empty_pages(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     for i in 0..5 {
-        s.insert_core_token(core_token(&format!("t{i}"), &format!("k{i}"), 1)).await.unwrap();
+        s.insert_core_token(core_token(&format!("t{i}"), &format!("k{i}"), 1))
+            .await
+            .unwrap();
     }
-    let page = |page, size| CoreTokenQuery { page: PageRequest::new(Some(page), Some(size)).unwrap(), ..query() };
+    let page = |page, size| CoreTokenQuery {
+        page: PageRequest::new(Some(page), Some(size)).unwrap(),
+        ..query()
+    };
     let second = s.list_core_tokens(&page(2, 2)).await.unwrap();
     assert_eq!((second.total, ids(&second)), (5, vec!["t2", "t3"]));
     let past_the_end = s.list_core_tokens(&page(4, 2)).await.unwrap();
-    assert_eq!((past_the_end.total, past_the_end.items.len()), (5, 0), "an empty page still counts every match");
+    assert_eq!(
+        (past_the_end.total, past_the_end.items.len()),
+        (5, 0),
+        "an empty page still counts every match"
+    );
     let nothing = s
-        .list_core_tokens(&CoreTokenQuery { identifier: Some("none".into()), ..query() })
+        .list_core_tokens(&CoreTokenQuery {
+            identifier: Some("none".into()),
+            ..query()
+        })
         .await
         .unwrap();
     assert_eq!((nothing.total, nothing.items.len()), (0, 0));
@@ -683,8 +696,14 @@ async fn search_is_unicode_case_insensitive_and_literal(s: Arc<dyn Store>) {
     let mut a = core_token("Ärger-100%", "k1", 1);
     a.description = "Straße".into();
     s.insert_core_token(a).await.unwrap();
-    s.insert_core_token(core_token("plain", "k2", 1)).await.unwrap();
-    let search = |term: &str| CoreTokenQuery { search: Some(term.into()), owner: None, ..query() };
+    s.insert_core_token(core_token("plain", "k2", 1))
+        .await
+        .unwrap();
+    let search = |term: &str| CoreTokenQuery {
+        search: Some(term.into()),
+        owner: None,
+        ..query()
+    };
     for (term, expected) in [
         ("ZOË", "plain,Ärger-100%"),
         ("ärger", "Ärger-100%"),
@@ -705,21 +724,39 @@ async fn timestamps_round_trip_and_expiry_boundary(s: Arc<dyn Store>) {
     let mut t = core_token("edge", "k1", 1);
     t.expires = Some(at);
     let stored = s.insert_core_token(t).await.unwrap();
-    assert_eq!(s.core_token("edge").await.unwrap(), stored, "insert returns what is stored");
+    assert_eq!(
+        s.core_token("edge").await.unwrap(),
+        stored,
+        "insert returns what is stored"
+    );
     assert_eq!(stored.expires, Some(at));
     // `now > expires` is strict: at `expires` itself the token is not expired yet.
     let out = s.expire_core_tokens(at, TimeDelta::days(1)).await.unwrap();
     assert_eq!(out, ExpiryOutcome::default());
-    let out = s.expire_core_tokens(at + TimeDelta::nanoseconds(1), TimeDelta::days(1)).await.unwrap();
+    let out = s
+        .expire_core_tokens(at + TimeDelta::nanoseconds(1), TimeDelta::days(1))
+        .await
+        .unwrap();
     assert_eq!(out.rotated, vec!["edge".to_string()]);
     // Non-expiring tokens and tokens without `expires` are never touched.
     let mut keep = core_token("keep", "k2", 1);
     keep.expiring = false;
     keep.expires = Some(at - TimeDelta::days(3));
     s.insert_core_token(keep).await.unwrap();
-    s.insert_core_token(core_token("open", "k3", 1)).await.unwrap();
-    let out = s.expire_core_tokens(at + TimeDelta::days(2), TimeDelta::days(1)).await.unwrap();
-    assert_eq!(out, ExpiryOutcome { rotated: vec!["edge".into()], deleted: vec![] });
+    s.insert_core_token(core_token("open", "k3", 1))
+        .await
+        .unwrap();
+    let out = s
+        .expire_core_tokens(at + TimeDelta::days(2), TimeDelta::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        ExpiryOutcome {
+            rotated: vec!["edge".into()],
+            deleted: vec![]
+        }
+    );
 }
 
 async fn fifty_parallel_creates(s: Arc<dyn Store>) {
@@ -731,31 +768,56 @@ async fn fifty_parallel_creates(s: Arc<dyn Store>) {
         tasks.spawn(async move {
             let identifier = format!("c{:02}", i % 25);
             let key = format!("key-{i}");
-            let result = s.insert_core_token(core_token(&identifier, &key, 1 + i % 2)).await;
+            let result = s
+                .insert_core_token(core_token(&identifier, &key, 1 + i % 2))
+                .await;
             (identifier, key, result)
         });
     }
     let mut winners: BTreeMap<String, String> = BTreeMap::new();
     for done in tasks.join_all().await {
         match done {
-            (identifier, key, Ok(_)) => assert!(winners.insert(identifier, key).is_none(), "two creates of one identifier"),
-            (_, _, Err(err)) => assert_eq!(err, StoreError::Duplicate { field: "identifier" }),
+            (identifier, key, Ok(_)) => assert!(
+                winners.insert(identifier, key).is_none(),
+                "two creates of one identifier"
+            ),
+            (_, _, Err(err)) => assert_eq!(
+                err,
+                StoreError::Duplicate {
+                    field: "identifier"
+                }
+            ),
         }
     }
     assert_eq!(winners.len(), 25);
-    let all = CoreTokenQuery { page: PageRequest::new(None, Some(100)).unwrap(), ..query() };
+    let all = CoreTokenQuery {
+        page: PageRequest::new(None, Some(100)).unwrap(),
+        ..query()
+    };
     let listed = s.list_core_tokens(&all).await.unwrap();
     assert_eq!(listed.total, 25);
     for token in &listed.items {
-        assert_eq!(winners.get(&token.identifier).map(String::as_str), Some(token.key.expose()));
-        assert_eq!(s.core_token_by_key(token.key.expose()).await.unwrap().identifier, token.identifier);
+        assert_eq!(
+            winners.get(&token.identifier).map(String::as_str),
+            Some(token.key.expose())
+        );
+        assert_eq!(
+            s.core_token_by_key(token.key.expose())
+                .await
+                .unwrap()
+                .identifier,
+            token.identifier
+        );
     }
 
     // 50 distinct creates at once: every one is stored.
     let mut tasks = JoinSet::new();
     for i in 0..50 {
         let s = s.clone();
-        tasks.spawn(async move { s.insert_core_token(core_token(&format!("d{i:02}"), &format!("dkey-{i}"), 1)).await });
+        tasks.spawn(async move {
+            s.insert_core_token(core_token(&format!("d{i:02}"), &format!("dkey-{i}"), 1))
+                .await
+        });
     }
     for result in tasks.join_all().await {
         result.unwrap();
@@ -765,16 +827,26 @@ async fn fifty_parallel_creates(s: Arc<dyn Store>) {
     let mut tasks = JoinSet::new();
     for i in 0..10 {
         let s = s.clone();
-        tasks.spawn(async move { s.insert_core_token(core_token(&format!("same-key-{i}"), "shared", 1)).await.map(drop) });
+        tasks.spawn(async move {
+            s.insert_core_token(core_token(&format!("same-key-{i}"), "shared", 1))
+                .await
+                .map(drop)
+        });
     }
     let results = tasks.join_all().await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-    assert!(results.iter().all(|r| r.is_ok() || *r == Err(StoreError::Duplicate { field: "key" })));
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || *r == Err(StoreError::Duplicate { field: "key" }))
+    );
 }
 
 async fn set_key_races(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_core_token(core_token("race", "k-initial", 1)).await.unwrap();
+    s.insert_core_token(core_token("race", "k-initial", 1))
+        .await
+        .unwrap();
     let keys: Vec<String> = (0..30).map(|i| format!("k-{i:02}")).collect();
     let mut all_keys = keys.clone();
     all_keys.push("k-initial".into());
@@ -787,7 +859,10 @@ async fn set_key_races(s: Arc<dyn Store>) {
             for round in 0..40 {
                 // No torn read: the row always carries one whole key of the set...
                 let token = s.core_token("race").await.unwrap();
-                assert!(all_keys.contains(&token.key.expose().to_string()), "unknown key");
+                assert!(
+                    all_keys.contains(&token.key.expose().to_string()),
+                    "unknown key"
+                );
                 // ...and a key lookup never returns a row holding another key.
                 let probe = &all_keys[round % all_keys.len()];
                 match s.core_token_by_key(probe).await {
@@ -815,14 +890,23 @@ async fn set_key_races(s: Arc<dyn Store>) {
         if *key == final_key {
             assert_eq!(found.unwrap().identifier, "race");
         } else {
-            assert_eq!(found, Err(StoreError::NotFound), "old key {key} still resolves");
+            assert_eq!(
+                found,
+                Err(StoreError::NotFound),
+                "old key {key} still resolves"
+            );
         }
     }
     let listed = s.list_core_tokens(&query()).await.unwrap();
-    assert_eq!((listed.total, listed.items[0].key.expose()), (1, final_key.as_str()));
+    assert_eq!(
+        (listed.total, listed.items[0].key.expose()),
+        (1, final_key.as_str())
+    );
 
     // Two tokens racing for one new key: exactly one gets it.
-    s.insert_core_token(core_token("other", "k-other", 1)).await.unwrap();
+    s.insert_core_token(core_token("other", "k-other", 1))
+        .await
+        .unwrap();
     let (a, b) = tokio::join!(
         s.set_core_token_key("race", Secret::new("contested")),
         s.set_core_token_key("other", Secret::new("contested"))
@@ -832,9 +916,13 @@ async fn set_key_races(s: Arc<dyn Store>) {
 }
 
 async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert_nb_user(nb_user("u1", "acc", NbRole::User))
+        .await
+        .unwrap();
     for i in 0..10 {
-        s.insert_pat(pat(&format!("p{i}"), "u1", &format!("h{i}"))).await.unwrap();
+        s.insert_pat(pat(&format!("p{i}"), "u1", &format!("h{i}")))
+            .await
+            .unwrap();
     }
     let base = now();
     let mut tasks = JoinSet::new();
@@ -842,7 +930,8 @@ async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
         let s = s.clone();
         tasks.spawn(async move {
             let id = format!("p{}", i % 10);
-            s.mark_pat_used("u1", &id, base + TimeDelta::seconds(i)).await
+            s.mark_pat_used("u1", &id, base + TimeDelta::seconds(i))
+                .await
         });
     }
     for result in tasks.join_all().await {
@@ -850,12 +939,22 @@ async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
     }
     for pat in s.list_pats("u1").await.unwrap() {
         let n: i64 = pat.id[1..].parse().unwrap();
-        let candidates: BTreeSet<_> = (0..5).map(|k| base + TimeDelta::seconds(n + 10 * k)).collect();
-        assert!(candidates.contains(&pat.last_used.expect("every PAT marked")), "{pat:?}");
-        assert_eq!(pat.hashed_token, format!("h{n}"), "marking touches only last_used");
+        let candidates: BTreeSet<_> = (0..5)
+            .map(|k| base + TimeDelta::seconds(n + 10 * k))
+            .collect();
+        assert!(
+            candidates.contains(&pat.last_used.expect("every PAT marked")),
+            "{pat:?}"
+        );
+        assert_eq!(
+            pat.hashed_token,
+            format!("h{n}"),
+            "marking touches only last_used"
+        );
     }
     // Marking a PAT being deleted: either it is marked first or it is gone.
-    let (marked, deleted) = tokio::join!(s.mark_pat_used("u1", "p0", base), s.delete_pat("u1", "p0"));
+    let (marked, deleted) =
+        tokio::join!(s.mark_pat_used("u1", "p0", base), s.delete_pat("u1", "p0"));
     deleted.unwrap();
     assert!(marked.is_ok() || marked == Err(StoreError::NotFound));
     assert_eq!(s.pat("u1", "p0").await, Err(StoreError::NotFound));
@@ -864,13 +963,23 @@ async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
 async fn bootstrap_is_idempotent(s: Arc<dyn Store>) {
     let key = "bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL".to_string();
     let (plain, hashed) = generate_pat();
-    let first = seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin").await.unwrap();
+    let first = seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin")
+        .await
+        .unwrap();
     assert!(!first.authentik_generated && !first.netbird_generated);
     // A restart with the same credentials on a store that has them already.
-    seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin").await.unwrap();
-    assert_eq!(s.core_token_by_key(&key).await.unwrap().identifier, BOOTSTRAP_TOKEN_IDENTIFIER);
+    seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.core_token_by_key(&key).await.unwrap().identifier,
+        BOOTSTRAP_TOKEN_IDENTIFIER
+    );
     let pats = s.list_pats("admin").await.unwrap();
-    assert_eq!((pats.len(), pats[0].hashed_token.as_str()), (1, hashed.as_str()));
+    assert_eq!(
+        (pats.len(), pats[0].hashed_token.as_str()),
+        (1, hashed.as_str())
+    );
     assert_eq!(s.ak_user_by_username("akadmin").await.unwrap().pk, 1);
     // Replicas starting together with the same credentials.
     let (a, b) = tokio::join!(
@@ -881,21 +990,34 @@ async fn bootstrap_is_idempotent(s: Arc<dyn Store>) {
     b.unwrap();
     assert_eq!(s.list_pats("admin").await.unwrap().len(), 1);
     // A restart without them: generated values replace the old ones, which stop working.
-    let generated = seed::bootstrap(&*s, now(), None, None, "admin").await.unwrap();
+    let generated = seed::bootstrap(&*s, now(), None, None, "admin")
+        .await
+        .unwrap();
     assert!(generated.authentik_generated && generated.netbird_generated);
     assert_eq!(s.core_token_by_key(&key).await, Err(StoreError::NotFound));
     assert_eq!(s.pat_by_hash(&hashed).await, Err(StoreError::NotFound));
     let pats = s.list_pats("admin").await.unwrap();
     assert_eq!(pats.len(), 1);
-    assert_eq!(pats[0].hashed_token, hash_pat(generated.netbird_pat.expose()));
+    assert_eq!(
+        pats[0].hashed_token,
+        hash_pat(generated.netbird_pat.expose())
+    );
     assert_eq!(s.export().await.unwrap().ak_users.len(), 1);
 }
 
 async fn seed_only_into_an_empty_store(s: Arc<dyn Store>) {
-    let snapshot = Snapshot { ak_users: vec![ak_user(5, "seeded", false)], ..Snapshot::default() };
+    let snapshot = Snapshot {
+        ak_users: vec![ak_user(5, "seeded", false)],
+        ..Snapshot::default()
+    };
     assert!(seed::seed_if_empty(&*s, snapshot.clone()).await.unwrap());
-    s.insert_core_token(core_token("later", "k1", 5)).await.unwrap();
-    assert!(!seed::seed_if_empty(&*s, snapshot).await.unwrap(), "a store with data is not reset");
+    s.insert_core_token(core_token("later", "k1", 5))
+        .await
+        .unwrap();
+    assert!(
+        !seed::seed_if_empty(&*s, snapshot).await.unwrap(),
+        "a store with data is not reset"
+    );
     assert!(s.core_token("later").await.is_ok());
 }
 
@@ -950,7 +1072,10 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_conforms() {
-    run_suite("memory", || async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
+    run_suite("memory", || async {
+        Arc::new(MemoryStore::new()) as Arc<dyn Store>
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -958,7 +1083,9 @@ async fn sqlite_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let n = AtomicU32::new(0);
     run_suite("sqlite", || {
-        let path = dir.path().join(format!("case-{}.db", n.fetch_add(1, Ordering::SeqCst)));
+        let path = dir
+            .path()
+            .join(format!("case-{}.db", n.fetch_add(1, Ordering::SeqCst)));
         async move { Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn Store> }
     })
     .await;
@@ -982,8 +1109,14 @@ async fn postgres_store_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_selects_the_backend_and_durable_stores_reopen() {
     assert!(store::open("memory").await.is_ok());
-    assert!(matches!(store::open("mysql://x").await, Err(StoreError::Backend(_))));
-    assert!(matches!(store::open("sqlite:").await, Err(StoreError::Backend(_))));
+    assert!(matches!(
+        store::open("mysql://x").await,
+        Err(StoreError::Backend(_))
+    ));
+    assert!(matches!(
+        store::open("sqlite:").await,
+        Err(StoreError::Backend(_))
+    ));
 
     // SQLite: created when missing, migrated once, data kept across a reopen.
     let dir = tempfile::tempdir().unwrap();
@@ -992,9 +1125,13 @@ async fn open_selects_the_backend_and_durable_stores_reopen() {
     {
         let s = store::open(&url).await.unwrap();
         seeded(s.clone()).await;
-        s.insert_core_token(core_token("kept", "k1", 1)).await.unwrap();
+        s.insert_core_token(core_token("kept", "k1", 1))
+            .await
+            .unwrap();
     }
-    let s = store::open(&format!("sqlite://{}", path.display())).await.unwrap();
+    let s = store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "kept");
 
     // PostgreSQL: the same through a URL; a second connect finds the schema in place.
@@ -1003,9 +1140,16 @@ async fn open_selects_the_backend_and_durable_stores_reopen() {
     {
         let s = store::open(&url).await.unwrap();
         seeded(s.clone()).await;
-        s.insert_core_token(core_token("kept", "k1", 1)).await.unwrap();
+        s.insert_core_token(core_token("kept", "k1", 1))
+            .await
+            .unwrap();
     }
-    let s = store::open(&url.replace("postgres://", "postgresql://")).await.unwrap();
+    let s = store::open(&url.replace("postgres://", "postgresql://"))
+        .await
+        .unwrap();
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "kept");
-    assert!(matches!(store::open(&pg.url("missing_db")).await, Err(StoreError::Backend(_))));
+    assert!(matches!(
+        store::open(&pg.url("missing_db")).await,
+        Err(StoreError::Backend(_))
+    ));
 }

@@ -62,7 +62,9 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    const DIALECT: Dialect = Dialect { position_fn: "strpos" };
+    const DIALECT: Dialect = Dialect {
+        position_fn: "strpos",
+    };
     const FOR_UPDATE: &'static str = " FOR UPDATE OF t";
 
     fn reader(&self) -> &PgPool {

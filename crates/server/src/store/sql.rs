@@ -26,7 +26,9 @@ pub(crate) type EmbeddedMigration = (i64, &'static str, &'static str);
 struct Embedded(&'static [EmbeddedMigration]);
 
 impl<'s> MigrationSource<'s> for Embedded {
-    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
         let migrations = self
             .0
             .iter()
@@ -98,12 +100,14 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 /// The exact stored form of `at`, or `None` when `at` has sub-microsecond digits (so it cannot
 /// equal any stored value).
 pub(crate) fn exact_micros(at: DateTime<Utc>) -> Option<i64> {
-    (at.timestamp_subsec_nanos() % 1000 == 0).then(|| micros(at))
+    at.timestamp_subsec_nanos()
+        .is_multiple_of(1000)
+        .then(|| micros(at))
 }
 
 /// The smallest stored value that is not strictly before `at` (for `expires < bound` ⇔ `expires < at`).
 pub(crate) fn micros_ceil(at: DateTime<Utc>) -> i64 {
-    micros(at) + i64::from(at.timestamp_subsec_nanos() % 1000 != 0)
+    micros(at) + i64::from(!at.timestamp_subsec_nanos().is_multiple_of(1000))
 }
 
 pub(crate) fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
@@ -159,7 +163,9 @@ pub(crate) fn parse_kind(value: &str) -> Result<OAuthKind, StoreError> {
     match value {
         "access" => Ok(OAuthKind::Access),
         "refresh" => Ok(OAuthKind::Refresh),
-        other => Err(StoreError::Backend(format!("unknown OAuth token kind {other:?}"))),
+        other => Err(StoreError::Backend(format!(
+            "unknown OAuth token kind {other:?}"
+        ))),
     }
 }
 
@@ -230,8 +236,11 @@ fn push_search(sql: &mut Sql, dialect: Dialect, search: Option<&str>, columns: &
 fn push_order<'a>(sql: &mut Sql, terms: impl Iterator<Item = (&'a str, bool)>, tiebreak: &str) {
     sql.push(" ORDER BY ");
     for (column, desc) in terms {
-        sql.push(column)
-            .push(if desc { " DESC NULLS FIRST, " } else { " ASC NULLS LAST, " });
+        sql.push(column).push(if desc {
+            " DESC NULLS FIRST, "
+        } else {
+            " ASC NULLS LAST, "
+        });
     }
     sql.push(tiebreak).push(" ASC");
 }
@@ -256,13 +265,23 @@ pub(crate) struct Listing {
     pub count: Sql,
 }
 
-fn finish_listing(filter: Sql, columns: &str, from: &str, order: Sql, limit: u64, offset: u64) -> Listing {
+fn finish_listing(
+    filter: Sql,
+    columns: &str,
+    from: &str,
+    order: Sql,
+    limit: u64,
+    offset: u64,
+) -> Listing {
     let count = Sql {
         text: format!("SELECT COUNT(*) FROM {from} WHERE {}", filter.text),
         params: filter.params.clone(),
     };
     let mut page = Sql {
-        text: format!("SELECT {columns}, COUNT(*) OVER () AS total FROM {from} WHERE {}{}", filter.text, order.text),
+        text: format!(
+            "SELECT {columns}, COUNT(*) OVER () AS total FROM {from} WHERE {}{}",
+            filter.text, order.text
+        ),
         params: filter.params,
     };
     page.push(" LIMIT ")
@@ -280,16 +299,20 @@ pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing 
         f.push(" AND t.user_id = ").bind(Param::Int(owner));
     }
     if let Some(identifier) = &query.identifier {
-        f.push(" AND t.identifier = ").bind(Param::Text(identifier.clone()));
+        f.push(" AND t.identifier = ")
+            .bind(Param::Text(identifier.clone()));
     }
     if let Some(intent) = query.intent {
-        f.push(" AND t.intent = ").bind(Param::Text(intent.as_str().to_owned()));
+        f.push(" AND t.intent = ")
+            .bind(Param::Text(intent.as_str().to_owned()));
     }
     if let Some(username) = &query.user_username {
-        f.push(" AND u.username = ").bind(Param::Text(username.clone()));
+        f.push(" AND u.username = ")
+            .bind(Param::Text(username.clone()));
     }
     if let Some(description) = &query.description {
-        f.push(" AND t.description = ").bind(Param::Text(description.clone()));
+        f.push(" AND t.description = ")
+            .bind(Param::Text(description.clone()));
     }
     if let Some(expires) = query.expires {
         match exact_micros(expires) {
@@ -301,13 +324,19 @@ pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing 
         f.push(" AND t.expiring = ").bind(Param::Bool(expiring));
     }
     if let Some(managed) = &query.managed {
-        f.push(" AND t.managed = ").bind(Param::Text(managed.clone()));
+        f.push(" AND t.managed = ")
+            .bind(Param::Text(managed.clone()));
     }
     push_search(
         &mut f,
         dialect,
         query.search.as_deref(),
-        &["t.identifier_lc", "t.intent", "u.username_lc", "t.description_lc"],
+        &[
+            "t.identifier_lc",
+            "t.intent",
+            "u.username_lc",
+            "t.description_lc",
+        ],
     );
     let mut order = Sql::default();
     push_order(
@@ -340,7 +369,8 @@ pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing 
 /// The SQL for `list_oauth_tokens`.
 pub(crate) fn oauth_listing(query: &OAuthQuery, dialect: Dialect) -> Listing {
     let mut f = Sql::default();
-    f.push("o.kind = ").bind(Param::Text(kind_str(query.kind).to_owned()));
+    f.push("o.kind = ")
+        .bind(Param::Text(kind_str(query.kind).to_owned()));
     if let Some(owner) = query.owner {
         f.push(" AND o.user_id = ").bind(Param::Int(owner));
     }
@@ -350,7 +380,12 @@ pub(crate) fn oauth_listing(query: &OAuthQuery, dialect: Dialect) -> Listing {
     if let Some(provider) = query.provider {
         f.push(" AND o.provider_id = ").bind(Param::Int(provider));
     }
-    push_search(&mut f, dialect, query.search.as_deref(), &["p.name_lc", "u.username_lc"]);
+    push_search(
+        &mut f,
+        dialect,
+        query.search.as_deref(),
+        &["p.name_lc", "u.username_lc"],
+    );
     let mut order = Sql::default();
     push_order(
         &mut order,
@@ -1004,10 +1039,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        for (backend, embedded) in [
+            ("sqlite", crate::store::sqlite::MIGRATIONS),
+            ("postgres", crate::store::postgres::MIGRATIONS),
+        ] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut files: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
+            files.sort();
+            let expected: Vec<String> = embedded
+                .iter()
+                .map(|(version, description, _)| format!("{version:04}_{description}.sql"))
+                .collect();
+            assert_eq!(files, expected, "{backend}");
+        }
+    }
+
+    #[test]
     fn unique_fields_from_both_dialects() {
         assert_eq!(unique_field("core_tokens__token_key"), Some("key"));
-        assert_eq!(unique_field("UNIQUE constraint failed: core_tokens.identifier"), Some("identifier"));
-        assert_eq!(unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"), Some("pk"));
+        assert_eq!(
+            unique_field("UNIQUE constraint failed: core_tokens.identifier"),
+            Some("identifier")
+        );
+        assert_eq!(
+            unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"),
+            Some("pk")
+        );
         assert_eq!(unique_field("pats__hashed_token"), Some("hashed_token"));
         assert_eq!(unique_field("something_else"), None);
     }
@@ -1029,10 +1093,24 @@ mod tests {
             search: Some("App_Pass, 100%".into()),
             ..CoreTokenQuery::default()
         };
-        let listing = core_listing(&query, Dialect { position_fn: "instr" });
-        assert!(listing.page.params.contains(&Param::Text("app_pass".into())));
+        let listing = core_listing(
+            &query,
+            Dialect {
+                position_fn: "instr",
+            },
+        );
+        assert!(
+            listing
+                .page
+                .params
+                .contains(&Param::Text("app_pass".into()))
+        );
         assert!(listing.page.params.contains(&Param::Text("100%".into())));
         assert!(listing.page.text.contains("instr(u.username_lc, $"));
-        assert!(listing.page.text.ends_with("t.pk ASC LIMIT $9 OFFSET $10"), "{}", listing.page.text);
+        assert!(
+            listing.page.text.ends_with("t.pk ASC LIMIT $9 OFFSET $10"),
+            "{}",
+            listing.page.text
+        );
     }
 }

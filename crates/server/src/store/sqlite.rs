@@ -76,7 +76,9 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    const DIALECT: Dialect = Dialect { position_fn: "instr" };
+    const DIALECT: Dialect = Dialect {
+        position_fn: "instr",
+    };
     /// The single writer connection already serialises writers; SQLite has no row locks.
     const FOR_UPDATE: &'static str = "";
 
@@ -93,7 +95,10 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
     }
 }
 
