@@ -1,16 +1,25 @@
-//! The `tokenstack` binary: parse flags, start the server, print generated credentials once, serve until stopped.
+//! The `tokenstack` binary: read the configuration, start the server, print generated credentials once,
+//! serve until SIGTERM or SIGINT, then shut down gracefully.
 
-use clap::Parser;
-use tokenstack_server::config::Config;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokenstack_server::config::{Config, ConfigError};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        // --help, --version and usage errors print themselves with clap's exit codes.
+        Err(ConfigError::Cli(error)) => error.exit(),
+        Err(error) => return Err(error.into()),
+    };
     let running = tokenstack_server::start(&config).await?;
     let addr = running.server.local_addr();
+    let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
     let bootstrap = &running.bootstrap;
-    println!("tokenstack listening on http://{addr}");
-    println!("  authentik API: http://{addr}/api/v3   NetBird API: http://{addr}/api");
+    println!("tokenstack listening on {scheme}://{addr}");
+    println!("  authentik API: {scheme}://{addr}/api/v3   NetBird API: {scheme}://{addr}/api");
     // Generated credentials are printed once so `cargo run` gives a usable server; given ones never are.
     if bootstrap.authentik_generated {
         println!("  authentik bootstrap token (user akadmin): {}", bootstrap.authentik_key.expose());
@@ -18,12 +27,15 @@ async fn main() -> anyhow::Result<()> {
     if bootstrap.netbird_generated {
         println!("  NetBird bootstrap PAT (user {}): {}", bootstrap.netbird_user, bootstrap.netbird_pat.expose());
     }
-    let server = running.server;
+
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot watch SIGTERM")?;
     tokio::select! {
-        result = server.wait_for_shutdown() => result.map_err(anyhow::Error::msg)?,
-        _ = tokio::signal::ctrl_c() => {
-            server.close().await.map_err(anyhow::Error::msg)?;
-        }
+        _ = terminate.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
+    eprintln!("tokenstack: shutting down, waiting up to {}s for in-flight requests", config.shutdown_timeout);
+    running.shutdown(Duration::from_secs(config.shutdown_timeout)).await.map_err(anyhow::Error::msg)?;
+    eprintln!("tokenstack: stopped");
     Ok(())
 }

@@ -244,4 +244,7 @@ pub trait Store: Send + Sync + 'static {
     async fn export(&self) -> Result<Snapshot, StoreError>;
     /// Replaces the whole state; on error nothing changes.
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// Closes connections cleanly at shutdown; later calls fail with `Backend`.
+    async fn close(&self) {}
 }

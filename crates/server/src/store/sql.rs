@@ -997,6 +997,10 @@ macro_rules! impl_sql_store {
                     Ok(snapshot)
                 }
 
+                async fn close(&self) {
+                    <$store>::close(self).await
+                }
+
                 async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
                     // One write transaction: on any error it rolls back (dropped uncommitted).
                     let mut tx = self.begin_write().await?;

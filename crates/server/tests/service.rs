@@ -1,0 +1,154 @@
+//! Service behaviour of the real binary and server: TOML config, TLS, JSON logs without secrets, body
+//! limits, graceful shutdown on SIGTERM, and the expiry sweep.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use tokenstack_server::config::Config;
+use tokenstack_server::model::{CoreToken, Intent};
+use tokenstack_server::secrets::Secret;
+use tokenstack_server::store::{Store, StoreError};
+
+const KEY: &str = "service-test-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI";
+const PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
+
+/// Starts the binary with `args`, returns the child and its base URL from the first stdout line.
+fn spawn(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", "127.0.0.1:0"])
+        .args(args)
+        .env("TOKENSTACK_BOOTSTRAP_TOKEN", KEY)
+        .env("TOKENSTACK_BOOTSTRAP_PAT", PAT)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("first line");
+    let base = line.trim().rsplit(' ').next().expect("address").to_string();
+    assert!(base.starts_with("http"), "unexpected first line {line:?}");
+    (child, base)
+}
+
+#[tokio::test]
+async fn json_logs_carry_request_ids_and_never_secrets_and_sigterm_stops_cleanly() {
+    let (mut child, base) = spawn(&["--log-format", "json", "--log-level", "info"]);
+    let client = reqwest::Client::new();
+    let response = client.get(format!("{base}/api/v3/core/tokens/")).bearer_auth(KEY).send().await.expect("request");
+    assert_eq!(response.status(), 200);
+    let response =
+        client.get(format!("{base}/api/users/admin/tokens")).header("Authorization", format!("Token {PAT}")).send().await;
+    assert_eq!(response.expect("request").status(), 200);
+    let oversize = "x".repeat(70_000);
+    let response = client
+        .post(format!("{base}/api/v3/core/tokens/"))
+        .bearer_auth(KEY)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"identifier": "{oversize}"}}"#))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.expect("json error");
+    assert!(body["detail"].as_str().unwrap_or_default().contains("exceeded maximum size"), "{body}");
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let exit = child.wait().expect("child exits");
+    assert!(exit.success(), "{exit:?}");
+
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr).expect("stderr read");
+    assert!(!stderr.contains(KEY) && !stderr.contains(PAT), "a secret reached the log");
+    let records: Vec<serde_json::Value> = stderr.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let completed: Vec<&serde_json::Value> = records.iter().filter(|r| r["msg"] == "request completed").collect();
+    assert_eq!(completed.len(), 3, "{stderr}");
+    for record in completed {
+        assert!(record["req_id"].is_string() && record["latency_us"].is_number() && record["response_code"].is_number(), "{record}");
+    }
+    assert!(stderr.contains("stopped"), "{stderr}");
+}
+
+#[test]
+fn a_bad_config_file_stops_start_up_naming_key_and_file() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(b"bind = \"127.0.0.1:0\"\nstorr = \"memory\"\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--config", file.path().to_str().expect("utf-8")])
+        .output()
+        .expect("binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("storr") && stderr.contains(file.path().to_str().expect("utf-8")), "{stderr}");
+}
+
+#[tokio::test]
+async fn serves_https_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("self-signed cert");
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, certified.signing_key.serialize_pem()).expect("write key");
+
+    let config = Config::load_from([
+        "tokenstack",
+        "--bind",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert_path.to_str().expect("utf-8"),
+        "--tls-key",
+        key_path.to_str().expect("utf-8"),
+        "--bootstrap-token",
+        KEY,
+    ])
+    .expect("config");
+    let running = tokenstack_server::start(&config).await.expect("server starts");
+    let port = running.server.local_addr().port();
+    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).expect("root cert");
+    let client = reqwest::Client::builder().add_root_certificate(root).build().expect("tls client");
+    let response = client.get(format!("https://localhost:{port}/api/v3/core/tokens/")).bearer_auth(KEY).send().await;
+    assert_eq!(response.expect("https request").status(), 200);
+    // Plain HTTP is not served on a TLS port.
+    assert!(reqwest::get(format!("http://localhost:{port}/healthz")).await.is_err());
+    running.shutdown(Duration::from_secs(5)).await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn the_expiry_sweep_rotates_api_keys_and_deletes_other_expired_tokens() {
+    let store: Arc<dyn Store> = tokenstack_server::store::open("memory").await.expect("memory store");
+    let now = Utc::now();
+    tokenstack_server::seed::bootstrap(&*store, now, Some(KEY.to_string()), None, "admin").await.expect("bootstrap");
+    let owner = store.ak_user_by_username("akadmin").await.expect("akadmin").pk;
+    let token = |identifier: &str, intent: Intent, key: &str| CoreToken {
+        pk: uuid::Uuid::new_v4(),
+        identifier: identifier.to_string(),
+        key: Secret::new(key),
+        intent,
+        user: owner,
+        description: String::new(),
+        expires: Some(now + TimeDelta::hours(1)),
+        expiring: true,
+        managed: None,
+        key_viewers: vec![owner],
+    };
+    store.insert_core_token(token("api-token", Intent::Api, "api-key")).await.expect("insert");
+    store.insert_core_token(token("app-password", Intent::AppPassword, "app-key")).await.expect("insert");
+
+    // A clock two days ahead makes both tokens expired at the next tick.
+    let log = slog::Logger::root(slog::Discard, slog::o!());
+    let sweeper = tokenstack_server::expiry::spawn(store.clone(), move || Utc::now() + TimeDelta::days(2), Duration::from_millis(200), log);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    sweeper.abort();
+
+    let rotated = store.core_token("api-token").await.expect("api token kept");
+    assert_ne!(rotated.key.expose(), "api-key");
+    assert!(rotated.expires.expect("expires") > now + TimeDelta::days(2));
+    assert!(matches!(store.core_token_by_key("api-key").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.core_token("app-password").await, Err(StoreError::NotFound)));
+    // The non-expiring bootstrap token is untouched.
+    assert_eq!(store.core_token_by_key(KEY).await.expect("bootstrap kept").identifier, "authentik-bootstrap-token");
+}
