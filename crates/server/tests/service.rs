@@ -69,6 +69,11 @@ async fn json_logs_carry_request_ids_and_never_secrets_and_sigterm_stops_cleanly
     for record in completed {
         assert!(record["req_id"].is_string() && record["latency_us"].is_number() && record["response_code"].is_number(), "{record}");
     }
+    let answered: Vec<&serde_json::Value> = records.iter().filter(|r| r["msg"] == "operation answered").collect();
+    let operations: Vec<&str> = answered.iter().filter_map(|r| r["operation_id"].as_str()).collect();
+    // The oversize body is refused by Dropshot's extractor before the handler runs.
+    assert_eq!(operations, ["core_tokens_list", "netbird_tokens_list"], "{stderr}");
+    assert!(answered.iter().all(|r| r["req_id"].is_string() && r["status"].is_number() && r["latency_us"].is_number()));
     assert!(stderr.contains("stopped"), "{stderr}");
 }
 
