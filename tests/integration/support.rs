@@ -10,6 +10,8 @@ use tokenstack_server::config::{Config, LogLevel};
 pub const ADMIN_KEY: &str = "test-bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 /// PAT of the bootstrap NetBird owner `admin`.
 pub const ADMIN_PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
+/// Token of the admin API (`--admin-token`).
+pub const ADMIN_TOKEN: &str = "test-admin-token-never-an-upstream-credential";
 /// Seeded keys and PATs (examples/seed.yaml).
 pub const ALICE_KEY: &str = "alice-example-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH";
 pub const BOB_KEY: &str = "bob-example-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
@@ -36,6 +38,8 @@ impl TestServer {
             bootstrap_token: Some(ADMIN_KEY.to_string()),
             bootstrap_pat: Some(ADMIN_PAT.to_string()),
             bootstrap_user: "admin".to_string(),
+            admin_token: Some(ADMIN_TOKEN.to_string()),
+            validate_responses: true,
         };
         let running = tokenstack_server::start(&config).await.expect("server starts");
         let base = format!("http://{}", running.server.local_addr());

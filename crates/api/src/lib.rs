@@ -8,4 +8,7 @@ pub mod error;
 
 pub use error::ErrorResponse;
 
+/// The merged spec the trait was generated from, for validating responses at run time.
+pub const SPEC: &str = include_str!("../../../spec/openapi.json");
+
 include!(concat!(env!("OUT_DIR"), "/api.rs"));

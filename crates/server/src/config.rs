@@ -35,6 +35,16 @@ pub struct Config {
     /// NetBird user id of the bootstrap owner.
     #[arg(long = "bootstrap-user", env = "TOKENSTACK_BOOTSTRAP_USER", default_value = "admin")]
     pub bootstrap_user: String,
+
+    /// Token of the admin API under `/_tokenstack/` (`Authorization: Bearer <token>`); the admin API is
+    /// disabled (404) when unset.
+    #[arg(long = "admin-token", env = "TOKENSTACK_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Validate every response against spec/openapi.json before it leaves; a violation is logged and
+    /// answered as a 500.
+    #[arg(long = "validate-responses", env = "TOKENSTACK_VALIDATE_RESPONSES")]
+    pub validate_responses: bool,
 }
 
 /// The log levels Dropshot's logger understands.

@@ -5,6 +5,7 @@
 
 pub mod authentik;
 pub mod config;
+pub mod faults;
 pub mod http;
 pub mod metrics;
 pub mod model;
@@ -19,7 +20,8 @@ use std::sync::Arc;
 use dropshot::{ConfigDropshot, ConfigLogging, HandlerTaskMode, HttpServer, ServerBuilder};
 
 use crate::config::Config;
-use crate::http::{ServerContext, ServerImpl};
+use crate::http::validate::ResponseValidator;
+use crate::http::{AdminState, ServerContext, ServerImpl};
 use crate::seed::{Bootstrap, SeedError, SeedFile};
 use crate::store::{Store, StoreError};
 
@@ -37,6 +39,10 @@ pub enum StartError {
     Logger(std::io::Error),
     #[error("the generated API description is invalid: {0}")]
     Api(String),
+    #[error("--admin-token: {0}")]
+    AdminToken(&'static str),
+    #[error("--validate-responses: {0}")]
+    Validator(#[from] crate::http::validate::ValidatorError),
     #[error("cannot start the HTTP server on {bind}: {message}")]
     Listen { bind: std::net::SocketAddr, message: String },
 }
@@ -53,7 +59,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .to_logger("tokenstack")
         .map_err(StartError::Logger)?;
     let store: Arc<dyn Store> = store::open(&config.store).await.map_err(StartError::Store)?;
-    let context = ServerContext::new(store.clone());
+    let mut context = ServerContext::new(store.clone());
     if let Some(path) = &config.seed {
         let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
         seed::seed_if_empty(&*store, snapshot).await?;
@@ -66,6 +72,21 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         &config.bootstrap_user,
     )
     .await?;
+
+    if let Some(token) = &config.admin_token {
+        // The admin credential must never double as an upstream one (or be guessable as empty).
+        if token.trim().is_empty() {
+            return Err(StartError::AdminToken("must not be empty"));
+        }
+        if token == bootstrap.authentik_key.expose() || token == bootstrap.netbird_pat.expose() {
+            return Err(StartError::AdminToken("must differ from the bootstrap token and PAT"));
+        }
+        let initial = store.export().await.map_err(StartError::Store)?;
+        context.enable_admin(AdminState::new(secrets::Secret::new(token.clone()), initial, bootstrap.clone()));
+    }
+    if config.validate_responses {
+        context.enable_validation(ResponseValidator::shared()?);
+    }
 
     let api = tokenstack_api::token_api_mod::api_description::<ServerImpl>()
         .map_err(|err| StartError::Api(err.to_string()))?;

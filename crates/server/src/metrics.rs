@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by operationId and status, request latency, store errors, token counts.
+//! Prometheus metrics: requests by operationId and status, request latency, store errors, token counts,
+//! injected faults and response-validation failures.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ pub struct Metrics {
     latency: HistogramVec,
     store_errors: IntCounter,
     tokens: IntGaugeVec,
+    faults: IntCounterVec,
+    violations: IntCounterVec,
 }
 
 /// Buckets from 50 µs to 1 s: token lookups are fast, so the low end matters.
@@ -35,15 +38,27 @@ impl Default for Metrics {
                 .expect("valid metric");
         let tokens = IntGaugeVec::new(Opts::new("tokenstack_tokens", "Stored tokens, by kind"), &["kind"])
             .expect("valid metric");
+        let faults = IntCounterVec::new(
+            Opts::new("tokenstack_injected_faults_total", "Faults injected, by operationId and kind (latency, error, drop)"),
+            &["operation_id", "kind"],
+        )
+        .expect("valid metric");
+        let violations = IntCounterVec::new(
+            Opts::new("tokenstack_response_violations_total", "Responses that failed validation against the spec, by operationId"),
+            &["operation_id"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(store_errors.clone()),
             Box::new(tokens.clone()),
+            Box::new(faults.clone()),
+            Box::new(violations.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, latency, store_errors, tokens }
+        Metrics { registry, requests, latency, store_errors, tokens, faults, violations }
     }
 }
 
@@ -55,6 +70,16 @@ impl Metrics {
         if status >= 500 {
             self.store_errors.inc();
         }
+    }
+
+    /// Counts one injected fault of `kind` (latency, error, drop).
+    pub fn fault(&self, operation_id: &str, kind: &str) {
+        self.faults.with_label_values(&[operation_id, kind]).inc();
+    }
+
+    /// Counts one response that failed validation.
+    pub fn violation(&self, operation_id: &str) {
+        self.violations.with_label_values(&[operation_id]).inc();
     }
 
     /// Sets the gauge of stored tokens of one kind.
@@ -82,10 +107,12 @@ mod tests {
         metrics.observe("core_tokens_list", 200, Duration::from_micros(90));
         metrics.observe("core_tokens_list", 500, Duration::from_micros(90));
         metrics.set_tokens("authentik_core", 3);
+        metrics.fault("healthz", "drop");
         let text = metrics.render();
         assert!(text.contains(r#"tokenstack_requests_total{operation_id="core_tokens_list",status="200"} 2"#), "{text}");
         assert!(text.contains("tokenstack_store_errors_total 1"), "{text}");
         assert!(text.contains(r#"tokenstack_tokens{kind="authentik_core"} 3"#), "{text}");
         assert!(text.contains("tokenstack_request_duration_seconds_bucket"), "{text}");
+        assert!(text.contains(r#"tokenstack_injected_faults_total{kind="drop",operation_id="healthz"} 1"#), "{text}");
     }
 }

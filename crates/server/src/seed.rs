@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
@@ -29,14 +29,14 @@ pub enum SeedError {
 }
 
 /// The whole seed document.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SeedFile {
     pub authentik: AuthentikSeed,
     pub netbird: NetbirdSeed,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthentikSeed {
     pub users: Vec<AkUser>,
@@ -46,10 +46,13 @@ pub struct AuthentikSeed {
     pub refresh_tokens: Vec<OAuthSeed>,
 }
 
-/// A core token; `key` is generated when absent, `expires` defaults to a day from start-up.
-#[derive(Debug, Deserialize)]
+/// A core token; `key` is generated when absent, `expires` defaults to a day from start-up (`null`: none).
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenSeed {
+    /// The token's uuid (generated when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pk: Option<Uuid>,
     pub identifier: String,
     /// Username of the owner.
     pub user: String,
@@ -58,14 +61,20 @@ pub struct TokenSeed {
     pub intent: Intent,
     #[serde(default)]
     pub description: String,
-    pub expires: Option<DateTime<Utc>>,
+    /// Absent: start-up + 1 day; `null`: no expiry date.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Option<DateTime<Utc>>>,
     #[serde(default = "default_true")]
     pub expiring: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<String>,
+    /// Usernames holding `view_token_key` (default: the owner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_viewers: Option<Vec<String>>,
 }
 
 /// An OAuth2 access or refresh token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuthSeed {
     pub pk: i64,
@@ -83,13 +92,13 @@ pub struct OAuthSeed {
     pub revoked: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NetbirdSeed {
     pub users: Vec<NbUserSeed>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NbUserSeed {
     pub id: String,
@@ -104,16 +113,36 @@ pub struct NbUserSeed {
     pub pats: Vec<PatSeed>,
 }
 
-/// A PAT given in plain text (`nbp_…`); only its hash is stored.
-#[derive(Debug, Deserialize)]
+/// A PAT given in plain text (`nbp_…`), or as the stored hash (`hashed_token`, as an export writes it);
+/// only the hash is stored.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatSeed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub name: String,
-    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// `base64(sha256(pat))`, instead of `token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashed_token: Option<String>,
     /// Days until expiry (default 365).
     #[serde(default = "default_expires_in")]
     pub expires_in: i64,
+    /// Exact expiry, instead of `expires_in`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 fn default_intent() -> Intent {
@@ -141,6 +170,92 @@ impl SeedFile {
         serde_yaml::from_str(&text).map_err(|source| SeedError::Parse { path: path.display().to_string(), source })
     }
 
+    /// A seed document given as JSON (the admin API's `PUT /_tokenstack/state`).
+    pub fn from_json(value: serde_json::Value) -> Result<SeedFile, SeedError> {
+        serde_json::from_value(value).map_err(|err| SeedError::Invalid(err.to_string()))
+    }
+
+    /// The seed document that [`SeedFile::snapshot`] turns back into `snapshot` (PATs as their hashes).
+    pub fn from_snapshot(snapshot: Snapshot) -> Result<SeedFile, SeedError> {
+        let username = |pk: i64| {
+            snapshot
+                .ak_users
+                .iter()
+                .find(|u| u.pk == pk)
+                .map(|u| u.username.clone())
+                .ok_or_else(|| SeedError::Invalid(format!("no authentik user with pk {pk}")))
+        };
+        let mut tokens = Vec::new();
+        for token in &snapshot.core_tokens {
+            tokens.push(TokenSeed {
+                pk: Some(token.pk),
+                identifier: token.identifier.clone(),
+                user: username(token.user)?,
+                key: Some(token.key.expose().to_string()),
+                intent: token.intent,
+                description: token.description.clone(),
+                expires: Some(token.expires),
+                expiring: token.expiring,
+                managed: token.managed.clone(),
+                key_viewers: Some(token.key_viewers.iter().map(|pk| username(*pk)).collect::<Result<_, _>>()?),
+            });
+        }
+        let (mut access_tokens, mut refresh_tokens) = (Vec::new(), Vec::new());
+        for token in &snapshot.oauth_tokens {
+            let seed = OAuthSeed {
+                pk: token.pk,
+                provider: token.provider,
+                user: username(token.user)?,
+                token: Some(token.token.expose().to_string()),
+                expires: token.expires,
+                scope: token.scope.clone(),
+                id_token: token.id_token.clone(),
+                revoked: token.revoked,
+            };
+            match token.kind {
+                OAuthKind::Access => access_tokens.push(seed),
+                OAuthKind::Refresh => refresh_tokens.push(seed),
+            }
+        }
+        let users = snapshot
+            .nb_users
+            .iter()
+            .map(|user| NbUserSeed {
+                id: user.id.clone(),
+                account_id: user.account_id.clone(),
+                role: user.role,
+                service_user: user.is_service_user,
+                blocked: user.blocked,
+                pats: snapshot
+                    .pats
+                    .iter()
+                    .filter(|pat| pat.user_id == user.id)
+                    .map(|pat| PatSeed {
+                        id: Some(pat.id.clone()),
+                        name: pat.name.clone(),
+                        token: None,
+                        hashed_token: Some(pat.hashed_token.clone()),
+                        expires_in: default_expires_in(),
+                        expiration_date: Some(pat.expiration_date),
+                        created_at: Some(pat.created_at),
+                        created_by: Some(pat.created_by.clone()),
+                        last_used: pat.last_used,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(SeedFile {
+            authentik: AuthentikSeed {
+                users: snapshot.ak_users.clone(),
+                providers: snapshot.providers.clone(),
+                tokens,
+                access_tokens,
+                refresh_tokens,
+            },
+            netbird: NetbirdSeed { users },
+        })
+    }
+
     /// The store contents this seed describes, at time `now`.
     pub fn snapshot(self, now: DateTime<Utc>) -> Result<Snapshot, SeedError> {
         let username_pk = |users: &[AkUser], username: &str| {
@@ -154,17 +269,21 @@ impl SeedFile {
         let mut core_tokens = Vec::new();
         for token in ak.tokens {
             let user = username_pk(&ak.users, &token.user)?;
+            let key_viewers = match &token.key_viewers {
+                Some(names) => names.iter().map(|name| username_pk(&ak.users, name)).collect::<Result<_, _>>()?,
+                None => vec![user],
+            };
             core_tokens.push(CoreToken {
-                pk: Uuid::new_v4(),
+                pk: token.pk.unwrap_or_else(Uuid::new_v4),
                 identifier: token.identifier,
                 key: Secret::new(token.key.unwrap_or_else(generate_key)),
                 intent: token.intent,
                 user,
                 description: token.description,
-                expires: Some(token.expires.unwrap_or(now + TimeDelta::days(1))),
+                expires: token.expires.unwrap_or(Some(now + TimeDelta::days(1))),
                 expiring: token.expiring,
                 managed: token.managed,
-                key_viewers: vec![user],
+                key_viewers,
             });
         }
         let mut oauth_tokens = Vec::new();
@@ -187,17 +306,29 @@ impl SeedFile {
         let mut pats = Vec::new();
         for user in self.netbird.users {
             for pat in user.pats {
-                parse_pat(&pat.token)
-                    .map_err(|err| SeedError::Invalid(format!("PAT {:?} of {}: {err}", pat.name, user.id)))?;
+                let hashed_token = match (&pat.token, pat.hashed_token) {
+                    (Some(token), None) => {
+                        parse_pat(token)
+                            .map_err(|err| SeedError::Invalid(format!("PAT {:?} of {}: {err}", pat.name, user.id)))?;
+                        hash_pat(token)
+                    }
+                    (None, Some(hashed)) => hashed,
+                    _ => {
+                        return Err(SeedError::Invalid(format!(
+                            "PAT {:?} of {}: give exactly one of token and hashed_token",
+                            pat.name, user.id
+                        )));
+                    }
+                };
                 pats.push(Pat {
                     id: pat.id.unwrap_or_else(new_xid_like_id),
                     user_id: user.id.clone(),
                     name: pat.name,
-                    hashed_token: hash_pat(&pat.token),
-                    expiration_date: now + TimeDelta::days(pat.expires_in),
-                    created_by: user.id.clone(),
-                    created_at: now,
-                    last_used: None,
+                    hashed_token,
+                    expiration_date: pat.expiration_date.unwrap_or(now + TimeDelta::days(pat.expires_in)),
+                    created_by: pat.created_by.unwrap_or_else(|| user.id.clone()),
+                    created_at: pat.created_at.unwrap_or(now),
+                    last_used: pat.last_used,
                 });
             }
             nb_users.push(NbUser {

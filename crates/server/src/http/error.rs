@@ -53,3 +53,27 @@ impl From<NbError> for NbResponseError {
         ErrorResponse::new(status, body)
     }
 }
+
+/// Builds the 500 that replaces a response failing `--validate-responses`, in the operation's error shape.
+pub trait OffSpec {
+    fn off_spec(message: String) -> Self;
+}
+
+impl OffSpec for AkResponseError {
+    fn off_spec(message: String) -> Self {
+        ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+}
+
+impl OffSpec for NbResponseError {
+    fn off_spec(message: String) -> Self {
+        let status = ErrorStatusCode::INTERNAL_SERVER_ERROR;
+        ErrorResponse::new(status, NetbirdError { code: i64::from(status.as_u16()), message })
+    }
+}
+
+impl OffSpec for TsResponseError {
+    fn off_spec(message: String) -> Self {
+        tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &message)
+    }
+}

@@ -1,15 +1,19 @@
 //! The HTTP layer: `impl TokenApi for ServerImpl`. Handlers extract, call the domain rules, map the result.
 
+mod admin;
 mod convert;
 mod error;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
-use chrono::{DateTime, SubsecRound, Utc};
-use dropshot::ErrorStatusCode;
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use dropshot::{ErrorStatusCode, HttpError};
+use serde::Serialize;
 use dropshot::{
     HttpCodedResponse, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
     RequestContext, TypedBody,
@@ -19,25 +23,71 @@ use tokenstack_api::{TokenApi, params, types};
 use crate::authentik::{Authentik, NewToken, OAuthListParams, TokenListParams};
 use crate::model::{AkUser, CoreToken, OAuthKind, OAuthToken};
 use crate::netbird::NetBird;
+use crate::faults::Faults;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-use self::error::{AkResponseError, NbResponseError, TsResponseError};
+pub use self::admin::AdminState;
+use self::error::{AkResponseError, NbResponseError, OffSpec, TsResponseError};
+use self::validate::ResponseValidator;
 
 /// The server state every handler sees.
 pub struct ServerContext {
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
+    /// Seconds added to the wall clock (admin API `PUT /_tokenstack/clock`).
+    clock_offset: Arc<AtomicI64>,
+    /// The admin API, when `--admin-token` is set.
+    admin: Option<AdminState>,
+    pub faults: Faults,
+    /// The response validator, when `--validate-responses` is set.
+    validator: Option<&'static ResponseValidator>,
 }
 
 impl ServerContext {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        ServerContext { store, metrics: Metrics::default() }
+        ServerContext {
+            store,
+            metrics: Metrics::default(),
+            clock_offset: Arc::new(AtomicI64::new(0)),
+            admin: None,
+            faults: Faults::default(),
+            validator: None,
+        }
     }
 
-    /// The current time at the precision both upstreams store (microseconds).
+    /// Turns the admin API on.
+    pub fn enable_admin(&mut self, admin: AdminState) {
+        self.admin = Some(admin);
+    }
+
+    /// Turns response validation on.
+    pub fn enable_validation(&mut self, validator: &'static ResponseValidator) {
+        self.validator = Some(validator);
+    }
+
+    /// The current time, moved by the clock offset, at the precision both upstreams store (microseconds).
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now().trunc_subsecs(6)
+        let offset = TimeDelta::try_seconds(self.clock_offset()).unwrap_or_default();
+        (Utc::now() + offset).trunc_subsecs(6)
+    }
+
+    /// A clock that follows this context's offset, for background tasks that outlive a borrow of it.
+    pub fn clock(&self) -> impl Fn() -> DateTime<Utc> + Send + Sync + 'static {
+        let offset = self.clock_offset.clone();
+        move || {
+            let offset = TimeDelta::try_seconds(offset.load(Ordering::Relaxed)).unwrap_or_default();
+            (Utc::now() + offset).trunc_subsecs(6)
+        }
+    }
+
+    /// Seconds added to the wall clock.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.clock_offset.store(seconds, Ordering::Relaxed);
     }
 
     fn authentik(&self) -> Authentik<'_> {
@@ -82,19 +132,122 @@ impl ServerContext {
     }
 }
 
-/// Runs a handler and records its status and latency by operationId.
-async fn observed<T: HttpCodedResponse, E: HttpResponseError>(
-    rqctx: &RequestContext<ServerContext>,
-    handler: impl Future<Output = Result<T, E>>,
-) -> Result<T, E> {
+/// The payload of the unwinding that drops a connection (see [`observed`]).
+#[derive(Debug)]
+pub struct InjectedDrop;
+
+/// A success response whose JSON body can be validated.
+pub trait WireBody {
+    /// The JSON body, `None` when the response has none.
+    fn wire_body(&self) -> Option<serde_json::Value>;
+}
+
+impl<T: schemars::JsonSchema + Serialize + Send + Sync + 'static> WireBody for HttpResponseOk<T> {
+    fn wire_body(&self) -> Option<serde_json::Value> {
+        Some(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl<T: schemars::JsonSchema + Serialize + Send + Sync + 'static> WireBody for HttpResponseCreated<T> {
+    fn wire_body(&self) -> Option<serde_json::Value> {
+        Some(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl WireBody for HttpResponseDeleted {
+    fn wire_body(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+impl WireBody for HttpResponseUpdatedNoContent {
+    fn wire_body(&self) -> Option<serde_json::Value> {
+        None
+    }
+}
+
+/// Runs a handler with the configured faults, validates what it answers, and records status and latency by
+/// operationId.
+///
+/// Faults come first: added latency, then a dropped connection or an injected error (the handler does not run
+/// then). A dropped connection unwinds the handler task with [`InjectedDrop`] via `resume_unwind` (no panic
+/// hook runs): Dropshot propagates a handler's unwinding into hyper's connection task, which ends, closing the
+/// socket without a response. Dropshot offers no other way to close a connection from a handler.
+async fn observed<T, E>(rqctx: &RequestContext<ServerContext>, handler: impl Future<Output = Result<T, E>>) -> Result<T, E>
+where
+    T: HttpCodedResponse + WireBody,
+    E: HttpResponseError + Serialize + From<HttpError> + OffSpec,
+{
+    let ctx = rqctx.context();
+    let operation_id = rqctx.endpoint.operation_id.as_str();
     let started = Instant::now();
-    let result = handler.await;
+    let decision = ctx.faults.decide(operation_id);
+    if !decision.latency.is_zero() {
+        ctx.metrics.fault(operation_id, "latency");
+        tokio::time::sleep(decision.latency).await;
+    }
+    if decision.drop {
+        ctx.metrics.fault(operation_id, "drop");
+        slog::info!(rqctx.log, "fault injection: dropping the connection"; "operation_id" => operation_id);
+        std::panic::resume_unwind(Box::new(InjectedDrop));
+    }
+    let result = match decision.error_status.and_then(|status| ErrorStatusCode::from_u16(status).ok()) {
+        Some(status) => {
+            ctx.metrics.fault(operation_id, "error");
+            let message = format!("tokenstack: injected fault ({})", status.as_u16());
+            Err(E::from(HttpError {
+                status_code: status,
+                error_code: None,
+                external_message: message.clone(),
+                internal_message: message,
+                headers: None,
+            }))
+        }
+        None => handler.await,
+    };
+    let result = match ctx.validator {
+        Some(validator) => validated(rqctx, validator, result),
+        None => result,
+    };
     let status = match &result {
         Ok(_) => T::STATUS_CODE.as_u16(),
         Err(error) => error.status_code().as_u16(),
     };
-    rqctx.context().metrics.observe(&rqctx.endpoint.operation_id, status, started.elapsed());
+    let elapsed = started.elapsed();
+    ctx.metrics.observe(operation_id, status, elapsed);
+    // Dropshot's own "request completed" record has no operationId; this one does (req_id comes with rqctx.log).
+    slog::info!(rqctx.log, "operation answered";
+        "operation_id" => operation_id, "status" => status, "latency_us" => elapsed.as_micros() as u64);
     result
+}
+
+/// Checks a handler's result against the spec; a violation is logged and becomes a 500 naming it.
+fn validated<T: HttpCodedResponse + WireBody, E: HttpResponseError + Serialize + OffSpec>(
+    rqctx: &RequestContext<ServerContext>,
+    validator: &ResponseValidator,
+    result: Result<T, E>,
+) -> Result<T, E> {
+    let operation_id = rqctx.endpoint.operation_id.as_str();
+    let checked = match &result {
+        Ok(response) => {
+            let body = response.wire_body();
+            let content_type = body.as_ref().map(|_| "application/json");
+            validator.check(operation_id, T::STATUS_CODE.as_u16(), content_type, body.as_ref())
+        }
+        Err(error) => {
+            let body = serde_json::to_value(error).unwrap_or(serde_json::Value::Null);
+            validator.check(operation_id, error.status_code().as_u16(), Some("application/json"), Some(&body))
+        }
+    };
+    match checked {
+        Ok(()) => result,
+        Err(violation) => {
+            rqctx.context().metrics.violation(operation_id);
+            slog::error!(rqctx.log, "response violates the spec";
+                "operation_id" => &violation.operation_id, "pointer" => &violation.pointer, "message" => &violation.message);
+            Err(E::off_spec(violation.to_string()))
+        }
+    }
 }
 
 /// The `Authorization` header, if it is valid text.
@@ -505,12 +658,155 @@ impl TokenApi for ServerImpl {
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {
-        let text = rqctx.context().metrics.render();
+        let ctx = rqctx.context();
+        let text = ctx.metrics.render();
+        const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+        if let Some(validator) = ctx.validator
+            && let Err(violation) = validator.check("metrics", 200, Some(CONTENT_TYPE), None)
+        {
+            slog::error!(rqctx.log, "response violates the spec"; "operation_id" => "metrics", "pointer" => &violation.pointer);
+            return Err(error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &violation.to_string()));
+        }
         http::Response::builder()
             .status(http::StatusCode::OK)
-            .header(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
+            .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
             .body(dropshot::Body::from(text))
             .map_err(|_| error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "cannot build the metrics response"))
+    }
+
+    async fn admin_reset(rqctx: RequestContext<ServerContext>) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
+        observed(&rqctx, async {
+            let admin = admin::authorize(&rqctx)?;
+            admin.reset(rqctx.context()).await?;
+            Ok(HttpResponseUpdatedNoContent())
+        })
+        .await
+    }
+
+    async fn admin_state_export(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<HttpResponseOk<types::SeedDocument>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseOk(admin::export(rqctx.context()).await?))
+        })
+        .await
+    }
+
+    async fn admin_state_load(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::SeedDocument>,
+    ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
+        observed(&rqctx, async {
+            let admin = admin::authorize(&rqctx)?;
+            admin.load(rqctx.context(), serde_json::Value::Object(body.into_inner().0)).await?;
+            Ok(HttpResponseUpdatedNoContent())
+        })
+        .await
+    }
+
+    async fn admin_authentik_users_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::AdminAuthentikUser>,
+    ) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseCreated(admin::create_ak_user(rqctx.context(), body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn admin_authentik_providers_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::AdminAuthentikProvider>,
+    ) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseCreated(admin::create_provider(rqctx.context(), body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn admin_authentik_access_tokens_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::AdminOAuthToken>,
+    ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseCreated(admin::create_oauth(rqctx.context(), OAuthKind::Access, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn admin_authentik_refresh_tokens_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::AdminOAuthToken>,
+    ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseCreated(admin::create_oauth(rqctx.context(), OAuthKind::Refresh, body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn admin_netbird_users_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::AdminNetbirdUser>,
+    ) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseCreated(admin::create_nb_user(rqctx.context(), body.into_inner()).await?))
+        })
+        .await
+    }
+
+    async fn admin_clock_retrieve(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseOk(types::ClockOffset { offset_seconds: rqctx.context().clock_offset() }))
+        })
+        .await
+    }
+
+    async fn admin_clock_update(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::ClockOffset>,
+    ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            let offset = body.into_inner().offset_seconds;
+            // chrono's range: about ±292 million years; keep a margin.
+            if TimeDelta::try_seconds(offset).is_none() || offset.unsigned_abs() > 100 * 365 * 86_400 {
+                return Err(error::tokenstack(ErrorStatusCode::BAD_REQUEST, "offset_seconds must be within ±100 years"));
+            }
+            rqctx.context().set_clock_offset(offset);
+            Ok(HttpResponseOk(types::ClockOffset { offset_seconds: offset }))
+        })
+        .await
+    }
+
+    async fn admin_faults_retrieve(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            Ok(HttpResponseOk(admin::faults(rqctx.context())))
+        })
+        .await
+    }
+
+    async fn admin_faults_update(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::FaultConfig>,
+    ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
+        observed(&rqctx, async {
+            admin::authorize(&rqctx)?;
+            admin::set_faults(rqctx.context(), body.into_inner())?;
+            Ok(HttpResponseOk(admin::faults(rqctx.context())))
+        })
+        .await
     }
 }
 

@@ -1,0 +1,287 @@
+//! The admin API under `/_tokenstack/`: state reset, seed load and export, users, providers, OAuth2 tokens,
+//! faults. Enabled only with `--admin-token`; requests authenticate with `Authorization: Bearer <admin token>`.
+
+use dropshot::{ErrorStatusCode, RequestContext};
+use tokenstack_api::types;
+
+use crate::faults::FaultRule;
+use crate::model::{AkGroup, AkProvider, AkUser, NbUser, OAuthKind, OAuthToken};
+use crate::secrets::{Secret, generate_key};
+use crate::seed::{self, Bootstrap, DEFAULT_ACCOUNT, SeedError, SeedFile};
+use crate::store::{Snapshot, StoreError};
+
+use super::ServerContext;
+use super::error::{TsResponseError, tokenstack};
+
+/// What the admin API needs: its token, the state to reset to, the credentials to keep after a load.
+pub struct AdminState {
+    token: Secret,
+    initial: Snapshot,
+    bootstrap: Bootstrap,
+}
+
+impl AdminState {
+    /// `initial` is the state right after seeding and bootstrapping.
+    pub fn new(token: Secret, initial: Snapshot, bootstrap: Bootstrap) -> Self {
+        AdminState { token, initial, bootstrap }
+    }
+
+    /// Restores the start-up state.
+    pub async fn reset(&self, ctx: &ServerContext) -> Result<(), TsResponseError> {
+        ctx.store.import(self.initial.clone()).await.map_err(store_error)
+    }
+
+    /// Replaces the state with a seed document, then re-applies the bootstrap credentials; on any error the
+    /// previous state is kept.
+    pub async fn load(&self, ctx: &ServerContext, document: serde_json::Value) -> Result<(), TsResponseError> {
+        let now = ctx.now();
+        let snapshot = SeedFile::from_json(document).and_then(|seed| seed.snapshot(now)).map_err(seed_error)?;
+        let previous = ctx.store.export().await.map_err(store_error)?;
+        ctx.store.import(snapshot).await.map_err(store_error)?;
+        let bootstrap = &self.bootstrap;
+        let applied = seed::bootstrap(
+            &*ctx.store,
+            now,
+            Some(bootstrap.authentik_key.expose().to_string()),
+            Some(bootstrap.netbird_pat.expose().to_string()),
+            &bootstrap.netbird_user,
+        )
+        .await;
+        if let Err(err) = applied {
+            ctx.store.import(previous).await.map_err(store_error)?;
+            return Err(seed_error(err));
+        }
+        Ok(())
+    }
+}
+
+/// The admin state if the admin API is on and the request carries its token: 404 when off, 401 otherwise.
+pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, TsResponseError> {
+    let Some(admin) = &rqctx.context().admin else {
+        return Err(tokenstack(
+            ErrorStatusCode::NOT_FOUND,
+            "the admin API is disabled: start tokenstack with --admin-token (TOKENSTACK_ADMIN_TOKEN)",
+        ));
+    };
+    let given = super::authorization(rqctx).and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
+    match given {
+        Some(given) if constant_time_eq(given.as_bytes(), admin.token.expose().as_bytes()) => Ok(admin),
+        _ => Err(tokenstack(
+            ErrorStatusCode::UNAUTHORIZED,
+            "admin token required: Authorization: Bearer <TOKENSTACK_ADMIN_TOKEN>",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn store_error(error: StoreError) -> TsResponseError {
+    match error {
+        StoreError::NotFound => tokenstack(ErrorStatusCode::BAD_REQUEST, "a referenced user or provider does not exist"),
+        StoreError::Duplicate { field } => tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("duplicate value for {field}")),
+        StoreError::Backend(_) => tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "the store failed"),
+    }
+}
+
+fn seed_error(error: SeedError) -> TsResponseError {
+    match error {
+        SeedError::Store(error) => store_error(error),
+        other => tokenstack(ErrorStatusCode::BAD_REQUEST, &other.to_string()),
+    }
+}
+
+/// The whole state as a seed document.
+pub async fn export(ctx: &ServerContext) -> Result<types::SeedDocument, TsResponseError> {
+    let snapshot = ctx.store.export().await.map_err(store_error)?;
+    let seed = SeedFile::from_snapshot(snapshot).map_err(seed_error)?;
+    match serde_json::to_value(seed) {
+        Ok(serde_json::Value::Object(map)) => Ok(types::SeedDocument(map)),
+        _ => Err(tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "the state does not serialize")),
+    }
+}
+
+pub async fn create_ak_user(
+    ctx: &ServerContext,
+    body: types::AdminAuthentikUser,
+) -> Result<types::AdminAuthentikUser, TsResponseError> {
+    let now = ctx.now();
+    let user = AkUser {
+        pk: body.pk,
+        username: body.username,
+        name: body.name.unwrap_or_default(),
+        email: body.email.unwrap_or_default(),
+        is_active: body.is_active.unwrap_or(true),
+        is_superuser: body.is_superuser.unwrap_or(false),
+        groups: body
+            .groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, group)| AkGroup {
+                pk: uuid::Uuid::new_v4(),
+                num_pk: i64::try_from(i).unwrap_or(0) + 1,
+                name: group.name,
+                is_superuser: group.is_superuser.unwrap_or(false),
+                attributes: Default::default(),
+            })
+            .collect(),
+        user_type: Default::default(),
+        uuid: uuid::Uuid::new_v4(),
+        path: "users".to_string(),
+        date_joined: now,
+        last_login: None,
+        last_updated: now,
+        password_change_date: now,
+        attributes: body.attributes,
+    };
+    if user.username.is_empty() {
+        return Err(tokenstack(ErrorStatusCode::BAD_REQUEST, "username must not be empty"));
+    }
+    ctx.store.insert_ak_user(user.clone()).await.map_err(store_error)?;
+    Ok(types::AdminAuthentikUser {
+        attributes: user.attributes,
+        email: Some(user.email),
+        groups: user
+            .groups
+            .into_iter()
+            .map(|g| types::AdminAuthentikGroup { is_superuser: Some(g.is_superuser), name: g.name })
+            .collect(),
+        is_active: Some(user.is_active),
+        is_superuser: Some(user.is_superuser),
+        name: Some(user.name),
+        pk: user.pk,
+        username: user.username,
+    })
+}
+
+pub async fn create_provider(
+    ctx: &ServerContext,
+    body: types::AdminAuthentikProvider,
+) -> Result<types::AdminAuthentikProvider, TsResponseError> {
+    let provider = AkProvider {
+        pk: body.pk,
+        name: body.name,
+        authentication_flow: None,
+        authorization_flow: None,
+        invalidation_flow: None,
+        property_mappings: Vec::new(),
+        assigned_application_slug: body.assigned_application_slug,
+        assigned_application_name: body.assigned_application_name,
+    };
+    ctx.store.insert_provider(provider.clone()).await.map_err(store_error)?;
+    Ok(types::AdminAuthentikProvider {
+        assigned_application_name: provider.assigned_application_name,
+        assigned_application_slug: provider.assigned_application_slug,
+        name: provider.name,
+        pk: provider.pk,
+    })
+}
+
+pub async fn create_oauth(
+    ctx: &ServerContext,
+    kind: OAuthKind,
+    body: types::AdminOAuthToken,
+) -> Result<types::AdminOAuthToken, TsResponseError> {
+    let user = match ctx.store.ak_user_by_username(&body.user).await {
+        Ok(user) => user,
+        Err(StoreError::NotFound) => {
+            return Err(tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("unknown authentik user {:?}", body.user)));
+        }
+        Err(err) => return Err(store_error(err)),
+    };
+    let token = OAuthToken {
+        pk: body.pk,
+        kind,
+        provider: body.provider,
+        user: user.pk,
+        token: Secret::new(body.token.unwrap_or_else(generate_key)),
+        expires: body.expires,
+        scope: body.scope,
+        id_token: serde_json::Value::Object(Default::default()),
+        revoked: body.revoked.unwrap_or(false),
+    };
+    ctx.store.insert_oauth_token(token.clone()).await.map_err(store_error)?;
+    Ok(types::AdminOAuthToken {
+        expires: token.expires,
+        pk: token.pk,
+        provider: token.provider,
+        revoked: Some(token.revoked),
+        scope: token.scope,
+        token: Some(token.token.expose().to_string()),
+        user: user.username,
+    })
+}
+
+pub async fn create_nb_user(
+    ctx: &ServerContext,
+    body: types::AdminNetbirdUser,
+) -> Result<types::AdminNetbirdUser, TsResponseError> {
+    let role = serde_json::to_value(body.role)
+        .and_then(serde_json::from_value)
+        .map_err(|_| tokenstack(ErrorStatusCode::BAD_REQUEST, "unknown role"))?;
+    let user = NbUser {
+        id: body.id,
+        account_id: body.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
+        role,
+        is_service_user: body.service_user.unwrap_or(false),
+        blocked: body.blocked.unwrap_or(false),
+    };
+    if user.id.is_empty() {
+        return Err(tokenstack(ErrorStatusCode::BAD_REQUEST, "id must not be empty"));
+    }
+    ctx.store.insert_nb_user(user.clone()).await.map_err(store_error)?;
+    Ok(types::AdminNetbirdUser {
+        account_id: Some(user.account_id),
+        blocked: Some(user.blocked),
+        id: user.id,
+        role: body.role,
+        service_user: Some(user.is_service_user),
+    })
+}
+
+/// The fault rules in force, in wire form.
+pub fn faults(ctx: &ServerContext) -> types::FaultConfig {
+    let rules = ctx
+        .faults
+        .rules()
+        .into_iter()
+        .map(|rule| types::FaultRule {
+            drop_rate: rule.drop_rate,
+            error_rate: rule.error_rate,
+            error_status: rule.error_status.map(i32::from),
+            latency_max_ms: rule.latency_max_ms.and_then(|v| i64::try_from(v).ok()),
+            latency_ms: rule.latency_ms.and_then(|v| i64::try_from(v).ok()),
+            operation_id: rule.operation_id,
+            seed: rule.seed.map(|v| v as i64),
+        })
+        .collect();
+    types::FaultConfig { rules }
+}
+
+/// Replaces the fault rules; the operationId must exist (or be `*`).
+pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(), TsResponseError> {
+    let bad = |index: usize, message: &str| tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("rule {index}: {message}"));
+    let mut rules = Vec::with_capacity(config.rules.len());
+    for (index, rule) in config.rules.into_iter().enumerate() {
+        if rule.operation_id != crate::faults::ALL_OPERATIONS
+            && !tokenstack_api::OPERATION_IDS.contains(&rule.operation_id.as_str())
+        {
+            return Err(bad(index, "operation_id is not an operationId of the spec (or *)"));
+        }
+        let millis = |v: Option<i64>| v.map(|v| u64::try_from(v).map_err(|_| bad(index, "latency must not be negative"))).transpose();
+        rules.push(FaultRule {
+            operation_id: rule.operation_id,
+            latency_ms: millis(rule.latency_ms)?,
+            latency_max_ms: millis(rule.latency_max_ms)?,
+            error_rate: rule.error_rate,
+            error_status: rule
+                .error_status
+                .map(|v| u16::try_from(v).map_err(|_| bad(index, "error_status must be between 400 and 599")))
+                .transpose()?,
+            drop_rate: rule.drop_rate,
+            seed: rule.seed.map(|v| v as u64),
+        });
+    }
+    ctx.faults.set(rules).map_err(|err| tokenstack(ErrorStatusCode::BAD_REQUEST, &err.to_string()))
+}
