@@ -1,5 +1,6 @@
 //! One integration-test binary: every operation of the spec, through the generated client, against the real server.
 
+mod admin;
 mod authentik;
 mod netbird;
 mod official_rust_client;

@@ -29,8 +29,13 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// A server whose configuration `adjust` changes first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
         let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.yaml");
-        let config = Config {
+        let mut config = Config {
             bind: "127.0.0.1:0".parse().expect("valid address"),
             seed: Some(seed),
             store: "memory".to_string(),
@@ -41,6 +46,7 @@ impl TestServer {
             admin_token: Some(ADMIN_TOKEN.to_string()),
             validate_responses: true,
         };
+        adjust(&mut config);
         let running = tokenstack_server::start(&config).await.expect("server starts");
         let base = format!("http://{}", running.server.local_addr());
         TestServer { base, _running: running }
