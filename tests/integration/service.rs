@@ -22,4 +22,8 @@ async fn health_readiness_and_metrics() {
     assert!(bytes.contains(r#"tokenstack_requests_total{operation_id="core_tokens_retrieve",status="404"} 1"#), "{bytes}");
     assert!(bytes.contains(r#"tokenstack_requests_total{operation_id="readyz",status="200"} 1"#), "{bytes}");
     assert!(bytes.contains("tokenstack_request_duration_seconds_count"), "{bytes}");
+    // examples/seed.yaml plus the bootstrap token and PAT.
+    assert!(bytes.contains(r#"tokenstack_tokens{kind="authentik_core"} 3"#), "{bytes}");
+    assert!(bytes.contains(r#"tokenstack_tokens{kind="authentik_oauth2_access"} 2"#), "{bytes}");
+    assert!(bytes.contains(r#"tokenstack_tokens{kind="netbird_pat"} 6"#), "{bytes}");
 }

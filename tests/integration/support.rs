@@ -45,6 +45,7 @@ impl TestServer {
             bootstrap_user: "admin".to_string(),
             admin_token: Some(ADMIN_TOKEN.to_string()),
             validate_responses: true,
+            ..Config::load_from(["tokenstack"]).expect("defaults parse")
         };
         adjust(&mut config);
         let running = tokenstack_server::start(&config).await.expect("server starts");

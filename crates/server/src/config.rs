@@ -1,12 +1,21 @@
 //! Command-line flags and their `TOKENSTACK_*` environment variables.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use serde::Deserialize;
 
 /// tokenstack: authentik and NetBird token APIs for tests and CI.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "tokenstack", version, about)]
 pub struct Config {
+    /// TOML configuration file (see examples/tokenstack.toml); flags and environment variables override it.
+    #[arg(long, env = "TOKENSTACK_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "TOKENSTACK_BIND", default_value = "127.0.0.1:9000")]
     pub bind: SocketAddr,
@@ -23,6 +32,31 @@ pub struct Config {
     /// Log level: trace, debug, info, warn, error or critical.
     #[arg(long, env = "TOKENSTACK_LOG_LEVEL", default_value = "info")]
     pub log_level: LogLevel,
+
+    /// Log format: `json` (one bunyan JSON object per line, for log collectors) or `text` (for terminals).
+    #[arg(long, env = "TOKENSTACK_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// PEM certificate chain; with --tls-key, serve HTTPS instead of HTTP.
+    #[arg(long, env = "TOKENSTACK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TOKENSTACK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Seconds between expiry sweeps, as authentik's cleanup task: expired `api` keys are rotated, other
+    /// expired core tokens deleted (0 disables the sweep).
+    #[arg(long, env = "TOKENSTACK_EXPIRY_INTERVAL", default_value_t = 60)]
+    pub expiry_interval: u64,
+
+    /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "TOKENSTACK_SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
+
+    /// Largest accepted request body in bytes; larger ones get the upstream error shape.
+    #[arg(long, env = "TOKENSTACK_MAX_BODY_BYTES", default_value_t = 65536)]
+    pub max_body_bytes: usize,
 
     /// Key of the bootstrap authentik token of the superuser `akadmin` (generated and printed when unset).
     #[arg(long = "bootstrap-token", env = "TOKENSTACK_BOOTSTRAP_TOKEN", hide_env_values = true)]
@@ -48,7 +82,8 @@ pub struct Config {
 }
 
 /// The log levels Dropshot's logger understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Trace,
     Debug,
@@ -59,6 +94,17 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    pub(crate) fn slog(self) -> slog::Level {
+        match self {
+            LogLevel::Trace => slog::Level::Trace,
+            LogLevel::Debug => slog::Level::Debug,
+            LogLevel::Info => slog::Level::Info,
+            LogLevel::Warn => slog::Level::Warning,
+            LogLevel::Error => slog::Level::Error,
+            LogLevel::Critical => slog::Level::Critical,
+        }
+    }
+
     pub(crate) fn dropshot(self) -> dropshot::ConfigLoggingLevel {
         use dropshot::ConfigLoggingLevel as Level;
         match self {
@@ -69,5 +115,141 @@ impl LogLevel {
             LogLevel::Error => Level::Error,
             LogLevel::Critical => Level::Critical,
         }
+    }
+}
+
+/// How log records are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Cli(#[from] clap::Error),
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {source}")]
+    Parse { path: String, source: toml::de::Error },
+}
+
+/// The keys of the TOML file: the flags' long names with `_` for `-`. Secrets may live here too, in a file
+/// readable only by the service user.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<SocketAddr>,
+    seed: Option<PathBuf>,
+    store: Option<String>,
+    log_level: Option<LogLevel>,
+    log_format: Option<LogFormat>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    expiry_interval: Option<u64>,
+    shutdown_timeout: Option<u64>,
+    max_body_bytes: Option<usize>,
+    bootstrap_token: Option<String>,
+    bootstrap_pat: Option<String>,
+    bootstrap_user: Option<String>,
+    admin_token: Option<String>,
+    validate_responses: Option<bool>,
+}
+
+impl Config {
+    /// Reads the process's flags, environment and `--config` file.
+    pub fn load() -> Result<Config, ConfigError> {
+        Config::load_from(std::env::args_os())
+    }
+
+    /// Flags win over environment variables, which win over the TOML file, which wins over defaults.
+    pub fn load_from<I, T>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = Config::command().try_get_matches_from(args)?;
+        let mut config = Config::from_arg_matches(&matches)?;
+        if let Some(path) = config.config.clone() {
+            FileConfig::load(&path)?.apply(&mut config, &matches);
+        }
+        Ok(config)
+    }
+}
+
+impl FileConfig {
+    fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: display, source })
+    }
+
+    /// Fills every setting that neither a flag nor an environment variable gave.
+    fn apply(self, config: &mut Config, matches: &ArgMatches) {
+        let unset = |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+        macro_rules! fill {
+            ($($field:ident),*) => {$(
+                if unset(stringify!($field)) && let Some(value) = self.$field {
+                    config.$field = value;
+                }
+            )*};
+        }
+        macro_rules! fill_optional {
+            ($($field:ident),*) => {$(
+                if unset(stringify!($field)) && self.$field.is_some() {
+                    config.$field = self.$field;
+                }
+            )*};
+        }
+        fill!(bind, store, log_level, log_format, expiry_interval, shutdown_timeout, max_body_bytes, bootstrap_user, validate_responses);
+        fill_optional!(seed, tls_cert, tls_key, bootstrap_token, bootstrap_pat, admin_token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().expect("temp file");
+        file.write_all(text.as_bytes()).expect("write");
+        file
+    }
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let toml = file("bind = \"127.0.0.1:7000\"\nlog_level = \"warn\"\nexpiry_interval = 5\n");
+        let path = toml.path().to_str().expect("utf-8 path");
+        let config = Config::load_from(["tokenstack", "--config", path, "--bind", "127.0.0.1:7001"]).expect("loads");
+        assert_eq!(config.bind, "127.0.0.1:7001".parse().expect("address"));
+        assert_eq!(config.log_level, LogLevel::Warn);
+        assert_eq!(config.expiry_interval, 5);
+        assert_eq!(config.shutdown_timeout, 10);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_value_name_the_key_and_the_file() {
+        let toml = file("bnid = \"127.0.0.1:7000\"\n");
+        let path = toml.path().to_str().expect("utf-8 path");
+        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("unknown key").to_string();
+        assert!(message.contains("bnid") && message.contains(path), "{message}");
+
+        let toml = file("bind = \"not an address\"\n");
+        let path = toml.path().to_str().expect("utf-8 path");
+        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("bad value").to_string();
+        assert!(message.contains("bind") && message.contains(path), "{message}");
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tokenstack.toml");
+        let example = example.to_str().expect("utf-8 path");
+        let config = Config::load_from(["tokenstack", "--config", example]).expect("example loads");
+        assert_eq!(config.log_format, LogFormat::Json);
     }
 }

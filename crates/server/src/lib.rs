@@ -5,6 +5,7 @@
 
 pub mod authentik;
 pub mod config;
+pub mod expiry;
 pub mod faults;
 pub mod http;
 pub mod metrics;
@@ -17,16 +18,13 @@ pub mod store;
 
 use std::sync::Arc;
 
-use dropshot::{ConfigDropshot, ConfigLogging, HandlerTaskMode, HttpServer, ServerBuilder};
+use dropshot::{ConfigDropshot, ConfigLogging, ConfigTls, HandlerTaskMode, HttpServer, ServerBuilder};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::http::validate::ResponseValidator;
 use crate::http::{AdminState, ServerContext, ServerImpl};
 use crate::seed::{Bootstrap, SeedError, SeedFile};
 use crate::store::{Store, StoreError};
-
-/// Largest request body accepted (Dropshot's default is 1 KiB).
-pub const REQUEST_BODY_MAX_BYTES: usize = 64 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -51,14 +49,37 @@ pub enum StartError {
 pub struct Running {
     pub server: HttpServer<ServerContext>,
     pub bootstrap: Bootstrap,
+    /// The expiry sweep, when enabled; aborted on shutdown.
+    pub sweeper: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Graceful shutdown: stop accepting, give in-flight requests `timeout` to finish, stop the sweep,
+    /// close the store.
+    pub async fn shutdown(self, timeout: std::time::Duration) -> Result<(), String> {
+        if let Some(sweeper) = &self.sweeper {
+            sweeper.abort();
+        }
+        let store = self.server.app_private().store.clone();
+        let closed = tokio::time::timeout(timeout, self.server.close()).await;
+        store.close().await;
+        match closed {
+            Ok(result) => result,
+            Err(_) => Err(format!("in-flight requests did not finish within {}s", timeout.as_secs())),
+        }
+    }
 }
 
 /// Builds the store from the seed and bootstrap settings, then starts serving on `config.bind`.
 pub async fn start(config: &Config) -> Result<Running, StartError> {
-    let log = ConfigLogging::StderrTerminal { level: config.log_level.dropshot() }
-        .to_logger("tokenstack")
-        .map_err(StartError::Logger)?;
     let store: Arc<dyn Store> = store::open(&config.store).await.map_err(StartError::Store)?;
+    start_with_store(config, store).await
+}
+
+/// [`start`] on a store the caller opened (and may have bulk-loaded, as `tokenstack-bench` does);
+/// `config.store` is ignored.
+pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
+    let log = logger(config)?;
     let mut context = ServerContext::new(store.clone());
     if let Some(path) = &config.seed {
         let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
@@ -72,7 +93,6 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         &config.bootstrap_user,
     )
     .await?;
-
     if let Some(token) = &config.admin_token {
         // The admin credential must never double as an upstream one (or be guessable as empty).
         if token.trim().is_empty() {
@@ -92,14 +112,41 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         .map_err(|err| StartError::Api(err.to_string()))?;
     let dropshot = ConfigDropshot {
         bind_address: config.bind,
-        default_request_body_max_bytes: REQUEST_BODY_MAX_BYTES,
+        // Dropshot's default is 1 KiB; an oversize body gets the operation's upstream error shape.
+        default_request_body_max_bytes: config.max_body_bytes,
         default_handler_task_mode: HandlerTaskMode::Detached,
         log_headers: Vec::new(),
         ..Default::default()
     };
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert_file), Some(key_file)) => {
+            Some(ConfigTls::AsFile { cert_file: cert_file.clone(), key_file: key_file.clone() })
+        }
+        _ => None,
+    };
+    let sweeper = (config.expiry_interval > 0).then(|| {
+        let interval = std::time::Duration::from_secs(config.expiry_interval);
+        expiry::spawn(store.clone(), context.clock(), interval, log.clone())
+    });
     let server = ServerBuilder::new(api, context, log)
         .config(dropshot)
+        .tls(tls)
         .start()
         .map_err(|err| StartError::Listen { bind: config.bind, message: err.to_string() })?;
-    Ok(Running { server, bootstrap })
+    Ok(Running { server, bootstrap, sweeper })
+}
+
+/// Dropshot's logger: bunyan JSON lines or terminal text on stderr, at the configured level.
+fn logger(config: &Config) -> Result<slog::Logger, StartError> {
+    let level = config.log_level.dropshot();
+    match config.log_format {
+        LogFormat::Text => ConfigLogging::StderrTerminal { level }.to_logger("tokenstack").map_err(StartError::Logger),
+        LogFormat::Json => {
+            use slog::Drain;
+            let drain = slog_bunyan::with_name("tokenstack", std::io::stderr()).build().fuse();
+            let drain = slog::LevelFilter::new(drain, config.log_level.slog()).fuse();
+            let drain = slog_async::Async::new(drain).chan_size(4096).build().fuse();
+            Ok(slog::Logger::root(drain, slog::o!()))
+        }
+    }
 }

@@ -659,6 +659,13 @@ impl TokenApi for ServerImpl {
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {
         let ctx = rqctx.context();
+        // Token gauges are read from the store at scrape time; a store failure leaves them as they were.
+        if let Ok(counts) = ctx.store.count_tokens().await {
+            ctx.metrics.set_tokens("authentik_core", counts.core);
+            ctx.metrics.set_tokens("authentik_oauth2_access", counts.oauth_access);
+            ctx.metrics.set_tokens("authentik_oauth2_refresh", counts.oauth_refresh);
+            ctx.metrics.set_tokens("netbird_pat", counts.pats);
+        }
         let text = ctx.metrics.render();
         const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
         if let Some(validator) = ctx.validator

@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -9,11 +10,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
-use crate::pagination::Slice;
+use crate::pagination::{PageRequest, Slice};
 use crate::secrets::{Secret, generate_key};
 use crate::store::{
     CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store,
-    StoreError,
+    StoreError, TokenCounts,
 };
 
 /// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
@@ -45,14 +46,8 @@ struct State {
     ak_users: HashMap<i64, AkUser>,
     ak_user_by_username: HashMap<String, i64>,
     providers: HashMap<i64, AkProvider>,
-    /// identifier → token
-    core: HashMap<String, CoreToken>,
-    /// key → identifier
-    core_by_key: HashMap<String, String>,
-    /// pk → identifier
-    core_by_pk: HashMap<Uuid, String>,
-    /// user pk → identifiers
-    core_by_user: HashMap<i64, BTreeSet<String>>,
+    /// Core tokens with their identifier, key, pk and user indexes.
+    core: CoreTable,
     oauth: HashMap<(OAuthKind, i64), OAuthToken>,
     nb_users: HashMap<String, NbUser>,
     /// id → PAT
@@ -74,6 +69,166 @@ impl std::fmt::Debug for State {
             .field("nb_users", &self.nb_users.len())
             .field("pats", &self.pats.len())
             .finish()
+    }
+}
+
+/// Core tokens in a slab, indexed by identifier, key, pk and user through slot numbers, so that
+/// each token's strings are stored once (about 430 resident bytes per token at a million, where
+/// string-keyed maps holding copies took about 1 KB).
+#[derive(Default)]
+struct CoreTable {
+    slots: Vec<Option<CoreToken>>,
+    free: Vec<u32>,
+    by_identifier: StrIndex,
+    by_key: StrIndex,
+    by_pk: HashMap<Uuid, u32>,
+    by_user: HashMap<i64, Vec<u32>>,
+}
+
+impl CoreTable {
+    fn len(&self) -> usize {
+        self.by_pk.len()
+    }
+
+    fn slot(&self, slot: u32) -> Option<&CoreToken> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn get(&self, identifier: &str) -> Option<&CoreToken> {
+        let slot = self
+            .by_identifier
+            .get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
+        self.slot(slot)
+    }
+
+    fn by_key(&self, key: &str) -> Option<&CoreToken> {
+        let slot = self
+            .by_key
+            .get(key, |s| self.slot(s).map(|t| t.key.expose()))?;
+        self.slot(slot)
+    }
+
+    fn contains_pk(&self, pk: &Uuid) -> bool {
+        self.by_pk.contains_key(pk)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &CoreToken> {
+        self.slots.iter().flatten()
+    }
+
+    fn of_user(&self, user: i64) -> impl Iterator<Item = &CoreToken> {
+        self.by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter_map(|&s| self.slot(s))
+    }
+
+    /// Adds a token whose identifier, key and pk the caller has checked to be free.
+    fn insert(&mut self, token: CoreToken) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 core tokens")
+            }
+        };
+        let slots = &self.slots;
+        let resolve = |s: u32| slots.get(s as usize).and_then(Option::as_ref);
+        self.by_identifier
+            .insert(&token.identifier, slot, |s| resolve(s).map(|t| t.identifier.as_str()));
+        self.by_key
+            .insert(token.key.expose(), slot, |s| resolve(s).map(|t| t.key.expose()));
+        self.by_pk.insert(token.pk, slot);
+        self.by_user.entry(token.user).or_default().push(slot);
+        self.slots[slot as usize] = Some(token);
+    }
+
+    fn remove(&mut self, identifier: &str) -> Option<CoreToken> {
+        let slot = self
+            .by_identifier
+            .get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
+        let token = self.slots[slot as usize].take()?;
+        self.by_identifier.remove(&token.identifier, slot);
+        self.by_key.remove(token.key.expose(), slot);
+        self.by_pk.remove(&token.pk);
+        if let Some(slots) = self.by_user.get_mut(&token.user) {
+            if let Some(at) = slots.iter().position(|&s| s == slot) {
+                slots.swap_remove(at);
+            }
+            if slots.is_empty() {
+                self.by_user.remove(&token.user);
+            }
+        }
+        self.free.push(slot);
+        Some(token)
+    }
+}
+
+/// A unique string index that stores no copy of its strings: a random-keyed 64-bit hash maps to
+/// the slot, and the slot's own string confirms the match. A string whose hash is already taken by
+/// another one goes to a small exact map instead, so collisions cost space, never correctness.
+#[derive(Default)]
+struct StrIndex {
+    hasher: RandomState,
+    by_hash: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
+    collided: HashMap<Box<str>, u32>,
+}
+
+impl StrIndex {
+    fn hash(&self, value: &str) -> u64 {
+        self.hasher.hash_one(value)
+    }
+
+    fn get<'a>(&self, value: &str, resolve: impl Fn(u32) -> Option<&'a str>) -> Option<u32> {
+        if let Some(&slot) = self.by_hash.get(&self.hash(value)) {
+            if resolve(slot) == Some(value) {
+                return Some(slot);
+            }
+        }
+        self.collided.get(value).copied()
+    }
+
+    /// Adds a value the index does not hold yet.
+    fn insert<'a>(&mut self, value: &str, slot: u32, resolve: impl Fn(u32) -> Option<&'a str>) {
+        let hash = self.hash(value);
+        match self.by_hash.get(&hash) {
+            Some(&other) if resolve(other).is_some() => {
+                self.collided.insert(value.into(), slot);
+            }
+            _ => {
+                self.by_hash.insert(hash, slot);
+            }
+        }
+    }
+
+    fn remove(&mut self, value: &str, slot: u32) {
+        let hash = self.hash(value);
+        if self.by_hash.get(&hash) == Some(&slot) {
+            self.by_hash.remove(&hash);
+        } else {
+            self.collided.remove(value);
+        }
+    }
+}
+
+/// The hasher of maps keyed by an already random-keyed 64-bit hash.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -100,46 +255,26 @@ impl State {
     }
 
     fn insert_core(&mut self, token: CoreToken) -> Result<CoreToken, StoreError> {
-        if self.core_by_pk.contains_key(&token.pk) {
+        if self.core.contains_pk(&token.pk) {
             return Err(StoreError::Duplicate { field: "pk" });
         }
-        if self.core.contains_key(&token.identifier) {
+        if self.core.get(&token.identifier).is_some() {
             return Err(StoreError::Duplicate {
                 field: "identifier",
             });
         }
-        if self.core_by_key.contains_key(token.key.expose()) {
+        if self.core.by_key(token.key.expose()).is_some() {
             return Err(StoreError::Duplicate { field: "key" });
         }
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
         }
-        self.index_core(token.clone());
+        self.core.insert(token.clone());
         Ok(token)
     }
 
-    fn index_core(&mut self, token: CoreToken) {
-        self.core_by_key
-            .insert(token.key.expose().to_owned(), token.identifier.clone());
-        self.core_by_pk.insert(token.pk, token.identifier.clone());
-        self.core_by_user
-            .entry(token.user)
-            .or_default()
-            .insert(token.identifier.clone());
-        self.core.insert(token.identifier.clone(), token);
-    }
-
     fn remove_core(&mut self, identifier: &str) -> Option<CoreToken> {
-        let token = self.core.remove(identifier)?;
-        self.core_by_key.remove(token.key.expose());
-        self.core_by_pk.remove(&token.pk);
-        if let Some(set) = self.core_by_user.get_mut(&token.user) {
-            set.remove(identifier);
-            if set.is_empty() {
-                self.core_by_user.remove(&token.user);
-            }
-        }
-        Some(token)
+        self.core.remove(identifier)
     }
 
     fn replace_core(
@@ -149,19 +284,19 @@ impl State {
     ) -> Result<CoreToken, StoreError> {
         let old = self.core.get(identifier).ok_or(StoreError::NotFound)?;
         token.pk = old.pk;
-        if token.identifier != identifier && self.core.contains_key(&token.identifier) {
+        if token.identifier != identifier && self.core.get(&token.identifier).is_some() {
             return Err(StoreError::Duplicate {
                 field: "identifier",
             });
         }
-        if token.key != old.key && self.core_by_key.contains_key(token.key.expose()) {
+        if token.key != old.key && self.core.by_key(token.key.expose()).is_some() {
             return Err(StoreError::Duplicate { field: "key" });
         }
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
         }
         self.remove_core(identifier);
-        self.index_core(token.clone());
+        self.core.insert(token.clone());
         Ok(token)
     }
 
@@ -272,6 +407,28 @@ fn search_matches(search: Option<&str>, fields: &[&str]) -> bool {
         })
 }
 
+/// One page of `rows` in `cmp` order, cloning only that page: the rows before the page's end are
+/// selected in O(n) and only they are sorted, so a first page of a million rows sorts 20.
+fn page_of<T: Clone>(
+    mut rows: Vec<&T>,
+    page: PageRequest,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> Slice<T> {
+    let total = rows.len() as u64;
+    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let end = offset.saturating_add(page.limit() as usize);
+    if offset >= rows.len() {
+        return Slice { total, items: Vec::new() };
+    }
+    if end < rows.len() {
+        rows.select_nth_unstable_by(end, |a, b| cmp(a, b));
+        rows.truncate(end);
+    }
+    rows.sort_unstable_by(|a, b| cmp(a, b));
+    let items = rows.into_iter().skip(offset).cloned().collect();
+    Slice { total, items }
+}
+
 /// PostgreSQL order: `NULL` sorts after every value ascending.
 fn cmp_nulls_last<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
     match (a, b) {
@@ -371,11 +528,9 @@ impl Store for MemoryStore {
     }
 
     async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
-        let state = self.read()?;
-        let identifier = state.core_by_key.get(key).ok_or(StoreError::NotFound)?;
-        state
+        self.read()?
             .core
-            .get(identifier)
+            .by_key(key)
             .cloned()
             .ok_or(StoreError::NotFound)
     }
@@ -385,23 +540,24 @@ impl Store for MemoryStore {
         query: &CoreTokenQuery,
     ) -> Result<Slice<CoreToken>, StoreError> {
         let state = self.read()?;
-        let candidates: Box<dyn Iterator<Item = &CoreToken>> = match query.owner {
-            Some(owner) => Box::new(
-                state
-                    .core_by_user
-                    .get(&owner)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|id| state.core.get(id)),
-            ),
-            None => Box::new(state.core.values()),
+        // Narrowest index first: the unique identifier, then one user's set (visibility or
+        // `user__username`), and only without either every token. Filters are re-checked below.
+        let user = match (query.owner, &query.user_username) {
+            (owner, Some(username)) => match state.ak_user_by_username.get(username) {
+                Some(&pk) if owner.is_none_or(|o| o == pk) => Some(pk),
+                _ => return Ok(query.page.slice(Vec::new())),
+            },
+            (owner, None) => owner,
         };
-        let mut rows: Vec<CoreToken> = candidates
-            .filter(|t| state.core_matches(t, query))
-            .cloned()
-            .collect();
-        rows.sort_by(|a, b| cmp_core(a, b, &query.ordering));
-        Ok(query.page.slice(rows))
+        let candidates: Box<dyn Iterator<Item = &CoreToken>> = match (&query.identifier, user) {
+            (Some(identifier), _) => Box::new(state.core.get(identifier).into_iter()),
+            (None, Some(user)) => Box::new(
+                state.core.of_user(user),
+            ),
+            (None, None) => Box::new(state.core.values()),
+        };
+        let rows = candidates.filter(|t| state.core_matches(t, query)).collect();
+        Ok(page_of(rows, query.page, |a, b| cmp_core(a, b, &query.ordering)))
     }
 
     async fn replace_core_token(
@@ -449,7 +605,7 @@ impl Store for MemoryStore {
             if token.intent == Intent::Api {
                 token.key = loop {
                     let key = generate_key();
-                    if !state.core_by_key.contains_key(&key) {
+                    if state.core.by_key(&key).is_none() {
                         break Secret::new(key);
                     }
                 };
@@ -478,14 +634,8 @@ impl Store for MemoryStore {
 
     async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
         let state = self.read()?;
-        let mut rows: Vec<OAuthToken> = state
-            .oauth
-            .values()
-            .filter(|t| state.oauth_matches(t, query))
-            .cloned()
-            .collect();
-        rows.sort_by(|a, b| cmp_oauth(a, b, &query.ordering));
-        Ok(query.page.slice(rows))
+        let rows = state.oauth.values().filter(|t| state.oauth_matches(t, query)).collect();
+        Ok(page_of(rows, query.page, |a, b| cmp_oauth(a, b, &query.ordering)))
     }
 
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
@@ -570,6 +720,17 @@ impl Store for MemoryStore {
     ) -> Result<(), StoreError> {
         self.write()?.user_pat_mut(user_id, id)?.last_used = Some(at);
         Ok(())
+    }
+
+    async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
+        let state = self.read()?;
+        let access = state.oauth.keys().filter(|(kind, _)| *kind == OAuthKind::Access).count();
+        Ok(TokenCounts {
+            core: state.core.len() as u64,
+            oauth_access: access as u64,
+            oauth_refresh: (state.oauth.len() - access) as u64,
+            pats: state.pats.len() as u64,
+        })
     }
 
     async fn export(&self) -> Result<Snapshot, StoreError> {
@@ -1270,10 +1431,18 @@ pub(crate) mod tests {
         let s: std::sync::Arc<dyn Store> = std::sync::Arc::new(MemoryStore::new());
         drop(s);
         let m = MemoryStore::new();
-        m.write()
-            .unwrap()
-            .core_by_key
-            .insert("topsecret".into(), "a".into());
+        m.write().unwrap().core.insert(CoreToken {
+            pk: Uuid::new_v4(),
+            identifier: "a".into(),
+            key: Secret::new("topsecret"),
+            intent: Intent::Api,
+            user: 1,
+            description: String::new(),
+            expires: None,
+            expiring: false,
+            managed: None,
+            key_viewers: Vec::new(),
+        });
         assert!(!format!("{m:?}").contains("topsecret"));
     }
 }

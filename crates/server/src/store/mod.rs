@@ -152,6 +152,15 @@ pub struct ExpiryOutcome {
     pub deleted: Vec<String>,
 }
 
+/// Stored tokens by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCounts {
+    pub core: u64,
+    pub oauth_access: u64,
+    pub oauth_refresh: u64,
+    pub pats: u64,
+}
+
 /// The whole state, for seeding and inspection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -244,6 +253,9 @@ pub trait Store: Send + Sync + 'static {
     async fn export(&self) -> Result<Snapshot, StoreError>;
     /// Replaces the whole state; on error nothing changes.
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// How many tokens are stored, by kind (for the `tokenstack_tokens` gauge).
+    async fn count_tokens(&self) -> Result<TokenCounts, StoreError>;
 
     /// Closes connections cleanly at shutdown; later calls fail with `Backend`.
     async fn close(&self) {}

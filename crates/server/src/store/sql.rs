@@ -428,7 +428,7 @@ macro_rules! impl_sql_store {
             use crate::pagination::Slice;
             use crate::secrets::{Secret, generate_key};
             use crate::store::sql::{self, Param, db_err};
-            use crate::store::{CoreTokenQuery, ExpiryOutcome, OAuthQuery, Snapshot, Store, StoreError};
+            use crate::store::{CoreTokenQuery, ExpiryOutcome, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
 
             type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
 
@@ -995,6 +995,20 @@ macro_rules! impl_sql_store {
                     }
                     tx.commit().await.map_err(db_err)?;
                     Ok(snapshot)
+                }
+
+                async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
+                    let row = sqlx::query(
+                        "SELECT (SELECT COUNT(*) FROM core_tokens), \
+                                (SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'access'), \
+                                (SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'refresh'), \
+                                (SELECT COUNT(*) FROM pats)",
+                    )
+                    .fetch_one(&mut *self.begin_read().await?)
+                    .await
+                    .map_err(db_err)?;
+                    let count = |i: usize| row.try_get::<i64, _>(i).map(|n| n.max(0) as u64).map_err(db_err);
+                    Ok(TokenCounts { core: count(0)?, oauth_access: count(1)?, oauth_refresh: count(2)?, pats: count(3)? })
                 }
 
                 async fn close(&self) {
