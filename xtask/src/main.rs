@@ -3,6 +3,7 @@
 mod check;
 mod ci;
 mod codegen;
+mod conformance;
 mod coverage;
 mod normalize;
 mod overlay;
@@ -24,6 +25,8 @@ Commands:
   codegen [--check]        write the golden copies crates/{api,client}/tests/output/*.rs (--check: fail if stale)
   check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage
   upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
+  conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
+                           the contract suite against any server (tokenstack, authentik, NetBird); a line per check
   ci                       what CI runs: every test (Rust and the official clients), check, clippy
 
 Exit codes: 0 clean, 4 only a regeneration is needed, 100 a real failure, 1 any other error.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => write_golden(&root, true),
         ["check"] => Ok(check::run(&root)),
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
+        ["conformance", options @ ..] => conformance::run(&root, options),
         ["ci"] => ci::run(&root),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
