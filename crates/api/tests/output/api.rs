@@ -2,6 +2,168 @@
 /// Wire types generated from `components.schemas`.
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
 pub mod types {
+    ///A group of an authentik user
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AdminAuthentikGroup {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+    }
+    ///An OAuth2 provider in the seed format
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AdminAuthentikProvider {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_slug: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: i64,
+    }
+    ///An authentik user in the seed format
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AdminAuthentikUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<AdminAuthentikGroup>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        pub pk: i64,
+        pub username: ::std::string::String,
+    }
+    ///A NetBird user in the seed format
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AdminNetbirdUser {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub blocked: ::std::option::Option<bool>,
+        pub id: ::std::string::String,
+        pub role: AdminNetbirdUserRole,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub service_user: ::std::option::Option<bool>,
+    }
+    ///`AdminNetbirdUserRole`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AdminNetbirdUserRole {
+        #[serde(rename = "owner")]
+        Owner,
+        #[serde(rename = "admin")]
+        Admin,
+        #[serde(rename = "network_admin")]
+        NetworkAdmin,
+        #[serde(rename = "auditor")]
+        Auditor,
+        #[serde(rename = "user")]
+        User,
+    }
+    impl ::std::fmt::Display for AdminNetbirdUserRole {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Owner => f.write_str("owner"),
+                Self::Admin => f.write_str("admin"),
+                Self::NetworkAdmin => f.write_str("network_admin"),
+                Self::Auditor => f.write_str("auditor"),
+                Self::User => f.write_str("user"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AdminNetbirdUserRole {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "owner" => Ok(Self::Owner),
+                "admin" => Ok(Self::Admin),
+                "network_admin" => Ok(Self::NetworkAdmin),
+                "auditor" => Ok(Self::Auditor),
+                "user" => Ok(Self::User),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AdminNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AdminNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An OAuth2 access or refresh token in the seed format; `token` is generated when absent
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AdminOAuthToken {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub pk: i64,
+        ///pk of the provider
+        pub provider: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        ///username of the owner
+        pub user: ::std::string::String,
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(
         ::serde::Deserialize,
@@ -59,6 +221,59 @@ pub mod types {
         ) -> Self {
             Self(value)
         }
+    }
+    ///The offset added to the wall clock
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ClockOffset {
+        ///Seconds added to the wall clock (negative moves it back)
+        pub offset_seconds: i64,
+    }
+    ///The fault injection rules; every rule whose operation matches applies, in order
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct FaultConfig {
+        pub rules: ::std::vec::Vec<FaultRule>,
+    }
+    ///One fault rule. Per request it draws, in this order and from its own generator: the latency (uniform in `[latency_ms, latency_max_ms]`), whether to drop the connection (`drop_rate`), whether to answer `error_status` (`error_rate`) with the operation's own error body.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct FaultRule {
+        ///Fraction (0 to 1) of requests whose connection is closed without a response
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub drop_rate: ::std::option::Option<f64>,
+        ///Fraction (0 to 1) of requests answered with `error_status` instead of running the handler
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_rate: ::std::option::Option<f64>,
+        ///Status of injected errors (400 to 599, default 503)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_status: ::std::option::Option<i32>,
+        ///High end of the latency range (inclusive); absent for a fixed latency
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub latency_max_ms: ::std::option::Option<i64>,
+        ///Added latency in milliseconds (fixed, or the low end of a range)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub latency_ms: ::std::option::Option<i64>,
+        ///An operationId, or `*` for every non-admin operation
+        pub operation_id: ::std::string::String,
+        ///Seed of this rule's random generator (default 0)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
     }
     ///Generic API Error
     #[derive(
@@ -359,6 +574,41 @@ pub mod types {
     pub struct Role {
         pub name: ::std::string::String,
         pub pk: ::uuid::Uuid,
+    }
+    ///A seed document, as `--seed` reads it (README, "Seed file"): `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SeedDocument(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for SeedDocument {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SeedDocument>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: SeedDocument) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for SeedDocument {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
+        }
     }
     ///Token Serializer
     #[derive(
@@ -909,6 +1159,18 @@ pub mod params {
 }
 /// Every operationId of the spec, in document order.
 pub const OPERATION_IDS: &[&str] = &[
+    "admin_authentik_access_tokens_create",
+    "admin_authentik_providers_create",
+    "admin_authentik_refresh_tokens_create",
+    "admin_authentik_users_create",
+    "admin_clock_retrieve",
+    "admin_clock_update",
+    "admin_faults_retrieve",
+    "admin_faults_update",
+    "admin_netbird_users_create",
+    "admin_reset",
+    "admin_state_export",
+    "admin_state_load",
     "netbird_tokens_list",
     "netbird_tokens_create",
     "netbird_tokens_retrieve",
@@ -939,6 +1201,170 @@ pub const OPERATION_IDS: &[&str] = &[
 pub trait TokenApi {
     /// Server state handed to every handler.
     type Context: Send + Sync + 'static;
+    /// Create an OAuth2 access token
+    ///
+    /// Adds an OAuth2 access token (the seed format of `authentik.access_tokens`); the answer includes the token value.
+    #[endpoint{method = POST,
+    path = "/_tokenstack/authentik/access_tokens",
+    operation_id = "admin_authentik_access_tokens_create",
+    tags = ["admin"]}]
+    async fn admin_authentik_access_tokens_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::AdminOAuthToken>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::AdminOAuthToken>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Create an OAuth2 provider
+    ///
+    /// Adds an OAuth2 provider (the seed format of `authentik.providers`). A taken pk is a 400.
+    #[endpoint{method = POST,
+    path = "/_tokenstack/authentik/providers",
+    operation_id = "admin_authentik_providers_create",
+    tags = ["admin"]}]
+    async fn admin_authentik_providers_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::AdminAuthentikProvider>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::AdminAuthentikProvider>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Create an OAuth2 refresh token
+    ///
+    /// Adds an OAuth2 refresh token (the seed format of `authentik.refresh_tokens`); the answer includes the token value.
+    #[endpoint{method = POST,
+    path = "/_tokenstack/authentik/refresh_tokens",
+    operation_id = "admin_authentik_refresh_tokens_create",
+    tags = ["admin"]}]
+    async fn admin_authentik_refresh_tokens_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::AdminOAuthToken>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::AdminOAuthToken>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Create an authentik user
+    ///
+    /// Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+    #[endpoint{method = POST,
+    path = "/_tokenstack/authentik/users",
+    operation_id = "admin_authentik_users_create",
+    tags = ["admin"]}]
+    async fn admin_authentik_users_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::AdminAuthentikUser>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::AdminAuthentikUser>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Read the clock offset
+    ///
+    /// The offset added to the wall clock for every expiry decision and timestamp.
+    #[endpoint{method = GET,
+    path = "/_tokenstack/clock",
+    operation_id = "admin_clock_retrieve",
+    tags = ["admin"]}]
+    async fn admin_clock_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ClockOffset>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Set the clock offset
+    ///
+    /// Sets the offset (seconds, may be negative) added to the wall clock, so expiry can be tested without waiting.
+    #[endpoint{method = PUT,
+    path = "/_tokenstack/clock",
+    operation_id = "admin_clock_update",
+    tags = ["admin"]}]
+    async fn admin_clock_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::ClockOffset>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ClockOffset>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Read the fault rules
+    ///
+    /// The fault injection rules in force (none by default).
+    #[endpoint{method = GET,
+    path = "/_tokenstack/faults",
+    operation_id = "admin_faults_retrieve",
+    tags = ["admin"]}]
+    async fn admin_faults_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::FaultConfig>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Replace the fault rules
+    ///
+    /// Replaces the fault injection rules; an empty list turns fault injection off. Each rule has its own random generator seeded with its `seed`, so a run replays exactly. Admin operations are never faulted.
+    #[endpoint{method = PUT,
+    path = "/_tokenstack/faults",
+    operation_id = "admin_faults_update",
+    tags = ["admin"]}]
+    async fn admin_faults_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::FaultConfig>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::FaultConfig>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Create a NetBird user
+    ///
+    /// Adds a NetBird user with a role, the service-user flag and the blocked flag (the seed format of `netbird.users`, PATs included).
+    #[endpoint{method = POST,
+    path = "/_tokenstack/netbird/users",
+    operation_id = "admin_netbird_users_create",
+    tags = ["admin"]}]
+    async fn admin_netbird_users_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::AdminNetbirdUser>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::AdminNetbirdUser>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Reset to the seed state
+    ///
+    /// Replaces the whole state with the one the server had right after start-up (seed file and bootstrap credentials).
+    #[endpoint{method = POST,
+    path = "/_tokenstack/reset",
+    operation_id = "admin_reset",
+    tags = ["admin"]}]
+    async fn admin_reset(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Export the state as a seed document
+    ///
+    /// The whole current state in the seed format (`--seed`); loading it with `PUT /_tokenstack/state` restores it exactly. NetBird PATs appear as `hashed_token`, since only their hash is stored.
+    #[endpoint{method = GET,
+    path = "/_tokenstack/state",
+    operation_id = "admin_state_export",
+    tags = ["admin"]}]
+    async fn admin_state_export(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::SeedDocument>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Load a seed document
+    ///
+    /// Replaces the whole state with a seed document (the `--seed` format, as JSON), then re-applies the bootstrap credentials the server started with. An invalid document (unknown key, unknown user) is a 400 and changes nothing.
+    #[endpoint{method = PUT,
+    path = "/_tokenstack/state",
+    operation_id = "admin_state_load",
+    tags = ["admin"]}]
+    async fn admin_state_load(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::SeedDocument>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
     /// List all Tokens
     ///
     /// Returns a list of all tokens for a user

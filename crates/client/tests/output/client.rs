@@ -6,6 +6,162 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///A group of an authentik user
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AdminAuthentikGroup {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+    }
+    impl AdminAuthentikGroup {
+        pub fn builder() -> builder::AdminAuthentikGroup {
+            Default::default()
+        }
+    }
+    ///An OAuth2 provider in the seed format
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AdminAuthentikProvider {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_slug: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: i64,
+    }
+    impl AdminAuthentikProvider {
+        pub fn builder() -> builder::AdminAuthentikProvider {
+            Default::default()
+        }
+    }
+    ///An authentik user in the seed format
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AdminAuthentikUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<AdminAuthentikGroup>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        pub pk: i64,
+        pub username: ::std::string::String,
+    }
+    impl AdminAuthentikUser {
+        pub fn builder() -> builder::AdminAuthentikUser {
+            Default::default()
+        }
+    }
+    ///A NetBird user in the seed format
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AdminNetbirdUser {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub blocked: ::std::option::Option<bool>,
+        pub id: ::std::string::String,
+        pub role: AdminNetbirdUserRole,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub service_user: ::std::option::Option<bool>,
+    }
+    impl AdminNetbirdUser {
+        pub fn builder() -> builder::AdminNetbirdUser {
+            Default::default()
+        }
+    }
+    ///`AdminNetbirdUserRole`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AdminNetbirdUserRole {
+        #[serde(rename = "owner")]
+        Owner,
+        #[serde(rename = "admin")]
+        Admin,
+        #[serde(rename = "network_admin")]
+        NetworkAdmin,
+        #[serde(rename = "auditor")]
+        Auditor,
+        #[serde(rename = "user")]
+        User,
+    }
+    impl ::std::fmt::Display for AdminNetbirdUserRole {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Owner => f.write_str("owner"),
+                Self::Admin => f.write_str("admin"),
+                Self::NetworkAdmin => f.write_str("network_admin"),
+                Self::Auditor => f.write_str("auditor"),
+                Self::User => f.write_str("user"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AdminNetbirdUserRole {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "owner" => Ok(Self::Owner),
+                "admin" => Ok(Self::Admin),
+                "network_admin" => Ok(Self::NetworkAdmin),
+                "auditor" => Ok(Self::Auditor),
+                "user" => Ok(Self::User),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AdminNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AdminNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An OAuth2 access or refresh token in the seed format; `token` is generated when absent
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AdminOAuthToken {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub pk: i64,
+        ///pk of the provider
+        pub provider: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        ///username of the owner
+        pub user: ::std::string::String,
+    }
+    impl AdminOAuthToken {
+        pub fn builder() -> builder::AdminOAuthToken {
+            Default::default()
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
@@ -50,6 +206,17 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///The offset added to the wall clock
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ClockOffset {
+        ///Seconds added to the wall clock (negative moves it back)
+        pub offset_seconds: i64,
+    }
+    impl ClockOffset {
+        pub fn builder() -> builder::ClockOffset {
+            Default::default()
         }
     }
     ///`EmailAddress`
@@ -104,6 +271,45 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///The fault injection rules; every rule whose operation matches applies, in order
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct FaultConfig {
+        pub rules: ::std::vec::Vec<FaultRule>,
+    }
+    impl FaultConfig {
+        pub fn builder() -> builder::FaultConfig {
+            Default::default()
+        }
+    }
+    ///One fault rule. Per request it draws, in this order and from its own generator: the latency (uniform in `[latency_ms, latency_max_ms]`), whether to drop the connection (`drop_rate`), whether to answer `error_status` (`error_rate`) with the operation's own error body.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct FaultRule {
+        ///Fraction (0 to 1) of requests whose connection is closed without a response
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub drop_rate: ::std::option::Option<f64>,
+        ///Fraction (0 to 1) of requests answered with `error_status` instead of running the handler
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_rate: ::std::option::Option<f64>,
+        ///Status of injected errors (400 to 599, default 503)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_status: ::std::option::Option<i32>,
+        ///High end of the latency range (inclusive); absent for a fixed latency
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub latency_max_ms: ::std::option::Option<i64>,
+        ///Added latency in milliseconds (fixed, or the low end of a range)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub latency_ms: ::std::option::Option<i64>,
+        ///An operationId, or `*` for every non-admin operation
+        pub operation_id: ::std::string::String,
+        ///Seed of this rule's random generator (default 0)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seed: ::std::option::Option<i64>,
+    }
+    impl FaultRule {
+        pub fn builder() -> builder::FaultRule {
+            Default::default()
         }
     }
     ///Generic API Error
@@ -506,6 +712,35 @@ pub mod types {
     impl Role {
         pub fn builder() -> builder::Role {
             Default::default()
+        }
+    }
+    ///A seed document, as `--seed` reads it (README, "Seed file"): `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(transparent)]
+    pub struct SeedDocument(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for SeedDocument {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SeedDocument>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: SeedDocument) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for SeedDocument {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
         }
     }
     ///Token Serializer
@@ -1040,6 +1275,857 @@ pub mod types {
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct AdminAuthentikGroup {
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for AdminAuthentikGroup {
+            fn default() -> Self {
+                Self {
+                    is_superuser: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl AdminAuthentikGroup {
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminAuthentikGroup>
+        for super::AdminAuthentikGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AdminAuthentikGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    is_superuser: value.is_superuser?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminAuthentikGroup> for AdminAuthentikGroup {
+            fn from(value: super::AdminAuthentikGroup) -> Self {
+                Self {
+                    is_superuser: Ok(value.is_superuser),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AdminAuthentikProvider {
+            assigned_application_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assigned_application_slug: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for AdminAuthentikProvider {
+            fn default() -> Self {
+                Self {
+                    assigned_application_name: Ok(Default::default()),
+                    assigned_application_slug: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                }
+            }
+        }
+        impl AdminAuthentikProvider {
+            pub fn assigned_application_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_application_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_application_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn assigned_application_slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_application_slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_application_slug: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminAuthentikProvider>
+        for super::AdminAuthentikProvider {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AdminAuthentikProvider,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    assigned_application_name: value.assigned_application_name?,
+                    assigned_application_slug: value.assigned_application_slug?,
+                    name: value.name?,
+                    pk: value.pk?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminAuthentikProvider>
+        for AdminAuthentikProvider {
+            fn from(value: super::AdminAuthentikProvider) -> Self {
+                Self {
+                    assigned_application_name: Ok(value.assigned_application_name),
+                    assigned_application_slug: Ok(value.assigned_application_slug),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AdminAuthentikUser {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::AdminAuthentikGroup>,
+                ::std::string::String,
+            >,
+            is_active: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AdminAuthentikUser {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    groups: Ok(Default::default()),
+                    is_active: Ok(Default::default()),
+                    is_superuser: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl AdminAuthentikUser {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AdminAuthentikGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminAuthentikUser> for super::AdminAuthentikUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AdminAuthentikUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    email: value.email?,
+                    groups: value.groups?,
+                    is_active: value.is_active?,
+                    is_superuser: value.is_superuser?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminAuthentikUser> for AdminAuthentikUser {
+            fn from(value: super::AdminAuthentikUser) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    email: Ok(value.email),
+                    groups: Ok(value.groups),
+                    is_active: Ok(value.is_active),
+                    is_superuser: Ok(value.is_superuser),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AdminNetbirdUser {
+            account_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            blocked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            role: ::std::result::Result<
+                super::AdminNetbirdUserRole,
+                ::std::string::String,
+            >,
+            service_user: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AdminNetbirdUser {
+            fn default() -> Self {
+                Self {
+                    account_id: Ok(Default::default()),
+                    blocked: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                    service_user: Ok(Default::default()),
+                }
+            }
+        }
+        impl AdminNetbirdUser {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn blocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blocked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for blocked: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AdminNetbirdUserRole>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn service_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.service_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for service_user: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminNetbirdUser> for super::AdminNetbirdUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AdminNetbirdUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    blocked: value.blocked?,
+                    id: value.id?,
+                    role: value.role?,
+                    service_user: value.service_user?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminNetbirdUser> for AdminNetbirdUser {
+            fn from(value: super::AdminNetbirdUser) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    blocked: Ok(value.blocked),
+                    id: Ok(value.id),
+                    role: Ok(value.role),
+                    service_user: Ok(value.service_user),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AdminOAuthToken {
+            expires: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            provider: ::std::result::Result<i64, ::std::string::String>,
+            revoked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for AdminOAuthToken {
+            fn default() -> Self {
+                Self {
+                    expires: Ok(Default::default()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    provider: Err("no value supplied for provider".to_string()),
+                    revoked: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                    user: Err("no value supplied for user".to_string()),
+                }
+            }
+        }
+        impl AdminOAuthToken {
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminOAuthToken> for super::AdminOAuthToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AdminOAuthToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires: value.expires?,
+                    pk: value.pk?,
+                    provider: value.provider?,
+                    revoked: value.revoked?,
+                    scope: value.scope?,
+                    token: value.token?,
+                    user: value.user?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminOAuthToken> for AdminOAuthToken {
+            fn from(value: super::AdminOAuthToken) -> Self {
+                Self {
+                    expires: Ok(value.expires),
+                    pk: Ok(value.pk),
+                    provider: Ok(value.provider),
+                    revoked: Ok(value.revoked),
+                    scope: Ok(value.scope),
+                    token: Ok(value.token),
+                    user: Ok(value.user),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ClockOffset {
+            offset_seconds: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ClockOffset {
+            fn default() -> Self {
+                Self {
+                    offset_seconds: Err(
+                        "no value supplied for offset_seconds".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ClockOffset {
+            pub fn offset_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offset_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for offset_seconds: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ClockOffset> for super::ClockOffset {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ClockOffset,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    offset_seconds: value.offset_seconds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ClockOffset> for ClockOffset {
+            fn from(value: super::ClockOffset) -> Self {
+                Self {
+                    offset_seconds: Ok(value.offset_seconds),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FaultConfig {
+            rules: ::std::result::Result<
+                ::std::vec::Vec<super::FaultRule>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FaultConfig {
+            fn default() -> Self {
+                Self {
+                    rules: Err("no value supplied for rules".to_string()),
+                }
+            }
+        }
+        impl FaultConfig {
+            pub fn rules<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::FaultRule>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rules = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rules: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FaultConfig> for super::FaultConfig {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FaultConfig,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { rules: value.rules? })
+            }
+        }
+        impl ::std::convert::From<super::FaultConfig> for FaultConfig {
+            fn from(value: super::FaultConfig) -> Self {
+                Self { rules: Ok(value.rules) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FaultRule {
+            drop_rate: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            error_rate: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            error_status: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+            latency_max_ms: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            latency_ms: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            operation_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            seed: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FaultRule {
+            fn default() -> Self {
+                Self {
+                    drop_rate: Ok(Default::default()),
+                    error_rate: Ok(Default::default()),
+                    error_status: Ok(Default::default()),
+                    latency_max_ms: Ok(Default::default()),
+                    latency_ms: Ok(Default::default()),
+                    operation_id: Err("no value supplied for operation_id".to_string()),
+                    seed: Ok(Default::default()),
+                }
+            }
+        }
+        impl FaultRule {
+            pub fn drop_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.drop_rate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for drop_rate: {e}")
+                    });
+                self
+            }
+            pub fn error_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_rate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_rate: {e}")
+                    });
+                self
+            }
+            pub fn error_status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_status: {e}")
+                    });
+                self
+            }
+            pub fn latency_max_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_max_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for latency_max_ms: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency_ms: {e}")
+                    });
+                self
+            }
+            pub fn operation_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operation_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for operation_id: {e}")
+                    });
+                self
+            }
+            pub fn seed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seed: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FaultRule> for super::FaultRule {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FaultRule,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    drop_rate: value.drop_rate?,
+                    error_rate: value.error_rate?,
+                    error_status: value.error_status?,
+                    latency_max_ms: value.latency_max_ms?,
+                    latency_ms: value.latency_ms?,
+                    operation_id: value.operation_id?,
+                    seed: value.seed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FaultRule> for FaultRule {
+            fn from(value: super::FaultRule) -> Self {
+                Self {
+                    drop_rate: Ok(value.drop_rate),
+                    error_rate: Ok(value.error_rate),
+                    error_status: Ok(value.error_status),
+                    latency_max_ms: Ok(value.latency_max_ms),
+                    latency_ms: Ok(value.latency_ms),
+                    operation_id: Ok(value.operation_id),
+                    seed: Ok(value.seed),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct GenericError {
             code: ::std::result::Result<
@@ -3745,6 +4831,190 @@ impl ClientInfo<()> for Client {
 }
 impl ClientHooks<()> for &Client {}
 impl Client {
+    /**Create an OAuth2 access token
+
+Adds an OAuth2 access token (the seed format of `authentik.access_tokens`); the answer includes the token value.
+
+Sends a `POST` request to `/_tokenstack/authentik/access_tokens`
+
+```ignore
+let response = client.admin_authentik_access_tokens_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_authentik_access_tokens_create(
+        &self,
+    ) -> builder::AdminAuthentikAccessTokensCreate<'_> {
+        builder::AdminAuthentikAccessTokensCreate::new(self)
+    }
+    /**Create an OAuth2 provider
+
+Adds an OAuth2 provider (the seed format of `authentik.providers`). A taken pk is a 400.
+
+Sends a `POST` request to `/_tokenstack/authentik/providers`
+
+```ignore
+let response = client.admin_authentik_providers_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_authentik_providers_create(
+        &self,
+    ) -> builder::AdminAuthentikProvidersCreate<'_> {
+        builder::AdminAuthentikProvidersCreate::new(self)
+    }
+    /**Create an OAuth2 refresh token
+
+Adds an OAuth2 refresh token (the seed format of `authentik.refresh_tokens`); the answer includes the token value.
+
+Sends a `POST` request to `/_tokenstack/authentik/refresh_tokens`
+
+```ignore
+let response = client.admin_authentik_refresh_tokens_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_authentik_refresh_tokens_create(
+        &self,
+    ) -> builder::AdminAuthentikRefreshTokensCreate<'_> {
+        builder::AdminAuthentikRefreshTokensCreate::new(self)
+    }
+    /**Create an authentik user
+
+Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+
+Sends a `POST` request to `/_tokenstack/authentik/users`
+
+```ignore
+let response = client.admin_authentik_users_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_authentik_users_create(
+        &self,
+    ) -> builder::AdminAuthentikUsersCreate<'_> {
+        builder::AdminAuthentikUsersCreate::new(self)
+    }
+    /**Read the clock offset
+
+The offset added to the wall clock for every expiry decision and timestamp.
+
+Sends a `GET` request to `/_tokenstack/clock`
+
+```ignore
+let response = client.admin_clock_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn admin_clock_retrieve(&self) -> builder::AdminClockRetrieve<'_> {
+        builder::AdminClockRetrieve::new(self)
+    }
+    /**Set the clock offset
+
+Sets the offset (seconds, may be negative) added to the wall clock, so expiry can be tested without waiting.
+
+Sends a `PUT` request to `/_tokenstack/clock`
+
+```ignore
+let response = client.admin_clock_update()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_clock_update(&self) -> builder::AdminClockUpdate<'_> {
+        builder::AdminClockUpdate::new(self)
+    }
+    /**Read the fault rules
+
+The fault injection rules in force (none by default).
+
+Sends a `GET` request to `/_tokenstack/faults`
+
+```ignore
+let response = client.admin_faults_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn admin_faults_retrieve(&self) -> builder::AdminFaultsRetrieve<'_> {
+        builder::AdminFaultsRetrieve::new(self)
+    }
+    /**Replace the fault rules
+
+Replaces the fault injection rules; an empty list turns fault injection off. Each rule has its own random generator seeded with its `seed`, so a run replays exactly. Admin operations are never faulted.
+
+Sends a `PUT` request to `/_tokenstack/faults`
+
+```ignore
+let response = client.admin_faults_update()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_faults_update(&self) -> builder::AdminFaultsUpdate<'_> {
+        builder::AdminFaultsUpdate::new(self)
+    }
+    /**Create a NetBird user
+
+Adds a NetBird user with a role, the service-user flag and the blocked flag (the seed format of `netbird.users`, PATs included).
+
+Sends a `POST` request to `/_tokenstack/netbird/users`
+
+```ignore
+let response = client.admin_netbird_users_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_netbird_users_create(&self) -> builder::AdminNetbirdUsersCreate<'_> {
+        builder::AdminNetbirdUsersCreate::new(self)
+    }
+    /**Reset to the seed state
+
+Replaces the whole state with the one the server had right after start-up (seed file and bootstrap credentials).
+
+Sends a `POST` request to `/_tokenstack/reset`
+
+```ignore
+let response = client.admin_reset()
+    .send()
+    .await;
+```*/
+    pub fn admin_reset(&self) -> builder::AdminReset<'_> {
+        builder::AdminReset::new(self)
+    }
+    /**Export the state as a seed document
+
+The whole current state in the seed format (`--seed`); loading it with `PUT /_tokenstack/state` restores it exactly. NetBird PATs appear as `hashed_token`, since only their hash is stored.
+
+Sends a `GET` request to `/_tokenstack/state`
+
+```ignore
+let response = client.admin_state_export()
+    .send()
+    .await;
+```*/
+    pub fn admin_state_export(&self) -> builder::AdminStateExport<'_> {
+        builder::AdminStateExport::new(self)
+    }
+    /**Load a seed document
+
+Replaces the whole state with a seed document (the `--seed` format, as JSON), then re-applies the bootstrap credentials the server started with. An invalid document (unknown key, unknown user) is a 400 and changes nothing.
+
+Sends a `PUT` request to `/_tokenstack/state`
+
+```ignore
+let response = client.admin_state_load()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_state_load(&self) -> builder::AdminStateLoad<'_> {
+        builder::AdminStateLoad::new(self)
+    }
     /**List all Tokens
 
 Returns a list of all tokens for a user
@@ -4168,6 +5438,1098 @@ pub mod builder {
         encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
         RequestBuilderExt, ResponseValue,
     };
+    /**Builder for [`Client::admin_authentik_access_tokens_create`]
+
+[`Client::admin_authentik_access_tokens_create`]: super::Client::admin_authentik_access_tokens_create*/
+    #[derive(Debug, Clone)]
+    pub struct AdminAuthentikAccessTokensCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AdminOAuthToken, String>,
+    }
+    impl<'a> AdminAuthentikAccessTokensCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AdminOAuthToken>,
+            <V as std::convert::TryInto<
+                types::AdminOAuthToken,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AdminOAuthToken` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AdminOAuthToken,
+            ) -> types::builder::AdminOAuthToken,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_tokenstack/authentik/access_tokens`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AdminOAuthToken>,
+            Error<types::TokenstackError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AdminOAuthToken::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/authentik/access_tokens", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_authentik_access_tokens_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_authentik_providers_create`]
+
+[`Client::admin_authentik_providers_create`]: super::Client::admin_authentik_providers_create*/
+    #[derive(Debug, Clone)]
+    pub struct AdminAuthentikProvidersCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AdminAuthentikProvider, String>,
+    }
+    impl<'a> AdminAuthentikProvidersCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AdminAuthentikProvider>,
+            <V as std::convert::TryInto<
+                types::AdminAuthentikProvider,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AdminAuthentikProvider` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AdminAuthentikProvider,
+            ) -> types::builder::AdminAuthentikProvider,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_tokenstack/authentik/providers`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AdminAuthentikProvider>,
+            Error<types::TokenstackError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AdminAuthentikProvider::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/authentik/providers", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_authentik_providers_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_authentik_refresh_tokens_create`]
+
+[`Client::admin_authentik_refresh_tokens_create`]: super::Client::admin_authentik_refresh_tokens_create*/
+    #[derive(Debug, Clone)]
+    pub struct AdminAuthentikRefreshTokensCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AdminOAuthToken, String>,
+    }
+    impl<'a> AdminAuthentikRefreshTokensCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AdminOAuthToken>,
+            <V as std::convert::TryInto<
+                types::AdminOAuthToken,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AdminOAuthToken` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AdminOAuthToken,
+            ) -> types::builder::AdminOAuthToken,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_tokenstack/authentik/refresh_tokens`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AdminOAuthToken>,
+            Error<types::TokenstackError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AdminOAuthToken::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/_tokenstack/authentik/refresh_tokens", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_authentik_refresh_tokens_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_authentik_users_create`]
+
+[`Client::admin_authentik_users_create`]: super::Client::admin_authentik_users_create*/
+    #[derive(Debug, Clone)]
+    pub struct AdminAuthentikUsersCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AdminAuthentikUser, String>,
+    }
+    impl<'a> AdminAuthentikUsersCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AdminAuthentikUser>,
+            <V as std::convert::TryInto<
+                types::AdminAuthentikUser,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AdminAuthentikUser` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AdminAuthentikUser,
+            ) -> types::builder::AdminAuthentikUser,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_tokenstack/authentik/users`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AdminAuthentikUser>,
+            Error<types::TokenstackError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AdminAuthentikUser::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/authentik/users", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_authentik_users_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_clock_retrieve`]
+
+[`Client::admin_clock_retrieve`]: super::Client::admin_clock_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct AdminClockRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminClockRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/_tokenstack/clock`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ClockOffset>, Error<types::TokenstackError>> {
+            let Self { client } = self;
+            let url = format!("{}/_tokenstack/clock", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_clock_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_clock_update`]
+
+[`Client::admin_clock_update`]: super::Client::admin_clock_update*/
+    #[derive(Debug, Clone)]
+    pub struct AdminClockUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ClockOffset, String>,
+    }
+    impl<'a> AdminClockUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ClockOffset>,
+            <V as std::convert::TryInto<types::ClockOffset>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ClockOffset` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ClockOffset,
+            ) -> types::builder::ClockOffset,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/_tokenstack/clock`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ClockOffset>, Error<types::TokenstackError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::ClockOffset::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/clock", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_clock_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_faults_retrieve`]
+
+[`Client::admin_faults_retrieve`]: super::Client::admin_faults_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct AdminFaultsRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminFaultsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/_tokenstack/faults`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::FaultConfig>, Error<types::TokenstackError>> {
+            let Self { client } = self;
+            let url = format!("{}/_tokenstack/faults", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_faults_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_faults_update`]
+
+[`Client::admin_faults_update`]: super::Client::admin_faults_update*/
+    #[derive(Debug, Clone)]
+    pub struct AdminFaultsUpdate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::FaultConfig, String>,
+    }
+    impl<'a> AdminFaultsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FaultConfig>,
+            <V as std::convert::TryInto<types::FaultConfig>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `FaultConfig` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::FaultConfig,
+            ) -> types::builder::FaultConfig,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/_tokenstack/faults`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::FaultConfig>, Error<types::TokenstackError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::FaultConfig::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/faults", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_faults_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_netbird_users_create`]
+
+[`Client::admin_netbird_users_create`]: super::Client::admin_netbird_users_create*/
+    #[derive(Debug, Clone)]
+    pub struct AdminNetbirdUsersCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AdminNetbirdUser, String>,
+    }
+    impl<'a> AdminNetbirdUsersCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AdminNetbirdUser>,
+            <V as std::convert::TryInto<
+                types::AdminNetbirdUser,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AdminNetbirdUser` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AdminNetbirdUser,
+            ) -> types::builder::AdminNetbirdUser,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_tokenstack/netbird/users`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AdminNetbirdUser>,
+            Error<types::TokenstackError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AdminNetbirdUser::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/netbird/users", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_netbird_users_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_reset`]
+
+[`Client::admin_reset`]: super::Client::admin_reset*/
+    #[derive(Debug, Clone)]
+    pub struct AdminReset<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminReset<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `POST` request to `/_tokenstack/reset`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::TokenstackError>> {
+            let Self { client } = self;
+            let url = format!("{}/_tokenstack/reset", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_reset",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_state_export`]
+
+[`Client::admin_state_export`]: super::Client::admin_state_export*/
+    #[derive(Debug, Clone)]
+    pub struct AdminStateExport<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> AdminStateExport<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/_tokenstack/state`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SeedDocument>, Error<types::TokenstackError>> {
+            let Self { client } = self;
+            let url = format!("{}/_tokenstack/state", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_state_export",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::admin_state_load`]
+
+[`Client::admin_state_load`]: super::Client::admin_state_load*/
+    #[derive(Debug, Clone)]
+    pub struct AdminStateLoad<'a> {
+        client: &'a super::Client,
+        body: Result<types::SeedDocument, String>,
+    }
+    impl<'a> AdminStateLoad<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SeedDocument>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| "conversion to `SeedDocument` for body failed".to_string());
+            self
+        }
+        ///Sends a `PUT` request to `/_tokenstack/state`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::TokenstackError>> {
+            let Self { client, body } = self;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/state", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_state_load",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::netbird_tokens_list`]
 
 [`Client::netbird_tokens_list`]: super::Client::netbird_tokens_list*/
