@@ -8,7 +8,8 @@ pub mod error;
 
 pub use error::ErrorResponse;
 
-/// The merged spec the trait was generated from, for validating responses at run time.
-pub const SPEC: &str = include_str!("../../../spec/openapi.json");
+/// Every operation's documented responses with draft-07 body schemas, for response validation; generated
+/// from spec/openapi.json by `tokenstack_codegen::validation_document`.
+pub const VALIDATION_DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/validation.json"));
 
 include!(concat!(env!("OUT_DIR"), "/api.rs"));

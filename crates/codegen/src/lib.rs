@@ -7,10 +7,12 @@ mod client;
 mod schema;
 mod server;
 mod spec;
+mod validation;
 
 pub use client::generate_client;
 pub use schema::{INTEGER_NUMBER_SCHEMAS, STRIPPED_CONSTRAINTS, openapi_wire_adjustments, request_schema_names};
 pub use server::generate_server;
+pub use validation::validation_document;
 pub use spec::{Spec, SpecError, load_spec};
 
 /// First line of every generated file.

@@ -70,19 +70,14 @@ fn collect_refs(value: &Value, found: &mut impl FnMut(&str)) {
 /// Converts a named component schema for the server's type space.
 pub fn server_component(name: &str, schema: &Value, request_side: bool) -> Value {
     let mut schema = schema.clone();
-    if !request_side {
-        // DRF writes empty nullable fields as `null`; a required+nullable field is always serialized.
-        require_nullable_properties(&mut schema);
-        if INTEGER_NUMBER_SCHEMAS.contains(&name) {
-            numbers_to_integers(&mut schema);
-        }
-    }
+    openapi_wire_adjustments(name, &mut schema, request_side);
     to_json_schema(&schema)
 }
 
 /// The server's wire adjustments expressed in OpenAPI terms, for the drift check: what Dropshot's document
 /// shows for component `name` once the server types are generated. Strips [`STRIPPED_CONSTRAINTS`] at every
-/// level; on the response side also makes nullable properties required and, for
+/// level; on the response side also makes nullable properties required (DRF writes empty nullable fields as
+/// `null`, and a required+nullable field is always serialized) and, for
 /// [`INTEGER_NUMBER_SCHEMAS`], turns `number` into `integer`. Does not touch `nullable` itself.
 pub fn openapi_wire_adjustments(name: &str, schema: &mut Value, request_side: bool) {
     if !request_side {
@@ -108,6 +103,14 @@ fn strip_constraints(value: &mut Value) {
 
 /// Converts an inline schema (a parameter or an operation body) for the server's type space.
 pub fn server_inline(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    strip_constraints(&mut schema);
+    to_json_schema(&schema)
+}
+
+/// Converts a schema for response validation: every constraint stays, so responses are checked against the
+/// spec itself, not against the server's types.
+pub fn validation_schema(schema: &Value) -> Value {
     to_json_schema(schema)
 }
 
@@ -151,7 +154,8 @@ fn numbers_to_integers(value: &mut Value) {
 }
 
 /// OpenAPI 3.0 schema to draft-07 JSON Schema: `nullable` becomes a `null` type (or a `oneOf` with
-/// `null` around a `$ref`/`allOf`), OpenAPI-only keywords and the stripped constraints go away.
+/// `null` around a `$ref`/`allOf`) and OpenAPI-only keywords go away. `format: email` goes too: DRF's
+/// EmailField allows blank values.
 fn to_json_schema(value: &Value) -> Value {
     let Value::Object(map) = value else { return value.clone() };
     let mut out = Map::new();
@@ -159,7 +163,7 @@ fn to_json_schema(value: &Value) -> Value {
     for (key, child) in map {
         match key.as_str() {
             "nullable" => nullable = child == &Value::Bool(true),
-            k if DROPPED_KEYWORDS.contains(&k) || STRIPPED_CONSTRAINTS.contains(&k) => {}
+            k if DROPPED_KEYWORDS.contains(&k) => {}
             "format" if child == "email" => {}
             "properties" => {
                 let props = child
@@ -172,7 +176,10 @@ fn to_json_schema(value: &Value) -> Value {
                 out.insert(key.clone(), to_json_schema(child));
             }
             "allOf" | "oneOf" | "anyOf" => {
-                let items = child.as_array().map(|a| a.iter().map(to_json_schema).collect()).unwrap_or_default();
+                let items = child
+                    .as_array()
+                    .map(|a| a.iter().map(to_json_schema).collect())
+                    .unwrap_or_default();
                 out.insert(key.clone(), Value::Array(items));
             }
             _ => {
@@ -184,7 +191,7 @@ fn to_json_schema(value: &Value) -> Value {
         return Value::Object(out);
     }
     match out.get("type").cloned() {
-        Some(Value::String(ty)) => {
+        Some(Value::String(ty)) if !out.contains_key("$ref") => {
             out.insert("type".into(), json!([ty, "null"]));
             if let Some(Value::Array(values)) = out.get_mut("enum") {
                 values.push(Value::Null);
@@ -209,13 +216,14 @@ mod tests {
 
     #[test]
     fn nullable_string_becomes_type_list() {
-        let converted = to_json_schema(&json!({"type": "string", "nullable": true, "example": "x", "maxLength": 3}));
-        assert_eq!(converted, json!({"type": ["string", "null"]}));
+        let schema = json!({"type": "string", "nullable": true, "example": "x", "maxLength": 3});
+        assert_eq!(server_inline(&schema), json!({"type": ["string", "null"]}));
+        assert_eq!(validation_schema(&schema), json!({"type": ["string", "null"], "maxLength": 3}));
     }
 
     #[test]
     fn nullable_ref_becomes_one_of() {
-        let converted = to_json_schema(&json!({"allOf": [{"$ref": "#/components/schemas/A"}], "nullable": true}));
+        let converted = server_inline(&json!({"allOf": [{"$ref": "#/components/schemas/A"}], "nullable": true}));
         assert_eq!(converted, json!({"oneOf": [{"type": "null"}, {"allOf": [{"$ref": "#/components/schemas/A"}]}]}));
     }
 

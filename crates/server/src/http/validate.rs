@@ -1,16 +1,14 @@
 //! `--validate-responses`: every response checked against the merged spec (status, content type, body schema).
 //!
-//! The spec is `tokenstack_api::SPEC` (spec/openapi.json, embedded at build time). Its OpenAPI 3.0 schemas are
-//! turned into draft-07 JSON Schema here (`nullable` becomes a `null` alternative; OpenAPI-only keywords go) and
-//! compiled with the `jsonschema` crate, once per process. Unlike the server types of `tokenstack-codegen`, the
-//! validation keeps every constraint (`maxLength`, `pattern`, formats), so it checks the spec, not the types.
-//! The converter lives here rather than in `tokenstack-codegen` so the server does not link the generators.
+//! The documented responses come from `tokenstack_api::VALIDATION_DOCUMENT`, which the generator derives from
+//! spec/openapi.json at build time (draft-07 schemas that keep every constraint, so they check the spec, not
+//! the server's types); they are compiled with the `jsonschema` crate once per process.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use jsonschema::{Draft, Validator};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 /// Why the response validator could not be built from the spec.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -52,7 +50,7 @@ pub struct ResponseValidator {
 }
 
 static SHARED: LazyLock<Result<ResponseValidator, ValidatorError>> =
-    LazyLock::new(|| ResponseValidator::from_spec(tokenstack_api::SPEC));
+    LazyLock::new(|| ResponseValidator::from_document(tokenstack_api::VALIDATION_DOCUMENT));
 
 impl ResponseValidator {
     /// The validator of the embedded spec, compiled once per process.
@@ -60,57 +58,40 @@ impl ResponseValidator {
         SHARED.as_ref().map_err(Clone::clone)
     }
 
-    /// Compiles every response schema of an OpenAPI 3.0 document.
-    pub fn from_spec(text: &str) -> Result<ResponseValidator, ValidatorError> {
+    /// Compiles every response schema of a validation document (see `tokenstack_codegen::validation_document`).
+    pub fn from_document(text: &str) -> Result<ResponseValidator, ValidatorError> {
         let doc: Value = serde_json::from_str(text).map_err(|err| ValidatorError::Spec(err.to_string()))?;
-        let components: Map<String, Value> = doc
-            .pointer("/components/schemas")
-            .and_then(Value::as_object)
-            .map(|schemas| schemas.iter().map(|(name, schema)| (name.clone(), to_json_schema(schema))).collect())
-            .unwrap_or_default();
-        let components = json!({ "schemas": components });
+        let components = doc.get("components").cloned().unwrap_or_default();
         let mut compiled: HashMap<String, Arc<Validator>> = HashMap::new();
         let mut operations = HashMap::new();
-        for item in doc.get("paths").and_then(Value::as_object).into_iter().flat_map(Map::values) {
-            for operation in item.as_object().into_iter().flat_map(Map::values) {
-                let Some(operation_id) = operation.get("operationId").and_then(Value::as_str) else { continue };
-                let mut responses = BTreeMap::new();
-                for (status, response) in operation.get("responses").and_then(Value::as_object).into_iter().flatten() {
-                    let response = resolve(&doc, response);
-                    let content = response.get("content").and_then(Value::as_object);
-                    let (media_type, schema) = match content.and_then(|c| c.iter().next()) {
-                        None => (None, None),
-                        Some((media_type, media)) => (Some(media_type.clone()), media.get("schema")),
-                    };
-                    let schema = match schema {
-                        None => None,
-                        Some(schema) => {
-                            let key = schema.to_string();
-                            let validator = match compiled.get(&key) {
-                                Some(validator) => validator.clone(),
-                                None => {
-                                    let root = json!({ "allOf": [to_json_schema(schema)], "components": components });
-                                    let validator = jsonschema::options()
-                                        .with_draft(Draft::Draft7)
-                                        .should_validate_formats(true)
-                                        .build(&root)
-                                        .map_err(|err| ValidatorError::Schema {
-                                            operation_id: operation_id.to_string(),
-                                            status: status.clone(),
-                                            message: err.to_string(),
-                                        })?;
-                                    let validator = Arc::new(validator);
-                                    compiled.insert(key, validator.clone());
-                                    validator
-                                }
-                            };
-                            Some(validator)
+        for (operation_id, responses) in doc.get("operations").and_then(Value::as_object).into_iter().flatten() {
+            let mut documented = BTreeMap::new();
+            for (status, response) in responses.as_object().into_iter().flatten() {
+                let media_type = response.get("media_type").and_then(Value::as_str).map(str::to_string);
+                let schema = match response.get("schema").filter(|schema| !schema.is_null()) {
+                    None => None,
+                    Some(schema) => Some(match compiled.get(&schema.to_string()) {
+                        Some(validator) => validator.clone(),
+                        None => {
+                            let root = json!({ "allOf": [schema], "components": components });
+                            let validator = jsonschema::options()
+                                .with_draft(Draft::Draft7)
+                                .should_validate_formats(true)
+                                .build(&root)
+                                .map_err(|err| ValidatorError::Schema {
+                                    operation_id: operation_id.clone(),
+                                    status: status.clone(),
+                                    message: err.to_string(),
+                                })?;
+                            let validator = Arc::new(validator);
+                            compiled.insert(schema.to_string(), validator.clone());
+                            validator
                         }
-                    };
-                    responses.insert(status.clone(), Documented { media_type, schema });
-                }
-                operations.insert(operation_id.to_string(), responses);
+                    }),
+                };
+                documented.insert(status.clone(), Documented { media_type, schema });
             }
+            operations.insert(operation_id.clone(), documented);
         }
         Ok(ResponseValidator { operations })
     }
@@ -164,77 +145,12 @@ impl ResponseValidator {
     }
 }
 
-/// OpenAPI-only keywords, meaningless (or harmful) to a JSON Schema validator.
-const OPENAPI_ONLY: &[&str] = &["example", "xml", "externalDocs", "discriminator", "nullable"];
-
-/// OpenAPI 3.0 schema to draft-07 JSON Schema: `nullable: true` admits `null` (as a type, an enum value, or a
-/// `oneOf` around a `$ref`/composition); OpenAPI-only keywords and `format: email` are dropped; everything else
-/// is kept.
-pub fn to_json_schema(value: &Value) -> Value {
-    let Value::Object(map) = value else { return value.clone() };
-    let nullable = map.get("nullable") == Some(&Value::Bool(true));
-    let mut out = Map::new();
-    for (key, child) in map {
-        match key.as_str() {
-            k if OPENAPI_ONLY.contains(&k) => {}
-            // DRF's EmailField allows blank values, which `format: email` would reject.
-            "format" if child == "email" => {}
-            "properties" => {
-                let props = child
-                    .as_object()
-                    .map(|props| props.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect())
-                    .unwrap_or_default();
-                out.insert(key.clone(), Value::Object(props));
-            }
-            "items" | "additionalProperties" | "not" => {
-                out.insert(key.clone(), to_json_schema(child));
-            }
-            "allOf" | "oneOf" | "anyOf" => {
-                let items = child.as_array().map(|a| a.iter().map(to_json_schema).collect()).unwrap_or_default();
-                out.insert(key.clone(), Value::Array(items));
-            }
-            _ => {
-                out.insert(key.clone(), child.clone());
-            }
-        }
-    }
-    if !nullable {
-        return Value::Object(out);
-    }
-    match out.get("type").cloned() {
-        Some(Value::String(ty)) if !out.contains_key("$ref") => {
-            out.insert("type".into(), json!([ty, "null"]));
-            if let Some(Value::Array(values)) = out.get_mut("enum") {
-                values.push(Value::Null);
-            }
-            Value::Object(out)
-        }
-        _ => json!({ "oneOf": [{ "type": "null" }, Value::Object(out)] }),
-    }
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-        Some(pointer) => doc.pointer(pointer).unwrap_or(value),
-        None => value,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn validator() -> &'static ResponseValidator {
         ResponseValidator::shared().expect("the embedded spec compiles")
-    }
-
-    #[test]
-    fn nullable_becomes_a_null_alternative() {
-        assert_eq!(to_json_schema(&json!({"type": "string", "nullable": true})), json!({"type": ["string", "null"]}));
-        assert_eq!(
-            to_json_schema(&json!({"allOf": [{"$ref": "#/x"}], "nullable": true})),
-            json!({"oneOf": [{"type": "null"}, {"allOf": [{"$ref": "#/x"}]}]})
-        );
     }
 
     #[test]
