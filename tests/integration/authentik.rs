@@ -179,6 +179,14 @@ async fn another_users_token_is_invisible() {
     let bob = server.authentik(BOB_KEY);
     let listed = bob.core_tokens_list().send().await.expect("list").into_inner();
     assert_eq!(listed.results.iter().map(|t| t.identifier.as_str()).collect::<Vec<_>>(), ["bob-api"]);
+    // Filters never widen visibility, whichever index the store uses for them.
+    for listed in [
+        bob.core_tokens_list().identifier("alice-ci").send().await,
+        bob.core_tokens_list().search("alice").send().await,
+        bob.core_tokens_list().user_username("alice").send().await,
+    ] {
+        assert!(listed.expect("list").into_inner().results.is_empty());
+    }
 
     let not_found = json!({"detail": "No Token matches the given query."});
     assert_eq!(error_of(bob.core_tokens_retrieve().identifier("alice-ci").send().await), (404, not_found.clone()));

@@ -254,7 +254,7 @@ impl State {
         Ok(())
     }
 
-    fn insert_core(&mut self, token: CoreToken) -> Result<CoreToken, StoreError> {
+    fn insert_core(&mut self, token: CoreToken) -> Result<(), StoreError> {
         if self.core.contains_pk(&token.pk) {
             return Err(StoreError::Duplicate { field: "pk" });
         }
@@ -269,8 +269,8 @@ impl State {
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
         }
-        self.core.insert(token.clone());
-        Ok(token)
+        self.core.insert(token);
+        Ok(())
     }
 
     fn remove_core(&mut self, identifier: &str) -> Option<CoreToken> {
@@ -358,7 +358,8 @@ impl State {
         fn eq<T: PartialEq>(filter: &Option<T>, value: &T) -> bool {
             filter.as_ref().is_none_or(|f| f == value)
         }
-        eq(&q.identifier, &t.identifier)
+        q.owner.is_none_or(|owner| t.user == owner)
+            && eq(&q.identifier, &t.identifier)
             && eq(&q.intent, &t.intent)
             && eq(&q.description, &t.description)
             && eq(&q.expiring, &t.expiring)
@@ -516,7 +517,8 @@ impl Store for MemoryStore {
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
-        self.write()?.insert_core(token)
+        self.write()?.insert_core(token.clone())?;
+        Ok(token)
     }
 
     async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
@@ -767,7 +769,7 @@ impl Store for MemoryStore {
         snapshot
             .core_tokens
             .into_iter()
-            .try_for_each(|t| fresh.insert_core(t).map(drop))?;
+            .try_for_each(|t| fresh.insert_core(t))?;
         snapshot
             .oauth_tokens
             .into_iter()
