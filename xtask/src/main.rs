@@ -1,5 +1,6 @@
 //! `cargo xtask`: project automation (see <https://github.com/matklad/cargo-xtask/>).
 
+mod bench;
 mod check;
 mod ci;
 mod codegen;
@@ -25,6 +26,7 @@ Commands:
   codegen [--check]        write the golden copies crates/{api,client}/tests/output/*.rs (--check: fail if stale)
   check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage
   upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
+  bench [--quick]          wrk against tokenstack (1 k/100 k/1 M tokens), bare hyper, minimal Dropshot and Prism; writes BENCHMARKS.md
   conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
                            the contract suite against any server (tokenstack, authentik, NetBird); a line per check
   ci                       what CI runs: every test (Rust and the official clients), check, clippy
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["conformance", options @ ..] => conformance::run(&root, options),
         ["ci"] => ci::run(&root),
+        ["bench", options @ ..] => bench::run(&root, options),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

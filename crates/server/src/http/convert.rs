@@ -36,7 +36,7 @@ pub fn user(user: &AkUser) -> types::User {
     let uid = hex(&Sha256::digest(format!("tokenstack-{}", user.pk)));
     types::User {
         attributes: user.attributes.clone(),
-        avatar: format!("data:image/svg+xml;base64,{}", avatar_svg(&user.username)),
+        avatar: avatar_svg(&user.username),
         date_joined: user.date_joined,
         email: Some(user.email.clone()),
         groups: user.groups.iter().map(|g| g.pk).collect(),
@@ -164,17 +164,26 @@ fn python_json_dumps_indent4(value: &serde_json::Value) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
-/// authentik's default avatar is an inline SVG with the user's initials.
+/// authentik's default avatar: a `data:` URL of an inline SVG with the user's initials.
 fn avatar_svg(username: &str) -> String {
     use base64::Engine;
     let initials: String = username.chars().take(2).collect::<String>().to_uppercase();
     let svg = format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="#3a3a3a"/><text x="50%" y="50%" fill="#fff" text-anchor="middle" dominant-baseline="central" font-size="28">{initials}</text></svg>"##
     );
-    base64::engine::general_purpose::STANDARD.encode(svg)
+    let mut url = String::with_capacity(26 + svg.len().div_ceil(3) * 4);
+    url.push_str("data:image/svg+xml;base64,");
+    base64::engine::general_purpose::STANDARD.encode_string(svg, &mut url);
+    url
 }
 
 #[cfg(test)]
