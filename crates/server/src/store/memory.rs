@@ -181,12 +181,10 @@ impl StrIndex {
     }
 
     fn get<'a>(&self, value: &str, resolve: impl Fn(u32) -> Option<&'a str>) -> Option<u32> {
-        if let Some(&slot) = self.by_hash.get(&self.hash(value)) {
-            if resolve(slot) == Some(value) {
-                return Some(slot);
-            }
+        match self.by_hash.get(&self.hash(value)) {
+            Some(&slot) if resolve(slot) == Some(value) => Some(slot),
+            _ => self.collided.get(value).copied(),
         }
-        self.collided.get(value).copied()
     }
 
     /// Adds a value the index does not hold yet.
