@@ -1,7 +1,7 @@
 //! `MemoryStore`: the in-memory `Store`, one `RwLock` over hash maps with secondary indexes.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -51,11 +51,7 @@ struct State {
     oauth: HashMap<(OAuthKind, i64), OAuthToken>,
     nb_users: HashMap<String, NbUser>,
     /// id → PAT
-    pats: HashMap<String, Pat>,
-    /// hashed token → id
-    pat_by_hash: HashMap<String, String>,
-    /// user id → PAT ids
-    pats_by_user: HashMap<String, BTreeSet<String>>,
+    pats: PatTable,
 }
 
 // Manual, so keys and hashes held in the indexes never reach a log.
@@ -162,6 +158,100 @@ impl CoreTable {
         }
         self.free.push(slot);
         Some(token)
+    }
+}
+
+/// NetBird PATs in a slab, indexed by id, hashed token and user through slot numbers, as [`CoreTable`].
+#[derive(Default)]
+struct PatTable {
+    slots: Vec<Option<Pat>>,
+    free: Vec<u32>,
+    by_id: StrIndex,
+    by_hash: StrIndex,
+    by_user: HashMap<String, Vec<u32>>,
+}
+
+impl PatTable {
+    fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    fn slot(&self, slot: u32) -> Option<&Pat> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    fn find(&self, id: &str) -> Option<u32> {
+        self.by_id.get(id, |s| self.slot(s).map(|p| p.id.as_str()))
+    }
+
+    fn get(&self, id: &str) -> Option<&Pat> {
+        self.slot(self.find(id)?)
+    }
+
+    /// For fields no index covers (`last_used`).
+    fn get_mut(&mut self, id: &str) -> Option<&mut Pat> {
+        let slot = self.find(id)?;
+        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    fn by_hash(&self, hashed_token: &str) -> Option<&Pat> {
+        let slot = self
+            .by_hash
+            .get(hashed_token, |s| self.slot(s).map(|p| p.hashed_token.as_str()))?;
+        self.slot(slot)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Pat> {
+        self.slots.iter().flatten()
+    }
+
+    fn of_user(&self, user_id: &str) -> impl Iterator<Item = &Pat> {
+        self.by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&s| self.slot(s))
+    }
+
+    /// Adds a PAT whose id and hashed token the caller has checked to be free.
+    fn insert(&mut self, pat: Pat) {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slots.push(None);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 PATs")
+            }
+        };
+        let slots = &self.slots;
+        let resolve = |s: u32| slots.get(s as usize).and_then(Option::as_ref);
+        self.by_id
+            .insert(&pat.id, slot, |s| resolve(s).map(|p| p.id.as_str()));
+        self.by_hash
+            .insert(&pat.hashed_token, slot, |s| resolve(s).map(|p| p.hashed_token.as_str()));
+        match self.by_user.get_mut(&pat.user_id) {
+            Some(slots) => slots.push(slot),
+            None => {
+                self.by_user.insert(pat.user_id.clone(), vec![slot]);
+            }
+        }
+        self.slots[slot as usize] = Some(pat);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Pat> {
+        let slot = self.find(id)?;
+        let pat = self.slots[slot as usize].take()?;
+        self.by_id.remove(&pat.id, slot);
+        self.by_hash.remove(&pat.hashed_token, slot);
+        if let Some(slots) = self.by_user.get_mut(&pat.user_id) {
+            if let Some(at) = slots.iter().position(|&s| s == slot) {
+                slots.swap_remove(at);
+            }
+            if slots.is_empty() {
+                self.by_user.remove(&pat.user_id);
+            }
+        }
+        self.free.push(slot);
+        Some(pat)
     }
 }
 
@@ -320,10 +410,10 @@ impl State {
     }
 
     fn insert_pat(&mut self, pat: Pat) -> Result<(), StoreError> {
-        if self.pats.contains_key(&pat.id) {
+        if self.pats.get(&pat.id).is_some() {
             return Err(StoreError::Duplicate { field: "id" });
         }
-        if self.pat_by_hash.contains_key(&pat.hashed_token) {
+        if self.pats.by_hash(&pat.hashed_token).is_some() {
             return Err(StoreError::Duplicate {
                 field: "hashed_token",
             });
@@ -331,13 +421,7 @@ impl State {
         if !self.nb_users.contains_key(&pat.user_id) {
             return Err(StoreError::NotFound);
         }
-        self.pat_by_hash
-            .insert(pat.hashed_token.clone(), pat.id.clone());
-        self.pats_by_user
-            .entry(pat.user_id.clone())
-            .or_default()
-            .insert(pat.id.clone());
-        self.pats.insert(pat.id.clone(), pat);
+        self.pats.insert(pat);
         Ok(())
     }
 
@@ -663,23 +747,16 @@ impl Store for MemoryStore {
     }
 
     async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
-        let state = self.read()?;
-        let id = state
-            .pat_by_hash
-            .get(hashed_token)
-            .ok_or(StoreError::NotFound)?;
-        state.pats.get(id).cloned().ok_or(StoreError::NotFound)
+        self.read()?
+            .pats
+            .by_hash(hashed_token)
+            .cloned()
+            .ok_or(StoreError::NotFound)
     }
 
     async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
         let state = self.read()?;
-        let mut pats: Vec<Pat> = state
-            .pats_by_user
-            .get(user_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| state.pats.get(id).cloned())
-            .collect();
+        let mut pats: Vec<Pat> = state.pats.of_user(user_id).cloned().collect();
         pats.sort_by(|a, b| {
             a.created_at
                 .cmp(&b.created_at)
@@ -700,15 +777,8 @@ impl Store for MemoryStore {
 
     async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
         let mut state = self.write()?;
-        let hashed = state.user_pat_mut(user_id, id)?.hashed_token.clone();
+        state.user_pat_mut(user_id, id)?;
         state.pats.remove(id);
-        state.pat_by_hash.remove(&hashed);
-        if let Some(set) = state.pats_by_user.get_mut(user_id) {
-            set.remove(id);
-            if set.is_empty() {
-                state.pats_by_user.remove(user_id);
-            }
-        }
         Ok(())
     }
 
