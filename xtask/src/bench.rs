@@ -558,6 +558,18 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         };
     eprintln!("{prism_note}");
 
+    // core_tokens_create grows its store, so it gets its own server per size and the others keep N rows.
+    let mut create_idx = Vec::new();
+    for &n in &settings.sizes {
+        eprintln!("starting a second tokenstack with {n} tokens for core_tokens_create");
+        servers.push(Server::spawn(
+            &format!("tokenstack-{n}-create"),
+            &bin("bench-tokenstack"),
+            &["--tokens", &n.to_string()],
+        )?);
+        create_idx.push(servers.len() - 1);
+    }
+
     // Targets, in the order they are interleaved within each repetition.
     let mut targets = vec![
         Target {
@@ -627,10 +639,10 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         targets.push(Target {
             scenario: "core_tokens_create".into(),
             size: n,
-            server: idx,
+            server: create_idx[idx],
             method: "POST",
             path: "/api/v3/core/tokens/".into(),
-            auth: bearer.clone(),
+            auth: format!("Bearer {}", servers[create_idx[idx]].info["key"].as_str().unwrap_or_default()),
         });
         targets.push(Target {
             scenario: "NetBird PAT auth + retrieve".into(),
@@ -770,7 +782,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     );
     let _ = writeln!(
         md,
-        "- Server CPU µs/request: `utime+stime` from `/proc/PID/stat` (clock tick {} ms) over the run ÷ requests. `core_tokens_create` adds tokens as it runs (up to reps × duration × rate more rows).\n",
+        "- Server CPU µs/request: `utime+stime` from `/proc/PID/stat` (clock tick {} ms) over the run ÷ requests. `core_tokens_create` runs against a second server per size (so the other scenarios keep exactly N rows) and grows that one by reps × duration × rate rows.\n",
         1000 / tck.max(1)
     );
     let _ = writeln!(
