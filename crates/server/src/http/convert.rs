@@ -69,7 +69,7 @@ pub fn user(user: &AkUser) -> types::User {
     }
 }
 
-pub fn token(token: CoreToken, owner: &AkUser) -> types::Token {
+pub fn token(token: CoreToken, owner: types::User) -> types::Token {
     types::Token {
         description: Some(token.description),
         expires: token.expires,
@@ -79,7 +79,7 @@ pub fn token(token: CoreToken, owner: &AkUser) -> types::Token {
         managed: token.managed,
         pk: token.pk,
         user: Some(token.user),
-        user_obj: user(owner),
+        user_obj: owner,
     }
 }
 

@@ -21,7 +21,7 @@ use dropshot::{
 use tokenstack_api::{TokenApi, params, types};
 
 use crate::authentik::{Authentik, NewToken, OAuthListParams, TokenListParams};
-use crate::model::{AkUser, CoreToken, OAuthKind, OAuthToken};
+use crate::model::{CoreToken, OAuthKind, OAuthToken};
 use crate::netbird::NetBird;
 use crate::faults::Faults;
 use crate::metrics::Metrics;
@@ -98,18 +98,19 @@ impl ServerContext {
         NetBird::new(&*self.store, self.now())
     }
 
-    /// Serializes core tokens, looking each owner up once.
+    /// Serializes core tokens, looking each owner up and converting it once per page.
     async fn tokens(&self, tokens: Vec<CoreToken>) -> Result<Vec<types::Token>, AkResponseError> {
-        let mut owners: HashMap<i64, AkUser> = HashMap::new();
+        let mut owners: HashMap<i64, types::User> = HashMap::new();
         let mut out = Vec::with_capacity(tokens.len());
         for token in tokens {
             let owner = match owners.entry(token.user) {
                 Entry::Occupied(entry) => entry.into_mut(),
                 Entry::Vacant(entry) => {
-                    entry.insert(self.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?)
+                    let user = self.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?;
+                    entry.insert(convert::user(&user))
                 }
             };
-            out.push(convert::token(token, owner));
+            out.push(convert::token(token, owner.clone()));
         }
         Ok(out)
     }
