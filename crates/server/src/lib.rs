@@ -124,15 +124,17 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         }
         _ => None,
     };
-    let sweeper = (config.expiry_interval > 0).then(|| {
-        let interval = std::time::Duration::from_secs(config.expiry_interval);
-        expiry::spawn(store.clone(), context.clock(), interval, log.clone())
-    });
-    let server = ServerBuilder::new(api, context, log)
+    let clock = context.clock();
+    let server = ServerBuilder::new(api, context, log.clone())
         .config(dropshot)
         .tls(tls)
         .start()
         .map_err(|err| StartError::Listen { bind: config.bind, message: err.to_string() })?;
+    // Started only once the server runs, so a failed start leaves no task behind.
+    let sweeper = (config.expiry_interval > 0).then(|| {
+        let interval = std::time::Duration::from_secs(config.expiry_interval);
+        expiry::spawn(store.clone(), clock, interval, log)
+    });
     Ok(Running { server, bootstrap, sweeper })
 }
 
