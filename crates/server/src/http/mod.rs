@@ -280,15 +280,19 @@ fn patched_token(body: types::PatchedTokenRequest) -> NewToken {
     }
 }
 
-fn oauth_params(query: params::Oauth2AccessTokensListQuery) -> OAuthListParams {
-    OAuthListParams {
-        user: query.user.map(|v| v.to_string()),
-        provider: query.provider.map(|v| v.to_string()),
-        search: query.search,
-        ordering: query.ordering,
-        page: query.page,
-        page_size: query.page_size,
-    }
+/// The access- and refresh-token lists have two generated query types with the same fields.
+macro_rules! oauth_params {
+    ($query:expr) => {{
+        let query = $query;
+        OAuthListParams {
+            user: query.user.map(|v| v.to_string()),
+            provider: query.provider.map(|v| v.to_string()),
+            search: query.search,
+            ordering: query.ordering,
+            page: query.page,
+            page_size: query.page_size,
+        }
+    }};
 }
 
 async fn oauth_list(
@@ -496,7 +500,7 @@ impl TokenApi for ServerImpl {
         query: Query<params::Oauth2AccessTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
         observed(&rqctx, async {
-            oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Access, oauth_params(query.into_inner())).await
+            oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Access, oauth_params!(query.into_inner())).await
         })
         .await
     }
@@ -536,15 +540,7 @@ impl TokenApi for ServerImpl {
         query: Query<params::Oauth2RefreshTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
         observed(&rqctx, async {
-            let query = query.into_inner();
-            let params = OAuthListParams {
-                user: query.user.map(|v| v.to_string()),
-                provider: query.provider.map(|v| v.to_string()),
-                search: query.search,
-                ordering: query.ordering,
-                page: query.page,
-                page_size: query.page_size,
-            };
+            let params = oauth_params!(query.into_inner());
             oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Refresh, params).await
         })
         .await
