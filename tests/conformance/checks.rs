@@ -56,7 +56,13 @@ impl Report {
                 let _ = writeln!(out, "       actual:   {}", check.actual);
             }
         }
-        let _ = writeln!(out, "{} checks, {} passed, {} failed", self.checks.len(), self.checks.len() - self.failures(), self.failures());
+        let _ = writeln!(
+            out,
+            "{} checks, {} passed, {} failed",
+            self.checks.len(),
+            self.checks.len() - self.failures(),
+            self.failures()
+        );
         out
     }
 }
@@ -73,7 +79,9 @@ fn client(base: &str, authorization: Option<&str>) -> Client {
 }
 
 /// Status and body of any generated-client outcome.
-fn outcome<T: serde::Serialize, E: serde::Serialize + std::fmt::Debug>(result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>) -> (u16, Value) {
+fn outcome<T: serde::Serialize, E: serde::Serialize + std::fmt::Debug>(
+    result: Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>>,
+) -> (u16, Value) {
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -83,17 +91,21 @@ fn outcome<T: serde::Serialize, E: serde::Serialize + std::fmt::Debug>(result: R
             let status = response.status().as_u16();
             (status, serde_json::to_value(response.into_inner()).unwrap_or(Value::Null))
         }
-        Err(progenitor_client::Error::UnexpectedResponse(response)) => (response.status().as_u16(), Value::String("unexpected response".into())),
+        Err(progenitor_client::Error::UnexpectedResponse(response)) => {
+            (response.status().as_u16(), Value::String("unexpected response".into()))
+        }
         Err(err) => (0, Value::String(err.to_string())),
     }
 }
 
 fn is_authentik_error(body: &Value) -> bool {
-    body.get("detail").is_some_and(Value::is_string) || body.as_object().is_some_and(|m| m.values().all(Value::is_array))
+    body.get("detail").is_some_and(Value::is_string)
+        || body.as_object().is_some_and(|m| m.values().all(Value::is_array))
 }
 
 fn is_netbird_error(body: &Value, status: u16) -> bool {
-    body.get("message").is_some_and(Value::is_string) && body.get("code").and_then(Value::as_u64) == Some(u64::from(status))
+    body.get("message").is_some_and(Value::is_string)
+        && body.get("code").and_then(Value::as_u64) == Some(u64::from(status))
 }
 
 fn short(value: &Value) -> String {
@@ -103,7 +115,8 @@ fn short(value: &Value) -> String {
 
 /// A name unique enough for parallel runs against one server.
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
 
@@ -122,16 +135,34 @@ pub async fn run(target: &Target) -> Report {
 async fn authentik(target: &Target, key: &str, report: &mut Report) {
     let base = &target.base_url;
     let (status, body) = outcome(client(base, None).core_tokens_list().send().await);
-    report.record("authentik: list without credentials is 403 {detail}", "403 with a detail", format!("{status} {}", short(&body)), status == 403 && is_authentik_error(&body));
+    report.record(
+        "authentik: list without credentials is 403 {detail}",
+        "403 with a detail",
+        format!("{status} {}", short(&body)),
+        status == 403 && is_authentik_error(&body),
+    );
     let (status, body) = outcome(client(base, Some("Bearer conformance-not-a-key")).core_tokens_list().send().await);
-    report.record("authentik: an unknown key is 403 {detail}", "403 with a detail", format!("{status} {}", short(&body)), status == 403 && is_authentik_error(&body));
+    report.record(
+        "authentik: an unknown key is 403 {detail}",
+        "403 with a detail",
+        format!("{status} {}", short(&body)),
+        status == 403 && is_authentik_error(&body),
+    );
 
     let ak = client(base, Some(&format!("Bearer {key}")));
     let (status, body) = outcome(ak.core_tokens_list().send().await);
-    report.record("authentik: the given key lists tokens", "200 with results", format!("{status}"), status == 200 && body.get("results").is_some_and(Value::is_array));
+    report.record(
+        "authentik: the given key lists tokens",
+        "200 with results",
+        format!("{status}"),
+        status == 200 && body.get("results").is_some_and(Value::is_array),
+    );
 
     let identifier = unique("conformance");
-    let request = types::TokenRequest::builder().identifier(identifier.clone()).intent(types::IntentEnum::Api).description(Some("tokenstack conformance".to_string()));
+    let request = types::TokenRequest::builder()
+        .identifier(identifier.clone())
+        .intent(types::IntentEnum::Api)
+        .description(Some("tokenstack conformance".to_string()));
     let (status, body) = outcome(ak.core_tokens_create().body(request).send().await);
     let created = report.record(
         "authentik: create a token of one's own",
@@ -143,42 +174,85 @@ async fn authentik(target: &Target, key: &str, report: &mut Report) {
         return;
     }
     let (status, body) = outcome(ak.core_tokens_retrieve().identifier(&identifier).send().await);
-    report.record("authentik: retrieve the new token", format!("200 with identifier {identifier}"), format!("{status} {}", short(&body)), status == 200 && body["identifier"] == identifier.as_str());
+    report.record(
+        "authentik: retrieve the new token",
+        format!("200 with identifier {identifier}"),
+        format!("{status} {}", short(&body)),
+        status == 200 && body["identifier"] == identifier.as_str(),
+    );
     let (status, body) = outcome(ak.core_tokens_list().identifier(&identifier).send().await);
     let count = body["results"].as_array().map_or(0, Vec::len);
-    report.record("authentik: list filtered by identifier", "200 with exactly 1 result", format!("{status} with {count}"), status == 200 && count == 1);
+    report.record(
+        "authentik: list filtered by identifier",
+        "200 with exactly 1 result",
+        format!("{status} with {count}"),
+        status == 200 && count == 1,
+    );
     let (status, body) = outcome(ak.core_tokens_view_key_retrieve().identifier(&identifier).send().await);
     let new_key = body["key"].as_str().unwrap_or_default().to_string();
-    report.record("authentik: view the new token's key", "200 with a non-empty key", format!("{status}, key of {} characters", new_key.len()), status == 200 && !new_key.is_empty());
+    report.record(
+        "authentik: view the new token's key",
+        "200 with a non-empty key",
+        format!("{status}, key of {} characters", new_key.len()),
+        status == 200 && !new_key.is_empty(),
+    );
     if !new_key.is_empty() {
         let (status, _) = outcome(client(base, Some(&format!("Bearer {new_key}"))).core_tokens_list().send().await);
         report.record("authentik: the new key authenticates", "200", format!("{status}"), status == 200);
     }
     let request = types::TokenRequest::builder().identifier(identifier.clone());
     let (status, body) = outcome(ak.core_tokens_create().body(request).send().await);
-    report.record("authentik: a duplicate identifier is 400 {identifier: [...]}", "400 with an identifier field error", format!("{status} {}", short(&body)), status == 400 && body.get("identifier").is_some_and(Value::is_array));
+    report.record(
+        "authentik: a duplicate identifier is 400 {identifier: [...]}",
+        "400 with an identifier field error",
+        format!("{status} {}", short(&body)),
+        status == 400 && body.get("identifier").is_some_and(Value::is_array),
+    );
     let (status, _) = outcome(ak.core_tokens_destroy().identifier(&identifier).send().await);
     report.record("authentik: delete the new token", "204", format!("{status}"), status == 204);
     let (status, body) = outcome(ak.core_tokens_retrieve().identifier(&identifier).send().await);
-    report.record("authentik: a deleted token is 404 {detail}", "404 with a detail", format!("{status} {}", short(&body)), status == 404 && is_authentik_error(&body));
+    report.record(
+        "authentik: a deleted token is 404 {detail}",
+        "404 with a detail",
+        format!("{status} {}", short(&body)),
+        status == 404 && is_authentik_error(&body),
+    );
 }
 
 async fn netbird(target: &Target, pat: &str, report: &mut Report) {
     let base = &target.base_url;
     let user = target.netbird_user.as_str();
     let (status, body) = outcome(client(base, None).netbird_tokens_list().user_id(user).send().await);
-    report.record("netbird: list without credentials is 401 {message, code}", "401 with message and code 401", format!("{status} {}", short(&body)), status == 401 && is_netbird_error(&body, 401));
+    report.record(
+        "netbird: list without credentials is 401 {message, code}",
+        "401 with message and code 401",
+        format!("{status} {}", short(&body)),
+        status == 401 && is_netbird_error(&body, 401),
+    );
     // Well-formed (prefix, length, checksum) but freshly generated, so unknown to the server.
     let (unknown, _) = tokenstack_server::secrets::generate_pat();
-    let (status, body) = outcome(client(base, Some(&format!("Token {unknown}"))).netbird_tokens_list().user_id(user).send().await);
-    report.record("netbird: an unknown PAT is 401 {message, code}", "401 with message and code 401", format!("{status} {}", short(&body)), status == 401 && is_netbird_error(&body, 401));
+    let (status, body) =
+        outcome(client(base, Some(&format!("Token {unknown}"))).netbird_tokens_list().user_id(user).send().await);
+    report.record(
+        "netbird: an unknown PAT is 401 {message, code}",
+        "401 with message and code 401",
+        format!("{status} {}", short(&body)),
+        status == 401 && is_netbird_error(&body, 401),
+    );
 
     let nb = client(base, Some(&format!("Token {pat}")));
     let (status, body) = outcome(nb.netbird_tokens_list().user_id(user).send().await);
-    report.record("netbird: the given PAT lists its user's PATs", "200 with an array", format!("{status} {}", short(&body)), status == 200 && body.is_array());
+    report.record(
+        "netbird: the given PAT lists its user's PATs",
+        "200 with an array",
+        format!("{status} {}", short(&body)),
+        status == 200 && body.is_array(),
+    );
 
     let name = unique("conformance");
-    let request = types::PersonalAccessTokenRequest::builder().name(name.clone()).expires_in(std::num::NonZeroU64::new(1).expect("1 is non-zero"));
+    let request = types::PersonalAccessTokenRequest::builder()
+        .name(name.clone())
+        .expires_in(std::num::NonZeroU64::new(1).expect("1 is non-zero"));
     let (status, body) = outcome(nb.netbird_tokens_create().user_id(user).body(request).send().await);
     let plain = body["plain_token"].as_str().unwrap_or_default().to_string();
     let id = body["personal_access_token"]["id"].as_str().unwrap_or_default().to_string();
@@ -186,17 +260,31 @@ async fn netbird(target: &Target, pat: &str, report: &mut Report) {
         "netbird: create a PAT",
         format!("200 with a 40-character nbp_ plain_token named {name}"),
         format!("{status}, plain_token of {} characters, name {}", plain.len(), body["personal_access_token"]["name"]),
-        status == 200 && plain.len() == 40 && plain.starts_with("nbp_") && body["personal_access_token"]["name"] == name.as_str(),
+        status == 200
+            && plain.len() == 40
+            && plain.starts_with("nbp_")
+            && body["personal_access_token"]["name"] == name.as_str(),
     );
     if !created {
         return;
     }
     let (status, body) = outcome(nb.netbird_tokens_retrieve().user_id(user).token_id(&id).send().await);
-    report.record("netbird: retrieve the new PAT", format!("200 with id {id}"), format!("{status} {}", short(&body)), status == 200 && body["id"] == id.as_str());
+    report.record(
+        "netbird: retrieve the new PAT",
+        format!("200 with id {id}"),
+        format!("{status} {}", short(&body)),
+        status == 200 && body["id"] == id.as_str(),
+    );
     let (status, body) = outcome(nb.netbird_tokens_list().user_id(user).send().await);
     let listed = body.as_array().is_some_and(|pats| pats.iter().any(|p| p["id"] == id.as_str()));
-    report.record("netbird: the list contains the new PAT", "200 including its id", format!("{status}, included: {listed}"), status == 200 && listed);
-    let (status, _) = outcome(client(base, Some(&format!("Token {plain}"))).netbird_tokens_list().user_id(user).send().await);
+    report.record(
+        "netbird: the list contains the new PAT",
+        "200 including its id",
+        format!("{status}, included: {listed}"),
+        status == 200 && listed,
+    );
+    let (status, _) =
+        outcome(client(base, Some(&format!("Token {plain}"))).netbird_tokens_list().user_id(user).send().await);
     report.record("netbird: the new PAT authenticates", "200", format!("{status}"), status == 200);
 
     let http = reqwest::Client::new();
@@ -213,10 +301,20 @@ async fn netbird(target: &Target, pat: &str, report: &mut Report) {
         }
         Err(err) => (0, Value::String(err.to_string())),
     };
-    report.record("netbird: expires_in 0 is 422 {message, code}", "422 with message and code 422", format!("{status} {}", short(&body)), status == 422 && is_netbird_error(&body, 422));
+    report.record(
+        "netbird: expires_in 0 is 422 {message, code}",
+        "422 with message and code 422",
+        format!("{status} {}", short(&body)),
+        status == 422 && is_netbird_error(&body, 422),
+    );
 
     let (status, _) = outcome(nb.netbird_tokens_destroy().user_id(user).token_id(&id).send().await);
     report.record("netbird: delete the new PAT", "200", format!("{status}"), status == 200);
     let (status, body) = outcome(nb.netbird_tokens_retrieve().user_id(user).token_id(&id).send().await);
-    report.record("netbird: a deleted PAT is 404 {message, code}", "404 with message and code 404", format!("{status} {}", short(&body)), status == 404 && is_netbird_error(&body, 404));
+    report.record(
+        "netbird: a deleted PAT is 404 {message, code}",
+        "404 with message and code 404",
+        format!("{status} {}", short(&body)),
+        status == 404 && is_netbird_error(&body, 404),
+    );
 }

@@ -36,7 +36,14 @@ async fn main() -> ExitCode {
             netbird_user: env("NETBIRD_USER").unwrap_or_else(|| "admin".to_string()),
         },
         None => {
-            let mut config = Config::parse_from(["tokenstack", "--bind", "127.0.0.1:0", "--log-level", "warn", "--validate-responses"]);
+            let mut config = Config::parse_from([
+                "tokenstack",
+                "--bind",
+                "127.0.0.1:0",
+                "--log-level",
+                "warn",
+                "--validate-responses",
+            ]);
             config.seed = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.yaml"));
             config.bootstrap_token = Some(ADMIN_KEY.to_string());
             config.bootstrap_pat = Some(ADMIN_PAT.to_string());

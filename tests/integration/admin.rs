@@ -28,7 +28,12 @@ fn faults(rules: Value) -> types::FaultConfig {
 #[tokio::test]
 async fn admin_api_refuses_upstream_credentials_and_missing_tokens() {
     let server = TestServer::start().await;
-    for authorization in [format!("Bearer {ADMIN_KEY}"), format!("Token {ADMIN_PAT}"), format!("Bearer {ADMIN_PAT}"), "Bearer nope".into()] {
+    for authorization in [
+        format!("Bearer {ADMIN_KEY}"),
+        format!("Token {ADMIN_PAT}"),
+        format!("Bearer {ADMIN_PAT}"),
+        "Bearer nope".into(),
+    ] {
         let result = server.client(&authorization).admin_state_export().send().await;
         let (status, body) = error_of(result);
         assert_eq!(status, 401, "{authorization}: {body}");
@@ -37,9 +42,11 @@ async fn admin_api_refuses_upstream_credentials_and_missing_tokens() {
     let (status, _) = server.raw(Method::POST, "/_tokenstack/reset", None, None).await;
     assert_eq!(status, 401);
     // The admin token is no upstream credential either.
-    let (status, _) = server.raw(Method::GET, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_TOKEN}")), None).await;
+    let (status, _) =
+        server.raw(Method::GET, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_TOKEN}")), None).await;
     assert_eq!(status, 403);
-    let (status, _) = server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_TOKEN}")), None).await;
+    let (status, _) =
+        server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_TOKEN}")), None).await;
     assert_eq!(status, 401);
 }
 
@@ -130,23 +137,27 @@ async fn creates_users_providers_and_oauth_tokens() {
         serde_json::from_value(json!({"pk": 70, "provider": 9, "user": "erin", "scope": ["openid"]})).unwrap();
     let access = admin.admin_authentik_access_tokens_create().body(access).send().await.expect("access").into_inner();
     assert!(access.token.is_some_and(|t| !t.is_empty()));
-    let refresh: types::AdminOAuthToken = serde_json::from_value(json!({"pk": 71, "provider": 9, "user": "erin"})).unwrap();
+    let refresh: types::AdminOAuthToken =
+        serde_json::from_value(json!({"pk": 71, "provider": 9, "user": "erin"})).unwrap();
     admin.admin_authentik_refresh_tokens_create().body(refresh).send().await.expect("refresh");
     let fetched = ak.oauth2_access_tokens_retrieve().id(70).send().await.expect("access token visible").into_inner();
     assert_eq!(fetched.scope, ["openid"]);
     ak.oauth2_refresh_tokens_retrieve().id(71).send().await.expect("refresh token visible");
-    let unknown: types::AdminOAuthToken = serde_json::from_value(json!({"pk": 72, "provider": 9, "user": "nobody"})).unwrap();
+    let unknown: types::AdminOAuthToken =
+        serde_json::from_value(json!({"pk": 72, "provider": 9, "user": "nobody"})).unwrap();
     assert_eq!(error_of(admin.admin_authentik_access_tokens_create().body(unknown).send().await).0, 400);
 
     // NetBird users: a blocked user cannot act, a service user is listed as such by role rules.
     for (id, role, service, blocked) in [("svc", "admin", true, false), ("gone", "admin", false, true)] {
         let user: types::AdminNetbirdUser =
-            serde_json::from_value(json!({"id": id, "role": role, "service_user": service, "blocked": blocked})).unwrap();
+            serde_json::from_value(json!({"id": id, "role": role, "service_user": service, "blocked": blocked}))
+                .unwrap();
         let created = admin.admin_netbird_users_create().body(user).send().await.expect("nb user").into_inner();
         assert_eq!((created.service_user, created.blocked), (Some(service), Some(blocked)));
     }
     let nb = server.netbird(ADMIN_PAT);
-    let request = types::PersonalAccessTokenRequest::builder().name("ci").expires_in(std::num::NonZeroU64::new(5).unwrap());
+    let request =
+        types::PersonalAccessTokenRequest::builder().name("ci").expires_in(std::num::NonZeroU64::new(5).unwrap());
     let svc_pat = nb.netbird_tokens_create().user_id("svc").body(request).send().await.expect("PAT for a service user");
     let plain = svc_pat.into_inner().plain_token;
     server.netbird(&plain).netbird_tokens_list().user_id("svc").send().await.expect("service user's PAT works");
@@ -166,12 +177,15 @@ async fn clock_offset_drives_expiry() {
     server.authentik(&key).core_tokens_list().send().await.expect("valid today");
 
     let nb = server.netbird(ADMIN_PAT);
-    let request = types::PersonalAccessTokenRequest::builder().name("one-day").expires_in(std::num::NonZeroU64::new(1).unwrap());
-    let plain = nb.netbird_tokens_create().user_id("admin").body(request).send().await.expect("pat").into_inner().plain_token;
+    let request =
+        types::PersonalAccessTokenRequest::builder().name("one-day").expires_in(std::num::NonZeroU64::new(1).unwrap());
+    let plain =
+        nb.netbird_tokens_create().user_id("admin").body(request).send().await.expect("pat").into_inner().plain_token;
     server.netbird(&plain).netbird_tokens_list().user_id("admin").send().await.expect("valid today");
 
     let two_days = 2 * 86_400;
-    let set = admin.admin_clock_update().body(types::ClockOffset { offset_seconds: two_days }).send().await.expect("set");
+    let set =
+        admin.admin_clock_update().body(types::ClockOffset { offset_seconds: two_days }).send().await.expect("set");
     assert_eq!(set.into_inner().offset_seconds, two_days);
     assert_eq!(admin.admin_clock_retrieve().send().await.expect("clock").into_inner().offset_seconds, two_days);
 
@@ -208,13 +222,17 @@ async fn fault_latency_fixed_and_range() {
         assert!(elapsed >= Duration::from_millis(20), "{elapsed:?}");
     }
     let metrics = metrics_text(&server).await;
-    assert!(metrics.contains(r#"tokenstack_injected_faults_total{kind="latency",operation_id="readyz"} 3"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"tokenstack_injected_faults_total{kind="latency",operation_id="readyz"} 3"#),
+        "{metrics}"
+    );
 }
 
 async fn statuses(server: &TestServer, n: usize) -> Vec<u16> {
     let mut out = Vec::new();
     for _ in 0..n {
-        let (status, _) = server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_PAT}")), None).await;
+        let (status, _) =
+            server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_PAT}")), None).await;
         out.push(status);
     }
     out
@@ -235,16 +253,21 @@ async fn fault_errors_are_upstream_shaped_and_replay_with_a_seed() {
     // Bodies take each upstream's error shape.
     let all = json!([{"operation_id": "*", "error_rate": 1.0, "error_status": 403}]);
     admin.admin_faults_update().body(faults(all)).send().await.expect("set");
-    let (status, body) = server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_PAT}")), None).await;
+    let (status, body) =
+        server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_PAT}")), None).await;
     assert_eq!((status, body), (403, json!({"message": "tokenstack: injected fault (403)", "code": 403})));
-    let (status, body) = server.raw(Method::GET, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_KEY}")), None).await;
+    let (status, body) =
+        server.raw(Method::GET, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_KEY}")), None).await;
     assert_eq!((status, body), (403, json!({"detail": "tokenstack: injected fault (403)"})));
 
     // Off again with an empty list.
     admin.admin_faults_update().body(faults(json!([]))).send().await.expect("clear");
     assert!(statuses(&server, 3).await.iter().all(|s| *s == 200));
     let metrics = metrics_text(&server).await;
-    assert!(metrics.contains(r#"tokenstack_injected_faults_total{kind="error",operation_id="netbird_tokens_list"}"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"tokenstack_injected_faults_total{kind="error",operation_id="netbird_tokens_list"}"#),
+        "{metrics}"
+    );
 
     let bad = json!([{"operation_id": "no_such_operation", "error_rate": 1.0}]);
     assert_eq!(error_of(admin.admin_faults_update().body(faults(bad)).send().await).0, 400);

@@ -18,7 +18,13 @@ async fn create_retrieve_view_key_and_authenticate_with_the_new_key() {
     let before = Utc::now();
     let created = bob
         .core_tokens_create()
-        .body(request("bob-new").description(Some("made by bob".to_string())).user(2).expiring(false).intent(types::IntentEnum::Api))
+        .body(
+            request("bob-new")
+                .description(Some("made by bob".to_string()))
+                .user(2)
+                .expiring(false)
+                .intent(types::IntentEnum::Api),
+        )
         .send()
         .await
         .expect("create succeeds");
@@ -35,7 +41,8 @@ async fn create_retrieve_view_key_and_authenticate_with_the_new_key() {
     assert_eq!(fetched.pk, created.pk);
     assert_eq!(fetched.description.as_deref(), Some("made by bob"));
 
-    let key = bob.core_tokens_view_key_retrieve().identifier("bob-new").send().await.expect("view_key").into_inner().key;
+    let key =
+        bob.core_tokens_view_key_retrieve().identifier("bob-new").send().await.expect("view_key").into_inner().key;
     assert_eq!(key.len(), 60);
     // The new key authenticates as bob.
     let listed = server.authentik(&key).core_tokens_list().send().await.expect("new key authenticates").into_inner();
@@ -46,14 +53,20 @@ async fn create_retrieve_view_key_and_authenticate_with_the_new_key() {
 async fn create_never_returns_the_key_and_rejects_bad_input() {
     let server = TestServer::start().await;
     let body = r#"{"identifier": "raw-token"}"#;
-    let (status, created) = server.raw(Method::POST, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_KEY}")), Some(body)).await;
+    let (status, created) =
+        server.raw(Method::POST, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_KEY}")), Some(body)).await;
     assert_eq!(status, 201);
     assert!(created.get("key").is_none(), "{created}");
     assert!(created["expires"].is_string(), "{created}");
     assert_eq!(created["managed"], json!(null));
 
     let (status, error) = server
-        .raw(Method::POST, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_KEY}")), Some(r#"{"identifier": "x", "intent": "recovery"}"#))
+        .raw(
+            Method::POST,
+            "/api/v3/core/tokens/",
+            Some(&format!("Bearer {ADMIN_KEY}")),
+            Some(r#"{"identifier": "x", "intent": "recovery"}"#),
+        )
         .await;
     assert_eq!((status, error), (400, json!({"intent": ["Invalid intent recovery"]})));
 
@@ -63,7 +76,12 @@ async fn create_never_returns_the_key_and_rejects_bad_input() {
     assert!(error["identifier"].is_array(), "{error}");
 
     let (status, error) = server
-        .raw(Method::POST, "/api/v3/core/tokens/", Some(&format!("Bearer {ADMIN_KEY}")), Some(r#"{"identifier": "not a slug"}"#))
+        .raw(
+            Method::POST,
+            "/api/v3/core/tokens/",
+            Some(&format!("Bearer {ADMIN_KEY}")),
+            Some(r#"{"identifier": "not a slug"}"#),
+        )
         .await;
     assert_eq!(status, 400);
     assert!(error["identifier"][0].as_str().unwrap_or_default().contains("slug"), "{error}");
@@ -117,7 +135,12 @@ async fn set_key_replaces_the_key_at_once() {
     server.authentik(new_key).core_tokens_list().send().await.expect("new key authenticates");
 
     let (status, _) = server
-        .raw(Method::POST, "/api/v3/core/tokens/alice-ci/set_key/", Some(&format!("Bearer {new_key}")), Some(r#"{"key": ""}"#))
+        .raw(
+            Method::POST,
+            "/api/v3/core/tokens/alice-ci/set_key/",
+            Some(&format!("Bearer {new_key}")),
+            Some(r#"{"key": ""}"#),
+        )
         .await;
     assert_eq!(status, 400);
 }
@@ -125,7 +148,8 @@ async fn set_key_replaces_the_key_at_once() {
 #[tokio::test]
 async fn used_by_is_a_plain_empty_list() {
     let server = TestServer::start().await;
-    let used_by = server.authentik(ALICE_KEY).core_tokens_used_by_list().identifier("alice-ci").send().await.expect("used_by");
+    let used_by =
+        server.authentik(ALICE_KEY).core_tokens_used_by_list().identifier("alice-ci").send().await.expect("used_by");
     assert!(used_by.into_inner().is_empty());
 }
 
@@ -145,7 +169,10 @@ async fn list_paginates_filters_searches_and_orders_like_authentik() {
     let admin = server.authentik(ADMIN_KEY);
     let page = admin.core_tokens_list().page_size(1).send().await.expect("list").into_inner();
     let p = &page.pagination;
-    assert_eq!((p.count, p.current, p.total_pages, p.start_index, p.end_index, p.next, p.previous), (3.0, 1.0, 3.0, 1.0, 1.0, 2.0, 0.0));
+    assert_eq!(
+        (p.count, p.current, p.total_pages, p.start_index, p.end_index, p.next, p.previous),
+        (3.0, 1.0, 3.0, 1.0, 1.0, 2.0, 0.0)
+    );
     // Default ordering is by identifier.
     assert_eq!(page.results[0].identifier.as_str(), "alice-ci");
 
@@ -190,14 +217,27 @@ async fn another_users_token_is_invisible() {
 
     let not_found = json!({"detail": "No Token matches the given query."});
     assert_eq!(error_of(bob.core_tokens_retrieve().identifier("alice-ci").send().await), (404, not_found.clone()));
-    assert_eq!(error_of(bob.core_tokens_view_key_retrieve().identifier("alice-ci").send().await), (404, not_found.clone()));
+    assert_eq!(
+        error_of(bob.core_tokens_view_key_retrieve().identifier("alice-ci").send().await),
+        (404, not_found.clone())
+    );
     assert_eq!(error_of(bob.core_tokens_used_by_list().identifier("alice-ci").send().await), (404, not_found.clone()));
     assert_eq!(error_of(bob.core_tokens_destroy().identifier("alice-ci").send().await), (404, not_found.clone()));
-    let patch = bob.core_tokens_partial_update().identifier("alice-ci").body(types::PatchedTokenRequest::builder()).send().await;
+    let patch = bob
+        .core_tokens_partial_update()
+        .identifier("alice-ci")
+        .body(types::PatchedTokenRequest::builder())
+        .send()
+        .await;
     assert_eq!(error_of(patch), (404, not_found.clone()));
     let put = bob.core_tokens_update().identifier("alice-ci").body(request("alice-ci")).send().await;
     assert_eq!(error_of(put), (404, not_found.clone()));
-    let set_key = bob.core_tokens_set_key_create().identifier("alice-ci").body(types::TokenSetKeyRequest::builder().key("k")).send().await;
+    let set_key = bob
+        .core_tokens_set_key_create()
+        .identifier("alice-ci")
+        .body(types::TokenSetKeyRequest::builder().key("k"))
+        .send()
+        .await;
     assert_eq!(error_of(set_key), (404, not_found));
 
     // The superuser sees bob's token, and alice's key still works: nothing was changed.
@@ -218,7 +258,13 @@ async fn view_key_needs_the_key_permission() {
         .expect("superuser creates for bob");
     let denied = server.authentik(BOB_KEY).core_tokens_view_key_retrieve().identifier("for-bob").send().await;
     assert_eq!(error_of(denied), (403, json!({"detail": "You do not have permission to perform this action."})));
-    let key = server.authentik(ADMIN_KEY).core_tokens_view_key_retrieve().identifier("for-bob").send().await.expect("superuser views");
+    let key = server
+        .authentik(ADMIN_KEY)
+        .core_tokens_view_key_retrieve()
+        .identifier("for-bob")
+        .send()
+        .await
+        .expect("superuser views");
     assert_eq!(key.into_inner().key.len(), 60);
 }
 
@@ -265,7 +311,8 @@ async fn oauth2_access_tokens() {
 
     let hidden = server.authentik(BOB_KEY).oauth2_access_tokens_retrieve().id(1).send().await;
     assert_eq!(error_of(hidden), (404, json!({"detail": "No AccessToken matches the given query."})));
-    let (status, body) = server.raw(Method::GET, "/api/v3/oauth2/access_tokens/abc/", Some(&format!("Bearer {ALICE_KEY}")), None).await;
+    let (status, body) =
+        server.raw(Method::GET, "/api/v3/oauth2/access_tokens/abc/", Some(&format!("Bearer {ALICE_KEY}")), None).await;
     assert_eq!((status, body), (404, json!({"detail": "Not found."})));
 
     assert_eq!(alice.oauth2_access_tokens_destroy().id(1).send().await.expect("destroy").status().as_u16(), 204);
@@ -282,11 +329,15 @@ async fn oauth2_refresh_tokens() {
     assert_eq!(token.scope, ["openid", "offline_access"]);
     assert!(bob.oauth2_refresh_tokens_used_by_list().id(1).send().await.expect("used_by").into_inner().is_empty());
 
-    let none_for_admin = server.authentik(ADMIN_KEY).oauth2_refresh_tokens_list().provider(1).send().await.expect("list");
+    let none_for_admin =
+        server.authentik(ADMIN_KEY).oauth2_refresh_tokens_list().provider(1).send().await.expect("list");
     assert_eq!(none_for_admin.into_inner().pagination.count, 1.0);
 
     let other = server.authentik(crate::support::ALICE_KEY);
-    assert_eq!(other.oauth2_refresh_tokens_destroy().id(1).send().await.expect("superuser deletes").status().as_u16(), 204);
+    assert_eq!(
+        other.oauth2_refresh_tokens_destroy().id(1).send().await.expect("superuser deletes").status().as_u16(),
+        204
+    );
     let gone = bob.oauth2_refresh_tokens_destroy().id(1).send().await;
     assert_eq!(error_of(gone), (404, json!({"detail": "No RefreshToken matches the given query."})));
 }

@@ -4,7 +4,9 @@ use reqwest::Method;
 use serde_json::json;
 use tokenstack_client::types;
 
-use crate::support::{ADMIN_PAT, AUDITOR_PAT, BLOCKED_PAT, NETADMIN_PAT, SERVICE_PAT, TestServer, USER_ROLE_PAT, error_of};
+use crate::support::{
+    ADMIN_PAT, AUDITOR_PAT, BLOCKED_PAT, NETADMIN_PAT, SERVICE_PAT, TestServer, USER_ROLE_PAT, error_of,
+};
 
 fn request(name: &str, expires_in: u64) -> types::builder::PersonalAccessTokenRequest {
     let expires_in = std::num::NonZeroU64::new(expires_in).expect("the client only sends 1..=365");
@@ -34,17 +36,23 @@ async fn create_list_get_delete_and_use_the_new_pat() {
     let with_new = server.client(&format!("Bearer {}", generated.plain_token));
     let listed = with_new.netbird_tokens_list().user_id("admin").send().await.expect("list").into_inner();
     assert_eq!(listed.len(), 2);
-    let fetched = admin.netbird_tokens_retrieve().user_id("admin").token_id(&pat.id).send().await.expect("get").into_inner();
+    let fetched =
+        admin.netbird_tokens_retrieve().user_id("admin").token_id(&pat.id).send().await.expect("get").into_inner();
     assert!(fetched.last_used.is_some());
 
     // Until first use, `last_used` is absent from the JSON, not null.
-    let created = admin.netbird_tokens_create().user_id("admin").body(request("unused", 1)).send().await.expect("create");
+    let created =
+        admin.netbird_tokens_create().user_id("admin").body(request("unused", 1)).send().await.expect("create");
     let unused_id = created.into_inner().personal_access_token.id;
-    let (status, raw) = server.raw(Method::GET, &format!("/api/users/admin/tokens/{unused_id}"), Some(&format!("Token {ADMIN_PAT}")), None).await;
+    let (status, raw) = server
+        .raw(Method::GET, &format!("/api/users/admin/tokens/{unused_id}"), Some(&format!("Token {ADMIN_PAT}")), None)
+        .await;
     assert_eq!(status, 200);
     assert!(raw.get("last_used").is_none(), "{raw}");
 
-    let (status, body) = server.raw(Method::DELETE, &format!("/api/users/admin/tokens/{}", pat.id), Some(&format!("Token {ADMIN_PAT}")), None).await;
+    let (status, body) = server
+        .raw(Method::DELETE, &format!("/api/users/admin/tokens/{}", pat.id), Some(&format!("Token {ADMIN_PAT}")), None)
+        .await;
     assert_eq!((status, body), (200, json!({})));
     let deleted = admin.netbird_tokens_destroy().user_id("admin").token_id(&pat.id).send().await;
     assert_eq!(error_of(deleted), (404, json!({"message": format!("pat: {} not found", pat.id), "code": 404})));
@@ -60,12 +68,14 @@ async fn list_of_a_user_without_pats_is_an_empty_array() {
     let id = pats[0].id.clone();
     admin.netbird_tokens_destroy().user_id("admin").token_id(&id).send().await.expect("delete own bootstrap PAT");
     // The PAT just deleted was the caller's credential; use another admin-power caller on a service user instead.
-    let (status, body) = server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_PAT}")), None).await;
+    let (status, body) =
+        server.raw(Method::GET, "/api/users/admin/tokens", Some(&format!("Token {ADMIN_PAT}")), None).await;
     assert_eq!((status, body), (401, json!({"message": "token invalid", "code": 401})));
     let robot = server.netbird(SERVICE_PAT);
     let own = robot.netbird_tokens_list().user_id("robot").send().await.expect("list").into_inner();
     assert_eq!(own.len(), 1);
-    let (status, body) = server.raw(Method::GET, "/api/users/auditor/tokens", Some(&format!("Token {AUDITOR_PAT}")), None).await;
+    let (status, body) =
+        server.raw(Method::GET, "/api/users/auditor/tokens", Some(&format!("Token {AUDITOR_PAT}")), None).await;
     assert_eq!(status, 200);
     assert!(body.is_array());
 }
@@ -86,7 +96,9 @@ async fn create_validates_before_anything_else() {
         assert_eq!(response, (status, json!({"message": message, "code": status})), "{body}");
     }
     // Even a caller without the create permission gets the validation error first.
-    let response = server.raw(Method::POST, "/api/users/auditor/tokens", Some(&format!("Token {AUDITOR_PAT}")), Some(cases[0].0)).await;
+    let response = server
+        .raw(Method::POST, "/api/users/auditor/tokens", Some(&format!("Token {AUDITOR_PAT}")), Some(cases[0].0))
+        .await;
     assert_eq!(response.0, 422);
 }
 
@@ -126,7 +138,8 @@ async fn role_matrix_and_self_or_service_user_rule() {
 
     // network_admin: read, create, delete its own.
     let netadmin = server.netbird(NETADMIN_PAT);
-    let created = netadmin.netbird_tokens_create().user_id("netadmin").body(request("x", 1)).send().await.expect("create");
+    let created =
+        netadmin.netbird_tokens_create().user_id("netadmin").body(request("x", 1)).send().await.expect("create");
     let id = created.into_inner().personal_access_token.id;
     netadmin.netbird_tokens_destroy().user_id("netadmin").token_id(&id).send().await.expect("delete");
 
@@ -138,7 +151,8 @@ async fn role_matrix_and_self_or_service_user_rule() {
     let admin = server.netbird(ADMIN_PAT);
     let other = admin.netbird_tokens_list().user_id("auditor").send().await;
     assert_eq!(error_of(other), denied("admin role required to perform this action"));
-    let for_robot = admin.netbird_tokens_create().user_id("robot").body(request("rotated", 7)).send().await.expect("service user");
+    let for_robot =
+        admin.netbird_tokens_create().user_id("robot").body(request("rotated", 7)).send().await.expect("service user");
     assert_eq!(for_robot.into_inner().personal_access_token.created_by, "admin");
     let robot_pats = admin.netbird_tokens_list().user_id("robot").send().await.expect("list").into_inner();
     assert_eq!(robot_pats.len(), 2);
@@ -157,7 +171,9 @@ async fn every_response_carries_a_request_id() {
     assert!(response.headers().contains_key("x-request-id"));
     let error = server.netbird("nbp_bad").netbird_tokens_list().user_id("admin").send().await;
     match error {
-        Err(progenitor_client::Error::ErrorResponse(response)) => assert!(response.headers().contains_key("x-request-id")),
+        Err(progenitor_client::Error::ErrorResponse(response)) => {
+            assert!(response.headers().contains_key("x-request-id"))
+        }
         other => panic!("expected a 401, got {other:?}"),
     }
 }

@@ -22,9 +22,22 @@ async fn official_client_retrieves_and_lists_core_tokens() {
     assert_eq!(token.user_obj.username, "alice");
     assert_eq!(token.expiring, Some(false));
 
-    let page = core_api::core_tokens_list(&alice, None, None, None, None, None, None, Some("-identifier"), Some(1), Some(2), None, None)
-        .await
-        .expect("list decodes");
+    let page = core_api::core_tokens_list(
+        &alice,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some("-identifier"),
+        Some(1),
+        Some(2),
+        None,
+        None,
+    )
+    .await
+    .expect("list decodes");
     assert_eq!(page.pagination.count, 3.0);
     assert_eq!(page.pagination.next, 2.0);
     assert_eq!(page.results.len(), 2);
@@ -38,7 +51,8 @@ async fn official_client_retrieves_and_lists_core_tokens() {
 async fn official_client_reads_oauth2_tokens_and_sees_upstream_errors() {
     let server = TestServer::start().await;
     let alice = configuration(&server, ALICE_KEY);
-    let access = oauth2_api::oauth2_access_tokens_list(&alice, None, None, None, None, None, None).await.expect("list decodes");
+    let access =
+        oauth2_api::oauth2_access_tokens_list(&alice, None, None, None, None, None, None).await.expect("list decodes");
     assert_eq!(access.results.len(), 2);
     let refresh = oauth2_api::oauth2_refresh_tokens_retrieve(&alice, 1).await.expect("retrieve decodes");
     assert_eq!(refresh.provider.name, "grafana");

@@ -19,7 +19,10 @@ async fn health_readiness_and_metrics() {
     assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
     let bytes = reqwest::get(format!("{}/metrics", server.base)).await.expect("get").text().await.expect("text");
     assert!(bytes.contains(r#"tokenstack_requests_total{operation_id="core_tokens_list",status="200"} 1"#), "{bytes}");
-    assert!(bytes.contains(r#"tokenstack_requests_total{operation_id="core_tokens_retrieve",status="404"} 1"#), "{bytes}");
+    assert!(
+        bytes.contains(r#"tokenstack_requests_total{operation_id="core_tokens_retrieve",status="404"} 1"#),
+        "{bytes}"
+    );
     assert!(bytes.contains(r#"tokenstack_requests_total{operation_id="readyz",status="200"} 1"#), "{bytes}");
     assert!(bytes.contains("tokenstack_request_duration_seconds_count"), "{bytes}");
     // examples/seed.yaml plus the bootstrap token and PAT.

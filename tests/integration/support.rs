@@ -74,7 +74,13 @@ impl TestServer {
     }
 
     /// A plain request, for what the generated client refuses to send (bad input, odd headers).
-    pub async fn raw(&self, method: reqwest::Method, path: &str, authorization: Option<&str>, body: Option<&str>) -> (u16, serde_json::Value) {
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
         let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base));
         if let Some(authorization) = authorization {
             request = request.header(AUTHORIZATION, authorization);

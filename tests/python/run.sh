@@ -6,7 +6,8 @@
 #
 # Needs only python3 (3.11+, with venv/pip) and cargo. Environment:
 #   TOKENSTACK_VENV             virtualenv to use/create (default: <repo>/.venv)
-#   TOKENSTACK_BIN              a prebuilt tokenstack binary (skips `cargo build`)
+#   TOKENSTACK_BIN              a prebuilt tokenstack binary (skips `cargo build`; `cargo xtask ci` passes the
+#                               one its `cargo test` built)
 #   TOKENSTACK_ST_MAX_EXAMPLES  schemathesis examples per operation (default 30)
 #   TOKENSTACK_ST_SEED          schemathesis seed (default fixed, see test_schemathesis.py)
 set -euo pipefail
@@ -24,9 +25,9 @@ fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
 
 if [ -z "${TOKENSTACK_BIN:-}" ]; then
-    echo "run.sh: cargo build -j1 -p tokenstack-server"
-    (cd "$REPO" && cargo build -j1 -p tokenstack-server)
-    export TOKENSTACK_BIN="$REPO/target/debug/tokenstack"
+    echo "run.sh: cargo build -p tokenstack-server"
+    (cd "$REPO" && cargo build --locked -p tokenstack-server)
+    export TOKENSTACK_BIN="${CARGO_TARGET_DIR:-$REPO/target}/debug/tokenstack"
 fi
 if [ ! -x "$TOKENSTACK_BIN" ]; then
     echo "run.sh: $TOKENSTACK_BIN is not an executable" >&2

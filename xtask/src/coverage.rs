@@ -43,7 +43,10 @@ pub fn readme_problems(root: &Path, spec_ids: &[String]) -> anyhow::Result<Vec<S
         .map(|id| format!("{id}: not listed in README.md's `{README_SECTION}`"))
         .collect();
     problems.extend(
-        listed.iter().filter(|id| !spec_ids.contains(id)).map(|id| format!("{id}: listed in README.md but not in the spec")),
+        listed
+            .iter()
+            .filter(|id| !spec_ids.contains(id))
+            .map(|id| format!("{id}: listed in README.md but not in the spec")),
     );
     Ok(problems)
 }
@@ -59,7 +62,8 @@ pub fn test_problems(spec_ids: &[String], recorded: &BTreeSet<String>) -> Vec<St
 
 /// Where the client records operations.
 pub fn recording_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate::project_root().join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| crate::project_root().join("target"));
     target.join("operation-coverage")
 }
 
@@ -92,7 +96,7 @@ pub fn recorded_operations(root: &Path) -> anyhow::Result<BTreeSet<String>> {
     let _ = std::fs::remove_dir_all(&dir);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let output = Command::new(cargo)
-        .args(["test", "-j1", "-q", "-p", "tokenstack-tests", "--test", "integration"])
+        .args(["test", "-q", "-p", "tokenstack-tests", "--test", "integration"])
         .current_dir(root)
         .output()
         .context("cannot run the integration tests")?;
@@ -116,6 +120,9 @@ mod tests {
     #[test]
     fn uncovered_operations_are_named() {
         let recorded: BTreeSet<String> = ["a".to_string()].into();
-        assert_eq!(test_problems(&["a".to_string(), "b".to_string()], &recorded), ["b: no integration test calls it through the generated client"]);
+        assert_eq!(
+            test_problems(&["a".to_string(), "b".to_string()], &recorded),
+            ["b: no integration test calls it through the generated client"]
+        );
     }
 }

@@ -6,11 +6,11 @@ mod ci;
 mod codegen;
 mod conformance;
 mod coverage;
-mod normalize;
+mod features;
 mod overlay;
 mod report;
-mod server_drift;
 mod spec;
+mod tidy;
 mod upstream_diff;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +24,8 @@ cargo xtask <command>
 Commands:
   spec [--check]           merge spec/upstream + spec/overlays into spec/openapi.json (--check: fail if stale)
   codegen [--check]        write the golden copies crates/{api,client}/tests/output/*.rs (--check: fail if stale)
-  check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage
+  check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage,
+                           one feature set, every .rs opening with //!
   upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
   bench [--quick]          wrk against tokenstack (1 k/100 k/1 M tokens), bare hyper, minimal Dropshot and Prism; writes BENCHMARKS.md
   conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
         ["spec", "--check"] => write_spec(&root, true),
         ["codegen"] => write_golden(&root, false),
         ["codegen", "--check"] => write_golden(&root, true),
-        ["check"] => Ok(check::run(&root)),
+        ["check"] => Ok(check::run(&root, false)),
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["conformance", options @ ..] => conformance::run(&root, options),
         ["ci"] => ci::run(&root),

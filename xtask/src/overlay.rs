@@ -31,7 +31,9 @@ impl Overlay {
         }
         let extends = doc.get("extends").and_then(Value::as_str).context("overlay has no `extends`")?;
         let mut actions = Vec::new();
-        for (i, action) in doc.get("actions").and_then(Value::as_array).context("overlay has no `actions`")?.iter().enumerate() {
+        for (i, action) in
+            doc.get("actions").and_then(Value::as_array).context("overlay has no `actions`")?.iter().enumerate()
+        {
             let field = |name: &str| action.get(name).and_then(Value::as_str).map(str::to_string);
             let target = field("target").with_context(|| format!("action {i} has no target"))?;
             let description = field("description")
@@ -136,7 +138,10 @@ mod tests {
     use super::*;
 
     fn overlay(actions: &str) -> Overlay {
-        Overlay::parse(&format!("overlay: 1.0.0\ninfo: {{title: t, version: '1'}}\nextends: x.yaml\nactions:\n{actions}")).unwrap()
+        Overlay::parse(&format!(
+            "overlay: 1.0.0\ninfo: {{title: t, version: '1'}}\nextends: x.yaml\nactions:\n{actions}"
+        ))
+        .unwrap()
     }
 
     #[test]

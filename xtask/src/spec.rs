@@ -27,7 +27,8 @@ pub fn merged_spec(root: &Path) -> anyhow::Result<String> {
     let sources = UPSTREAMS.iter().map(|name| (*name, root.join("spec/upstream").join(name)));
     for (name, path) in sources.chain([(OWN, root.join("spec").join(OWN))]) {
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        let mut doc: Value = serde_yaml::from_str(&text).with_context(|| format!("{} is not valid YAML", path.display()))?;
+        let mut doc: Value =
+            serde_yaml::from_str(&text).with_context(|| format!("{} is not valid YAML", path.display()))?;
         for (file, overlay) in &overlays {
             if overlay.extends.trim_start_matches("../upstream/") == name {
                 overlay.apply(&mut doc).with_context(|| format!("overlay {file} does not apply to {name}"))?;
@@ -46,9 +47,13 @@ pub fn merged_spec(root: &Path) -> anyhow::Result<String> {
         }
         for section in COMPONENT_SECTIONS {
             let merged = components.entry(section).or_default();
-            for (key, value) in doc.pointer(&format!("/components/{section}")).and_then(Value::as_object).into_iter().flatten() {
+            for (key, value) in
+                doc.pointer(&format!("/components/{section}")).and_then(Value::as_object).into_iter().flatten()
+            {
                 match merged.get(key) {
-                    Some(existing) if existing != value => bail!("{name}: components.{section}.{key} conflicts with another upstream"),
+                    Some(existing) if existing != value => {
+                        bail!("{name}: components.{section}.{key} conflicts with another upstream")
+                    }
                     _ => {
                         merged.insert(key.clone(), value.clone());
                     }

@@ -95,7 +95,13 @@ pub fn run(root: &Path, old_path: &Path, new_path: &Path) -> anyhow::Result<u8> 
     }
     let names: Vec<&str> = overlays.iter().map(|(file, _)| file.as_str()).collect();
     if report.broken_overlays.is_empty() {
-        header("Fresh", &format!("overlays apply: {}", if names.is_empty() { "(none extend this upstream)".to_string() } else { names.join(", ") }));
+        header(
+            "Fresh",
+            &format!(
+                "overlays apply: {}",
+                if names.is_empty() { "(none extend this upstream)".to_string() } else { names.join(", ") }
+            ),
+        );
     } else {
         header("Failed", "overlays that no longer apply:");
         for broken in &report.broken_overlays {
@@ -173,13 +179,30 @@ mod tests {
         let overlay = Overlay::parse(&fixture("overlay.yaml")).unwrap();
         let report = compare(&old, &new, &[("overlay.yaml".to_string(), overlay)]).unwrap();
 
-        let found = |class: ChangeClass, text: &str| report.changes.iter().any(|c| c.class == class && c.message.contains(text));
-        assert!(found(ChangeClass::BackwardIncompatible, "A new, required parameter 'owner' was added"), "{:#?}", report.changes);
-        assert!(found(ChangeClass::BackwardIncompatible, "The operation tokens_destroy was removed"), "{:#?}", report.changes);
+        let found = |class: ChangeClass, text: &str| {
+            report.changes.iter().any(|c| c.class == class && c.message.contains(text))
+        };
+        assert!(
+            found(ChangeClass::BackwardIncompatible, "A new, required parameter 'owner' was added"),
+            "{:#?}",
+            report.changes
+        );
+        assert!(
+            found(ChangeClass::BackwardIncompatible, "The operation tokens_destroy was removed"),
+            "{:#?}",
+            report.changes
+        );
         // The description-only change of Token is trivial, if drift reports it at all.
-        assert!(report.changes.iter().filter(|c| c.message.contains("metadata")).all(|c| c.class == ChangeClass::Trivial));
+        assert!(
+            report.changes.iter().filter(|c| c.message.contains("metadata")).all(|c| c.class == ChangeClass::Trivial)
+        );
 
-        assert_eq!(report.broken_overlays, ["overlay.yaml: target $.paths['/tokens/{id}/'].delete matches nothing (the delete operation answers 204 only)"]);
+        assert_eq!(
+            report.broken_overlays,
+            [
+                "overlay.yaml: target $.paths['/tokens/{id}/'].delete matches nothing (the delete operation answers 204 only)"
+            ]
+        );
         assert_eq!(report.exit_code(), FAILURE);
     }
 

@@ -93,9 +93,7 @@ impl ErrorBody for crate::types::AuthentikError {
     fn message(&self) -> String {
         match self {
             crate::types::AuthentikError::GenericError(error) => error.detail.clone(),
-            crate::types::AuthentikError::ValidationError(error) => {
-                serde_json::to_string(error).unwrap_or_default()
-            }
+            crate::types::AuthentikError::ValidationError(error) => serde_json::to_string(error).unwrap_or_default(),
         }
     }
 }

@@ -21,9 +21,7 @@ pub fn arg(name: &str) -> Option<String> {
 
 /// `--bind`, default `127.0.0.1:0`.
 pub fn bind() -> anyhow::Result<SocketAddr> {
-    Ok(arg("--bind")
-        .unwrap_or_else(|| "127.0.0.1:0".into())
-        .parse()?)
+    Ok(arg("--bind").unwrap_or_else(|| "127.0.0.1:0".into()).parse()?)
 }
 
 /// The resident set size of this process in bytes (`VmRSS` of `/proc/self/status`).

@@ -20,9 +20,7 @@ fn settings() -> GenerationSettings {
 pub fn generate_client(spec: &Spec) -> Result<String, SpecError> {
     let mut generator = Generator::new(&settings());
     // progenitor panics on some unsupported inputs; turn that into a readable error.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        generator.generate_tokens(&spec.openapi)
-    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&spec.openapi)));
     let tokens = match result {
         Ok(Ok(tokens)) => tokens,
         Ok(Err(err)) => return Err(SpecError::Generation(format!("progenitor: {err}"))),

@@ -176,10 +176,7 @@ fn to_json_schema(value: &Value) -> Value {
                 out.insert(key.clone(), to_json_schema(child));
             }
             "allOf" | "oneOf" | "anyOf" => {
-                let items = child
-                    .as_array()
-                    .map(|a| a.iter().map(to_json_schema).collect())
-                    .unwrap_or_default();
+                let items = child.as_array().map(|a| a.iter().map(to_json_schema).collect()).unwrap_or_default();
                 out.insert(key.clone(), Value::Array(items));
             }
             _ => {

@@ -81,7 +81,11 @@ struct EmittedOperation {
     method: TokenStream,
 }
 
-fn emit_operation(spec: &Spec, op: &OperationInfo<'_>, type_space: &mut TypeSpace) -> Result<EmittedOperation, SpecError> {
+fn emit_operation(
+    spec: &Spec,
+    op: &OperationInfo<'_>,
+    type_space: &mut TypeSpace,
+) -> Result<EmittedOperation, SpecError> {
     let id = op.operation_id;
     let raw_op = spec
         .raw

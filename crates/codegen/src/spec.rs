@@ -37,16 +37,16 @@ pub(crate) struct OperationInfo<'a> {
 
 /// Reads `path` (JSON), parses it and validates it.
 pub fn load_spec(path: &Path) -> Result<Spec, SpecError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SpecError::Read { path: path.display().to_string(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| SpecError::Read { path: path.display().to_string(), source })?;
     Spec::from_json(&text, &path.display().to_string())
 }
 
 impl Spec {
     /// Parses and validates a JSON document; `origin` names it in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Spec, SpecError> {
-        let raw: serde_json::Value = serde_json::from_str(text)
-            .map_err(|source| SpecError::Parse { path: origin.to_string(), source })?;
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|source| SpecError::Parse { path: origin.to_string(), source })?;
         let openapi: OpenAPI = serde_json::from_value(raw.clone())
             .map_err(|source| SpecError::Parse { path: origin.to_string(), source })?;
         let spec = Spec { openapi, raw };
@@ -91,10 +91,7 @@ impl Spec {
     }
 
     /// The success status and response, and the (single) error body schema of an operation.
-    pub(crate) fn responses<'a>(
-        &'a self,
-        operation: &'a Operation,
-    ) -> (Vec<(u16, &'a Response)>, BTreeSet<String>) {
+    pub(crate) fn responses<'a>(&'a self, operation: &'a Operation) -> (Vec<(u16, &'a Response)>, BTreeSet<String>) {
         let mut success = Vec::new();
         let mut errors = BTreeSet::new();
         for (status, response) in &operation.responses.responses {
@@ -133,10 +130,18 @@ impl Spec {
             }
             let (success, errors) = self.responses(op.operation);
             if success.len() != 1 {
-                problems.push(format!("{} has {} success responses; exactly one is required", op.operation_id, success.len()));
+                problems.push(format!(
+                    "{} has {} success responses; exactly one is required",
+                    op.operation_id,
+                    success.len()
+                ));
             }
             if errors.len() > 1 {
-                problems.push(format!("{} has {} different error bodies; one error schema is required", op.operation_id, errors.len()));
+                problems.push(format!(
+                    "{} has {} different error bodies; one error schema is required",
+                    op.operation_id,
+                    errors.len()
+                ));
             }
             if errors.contains("") {
                 problems.push(format!("{} has an error response without an application/json schema", op.operation_id));
@@ -171,8 +176,7 @@ fn method_name(method: &str) -> &'static str {
 fn route_conflicts<'a>(paths: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut children: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
     for path in paths {
-        let segments: Vec<String> =
-            path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
         for depth in 0..segments.len() {
             children.entry(segments[..depth].to_vec()).or_default().insert(segments[depth].clone());
         }

@@ -10,9 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
 use uuid::Uuid;
 
-use crate::model::{
-    AK_ATTR_TOKEN_EXPIRES, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy,
-};
+use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
 use crate::pagination::{Page, PageRequest, parse_ordering};
 use crate::secrets::{Secret, generate_key};
 use crate::store::{CoreTokenField, CoreTokenQuery, OAuthField, OAuthQuery, Store, StoreError};
@@ -26,14 +24,12 @@ pub const MSG_INVALID_PAGE: &str = "Invalid page.";
 pub const MSG_TOKEN_NOT_FOUND: &str = "No Token matches the given query.";
 const MSG_REQUIRED: &str = "This field is required.";
 const MSG_BLANK: &str = "This field may not be blank.";
-const MSG_SLUG: &str =
-    "Enter a valid “slug” consisting of letters, numbers, underscores or hyphens.";
+const MSG_SLUG: &str = "Enter a valid “slug” consisting of letters, numbers, underscores or hyphens.";
 const MSG_IDENTIFIER_TAKEN: &str = "Token with this identifier already exists.";
 const MSG_IDENTIFIER_LENGTH: &str = "Ensure this field has no more than 255 characters.";
 const MSG_USER_CHANGED: &str = "User cannot be changed";
 const MSG_BAD_DATETIME: &str = "Enter a valid date/time.";
-const MSG_BAD_FK_CHOICE: &str =
-    "Select a valid choice. That choice is not one of the available choices.";
+const MSG_BAD_FK_CHOICE: &str = "Select a valid choice. That choice is not one of the available choices.";
 /// Not an upstream message: upstream keys are not unique, ours are (they index authentication).
 const MSG_KEY_TAKEN: &str = "Token with this key already exists.";
 
@@ -157,11 +153,7 @@ impl<'a> Authentik<'a> {
 
     /// `core_tokens_list`: owner visibility, django-filter exact filters, DRF search and
     /// ordering (default `identifier,expires`), then authentik pagination.
-    pub async fn list_tokens(
-        &self,
-        caller: &AkUser,
-        params: TokenListParams,
-    ) -> Result<Page<CoreToken>, AkError> {
+    pub async fn list_tokens(&self, caller: &AkUser, params: TokenListParams) -> Result<Page<CoreToken>, AkError> {
         let mut errors = BTreeMap::new();
         let intent = non_empty(params.intent).and_then(|v| {
             Intent::parse(&v).or_else(|| {
@@ -195,10 +187,7 @@ impl<'a> Authentik<'a> {
             ordering: parse_ordering(
                 params.ordering.as_deref(),
                 CoreTokenField::parse,
-                &[
-                    (CoreTokenField::Identifier, false),
-                    (CoreTokenField::Expires, false),
-                ],
+                &[(CoreTokenField::Identifier, false), (CoreTokenField::Expires, false)],
             ),
             page: page_request(params.page, params.page_size)?,
         };
@@ -212,31 +201,17 @@ impl<'a> Authentik<'a> {
     }
 
     /// `core_tokens_create` (`TokenSerializer.validate` + `TokenViewSet.perform_create`).
-    pub async fn create_token(
-        &self,
-        caller: &AkUser,
-        body: NewToken,
-    ) -> Result<CoreToken, AkError> {
+    pub async fn create_token(&self, caller: &AkUser, body: NewToken) -> Result<CoreToken, AkError> {
         let fields = self.validate_fields(&body, true, None).await?;
         let identifier = fields.identifier.unwrap_or_default();
         let intent = body.intent.unwrap_or(Intent::Api);
-        let expires = self
-            .validate_expiry(intent, body.expires)?
-            .unwrap_or(self.now + default_token_duration());
+        let expires = self.validate_expiry(intent, body.expires)?.unwrap_or(self.now + default_token_duration());
 
         let superuser = caller.is_effective_superuser();
         let (user, expiring, key_viewers) = if superuser {
-            (
-                body.user.unwrap_or(caller.pk),
-                body.expiring.unwrap_or(true),
-                vec![],
-            )
+            (body.user.unwrap_or(caller.pk), body.expiring.unwrap_or(true), vec![])
         } else {
-            let expiring = caller
-                .attributes
-                .get(AK_ATTR_TOKEN_EXPIRES)
-                .and_then(|v| v.as_bool())
-                .unwrap_or(true);
+            let expiring = caller.attributes.get(AK_ATTR_TOKEN_EXPIRES).and_then(|v| v.as_bool()).unwrap_or(true);
             (caller.pk, expiring, vec![caller.pk])
         };
         let mut token = CoreToken {
@@ -254,15 +229,11 @@ impl<'a> Authentik<'a> {
         loop {
             match self.store.insert_core_token(token.clone()).await {
                 Ok(token) => return Ok(token),
-                Err(StoreError::Duplicate {
-                    field: "identifier",
-                }) => {
+                Err(StoreError::Duplicate { field: "identifier" }) => {
                     return Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN));
                 }
                 // A 60-character key collision is astronomically unlikely; draw again.
-                Err(StoreError::Duplicate { field: "key" }) => {
-                    token.key = Secret::new(generate_key())
-                }
+                Err(StoreError::Duplicate { field: "key" }) => token.key = Secret::new(generate_key()),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -282,25 +253,17 @@ impl<'a> Authentik<'a> {
         partial: bool,
     ) -> Result<CoreToken, AkError> {
         let current = self.visible_token(caller, identifier).await?;
-        let fields = self
-            .validate_fields(&body, !partial, Some(&current))
-            .await?;
+        let fields = self.validate_fields(&body, !partial, Some(&current)).await?;
         let intent = body.intent.unwrap_or(current.intent);
-        let expires = self
-            .validate_expiry(intent, body.expires)?
-            .or(current.expires);
+        let expires = self.validate_expiry(intent, body.expires)?.or(current.expires);
         let expiring = match body.expiring {
             Some(expiring) if caller.is_effective_superuser() => expiring,
             _ => current.expiring,
         };
         let updated = CoreToken {
-            identifier: fields
-                .identifier
-                .unwrap_or_else(|| current.identifier.clone()),
+            identifier: fields.identifier.unwrap_or_else(|| current.identifier.clone()),
             intent,
-            description: fields
-                .description
-                .unwrap_or_else(|| current.description.clone()),
+            description: fields.description.unwrap_or_else(|| current.description.clone()),
             expires,
             expiring,
             managed: fields.managed.or_else(|| current.managed.clone()),
@@ -308,9 +271,9 @@ impl<'a> Authentik<'a> {
         };
         match self.store.replace_core_token(identifier, updated).await {
             Ok(token) => Ok(token),
-            Err(StoreError::Duplicate {
-                field: "identifier",
-            }) => Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN)),
+            Err(StoreError::Duplicate { field: "identifier" }) => {
+                Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN))
+            }
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_TOKEN_NOT_FOUND)),
             Err(e) => Err(e.into()),
         }
@@ -339,12 +302,7 @@ impl<'a> Authentik<'a> {
 
     /// `core_tokens_set_key_create`: visibility (404), permission (owner or superuser, 403),
     /// then the body (`key` required, trimmed, non-blank). The old key stops working at once.
-    pub async fn set_key(
-        &self,
-        caller: &AkUser,
-        identifier: &str,
-        key: Option<String>,
-    ) -> Result<(), AkError> {
+    pub async fn set_key(&self, caller: &AkUser, identifier: &str, key: Option<String>) -> Result<(), AkError> {
         let token = self.visible_token(caller, identifier).await?;
         if !(caller.is_effective_superuser() || token.user == caller.pk) {
             return Err(AkError::forbidden(MSG_NO_PERMISSION));
@@ -414,22 +372,12 @@ impl<'a> Authentik<'a> {
     }
 
     /// `oauth2_{access,refresh}_tokens_retrieve`.
-    pub async fn get_oauth(
-        &self,
-        caller: &AkUser,
-        kind: OAuthKind,
-        pk: i64,
-    ) -> Result<OAuthToken, AkError> {
+    pub async fn get_oauth(&self, caller: &AkUser, kind: OAuthKind, pk: i64) -> Result<OAuthToken, AkError> {
         self.visible_oauth(caller, kind, pk).await
     }
 
     /// `oauth2_{access,refresh}_tokens_destroy`.
-    pub async fn delete_oauth(
-        &self,
-        caller: &AkUser,
-        kind: OAuthKind,
-        pk: i64,
-    ) -> Result<(), AkError> {
+    pub async fn delete_oauth(&self, caller: &AkUser, kind: OAuthKind, pk: i64) -> Result<(), AkError> {
         self.visible_oauth(caller, kind, pk).await?;
         match self.store.delete_oauth_token(kind, pk).await {
             Ok(()) => Ok(()),
@@ -439,12 +387,7 @@ impl<'a> Authentik<'a> {
     }
 
     /// `oauth2_{access,refresh}_tokens_used_by_list`: always empty once visible.
-    pub async fn oauth_used_by(
-        &self,
-        caller: &AkUser,
-        kind: OAuthKind,
-        pk: i64,
-    ) -> Result<Vec<UsedBy>, AkError> {
+    pub async fn oauth_used_by(&self, caller: &AkUser, kind: OAuthKind, pk: i64) -> Result<Vec<UsedBy>, AkError> {
         self.visible_oauth(caller, kind, pk).await?;
         Ok(Vec::new())
     }
@@ -457,12 +400,7 @@ impl<'a> Authentik<'a> {
         }
     }
 
-    async fn visible_oauth(
-        &self,
-        caller: &AkUser,
-        kind: OAuthKind,
-        pk: i64,
-    ) -> Result<OAuthToken, AkError> {
+    async fn visible_oauth(&self, caller: &AkUser, kind: OAuthKind, pk: i64) -> Result<OAuthToken, AkError> {
         match self.store.oauth_token(kind, pk).await {
             Ok(t) if caller.is_effective_superuser() || t.user == caller.pk => Ok(t),
             Ok(_) | Err(StoreError::NotFound) => Err(oauth_not_found(kind)),
@@ -507,10 +445,7 @@ impl<'a> Authentik<'a> {
                 if identifier.chars().count() > IDENTIFIER_MAX_CHARS {
                     add_error(&mut errors, "identifier", MSG_IDENTIFIER_LENGTH);
                 }
-                if !identifier
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                {
+                if !identifier.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
                     add_error(&mut errors, "identifier", MSG_SLUG);
                 }
                 Some(identifier.to_owned())
@@ -518,11 +453,7 @@ impl<'a> Authentik<'a> {
         };
         if let Some(pk) = body.user {
             if !self.exists(self.store.ak_user(pk).await)? {
-                add_error(
-                    &mut errors,
-                    "user",
-                    format!("Invalid pk \"{pk}\" - object does not exist."),
-                );
+                add_error(&mut errors, "user", format!("Invalid pk \"{pk}\" - object does not exist."));
             } else if current.is_some_and(|c| c.user != pk) {
                 add_error(&mut errors, "user", MSG_USER_CHANGED);
             }
@@ -537,11 +468,7 @@ impl<'a> Authentik<'a> {
         if !errors.is_empty() {
             return Err(AkError::Invalid(errors));
         }
-        Ok(ValidFields {
-            identifier,
-            description: body.description.as_deref().map(|d| d.trim().to_owned()),
-            managed,
-        })
+        Ok(ValidFields { identifier, description: body.description.as_deref().map(|d| d.trim().to_owned()), managed })
     }
 
     /// `TokenSerializer.validate` for intent and expiry. Returns the `expires` to store:
@@ -558,10 +485,7 @@ impl<'a> Authentik<'a> {
                 match expires {
                     Some(e) if e > max => Err(AkError::field(
                         "expires",
-                        format!(
-                            "Token expires exceeds maximum lifetime ({} UTC).",
-                            python_datetime(max)
-                        ),
+                        format!("Token expires exceeds maximum lifetime ({} UTC).", python_datetime(max)),
                     )),
                     other => Ok(other),
                 }
@@ -619,12 +543,7 @@ fn parse_django_datetime(value: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(&normalized) {
         return Some(dt.with_timezone(&Utc));
     }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f%:z",
-        "%Y-%m-%dT%H:%M%:z",
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-        "%Y-%m-%dT%H:%M%z",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
         if let Ok(dt) = DateTime::parse_from_str(&normalized, fmt) {
             return Some(dt.with_timezone(&Utc));
         }
@@ -677,36 +596,21 @@ mod tests {
 
     async fn env() -> Env {
         let store = MemoryStore::new();
-        let (alice, bob, root) = (
-            ak_user(ALICE, "alice", false),
-            ak_user(BOB, "bob", false),
-            ak_user(ROOT, "root", true),
-        );
+        let (alice, bob, root) =
+            (ak_user(ALICE, "alice", false), ak_user(BOB, "bob", false), ak_user(ROOT, "root", true));
         for u in [&alice, &bob, &root] {
             store.insert_ak_user(u.clone()).await.unwrap();
         }
         let now = Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap();
-        Env {
-            store,
-            now,
-            alice,
-            bob,
-            root,
-        }
+        Env { store, now, alice, bob, root }
     }
 
     fn new_token(identifier: &str) -> NewToken {
-        NewToken {
-            identifier: Some(identifier.into()),
-            ..NewToken::default()
-        }
+        NewToken { identifier: Some(identifier.into()), ..NewToken::default() }
     }
 
     fn invalid(field: &str, msgs: &[&str]) -> BTreeMap<String, Vec<String>> {
-        BTreeMap::from([(
-            field.to_owned(),
-            msgs.iter().map(|m| m.to_string()).collect(),
-        )])
+        BTreeMap::from([(field.to_owned(), msgs.iter().map(|m| m.to_string()).collect())])
     }
 
     fn forbidden_msg(r: Result<impl std::fmt::Debug, AkError>) -> String {
@@ -737,10 +641,7 @@ mod tests {
     #[tokio::test]
     async fn authenticate_header_cases() {
         let e = env().await;
-        e.store
-            .insert_core_token(core_token("a", "goodkey", ALICE))
-            .await
-            .unwrap();
+        e.store.insert_core_token(core_token("a", "goodkey", ALICE)).await.unwrap();
         let ak = e.ak();
         let cases: &[(Option<&str>, &str)] = &[
             (None, MSG_NOT_PROVIDED),
@@ -753,23 +654,10 @@ mod tests {
             (Some("Bearer  goodkey"), MSG_TOKEN_INVALID),
         ];
         for (header, msg) in cases {
-            assert_eq!(
-                forbidden_msg(ak.authenticate(*header).await),
-                *msg,
-                "header {header:?}"
-            );
+            assert_eq!(forbidden_msg(ak.authenticate(*header).await), *msg, "header {header:?}");
         }
-        for header in [
-            "Bearer goodkey",
-            "bearer goodkey",
-            "BEARER goodkey",
-            "  Bearer goodkey  ",
-        ] {
-            assert_eq!(
-                ak.authenticate(Some(header)).await.unwrap().pk,
-                ALICE,
-                "header {header:?}"
-            );
+        for header in ["Bearer goodkey", "bearer goodkey", "BEARER goodkey", "  Bearer goodkey  "] {
+            assert_eq!(ak.authenticate(Some(header)).await.unwrap().pk, ALICE, "header {header:?}");
         }
     }
 
@@ -786,136 +674,61 @@ mod tests {
         let mut inactive = ak_user(4, "gone", false);
         inactive.is_active = false;
         e.store.insert_ak_user(inactive).await.unwrap();
-        for t in [
-            expired,
-            not_expiring,
-            app,
-            core_token("inactive", "k-inactive", 4),
-        ] {
+        for t in [expired, not_expiring, app, core_token("inactive", "k-inactive", 4)] {
             e.store.insert_core_token(t).await.unwrap();
         }
         let ak = e.ak();
         for key in ["k-expired", "k-app", "k-inactive"] {
             let header = format!("Bearer {key}");
-            assert_eq!(
-                forbidden_msg(ak.authenticate(Some(&header)).await),
-                MSG_TOKEN_INVALID,
-                "{key}"
-            );
+            assert_eq!(forbidden_msg(ak.authenticate(Some(&header)).await), MSG_TOKEN_INVALID, "{key}");
         }
-        assert_eq!(
-            ak.authenticate(Some("Bearer k-forever")).await.unwrap().pk,
-            ALICE
-        );
+        assert_eq!(ak.authenticate(Some("Bearer k-forever")).await.unwrap().pk, ALICE);
 
         // The expired token is still listed and retrievable.
-        let page = ak
-            .list_tokens(&e.alice, TokenListParams::default())
-            .await
-            .unwrap();
+        let page = ak.list_tokens(&e.alice, TokenListParams::default()).await.unwrap();
         assert_eq!(identifiers(&page), vec!["app", "expired", "forever"]);
-        assert!(
-            ak.get_token(&e.alice, "expired")
-                .await
-                .unwrap()
-                .is_expired(e.now)
-        );
+        assert!(ak.get_token(&e.alice, "expired").await.unwrap().is_expired(e.now));
     }
 
     #[tokio::test]
     async fn set_key_invalidates_old_key_for_auth() {
         let e = env().await;
-        e.store
-            .insert_core_token(core_token("a", "old-key", ALICE))
-            .await
-            .unwrap();
+        e.store.insert_core_token(core_token("a", "old-key", ALICE)).await.unwrap();
         let ak = e.ak();
-        ak.set_key(&e.alice, "a", Some("  new-key ".into()))
-            .await
-            .unwrap();
-        assert_eq!(
-            forbidden_msg(ak.authenticate(Some("Bearer old-key")).await),
-            MSG_TOKEN_INVALID
-        );
-        assert_eq!(
-            ak.authenticate(Some("Bearer new-key")).await.unwrap().pk,
-            ALICE
-        );
+        ak.set_key(&e.alice, "a", Some("  new-key ".into())).await.unwrap();
+        assert_eq!(forbidden_msg(ak.authenticate(Some("Bearer old-key")).await), MSG_TOKEN_INVALID);
+        assert_eq!(ak.authenticate(Some("Bearer new-key")).await.unwrap().pk, ALICE);
 
-        assert_eq!(
-            invalid_map(ak.set_key(&e.alice, "a", None).await),
-            invalid("key", &[MSG_REQUIRED])
-        );
-        assert_eq!(
-            invalid_map(ak.set_key(&e.alice, "a", Some("  ".into())).await),
-            invalid("key", &[MSG_BLANK])
-        );
-        e.store
-            .insert_core_token(core_token("b", "other-key", ALICE))
-            .await
-            .unwrap();
+        assert_eq!(invalid_map(ak.set_key(&e.alice, "a", None).await), invalid("key", &[MSG_REQUIRED]));
+        assert_eq!(invalid_map(ak.set_key(&e.alice, "a", Some("  ".into())).await), invalid("key", &[MSG_BLANK]));
+        e.store.insert_core_token(core_token("b", "other-key", ALICE)).await.unwrap();
         assert_eq!(
             invalid_map(ak.set_key(&e.alice, "a", Some("other-key".into())).await),
             invalid("key", &[MSG_KEY_TAKEN])
         );
-        ak.set_key(&e.alice, "a", Some("new-key".into()))
-            .await
-            .unwrap();
+        ak.set_key(&e.alice, "a", Some("new-key".into())).await.unwrap();
     }
 
     #[tokio::test]
     async fn two_user_visibility() {
         let e = env().await;
-        e.store
-            .insert_core_token(core_token("alice-t", "k1", ALICE))
-            .await
-            .unwrap();
-        e.store
-            .insert_core_token(core_token("bob-t", "k2", BOB))
-            .await
-            .unwrap();
+        e.store.insert_core_token(core_token("alice-t", "k1", ALICE)).await.unwrap();
+        e.store.insert_core_token(core_token("bob-t", "k2", BOB)).await.unwrap();
         let ak = e.ak();
 
+        assert_eq!(identifiers(&ak.list_tokens(&e.alice, TokenListParams::default()).await.unwrap()), vec!["alice-t"]);
+        assert_eq!(identifiers(&ak.list_tokens(&e.bob, TokenListParams::default()).await.unwrap()), vec!["bob-t"]);
         assert_eq!(
-            identifiers(
-                &ak.list_tokens(&e.alice, TokenListParams::default())
-                    .await
-                    .unwrap()
-            ),
-            vec!["alice-t"]
-        );
-        assert_eq!(
-            identifiers(
-                &ak.list_tokens(&e.bob, TokenListParams::default())
-                    .await
-                    .unwrap()
-            ),
-            vec!["bob-t"]
-        );
-        assert_eq!(
-            identifiers(
-                &ak.list_tokens(&e.root, TokenListParams::default())
-                    .await
-                    .unwrap()
-            ),
+            identifiers(&ak.list_tokens(&e.root, TokenListParams::default()).await.unwrap()),
             vec!["alice-t", "bob-t"]
         );
         let nf = MSG_TOKEN_NOT_FOUND;
         assert_eq!(not_found_msg(ak.get_token(&e.alice, "bob-t").await), nf);
         assert_eq!(not_found_msg(ak.get_token(&e.alice, "missing").await), nf);
         assert_eq!(not_found_msg(ak.view_key(&e.alice, "bob-t").await), nf);
-        assert_eq!(
-            not_found_msg(ak.set_key(&e.alice, "bob-t", Some("x".into())).await),
-            nf
-        );
+        assert_eq!(not_found_msg(ak.set_key(&e.alice, "bob-t", Some("x".into())).await), nf);
         assert_eq!(not_found_msg(ak.used_by(&e.alice, "bob-t").await), nf);
-        assert_eq!(
-            not_found_msg(
-                ak.update_token(&e.alice, "bob-t", new_token("bob-t"), false)
-                    .await
-            ),
-            nf
-        );
+        assert_eq!(not_found_msg(ak.update_token(&e.alice, "bob-t", new_token("bob-t"), false).await), nf);
         assert_eq!(not_found_msg(ak.delete_token(&e.alice, "bob-t").await), nf);
         assert!(ak.get_token(&e.root, "bob-t").await.is_ok());
         assert!(ak.used_by(&e.alice, "alice-t").await.unwrap().is_empty());
@@ -926,10 +739,7 @@ mod tests {
     #[tokio::test]
     async fn superuser_through_group() {
         let e = env().await;
-        e.store
-            .insert_core_token(core_token("alice-t", "k1", ALICE))
-            .await
-            .unwrap();
+        e.store.insert_core_token(core_token("alice-t", "k1", ALICE)).await.unwrap();
         let mut admin = ak_user(5, "groupadmin", false);
         admin.groups.push(crate::model::AkGroup {
             pk: Uuid::new_v4(),
@@ -954,55 +764,21 @@ mod tests {
             let e = &e;
             async move { e.ak().list_tokens(&e.alice, params).await }
         };
-        let ordered = |o: &str| TokenListParams {
-            ordering: Some(o.into()),
-            ..TokenListParams::default()
-        };
-        assert_eq!(
-            identifiers(&list(TokenListParams::default()).await.unwrap()),
-            vec!["a", "b", "c"]
-        );
-        assert_eq!(
-            identifiers(&list(ordered("-identifier")).await.unwrap()),
-            vec!["c", "b", "a"]
-        );
-        assert_eq!(
-            identifiers(&list(ordered("-description")).await.unwrap()),
-            vec!["b", "c", "a"]
-        );
-        assert_eq!(
-            identifiers(&list(ordered("nonsense")).await.unwrap()),
-            vec!["a", "b", "c"]
-        );
-        assert_eq!(
-            identifiers(&list(ordered("nonsense,-identifier")).await.unwrap()),
-            vec!["c", "b", "a"]
-        );
+        let ordered = |o: &str| TokenListParams { ordering: Some(o.into()), ..TokenListParams::default() };
+        assert_eq!(identifiers(&list(TokenListParams::default()).await.unwrap()), vec!["a", "b", "c"]);
+        assert_eq!(identifiers(&list(ordered("-identifier")).await.unwrap()), vec!["c", "b", "a"]);
+        assert_eq!(identifiers(&list(ordered("-description")).await.unwrap()), vec!["b", "c", "a"]);
+        assert_eq!(identifiers(&list(ordered("nonsense")).await.unwrap()), vec!["a", "b", "c"]);
+        assert_eq!(identifiers(&list(ordered("nonsense,-identifier")).await.unwrap()), vec!["c", "b", "a"]);
 
-        let search = TokenListParams {
-            search: Some("THR".into()),
-            ..TokenListParams::default()
-        };
+        let search = TokenListParams { search: Some("THR".into()), ..TokenListParams::default() };
         assert_eq!(identifiers(&list(search).await.unwrap()), vec!["c"]);
-        let by_user = TokenListParams {
-            user_username: Some("bob".into()),
-            ..TokenListParams::default()
-        };
+        let by_user = TokenListParams { user_username: Some("bob".into()), ..TokenListParams::default() };
         assert!(list(by_user).await.unwrap().results.is_empty());
-        let expiring = |v: &str| TokenListParams {
-            expiring: Some(v.into()),
-            ..TokenListParams::default()
-        };
+        let expiring = |v: &str| TokenListParams { expiring: Some(v.into()), ..TokenListParams::default() };
         assert_eq!(list(expiring("false")).await.unwrap().count, 0);
-        assert_eq!(
-            list(expiring("maybe")).await.unwrap().count,
-            3,
-            "unknown boolean means no filter"
-        );
-        let empty_filter = TokenListParams {
-            identifier: Some(String::new()),
-            ..TokenListParams::default()
-        };
+        assert_eq!(list(expiring("maybe")).await.unwrap().count, 3, "unknown boolean means no filter");
+        let empty_filter = TokenListParams { identifier: Some(String::new()), ..TokenListParams::default() };
         assert_eq!(list(empty_filter).await.unwrap().count, 3);
 
         let bad = TokenListParams {
@@ -1011,15 +787,9 @@ mod tests {
             ..TokenListParams::default()
         };
         let errors = invalid_map(list(bad).await);
-        assert_eq!(
-            errors["intent"],
-            vec!["Select a valid choice. nope is not one of the available choices."]
-        );
+        assert_eq!(errors["intent"], vec!["Select a valid choice. nope is not one of the available choices."]);
         assert_eq!(errors["expires"], vec![MSG_BAD_DATETIME]);
-        let intent = TokenListParams {
-            intent: Some("api".into()),
-            ..TokenListParams::default()
-        };
+        let intent = TokenListParams { intent: Some("api".into()), ..TokenListParams::default() };
         assert_eq!(list(intent).await.unwrap().count, 3);
 
         let paged = |page: Option<i64>, size: Option<i64>| TokenListParams {
@@ -1029,30 +799,14 @@ mod tests {
         };
         let p = list(paged(Some(2), Some(2))).await.unwrap();
         assert_eq!(
-            (
-                identifiers(&p),
-                p.count,
-                p.current,
-                p.total_pages,
-                p.next,
-                p.previous
-            ),
+            (identifiers(&p), p.count, p.current, p.total_pages, p.next, p.previous),
             (vec!["c"], 3, 2, 2, 0, 1)
         );
         assert_eq!((p.start_index, p.end_index), (3, 3));
-        assert_eq!(
-            not_found_msg(list(paged(Some(3), Some(2))).await),
-            MSG_INVALID_PAGE
-        );
-        assert_eq!(
-            not_found_msg(list(paged(Some(0), None)).await),
-            MSG_INVALID_PAGE
-        );
+        assert_eq!(not_found_msg(list(paged(Some(3), Some(2))).await), MSG_INVALID_PAGE);
+        assert_eq!(not_found_msg(list(paged(Some(0), None)).await), MSG_INVALID_PAGE);
 
-        let empty = ak
-            .list_tokens(&e.bob, TokenListParams::default())
-            .await
-            .unwrap();
+        let empty = ak.list_tokens(&e.bob, TokenListParams::default()).await.unwrap();
         assert_eq!(
             (
                 empty.count,
@@ -1073,56 +827,28 @@ mod tests {
         let mut t = core_token("dated", "k", ALICE);
         t.expires = Some(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
         e.store.insert_core_token(t).await.unwrap();
-        e.store
-            .insert_core_token(core_token("undated", "k2", ALICE))
-            .await
-            .unwrap();
-        for v in [
-            "2026-01-02T03:04:05Z",
-            "2026-01-02 03:04:05",
-            "2026-01-02T04:04:05+01:00",
-            "2026-01-02T03:04:05.000000",
-        ] {
-            let params = TokenListParams {
-                expires: Some(v.into()),
-                ..TokenListParams::default()
-            };
-            assert_eq!(
-                identifiers(&e.ak().list_tokens(&e.alice, params).await.unwrap()),
-                vec!["dated"],
-                "{v}"
-            );
+        e.store.insert_core_token(core_token("undated", "k2", ALICE)).await.unwrap();
+        for v in
+            ["2026-01-02T03:04:05Z", "2026-01-02 03:04:05", "2026-01-02T04:04:05+01:00", "2026-01-02T03:04:05.000000"]
+        {
+            let params = TokenListParams { expires: Some(v.into()), ..TokenListParams::default() };
+            assert_eq!(identifiers(&e.ak().list_tokens(&e.alice, params).await.unwrap()), vec!["dated"], "{v}");
         }
     }
 
     #[tokio::test]
     async fn create_validates_identifier() {
         let e = env().await;
-        e.store
-            .insert_core_token(core_token("taken", "k", BOB))
-            .await
-            .unwrap();
+        e.store.insert_core_token(core_token("taken", "k", BOB)).await.unwrap();
         let ak = e.ak();
         let create = |body: NewToken| {
             let e = &e;
             async move { e.ak().create_token(&e.alice, body).await }
         };
-        assert_eq!(
-            invalid_map(create(NewToken::default()).await),
-            invalid("identifier", &[MSG_REQUIRED])
-        );
-        assert_eq!(
-            invalid_map(create(new_token("  ")).await),
-            invalid("identifier", &[MSG_BLANK])
-        );
-        assert_eq!(
-            invalid_map(create(new_token("bad id!")).await),
-            invalid("identifier", &[MSG_SLUG])
-        );
-        assert_eq!(
-            invalid_map(create(new_token("taken")).await),
-            invalid("identifier", &[MSG_IDENTIFIER_TAKEN])
-        );
+        assert_eq!(invalid_map(create(NewToken::default()).await), invalid("identifier", &[MSG_REQUIRED]));
+        assert_eq!(invalid_map(create(new_token("  ")).await), invalid("identifier", &[MSG_BLANK]));
+        assert_eq!(invalid_map(create(new_token("bad id!")).await), invalid("identifier", &[MSG_SLUG]));
+        assert_eq!(invalid_map(create(new_token("taken")).await), invalid("identifier", &[MSG_IDENTIFIER_TAKEN]));
         assert_eq!(
             invalid_map(create(new_token(&"x".repeat(256))).await),
             invalid("identifier", &[MSG_IDENTIFIER_LENGTH])
@@ -1135,28 +861,13 @@ mod tests {
         assert_eq!(created.identifier.len(), 255);
         let trimmed = create(new_token("  spaced-ok_1 ")).await.unwrap();
         assert_eq!(trimmed.identifier, "spaced-ok_1");
-        let blank_managed = NewToken {
-            managed: Some(String::new()),
-            ..new_token("m")
-        };
-        assert_eq!(
-            invalid_map(create(blank_managed).await),
-            invalid("managed", &[MSG_BLANK])
-        );
+        let blank_managed = NewToken { managed: Some(String::new()), ..new_token("m") };
+        assert_eq!(invalid_map(create(blank_managed).await), invalid("managed", &[MSG_BLANK]));
         // field errors are collected across fields
-        let both = NewToken {
-            user: Some(99),
-            ..new_token("bad id")
-        };
+        let both = NewToken { user: Some(99), ..new_token("bad id") };
         let errors = invalid_map(ak.create_token(&e.alice, both).await);
-        assert_eq!(
-            errors.keys().collect::<Vec<_>>(),
-            vec!["identifier", "user"]
-        );
-        assert_eq!(
-            errors["user"],
-            vec!["Invalid pk \"99\" - object does not exist."]
-        );
+        assert_eq!(errors.keys().collect::<Vec<_>>(), vec!["identifier", "user"]);
+        assert_eq!(errors["user"], vec!["Invalid pk \"99\" - object does not exist."]);
     }
 
     #[tokio::test]
@@ -1165,23 +876,13 @@ mod tests {
         let ak = e.ak();
         let day = e.now + TimeDelta::days(1);
 
-        let api = NewToken {
-            expires: Some(e.now + TimeDelta::days(300)),
-            ..new_token("api")
-        };
+        let api = NewToken { expires: Some(e.now + TimeDelta::days(300)), ..new_token("api") };
         let api = ak.create_token(&e.alice, api).await.unwrap();
-        assert_eq!(
-            (api.intent, api.expires),
-            (Intent::Api, Some(day)),
-            "client expiry ignored for api"
-        );
+        assert_eq!((api.intent, api.expires), (Intent::Api, Some(day)), "client expiry ignored for api");
         assert_eq!(api.key.expose().len(), 60);
 
         for bad in [Intent::Verification, Intent::Recovery] {
-            let body = NewToken {
-                intent: Some(bad),
-                ..new_token("bad")
-            };
+            let body = NewToken { intent: Some(bad), ..new_token("bad") };
             assert_eq!(
                 invalid_map(ak.create_token(&e.alice, body).await),
                 invalid("intent", &[&format!("Invalid intent {bad}")])
@@ -1192,110 +893,53 @@ mod tests {
             expires,
             ..new_token(id)
         };
-        let too_long = ak
-            .create_token(&e.alice, app("long", Some(day + TimeDelta::seconds(1))))
-            .await;
+        let too_long = ak.create_token(&e.alice, app("long", Some(day + TimeDelta::seconds(1)))).await;
         assert_eq!(
             invalid_map(too_long),
-            invalid(
-                "expires",
-                &["Token expires exceeds maximum lifetime (2026-08-23 12:00:00+00:00 UTC)."]
-            )
+            invalid("expires", &["Token expires exceeds maximum lifetime (2026-08-23 12:00:00+00:00 UTC)."])
         );
         let odd_now = Authentik::new(&e.store, e.now + TimeDelta::microseconds(1500));
-        let too_long = odd_now
-            .create_token(&e.alice, app("long", Some(day + TimeDelta::days(1))))
-            .await;
+        let too_long = odd_now.create_token(&e.alice, app("long", Some(day + TimeDelta::days(1)))).await;
         assert_eq!(
             invalid_map(too_long)["expires"],
             vec!["Token expires exceeds maximum lifetime (2026-08-23 12:00:00.001500+00:00 UTC)."]
         );
         let short = e.now + TimeDelta::hours(2);
-        assert_eq!(
-            ak.create_token(&e.alice, app("short", Some(short)))
-                .await
-                .unwrap()
-                .expires,
-            Some(short)
-        );
-        assert_eq!(
-            ak.create_token(&e.alice, app("max", Some(day)))
-                .await
-                .unwrap()
-                .expires,
-            Some(day)
-        );
-        assert_eq!(
-            ak.create_token(&e.alice, app("default", None))
-                .await
-                .unwrap()
-                .expires,
-            Some(day)
-        );
+        assert_eq!(ak.create_token(&e.alice, app("short", Some(short))).await.unwrap().expires, Some(short));
+        assert_eq!(ak.create_token(&e.alice, app("max", Some(day))).await.unwrap().expires, Some(day));
+        assert_eq!(ak.create_token(&e.alice, app("default", None)).await.unwrap().expires, Some(day));
     }
 
     #[tokio::test]
     async fn create_owner_rules() {
         let e = env().await;
         let ak = e.ak();
-        let body = NewToken {
-            user: Some(BOB),
-            expiring: Some(false),
-            ..new_token("mine")
-        };
+        let body = NewToken { user: Some(BOB), expiring: Some(false), ..new_token("mine") };
         let t = ak.create_token(&e.alice, body).await.unwrap();
-        assert_eq!(
-            (t.user, t.expiring, t.key_viewers.clone()),
-            (ALICE, true, vec![ALICE])
-        );
+        assert_eq!((t.user, t.expiring, t.key_viewers.clone()), (ALICE, true, vec![ALICE]));
         assert_eq!(ak.view_key(&e.alice, "mine").await.unwrap(), t.key);
 
         let mut lenient = ak_user(6, "lenient", false);
-        lenient
-            .attributes
-            .insert(AK_ATTR_TOKEN_EXPIRES.into(), json!(false));
+        lenient.attributes.insert(AK_ATTR_TOKEN_EXPIRES.into(), json!(false));
         e.store.insert_ak_user(lenient.clone()).await.unwrap();
-        assert!(
-            !ak.create_token(&lenient, new_token("never"))
-                .await
-                .unwrap()
-                .expiring
-        );
+        assert!(!ak.create_token(&lenient, new_token("never")).await.unwrap().expiring);
 
-        let body = NewToken {
-            user: Some(BOB),
-            expiring: Some(false),
-            ..new_token("for-bob")
-        };
+        let body = NewToken { user: Some(BOB), expiring: Some(false), ..new_token("for-bob") };
         let t = ak.create_token(&e.root, body).await.unwrap();
         assert_eq!((t.user, t.expiring, t.key_viewers.len()), (BOB, false, 0));
         // Created for bob by an admin: bob sees it but may not view its key.
         assert!(ak.get_token(&e.bob, "for-bob").await.is_ok());
-        assert_eq!(
-            forbidden_msg(ak.view_key(&e.bob, "for-bob").await),
-            MSG_NO_PERMISSION
-        );
+        assert_eq!(forbidden_msg(ak.view_key(&e.bob, "for-bob").await), MSG_NO_PERMISSION);
         assert_eq!(ak.view_key(&e.root, "for-bob").await.unwrap(), t.key);
         // bob may still set it (owner)
-        ak.set_key(&e.bob, "for-bob", Some("bobs-own-key".into()))
-            .await
-            .unwrap();
+        ak.set_key(&e.bob, "for-bob", Some("bobs-own-key".into())).await.unwrap();
 
-        let missing_user = NewToken {
-            user: Some(42),
-            ..new_token("ghost")
-        };
+        let missing_user = NewToken { user: Some(42), ..new_token("ghost") };
         assert_eq!(
             invalid_map(ak.create_token(&e.root, missing_user).await),
             invalid("user", &["Invalid pk \"42\" - object does not exist."])
         );
-        assert_eq!(
-            ak.create_token(&e.root, new_token("self"))
-                .await
-                .unwrap()
-                .user,
-            ROOT
-        );
+        assert_eq!(ak.create_token(&e.root, new_token("self")).await.unwrap().user, ROOT);
     }
 
     #[tokio::test]
@@ -1310,130 +954,57 @@ mod tests {
             ..new_token("t")
         };
         let original = ak.create_token(&e.alice, body).await.unwrap();
-        e.store
-            .insert_core_token(core_token("other", "k-other", ALICE))
-            .await
-            .unwrap();
+        e.store.insert_core_token(core_token("other", "k-other", ALICE)).await.unwrap();
 
         assert_eq!(
-            invalid_map(
-                ak.update_token(
-                    &e.alice,
-                    "t",
-                    NewToken {
-                        user: Some(BOB),
-                        ..new_token("t")
-                    },
-                    false
-                )
-                .await
-            ),
+            invalid_map(ak.update_token(&e.alice, "t", NewToken { user: Some(BOB), ..new_token("t") }, false).await),
             invalid("user", &[MSG_USER_CHANGED])
         );
-        assert!(
-            ak.update_token(
-                &e.alice,
-                "t",
-                NewToken {
-                    user: Some(ALICE),
-                    ..new_token("t")
-                },
-                false
-            )
-            .await
-            .is_ok()
-        );
+        assert!(ak.update_token(&e.alice, "t", NewToken { user: Some(ALICE), ..new_token("t") }, false).await.is_ok());
         assert_eq!(
-            invalid_map(
-                ak.update_token(&e.alice, "t", NewToken::default(), false)
-                    .await
-            ),
+            invalid_map(ak.update_token(&e.alice, "t", NewToken::default(), false).await),
             invalid("identifier", &[MSG_REQUIRED])
         );
         assert_eq!(
-            invalid_map(
-                ak.update_token(&e.alice, "t", new_token("other"), true)
-                    .await
-            ),
+            invalid_map(ak.update_token(&e.alice, "t", new_token("other"), true).await),
             invalid("identifier", &[MSG_IDENTIFIER_TAKEN])
         );
 
         // partial: absent fields keep their values, including intent and expires
-        let patched = NewToken {
-            description: Some("second".into()),
-            expiring: Some(false),
-            ..NewToken::default()
-        };
+        let patched = NewToken { description: Some("second".into()), expiring: Some(false), ..NewToken::default() };
         let t = ak.update_token(&e.alice, "t", patched, true).await.unwrap();
         assert_eq!(t.pk, original.pk);
         assert_eq!(t.key, original.key);
-        assert_eq!(
-            (t.description.as_str(), t.intent, t.expires),
-            ("second", Intent::AppPassword, original.expires)
-        );
+        assert_eq!((t.description.as_str(), t.intent, t.expires), ("second", Intent::AppPassword, original.expires));
         assert!(t.expiring, "non-superusers cannot clear expiring");
         assert_eq!(t.managed.as_deref(), Some("m"));
 
-        let too_long = NewToken {
-            expires: Some(e.now + TimeDelta::days(2)),
-            ..NewToken::default()
-        };
-        assert!(
-            invalid_map(ak.update_token(&e.alice, "t", too_long, true).await)
-                .contains_key("expires")
-        );
+        let too_long = NewToken { expires: Some(e.now + TimeDelta::days(2)), ..NewToken::default() };
+        assert!(invalid_map(ak.update_token(&e.alice, "t", too_long, true).await).contains_key("expires"));
 
         // rename, then switch to api: expires is renewed
-        let renamed = ak
-            .update_token(&e.alice, "t", new_token("t2"), true)
-            .await
-            .unwrap();
+        let renamed = ak.update_token(&e.alice, "t", new_token("t2"), true).await.unwrap();
         assert_eq!(renamed.identifier, "t2");
-        assert_eq!(
-            not_found_msg(ak.get_token(&e.alice, "t").await),
-            MSG_TOKEN_NOT_FOUND
-        );
-        let api = NewToken {
-            intent: Some(Intent::Api),
-            ..NewToken::default()
-        };
+        assert_eq!(not_found_msg(ak.get_token(&e.alice, "t").await), MSG_TOKEN_NOT_FOUND);
+        let api = NewToken { intent: Some(Intent::Api), ..NewToken::default() };
         let t = ak.update_token(&e.alice, "t2", api, true).await.unwrap();
         assert_eq!(t.expires, Some(e.now + TimeDelta::days(1)));
-        let bad = NewToken {
-            intent: Some(Intent::Recovery),
-            ..NewToken::default()
-        };
+        let bad = NewToken { intent: Some(Intent::Recovery), ..NewToken::default() };
         assert_eq!(
             invalid_map(ak.update_token(&e.alice, "t2", bad, true).await),
             invalid("intent", &["Invalid intent recovery"])
         );
-        let by_root = NewToken {
-            expiring: Some(false),
-            ..NewToken::default()
-        };
-        assert!(
-            !ak.update_token(&e.root, "t2", by_root, true)
-                .await
-                .unwrap()
-                .expiring
-        );
+        let by_root = NewToken { expiring: Some(false), ..NewToken::default() };
+        assert!(!ak.update_token(&e.root, "t2", by_root, true).await.unwrap().expiring);
     }
 
     async fn oauth_env() -> Env {
         let e = env().await;
         e.store.insert_provider(provider(10, "Wiki")).await.unwrap();
-        e.store
-            .insert_provider(provider(11, "Grafana"))
-            .await
-            .unwrap();
+        e.store.insert_provider(provider(11, "Grafana")).await.unwrap();
         let mut expired = oauth(Access, 1, 11, ALICE);
         expired.expires = Some(e.now - TimeDelta::minutes(1));
-        for t in [
-            expired,
-            oauth(Access, 2, 10, ALICE),
-            oauth(Access, 3, 10, BOB),
-            oauth(Refresh, 1, 10, BOB),
-        ] {
+        for t in [expired, oauth(Access, 2, 10, ALICE), oauth(Access, 3, 10, BOB), oauth(Refresh, 1, 10, BOB)] {
             e.store.insert_oauth_token(t).await.unwrap();
         }
         e
@@ -1445,105 +1016,36 @@ mod tests {
         let ak = e.ak();
         let pks = |p: Page<OAuthToken>| p.results.iter().map(|t| t.pk).collect::<Vec<_>>();
         let default = OAuthListParams::default();
-        assert_eq!(
-            pks(ak
-                .list_oauth(&e.alice, Access, default.clone())
-                .await
-                .unwrap()),
-            vec![2, 1]
-        );
-        assert_eq!(
-            pks(ak
-                .list_oauth(&e.root, Access, default.clone())
-                .await
-                .unwrap()),
-            vec![2, 3, 1]
-        );
-        assert_eq!(
-            pks(ak
-                .list_oauth(&e.alice, Refresh, default.clone())
-                .await
-                .unwrap()),
-            Vec::<i64>::new()
-        );
-        let ordered = OAuthListParams {
-            ordering: Some("-pk".into()),
-            ..default.clone()
-        };
-        assert_eq!(
-            pks(ak.list_oauth(&e.root, Access, ordered).await.unwrap()),
-            vec![3, 2, 1]
-        );
-        let search = OAuthListParams {
-            search: Some("grafana".into()),
-            ..default.clone()
-        };
-        assert_eq!(
-            pks(ak.list_oauth(&e.root, Access, search).await.unwrap()),
-            vec![1]
-        );
-        let user = OAuthListParams {
-            user: Some(BOB.to_string()),
-            ..default.clone()
-        };
-        assert_eq!(
-            pks(ak.list_oauth(&e.root, Access, user.clone()).await.unwrap()),
-            vec![3]
-        );
-        assert_eq!(
-            pks(ak.list_oauth(&e.alice, Access, user).await.unwrap()),
-            Vec::<i64>::new()
-        );
-        let provider = OAuthListParams {
-            provider: Some("11".into()),
-            ..default.clone()
-        };
-        assert_eq!(
-            pks(ak.list_oauth(&e.root, Access, provider).await.unwrap()),
-            vec![1]
-        );
-        let bad = OAuthListParams {
-            user: Some("99".into()),
-            provider: Some("x".into()),
-            ..default.clone()
-        };
+        assert_eq!(pks(ak.list_oauth(&e.alice, Access, default.clone()).await.unwrap()), vec![2, 1]);
+        assert_eq!(pks(ak.list_oauth(&e.root, Access, default.clone()).await.unwrap()), vec![2, 3, 1]);
+        assert_eq!(pks(ak.list_oauth(&e.alice, Refresh, default.clone()).await.unwrap()), Vec::<i64>::new());
+        let ordered = OAuthListParams { ordering: Some("-pk".into()), ..default.clone() };
+        assert_eq!(pks(ak.list_oauth(&e.root, Access, ordered).await.unwrap()), vec![3, 2, 1]);
+        let search = OAuthListParams { search: Some("grafana".into()), ..default.clone() };
+        assert_eq!(pks(ak.list_oauth(&e.root, Access, search).await.unwrap()), vec![1]);
+        let user = OAuthListParams { user: Some(BOB.to_string()), ..default.clone() };
+        assert_eq!(pks(ak.list_oauth(&e.root, Access, user.clone()).await.unwrap()), vec![3]);
+        assert_eq!(pks(ak.list_oauth(&e.alice, Access, user).await.unwrap()), Vec::<i64>::new());
+        let provider = OAuthListParams { provider: Some("11".into()), ..default.clone() };
+        assert_eq!(pks(ak.list_oauth(&e.root, Access, provider).await.unwrap()), vec![1]);
+        let bad = OAuthListParams { user: Some("99".into()), provider: Some("x".into()), ..default.clone() };
         let errors = invalid_map(ak.list_oauth(&e.root, Access, bad).await);
         assert_eq!(errors["user"], vec![MSG_BAD_FK_CHOICE]);
         assert_eq!(errors["provider"], vec![MSG_BAD_FK_CHOICE]);
-        let page = OAuthListParams {
-            page: Some(2),
-            ..default
-        };
-        assert_eq!(
-            not_found_msg(ak.list_oauth(&e.root, Access, page).await),
-            MSG_INVALID_PAGE
-        );
+        let page = OAuthListParams { page: Some(2), ..default };
+        assert_eq!(not_found_msg(ak.list_oauth(&e.root, Access, page).await), MSG_INVALID_PAGE);
 
         let expired = ak.get_oauth(&e.alice, Access, 1).await.unwrap();
         assert!(expired.is_expired(e.now));
-        assert_eq!(
-            not_found_msg(ak.get_oauth(&e.alice, Access, 3).await),
-            "No AccessToken matches the given query."
-        );
-        assert_eq!(
-            not_found_msg(ak.get_oauth(&e.alice, Refresh, 1).await),
-            "No RefreshToken matches the given query."
-        );
+        assert_eq!(not_found_msg(ak.get_oauth(&e.alice, Access, 3).await), "No AccessToken matches the given query.");
+        assert_eq!(not_found_msg(ak.get_oauth(&e.alice, Refresh, 1).await), "No RefreshToken matches the given query.");
         assert_eq!(
             not_found_msg(ak.delete_oauth(&e.alice, Access, 3).await),
             "No AccessToken matches the given query."
         );
-        assert!(
-            ak.oauth_used_by(&e.bob, Refresh, 1)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(ak.oauth_used_by(&e.bob, Refresh, 1).await.unwrap().is_empty());
         ak.delete_oauth(&e.alice, Access, 1).await.unwrap();
-        assert_eq!(
-            not_found_msg(ak.get_oauth(&e.root, Access, 1).await),
-            "No AccessToken matches the given query."
-        );
+        assert_eq!(not_found_msg(ak.get_oauth(&e.root, Access, 1).await), "No AccessToken matches the given query.");
         ak.delete_oauth(&e.root, Refresh, 1).await.unwrap();
     }
 }

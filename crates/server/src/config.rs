@@ -183,13 +183,15 @@ impl Config {
 impl FileConfig {
     fn load(path: &Path) -> Result<FileConfig, ConfigError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
         toml::from_str(&text).map_err(|source| ConfigError::Parse { path: display, source })
     }
 
     /// Fills every setting that neither a flag nor an environment variable gave.
     fn apply(self, config: &mut Config, matches: &ArgMatches) {
-        let unset = |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
+        let unset =
+            |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
         macro_rules! fill {
             ($($field:ident),*) => {$(
                 if unset(stringify!($field)) && let Some(value) = self.$field {
@@ -204,7 +206,17 @@ impl FileConfig {
                 }
             )*};
         }
-        fill!(bind, store, log_level, log_format, expiry_interval, shutdown_timeout, max_body_bytes, bootstrap_user, validate_responses);
+        fill!(
+            bind,
+            store,
+            log_level,
+            log_format,
+            expiry_interval,
+            shutdown_timeout,
+            max_body_bytes,
+            bootstrap_user,
+            validate_responses
+        );
         fill_optional!(seed, tls_cert, tls_key, bootstrap_token, bootstrap_pat, admin_token);
     }
 }

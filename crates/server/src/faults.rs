@@ -180,7 +180,8 @@ mod tests {
     fn same_seed_same_sequence() {
         let draw = || {
             let faults = Faults::default();
-            let r = FaultRule { error_rate: Some(0.5), latency_ms: Some(1), latency_max_ms: Some(50), ..rule("healthz") };
+            let r =
+                FaultRule { error_rate: Some(0.5), latency_ms: Some(1), latency_max_ms: Some(50), ..rule("healthz") };
             faults.set(vec![r]).unwrap();
             (0..64).map(|_| faults.decide("healthz")).collect::<Vec<_>>()
         };

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 /// The registry and every metric tokenstack exports.
 pub struct Metrics {
@@ -39,12 +41,18 @@ impl Default for Metrics {
         let tokens = IntGaugeVec::new(Opts::new("tokenstack_tokens", "Stored tokens, by kind"), &["kind"])
             .expect("valid metric");
         let faults = IntCounterVec::new(
-            Opts::new("tokenstack_injected_faults_total", "Faults injected, by operationId and kind (latency, error, drop)"),
+            Opts::new(
+                "tokenstack_injected_faults_total",
+                "Faults injected, by operationId and kind (latency, error, drop)",
+            ),
             &["operation_id", "kind"],
         )
         .expect("valid metric");
         let violations = IntCounterVec::new(
-            Opts::new("tokenstack_response_violations_total", "Responses that failed validation against the spec, by operationId"),
+            Opts::new(
+                "tokenstack_response_violations_total",
+                "Responses that failed validation against the spec, by operationId",
+            ),
             &["operation_id"],
         )
         .expect("valid metric");
@@ -109,7 +117,10 @@ mod tests {
         metrics.set_tokens("authentik_core", 3);
         metrics.fault("healthz", "drop");
         let text = metrics.render();
-        assert!(text.contains(r#"tokenstack_requests_total{operation_id="core_tokens_list",status="200"} 2"#), "{text}");
+        assert!(
+            text.contains(r#"tokenstack_requests_total{operation_id="core_tokens_list",status="200"} 2"#),
+            "{text}"
+        );
         assert!(text.contains("tokenstack_store_errors_total 1"), "{text}");
         assert!(text.contains(r#"tokenstack_tokens{kind="authentik_core"} 3"#), "{text}");
         assert!(text.contains("tokenstack_request_duration_seconds_bucket"), "{text}");

@@ -119,14 +119,7 @@ impl Intent {
 
     /// Parses the wire value.
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Verification,
-            Self::Api,
-            Self::Recovery,
-            Self::AppPassword,
-        ]
-        .into_iter()
-        .find(|i| i.as_str() == value)
+        [Self::Verification, Self::Api, Self::Recovery, Self::AppPassword].into_iter().find(|i| i.as_str() == value)
     }
 }
 
@@ -358,18 +351,9 @@ mod tests {
 
     #[test]
     fn serde_names() {
-        assert_eq!(
-            serde_json::to_value(NbRole::NetworkAdmin).unwrap(),
-            "network_admin"
-        );
-        assert_eq!(
-            serde_json::to_value(Intent::AppPassword).unwrap(),
-            "app_password"
-        );
-        assert_eq!(
-            serde_json::to_value(AkUserType::InternalServiceAccount).unwrap(),
-            "internal_service_account"
-        );
+        assert_eq!(serde_json::to_value(NbRole::NetworkAdmin).unwrap(), "network_admin");
+        assert_eq!(serde_json::to_value(Intent::AppPassword).unwrap(), "app_password");
+        assert_eq!(serde_json::to_value(AkUserType::InternalServiceAccount).unwrap(), "internal_service_account");
         assert_eq!(Intent::parse("app_password"), Some(Intent::AppPassword));
         assert_eq!(Intent::parse("API"), None);
     }

@@ -54,9 +54,7 @@ impl NbError {
     pub fn kind(&self) -> NbErrorKind {
         match self {
             Self::NoAuth | Self::TokenInvalid => NbErrorKind::Unauthorized,
-            Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => {
-                NbErrorKind::Forbidden
-            }
+            Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => NbErrorKind::Forbidden,
             Self::UserNotFound(_) | Self::PatNotFound(_) => NbErrorKind::NotFound,
             Self::EmptyName | Self::BadExpiration | Self::InvalidUserId | Self::InvalidTokenId => {
                 NbErrorKind::InvalidArgument
@@ -131,23 +129,12 @@ impl<'a> NetBird<'a> {
             return Err(NbError::TokenInvalid);
         };
         parse_pat(plain).map_err(|_| NbError::TokenInvalid)?;
-        let pat = self
-            .store
-            .pat_by_hash(&hash_pat(plain))
-            .await
-            .map_err(auth_store_error)?;
+        let pat = self.store.pat_by_hash(&hash_pat(plain)).await.map_err(auth_store_error)?;
         if pat.is_expired(self.now) {
             return Err(NbError::TokenInvalid);
         }
-        self.store
-            .mark_pat_used(&pat.user_id, &pat.id, self.now)
-            .await
-            .map_err(auth_store_error)?;
-        let user = self
-            .store
-            .nb_user(&pat.user_id)
-            .await
-            .map_err(auth_store_error)?;
+        self.store.mark_pat_used(&pat.user_id, &pat.id, self.now).await.map_err(auth_store_error)?;
+        let user = self.store.nb_user(&pat.user_id).await.map_err(auth_store_error)?;
         if user.blocked {
             return Err(NbError::UserBlocked);
         }
@@ -165,12 +152,7 @@ impl<'a> NetBird<'a> {
     }
 
     /// `GET /api/users/{userId}/tokens/{tokenId}`.
-    pub async fn get_pat(
-        &self,
-        caller: &NbUser,
-        user_id: &str,
-        token_id: &str,
-    ) -> Result<Pat, NbError> {
+    pub async fn get_pat(&self, caller: &NbUser, user_id: &str, token_id: &str) -> Result<Pat, NbError> {
         check_ids(user_id, token_id)?;
         self.authorize(caller, user_id, PatOp::Read).await?;
         match self.store.pat(user_id, token_id).await {
@@ -227,12 +209,7 @@ impl<'a> NetBird<'a> {
     }
 
     /// `DELETE /api/users/{userId}/tokens/{tokenId}`.
-    pub async fn delete_pat(
-        &self,
-        caller: &NbUser,
-        user_id: &str,
-        token_id: &str,
-    ) -> Result<(), NbError> {
+    pub async fn delete_pat(&self, caller: &NbUser, user_id: &str, token_id: &str) -> Result<(), NbError> {
         check_ids(user_id, token_id)?;
         self.authorize(caller, user_id, PatOp::Delete).await?;
         match self.store.delete_pat(user_id, token_id).await {
@@ -245,12 +222,7 @@ impl<'a> NetBird<'a> {
     /// The manager's checks in upstream order: the caller's role permission (re-read, so a
     /// block after authentication counts), the target's existence and account, then the
     /// self-or-service-user rule.
-    async fn authorize(
-        &self,
-        caller: &NbUser,
-        target_id: &str,
-        op: PatOp,
-    ) -> Result<NbUser, NbError> {
+    async fn authorize(&self, caller: &NbUser, target_id: &str, op: PatOp) -> Result<NbUser, NbError> {
         let initiator = match self.store.nb_user(&caller.id).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Err(NbError::UserNotFound(caller.id.clone())),
@@ -324,10 +296,7 @@ mod tests {
     }
 
     async fn env() -> Env {
-        let e = Env {
-            store: MemoryStore::new(),
-            now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap(),
-        };
+        let e = Env { store: MemoryStore::new(), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
         for (id, role) in [
             ("owner", NbRole::Owner),
             ("admin", NbRole::Admin),
@@ -337,11 +306,7 @@ mod tests {
         ] {
             e.add(nb_user(id, "acc1", role)).await;
         }
-        e.add(NbUser {
-            is_service_user: true,
-            ..nb_user("svc", "acc1", NbRole::User)
-        })
-        .await;
+        e.add(NbUser { is_service_user: true, ..nb_user("svc", "acc1", NbRole::User) }).await;
         e.add(nb_user("stranger", "acc2", NbRole::Owner)).await;
         e
     }
@@ -364,17 +329,8 @@ mod tests {
         ];
         for (id, [read, create, delete]) in expected {
             // Seed a PAT directly so read and delete have a target regardless of role.
-            let (_, pat) = e
-                .nb()
-                .create_pat(&e.user("owner").await, "owner", "seed", 1)
-                .await
-                .unwrap();
-            let seeded = Pat {
-                id: format!("seed-{id}"),
-                user_id: id.into(),
-                hashed_token: format!("h-{id}"),
-                ..pat
-            };
+            let (_, pat) = e.nb().create_pat(&e.user("owner").await, "owner", "seed", 1).await.unwrap();
+            let seeded = Pat { id: format!("seed-{id}"), user_id: id.into(), hashed_token: format!("h-{id}"), ..pat };
             e.store.insert_pat(seeded).await.unwrap();
             let caller = e.user(id).await;
             let nb = e.nb();
@@ -403,17 +359,9 @@ mod tests {
     #[tokio::test]
     async fn blocked_user_is_forbidden() {
         let e = env().await;
-        let blocked = e
-            .add(NbUser {
-                blocked: true,
-                ..nb_user("blocked", "acc1", NbRole::Owner)
-            })
-            .await;
+        let blocked = e.add(NbUser { blocked: true, ..nb_user("blocked", "acc1", NbRole::Owner) }).await;
         let nb = e.nb();
-        assert_eq!(
-            msg(nb.list_pats(&blocked, "blocked").await),
-            (NbErrorKind::Forbidden, "user is blocked".into())
-        );
+        assert_eq!(msg(nb.list_pats(&blocked, "blocked").await), (NbErrorKind::Forbidden, "user is blocked".into()));
         let owner = e.user("owner").await;
         let (plain, _) = nb.create_pat(&owner, "owner", "t", 1).await.unwrap();
         let header = format!("Token {}", plain.expose());
@@ -430,14 +378,8 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(
-            msg(nb.list_pats(&owner, "owner").await).1,
-            "user is blocked"
-        );
-        assert_eq!(
-            msg(nb.authenticate(Some(&header)).await),
-            (NbErrorKind::Forbidden, "user is blocked".into())
-        );
+        assert_eq!(msg(nb.list_pats(&owner, "owner").await).1, "user is blocked");
+        assert_eq!(msg(nb.authenticate(Some(&header)).await), (NbErrorKind::Forbidden, "user is blocked".into()));
     }
 
     #[tokio::test]
@@ -446,32 +388,13 @@ mod tests {
         let nb = e.nb();
         let admin = e.user("admin").await;
         let netadmin = e.user("netadmin").await;
-        let admin_required = (
-            NbErrorKind::Forbidden,
-            "admin role required to perform this action".to_owned(),
-        );
+        let admin_required = (NbErrorKind::Forbidden, "admin role required to perform this action".to_owned());
 
-        assert_eq!(
-            msg(nb.list_pats(&admin, "ghost").await),
-            (NbErrorKind::NotFound, "user: ghost not found".into())
-        );
-        assert_eq!(
-            msg(nb.list_pats(&admin, "stranger").await),
-            (NbErrorKind::Forbidden, "permission denied".into())
-        );
-        assert_eq!(
-            msg(nb.list_pats(&admin, "user").await),
-            admin_required,
-            "admins cannot read humans' PATs"
-        );
-        assert_eq!(
-            msg(nb.create_pat(&admin, "owner", "x", 1).await),
-            admin_required
-        );
-        assert!(
-            nb.list_pats(&admin, "svc").await.unwrap().is_empty(),
-            "admins manage service users' PATs"
-        );
+        assert_eq!(msg(nb.list_pats(&admin, "ghost").await), (NbErrorKind::NotFound, "user: ghost not found".into()));
+        assert_eq!(msg(nb.list_pats(&admin, "stranger").await), (NbErrorKind::Forbidden, "permission denied".into()));
+        assert_eq!(msg(nb.list_pats(&admin, "user").await), admin_required, "admins cannot read humans' PATs");
+        assert_eq!(msg(nb.create_pat(&admin, "owner", "x", 1).await), admin_required);
+        assert!(nb.list_pats(&admin, "svc").await.unwrap().is_empty(), "admins manage service users' PATs");
         let (_, svc_pat) = nb.create_pat(&admin, "svc", "ci", 7).await.unwrap();
         assert_eq!(svc_pat.created_by, "admin");
         assert_eq!(svc_pat.user_id, "svc");
@@ -482,10 +405,7 @@ mod tests {
         );
         // role check comes before the target lookup
         let user = e.user("user").await;
-        assert_eq!(
-            msg(nb.list_pats(&user, "ghost").await).1,
-            "permission denied"
-        );
+        assert_eq!(msg(nb.list_pats(&user, "ghost").await).1, "permission denied");
         nb.delete_pat(&admin, "svc", &svc_pat.id).await.unwrap();
     }
 
@@ -502,31 +422,16 @@ mod tests {
         );
         let admin = e.user("admin").await;
         let (_, svc_pat) = nb.create_pat(&admin, "svc", "svc", 1).await.unwrap();
-        assert_eq!(
-            msg(nb.get_pat(&admin, "svc", &pat.id).await).1,
-            format!("pat: {} not found", pat.id)
-        );
-        assert_eq!(
-            msg(nb.delete_pat(&owner, "owner", &svc_pat.id).await).0,
-            NbErrorKind::NotFound
-        );
+        assert_eq!(msg(nb.get_pat(&admin, "svc", &pat.id).await).1, format!("pat: {} not found", pat.id));
+        assert_eq!(msg(nb.delete_pat(&owner, "owner", &svc_pat.id).await).0, NbErrorKind::NotFound);
         assert_eq!(
             msg(nb.get_pat(&owner, "owner", "").await),
             (NbErrorKind::InvalidArgument, "invalid token ID".into())
         );
-        assert_eq!(
-            msg(nb.get_pat(&owner, "", "x").await),
-            (NbErrorKind::InvalidArgument, "invalid user ID".into())
-        );
-        assert_eq!(
-            nb.list_pats(&owner, "owner").await.unwrap(),
-            vec![pat.clone()]
-        );
+        assert_eq!(msg(nb.get_pat(&owner, "", "x").await), (NbErrorKind::InvalidArgument, "invalid user ID".into()));
+        assert_eq!(nb.list_pats(&owner, "owner").await.unwrap(), vec![pat.clone()]);
         nb.delete_pat(&owner, "owner", &pat.id).await.unwrap();
-        assert_eq!(
-            msg(nb.delete_pat(&owner, "owner", &pat.id).await).0,
-            NbErrorKind::NotFound
-        );
+        assert_eq!(msg(nb.delete_pat(&owner, "owner", &pat.id).await).0, NbErrorKind::NotFound);
         assert!(nb.list_pats(&owner, "owner").await.unwrap().is_empty());
     }
 
@@ -536,24 +441,15 @@ mod tests {
         let nb = e.nb();
         let user = e.user("user").await;
         let invalid = |m: &str| (NbErrorKind::InvalidArgument, m.to_owned());
-        assert_eq!(
-            msg(nb.create_pat(&user, "user", "", 30).await),
-            invalid("token name can't be empty")
-        );
+        assert_eq!(msg(nb.create_pat(&user, "user", "", 30).await), invalid("token name can't be empty"));
         for days in [0, -1, 366] {
             assert_eq!(
                 msg(nb.create_pat(&user, "user", "n", days).await),
                 invalid("expiration has to be between 1 and 365")
             );
         }
-        assert_eq!(
-            msg(nb.create_pat(&user, "ghost", "", 30).await),
-            invalid("token name can't be empty")
-        );
-        assert_eq!(
-            msg(nb.create_pat(&user, "user", "n", 30).await).1,
-            "permission denied"
-        );
+        assert_eq!(msg(nb.create_pat(&user, "ghost", "", 30).await), invalid("token name can't be empty"));
+        assert_eq!(msg(nb.create_pat(&user, "user", "n", 30).await).1, "permission denied");
 
         let owner = e.user("owner").await;
         for days in [1, 365] {
@@ -561,10 +457,7 @@ mod tests {
             assert_eq!(parse_pat(plain.expose()), Ok(()));
             assert_eq!(pat.hashed_token, hash_pat(plain.expose()));
             assert_eq!(pat.expiration_date, e.now + TimeDelta::days(days));
-            assert_eq!(
-                (pat.created_at, pat.created_by.as_str(), pat.last_used),
-                (e.now, "owner", None)
-            );
+            assert_eq!((pat.created_at, pat.created_by.as_str(), pat.last_used), (e.now, "owner", None));
             assert_eq!(pat.id.len(), 20);
         }
     }
@@ -578,22 +471,12 @@ mod tests {
         let plain = plain.expose().to_owned();
         let unauthorized = |m: &str| (NbErrorKind::Unauthorized, m.to_owned());
 
-        for header in [
-            format!("Token {plain}"),
-            format!("token {plain}"),
-            format!("Bearer {plain}"),
-            format!("BEARER {plain}"),
-        ] {
-            assert_eq!(
-                nb.authenticate(Some(&header)).await.unwrap().id,
-                "owner",
-                "{header}"
-            );
+        for header in
+            [format!("Token {plain}"), format!("token {plain}"), format!("Bearer {plain}"), format!("BEARER {plain}")]
+        {
+            assert_eq!(nb.authenticate(Some(&header)).await.unwrap().id, "owner", "{header}");
         }
-        assert_eq!(
-            e.store.pat("owner", &pat.id).await.unwrap().last_used,
-            Some(e.now)
-        );
+        assert_eq!(e.store.pat("owner", &pat.id).await.unwrap().last_used, Some(e.now));
 
         let (unknown, _) = generate_pat();
         let mut flipped = plain.clone().into_bytes();
@@ -602,15 +485,9 @@ mod tests {
         let cases: Vec<(Option<String>, &str)> = vec![
             (None, "no valid authentication provided"),
             (Some(String::new()), "no valid authentication provided"),
-            (
-                Some(format!("Basic {plain}")),
-                "no valid authentication provided",
-            ),
+            (Some(format!("Basic {plain}")), "no valid authentication provided"),
             (Some(plain.clone()), "no valid authentication provided"),
-            (
-                Some("Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig".into()),
-                "token invalid",
-            ),
+            (Some("Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig".into()), "token invalid"),
             (Some("Bearer".into()), "token invalid"),
             (Some("Token".into()), "token invalid"),
             (Some(format!("Token {plain} extra")), "token invalid"),
@@ -620,45 +497,23 @@ mod tests {
             (Some("Token nbp_tooshort".into()), "token invalid"),
         ];
         for (header, expected) in cases {
-            assert_eq!(
-                msg(nb.authenticate(header.as_deref()).await),
-                unauthorized(expected),
-                "{header:?}"
-            );
+            assert_eq!(msg(nb.authenticate(header.as_deref()).await), unauthorized(expected), "{header:?}");
         }
 
         let later = NetBird::new(&e.store, e.now + TimeDelta::days(1) + TimeDelta::seconds(1));
-        assert_eq!(
-            msg(later.authenticate(Some(&format!("Token {plain}"))).await),
-            unauthorized("token invalid")
-        );
+        assert_eq!(msg(later.authenticate(Some(&format!("Token {plain}"))).await), unauthorized("token invalid"));
         let at_expiry = NetBird::new(&e.store, e.now + TimeDelta::days(1));
-        assert!(
-            at_expiry
-                .authenticate(Some(&format!("Token {plain}")))
-                .await
-                .is_ok(),
-            "expiry is strictly after"
-        );
+        assert!(at_expiry.authenticate(Some(&format!("Token {plain}"))).await.is_ok(), "expiry is strictly after");
 
         nb.delete_pat(&owner, "owner", &pat.id).await.unwrap();
-        assert_eq!(
-            msg(nb.authenticate(Some(&format!("Token {plain}"))).await),
-            unauthorized("token invalid")
-        );
+        assert_eq!(msg(nb.authenticate(Some(&format!("Token {plain}"))).await), unauthorized("token invalid"));
     }
 
     #[test]
     fn error_kinds() {
         assert_eq!(NbError::InvalidJson.kind(), NbErrorKind::BadRequest);
-        assert_eq!(
-            NbError::InvalidJson.to_string(),
-            "couldn't parse JSON request"
-        );
+        assert_eq!(NbError::InvalidJson.to_string(), "couldn't parse JSON request");
         let store = NbError::Store(StoreError::Backend("disk on fire".into()));
-        assert_eq!(
-            (store.kind(), store.public_message()),
-            (NbErrorKind::Internal, "internal server error".into())
-        );
+        assert_eq!((store.kind(), store.public_message()), (NbErrorKind::Internal, "internal server error".into()));
     }
 }

@@ -21,10 +21,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            page: 1,
-            page_size: DEFAULT_PAGE_SIZE,
-        }
+        Self { page: 1, page_size: DEFAULT_PAGE_SIZE }
     }
 }
 
@@ -117,11 +114,7 @@ impl<T> Page<T> {
             total_pages,
             start_index,
             end_index,
-            next: if current < total_pages {
-                current + 1
-            } else {
-                0
-            },
+            next: if current < total_pages { current + 1 } else { 0 },
             previous: current.saturating_sub(1),
         })
     }
@@ -157,11 +150,7 @@ pub fn parse_ordering<F: Copy>(
             None => field(term).map(|f| (f, false)),
         })
         .collect();
-    if parsed.is_empty() {
-        default.to_vec()
-    } else {
-        parsed
-    }
+    if parsed.is_empty() { default.to_vec() } else { parsed }
 }
 
 #[cfg(test)]
@@ -177,15 +166,7 @@ mod tests {
     fn empty_list_is_one_empty_page() {
         let p = page(None, None, 0).unwrap();
         assert_eq!(
-            (
-                p.count,
-                p.current,
-                p.total_pages,
-                p.start_index,
-                p.end_index,
-                p.next,
-                p.previous
-            ),
+            (p.count, p.current, p.total_pages, p.start_index, p.end_index, p.next, p.previous),
             (0, 1, 1, 0, 0, 0, 0)
         );
         assert!(p.results.is_empty());
@@ -196,22 +177,10 @@ mod tests {
     fn middle_and_last_pages() {
         let p = page(Some(2), Some(10), 25).unwrap();
         assert_eq!(p.results, (11..=20).collect::<Vec<_>>());
-        assert_eq!(
-            (
-                p.total_pages,
-                p.start_index,
-                p.end_index,
-                p.next,
-                p.previous
-            ),
-            (3, 11, 20, 3, 1)
-        );
+        assert_eq!((p.total_pages, p.start_index, p.end_index, p.next, p.previous), (3, 11, 20, 3, 1));
         let p = page(Some(3), Some(10), 25).unwrap();
         assert_eq!(p.results, (21..=25).collect::<Vec<_>>());
-        assert_eq!(
-            (p.start_index, p.end_index, p.next, p.previous),
-            (21, 25, 0, 2)
-        );
+        assert_eq!((p.start_index, p.end_index, p.next, p.previous), (21, 25, 0, 2));
     }
 
     #[test]
@@ -241,17 +210,8 @@ mod tests {
         };
         let default = [('a', false)];
         assert_eq!(parse_ordering(None, field, &default), vec![('a', false)]);
-        assert_eq!(
-            parse_ordering(Some("-b, a"), field, &default),
-            vec![('b', true), ('a', false)]
-        );
-        assert_eq!(
-            parse_ordering(Some("nope,-b"), field, &default),
-            vec![('b', true)]
-        );
-        assert_eq!(
-            parse_ordering(Some("nope,--a,"), field, &default),
-            vec![('a', false)]
-        );
+        assert_eq!(parse_ordering(Some("-b, a"), field, &default), vec![('b', true), ('a', false)]);
+        assert_eq!(parse_ordering(Some("nope,-b"), field, &default), vec![('b', true)]);
+        assert_eq!(parse_ordering(Some("nope,--a,"), field, &default), vec![('a', false)]);
     }
 }

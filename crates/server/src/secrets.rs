@@ -72,24 +72,16 @@ pub enum PatFormatError {
 
 /// A fresh authentik token key: 60 characters of `[A-Za-z0-9]` (authentik `generate_id`).
 pub fn generate_key() -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(AK_KEY_LENGTH)
-        .map(char::from)
-        .collect()
+    rand::rng().sample_iter(&Alphanumeric).take(AK_KEY_LENGTH).map(char::from).collect()
 }
 
 /// A fresh NetBird PAT as `(plain, hashed)`; only `hashed` may be stored.
 pub fn generate_pat() -> (String, String) {
     let mut rng = rand::rng();
-    let secret: String = (0..PAT_SECRET_LENGTH)
-        .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
-        .collect();
+    let secret: String =
+        (0..PAT_SECRET_LENGTH).map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())])).collect();
     let checksum = base62_encode(crc32fast::hash(secret.as_bytes()));
-    let plain = format!(
-        "{PAT_PREFIX}{secret}{checksum:0>width$}",
-        width = PAT_CHECKSUM_LENGTH
-    );
+    let plain = format!("{PAT_PREFIX}{secret}{checksum:0>width$}", width = PAT_CHECKSUM_LENGTH);
     let hashed = hash_pat(&plain);
     (plain, hashed)
 }
@@ -121,9 +113,7 @@ pub fn new_xid_like_id() -> String {
     static MACHINE: OnceLock<[u8; 3]> = OnceLock::new();
     static COUNTER: OnceLock<AtomicU32> = OnceLock::new();
     let machine = MACHINE.get_or_init(|| rand::rng().random());
-    let counter = COUNTER
-        .get_or_init(|| AtomicU32::new(rand::rng().random()))
-        .fetch_add(1, Ordering::Relaxed);
+    let counter = COUNTER.get_or_init(|| AtomicU32::new(rand::rng().random())).fetch_add(1, Ordering::Relaxed);
     // xid stores the time as 32-bit seconds; truncation is the format.
     let secs = chrono::Utc::now().timestamp() as u32;
     let pid = (process::id() & 0xffff) as u16;
@@ -173,9 +163,7 @@ fn base32hex_encode(raw: &[u8]) -> String {
         }
     }
     if bits > 0 {
-        out.push(char::from(
-            BASE32HEX[usize::from((buffer << (5 - bits)) & 0x1f)],
-        ));
+        out.push(char::from(BASE32HEX[usize::from((buffer << (5 - bits)) & 0x1f)]));
     }
     out
 }
@@ -219,10 +207,7 @@ mod tests {
         let wrong_prefix = format!("xbp_{}", "A".repeat(36));
         assert_eq!(parse_pat(&wrong_prefix), Err(PatFormatError::Prefix));
         let bad_checksum = format!("nbp_{}00000-", "A".repeat(30));
-        assert_eq!(
-            parse_pat(&bad_checksum),
-            Err(PatFormatError::ChecksumEncoding)
-        );
+        assert_eq!(parse_pat(&bad_checksum), Err(PatFormatError::ChecksumEncoding));
         // Multi-byte characters are measured in bytes, as in Go, and never panic.
         let unicode = format!("nbp_{}é", "A".repeat(34));
         assert_eq!(unicode.len(), 40);
@@ -242,10 +227,7 @@ mod tests {
         // crc32("A"*30) = 0x317F6A1B = 830433819 -> "uCPlr".
         let plain = format!("nbp_{}0uCPlr", "A".repeat(30));
         assert_eq!(parse_pat(&plain), Ok(()));
-        assert_eq!(
-            hash_pat(&plain),
-            "7QUet5VEF5ZF9v3BE+oLQuOLVvq08MSOpUdJOa3TUBs="
-        );
+        assert_eq!(hash_pat(&plain), "7QUet5VEF5ZF9v3BE+oLQuOLVvq08MSOpUdJOa3TUBs=");
     }
 
     #[test]
@@ -256,9 +238,7 @@ mod tests {
         assert!(a.bytes().all(|c| BASE32HEX.contains(&c)));
         assert_ne!(a, b);
         // Known xid vector: bytes 4d88e15b60f486e428412dc9 -> 9m4e2mr0ui3e8a215n4g.
-        let raw = [
-            0x4d, 0x88, 0xe1, 0x5b, 0x60, 0xf4, 0x86, 0xe4, 0x28, 0x41, 0x2d, 0xc9,
-        ];
+        let raw = [0x4d, 0x88, 0xe1, 0x5b, 0x60, 0xf4, 0x86, 0xe4, 0x28, 0x41, 0x2d, 0xc9];
         assert_eq!(base32hex_encode(&raw), "9m4e2mr0ui3e8a215n4g");
     }
 

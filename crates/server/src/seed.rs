@@ -22,7 +22,9 @@ pub enum SeedError {
     Parse { path: String, source: serde_yaml::Error },
     #[error("seed: {0}")]
     Invalid(String),
-    #[error("TOKENSTACK_BOOTSTRAP_PAT is not a valid NetBird PAT (40 characters, `nbp_` prefix, correct checksum): {0}")]
+    #[error(
+        "TOKENSTACK_BOOTSTRAP_PAT is not a valid NetBird PAT (40 characters, `nbp_` prefix, correct checksum): {0}"
+    )]
     BadBootstrapPat(String),
     #[error("seed could not be stored: {0}")]
     Store(#[from] StoreError),
@@ -490,7 +492,9 @@ pub async fn bootstrap(
             match inserted {
                 Ok(()) => {}
                 // A replica starting with the same PAT stored it first.
-                Err(StoreError::Duplicate { field: "hashed_token" }) => owned_by_user(&store.pat_by_hash(&hashed).await?)?,
+                Err(StoreError::Duplicate { field: "hashed_token" }) => {
+                    owned_by_user(&store.pat_by_hash(&hashed).await?)?
+                }
                 Err(err) => return Err(err.into()),
             }
         }

@@ -27,20 +27,10 @@ const ADMIN_KEY: &str = "durable-bootstrap-key-0123456789abcdefghijklmnopqrstuvw
 const ADMIN_PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
 
 /// One HTTP call; returns the status and the JSON body (`null` when empty).
-async fn call(
-    base: &str,
-    method: Method,
-    path: &str,
-    auth: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{base}{path}"))
-        .header("authorization", auth);
+async fn call(base: &str, method: Method, path: &str, auth: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).header("authorization", auth);
     if let Some(body) = body {
-        request = request
-            .header("content-type", "application/json")
-            .body(body.to_string());
+        request = request.header("content-type", "application/json").body(body.to_string());
     }
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
@@ -67,11 +57,7 @@ fn identifiers(listing: &Value) -> Vec<String> {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("address")
-        .port()
+    TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address").port()
 }
 
 /// The real binary, killed (SIGKILL) when dropped.
@@ -97,17 +83,11 @@ impl Binary {
             .stderr(std::fs::File::create(log).expect("log file"))
             .spawn()
             .expect("tokenstack starts");
-        let mut binary = Binary {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
+        let mut binary = Binary { child, base: format!("http://127.0.0.1:{port}") };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = binary.child.try_wait().expect("wait") {
-                panic!(
-                    "tokenstack exited with {status}: {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
+                panic!("tokenstack exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
             }
             let ready = reqwest::Client::new()
                 .get(format!("{}/api/v3/core/tokens/", binary.base))
@@ -167,14 +147,8 @@ async fn sqlite_keeps_acknowledged_writes_across_kill_9() {
     )
     .await;
     assert_eq!(status, 201);
-    let (status, viewed) = call(
-        &base,
-        Method::GET,
-        "/api/v3/core/tokens/durable/view_key/",
-        &bearer(ADMIN_KEY),
-        None,
-    )
-    .await;
+    let (status, viewed) =
+        call(&base, Method::GET, "/api/v3/core/tokens/durable/view_key/", &bearer(ADMIN_KEY), None).await;
     assert_eq!(status, 200);
     let durable_key = viewed["key"].as_str().expect("key").to_string();
     let new_key = "rotated-before-the-kill-0123456789abcdefghijklmnopqrstuvwxyzAB";
@@ -196,75 +170,31 @@ async fn sqlite_keeps_acknowledged_writes_across_kill_9() {
     )
     .await;
     assert_eq!(status, 200, "{created}");
-    let pat = created["plain_token"]
-        .as_str()
-        .expect("plain token")
-        .to_string();
+    let pat = created["plain_token"].as_str().expect("plain token").to_string();
 
     // Every write above was acknowledged; now the server dies without any chance to flush.
     first.kill_9();
 
     let second = Binary::start(&db, &log).await;
     let base = second.base.clone();
-    let (status, listing) = call(
-        &base,
-        Method::GET,
-        "/api/v3/core/tokens/?ordering=identifier",
-        &bearer(&durable_key),
-        None,
-    )
-    .await;
-    assert_eq!(
-        status, 200,
-        "the token created before the kill authenticates: {listing}"
-    );
-    assert!(
-        identifiers(&listing).contains(&"durable".to_string()),
-        "{listing}"
-    );
-    let (status, _) = call(
-        &base,
-        Method::GET,
-        "/api/v3/core/tokens/",
-        &bearer(new_key),
-        None,
-    )
-    .await;
+    let (status, listing) =
+        call(&base, Method::GET, "/api/v3/core/tokens/?ordering=identifier", &bearer(&durable_key), None).await;
+    assert_eq!(status, 200, "the token created before the kill authenticates: {listing}");
+    assert!(identifiers(&listing).contains(&"durable".to_string()), "{listing}");
+    let (status, _) = call(&base, Method::GET, "/api/v3/core/tokens/", &bearer(new_key), None).await;
     assert_eq!(status, 200, "the key set before the kill authenticates");
-    let (status, listing) = call(
-        &base,
-        Method::GET,
-        "/api/v3/core/tokens/?ordering=identifier",
-        &bearer(ADMIN_KEY),
-        None,
-    )
-    .await;
+    let (status, listing) =
+        call(&base, Method::GET, "/api/v3/core/tokens/?ordering=identifier", &bearer(ADMIN_KEY), None).await;
     assert_eq!(status, 200);
     assert_eq!(
         identifiers(&listing),
         ["authentik-bootstrap-token", "durable", "rotated"],
         "restart keeps data, bootstrap is idempotent"
     );
-    let (status, pats) = call(
-        &base,
-        Method::GET,
-        "/api/users/admin/tokens",
-        &token_auth(&pat),
-        None,
-    )
-    .await;
+    let (status, pats) = call(&base, Method::GET, "/api/users/admin/tokens", &token_auth(&pat), None).await;
     assert_eq!(status, 200, "the PAT created before the kill authenticates");
-    let names: Vec<&str> = pats
-        .as_array()
-        .expect("PAT list")
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        names.len(),
-        2,
-        "bootstrap PAT not duplicated by the restart: {names:?}"
-    );
+    let names: Vec<&str> = pats.as_array().expect("PAT list").iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 2, "bootstrap PAT not duplicated by the restart: {names:?}");
     assert!(names.contains(&"laptop") && names.contains(&"bootstrap"));
     drop(second);
 }
@@ -291,10 +221,7 @@ async fn postgres_replicas_share_one_database() {
     let url = pg.create_database("replicas").await;
     // Both replicas start at once: migrations and bootstrap must not trip over each other.
     let config = replica_config(&url);
-    let (a, b) = tokio::join!(
-        tokenstack_server::start(&config),
-        tokenstack_server::start(&config)
-    );
+    let (a, b) = tokio::join!(tokenstack_server::start(&config), tokenstack_server::start(&config));
     let (a, b) = (a.expect("replica A starts"), b.expect("replica B starts"));
     let base_a = format!("http://{}", a.server.local_addr());
     let base_b = format!("http://{}", b.server.local_addr());
@@ -310,43 +237,19 @@ async fn postgres_replicas_share_one_database() {
     )
     .await;
     assert_eq!(status, 201);
-    let (status, viewed) = call(
-        &base_a,
-        Method::GET,
-        "/api/v3/core/tokens/shared/view_key/",
-        &bearer(ADMIN_KEY),
-        None,
-    )
-    .await;
+    let (status, viewed) =
+        call(&base_a, Method::GET, "/api/v3/core/tokens/shared/view_key/", &bearer(ADMIN_KEY), None).await;
     assert_eq!(status, 200);
     let old_key = viewed["key"].as_str().expect("key").to_string();
-    let (status, listing) = call(
-        &base_b,
-        Method::GET,
-        "/api/v3/core/tokens/?identifier=shared",
-        &bearer(&old_key),
-        None,
-    )
-    .await;
+    let (status, listing) =
+        call(&base_b, Method::GET, "/api/v3/core/tokens/?identifier=shared", &bearer(&old_key), None).await;
     assert_eq!(status, 200, "{listing}");
     assert_eq!(identifiers(&listing), ["shared"]);
-    let (status, listing) = call(
-        &base_b,
-        Method::GET,
-        "/api/v3/core/tokens/?ordering=identifier",
-        &bearer(ADMIN_KEY),
-        None,
-    )
-    .await;
+    let (status, listing) =
+        call(&base_b, Method::GET, "/api/v3/core/tokens/?ordering=identifier", &bearer(ADMIN_KEY), None).await;
     assert_eq!(
         (status, identifiers(&listing)),
-        (
-            200,
-            vec![
-                "authentik-bootstrap-token".to_string(),
-                "shared".to_string()
-            ]
-        )
+        (200, vec!["authentik-bootstrap-token".to_string(), "shared".to_string()])
     );
 
     // Key changed through A: the old key stops working through B at once, the new one works.
@@ -360,35 +263,11 @@ async fn postgres_replicas_share_one_database() {
     )
     .await;
     assert_eq!(status, 204);
-    let (status, body) = call(
-        &base_b,
-        Method::GET,
-        "/api/v3/core/tokens/",
-        &bearer(&old_key),
-        None,
-    )
-    .await;
-    assert_eq!(
-        (status, body),
-        (403, json!({"detail": "Token invalid/expired"}))
-    );
-    let (status, _) = call(
-        &base_a,
-        Method::GET,
-        "/api/v3/core/tokens/",
-        &bearer(&old_key),
-        None,
-    )
-    .await;
+    let (status, body) = call(&base_b, Method::GET, "/api/v3/core/tokens/", &bearer(&old_key), None).await;
+    assert_eq!((status, body), (403, json!({"detail": "Token invalid/expired"})));
+    let (status, _) = call(&base_a, Method::GET, "/api/v3/core/tokens/", &bearer(&old_key), None).await;
     assert_eq!(status, 403);
-    let (status, _) = call(
-        &base_b,
-        Method::GET,
-        "/api/v3/core/tokens/",
-        &bearer(new_key),
-        None,
-    )
-    .await;
+    let (status, _) = call(&base_b, Method::GET, "/api/v3/core/tokens/", &bearer(new_key), None).await;
     assert_eq!(status, 200);
 
     // NetBird the other way round: a PAT created through B authenticates through A; deleted through
@@ -402,40 +281,15 @@ async fn postgres_replicas_share_one_database() {
     )
     .await;
     assert_eq!(status, 200, "{created}");
-    let pat = created["plain_token"]
-        .as_str()
-        .expect("plain token")
-        .to_string();
-    let pat_id = created["personal_access_token"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let (status, _) = call(
-        &base_a,
-        Method::GET,
-        &format!("/api/users/admin/tokens/{pat_id}"),
-        &token_auth(&pat),
-        None,
-    )
-    .await;
+    let pat = created["plain_token"].as_str().expect("plain token").to_string();
+    let pat_id = created["personal_access_token"]["id"].as_str().expect("id").to_string();
+    let (status, _) =
+        call(&base_a, Method::GET, &format!("/api/users/admin/tokens/{pat_id}"), &token_auth(&pat), None).await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        &base_a,
-        Method::DELETE,
-        &format!("/api/users/admin/tokens/{pat_id}"),
-        &token_auth(ADMIN_PAT),
-        None,
-    )
-    .await;
+    let (status, _) =
+        call(&base_a, Method::DELETE, &format!("/api/users/admin/tokens/{pat_id}"), &token_auth(ADMIN_PAT), None).await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        &base_b,
-        Method::GET,
-        "/api/users/admin/tokens",
-        &token_auth(&pat),
-        None,
-    )
-    .await;
+    let (status, _) = call(&base_b, Method::GET, "/api/users/admin/tokens", &token_auth(&pat), None).await;
     assert_eq!(status, 401);
 
     a.server.close().await.expect("A stops");

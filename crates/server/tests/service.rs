@@ -39,8 +39,11 @@ async fn json_logs_carry_request_ids_and_never_secrets_and_sigterm_stops_cleanly
     let client = reqwest::Client::new();
     let response = client.get(format!("{base}/api/v3/core/tokens/")).bearer_auth(KEY).send().await.expect("request");
     assert_eq!(response.status(), 200);
-    let response =
-        client.get(format!("{base}/api/users/admin/tokens")).header("Authorization", format!("Token {PAT}")).send().await;
+    let response = client
+        .get(format!("{base}/api/users/admin/tokens"))
+        .header("Authorization", format!("Token {PAT}"))
+        .send()
+        .await;
     assert_eq!(response.expect("request").status(), 200);
     let oversize = "x".repeat(70_000);
     let response = client
@@ -67,7 +70,10 @@ async fn json_logs_carry_request_ids_and_never_secrets_and_sigterm_stops_cleanly
     let completed: Vec<&serde_json::Value> = records.iter().filter(|r| r["msg"] == "request completed").collect();
     assert_eq!(completed.len(), 3, "{stderr}");
     for record in completed {
-        assert!(record["req_id"].is_string() && record["latency_us"].is_number() && record["response_code"].is_number(), "{record}");
+        assert!(
+            record["req_id"].is_string() && record["latency_us"].is_number() && record["response_code"].is_number(),
+            "{record}"
+        );
     }
     let answered: Vec<&serde_json::Value> = records.iter().filter(|r| r["msg"] == "operation answered").collect();
     let operations: Vec<&str> = answered.iter().filter_map(|r| r["operation_id"].as_str()).collect();
@@ -145,7 +151,12 @@ async fn the_expiry_sweep_rotates_api_keys_and_deletes_other_expired_tokens() {
 
     // A clock two days ahead makes both tokens expired at the next tick.
     let log = slog::Logger::root(slog::Discard, slog::o!());
-    let sweeper = tokenstack_server::expiry::spawn(store.clone(), move || Utc::now() + TimeDelta::days(2), Duration::from_millis(200), log);
+    let sweeper = tokenstack_server::expiry::spawn(
+        store.clone(),
+        move || Utc::now() + TimeDelta::days(2),
+        Duration::from_millis(200),
+        log,
+    );
     tokio::time::sleep(Duration::from_millis(700)).await;
     sweeper.abort();
 

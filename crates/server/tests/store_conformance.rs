@@ -26,8 +26,8 @@ use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::{
-    self, CoreTokenField, CoreTokenQuery, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery,
-    PostgresStore, Snapshot, SqliteStore, Store, StoreError,
+    self, CoreTokenField, CoreTokenQuery, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery, PostgresStore, Snapshot,
+    SqliteStore, Store, StoreError,
 };
 
 use common::PgCluster;
@@ -103,13 +103,7 @@ fn oauth(kind: OAuthKind, pk: i64, provider: i64, user: i64) -> OAuthToken {
 }
 
 fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
-    NbUser {
-        id: id.into(),
-        account_id: account.into(),
-        role,
-        is_service_user: false,
-        blocked: false,
-    }
+    NbUser { id: id.into(), account_id: account.into(), role, is_service_user: false, blocked: false }
 }
 
 fn pat(id: &str, user: &str, hash: &str) -> Pat {
@@ -133,10 +127,7 @@ async fn seeded(s: Arc<dyn Store>) -> Arc<dyn Store> {
 }
 
 fn query() -> CoreTokenQuery {
-    CoreTokenQuery {
-        ordering: vec![(CoreTokenField::Identifier, false)],
-        ..CoreTokenQuery::default()
-    }
+    CoreTokenQuery { ordering: vec![(CoreTokenField::Identifier, false)], ..CoreTokenQuery::default() }
 }
 
 fn ids(slice: &Slice<CoreToken>) -> Vec<&str> {
@@ -148,25 +139,13 @@ async fn ak_users_and_providers(s: Arc<dyn Store>) {
     assert_eq!(s.ak_user(1).await.unwrap().username, "alice");
     assert_eq!(s.ak_user_by_username("bob").await.unwrap().pk, 2);
     assert_eq!(s.ak_user(9).await, Err(StoreError::NotFound));
-    assert_eq!(
-        s.ak_user_by_username("eve").await,
-        Err(StoreError::NotFound)
-    );
-    assert_eq!(
-        s.insert_ak_user(ak_user(1, "x", false)).await,
-        Err(StoreError::Duplicate { field: "pk" })
-    );
-    assert_eq!(
-        s.insert_ak_user(ak_user(3, "alice", false)).await,
-        Err(StoreError::Duplicate { field: "username" })
-    );
+    assert_eq!(s.ak_user_by_username("eve").await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_ak_user(ak_user(1, "x", false)).await, Err(StoreError::Duplicate { field: "pk" }));
+    assert_eq!(s.insert_ak_user(ak_user(3, "alice", false)).await, Err(StoreError::Duplicate { field: "username" }));
     s.insert_provider(provider(5, "grafana")).await.unwrap();
     assert_eq!(s.provider(5).await.unwrap().name, "grafana");
     assert_eq!(s.provider(6).await, Err(StoreError::NotFound));
-    assert_eq!(
-        s.insert_provider(provider(5, "again")).await,
-        Err(StoreError::Duplicate { field: "pk" })
-    );
+    assert_eq!(s.insert_provider(provider(5, "again")).await, Err(StoreError::Duplicate { field: "pk" }));
 }
 
 async fn core_token_insert_get_and_duplicates(s: Arc<dyn Store>) {
@@ -176,26 +155,12 @@ async fn core_token_insert_get_and_duplicates(s: Arc<dyn Store>) {
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "a");
     assert_eq!(s.core_token("zz").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("zz").await, Err(StoreError::NotFound));
-    assert_eq!(
-        s.insert_core_token(core_token("a", "k2", 1)).await,
-        Err(StoreError::Duplicate {
-            field: "identifier"
-        })
-    );
-    assert_eq!(
-        s.insert_core_token(core_token("b", "k1", 1)).await,
-        Err(StoreError::Duplicate { field: "key" })
-    );
+    assert_eq!(s.insert_core_token(core_token("a", "k2", 1)).await, Err(StoreError::Duplicate { field: "identifier" }));
+    assert_eq!(s.insert_core_token(core_token("b", "k1", 1)).await, Err(StoreError::Duplicate { field: "key" }));
     let mut same_pk = core_token("c", "k3", 1);
     same_pk.pk = t.pk;
-    assert_eq!(
-        s.insert_core_token(same_pk).await,
-        Err(StoreError::Duplicate { field: "pk" })
-    );
-    assert_eq!(
-        s.insert_core_token(core_token("d", "k4", 99)).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(s.insert_core_token(same_pk).await, Err(StoreError::Duplicate { field: "pk" }));
+    assert_eq!(s.insert_core_token(core_token("d", "k4", 99)).await, Err(StoreError::NotFound));
 }
 
 async fn replace_keeps_pk_and_reindexes(s: Arc<dyn Store>) {
@@ -210,31 +175,19 @@ async fn replace_keeps_pk_and_reindexes(s: Arc<dyn Store>) {
     assert_eq!(s.core_token("a").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k1b").await.unwrap().identifier, "a2");
-    let q = CoreTokenQuery {
-        owner: Some(2),
-        ..query()
-    };
+    let q = CoreTokenQuery { owner: Some(2), ..query() };
     assert_eq!(ids(&s.list_core_tokens(&q).await.unwrap()), vec!["a2"]);
 
     assert_eq!(
         s.replace_core_token("a2", core_token("b", "k1b", 2)).await,
-        Err(StoreError::Duplicate {
-            field: "identifier"
-        })
+        Err(StoreError::Duplicate { field: "identifier" })
     );
     assert_eq!(
         s.replace_core_token("a2", core_token("a2", "k2", 2)).await,
         Err(StoreError::Duplicate { field: "key" })
     );
-    assert_eq!(
-        s.replace_core_token("a2", core_token("a2", "k1b", 42))
-            .await,
-        Err(StoreError::NotFound)
-    );
-    assert_eq!(
-        s.replace_core_token("nope", core_token("x", "y", 1)).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(s.replace_core_token("a2", core_token("a2", "k1b", 42)).await, Err(StoreError::NotFound));
+    assert_eq!(s.replace_core_token("nope", core_token("x", "y", 1)).await, Err(StoreError::NotFound));
     // Failed replaces leave the row untouched.
     assert_eq!(s.core_token("a2").await.unwrap().description, "moved");
 }
@@ -247,14 +200,8 @@ async fn delete_and_set_key(s: Arc<dyn Store>) {
     s.set_core_token_key("a", Secret::new("k9")).await.unwrap();
     assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k9").await.unwrap().identifier, "a");
-    assert_eq!(
-        s.set_core_token_key("a", Secret::new("k2")).await,
-        Err(StoreError::Duplicate { field: "key" })
-    );
-    assert_eq!(
-        s.set_core_token_key("zz", Secret::new("k5")).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(s.set_core_token_key("a", Secret::new("k2")).await, Err(StoreError::Duplicate { field: "key" }));
+    assert_eq!(s.set_core_token_key("zz", Secret::new("k5")).await, Err(StoreError::NotFound));
 
     s.delete_core_token("a").await.unwrap();
     assert_eq!(s.delete_core_token("a").await, Err(StoreError::NotFound));
@@ -277,155 +224,41 @@ async fn list_filters_search_ordering_owner(s: Arc<dyn Store>) {
         s.insert_core_token(t).await.unwrap();
     }
     let store = &s;
-    let list = |q: CoreTokenQuery| async move {
-        ids(&store.list_core_tokens(&q).await.unwrap()).join(",")
-    };
+    let list = |q: CoreTokenQuery| async move { ids(&store.list_core_tokens(&q).await.unwrap()).join(",") };
 
     assert_eq!(list(query()).await, "alpha,beta,gamma");
-    assert_eq!(
-        list(CoreTokenQuery {
-            owner: Some(1),
-            ..query()
-        })
-        .await,
-        "alpha,gamma"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            owner: Some(3),
-            ..query()
-        })
-        .await,
-        ""
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            intent: Some(Intent::AppPassword),
-            ..query()
-        })
-        .await,
-        "beta"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            user_username: Some("alice".into()),
-            ..query()
-        })
-        .await,
-        "alpha,gamma"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            expiring: Some(false),
-            ..query()
-        })
-        .await,
-        "gamma"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            expires: Some(now),
-            ..query()
-        })
-        .await,
-        "alpha"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            managed: Some("goauthentik.io/x".into()),
-            ..query()
-        })
-        .await,
-        "beta"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            description: Some("CI deploy".into()),
-            ..query()
-        })
-        .await,
-        "alpha"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            identifier: Some("gamma".into()),
-            ..query()
-        })
-        .await,
-        "gamma"
-    );
+    assert_eq!(list(CoreTokenQuery { owner: Some(1), ..query() }).await, "alpha,gamma");
+    assert_eq!(list(CoreTokenQuery { owner: Some(3), ..query() }).await, "");
+    assert_eq!(list(CoreTokenQuery { intent: Some(Intent::AppPassword), ..query() }).await, "beta");
+    assert_eq!(list(CoreTokenQuery { user_username: Some("alice".into()), ..query() }).await, "alpha,gamma");
+    assert_eq!(list(CoreTokenQuery { expiring: Some(false), ..query() }).await, "gamma");
+    assert_eq!(list(CoreTokenQuery { expires: Some(now), ..query() }).await, "alpha");
+    assert_eq!(list(CoreTokenQuery { managed: Some("goauthentik.io/x".into()), ..query() }).await, "beta");
+    assert_eq!(list(CoreTokenQuery { description: Some("CI deploy".into()), ..query() }).await, "alpha");
+    assert_eq!(list(CoreTokenQuery { identifier: Some("gamma".into()), ..query() }).await, "gamma");
     // search: case-insensitive, over identifier, intent, username, description; terms ANDed
-    assert_eq!(
-        list(CoreTokenQuery {
-            search: Some("BOB".into()),
-            ..query()
-        })
-        .await,
-        "beta"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            search: Some("app_pass".into()),
-            ..query()
-        })
-        .await,
-        "beta"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            search: Some("deploy alice".into()),
-            ..query()
-        })
-        .await,
-        "alpha"
-    );
-    assert_eq!(
-        list(CoreTokenQuery {
-            search: Some("deploy bob".into()),
-            ..query()
-        })
-        .await,
-        ""
-    );
+    assert_eq!(list(CoreTokenQuery { search: Some("BOB".into()), ..query() }).await, "beta");
+    assert_eq!(list(CoreTokenQuery { search: Some("app_pass".into()), ..query() }).await, "beta");
+    assert_eq!(list(CoreTokenQuery { search: Some("deploy alice".into()), ..query() }).await, "alpha");
+    assert_eq!(list(CoreTokenQuery { search: Some("deploy bob".into()), ..query() }).await, "");
     // ordering, NULLs last ascending and first descending
-    let by = |o: Vec<(CoreTokenField, bool)>| CoreTokenQuery {
-        ordering: o,
-        ..query()
-    };
+    let by = |o: Vec<(CoreTokenField, bool)>| CoreTokenQuery { ordering: o, ..query() };
+    assert_eq!(list(by(vec![(CoreTokenField::Identifier, true)])).await, "gamma,beta,alpha");
     assert_eq!(
-        list(by(vec![(CoreTokenField::Identifier, true)])).await,
-        "gamma,beta,alpha"
-    );
-    assert_eq!(
-        list(by(vec![
-            (CoreTokenField::User, true),
-            (CoreTokenField::Identifier, false)
-        ]))
-        .await,
+        list(by(vec![(CoreTokenField::User, true), (CoreTokenField::Identifier, false)])).await,
         "beta,alpha,gamma"
     );
     assert_eq!(
-        list(by(vec![
-            (CoreTokenField::Expires, false),
-            (CoreTokenField::Identifier, false)
-        ]))
-        .await,
+        list(by(vec![(CoreTokenField::Expires, false), (CoreTokenField::Identifier, false)])).await,
         "alpha,beta,gamma"
     );
     assert_eq!(
-        list(by(vec![
-            (CoreTokenField::Expires, true),
-            (CoreTokenField::Identifier, false)
-        ]))
-        .await,
+        list(by(vec![(CoreTokenField::Expires, true), (CoreTokenField::Identifier, false)])).await,
         "beta,gamma,alpha"
     );
     // paging
     let paged = s
-        .list_core_tokens(&CoreTokenQuery {
-            page: PageRequest::new(Some(2), Some(2)).unwrap(),
-            ..query()
-        })
+        .list_core_tokens(&CoreTokenQuery { page: PageRequest::new(Some(2), Some(2)).unwrap(), ..query() })
         .await
         .unwrap();
     assert_eq!((paged.total, ids(&paged)), (3, vec!["gamma"]));
@@ -445,13 +278,7 @@ async fn expire_rotates_api_and_deletes_others(s: Arc<dyn Store>) {
         s.insert_core_token(t).await.unwrap();
     }
     let out = s.expire_core_tokens(now, TimeDelta::days(1)).await.unwrap();
-    assert_eq!(
-        out,
-        ExpiryOutcome {
-            rotated: vec!["api".into()],
-            deleted: vec!["app".into()]
-        }
-    );
+    assert_eq!(out, ExpiryOutcome { rotated: vec!["api".into()], deleted: vec!["app".into()] });
     let rotated = s.core_token("api").await.unwrap();
     assert_ne!(rotated.key.expose(), "k1");
     assert_eq!(rotated.expires, Some(now + TimeDelta::days(1)));
@@ -464,38 +291,17 @@ async fn oauth_tokens(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     s.insert_provider(provider(10, "Grafana")).await.unwrap();
     s.insert_provider(provider(11, "Wiki")).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 11, 1))
-        .await
-        .unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 2, 10, 2))
-        .await
-        .unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Refresh, 1, 10, 1))
-        .await
-        .unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 11, 1)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 2, 10, 2)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Refresh, 1, 10, 1)).await.unwrap();
     assert_eq!(
-        s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1))
-            .await,
+        s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1)).await,
         Err(StoreError::Duplicate { field: "pk" })
     );
-    assert_eq!(
-        s.insert_oauth_token(oauth(OAuthKind::Access, 3, 99, 1))
-            .await,
-        Err(StoreError::NotFound)
-    );
-    assert_eq!(
-        s.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 99))
-            .await,
-        Err(StoreError::NotFound)
-    );
-    assert_eq!(
-        s.oauth_token(OAuthKind::Refresh, 1).await.unwrap().provider,
-        10
-    );
-    assert_eq!(
-        s.oauth_token(OAuthKind::Refresh, 2).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 99, 1)).await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 99)).await, Err(StoreError::NotFound));
+    assert_eq!(s.oauth_token(OAuthKind::Refresh, 1).await.unwrap().provider, 10);
+    assert_eq!(s.oauth_token(OAuthKind::Refresh, 2).await, Err(StoreError::NotFound));
 
     let q = OAuthQuery {
         kind: OAuthKind::Access,
@@ -508,114 +314,44 @@ async fn oauth_tokens(s: Arc<dyn Store>) {
     };
     let pks = |slice: Slice<OAuthToken>| slice.items.iter().map(|t| t.pk).collect::<Vec<_>>();
     assert_eq!(pks(s.list_oauth_tokens(&q).await.unwrap()), vec![2, 1]);
-    assert_eq!(
-        pks(s
-            .list_oauth_tokens(&OAuthQuery {
-                owner: Some(1),
-                ..q.clone()
-            })
-            .await
-            .unwrap()),
-        vec![1]
-    );
-    assert_eq!(
-        pks(s
-            .list_oauth_tokens(&OAuthQuery {
-                user: Some(2),
-                ..q.clone()
-            })
-            .await
-            .unwrap()),
-        vec![2]
-    );
-    assert_eq!(
-        pks(s
-            .list_oauth_tokens(&OAuthQuery {
-                provider: Some(11),
-                ..q.clone()
-            })
-            .await
-            .unwrap()),
-        vec![1]
-    );
-    let search = |t: &str| OAuthQuery {
-        search: Some(t.into()),
-        ..q.clone()
-    };
-    assert_eq!(
-        pks(s.list_oauth_tokens(&search("graf")).await.unwrap()),
-        vec![2]
-    );
-    assert_eq!(
-        pks(s.list_oauth_tokens(&search("ALICE")).await.unwrap()),
-        vec![1]
-    );
-    let desc = OAuthQuery {
-        ordering: vec![(OAuthField::Pk, true)],
-        ..q.clone()
-    };
+    assert_eq!(pks(s.list_oauth_tokens(&OAuthQuery { owner: Some(1), ..q.clone() }).await.unwrap()), vec![1]);
+    assert_eq!(pks(s.list_oauth_tokens(&OAuthQuery { user: Some(2), ..q.clone() }).await.unwrap()), vec![2]);
+    assert_eq!(pks(s.list_oauth_tokens(&OAuthQuery { provider: Some(11), ..q.clone() }).await.unwrap()), vec![1]);
+    let search = |t: &str| OAuthQuery { search: Some(t.into()), ..q.clone() };
+    assert_eq!(pks(s.list_oauth_tokens(&search("graf")).await.unwrap()), vec![2]);
+    assert_eq!(pks(s.list_oauth_tokens(&search("ALICE")).await.unwrap()), vec![1]);
+    let desc = OAuthQuery { ordering: vec![(OAuthField::Pk, true)], ..q.clone() };
     assert_eq!(pks(s.list_oauth_tokens(&desc).await.unwrap()), vec![2, 1]);
 
     s.delete_oauth_token(OAuthKind::Access, 2).await.unwrap();
-    assert_eq!(
-        s.delete_oauth_token(OAuthKind::Access, 2).await,
-        Err(StoreError::NotFound)
-    );
-    assert!(
-        s.oauth_token(OAuthKind::Refresh, 1).await.is_ok(),
-        "kinds are separate tables"
-    );
+    assert_eq!(s.delete_oauth_token(OAuthKind::Access, 2).await, Err(StoreError::NotFound));
+    assert!(s.oauth_token(OAuthKind::Refresh, 1).await.is_ok(), "kinds are separate tables");
 }
 
 async fn netbird_users_and_pats(s: Arc<dyn Store>) {
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::User))
-        .await
-        .unwrap();
-    s.insert_nb_user(nb_user("u2", "acc", NbRole::Admin))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await,
-        Err(StoreError::Duplicate { field: "id" })
-    );
+    s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert_nb_user(nb_user("u2", "acc", NbRole::Admin)).await.unwrap();
+    assert_eq!(s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await, Err(StoreError::Duplicate { field: "id" }));
     assert_eq!(s.nb_user("u2").await.unwrap().role, NbRole::Admin);
     assert_eq!(s.nb_user("u3").await, Err(StoreError::NotFound));
 
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     s.insert_pat(pat("p2", "u1", "h2")).await.unwrap();
-    assert_eq!(
-        s.insert_pat(pat("p1", "u2", "h3")).await,
-        Err(StoreError::Duplicate { field: "id" })
-    );
-    assert_eq!(
-        s.insert_pat(pat("p3", "u2", "h1")).await,
-        Err(StoreError::Duplicate {
-            field: "hashed_token"
-        })
-    );
-    assert_eq!(
-        s.insert_pat(pat("p4", "nobody", "h4")).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(s.insert_pat(pat("p1", "u2", "h3")).await, Err(StoreError::Duplicate { field: "id" }));
+    assert_eq!(s.insert_pat(pat("p3", "u2", "h1")).await, Err(StoreError::Duplicate { field: "hashed_token" }));
+    assert_eq!(s.insert_pat(pat("p4", "nobody", "h4")).await, Err(StoreError::NotFound));
 
     assert_eq!(s.pat_by_hash("h2").await.unwrap().id, "p2");
     assert_eq!(s.pat_by_hash("hx").await, Err(StoreError::NotFound));
     assert_eq!(s.list_pats("u1").await.unwrap().len(), 2);
     assert!(s.list_pats("u2").await.unwrap().is_empty());
     assert_eq!(s.pat("u1", "p1").await.unwrap().name, "p1");
-    assert_eq!(
-        s.pat("u2", "p1").await,
-        Err(StoreError::NotFound),
-        "other user's PAT"
-    );
+    assert_eq!(s.pat("u2", "p1").await, Err(StoreError::NotFound), "other user's PAT");
 
     let at = now();
     s.mark_pat_used("u1", "p1", at).await.unwrap();
     assert_eq!(s.pat("u1", "p1").await.unwrap().last_used, Some(at));
-    assert_eq!(
-        s.mark_pat_used("u2", "p1", at).await,
-        Err(StoreError::NotFound)
-    );
+    assert_eq!(s.mark_pat_used("u2", "p1", at).await, Err(StoreError::NotFound));
 
     assert_eq!(s.delete_pat("u2", "p1").await, Err(StoreError::NotFound));
     s.delete_pat("u1", "p1").await.unwrap();
@@ -628,12 +364,8 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     let s = seeded(s).await;
     s.insert_provider(provider(10, "Grafana")).await.unwrap();
     s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2))
-        .await
-        .unwrap();
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::Owner))
-        .await
-        .unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2)).await.unwrap();
+    s.insert_nb_user(nb_user("u1", "acc", NbRole::Owner)).await.unwrap();
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     let snapshot = s.export().await.unwrap();
 
@@ -649,15 +381,8 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
 
     let mut broken = snapshot.clone();
     broken.core_tokens.push(core_token("b", "k1", 1));
-    assert_eq!(
-        t.import(broken).await,
-        Err(StoreError::Duplicate { field: "key" })
-    );
-    assert_eq!(
-        t.export().await.unwrap(),
-        snapshot,
-        "failed import changes nothing"
-    );
+    assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: "key" }));
+    assert_eq!(t.export().await.unwrap(), snapshot, "failed import changes nothing");
 }
 
 // ---- cases for what the SQL backends add ----
@@ -665,29 +390,14 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
 async fn paging_totals_and_empty_pages(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     for i in 0..5 {
-        s.insert_core_token(core_token(&format!("t{i}"), &format!("k{i}"), 1))
-            .await
-            .unwrap();
+        s.insert_core_token(core_token(&format!("t{i}"), &format!("k{i}"), 1)).await.unwrap();
     }
-    let page = |page, size| CoreTokenQuery {
-        page: PageRequest::new(Some(page), Some(size)).unwrap(),
-        ..query()
-    };
+    let page = |page, size| CoreTokenQuery { page: PageRequest::new(Some(page), Some(size)).unwrap(), ..query() };
     let second = s.list_core_tokens(&page(2, 2)).await.unwrap();
     assert_eq!((second.total, ids(&second)), (5, vec!["t2", "t3"]));
     let past_the_end = s.list_core_tokens(&page(4, 2)).await.unwrap();
-    assert_eq!(
-        (past_the_end.total, past_the_end.items.len()),
-        (5, 0),
-        "an empty page still counts every match"
-    );
-    let nothing = s
-        .list_core_tokens(&CoreTokenQuery {
-            identifier: Some("none".into()),
-            ..query()
-        })
-        .await
-        .unwrap();
+    assert_eq!((past_the_end.total, past_the_end.items.len()), (5, 0), "an empty page still counts every match");
+    let nothing = s.list_core_tokens(&CoreTokenQuery { identifier: Some("none".into()), ..query() }).await.unwrap();
     assert_eq!((nothing.total, nothing.items.len()), (0, 0));
 }
 
@@ -696,14 +406,8 @@ async fn search_is_unicode_case_insensitive_and_literal(s: Arc<dyn Store>) {
     let mut a = core_token("Ärger-100%", "k1", 1);
     a.description = "Straße".into();
     s.insert_core_token(a).await.unwrap();
-    s.insert_core_token(core_token("plain", "k2", 1))
-        .await
-        .unwrap();
-    let search = |term: &str| CoreTokenQuery {
-        search: Some(term.into()),
-        owner: None,
-        ..query()
-    };
+    s.insert_core_token(core_token("plain", "k2", 1)).await.unwrap();
+    let search = |term: &str| CoreTokenQuery { search: Some(term.into()), owner: None, ..query() };
     for (term, expected) in [
         ("ZOË", "plain,Ärger-100%"),
         ("ärger", "Ärger-100%"),
@@ -724,39 +428,21 @@ async fn timestamps_round_trip_and_expiry_boundary(s: Arc<dyn Store>) {
     let mut t = core_token("edge", "k1", 1);
     t.expires = Some(at);
     let stored = s.insert_core_token(t).await.unwrap();
-    assert_eq!(
-        s.core_token("edge").await.unwrap(),
-        stored,
-        "insert returns what is stored"
-    );
+    assert_eq!(s.core_token("edge").await.unwrap(), stored, "insert returns what is stored");
     assert_eq!(stored.expires, Some(at));
     // `now > expires` is strict: at `expires` itself the token is not expired yet.
     let out = s.expire_core_tokens(at, TimeDelta::days(1)).await.unwrap();
     assert_eq!(out, ExpiryOutcome::default());
-    let out = s
-        .expire_core_tokens(at + TimeDelta::nanoseconds(1), TimeDelta::days(1))
-        .await
-        .unwrap();
+    let out = s.expire_core_tokens(at + TimeDelta::nanoseconds(1), TimeDelta::days(1)).await.unwrap();
     assert_eq!(out.rotated, vec!["edge".to_string()]);
     // Non-expiring tokens and tokens without `expires` are never touched.
     let mut keep = core_token("keep", "k2", 1);
     keep.expiring = false;
     keep.expires = Some(at - TimeDelta::days(3));
     s.insert_core_token(keep).await.unwrap();
-    s.insert_core_token(core_token("open", "k3", 1))
-        .await
-        .unwrap();
-    let out = s
-        .expire_core_tokens(at + TimeDelta::days(2), TimeDelta::days(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        out,
-        ExpiryOutcome {
-            rotated: vec!["edge".into()],
-            deleted: vec![]
-        }
-    );
+    s.insert_core_token(core_token("open", "k3", 1)).await.unwrap();
+    let out = s.expire_core_tokens(at + TimeDelta::days(2), TimeDelta::days(1)).await.unwrap();
+    assert_eq!(out, ExpiryOutcome { rotated: vec!["edge".into()], deleted: vec![] });
 }
 
 async fn fifty_parallel_creates(s: Arc<dyn Store>) {
@@ -768,56 +454,33 @@ async fn fifty_parallel_creates(s: Arc<dyn Store>) {
         tasks.spawn(async move {
             let identifier = format!("c{:02}", i % 25);
             let key = format!("key-{i}");
-            let result = s
-                .insert_core_token(core_token(&identifier, &key, 1 + i % 2))
-                .await;
+            let result = s.insert_core_token(core_token(&identifier, &key, 1 + i % 2)).await;
             (identifier, key, result)
         });
     }
     let mut winners: BTreeMap<String, String> = BTreeMap::new();
     for done in tasks.join_all().await {
         match done {
-            (identifier, key, Ok(_)) => assert!(
-                winners.insert(identifier, key).is_none(),
-                "two creates of one identifier"
-            ),
-            (_, _, Err(err)) => assert_eq!(
-                err,
-                StoreError::Duplicate {
-                    field: "identifier"
-                }
-            ),
+            (identifier, key, Ok(_)) => {
+                assert!(winners.insert(identifier, key).is_none(), "two creates of one identifier")
+            }
+            (_, _, Err(err)) => assert_eq!(err, StoreError::Duplicate { field: "identifier" }),
         }
     }
     assert_eq!(winners.len(), 25);
-    let all = CoreTokenQuery {
-        page: PageRequest::new(None, Some(100)).unwrap(),
-        ..query()
-    };
+    let all = CoreTokenQuery { page: PageRequest::new(None, Some(100)).unwrap(), ..query() };
     let listed = s.list_core_tokens(&all).await.unwrap();
     assert_eq!(listed.total, 25);
     for token in &listed.items {
-        assert_eq!(
-            winners.get(&token.identifier).map(String::as_str),
-            Some(token.key.expose())
-        );
-        assert_eq!(
-            s.core_token_by_key(token.key.expose())
-                .await
-                .unwrap()
-                .identifier,
-            token.identifier
-        );
+        assert_eq!(winners.get(&token.identifier).map(String::as_str), Some(token.key.expose()));
+        assert_eq!(s.core_token_by_key(token.key.expose()).await.unwrap().identifier, token.identifier);
     }
 
     // 50 distinct creates at once: every one is stored.
     let mut tasks = JoinSet::new();
     for i in 0..50 {
         let s = s.clone();
-        tasks.spawn(async move {
-            s.insert_core_token(core_token(&format!("d{i:02}"), &format!("dkey-{i}"), 1))
-                .await
-        });
+        tasks.spawn(async move { s.insert_core_token(core_token(&format!("d{i:02}"), &format!("dkey-{i}"), 1)).await });
     }
     for result in tasks.join_all().await {
         result.unwrap();
@@ -827,26 +490,18 @@ async fn fifty_parallel_creates(s: Arc<dyn Store>) {
     let mut tasks = JoinSet::new();
     for i in 0..10 {
         let s = s.clone();
-        tasks.spawn(async move {
-            s.insert_core_token(core_token(&format!("same-key-{i}"), "shared", 1))
-                .await
-                .map(drop)
-        });
+        tasks.spawn(
+            async move { s.insert_core_token(core_token(&format!("same-key-{i}"), "shared", 1)).await.map(drop) },
+        );
     }
     let results = tasks.join_all().await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-    assert!(
-        results
-            .iter()
-            .all(|r| r.is_ok() || *r == Err(StoreError::Duplicate { field: "key" }))
-    );
+    assert!(results.iter().all(|r| r.is_ok() || *r == Err(StoreError::Duplicate { field: "key" })));
 }
 
 async fn set_key_races(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_core_token(core_token("race", "k-initial", 1))
-        .await
-        .unwrap();
+    s.insert_core_token(core_token("race", "k-initial", 1)).await.unwrap();
     let keys: Vec<String> = (0..30).map(|i| format!("k-{i:02}")).collect();
     let mut all_keys = keys.clone();
     all_keys.push("k-initial".into());
@@ -859,10 +514,7 @@ async fn set_key_races(s: Arc<dyn Store>) {
             for round in 0..40 {
                 // No torn read: the row always carries one whole key of the set...
                 let token = s.core_token("race").await.unwrap();
-                assert!(
-                    all_keys.contains(&token.key.expose().to_string()),
-                    "unknown key"
-                );
+                assert!(all_keys.contains(&token.key.expose().to_string()), "unknown key");
                 // ...and a key lookup never returns a row holding another key.
                 let probe = &all_keys[round % all_keys.len()];
                 match s.core_token_by_key(probe).await {
@@ -890,23 +542,14 @@ async fn set_key_races(s: Arc<dyn Store>) {
         if *key == final_key {
             assert_eq!(found.unwrap().identifier, "race");
         } else {
-            assert_eq!(
-                found,
-                Err(StoreError::NotFound),
-                "old key {key} still resolves"
-            );
+            assert_eq!(found, Err(StoreError::NotFound), "old key {key} still resolves");
         }
     }
     let listed = s.list_core_tokens(&query()).await.unwrap();
-    assert_eq!(
-        (listed.total, listed.items[0].key.expose()),
-        (1, final_key.as_str())
-    );
+    assert_eq!((listed.total, listed.items[0].key.expose()), (1, final_key.as_str()));
 
     // Two tokens racing for one new key: exactly one gets it.
-    s.insert_core_token(core_token("other", "k-other", 1))
-        .await
-        .unwrap();
+    s.insert_core_token(core_token("other", "k-other", 1)).await.unwrap();
     let (a, b) = tokio::join!(
         s.set_core_token_key("race", Secret::new("contested")),
         s.set_core_token_key("other", Secret::new("contested"))
@@ -916,13 +559,9 @@ async fn set_key_races(s: Arc<dyn Store>) {
 }
 
 async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::User))
-        .await
-        .unwrap();
+    s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await.unwrap();
     for i in 0..10 {
-        s.insert_pat(pat(&format!("p{i}"), "u1", &format!("h{i}")))
-            .await
-            .unwrap();
+        s.insert_pat(pat(&format!("p{i}"), "u1", &format!("h{i}"))).await.unwrap();
     }
     let base = now();
     let mut tasks = JoinSet::new();
@@ -930,8 +569,7 @@ async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
         let s = s.clone();
         tasks.spawn(async move {
             let id = format!("p{}", i % 10);
-            s.mark_pat_used("u1", &id, base + TimeDelta::seconds(i))
-                .await
+            s.mark_pat_used("u1", &id, base + TimeDelta::seconds(i)).await
         });
     }
     for result in tasks.join_all().await {
@@ -939,22 +577,12 @@ async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
     }
     for pat in s.list_pats("u1").await.unwrap() {
         let n: i64 = pat.id[1..].parse().unwrap();
-        let candidates: BTreeSet<_> = (0..5)
-            .map(|k| base + TimeDelta::seconds(n + 10 * k))
-            .collect();
-        assert!(
-            candidates.contains(&pat.last_used.expect("every PAT marked")),
-            "{pat:?}"
-        );
-        assert_eq!(
-            pat.hashed_token,
-            format!("h{n}"),
-            "marking touches only last_used"
-        );
+        let candidates: BTreeSet<_> = (0..5).map(|k| base + TimeDelta::seconds(n + 10 * k)).collect();
+        assert!(candidates.contains(&pat.last_used.expect("every PAT marked")), "{pat:?}");
+        assert_eq!(pat.hashed_token, format!("h{n}"), "marking touches only last_used");
     }
     // Marking a PAT being deleted: either it is marked first or it is gone.
-    let (marked, deleted) =
-        tokio::join!(s.mark_pat_used("u1", "p0", base), s.delete_pat("u1", "p0"));
+    let (marked, deleted) = tokio::join!(s.mark_pat_used("u1", "p0", base), s.delete_pat("u1", "p0"));
     deleted.unwrap();
     assert!(marked.is_ok() || marked == Err(StoreError::NotFound));
     assert_eq!(s.pat("u1", "p0").await, Err(StoreError::NotFound));
@@ -963,23 +591,13 @@ async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
 async fn bootstrap_is_idempotent(s: Arc<dyn Store>) {
     let key = "bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL".to_string();
     let (plain, hashed) = generate_pat();
-    let first = seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin")
-        .await
-        .unwrap();
+    let first = seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin").await.unwrap();
     assert!(!first.authentik_generated && !first.netbird_generated);
     // A restart with the same credentials on a store that has them already.
-    seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin")
-        .await
-        .unwrap();
-    assert_eq!(
-        s.core_token_by_key(&key).await.unwrap().identifier,
-        BOOTSTRAP_TOKEN_IDENTIFIER
-    );
+    seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin").await.unwrap();
+    assert_eq!(s.core_token_by_key(&key).await.unwrap().identifier, BOOTSTRAP_TOKEN_IDENTIFIER);
     let pats = s.list_pats("admin").await.unwrap();
-    assert_eq!(
-        (pats.len(), pats[0].hashed_token.as_str()),
-        (1, hashed.as_str())
-    );
+    assert_eq!((pats.len(), pats[0].hashed_token.as_str()), (1, hashed.as_str()));
     assert_eq!(s.ak_user_by_username("akadmin").await.unwrap().pk, 1);
     // Replicas starting together with the same credentials.
     let (a, b) = tokio::join!(
@@ -990,34 +608,21 @@ async fn bootstrap_is_idempotent(s: Arc<dyn Store>) {
     b.unwrap();
     assert_eq!(s.list_pats("admin").await.unwrap().len(), 1);
     // A restart without them: generated values replace the old ones, which stop working.
-    let generated = seed::bootstrap(&*s, now(), None, None, "admin")
-        .await
-        .unwrap();
+    let generated = seed::bootstrap(&*s, now(), None, None, "admin").await.unwrap();
     assert!(generated.authentik_generated && generated.netbird_generated);
     assert_eq!(s.core_token_by_key(&key).await, Err(StoreError::NotFound));
     assert_eq!(s.pat_by_hash(&hashed).await, Err(StoreError::NotFound));
     let pats = s.list_pats("admin").await.unwrap();
     assert_eq!(pats.len(), 1);
-    assert_eq!(
-        pats[0].hashed_token,
-        hash_pat(generated.netbird_pat.expose())
-    );
+    assert_eq!(pats[0].hashed_token, hash_pat(generated.netbird_pat.expose()));
     assert_eq!(s.export().await.unwrap().ak_users.len(), 1);
 }
 
 async fn seed_only_into_an_empty_store(s: Arc<dyn Store>) {
-    let snapshot = Snapshot {
-        ak_users: vec![ak_user(5, "seeded", false)],
-        ..Snapshot::default()
-    };
+    let snapshot = Snapshot { ak_users: vec![ak_user(5, "seeded", false)], ..Snapshot::default() };
     assert!(seed::seed_if_empty(&*s, snapshot.clone()).await.unwrap());
-    s.insert_core_token(core_token("later", "k1", 5))
-        .await
-        .unwrap();
-    assert!(
-        !seed::seed_if_empty(&*s, snapshot).await.unwrap(),
-        "a store with data is not reset"
-    );
+    s.insert_core_token(core_token("later", "k1", 5)).await.unwrap();
+    assert!(!seed::seed_if_empty(&*s, snapshot).await.unwrap(), "a store with data is not reset");
     assert!(s.core_token("later").await.is_ok());
 }
 
@@ -1072,10 +677,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_conforms() {
-    run_suite("memory", || async {
-        Arc::new(MemoryStore::new()) as Arc<dyn Store>
-    })
-    .await;
+    run_suite("memory", || async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1083,9 +685,7 @@ async fn sqlite_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     let n = AtomicU32::new(0);
     run_suite("sqlite", || {
-        let path = dir
-            .path()
-            .join(format!("case-{}.db", n.fetch_add(1, Ordering::SeqCst)));
+        let path = dir.path().join(format!("case-{}.db", n.fetch_add(1, Ordering::SeqCst)));
         async move { Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn Store> }
     })
     .await;
@@ -1109,14 +709,8 @@ async fn postgres_store_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_selects_the_backend_and_durable_stores_reopen() {
     assert!(store::open("memory").await.is_ok());
-    assert!(matches!(
-        store::open("mysql://x").await,
-        Err(StoreError::Backend(_))
-    ));
-    assert!(matches!(
-        store::open("sqlite:").await,
-        Err(StoreError::Backend(_))
-    ));
+    assert!(matches!(store::open("mysql://x").await, Err(StoreError::Backend(_))));
+    assert!(matches!(store::open("sqlite:").await, Err(StoreError::Backend(_))));
 
     // SQLite: created when missing, migrated once, data kept across a reopen.
     let dir = tempfile::tempdir().unwrap();
@@ -1125,13 +719,9 @@ async fn open_selects_the_backend_and_durable_stores_reopen() {
     {
         let s = store::open(&url).await.unwrap();
         seeded(s.clone()).await;
-        s.insert_core_token(core_token("kept", "k1", 1))
-            .await
-            .unwrap();
+        s.insert_core_token(core_token("kept", "k1", 1)).await.unwrap();
     }
-    let s = store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let s = store::open(&format!("sqlite://{}", path.display())).await.unwrap();
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "kept");
 
     // PostgreSQL: the same through a URL; a second connect finds the schema in place.
@@ -1140,16 +730,9 @@ async fn open_selects_the_backend_and_durable_stores_reopen() {
     {
         let s = store::open(&url).await.unwrap();
         seeded(s.clone()).await;
-        s.insert_core_token(core_token("kept", "k1", 1))
-            .await
-            .unwrap();
+        s.insert_core_token(core_token("kept", "k1", 1)).await.unwrap();
     }
-    let s = store::open(&url.replace("postgres://", "postgresql://"))
-        .await
-        .unwrap();
+    let s = store::open(&url.replace("postgres://", "postgresql://")).await.unwrap();
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "kept");
-    assert!(matches!(
-        store::open(&pg.url("missing_db")).await,
-        Err(StoreError::Backend(_))
-    ));
+    assert!(matches!(store::open(&pg.url("missing_db")).await, Err(StoreError::Backend(_))));
 }

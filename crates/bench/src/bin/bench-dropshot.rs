@@ -8,9 +8,8 @@
 use std::collections::HashMap;
 
 use dropshot::{
-    ApiDescription, ApiEndpoint, ApiEndpointVersions, ConfigDropshot, ConfigLogging,
-    ConfigLoggingLevel, HandlerTaskMode, HttpError, HttpResponseOk, Path, RequestContext,
-    ServerBuilder,
+    ApiDescription, ApiEndpoint, ApiEndpointVersions, ConfigDropshot, ConfigLogging, ConfigLoggingLevel,
+    HandlerTaskMode, HttpError, HttpResponseOk, Path, RequestContext, ServerBuilder,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -36,8 +35,7 @@ async fn retrieve(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let path = tokenstack_bench::arg("--body")
-        .ok_or_else(|| anyhow::anyhow!("--body FILE is required"))?;
+    let path = tokenstack_bench::arg("--body").ok_or_else(|| anyhow::anyhow!("--body FILE is required"))?;
     let token: Token = serde_json::from_slice(&std::fs::read(path)?)?;
     let tokens = HashMap::from([(token.identifier.clone(), token)]);
     let level = match tokenstack_bench::arg("--log-level").as_deref() {
@@ -61,15 +59,9 @@ async fn main() -> anyhow::Result<()> {
         Some("cancel") => HandlerTaskMode::CancelOnDisconnect,
         _ => HandlerTaskMode::Detached,
     };
-    let config = ConfigDropshot {
-        bind_address: tokenstack_bench::bind()?,
-        default_handler_task_mode,
-        ..Default::default()
-    };
-    let server = ServerBuilder::new(api, tokens, log)
-        .config(config)
-        .start()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let config =
+        ConfigDropshot { bind_address: tokenstack_bench::bind()?, default_handler_task_mode, ..Default::default() };
+    let server = ServerBuilder::new(api, tokens, log).config(config).start().map_err(|e| anyhow::anyhow!("{e}"))?;
     tokenstack_bench::ready(&serde_json::json!({ "addr": server.local_addr().to_string() }));
     server.await.map_err(anyhow::Error::msg)
 }

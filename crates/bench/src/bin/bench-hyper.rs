@@ -11,8 +11,7 @@ use hyper_util::rt::TokioIo;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let path = tokenstack_bench::arg("--body")
-        .ok_or_else(|| anyhow::anyhow!("--body FILE is required"))?;
+    let path = tokenstack_bench::arg("--body").ok_or_else(|| anyhow::anyhow!("--body FILE is required"))?;
     let body = Bytes::from(std::fs::read(path)?);
     let listener = tokio::net::TcpListener::bind(tokenstack_bench::bind()?).await?;
     tokenstack_bench::ready(&serde_json::json!({ "addr": listener.local_addr()?.to_string() }));
@@ -33,9 +32,7 @@ async fn main() -> anyhow::Result<()> {
                 }
             });
             // A client that goes away mid-request is not an error worth reporting here.
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }

@@ -23,9 +23,7 @@ const FIRST_USER_PK: i64 = 1000;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    let n: usize = tokenstack_bench::arg("--tokens")
-        .unwrap_or_else(|| "1000".into())
-        .parse()?;
+    let n: usize = tokenstack_bench::arg("--tokens").unwrap_or_else(|| "1000".into()).parse()?;
     let pats: usize = match tokenstack_bench::arg("--pats") {
         Some(m) => m.parse()?,
         None => n,
@@ -47,13 +45,9 @@ async fn main() -> anyhow::Result<()> {
     admin.username = "akadmin".into();
     admin.is_superuser = true;
     snapshot.ak_users.push(admin);
-    snapshot
-        .ak_users
-        .extend((0..users).map(|u| ak_user(u, now)));
+    snapshot.ak_users.extend((0..users).map(|u| ak_user(u, now)));
     snapshot.nb_users.push(nb_user("admin", NbRole::Owner));
-    snapshot
-        .nb_users
-        .extend((0..users).map(|u| nb_user(&format!("bench-nb-{u}"), NbRole::User)));
+    snapshot.nb_users.extend((0..users).map(|u| nb_user(&format!("bench-nb-{u}"), NbRole::User)));
     store.import(snapshot.clone()).await?;
     let rss_users = tokenstack_bench::rss_bytes();
     let pk_seed = Uuid::new_v4().as_u128();
@@ -158,11 +152,5 @@ fn ak_user(u: usize, now: chrono::DateTime<Utc>) -> AkUser {
 }
 
 fn nb_user(id: &str, role: NbRole) -> NbUser {
-    NbUser {
-        id: id.into(),
-        account_id: "default".into(),
-        role,
-        is_service_user: false,
-        blocked: false,
-    }
+    NbUser { id: id.into(), account_id: "default".into(), role, is_service_user: false, blocked: false }
 }

@@ -79,8 +79,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 fn store_error(error: StoreError) -> TsResponseError {
     match error {
-        StoreError::NotFound => tokenstack(ErrorStatusCode::BAD_REQUEST, "a referenced user or provider does not exist"),
-        StoreError::Duplicate { field } => tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("duplicate value for {field}")),
+        StoreError::NotFound => {
+            tokenstack(ErrorStatusCode::BAD_REQUEST, "a referenced user or provider does not exist")
+        }
+        StoreError::Duplicate { field } => {
+            tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("duplicate value for {field}"))
+        }
         StoreError::Backend(_) => tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "the store failed"),
     }
 }
@@ -261,7 +265,8 @@ pub fn faults(ctx: &ServerContext) -> types::FaultConfig {
 
 /// Replaces the fault rules; the operationId must exist (or be `*`).
 pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(), TsResponseError> {
-    let bad = |index: usize, message: &str| tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("rule {index}: {message}"));
+    let bad =
+        |index: usize, message: &str| tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("rule {index}: {message}"));
     let mut rules = Vec::with_capacity(config.rules.len());
     for (index, rule) in config.rules.into_iter().enumerate() {
         if rule.operation_id != crate::faults::ALL_OPERATIONS
@@ -269,7 +274,9 @@ pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(),
         {
             return Err(bad(index, "operation_id is not an operationId of the spec (or *)"));
         }
-        let millis = |v: Option<i64>| v.map(|v| u64::try_from(v).map_err(|_| bad(index, "latency must not be negative"))).transpose();
+        let millis = |v: Option<i64>| {
+            v.map(|v| u64::try_from(v).map_err(|_| bad(index, "latency must not be negative"))).transpose()
+        };
         rules.push(FaultRule {
             operation_id: rule.operation_id,
             latency_ms: millis(rule.latency_ms)?,

@@ -27,10 +27,7 @@ impl From<AkError> for AkResponseError {
             AkError::Forbidden(detail) => ak_detail(ErrorStatusCode::FORBIDDEN, detail),
             AkError::NotFound(detail) => ak_detail(ErrorStatusCode::NOT_FOUND, detail),
             AkError::Invalid(fields) => {
-                let extra = fields
-                    .into_iter()
-                    .map(|(field, messages)| (field, serde_json::json!(messages)))
-                    .collect();
+                let extra = fields.into_iter().map(|(field, messages)| (field, serde_json::json!(messages))).collect();
                 let body = ValidationError { code: None, non_field_errors: Vec::new(), extra };
                 ErrorResponse::new(ErrorStatusCode::BAD_REQUEST, body.into())
             }

@@ -13,18 +13,18 @@ use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use dropshot::{ErrorStatusCode, HttpError};
-use serde::Serialize;
 use dropshot::{
-    HttpCodedResponse, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
-    RequestContext, TypedBody,
+    HttpCodedResponse, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk,
+    HttpResponseUpdatedNoContent, Path, Query, RequestContext, TypedBody,
 };
+use serde::Serialize;
 use tokenstack_api::{TokenApi, params, types};
 
 use crate::authentik::{Authentik, NewToken, OAuthListParams, TokenListParams};
-use crate::model::{CoreToken, OAuthKind, OAuthToken};
-use crate::netbird::NetBird;
 use crate::faults::Faults;
 use crate::metrics::Metrics;
+use crate::model::{CoreToken, OAuthKind, OAuthToken};
+use crate::netbird::NetBird;
 use crate::store::{Store, StoreError};
 
 pub use self::admin::AdminState;
@@ -174,7 +174,10 @@ impl WireBody for HttpResponseUpdatedNoContent {
 /// then). A dropped connection unwinds the handler task with [`InjectedDrop`] via `resume_unwind` (no panic
 /// hook runs): Dropshot propagates a handler's unwinding into hyper's connection task, which ends, closing the
 /// socket without a response. Dropshot offers no other way to close a connection from a handler.
-async fn observed<T, E>(rqctx: &RequestContext<ServerContext>, handler: impl Future<Output = Result<T, E>>) -> Result<T, E>
+async fn observed<T, E>(
+    rqctx: &RequestContext<ServerContext>,
+    handler: impl Future<Output = Result<T, E>>,
+) -> Result<T, E>
 where
     T: HttpCodedResponse + WireBody,
     E: HttpResponseError + Serialize + From<HttpError> + OffSpec,
@@ -306,7 +309,11 @@ async fn oauth_list(
     let page = ak.list_oauth(&caller, kind, params).await?;
     let pagination = convert::pagination(&page);
     let results = ctx.oauth_tokens(page.results).await?;
-    Ok(HttpResponseOk(types::PaginatedTokenModelList { autocomplete: types::Autocomplete(serde_json::Map::new()), pagination, results }))
+    Ok(HttpResponseOk(types::PaginatedTokenModelList {
+        autocomplete: types::Autocomplete(serde_json::Map::new()),
+        pagination,
+        results,
+    }))
 }
 
 async fn oauth_retrieve(
@@ -377,7 +384,11 @@ impl TokenApi for ServerImpl {
             let page = ak.list_tokens(&caller, params).await?;
             let pagination = convert::pagination(&page);
             let results = ctx.tokens(page.results).await?;
-            Ok(HttpResponseOk(types::PaginatedTokenList { autocomplete: types::Autocomplete(serde_json::Map::new()), pagination, results }))
+            Ok(HttpResponseOk(types::PaginatedTokenList {
+                autocomplete: types::Autocomplete(serde_json::Map::new()),
+                pagination,
+                results,
+            }))
         })
         .await
     }
@@ -500,7 +511,8 @@ impl TokenApi for ServerImpl {
         query: Query<params::Oauth2AccessTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
         observed(&rqctx, async {
-            oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Access, oauth_params!(query.into_inner())).await
+            oauth_list(rqctx.context(), authorization(&rqctx), OAuthKind::Access, oauth_params!(query.into_inner()))
+                .await
         })
         .await
     }
@@ -647,7 +659,9 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, async {
             // A lookup that touches the store; NotFound proves it answered.
             match rqctx.context().store.ak_user(i64::MIN).await {
-                Ok(_) | Err(StoreError::NotFound) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
+                Ok(_) | Err(StoreError::NotFound) => {
+                    Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() }))
+                }
                 Err(_) => Err(error::tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "store unreachable")),
             }
         })
@@ -678,7 +692,9 @@ impl TokenApi for ServerImpl {
             .map_err(|_| error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "cannot build the metrics response"))
     }
 
-    async fn admin_reset(rqctx: RequestContext<ServerContext>) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
+    async fn admin_reset(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
         observed(&rqctx, async {
             let admin = admin::authorize(&rqctx)?;
             admin.reset(rqctx.context()).await?;
@@ -783,7 +799,10 @@ impl TokenApi for ServerImpl {
             let offset = body.into_inner().offset_seconds;
             // chrono's range: about ±292 million years; keep a margin.
             if TimeDelta::try_seconds(offset).is_none() || offset.unsigned_abs() > 100 * 365 * 86_400 {
-                return Err(error::tokenstack(ErrorStatusCode::BAD_REQUEST, "offset_seconds must be within ±100 years"));
+                return Err(error::tokenstack(
+                    ErrorStatusCode::BAD_REQUEST,
+                    "offset_seconds must be within ±100 years",
+                ));
             }
             rqctx.context().set_clock_offset(offset);
             Ok(HttpResponseOk(types::ClockOffset { offset_seconds: offset }))

@@ -172,7 +172,8 @@ mod tests {
     #[test]
     fn reports_the_pointer_of_a_bad_field() {
         let body = json!({"personal_access_token": {"id": "x"}, "plain_token": "nbp_x"});
-        let violation = validator().check("netbird_tokens_create", 200, Some("application/json"), Some(&body)).unwrap_err();
+        let violation =
+            validator().check("netbird_tokens_create", 200, Some("application/json"), Some(&body)).unwrap_err();
         assert_eq!(violation.operation_id, "netbird_tokens_create");
         assert!(violation.pointer.starts_with("/personal_access_token") || violation.pointer.is_empty(), "{violation}");
         let body = json!({"status": 5});

@@ -13,8 +13,7 @@ use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAu
 use crate::pagination::{PageRequest, Slice};
 use crate::secrets::{Secret, generate_key};
 use crate::store::{
-    CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store,
-    StoreError, TokenCounts,
+    CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
 };
 
 /// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
@@ -29,15 +28,11 @@ impl MemoryStore {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, State>, StoreError> {
-        self.state
-            .read()
-            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+        self.state.read().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
-        self.state
-            .write()
-            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+        self.state.write().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
     }
 }
 
@@ -91,16 +86,12 @@ impl CoreTable {
     }
 
     fn get(&self, identifier: &str) -> Option<&CoreToken> {
-        let slot = self
-            .by_identifier
-            .get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
+        let slot = self.by_identifier.get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
         self.slot(slot)
     }
 
     fn by_key(&self, key: &str) -> Option<&CoreToken> {
-        let slot = self
-            .by_key
-            .get(key, |s| self.slot(s).map(|t| t.key.expose()))?;
+        let slot = self.by_key.get(key, |s| self.slot(s).map(|t| t.key.expose()))?;
         self.slot(slot)
     }
 
@@ -113,11 +104,7 @@ impl CoreTable {
     }
 
     fn of_user(&self, user: i64) -> impl Iterator<Item = &CoreToken> {
-        self.by_user
-            .get(&user)
-            .into_iter()
-            .flatten()
-            .filter_map(|&s| self.slot(s))
+        self.by_user.get(&user).into_iter().flatten().filter_map(|&s| self.slot(s))
     }
 
     /// Adds a token whose identifier, key and pk the caller has checked to be free.
@@ -131,19 +118,15 @@ impl CoreTable {
         };
         let slots = &self.slots;
         let resolve = |s: u32| slots.get(s as usize).and_then(Option::as_ref);
-        self.by_identifier
-            .insert(&token.identifier, slot, |s| resolve(s).map(|t| t.identifier.as_str()));
-        self.by_key
-            .insert(token.key.expose(), slot, |s| resolve(s).map(|t| t.key.expose()));
+        self.by_identifier.insert(&token.identifier, slot, |s| resolve(s).map(|t| t.identifier.as_str()));
+        self.by_key.insert(token.key.expose(), slot, |s| resolve(s).map(|t| t.key.expose()));
         self.by_pk.insert(token.pk, slot);
         self.by_user.entry(token.user).or_default().push(slot);
         self.slots[slot as usize] = Some(token);
     }
 
     fn remove(&mut self, identifier: &str) -> Option<CoreToken> {
-        let slot = self
-            .by_identifier
-            .get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
+        let slot = self.by_identifier.get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
         let token = self.slots[slot as usize].take()?;
         self.by_identifier.remove(&token.identifier, slot);
         self.by_key.remove(token.key.expose(), slot);
@@ -195,9 +178,7 @@ impl PatTable {
     }
 
     fn by_hash(&self, hashed_token: &str) -> Option<&Pat> {
-        let slot = self
-            .by_hash
-            .get(hashed_token, |s| self.slot(s).map(|p| p.hashed_token.as_str()))?;
+        let slot = self.by_hash.get(hashed_token, |s| self.slot(s).map(|p| p.hashed_token.as_str()))?;
         self.slot(slot)
     }
 
@@ -206,11 +187,7 @@ impl PatTable {
     }
 
     fn of_user(&self, user_id: &str) -> impl Iterator<Item = &Pat> {
-        self.by_user
-            .get(user_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|&s| self.slot(s))
+        self.by_user.get(user_id).into_iter().flatten().filter_map(|&s| self.slot(s))
     }
 
     /// Adds a PAT whose id and hashed token the caller has checked to be free.
@@ -224,10 +201,8 @@ impl PatTable {
         };
         let slots = &self.slots;
         let resolve = |s: u32| slots.get(s as usize).and_then(Option::as_ref);
-        self.by_id
-            .insert(&pat.id, slot, |s| resolve(s).map(|p| p.id.as_str()));
-        self.by_hash
-            .insert(&pat.hashed_token, slot, |s| resolve(s).map(|p| p.hashed_token.as_str()));
+        self.by_id.insert(&pat.id, slot, |s| resolve(s).map(|p| p.id.as_str()));
+        self.by_hash.insert(&pat.hashed_token, slot, |s| resolve(s).map(|p| p.hashed_token.as_str()));
         match self.by_user.get_mut(&pat.user_id) {
             Some(slots) => slots.push(slot),
             None => {
@@ -328,8 +303,7 @@ impl State {
         if self.ak_user_by_username.contains_key(&user.username) {
             return Err(StoreError::Duplicate { field: "username" });
         }
-        self.ak_user_by_username
-            .insert(user.username.clone(), user.pk);
+        self.ak_user_by_username.insert(user.username.clone(), user.pk);
         self.ak_users.insert(user.pk, user);
         Ok(())
     }
@@ -347,9 +321,7 @@ impl State {
             return Err(StoreError::Duplicate { field: "pk" });
         }
         if self.core.get(&token.identifier).is_some() {
-            return Err(StoreError::Duplicate {
-                field: "identifier",
-            });
+            return Err(StoreError::Duplicate { field: "identifier" });
         }
         if self.core.by_key(token.key.expose()).is_some() {
             return Err(StoreError::Duplicate { field: "key" });
@@ -365,17 +337,11 @@ impl State {
         self.core.remove(identifier)
     }
 
-    fn replace_core(
-        &mut self,
-        identifier: &str,
-        mut token: CoreToken,
-    ) -> Result<CoreToken, StoreError> {
+    fn replace_core(&mut self, identifier: &str, mut token: CoreToken) -> Result<CoreToken, StoreError> {
         let old = self.core.get(identifier).ok_or(StoreError::NotFound)?;
         token.pk = old.pk;
         if token.identifier != identifier && self.core.get(&token.identifier).is_some() {
-            return Err(StoreError::Duplicate {
-                field: "identifier",
-            });
+            return Err(StoreError::Duplicate { field: "identifier" });
         }
         if token.key != old.key && self.core.by_key(token.key.expose()).is_some() {
             return Err(StoreError::Duplicate { field: "key" });
@@ -393,8 +359,7 @@ impl State {
         if self.oauth.contains_key(&id) {
             return Err(StoreError::Duplicate { field: "pk" });
         }
-        if !self.ak_users.contains_key(&token.user) || !self.providers.contains_key(&token.provider)
-        {
+        if !self.ak_users.contains_key(&token.user) || !self.providers.contains_key(&token.provider) {
             return Err(StoreError::NotFound);
         }
         self.oauth.insert(id, token);
@@ -414,9 +379,7 @@ impl State {
             return Err(StoreError::Duplicate { field: "id" });
         }
         if self.pats.by_hash(&pat.hashed_token).is_some() {
-            return Err(StoreError::Duplicate {
-                field: "hashed_token",
-            });
+            return Err(StoreError::Duplicate { field: "hashed_token" });
         }
         if !self.nb_users.contains_key(&pat.user_id) {
             return Err(StoreError::NotFound);
@@ -426,10 +389,7 @@ impl State {
     }
 
     fn user_pat_mut(&mut self, user_id: &str, id: &str) -> Result<&mut Pat, StoreError> {
-        self.pats
-            .get_mut(id)
-            .filter(|p| p.user_id == user_id)
-            .ok_or(StoreError::NotFound)
+        self.pats.get_mut(id).filter(|p| p.user_id == user_id).ok_or(StoreError::NotFound)
     }
 
     fn username(&self, pk: i64) -> &str {
@@ -446,28 +406,16 @@ impl State {
             && eq(&q.description, &t.description)
             && eq(&q.expiring, &t.expiring)
             && q.expires.is_none_or(|e| t.expires == Some(e))
-            && q.managed
-                .as_ref()
-                .is_none_or(|m| t.managed.as_ref() == Some(m))
-            && q.user_username
-                .as_ref()
-                .is_none_or(|u| self.username(t.user) == u)
+            && q.managed.as_ref().is_none_or(|m| t.managed.as_ref() == Some(m))
+            && q.user_username.as_ref().is_none_or(|u| self.username(t.user) == u)
             && search_matches(
                 q.search.as_deref(),
-                &[
-                    &t.identifier,
-                    t.intent.as_str(),
-                    self.username(t.user),
-                    &t.description,
-                ],
+                &[&t.identifier, t.intent.as_str(), self.username(t.user), &t.description],
             )
     }
 
     fn oauth_matches(&self, t: &OAuthToken, q: &OAuthQuery) -> bool {
-        let provider_name = self
-            .providers
-            .get(&t.provider)
-            .map_or("", |p| p.name.as_str());
+        let provider_name = self.providers.get(&t.provider).map_or("", |p| p.name.as_str());
         t.kind == q.kind
             && q.owner.is_none_or(|o| o == t.user)
             && q.user.is_none_or(|u| u == t.user)
@@ -481,22 +429,15 @@ impl State {
 fn search_matches(search: Option<&str>, fields: &[&str]) -> bool {
     let Some(search) = search else { return true };
     let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
-    search
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-        .all(|term| {
-            let term = term.to_lowercase();
-            fields.iter().any(|f| f.contains(&term))
-        })
+    search.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()).all(|term| {
+        let term = term.to_lowercase();
+        fields.iter().any(|f| f.contains(&term))
+    })
 }
 
 /// One page of `rows` in `cmp` order, cloning only that page: the rows before the page's end are
 /// selected in O(n) and only they are sorted, so a first page of a million rows sorts 20.
-fn page_of<T: Clone>(
-    mut rows: Vec<&T>,
-    page: PageRequest,
-    cmp: impl Fn(&T, &T) -> Ordering,
-) -> Slice<T> {
+fn page_of<T: Clone>(mut rows: Vec<&T>, page: PageRequest, cmp: impl Fn(&T, &T) -> Ordering) -> Slice<T> {
     let total = rows.len() as u64;
     let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let end = offset.saturating_add(page.limit() as usize);
@@ -570,19 +511,12 @@ impl Store for MemoryStore {
     }
 
     async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
-        self.read()?
-            .ak_users
-            .get(&pk)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.ak_users.get(&pk).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
         let state = self.read()?;
-        let pk = state
-            .ak_user_by_username
-            .get(username)
-            .ok_or(StoreError::NotFound)?;
+        let pk = state.ak_user_by_username.get(username).ok_or(StoreError::NotFound)?;
         state.ak_users.get(pk).cloned().ok_or(StoreError::NotFound)
     }
 
@@ -591,11 +525,7 @@ impl Store for MemoryStore {
     }
 
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
-        self.read()?
-            .providers
-            .get(&pk)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.providers.get(&pk).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -604,25 +534,14 @@ impl Store for MemoryStore {
     }
 
     async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
-        self.read()?
-            .core
-            .get(identifier)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.core.get(identifier).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
-        self.read()?
-            .core
-            .by_key(key)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.core.by_key(key).cloned().ok_or(StoreError::NotFound)
     }
 
-    async fn list_core_tokens(
-        &self,
-        query: &CoreTokenQuery,
-    ) -> Result<Slice<CoreToken>, StoreError> {
+    async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError> {
         let state = self.read()?;
         // Narrowest index first: the unique identifier, then one user's set (visibility or
         // `user__username`), and only without either every token. Filters are re-checked below.
@@ -635,53 +554,31 @@ impl Store for MemoryStore {
         };
         let candidates: Box<dyn Iterator<Item = &CoreToken>> = match (&query.identifier, user) {
             (Some(identifier), _) => Box::new(state.core.get(identifier).into_iter()),
-            (None, Some(user)) => Box::new(
-                state.core.of_user(user),
-            ),
+            (None, Some(user)) => Box::new(state.core.of_user(user)),
             (None, None) => Box::new(state.core.values()),
         };
         let rows = candidates.filter(|t| state.core_matches(t, query)).collect();
         Ok(page_of(rows, query.page, |a, b| cmp_core(a, b, &query.ordering)))
     }
 
-    async fn replace_core_token(
-        &self,
-        identifier: &str,
-        token: CoreToken,
-    ) -> Result<CoreToken, StoreError> {
+    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
         self.write()?.replace_core(identifier, token)
     }
 
     async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
-        self.write()?
-            .remove_core(identifier)
-            .map(drop)
-            .ok_or(StoreError::NotFound)
+        self.write()?.remove_core(identifier).map(drop).ok_or(StoreError::NotFound)
     }
 
     async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
         let mut state = self.write()?;
-        let mut token = state
-            .core
-            .get(identifier)
-            .cloned()
-            .ok_or(StoreError::NotFound)?;
+        let mut token = state.core.get(identifier).cloned().ok_or(StoreError::NotFound)?;
         token.key = key;
         state.replace_core(identifier, token).map(drop)
     }
 
-    async fn expire_core_tokens(
-        &self,
-        now: DateTime<Utc>,
-        extend_by: TimeDelta,
-    ) -> Result<ExpiryOutcome, StoreError> {
+    async fn expire_core_tokens(&self, now: DateTime<Utc>, extend_by: TimeDelta) -> Result<ExpiryOutcome, StoreError> {
         let mut state = self.write()?;
-        let mut expired: Vec<CoreToken> = state
-            .core
-            .values()
-            .filter(|t| t.is_expired(now))
-            .cloned()
-            .collect();
+        let mut expired: Vec<CoreToken> = state.core.values().filter(|t| t.is_expired(now)).cloned().collect();
         expired.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         let mut outcome = ExpiryOutcome::default();
         for mut token in expired {
@@ -709,11 +606,7 @@ impl Store for MemoryStore {
     }
 
     async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
-        self.read()?
-            .oauth
-            .get(&(kind, pk))
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.oauth.get(&(kind, pk)).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
@@ -723,11 +616,7 @@ impl Store for MemoryStore {
     }
 
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
-        self.write()?
-            .oauth
-            .remove(&(kind, pk))
-            .map(drop)
-            .ok_or(StoreError::NotFound)
+        self.write()?.oauth.remove(&(kind, pk)).map(drop).ok_or(StoreError::NotFound)
     }
 
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
@@ -735,11 +624,7 @@ impl Store for MemoryStore {
     }
 
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
-        self.read()?
-            .nb_users
-            .get(id)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.nb_users.get(id).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
@@ -747,32 +632,19 @@ impl Store for MemoryStore {
     }
 
     async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
-        self.read()?
-            .pats
-            .by_hash(hashed_token)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        self.read()?.pats.by_hash(hashed_token).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
         let state = self.read()?;
         let mut pats: Vec<Pat> = state.pats.of_user(user_id).cloned().collect();
-        pats.sort_by(|a, b| {
-            a.created_at
-                .cmp(&b.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        pats.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(pats)
     }
 
     async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
         let state = self.read()?;
-        state
-            .pats
-            .get(id)
-            .filter(|p| p.user_id == user_id)
-            .cloned()
-            .ok_or(StoreError::NotFound)
+        state.pats.get(id).filter(|p| p.user_id == user_id).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
@@ -782,12 +654,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn mark_pat_used(
-        &self,
-        user_id: &str,
-        id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    async fn mark_pat_used(&self, user_id: &str, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write()?.user_pat_mut(user_id, id)?.last_used = Some(at);
         Ok(())
     }
@@ -815,9 +682,7 @@ impl Store for MemoryStore {
         };
         snapshot.ak_users.sort_by_key(|u| u.pk);
         snapshot.providers.sort_by_key(|p| p.pk);
-        snapshot
-            .core_tokens
-            .sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
         snapshot.nb_users.sort_by(|a, b| a.id.cmp(&b.id));
         snapshot.pats.sort_by(|a, b| a.id.cmp(&b.id));
@@ -826,30 +691,12 @@ impl Store for MemoryStore {
 
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let mut fresh = State::default();
-        snapshot
-            .ak_users
-            .into_iter()
-            .try_for_each(|u| fresh.insert_ak_user(u))?;
-        snapshot
-            .providers
-            .into_iter()
-            .try_for_each(|p| fresh.insert_provider(p))?;
-        snapshot
-            .core_tokens
-            .into_iter()
-            .try_for_each(|t| fresh.insert_core(t))?;
-        snapshot
-            .oauth_tokens
-            .into_iter()
-            .try_for_each(|t| fresh.insert_oauth(t))?;
-        snapshot
-            .nb_users
-            .into_iter()
-            .try_for_each(|u| fresh.insert_nb_user(u))?;
-        snapshot
-            .pats
-            .into_iter()
-            .try_for_each(|p| fresh.insert_pat(p))?;
+        snapshot.ak_users.into_iter().try_for_each(|u| fresh.insert_ak_user(u))?;
+        snapshot.providers.into_iter().try_for_each(|p| fresh.insert_provider(p))?;
+        snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
+        snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
+        snapshot.nb_users.into_iter().try_for_each(|u| fresh.insert_nb_user(u))?;
+        snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
         *self.write()? = fresh;
         Ok(())
     }
@@ -926,13 +773,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
-        NbUser {
-            id: id.into(),
-            account_id: account.into(),
-            role,
-            is_service_user: false,
-            blocked: false,
-        }
+        NbUser { id: id.into(), account_id: account.into(), role, is_service_user: false, blocked: false }
     }
 
     // The behaviour of every Store method is tested once for all backends, memory included, by

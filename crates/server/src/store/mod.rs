@@ -40,9 +40,7 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(PostgresStore::connect(url).await?));
     }
-    Err(StoreError::Backend(format!(
-        "unknown store {url:?}: expected memory, sqlite:PATH or postgres://…"
-    )))
+    Err(StoreError::Backend(format!("unknown store {url:?}: expected memory, sqlite:PATH or postgres://…")))
 }
 
 /// Storage failures, free of HTTP meaning.
@@ -196,27 +194,16 @@ pub trait Store: Send + Sync + 'static {
     async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError>;
     /// Lookup by secret key through an index, for authentication.
     async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError>;
-    async fn list_core_tokens(
-        &self,
-        query: &CoreTokenQuery,
-    ) -> Result<Slice<CoreToken>, StoreError>;
+    async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError>;
     /// Replaces the token stored under `identifier`, keeping its `pk`; the new value may
     /// carry a new identifier, key or user (`Duplicate`/`NotFound` as for insert).
-    async fn replace_core_token(
-        &self,
-        identifier: &str,
-        token: CoreToken,
-    ) -> Result<CoreToken, StoreError>;
+    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError>;
     async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError>;
     /// Swaps the key; the old key stops resolving in the same step.
     async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError>;
     /// authentik's cleanup (`expire_action`) for every expired token: `api` tokens get a
     /// new random key and `expires = now + extend_by`; all other intents are deleted.
-    async fn expire_core_tokens(
-        &self,
-        now: DateTime<Utc>,
-        extend_by: TimeDelta,
-    ) -> Result<ExpiryOutcome, StoreError>;
+    async fn expire_core_tokens(&self, now: DateTime<Utc>, extend_by: TimeDelta) -> Result<ExpiryOutcome, StoreError>;
 
     // authentik OAuth2 tokens
 
@@ -241,12 +228,7 @@ pub trait Store: Send + Sync + 'static {
     async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError>;
     async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError>;
     /// Sets `last_used`.
-    async fn mark_pat_used(
-        &self,
-        user_id: &str,
-        id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    async fn mark_pat_used(&self, user_id: &str, id: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     // whole state
 

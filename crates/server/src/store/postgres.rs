@@ -19,11 +19,8 @@ use crate::store::StoreError;
 use crate::store::sql::{self, Dialect, EmbeddedMigration, db_err};
 
 /// The PostgreSQL schema migrations, oldest first (files under `migrations/postgres`).
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] =
+    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
 
 /// Connections per replica.
 const MAX_CONNECTIONS: u32 = 10;
@@ -62,9 +59,7 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    const DIALECT: Dialect = Dialect {
-        position_fn: "strpos",
-    };
+    const DIALECT: Dialect = Dialect { position_fn: "strpos" };
     const FOR_UPDATE: &'static str = " FOR UPDATE OF t";
 
     fn reader(&self) -> &PgPool {
@@ -76,10 +71,7 @@ impl PostgresStore {
     }
 
     async fn begin_read(&self) -> Result<Transaction<'_, Postgres>, StoreError> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(db_err)
+        self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)
     }
 
     async fn begin_write(&self) -> Result<Transaction<'_, Postgres>, StoreError> {

@@ -26,20 +26,12 @@ pub(crate) type EmbeddedMigration = (i64, &'static str, &'static str);
 struct Embedded(&'static [EmbeddedMigration]);
 
 impl<'s> MigrationSource<'s> for Embedded {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
         let migrations = self
             .0
             .iter()
             .map(|&(version, description, sql)| {
-                Migration::new(
-                    version,
-                    Cow::Borrowed(description),
-                    MigrationType::Simple,
-                    Cow::Borrowed(sql),
-                    false,
-                )
+                Migration::new(version, Cow::Borrowed(description), MigrationType::Simple, Cow::Borrowed(sql), false)
             })
             .collect();
         Box::pin(async move { Ok(migrations) })
@@ -48,9 +40,7 @@ impl<'s> MigrationSource<'s> for Embedded {
 
 /// Builds the migrator for one backend's embedded migrations.
 pub(crate) async fn migrator(files: &'static [EmbeddedMigration]) -> Result<Migrator, StoreError> {
-    Migrator::new(Embedded(files))
-        .await
-        .map_err(|err| StoreError::Backend(format!("migrations: {err}")))
+    Migrator::new(Embedded(files)).await.map_err(|err| StoreError::Backend(format!("migrations: {err}")))
 }
 
 /// Maps a driver error: unique violations become `Duplicate` on the violated field, foreign-key
@@ -77,10 +67,7 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
 
 /// The `StoreError::Duplicate` field for a constraint name or SQLite message.
 fn unique_field(name: &str) -> Option<&'static str> {
-    let column = name
-        .rsplit(['.', ' '])
-        .next()
-        .map(|c| c.rsplit("__").next().unwrap_or(c))?;
+    let column = name.rsplit(['.', ' ']).next().map(|c| c.rsplit("__").next().unwrap_or(c))?;
     Some(match column {
         "pk" => "pk",
         "identifier" => "identifier",
@@ -100,9 +87,7 @@ pub(crate) fn micros(at: DateTime<Utc>) -> i64 {
 /// The exact stored form of `at`, or `None` when `at` has sub-microsecond digits (so it cannot
 /// equal any stored value).
 pub(crate) fn exact_micros(at: DateTime<Utc>) -> Option<i64> {
-    at.timestamp_subsec_nanos()
-        .is_multiple_of(1000)
-        .then(|| micros(at))
+    at.timestamp_subsec_nanos().is_multiple_of(1000).then(|| micros(at))
 }
 
 /// The smallest stored value that is not strictly before `at` (for `expires < bound` ⇔ `expires < at`).
@@ -163,9 +148,7 @@ pub(crate) fn parse_kind(value: &str) -> Result<OAuthKind, StoreError> {
     match value {
         "access" => Ok(OAuthKind::Access),
         "refresh" => Ok(OAuthKind::Refresh),
-        other => Err(StoreError::Backend(format!(
-            "unknown OAuth token kind {other:?}"
-        ))),
+        other => Err(StoreError::Backend(format!("unknown OAuth token kind {other:?}"))),
     }
 }
 
@@ -224,9 +207,7 @@ fn push_search(sql: &mut Sql, dialect: Dialect, search: Option<&str>, columns: &
             if i > 0 {
                 sql.push(" OR ");
             }
-            sql.push(&format!("{}({column}, ", dialect.position_fn))
-                .bind(Param::Text(term.clone()))
-                .push(") > 0");
+            sql.push(&format!("{}({column}, ", dialect.position_fn)).bind(Param::Text(term.clone())).push(") > 0");
         }
         sql.push(")");
     }
@@ -236,11 +217,7 @@ fn push_search(sql: &mut Sql, dialect: Dialect, search: Option<&str>, columns: &
 fn push_order<'a>(sql: &mut Sql, terms: impl Iterator<Item = (&'a str, bool)>, tiebreak: &str) {
     sql.push(" ORDER BY ");
     for (column, desc) in terms {
-        sql.push(column).push(if desc {
-            " DESC NULLS FIRST, "
-        } else {
-            " ASC NULLS LAST, "
-        });
+        sql.push(column).push(if desc { " DESC NULLS FIRST, " } else { " ASC NULLS LAST, " });
     }
     sql.push(tiebreak).push(" ASC");
 }
@@ -265,23 +242,11 @@ pub(crate) struct Listing {
     pub count: Sql,
 }
 
-fn finish_listing(
-    filter: Sql,
-    columns: &str,
-    from: &str,
-    order: Sql,
-    limit: u64,
-    offset: u64,
-) -> Listing {
-    let count = Sql {
-        text: format!("SELECT COUNT(*) FROM {from} WHERE {}", filter.text),
-        params: filter.params.clone(),
-    };
+fn finish_listing(filter: Sql, columns: &str, from: &str, order: Sql, limit: u64, offset: u64) -> Listing {
+    let count =
+        Sql { text: format!("SELECT COUNT(*) FROM {from} WHERE {}", filter.text), params: filter.params.clone() };
     let mut page = Sql {
-        text: format!(
-            "SELECT {columns}, COUNT(*) OVER () AS total FROM {from} WHERE {}{}",
-            filter.text, order.text
-        ),
+        text: format!("SELECT {columns}, COUNT(*) OVER () AS total FROM {from} WHERE {}{}", filter.text, order.text),
         params: filter.params,
     };
     page.push(" LIMIT ")
@@ -299,20 +264,16 @@ pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing 
         f.push(" AND t.user_id = ").bind(Param::Int(owner));
     }
     if let Some(identifier) = &query.identifier {
-        f.push(" AND t.identifier = ")
-            .bind(Param::Text(identifier.clone()));
+        f.push(" AND t.identifier = ").bind(Param::Text(identifier.clone()));
     }
     if let Some(intent) = query.intent {
-        f.push(" AND t.intent = ")
-            .bind(Param::Text(intent.as_str().to_owned()));
+        f.push(" AND t.intent = ").bind(Param::Text(intent.as_str().to_owned()));
     }
     if let Some(username) = &query.user_username {
-        f.push(" AND u.username = ")
-            .bind(Param::Text(username.clone()));
+        f.push(" AND u.username = ").bind(Param::Text(username.clone()));
     }
     if let Some(description) = &query.description {
-        f.push(" AND t.description = ")
-            .bind(Param::Text(description.clone()));
+        f.push(" AND t.description = ").bind(Param::Text(description.clone()));
     }
     if let Some(expires) = query.expires {
         match exact_micros(expires) {
@@ -324,19 +285,13 @@ pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing 
         f.push(" AND t.expiring = ").bind(Param::Bool(expiring));
     }
     if let Some(managed) = &query.managed {
-        f.push(" AND t.managed = ")
-            .bind(Param::Text(managed.clone()));
+        f.push(" AND t.managed = ").bind(Param::Text(managed.clone()));
     }
     push_search(
         &mut f,
         dialect,
         query.search.as_deref(),
-        &[
-            "t.identifier_lc",
-            "t.intent",
-            "u.username_lc",
-            "t.description_lc",
-        ],
+        &["t.identifier_lc", "t.intent", "u.username_lc", "t.description_lc"],
     );
     let mut order = Sql::default();
     push_order(
@@ -369,8 +324,7 @@ pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing 
 /// The SQL for `list_oauth_tokens`.
 pub(crate) fn oauth_listing(query: &OAuthQuery, dialect: Dialect) -> Listing {
     let mut f = Sql::default();
-    f.push("o.kind = ")
-        .bind(Param::Text(kind_str(query.kind).to_owned()));
+    f.push("o.kind = ").bind(Param::Text(kind_str(query.kind).to_owned()));
     if let Some(owner) = query.owner {
         f.push(" AND o.user_id = ").bind(Param::Int(owner));
     }
@@ -380,12 +334,7 @@ pub(crate) fn oauth_listing(query: &OAuthQuery, dialect: Dialect) -> Listing {
     if let Some(provider) = query.provider {
         f.push(" AND o.provider_id = ").bind(Param::Int(provider));
     }
-    push_search(
-        &mut f,
-        dialect,
-        query.search.as_deref(),
-        &["p.name_lc", "u.username_lc"],
-    );
+    push_search(&mut f, dialect, query.search.as_deref(), &["p.name_lc", "u.username_lc"]);
     let mut order = Sql::default();
     push_order(
         &mut order,
@@ -1058,23 +1007,18 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded_in_order() {
-        for (backend, embedded) in [
-            ("sqlite", crate::store::sqlite::MIGRATIONS),
-            ("postgres", crate::store::postgres::MIGRATIONS),
-        ] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend);
+        for (backend, embedded) in
+            [("sqlite", crate::store::sqlite::MIGRATIONS), ("postgres", crate::store::postgres::MIGRATIONS)]
+        {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
             let mut files: Vec<String> = std::fs::read_dir(dir)
                 .unwrap()
                 .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                 .filter(|name| name.ends_with(".sql"))
                 .collect();
             files.sort();
-            let expected: Vec<String> = embedded
-                .iter()
-                .map(|(version, description, _)| format!("{version:04}_{description}.sql"))
-                .collect();
+            let expected: Vec<String> =
+                embedded.iter().map(|(version, description, _)| format!("{version:04}_{description}.sql")).collect();
             assert_eq!(files, expected, "{backend}");
         }
     }
@@ -1082,14 +1026,8 @@ mod tests {
     #[test]
     fn unique_fields_from_both_dialects() {
         assert_eq!(unique_field("core_tokens__token_key"), Some("key"));
-        assert_eq!(
-            unique_field("UNIQUE constraint failed: core_tokens.identifier"),
-            Some("identifier")
-        );
-        assert_eq!(
-            unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"),
-            Some("pk")
-        );
+        assert_eq!(unique_field("UNIQUE constraint failed: core_tokens.identifier"), Some("identifier"));
+        assert_eq!(unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"), Some("pk"));
         assert_eq!(unique_field("pats__hashed_token"), Some("hashed_token"));
         assert_eq!(unique_field("something_else"), None);
     }
@@ -1107,28 +1045,11 @@ mod tests {
 
     #[test]
     fn search_terms_bind_lower_case_and_escape_nothing() {
-        let query = CoreTokenQuery {
-            search: Some("App_Pass, 100%".into()),
-            ..CoreTokenQuery::default()
-        };
-        let listing = core_listing(
-            &query,
-            Dialect {
-                position_fn: "instr",
-            },
-        );
-        assert!(
-            listing
-                .page
-                .params
-                .contains(&Param::Text("app_pass".into()))
-        );
+        let query = CoreTokenQuery { search: Some("App_Pass, 100%".into()), ..CoreTokenQuery::default() };
+        let listing = core_listing(&query, Dialect { position_fn: "instr" });
+        assert!(listing.page.params.contains(&Param::Text("app_pass".into())));
         assert!(listing.page.params.contains(&Param::Text("100%".into())));
         assert!(listing.page.text.contains("instr(u.username_lc, $"));
-        assert!(
-            listing.page.text.ends_with("t.pk ASC LIMIT $9 OFFSET $10"),
-            "{}",
-            listing.page.text
-        );
+        assert!(listing.page.text.ends_with("t.pk ASC LIMIT $9 OFFSET $10"), "{}", listing.page.text);
     }
 }

@@ -14,8 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
@@ -23,11 +22,8 @@ use crate::store::StoreError;
 use crate::store::sql::{self, Dialect, EmbeddedMigration, db_err};
 
 /// The SQLite schema migrations, oldest first (files under `migrations/sqlite`).
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] =
+    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
 
 /// Readers allowed at once; the writer is always a single connection.
 const READERS: u32 = 4;
@@ -76,9 +72,7 @@ impl SqliteStore {
         self.writer.close().await;
     }
 
-    const DIALECT: Dialect = Dialect {
-        position_fn: "instr",
-    };
+    const DIALECT: Dialect = Dialect { position_fn: "instr" };
     /// The single writer connection already serialises writers; SQLite has no row locks.
     const FOR_UPDATE: &'static str = "";
 
@@ -95,10 +89,7 @@ impl SqliteStore {
     }
 
     async fn begin_write(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
     }
 }
 

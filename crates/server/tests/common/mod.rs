@@ -37,10 +37,7 @@ fn pg_bindir() -> PathBuf {
         candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
     }
     if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok())
-            .map(|e| e.path().join("bin"))
-            .collect();
+        let mut versions: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect();
         versions.sort();
         candidates.extend(versions.into_iter().rev());
     }
@@ -54,11 +51,7 @@ fn pg_bindir() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0").unwrap_or(false)
 }
 
 fn free_port() -> u16 {
@@ -71,42 +64,16 @@ impl PgCluster {
     pub fn start() -> PgCluster {
         let bindir = pg_bindir();
         let as_postgres = is_root();
-        let dir = tempfile::Builder::new()
-            .prefix("tokenstack-pg-")
-            .tempdir()
-            .expect("temp dir");
+        let dir = tempfile::Builder::new().prefix("tokenstack-pg-").tempdir().expect("temp dir");
         if as_postgres {
             // initdb refuses to run as root; the cluster belongs to `postgres`.
-            let status = Command::new("chown")
-                .arg("postgres:postgres")
-                .arg(dir.path())
-                .status()
-                .expect("chown runs");
+            let status = Command::new("chown").arg("postgres:postgres").arg(dir.path()).status().expect("chown runs");
             assert!(status.success(), "chown postgres {}", dir.path().display());
         }
-        let mut cluster = PgCluster {
-            dir,
-            bindir,
-            port: 0,
-            as_postgres,
-            watchdog: None,
-        };
+        let mut cluster = PgCluster { dir, bindir, port: 0, as_postgres, watchdog: None };
         let data = cluster.data_dir();
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                &data,
-                "-A",
-                "trust",
-                "-U",
-                "tokenstack",
-                "-E",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
-        );
+        cluster
+            .run("initdb", &["-D", &data, "-A", "trust", "-U", "tokenstack", "-E", "UTF8", "--no-locale", "--no-sync"]);
         let mut last_error = String::new();
         for _ in 0..5 {
             cluster.port = free_port();
@@ -117,12 +84,7 @@ impl PgCluster {
             );
             let log = cluster.dir.path().join("log").display().to_string();
             let out = cluster
-                .command(
-                    "pg_ctl",
-                    &[
-                        "-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start",
-                    ],
-                )
+                .command("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"])
                 .output()
                 .expect("pg_ctl runs");
             if out.status.success() {
@@ -157,10 +119,7 @@ impl PgCluster {
     }
 
     fn run(&self, program: &str, args: &[&str]) {
-        let out = self
-            .command(program, args)
-            .output()
-            .unwrap_or_else(|e| panic!("{program} cannot run: {e}"));
+        let out = self.command(program, args).output().unwrap_or_else(|e| panic!("{program} cannot run: {e}"));
         assert!(
             out.status.success(),
             "{program} failed: {}{}",
@@ -171,10 +130,7 @@ impl PgCluster {
 
     /// Stops the cluster and removes its directory if this process dies without running `Drop`.
     fn spawn_watchdog(&mut self) {
-        let stop = self.command(
-            "pg_ctl",
-            &["-D", &self.data_dir(), "-m", "immediate", "-w", "stop"],
-        );
+        let stop = self.command("pg_ctl", &["-D", &self.data_dir(), "-m", "immediate", "-w", "stop"]);
         let stop_line = std::iter::once(stop.get_program())
             .chain(stop.get_args())
             .map(|a| format!("'{}'", a.to_string_lossy()))
@@ -205,12 +161,8 @@ impl PgCluster {
 
     /// Creates an empty database and returns its URL.
     pub async fn create_database(&self, db: &str) -> String {
-        let mut conn = sqlx::PgConnection::connect(&self.url("postgres"))
-            .await
-            .expect("connect to the cluster");
-        conn.execute(format!("CREATE DATABASE \"{db}\"").as_str())
-            .await
-            .expect("CREATE DATABASE");
+        let mut conn = sqlx::PgConnection::connect(&self.url("postgres")).await.expect("connect to the cluster");
+        conn.execute(format!("CREATE DATABASE \"{db}\"").as_str()).await.expect("CREATE DATABASE");
         conn.close().await.ok();
         self.url(db)
     }

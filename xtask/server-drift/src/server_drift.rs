@@ -60,7 +60,11 @@ pub fn compare(spec: &Value, server: &Value) -> anyhow::Result<Vec<Difference>> 
                 .paths
                 .iter()
                 .filter_map(|path| path.old.endpoint_base().or(path.new.endpoint_base()))
-                .map(|base| operation_name(&spec.doc, base).or_else(|| operation_name(&server.doc, base)).unwrap_or_else(|| base.to_string()))
+                .map(|base| {
+                    operation_name(&spec.doc, base)
+                        .or_else(|| operation_name(&server.doc, base))
+                        .unwrap_or_else(|| base.to_string())
+                })
                 .collect();
             operations.sort();
             operations.dedup();
@@ -92,7 +96,11 @@ fn operation_checks(spec: &Normalized, server: &Normalized) -> Vec<Difference> {
                 differences.push(Difference {
                     operations: vec![op_id(spec_op)],
                     class: "Mismatch".to_string(),
-                    message: format!("{key} is {} in the spec but {} on the server", show(spec_op.get(key)), show(server_op.get(key))),
+                    message: format!(
+                        "{key} is {} in the spec but {} on the server",
+                        show(spec_op.get(key)),
+                        show(server_op.get(key))
+                    ),
                     spec_pointer: pointer(spec, &endpoint, key),
                     server_pointer: pointer(server, &endpoint, key),
                 });
@@ -176,7 +184,13 @@ mod tests {
         compare(&spec, &server).unwrap()
     }
 
-    fn assert_reported(differences: &[Difference], operation: &str, text: &str, spec_pointer: &str, server_pointer: &str) {
+    fn assert_reported(
+        differences: &[Difference],
+        operation: &str,
+        text: &str,
+        spec_pointer: &str,
+        server_pointer: &str,
+    ) {
         let found = differences.iter().any(|d| {
             d.operations.iter().any(|o| o == operation)
                 && d.message.contains(text)
@@ -184,13 +198,18 @@ mod tests {
                 && d.server_pointer == server_pointer
         });
         let lines: Vec<String> = differences.iter().map(ToString::to_string).collect();
-        assert!(found, "expected `{operation}: {text}` at {spec_pointer} / {server_pointer}, got:\n{}", lines.join("\n"));
+        assert!(
+            found,
+            "expected `{operation}: {text}` at {spec_pointer} / {server_pointer}, got:\n{}",
+            lines.join("\n")
+        );
     }
 
     #[test]
     fn changed_parameter_type_is_reported() {
         let differences = differences_after(|spec, _| {
-            spec["paths"]["/api/v3/core/tokens/{identifier}/"]["get"]["parameters"][0]["schema"] = json!({"type": "integer"});
+            spec["paths"]["/api/v3/core/tokens/{identifier}/"]["get"]["parameters"][0]["schema"] =
+                json!({"type": "integer"});
         });
         assert_reported(
             &differences,
@@ -208,7 +227,11 @@ mod tests {
             let index = params.iter().position(|p| p["name"] == "ordering").unwrap();
             params.remove(index);
         });
-        let line = differences.iter().map(ToString::to_string).find(|l| l.contains("'ordering' was removed")).unwrap_or_default();
+        let line = differences
+            .iter()
+            .map(ToString::to_string)
+            .find(|l| l.contains("'ordering' was removed"))
+            .unwrap_or_default();
         assert_eq!(
             line,
             "core_tokens_list: The parameter 'ordering' was removed [BackwardIncompatible] \
@@ -238,7 +261,12 @@ mod tests {
             server["paths"]["/api/v3/core/tokens"]["get"]["tags"] = json!(["tokens"]);
         });
         let pointer = "#/paths/~1api~1v3~1core~1tokens~1/get/operationId";
-        assert!(differences.iter().any(|d| d.message == r#"operationId is "core_tokens_list" in the spec but "tokens_list" on the server"# && d.spec_pointer == pointer), "{differences:#?}");
+        assert!(
+            differences.iter().any(|d| d.message
+                == r#"operationId is "core_tokens_list" in the spec but "tokens_list" on the server"#
+                && d.spec_pointer == pointer),
+            "{differences:#?}"
+        );
         assert!(differences.iter().any(|d| d.message.starts_with("tags is")), "{differences:#?}");
     }
 
@@ -247,6 +275,12 @@ mod tests {
         let differences = differences_after(|_, server| {
             server["paths"]["/api/v3/core/tokens/{identifier}/view_key"].as_object_mut().unwrap().remove("get");
         });
-        assert_reported(&differences, "core_tokens_view_key_retrieve", "was removed", "#/paths/~1api~1v3~1core~1tokens~1{identifier}~1view_key~1/get", "#/paths");
+        assert_reported(
+            &differences,
+            "core_tokens_view_key_retrieve",
+            "was removed",
+            "#/paths/~1api~1v3~1core~1tokens~1{identifier}~1view_key~1/get",
+            "#/paths",
+        );
     }
 }

@@ -193,10 +193,10 @@ pub fn normalize(spec: &Value, server: &Value) -> (Normalized, Normalized) {
             (Side::Pair, Apply::One(_)) => unreachable!("a pair normalization needs a pair function"),
         }
     }
-    (Normalized { doc: spec_doc, original_paths: original_paths(spec) }, Normalized {
-        doc: server_doc,
-        original_paths: original_paths(server),
-    })
+    (
+        Normalized { doc: spec_doc, original_paths: original_paths(spec) },
+        Normalized { doc: server_doc, original_paths: original_paths(server) },
+    )
 }
 
 fn original_paths(doc: &Value) -> BTreeMap<String, String> {
@@ -255,7 +255,9 @@ fn for_each_schema(doc: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>))
                 _ => continue,
             };
             for body in bodies {
-                for media in body.get_mut("content").and_then(Value::as_object_mut).into_iter().flat_map(|c| c.values_mut()) {
+                for media in
+                    body.get_mut("content").and_then(Value::as_object_mut).into_iter().flat_map(|c| c.values_mut())
+                {
                     if let Some(schema) = media.get_mut("schema") {
                         walk_schema(schema, f);
                     }
@@ -270,7 +272,9 @@ fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) 
     f(map);
     for (key, child) in map.iter_mut() {
         match key.as_str() {
-            "properties" => child.as_object_mut().into_iter().flat_map(|p| p.values_mut()).for_each(|p| walk_schema(p, f)),
+            "properties" => {
+                child.as_object_mut().into_iter().flat_map(|p| p.values_mut()).for_each(|p| walk_schema(p, f))
+            }
             "items" | "additionalProperties" | "not" => walk_schema(child, f),
             "allOf" | "oneOf" | "anyOf" => child.as_array_mut().into_iter().flatten().for_each(|s| walk_schema(s, f)),
             _ => {}
@@ -319,7 +323,8 @@ fn drop_operation_docs(doc: &mut Value) {
 fn inline_responses(doc: &mut Value) {
     let components = doc.pointer("/components/responses").cloned().unwrap_or_default();
     for op in operations_mut(doc) {
-        for response in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flat_map(|r| r.values_mut()) {
+        for response in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flat_map(|r| r.values_mut())
+        {
             let target = response
                 .get("$ref")
                 .and_then(Value::as_str)
@@ -345,8 +350,11 @@ fn collapse_error_codes(doc: &mut Value) {
         let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
         for class in ['4', '5'] {
             let range = format!("{class}XX");
-            let codes: Vec<String> =
-                responses.keys().filter(|code| code.len() == 3 && code.starts_with(class) && code.as_str() != range).cloned().collect();
+            let codes: Vec<String> = responses
+                .keys()
+                .filter(|code| code.len() == 3 && code.starts_with(class) && code.as_str() != range)
+                .cloned()
+                .collect();
             let Some(first) = codes.first() else { continue };
             let body = responses[first].clone();
             let same = codes.iter().all(|code| responses[code] == body)
@@ -385,8 +393,15 @@ fn free_form_responses(spec: &mut Value, server: &mut Value) {
         }
     }
     for (path, method) in replaced {
-        let spec_responses = spec.get("paths").and_then(|p| p.get(&path)).and_then(|i| i.get(&method)).and_then(|op| op.get("responses")).cloned();
-        if let (Some(responses), Some(op)) = (spec_responses, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method))) {
+        let spec_responses = spec
+            .get("paths")
+            .and_then(|p| p.get(&path))
+            .and_then(|i| i.get(&method))
+            .and_then(|op| op.get("responses"))
+            .cloned();
+        if let (Some(responses), Some(op)) =
+            (spec_responses, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method)))
+        {
             op["responses"] = responses;
         }
     }
