@@ -22,11 +22,19 @@ pub trait ErrorBody: Serialize + JsonSchema + Send + Sync + 'static {
 pub struct ErrorResponse<B> {
     pub status: ErrorStatusCode,
     pub body: B,
+    /// What went wrong inside, for the server's log only (as Dropshot's `internal_message`); never sent.
+    pub cause: Option<String>,
 }
 
 impl<B> ErrorResponse<B> {
     pub fn new(status: ErrorStatusCode, body: B) -> Self {
-        ErrorResponse { status, body }
+        ErrorResponse { status, body, cause: None }
+    }
+
+    /// The same response, with its internal cause for the log.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into());
+        self
     }
 }
 
@@ -63,7 +71,7 @@ impl<B: ErrorBody> std::fmt::Display for ErrorResponse<B> {
 impl<B: ErrorBody> From<HttpError> for ErrorResponse<B> {
     fn from(error: HttpError) -> Self {
         let (status, body) = B::from_http_error(&error);
-        ErrorResponse { status, body }
+        ErrorResponse { status, body, cause: Some(error.internal_message) }
     }
 }
 

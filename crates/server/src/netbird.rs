@@ -182,10 +182,8 @@ impl<'a> NetBird<'a> {
         }
         self.authorize(caller, user_id, PatOp::Create).await?;
         let days = Days::new(expires_in.unsigned_abs());
-        let expiration_date = self
-            .now
-            .checked_add_days(days)
-            .ok_or_else(|| StoreError::Backend("expiration date out of range".into()))?;
+        let expiration_date =
+            self.now.checked_add_days(days).ok_or_else(|| StoreError::backend("expiration date out of range"))?;
         loop {
             let (plain, hashed_token) = generate_pat();
             let pat = Pat {
@@ -513,7 +511,7 @@ mod tests {
     fn error_kinds() {
         assert_eq!(NbError::InvalidJson.kind(), NbErrorKind::BadRequest);
         assert_eq!(NbError::InvalidJson.to_string(), "couldn't parse JSON request");
-        let store = NbError::Store(StoreError::Backend("disk on fire".into()));
+        let store = NbError::Store(StoreError::backend("disk on fire"));
         assert_eq!((store.kind(), store.public_message()), (NbErrorKind::Internal, "internal server error".into()));
     }
 }

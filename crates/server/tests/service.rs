@@ -168,3 +168,43 @@ async fn the_expiry_sweep_rotates_api_keys_and_deletes_other_expired_tokens() {
     // The non-expiring bootstrap token is untouched.
     assert_eq!(store.core_token_by_key(KEY).await.expect("bootstrap kept").identifier, "authentik-bootstrap-token");
 }
+
+/// A database that fails under the server (its `oauth_tokens` table dropped from outside): the request gets
+/// authentik's 500 body, and the log has one `internal error` record with the request id, the operationId and
+/// the database's own message as the cause.
+#[tokio::test]
+async fn a_store_failure_is_logged_with_its_cause_and_answered_in_the_upstream_shape() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("tokenstack.db");
+    let store = format!("sqlite:{}", db.display());
+    let (mut child, base) = spawn(&["--store", &store, "--log-format", "json", "--log-level", "info"]);
+    let client = reqwest::Client::new();
+    let list = format!("{base}/api/v3/oauth2/access_tokens/");
+    assert_eq!(client.get(&list).bearer_auth(KEY).send().await.expect("request").status(), 200);
+
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db);
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("second connection");
+    sqlx::query("DROP TABLE oauth_tokens").execute(&pool).await.expect("drop table");
+    pool.close().await;
+
+    let response = client.get(&list).bearer_auth(KEY).send().await.expect("request");
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = response.json().await.expect("json error");
+    assert_eq!(body, serde_json::json!({"detail": "A server error occurred."}));
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    child.wait().expect("child exits");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr).expect("stderr read");
+    let records: Vec<serde_json::Value> = stderr.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let errors: Vec<&serde_json::Value> = records.iter().filter(|r| r["msg"] == "internal error").collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    let record = errors[0];
+    assert_eq!(record["operation_id"], "oauth2_access_tokens_list", "{record}");
+    assert_eq!(record["status"], 500, "{record}");
+    assert!(record["req_id"].is_string(), "{record}");
+    let cause = record["cause"].as_str().unwrap_or_default();
+    assert!(cause.starts_with("the database failed: ") && cause.contains("no such table: oauth_tokens"), "{record}");
+    assert!(!stderr.contains(KEY), "a secret reached the log");
+}

@@ -709,8 +709,8 @@ async fn postgres_store_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_selects_the_backend_and_durable_stores_reopen() {
     assert!(store::open("memory").await.is_ok());
-    assert!(matches!(store::open("mysql://x").await, Err(StoreError::Backend(_))));
-    assert!(matches!(store::open("sqlite:").await, Err(StoreError::Backend(_))));
+    assert!(matches!(store::open("mysql://x").await, Err(StoreError::Backend { .. })));
+    assert!(matches!(store::open("sqlite:").await, Err(StoreError::Backend { .. })));
 
     // SQLite: created when missing, migrated once, data kept across a reopen.
     let dir = tempfile::tempdir().unwrap();
@@ -734,5 +734,5 @@ async fn open_selects_the_backend_and_durable_stores_reopen() {
     }
     let s = store::open(&url.replace("postgres://", "postgresql://")).await.unwrap();
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "kept");
-    assert!(matches!(store::open(&pg.url("missing_db")).await, Err(StoreError::Backend(_))));
+    assert!(matches!(store::open(&pg.url("missing_db")).await, Err(StoreError::Backend { .. })));
 }

@@ -1,7 +1,10 @@
 //! The admin API under `/_tokenstack/`: state reset, seed load and export, users, providers, OAuth2 tokens,
 //! faults. Enabled only with `--admin-token`; requests authenticate with `Authorization: Bearer <admin token>`.
 
-use dropshot::{ErrorStatusCode, RequestContext};
+use chrono::TimeDelta;
+use dropshot::{
+    ErrorStatusCode, HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, TypedBody,
+};
 use tokenstack_api::types;
 
 use crate::faults::FaultRule;
@@ -11,7 +14,7 @@ use crate::seed::{self, Bootstrap, DEFAULT_ACCOUNT, SeedError, SeedFile};
 use crate::store::{Snapshot, StoreError};
 
 use super::ServerContext;
-use super::error::{TsResponseError, tokenstack};
+use super::error::{self, TsResponseError, tokenstack};
 
 /// What the admin API needs: its token, the state to reset to, the credentials to keep after a load.
 pub struct AdminState {
@@ -63,7 +66,7 @@ pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, T
             "the admin API is disabled: start tokenstack with --admin-token (TOKENSTACK_ADMIN_TOKEN)",
         ));
     };
-    let given = super::authorization(rqctx).and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
+    let given = super::observe::authorization(rqctx).and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
     match given {
         Some(given) if constant_time_eq(given.as_bytes(), admin.token.expose().as_bytes()) => Ok(admin),
         _ => Err(tokenstack(
@@ -78,15 +81,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn store_error(error: StoreError) -> TsResponseError {
-    match error {
-        StoreError::NotFound => {
-            tokenstack(ErrorStatusCode::BAD_REQUEST, "a referenced user or provider does not exist")
-        }
-        StoreError::Duplicate { field } => {
-            tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("duplicate value for {field}"))
-        }
-        StoreError::Backend(_) => tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "the store failed"),
-    }
+    TsResponseError::from(error)
 }
 
 fn seed_error(error: SeedError) -> TsResponseError {
@@ -291,4 +286,105 @@ pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(),
         });
     }
     ctx.faults.set(rules).map_err(|err| tokenstack(ErrorStatusCode::BAD_REQUEST, &err.to_string()))
+}
+
+pub(super) async fn admin_reset(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
+    let admin = authorize(rqctx)?;
+    admin.reset(rqctx.context()).await?;
+    Ok(HttpResponseUpdatedNoContent())
+}
+
+pub(super) async fn admin_state_export(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<HttpResponseOk<types::SeedDocument>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseOk(export(rqctx.context()).await?))
+}
+
+pub(super) async fn admin_state_load(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::SeedDocument>,
+) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
+    let admin = authorize(rqctx)?;
+    admin.load(rqctx.context(), serde_json::Value::Object(body.into_inner().0)).await?;
+    Ok(HttpResponseUpdatedNoContent())
+}
+
+pub(super) async fn admin_authentik_users_create(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::AdminAuthentikUser>,
+) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseCreated(create_ak_user(rqctx.context(), body.into_inner()).await?))
+}
+
+pub(super) async fn admin_authentik_providers_create(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::AdminAuthentikProvider>,
+) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseCreated(create_provider(rqctx.context(), body.into_inner()).await?))
+}
+
+pub(super) async fn admin_authentik_access_tokens_create(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::AdminOAuthToken>,
+) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseCreated(create_oauth(rqctx.context(), OAuthKind::Access, body.into_inner()).await?))
+}
+
+pub(super) async fn admin_authentik_refresh_tokens_create(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::AdminOAuthToken>,
+) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseCreated(create_oauth(rqctx.context(), OAuthKind::Refresh, body.into_inner()).await?))
+}
+
+pub(super) async fn admin_netbird_users_create(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::AdminNetbirdUser>,
+) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseCreated(create_nb_user(rqctx.context(), body.into_inner()).await?))
+}
+
+pub(super) async fn admin_clock_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseOk(types::ClockOffset { offset_seconds: rqctx.context().clock_offset() }))
+}
+
+pub(super) async fn admin_clock_update(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::ClockOffset>,
+) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
+    authorize(rqctx)?;
+    let offset = body.into_inner().offset_seconds;
+    // chrono's range: about ±292 million years; keep a margin.
+    if TimeDelta::try_seconds(offset).is_none() || offset.unsigned_abs() > 100 * 365 * 86_400 {
+        return Err(error::tokenstack(ErrorStatusCode::BAD_REQUEST, "offset_seconds must be within ±100 years"));
+    }
+    rqctx.context().set_clock_offset(offset);
+    Ok(HttpResponseOk(types::ClockOffset { offset_seconds: offset }))
+}
+
+pub(super) async fn admin_faults_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
+    authorize(rqctx)?;
+    Ok(HttpResponseOk(faults(rqctx.context())))
+}
+
+pub(super) async fn admin_faults_update(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::FaultConfig>,
+) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
+    authorize(rqctx)?;
+    set_faults(rqctx.context(), body.into_inner())?;
+    Ok(HttpResponseOk(faults(rqctx.context())))
 }

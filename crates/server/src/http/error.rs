@@ -6,6 +6,7 @@ use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, Tokensta
 
 use crate::authentik::AkError;
 use crate::netbird::{NbError, NbErrorKind};
+use crate::store::StoreError;
 
 pub type AkResponseError = ErrorResponse<AuthentikError>;
 pub type NbResponseError = ErrorResponse<NetbirdError>;
@@ -31,7 +32,9 @@ impl From<AkError> for AkResponseError {
                 let body = ValidationError { code: None, non_field_errors: Vec::new(), extra };
                 ErrorResponse::new(ErrorStatusCode::BAD_REQUEST, body.into())
             }
-            AkError::Store(_) => ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, "A server error occurred."),
+            AkError::Store(err) => {
+                ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, "A server error occurred.").with_cause(chain(&err))
+            }
         }
     }
 }
@@ -47,7 +50,52 @@ impl From<NbError> for NbResponseError {
             NbErrorKind::Internal => ErrorStatusCode::INTERNAL_SERVER_ERROR,
         };
         let body = NetbirdError { code: i64::from(status.as_u16()), message: error.public_message() };
-        ErrorResponse::new(status, body)
+        let response = ErrorResponse::new(status, body);
+        match &error {
+            NbError::Store(err) => response.with_cause(chain(err)),
+            _ => response,
+        }
+    }
+}
+
+/// Store errors of tokenstack's own operations (the admin API): a missing reference or a duplicate is the
+/// caller's 400, a backend failure a 500 whose cause goes to the log.
+impl From<StoreError> for TsResponseError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => {
+                tokenstack(ErrorStatusCode::BAD_REQUEST, "a referenced user or provider does not exist")
+            }
+            StoreError::Duplicate { field } => {
+                tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("duplicate value for {field}"))
+            }
+            StoreError::Backend { .. } => {
+                tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "internal server error").with_cause(chain(&error))
+            }
+        }
+    }
+}
+
+/// An error and its sources on one line, for the log: `context: source: source of the source`.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        source = next.source();
+    }
+    text
+}
+
+/// The internal cause of an error response, for the log.
+pub trait Cause {
+    fn cause(&self) -> Option<&str>;
+}
+
+impl<B> Cause for ErrorResponse<B> {
+    fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 }
 
@@ -58,19 +106,20 @@ pub trait OffSpec {
 
 impl OffSpec for AkResponseError {
     fn off_spec(message: String) -> Self {
-        ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, message)
+        ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, message.clone()).with_cause(message)
     }
 }
 
 impl OffSpec for NbResponseError {
     fn off_spec(message: String) -> Self {
         let status = ErrorStatusCode::INTERNAL_SERVER_ERROR;
-        ErrorResponse::new(status, NetbirdError { code: i64::from(status.as_u16()), message })
+        ErrorResponse::new(status, NetbirdError { code: i64::from(status.as_u16()), message: message.clone() })
+            .with_cause(message)
     }
 }
 
 impl OffSpec for TsResponseError {
     fn off_spec(message: String) -> Self {
-        tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &message)
+        tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &message).with_cause(message)
     }
 }

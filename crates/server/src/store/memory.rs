@@ -28,11 +28,11 @@ impl MemoryStore {
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, State>, StoreError> {
-        self.state.read().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+        self.state.read().map_err(|_| StoreError::backend("memory store lock poisoned"))
     }
 
     fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
-        self.state.write().map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+        self.state.write().map_err(|_| StoreError::backend("memory store lock poisoned"))
     }
 }
 

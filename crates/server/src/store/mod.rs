@@ -33,18 +33,18 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         if path.is_empty() {
-            return Err(StoreError::Backend("sqlite: needs a file path, as in sqlite:tokenstack.db".into()));
+            return Err(StoreError::backend("sqlite: needs a file path, as in sqlite:tokenstack.db"));
         }
         return Ok(Arc::new(SqliteStore::open(Path::new(path)).await?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(PostgresStore::connect(url).await?));
     }
-    Err(StoreError::Backend(format!("unknown store {url:?}: expected memory, sqlite:PATH or postgres://…")))
+    Err(StoreError::backend(format!("unknown store {url:?}: expected memory, sqlite:PATH or postgres://…")))
 }
 
 /// Storage failures, free of HTTP meaning.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The addressed row (or a row it references) does not exist.
     #[error("not found")]
@@ -52,10 +52,36 @@ pub enum StoreError {
     /// A unique field already holds this value.
     #[error("duplicate value for {field}")]
     Duplicate { field: &'static str },
-    /// The backend itself failed.
-    #[error("backend failure: {0}")]
-    Backend(String),
+    /// The backend itself failed: what the store was doing and, when a driver failed, its error.
+    #[error("{context}")]
+    Backend { context: String, source: Option<Arc<dyn std::error::Error + Send + Sync>> },
 }
+
+impl StoreError {
+    /// A backend failure without an underlying error (a value the store cannot represent).
+    pub fn backend(context: impl Into<String>) -> Self {
+        StoreError::Backend { context: context.into(), source: None }
+    }
+
+    /// A backend failure caused by `source` (a driver or codec error), kept for the log.
+    pub fn caused(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Backend { context: context.into(), source: Some(Arc::new(source)) }
+    }
+}
+
+/// Backend failures compare by context: the driver's error has no equality.
+impl PartialEq for StoreError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (StoreError::NotFound, StoreError::NotFound) => true,
+            (StoreError::Duplicate { field: a }, StoreError::Duplicate { field: b }) => a == b,
+            (StoreError::Backend { context: a, .. }, StoreError::Backend { context: b, .. }) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for StoreError {}
 
 /// Sortable core token fields (DRF's default valid fields of `TokenSerializer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,19 +38,19 @@ impl PostgresStore {
     /// applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
-            .map_err(|err| StoreError::Backend(format!("bad PostgreSQL URL: {err}")))?
+            .map_err(|err| StoreError::caused("bad PostgreSQL URL", err))?
             .application_name("tokenstack");
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(|err| StoreError::Backend(format!("cannot connect to PostgreSQL: {err}")))?;
+            .map_err(|err| StoreError::caused("cannot connect to PostgreSQL", err))?;
         sql::migrator(MIGRATIONS)
             .await?
             .run(&pool)
             .await
-            .map_err(|err| StoreError::Backend(format!("migrating PostgreSQL: {err}")))?;
+            .map_err(|err| StoreError::caused("cannot migrate the PostgreSQL database", err))?;
         Ok(Self { pool })
     }
 

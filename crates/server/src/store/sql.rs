@@ -40,7 +40,7 @@ impl<'s> MigrationSource<'s> for Embedded {
 
 /// Builds the migrator for one backend's embedded migrations.
 pub(crate) async fn migrator(files: &'static [EmbeddedMigration]) -> Result<Migrator, StoreError> {
-    Migrator::new(Embedded(files)).await.map_err(|err| StoreError::Backend(format!("migrations: {err}")))
+    Migrator::new(Embedded(files)).await.map_err(|err| StoreError::caused("cannot read the embedded migrations", err))
 }
 
 /// Maps a driver error: unique violations become `Duplicate` on the violated field, foreign-key
@@ -59,10 +59,10 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
             ErrorKind::ForeignKeyViolation => return StoreError::NotFound,
             _ => {}
         }
-        // Never echo driver details that could quote a value (PostgreSQL's DETAIL does).
-        return StoreError::Backend(format!("database error: {}", db.message()));
     }
-    StoreError::Backend(err.to_string())
+    // The driver's error is kept for the log (its text is the database's message, never PostgreSQL's
+    // DETAIL, which can quote a value); the response body never shows it.
+    StoreError::caused("the database failed", err)
 }
 
 /// The `StoreError::Duplicate` field for a constraint name or SQLite message.
@@ -97,7 +97,7 @@ pub(crate) fn micros_ceil(at: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_micros(value: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(value)
-        .ok_or_else(|| StoreError::Backend(format!("timestamp out of range: {value}")))
+        .ok_or_else(|| StoreError::backend(format!("stored timestamp out of range: {value}")))
 }
 
 pub(crate) fn opt_from_micros(value: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -130,11 +130,11 @@ pub(crate) fn stored_pat(mut pat: Pat) -> Pat {
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|err| StoreError::Backend(format!("encode: {err}")))
+    serde_json::to_string(value).map_err(|err| StoreError::caused("cannot encode a JSON column", err))
 }
 
 pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|err| StoreError::Backend(format!("decode: {err}")))
+    serde_json::from_str(text).map_err(|err| StoreError::caused("cannot decode a JSON column", err))
 }
 
 pub(crate) fn kind_str(kind: OAuthKind) -> &'static str {
@@ -148,7 +148,7 @@ pub(crate) fn parse_kind(value: &str) -> Result<OAuthKind, StoreError> {
     match value {
         "access" => Ok(OAuthKind::Access),
         "refresh" => Ok(OAuthKind::Refresh),
-        other => Err(StoreError::Backend(format!("unknown OAuth token kind {other:?}"))),
+        other => Err(StoreError::backend(format!("unknown stored OAuth token kind {other:?}"))),
     }
 }
 
@@ -403,11 +403,11 @@ macro_rules! impl_sql_store {
                 let pk: String = get(row, "pk")?;
                 let intent: String = get(row, "intent")?;
                 Ok(CoreToken {
-                    pk: Uuid::parse_str(&pk).map_err(|e| StoreError::Backend(format!("bad uuid: {e}")))?,
+                    pk: Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored token pk is not a UUID", e))?,
                     identifier: get(row, "identifier")?,
                     key: Secret::new(get::<String>(row, "token_key")?),
                     intent: Intent::parse(&intent)
-                        .ok_or_else(|| StoreError::Backend(format!("unknown intent {intent:?}")))?,
+                        .ok_or_else(|| StoreError::backend(format!("unknown stored intent {intent:?}")))?,
                     user: get(row, "user_id")?,
                     description: get(row, "description")?,
                     expires: sql::opt_from_micros(get(row, "expires")?)?,
@@ -695,7 +695,7 @@ macro_rules! impl_sql_store {
                     .map_err(db_err)?
                     .ok_or(StoreError::NotFound)?;
                     let pk: String = get(&row, "pk")?;
-                    token.pk = Uuid::parse_str(&pk).map_err(|e| StoreError::Backend(format!("bad uuid: {e}")))?;
+                    token.pk = Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored token pk is not a UUID", e))?;
                     Ok(token)
                 }
 

@@ -52,17 +52,17 @@ impl SqliteStore {
             .max_connections(1)
             .connect_with(options.clone())
             .await
-            .map_err(|err| StoreError::Backend(format!("cannot open {}: {err}", path.display())))?;
+            .map_err(|err| StoreError::caused(format!("cannot open {}", path.display()), err))?;
         sql::migrator(MIGRATIONS)
             .await?
             .run(&writer)
             .await
-            .map_err(|err| StoreError::Backend(format!("migrating {}: {err}", path.display())))?;
+            .map_err(|err| StoreError::caused(format!("cannot migrate {}", path.display()), err))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options)
             .await
-            .map_err(|err| StoreError::Backend(format!("cannot open {}: {err}", path.display())))?;
+            .map_err(|err| StoreError::caused(format!("cannot open {}", path.display()), err))?;
         Ok(Self { reader, writer })
     }
 

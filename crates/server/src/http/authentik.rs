@@ -1,0 +1,330 @@
+//! authentik's core token and OAuth2 token operations: extract, call the rules of [`crate::authentik`], convert.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use dropshot::{
+    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
+    RequestContext, TypedBody,
+};
+use tokenstack_api::{params, types};
+
+use crate::authentik::{NewToken, OAuthListParams, TokenListParams};
+use crate::model::{CoreToken, OAuthKind, OAuthToken};
+
+use super::ServerContext;
+use super::convert;
+use super::error::AkResponseError;
+use super::observe::authorization;
+
+/// The access- and refresh-token lists have two generated query types with the same fields.
+macro_rules! oauth_params {
+    ($query:expr) => {{
+        let query = $query;
+        OAuthListParams {
+            user: query.user.map(|v| v.to_string()),
+            provider: query.provider.map(|v| v.to_string()),
+            search: query.search,
+            ordering: query.ordering,
+            page: query.page,
+            page_size: query.page_size,
+        }
+    }};
+}
+
+pub(super) async fn core_tokens_list(
+    rqctx: &RequestContext<ServerContext>,
+    query: Query<params::CoreTokensListQuery>,
+) -> Result<HttpResponseOk<types::PaginatedTokenList>, AkResponseError> {
+    let ctx = rqctx.context();
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let query = query.into_inner();
+    let params = TokenListParams {
+        identifier: query.identifier,
+        intent: query.intent.map(|i| convert_intent_name(i).to_string()),
+        user_username: query.user_username,
+        description: query.description,
+        expires: query.expires.map(|e| e.to_rfc3339()),
+        expiring: query.expiring.map(|e| e.to_string()),
+        managed: query.managed,
+        search: query.search,
+        ordering: query.ordering,
+        page: query.page,
+        page_size: query.page_size,
+    };
+    let page = ak.list_tokens(&caller, params).await?;
+    let pagination = convert::pagination(&page);
+    let results = wire_tokens(ctx, page.results).await?;
+    Ok(HttpResponseOk(types::PaginatedTokenList {
+        autocomplete: types::Autocomplete(serde_json::Map::new()),
+        pagination,
+        results,
+    }))
+}
+
+pub(super) async fn core_tokens_create(
+    rqctx: &RequestContext<ServerContext>,
+    body: TypedBody<types::TokenRequest>,
+) -> Result<HttpResponseCreated<types::Token>, AkResponseError> {
+    let ctx = rqctx.context();
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let token = ak.create_token(&caller, new_token(body.into_inner())).await?;
+    Ok(HttpResponseCreated(wire_token(ctx, token).await?))
+}
+
+pub(super) async fn core_tokens_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensRetrievePath>,
+) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
+    let ctx = rqctx.context();
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let token = ak.get_token(&caller, &path.into_inner().identifier).await?;
+    Ok(HttpResponseOk(wire_token(ctx, token).await?))
+}
+
+pub(super) async fn core_tokens_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensUpdatePath>,
+    body: TypedBody<types::TokenRequest>,
+) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
+    let ctx = rqctx.context();
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let identifier = path.into_inner().identifier;
+    let token = ak.update_token(&caller, &identifier, new_token(body.into_inner()), false).await?;
+    Ok(HttpResponseOk(wire_token(ctx, token).await?))
+}
+
+pub(super) async fn core_tokens_partial_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensPartialUpdatePath>,
+    body: TypedBody<types::PatchedTokenRequest>,
+) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
+    let ctx = rqctx.context();
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let identifier = path.into_inner().identifier;
+    let token = ak.update_token(&caller, &identifier, patched_token(body.into_inner()), true).await?;
+    Ok(HttpResponseOk(wire_token(ctx, token).await?))
+}
+
+pub(super) async fn core_tokens_destroy(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensDestroyPath>,
+) -> Result<HttpResponseDeleted, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    ak.delete_token(&caller, &path.into_inner().identifier).await?;
+    Ok(HttpResponseDeleted())
+}
+
+pub(super) async fn core_tokens_set_key_create(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensSetKeyCreatePath>,
+    body: TypedBody<types::TokenSetKeyRequest>,
+) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    ak.set_key(&caller, &path.into_inner().identifier, Some(body.into_inner().key)).await?;
+    Ok(HttpResponseUpdatedNoContent())
+}
+
+pub(super) async fn core_tokens_used_by_list(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensUsedByListPath>,
+) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let used_by = ak.used_by(&caller, &path.into_inner().identifier).await?;
+    Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
+}
+
+pub(super) async fn core_tokens_view_key_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreTokensViewKeyRetrievePath>,
+) -> Result<HttpResponseOk<types::TokenView>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let key = ak.view_key(&caller, &path.into_inner().identifier).await?;
+    Ok(HttpResponseOk(types::TokenView { key: key.expose().to_string() }))
+}
+
+pub(super) async fn oauth2_access_tokens_list(
+    rqctx: &RequestContext<ServerContext>,
+    query: Query<params::Oauth2AccessTokensListQuery>,
+) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
+    oauth_list(rqctx.context(), authorization(rqctx), OAuthKind::Access, oauth_params!(query.into_inner())).await
+}
+
+pub(super) async fn oauth2_access_tokens_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2AccessTokensRetrievePath>,
+) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
+    oauth_retrieve(rqctx.context(), authorization(rqctx), OAuthKind::Access, path.into_inner().id).await
+}
+
+pub(super) async fn oauth2_access_tokens_destroy(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2AccessTokensDestroyPath>,
+) -> Result<HttpResponseDeleted, AkResponseError> {
+    oauth_destroy(rqctx.context(), authorization(rqctx), OAuthKind::Access, path.into_inner().id).await
+}
+
+pub(super) async fn oauth2_access_tokens_used_by_list(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2AccessTokensUsedByListPath>,
+) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
+    oauth_used_by(rqctx.context(), authorization(rqctx), OAuthKind::Access, path.into_inner().id).await
+}
+
+pub(super) async fn oauth2_refresh_tokens_list(
+    rqctx: &RequestContext<ServerContext>,
+    query: Query<params::Oauth2RefreshTokensListQuery>,
+) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
+    let params = oauth_params!(query.into_inner());
+    oauth_list(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, params).await
+}
+
+pub(super) async fn oauth2_refresh_tokens_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2RefreshTokensRetrievePath>,
+) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
+    oauth_retrieve(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, path.into_inner().id).await
+}
+
+pub(super) async fn oauth2_refresh_tokens_destroy(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2RefreshTokensDestroyPath>,
+) -> Result<HttpResponseDeleted, AkResponseError> {
+    oauth_destroy(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, path.into_inner().id).await
+}
+
+pub(super) async fn oauth2_refresh_tokens_used_by_list(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2RefreshTokensUsedByListPath>,
+) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
+    oauth_used_by(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, path.into_inner().id).await
+}
+
+fn new_token(body: types::TokenRequest) -> NewToken {
+    NewToken {
+        identifier: Some(body.identifier),
+        intent: body.intent.map(convert::intent_from_wire),
+        user: body.user,
+        description: body.description,
+        expires: body.expires,
+        expiring: body.expiring,
+        managed: body.managed,
+    }
+}
+
+fn patched_token(body: types::PatchedTokenRequest) -> NewToken {
+    NewToken {
+        identifier: body.identifier,
+        intent: body.intent.map(convert::intent_from_wire),
+        user: body.user,
+        description: body.description,
+        expires: body.expires,
+        expiring: body.expiring,
+        managed: body.managed,
+    }
+}
+
+async fn oauth_list(
+    ctx: &ServerContext,
+    header: Option<&str>,
+    kind: OAuthKind,
+    params: OAuthListParams,
+) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(header).await?;
+    let page = ak.list_oauth(&caller, kind, params).await?;
+    let pagination = convert::pagination(&page);
+    let results = wire_oauth_tokens(ctx, page.results).await?;
+    Ok(HttpResponseOk(types::PaginatedTokenModelList {
+        autocomplete: types::Autocomplete(serde_json::Map::new()),
+        pagination,
+        results,
+    }))
+}
+
+async fn oauth_retrieve(
+    ctx: &ServerContext,
+    header: Option<&str>,
+    kind: OAuthKind,
+    pk: i64,
+) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(header).await?;
+    let token = ak.get_oauth(&caller, kind, pk).await?;
+    let mut tokens = wire_oauth_tokens(ctx, vec![token]).await?;
+    Ok(HttpResponseOk(tokens.remove(0)))
+}
+
+async fn oauth_destroy(
+    ctx: &ServerContext,
+    header: Option<&str>,
+    kind: OAuthKind,
+    pk: i64,
+) -> Result<HttpResponseDeleted, AkResponseError> {
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(header).await?;
+    ak.delete_oauth(&caller, kind, pk).await?;
+    Ok(HttpResponseDeleted())
+}
+
+async fn oauth_used_by(
+    ctx: &ServerContext,
+    header: Option<&str>,
+    kind: OAuthKind,
+    pk: i64,
+) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
+    let ak = ctx.authentik();
+    let caller = ak.authenticate(header).await?;
+    let used_by = ak.oauth_used_by(&caller, kind, pk).await?;
+    Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
+}
+
+/// Serializes core tokens, looking each owner up and converting it once per page.
+async fn wire_tokens(ctx: &ServerContext, tokens: Vec<CoreToken>) -> Result<Vec<types::Token>, AkResponseError> {
+    let mut owners: HashMap<i64, types::User> = HashMap::new();
+    let mut out = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let owner = match owners.entry(token.user) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let user = ctx.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?;
+                entry.insert(convert::user(&user))
+            }
+        };
+        out.push(convert::token(token, owner.clone()));
+    }
+    Ok(out)
+}
+
+async fn wire_token(ctx: &ServerContext, token: CoreToken) -> Result<types::Token, AkResponseError> {
+    let mut tokens = wire_tokens(ctx, vec![token]).await?;
+    Ok(tokens.remove(0))
+}
+
+async fn wire_oauth_tokens(
+    ctx: &ServerContext,
+    tokens: Vec<OAuthToken>,
+) -> Result<Vec<types::TokenModel>, AkResponseError> {
+    let now = ctx.now();
+    let mut out = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        let provider = ctx.store.provider(token.provider).await.map_err(crate::authentik::AkError::from)?;
+        let owner = ctx.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?;
+        let is_expired = token.is_expired(now);
+        out.push(convert::oauth_token(token, &provider, &owner, is_expired));
+    }
+    Ok(out)
+}
+
+fn convert_intent_name(intent: types::IntentEnum) -> &'static str {
+    convert::intent_from_wire(intent).as_str()
+}

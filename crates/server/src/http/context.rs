@@ -1,0 +1,83 @@
+//! The server state every handler sees: the store, metrics, faults, the clock offset, admin and validation.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+
+use crate::authentik::Authentik;
+use crate::faults::Faults;
+use crate::metrics::Metrics;
+use crate::netbird::NetBird;
+use crate::store::Store;
+
+use super::admin::AdminState;
+use super::validate::ResponseValidator;
+
+/// The server state every handler sees.
+pub struct ServerContext {
+    pub store: Arc<dyn Store>,
+    pub metrics: Metrics,
+    /// Seconds added to the wall clock (admin API `PUT /_tokenstack/clock`).
+    pub(super) clock_offset: Arc<AtomicI64>,
+    /// The admin API, when `--admin-token` is set.
+    pub(super) admin: Option<AdminState>,
+    pub faults: Faults,
+    /// The response validator, when `--validate-responses` is set.
+    pub(super) validator: Option<&'static ResponseValidator>,
+}
+
+impl ServerContext {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        ServerContext {
+            store,
+            metrics: Metrics::default(),
+            clock_offset: Arc::new(AtomicI64::new(0)),
+            admin: None,
+            faults: Faults::default(),
+            validator: None,
+        }
+    }
+
+    /// Turns the admin API on.
+    pub fn enable_admin(&mut self, admin: AdminState) {
+        self.admin = Some(admin);
+    }
+
+    /// Turns response validation on.
+    pub fn enable_validation(&mut self, validator: &'static ResponseValidator) {
+        self.validator = Some(validator);
+    }
+
+    /// The current time, moved by the clock offset, at the precision both upstreams store (microseconds).
+    pub fn now(&self) -> DateTime<Utc> {
+        let offset = TimeDelta::try_seconds(self.clock_offset()).unwrap_or_default();
+        (Utc::now() + offset).trunc_subsecs(6)
+    }
+
+    /// A clock that follows this context's offset, for background tasks that outlive a borrow of it.
+    pub fn clock(&self) -> impl Fn() -> DateTime<Utc> + Send + Sync + 'static {
+        let offset = self.clock_offset.clone();
+        move || {
+            let offset = TimeDelta::try_seconds(offset.load(Ordering::Relaxed)).unwrap_or_default();
+            (Utc::now() + offset).trunc_subsecs(6)
+        }
+    }
+
+    /// Seconds added to the wall clock.
+    pub fn clock_offset(&self) -> i64 {
+        self.clock_offset.load(Ordering::Relaxed)
+    }
+
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.clock_offset.store(seconds, Ordering::Relaxed);
+    }
+
+    pub(super) fn authentik(&self) -> Authentik<'_> {
+        Authentik::new(&*self.store, self.now())
+    }
+
+    pub(super) fn netbird(&self) -> NetBird<'_> {
+        NetBird::new(&*self.store, self.now())
+    }
+}

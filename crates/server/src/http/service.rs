@@ -1,0 +1,51 @@
+//! tokenstack's own service operations: liveness, readiness and Prometheus metrics.
+
+use dropshot::{ErrorStatusCode, HttpResponseOk, RequestContext};
+use tokenstack_api::types;
+
+use crate::store::StoreError;
+
+use super::ServerContext;
+use super::error::{self, TsResponseError};
+
+pub(super) async fn healthz(
+    _rqctx: &RequestContext<ServerContext>,
+) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
+    Ok(HttpResponseOk(types::HealthStatus { status: "ok".to_string() }))
+}
+
+pub(super) async fn readyz(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
+    // A lookup that touches the store; NotFound proves it answered.
+    match rqctx.context().store.ak_user(i64::MIN).await {
+        Ok(_) | Err(StoreError::NotFound) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
+        Err(_) => Err(error::tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "store unreachable")),
+    }
+}
+
+pub(super) async fn metrics(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<http::Response<dropshot::Body>, TsResponseError> {
+    let ctx = rqctx.context();
+    // Token gauges are read from the store at scrape time; a store failure leaves them as they were.
+    if let Ok(counts) = ctx.store.count_tokens().await {
+        ctx.metrics.set_tokens("authentik_core", counts.core);
+        ctx.metrics.set_tokens("authentik_oauth2_access", counts.oauth_access);
+        ctx.metrics.set_tokens("authentik_oauth2_refresh", counts.oauth_refresh);
+        ctx.metrics.set_tokens("netbird_pat", counts.pats);
+    }
+    let text = ctx.metrics.render();
+    const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+    if let Some(validator) = ctx.validator
+        && let Err(violation) = validator.check("metrics", 200, Some(CONTENT_TYPE), None)
+    {
+        slog::error!(rqctx.log, "response violates the spec"; "operation_id" => "metrics", "pointer" => &violation.pointer);
+        return Err(error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &violation.to_string()));
+    }
+    http::Response::builder()
+        .status(http::StatusCode::OK)
+        .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
+        .body(dropshot::Body::from(text))
+        .map_err(|_| error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "cannot build the metrics response"))
+}
