@@ -3,8 +3,6 @@
 use dropshot::{ErrorStatusCode, HttpResponseOk, RequestContext};
 use tokenstack_api::types;
 
-use crate::store::StoreError;
-
 use super::ServerContext;
 use super::error::{self, TsResponseError};
 
@@ -17,10 +15,12 @@ pub(super) async fn healthz(
 pub(super) async fn readyz(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
-    // A lookup that touches the store; NotFound proves it answered.
-    match rqctx.context().store.ak_user(i64::MIN).await {
-        Ok(_) | Err(StoreError::NotFound) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
-        Err(_) => Err(error::tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "store unreachable")),
+    match rqctx.context().store.ping().await {
+        Ok(()) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
+        Err(err) => {
+            Err(error::tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "store unreachable")
+                .with_cause(error::chain(&err)))
+        }
     }
 }
 

@@ -659,6 +659,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read().map(drop)
+    }
+
     async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
         let state = self.read()?;
         let access = state.oauth.keys().filter(|(kind, _)| *kind == OAuthKind::Access).count();

@@ -265,6 +265,9 @@ pub trait Store: Send + Sync + 'static {
     /// How many tokens are stored, by kind (for the `tokenstack_tokens` gauge).
     async fn count_tokens(&self) -> Result<TokenCounts, StoreError>;
 
+    /// Whether the backend answers (the readiness probe): one round trip, no rows read.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Closes connections cleanly at shutdown; later calls fail with `Backend`.
     async fn close(&self) {}
 }

@@ -960,6 +960,11 @@ macro_rules! impl_sql_store {
                     Ok(TokenCounts { core: count(0)?, oauth_access: count(1)?, oauth_refresh: count(2)?, pats: count(3)? })
                 }
 
+                async fn ping(&self) -> Result<(), StoreError> {
+                    sqlx::query("SELECT 1").execute(&mut *self.begin_read().await?).await.map_err(db_err)?;
+                    Ok(())
+                }
+
                 async fn close(&self) {
                     <$store>::close(self).await
                 }

@@ -6,13 +6,9 @@
 //!
 //! Timestamps in the data are truncated to microseconds, the precision the SQL stores keep.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde_json::Map;
@@ -30,7 +26,7 @@ use tokenstack_server::store::{
     SqliteStore, Store, StoreError,
 };
 
-use common::PgCluster;
+use crate::support::PgCluster;
 
 /// Now, at the precision every backend stores.
 fn now() -> DateTime<Utc> {
@@ -628,82 +624,93 @@ async fn seed_only_into_an_empty_store(s: Arc<dyn Store>) {
 
 // ---- the runner ----
 
-type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-type Case = fn(Arc<dyn Store>) -> BoxFuture;
+/// One `#[test]` per case and backend (`store_conformance::sqlite::set_key_races`), so a failure names both;
+/// each runs on a fresh store: a new memory store, a new SQLite file, a new database in the PostgreSQL cluster
+/// that every PostgreSQL case of this test process shares.
+macro_rules! conformance_cases {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(super::memory_store()).await;
+                }
+            )*
+        }
 
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        vec![$((stringify!($name), (|s| Box::pin($name(s)) as BoxFuture) as Case)),*]
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$case(super::sqlite_store(dir.path(), "store").await).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(super::postgres_store().await).await;
+                }
+            )*
+        }
     };
 }
 
-fn cases() -> Vec<(&'static str, Case)> {
-    cases![
-        ak_users_and_providers,
-        core_token_insert_get_and_duplicates,
-        replace_keeps_pk_and_reindexes,
-        delete_and_set_key,
-        list_filters_search_ordering_owner,
-        expire_rotates_api_and_deletes_others,
-        oauth_tokens,
-        netbird_users_and_pats,
-        paging_totals_and_empty_pages,
-        search_is_unicode_case_insensitive_and_literal,
-        timestamps_round_trip_and_expiry_boundary,
-        fifty_parallel_creates,
-        set_key_races,
-        concurrent_mark_pat_used,
-        bootstrap_is_idempotent,
-        seed_only_into_an_empty_store,
-    ]
+conformance_cases![
+    ak_users_and_providers,
+    core_token_insert_get_and_duplicates,
+    replace_keeps_pk_and_reindexes,
+    delete_and_set_key,
+    list_filters_search_ordering_owner,
+    expire_rotates_api_and_deletes_others,
+    oauth_tokens,
+    netbird_users_and_pats,
+    paging_totals_and_empty_pages,
+    search_is_unicode_case_insensitive_and_literal,
+    timestamps_round_trip_and_expiry_boundary,
+    fifty_parallel_creates,
+    set_key_races,
+    concurrent_mark_pat_used,
+    bootstrap_is_idempotent,
+    seed_only_into_an_empty_store,
+];
+
+fn memory_store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
 }
 
-/// Runs every case on a fresh store from `fresh`, naming the backend and case on failure.
-async fn run_suite<F, Fut>(backend: &str, fresh: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Arc<dyn Store>>,
-{
-    for (name, case) in cases() {
-        eprintln!("{backend}: {name}");
-        let result = tokio::spawn(case(fresh().await)).await;
-        if let Err(err) = result {
-            panic!("{backend}: case {name} failed: {err}");
-        }
-    }
-    eprintln!("{backend}: export_import_round_trip_and_atomicity");
-    export_import_round_trip_and_atomicity(fresh().await, fresh().await).await;
+async fn sqlite_store(dir: &std::path::Path, name: &str) -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(&dir.join(format!("{name}.db"))).await.unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn memory_store_conforms() {
-    run_suite("memory", || async { Arc::new(MemoryStore::new()) as Arc<dyn Store> }).await;
+/// A new database in the cluster this process shares (started on first use, stopped by its watchdog when the
+/// process ends).
+async fn postgres_store() -> Arc<dyn Store> {
+    static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let cluster = CLUSTER.get_or_init(PgCluster::start);
+    let url = cluster.create_database(&format!("case_{}", NEXT.fetch_add(1, Ordering::SeqCst))).await;
+    Arc::new(PostgresStore::connect(&url).await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_store_conforms() {
+async fn memory_export_import_round_trip_and_atomicity() {
+    export_import_round_trip_and_atomicity(memory_store(), memory_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_export_import_round_trip_and_atomicity() {
     let dir = tempfile::tempdir().unwrap();
-    let n = AtomicU32::new(0);
-    run_suite("sqlite", || {
-        let path = dir.path().join(format!("case-{}.db", n.fetch_add(1, Ordering::SeqCst)));
-        async move { Arc::new(SqliteStore::open(&path).await.unwrap()) as Arc<dyn Store> }
-    })
-    .await;
+    export_import_round_trip_and_atomicity(sqlite_store(dir.path(), "a").await, sqlite_store(dir.path(), "b").await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres_store_conforms() {
-    let pg = PgCluster::start();
-    let n = AtomicU32::new(0);
-    run_suite("postgres", || {
-        let db = format!("case_{}", n.fetch_add(1, Ordering::SeqCst));
-        let pg = &pg;
-        async move {
-            let url = pg.create_database(&db).await;
-            Arc::new(PostgresStore::connect(&url).await.unwrap()) as Arc<dyn Store>
-        }
-    })
-    .await;
+async fn postgres_export_import_round_trip_and_atomicity() {
+    export_import_round_trip_and_atomicity(postgres_store().await, postgres_store().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,8 +7,6 @@
 //!   throwaway cluster: what one writes, the other serves at once, including a key change that
 //!   must stop the old key on both.
 
-mod common;
-
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -19,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokenstack_server::config::Config;
 
-use common::PgCluster;
+use crate::support::PgCluster;
 
 /// Key of the bootstrap superuser `akadmin`.
 const ADMIN_KEY: &str = "durable-bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCD";

@@ -1,4 +1,4 @@
-//! Test support shared by the server's integration tests: a throwaway PostgreSQL cluster.
+//! Test support of the server's integration tests: a throwaway PostgreSQL cluster.
 //!
 //! `PgCluster::start` runs `initdb` and `pg_ctl` from the PostgreSQL server binaries
 //! (`pg_config --bindir`, else `/usr/lib/postgresql/*/bin`, or `$PG_BINDIR`) in a fresh temp dir,
@@ -6,8 +6,6 @@
 //! `runuser`. The cluster stops when the value drops (also when a test panics), and a watchdog
 //! process stops it and removes its directory if the test process dies without unwinding. Missing
 //! binaries make the test fail with a message saying how to install them: it never skips.
-
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -148,10 +146,6 @@ impl PgCluster {
             .stderr(Stdio::null())
             .spawn()
             .ok();
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     /// The URL of database `db` in this cluster.

@@ -1,0 +1,166 @@
+//! authentik token rules: bearer authentication ([`auth`]), owner visibility, core token CRUD ([`core_tokens`]),
+//! OAuth2 token listing ([`oauth_tokens`]) and DRF-style parsing of request values ([`validate`]).
+//!
+//! Expired tokens: like the newest upstream `TokenViewSet` (`Token.objects.including_expired()`),
+//! expired core and OAuth2 tokens are still listed, retrieved, updated and deleted here.
+//! They never authenticate. Authentication does not delete them either; `Store::expire_core_tokens`
+//! is the cleanup.
+
+mod auth;
+mod core_tokens;
+mod oauth_tokens;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
+use uuid::Uuid;
+
+use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
+use crate::pagination::{Page, PageRequest, parse_ordering};
+use crate::secrets::{Secret, generate_key};
+use crate::store::{CoreTokenField, CoreTokenQuery, OAuthField, OAuthQuery, Store, StoreError};
+
+pub const MSG_NOT_PROVIDED: &str = "Authentication credentials were not provided.";
+pub const MSG_UNSUPPORTED: &str = "Unsupported authentication type";
+pub const MSG_MALFORMED: &str = "Malformed header";
+pub const MSG_TOKEN_INVALID: &str = "Token invalid/expired";
+pub const MSG_NO_PERMISSION: &str = "You do not have permission to perform this action.";
+pub const MSG_INVALID_PAGE: &str = "Invalid page.";
+pub const MSG_TOKEN_NOT_FOUND: &str = "No Token matches the given query.";
+const MSG_REQUIRED: &str = "This field is required.";
+const MSG_BLANK: &str = "This field may not be blank.";
+const MSG_SLUG: &str = "Enter a valid “slug” consisting of letters, numbers, underscores or hyphens.";
+const MSG_IDENTIFIER_TAKEN: &str = "Token with this identifier already exists.";
+const MSG_IDENTIFIER_LENGTH: &str = "Ensure this field has no more than 255 characters.";
+const MSG_USER_CHANGED: &str = "User cannot be changed";
+const MSG_BAD_DATETIME: &str = "Enter a valid date/time.";
+const MSG_BAD_FK_CHOICE: &str = "Select a valid choice. That choice is not one of the available choices.";
+/// Not an upstream message: upstream keys are not unique, ours are (they index authentication).
+const MSG_KEY_TAKEN: &str = "Token with this key already exists.";
+
+/// `DEFAULT_TOKEN_DURATION = "days=1"`, also the app-password maximum lifetime
+/// (the group attribute `goauthentik.io/user/token-maximum-lifetime` is not emulated).
+pub fn default_token_duration() -> TimeDelta {
+    TimeDelta::days(1)
+}
+
+const IDENTIFIER_MAX_CHARS: usize = 255;
+
+/// An authentik rule violation. The HTTP layer maps `Forbidden` to 403 `{"detail"}`,
+/// `NotFound` to 404 `{"detail"}`, `Invalid` to a field-keyed 400 and `Store` to 500.
+#[derive(Debug, thiserror::Error)]
+pub enum AkError {
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("invalid request: {0:?}")]
+    Invalid(BTreeMap<String, Vec<String>>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AkError {
+    fn forbidden(msg: &str) -> Self {
+        Self::Forbidden(msg.to_owned())
+    }
+
+    fn not_found(msg: &str) -> Self {
+        Self::NotFound(msg.to_owned())
+    }
+
+    fn field(field: &str, msg: impl Into<String>) -> Self {
+        Self::Invalid(BTreeMap::from([(field.to_owned(), vec![msg.into()])]))
+    }
+}
+
+/// Raw `GET /core/tokens/` query parameters, as strings so filter errors come out as
+/// django-filter reports them. Empty strings count as absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TokenListParams {
+    pub identifier: Option<String>,
+    pub intent: Option<String>,
+    pub user_username: Option<String>,
+    pub description: Option<String>,
+    pub expires: Option<String>,
+    pub expiring: Option<String>,
+    pub managed: Option<String>,
+    pub search: Option<String>,
+    pub ordering: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// Raw `GET /oauth2/{access,refresh}_tokens/` query parameters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OAuthListParams {
+    pub user: Option<String>,
+    pub provider: Option<String>,
+    pub search: Option<String>,
+    pub ordering: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// A `TokenRequest` / `PatchedTokenRequest` body; `None` means the key was absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewToken {
+    pub identifier: Option<String>,
+    pub intent: Option<Intent>,
+    pub user: Option<i64>,
+    pub description: Option<String>,
+    pub expires: Option<DateTime<Utc>>,
+    pub expiring: Option<bool>,
+    pub managed: Option<String>,
+}
+
+/// The authentik rules over a store, evaluated at one instant `now`.
+#[derive(Clone, Copy)]
+pub struct Authentik<'a> {
+    pub store: &'a dyn Store,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Authentik<'a> {
+    pub fn new(store: &'a dyn Store, now: DateTime<Utc>) -> Self {
+        Self { store, now }
+    }
+}
+
+/// Lookups every resource shares: a row the caller may see, and "does it exist".
+impl Authentik<'_> {
+    async fn visible_token(&self, caller: &AkUser, identifier: &str) -> Result<CoreToken, AkError> {
+        match self.store.core_token(identifier).await {
+            Ok(t) if caller.is_effective_superuser() || t.user == caller.pk => Ok(t),
+            Ok(_) | Err(StoreError::NotFound) => Err(AkError::not_found(MSG_TOKEN_NOT_FOUND)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn visible_oauth(&self, caller: &AkUser, kind: OAuthKind, pk: i64) -> Result<OAuthToken, AkError> {
+        match self.store.oauth_token(kind, pk).await {
+            Ok(t) if caller.is_effective_superuser() || t.user == caller.pk => Ok(t),
+            Ok(_) | Err(StoreError::NotFound) => Err(oauth_not_found(kind)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn exists<T>(&self, result: Result<T, StoreError>) -> Result<bool, AkError> {
+        match result {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn oauth_not_found(kind: OAuthKind) -> AkError {
+    AkError::NotFound(format!("No {} matches the given query.", kind.model_name()))
+}
+
+fn owner_filter(caller: &AkUser) -> Option<i64> {
+    (!caller.is_effective_superuser()).then_some(caller.pk)
+}

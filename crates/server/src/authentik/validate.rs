@@ -1,0 +1,60 @@
+//! DRF and django-filter parsing of request values: pages, field errors, null booleans, datetimes.
+
+use super::*;
+
+pub(super) fn page_request(page: Option<i64>, page_size: Option<i64>) -> Result<PageRequest, AkError> {
+    PageRequest::new(page, page_size).map_err(|_| AkError::not_found(MSG_INVALID_PAGE))
+}
+
+pub(super) fn add_error(errors: &mut BTreeMap<String, Vec<String>>, field: &str, msg: impl Into<String>) {
+    errors.entry(field.to_owned()).or_default().push(msg.into());
+}
+
+/// django-filter treats `""` as "no filter".
+pub(super) fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// Django `NullBooleanField.to_python`: unrecognised values mean "no filter".
+pub(super) fn parse_null_boolean(value: &str) -> Option<bool> {
+    match value {
+        "True" | "true" | "1" => Some(true),
+        "False" | "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Django `parse_datetime`: ISO 8601 with `T` or space, optional seconds and fraction,
+/// optional `Z`/offset; naive values are UTC (`TIME_ZONE = "UTC"`).
+pub(super) fn parse_django_datetime(value: &str) -> Option<DateTime<Utc>> {
+    let value = value.trim();
+    let normalized = match value.strip_suffix('Z').or_else(|| value.strip_suffix('z')) {
+        Some(rest) => format!("{rest}+00:00"),
+        None => value.to_owned(),
+    };
+    let normalized = normalized.replacen(' ', "T", 1);
+    if let Ok(dt) = DateTime::parse_from_rfc3339(&normalized) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(&normalized, fmt) {
+            return Some(dt.with_timezone(&Utc));
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(&normalized, fmt) {
+            return Some(dt.and_utc());
+        }
+    }
+    None
+}
+
+/// Python's `str(datetime)` for an aware UTC value: `2026-08-23 12:00:00[.ffffff]+00:00`.
+pub(super) fn python_datetime(dt: DateTime<Utc>) -> String {
+    let micros = dt.nanosecond() / 1_000;
+    if micros == 0 {
+        dt.format("%Y-%m-%d %H:%M:%S+00:00").to_string()
+    } else {
+        format!("{}.{micros:06}+00:00", dt.format("%Y-%m-%d %H:%M:%S"))
+    }
+}

@@ -1,0 +1,117 @@
+//! NetBird PAT rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT CRUD.
+
+mod auth;
+mod pats;
+#[cfg(test)]
+mod tests;
+
+use chrono::{DateTime, Days, Utc};
+
+use crate::model::{NbRole, NbUser, Pat};
+use crate::secrets::{Secret, generate_pat, hash_pat, new_xid_like_id, parse_pat};
+use crate::store::{Store, StoreError};
+
+/// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
+/// NotFound 404, InvalidArgument 422, BadRequest 400, Internal 500.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NbErrorKind {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidArgument,
+    BadRequest,
+    Internal,
+}
+
+/// A NetBird rule violation; `Display` is the exact (lower-case) upstream message.
+#[derive(Debug, thiserror::Error)]
+pub enum NbError {
+    #[error("no valid authentication provided")]
+    NoAuth,
+    #[error("token invalid")]
+    TokenInvalid,
+    #[error("user is blocked")]
+    UserBlocked,
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("admin role required to perform this action")]
+    AdminRequired,
+    #[error("user: {0} not found")]
+    UserNotFound(String),
+    #[error("pat: {0} not found")]
+    PatNotFound(String),
+    #[error("token name can't be empty")]
+    EmptyName,
+    #[error("expiration has to be between 1 and 365")]
+    BadExpiration,
+    #[error("invalid user ID")]
+    InvalidUserId,
+    #[error("invalid token ID")]
+    InvalidTokenId,
+    /// For the HTTP layer's body decoding, so every NetBird error maps in one place.
+    #[error("couldn't parse JSON request")]
+    InvalidJson,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl NbError {
+    pub fn kind(&self) -> NbErrorKind {
+        match self {
+            Self::NoAuth | Self::TokenInvalid => NbErrorKind::Unauthorized,
+            Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => NbErrorKind::Forbidden,
+            Self::UserNotFound(_) | Self::PatNotFound(_) => NbErrorKind::NotFound,
+            Self::EmptyName | Self::BadExpiration | Self::InvalidUserId | Self::InvalidTokenId => {
+                NbErrorKind::InvalidArgument
+            }
+            Self::InvalidJson => NbErrorKind::BadRequest,
+            Self::Store(_) => NbErrorKind::Internal,
+        }
+    }
+
+    /// The client-facing message; store failures are not echoed (`internal server error`).
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Store(_) => "internal server error".to_owned(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Operations on the `pats` permission module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatOp {
+    Read,
+    Create,
+    Delete,
+}
+
+/// `permissions/manager.go` + `roles/*.go` for module `pats`: owner and admin everything,
+/// network_admin read/create/delete, auditor read, user nothing; service users always read.
+pub fn pats_permission(user: &NbUser, op: PatOp) -> bool {
+    if user.is_service_user && op == PatOp::Read {
+        return true;
+    }
+    match user.role {
+        NbRole::Owner | NbRole::Admin | NbRole::NetworkAdmin => true,
+        NbRole::Auditor => op == PatOp::Read,
+        NbRole::User => false,
+    }
+}
+
+/// `expires_in` bounds in days (`account/pat.go`).
+pub const PAT_MIN_DAYS: i64 = 1;
+pub const PAT_MAX_DAYS: i64 = 365;
+
+/// The NetBird rules over a store, evaluated at one instant `now`.
+#[derive(Clone, Copy)]
+pub struct NetBird<'a> {
+    pub store: &'a dyn Store,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> NetBird<'a> {
+    pub fn new(store: &'a dyn Store, now: DateTime<Utc>) -> Self {
+        Self { store, now }
+    }
+}

@@ -1,0 +1,243 @@
+//! Unit tests of the NetBird rules against the memory store.
+
+use chrono::{TimeDelta, TimeZone};
+
+use super::*;
+use crate::store::MemoryStore;
+use crate::store::memory::tests::nb_user;
+
+struct Env {
+    store: MemoryStore,
+    now: DateTime<Utc>,
+}
+
+impl Env {
+    fn nb(&self) -> NetBird<'_> {
+        NetBird::new(&self.store, self.now)
+    }
+
+    async fn user(&self, id: &str) -> NbUser {
+        self.store.nb_user(id).await.unwrap()
+    }
+
+    async fn add(&self, user: NbUser) -> NbUser {
+        self.store.insert_nb_user(user.clone()).await.unwrap();
+        user
+    }
+}
+
+async fn env() -> Env {
+    let e = Env { store: MemoryStore::new(), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
+    for (id, role) in [
+        ("owner", NbRole::Owner),
+        ("admin", NbRole::Admin),
+        ("netadmin", NbRole::NetworkAdmin),
+        ("auditor", NbRole::Auditor),
+        ("user", NbRole::User),
+    ] {
+        e.add(nb_user(id, "acc1", role)).await;
+    }
+    e.add(NbUser { is_service_user: true, ..nb_user("svc", "acc1", NbRole::User) }).await;
+    e.add(nb_user("stranger", "acc2", NbRole::Owner)).await;
+    e
+}
+
+fn msg<T: std::fmt::Debug>(r: Result<T, NbError>) -> (NbErrorKind, String) {
+    let e = r.expect_err("expected an error");
+    (e.kind(), e.public_message())
+}
+
+#[tokio::test]
+async fn role_matrix_on_own_pats() {
+    let e = env().await;
+    let expected = [
+        ("owner", [true, true, true]),
+        ("admin", [true, true, true]),
+        ("netadmin", [true, true, true]),
+        ("auditor", [true, false, false]),
+        ("user", [false, false, false]),
+        ("svc", [true, false, false]),
+    ];
+    for (id, [read, create, delete]) in expected {
+        // Seed a PAT directly so read and delete have a target regardless of role.
+        let (_, pat) = e.nb().create_pat(&e.user("owner").await, "owner", "seed", 1).await.unwrap();
+        let seeded = Pat { id: format!("seed-{id}"), user_id: id.into(), hashed_token: format!("h-{id}"), ..pat };
+        e.store.insert_pat(seeded).await.unwrap();
+        let caller = e.user(id).await;
+        let nb = e.nb();
+        let denied = (NbErrorKind::Forbidden, "permission denied".to_owned());
+
+        let r = nb.list_pats(&caller, id).await;
+        assert_eq!(r.is_ok(), read, "{id} list");
+        if !read {
+            assert_eq!(msg(r), denied);
+        }
+        let r = nb.get_pat(&caller, id, &format!("seed-{id}")).await;
+        assert_eq!(r.is_ok(), read, "{id} get");
+        let r = nb.create_pat(&caller, id, "mine", 30).await;
+        assert_eq!(r.is_ok(), create, "{id} create");
+        if !create {
+            assert_eq!(msg(r), denied);
+        }
+        let r = nb.delete_pat(&caller, id, &format!("seed-{id}")).await;
+        assert_eq!(r.is_ok(), delete, "{id} delete");
+        if !delete {
+            assert_eq!(msg(r), denied);
+        }
+    }
+}
+
+#[tokio::test]
+async fn blocked_user_is_forbidden() {
+    let e = env().await;
+    let blocked = e.add(NbUser { blocked: true, ..nb_user("blocked", "acc1", NbRole::Owner) }).await;
+    let nb = e.nb();
+    assert_eq!(msg(nb.list_pats(&blocked, "blocked").await), (NbErrorKind::Forbidden, "user is blocked".into()));
+    let owner = e.user("owner").await;
+    let (plain, _) = nb.create_pat(&owner, "owner", "t", 1).await.unwrap();
+    let header = format!("Token {}", plain.expose());
+    assert_eq!(nb.authenticate(Some(&header)).await.unwrap().id, "owner");
+    // Blocking after authentication still denies, and the PAT no longer authenticates.
+    let mut now_blocked = owner.clone();
+    now_blocked.blocked = true;
+    e.store
+        .import({
+            let mut s = e.store.export().await.unwrap();
+            s.nb_users.retain(|u| u.id != "owner");
+            s.nb_users.push(now_blocked);
+            s
+        })
+        .await
+        .unwrap();
+    assert_eq!(msg(nb.list_pats(&owner, "owner").await).1, "user is blocked");
+    assert_eq!(msg(nb.authenticate(Some(&header)).await), (NbErrorKind::Forbidden, "user is blocked".into()));
+}
+
+#[tokio::test]
+async fn target_rules() {
+    let e = env().await;
+    let nb = e.nb();
+    let admin = e.user("admin").await;
+    let netadmin = e.user("netadmin").await;
+    let admin_required = (NbErrorKind::Forbidden, "admin role required to perform this action".to_owned());
+
+    assert_eq!(msg(nb.list_pats(&admin, "ghost").await), (NbErrorKind::NotFound, "user: ghost not found".into()));
+    assert_eq!(msg(nb.list_pats(&admin, "stranger").await), (NbErrorKind::Forbidden, "permission denied".into()));
+    assert_eq!(msg(nb.list_pats(&admin, "user").await), admin_required, "admins cannot read humans' PATs");
+    assert_eq!(msg(nb.create_pat(&admin, "owner", "x", 1).await), admin_required);
+    assert!(nb.list_pats(&admin, "svc").await.unwrap().is_empty(), "admins manage service users' PATs");
+    let (_, svc_pat) = nb.create_pat(&admin, "svc", "ci", 7).await.unwrap();
+    assert_eq!(svc_pat.created_by, "admin");
+    assert_eq!(svc_pat.user_id, "svc");
+    assert_eq!(
+        msg(nb.get_pat(&netadmin, "svc", &svc_pat.id).await),
+        admin_required,
+        "network_admin has no admin power"
+    );
+    // role check comes before the target lookup
+    let user = e.user("user").await;
+    assert_eq!(msg(nb.list_pats(&user, "ghost").await).1, "permission denied");
+    nb.delete_pat(&admin, "svc", &svc_pat.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn pat_lookup_is_scoped_to_user() {
+    let e = env().await;
+    let nb = e.nb();
+    let owner = e.user("owner").await;
+    let (_, pat) = nb.create_pat(&owner, "owner", "mine", 1).await.unwrap();
+    assert_eq!(nb.get_pat(&owner, "owner", &pat.id).await.unwrap(), pat);
+    assert_eq!(msg(nb.get_pat(&owner, "owner", "nope").await), (NbErrorKind::NotFound, "pat: nope not found".into()));
+    let admin = e.user("admin").await;
+    let (_, svc_pat) = nb.create_pat(&admin, "svc", "svc", 1).await.unwrap();
+    assert_eq!(msg(nb.get_pat(&admin, "svc", &pat.id).await).1, format!("pat: {} not found", pat.id));
+    assert_eq!(msg(nb.delete_pat(&owner, "owner", &svc_pat.id).await).0, NbErrorKind::NotFound);
+    assert_eq!(msg(nb.get_pat(&owner, "owner", "").await), (NbErrorKind::InvalidArgument, "invalid token ID".into()));
+    assert_eq!(msg(nb.get_pat(&owner, "", "x").await), (NbErrorKind::InvalidArgument, "invalid user ID".into()));
+    assert_eq!(nb.list_pats(&owner, "owner").await.unwrap(), vec![pat.clone()]);
+    nb.delete_pat(&owner, "owner", &pat.id).await.unwrap();
+    assert_eq!(msg(nb.delete_pat(&owner, "owner", &pat.id).await).0, NbErrorKind::NotFound);
+    assert!(nb.list_pats(&owner, "owner").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn create_validates_body_first() {
+    let e = env().await;
+    let nb = e.nb();
+    let user = e.user("user").await;
+    let invalid = |m: &str| (NbErrorKind::InvalidArgument, m.to_owned());
+    assert_eq!(msg(nb.create_pat(&user, "user", "", 30).await), invalid("token name can't be empty"));
+    for days in [0, -1, 366] {
+        assert_eq!(
+            msg(nb.create_pat(&user, "user", "n", days).await),
+            invalid("expiration has to be between 1 and 365")
+        );
+    }
+    assert_eq!(msg(nb.create_pat(&user, "ghost", "", 30).await), invalid("token name can't be empty"));
+    assert_eq!(msg(nb.create_pat(&user, "user", "n", 30).await).1, "permission denied");
+
+    let owner = e.user("owner").await;
+    for days in [1, 365] {
+        let (plain, pat) = nb.create_pat(&owner, "owner", "ok", days).await.unwrap();
+        assert_eq!(parse_pat(plain.expose()), Ok(()));
+        assert_eq!(pat.hashed_token, hash_pat(plain.expose()));
+        assert_eq!(pat.expiration_date, e.now + TimeDelta::days(days));
+        assert_eq!((pat.created_at, pat.created_by.as_str(), pat.last_used), (e.now, "owner", None));
+        assert_eq!(pat.id.len(), 20);
+    }
+}
+
+#[tokio::test]
+async fn authenticate_cases() {
+    let e = env().await;
+    let nb = e.nb();
+    let owner = e.user("owner").await;
+    let (plain, pat) = nb.create_pat(&owner, "owner", "t", 1).await.unwrap();
+    let plain = plain.expose().to_owned();
+    let unauthorized = |m: &str| (NbErrorKind::Unauthorized, m.to_owned());
+
+    for header in
+        [format!("Token {plain}"), format!("token {plain}"), format!("Bearer {plain}"), format!("BEARER {plain}")]
+    {
+        assert_eq!(nb.authenticate(Some(&header)).await.unwrap().id, "owner", "{header}");
+    }
+    assert_eq!(e.store.pat("owner", &pat.id).await.unwrap().last_used, Some(e.now));
+
+    let (unknown, _) = generate_pat();
+    let mut flipped = plain.clone().into_bytes();
+    flipped[5] = if flipped[5] == b'x' { b'y' } else { b'x' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let cases: Vec<(Option<String>, &str)> = vec![
+        (None, "no valid authentication provided"),
+        (Some(String::new()), "no valid authentication provided"),
+        (Some(format!("Basic {plain}")), "no valid authentication provided"),
+        (Some(plain.clone()), "no valid authentication provided"),
+        (Some("Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig".into()), "token invalid"),
+        (Some("Bearer".into()), "token invalid"),
+        (Some("Token".into()), "token invalid"),
+        (Some(format!("Token {plain} extra")), "token invalid"),
+        (Some(format!("Token  {plain}")), "token invalid"),
+        (Some(format!("Token {flipped}")), "token invalid"),
+        (Some(format!("Token {unknown}")), "token invalid"),
+        (Some("Token nbp_tooshort".into()), "token invalid"),
+    ];
+    for (header, expected) in cases {
+        assert_eq!(msg(nb.authenticate(header.as_deref()).await), unauthorized(expected), "{header:?}");
+    }
+
+    let later = NetBird::new(&e.store, e.now + TimeDelta::days(1) + TimeDelta::seconds(1));
+    assert_eq!(msg(later.authenticate(Some(&format!("Token {plain}"))).await), unauthorized("token invalid"));
+    let at_expiry = NetBird::new(&e.store, e.now + TimeDelta::days(1));
+    assert!(at_expiry.authenticate(Some(&format!("Token {plain}"))).await.is_ok(), "expiry is strictly after");
+
+    nb.delete_pat(&owner, "owner", &pat.id).await.unwrap();
+    assert_eq!(msg(nb.authenticate(Some(&format!("Token {plain}"))).await), unauthorized("token invalid"));
+}
+
+#[test]
+fn error_kinds() {
+    assert_eq!(NbError::InvalidJson.kind(), NbErrorKind::BadRequest);
+    assert_eq!(NbError::InvalidJson.to_string(), "couldn't parse JSON request");
+    let store = NbError::Store(StoreError::backend("disk on fire"));
+    assert_eq!((store.kind(), store.public_message()), (NbErrorKind::Internal, "internal server error".into()));
+}
