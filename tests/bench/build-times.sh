@@ -15,19 +15,19 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STEPS="${*:-1 2 3 4}"
-WORK="$(mktemp -d /tmp/tokenstack-build-times.XXXXXX)"
-trap 'pkill -f "$WORK/.*/target/debug/tokenstack" 2>/dev/null || true' EXIT
+# TOKENSTACK_BUILD_TIMES_DIR reuses the clones of an earlier run (steps 3 and 4 need step 1's).
+WORK="${TOKENSTACK_BUILD_TIMES_DIR:-$(mktemp -d /tmp/tokenstack-build-times.XXXXXX)}"
 
 fresh_clone() { # $1: name
     git clone --quiet "$REPO" "$WORK/$1"
     mkdir -p "$WORK/$1-cargo-home"
 }
 
-wall() { # label, command...
-    local label="$1" start end
-    shift
+wall() { # label, log file, command...: the command's output goes to the log, the wall time to stdout
+    local label="$1" log="$2" start end
+    shift 2
     start=$(date +%s)
-    "$@"
+    "$@" >"$log" 2>&1
     end=$(date +%s)
     echo "build-times: $label: $((end - start)) s"
 }
@@ -36,24 +36,26 @@ for step in $STEPS; do
     case "$step" in
     1)
         fresh_clone ci
-        (cd "$WORK/ci" && wall "fresh CI=true bash .ci/run" env CI=true CARGO_HOME="$WORK/ci-cargo-home" \
-            PIP_NO_CACHE_DIR=1 bash .ci/run >"$WORK/ci.log" 2>&1)
+        (cd "$WORK/ci" && wall "fresh CI=true bash .ci/run" "$WORK/ci.log" env CI=true \
+            CARGO_HOME="$WORK/ci-cargo-home" PIP_NO_CACHE_DIR=1 bash .ci/run)
         ;;
     2)
         fresh_clone run
         run_server() {
-            CARGO_HOME="$WORK/run-cargo-home" cargo run -p tokenstack-server >"$WORK/run.out" 2>"$WORK/run.err" &
+            CARGO_HOME="$WORK/run-cargo-home" cargo run -p tokenstack-server >"$WORK/run.out" &
+            local cargo_pid=$!
             until grep -q "listening" "$WORK/run.out" 2>/dev/null; do sleep 1; done
-            pkill -f "$WORK/run/target/debug/tokenstack"
-            wait || true
+            kill -TERM "$cargo_pid" || true # cargo run execs the binary: this is the server
+            wait "$cargo_pid" || true
         }
-        (cd "$WORK/run" && wall "cargo run -p tokenstack-server from an empty target/ to listening" run_server)
+        (cd "$WORK/run" && wall "cargo run -p tokenstack-server from an empty target/ to listening" "$WORK/run.err" \
+            run_server)
         ;;
     3)
         [ -d "$WORK/ci/target" ] || { echo "build-times: step 3 needs step 1 first" >&2; exit 2; }
         (cd "$WORK/ci" && sed -i '0,/^pub mod authentik;/s//pub mod authentik; \/\/ a one-line change/' \
             crates/server/src/lib.rs && wall "one-line change in crates/server/src, then cargo xtask ci" \
-            env CARGO_HOME="$WORK/ci-cargo-home" cargo xtask ci >"$WORK/ci-edit.log" 2>&1)
+            "$WORK/ci-edit.log" env CARGO_HOME="$WORK/ci-cargo-home" cargo xtask ci)
         ;;
     4)
         [ -d "$WORK/ci/target" ] || { echo "build-times: step 4 needs step 1 first" >&2; exit 2; }
@@ -64,7 +66,7 @@ for step in $STEPS; do
         }
         (cd "$WORK/ci" && export CARGO_HOME="$WORK/ci-cargo-home" && cargo build -q -p tokenstack-client \
             -p tokenstack-server && wall "one-line overlay edit, cargo xtask spec + client and server rebuild" \
-            edit_overlay)
+            "$WORK/overlay.log" edit_overlay)
         ;;
     *)
         echo "build-times: unknown step $step (1-4)" >&2

@@ -2,9 +2,7 @@
 //! faults. Enabled only with `--admin-token`; requests authenticate with `Authorization: Bearer <admin token>`.
 
 use chrono::TimeDelta;
-use dropshot::{
-    ErrorStatusCode, HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, TypedBody,
-};
+use dropshot::{HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, TypedBody};
 use tokenstack_api::types;
 
 use crate::faults::FaultRule;
@@ -14,7 +12,7 @@ use crate::seed::{self, Bootstrap, DEFAULT_ACCOUNT, SeedError, SeedFile};
 use crate::store::{Snapshot, StoreError};
 
 use super::ServerContext;
-use super::error::{self, TsResponseError, tokenstack};
+use super::error::{TsError, TsResponseError};
 
 /// What the admin API needs: its token, the state to reset to, the credentials to keep after a load.
 pub struct AdminState {
@@ -61,18 +59,12 @@ impl AdminState {
 /// The admin state if the admin API is on and the request carries its token: 404 when off, 401 otherwise.
 pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, TsResponseError> {
     let Some(admin) = &rqctx.context().admin else {
-        return Err(tokenstack(
-            ErrorStatusCode::NOT_FOUND,
-            "the admin API is disabled: start tokenstack with --admin-token (TOKENSTACK_ADMIN_TOKEN)",
-        ));
+        return Err(TsError::AdminDisabled.into());
     };
     let given = super::observe::authorization(rqctx).and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
     match given {
         Some(given) if constant_time_eq(given.as_bytes(), admin.token.expose().as_bytes()) => Ok(admin),
-        _ => Err(tokenstack(
-            ErrorStatusCode::UNAUTHORIZED,
-            "admin token required: Authorization: Bearer <TOKENSTACK_ADMIN_TOKEN>",
-        )),
+        _ => Err(TsError::AdminUnauthorized.into()),
     }
 }
 
@@ -87,7 +79,7 @@ fn store_error(error: StoreError) -> TsResponseError {
 fn seed_error(error: SeedError) -> TsResponseError {
     match error {
         SeedError::Store(error) => store_error(error),
-        other => tokenstack(ErrorStatusCode::BAD_REQUEST, &other.to_string()),
+        other => TsError::Invalid(other.to_string()).into(),
     }
 }
 
@@ -97,7 +89,7 @@ pub async fn export(ctx: &ServerContext) -> Result<types::SeedDocument, TsRespon
     let seed = SeedFile::from_snapshot(snapshot).map_err(seed_error)?;
     match serde_json::to_value(seed) {
         Ok(serde_json::Value::Object(map)) => Ok(types::SeedDocument(map)),
-        _ => Err(tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "the state does not serialize")),
+        _ => Err(TsError::Internal("the state does not serialize as a JSON object".to_string()).into()),
     }
 }
 
@@ -135,7 +127,7 @@ pub async fn create_ak_user(
         attributes: body.attributes,
     };
     if user.username.is_empty() {
-        return Err(tokenstack(ErrorStatusCode::BAD_REQUEST, "username must not be empty"));
+        return Err(TsError::Invalid("username must not be empty".to_string()).into());
     }
     ctx.store.insert_ak_user(user.clone()).await.map_err(store_error)?;
     Ok(types::AdminAuthentikUser {
@@ -185,7 +177,7 @@ pub async fn create_oauth(
     let user = match ctx.store.ak_user_by_username(&body.user).await {
         Ok(user) => user,
         Err(StoreError::NotFound) => {
-            return Err(tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("unknown authentik user {:?}", body.user)));
+            return Err(TsError::Invalid(format!("unknown authentik user {:?}", body.user)).into());
         }
         Err(err) => return Err(store_error(err)),
     };
@@ -218,7 +210,7 @@ pub async fn create_nb_user(
 ) -> Result<types::AdminNetbirdUser, TsResponseError> {
     let role = serde_json::to_value(body.role)
         .and_then(serde_json::from_value)
-        .map_err(|_| tokenstack(ErrorStatusCode::BAD_REQUEST, "unknown role"))?;
+        .map_err(|_| TsError::Invalid("unknown role".to_string()))?;
     let user = NbUser {
         id: body.id,
         account_id: body.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
@@ -227,7 +219,7 @@ pub async fn create_nb_user(
         blocked: body.blocked.unwrap_or(false),
     };
     if user.id.is_empty() {
-        return Err(tokenstack(ErrorStatusCode::BAD_REQUEST, "id must not be empty"));
+        return Err(TsError::Invalid("id must not be empty".to_string()).into());
     }
     ctx.store.insert_nb_user(user.clone()).await.map_err(store_error)?;
     Ok(types::AdminNetbirdUser {
@@ -260,8 +252,9 @@ pub fn faults(ctx: &ServerContext) -> types::FaultConfig {
 
 /// Replaces the fault rules; the operationId must exist (or be `*`).
 pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(), TsResponseError> {
-    let bad =
-        |index: usize, message: &str| tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("rule {index}: {message}"));
+    let bad = |index: usize, message: &str| -> TsResponseError {
+        TsError::Invalid(format!("rule {index}: {message}")).into()
+    };
     let mut rules = Vec::with_capacity(config.rules.len());
     for (index, rule) in config.rules.into_iter().enumerate() {
         if rule.operation_id != crate::faults::ALL_OPERATIONS
@@ -285,7 +278,7 @@ pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(),
             seed: rule.seed.map(|v| v as u64),
         });
     }
-    ctx.faults.set(rules).map_err(|err| tokenstack(ErrorStatusCode::BAD_REQUEST, &err.to_string()))
+    ctx.faults.set(rules).map_err(|err| TsResponseError::from(TsError::Invalid(err.to_string())))
 }
 
 pub(super) async fn admin_reset(
@@ -367,7 +360,7 @@ pub(super) async fn admin_clock_update(
     let offset = body.into_inner().offset_seconds;
     // chrono's range: about ±292 million years; keep a margin.
     if TimeDelta::try_seconds(offset).is_none() || offset.unsigned_abs() > 100 * 365 * 86_400 {
-        return Err(error::tokenstack(ErrorStatusCode::BAD_REQUEST, "offset_seconds must be within ±100 years"));
+        return Err(TsError::Invalid("offset_seconds must be within ±100 years".to_string()).into());
     }
     rqctx.context().set_clock_offset(offset);
     Ok(HttpResponseOk(types::ClockOffset { offset_seconds: offset }))

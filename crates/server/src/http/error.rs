@@ -1,6 +1,6 @@
 //! The one place where domain and store errors become HTTP responses with upstream-shaped bodies.
 
-use dropshot::ErrorStatusCode;
+use dropshot::{ErrorStatusCode, HttpError};
 use tokenstack_api::ErrorResponse;
 use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, TokenstackError, ValidationError};
 
@@ -58,22 +58,70 @@ impl From<NbError> for NbResponseError {
     }
 }
 
-/// Store errors of tokenstack's own operations (the admin API): a missing reference or a duplicate is the
-/// caller's 400, a backend failure a 500 whose cause goes to the log.
-impl From<StoreError> for TsResponseError {
-    fn from(error: StoreError) -> Self {
+/// An error of tokenstack's own operations (the admin API, readiness, metrics), before it is a response.
+#[derive(Debug, thiserror::Error)]
+pub enum TsError {
+    #[error("the admin API is disabled: start tokenstack with --admin-token (TOKENSTACK_ADMIN_TOKEN)")]
+    AdminDisabled,
+    #[error("admin token required: Authorization: Bearer <TOKENSTACK_ADMIN_TOKEN>")]
+    AdminUnauthorized,
+    /// A request that cannot be carried out; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store does not answer the readiness probe.
+    #[error("store unreachable")]
+    Unready(StoreError),
+    /// A response tokenstack cannot build; the message is the cause.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Store errors of the admin API: a missing reference or a duplicate is the caller's 400, a backend failure a
+/// 500 whose cause goes to the log.
+impl From<TsError> for TsResponseError {
+    fn from(error: TsError) -> Self {
+        let message = error.to_string();
         match error {
-            StoreError::NotFound => {
+            TsError::AdminDisabled => tokenstack(ErrorStatusCode::NOT_FOUND, &message),
+            TsError::AdminUnauthorized => tokenstack(ErrorStatusCode::UNAUTHORIZED, &message),
+            TsError::Invalid(_) => tokenstack(ErrorStatusCode::BAD_REQUEST, &message),
+            TsError::Store(StoreError::NotFound) => {
                 tokenstack(ErrorStatusCode::BAD_REQUEST, "a referenced user or provider does not exist")
             }
-            StoreError::Duplicate { field } => {
+            TsError::Store(StoreError::Duplicate { field }) => {
                 tokenstack(ErrorStatusCode::BAD_REQUEST, &format!("duplicate value for {field}"))
             }
-            StoreError::Backend { .. } => {
-                tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "internal server error").with_cause(chain(&error))
+            TsError::Store(err @ StoreError::Backend { .. }) => {
+                tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "internal server error").with_cause(chain(&err))
+            }
+            TsError::Unready(err) => tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, &message).with_cause(chain(&err)),
+            TsError::Internal(cause) => {
+                tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "internal server error").with_cause(cause)
             }
         }
     }
+}
+
+impl From<StoreError> for TsResponseError {
+    fn from(error: StoreError) -> Self {
+        TsError::Store(error).into()
+    }
+}
+
+/// The error an injected fault answers with, in the operation's own error shape (as Dropshot's errors are
+/// shaped); `None` for a status that is not an error status.
+pub fn injected<E: From<HttpError>>(status: u16) -> Option<E> {
+    let status = ErrorStatusCode::from_u16(status).ok()?;
+    let message = format!("tokenstack: injected fault ({})", status.as_u16());
+    Some(E::from(HttpError {
+        status_code: status,
+        error_code: None,
+        external_message: message.clone(),
+        internal_message: message,
+        headers: None,
+    }))
 }
 
 /// An error and its sources on one line, for the log: `context: source: source of the source`.

@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use dropshot::{
-    ErrorStatusCode, HttpCodedResponse, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseError,
-    HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext,
+    HttpCodedResponse, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk,
+    HttpResponseUpdatedNoContent, RequestContext,
 };
 use serde::Serialize;
 
@@ -75,17 +75,10 @@ where
         slog::info!(rqctx.log, "fault injection: dropping the connection"; "operation_id" => operation_id);
         std::panic::resume_unwind(Box::new(InjectedDrop));
     }
-    let result = match decision.error_status.and_then(|status| ErrorStatusCode::from_u16(status).ok()) {
-        Some(status) => {
+    let result = match decision.error_status.and_then(super::error::injected) {
+        Some(error) => {
             ctx.metrics.fault(operation_id, "error");
-            let message = format!("tokenstack: injected fault ({})", status.as_u16());
-            Err(E::from(HttpError {
-                status_code: status,
-                error_code: None,
-                external_message: message.clone(),
-                internal_message: message,
-                headers: None,
-            }))
+            Err(error)
         }
         None => handler.await,
     };

@@ -1,10 +1,10 @@
 //! tokenstack's own service operations: liveness, readiness and Prometheus metrics.
 
-use dropshot::{ErrorStatusCode, HttpResponseOk, RequestContext};
+use dropshot::{HttpResponseOk, RequestContext};
 use tokenstack_api::types;
 
 use super::ServerContext;
-use super::error::{self, TsResponseError};
+use super::error::{OffSpec, TsError, TsResponseError};
 
 pub(super) async fn healthz(
     _rqctx: &RequestContext<ServerContext>,
@@ -17,10 +17,7 @@ pub(super) async fn readyz(
 ) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
     match rqctx.context().store.ping().await {
         Ok(()) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
-        Err(err) => {
-            Err(error::tokenstack(ErrorStatusCode::SERVICE_UNAVAILABLE, "store unreachable")
-                .with_cause(error::chain(&err)))
-        }
+        Err(err) => Err(TsError::Unready(err).into()),
     }
 }
 
@@ -41,11 +38,11 @@ pub(super) async fn metrics(
         && let Err(violation) = validator.check("metrics", 200, Some(CONTENT_TYPE), None)
     {
         slog::error!(rqctx.log, "response violates the spec"; "operation_id" => "metrics", "pointer" => &violation.pointer);
-        return Err(error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &violation.to_string()));
+        return Err(TsResponseError::off_spec(violation.to_string()));
     }
     http::Response::builder()
         .status(http::StatusCode::OK)
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
         .body(dropshot::Body::from(text))
-        .map_err(|_| error::tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, "cannot build the metrics response"))
+        .map_err(|err| TsError::Internal(format!("cannot build the metrics response: {err}")).into())
 }
