@@ -3,14 +3,14 @@
 //! Layers, outermost first: [`http`] (the only module that knows Dropshot and the wire types) calls
 //! [`authentik`] and [`netbird`] (the upstream rules), which call a [`store::Store`] (no HTTP knowledge).
 
-pub mod authentik;
+pub(crate) mod authentik;
 pub mod config;
 pub mod expiry;
-pub mod faults;
-pub mod http;
-pub mod metrics;
+pub(crate) mod faults;
+pub(crate) mod http;
+pub(crate) mod metrics;
 pub mod model;
-pub mod netbird;
+pub(crate) mod netbird;
 pub mod pagination;
 pub mod secrets;
 pub mod seed;

@@ -118,20 +118,6 @@ impl<T> Page<T> {
             previous: current.saturating_sub(1),
         })
     }
-
-    /// Converts the results, keeping the numbers.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            results: self.results.into_iter().map(f).collect(),
-            count: self.count,
-            current: self.current,
-            total_pages: self.total_pages,
-            start_index: self.start_index,
-            end_index: self.end_index,
-            next: self.next,
-            previous: self.previous,
-        }
-    }
 }
 
 /// DRF `OrderingFilter`: comma-separated terms, `-` for descending, unknown terms dropped,

@@ -22,7 +22,6 @@ use tokenstack_api::{TokenApi, params, types};
 pub use self::admin::AdminState;
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, TsResponseError};
-pub use self::observe::InjectedDrop;
 use self::observe::observed;
 
 /// The implementation of the generated API trait; never constructed.

@@ -48,9 +48,6 @@ pub enum NbError {
     InvalidUserId,
     #[error("invalid token ID")]
     InvalidTokenId,
-    /// For the HTTP layer's body decoding, so every NetBird error maps in one place.
-    #[error("couldn't parse JSON request")]
-    InvalidJson,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -64,7 +61,6 @@ impl NbError {
             Self::EmptyName | Self::BadExpiration | Self::InvalidUserId | Self::InvalidTokenId => {
                 NbErrorKind::InvalidArgument
             }
-            Self::InvalidJson => NbErrorKind::BadRequest,
             Self::Store(_) => NbErrorKind::Internal,
         }
     }
