@@ -3,6 +3,7 @@
 //! Layers, outermost first: [`http`] (the only module that knows Dropshot and the wire types) calls
 //! [`authentik`] and [`netbird`] (the upstream rules), which call a [`store::Store`] (no HTTP knowledge).
 
+pub(crate) mod admin;
 pub(crate) mod authentik;
 pub mod config;
 pub mod expiry;
@@ -20,9 +21,10 @@ use std::sync::Arc;
 
 use dropshot::{ConfigDropshot, ConfigLogging, ConfigTls, HandlerTaskMode, HttpServer, ServerBuilder};
 
+use crate::admin::AdminState;
 use crate::config::{Config, LogFormat};
 use crate::http::validate::ResponseValidator;
-use crate::http::{AdminState, ServerContext, ServerImpl};
+use crate::http::{ServerContext, ServerImpl};
 use crate::seed::{Bootstrap, SeedError, SeedFile};
 use crate::store::{Store, StoreError};
 

@@ -13,12 +13,13 @@ mod oauth_tokens;
 mod tests;
 mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
 use uuid::Uuid;
 
-use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
+use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkProvider, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
 use crate::pagination::{Page, PageRequest, parse_ordering};
 use crate::secrets::{Secret, generate_key};
 use crate::store::{CoreTokenField, CoreTokenQuery, OAuthField, OAuthQuery, Store, StoreError};
@@ -130,8 +131,30 @@ impl<'a> Authentik<'a> {
     }
 }
 
-/// Lookups every resource shares: a row the caller may see, and "does it exist".
+/// Lookups every resource shares: a row the caller may see, "does it exist", and the rows a page refers to.
 impl Authentik<'_> {
+    /// The users `pks` name, each looked up once (a page of one user's tokens is one lookup).
+    pub async fn owners(&self, pks: Vec<i64>) -> Result<HashMap<i64, AkUser>, AkError> {
+        let mut owners = HashMap::new();
+        for pk in pks {
+            if let Entry::Vacant(entry) = owners.entry(pk) {
+                entry.insert(self.store.ak_user(pk).await?);
+            }
+        }
+        Ok(owners)
+    }
+
+    /// The OAuth2 providers `pks` name, each looked up once.
+    pub async fn providers(&self, pks: Vec<i64>) -> Result<HashMap<i64, AkProvider>, AkError> {
+        let mut providers = HashMap::new();
+        for pk in pks {
+            if let Entry::Vacant(entry) = providers.entry(pk) {
+                entry.insert(self.store.provider(pk).await?);
+            }
+        }
+        Ok(providers)
+    }
+
     async fn visible_token(&self, caller: &AkUser, identifier: &str) -> Result<CoreToken, AkError> {
         match self.store.core_token(identifier).await {
             Ok(t) if caller.is_effective_superuser() || t.user == caller.pk => Ok(t),

@@ -5,56 +5,14 @@ use chrono::TimeDelta;
 use dropshot::{HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, TypedBody};
 use tokenstack_api::types;
 
+use crate::admin::{self, AdminState};
 use crate::faults::FaultRule;
 use crate::model::{AkGroup, AkProvider, AkUser, NbUser, OAuthKind, OAuthToken};
 use crate::secrets::{Secret, generate_key};
-use crate::seed::{self, Bootstrap, DEFAULT_ACCOUNT, SeedError, SeedFile};
-use crate::store::{Snapshot, StoreError};
+use crate::seed::DEFAULT_ACCOUNT;
 
 use super::ServerContext;
 use super::error::{TsError, TsResponseError};
-
-/// What the admin API needs: its token, the state to reset to, the credentials to keep after a load.
-pub struct AdminState {
-    token: Secret,
-    initial: Snapshot,
-    bootstrap: Bootstrap,
-}
-
-impl AdminState {
-    /// `initial` is the state right after seeding and bootstrapping.
-    pub fn new(token: Secret, initial: Snapshot, bootstrap: Bootstrap) -> Self {
-        AdminState { token, initial, bootstrap }
-    }
-
-    /// Restores the start-up state.
-    pub async fn reset(&self, ctx: &ServerContext) -> Result<(), TsResponseError> {
-        ctx.store.import(self.initial.clone()).await.map_err(store_error)
-    }
-
-    /// Replaces the state with a seed document, then re-applies the bootstrap credentials; on any error the
-    /// previous state is kept.
-    pub async fn load(&self, ctx: &ServerContext, document: serde_json::Value) -> Result<(), TsResponseError> {
-        let now = ctx.now();
-        let snapshot = SeedFile::from_json(document).and_then(|seed| seed.snapshot(now)).map_err(seed_error)?;
-        let previous = ctx.store.export().await.map_err(store_error)?;
-        ctx.store.import(snapshot).await.map_err(store_error)?;
-        let bootstrap = &self.bootstrap;
-        let applied = seed::bootstrap(
-            &*ctx.store,
-            now,
-            Some(bootstrap.authentik_key.expose().to_string()),
-            Some(bootstrap.netbird_pat.expose().to_string()),
-            &bootstrap.netbird_user,
-        )
-        .await;
-        if let Err(err) = applied {
-            ctx.store.import(previous).await.map_err(store_error)?;
-            return Err(seed_error(err));
-        }
-        Ok(())
-    }
-}
 
 /// The admin state if the admin API is on and the request carries its token: 404 when off, 401 otherwise.
 pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, TsResponseError> {
@@ -63,34 +21,14 @@ pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, T
     };
     let given = super::observe::authorization(rqctx).and_then(|value| value.strip_prefix("Bearer ")).map(str::trim);
     match given {
-        Some(given) if constant_time_eq(given.as_bytes(), admin.token.expose().as_bytes()) => Ok(admin),
+        Some(given) if admin.accepts(given) => Ok(admin),
         _ => Err(TsError::AdminUnauthorized.into()),
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn store_error(error: StoreError) -> TsResponseError {
-    TsResponseError::from(error)
-}
-
-fn seed_error(error: SeedError) -> TsResponseError {
-    match error {
-        SeedError::Store(error) => store_error(error),
-        other => TsError::Invalid(other.to_string()).into(),
     }
 }
 
 /// The whole state as a seed document.
 pub async fn export(ctx: &ServerContext) -> Result<types::SeedDocument, TsResponseError> {
-    let snapshot = ctx.store.export().await.map_err(store_error)?;
-    let seed = SeedFile::from_snapshot(snapshot).map_err(seed_error)?;
-    match serde_json::to_value(seed) {
-        Ok(serde_json::Value::Object(map)) => Ok(types::SeedDocument(map)),
-        _ => Err(TsError::Internal("the state does not serialize as a JSON object".to_string()).into()),
-    }
+    Ok(types::SeedDocument(admin::export(&*ctx.store).await?))
 }
 
 pub async fn create_ak_user(
@@ -126,10 +64,7 @@ pub async fn create_ak_user(
         password_change_date: now,
         attributes: body.attributes,
     };
-    if user.username.is_empty() {
-        return Err(TsError::Invalid("username must not be empty".to_string()).into());
-    }
-    ctx.store.insert_ak_user(user.clone()).await.map_err(store_error)?;
+    let user = admin::add_ak_user(&*ctx.store, user).await?;
     Ok(types::AdminAuthentikUser {
         attributes: user.attributes,
         email: Some(user.email),
@@ -160,7 +95,7 @@ pub async fn create_provider(
         assigned_application_slug: body.assigned_application_slug,
         assigned_application_name: body.assigned_application_name,
     };
-    ctx.store.insert_provider(provider.clone()).await.map_err(store_error)?;
+    let provider = admin::add_provider(&*ctx.store, provider).await?;
     Ok(types::AdminAuthentikProvider {
         assigned_application_name: provider.assigned_application_name,
         assigned_application_slug: provider.assigned_application_slug,
@@ -174,13 +109,7 @@ pub async fn create_oauth(
     kind: OAuthKind,
     body: types::AdminOAuthToken,
 ) -> Result<types::AdminOAuthToken, TsResponseError> {
-    let user = match ctx.store.ak_user_by_username(&body.user).await {
-        Ok(user) => user,
-        Err(StoreError::NotFound) => {
-            return Err(TsError::Invalid(format!("unknown authentik user {:?}", body.user)).into());
-        }
-        Err(err) => return Err(store_error(err)),
-    };
+    let user = admin::ak_user_named(&*ctx.store, &body.user).await?;
     let token = OAuthToken {
         pk: body.pk,
         kind,
@@ -192,7 +121,7 @@ pub async fn create_oauth(
         id_token: serde_json::Value::Object(Default::default()),
         revoked: body.revoked.unwrap_or(false),
     };
-    ctx.store.insert_oauth_token(token.clone()).await.map_err(store_error)?;
+    let token = admin::add_oauth_token(&*ctx.store, token).await?;
     Ok(types::AdminOAuthToken {
         expires: token.expires,
         pk: token.pk,
@@ -218,10 +147,7 @@ pub async fn create_nb_user(
         is_service_user: body.service_user.unwrap_or(false),
         blocked: body.blocked.unwrap_or(false),
     };
-    if user.id.is_empty() {
-        return Err(TsError::Invalid("id must not be empty".to_string()).into());
-    }
-    ctx.store.insert_nb_user(user.clone()).await.map_err(store_error)?;
+    let user = admin::add_nb_user(&*ctx.store, user).await?;
     Ok(types::AdminNetbirdUser {
         account_id: Some(user.account_id),
         blocked: Some(user.blocked),
@@ -285,7 +211,7 @@ pub(super) async fn admin_reset(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
     let admin = authorize(rqctx)?;
-    admin.reset(rqctx.context()).await?;
+    admin.reset(&*rqctx.context().store).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
 
@@ -301,7 +227,7 @@ pub(super) async fn admin_state_load(
     body: TypedBody<types::SeedDocument>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
     let admin = authorize(rqctx)?;
-    admin.load(rqctx.context(), serde_json::Value::Object(body.into_inner().0)).await?;
+    admin.load(&*rqctx.context().store, rqctx.context().now(), serde_json::Value::Object(body.into_inner().0)).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
 

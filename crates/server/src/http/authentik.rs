@@ -1,7 +1,6 @@
 //! authentik's core token and OAuth2 token operations: extract, call the rules of [`crate::authentik`], convert.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use dropshot::{
     HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
@@ -9,8 +8,9 @@ use dropshot::{
 };
 use tokenstack_api::{params, types};
 
-use crate::authentik::{NewToken, OAuthListParams, TokenListParams};
+use crate::authentik::{AkError, Authentik, NewToken, OAuthListParams, TokenListParams};
 use crate::model::{CoreToken, OAuthKind, OAuthToken};
+use crate::store::StoreError;
 
 use super::ServerContext;
 use super::convert;
@@ -55,7 +55,7 @@ pub(super) async fn core_tokens_list(
     };
     let page = ak.list_tokens(&caller, params).await?;
     let pagination = convert::pagination(&page);
-    let results = wire_tokens(ctx, page.results).await?;
+    let results = wire_tokens(&ak, page.results).await?;
     Ok(HttpResponseOk(types::PaginatedTokenList {
         autocomplete: types::Autocomplete(serde_json::Map::new()),
         pagination,
@@ -71,7 +71,7 @@ pub(super) async fn core_tokens_create(
     let ak = ctx.authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let token = ak.create_token(&caller, new_token(body.into_inner())).await?;
-    Ok(HttpResponseCreated(wire_token(ctx, token).await?))
+    Ok(HttpResponseCreated(wire_token(&ak, token).await?))
 }
 
 pub(super) async fn core_tokens_retrieve(
@@ -82,7 +82,7 @@ pub(super) async fn core_tokens_retrieve(
     let ak = ctx.authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let token = ak.get_token(&caller, &path.into_inner().identifier).await?;
-    Ok(HttpResponseOk(wire_token(ctx, token).await?))
+    Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
 
 pub(super) async fn core_tokens_update(
@@ -95,7 +95,7 @@ pub(super) async fn core_tokens_update(
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let identifier = path.into_inner().identifier;
     let token = ak.update_token(&caller, &identifier, new_token(body.into_inner()), false).await?;
-    Ok(HttpResponseOk(wire_token(ctx, token).await?))
+    Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
 
 pub(super) async fn core_tokens_partial_update(
@@ -108,7 +108,7 @@ pub(super) async fn core_tokens_partial_update(
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let identifier = path.into_inner().identifier;
     let token = ak.update_token(&caller, &identifier, patched_token(body.into_inner()), true).await?;
-    Ok(HttpResponseOk(wire_token(ctx, token).await?))
+    Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
 
 pub(super) async fn core_tokens_destroy(
@@ -243,7 +243,7 @@ async fn oauth_list(
     let caller = ak.authenticate(header).await?;
     let page = ak.list_oauth(&caller, kind, params).await?;
     let pagination = convert::pagination(&page);
-    let results = wire_oauth_tokens(ctx, page.results).await?;
+    let results = wire_oauth_tokens(&ak, page.results).await?;
     Ok(HttpResponseOk(types::PaginatedTokenModelList {
         autocomplete: types::Autocomplete(serde_json::Map::new()),
         pagination,
@@ -260,7 +260,7 @@ async fn oauth_retrieve(
     let ak = ctx.authentik();
     let caller = ak.authenticate(header).await?;
     let token = ak.get_oauth(&caller, kind, pk).await?;
-    let mut tokens = wire_oauth_tokens(ctx, vec![token]).await?;
+    let mut tokens = wire_oauth_tokens(&ak, vec![token]).await?;
     Ok(HttpResponseOk(tokens.remove(0)))
 }
 
@@ -288,39 +288,37 @@ async fn oauth_used_by(
     Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
 }
 
-/// Serializes core tokens, looking each owner up and converting it once per page.
-async fn wire_tokens(ctx: &ServerContext, tokens: Vec<CoreToken>) -> Result<Vec<types::Token>, AkResponseError> {
-    let mut owners: HashMap<i64, types::User> = HashMap::new();
+/// Core tokens in wire form: the owners come from the rules, looked up once each, and each is converted once.
+async fn wire_tokens(ak: &Authentik<'_>, tokens: Vec<CoreToken>) -> Result<Vec<types::Token>, AkResponseError> {
+    let owners = ak.owners(tokens.iter().map(|t| t.user).collect()).await?;
+    let owners: HashMap<i64, types::User> = owners.iter().map(|(pk, user)| (*pk, convert::user(user))).collect();
     let mut out = Vec::with_capacity(tokens.len());
     for token in tokens {
-        let owner = match owners.entry(token.user) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => {
-                let user = ctx.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?;
-                entry.insert(convert::user(&user))
-            }
-        };
-        out.push(convert::token(token, owner.clone()));
+        let owner = owners.get(&token.user).cloned().ok_or(AkError::Store(StoreError::NotFound))?;
+        out.push(convert::token(token, owner));
     }
     Ok(out)
 }
 
-async fn wire_token(ctx: &ServerContext, token: CoreToken) -> Result<types::Token, AkResponseError> {
-    let mut tokens = wire_tokens(ctx, vec![token]).await?;
+async fn wire_token(ak: &Authentik<'_>, token: CoreToken) -> Result<types::Token, AkResponseError> {
+    let mut tokens = wire_tokens(ak, vec![token]).await?;
     Ok(tokens.remove(0))
 }
 
+/// OAuth2 tokens in wire form, with their providers and owners looked up once each.
 async fn wire_oauth_tokens(
-    ctx: &ServerContext,
+    ak: &Authentik<'_>,
     tokens: Vec<OAuthToken>,
 ) -> Result<Vec<types::TokenModel>, AkResponseError> {
-    let now = ctx.now();
+    let providers = ak.providers(tokens.iter().map(|t| t.provider).collect()).await?;
+    let owners = ak.owners(tokens.iter().map(|t| t.user).collect()).await?;
     let mut out = Vec::with_capacity(tokens.len());
     for token in tokens {
-        let provider = ctx.store.provider(token.provider).await.map_err(crate::authentik::AkError::from)?;
-        let owner = ctx.store.ak_user(token.user).await.map_err(crate::authentik::AkError::from)?;
-        let is_expired = token.is_expired(now);
-        out.push(convert::oauth_token(token, &provider, &owner, is_expired));
+        let (Some(provider), Some(owner)) = (providers.get(&token.provider), owners.get(&token.user)) else {
+            return Err(AkError::Store(StoreError::NotFound).into());
+        };
+        let is_expired = token.is_expired(ak.now);
+        out.push(convert::oauth_token(token, provider, owner, is_expired));
     }
     Ok(out)
 }

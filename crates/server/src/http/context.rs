@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
+use crate::admin::AdminState;
 use crate::authentik::Authentik;
 use crate::faults::Faults;
 use crate::metrics::Metrics;
 use crate::netbird::NetBird;
 use crate::store::Store;
 
-use super::admin::AdminState;
 use super::validate::ResponseValidator;
 
 /// The server state every handler sees.

@@ -4,6 +4,7 @@ use dropshot::{ErrorStatusCode, HttpError};
 use tokenstack_api::ErrorResponse;
 use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, TokenstackError, ValidationError};
 
+use crate::admin::AdminError;
 use crate::authentik::AkError;
 use crate::netbird::{NbError, NbErrorKind};
 use crate::store::StoreError;
@@ -104,9 +105,12 @@ impl From<TsError> for TsResponseError {
     }
 }
 
-impl From<StoreError> for TsResponseError {
-    fn from(error: StoreError) -> Self {
-        TsError::Store(error).into()
+impl From<AdminError> for TsResponseError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Invalid(message) => TsError::Invalid(message).into(),
+            AdminError::Store(error) => TsError::Store(error).into(),
+        }
     }
 }
 

@@ -19,7 +19,6 @@ use dropshot::{
 };
 use tokenstack_api::{TokenApi, params, types};
 
-pub use self::admin::AdminState;
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, TsResponseError};
 use self::observe::observed;

@@ -1,0 +1,123 @@
+//! tokenstack's admin rules (the `/_tokenstack/` API): reset, load and export the whole state, and add the
+//! users, providers and OAuth2 tokens that the upstream APIs cannot create. No HTTP knowledge.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{AkProvider, AkUser, NbUser, OAuthToken};
+use crate::secrets::Secret;
+use crate::seed::{self, Bootstrap, SeedError, SeedFile};
+use crate::store::{Snapshot, Store, StoreError};
+
+/// Why an admin operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The request cannot be carried out; the message says why.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<SeedError> for AdminError {
+    fn from(error: SeedError) -> Self {
+        match error {
+            SeedError::Store(error) => AdminError::Store(error),
+            other => AdminError::Invalid(other.to_string()),
+        }
+    }
+}
+
+/// What the admin API needs: its token, the state to reset to, the credentials to keep after a load.
+pub struct AdminState {
+    token: Secret,
+    initial: Snapshot,
+    bootstrap: Bootstrap,
+}
+
+impl AdminState {
+    /// `initial` is the state right after seeding and bootstrapping.
+    pub fn new(token: Secret, initial: Snapshot, bootstrap: Bootstrap) -> Self {
+        AdminState { token, initial, bootstrap }
+    }
+
+    /// Whether `given` is the admin token, compared in constant time.
+    pub fn accepts(&self, given: &str) -> bool {
+        let (a, b) = (given.as_bytes(), self.token.expose().as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    /// Restores the start-up state.
+    pub async fn reset(&self, store: &dyn Store) -> Result<(), AdminError> {
+        Ok(store.import(self.initial.clone()).await?)
+    }
+
+    /// Replaces the state with a seed document, then re-applies the bootstrap credentials; on any error the
+    /// previous state is kept.
+    pub async fn load(
+        &self,
+        store: &dyn Store,
+        now: DateTime<Utc>,
+        document: serde_json::Value,
+    ) -> Result<(), AdminError> {
+        let snapshot = SeedFile::from_json(document).and_then(|seed| seed.snapshot(now))?;
+        let previous = store.export().await?;
+        store.import(snapshot).await?;
+        let bootstrap = &self.bootstrap;
+        let applied = seed::bootstrap(
+            store,
+            now,
+            Some(bootstrap.authentik_key.expose().to_string()),
+            Some(bootstrap.netbird_pat.expose().to_string()),
+            &bootstrap.netbird_user,
+        )
+        .await;
+        if let Err(err) = applied {
+            store.import(previous).await?;
+            return Err(err.into());
+        }
+        Ok(())
+    }
+}
+
+/// The whole state as a seed document (a JSON object).
+pub async fn export(store: &dyn Store) -> Result<serde_json::Map<String, serde_json::Value>, AdminError> {
+    let seed = SeedFile::from_snapshot(store.export().await?)?;
+    match serde_json::to_value(seed) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(StoreError::backend("the state does not serialize as a JSON object").into()),
+    }
+}
+
+pub async fn add_ak_user(store: &dyn Store, user: AkUser) -> Result<AkUser, AdminError> {
+    if user.username.is_empty() {
+        return Err(AdminError::Invalid("username must not be empty".to_string()));
+    }
+    store.insert_ak_user(user.clone()).await?;
+    Ok(user)
+}
+
+pub async fn add_provider(store: &dyn Store, provider: AkProvider) -> Result<AkProvider, AdminError> {
+    store.insert_provider(provider.clone()).await?;
+    Ok(provider)
+}
+
+/// The authentik user an admin request names by username.
+pub async fn ak_user_named(store: &dyn Store, username: &str) -> Result<AkUser, AdminError> {
+    match store.ak_user_by_username(username).await {
+        Err(StoreError::NotFound) => Err(AdminError::Invalid(format!("unknown authentik user {username:?}"))),
+        other => Ok(other?),
+    }
+}
+
+pub async fn add_oauth_token(store: &dyn Store, token: OAuthToken) -> Result<OAuthToken, AdminError> {
+    store.insert_oauth_token(token.clone()).await?;
+    Ok(token)
+}
+
+pub async fn add_nb_user(store: &dyn Store, user: NbUser) -> Result<NbUser, AdminError> {
+    if user.id.is_empty() {
+        return Err(AdminError::Invalid("id must not be empty".to_string()));
+    }
+    store.insert_nb_user(user.clone()).await?;
+    Ok(user)
+}
