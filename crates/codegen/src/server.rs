@@ -40,11 +40,14 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
     let mut params = Vec::new();
     let mut methods = Vec::new();
     let mut operation_ids = Vec::new();
+    let mut operation_tags = Vec::new();
     for op in spec.operations() {
         let emitted = emit_operation(spec, &op, &mut type_space)?;
         params.push(emitted.params);
         methods.push(emitted.method);
         operation_ids.push(op.operation_id.to_string());
+        let (id, tags) = (op.operation_id, &op.operation.tags);
+        operation_tags.push(quote! { (#id, &[#(#tags),*]) });
     }
     let types = type_space.to_stream();
     let trait_ident = format_ident!("{TRAIT_NAME}");
@@ -64,6 +67,9 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
 
         /// Every operationId of the spec, in document order.
         pub const OPERATION_IDS: &[&str] = &[#(#operation_ids),*];
+
+        /// Each operationId with the tags the spec gives it, in document order.
+        pub const OPERATION_TAGS: &[(&str, &[&str])] = &[#(#operation_tags),*];
 
         /// The token APIs of the merged spec: one method per operation.
         #[dropshot::api_description]

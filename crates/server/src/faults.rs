@@ -14,8 +14,13 @@ use serde::{Deserialize, Serialize};
 
 /// The operationId that matches every non-admin operation.
 pub const ALL_OPERATIONS: &str = "*";
-/// Prefix of the admin operations, which are never faulted.
-pub const ADMIN_PREFIX: &str = "admin_";
+/// The spec's tag of tokenstack's admin operations, which are never faulted.
+pub const ADMIN_TAG: &str = "admin";
+
+/// Whether the spec tags `operation_id` as an admin operation.
+fn is_admin(operation_id: &str) -> bool {
+    tokenstack_api::OPERATION_TAGS.iter().any(|(id, tags)| *id == operation_id && tags.contains(&ADMIN_TAG))
+}
 
 /// One rule, as the admin API reads and writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -90,7 +95,7 @@ impl Faults {
     /// The faults for one request of `operation_id`: latencies add up, the first drop or error wins.
     pub fn decide(&self, operation_id: &str) -> Decision {
         let mut decision = Decision::default();
-        if !self.active.load(Ordering::Acquire) || operation_id.starts_with(ADMIN_PREFIX) {
+        if !self.active.load(Ordering::Acquire) || is_admin(operation_id) {
             return decision;
         }
         let mut guard = self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -159,15 +159,6 @@ fn logger(config: &Config) -> Result<slog::Logger, StartError> {
 /// filter inside their async logger thread, so at `warn` every request's `info!("request completed")`
 /// still became an owned record sent over a channel and woken up for (see BENCHMARKS.md).
 fn filter_early(log: slog::Logger, level: config::LogLevel) -> slog::Logger {
-    use config::LogLevel;
     use slog::Drain;
-    let level = match level {
-        LogLevel::Trace => slog::Level::Trace,
-        LogLevel::Debug => slog::Level::Debug,
-        LogLevel::Info => slog::Level::Info,
-        LogLevel::Warn => slog::Level::Warning,
-        LogLevel::Error => slog::Level::Error,
-        LogLevel::Critical => slog::Level::Critical,
-    };
-    slog::Logger::root(slog::LevelFilter::new(log, level).fuse(), slog::o!())
+    slog::Logger::root(slog::LevelFilter::new(log, level.slog()).fuse(), slog::o!())
 }
