@@ -9,7 +9,7 @@ use dropshot::{
 use tokenstack_api::{params, types};
 
 use crate::authentik::{AkError, Authentik, NewToken, OAuthListParams, TokenListParams};
-use crate::model::{CoreToken, OAuthKind, OAuthToken};
+use crate::model::{CoreToken, Intent, OAuthKind, OAuthToken};
 use crate::store::StoreError;
 
 use super::ServerContext;
@@ -42,7 +42,7 @@ pub(super) async fn core_tokens_list(
     let query = query.into_inner();
     let params = TokenListParams {
         identifier: query.identifier,
-        intent: query.intent.map(|i| convert_intent_name(i).to_string()),
+        intent: query.intent.map(|i| Intent::from(i).as_str().to_string()),
         user_username: query.user_username,
         description: query.description,
         expires: query.expires.map(|e| e.to_rfc3339()),
@@ -212,7 +212,7 @@ pub(super) async fn oauth2_refresh_tokens_used_by_list(
 fn new_token(body: types::TokenRequest) -> NewToken {
     NewToken {
         identifier: Some(body.identifier),
-        intent: body.intent.map(convert::intent_from_wire),
+        intent: body.intent.map(Intent::from),
         user: body.user,
         description: body.description,
         expires: body.expires,
@@ -224,7 +224,7 @@ fn new_token(body: types::TokenRequest) -> NewToken {
 fn patched_token(body: types::PatchedTokenRequest) -> NewToken {
     NewToken {
         identifier: body.identifier,
-        intent: body.intent.map(convert::intent_from_wire),
+        intent: body.intent.map(Intent::from),
         user: body.user,
         description: body.description,
         expires: body.expires,
@@ -321,8 +321,4 @@ async fn wire_oauth_tokens(
         out.push(convert::oauth_token(token, provider, owner, is_expired));
     }
     Ok(out)
-}
-
-fn convert_intent_name(intent: types::IntentEnum) -> &'static str {
-    convert::intent_from_wire(intent).as_str()
 }

@@ -7,32 +7,35 @@ use tokenstack_api::types;
 use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, OAuthToken, Pat, UsedBy, UsedByAction};
 use crate::pagination::Page;
 
-pub fn intent(intent: Intent) -> types::IntentEnum {
-    match intent {
-        Intent::Verification => types::IntentEnum::Verification,
-        Intent::Api => types::IntentEnum::Api,
-        Intent::Recovery => types::IntentEnum::Recovery,
-        Intent::AppPassword => types::IntentEnum::AppPassword,
-    }
+/// A domain enum and its generated wire twin, converted both ways variant by variant: both matches are
+/// exhaustive, so a variant added to the spec or the model without the other fails to build here.
+macro_rules! wire_enum {
+    ($domain:ident <=> $wire:ident { $($variant:ident),* $(,)? }) => {
+        impl From<$domain> for types::$wire {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $($domain::$variant => types::$wire::$variant,)*
+                }
+            }
+        }
+
+        impl From<types::$wire> for $domain {
+            fn from(value: types::$wire) -> Self {
+                match value {
+                    $(types::$wire::$variant => $domain::$variant,)*
+                }
+            }
+        }
+    };
 }
 
-pub fn intent_from_wire(intent: types::IntentEnum) -> Intent {
-    match intent {
-        types::IntentEnum::Verification => Intent::Verification,
-        types::IntentEnum::Api => Intent::Api,
-        types::IntentEnum::Recovery => Intent::Recovery,
-        types::IntentEnum::AppPassword => Intent::AppPassword,
-    }
-}
+wire_enum!(Intent <=> IntentEnum { Verification, Api, Recovery, AppPassword });
+wire_enum!(AkUserType <=> UserTypeEnum { Internal, External, ServiceAccount, InternalServiceAccount });
+wire_enum!(UsedByAction <=> UsedByActionEnum { Cascade, CascadeMany, SetNull, SetDefault, LeftDangling });
 
 /// authentik's `User` serializer: groups in full, no roles, `uid` a stable hash of the pk.
 pub fn user(user: &AkUser) -> types::User {
-    let user_type = match user.user_type {
-        AkUserType::Internal => types::UserTypeEnum::Internal,
-        AkUserType::External => types::UserTypeEnum::External,
-        AkUserType::ServiceAccount => types::UserTypeEnum::ServiceAccount,
-        AkUserType::InternalServiceAccount => types::UserTypeEnum::InternalServiceAccount,
-    };
+    let user_type = types::UserTypeEnum::from(user.user_type);
     let uid = hex(&Sha256::digest(format!("tokenstack-{}", user.pk)));
     types::User {
         attributes: user.attributes.clone(),
@@ -75,7 +78,7 @@ pub fn token(token: CoreToken, owner: types::User) -> types::Token {
         expires: token.expires,
         expiring: Some(token.expiring),
         identifier: token.identifier,
-        intent: Some(intent(token.intent)),
+        intent: Some(token.intent.into()),
         managed: token.managed,
         pk: token.pk,
         user: Some(token.user),
@@ -132,13 +135,7 @@ pub fn pagination<T>(page: &Page<T>) -> types::Pagination {
 }
 
 pub fn used_by(used_by: UsedBy) -> types::UsedBy {
-    let action = match used_by.action {
-        UsedByAction::Cascade => types::UsedByActionEnum::Cascade,
-        UsedByAction::CascadeMany => types::UsedByActionEnum::CascadeMany,
-        UsedByAction::SetNull => types::UsedByActionEnum::SetNull,
-        UsedByAction::SetDefault => types::UsedByActionEnum::SetDefault,
-        UsedByAction::LeftDangling => types::UsedByActionEnum::LeftDangling,
-    };
+    let action = types::UsedByActionEnum::from(used_by.action);
     types::UsedBy { action, app: used_by.app, model_name: used_by.model_name, name: used_by.name, pk: used_by.pk }
 }
 
