@@ -46,6 +46,28 @@ pub struct AkUser {
 }
 
 impl AkUser {
+    /// A user as authentik creates one from a pk and a username: active, internal, no groups, on path
+    /// `users`, every date `now` (the seed file's defaults too).
+    pub fn new(pk: i64, username: impl Into<String>, now: DateTime<Utc>) -> Self {
+        AkUser {
+            pk,
+            username: username.into(),
+            name: String::new(),
+            email: String::new(),
+            is_active: true,
+            is_superuser: false,
+            groups: Vec::new(),
+            user_type: AkUserType::Internal,
+            uuid: Uuid::new_v4(),
+            path: default_user_path(),
+            date_joined: now,
+            last_login: None,
+            last_updated: now,
+            password_change_date: now,
+            attributes: Map::new(),
+        }
+    }
+
     /// authentik's effective superuser flag: set on the user or on any of its groups.
     pub fn is_effective_superuser(&self) -> bool {
         self.is_superuser || self.groups.iter().any(|g| g.is_superuser)

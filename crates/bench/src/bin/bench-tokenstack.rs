@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
 use tokenstack_server::config::Config;
-use tokenstack_server::model::{AkUser, AkUserType, CoreToken, Intent, NbRole, NbUser, Pat};
+use tokenstack_server::model::{AkUser, CoreToken, Intent, NbRole, NbUser, Pat};
 use tokenstack_server::secrets::{Secret, generate_key, generate_pat};
 use tokenstack_server::store::{MemoryStore, Snapshot, Store};
 use uuid::Uuid;
@@ -133,21 +133,9 @@ impl TruncMicros for chrono::DateTime<Utc> {
 
 fn ak_user(u: usize, now: chrono::DateTime<Utc>) -> AkUser {
     AkUser {
-        pk: FIRST_USER_PK + u as i64,
-        username: format!("bench-user-{u}"),
         name: format!("Bench User {u}"),
         email: format!("bench-user-{u}@example.com"),
-        is_active: true,
-        is_superuser: false,
-        groups: Vec::new(),
-        user_type: AkUserType::Internal,
-        uuid: Uuid::new_v4(),
-        path: "users".into(),
-        date_joined: now,
-        last_login: None,
-        last_updated: now,
-        password_change_date: now,
-        attributes: Default::default(),
+        ..AkUser::new(FIRST_USER_PK + u as i64, format!("bench-user-{u}"), now)
     }
 }
 

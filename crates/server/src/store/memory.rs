@@ -708,29 +708,16 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use serde_json::Map;
 
     use super::*;
-    use crate::model::{AkUserType, NbRole};
+    use crate::model::NbRole;
 
     pub(crate) fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
-        let now = Utc::now();
         AkUser {
-            pk,
-            username: username.into(),
             name: username.into(),
             email: format!("{username}@example.com"),
-            is_active: true,
             is_superuser: superuser,
-            groups: vec![],
-            user_type: AkUserType::Internal,
-            uuid: Uuid::new_v4(),
-            path: "users".into(),
-            date_joined: now,
-            last_login: None,
-            last_updated: now,
-            password_change_date: now,
-            attributes: Map::new(),
+            ..AkUser::new(pk, username, Utc::now())
         }
     }
 

@@ -7,10 +7,9 @@
 //!   throwaway cluster: what one writes, the other serves at once, including a key change that
 //!   must stop the old key on both.
 
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use clap::Parser as _;
 use reqwest::Method;
@@ -54,10 +53,6 @@ fn identifiers(listing: &Value) -> Vec<String> {
         .collect()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address").port()
-}
-
 /// The real binary, killed (SIGKILL) when dropped.
 struct Binary {
     child: Child,
@@ -65,11 +60,11 @@ struct Binary {
 }
 
 impl Binary {
+    /// Starts the binary on port 0; its first stdout line, printed once it listens, names the address.
     async fn start(db: &Path, log: &Path) -> Binary {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
             .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg("127.0.0.1:0")
             .arg("--store")
             .arg(format!("sqlite:{}", db.display()))
             .arg("--log-level")
@@ -77,32 +72,17 @@ impl Binary {
             .env("TOKENSTACK_BOOTSTRAP_TOKEN", ADMIN_KEY)
             .env("TOKENSTACK_BOOTSTRAP_PAT", ADMIN_PAT)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(std::fs::File::create(log).expect("log file"))
             .spawn()
             .expect("tokenstack starts");
-        let mut binary = Binary { child, base: format!("http://127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = binary.child.try_wait().expect("wait") {
-                panic!("tokenstack exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
-            }
-            let ready = reqwest::Client::new()
-                .get(format!("{}/api/v3/core/tokens/", binary.base))
-                .header("authorization", bearer(ADMIN_KEY))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return binary;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tokenstack not ready: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("first line");
+        let Some(base) = line.trim().strip_prefix("tokenstack listening on ") else {
+            let status = child.wait().expect("wait");
+            panic!("tokenstack exited with {status}: {}", std::fs::read_to_string(log).unwrap_or_default());
+        };
+        Binary { base: base.to_string(), child }
     }
 
     /// `kill -9`: no shutdown code runs.

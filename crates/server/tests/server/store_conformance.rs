@@ -11,13 +11,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use serde_json::Map;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use tokenstack_server::model::{
-    AkProvider, AkUser, AkUserType, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
-};
+use tokenstack_server::model::{AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
@@ -36,23 +33,11 @@ fn now() -> DateTime<Utc> {
 // ---- cases ported from the memory store's unit tests ----
 
 fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
-    let now = now();
     AkUser {
-        pk,
-        username: username.into(),
         name: username.into(),
         email: format!("{username}@example.com"),
-        is_active: true,
         is_superuser: superuser,
-        groups: vec![],
-        user_type: AkUserType::Internal,
-        uuid: Uuid::new_v4(),
-        path: "users".into(),
-        date_joined: now,
-        last_login: None,
-        last_updated: now,
-        password_change_date: now,
-        attributes: Map::new(),
+        ..AkUser::new(pk, username, now())
     }
 }
 
