@@ -90,12 +90,7 @@ pub(super) async fn core_tokens_update(
     path: Path<params::CoreTokensUpdatePath>,
     body: TypedBody<types::TokenRequest>,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-    let ctx = rqctx.context();
-    let ak = ctx.authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
-    let identifier = path.into_inner().identifier;
-    let token = ak.update_token(&caller, &identifier, new_token(body.into_inner()), false).await?;
-    Ok(HttpResponseOk(wire_token(&ak, token).await?))
+    update(rqctx, path.into_inner().identifier, new_token(body.into_inner()), false).await
 }
 
 pub(super) async fn core_tokens_partial_update(
@@ -103,11 +98,19 @@ pub(super) async fn core_tokens_partial_update(
     path: Path<params::CoreTokensPartialUpdatePath>,
     body: TypedBody<types::PatchedTokenRequest>,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-    let ctx = rqctx.context();
-    let ak = ctx.authentik();
+    update(rqctx, path.into_inner().identifier, patched_token(body.into_inner()), true).await
+}
+
+/// PUT and PATCH differ only in their body type and in whether absent fields are required.
+async fn update(
+    rqctx: &RequestContext<ServerContext>,
+    identifier: String,
+    body: NewToken,
+    partial: bool,
+) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
+    let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    let identifier = path.into_inner().identifier;
-    let token = ak.update_token(&caller, &identifier, patched_token(body.into_inner()), true).await?;
+    let token = ak.update_token(&caller, &identifier, body, partial).await?;
     Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
 
