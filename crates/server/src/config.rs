@@ -38,11 +38,11 @@ pub struct Config {
     pub log_format: LogFormat,
 
     /// PEM certificate chain; with --tls-key, serve HTTPS instead of HTTP.
-    #[arg(long, env = "TOKENSTACK_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "TOKENSTACK_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
 
     /// PEM private key of --tls-cert.
-    #[arg(long, env = "TOKENSTACK_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "TOKENSTACK_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
 
     /// Seconds between expiry sweeps, as authentik's cleanup task: expired `api` keys are rotated, other
@@ -135,6 +135,11 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("config file {path}: {source}")]
     Parse { path: String, source: toml::de::Error },
+    /// Only one half of the TLS pair, from any source: serving plain HTTP instead would be a silent downgrade.
+    #[error(
+        "{given} is set but {missing} is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
+    )]
+    TlsHalf { given: &'static str, missing: &'static str },
 }
 
 /// The keys of the TOML file: the flags' long names with `_` for `-`. Secrets may live here too, in a file
@@ -176,7 +181,11 @@ impl Config {
         if let Some(path) = config.config.clone() {
             FileConfig::load(&path)?.apply(&mut config, &matches);
         }
-        Ok(config)
+        match (&config.tls_cert, &config.tls_key) {
+            (Some(_), None) => Err(ConfigError::TlsHalf { given: "tls_cert", missing: "tls_key" }),
+            (None, Some(_)) => Err(ConfigError::TlsHalf { given: "tls_key", missing: "tls_cert" }),
+            _ => Ok(config),
+        }
     }
 }
 
@@ -255,6 +264,28 @@ mod tests {
         let path = toml.path().to_str().expect("utf-8 path");
         let message = Config::load_from(["tokenstack", "--config", path]).expect_err("bad value").to_string();
         assert!(message.contains("bind") && message.contains(path), "{message}");
+    }
+
+    #[test]
+    fn half_a_tls_pair_from_any_source_stops_start_up() {
+        let toml = file("tls_cert = \"/etc/tokenstack/cert.pem\"\n");
+        let path = toml.path().to_str().expect("utf-8 path");
+        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("cert alone").to_string();
+        assert_eq!(
+            message,
+            "tls_cert is set but tls_key is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
+        );
+
+        let toml = file("tls_key = \"/etc/tokenstack/key.pem\"\n");
+        let path = toml.path().to_str().expect("utf-8 path");
+        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("key alone").to_string();
+        assert!(message.starts_with("tls_key is set but tls_cert is not"), "{message}");
+
+        // The two halves may come from different sources.
+        let toml = file("tls_key = \"/etc/tokenstack/key.pem\"\n");
+        let path = toml.path().to_str().expect("utf-8 path");
+        let config = Config::load_from(["tokenstack", "--config", path, "--tls-cert", "/etc/tokenstack/cert.pem"]);
+        assert!(config.is_ok_and(|c| c.tls_cert.is_some() && c.tls_key.is_some()));
     }
 
     #[test]
