@@ -40,7 +40,24 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(PostgresStore::connect(url).await?));
     }
-    Err(StoreError::backend(format!("unknown store {url:?}: expected memory, sqlite:PATH or postgres://…")))
+    Err(StoreError::backend(format!(
+        "unknown store {:?}: expected memory, sqlite:PATH or postgres://…",
+        redact_password(url)
+    )))
+}
+
+/// `url` with the password of its `user:password@` part replaced by `***`, for messages and logs.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
 }
 
 /// Storage failures, free of HTTP meaning.

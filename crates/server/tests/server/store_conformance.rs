@@ -702,6 +702,15 @@ async fn postgres_export_import_round_trip_and_atomicity() {
 async fn open_selects_the_backend_and_durable_stores_reopen() {
     assert!(store::open("memory").await.is_ok());
     assert!(matches!(store::open("mysql://x").await, Err(StoreError::Backend { .. })));
+    // A password in the URL never reaches the message.
+    let message = store::open("mysql://app:s3cret@db:3306/x").await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains("mysql://app:***@db:3306/x") && !message.contains("s3cret"), "{message}");
+    assert_eq!(
+        store::redact_password("postgres://u:p%40ss@h/db?sslmode=disable"),
+        "postgres://u:***@h/db?sslmode=disable"
+    );
+    assert_eq!(store::redact_password("postgres://u@h/db"), "postgres://u@h/db");
+    assert_eq!(store::redact_password("sqlite:/var/lib/t.db"), "sqlite:/var/lib/t.db");
     assert!(matches!(store::open("sqlite:").await, Err(StoreError::Backend { .. })));
 
     // SQLite: created when missing, migrated once, data kept across a reopen.
