@@ -39,7 +39,11 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it if missing) the database at `path` and applies pending migrations.
+    ///
+    /// A new database file is created mode 0600 (it holds plaintext authentik keys); SQLite gives its `-wal`
+    /// and `-shm` files the database file's mode.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(db_err)?
             .filename(path)
@@ -94,3 +98,13 @@ impl SqliteStore {
 }
 
 sql::impl_sql_store!(SqliteStore, Sqlite, SqliteRow);
+
+/// Creates `path` empty with mode 0600 unless it exists (an existing file keeps the mode its operator gave it).
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(StoreError::caused(format!("cannot create {}", path.display()), err)),
+    }
+}

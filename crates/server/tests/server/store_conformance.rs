@@ -698,6 +698,19 @@ async fn postgres_export_import_round_trip_and_atomicity() {
     export_import_round_trip_and_atomicity(postgres_store().await, postgres_store().await).await;
 }
 
+/// The SQLite database holds plaintext authentik keys: it and its `-wal` and `-shm` files are 0600.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_private_to_the_service_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(dir.path(), "private").await;
+    store.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
+    for name in ["private.db", "private.db-wal", "private.db-shm"] {
+        let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_selects_the_backend_and_durable_stores_reopen() {
     assert!(store::open("memory").await.is_ok());
