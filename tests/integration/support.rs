@@ -21,6 +21,24 @@ pub const USER_ROLE_PAT: &str = "nbp_yfycRidLEnQfFfkcs4SEgKcTrYsyQS1zEN0E";
 pub const SERVICE_PAT: &str = "nbp_rSOUlEr7lUQQUmu00fFT7yRWNpGcxH0QMbyq";
 pub const BLOCKED_PAT: &str = "nbp_qGW0r4eCQtcOt2UDxfVvQNXUf5xvNo4EaFMd";
 
+/// The configuration every test server starts from: port 0, the example seed, fixed credentials, the admin
+/// API and response validation on.
+pub fn test_config() -> Config {
+    let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.yaml");
+    Config {
+        bind: "127.0.0.1:0".parse().expect("valid address"),
+        seed: Some(seed),
+        store: "memory".to_string(),
+        log_level: LogLevel::Warn,
+        bootstrap_token: Some(ADMIN_KEY.to_string()),
+        bootstrap_pat: Some(ADMIN_PAT.to_string()),
+        bootstrap_user: "admin".to_string(),
+        admin_token: Some(ADMIN_TOKEN.to_string()),
+        validate_responses: true,
+        ..Config::load_from(["tokenstack"]).expect("defaults parse")
+    }
+}
+
 /// A running server of its own (each test gets a fresh state).
 pub struct TestServer {
     pub base: String,
@@ -34,19 +52,7 @@ impl TestServer {
 
     /// A server whose configuration `adjust` changes first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.yaml");
-        let mut config = Config {
-            bind: "127.0.0.1:0".parse().expect("valid address"),
-            seed: Some(seed),
-            store: "memory".to_string(),
-            log_level: LogLevel::Warn,
-            bootstrap_token: Some(ADMIN_KEY.to_string()),
-            bootstrap_pat: Some(ADMIN_PAT.to_string()),
-            bootstrap_user: "admin".to_string(),
-            admin_token: Some(ADMIN_TOKEN.to_string()),
-            validate_responses: true,
-            ..Config::load_from(["tokenstack"]).expect("defaults parse")
-        };
+        let mut config = test_config();
         adjust(&mut config);
         let running = tokenstack_server::start(&config).await.expect("server starts");
         let base = format!("http://{}", running.server.local_addr());

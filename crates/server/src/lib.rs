@@ -28,6 +28,9 @@ use crate::http::{ServerContext, ServerImpl};
 use crate::seed::{Bootstrap, SeedError, SeedFile};
 use crate::store::{Store, StoreError};
 
+/// The shortest admin token accepted (`--admin-token`): a guessable one would open the whole state.
+pub const ADMIN_TOKEN_MIN_CHARS: usize = 32;
+
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -96,15 +99,17 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
     )
     .await?;
     if let Some(token) = &config.admin_token {
-        // The admin credential must never double as an upstream one (or be guessable as empty).
-        if token.trim().is_empty() {
-            return Err(StartError::AdminToken("must not be empty"));
+        // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as
+        // the presented token is.
+        let token = token.trim();
+        if token.chars().count() < ADMIN_TOKEN_MIN_CHARS {
+            return Err(StartError::AdminToken("must be at least 32 characters long (spaces around it do not count)"));
         }
         if token == bootstrap.authentik_key.expose() || token == bootstrap.netbird_pat.expose() {
             return Err(StartError::AdminToken("must differ from the bootstrap token and PAT"));
         }
         let initial = store.export().await.map_err(StartError::Store)?;
-        context.enable_admin(AdminState::new(secrets::Secret::new(token.clone()), initial, bootstrap.clone()));
+        context.enable_admin(AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone()));
     }
     if config.validate_responses {
         context.enable_validation(ResponseValidator::shared()?);
