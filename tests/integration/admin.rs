@@ -129,6 +129,21 @@ async fn export_load_reset_round_trip() {
     assert_eq!(status, 400);
     assert!(body["message"].as_str().unwrap().contains("userz"), "{body}");
     assert_eq!(export(&admin).await, before);
+
+    // Values past the clock's or the pk's range are a 400 naming them, never a dropped connection.
+    let far: types::SeedDocument = serde_json::from_value(json!({
+        "netbird": {"users": [{"id": "dave", "role": "user", "pats": [{"name": "far", "token": ADMIN_PAT, "expires_in": 100_000_000}]}]}
+    }))
+    .unwrap();
+    let (status, body) = error_of(admin.admin_state_load().body(far).send().await);
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("expires_in 100000000 days is out of range"), "{body}");
+    let last_pk: types::SeedDocument =
+        serde_json::from_value(json!({"authentik": {"users": [{"pk": i64::MAX, "username": "maxine"}]}})).unwrap();
+    let (status, body) = error_of(admin.admin_state_load().body(last_pk).send().await);
+    assert_eq!(status, 400);
+    assert!(body["message"].as_str().unwrap().contains("no user pk is left for akadmin"), "{body}");
+    assert_eq!(export(&admin).await, before);
 }
 
 #[tokio::test]

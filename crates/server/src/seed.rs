@@ -322,12 +322,23 @@ impl SeedFile {
                         )));
                     }
                 };
+                let expiration_date = match pat.expiration_date {
+                    Some(at) => at,
+                    None => TimeDelta::try_days(pat.expires_in)
+                        .and_then(|days| now.checked_add_signed(days))
+                        .ok_or_else(|| {
+                            SeedError::Invalid(format!(
+                                "PAT {:?} of {}: expires_in {} days is out of range",
+                                pat.name, user.id, pat.expires_in
+                            ))
+                        })?,
+                };
                 pats.push(Pat {
                     id: pat.id.unwrap_or_else(new_xid_like_id),
                     user_id: user.id.clone(),
                     name: pat.name,
                     hashed_token,
-                    expiration_date: pat.expiration_date.unwrap_or(now + TimeDelta::days(pat.expires_in)),
+                    expiration_date,
                     created_by: pat.created_by.unwrap_or_else(|| user.id.clone()),
                     created_at: pat.created_at.unwrap_or(now),
                     last_used: pat.last_used,
@@ -387,7 +398,9 @@ pub async fn bootstrap(
         Ok(user) => user,
         Err(StoreError::NotFound) => {
             let snapshot = store.export().await?;
-            let pk = snapshot.ak_users.iter().map(|u| u.pk).max().unwrap_or(0) + 1;
+            let pk = snapshot.ak_users.iter().map(|u| u.pk).max().unwrap_or(0).checked_add(1).ok_or_else(|| {
+                SeedError::Invalid("no user pk is left for akadmin: the largest pk is i64::MAX".to_string())
+            })?;
             let user = AkUser {
                 pk,
                 username: "akadmin".to_string(),
