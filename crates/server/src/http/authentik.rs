@@ -17,21 +17,6 @@ use super::convert;
 use super::error::AkResponseError;
 use super::observe::authorization;
 
-/// The access- and refresh-token lists have two generated query types with the same fields.
-macro_rules! oauth_params {
-    ($query:expr) => {{
-        let query = $query;
-        OAuthListParams {
-            user: query.user.map(|v| v.to_string()),
-            provider: query.provider.map(|v| v.to_string()),
-            search: query.search,
-            ordering: query.ordering,
-            page: query.page,
-            page_size: query.page_size,
-        }
-    }};
-}
-
 pub(super) async fn core_tokens_list(
     rqctx: &RequestContext<ServerContext>,
     query: Query<params::CoreTokensListQuery>,
@@ -155,63 +140,6 @@ pub(super) async fn core_tokens_view_key_retrieve(
     Ok(HttpResponseOk(types::TokenView { key: key.expose().to_string() }))
 }
 
-pub(super) async fn oauth2_access_tokens_list(
-    rqctx: &RequestContext<ServerContext>,
-    query: Query<params::Oauth2AccessTokensListQuery>,
-) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-    oauth_list(rqctx.context(), authorization(rqctx), OAuthKind::Access, oauth_params!(query.into_inner())).await
-}
-
-pub(super) async fn oauth2_access_tokens_retrieve(
-    rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2AccessTokensRetrievePath>,
-) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-    oauth_retrieve(rqctx.context(), authorization(rqctx), OAuthKind::Access, path.into_inner().id).await
-}
-
-pub(super) async fn oauth2_access_tokens_destroy(
-    rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2AccessTokensDestroyPath>,
-) -> Result<HttpResponseDeleted, AkResponseError> {
-    oauth_destroy(rqctx.context(), authorization(rqctx), OAuthKind::Access, path.into_inner().id).await
-}
-
-pub(super) async fn oauth2_access_tokens_used_by_list(
-    rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2AccessTokensUsedByListPath>,
-) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-    oauth_used_by(rqctx.context(), authorization(rqctx), OAuthKind::Access, path.into_inner().id).await
-}
-
-pub(super) async fn oauth2_refresh_tokens_list(
-    rqctx: &RequestContext<ServerContext>,
-    query: Query<params::Oauth2RefreshTokensListQuery>,
-) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-    let params = oauth_params!(query.into_inner());
-    oauth_list(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, params).await
-}
-
-pub(super) async fn oauth2_refresh_tokens_retrieve(
-    rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2RefreshTokensRetrievePath>,
-) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-    oauth_retrieve(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, path.into_inner().id).await
-}
-
-pub(super) async fn oauth2_refresh_tokens_destroy(
-    rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2RefreshTokensDestroyPath>,
-) -> Result<HttpResponseDeleted, AkResponseError> {
-    oauth_destroy(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, path.into_inner().id).await
-}
-
-pub(super) async fn oauth2_refresh_tokens_used_by_list(
-    rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2RefreshTokensUsedByListPath>,
-) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-    oauth_used_by(rqctx.context(), authorization(rqctx), OAuthKind::Refresh, path.into_inner().id).await
-}
-
 fn new_token(body: types::TokenRequest) -> NewToken {
     NewToken {
         identifier: Some(body.identifier),
@@ -236,14 +164,13 @@ fn patched_token(body: types::PatchedTokenRequest) -> NewToken {
     }
 }
 
-async fn oauth_list(
-    ctx: &ServerContext,
-    header: Option<&str>,
+pub(super) async fn oauth_list(
+    rqctx: &RequestContext<ServerContext>,
     kind: OAuthKind,
     params: OAuthListParams,
 ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-    let ak = ctx.authentik();
-    let caller = ak.authenticate(header).await?;
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
     let page = ak.list_oauth(&caller, kind, params).await?;
     let pagination = convert::pagination(&page);
     let results = wire_oauth_tokens(&ak, page.results).await?;
@@ -254,39 +181,36 @@ async fn oauth_list(
     }))
 }
 
-async fn oauth_retrieve(
-    ctx: &ServerContext,
-    header: Option<&str>,
+pub(super) async fn oauth_retrieve(
+    rqctx: &RequestContext<ServerContext>,
     kind: OAuthKind,
     pk: i64,
 ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-    let ak = ctx.authentik();
-    let caller = ak.authenticate(header).await?;
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
     let token = ak.get_oauth(&caller, kind, pk).await?;
     let mut tokens = wire_oauth_tokens(&ak, vec![token]).await?;
     Ok(HttpResponseOk(tokens.remove(0)))
 }
 
-async fn oauth_destroy(
-    ctx: &ServerContext,
-    header: Option<&str>,
+pub(super) async fn oauth_destroy(
+    rqctx: &RequestContext<ServerContext>,
     kind: OAuthKind,
     pk: i64,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
-    let ak = ctx.authentik();
-    let caller = ak.authenticate(header).await?;
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
     ak.delete_oauth(&caller, kind, pk).await?;
     Ok(HttpResponseDeleted())
 }
 
-async fn oauth_used_by(
-    ctx: &ServerContext,
-    header: Option<&str>,
+pub(super) async fn oauth_used_by(
+    rqctx: &RequestContext<ServerContext>,
     kind: OAuthKind,
     pk: i64,
 ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-    let ak = ctx.authentik();
-    let caller = ak.authenticate(header).await?;
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
     let used_by = ak.oauth_used_by(&caller, kind, pk).await?;
     Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
 }

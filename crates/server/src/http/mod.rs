@@ -19,9 +19,26 @@ use dropshot::{
 };
 use tokenstack_api::{TokenApi, params, types};
 
+use crate::model::OAuthKind;
+
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, TsResponseError};
 use self::observe::observed;
+
+/// The access- and refresh-token lists have two generated query types with the same fields.
+macro_rules! oauth_params {
+    ($query:expr) => {{
+        let query = $query;
+        crate::authentik::OAuthListParams {
+            user: query.user.map(|v| v.to_string()),
+            provider: query.provider.map(|v| v.to_string()),
+            search: query.search,
+            ordering: query.ordering,
+            page: query.page,
+            page_size: query.page_size,
+        }
+    }};
+}
 
 /// The implementation of the generated API trait; never constructed.
 pub enum ServerImpl {}
@@ -99,56 +116,56 @@ impl TokenApi for ServerImpl {
         rqctx: RequestContext<ServerContext>,
         query: Query<params::Oauth2AccessTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_access_tokens_list(&rqctx, query)).await
+        observed(&rqctx, authentik::oauth_list(&rqctx, OAuthKind::Access, oauth_params!(query.into_inner()))).await
     }
 
     async fn oauth2_access_tokens_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2AccessTokensRetrievePath>,
     ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_access_tokens_retrieve(&rqctx, path)).await
+        observed(&rqctx, authentik::oauth_retrieve(&rqctx, OAuthKind::Access, path.into_inner().id)).await
     }
 
     async fn oauth2_access_tokens_destroy(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2AccessTokensDestroyPath>,
     ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_access_tokens_destroy(&rqctx, path)).await
+        observed(&rqctx, authentik::oauth_destroy(&rqctx, OAuthKind::Access, path.into_inner().id)).await
     }
 
     async fn oauth2_access_tokens_used_by_list(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2AccessTokensUsedByListPath>,
     ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_access_tokens_used_by_list(&rqctx, path)).await
+        observed(&rqctx, authentik::oauth_used_by(&rqctx, OAuthKind::Access, path.into_inner().id)).await
     }
 
     async fn oauth2_refresh_tokens_list(
         rqctx: RequestContext<ServerContext>,
         query: Query<params::Oauth2RefreshTokensListQuery>,
     ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_refresh_tokens_list(&rqctx, query)).await
+        observed(&rqctx, authentik::oauth_list(&rqctx, OAuthKind::Refresh, oauth_params!(query.into_inner()))).await
     }
 
     async fn oauth2_refresh_tokens_retrieve(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2RefreshTokensRetrievePath>,
     ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_refresh_tokens_retrieve(&rqctx, path)).await
+        observed(&rqctx, authentik::oauth_retrieve(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
     }
 
     async fn oauth2_refresh_tokens_destroy(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2RefreshTokensDestroyPath>,
     ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_refresh_tokens_destroy(&rqctx, path)).await
+        observed(&rqctx, authentik::oauth_destroy(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
     }
 
     async fn oauth2_refresh_tokens_used_by_list(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2RefreshTokensUsedByListPath>,
     ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        observed(&rqctx, authentik::oauth2_refresh_tokens_used_by_list(&rqctx, path)).await
+        observed(&rqctx, authentik::oauth_used_by(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
     }
 
     async fn netbird_tokens_list(
