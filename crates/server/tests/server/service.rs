@@ -36,6 +36,15 @@ fn spawn(args: &[&str]) -> (std::process::Child, String) {
 #[tokio::test]
 async fn json_logs_carry_request_ids_and_never_secrets_and_sigterm_stops_cleanly() {
     let (mut child, base) = spawn(&["--log-format", "json", "--log-level", "info"]);
+    // Read the log as it is written: Dropshot writes "request completed" after the response has gone out, so
+    // SIGTERM waits until the three records are there (at most 10 s) rather than racing them.
+    let stderr = child.stderr.take().expect("stderr");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
     let client = reqwest::Client::new();
     let response = client.get(format!("{base}/api/v3/core/tokens/")).bearer_auth(KEY).send().await.expect("request");
     assert_eq!(response.status(), 200);
@@ -58,13 +67,20 @@ async fn json_logs_carry_request_ids_and_never_secrets_and_sigterm_stops_cleanly
     let body: serde_json::Value = response.json().await.expect("json error");
     assert!(body["detail"].as_str().unwrap_or_default().contains("exceeded maximum size"), "{body}");
 
+    let mut lines = Vec::new();
+    while lines.iter().filter(|line: &&String| line.contains(r#""msg":"request completed""#)).count() < 3 {
+        match lines_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => lines.push(line),
+            Err(err) => panic!("fewer than 3 request records within 10 s ({err}):\n{}", lines.join("\n")),
+        }
+    }
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let exit = child.wait().expect("child exits");
     assert!(exit.success(), "{exit:?}");
-
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr).expect("stderr read");
+    reader.join().expect("log reader");
+    lines.extend(lines_rx.try_iter());
+    let stderr = lines.join("\n");
     assert!(!stderr.contains(KEY) && !stderr.contains(PAT), "a secret reached the log");
     let records: Vec<serde_json::Value> = stderr.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
     let completed: Vec<&serde_json::Value> = records.iter().filter(|r| r["msg"] == "request completed").collect();
