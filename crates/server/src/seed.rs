@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::secrets::{Secret, generate_key, generate_pat, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
 
@@ -402,21 +402,10 @@ pub async fn bootstrap(
                 SeedError::Invalid("no user pk is left for akadmin: the largest pk is i64::MAX".to_string())
             })?;
             let user = AkUser {
-                pk,
-                username: "akadmin".to_string(),
                 name: "authentik Default Admin".to_string(),
                 email: "root@localhost".to_string(),
-                is_active: true,
                 is_superuser: true,
-                groups: Vec::new(),
-                user_type: AkUserType::Internal,
-                uuid: Uuid::new_v4(),
-                path: "users".to_string(),
-                date_joined: now,
-                last_login: None,
-                last_updated: now,
-                password_change_date: now,
-                attributes: Default::default(),
+                ..AkUser::new(pk, "akadmin", now)
             };
             match store.insert_ak_user(user.clone()).await {
                 Ok(()) => user,

@@ -35,10 +35,7 @@ pub async fn create_ak_user(
     ctx: &ServerContext,
     body: types::AdminAuthentikUser,
 ) -> Result<types::AdminAuthentikUser, TsResponseError> {
-    let now = ctx.now();
     let user = AkUser {
-        pk: body.pk,
-        username: body.username,
         name: body.name.unwrap_or_default(),
         email: body.email.unwrap_or_default(),
         is_active: body.is_active.unwrap_or(true),
@@ -55,14 +52,8 @@ pub async fn create_ak_user(
                 attributes: Default::default(),
             })
             .collect(),
-        user_type: Default::default(),
-        uuid: uuid::Uuid::new_v4(),
-        path: "users".to_string(),
-        date_joined: now,
-        last_login: None,
-        last_updated: now,
-        password_change_date: now,
         attributes: body.attributes,
+        ..AkUser::new(body.pk, body.username, ctx.now())
     };
     let user = admin::add_ak_user(&*ctx.store, user).await?;
     Ok(types::AdminAuthentikUser {
