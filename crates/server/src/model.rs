@@ -190,6 +190,14 @@ pub enum OAuthKind {
 }
 
 impl OAuthKind {
+    /// The stored and filtered name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthKind::Access => "access",
+            OAuthKind::Refresh => "refresh",
+        }
+    }
+
     /// The Django model name, as used in `No <Model> matches the given query.`.
     pub fn model_name(self) -> &'static str {
         match self {

@@ -1,6 +1,5 @@
 //! `MemoryStore`: the in-memory `Store`, one `RwLock` over hash maps with secondary indexes.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -10,8 +9,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
-use crate::pagination::{PageRequest, Slice};
+use crate::pagination::Slice;
 use crate::secrets::{Secret, generate_key};
+use crate::store::query::Value;
 use crate::store::{
     CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
 };
@@ -396,112 +396,34 @@ impl State {
         self.ak_users.get(&pk).map_or("", |u| u.username.as_str())
     }
 
-    fn core_matches(&self, t: &CoreToken, q: &CoreTokenQuery) -> bool {
-        fn eq<T: PartialEq>(filter: &Option<T>, value: &T) -> bool {
-            filter.as_ref().is_none_or(|f| f == value)
+    /// A core token's value of a listing column.
+    fn core_value<'a>(&'a self, t: &'a CoreToken, column: CoreTokenField) -> Value<'a> {
+        match column {
+            CoreTokenField::Pk => Value::Uuid(t.pk),
+            CoreTokenField::Identifier => Value::text(&t.identifier),
+            CoreTokenField::Intent => Value::text(t.intent.as_str()),
+            CoreTokenField::User => Value::Int(t.user),
+            CoreTokenField::Description => Value::text(&t.description),
+            CoreTokenField::Expires => Value::opt_time(t.expires),
+            CoreTokenField::Expiring => Value::Bool(t.expiring),
+            CoreTokenField::Managed => Value::opt_text(t.managed.as_deref()),
+            CoreTokenField::UserUsername => Value::text(self.username(t.user)),
         }
-        q.owner.is_none_or(|owner| t.user == owner)
-            && eq(&q.identifier, &t.identifier)
-            && eq(&q.intent, &t.intent)
-            && eq(&q.description, &t.description)
-            && eq(&q.expiring, &t.expiring)
-            && q.expires.is_none_or(|e| t.expires == Some(e))
-            && q.managed.as_ref().is_none_or(|m| t.managed.as_ref() == Some(m))
-            && q.user_username.as_ref().is_none_or(|u| self.username(t.user) == u)
-            && search_matches(
-                q.search.as_deref(),
-                &[&t.identifier, t.intent.as_str(), self.username(t.user), &t.description],
-            )
     }
 
-    fn oauth_matches(&self, t: &OAuthToken, q: &OAuthQuery) -> bool {
-        let provider_name = self.providers.get(&t.provider).map_or("", |p| p.name.as_str());
-        t.kind == q.kind
-            && q.owner.is_none_or(|o| o == t.user)
-            && q.user.is_none_or(|u| u == t.user)
-            && q.provider.is_none_or(|p| p == t.provider)
-            && search_matches(q.search.as_deref(), &[provider_name, self.username(t.user)])
+    /// An OAuth2 token's value of a listing column.
+    fn oauth_value<'a>(&'a self, t: &'a OAuthToken, column: OAuthField) -> Value<'a> {
+        match column {
+            OAuthField::Pk => Value::Int(t.pk),
+            OAuthField::Provider => Value::Int(t.provider),
+            OAuthField::User => Value::Int(t.user),
+            OAuthField::Expires => Value::opt_time(t.expires),
+            OAuthField::Revoked => Value::Bool(t.revoked),
+            OAuthField::Kind => Value::text(t.kind.as_str()),
+            OAuthField::ProviderName => Value::opt_text(self.providers.get(&t.provider).map(|p| p.name.as_str())),
+            OAuthField::UserUsername => Value::text(self.username(t.user)),
+        }
     }
-}
-
-/// DRF `SearchFilter`: terms split on whitespace and commas; every term must be a
-/// case-insensitive substring of at least one field.
-fn search_matches(search: Option<&str>, fields: &[&str]) -> bool {
-    let Some(search) = search else { return true };
-    let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
-    search.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()).all(|term| {
-        let term = term.to_lowercase();
-        fields.iter().any(|f| f.contains(&term))
-    })
-}
-
-/// One page of `rows` in `cmp` order, cloning only that page: the rows before the page's end are
-/// selected in O(n) and only they are sorted, so a first page of a million rows sorts 20.
-fn page_of<T: Clone>(mut rows: Vec<&T>, page: PageRequest, cmp: impl Fn(&T, &T) -> Ordering) -> Slice<T> {
-    let total = rows.len() as u64;
-    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
-    let end = offset.saturating_add(page.limit() as usize);
-    if offset >= rows.len() {
-        return Slice { total, items: Vec::new() };
-    }
-    if end < rows.len() {
-        rows.select_nth_unstable_by(end, |a, b| cmp(a, b));
-        rows.truncate(end);
-    }
-    rows.sort_unstable_by(|a, b| cmp(a, b));
-    let items = rows.into_iter().skip(offset).cloned().collect();
-    Slice { total, items }
-}
-
-/// PostgreSQL order: `NULL` sorts after every value ascending.
-fn cmp_nulls_last<T: Ord>(a: &Option<T>, b: &Option<T>) -> Ordering {
-    match (a, b) {
-        (Some(a), Some(b)) => a.cmp(b),
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-    }
-}
-
-fn directed(ord: Ordering, desc: bool) -> Ordering {
-    if desc { ord.reverse() } else { ord }
-}
-
-fn cmp_core(a: &CoreToken, b: &CoreToken, ordering: &[(CoreTokenField, bool)]) -> Ordering {
-    ordering
-        .iter()
-        .map(|&(field, desc)| {
-            let ord = match field {
-                CoreTokenField::Pk => a.pk.cmp(&b.pk),
-                CoreTokenField::Identifier => a.identifier.cmp(&b.identifier),
-                CoreTokenField::Intent => a.intent.as_str().cmp(b.intent.as_str()),
-                CoreTokenField::User => a.user.cmp(&b.user),
-                CoreTokenField::Description => a.description.cmp(&b.description),
-                CoreTokenField::Expires => cmp_nulls_last(&a.expires, &b.expires),
-                CoreTokenField::Expiring => a.expiring.cmp(&b.expiring),
-                CoreTokenField::Managed => cmp_nulls_last(&a.managed, &b.managed),
-            };
-            directed(ord, desc)
-        })
-        .find(|o| o.is_ne())
-        .unwrap_or_else(|| a.pk.cmp(&b.pk))
-}
-
-fn cmp_oauth(a: &OAuthToken, b: &OAuthToken, ordering: &[(OAuthField, bool)]) -> Ordering {
-    ordering
-        .iter()
-        .map(|&(field, desc)| {
-            let ord = match field {
-                OAuthField::Pk => a.pk.cmp(&b.pk),
-                OAuthField::Provider => a.provider.cmp(&b.provider),
-                OAuthField::User => a.user.cmp(&b.user),
-                OAuthField::Expires => cmp_nulls_last(&a.expires, &b.expires),
-                OAuthField::Revoked => a.revoked.cmp(&b.revoked),
-            };
-            directed(ord, desc)
-        })
-        .find(|o| o.is_ne())
-        .unwrap_or_else(|| a.pk.cmp(&b.pk))
 }
 
 #[async_trait]
@@ -543,8 +465,9 @@ impl Store for MemoryStore {
 
     async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError> {
         let state = self.read()?;
+        let listing = query.listing();
         // Narrowest index first: the unique identifier, then one user's set (visibility or
-        // `user__username`), and only without either every token. Filters are re-checked below.
+        // `user__username`), and only without either every token. The listing re-checks every filter.
         let user = match (query.owner, &query.user_username) {
             (owner, Some(username)) => match state.ak_user_by_username.get(username) {
                 Some(&pk) if owner.is_none_or(|o| o == pk) => Some(pk),
@@ -557,8 +480,7 @@ impl Store for MemoryStore {
             (None, Some(user)) => Box::new(state.core.of_user(user)),
             (None, None) => Box::new(state.core.values()),
         };
-        let rows = candidates.filter(|t| state.core_matches(t, query)).collect();
-        Ok(page_of(rows, query.page, |a, b| cmp_core(a, b, &query.ordering)))
+        Ok(listing.page_of(candidates, |t, c| state.core_value(t, c)))
     }
 
     async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -611,8 +533,7 @@ impl Store for MemoryStore {
 
     async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
         let state = self.read()?;
-        let rows = state.oauth.values().filter(|t| state.oauth_matches(t, query)).collect();
-        Ok(page_of(rows, query.page, |a, b| cmp_oauth(a, b, &query.ordering)))
+        Ok(query.listing().page_of(state.oauth.values(), |t, c| state.oauth_value(t, c)))
     }
 
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 
 pub mod memory;
 pub mod postgres;
+pub(crate) mod query;
 pub(crate) mod sql;
 pub mod sqlite;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::{PageRequest, Slice};
 use crate::secrets::Secret;
+use crate::store::query::Listing;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
@@ -111,6 +113,8 @@ pub enum CoreTokenField {
     Expires,
     Expiring,
     Managed,
+    /// The owner's username: a filter (`user__username`) and a search field, not an ordering term.
+    UserUsername,
 }
 
 impl CoreTokenField {
@@ -138,6 +142,10 @@ pub enum OAuthField {
     User,
     Expires,
     Revoked,
+    /// Filter and search fields, not ordering terms: the token's kind, its provider's name and its user's username.
+    Kind,
+    ProviderName,
+    UserUsername,
 }
 
 impl OAuthField {
@@ -184,6 +192,37 @@ pub struct OAuthQuery {
     pub search: Option<String>,
     pub ordering: Vec<(OAuthField, bool)>,
     pub page: PageRequest,
+}
+
+impl CoreTokenQuery {
+    /// The one definition of what a core token listing matches, for every store.
+    pub(crate) fn listing(&self) -> Listing<CoreTokenField> {
+        use CoreTokenField as F;
+        const SEARCH: &[CoreTokenField] = &[F::Identifier, F::Intent, F::UserUsername, F::Description];
+        Listing::new(self.search.as_deref(), SEARCH, F::Pk, self.page)
+            .filter(F::User, self.owner)
+            .filter(F::Identifier, self.identifier.clone())
+            .filter(F::Intent, self.intent.map(|i| i.as_str().to_owned()))
+            .filter(F::UserUsername, self.user_username.clone())
+            .filter(F::Description, self.description.clone())
+            .filter(F::Expires, self.expires)
+            .filter(F::Expiring, self.expiring)
+            .filter(F::Managed, self.managed.clone())
+            .order_by(&self.ordering)
+    }
+}
+
+impl OAuthQuery {
+    /// The one definition of what an OAuth2 token listing matches, for every store.
+    pub(crate) fn listing(&self) -> Listing<OAuthField> {
+        use OAuthField as F;
+        Listing::new(self.search.as_deref(), &[F::ProviderName, F::UserUsername], F::Pk, self.page)
+            .filter(F::Kind, Some(self.kind.as_str().to_owned()))
+            .filter(F::User, self.owner)
+            .filter(F::User, self.user)
+            .filter(F::Provider, self.provider)
+            .order_by(&self.ordering)
+    }
 }
 
 /// What `expire_core_tokens` did, by identifier.

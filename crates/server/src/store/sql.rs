@@ -15,7 +15,8 @@ use sqlx::error::{BoxDynError, ErrorKind};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 use crate::model::{CoreToken, OAuthKind, OAuthToken, Pat};
-use crate::store::{CoreTokenField, CoreTokenQuery, OAuthField, OAuthQuery, StoreError};
+use crate::store::query::Column;
+use crate::store::{CoreTokenField, OAuthField, StoreError};
 
 /// One migration file compiled into the binary: `(version, description, sql)`.
 pub(crate) type EmbeddedMigration = (i64, &'static str, &'static str);
@@ -137,13 +138,6 @@ pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T,
     serde_json::from_str(text).map_err(|err| StoreError::caused("cannot decode a JSON column", err))
 }
 
-pub(crate) fn kind_str(kind: OAuthKind) -> &'static str {
-    match kind {
-        OAuthKind::Access => "access",
-        OAuthKind::Refresh => "refresh",
-    }
-}
-
 pub(crate) fn parse_kind(value: &str) -> Result<OAuthKind, StoreError> {
     match value {
         "access" => Ok(OAuthKind::Access),
@@ -168,13 +162,13 @@ pub(crate) struct Sql {
 }
 
 impl Sql {
-    fn push(&mut self, text: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
     /// Appends a placeholder bound to `param`.
-    fn bind(&mut self, param: Param) -> &mut Self {
+    pub(crate) fn bind(&mut self, param: Param) -> &mut Self {
         self.params.push(param);
         let n = self.params.len();
         self.text.push_str(&format!("${n}"));
@@ -189,176 +183,64 @@ pub(crate) struct Dialect {
     pub position_fn: &'static str,
 }
 
-/// DRF `SearchFilter` terms: split on whitespace and commas, lower-cased, empty ones dropped.
-fn search_terms(search: Option<&str>) -> Vec<String> {
-    search
-        .unwrap_or_default()
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// `AND (<every term occurs in one of columns>)`.
-fn push_search(sql: &mut Sql, dialect: Dialect, search: Option<&str>, columns: &[&str]) {
-    for term in search_terms(search) {
-        sql.push(" AND (");
-        for (i, column) in columns.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push(&format!("{}({column}, ", dialect.position_fn)).bind(Param::Text(term.clone())).push(") > 0");
-        }
-        sql.push(")");
-    }
-}
-
-/// `ORDER BY`, PostgreSQL's NULL placement (last ascending, first descending), ties by `tiebreak`.
-fn push_order<'a>(sql: &mut Sql, terms: impl Iterator<Item = (&'a str, bool)>, tiebreak: &str) {
-    sql.push(" ORDER BY ");
-    for (column, desc) in terms {
-        sql.push(column).push(if desc { " DESC NULLS FIRST, " } else { " ASC NULLS LAST, " });
-    }
-    sql.push(tiebreak).push(" ASC");
-}
-
 /// The columns of a core token row, in the order `core_from_row` reads them.
 pub(crate) const CORE_COLUMNS: &str = "t.pk, t.identifier, t.token_key, t.intent, t.user_id, \
      t.description, t.expires, t.expiring, t.managed, t.key_viewers";
+
+/// What core token listings select from: the columns of [`CoreTokenField`] name these tables.
+pub(crate) const CORE_FROM: &str = "core_tokens t JOIN ak_users u ON u.pk = t.user_id";
+
+impl Column for CoreTokenField {
+    fn sql(self) -> &'static str {
+        match self {
+            CoreTokenField::Pk => "t.pk",
+            CoreTokenField::Identifier => "t.identifier",
+            CoreTokenField::Intent => "t.intent",
+            CoreTokenField::User => "t.user_id",
+            CoreTokenField::Description => "t.description",
+            CoreTokenField::Expires => "t.expires",
+            CoreTokenField::Expiring => "t.expiring",
+            CoreTokenField::Managed => "t.managed",
+            CoreTokenField::UserUsername => "u.username",
+        }
+    }
+
+    fn search_sql(self) -> &'static str {
+        match self {
+            CoreTokenField::Identifier => "t.identifier_lc",
+            CoreTokenField::UserUsername => "u.username_lc",
+            CoreTokenField::Description => "t.description_lc",
+            other => other.sql(),
+        }
+    }
+}
 
 /// The columns of an OAuth2 token row.
 pub(crate) const OAUTH_COLUMNS: &str =
     "o.kind, o.pk, o.provider_id, o.user_id, o.token, o.expires, o.scope, o.id_token, o.revoked";
 
+/// What OAuth2 token listings select from.
+pub(crate) const OAUTH_FROM: &str =
+    "oauth_tokens o JOIN providers p ON p.pk = o.provider_id JOIN ak_users u ON u.pk = o.user_id";
+
+impl Column for OAuthField {
+    fn sql(self) -> &'static str {
+        match self {
+            OAuthField::Pk => "o.pk",
+            OAuthField::Provider => "o.provider_id",
+            OAuthField::User => "o.user_id",
+            OAuthField::Expires => "o.expires",
+            OAuthField::Revoked => "o.revoked",
+            OAuthField::Kind => "o.kind",
+            OAuthField::ProviderName => "p.name_lc",
+            OAuthField::UserUsername => "u.username_lc",
+        }
+    }
+}
+
 /// The columns of a PAT row.
 pub(crate) const PAT_COLUMNS: &str =
     "id, user_id, name, hashed_token, expiration_date, created_by, created_at, last_used";
-
-/// A listing: the page query (with `COUNT(*) OVER ()` as `total`) and the count-only query used
-/// when the page is empty, sharing the filter parameters.
-#[derive(Debug)]
-pub(crate) struct Listing {
-    pub page: Sql,
-    pub count: Sql,
-}
-
-fn finish_listing(filter: Sql, columns: &str, from: &str, order: Sql, limit: u64, offset: u64) -> Listing {
-    let count =
-        Sql { text: format!("SELECT COUNT(*) FROM {from} WHERE {}", filter.text), params: filter.params.clone() };
-    let mut page = Sql {
-        text: format!("SELECT {columns}, COUNT(*) OVER () AS total FROM {from} WHERE {}{}", filter.text, order.text),
-        params: filter.params,
-    };
-    page.push(" LIMIT ")
-        .bind(Param::Int(i64::try_from(limit).unwrap_or(i64::MAX)))
-        .push(" OFFSET ")
-        .bind(Param::Int(i64::try_from(offset).unwrap_or(i64::MAX)));
-    Listing { page, count }
-}
-
-/// The SQL for `list_core_tokens`: filters, search, ordering and paging all in the database.
-pub(crate) fn core_listing(query: &CoreTokenQuery, dialect: Dialect) -> Listing {
-    let mut f = Sql::default();
-    f.push("1 = 1");
-    if let Some(owner) = query.owner {
-        f.push(" AND t.user_id = ").bind(Param::Int(owner));
-    }
-    if let Some(identifier) = &query.identifier {
-        f.push(" AND t.identifier = ").bind(Param::Text(identifier.clone()));
-    }
-    if let Some(intent) = query.intent {
-        f.push(" AND t.intent = ").bind(Param::Text(intent.as_str().to_owned()));
-    }
-    if let Some(username) = &query.user_username {
-        f.push(" AND u.username = ").bind(Param::Text(username.clone()));
-    }
-    if let Some(description) = &query.description {
-        f.push(" AND t.description = ").bind(Param::Text(description.clone()));
-    }
-    if let Some(expires) = query.expires {
-        match exact_micros(expires) {
-            Some(at) => f.push(" AND t.expires = ").bind(Param::Int(at)),
-            None => f.push(" AND 1 = 0"),
-        };
-    }
-    if let Some(expiring) = query.expiring {
-        f.push(" AND t.expiring = ").bind(Param::Bool(expiring));
-    }
-    if let Some(managed) = &query.managed {
-        f.push(" AND t.managed = ").bind(Param::Text(managed.clone()));
-    }
-    push_search(
-        &mut f,
-        dialect,
-        query.search.as_deref(),
-        &["t.identifier_lc", "t.intent", "u.username_lc", "t.description_lc"],
-    );
-    let mut order = Sql::default();
-    push_order(
-        &mut order,
-        query.ordering.iter().map(|&(field, desc)| {
-            let column = match field {
-                CoreTokenField::Pk => "t.pk",
-                CoreTokenField::Identifier => "t.identifier",
-                CoreTokenField::Intent => "t.intent",
-                CoreTokenField::User => "t.user_id",
-                CoreTokenField::Description => "t.description",
-                CoreTokenField::Expires => "t.expires",
-                CoreTokenField::Expiring => "t.expiring",
-                CoreTokenField::Managed => "t.managed",
-            };
-            (column, desc)
-        }),
-        "t.pk",
-    );
-    finish_listing(
-        f,
-        CORE_COLUMNS,
-        "core_tokens t JOIN ak_users u ON u.pk = t.user_id",
-        order,
-        query.page.limit(),
-        query.page.offset(),
-    )
-}
-
-/// The SQL for `list_oauth_tokens`.
-pub(crate) fn oauth_listing(query: &OAuthQuery, dialect: Dialect) -> Listing {
-    let mut f = Sql::default();
-    f.push("o.kind = ").bind(Param::Text(kind_str(query.kind).to_owned()));
-    if let Some(owner) = query.owner {
-        f.push(" AND o.user_id = ").bind(Param::Int(owner));
-    }
-    if let Some(user) = query.user {
-        f.push(" AND o.user_id = ").bind(Param::Int(user));
-    }
-    if let Some(provider) = query.provider {
-        f.push(" AND o.provider_id = ").bind(Param::Int(provider));
-    }
-    push_search(&mut f, dialect, query.search.as_deref(), &["p.name_lc", "u.username_lc"]);
-    let mut order = Sql::default();
-    push_order(
-        &mut order,
-        query.ordering.iter().map(|&(field, desc)| {
-            let column = match field {
-                OAuthField::Pk => "o.pk",
-                OAuthField::Provider => "o.provider_id",
-                OAuthField::User => "o.user_id",
-                OAuthField::Expires => "o.expires",
-                OAuthField::Revoked => "o.revoked",
-            };
-            (column, desc)
-        }),
-        "o.pk",
-    );
-    finish_listing(
-        f,
-        OAUTH_COLUMNS,
-        "oauth_tokens o JOIN providers p ON p.pk = o.provider_id JOIN ak_users u ON u.pk = o.user_id",
-        order,
-        query.page.limit(),
-        query.page.offset(),
-    )
-}
 
 /// Implements [`Store`](crate::store::Store) for a struct with these inherent methods:
 /// `reader(&self) -> &Pool<DB>`, `writer(&self) -> &Pool<DB>`,
@@ -512,7 +394,7 @@ macro_rules! impl_sql_store {
                     "INSERT INTO oauth_tokens (kind, pk, provider_id, user_id, token, expires, scope, id_token, revoked) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
-                .bind(sql::kind_str(token.kind))
+                .bind(token.kind.as_str())
                 .bind(token.pk)
                 .bind(token.provider)
                 .bind(token.user)
@@ -566,7 +448,7 @@ macro_rules! impl_sql_store {
             impl $store {
                 async fn list<T>(
                     &self,
-                    listing: sql::Listing,
+                    listing: crate::store::query::SqlListing,
                     decode: fn(&$row) -> Result<T, StoreError>,
                 ) -> Result<Slice<T>, StoreError> {
                     let rows = bind_all(sqlx::query(&listing.page.text), &listing.page.params)
@@ -663,7 +545,7 @@ macro_rules! impl_sql_store {
                     &self,
                     query: &CoreTokenQuery,
                 ) -> Result<Slice<CoreToken>, StoreError> {
-                    self.list(sql::core_listing(query, Self::DIALECT), core_from_row).await
+                    self.list(query.listing().to_sql(Self::DIALECT.position_fn, sql::CORE_COLUMNS, sql::CORE_FROM), core_from_row).await
                 }
 
                 async fn replace_core_token(
@@ -775,7 +657,7 @@ macro_rules! impl_sql_store {
                         "SELECT {} FROM oauth_tokens o WHERE o.kind = $1 AND o.pk = $2",
                         sql::OAUTH_COLUMNS
                     ))
-                    .bind(sql::kind_str(kind))
+                    .bind(kind.as_str())
                     .bind(pk)
                     .fetch_optional(self.reader())
                     .await
@@ -785,12 +667,12 @@ macro_rules! impl_sql_store {
                 }
 
                 async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
-                    self.list(sql::oauth_listing(query, Self::DIALECT), oauth_from_row).await
+                    self.list(query.listing().to_sql(Self::DIALECT.position_fn, sql::OAUTH_COLUMNS, sql::OAUTH_FROM), oauth_from_row).await
                 }
 
                 async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
                     let done = sqlx::query("DELETE FROM oauth_tokens WHERE kind = $1 AND pk = $2")
-                        .bind(sql::kind_str(kind))
+                        .bind(kind.as_str())
                         .bind(pk)
                         .execute(self.writer())
                         .await
@@ -1046,15 +928,5 @@ mod tests {
         let exact = DateTime::from_timestamp(100, 2_000).unwrap();
         assert_eq!(micros_ceil(exact), 100_000_002);
         assert_eq!(exact_micros(exact), Some(100_000_002));
-    }
-
-    #[test]
-    fn search_terms_bind_lower_case_and_escape_nothing() {
-        let query = CoreTokenQuery { search: Some("App_Pass, 100%".into()), ..CoreTokenQuery::default() };
-        let listing = core_listing(&query, Dialect { position_fn: "instr" });
-        assert!(listing.page.params.contains(&Param::Text("app_pass".into())));
-        assert!(listing.page.params.contains(&Param::Text("100%".into())));
-        assert!(listing.page.text.contains("instr(u.username_lc, $"));
-        assert!(listing.page.text.ends_with("t.pk ASC LIMIT $9 OFFSET $10"), "{}", listing.page.text);
     }
 }
