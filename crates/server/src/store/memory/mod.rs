@@ -1,12 +1,12 @@
 //! `MemoryStore`: the in-memory `Store`, one `RwLock` over hash maps with secondary indexes.
 
+mod slab;
+
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use uuid::Uuid;
 
 use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
@@ -15,6 +15,7 @@ use crate::store::query::Value;
 use crate::store::{
     CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
 };
+use slab::{Row, Slab};
 
 /// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
 #[derive(Debug, Default)]
@@ -63,235 +64,49 @@ impl std::fmt::Debug for State {
     }
 }
 
-/// Core tokens in a slab, indexed by identifier, key, pk and user through slot numbers, so that
-/// each token's strings are stored once (about 430 resident bytes per token at a million, where
-/// string-keyed maps holding copies took about 1 KB).
-#[derive(Default)]
-struct CoreTable {
-    slots: Vec<Option<CoreToken>>,
-    free: Vec<u32>,
-    by_identifier: StrIndex,
-    by_key: StrIndex,
-    by_pk: HashMap<Uuid, u32>,
-    by_user: HashMap<i64, Vec<u32>>,
+/// Core tokens, unique by identifier, key and pk, listed by user.
+type CoreTable = Slab<CoreToken, 3>;
+const BY_IDENTIFIER: usize = 0;
+const BY_KEY: usize = 1;
+/// The unique field of each index, for `Duplicate`.
+const CORE_UNIQUE: [&str; 3] = ["identifier", "key", "pk"];
+
+impl Row<3> for CoreToken {
+    type Owner = i64;
+
+    fn keys(&self) -> [&[u8]; 3] {
+        [self.identifier.as_bytes(), self.key.expose().as_bytes(), self.pk.as_bytes()]
+    }
+
+    fn owner(&self) -> &i64 {
+        &self.user
+    }
 }
 
 impl CoreTable {
-    fn len(&self) -> usize {
-        self.by_pk.len()
-    }
-
-    fn slot(&self, slot: u32) -> Option<&CoreToken> {
-        self.slots.get(slot as usize).and_then(Option::as_ref)
-    }
-
-    fn get(&self, identifier: &str) -> Option<&CoreToken> {
-        let slot = self.by_identifier.get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
-        self.slot(slot)
+    fn by_identifier(&self, identifier: &str) -> Option<&CoreToken> {
+        self.get(BY_IDENTIFIER, identifier.as_bytes())
     }
 
     fn by_key(&self, key: &str) -> Option<&CoreToken> {
-        let slot = self.by_key.get(key, |s| self.slot(s).map(|t| t.key.expose()))?;
-        self.slot(slot)
-    }
-
-    fn contains_pk(&self, pk: &Uuid) -> bool {
-        self.by_pk.contains_key(pk)
-    }
-
-    fn values(&self) -> impl Iterator<Item = &CoreToken> {
-        self.slots.iter().flatten()
-    }
-
-    fn of_user(&self, user: i64) -> impl Iterator<Item = &CoreToken> {
-        self.by_user.get(&user).into_iter().flatten().filter_map(|&s| self.slot(s))
-    }
-
-    /// Adds a token whose identifier, key and pk the caller has checked to be free.
-    fn insert(&mut self, token: CoreToken) {
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(None);
-                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 core tokens")
-            }
-        };
-        let slots = &self.slots;
-        let resolve = |s: u32| slots.get(s as usize).and_then(Option::as_ref);
-        self.by_identifier.insert(&token.identifier, slot, |s| resolve(s).map(|t| t.identifier.as_str()));
-        self.by_key.insert(token.key.expose(), slot, |s| resolve(s).map(|t| t.key.expose()));
-        self.by_pk.insert(token.pk, slot);
-        self.by_user.entry(token.user).or_default().push(slot);
-        self.slots[slot as usize] = Some(token);
-    }
-
-    fn remove(&mut self, identifier: &str) -> Option<CoreToken> {
-        let slot = self.by_identifier.get(identifier, |s| self.slot(s).map(|t| t.identifier.as_str()))?;
-        let token = self.slots[slot as usize].take()?;
-        self.by_identifier.remove(&token.identifier, slot);
-        self.by_key.remove(token.key.expose(), slot);
-        self.by_pk.remove(&token.pk);
-        if let Some(slots) = self.by_user.get_mut(&token.user) {
-            if let Some(at) = slots.iter().position(|&s| s == slot) {
-                slots.swap_remove(at);
-            }
-            if slots.is_empty() {
-                self.by_user.remove(&token.user);
-            }
-        }
-        self.free.push(slot);
-        Some(token)
+        self.get(BY_KEY, key.as_bytes())
     }
 }
 
-/// NetBird PATs in a slab, indexed by id, hashed token and user through slot numbers, as [`CoreTable`].
-#[derive(Default)]
-struct PatTable {
-    slots: Vec<Option<Pat>>,
-    free: Vec<u32>,
-    by_id: StrIndex,
-    by_hash: StrIndex,
-    by_user: HashMap<String, Vec<u32>>,
-}
+/// NetBird PATs, unique by id and hashed token, listed by user.
+type PatTable = Slab<Pat, 2>;
+const BY_ID: usize = 0;
+const BY_HASH: usize = 1;
 
-impl PatTable {
-    fn len(&self) -> usize {
-        self.slots.len() - self.free.len()
+impl Row<2> for Pat {
+    type Owner = String;
+
+    fn keys(&self) -> [&[u8]; 2] {
+        [self.id.as_bytes(), self.hashed_token.as_bytes()]
     }
 
-    fn slot(&self, slot: u32) -> Option<&Pat> {
-        self.slots.get(slot as usize).and_then(Option::as_ref)
-    }
-
-    fn find(&self, id: &str) -> Option<u32> {
-        self.by_id.get(id, |s| self.slot(s).map(|p| p.id.as_str()))
-    }
-
-    fn get(&self, id: &str) -> Option<&Pat> {
-        self.slot(self.find(id)?)
-    }
-
-    /// For fields no index covers (`last_used`).
-    fn get_mut(&mut self, id: &str) -> Option<&mut Pat> {
-        let slot = self.find(id)?;
-        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
-    }
-
-    fn by_hash(&self, hashed_token: &str) -> Option<&Pat> {
-        let slot = self.by_hash.get(hashed_token, |s| self.slot(s).map(|p| p.hashed_token.as_str()))?;
-        self.slot(slot)
-    }
-
-    fn values(&self) -> impl Iterator<Item = &Pat> {
-        self.slots.iter().flatten()
-    }
-
-    fn of_user(&self, user_id: &str) -> impl Iterator<Item = &Pat> {
-        self.by_user.get(user_id).into_iter().flatten().filter_map(|&s| self.slot(s))
-    }
-
-    /// Adds a PAT whose id and hashed token the caller has checked to be free.
-    fn insert(&mut self, pat: Pat) {
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                self.slots.push(None);
-                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 PATs")
-            }
-        };
-        let slots = &self.slots;
-        let resolve = |s: u32| slots.get(s as usize).and_then(Option::as_ref);
-        self.by_id.insert(&pat.id, slot, |s| resolve(s).map(|p| p.id.as_str()));
-        self.by_hash.insert(&pat.hashed_token, slot, |s| resolve(s).map(|p| p.hashed_token.as_str()));
-        match self.by_user.get_mut(&pat.user_id) {
-            Some(slots) => slots.push(slot),
-            None => {
-                self.by_user.insert(pat.user_id.clone(), vec![slot]);
-            }
-        }
-        self.slots[slot as usize] = Some(pat);
-    }
-
-    fn remove(&mut self, id: &str) -> Option<Pat> {
-        let slot = self.find(id)?;
-        let pat = self.slots[slot as usize].take()?;
-        self.by_id.remove(&pat.id, slot);
-        self.by_hash.remove(&pat.hashed_token, slot);
-        if let Some(slots) = self.by_user.get_mut(&pat.user_id) {
-            if let Some(at) = slots.iter().position(|&s| s == slot) {
-                slots.swap_remove(at);
-            }
-            if slots.is_empty() {
-                self.by_user.remove(&pat.user_id);
-            }
-        }
-        self.free.push(slot);
-        Some(pat)
-    }
-}
-
-/// A unique string index that stores no copy of its strings: a random-keyed 64-bit hash maps to
-/// the slot, and the slot's own string confirms the match. A string whose hash is already taken by
-/// another one goes to a small exact map instead, so collisions cost space, never correctness.
-#[derive(Default)]
-struct StrIndex {
-    hasher: RandomState,
-    by_hash: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
-    collided: HashMap<Box<str>, u32>,
-}
-
-impl StrIndex {
-    fn hash(&self, value: &str) -> u64 {
-        self.hasher.hash_one(value)
-    }
-
-    fn get<'a>(&self, value: &str, resolve: impl Fn(u32) -> Option<&'a str>) -> Option<u32> {
-        match self.by_hash.get(&self.hash(value)) {
-            Some(&slot) if resolve(slot) == Some(value) => Some(slot),
-            _ => self.collided.get(value).copied(),
-        }
-    }
-
-    /// Adds a value the index does not hold yet.
-    fn insert<'a>(&mut self, value: &str, slot: u32, resolve: impl Fn(u32) -> Option<&'a str>) {
-        let hash = self.hash(value);
-        match self.by_hash.get(&hash) {
-            Some(&other) if resolve(other).is_some() => {
-                self.collided.insert(value.into(), slot);
-            }
-            _ => {
-                self.by_hash.insert(hash, slot);
-            }
-        }
-    }
-
-    fn remove(&mut self, value: &str, slot: u32) {
-        let hash = self.hash(value);
-        if self.by_hash.get(&hash) == Some(&slot) {
-            self.by_hash.remove(&hash);
-        } else {
-            self.collided.remove(value);
-        }
-    }
-}
-
-/// The hasher of maps keyed by an already random-keyed 64-bit hash.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
+    fn owner(&self) -> &String {
+        &self.user_id
     }
 }
 
@@ -317,30 +132,20 @@ impl State {
     }
 
     fn insert_core(&mut self, token: CoreToken) -> Result<(), StoreError> {
-        if self.core.contains_pk(&token.pk) {
-            return Err(StoreError::Duplicate { field: "pk" });
-        }
-        if self.core.get(&token.identifier).is_some() {
-            return Err(StoreError::Duplicate { field: "identifier" });
-        }
-        if self.core.by_key(token.key.expose()).is_some() {
-            return Err(StoreError::Duplicate { field: "key" });
-        }
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
         }
-        self.core.insert(token);
-        Ok(())
+        self.core.insert(token).map_err(|index| StoreError::Duplicate { field: CORE_UNIQUE[index] })
     }
 
     fn remove_core(&mut self, identifier: &str) -> Option<CoreToken> {
-        self.core.remove(identifier)
+        self.core.remove(BY_IDENTIFIER, identifier.as_bytes())
     }
 
     fn replace_core(&mut self, identifier: &str, mut token: CoreToken) -> Result<CoreToken, StoreError> {
-        let old = self.core.get(identifier).ok_or(StoreError::NotFound)?;
+        let old = self.core.by_identifier(identifier).ok_or(StoreError::NotFound)?;
         token.pk = old.pk;
-        if token.identifier != identifier && self.core.get(&token.identifier).is_some() {
+        if token.identifier != identifier && self.core.by_identifier(&token.identifier).is_some() {
             return Err(StoreError::Duplicate { field: "identifier" });
         }
         if token.key != old.key && self.core.by_key(token.key.expose()).is_some() {
@@ -349,8 +154,11 @@ impl State {
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
         }
-        self.remove_core(identifier);
-        self.core.insert(token.clone());
+        let old = self.remove_core(identifier).ok_or(StoreError::NotFound)?;
+        if let Err(index) = self.core.insert(token.clone()) {
+            self.core.insert(old).expect("the old row's keys are free again");
+            return Err(StoreError::Duplicate { field: CORE_UNIQUE[index] });
+        }
         Ok(token)
     }
 
@@ -375,21 +183,14 @@ impl State {
     }
 
     fn insert_pat(&mut self, pat: Pat) -> Result<(), StoreError> {
-        if self.pats.get(&pat.id).is_some() {
-            return Err(StoreError::Duplicate { field: "id" });
-        }
-        if self.pats.by_hash(&pat.hashed_token).is_some() {
-            return Err(StoreError::Duplicate { field: "hashed_token" });
-        }
         if !self.nb_users.contains_key(&pat.user_id) {
             return Err(StoreError::NotFound);
         }
-        self.pats.insert(pat);
-        Ok(())
+        self.pats.insert(pat).map_err(|index| StoreError::Duplicate { field: ["id", "hashed_token"][index] })
     }
 
     fn user_pat_mut(&mut self, user_id: &str, id: &str) -> Result<&mut Pat, StoreError> {
-        self.pats.get_mut(id).filter(|p| p.user_id == user_id).ok_or(StoreError::NotFound)
+        self.pats.get_mut(BY_ID, id.as_bytes()).filter(|p| p.user_id == user_id).ok_or(StoreError::NotFound)
     }
 
     fn username(&self, pk: i64) -> &str {
@@ -456,7 +257,7 @@ impl Store for MemoryStore {
     }
 
     async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
-        self.read()?.core.get(identifier).cloned().ok_or(StoreError::NotFound)
+        self.read()?.core.by_identifier(identifier).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
@@ -476,8 +277,8 @@ impl Store for MemoryStore {
             (owner, None) => owner,
         };
         let candidates: Box<dyn Iterator<Item = &CoreToken>> = match (&query.identifier, user) {
-            (Some(identifier), _) => Box::new(state.core.get(identifier).into_iter()),
-            (None, Some(user)) => Box::new(state.core.of_user(user)),
+            (Some(identifier), _) => Box::new(state.core.by_identifier(identifier).into_iter()),
+            (None, Some(user)) => Box::new(state.core.of_owner(&user)),
             (None, None) => Box::new(state.core.values()),
         };
         Ok(listing.page_of(candidates, |t, c| state.core_value(t, c)))
@@ -493,7 +294,7 @@ impl Store for MemoryStore {
 
     async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
         let mut state = self.write()?;
-        let mut token = state.core.get(identifier).cloned().ok_or(StoreError::NotFound)?;
+        let mut token = state.core.by_identifier(identifier).cloned().ok_or(StoreError::NotFound)?;
         token.key = key;
         state.replace_core(identifier, token).map(drop)
     }
@@ -553,25 +354,25 @@ impl Store for MemoryStore {
     }
 
     async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
-        self.read()?.pats.by_hash(hashed_token).cloned().ok_or(StoreError::NotFound)
+        self.read()?.pats.get(BY_HASH, hashed_token.as_bytes()).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
         let state = self.read()?;
-        let mut pats: Vec<Pat> = state.pats.of_user(user_id).cloned().collect();
+        let mut pats: Vec<Pat> = state.pats.of_owner(user_id).cloned().collect();
         pats.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         Ok(pats)
     }
 
     async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
         let state = self.read()?;
-        state.pats.get(id).filter(|p| p.user_id == user_id).cloned().ok_or(StoreError::NotFound)
+        state.pats.get(BY_ID, id.as_bytes()).filter(|p| p.user_id == user_id).cloned().ok_or(StoreError::NotFound)
     }
 
     async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
         let mut state = self.write()?;
         state.user_pat_mut(user_id, id)?;
-        state.pats.remove(id);
+        state.pats.remove(BY_ID, id.as_bytes());
         Ok(())
     }
 
@@ -629,6 +430,8 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 pub(crate) mod tests {
+
+    use uuid::Uuid;
 
     use super::*;
     use crate::model::NbRole;
@@ -696,18 +499,10 @@ pub(crate) mod tests {
         let s: std::sync::Arc<dyn Store> = std::sync::Arc::new(MemoryStore::new());
         drop(s);
         let m = MemoryStore::new();
-        m.write().unwrap().core.insert(CoreToken {
-            pk: Uuid::new_v4(),
-            identifier: "a".into(),
-            key: Secret::new("topsecret"),
-            intent: Intent::Api,
-            user: 1,
-            description: String::new(),
-            expires: None,
-            expiring: false,
-            managed: None,
-            key_viewers: Vec::new(),
-        });
+        let mut state = m.write().unwrap();
+        state.insert_ak_user(ak_user(1, "alice", false)).unwrap();
+        state.insert_core(core_token("a", "topsecret", 1)).unwrap();
+        drop(state);
         assert!(!format!("{m:?}").contains("topsecret"));
     }
 }
