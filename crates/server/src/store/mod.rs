@@ -10,8 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::{PageRequest, Slice};
@@ -225,7 +226,18 @@ impl OAuthQuery {
     }
 }
 
-/// What `expire_core_tokens` did, by identifier.
+/// What the expiry rule does to one expired core token (decided by [`crate::expiry`], applied by the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpireAction {
+    /// A new key and expiry.
+    Rotate {
+        key: Secret,
+        expires: DateTime<Utc>,
+    },
+    Delete,
+}
+
+/// What an expiry sweep did, by identifier.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpiryOutcome {
     pub rotated: Vec<String>,
@@ -283,9 +295,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError>;
     /// Swaps the key; the old key stops resolving in the same step.
     async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError>;
-    /// authentik's cleanup (`expire_action`) for every expired token: `api` tokens get a
-    /// new random key and `expires = now + extend_by`; all other intents are deleted.
-    async fn expire_core_tokens(&self, now: DateTime<Utc>, extend_by: TimeDelta) -> Result<ExpiryOutcome, StoreError>;
+    /// Up to `limit` core tokens expired at `now` ([`CoreToken::is_expired`]), by identifier.
+    async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError>;
+    /// Applies `action` to the core token `pk` in one step if it is still expired at `now`; `false` when it
+    /// is gone or no longer expired. A rotation's new key may be `Duplicate`.
+    async fn expire_core_token(&self, pk: Uuid, now: DateTime<Utc>, action: ExpireAction) -> Result<bool, StoreError>;
 
     // authentik OAuth2 tokens
 

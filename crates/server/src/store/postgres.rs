@@ -1,9 +1,8 @@
 //! `PostgresStore`: the `Store` on PostgreSQL, shared by several tokenstack replicas.
 //!
 //! Every single-row write is one statement (atomic, visible to every replica once it returns);
-//! multi-statement writes run in a transaction, and the expiry sweep locks the rows it rotates
-//! (`SELECT … FOR UPDATE`, re-checked after the lock), so concurrent replicas never rotate a token
-//! twice. Listings read one statement's snapshot; `export` uses a `REPEATABLE READ` transaction.
+//! multi-statement writes run in a transaction, and each expiry step is one statement conditional on
+//! the token still being expired, so concurrent replicas never rotate a token twice. Listings read one statement's snapshot; `export` uses a `REPEATABLE READ` transaction.
 //! Migrations take PostgreSQL's advisory lock, so replicas starting together migrate once.
 //!
 //! Secrets at rest: authentik token keys and OAuth2 tokens are stored as upstream stores them, in
@@ -60,7 +59,6 @@ impl PostgresStore {
     }
 
     const DIALECT: Dialect = Dialect { position_fn: "strpos" };
-    const FOR_UPDATE: &'static str = " FOR UPDATE OF t";
 
     fn reader(&self) -> &PgPool {
         &self.pool

@@ -4,7 +4,7 @@
 //! Both schemas use the same column names and encodings (see `migrations/*/0001_init.sql`):
 //! timestamps are `BIGINT` microseconds since the epoch, UUIDs and JSON documents are text, and
 //! `*_lc` columns hold the Unicode lower case of searched fields. The only dialect differences the
-//! queries need are the substring function (`instr` / `strpos`) and row locking (`FOR UPDATE`).
+//! queries need is the substring function (`instr` / `strpos`).
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -245,21 +245,21 @@ pub(crate) const PAT_COLUMNS: &str =
 /// Implements [`Store`](crate::store::Store) for a struct with these inherent methods:
 /// `reader(&self) -> &Pool<DB>`, `writer(&self) -> &Pool<DB>`,
 /// `begin_read(&self)` / `begin_write(&self) -> Result<Transaction<'_, DB>, StoreError>`,
-/// and the constants `DIALECT: Dialect` and `FOR_UPDATE: &str`.
+/// and the constant `DIALECT: Dialect`.
 macro_rules! impl_sql_store {
     ($store:ty, $db:ty, $row:ty) => {
         mod sql_impl {
             use async_trait::async_trait;
-            use chrono::{DateTime, TimeDelta, Utc};
+            use chrono::{DateTime, Utc};
             use sqlx::Row as _;
             use uuid::Uuid;
 
             use super::*;
             use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
             use crate::pagination::Slice;
-            use crate::secrets::{Secret, generate_key};
+            use crate::secrets::Secret;
             use crate::store::sql::{self, Param, db_err};
-            use crate::store::{CoreTokenQuery, ExpiryOutcome, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
+            use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
 
             type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
 
@@ -606,46 +606,50 @@ macro_rules! impl_sql_store {
                     Ok(())
                 }
 
-                async fn expire_core_tokens(
+                async fn expired_core_tokens(
                     &self,
                     now: DateTime<Utc>,
-                    extend_by: TimeDelta,
-                ) -> Result<ExpiryOutcome, StoreError> {
-                    let mut tx = self.begin_write().await?;
+                    limit: usize,
+                ) -> Result<Vec<CoreToken>, StoreError> {
                     let rows = sqlx::query(&format!(
                         "SELECT {} FROM core_tokens t WHERE t.expiring AND t.expires IS NOT NULL \
-                         AND t.expires < $1 ORDER BY t.identifier{}",
+                         AND t.expires < $1 ORDER BY t.identifier LIMIT $2",
                         sql::CORE_COLUMNS,
-                        Self::FOR_UPDATE
                     ))
                     .bind(sql::micros_ceil(now))
-                    .fetch_all(&mut *tx)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .fetch_all(self.reader())
                     .await
                     .map_err(db_err)?;
-                    let new_expires = sql::micros(sql::trunc(now + extend_by));
-                    let mut outcome = ExpiryOutcome::default();
-                    for row in &rows {
-                        let token = core_from_row(row)?;
-                        if token.intent == Intent::Api {
-                            sqlx::query("UPDATE core_tokens SET token_key = $1, expires = $2 WHERE identifier = $3")
-                                .bind(generate_key())
-                                .bind(new_expires)
-                                .bind(token.identifier.as_str())
-                                .execute(&mut *tx)
+                    rows.iter().map(core_from_row).collect()
+                }
+
+                async fn expire_core_token(
+                    &self,
+                    pk: Uuid,
+                    now: DateTime<Utc>,
+                    action: ExpireAction,
+                ) -> Result<bool, StoreError> {
+                    const STILL_EXPIRED: &str = "t.pk = $1 AND t.expiring AND t.expires IS NOT NULL AND t.expires < $2";
+                    let result = match action {
+                        ExpireAction::Rotate { key, expires } => sqlx::query(&format!(
+                            "UPDATE core_tokens AS t SET token_key = $3, expires = $4 WHERE {STILL_EXPIRED}"
+                        ))
+                        .bind(pk.to_string())
+                        .bind(sql::micros_ceil(now))
+                        .bind(key.expose())
+                        .bind(sql::micros(sql::trunc(expires)))
+                        .execute(self.writer())
+                        .await,
+                        ExpireAction::Delete => {
+                            sqlx::query(&format!("DELETE FROM core_tokens AS t WHERE {STILL_EXPIRED}"))
+                                .bind(pk.to_string())
+                                .bind(sql::micros_ceil(now))
+                                .execute(self.writer())
                                 .await
-                                .map_err(db_err)?;
-                            outcome.rotated.push(token.identifier);
-                        } else {
-                            sqlx::query("DELETE FROM core_tokens WHERE identifier = $1")
-                                .bind(token.identifier.as_str())
-                                .execute(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
-                            outcome.deleted.push(token.identifier);
                         }
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(outcome)
+                    };
+                    Ok(result.map_err(db_err)?.rows_affected() == 1)
                 }
 
                 async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {

@@ -77,8 +77,6 @@ impl SqliteStore {
     }
 
     const DIALECT: Dialect = Dialect { position_fn: "instr" };
-    /// The single writer connection already serialises writers; SQLite has no row locks.
-    const FOR_UPDATE: &'static str = "";
 
     fn reader(&self) -> &SqlitePool {
         &self.reader

@@ -14,13 +14,14 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use tokenstack_server::expiry;
 use tokenstack_server::model::{AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::{
-    self, CoreTokenField, CoreTokenQuery, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery, PostgresStore, Snapshot,
-    SqliteStore, Store, StoreError,
+    self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery,
+    PostgresStore, Snapshot, SqliteStore, Store, StoreError,
 };
 
 use crate::support::PgCluster;
@@ -258,7 +259,7 @@ async fn expire_rotates_api_and_deletes_others(s: Arc<dyn Store>) {
     for t in [api, app, fresh] {
         s.insert_core_token(t).await.unwrap();
     }
-    let out = s.expire_core_tokens(now, TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, now).await.unwrap();
     assert_eq!(out, ExpiryOutcome { rotated: vec!["api".into()], deleted: vec!["app".into()] });
     let rotated = s.core_token("api").await.unwrap();
     assert_ne!(rotated.key.expose(), "k1");
@@ -412,9 +413,9 @@ async fn timestamps_round_trip_and_expiry_boundary(s: Arc<dyn Store>) {
     assert_eq!(s.core_token("edge").await.unwrap(), stored, "insert returns what is stored");
     assert_eq!(stored.expires, Some(at));
     // `now > expires` is strict: at `expires` itself the token is not expired yet.
-    let out = s.expire_core_tokens(at, TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, at).await.unwrap();
     assert_eq!(out, ExpiryOutcome::default());
-    let out = s.expire_core_tokens(at + TimeDelta::nanoseconds(1), TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, at + TimeDelta::nanoseconds(1)).await.unwrap();
     assert_eq!(out.rotated, vec!["edge".to_string()]);
     // Non-expiring tokens and tokens without `expires` are never touched.
     let mut keep = core_token("keep", "k2", 1);
@@ -422,8 +423,30 @@ async fn timestamps_round_trip_and_expiry_boundary(s: Arc<dyn Store>) {
     keep.expires = Some(at - TimeDelta::days(3));
     s.insert_core_token(keep).await.unwrap();
     s.insert_core_token(core_token("open", "k3", 1)).await.unwrap();
-    let out = s.expire_core_tokens(at + TimeDelta::days(2), TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, at + TimeDelta::days(2)).await.unwrap();
     assert_eq!(out, ExpiryOutcome { rotated: vec!["edge".into()], deleted: vec![] });
+}
+
+async fn expiry_sweeps_in_batches_and_writes_only_still_expired_tokens(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    let now = now();
+    for i in 0..300 {
+        let mut t = core_token(&format!("app-{i:03}"), &format!("key-{i}"), 1);
+        t.intent = Intent::AppPassword;
+        t.expires = Some(now - TimeDelta::minutes(1));
+        s.insert_core_token(t).await.unwrap();
+    }
+    let mut fresh = core_token("fresh", "fresh-key", 2);
+    fresh.expires = Some(now + TimeDelta::hours(1));
+    let fresh = s.insert_core_token(fresh).await.unwrap();
+    // A token that is not expired (any more) is left alone, whatever the action.
+    assert!(!s.expire_core_token(fresh.pk, now, ExpireAction::Delete).await.unwrap());
+    assert!(!s.expire_core_token(Uuid::new_v4(), now, ExpireAction::Delete).await.unwrap());
+    let out = expiry::sweep(&*s, now).await.unwrap();
+    assert_eq!(out.deleted.len(), 300, "every batch is swept");
+    assert!(out.rotated.is_empty());
+    assert_eq!(s.count_tokens().await.unwrap().core, 1);
+    assert_eq!(s.core_token("fresh").await.unwrap(), fresh);
 }
 
 async fn fifty_parallel_creates(s: Arc<dyn Store>) {
@@ -656,6 +679,7 @@ conformance_cases![
     paging_totals_and_empty_pages,
     search_is_unicode_case_insensitive_and_literal,
     timestamps_round_trip_and_expiry_boundary,
+    expiry_sweeps_in_batches_and_writes_only_still_expired_tokens,
     fifty_parallel_creates,
     set_key_races,
     concurrent_mark_pat_used,

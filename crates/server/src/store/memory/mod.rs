@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
-use crate::secrets::{Secret, generate_key};
+use crate::secrets::Secret;
 use crate::store::query::Value;
 use crate::store::{
-    CoreTokenField, CoreTokenQuery, ExpiryOutcome, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
+    CoreTokenField, CoreTokenQuery, ExpireAction, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
 };
 use slab::{Row, Slab};
 
@@ -68,6 +69,7 @@ impl std::fmt::Debug for State {
 type CoreTable = Slab<CoreToken, 3>;
 const BY_IDENTIFIER: usize = 0;
 const BY_KEY: usize = 1;
+const BY_PK: usize = 2;
 /// The unique field of each index, for `Duplicate`.
 const CORE_UNIQUE: [&str; 3] = ["identifier", "key", "pk"];
 
@@ -299,29 +301,28 @@ impl Store for MemoryStore {
         state.replace_core(identifier, token).map(drop)
     }
 
-    async fn expire_core_tokens(&self, now: DateTime<Utc>, extend_by: TimeDelta) -> Result<ExpiryOutcome, StoreError> {
+    async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {
+        let state = self.read()?;
+        let mut expired: Vec<&CoreToken> = state.core.values().filter(|t| t.is_expired(now)).collect();
+        expired.sort_unstable_by(|a, b| a.identifier.cmp(&b.identifier));
+        Ok(expired.into_iter().take(limit).cloned().collect())
+    }
+
+    async fn expire_core_token(&self, pk: Uuid, now: DateTime<Utc>, action: ExpireAction) -> Result<bool, StoreError> {
         let mut state = self.write()?;
-        let mut expired: Vec<CoreToken> = state.core.values().filter(|t| t.is_expired(now)).cloned().collect();
-        expired.sort_by(|a, b| a.identifier.cmp(&b.identifier));
-        let mut outcome = ExpiryOutcome::default();
-        for mut token in expired {
-            let identifier = token.identifier.clone();
-            if token.intent == Intent::Api {
-                token.key = loop {
-                    let key = generate_key();
-                    if state.core.by_key(&key).is_none() {
-                        break Secret::new(key);
-                    }
-                };
-                token.expires = Some(now + extend_by);
-                state.replace_core(&identifier, token)?;
-                outcome.rotated.push(identifier);
-            } else {
+        let Some(token) = state.core.get(BY_PK, pk.as_bytes()).filter(|t| t.is_expired(now)).cloned() else {
+            return Ok(false);
+        };
+        let identifier = token.identifier.clone();
+        match action {
+            ExpireAction::Rotate { key, expires } => {
+                state.replace_core(&identifier, CoreToken { key, expires: Some(expires), ..token })?;
+            }
+            ExpireAction::Delete => {
                 state.remove_core(&identifier);
-                outcome.deleted.push(identifier);
             }
         }
-        Ok(outcome)
+        Ok(true)
     }
 
     async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
@@ -434,7 +435,7 @@ pub(crate) mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::model::NbRole;
+    use crate::model::{Intent, NbRole};
 
     pub(crate) fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
         AkUser {
