@@ -3,7 +3,7 @@
 //!
 //! Expired tokens: like the newest upstream `TokenViewSet` (`Token.objects.including_expired()`),
 //! expired core and OAuth2 tokens are still listed, retrieved, updated and deleted here.
-//! They never authenticate. Authentication does not delete them either; `Store::expire_core_tokens`
+//! They never authenticate. Authentication does not delete them either; the sweep in `crate::expiry`
 //! is the cleanup.
 
 mod auth;
