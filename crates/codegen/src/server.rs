@@ -11,7 +11,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 use typify::{TypeSpace, TypeSpaceSettings};
 
-use crate::schema::{request_schema_names, server_component, server_inline};
+use crate::schema::{request_schema_names, server_component, server_inline, server_query_parameter};
 use crate::spec::{OperationInfo, json_body_schema};
 use crate::{Spec, SpecError, format_file};
 
@@ -59,7 +59,7 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
         }
 
         /// Path and query parameters of each operation.
-        #[allow(clippy::all, dead_code)]
+        #[allow(clippy::all, dead_code, unused_imports)]
         pub mod params {
             use super::types;
             #(#params)*
@@ -106,7 +106,10 @@ fn emit_operation(
         let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
         let location = param.get("in").and_then(Value::as_str).unwrap_or_default();
         let required = param.get("required") == Some(&Value::Bool(true));
-        let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        let mut schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        if location == "query" {
+            schema = server_query_parameter(&schema);
+        }
         let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} parameter {name}"))?;
         let field = field(name, param.get("description").and_then(Value::as_str), ty, required || location == "path");
         match location {

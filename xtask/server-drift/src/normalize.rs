@@ -108,7 +108,8 @@ pub const NORMALIZATIONS: &[Normalization] = &[
         side: Side::Spec,
         reason: "the deliberate differences of the server types, listed in tokenstack-codegen's schema.rs: \
                  STRIPPED_CONSTRAINTS are validated by the handlers, nullable properties of response-only schemas \
-                 are required (always serialized), INTEGER_NUMBER_SCHEMAS are served as integers",
+                 are required (always serialized), INTEGER_NUMBER_SCHEMAS are served as integers, \
+                 RULE_PARSED_BODIES are any JSON value and query parameters strings, both parsed by the rules",
         apply: Apply::One(wire_adjustments),
     },
     Normalization {
@@ -449,13 +450,22 @@ fn wire_adjustments(doc: &mut Value) {
             tokenstack_codegen::openapi_wire_adjustments(name, schema, request_side.contains(name));
         }
     }
-    // Inline schemas of parameters and bodies are request-side: only the constraints go.
-    for op in operations_mut(doc) {
-        for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-            if let Some(schema) = parameter.get_mut("schema") {
-                tokenstack_codegen::openapi_wire_adjustments("", schema, true);
+    // Inline schemas of parameters and bodies are request-side: only the constraints go, and query values are
+    // strings that the rules parse.
+    let adjust = |parameter: &mut Value| {
+        let query = parameter.get("in").and_then(Value::as_str) == Some("query");
+        if let Some(schema) = parameter.get_mut("schema") {
+            if query {
+                *schema = tokenstack_codegen::server_query_parameter(schema);
             }
+            tokenstack_codegen::openapi_wire_adjustments("", schema, true);
         }
+    };
+    if let Some(parameters) = doc.pointer_mut("/components/parameters").and_then(Value::as_object_mut) {
+        parameters.values_mut().for_each(adjust);
+    }
+    for op in operations_mut(doc) {
+        op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten().for_each(adjust);
     }
 }
 

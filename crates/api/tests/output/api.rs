@@ -446,25 +446,25 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
-    pub struct PatchedTokenRequest {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expiring: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub identifier: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub intent: ::std::option::Option<IntentEnum>,
-        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub managed: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<i64>,
+    #[serde(transparent)]
+    pub struct PatchedTokenRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedTokenRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedTokenRequest> for ::serde_json::Value {
+        fn from(value: PatchedTokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedTokenRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`PersonalAccessToken`
     #[derive(
@@ -510,11 +510,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct PersonalAccessTokenRequest {
-        ///Expiration in days
-        pub expires_in: i64,
-        ///Name of the token
-        pub name: ::std::string::String,
+    #[serde(transparent)]
+    pub struct PersonalAccessTokenRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PersonalAccessTokenRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PersonalAccessTokenRequest> for ::serde_json::Value {
+        fn from(value: PersonalAccessTokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PersonalAccessTokenRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Provider Serializer
     #[derive(
@@ -666,21 +678,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct TokenRequest {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expiring: ::std::option::Option<bool>,
-        pub identifier: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub intent: ::std::option::Option<IntentEnum>,
-        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub managed: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<i64>,
+    #[serde(transparent)]
+    pub struct TokenRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for TokenRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TokenRequest> for ::serde_json::Value {
+        fn from(value: TokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for TokenRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Set token's key
     #[derive(
@@ -690,8 +704,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct TokenSetKeyRequest {
-        pub key: ::std::string::String,
+    #[serde(transparent)]
+    pub struct TokenSetKeyRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for TokenSetKeyRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TokenSetKeyRequest> for ::serde_json::Value {
+        fn from(value: TokenSetKeyRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for TokenSetKeyRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Show token's current key
     #[derive(
@@ -956,7 +985,7 @@ pub mod types {
     }
 }
 /// Path and query parameters of each operation.
-#[allow(clippy::all, dead_code)]
+#[allow(clippy::all, dead_code, unused_imports)]
 pub mod params {
     use super::types;
     ///Path parameters of `netbird_tokens_list`.
@@ -1006,13 +1035,13 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub expires: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub expires: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub expiring: Option<bool>,
+        pub expiring: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub identifier: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub intent: Option<types::IntentEnum>,
+        pub intent: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub managed: Option<::std::string::String>,
         ///Which field to use when ordering the results.
@@ -1020,10 +1049,10 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
@@ -1081,17 +1110,17 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub provider: Option<i64>,
+        pub provider: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub user: Option<i64>,
+        pub user: Option<::std::string::String>,
     }
     ///Path parameters of `oauth2_access_tokens_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -1126,17 +1155,17 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub provider: Option<i64>,
+        pub provider: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub user: Option<i64>,
+        pub user: Option<::std::string::String>,
     }
     ///Path parameters of `oauth2_refresh_tokens_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]

@@ -1,5 +1,6 @@
 //! authentik token rules: bearer authentication ([`auth`]), owner visibility, core token CRUD ([`core_tokens`]),
-//! OAuth2 token listing ([`oauth_tokens`]) and DRF-style parsing of request values ([`validate`]).
+//! OAuth2 token listing ([`oauth_tokens`]), DRF serializer parsing of bodies ([`serializer`]) and django-filter
+//! parsing of query values ([`validate`]).
 //!
 //! Expired tokens: like the newest upstream `TokenViewSet` (`Token.objects.including_expired()`),
 //! expired core and OAuth2 tokens are still listed, retrieved, updated and deleted here.
@@ -9,6 +10,7 @@
 mod auth;
 mod core_tokens;
 mod oauth_tokens;
+mod serializer;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -17,6 +19,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkProvider, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
@@ -91,8 +94,8 @@ pub struct TokenListParams {
     pub managed: Option<String>,
     pub search: Option<String>,
     pub ordering: Option<String>,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
+    pub page: Option<String>,
+    pub page_size: Option<String>,
 }
 
 /// Raw `GET /oauth2/{access,refresh}_tokens/` query parameters.
@@ -102,8 +105,8 @@ pub struct OAuthListParams {
     pub provider: Option<String>,
     pub search: Option<String>,
     pub ordering: Option<String>,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
+    pub page: Option<String>,
+    pub page_size: Option<String>,
 }
 
 /// A `TokenRequest` / `PatchedTokenRequest` body; `None` means the key was absent.

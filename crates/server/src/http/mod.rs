@@ -30,8 +30,8 @@ macro_rules! oauth_params {
     ($query:expr) => {{
         let query = $query;
         crate::authentik::OAuthListParams {
-            user: query.user.map(|v| v.to_string()),
-            provider: query.provider.map(|v| v.to_string()),
+            user: query.user,
+            provider: query.provider,
             search: query.search,
             ordering: query.ordering,
             page: query.page,

@@ -1,15 +1,18 @@
 //! NetBird PAT rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT CRUD.
 
 mod auth;
+mod decode;
 mod pats;
 #[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Days, Utc};
+use serde_json::Value;
 
 use crate::model::{NbRole, NbUser, Pat};
 use crate::secrets::{Secret, generate_pat, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Store, StoreError};
+use decode::GoStruct;
 
 /// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
 /// NotFound 404, InvalidArgument 422, BadRequest 400, Internal 500.
@@ -48,6 +51,9 @@ pub enum NbError {
     InvalidUserId,
     #[error("invalid token ID")]
     InvalidTokenId,
+    /// The body does not decode into the request struct (Go's `json.Decoder`).
+    #[error("couldn't parse JSON request")]
+    InvalidJson,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -61,6 +67,7 @@ impl NbError {
             Self::EmptyName | Self::BadExpiration | Self::InvalidUserId | Self::InvalidTokenId => {
                 NbErrorKind::InvalidArgument
             }
+            Self::InvalidJson => NbErrorKind::BadRequest,
             Self::Store(_) => NbErrorKind::Internal,
         }
     }
