@@ -196,7 +196,7 @@ fn emit_operation(
 }
 
 fn field(name: &str, description: Option<&str>, ty: TokenStream, required: bool) -> TokenStream {
-    let ident = format_ident!("{}", name.to_snake_case());
+    let ident = field_ident(name);
     let rename = (ident != name).then(|| quote! { #[serde(rename = #name)] });
     let doc = description.map(|d| quote! { #[doc = #d] });
     if required {
@@ -208,6 +208,14 @@ fn field(name: &str, description: Option<&str>, ty: TokenStream, required: bool)
             pub #ident: Option<#ty>,
         }
     }
+}
+
+/// The Rust field for a parameter: snake case, with a trailing `_` when that is a keyword (authentik's `type`
+/// query parameter), as typify names such properties.
+fn field_ident(name: &str) -> proc_macro2::Ident {
+    let snake = name.to_snake_case();
+    // syn refuses keywords as identifiers.
+    if syn::parse_str::<syn::Ident>(&snake).is_ok() { format_ident!("{snake}") } else { format_ident!("{snake}_") }
 }
 
 /// Dropshot takes the first paragraph of the doc comment as `summary`, the rest as `description`.
@@ -246,4 +254,17 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 /// JSON pointer escaping of one reference token (RFC 6901).
 fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_parameters_get_a_trailing_underscore() {
+        assert_eq!(field_ident("type").to_string(), "type_");
+        assert_eq!(field_ident("user__username").to_string(), "user_username");
+        let tokens = field("type", None, quote! { String }, false).to_string();
+        assert!(tokens.contains("rename = \"type\""), "{tokens}");
+    }
 }

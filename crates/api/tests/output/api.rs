@@ -378,6 +378,128 @@ pub mod types {
         ///Lower-cased error text
         pub message: ::std::string::String,
     }
+    ///`NetbirdUser`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdUser {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///User's email address
+        pub email: ::std::string::String,
+        ///User ID
+        pub id: ::std::string::String,
+        ///Identity provider ID (connector ID) that the user authenticated with. Only populated for users with Dex-encoded user IDs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idp_id: ::std::option::Option<::std::string::String>,
+        ///Is true if this user is blocked. Blocked users can't use the system
+        pub is_blocked: bool,
+        ///Is true if authenticated user is the same as this user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_current: ::std::option::Option<bool>,
+        ///Is true if this user is a service user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_service_user: ::std::option::Option<bool>,
+        ///How user was issued by API or Integration
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<::std::string::String>,
+        ///Last time this user performed a login to the dashboard
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's name from idp provider
+        pub name: ::std::string::String,
+        ///User's password. Only present when user is created (create user endpoint is called) and only when IdP supports user creation with password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        ///Is true if this user requires approval before being activated. Only applicable for users joining via domain matching when user_approval_required is enabled.
+        pub pending_approval: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permissions: ::std::option::Option<UserPermissions>,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+        ///User's status
+        pub status: NetbirdUserStatus,
+    }
+    ///`NetbirdUserRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdUserRequest {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///If set to true then user is blocked and can't use the system
+        pub is_blocked: bool,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+    }
+    ///User's status
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum NetbirdUserStatus {
+        #[serde(rename = "active")]
+        Active,
+        #[serde(rename = "invited")]
+        Invited,
+        #[serde(rename = "blocked")]
+        Blocked,
+    }
+    impl ::std::fmt::Display for NetbirdUserStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Active => f.write_str("active"),
+                Self::Invited => f.write_str("invited"),
+                Self::Blocked => f.write_str("blocked"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NetbirdUserStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "active" => Ok(Self::Active),
+                "invited" => Ok(Self::Invited),
+                "blocked" => Ok(Self::Blocked),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NetbirdUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NetbirdUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`PaginatedTokenList`
     #[derive(
         ::serde::Deserialize,
@@ -403,6 +525,19 @@ pub mod types {
         pub autocomplete: Autocomplete,
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<TokenModel>,
+    }
+    ///`PaginatedUserList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedUserList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<User>,
     }
     ///`Pagination`
     #[derive(
@@ -465,6 +600,39 @@ pub mod types {
         fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
+    }
+    ///User Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct PatchedUserRequest {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<::uuid::Uuid>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
     }
     ///`PersonalAccessToken`
     #[derive(
@@ -621,6 +789,21 @@ pub mod types {
         ) -> Self {
             Self(value)
         }
+    }
+    /**Response for the /user/me endpoint, returns the currently active user (as `user` property)
+and, if this user is being impersonated, the original user in the `original` property.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SessionUser {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub original: ::std::option::Option<UserSelf>,
+        pub user: UserSelf,
+        pub users: ::std::vec::Vec<UserSelf>,
     }
     ///Token Serializer
     #[derive(
@@ -871,6 +1054,165 @@ pub mod types {
         pub username: ::std::string::String,
         pub uuid: ::uuid::Uuid,
     }
+    ///`UserCreateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserCreateRequest {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///User's Email to send invite to
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Is true if this user is a service user
+        pub is_service_user: bool,
+        ///User's full name
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+    }
+    ///`UserPermissions`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserPermissions {
+        ///Indicates whether this User's Peers view is restricted
+        pub is_restricted: bool,
+        pub modules: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::collections::BTreeMap<::std::string::String, bool>,
+        >,
+    }
+    ///User Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserRequest {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<::uuid::Uuid>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        pub username: ::std::string::String,
+    }
+    ///User Serializer for information a user can retrieve about themselves
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserSelf {
+        ///User's avatar, either a http/https URL or a data URI
+        pub avatar: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        pub groups: ::std::vec::Vec<UserSelfGroups>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        pub is_active: bool,
+        ///Return whether this user owns the current browser session.
+        pub is_current: bool,
+        pub is_superuser: bool,
+        ///User's display name.
+        pub name: ::std::string::String,
+        pub pk: i64,
+        pub roles: ::std::vec::Vec<UserSelfRoles>,
+        ///Get user settings with brand and group settings applied
+        pub settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Get all system permissions assigned to the user
+        pub system_permissions: ::std::vec::Vec<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        pub uid: ::std::string::String,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        pub username: ::std::string::String,
+    }
+    ///`UserSelfGroups`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserSelfGroups {
+        pub name: ::std::string::String,
+        pub pk: ::std::string::String,
+    }
+    ///`UserSelfRoles`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserSelfRoles {
+        pub name: ::std::string::String,
+        pub pk: ::std::string::String,
+    }
+    ///Payload to create a service account
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserServiceAccountRequest {
+        #[serde(default)]
+        pub create_group: bool,
+        ///If not provided, valid for 360 days
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub expiring: bool,
+        pub name: ::std::string::String,
+    }
+    ///`UserServiceAccountResponse`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserServiceAccountResponse {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group_pk: ::std::option::Option<::std::string::String>,
+        pub token: ::std::string::String,
+        pub user_pk: i64,
+        pub user_uid: ::std::string::String,
+        pub username: ::std::string::String,
+    }
     ///`UserTypeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -951,6 +1293,12 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    /// Generation of default values for serde.
+    pub mod defaults {
+        pub(super) fn default_bool<const V: bool>() -> bool {
+            V
+        }
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -988,6 +1336,34 @@ pub mod types {
 #[allow(clippy::all, dead_code, unused_imports)]
 pub mod params {
     use super::types;
+    ///Query parameters of `netbird_users_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdUsersListQuery {
+        ///Filters users and returns either regular users or service users
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub service_user: Option<bool>,
+    }
+    ///Path parameters of `netbird_users_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdUsersUpdatePath {
+        ///The unique identifier of a user
+        #[serde(rename = "userId")]
+        pub user_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_users_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdUsersDestroyPath {
+        ///The unique identifier of a user
+        #[serde(rename = "userId")]
+        pub user_id: ::std::string::String,
+    }
     ///Path parameters of `netbird_tokens_list`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct NetbirdTokensListPath {
@@ -1095,6 +1471,114 @@ pub mod params {
     pub struct CoreTokensViewKeyRetrievePath {
         pub identifier: ::std::string::String,
     }
+    ///Query parameters of `core_users_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreUsersListQuery {
+        ///Attributes
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub attributes: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_joined: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(rename = "date_joined__gt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_joined_gt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(rename = "date_joined__lt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_joined_lt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub email: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub groups_by_name: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub groups_by_pk: Option<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_groups: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_roles: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_active: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_superuser: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(rename = "last_login__gt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login_gt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(rename = "last_login__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login_isnull: Option<bool>,
+        #[serde(rename = "last_login__lt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login_lt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_updated: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(rename = "last_updated__gt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_updated_gt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(rename = "last_updated__lt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_updated_lt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<i64>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub path: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub path_startswith: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub roles_by_name: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub roles_by_pk: Option<::uuid::Uuid>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(rename = "type")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub type_: Option<types::UserTypeEnum>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub username: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub uuid: Option<::uuid::Uuid>,
+    }
+    ///Path parameters of `core_users_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersRetrievePath {
+        ///A unique integer value identifying this User.
+        pub id: i64,
+    }
+    ///Path parameters of `core_users_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersUpdatePath {
+        ///A unique integer value identifying this User.
+        pub id: i64,
+    }
+    ///Path parameters of `core_users_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersDestroyPath {
+        ///A unique integer value identifying this User.
+        pub id: i64,
+    }
+    ///Path parameters of `core_users_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersPartialUpdatePath {
+        ///A unique integer value identifying this User.
+        pub id: i64,
+    }
     ///Query parameters of `oauth2_access_tokens_list`.
     #[derive(
         Debug,
@@ -1200,6 +1684,10 @@ pub const OPERATION_IDS: &[&str] = &[
     "admin_reset",
     "admin_state_export",
     "admin_state_load",
+    "netbird_users_list",
+    "netbird_users_create",
+    "netbird_users_update",
+    "netbird_users_destroy",
     "netbird_tokens_list",
     "netbird_tokens_create",
     "netbird_tokens_retrieve",
@@ -1213,6 +1701,12 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_tokens_set_key_create",
     "core_tokens_used_by_list",
     "core_tokens_view_key_retrieve",
+    "core_users_list",
+    "core_users_create",
+    "core_users_retrieve",
+    "core_users_update",
+    "core_users_destroy",
+    "core_users_partial_update",
     "oauth2_access_tokens_list",
     "oauth2_access_tokens_retrieve",
     "oauth2_access_tokens_destroy",
@@ -1239,6 +1733,10 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("admin_reset", &["admin"]),
     ("admin_state_export", &["admin"]),
     ("admin_state_load", &["admin"]),
+    ("netbird_users_list", &["Users"]),
+    ("netbird_users_create", &["Users"]),
+    ("netbird_users_update", &["Users"]),
+    ("netbird_users_destroy", &["Users"]),
     ("netbird_tokens_list", &["Tokens"]),
     ("netbird_tokens_create", &["Tokens"]),
     ("netbird_tokens_retrieve", &["Tokens"]),
@@ -1252,6 +1750,12 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_tokens_set_key_create", &["core"]),
     ("core_tokens_used_by_list", &["core"]),
     ("core_tokens_view_key_retrieve", &["core"]),
+    ("core_users_list", &["core"]),
+    ("core_users_create", &["core"]),
+    ("core_users_retrieve", &["core"]),
+    ("core_users_update", &["core"]),
+    ("core_users_destroy", &["core"]),
+    ("core_users_partial_update", &["core"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
     ("oauth2_access_tokens_retrieve", &["oauth2"]),
     ("oauth2_access_tokens_destroy", &["oauth2"]),
@@ -1433,6 +1937,65 @@ pub trait TokenApi {
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::TokenstackError>,
     >;
+    /// List all Users
+    ///
+    /// Returns a list of all users
+    #[endpoint{method = GET,
+    path = "/api/users",
+    operation_id = "netbird_users_list",
+    tags = ["Users"]}]
+    async fn netbird_users_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::NetbirdUsersListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::NetbirdUser>>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Create a User
+    ///
+    /// Creates a new service user or sends an invite to a regular user
+    #[endpoint{method = POST,
+    path = "/api/users",
+    operation_id = "netbird_users_create",
+    tags = ["Users"]}]
+    async fn netbird_users_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::UserCreateRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::NetbirdUser>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Update a User
+    ///
+    /// Update information about a User
+    #[endpoint{method = PUT,
+    path = "/api/users/{userId}",
+    operation_id = "netbird_users_update",
+    tags = ["Users"]}]
+    async fn netbird_users_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdUsersUpdatePath>,
+        body: dropshot::TypedBody<types::NetbirdUserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::NetbirdUser>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Delete a User
+    ///
+    /// This method removes a user from accessing the system. For this leaves the IDP user intact unless the `--user-delete-from-idp` is passed to management startup.
+    #[endpoint{method = DELETE,
+    path = "/api/users/{userId}",
+    operation_id = "netbird_users_destroy",
+    tags = ["Users"]}]
+    async fn netbird_users_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdUsersDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
     /// List all Tokens
     ///
     /// Returns a list of all tokens for a user
@@ -1602,6 +2165,80 @@ pub trait TokenApi {
         path: dropshot::Path<params::CoreTokensViewKeyRetrievePath>,
     ) -> Result<
         dropshot::HttpResponseOk<types::TokenView>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/users/",
+    operation_id = "core_users_list",
+    tags = ["core"]}]
+    async fn core_users_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CoreUsersListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedUserList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/core/users/",
+    operation_id = "core_users_create",
+    tags = ["core"]}]
+    async fn core_users_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::UserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_retrieve",
+    tags = ["core"]}]
+    async fn core_users_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_update",
+    tags = ["core"]}]
+    async fn core_users_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersUpdatePath>,
+        body: dropshot::TypedBody<types::UserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_destroy",
+    tags = ["core"]}]
+    async fn core_users_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_partial_update",
+    tags = ["core"]}]
+    async fn core_users_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersPartialUpdatePath>,
+        body: dropshot::TypedBody<types::PatchedUserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// AccessToken Viewset
