@@ -16,8 +16,17 @@ pub const STRIPPED_CONSTRAINTS: &[&str] =
 /// Request bodies the server takes as any JSON value and its rules parse, field by field, as the upstream does
 /// (DRF serializers, Go's `json.Decoder` followed by NetBird's checks): a missing field, a null, a bad choice
 /// or a wrong type is the rule's field-keyed 400 or 422, never a body-parse error before the rule runs.
-pub const RULE_PARSED_BODIES: &[&str] =
-    &["TokenRequest", "PatchedTokenRequest", "TokenSetKeyRequest", "PersonalAccessTokenRequest"];
+pub const RULE_PARSED_BODIES: &[&str] = &[
+    "TokenRequest",
+    "PatchedTokenRequest",
+    "TokenSetKeyRequest",
+    "UserRequest",
+    "PatchedUserRequest",
+    "UserServiceAccountRequest",
+    "PersonalAccessTokenRequest",
+    "UserCreateRequest",
+    "NetbirdUserRequest",
+];
 
 /// Response-only schemas whose `type: number` fields are served as integers, because authentik writes
 /// pagination counters as `1`, not `1.0`.

@@ -18,8 +18,10 @@ use crate::{Spec, SpecError, format_file};
 /// Name of the generated trait and of the module the Dropshot macro generates for it.
 pub const TRAIT_NAME: &str = "TokenApi";
 
-/// Generates the server-side API source for `spec`.
+/// Generates the server-side API source for `spec`, with its shadowed literal routes merged (see `routes.rs`).
 pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
+    let (server_spec, shadowed) = spec.server_side()?;
+    let spec = &server_spec;
     let mut settings = TypeSpaceSettings::default();
     settings
         .with_derive("schemars::JsonSchema".to_string())
@@ -49,6 +51,10 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
         let (id, tags) = (op.operation_id, &op.operation.tags);
         operation_tags.push(quote! { (#id, &[#(#tags),*]) });
     }
+    let shadowed = shadowed.iter().map(|m| {
+        let (id, by, literal, parameter) = (&m.operation_id, &m.served_by, &m.literal, &m.parameter);
+        quote! { (#id, #by, #literal, #parameter) }
+    });
     let types = type_space.to_stream();
     let trait_ident = format_ident!("{TRAIT_NAME}");
     let tokens = quote! {
@@ -67,6 +73,11 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
 
         /// Every operationId of the spec, in document order.
         pub const OPERATION_IDS: &[&str] = &[#(#operation_ids),*];
+
+        /// Operations of a literal path beside a variable one (Dropshot cannot route the pair), each as
+        /// `(operationId, served by, literal, path parameter)`: the endpoint `served by` answers the operation when
+        /// the path parameter is the literal.
+        pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[#(#shadowed),*];
 
         /// Each operationId with the tags the spec gives it, in document order.
         pub const OPERATION_TAGS: &[(&str, &[&str])] = &[#(#operation_tags),*];

@@ -41,6 +41,14 @@ enum Apply {
 /// Applied in this order; later entries see the output of earlier ones.
 pub const NORMALIZATIONS: &[Normalization] = &[
     Normalization {
+        name: "shadowed literal routes",
+        side: Side::Spec,
+        reason: "Dropshot cannot route a literal segment beside a variable one (`/core/users/me/` next to \
+                 `/core/users/{id}/`); tokenstack-codegen's merge_shadowed_routes serves them through the variable \
+                 route, and the spec is compared as that same function rewrites it",
+        apply: Apply::One(merge_shadowed_routes),
+    },
+    Normalization {
         name: "document metadata",
         side: Side::Both,
         reason: "info, servers, top-level tags, security schemes and external docs are not generated into the \
@@ -281,6 +289,10 @@ fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) 
             _ => {}
         }
     }
+}
+
+fn merge_shadowed_routes(doc: &mut Value) {
+    tokenstack_codegen::merge_shadowed_routes(doc);
 }
 
 fn drop_document_metadata(doc: &mut Value) {

@@ -234,6 +234,29 @@ pub mod types {
         ///Seconds added to the wall clock (negative moves it back)
         pub offset_seconds: i64,
     }
+    ///`CoreUsersRetrieveResponse`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum CoreUsersRetrieveResponse {
+        User(User),
+        SessionUser(SessionUser),
+    }
+    impl ::std::convert::From<User> for CoreUsersRetrieveResponse {
+        fn from(value: User) -> Self {
+            Self::User(value)
+        }
+    }
+    impl ::std::convert::From<SessionUser> for CoreUsersRetrieveResponse {
+        fn from(value: SessionUser) -> Self {
+            Self::SessionUser(value)
+        }
+    }
     ///The fault injection rules; every rule whose operation matches applies, in order
     #[derive(
         ::serde::Deserialize,
@@ -432,13 +455,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct NetbirdUserRequest {
-        ///Group IDs to auto-assign to peers registered by this user
-        pub auto_groups: ::std::vec::Vec<::std::string::String>,
-        ///If set to true then user is blocked and can't use the system
-        pub is_blocked: bool,
-        ///User's NetBird account role
-        pub role: ::std::string::String,
+    #[serde(transparent)]
+    pub struct NetbirdUserRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for NetbirdUserRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<NetbirdUserRequest> for ::serde_json::Value {
+        fn from(value: NetbirdUserRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for NetbirdUserRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///User's status
     #[derive(
@@ -607,32 +640,25 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
-    pub struct PatchedUserRequest {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub groups: ::std::vec::Vec<::uuid::Uuid>,
-        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///User's display name.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub path: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub roles: ::std::vec::Vec<::uuid::Uuid>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<UserTypeEnum>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub username: ::std::option::Option<::std::string::String>,
+    #[serde(transparent)]
+    pub struct PatchedUserRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedUserRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedUserRequest> for ::serde_json::Value {
+        fn from(value: PatchedUserRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedUserRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`PersonalAccessToken`
     #[derive(
@@ -1062,19 +1088,23 @@ and, if this user is being impersonated, the original user in the `original` pro
         Debug,
         schemars::JsonSchema
     )]
-    pub struct UserCreateRequest {
-        ///Group IDs to auto-assign to peers registered by this user
-        pub auto_groups: ::std::vec::Vec<::std::string::String>,
-        ///User's Email to send invite to
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        ///Is true if this user is a service user
-        pub is_service_user: bool,
-        ///User's full name
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub name: ::std::option::Option<::std::string::String>,
-        ///User's NetBird account role
-        pub role: ::std::string::String,
+    #[serde(transparent)]
+    pub struct UserCreateRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserCreateRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserCreateRequest> for ::serde_json::Value {
+        fn from(value: UserCreateRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserCreateRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`UserPermissions`
     #[derive(
@@ -1100,27 +1130,23 @@ and, if this user is being impersonated, the original user in the `original` pro
         Debug,
         schemars::JsonSchema
     )]
-    pub struct UserRequest {
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub email: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub groups: ::std::vec::Vec<::uuid::Uuid>,
-        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub is_active: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///User's display name.
-        pub name: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub path: ::std::option::Option<::std::string::String>,
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub roles: ::std::vec::Vec<::uuid::Uuid>,
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
-        pub type_: ::std::option::Option<UserTypeEnum>,
-        pub username: ::std::string::String,
+    #[serde(transparent)]
+    pub struct UserRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserRequest> for ::serde_json::Value {
+        fn from(value: UserRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///User Serializer for information a user can retrieve about themselves
     #[derive(
@@ -1187,15 +1213,23 @@ and, if this user is being impersonated, the original user in the `original` pro
         Debug,
         schemars::JsonSchema
     )]
-    pub struct UserServiceAccountRequest {
-        #[serde(default)]
-        pub create_group: bool,
-        ///If not provided, valid for 360 days
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(default = "defaults::default_bool::<true>")]
-        pub expiring: bool,
-        pub name: ::std::string::String,
+    #[serde(transparent)]
+    pub struct UserServiceAccountRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserServiceAccountRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserServiceAccountRequest> for ::serde_json::Value {
+        fn from(value: UserServiceAccountRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserServiceAccountRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`UserServiceAccountResponse`
     #[derive(
@@ -1293,12 +1327,6 @@ and, if this user is being impersonated, the original user in the `original` pro
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
-    /// Generation of default values for serde.
-    pub mod defaults {
-        pub(super) fn default_bool<const V: bool>() -> bool {
-            V
-        }
-    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -1348,7 +1376,7 @@ pub mod params {
     pub struct NetbirdUsersListQuery {
         ///Filters users and returns either regular users or service users
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub service_user: Option<bool>,
+        pub service_user: Option<::std::string::String>,
     }
     ///Path parameters of `netbird_users_update`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -1485,46 +1513,46 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub attributes: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub date_joined: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub date_joined: Option<::std::string::String>,
         #[serde(rename = "date_joined__gt")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub date_joined_gt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub date_joined_gt: Option<::std::string::String>,
         #[serde(rename = "date_joined__lt")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub date_joined_lt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub date_joined_lt: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub email: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub groups_by_name: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub groups_by_pk: Option<::uuid::Uuid>,
+        pub groups_by_pk: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub include_groups: Option<bool>,
+        pub include_groups: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub include_roles: Option<bool>,
+        pub include_roles: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub is_active: Option<bool>,
+        pub is_active: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub is_superuser: Option<bool>,
+        pub is_superuser: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_login: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub last_login: Option<::std::string::String>,
         #[serde(rename = "last_login__gt")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_login_gt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub last_login_gt: Option<::std::string::String>,
         #[serde(rename = "last_login__isnull")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_login_isnull: Option<bool>,
+        pub last_login_isnull: Option<::std::string::String>,
         #[serde(rename = "last_login__lt")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_login_lt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub last_login_lt: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_updated: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub last_updated: Option<::std::string::String>,
         #[serde(rename = "last_updated__gt")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_updated_gt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub last_updated_gt: Option<::std::string::String>,
         #[serde(rename = "last_updated__lt")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub last_updated_lt: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub last_updated_lt: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<::std::string::String>,
         ///Which field to use when ordering the results.
@@ -1532,10 +1560,10 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub path: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1543,41 +1571,46 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub roles_by_name: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub roles_by_pk: Option<::uuid::Uuid>,
+        pub roles_by_pk: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
         #[serde(rename = "type")]
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub type_: Option<types::UserTypeEnum>,
+        pub type_: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub username: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub uuid: Option<::uuid::Uuid>,
+        pub uuid: Option<::std::string::String>,
     }
     ///Path parameters of `core_users_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreUsersRetrievePath {
         ///A unique integer value identifying this User.
-        pub id: i64,
+        pub id: ::std::string::String,
     }
     ///Path parameters of `core_users_update`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreUsersUpdatePath {
         ///A unique integer value identifying this User.
-        pub id: i64,
+        pub id: ::std::string::String,
+    }
+    ///Path parameters of `core_users_service_account_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersServiceAccountCreatePath {
+        pub id: ::std::string::String,
     }
     ///Path parameters of `core_users_destroy`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreUsersDestroyPath {
         ///A unique integer value identifying this User.
-        pub id: i64,
+        pub id: ::std::string::String,
     }
     ///Path parameters of `core_users_partial_update`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreUsersPartialUpdatePath {
         ///A unique integer value identifying this User.
-        pub id: i64,
+        pub id: ::std::string::String,
     }
     ///Query parameters of `oauth2_access_tokens_list`.
     #[derive(
@@ -1705,6 +1738,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_users_create",
     "core_users_retrieve",
     "core_users_update",
+    "core_users_service_account_create",
     "core_users_destroy",
     "core_users_partial_update",
     "oauth2_access_tokens_list",
@@ -1718,6 +1752,18 @@ pub const OPERATION_IDS: &[&str] = &[
     "healthz",
     "metrics",
     "readyz",
+];
+/// Operations of a literal path beside a variable one (Dropshot cannot route the pair), each as
+/// `(operationId, served by, literal, path parameter)`: the endpoint `served by` answers the operation when
+/// the path parameter is the literal.
+pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
+    ("core_users_me_retrieve", "core_users_retrieve", "me", "id"),
+    (
+        "core_users_service_account_create",
+        "core_users_service_account_create",
+        "service_account",
+        "id",
+    ),
 ];
 /// Each operationId with the tags the spec gives it, in document order.
 pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
@@ -1754,6 +1800,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_users_create", &["core"]),
     ("core_users_retrieve", &["core"]),
     ("core_users_update", &["core"]),
+    ("core_users_service_account_create", &["core"]),
     ("core_users_destroy", &["core"]),
     ("core_users_partial_update", &["core"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
@@ -2200,7 +2247,7 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreUsersRetrievePath>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::User>,
+        dropshot::HttpResponseOk<types::CoreUsersRetrieveResponse>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// User Viewset
@@ -2214,6 +2261,19 @@ pub trait TokenApi {
         body: dropshot::TypedBody<types::UserRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Create a new user account that is marked as a service account
+    #[endpoint{method = POST,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_service_account_create",
+    tags = ["core"]}]
+    async fn core_users_service_account_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersServiceAccountCreatePath>,
+        body: dropshot::TypedBody<types::UserServiceAccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::UserServiceAccountResponse>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// User Viewset

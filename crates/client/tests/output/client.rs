@@ -7834,6 +7834,33 @@ let response = client.core_users_create()
     pub fn core_users_create(&self) -> builder::CoreUsersCreate<'_> {
         builder::CoreUsersCreate::new(self)
     }
+    /**Get information about current user
+
+Sends a `GET` request to `/api/v3/core/users/me/`
+
+```ignore
+let response = client.core_users_me_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn core_users_me_retrieve(&self) -> builder::CoreUsersMeRetrieve<'_> {
+        builder::CoreUsersMeRetrieve::new(self)
+    }
+    /**Create a new user account that is marked as a service account
+
+Sends a `POST` request to `/api/v3/core/users/service_account/`
+
+```ignore
+let response = client.core_users_service_account_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_service_account_create(
+        &self,
+    ) -> builder::CoreUsersServiceAccountCreate<'_> {
+        builder::CoreUsersServiceAccountCreate::new(self)
+    }
     /**User Viewset
 
 Sends a `GET` request to `/api/v3/core/users/{id}/`
@@ -12001,6 +12028,171 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_me_retrieve`]
+
+[`Client::core_users_me_retrieve`]: super::Client::core_users_me_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersMeRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> CoreUsersMeRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v3/core/users/me/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionUser>, Error<types::AuthentikError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v3/core/users/me/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_me_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_service_account_create`]
+
+[`Client::core_users_service_account_create`]: super::Client::core_users_service_account_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersServiceAccountCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UserServiceAccountRequest, String>,
+    }
+    impl<'a> CoreUsersServiceAccountCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserServiceAccountRequest>,
+            <V as std::convert::TryInto<
+                types::UserServiceAccountRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UserServiceAccountRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserServiceAccountRequest,
+            ) -> types::builder::UserServiceAccountRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/users/service_account/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::UserServiceAccountResponse>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UserServiceAccountRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/users/service_account/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_service_account_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -11,8 +11,10 @@ mod auth;
 mod core_tokens;
 mod oauth_tokens;
 mod serializer;
+pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;
+mod users;
 mod validate;
 
 use std::collections::hash_map::Entry;

@@ -13,6 +13,7 @@ pub(super) const MSG_NULL: &str = "This field may not be null.";
 const MSG_NOT_A_STRING: &str = "Not a valid string.";
 const MSG_NOT_A_BOOLEAN: &str = "Must be a valid boolean.";
 const MSG_NO_DATA: &str = "No data provided";
+const MSG_NULL_CHARACTERS: &str = "Null characters are not allowed.";
 const MSG_DATETIME_FORMAT: &str =
     "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
 
@@ -77,9 +78,14 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// `CharField`: strings and numbers (as `str()`), not booleans, lists or objects.
+    /// `CharField`: strings and numbers (as `str()`), not booleans, lists or objects, and no NUL characters
+    /// (`ProhibitNullCharactersValidator`).
     pub(super) fn string(&mut self, field: &str, nullable: bool) -> Option<String> {
         match self.value(field, nullable)? {
+            Value::String(s) if s.contains('\0') => {
+                self.error(field, MSG_NULL_CHARACTERS);
+                None
+            }
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => {
@@ -132,6 +138,43 @@ impl<'a> Body<'a> {
             self.error(field, MSG_DATETIME_FORMAT);
         }
         parsed
+    }
+
+    /// authentik's `JSONDictField`: a JSON object.
+    pub(super) fn dict(&mut self, field: &str) -> Option<Map<String, Value>> {
+        match self.value(field, false)? {
+            Value::Object(map) => Some(map.clone()),
+            _ => {
+                self.error(field, "Value must be a dictionary, and not have any duplicate keys.");
+                None
+            }
+        }
+    }
+
+    /// `PrimaryKeyRelatedField(many=True)` over UUID pks: a list of UUID strings (existence is the caller's check).
+    pub(super) fn uuid_list(&mut self, field: &str) -> Option<Vec<Uuid>> {
+        match self.value(field, false)? {
+            Value::Array(items) => {
+                let mut uuids = Vec::new();
+                for item in items {
+                    match item.as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                        Some(uuid) => uuids.push(uuid),
+                        None => self.error(field, format!("“{}” is not a valid UUID.", python_str(item))),
+                    }
+                }
+                Some(uuids)
+            }
+            other => {
+                let msg = format!("Expected a list of items but got type \"{}\".", python_type(other));
+                self.error(field, msg);
+                None
+            }
+        }
+    }
+
+    /// Adds an error to a field (a check that needs more than the body).
+    pub(super) fn reject(&mut self, field: &str, message: impl Into<String>) {
+        self.error(field, message);
     }
 
     /// `PrimaryKeyRelatedField` over an integer pk: integers and integer strings; existence is the caller's check.
@@ -227,6 +270,7 @@ mod tests {
         assert_eq!(errors(json!({"user": true}))["user"], ["Incorrect type. Expected pk value, received bool."]);
         assert_eq!(errors(json!({"user": 1.5}))["user"], ["Invalid pk \"1.5\" - object does not exist."]);
         assert_eq!(errors(json!({"intent": 5}))["intent"], ["\"5\" is not a valid choice."]);
+        assert_eq!(errors(json!({"identifier": "a\u{0}b"}))["identifier"], [MSG_NULL_CHARACTERS]);
     }
 
     #[test]

@@ -35,6 +35,28 @@ impl<'a> GoStruct<'a> {
         }
     }
 
+    /// A `bool` field.
+    pub(super) fn boolean(&mut self, name: &str) -> Result<bool, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(NbError::InvalidJson),
+        }
+    }
+
+    /// A `*[]string` field: `None` when absent or `null`.
+    pub(super) fn strings(&mut self, name: &str) -> Result<Option<Vec<String>>, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned).ok_or(NbError::InvalidJson))
+                .collect::<Result<_, _>>()
+                .map(Some),
+            Some(_) => Err(NbError::InvalidJson),
+        }
+    }
+
     /// An `int` field (64-bit): a JSON integer literal in range; fractions and exponents do not decode.
     pub(super) fn int(&mut self, name: &str) -> Result<i64, NbError> {
         match self.get(name) {

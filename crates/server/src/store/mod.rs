@@ -163,6 +163,84 @@ impl OAuthField {
     }
 }
 
+/// Filterable, searchable and sortable authentik user fields (`UsersFilter`, `UserViewSet.search_fields`, DRF's
+/// default ordering fields of `UserSerializer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Pk,
+    Username,
+    Name,
+    Email,
+    IsActive,
+    /// Effective: the user's own flag or a superuser group's.
+    IsSuperuser,
+    Path,
+    Type,
+    Uuid,
+    DateJoined,
+    LastLogin,
+    LastUpdated,
+}
+
+impl UserField {
+    /// Maps an `ordering` term to a field; unknown terms give `None`.
+    pub fn parse(term: &str) -> Option<Self> {
+        Some(match term {
+            "pk" => Self::Pk,
+            "username" => Self::Username,
+            "name" => Self::Name,
+            "email" => Self::Email,
+            "is_active" => Self::IsActive,
+            "is_superuser" => Self::IsSuperuser,
+            "path" => Self::Path,
+            "type" => Self::Type,
+            "uuid" => Self::Uuid,
+            "date_joined" => Self::DateJoined,
+            "last_login" => Self::LastLogin,
+            "last_updated" => Self::LastUpdated,
+            _ => return None,
+        })
+    }
+}
+
+/// A typed authentik user listing; `search` covers email, name, uuid and username (`UserViewSet.search_fields`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    /// Visibility: `Some(pk)` restricts to that user, `None` is everyone.
+    pub only: Option<i64>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_superuser: Option<bool>,
+    pub path: Option<String>,
+    pub path_startswith: Option<String>,
+    pub user_type: Option<String>,
+    pub uuid: Option<Uuid>,
+    pub search: Option<String>,
+    pub ordering: Vec<(UserField, bool)>,
+    pub page: PageRequest,
+}
+
+impl UserQuery {
+    /// The one definition of what a user listing matches, for every store.
+    pub(crate) fn listing(&self) -> Listing<UserField> {
+        use UserField as F;
+        Listing::new(self.search.as_deref(), &[F::Email, F::Name, F::Uuid, F::Username], F::Pk, self.page)
+            .filter(F::Pk, self.only)
+            .filter(F::Username, self.username.clone())
+            .filter(F::Name, self.name.clone())
+            .filter(F::Email, self.email.clone())
+            .filter(F::IsActive, self.is_active)
+            .filter(F::IsSuperuser, self.is_superuser)
+            .filter(F::Path, self.path.clone())
+            .prefix(F::Path, self.path_startswith.clone())
+            .filter(F::Type, self.user_type.clone())
+            .filter(F::Uuid, self.uuid.map(|u| u.to_string()))
+            .order_by(&self.ordering)
+    }
+}
+
 /// A typed core token listing: every filter is exact, `search` is a case-insensitive
 /// substring over identifier, intent, the owner's username and description.
 /// Ordering puts `NULL` last ascending and first descending (PostgreSQL), ties broken by pk.
@@ -265,6 +343,8 @@ pub struct Snapshot {
     pub pats: Vec<Pat>,
 }
 
+#[allow(dead_code)]
+const TEMP_UNIMPLEMENTED: () = ();
 /// The storage interface, used as `Arc<dyn Store>`.
 ///
 /// Every method is one logical, atomic read or write. References between rows
@@ -277,6 +357,26 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
     async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError>;
     async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError>;
+    /// One page of users.
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
+    /// The highest user pk in use (0 for none), for the next one.
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
+    /// Replaces the user with `user.pk`; `Duplicate` on `username`, `NotFound` if there is none.
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
+    /// Deletes a user with every core and OAuth2 token of theirs, in one step (authentik's `CASCADE`).
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
     /// Adds a provider; `Duplicate` on `pk`.
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError>;
@@ -314,6 +414,21 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a user; `Duplicate` on `id`. Accounts exist implicitly through `account_id`.
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError>;
+    /// The users of an account, by id.
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
+    /// Replaces the user with `user.id` (its account stays); `NotFound` if there is none.
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
+    /// Deletes a user and their PATs in one step.
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
+        let _ = TEMP_UNIMPLEMENTED;
+        Err(StoreError::backend("TEMP"))
+    }
     /// Adds a PAT; `Duplicate` on `id` or `hashed_token`, `NotFound` for an unknown user.
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError>;
     /// Lookup by hashed token through an index, for authentication.

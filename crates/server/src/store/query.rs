@@ -109,11 +109,19 @@ pub(crate) fn search_terms(search: Option<&str>) -> Vec<String> {
     terms
 }
 
-/// A typed listing: every filter is an exact match (`Null` matches `NULL`), every search term must be a
+/// How a filter compares a column with its operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Match {
+    Exact,
+    /// The column's text starts with the operand (django `startswith`).
+    Prefix,
+}
+
+/// A typed listing: every filter is an exact match (`Null` matches `NULL`) or a text prefix, every search term must be a
 /// case-insensitive substring of one of `search_in`, rows sort by `ordering` and then by `tiebreak` ascending.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Listing<C: 'static> {
-    pub filters: Vec<(C, Value<'static>)>,
+    pub filters: Vec<(C, Match, Value<'static>)>,
     pub search: Vec<String>,
     pub search_in: &'static [C],
     /// `(column, descending)`; descending puts `NULL` first.
@@ -130,7 +138,15 @@ impl<C: Column> Listing<C> {
     /// Adds `column = value` when a value is given.
     pub(crate) fn filter<V: Into<Value<'static>>>(mut self, column: C, value: Option<V>) -> Self {
         if let Some(value) = value {
-            self.filters.push((column, value.into()));
+            self.filters.push((column, Match::Exact, value.into()));
+        }
+        self
+    }
+
+    /// Adds `column` starts with `prefix` when a prefix is given.
+    pub(crate) fn prefix(mut self, column: C, prefix: Option<String>) -> Self {
+        if let Some(prefix) = prefix {
+            self.filters.push((column, Match::Prefix, prefix.into()));
         }
         self
     }
@@ -142,7 +158,14 @@ impl<C: Column> Listing<C> {
 
     /// Whether a row passes every filter and search term; `get` reads the row's value of a column.
     pub(crate) fn matches<'r>(&self, get: impl Fn(C) -> Value<'r>) -> bool {
-        if !self.filters.iter().all(|(column, value)| get(*column) == *value) {
+        let passes = |(column, how, value): &(C, Match, Value<'static>)| match how {
+            Match::Exact => get(*column) == *value,
+            Match::Prefix => match (get(*column).as_str(), value.as_str()) {
+                (Some(text), Some(prefix)) => text.starts_with(prefix),
+                _ => false,
+            },
+        };
+        if !self.filters.iter().all(passes) {
             return false;
         }
         if self.search.is_empty() {
@@ -193,7 +216,13 @@ impl<C: Column> Listing<C> {
     pub(crate) fn to_sql(&self, position_fn: &str, columns: &str, from: &str) -> SqlListing {
         let mut filter = Sql::default();
         filter.push("1 = 1");
-        for (column, value) in &self.filters {
+        for (column, how, value) in &self.filters {
+            if *how == Match::Prefix {
+                let prefix = value.as_str().unwrap_or_default().to_owned();
+                filter.push(" AND ").push(position_fn).push("(").push(column.sql()).push(", ");
+                filter.bind(Param::Text(prefix)).push(") = 1");
+                continue;
+            }
             let param = match value {
                 Value::Null => {
                     filter.push(" AND ").push(column.sql()).push(" IS NULL");

@@ -16,7 +16,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 use crate::model::{CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::store::query::Column;
-use crate::store::{CoreTokenField, OAuthField, StoreError};
+use crate::store::{CoreTokenField, OAuthField, StoreError, UserField};
 
 /// One migration file compiled into the binary: `(version, description, sql)`.
 pub(crate) type EmbeddedMigration = (i64, &'static str, &'static str);
@@ -234,6 +234,37 @@ impl Column for OAuthField {
             OAuthField::Kind => "o.kind",
             OAuthField::ProviderName => "p.name_lc",
             OAuthField::UserUsername => "u.username_lc",
+        }
+    }
+}
+
+/// What user listings select from.
+pub(crate) const USER_FROM: &str = "ak_users u";
+
+impl Column for UserField {
+    fn sql(self) -> &'static str {
+        match self {
+            UserField::Pk => "u.pk",
+            UserField::Username => "u.username",
+            UserField::Name => "u.name",
+            UserField::Email => "u.email",
+            UserField::IsActive => "u.is_active",
+            UserField::IsSuperuser => "u.is_superuser",
+            UserField::Path => "u.path",
+            UserField::Type => "u.user_type",
+            UserField::Uuid => "u.uuid",
+            UserField::DateJoined => "u.date_joined",
+            UserField::LastLogin => "u.last_login",
+            UserField::LastUpdated => "u.last_updated",
+        }
+    }
+
+    fn search_sql(self) -> &'static str {
+        match self {
+            UserField::Username => "u.username_lc",
+            UserField::Name => "u.name_lc",
+            UserField::Email => "u.email_lc",
+            other => other.sql(),
         }
     }
 }

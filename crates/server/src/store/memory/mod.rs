@@ -15,6 +15,7 @@ use crate::secrets::Secret;
 use crate::store::query::Value;
 use crate::store::{
     CoreTokenField, CoreTokenQuery, ExpireAction, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
+    UserField, UserQuery,
 };
 use slab::{Row, Slab};
 
@@ -214,6 +215,35 @@ impl State {
         }
     }
 
+    /// A user's value of a listing column.
+    fn user_value<'a>(&'a self, u: &'a AkUser, column: UserField) -> Value<'a> {
+        match column {
+            UserField::Pk => Value::Int(u.pk),
+            UserField::Username => Value::text(&u.username),
+            UserField::Name => Value::text(&u.name),
+            UserField::Email => Value::text(&u.email),
+            UserField::IsActive => Value::Bool(u.is_active),
+            UserField::IsSuperuser => Value::Bool(u.is_effective_superuser()),
+            UserField::Path => Value::text(&u.path),
+            UserField::Type => Value::text(u.user_type.as_str()),
+            UserField::Uuid => Value::Text(u.uuid.to_string().into()),
+            UserField::DateJoined => Value::Time(u.date_joined),
+            UserField::LastLogin => Value::opt_time(u.last_login),
+            UserField::LastUpdated => Value::Time(u.last_updated),
+        }
+    }
+
+    fn delete_ak_user(&mut self, pk: i64) -> Result<(), StoreError> {
+        let user = self.ak_users.remove(&pk).ok_or(StoreError::NotFound)?;
+        self.ak_user_by_username.remove(&user.username);
+        let identifiers: Vec<String> = self.core.of_owner(&pk).map(|t| t.identifier.clone()).collect();
+        for identifier in identifiers {
+            self.remove_core(&identifier);
+        }
+        self.oauth.retain(|_, t| t.user != pk);
+        Ok(())
+    }
+
     /// An OAuth2 token's value of a listing column.
     fn oauth_value<'a>(&'a self, t: &'a OAuthToken, column: OAuthField) -> Value<'a> {
         match column {
@@ -243,6 +273,39 @@ impl Store for MemoryStore {
         let state = self.read()?;
         let pk = state.ak_user_by_username.get(username).ok_or(StoreError::NotFound)?;
         state.ak_users.get(pk).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
+        let state = self.read()?;
+        let listing = query.listing();
+        let candidates: Box<dyn Iterator<Item = &AkUser>> = match query.only {
+            Some(pk) => Box::new(state.ak_users.get(&pk).into_iter()),
+            None => Box::new(state.ak_users.values()),
+        };
+        Ok(listing.page_of(candidates, |u, c| state.user_value(u, c)))
+    }
+
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
+        Ok(self.read()?.ak_users.keys().copied().max().unwrap_or(0))
+    }
+
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let old = state.ak_users.get(&user.pk).ok_or(StoreError::NotFound)?;
+        if old.username != user.username {
+            if state.ak_user_by_username.contains_key(&user.username) {
+                return Err(StoreError::Duplicate { field: "username" });
+            }
+            let old_username = old.username.clone();
+            state.ak_user_by_username.remove(&old_username);
+            state.ak_user_by_username.insert(user.username.clone(), user.pk);
+        }
+        state.ak_users.insert(user.pk, user);
+        Ok(())
+    }
+
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
+        self.write()?.delete_ak_user(pk)
     }
 
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
@@ -348,6 +411,30 @@ impl Store for MemoryStore {
 
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
         self.read()?.nb_users.get(id).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
+        let state = self.read()?;
+        let mut users: Vec<NbUser> = state.nb_users.values().filter(|u| u.account_id == account_id).cloned().collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(users)
+    }
+
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let stored = state.nb_users.get_mut(&user.id).ok_or(StoreError::NotFound)?;
+        *stored = NbUser { account_id: stored.account_id.clone(), ..user };
+        Ok(())
+    }
+
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        state.nb_users.remove(id).ok_or(StoreError::NotFound)?;
+        let pats: Vec<String> = state.pats.of_owner(id).map(|p| p.id.clone()).collect();
+        for pat in pats {
+            state.pats.remove(BY_ID, pat.as_bytes());
+        }
+        Ok(())
     }
 
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
@@ -489,7 +576,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
-        NbUser { id: id.into(), account_id: account.into(), role, is_service_user: false, blocked: false }
+        NbUser::new(id, account, role)
     }
 
     // The behaviour of every Store method is tested once for all backends, memory included, by
