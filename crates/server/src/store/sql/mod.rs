@@ -1,10 +1,18 @@
-//! What the SQLite and PostgreSQL stores share: embedded migrations, value encodings, error mapping,
-//! the listing query builder and the `Store` implementation itself (one macro, two concrete backends).
+//! What the SQLite and PostgreSQL stores share: embedded migrations, value encodings, error mapping, statements
+//! ([`Sql`] with [`Param`] binds) and the columns listings name. Each table's row both ways is in `rows.rs`; the
+//! `Store` implementation itself is plain generic code (`store.rs`) over a [`Driver`] (`driver.rs`), which
+//! `SqliteStore` and `PostgresStore` implement.
 //!
 //! Both schemas use the same column names and encodings (see `migrations/*/0001_init.sql`):
 //! timestamps are `BIGINT` microseconds since the epoch, UUIDs and JSON documents are text, and
 //! `*_lc` columns hold the Unicode lower case of searched fields. The only dialect differences the
-//! queries need is the substring function (`instr` / `strpos`).
+//! queries need is the substring function (`instr` / `strpos`, [`Driver::POSITION_FN`]).
+
+pub(crate) mod driver;
+mod rows;
+mod store;
+
+pub(crate) use driver::Driver;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -146,12 +154,50 @@ pub(crate) fn parse_kind(value: &str) -> Result<OAuthKind, StoreError> {
     }
 }
 
-/// A bound query parameter; the backends bind each variant with its native type.
+/// A bound query parameter; the backends bind each variant with its native type (a `None` as a NULL of it).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Param {
     Int(i64),
+    OptInt(Option<i64>),
     Text(String),
+    OptText(Option<String>),
     Bool(bool),
+}
+
+impl From<i64> for Param {
+    fn from(value: i64) -> Self {
+        Param::Int(value)
+    }
+}
+
+impl From<Option<i64>> for Param {
+    fn from(value: Option<i64>) -> Self {
+        Param::OptInt(value)
+    }
+}
+
+impl From<&str> for Param {
+    fn from(value: &str) -> Self {
+        Param::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Param {
+    fn from(value: String) -> Self {
+        Param::Text(value)
+    }
+}
+
+impl From<Option<&str>> for Param {
+    fn from(value: Option<&str>) -> Self {
+        Param::OptText(value.map(str::to_owned))
+    }
+}
+
+impl From<bool> for Param {
+    fn from(value: bool) -> Self {
+        Param::Bool(value)
+    }
 }
 
 /// A query under construction with `$n` placeholders (understood by both SQLite and PostgreSQL).
@@ -162,6 +208,17 @@ pub(crate) struct Sql {
 }
 
 impl Sql {
+    /// A statement whose `$n` placeholders are already in `text`: give their values with [`arg`](Sql::arg).
+    pub(crate) fn new(text: impl Into<String>) -> Self {
+        Sql { text: text.into(), params: Vec::new() }
+    }
+
+    /// Adds the value of the next placeholder (`$1` first).
+    pub(crate) fn arg(mut self, param: impl Into<Param>) -> Self {
+        self.params.push(param.into());
+        self
+    }
+
     pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
@@ -174,13 +231,6 @@ impl Sql {
         self.text.push_str(&format!("${n}"));
         self
     }
-}
-
-/// The SQL dialect bits the listing queries need.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Dialect {
-    /// `f(haystack, needle)` that is positive when `needle` occurs in `haystack`.
-    pub position_fn: &'static str,
 }
 
 /// The columns of a core token row, in the order `core_from_row` reads them.
@@ -241,656 +291,6 @@ impl Column for OAuthField {
 /// The columns of a PAT row.
 pub(crate) const PAT_COLUMNS: &str =
     "id, user_id, name, hashed_token, expiration_date, created_by, created_at, last_used";
-
-/// Implements [`Store`](crate::store::Store) for a struct with these inherent methods:
-/// `reader(&self) -> &Pool<DB>`, `writer(&self) -> &Pool<DB>`,
-/// `begin_read(&self)` / `begin_write(&self) -> Result<Transaction<'_, DB>, StoreError>`,
-/// and the constant `DIALECT: Dialect`.
-macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, $row:ty) => {
-        mod sql_impl {
-            use async_trait::async_trait;
-            use chrono::{DateTime, Utc};
-            use sqlx::Row as _;
-            use uuid::Uuid;
-
-            use super::*;
-            use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
-            use crate::pagination::Slice;
-            use crate::secrets::Secret;
-            use crate::store::sql::{self, Param, db_err};
-            use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
-
-            type Query<'q> = sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>;
-
-            fn bind_all<'q>(mut query: Query<'q>, params: &'q [Param]) -> Query<'q> {
-                for param in params {
-                    query = match param {
-                        Param::Int(v) => query.bind(*v),
-                        Param::Text(v) => query.bind(v.as_str()),
-                        Param::Bool(v) => query.bind(*v),
-                    };
-                }
-                query
-            }
-
-            fn get<'r, T>(row: &'r $row, column: &str) -> Result<T, StoreError>
-            where
-                T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
-            {
-                row.try_get(column).map_err(db_err)
-            }
-
-            fn core_from_row(row: &$row) -> Result<CoreToken, StoreError> {
-                let pk: String = get(row, "pk")?;
-                let intent: String = get(row, "intent")?;
-                Ok(CoreToken {
-                    pk: Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored token pk is not a UUID", e))?,
-                    identifier: get(row, "identifier")?,
-                    key: Secret::new(get::<String>(row, "token_key")?),
-                    intent: Intent::parse(&intent)
-                        .ok_or_else(|| StoreError::backend(format!("unknown stored intent {intent:?}")))?,
-                    user: get(row, "user_id")?,
-                    description: get(row, "description")?,
-                    expires: sql::opt_from_micros(get(row, "expires")?)?,
-                    expiring: get(row, "expiring")?,
-                    managed: get(row, "managed")?,
-                    key_viewers: sql::from_json(&get::<String>(row, "key_viewers")?)?,
-                })
-            }
-
-            fn oauth_from_row(row: &$row) -> Result<OAuthToken, StoreError> {
-                Ok(OAuthToken {
-                    pk: get(row, "pk")?,
-                    kind: sql::parse_kind(&get::<String>(row, "kind")?)?,
-                    provider: get(row, "provider_id")?,
-                    user: get(row, "user_id")?,
-                    token: Secret::new(get::<String>(row, "token")?),
-                    expires: sql::opt_from_micros(get(row, "expires")?)?,
-                    scope: sql::from_json(&get::<String>(row, "scope")?)?,
-                    id_token: sql::from_json(&get::<String>(row, "id_token")?)?,
-                    revoked: get(row, "revoked")?,
-                })
-            }
-
-            fn pat_from_row(row: &$row) -> Result<Pat, StoreError> {
-                Ok(Pat {
-                    id: get(row, "id")?,
-                    user_id: get(row, "user_id")?,
-                    name: get(row, "name")?,
-                    hashed_token: get(row, "hashed_token")?,
-                    expiration_date: sql::from_micros(get(row, "expiration_date")?)?,
-                    created_by: get(row, "created_by")?,
-                    created_at: sql::from_micros(get(row, "created_at")?)?,
-                    last_used: sql::opt_from_micros(get(row, "last_used")?)?,
-                })
-            }
-
-            fn data_from_row<T: serde::de::DeserializeOwned>(row: &$row) -> Result<T, StoreError> {
-                sql::from_json(&get::<String>(row, "data")?)
-            }
-
-            async fn insert_ak_user<'c, E>(db: E, user: &AkUser) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = $db>,
-            {
-                sqlx::query("INSERT INTO ak_users (pk, username, username_lc, data) VALUES ($1, $2, $3, $4)")
-                    .bind(user.pk)
-                    .bind(user.username.as_str())
-                    .bind(user.username.to_lowercase())
-                    .bind(sql::to_json(user)?)
-                    .execute(db)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn insert_provider<'c, E>(db: E, provider: &AkProvider) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = $db>,
-            {
-                sqlx::query("INSERT INTO providers (pk, name_lc, data) VALUES ($1, $2, $3)")
-                    .bind(provider.pk)
-                    .bind(provider.name.to_lowercase())
-                    .bind(sql::to_json(provider)?)
-                    .execute(db)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn insert_core<'c, E>(db: E, token: &CoreToken) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = $db>,
-            {
-                sqlx::query(
-                    "INSERT INTO core_tokens (pk, identifier, identifier_lc, token_key, intent, user_id, \
-                     description, description_lc, expires, expiring, managed, key_viewers) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(token.pk.to_string())
-                .bind(token.identifier.as_str())
-                .bind(token.identifier.to_lowercase())
-                .bind(token.key.expose())
-                .bind(token.intent.as_str())
-                .bind(token.user)
-                .bind(token.description.as_str())
-                .bind(token.description.to_lowercase())
-                .bind(token.expires.map(sql::micros))
-                .bind(token.expiring)
-                .bind(token.managed.as_deref())
-                .bind(sql::to_json(&token.key_viewers)?)
-                .execute(db)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn insert_oauth<'c, E>(db: E, token: &OAuthToken) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = $db>,
-            {
-                sqlx::query(
-                    "INSERT INTO oauth_tokens (kind, pk, provider_id, user_id, token, expires, scope, id_token, revoked) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(token.kind.as_str())
-                .bind(token.pk)
-                .bind(token.provider)
-                .bind(token.user)
-                .bind(token.token.expose())
-                .bind(token.expires.map(sql::micros))
-                .bind(sql::to_json(&token.scope)?)
-                .bind(sql::to_json(&token.id_token)?)
-                .bind(token.revoked)
-                .execute(db)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn insert_nb_user<'c, E>(db: E, user: &NbUser) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = $db>,
-            {
-                sqlx::query("INSERT INTO nb_users (id, account_id, data) VALUES ($1, $2, $3)")
-                    .bind(user.id.as_str())
-                    .bind(user.account_id.as_str())
-                    .bind(sql::to_json(user)?)
-                    .execute(db)
-                    .await
-                    .map_err(db_err)?;
-                Ok(())
-            }
-
-            async fn insert_pat<'c, E>(db: E, pat: &Pat) -> Result<(), StoreError>
-            where
-                E: sqlx::Executor<'c, Database = $db>,
-            {
-                sqlx::query(
-                    "INSERT INTO pats (id, user_id, name, hashed_token, expiration_date, created_by, created_at, last_used) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(pat.id.as_str())
-                .bind(pat.user_id.as_str())
-                .bind(pat.name.as_str())
-                .bind(pat.hashed_token.as_str())
-                .bind(sql::micros(pat.expiration_date))
-                .bind(pat.created_by.as_str())
-                .bind(sql::micros(pat.created_at))
-                .bind(pat.last_used.map(sql::micros))
-                .execute(db)
-                .await
-                .map_err(db_err)?;
-                Ok(())
-            }
-
-            impl $store {
-                async fn list<T>(
-                    &self,
-                    listing: crate::store::query::SqlListing,
-                    decode: fn(&$row) -> Result<T, StoreError>,
-                ) -> Result<Slice<T>, StoreError> {
-                    let rows = bind_all(sqlx::query(&listing.page.text), &listing.page.params)
-                        .fetch_all(self.reader())
-                        .await
-                        .map_err(db_err)?;
-                    let total: i64 = match rows.first() {
-                        Some(row) => get(row, "total")?,
-                        None => bind_all(sqlx::query(&listing.count.text), &listing.count.params)
-                            .fetch_one(self.reader())
-                            .await
-                            .map_err(db_err)?
-                            .try_get(0)
-                            .map_err(db_err)?,
-                    };
-                    let items = rows.iter().map(decode).collect::<Result<Vec<T>, _>>()?;
-                    Ok(Slice { total: u64::try_from(total).unwrap_or(0), items })
-                }
-            }
-
-            #[async_trait]
-            impl Store for $store {
-                async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-                    insert_ak_user(self.writer(), &user).await
-                }
-
-                async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
-                    let row = sqlx::query("SELECT data FROM ak_users WHERE pk = $1")
-                        .bind(pk)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(db_err)?
-                        .ok_or(StoreError::NotFound)?;
-                    data_from_row(&row)
-                }
-
-                async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
-                    let row = sqlx::query("SELECT data FROM ak_users WHERE username = $1")
-                        .bind(username)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(db_err)?
-                        .ok_or(StoreError::NotFound)?;
-                    data_from_row(&row)
-                }
-
-                async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
-                    insert_provider(self.writer(), &provider).await
-                }
-
-                async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
-                    let row = sqlx::query("SELECT data FROM providers WHERE pk = $1")
-                        .bind(pk)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(db_err)?
-                        .ok_or(StoreError::NotFound)?;
-                    data_from_row(&row)
-                }
-
-                async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
-                    let token = sql::stored_core(token);
-                    insert_core(self.writer(), &token).await?;
-                    Ok(token)
-                }
-
-                async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
-                    let row = sqlx::query(&format!(
-                        "SELECT {} FROM core_tokens t WHERE t.identifier = $1",
-                        sql::CORE_COLUMNS
-                    ))
-                    .bind(identifier)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound)?;
-                    core_from_row(&row)
-                }
-
-                async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
-                    let row = sqlx::query(&format!(
-                        "SELECT {} FROM core_tokens t WHERE t.token_key = $1",
-                        sql::CORE_COLUMNS
-                    ))
-                    .bind(key)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound)?;
-                    core_from_row(&row)
-                }
-
-                async fn list_core_tokens(
-                    &self,
-                    query: &CoreTokenQuery,
-                ) -> Result<Slice<CoreToken>, StoreError> {
-                    self.list(query.listing().to_sql(Self::DIALECT.position_fn, sql::CORE_COLUMNS, sql::CORE_FROM), core_from_row).await
-                }
-
-                async fn replace_core_token(
-                    &self,
-                    identifier: &str,
-                    token: CoreToken,
-                ) -> Result<CoreToken, StoreError> {
-                    let mut token = sql::stored_core(token);
-                    // One statement: the old identifier and key stop resolving as the new ones start.
-                    let row = sqlx::query(
-                        "UPDATE core_tokens SET identifier = $1, identifier_lc = $2, token_key = $3, intent = $4, \
-                         user_id = $5, description = $6, description_lc = $7, expires = $8, expiring = $9, \
-                         managed = $10, key_viewers = $11 WHERE identifier = $12 RETURNING pk",
-                    )
-                    .bind(token.identifier.as_str())
-                    .bind(token.identifier.to_lowercase())
-                    .bind(token.key.expose())
-                    .bind(token.intent.as_str())
-                    .bind(token.user)
-                    .bind(token.description.as_str())
-                    .bind(token.description.to_lowercase())
-                    .bind(token.expires.map(sql::micros))
-                    .bind(token.expiring)
-                    .bind(token.managed.as_deref())
-                    .bind(sql::to_json(&token.key_viewers)?)
-                    .bind(identifier)
-                    .fetch_optional(self.writer())
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound)?;
-                    let pk: String = get(&row, "pk")?;
-                    token.pk = Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored token pk is not a UUID", e))?;
-                    Ok(token)
-                }
-
-                async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
-                    let done = sqlx::query("DELETE FROM core_tokens WHERE identifier = $1")
-                        .bind(identifier)
-                        .execute(self.writer())
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                }
-
-                async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
-                    let done = sqlx::query("UPDATE core_tokens SET token_key = $1 WHERE identifier = $2")
-                        .bind(key.expose())
-                        .bind(identifier)
-                        .execute(self.writer())
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                }
-
-                async fn expired_core_tokens(
-                    &self,
-                    now: DateTime<Utc>,
-                    limit: usize,
-                ) -> Result<Vec<CoreToken>, StoreError> {
-                    let rows = sqlx::query(&format!(
-                        "SELECT {} FROM core_tokens t WHERE t.expiring AND t.expires IS NOT NULL \
-                         AND t.expires < $1 ORDER BY t.identifier LIMIT $2",
-                        sql::CORE_COLUMNS,
-                    ))
-                    .bind(sql::micros_ceil(now))
-                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err(db_err)?;
-                    rows.iter().map(core_from_row).collect()
-                }
-
-                async fn expire_core_token(
-                    &self,
-                    pk: Uuid,
-                    now: DateTime<Utc>,
-                    action: ExpireAction,
-                ) -> Result<bool, StoreError> {
-                    const STILL_EXPIRED: &str = "t.pk = $1 AND t.expiring AND t.expires IS NOT NULL AND t.expires < $2";
-                    let result = match action {
-                        ExpireAction::Rotate { key, expires } => sqlx::query(&format!(
-                            "UPDATE core_tokens AS t SET token_key = $3, expires = $4 WHERE {STILL_EXPIRED}"
-                        ))
-                        .bind(pk.to_string())
-                        .bind(sql::micros_ceil(now))
-                        .bind(key.expose())
-                        .bind(sql::micros(sql::trunc(expires)))
-                        .execute(self.writer())
-                        .await,
-                        ExpireAction::Delete => {
-                            sqlx::query(&format!("DELETE FROM core_tokens AS t WHERE {STILL_EXPIRED}"))
-                                .bind(pk.to_string())
-                                .bind(sql::micros_ceil(now))
-                                .execute(self.writer())
-                                .await
-                        }
-                    };
-                    Ok(result.map_err(db_err)?.rows_affected() == 1)
-                }
-
-                async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
-                    insert_oauth(self.writer(), &sql::stored_oauth(token)).await
-                }
-
-                async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
-                    let row = sqlx::query(&format!(
-                        "SELECT {} FROM oauth_tokens o WHERE o.kind = $1 AND o.pk = $2",
-                        sql::OAUTH_COLUMNS
-                    ))
-                    .bind(kind.as_str())
-                    .bind(pk)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound)?;
-                    oauth_from_row(&row)
-                }
-
-                async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
-                    self.list(query.listing().to_sql(Self::DIALECT.position_fn, sql::OAUTH_COLUMNS, sql::OAUTH_FROM), oauth_from_row).await
-                }
-
-                async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
-                    let done = sqlx::query("DELETE FROM oauth_tokens WHERE kind = $1 AND pk = $2")
-                        .bind(kind.as_str())
-                        .bind(pk)
-                        .execute(self.writer())
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                }
-
-                async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-                    insert_nb_user(self.writer(), &user).await
-                }
-
-                async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
-                    let row = sqlx::query("SELECT data FROM nb_users WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(db_err)?
-                        .ok_or(StoreError::NotFound)?;
-                    data_from_row(&row)
-                }
-
-                async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
-                    insert_pat(self.writer(), &sql::stored_pat(pat)).await
-                }
-
-                async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
-                    let row = sqlx::query(&format!("SELECT {} FROM pats WHERE hashed_token = $1", sql::PAT_COLUMNS))
-                        .bind(hashed_token)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(db_err)?
-                        .ok_or(StoreError::NotFound)?;
-                    pat_from_row(&row)
-                }
-
-                async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
-                    sqlx::query(&format!(
-                        "SELECT {} FROM pats WHERE user_id = $1 ORDER BY created_at, id",
-                        sql::PAT_COLUMNS
-                    ))
-                    .bind(user_id)
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err(db_err)?
-                    .iter()
-                    .map(pat_from_row)
-                    .collect()
-                }
-
-                async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
-                    let row = sqlx::query(&format!(
-                        "SELECT {} FROM pats WHERE user_id = $1 AND id = $2",
-                        sql::PAT_COLUMNS
-                    ))
-                    .bind(user_id)
-                    .bind(id)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(db_err)?
-                    .ok_or(StoreError::NotFound)?;
-                    pat_from_row(&row)
-                }
-
-                async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-                    let done = sqlx::query("DELETE FROM pats WHERE user_id = $1 AND id = $2")
-                        .bind(user_id)
-                        .bind(id)
-                        .execute(self.writer())
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                }
-
-                async fn mark_pat_used(
-                    &self,
-                    user_id: &str,
-                    id: &str,
-                    at: DateTime<Utc>,
-                ) -> Result<(), StoreError> {
-                    let done = sqlx::query("UPDATE pats SET last_used = $1 WHERE user_id = $2 AND id = $3")
-                        .bind(sql::micros(at))
-                        .bind(user_id)
-                        .bind(id)
-                        .execute(self.writer())
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                }
-
-                async fn export(&self) -> Result<Snapshot, StoreError> {
-                    // One read transaction, so the snapshot is consistent.
-                    let mut tx = self.begin_read().await?;
-                    let mut snapshot = Snapshot::default();
-                    for row in sqlx::query("SELECT data FROM ak_users ORDER BY pk")
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                    {
-                        snapshot.ak_users.push(data_from_row(&row)?);
-                    }
-                    for row in sqlx::query("SELECT data FROM providers ORDER BY pk")
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                    {
-                        snapshot.providers.push(data_from_row(&row)?);
-                    }
-                    for row in sqlx::query(&format!(
-                        "SELECT {} FROM core_tokens t ORDER BY t.identifier",
-                        sql::CORE_COLUMNS
-                    ))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    {
-                        snapshot.core_tokens.push(core_from_row(&row)?);
-                    }
-                    // `kind` text orders access before refresh, as `OAuthKind` does.
-                    for row in sqlx::query(&format!(
-                        "SELECT {} FROM oauth_tokens o ORDER BY o.kind, o.pk",
-                        sql::OAUTH_COLUMNS
-                    ))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db_err)?
-                    {
-                        snapshot.oauth_tokens.push(oauth_from_row(&row)?);
-                    }
-                    for row in sqlx::query("SELECT data FROM nb_users ORDER BY id")
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                    {
-                        snapshot.nb_users.push(data_from_row(&row)?);
-                    }
-                    for row in sqlx::query(&format!("SELECT {} FROM pats ORDER BY id", sql::PAT_COLUMNS))
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                    {
-                        snapshot.pats.push(pat_from_row(&row)?);
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(snapshot)
-                }
-
-                async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
-                    let row = sqlx::query(
-                        "SELECT (SELECT COUNT(*) FROM core_tokens), \
-                                (SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'access'), \
-                                (SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'refresh'), \
-                                (SELECT COUNT(*) FROM pats)",
-                    )
-                    .fetch_one(&mut *self.begin_read().await?)
-                    .await
-                    .map_err(db_err)?;
-                    let count = |i: usize| row.try_get::<i64, _>(i).map(|n| n.max(0) as u64).map_err(db_err);
-                    Ok(TokenCounts { core: count(0)?, oauth_access: count(1)?, oauth_refresh: count(2)?, pats: count(3)? })
-                }
-
-                async fn ping(&self) -> Result<(), StoreError> {
-                    sqlx::query("SELECT 1").execute(&mut *self.begin_read().await?).await.map_err(db_err)?;
-                    Ok(())
-                }
-
-                async fn close(&self) {
-                    <$store>::close(self).await
-                }
-
-                async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-                    // One write transaction: on any error it rolls back (dropped uncommitted).
-                    let mut tx = self.begin_write().await?;
-                    for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "providers", "ak_users"] {
-                        sqlx::query(&format!("DELETE FROM {table}"))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    }
-                    for user in &snapshot.ak_users {
-                        insert_ak_user(&mut *tx, user).await?;
-                    }
-                    for provider in &snapshot.providers {
-                        insert_provider(&mut *tx, provider).await?;
-                    }
-                    for token in snapshot.core_tokens {
-                        insert_core(&mut *tx, &sql::stored_core(token)).await?;
-                    }
-                    for token in snapshot.oauth_tokens {
-                        insert_oauth(&mut *tx, &sql::stored_oauth(token)).await?;
-                    }
-                    for user in &snapshot.nb_users {
-                        insert_nb_user(&mut *tx, user).await?;
-                    }
-                    for pat in snapshot.pats {
-                        insert_pat(&mut *tx, &sql::stored_pat(pat)).await?;
-                    }
-                    tx.commit().await.map_err(db_err)?;
-                    Ok(())
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use impl_sql_store;
 
 #[cfg(test)]
 mod tests {
