@@ -1,5 +1,6 @@
-//! Each table's row both ways: the `INSERT` statement of a value and the value of a result row, in the
-//! encodings of [`super`]. The statements are plain [`Sql`], run on a pool or in a transaction alike.
+//! Each table's row both ways, in the encodings of [`super`]: the statements that write a value (its `INSERT`;
+//! for core tokens also the replace) and the value of a result row. The statements are plain [`Sql`], run on a
+//! pool or in a transaction alike.
 
 use uuid::Uuid;
 
@@ -26,23 +27,39 @@ pub(crate) fn insert_provider(provider: &AkProvider) -> Result<Sql, StoreError> 
 
 /// `token` as stored (see [`super::stored_core`]).
 pub(crate) fn insert_core(token: &CoreToken) -> Result<Sql, StoreError> {
-    Ok(Sql::new(
+    let sql = Sql::new(
         "INSERT INTO core_tokens (pk, identifier, identifier_lc, token_key, intent, user_id, \
          description, description_lc, expires, expiring, managed, key_viewers) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .arg(token.pk.to_string())
-    .arg(token.identifier.as_str())
-    .arg(token.identifier.to_lowercase())
-    .arg(token.key.expose())
-    .arg(token.intent.as_str())
-    .arg(token.user)
-    .arg(token.description.as_str())
-    .arg(token.description.to_lowercase())
-    .arg(token.expires.map(micros))
-    .arg(token.expiring)
-    .arg(token.managed.as_deref())
-    .arg(to_json(&token.key_viewers)?))
+    );
+    core_values(sql.arg(token.pk.to_string()), token)
+}
+
+/// Replaces the token stored under `identifier` with `token` (as stored), keeping its pk, which it returns:
+/// one statement, so the old identifier and key stop resolving as the new ones start.
+pub(crate) fn replace_core(identifier: &str, token: &CoreToken) -> Result<Sql, StoreError> {
+    let sql = Sql::new(
+        "UPDATE core_tokens SET identifier = $1, identifier_lc = $2, token_key = $3, intent = $4, \
+         user_id = $5, description = $6, description_lc = $7, expires = $8, expiring = $9, \
+         managed = $10, key_viewers = $11 WHERE identifier = $12 RETURNING pk",
+    );
+    Ok(core_values(sql, token)?.arg(identifier))
+}
+
+/// The values of every core token column but `pk`, in table order.
+fn core_values(sql: Sql, token: &CoreToken) -> Result<Sql, StoreError> {
+    Ok(sql
+        .arg(token.identifier.as_str())
+        .arg(token.identifier.to_lowercase())
+        .arg(token.key.expose())
+        .arg(token.intent.as_str())
+        .arg(token.user)
+        .arg(token.description.as_str())
+        .arg(token.description.to_lowercase())
+        .arg(token.expires.map(micros))
+        .arg(token.expiring)
+        .arg(token.managed.as_deref())
+        .arg(to_json(&token.key_viewers)?))
 }
 
 /// `token` as stored (see [`super::stored_oauth`]).

@@ -13,11 +13,10 @@ use crate::store::query::SqlListing;
 use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::store::sql::rows::{
     core_from_row, data_from_row, insert_ak_user, insert_core, insert_nb_user, insert_oauth, insert_pat,
-    insert_provider, oauth_from_row, parse_pk, pat_from_row,
+    insert_provider, oauth_from_row, parse_pk, pat_from_row, replace_core,
 };
 use crate::store::sql::{
-    self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, db_err, micros, micros_ceil, to_json,
-    trunc,
+    self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, db_err, micros, micros_ceil, trunc,
 };
 use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
 
@@ -108,24 +107,7 @@ impl<D: Driver> Store for D {
 
     async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
         let mut token = sql::stored_core(token);
-        // One statement: the old identifier and key stop resolving as the new ones start.
-        let sql = Sql::new(
-            "UPDATE core_tokens SET identifier = $1, identifier_lc = $2, token_key = $3, intent = $4, \
-             user_id = $5, description = $6, description_lc = $7, expires = $8, expiring = $9, \
-             managed = $10, key_viewers = $11 WHERE identifier = $12 RETURNING pk",
-        )
-        .arg(token.identifier.as_str())
-        .arg(token.identifier.to_lowercase())
-        .arg(token.key.expose())
-        .arg(token.intent.as_str())
-        .arg(token.user)
-        .arg(token.description.as_str())
-        .arg(token.description.to_lowercase())
-        .arg(token.expires.map(micros))
-        .arg(token.expiring)
-        .arg(token.managed.as_deref())
-        .arg(to_json(&token.key_viewers)?)
-        .arg(identifier);
+        let sql = replace_core(identifier, &token)?;
         let row = self.write().fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
         token.pk = parse_pk(&row.text("pk")?)?;
         Ok(token)
