@@ -343,8 +343,6 @@ pub struct Snapshot {
     pub pats: Vec<Pat>,
 }
 
-#[allow(dead_code)]
-const TEMP_UNIMPLEMENTED: () = ();
 /// The storage interface, used as `Arc<dyn Store>`.
 ///
 /// Every method is one logical, atomic read or write. References between rows
@@ -358,25 +356,13 @@ pub trait Store: Send + Sync + 'static {
     async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError>;
     async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError>;
     /// One page of users.
-    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError>;
     /// The highest user pk in use (0 for none), for the next one.
-    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError>;
     /// Replaces the user with `user.pk`; `Duplicate` on `username`, `NotFound` if there is none.
-    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
     /// Deletes a user with every core and OAuth2 token of theirs, in one step (authentik's `CASCADE`).
-    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError>;
     /// Adds a provider; `Duplicate` on `pk`.
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError>;
@@ -415,20 +401,11 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError>;
     /// The users of an account, by id.
-    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError>;
     /// Replaces the user with `user.id` (its account stays); `NotFound` if there is none.
-    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
     /// Deletes a user and their PATs in one step.
-    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
-        let _ = TEMP_UNIMPLEMENTED;
-        Err(StoreError::backend("TEMP"))
-    }
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError>;
     /// Adds a PAT; `Duplicate` on `id` or `hashed_token`, `NotFound` for an unknown user.
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError>;
     /// Lookup by hashed token through an index, for authentication.

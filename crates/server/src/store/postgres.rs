@@ -22,8 +22,10 @@ use crate::store::sql::driver::RowsAffected;
 use crate::store::sql::{self, Driver, EmbeddedMigration, db_err};
 
 /// The PostgreSQL schema migrations, oldest first (files under `migrations/postgres`).
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "users", include_str!("../../migrations/postgres/0002_users.sql")),
+];
 
 /// Connections per replica.
 const MAX_CONNECTIONS: u32 = 10;

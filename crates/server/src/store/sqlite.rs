@@ -26,8 +26,10 @@ use crate::store::sql::driver::RowsAffected;
 use crate::store::sql::{self, Driver, EmbeddedMigration, db_err};
 
 /// The SQLite schema migrations, oldest first (files under `migrations/sqlite`).
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "users", include_str!("../../migrations/sqlite/0002_users.sql")),
+];
 
 /// Readers allowed at once; the writer is always a single connection.
 const READERS: u32 = 4;

@@ -13,12 +13,13 @@ use crate::store::query::SqlListing;
 use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::store::sql::rows::{
     core_from_row, data_from_row, insert_ak_user, insert_core, insert_nb_user, insert_oauth, insert_pat,
-    insert_provider, oauth_from_row, parse_pk, pat_from_row, replace_core,
+    insert_provider, oauth_from_row, parse_pk, pat_from_row, replace_ak_user, replace_core,
 };
 use crate::store::sql::{
-    self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, db_err, micros, micros_ceil, trunc,
+    self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err, micros, micros_ceil,
+    to_json, trunc,
 };
-use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
+use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 
 /// A result row of `D`'s database.
 type RowOf<D> = <<D as Driver>::Db as sqlx::Database>::Row;
@@ -74,6 +75,31 @@ impl<D: Driver> Store for D {
 
     async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
         data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE username = $1").arg(username)).await?)
+    }
+
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
+        list(self, query.listing().to_sql(D::POSITION_FN, "u.data", USER_FROM), data_from_row).await
+    }
+
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
+        let row = self.read().fetch_one(&Sql::new("SELECT coalesce(max(pk), 0) FROM ak_users")).await?;
+        row.int_at(0)
+    }
+
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        write_one(self, replace_ak_user(&user)?).await
+    }
+
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
+        // One transaction: the user's tokens go with the user (authentik's `CASCADE`) or nothing does.
+        let mut tx = self.begin_write().await?;
+        for table in ["core_tokens", "oauth_tokens"] {
+            On::tx(&mut tx).execute(&Sql::new(format!("DELETE FROM {table} WHERE user_id = $1")).arg(pk)).await?;
+        }
+        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM ak_users WHERE pk = $1").arg(pk)).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db_err)
     }
 
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
@@ -175,6 +201,32 @@ impl<D: Driver> Store for D {
 
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
         data_from_row(&read_one(self, Sql::new("SELECT data FROM nb_users WHERE id = $1").arg(id)).await?)
+    }
+
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
+        let sql = Sql::new("SELECT data FROM nb_users WHERE account_id = $1 ORDER BY id").arg(account_id);
+        self.read().fetch_all(&sql).await?.iter().map(data_from_row).collect()
+    }
+
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        // The account stays: the stored one goes into the new document, in the same statement's transaction.
+        let mut tx = self.begin_write().await?;
+        let sql = Sql::new("SELECT account_id FROM nb_users WHERE id = $1").arg(user.id.as_str());
+        let row = On::tx(&mut tx).fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+        let user = NbUser { account_id: row.text("account_id")?, ..user };
+        let sql = Sql::new("UPDATE nb_users SET data = $2 WHERE id = $1").arg(user.id.as_str()).arg(to_json(&user)?);
+        On::tx(&mut tx).execute(&sql).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
+        // One transaction: the user's PATs go with the user, as NetBird's `DeleteUser`.
+        let mut tx = self.begin_write().await?;
+        On::tx(&mut tx).execute(&Sql::new("DELETE FROM pats WHERE user_id = $1").arg(id)).await?;
+        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM nb_users WHERE id = $1").arg(id)).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db_err)
     }
 
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
