@@ -157,6 +157,22 @@ async fn authentik(target: &Target, key: &str, report: &mut Report) {
         format!("{status}"),
         status == 200 && body.get("results").is_some_and(Value::is_array),
     );
+    let (status, body) = outcome(ak.core_users_me_retrieve().send().await);
+    let me = body["user"]["username"].as_str().unwrap_or_default().to_string();
+    report.record(
+        "authentik: users/me/ names the key's user",
+        "200 with user.username",
+        format!("{status} {}", short(&body)),
+        status == 200 && !me.is_empty(),
+    );
+    let (status, body) = outcome(ak.core_users_list().username(&me).send().await);
+    let listed = body["results"].as_array().map_or(0, Vec::len);
+    report.record(
+        "authentik: a user listing filtered by one's own username is at most that user",
+        "200 with at most 1 result, or 403 without view permission",
+        format!("{status} with {listed}"),
+        (status == 200 && listed <= 1) || (status == 403 && is_authentik_error(&body)),
+    );
 
     let identifier = unique("conformance");
     let request = types::TokenRequest::builder()
@@ -247,6 +263,14 @@ async fn netbird(target: &Target, pat: &str, report: &mut Report) {
         "200 with an array",
         format!("{status} {}", short(&body)),
         status == 200 && body.is_array(),
+    );
+    let (status, body) = outcome(nb.netbird_users_list().send().await);
+    let current = body.as_array().into_iter().flatten().filter(|u| u["is_current"] == true).count();
+    report.record(
+        "netbird: the user list holds the PAT's own user, marked current",
+        "200 with exactly one user whose is_current is true",
+        format!("{status} {}", short(&body)),
+        status == 200 && current == 1,
     );
 
     let name = unique("conformance");

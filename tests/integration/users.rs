@@ -308,3 +308,94 @@ async fn me_and_service_accounts() {
     let not_an_id = server.raw(Method::GET, "/api/v3/core/users/abc/", Some(&auth), None).await;
     assert_eq!(not_an_id, (404, json!({"detail": "Not found."})));
 }
+
+/// Every NetBird role × another user's objects × every user and PAT operation: the upstream status of each cell.
+#[tokio::test]
+async fn netbird_bola_matrix() {
+    use crate::support::{NETADMIN_PAT, SERVICE_PAT};
+    let server = TestServer::start().await;
+    let owner = server.netbird(ADMIN_PAT);
+    // Each cell gets a fresh victim: a service user with one PAT (so admins may manage its PATs) and a
+    // human-like target for the user operations.
+    let mut n = 0;
+    let mut victim = || {
+        n += 1;
+        let (owner, n) = (&owner, n);
+        async move {
+            let bot = owner
+                .netbird_users_create()
+                .body(service_user(&format!("victim-{n}"), "user"))
+                .send()
+                .await
+                .unwrap()
+                .into_inner();
+            let pat = types::PersonalAccessTokenRequest::builder().name("victim").expires_in(30);
+            let pat = owner.netbird_tokens_create().user_id(&bot.id).body(pat).send().await.unwrap().into_inner();
+            (bot.id, pat.personal_access_token.id)
+        }
+    };
+    // (role, PAT, [list PATs, create PAT, get PAT, delete PAT, update user, delete user])
+    let matrix: [(&str, &str, [u16; 6]); 5] = [
+        ("owner", ADMIN_PAT, [200, 200, 200, 200, 200, 200]),
+        ("network_admin", NETADMIN_PAT, [403, 403, 403, 403, 403, 403]),
+        ("auditor", AUDITOR_PAT, [403, 403, 403, 403, 403, 403]),
+        ("user", USER_ROLE_PAT, [403, 403, 403, 403, 403, 403]),
+        ("service user (role user)", SERVICE_PAT, [403, 403, 403, 403, 403, 403]),
+    ];
+    for (role, pat, expected) in matrix {
+        let auth = format!("Token {pat}");
+        let (target, pat_id) = victim().await;
+        let tokens = format!("/api/users/{target}/tokens");
+        let token = format!("{tokens}/{pat_id}");
+        let user = format!("/api/users/{target}");
+        let calls: [(Method, String, Option<&str>); 6] = [
+            (Method::GET, tokens.clone(), None),
+            (Method::POST, tokens.clone(), Some(r#"{"name": "bola", "expires_in": 1}"#)),
+            (Method::GET, token.clone(), None),
+            (Method::DELETE, token.clone(), None),
+            (Method::PUT, user.clone(), Some(r#"{"role": "user", "auto_groups": [], "is_blocked": false}"#)),
+            (Method::DELETE, user.clone(), None),
+        ];
+        for ((method, path, body), status) in calls.into_iter().zip(expected) {
+            let (got, response) = server.raw(method.clone(), &path, Some(&auth), body).await;
+            assert_eq!(got, status, "{role}: {method} {path}: {response}");
+        }
+    }
+}
+
+/// authentik's two kinds of caller × another user and that user's token × every user and token operation.
+#[tokio::test]
+async fn authentik_bola_matrix() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    // (caller, key, [retrieve user, update user, delete user, retrieve token, update token, delete token])
+    let matrix: [(&str, &str, [u16; 6]); 2] = [
+        ("superuser", ALICE_KEY, [200, 200, 204, 200, 200, 204]),
+        ("normal user", BOB_KEY, [404, 404, 404, 404, 404, 404]),
+    ];
+    for (n, (caller, key, expected)) in matrix.into_iter().enumerate() {
+        let victim =
+            alice.core_users_create().body(user_request(&format!("victim{n}"), "V")).send().await.unwrap().into_inner();
+        let identifier = format!("victim-token-{n}");
+        let token = types::TokenRequest::builder().identifier(identifier.clone()).user(victim.pk);
+        alice.core_tokens_create().body(token).send().await.unwrap();
+        let auth = format!("Bearer {key}");
+        let user = format!("/api/v3/core/users/{}/", victim.pk);
+        let token = format!("/api/v3/core/tokens/{identifier}/");
+        let calls: [(Method, &str, Option<&str>); 6] = [
+            (Method::GET, &user, None),
+            (Method::PATCH, &user, Some(r#"{"name": "owned"}"#)),
+            (Method::DELETE, &user, None),
+            (Method::GET, &token, None),
+            (Method::PATCH, &token, Some(r#"{"description": "owned"}"#)),
+            (Method::DELETE, &token, None),
+        ];
+        // The superuser's user delete takes the token with it, so its token cells run before it.
+        let order = if n == 0 { [0, 1, 3, 4, 5, 2] } else { [0, 1, 2, 3, 4, 5] };
+        for i in order {
+            let (method, path, body) = &calls[i];
+            let (got, response) = server.raw(method.clone(), path, Some(&auth), *body).await;
+            assert_eq!(got, expected[i], "{caller}: {method} {path}: {response}");
+        }
+    }
+}
