@@ -122,20 +122,22 @@ impl<T> Page<T> {
 
 /// DRF `OrderingFilter`: comma-separated terms, `-` for descending, unknown terms dropped,
 /// and the default when nothing valid remains. Returns `(field, descending)` pairs.
-pub fn parse_ordering<F: Copy>(
+pub fn parse_ordering<F: Copy + PartialEq>(
     raw: Option<&str>,
     field: impl Fn(&str) -> Option<F>,
     default: &[(F, bool)],
 ) -> Vec<(F, bool)> {
-    let parsed: Vec<(F, bool)> = raw
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter_map(|term| match term.strip_prefix('-') {
+    let mut parsed: Vec<(F, bool)> = Vec::new();
+    for term in raw.unwrap_or_default().split(',').map(str::trim) {
+        let term = match term.strip_prefix('-') {
             Some(name) => field(name).map(|f| (f, true)),
             None => field(term).map(|f| (f, false)),
-        })
-        .collect();
+        };
+        // A field repeated later cannot change the order its first mention set, so it is dropped.
+        if let Some((f, desc)) = term.filter(|(f, _)| !parsed.iter().any(|(seen, _)| seen == f)) {
+            parsed.push((f, desc));
+        }
+    }
     if parsed.is_empty() { default.to_vec() } else { parsed }
 }
 

@@ -26,19 +26,24 @@ impl Authentik<'_> {
                 None
             })
         });
+        let identifier = text_filter(&mut errors, "identifier", params.identifier);
+        let user_username = text_filter(&mut errors, "user__username", params.user_username);
+        let description = text_filter(&mut errors, "description", params.description);
+        let managed = text_filter(&mut errors, "managed", params.managed);
+        let search = search_filter(&mut errors, params.search);
         if !errors.is_empty() {
             return Err(AkError::Invalid(errors));
         }
         let query = CoreTokenQuery {
             owner: owner_filter(caller),
-            identifier: non_empty(params.identifier),
+            identifier,
             intent,
-            user_username: non_empty(params.user_username),
-            description: non_empty(params.description),
+            user_username,
+            description,
             expires,
             expiring: non_empty(params.expiring).and_then(|v| parse_null_boolean(&v)),
-            managed: non_empty(params.managed),
-            search: non_empty(params.search),
+            managed,
+            search,
             ordering: parse_ordering(
                 params.ordering.as_deref(),
                 CoreTokenField::parse,

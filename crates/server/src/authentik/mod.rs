@@ -161,6 +161,10 @@ impl Authentik<'_> {
     }
 
     async fn visible_token(&self, caller: &AkUser, identifier: &str) -> Result<CoreToken, AkError> {
+        // No stored identifier has a control character (they are slugs); such a path is not looked up at all.
+        if identifier.chars().any(char::is_control) {
+            return Err(AkError::not_found(MSG_TOKEN_NOT_FOUND));
+        }
         match self.store.core_token(identifier).await {
             Ok(t) if caller.is_effective_superuser() || t.user == caller.pk => Ok(t),
             Ok(_) | Err(StoreError::NotFound) => Err(AkError::not_found(MSG_TOKEN_NOT_FOUND)),

@@ -30,6 +30,7 @@ impl Authentik<'_> {
                 None
             }
         };
+        let search = search_filter(&mut errors, params.search);
         if !errors.is_empty() {
             return Err(AkError::Invalid(errors));
         }
@@ -38,7 +39,7 @@ impl Authentik<'_> {
             owner: owner_filter(caller),
             user,
             provider,
-            search: non_empty(params.search),
+            search,
             ordering: parse_ordering(
                 params.ordering.as_deref(),
                 OAuthField::parse,

@@ -176,21 +176,27 @@ impl Authentik<'_> {
                 None
             })
         });
+        let username = text_filter(&mut errors, "username", params.username);
+        let name = text_filter(&mut errors, "name", params.name);
+        let email = text_filter(&mut errors, "email", params.email);
+        let path = text_filter(&mut errors, "path", params.path);
+        let path_startswith = text_filter(&mut errors, "path_startswith", params.path_startswith);
+        let search = search_filter(&mut errors, params.search);
         if !errors.is_empty() {
             return Err(AkError::Invalid(errors));
         }
         let query = UserQuery {
             only: (!caller.is_effective_superuser()).then_some(caller.pk),
-            username: non_empty(params.username),
-            name: non_empty(params.name),
-            email: non_empty(params.email),
+            username,
+            name,
+            email,
             is_active: non_empty(params.is_active).and_then(|v| parse_null_boolean(&v)),
             is_superuser: non_empty(params.is_superuser).and_then(|v| parse_null_boolean(&v)),
-            path: non_empty(params.path),
-            path_startswith: non_empty(params.path_startswith),
+            path,
+            path_startswith,
             user_type,
             uuid,
-            search: non_empty(params.search),
+            search,
             ordering: parse_ordering(params.ordering.as_deref(), UserField::parse, DEFAULT_ORDERING),
             page: page_request(params.page.as_deref(), params.page_size.as_deref())?,
         };

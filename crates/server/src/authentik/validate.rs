@@ -25,6 +25,31 @@ pub(super) fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.is_empty())
 }
 
+/// The most distinct `?search=` terms a listing takes; more are a 400 (DRF has no limit, but every term is a
+/// bound parameter per searched column, and PostgreSQL allows 65,535 of them in one statement).
+pub const MAX_SEARCH_TERMS: usize = 32;
+
+/// A text filter as django-filter's `CharFilter` (`forms.CharField`) reads it: `""` is no filter, and a NUL
+/// character is `ProhibitNullCharactersValidator`'s 400.
+pub(super) fn text_filter(errors: &mut BTreeMap<String, Vec<String>>, field: &str, value: Option<String>) -> Option<String> {
+    let value = non_empty(value)?;
+    if value.contains('\0') {
+        add_error(errors, field, "Null characters are not allowed.");
+        return None;
+    }
+    Some(value)
+}
+
+/// `?search=`: a text filter whose distinct terms are capped at [`MAX_SEARCH_TERMS`].
+pub(super) fn search_filter(errors: &mut BTreeMap<String, Vec<String>>, value: Option<String>) -> Option<String> {
+    let value = text_filter(errors, "search", value)?;
+    if crate::store::search_term_count(&value) > MAX_SEARCH_TERMS {
+        add_error(errors, "search", format!("Ensure this value has at most {MAX_SEARCH_TERMS} distinct terms."));
+        return None;
+    }
+    Some(value)
+}
+
 /// Django `NullBooleanField.to_python`: unrecognised values mean "no filter".
 pub(super) fn parse_null_boolean(value: &str) -> Option<bool> {
     match value {

@@ -54,6 +54,9 @@ pub enum NbError {
     InvalidUserId,
     #[error("invalid token ID")]
     InvalidTokenId,
+    /// A name no store can keep (PostgreSQL text cannot hold NUL); upstream has no message for it.
+    #[error("{0} can't contain control characters")]
+    ControlCharacters(&'static str),
     #[error("invalid service_user query parameter")]
     BadServiceUserFilter,
     #[error("unknown user role {0}")]
@@ -94,6 +97,7 @@ impl NbError {
             | Self::UnknownRole(_)
             | Self::InvalidRole
             | Self::OwnerServiceUser
+            | Self::ControlCharacters(_)
             | Self::SelfDeletion => NbErrorKind::InvalidArgument,
             Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
             Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,

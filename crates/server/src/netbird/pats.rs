@@ -38,6 +38,9 @@ impl NetBird<'_> {
         if name.is_empty() {
             return Err(NbError::EmptyName);
         }
+        if name.chars().any(char::is_control) {
+            return Err(NbError::ControlCharacters("token name"));
+        }
         if !(PAT_MIN_DAYS..=PAT_MAX_DAYS).contains(&expires_in) {
             return Err(NbError::BadExpiration);
         }
@@ -93,7 +96,7 @@ impl NetBird<'_> {
         if !pats_permission(&initiator, op) {
             return Err(NbError::PermissionDenied);
         }
-        let target = match self.store.nb_user(target_id).await {
+        let target = match self.store.nb_user(ids_ok(target_id)?).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Err(NbError::UserNotFound(target_id.to_owned())),
             Err(e) => return Err(e.into()),
@@ -108,12 +111,20 @@ impl NetBird<'_> {
     }
 }
 
+/// A user id with a control character names no stored user: 404 without a lookup.
+pub(super) fn ids_ok(id: &str) -> Result<&str, NbError> {
+    if id.chars().any(char::is_control) { Err(NbError::UserNotFound(id.to_owned())) } else { Ok(id) }
+}
+
 fn check_ids(user_id: &str, token_id: &str) -> Result<(), NbError> {
     if user_id.is_empty() {
         return Err(NbError::InvalidUserId);
     }
     if token_id.is_empty() {
         return Err(NbError::InvalidTokenId);
+    }
+    if token_id.chars().any(char::is_control) {
+        return Err(NbError::PatNotFound(token_id.to_owned()));
     }
     Ok(())
 }

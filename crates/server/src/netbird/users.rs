@@ -66,6 +66,9 @@ impl NetBird<'_> {
         if role == NbRole::Owner {
             return Err(NbError::OwnerServiceUser);
         }
+        if has_control([name.as_str(), email.as_str()].into_iter().chain(auto_groups.iter().map(String::as_str))) {
+            return Err(NbError::ControlCharacters("user name, email and groups"));
+        }
         let user = NbUser {
             is_service_user: true,
             name,
@@ -85,6 +88,9 @@ impl NetBird<'_> {
         let auto_groups = decoder.strings("auto_groups")?.ok_or(NbError::AutoGroupsAbsent)?;
         let is_blocked = decoder.boolean("is_blocked")?;
         let role = NbRole::parse(&decoder.string("role")?).ok_or(NbError::InvalidRole)?;
+        if has_control(auto_groups.iter().map(String::as_str)) {
+            return Err(NbError::ControlCharacters("groups"));
+        }
         if !users_permission(caller, UsersOp::Write) {
             return Err(NbError::PermissionDenied);
         }
@@ -143,12 +149,16 @@ impl NetBird<'_> {
     }
 
     async fn existing_user(&self, id: &str) -> Result<NbUser, NbError> {
-        match self.store.nb_user(id).await {
+        match self.store.nb_user(super::pats::ids_ok(id)?).await {
             Ok(user) => Ok(user),
             Err(StoreError::NotFound) => Err(NbError::UserNotFound(id.to_owned())),
             Err(e) => Err(e.into()),
         }
     }
+}
+
+fn has_control<'a>(mut values: impl Iterator<Item = &'a str>) -> bool {
+    values.any(|v| v.chars().any(char::is_control))
 }
 
 /// Go's `strconv.ParseBool`.

@@ -23,6 +23,11 @@ pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// How many distinct terms a `search` value has, as every listing splits it.
+pub fn search_term_count(search: &str) -> usize {
+    query::search_terms(Some(search)).len()
+}
+
 /// Opens the store a `--store` value names:
 ///
 /// * `memory` (the default): in memory, empty at start, gone at exit;
