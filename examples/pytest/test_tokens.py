@@ -24,7 +24,7 @@ def test_list_the_netbird_owners_pats(tokenstack):
     assert [pat["name"] for pat in pats] == ["bootstrap"]
 
 
-def test_every_test_starts_from_the_start_up_state(tokenstack):
+def test_reset_returns_to_the_start_up_state(tokenstack):
     api = CoreApi(tokenstack.authentik_client())
     api.core_tokens_create(TokenRequest(identifier="left-behind"))
     tokenstack.reset()
