@@ -5,11 +5,11 @@ use serde_json::json;
 use tokenstack_client::types;
 use tokenstack_testing::{Error, TestServer};
 
-/// The README's five-line test: an authentik token created by the superuser.
+/// The README's five-line test, word for word: an authentik token created by the superuser.
 #[tokio::test]
 async fn creates_an_authentik_token() {
-    let server = TestServer::start().await;
-    let body = types::TokenRequest::builder().identifier("ci-deploy");
+    let server = tokenstack_testing::TestServer::start().await;
+    let body = tokenstack_client::types::TokenRequest::builder().identifier("ci-deploy");
     let token = server.superuser().core_tokens_create().body(body).send().await.unwrap();
     assert_eq!(token.identifier.as_str(), "ci-deploy");
 }
