@@ -119,7 +119,14 @@ class Server:
     ) -> "Server":
         """Starts ``binary`` (default: the bundled one) on a free port with fresh credentials and the admin
         API on, and waits until ``/readyz`` answers 200. ``args`` are further flags of ``tokenstack``."""
-        binary = str(binary) if binary else find_tokenstack_bin()
+        if binary:
+            # A bare name is looked up on PATH, a path is taken as it is.
+            found = shutil.which(str(binary))
+            if found is None:
+                raise TokenstackError(f"{binary} is not an executable file (--tokenstack-bin)")
+            binary = found
+        else:
+            binary = find_tokenstack_bin()
         authentik_key, netbird_pat, admin_token = generate_key(), generate_pat(), secrets.token_urlsafe(32)
         # Only what is passed here configures the server: no TOKENSTACK_* of the caller's environment.
         env = {name: value for name, value in os.environ.items() if not name.startswith("TOKENSTACK_")}
