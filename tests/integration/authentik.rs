@@ -341,3 +341,44 @@ async fn oauth2_refresh_tokens() {
     let gone = bob.oauth2_refresh_tokens_destroy().id(1).send().await;
     assert_eq!(error_of(gone), (404, json!({"detail": "No RefreshToken matches the given query."})));
 }
+
+#[tokio::test]
+async fn bodies_and_filters_are_parsed_by_the_rules_with_drf_messages() {
+    let server = TestServer::start().await;
+    let auth = format!("Bearer {ALICE_KEY}");
+    let post = |body: &'static str| server.raw(Method::POST, "/api/v3/core/tokens/", Some(&auth), Some(body));
+    let cases = [
+        ("{}", json!({"identifier": ["This field is required."]})),
+        (r#"{"identifier": "x", "intent": "bogus"}"#, json!({"intent": ["\"bogus\" is not a valid choice."]})),
+        (
+            r#"{"identifier": "x", "user": "abc"}"#,
+            json!({"user": ["Incorrect type. Expected pk value, received str."]}),
+        ),
+        (r#"{"identifier": null}"#, json!({"identifier": ["This field may not be null."]})),
+        (
+            r#"{"identifier": "bad id", "expiring": "maybe"}"#,
+            json!({
+                "identifier": ["Enter a valid “slug” consisting of letters, numbers, underscores or hyphens."],
+                "expiring": ["Must be a valid boolean."]
+            }),
+        ),
+        ("[1]", json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})),
+    ];
+    let list = |query: &'static str| {
+        server.raw(Method::GET, format!("/api/v3/core/tokens/?{query}").leak(), Some(&auth), None)
+    };
+    let before = list("").await.1["results"].as_array().map(Vec::len);
+    for (body, expected) in cases {
+        assert_eq!(post(body).await, (400, expected), "{body}");
+    }
+    assert_eq!(
+        list("intent=bogus").await,
+        (400, json!({"intent": ["Select a valid choice. bogus is not one of the available choices."]}))
+    );
+    assert_eq!(list("page=abc").await, (404, json!({"detail": "Invalid page."})));
+    // django-filter ignores a boolean it cannot read, and DRF a page size it cannot read.
+    let (status, body) = list("expiring=maybe&page_size=lots").await;
+    assert_eq!(status, 200, "{body}");
+    // Nothing was created by the rejected bodies.
+    assert_eq!(body["results"].as_array().map(Vec::len), before);
+}

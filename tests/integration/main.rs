@@ -6,3 +6,4 @@ mod netbird;
 mod official_rust_client;
 mod service;
 mod support;
+mod users;

@@ -90,6 +90,14 @@ async fn create_validates_before_anything_else() {
         (r#"{"name": "x", "expires_in": 0}"#, 422, "expiration has to be between 1 and 365"),
         (r#"{"name": "x", "expires_in": 366}"#, 422, "expiration has to be between 1 and 365"),
         (r#"{"name": "x", "#, 400, "couldn't parse JSON request"),
+        // Decoded as Go does: missing fields are zero values for the 422s, wrong JSON types are 400s.
+        ("{}", 422, "token name can't be empty"),
+        ("null", 422, "token name can't be empty"),
+        (r#"{"name": "x"}"#, 422, "expiration has to be between 1 and 365"),
+        (r#"{"NAME": "x", "expires_in": 400}"#, 422, "expiration has to be between 1 and 365"),
+        (r#"{"name": 5, "expires_in": 30}"#, 400, "couldn't parse JSON request"),
+        (r#"{"name": "x", "expires_in": 1.5}"#, 400, "couldn't parse JSON request"),
+        ("[]", 400, "couldn't parse JSON request"),
     ];
     for (body, status, message) in cases {
         let response = server.raw(Method::POST, path, Some(&auth), Some(body)).await;

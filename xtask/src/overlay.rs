@@ -1,4 +1,5 @@
-//! Applies OpenAPI Overlay 1.0 documents (JSONPath `target` with `update` or `remove`) to a JSON value.
+//! Applies OpenAPI Overlay 1.0 and 1.1 documents (JSONPath `target` with `update`, `remove` or 1.1's `copy`) to a
+//! JSON value.
 
 use anyhow::{Context, bail};
 use serde_json::Value;
@@ -19,6 +20,8 @@ pub struct Action {
     pub description: String,
     pub update: Option<Value>,
     pub remove: bool,
+    /// Overlay 1.1: a JSONPath to one node of the document whose value is merged into each target, like `update`.
+    pub copy: Option<String>,
 }
 
 impl Overlay {
@@ -41,10 +44,14 @@ impl Overlay {
                 .with_context(|| format!("action {i} ({target}) has no description; every change needs a reason"))?;
             let update = action.get("update").cloned();
             let remove = action.get("remove") == Some(&Value::Bool(true));
-            if update.is_some() == remove {
-                bail!("action {i} ({target}) must have exactly one of `update` and `remove: true`");
+            let copy = field("copy");
+            if copy.is_some() && version.starts_with("1.0") {
+                bail!("action {i} ({target}) uses `copy`, which needs `overlay: 1.1.0` or later");
             }
-            actions.push(Action { target, description, update, remove });
+            if [update.is_some(), remove, copy.is_some()].iter().filter(|&&set| set).count() != 1 {
+                bail!("action {i} ({target}) must have exactly one of `update`, `remove: true` and `copy`");
+            }
+            actions.push(Action { target, description, update, remove, copy });
         }
         Ok(Overlay { extends: extends.to_string(), actions })
     }
@@ -82,12 +89,25 @@ impl Action {
         if pointers.is_empty() {
             return Ok(false);
         }
+        // The copied value is read once, before any target changes.
+        let copied = match &self.copy {
+            Some(source) => {
+                let source_path = JsonPath::parse(source).with_context(|| format!("bad JSONPath {source}"))?;
+                let nodes = source_path.query(doc).all();
+                match nodes.as_slice() {
+                    [node] => Some((*node).clone()),
+                    [] => return Ok(false),
+                    _ => bail!("copy source {source} matches {} nodes; it must match one", nodes.len()),
+                }
+            }
+            None => None,
+        };
         // Remove array elements from the back so earlier indexes stay valid.
         pointers.reverse();
         for pointer in pointers {
             if self.remove {
                 remove_at(doc, &pointer)?;
-            } else if let Some(update) = &self.update {
+            } else if let Some(update) = self.update.as_ref().or(copied.as_ref()) {
                 let node = doc.pointer_mut(&pointer).context("matched node vanished")?;
                 merge(node, update);
             }
@@ -151,6 +171,28 @@ mod tests {
             .apply(&mut doc)
             .unwrap();
         assert_eq!(doc, json!({"a": {"b": 2, "c": [1, 2], "n": "x"}, "d": {}}));
+    }
+
+    #[test]
+    fn copy_merges_the_source_into_the_target() {
+        let mut doc = json!({"s": {"A": {"type": "object", "p": [1]}}});
+        let overlay = Overlay::parse(
+            "overlay: 1.1.0\nextends: x.yaml\nactions:\n  - {target: '$.s', description: r, update: {B: {p: [0]}}}\n  - {target: '$.s.B', description: r, copy: '$.s.A'}\n  - {target: '$.s.A', description: r, remove: true}",
+        )
+        .unwrap();
+        overlay.apply(&mut doc).unwrap();
+        assert_eq!(doc, json!({"s": {"B": {"type": "object", "p": [0, 1]}}}));
+        let mut missing = json!({"s": {}});
+        let err = overlay.apply(&mut missing).unwrap_err();
+        assert!(err.to_string().contains("matches nothing"), "{err}");
+    }
+
+    #[test]
+    fn copy_needs_overlay_1_1() {
+        let err =
+            Overlay::parse("overlay: 1.0.0\nextends: x\nactions:\n  - {target: '$', description: r, copy: '$.a'}")
+                .unwrap_err();
+        assert!(err.to_string().contains("1.1"), "{err}");
     }
 
     #[test]

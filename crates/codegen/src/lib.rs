@@ -4,13 +4,18 @@
 //! into this crate; nothing else configures code generation.
 
 mod client;
+mod routes;
 mod schema;
 mod server;
 mod spec;
 mod validation;
 
 pub use client::generate_client;
-pub use schema::{INTEGER_NUMBER_SCHEMAS, STRIPPED_CONSTRAINTS, openapi_wire_adjustments, request_schema_names};
+pub use routes::{ShadowedOperation, merge_shadowed_routes};
+pub use schema::{
+    INTEGER_NUMBER_SCHEMAS, RULE_PARSED_BODIES, STRIPPED_CONSTRAINTS, openapi_wire_adjustments, request_schema_names,
+    server_query_parameter,
+};
 pub use server::generate_server;
 pub use spec::{Spec, SpecError, load_spec};
 pub use validation::validation_document;

@@ -13,6 +13,21 @@ use serde_json::{Map, Value, json};
 pub const STRIPPED_CONSTRAINTS: &[&str] =
     &["pattern", "minLength", "maxLength", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"];
 
+/// Request bodies the server takes as any JSON value and its rules parse, field by field, as the upstream does
+/// (DRF serializers, Go's `json.Decoder` followed by NetBird's checks): a missing field, a null, a bad choice
+/// or a wrong type is the rule's field-keyed 400 or 422, never a body-parse error before the rule runs.
+pub const RULE_PARSED_BODIES: &[&str] = &[
+    "TokenRequest",
+    "PatchedTokenRequest",
+    "TokenSetKeyRequest",
+    "UserRequest",
+    "PatchedUserRequest",
+    "UserServiceAccountRequest",
+    "PersonalAccessTokenRequest",
+    "UserCreateRequest",
+    "NetbirdUserRequest",
+];
+
 /// Response-only schemas whose `type: number` fields are served as integers, because authentik writes
 /// pagination counters as `1`, not `1.0`.
 pub const INTEGER_NUMBER_SCHEMAS: &[&str] = &["Pagination"];
@@ -80,6 +95,14 @@ pub fn server_component(name: &str, schema: &Value, request_side: bool) -> Value
 /// `null`, and a required+nullable field is always serialized) and, for
 /// [`INTEGER_NUMBER_SCHEMAS`], turns `number` into `integer`. Does not touch `nullable` itself.
 pub fn openapi_wire_adjustments(name: &str, schema: &mut Value, request_side: bool) {
+    if RULE_PARSED_BODIES.contains(&name) {
+        let description = schema.get("description").cloned();
+        *schema = json!({});
+        if let Some(description) = description {
+            schema["description"] = description;
+        }
+        return;
+    }
     if !request_side {
         require_nullable_properties(schema);
         if INTEGER_NUMBER_SCHEMAS.contains(&name) {
@@ -98,6 +121,16 @@ fn strip_constraints(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(strip_constraints),
         _ => {}
+    }
+}
+
+/// A query parameter's schema on the server: every scalar is a string, which the rules parse with the upstream's
+/// own messages (django-filter's `Select a valid choice.`, NetBird's 422), where a typed extractor would reject
+/// the request first. Arrays keep their shape with string items.
+pub fn server_query_parameter(schema: &Value) -> Value {
+    match schema.get("type").and_then(Value::as_str) {
+        Some("array") => json!({"type": "array", "items": {"type": "string"}}),
+        _ => json!({"type": "string"}),
     }
 }
 
@@ -233,6 +266,21 @@ mod tests {
         let request = server_component("Pagination", &schema, true);
         assert!(request.get("required").is_none());
         assert_eq!(request["properties"]["n"]["type"], json!("number"));
+    }
+
+    #[test]
+    fn rule_parsed_bodies_take_any_json_and_query_values_are_strings() {
+        let mut body = json!({"type": "object", "description": "Token Serializer", "required": ["identifier"]});
+        openapi_wire_adjustments("TokenRequest", &mut body, true);
+        assert_eq!(body, json!({"description": "Token Serializer"}));
+        let mut other = json!({"type": "object", "required": ["a"]});
+        openapi_wire_adjustments("SeedDocument", &mut other, true);
+        assert_eq!(other["required"], json!(["a"]));
+        assert_eq!(server_query_parameter(&json!({"type": "integer"})), json!({"type": "string"}));
+        assert_eq!(
+            server_query_parameter(&json!({"type": "array", "items": {"type": "integer"}})),
+            json!({"type": "array", "items": {"type": "string"}})
+        );
     }
 
     #[test]

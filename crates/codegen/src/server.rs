@@ -11,15 +11,17 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 use typify::{TypeSpace, TypeSpaceSettings};
 
-use crate::schema::{request_schema_names, server_component, server_inline};
+use crate::schema::{request_schema_names, server_component, server_inline, server_query_parameter};
 use crate::spec::{OperationInfo, json_body_schema};
 use crate::{Spec, SpecError, format_file};
 
 /// Name of the generated trait and of the module the Dropshot macro generates for it.
 pub const TRAIT_NAME: &str = "TokenApi";
 
-/// Generates the server-side API source for `spec`.
+/// Generates the server-side API source for `spec`, with its shadowed literal routes merged (see `routes.rs`).
 pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
+    let (server_spec, shadowed) = spec.server_side()?;
+    let spec = &server_spec;
     let mut settings = TypeSpaceSettings::default();
     settings
         .with_derive("schemars::JsonSchema".to_string())
@@ -49,6 +51,10 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
         let (id, tags) = (op.operation_id, &op.operation.tags);
         operation_tags.push(quote! { (#id, &[#(#tags),*]) });
     }
+    let shadowed = shadowed.iter().map(|m| {
+        let (id, by, literal, parameter) = (&m.operation_id, &m.served_by, &m.literal, &m.parameter);
+        quote! { (#id, #by, #literal, #parameter) }
+    });
     let types = type_space.to_stream();
     let trait_ident = format_ident!("{TRAIT_NAME}");
     let tokens = quote! {
@@ -59,7 +65,7 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
         }
 
         /// Path and query parameters of each operation.
-        #[allow(clippy::all, dead_code)]
+        #[allow(clippy::all, dead_code, unused_imports)]
         pub mod params {
             use super::types;
             #(#params)*
@@ -67,6 +73,11 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
 
         /// Every operationId of the spec, in document order.
         pub const OPERATION_IDS: &[&str] = &[#(#operation_ids),*];
+
+        /// Operations of a literal path beside a variable one (Dropshot cannot route the pair), each as
+        /// `(operationId, served by, literal, path parameter)`: the endpoint `served by` answers the operation when
+        /// the path parameter is the literal.
+        pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[#(#shadowed),*];
 
         /// Each operationId with the tags the spec gives it, in document order.
         pub const OPERATION_TAGS: &[(&str, &[&str])] = &[#(#operation_tags),*];
@@ -106,7 +117,10 @@ fn emit_operation(
         let name = param.get("name").and_then(Value::as_str).unwrap_or_default();
         let location = param.get("in").and_then(Value::as_str).unwrap_or_default();
         let required = param.get("required") == Some(&Value::Bool(true));
-        let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        let mut schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        if location == "query" {
+            schema = server_query_parameter(&schema);
+        }
         let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} parameter {name}"))?;
         let field = field(name, param.get("description").and_then(Value::as_str), ty, required || location == "path");
         match location {
@@ -193,7 +207,7 @@ fn emit_operation(
 }
 
 fn field(name: &str, description: Option<&str>, ty: TokenStream, required: bool) -> TokenStream {
-    let ident = format_ident!("{}", name.to_snake_case());
+    let ident = field_ident(name);
     let rename = (ident != name).then(|| quote! { #[serde(rename = #name)] });
     let doc = description.map(|d| quote! { #[doc = #d] });
     if required {
@@ -205,6 +219,14 @@ fn field(name: &str, description: Option<&str>, ty: TokenStream, required: bool)
             pub #ident: Option<#ty>,
         }
     }
+}
+
+/// The Rust field for a parameter: snake case, with a trailing `_` when that is a keyword (authentik's `type`
+/// query parameter), as typify names such properties.
+fn field_ident(name: &str) -> proc_macro2::Ident {
+    let snake = name.to_snake_case();
+    // syn refuses keywords as identifiers.
+    if syn::parse_str::<syn::Ident>(&snake).is_ok() { format_ident!("{snake}") } else { format_ident!("{snake}_") }
 }
 
 /// Dropshot takes the first paragraph of the doc comment as `summary`, the rest as `description`.
@@ -243,4 +265,17 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 /// JSON pointer escaping of one reference token (RFC 6901).
 fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyword_parameters_get_a_trailing_underscore() {
+        assert_eq!(field_ident("type").to_string(), "type_");
+        assert_eq!(field_ident("user__username").to_string(), "user_username");
+        let tokens = field("type", None, quote! { String }, false).to_string();
+        assert!(tokens.contains("rename = \"type\""), "{tokens}");
+    }
 }

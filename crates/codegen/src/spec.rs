@@ -54,6 +54,18 @@ impl Spec {
         Ok(spec)
     }
 
+    /// The document the server implements: shadowed literal routes merged into their variable routes
+    /// ([`crate::merge_shadowed_routes`]), with what moved.
+    pub fn server_side(&self) -> Result<(Spec, Vec<crate::ShadowedOperation>), SpecError> {
+        let mut raw = self.raw.clone();
+        let moved = crate::merge_shadowed_routes(&mut raw);
+        if moved.is_empty() {
+            return Ok((self.clone(), moved));
+        }
+        let spec = Spec::from_json(&raw.to_string(), "the server-side document")?;
+        Ok((spec, moved))
+    }
+
     /// Every operation, in document order.
     pub(crate) fn operations(&self) -> Vec<OperationInfo<'_>> {
         let mut out = Vec::new();
@@ -147,7 +159,12 @@ impl Spec {
                 problems.push(format!("{} has an error response without an application/json schema", op.operation_id));
             }
         }
-        problems.extend(route_conflicts(self.openapi.paths.paths.keys().map(String::as_str)));
+        // The server serves a literal segment beside a variable one through the variable route; whatever is left
+        // after that merge Dropshot cannot route.
+        let mut server_routes = self.raw.clone();
+        crate::merge_shadowed_routes(&mut server_routes);
+        let paths = server_routes.get("paths").and_then(serde_json::Value::as_object).cloned().unwrap_or_default();
+        problems.extend(route_conflicts(paths.keys().map(String::as_str)));
         if problems.is_empty() { Ok(()) } else { Err(SpecError::Invalid(problems)) }
     }
 }

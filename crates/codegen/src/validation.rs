@@ -11,7 +11,10 @@ use crate::schema::validation_schema;
 /// `{"components": {"schemas": {…}}, "operations": {operationId: {status: {"media_type", "schema"}}}}`, where
 /// `media_type` and `schema` are null for a response without content; `$ref`s point into `components`.
 pub fn validation_document(spec: &Spec) -> String {
-    let doc = &spec.raw;
+    // The operations as the server registers them: a merged operation's body is the union of both.
+    let mut server_routes = spec.raw.clone();
+    crate::merge_shadowed_routes(&mut server_routes);
+    let doc = &server_routes;
     let schemas: Map<String, Value> = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)

@@ -8,14 +8,55 @@ use chrono::{DateTime, TimeDelta, Utc};
 use slog::Logger;
 use tokio::task::JoinHandle;
 
-use crate::store::{ExpiryOutcome, Store, StoreError};
+use crate::model::{CoreToken, Intent};
+use crate::secrets::{Secret, generate_key};
+use crate::store::{ExpireAction, ExpiryOutcome, Store, StoreError};
 
 /// How far a rotated `api` token's expiry moves, as authentik's default token duration.
 const ROTATION_EXTENSION: TimeDelta = TimeDelta::days(1);
 
-/// Runs one sweep at `now`.
+/// Tokens handled per store read, so no step holds the store for long.
+const BATCH: usize = 256;
+
+/// How often a rotation draws a new key when the drawn one is taken.
+const KEY_ATTEMPTS: usize = 4;
+
+/// Runs one sweep at `now`, authentik's cleanup (`expire_action`): every expired `api` token gets a new random
+/// key and `expires = now + 1 day`; expired tokens of every other intent are deleted.
 pub async fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<ExpiryOutcome, StoreError> {
-    store.expire_core_tokens(now, ROTATION_EXTENSION).await
+    let mut outcome = ExpiryOutcome::default();
+    loop {
+        let batch = store.expired_core_tokens(now, BATCH).await?;
+        let full = batch.len() == BATCH;
+        let mut progressed = false;
+        for token in batch {
+            let identifier = token.identifier.clone();
+            if token.intent == Intent::Api {
+                if rotate(store, &token, now).await? {
+                    outcome.rotated.push(identifier);
+                    progressed = true;
+                }
+            } else if store.expire_core_token(token.pk, now, ExpireAction::Delete).await? {
+                outcome.deleted.push(identifier);
+                progressed = true;
+            }
+        }
+        if !full || !progressed {
+            return Ok(outcome);
+        }
+    }
+}
+
+/// Rotates one `api` token, drawing another key when the first is taken.
+async fn rotate(store: &dyn Store, token: &CoreToken, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    for _ in 0..KEY_ATTEMPTS {
+        let action = ExpireAction::Rotate { key: Secret::new(generate_key()), expires: now + ROTATION_EXTENSION };
+        match store.expire_core_token(token.pk, now, action).await {
+            Err(StoreError::Duplicate { field: "key" }) => continue,
+            result => return result,
+        }
+    }
+    Err(StoreError::backend(format!("no free key for {} after {KEY_ATTEMPTS} draws", token.identifier)))
 }
 
 /// Sweeps every `interval` until the returned task is aborted. Token identifiers are logged, never keys.

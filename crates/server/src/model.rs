@@ -85,6 +85,24 @@ pub enum AkUserType {
     InternalServiceAccount,
 }
 
+impl AkUserType {
+    /// The wire and stored name (`UserTypeEnum`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AkUserType::Internal => "internal",
+            AkUserType::External => "external",
+            AkUserType::ServiceAccount => "service_account",
+            AkUserType::InternalServiceAccount => "internal_service_account",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [Self::Internal, Self::External, Self::ServiceAccount, Self::InternalServiceAccount]
+            .into_iter()
+            .find(|t| t.as_str() == value)
+    }
+}
+
 /// authentik `PartialGroup`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AkGroup {
@@ -97,6 +115,13 @@ pub struct AkGroup {
     pub is_superuser: bool,
     #[serde(default)]
     pub attributes: Map<String, Value>,
+}
+
+impl AkGroup {
+    /// A plain, non-superuser group without attributes.
+    pub fn new(pk: Uuid, name: impl Into<String>) -> Self {
+        AkGroup { pk, num_pk: 0, name: name.into(), is_superuser: false, attributes: Map::new() }
+    }
 }
 
 /// authentik `Provider` (the stored part; verbose names are the HTTP layer's concern).
@@ -190,6 +215,14 @@ pub enum OAuthKind {
 }
 
 impl OAuthKind {
+    /// The stored and filtered name of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthKind::Access => "access",
+            OAuthKind::Refresh => "refresh",
+        }
+    }
+
     /// The Django model name, as used in `No <Model> matches the given query.`.
     pub fn model_name(self) -> &'static str {
         match self {
@@ -256,6 +289,27 @@ pub enum NbRole {
     User,
 }
 
+impl NbRole {
+    /// The wire name (`types.UserRole`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NbRole::Owner => "owner",
+            NbRole::Admin => "admin",
+            NbRole::NetworkAdmin => "network_admin",
+            NbRole::Auditor => "auditor",
+            NbRole::User => "user",
+        }
+    }
+
+    /// `StrRoleToUserRole`: case-insensitive.
+    pub fn parse(value: &str) -> Option<Self> {
+        let value = value.to_lowercase();
+        [Self::Owner, Self::Admin, Self::NetworkAdmin, Self::Auditor, Self::User]
+            .into_iter()
+            .find(|r| r.as_str() == value)
+    }
+}
+
 /// A NetBird user; its account is implied by `account_id`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NbUser {
@@ -266,9 +320,30 @@ pub struct NbUser {
     pub is_service_user: bool,
     #[serde(default)]
     pub blocked: bool,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    /// Group ids assigned to the peers this user registers.
+    #[serde(default)]
+    pub auto_groups: Vec<String>,
 }
 
 impl NbUser {
+    /// An active human user of `account_id` with `role`, no name, email or groups.
+    pub fn new(id: impl Into<String>, account_id: impl Into<String>, role: NbRole) -> Self {
+        NbUser {
+            id: id.into(),
+            account_id: account_id.into(),
+            role,
+            is_service_user: false,
+            blocked: false,
+            name: String::new(),
+            email: String::new(),
+            auto_groups: Vec::new(),
+        }
+    }
+
     /// `User.HasAdminPower`: owner or admin.
     pub fn has_admin_power(&self) -> bool {
         matches!(self.role, NbRole::Owner | NbRole::Admin)
@@ -393,13 +468,7 @@ mod tests {
 
     #[test]
     fn admin_power() {
-        let mut u = NbUser {
-            id: "u".into(),
-            account_id: "a".into(),
-            role: NbRole::Owner,
-            is_service_user: false,
-            blocked: false,
-        };
+        let mut u = NbUser::new("u", "a", NbRole::Owner);
         assert!(u.has_admin_power());
         u.role = NbRole::NetworkAdmin;
         assert!(!u.has_admin_power());

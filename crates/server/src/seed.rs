@@ -345,11 +345,9 @@ impl SeedFile {
                 });
             }
             nb_users.push(NbUser {
-                id: user.id,
-                account_id: user.account_id,
-                role: user.role,
                 is_service_user: user.service_user,
                 blocked: user.blocked,
+                ..NbUser::new(user.id, user.account_id, user.role)
             });
         }
         Ok(Snapshot { ak_users: ak.users, providers: ak.providers, core_tokens, oauth_tokens, nb_users, pats })
@@ -442,16 +440,7 @@ pub async fn bootstrap(
 
     let netbird_generated = netbird_pat.is_none();
     let plain = netbird_pat.unwrap_or_else(|| generate_pat().0);
-    match store
-        .insert_nb_user(NbUser {
-            id: netbird_user.to_string(),
-            account_id: DEFAULT_ACCOUNT.to_string(),
-            role: NbRole::Owner,
-            is_service_user: false,
-            blocked: false,
-        })
-        .await
-    {
+    match store.insert_nb_user(NbUser::new(netbird_user, DEFAULT_ACCOUNT, NbRole::Owner)).await {
         Ok(()) | Err(StoreError::Duplicate { field: "id" }) => {}
         Err(err) => return Err(err.into()),
     }

@@ -41,6 +41,14 @@ enum Apply {
 /// Applied in this order; later entries see the output of earlier ones.
 pub const NORMALIZATIONS: &[Normalization] = &[
     Normalization {
+        name: "shadowed literal routes",
+        side: Side::Spec,
+        reason: "Dropshot cannot route a literal segment beside a variable one (`/core/users/me/` next to \
+                 `/core/users/{id}/`); tokenstack-codegen's merge_shadowed_routes serves them through the variable \
+                 route, and the spec is compared as that same function rewrites it",
+        apply: Apply::One(merge_shadowed_routes),
+    },
+    Normalization {
         name: "document metadata",
         side: Side::Both,
         reason: "info, servers, top-level tags, security schemes and external docs are not generated into the \
@@ -108,7 +116,8 @@ pub const NORMALIZATIONS: &[Normalization] = &[
         side: Side::Spec,
         reason: "the deliberate differences of the server types, listed in tokenstack-codegen's schema.rs: \
                  STRIPPED_CONSTRAINTS are validated by the handlers, nullable properties of response-only schemas \
-                 are required (always serialized), INTEGER_NUMBER_SCHEMAS are served as integers",
+                 are required (always serialized), INTEGER_NUMBER_SCHEMAS are served as integers, \
+                 RULE_PARSED_BODIES are any JSON value and query parameters strings, both parsed by the rules",
         apply: Apply::One(wire_adjustments),
     },
     Normalization {
@@ -282,6 +291,10 @@ fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) 
     }
 }
 
+fn merge_shadowed_routes(doc: &mut Value) {
+    tokenstack_codegen::merge_shadowed_routes(doc);
+}
+
 fn drop_document_metadata(doc: &mut Value) {
     let Some(map) = doc.as_object_mut() else { return };
     for key in ["servers", "tags", "security", "externalDocs"] {
@@ -449,13 +462,22 @@ fn wire_adjustments(doc: &mut Value) {
             tokenstack_codegen::openapi_wire_adjustments(name, schema, request_side.contains(name));
         }
     }
-    // Inline schemas of parameters and bodies are request-side: only the constraints go.
-    for op in operations_mut(doc) {
-        for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-            if let Some(schema) = parameter.get_mut("schema") {
-                tokenstack_codegen::openapi_wire_adjustments("", schema, true);
+    // Inline schemas of parameters and bodies are request-side: only the constraints go, and query values are
+    // strings that the rules parse.
+    let adjust = |parameter: &mut Value| {
+        let query = parameter.get("in").and_then(Value::as_str) == Some("query");
+        if let Some(schema) = parameter.get_mut("schema") {
+            if query {
+                *schema = tokenstack_codegen::server_query_parameter(schema);
             }
+            tokenstack_codegen::openapi_wire_adjustments("", schema, true);
         }
+    };
+    if let Some(parameters) = doc.pointer_mut("/components/parameters").and_then(Value::as_object_mut) {
+        parameters.values_mut().for_each(adjust);
+    }
+    for op in operations_mut(doc) {
+        op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten().for_each(adjust);
     }
 }
 

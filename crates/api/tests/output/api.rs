@@ -234,6 +234,29 @@ pub mod types {
         ///Seconds added to the wall clock (negative moves it back)
         pub offset_seconds: i64,
     }
+    ///`CoreUsersRetrieveResponse`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum CoreUsersRetrieveResponse {
+        User(User),
+        SessionUser(SessionUser),
+    }
+    impl ::std::convert::From<User> for CoreUsersRetrieveResponse {
+        fn from(value: User) -> Self {
+            Self::User(value)
+        }
+    }
+    impl ::std::convert::From<SessionUser> for CoreUsersRetrieveResponse {
+        fn from(value: SessionUser) -> Self {
+            Self::SessionUser(value)
+        }
+    }
     ///The fault injection rules; every rule whose operation matches applies, in order
     #[derive(
         ::serde::Deserialize,
@@ -378,6 +401,138 @@ pub mod types {
         ///Lower-cased error text
         pub message: ::std::string::String,
     }
+    ///`NetbirdUser`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdUser {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///User's email address
+        pub email: ::std::string::String,
+        ///User ID
+        pub id: ::std::string::String,
+        ///Identity provider ID (connector ID) that the user authenticated with. Only populated for users with Dex-encoded user IDs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idp_id: ::std::option::Option<::std::string::String>,
+        ///Is true if this user is blocked. Blocked users can't use the system
+        pub is_blocked: bool,
+        ///Is true if authenticated user is the same as this user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_current: ::std::option::Option<bool>,
+        ///Is true if this user is a service user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_service_user: ::std::option::Option<bool>,
+        ///How user was issued by API or Integration
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<::std::string::String>,
+        ///Last time this user performed a login to the dashboard
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's name from idp provider
+        pub name: ::std::string::String,
+        ///User's password. Only present when user is created (create user endpoint is called) and only when IdP supports user creation with password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        ///Is true if this user requires approval before being activated. Only applicable for users joining via domain matching when user_approval_required is enabled.
+        pub pending_approval: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permissions: ::std::option::Option<UserPermissions>,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+        ///User's status
+        pub status: NetbirdUserStatus,
+    }
+    ///`NetbirdUserRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct NetbirdUserRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for NetbirdUserRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<NetbirdUserRequest> for ::serde_json::Value {
+        fn from(value: NetbirdUserRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for NetbirdUserRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///User's status
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum NetbirdUserStatus {
+        #[serde(rename = "active")]
+        Active,
+        #[serde(rename = "invited")]
+        Invited,
+        #[serde(rename = "blocked")]
+        Blocked,
+    }
+    impl ::std::fmt::Display for NetbirdUserStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Active => f.write_str("active"),
+                Self::Invited => f.write_str("invited"),
+                Self::Blocked => f.write_str("blocked"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NetbirdUserStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "active" => Ok(Self::Active),
+                "invited" => Ok(Self::Invited),
+                "blocked" => Ok(Self::Blocked),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NetbirdUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NetbirdUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`PaginatedTokenList`
     #[derive(
         ::serde::Deserialize,
@@ -403,6 +558,19 @@ pub mod types {
         pub autocomplete: Autocomplete,
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<TokenModel>,
+    }
+    ///`PaginatedUserList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedUserList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<User>,
     }
     ///`Pagination`
     #[derive(
@@ -446,25 +614,51 @@ pub mod types {
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         schemars::JsonSchema
     )]
-    pub struct PatchedTokenRequest {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expiring: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub identifier: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub intent: ::std::option::Option<IntentEnum>,
-        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub managed: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<i64>,
+    #[serde(transparent)]
+    pub struct PatchedTokenRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedTokenRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedTokenRequest> for ::serde_json::Value {
+        fn from(value: PatchedTokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedTokenRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///User Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedUserRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedUserRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedUserRequest> for ::serde_json::Value {
+        fn from(value: PatchedUserRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedUserRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`PersonalAccessToken`
     #[derive(
@@ -510,11 +704,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct PersonalAccessTokenRequest {
-        ///Expiration in days
-        pub expires_in: i64,
-        ///Name of the token
-        pub name: ::std::string::String,
+    #[serde(transparent)]
+    pub struct PersonalAccessTokenRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PersonalAccessTokenRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PersonalAccessTokenRequest> for ::serde_json::Value {
+        fn from(value: PersonalAccessTokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PersonalAccessTokenRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Provider Serializer
     #[derive(
@@ -610,6 +816,21 @@ pub mod types {
             Self(value)
         }
     }
+    /**Response for the /user/me endpoint, returns the currently active user (as `user` property)
+and, if this user is being impersonated, the original user in the `original` property.*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SessionUser {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub original: ::std::option::Option<UserSelf>,
+        pub user: UserSelf,
+        pub users: ::std::vec::Vec<UserSelf>,
+    }
     ///Token Serializer
     #[derive(
         ::serde::Deserialize,
@@ -666,21 +887,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct TokenRequest {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub description: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expiring: ::std::option::Option<bool>,
-        pub identifier: ::std::string::String,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub intent: ::std::option::Option<IntentEnum>,
-        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub managed: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub user: ::std::option::Option<i64>,
+    #[serde(transparent)]
+    pub struct TokenRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for TokenRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TokenRequest> for ::serde_json::Value {
+        fn from(value: TokenRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for TokenRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Set token's key
     #[derive(
@@ -690,8 +913,23 @@ pub mod types {
         Debug,
         schemars::JsonSchema
     )]
-    pub struct TokenSetKeyRequest {
-        pub key: ::std::string::String,
+    #[serde(transparent)]
+    pub struct TokenSetKeyRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for TokenSetKeyRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<TokenSetKeyRequest> for ::serde_json::Value {
+        fn from(value: TokenSetKeyRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for TokenSetKeyRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Show token's current key
     #[derive(
@@ -842,6 +1080,173 @@ pub mod types {
         pub username: ::std::string::String,
         pub uuid: ::uuid::Uuid,
     }
+    ///`UserCreateRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserCreateRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserCreateRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserCreateRequest> for ::serde_json::Value {
+        fn from(value: UserCreateRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserCreateRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///`UserPermissions`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserPermissions {
+        ///Indicates whether this User's Peers view is restricted
+        pub is_restricted: bool,
+        pub modules: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::collections::BTreeMap<::std::string::String, bool>,
+        >,
+    }
+    ///User Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserRequest> for ::serde_json::Value {
+        fn from(value: UserRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///User Serializer for information a user can retrieve about themselves
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserSelf {
+        ///User's avatar, either a http/https URL or a data URI
+        pub avatar: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        pub groups: ::std::vec::Vec<UserSelfGroups>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        pub is_active: bool,
+        ///Return whether this user owns the current browser session.
+        pub is_current: bool,
+        pub is_superuser: bool,
+        ///User's display name.
+        pub name: ::std::string::String,
+        pub pk: i64,
+        pub roles: ::std::vec::Vec<UserSelfRoles>,
+        ///Get user settings with brand and group settings applied
+        pub settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Get all system permissions assigned to the user
+        pub system_permissions: ::std::vec::Vec<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        pub uid: ::std::string::String,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        pub username: ::std::string::String,
+    }
+    ///`UserSelfGroups`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserSelfGroups {
+        pub name: ::std::string::String,
+        pub pk: ::std::string::String,
+    }
+    ///`UserSelfRoles`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserSelfRoles {
+        pub name: ::std::string::String,
+        pub pk: ::std::string::String,
+    }
+    ///Payload to create a service account
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserServiceAccountRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserServiceAccountRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserServiceAccountRequest> for ::serde_json::Value {
+        fn from(value: UserServiceAccountRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserServiceAccountRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///`UserServiceAccountResponse`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct UserServiceAccountResponse {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group_pk: ::std::option::Option<::std::string::String>,
+        pub token: ::std::string::String,
+        pub user_pk: i64,
+        pub user_uid: ::std::string::String,
+        pub username: ::std::string::String,
+    }
     ///`UserTypeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -956,9 +1361,37 @@ pub mod types {
     }
 }
 /// Path and query parameters of each operation.
-#[allow(clippy::all, dead_code)]
+#[allow(clippy::all, dead_code, unused_imports)]
 pub mod params {
     use super::types;
+    ///Query parameters of `netbird_users_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdUsersListQuery {
+        ///Filters users and returns either regular users or service users
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub service_user: Option<::std::string::String>,
+    }
+    ///Path parameters of `netbird_users_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdUsersUpdatePath {
+        ///The unique identifier of a user
+        #[serde(rename = "userId")]
+        pub user_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_users_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdUsersDestroyPath {
+        ///The unique identifier of a user
+        #[serde(rename = "userId")]
+        pub user_id: ::std::string::String,
+    }
     ///Path parameters of `netbird_tokens_list`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct NetbirdTokensListPath {
@@ -1006,13 +1439,13 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub description: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub expires: Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub expires: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub expiring: Option<bool>,
+        pub expiring: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub identifier: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub intent: Option<types::IntentEnum>,
+        pub intent: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub managed: Option<::std::string::String>,
         ///Which field to use when ordering the results.
@@ -1020,10 +1453,10 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
@@ -1066,6 +1499,119 @@ pub mod params {
     pub struct CoreTokensViewKeyRetrievePath {
         pub identifier: ::std::string::String,
     }
+    ///Query parameters of `core_users_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreUsersListQuery {
+        ///Attributes
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub attributes: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_joined: Option<::std::string::String>,
+        #[serde(rename = "date_joined__gt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_joined_gt: Option<::std::string::String>,
+        #[serde(rename = "date_joined__lt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_joined_lt: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub email: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub groups_by_name: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub groups_by_pk: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_groups: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_roles: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_active: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_superuser: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login: Option<::std::string::String>,
+        #[serde(rename = "last_login__gt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login_gt: Option<::std::string::String>,
+        #[serde(rename = "last_login__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login_isnull: Option<::std::string::String>,
+        #[serde(rename = "last_login__lt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_login_lt: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_updated: Option<::std::string::String>,
+        #[serde(rename = "last_updated__gt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_updated_gt: Option<::std::string::String>,
+        #[serde(rename = "last_updated__lt")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub last_updated_lt: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub path: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub path_startswith: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub roles_by_name: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub roles_by_pk: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(rename = "type")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub type_: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub username: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub uuid: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_users_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersRetrievePath {
+        ///A unique integer value identifying this User.
+        pub id: ::std::string::String,
+    }
+    ///Path parameters of `core_users_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersUpdatePath {
+        ///A unique integer value identifying this User.
+        pub id: ::std::string::String,
+    }
+    ///Path parameters of `core_users_service_account_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersServiceAccountCreatePath {
+        pub id: ::std::string::String,
+    }
+    ///Path parameters of `core_users_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersDestroyPath {
+        ///A unique integer value identifying this User.
+        pub id: ::std::string::String,
+    }
+    ///Path parameters of `core_users_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersPartialUpdatePath {
+        ///A unique integer value identifying this User.
+        pub id: ::std::string::String,
+    }
     ///Query parameters of `oauth2_access_tokens_list`.
     #[derive(
         Debug,
@@ -1081,17 +1627,17 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub provider: Option<i64>,
+        pub provider: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub user: Option<i64>,
+        pub user: Option<::std::string::String>,
     }
     ///Path parameters of `oauth2_access_tokens_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -1126,17 +1672,17 @@ pub mod params {
         pub ordering: Option<::std::string::String>,
         ///A page number within the paginated result set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page: Option<i64>,
+        pub page: Option<::std::string::String>,
         ///Number of results to return per page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub page_size: Option<i64>,
+        pub page_size: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub provider: Option<i64>,
+        pub provider: Option<::std::string::String>,
         ///A search term.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub user: Option<i64>,
+        pub user: Option<::std::string::String>,
     }
     ///Path parameters of `oauth2_refresh_tokens_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -1171,6 +1717,10 @@ pub const OPERATION_IDS: &[&str] = &[
     "admin_reset",
     "admin_state_export",
     "admin_state_load",
+    "netbird_users_list",
+    "netbird_users_create",
+    "netbird_users_update",
+    "netbird_users_destroy",
     "netbird_tokens_list",
     "netbird_tokens_create",
     "netbird_tokens_retrieve",
@@ -1184,6 +1734,13 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_tokens_set_key_create",
     "core_tokens_used_by_list",
     "core_tokens_view_key_retrieve",
+    "core_users_list",
+    "core_users_create",
+    "core_users_retrieve",
+    "core_users_update",
+    "core_users_service_account_create",
+    "core_users_destroy",
+    "core_users_partial_update",
     "oauth2_access_tokens_list",
     "oauth2_access_tokens_retrieve",
     "oauth2_access_tokens_destroy",
@@ -1195,6 +1752,18 @@ pub const OPERATION_IDS: &[&str] = &[
     "healthz",
     "metrics",
     "readyz",
+];
+/// Operations of a literal path beside a variable one (Dropshot cannot route the pair), each as
+/// `(operationId, served by, literal, path parameter)`: the endpoint `served by` answers the operation when
+/// the path parameter is the literal.
+pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
+    ("core_users_me_retrieve", "core_users_retrieve", "me", "id"),
+    (
+        "core_users_service_account_create",
+        "core_users_service_account_create",
+        "service_account",
+        "id",
+    ),
 ];
 /// Each operationId with the tags the spec gives it, in document order.
 pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
@@ -1210,6 +1779,10 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("admin_reset", &["admin"]),
     ("admin_state_export", &["admin"]),
     ("admin_state_load", &["admin"]),
+    ("netbird_users_list", &["Users"]),
+    ("netbird_users_create", &["Users"]),
+    ("netbird_users_update", &["Users"]),
+    ("netbird_users_destroy", &["Users"]),
     ("netbird_tokens_list", &["Tokens"]),
     ("netbird_tokens_create", &["Tokens"]),
     ("netbird_tokens_retrieve", &["Tokens"]),
@@ -1223,6 +1796,13 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_tokens_set_key_create", &["core"]),
     ("core_tokens_used_by_list", &["core"]),
     ("core_tokens_view_key_retrieve", &["core"]),
+    ("core_users_list", &["core"]),
+    ("core_users_create", &["core"]),
+    ("core_users_retrieve", &["core"]),
+    ("core_users_update", &["core"]),
+    ("core_users_service_account_create", &["core"]),
+    ("core_users_destroy", &["core"]),
+    ("core_users_partial_update", &["core"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
     ("oauth2_access_tokens_retrieve", &["oauth2"]),
     ("oauth2_access_tokens_destroy", &["oauth2"]),
@@ -1404,6 +1984,65 @@ pub trait TokenApi {
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::TokenstackError>,
     >;
+    /// List all Users
+    ///
+    /// Returns a list of all users
+    #[endpoint{method = GET,
+    path = "/api/users",
+    operation_id = "netbird_users_list",
+    tags = ["Users"]}]
+    async fn netbird_users_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::NetbirdUsersListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::NetbirdUser>>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Create a User
+    ///
+    /// Creates a new service user or sends an invite to a regular user
+    #[endpoint{method = POST,
+    path = "/api/users",
+    operation_id = "netbird_users_create",
+    tags = ["Users"]}]
+    async fn netbird_users_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::UserCreateRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::NetbirdUser>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Update a User
+    ///
+    /// Update information about a User
+    #[endpoint{method = PUT,
+    path = "/api/users/{userId}",
+    operation_id = "netbird_users_update",
+    tags = ["Users"]}]
+    async fn netbird_users_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdUsersUpdatePath>,
+        body: dropshot::TypedBody<types::NetbirdUserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::NetbirdUser>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Delete a User
+    ///
+    /// This method removes a user from accessing the system. For this leaves the IDP user intact unless the `--user-delete-from-idp` is passed to management startup.
+    #[endpoint{method = DELETE,
+    path = "/api/users/{userId}",
+    operation_id = "netbird_users_destroy",
+    tags = ["Users"]}]
+    async fn netbird_users_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdUsersDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
     /// List all Tokens
     ///
     /// Returns a list of all tokens for a user
@@ -1573,6 +2212,93 @@ pub trait TokenApi {
         path: dropshot::Path<params::CoreTokensViewKeyRetrievePath>,
     ) -> Result<
         dropshot::HttpResponseOk<types::TokenView>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/users/",
+    operation_id = "core_users_list",
+    tags = ["core"]}]
+    async fn core_users_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CoreUsersListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedUserList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/core/users/",
+    operation_id = "core_users_create",
+    tags = ["core"]}]
+    async fn core_users_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::UserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_retrieve",
+    tags = ["core"]}]
+    async fn core_users_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CoreUsersRetrieveResponse>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_update",
+    tags = ["core"]}]
+    async fn core_users_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersUpdatePath>,
+        body: dropshot::TypedBody<types::UserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Create a new user account that is marked as a service account
+    #[endpoint{method = POST,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_service_account_create",
+    tags = ["core"]}]
+    async fn core_users_service_account_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersServiceAccountCreatePath>,
+        body: dropshot::TypedBody<types::UserServiceAccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::UserServiceAccountResponse>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_destroy",
+    tags = ["core"]}]
+    async fn core_users_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// User Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/core/users/{id}/",
+    operation_id = "core_users_partial_update",
+    tags = ["core"]}]
+    async fn core_users_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersPartialUpdatePath>,
+        body: dropshot::TypedBody<types::PatchedUserRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// AccessToken Viewset

@@ -140,5 +140,5 @@ fn ak_user(u: usize, now: chrono::DateTime<Utc>) -> AkUser {
 }
 
 fn nb_user(id: &str, role: NbRole) -> NbUser {
-    NbUser { id: id.into(), account_id: "default".into(), role, is_service_user: false, blocked: false }
+    NbUser::new(id, "default", role)
 }

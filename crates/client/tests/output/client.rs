@@ -465,6 +465,125 @@ pub mod types {
             Default::default()
         }
     }
+    ///`NetbirdUser`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NetbirdUser {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///User's email address
+        pub email: ::std::string::String,
+        ///User ID
+        pub id: ::std::string::String,
+        ///Identity provider ID (connector ID) that the user authenticated with. Only populated for users with Dex-encoded user IDs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub idp_id: ::std::option::Option<::std::string::String>,
+        ///Is true if this user is blocked. Blocked users can't use the system
+        pub is_blocked: bool,
+        ///Is true if authenticated user is the same as this user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_current: ::std::option::Option<bool>,
+        ///Is true if this user is a service user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_service_user: ::std::option::Option<bool>,
+        ///How user was issued by API or Integration
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<::std::string::String>,
+        ///Last time this user performed a login to the dashboard
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's name from idp provider
+        pub name: ::std::string::String,
+        ///User's password. Only present when user is created (create user endpoint is called) and only when IdP supports user creation with password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        ///Is true if this user requires approval before being activated. Only applicable for users joining via domain matching when user_approval_required is enabled.
+        pub pending_approval: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub permissions: ::std::option::Option<UserPermissions>,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+        ///User's status
+        pub status: NetbirdUserStatus,
+    }
+    impl NetbirdUser {
+        pub fn builder() -> builder::NetbirdUser {
+            Default::default()
+        }
+    }
+    ///`NetbirdUserRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NetbirdUserRequest {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///If set to true then user is blocked and can't use the system
+        pub is_blocked: bool,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+    }
+    impl NetbirdUserRequest {
+        pub fn builder() -> builder::NetbirdUserRequest {
+            Default::default()
+        }
+    }
+    ///User's status
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NetbirdUserStatus {
+        #[serde(rename = "active")]
+        Active,
+        #[serde(rename = "invited")]
+        Invited,
+        #[serde(rename = "blocked")]
+        Blocked,
+    }
+    impl ::std::fmt::Display for NetbirdUserStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Active => f.write_str("active"),
+                Self::Invited => f.write_str("invited"),
+                Self::Blocked => f.write_str("blocked"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NetbirdUserStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "active" => Ok(Self::Active),
+                "invited" => Ok(Self::Invited),
+                "blocked" => Ok(Self::Blocked),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NetbirdUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NetbirdUserStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`PaginatedTokenList`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaginatedTokenList {
@@ -486,6 +605,18 @@ pub mod types {
     }
     impl PaginatedTokenModelList {
         pub fn builder() -> builder::PaginatedTokenModelList {
+            Default::default()
+        }
+    }
+    ///`PaginatedUserList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedUserList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<User>,
+    }
+    impl PaginatedUserList {
+        pub fn builder() -> builder::PaginatedUserList {
             Default::default()
         }
     }
@@ -599,6 +730,148 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PatchedTokenRequestIdentifier {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///User Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedUserRequest {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<EmailAddress>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<::uuid::Uuid>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<PatchedUserRequestPath>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<PatchedUserRequestUsername>,
+    }
+    impl PatchedUserRequest {
+        pub fn builder() -> builder::PatchedUserRequest {
+            Default::default()
+        }
+    }
+    ///`PatchedUserRequestPath`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedUserRequestPath(::std::string::String);
+    impl ::std::ops::Deref for PatchedUserRequestPath {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedUserRequestPath> for ::std::string::String {
+        fn from(value: PatchedUserRequestPath) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedUserRequestPath {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedUserRequestPath {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PatchedUserRequestPath {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedUserRequestPath {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedUserRequestUsername`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedUserRequestUsername(::std::string::String);
+    impl ::std::ops::Deref for PatchedUserRequestUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedUserRequestUsername> for ::std::string::String {
+        fn from(value: PatchedUserRequestUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedUserRequestUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 150usize {
+                return Err("longer than 150 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedUserRequestUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PatchedUserRequestUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedUserRequestUsername {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -741,6 +1014,20 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    /**Response for the /user/me endpoint, returns the currently active user (as `user` property)
+and, if this user is being impersonated, the original user in the `original` property.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionUser {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub original: ::std::option::Option<UserSelf>,
+        pub user: UserSelf,
+        pub users: ::std::vec::Vec<UserSelf>,
+    }
+    impl SessionUser {
+        pub fn builder() -> builder::SessionUser {
+            Default::default()
         }
     }
     ///Token Serializer
@@ -1138,6 +1425,382 @@ pub mod types {
     }
     impl User {
         pub fn builder() -> builder::User {
+            Default::default()
+        }
+    }
+    ///`UserCreateRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserCreateRequest {
+        ///Group IDs to auto-assign to peers registered by this user
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///User's Email to send invite to
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Is true if this user is a service user
+        pub is_service_user: bool,
+        ///User's full name
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///User's NetBird account role
+        pub role: ::std::string::String,
+    }
+    impl UserCreateRequest {
+        pub fn builder() -> builder::UserCreateRequest {
+            Default::default()
+        }
+    }
+    ///`UserPermissions`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserPermissions {
+        ///Indicates whether this User's Peers view is restricted
+        pub is_restricted: bool,
+        pub modules: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::collections::BTreeMap<::std::string::String, bool>,
+        >,
+    }
+    impl UserPermissions {
+        pub fn builder() -> builder::UserPermissions {
+            Default::default()
+        }
+    }
+    ///User Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserRequest {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<EmailAddress>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<::uuid::Uuid>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<UserRequestPath>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        pub username: UserRequestUsername,
+    }
+    impl UserRequest {
+        pub fn builder() -> builder::UserRequest {
+            Default::default()
+        }
+    }
+    ///`UserRequestPath`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserRequestPath(::std::string::String);
+    impl ::std::ops::Deref for UserRequestPath {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserRequestPath> for ::std::string::String {
+        fn from(value: UserRequestPath) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserRequestPath {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserRequestPath {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserRequestPath {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserRequestPath {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`UserRequestUsername`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserRequestUsername(::std::string::String);
+    impl ::std::ops::Deref for UserRequestUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserRequestUsername> for ::std::string::String {
+        fn from(value: UserRequestUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserRequestUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 150usize {
+                return Err("longer than 150 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserRequestUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserRequestUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserRequestUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///User Serializer for information a user can retrieve about themselves
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserSelf {
+        ///User's avatar, either a http/https URL or a data URI
+        pub avatar: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<EmailAddress>,
+        pub groups: ::std::vec::Vec<UserSelfGroups>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        pub is_active: bool,
+        ///Return whether this user owns the current browser session.
+        pub is_current: bool,
+        pub is_superuser: bool,
+        ///User's display name.
+        pub name: ::std::string::String,
+        pub pk: i64,
+        pub roles: ::std::vec::Vec<UserSelfRoles>,
+        ///Get user settings with brand and group settings applied
+        pub settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Get all system permissions assigned to the user
+        pub system_permissions: ::std::vec::Vec<::std::string::String>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<UserTypeEnum>,
+        pub uid: ::std::string::String,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        pub username: UserSelfUsername,
+    }
+    impl UserSelf {
+        pub fn builder() -> builder::UserSelf {
+            Default::default()
+        }
+    }
+    ///`UserSelfGroups`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserSelfGroups {
+        pub name: ::std::string::String,
+        pub pk: ::std::string::String,
+    }
+    impl UserSelfGroups {
+        pub fn builder() -> builder::UserSelfGroups {
+            Default::default()
+        }
+    }
+    ///`UserSelfRoles`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserSelfRoles {
+        pub name: ::std::string::String,
+        pub pk: ::std::string::String,
+    }
+    impl UserSelfRoles {
+        pub fn builder() -> builder::UserSelfRoles {
+            Default::default()
+        }
+    }
+    ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserSelfUsername(::std::string::String);
+    impl ::std::ops::Deref for UserSelfUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserSelfUsername> for ::std::string::String {
+        fn from(value: UserSelfUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserSelfUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 150usize {
+                return Err("longer than 150 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[\\w.@+-]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[\\w.@+-]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserSelfUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for UserSelfUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserSelfUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Payload to create a service account
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserServiceAccountRequest {
+        #[serde(default)]
+        pub create_group: bool,
+        ///If not provided, valid for 360 days
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub expiring: bool,
+        pub name: UserServiceAccountRequestName,
+    }
+    impl UserServiceAccountRequest {
+        pub fn builder() -> builder::UserServiceAccountRequest {
+            Default::default()
+        }
+    }
+    ///`UserServiceAccountRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserServiceAccountRequestName(::std::string::String);
+    impl ::std::ops::Deref for UserServiceAccountRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserServiceAccountRequestName> for ::std::string::String {
+        fn from(value: UserServiceAccountRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserServiceAccountRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserServiceAccountRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UserServiceAccountRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserServiceAccountRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`UserServiceAccountResponse`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserServiceAccountResponse {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group_pk: ::std::option::Option<::std::string::String>,
+        pub token: ::std::string::String,
+        pub user_pk: i64,
+        pub user_uid: ::std::string::String,
+        pub username: ::std::string::String,
+    }
+    impl UserServiceAccountResponse {
+        pub fn builder() -> builder::UserServiceAccountResponse {
             Default::default()
         }
     }
@@ -2284,6 +2947,384 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct NetbirdUser {
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            idp_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_blocked: ::std::result::Result<bool, ::std::string::String>,
+            is_current: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_service_user: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            issued: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pending_approval: ::std::result::Result<bool, ::std::string::String>,
+            permissions: ::std::result::Result<
+                ::std::option::Option<super::UserPermissions>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<
+                super::NetbirdUserStatus,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for NetbirdUser {
+            fn default() -> Self {
+                Self {
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    email: Err("no value supplied for email".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    idp_id: Ok(Default::default()),
+                    is_blocked: Err("no value supplied for is_blocked".to_string()),
+                    is_current: Ok(Default::default()),
+                    is_service_user: Ok(Default::default()),
+                    issued: Ok(Default::default()),
+                    last_login: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    password: Ok(Default::default()),
+                    pending_approval: Err(
+                        "no value supplied for pending_approval".to_string(),
+                    ),
+                    permissions: Ok(Default::default()),
+                    role: Err("no value supplied for role".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl NetbirdUser {
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn idp_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.idp_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for idp_id: {e}")
+                    });
+                self
+            }
+            pub fn is_blocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_blocked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_blocked: {e}")
+                    });
+                self
+            }
+            pub fn is_current<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_current = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_current: {e}")
+                    });
+                self
+            }
+            pub fn is_service_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_service_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_service_user: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn issued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issued = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issued: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn pending_approval<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_approval = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_approval: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UserPermissions>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::NetbirdUserStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NetbirdUser> for super::NetbirdUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NetbirdUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auto_groups: value.auto_groups?,
+                    email: value.email?,
+                    id: value.id?,
+                    idp_id: value.idp_id?,
+                    is_blocked: value.is_blocked?,
+                    is_current: value.is_current?,
+                    is_service_user: value.is_service_user?,
+                    issued: value.issued?,
+                    last_login: value.last_login?,
+                    name: value.name?,
+                    password: value.password?,
+                    pending_approval: value.pending_approval?,
+                    permissions: value.permissions?,
+                    role: value.role?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NetbirdUser> for NetbirdUser {
+            fn from(value: super::NetbirdUser) -> Self {
+                Self {
+                    auto_groups: Ok(value.auto_groups),
+                    email: Ok(value.email),
+                    id: Ok(value.id),
+                    idp_id: Ok(value.idp_id),
+                    is_blocked: Ok(value.is_blocked),
+                    is_current: Ok(value.is_current),
+                    is_service_user: Ok(value.is_service_user),
+                    issued: Ok(value.issued),
+                    last_login: Ok(value.last_login),
+                    name: Ok(value.name),
+                    password: Ok(value.password),
+                    pending_approval: Ok(value.pending_approval),
+                    permissions: Ok(value.permissions),
+                    role: Ok(value.role),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NetbirdUserRequest {
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_blocked: ::std::result::Result<bool, ::std::string::String>,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for NetbirdUserRequest {
+            fn default() -> Self {
+                Self {
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    is_blocked: Err("no value supplied for is_blocked".to_string()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl NetbirdUserRequest {
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn is_blocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_blocked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_blocked: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NetbirdUserRequest> for super::NetbirdUserRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NetbirdUserRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auto_groups: value.auto_groups?,
+                    is_blocked: value.is_blocked?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NetbirdUserRequest> for NetbirdUserRequest {
+            fn from(value: super::NetbirdUserRequest) -> Self {
+                Self {
+                    auto_groups: Ok(value.auto_groups),
+                    is_blocked: Ok(value.is_blocked),
+                    role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PaginatedTokenList {
             autocomplete: ::std::result::Result<
                 super::Autocomplete,
@@ -2438,6 +3479,86 @@ pub mod types {
         impl ::std::convert::From<super::PaginatedTokenModelList>
         for PaginatedTokenModelList {
             fn from(value: super::PaginatedTokenModelList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedUserList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::User>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedUserList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedUserList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::User>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedUserList> for super::PaginatedUserList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedUserList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedUserList> for PaginatedUserList {
+            fn from(value: super::PaginatedUserList) -> Self {
                 Self {
                     autocomplete: Ok(value.autocomplete),
                     pagination: Ok(value.pagination),
@@ -2858,6 +3979,230 @@ pub mod types {
                     intent: Ok(value.intent),
                     managed: Ok(value.managed),
                     user: Ok(value.user),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedUserRequest {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<super::EmailAddress>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            is_active: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<
+                ::std::option::Option<super::PatchedUserRequestPath>,
+                ::std::string::String,
+            >,
+            roles: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<super::UserTypeEnum>,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::option::Option<super::PatchedUserRequestUsername>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedUserRequest {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    groups: Ok(Default::default()),
+                    is_active: Ok(Default::default()),
+                    last_login: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    path: Ok(Default::default()),
+                    roles: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    username: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedUserRequest {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedUserRequestPath>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn roles<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.roles = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for roles: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UserTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedUserRequestUsername>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedUserRequest> for super::PatchedUserRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedUserRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    email: value.email?,
+                    groups: value.groups?,
+                    is_active: value.is_active?,
+                    last_login: value.last_login?,
+                    name: value.name?,
+                    path: value.path?,
+                    roles: value.roles?,
+                    type_: value.type_?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedUserRequest> for PatchedUserRequest {
+            fn from(value: super::PatchedUserRequest) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    email: Ok(value.email),
+                    groups: Ok(value.groups),
+                    is_active: Ok(value.is_active),
+                    last_login: Ok(value.last_login),
+                    name: Ok(value.name),
+                    path: Ok(value.path),
+                    roles: Ok(value.roles),
+                    type_: Ok(value.type_),
+                    username: Ok(value.username),
                 }
             }
         }
@@ -3510,6 +4855,86 @@ pub mod types {
                 Self {
                     name: Ok(value.name),
                     pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionUser {
+            original: ::std::result::Result<
+                ::std::option::Option<super::UserSelf>,
+                ::std::string::String,
+            >,
+            user: ::std::result::Result<super::UserSelf, ::std::string::String>,
+            users: ::std::result::Result<
+                ::std::vec::Vec<super::UserSelf>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionUser {
+            fn default() -> Self {
+                Self {
+                    original: Ok(Default::default()),
+                    user: Err("no value supplied for user".to_string()),
+                    users: Err("no value supplied for users".to_string()),
+                }
+            }
+        }
+        impl SessionUser {
+            pub fn original<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UserSelf>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.original = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for original: {e}")
+                    });
+                self
+            }
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserSelf>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSelf>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionUser> for super::SessionUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    original: value.original?,
+                    user: value.user?,
+                    users: value.users?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionUser> for SessionUser {
+            fn from(value: super::SessionUser) -> Self {
+                Self {
+                    original: Ok(value.original),
+                    user: Ok(value.user),
+                    users: Ok(value.users),
                 }
             }
         }
@@ -4656,6 +6081,1019 @@ pub mod types {
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UserCreateRequest {
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_service_user: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for UserCreateRequest {
+            fn default() -> Self {
+                Self {
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    email: Ok(Default::default()),
+                    is_service_user: Err(
+                        "no value supplied for is_service_user".to_string(),
+                    ),
+                    name: Ok(Default::default()),
+                    role: Err("no value supplied for role".to_string()),
+                }
+            }
+        }
+        impl UserCreateRequest {
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn is_service_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_service_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_service_user: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserCreateRequest> for super::UserCreateRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserCreateRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auto_groups: value.auto_groups?,
+                    email: value.email?,
+                    is_service_user: value.is_service_user?,
+                    name: value.name?,
+                    role: value.role?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserCreateRequest> for UserCreateRequest {
+            fn from(value: super::UserCreateRequest) -> Self {
+                Self {
+                    auto_groups: Ok(value.auto_groups),
+                    email: Ok(value.email),
+                    is_service_user: Ok(value.is_service_user),
+                    name: Ok(value.name),
+                    role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserPermissions {
+            is_restricted: ::std::result::Result<bool, ::std::string::String>,
+            modules: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::collections::BTreeMap<::std::string::String, bool>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserPermissions {
+            fn default() -> Self {
+                Self {
+                    is_restricted: Err(
+                        "no value supplied for is_restricted".to_string(),
+                    ),
+                    modules: Err("no value supplied for modules".to_string()),
+                }
+            }
+        }
+        impl UserPermissions {
+            pub fn is_restricted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_restricted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_restricted: {e}")
+                    });
+                self
+            }
+            pub fn modules<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::collections::BTreeMap<::std::string::String, bool>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.modules = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for modules: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserPermissions> for super::UserPermissions {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserPermissions,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    is_restricted: value.is_restricted?,
+                    modules: value.modules?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserPermissions> for UserPermissions {
+            fn from(value: super::UserPermissions) -> Self {
+                Self {
+                    is_restricted: Ok(value.is_restricted),
+                    modules: Ok(value.modules),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserRequest {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<super::EmailAddress>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            is_active: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            path: ::std::result::Result<
+                ::std::option::Option<super::UserRequestPath>,
+                ::std::string::String,
+            >,
+            roles: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<super::UserTypeEnum>,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                super::UserRequestUsername,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserRequest {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    groups: Ok(Default::default()),
+                    is_active: Ok(Default::default()),
+                    last_login: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    path: Ok(Default::default()),
+                    roles: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl UserRequest {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::UserRequestPath>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn roles<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.roles = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for roles: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UserTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserRequestUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserRequest> for super::UserRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    email: value.email?,
+                    groups: value.groups?,
+                    is_active: value.is_active?,
+                    last_login: value.last_login?,
+                    name: value.name?,
+                    path: value.path?,
+                    roles: value.roles?,
+                    type_: value.type_?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserRequest> for UserRequest {
+            fn from(value: super::UserRequest) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    email: Ok(value.email),
+                    groups: Ok(value.groups),
+                    is_active: Ok(value.is_active),
+                    last_login: Ok(value.last_login),
+                    name: Ok(value.name),
+                    path: Ok(value.path),
+                    roles: Ok(value.roles),
+                    type_: Ok(value.type_),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserSelf {
+            avatar: ::std::result::Result<::std::string::String, ::std::string::String>,
+            email: ::std::result::Result<
+                ::std::option::Option<super::EmailAddress>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::UserSelfGroups>,
+                ::std::string::String,
+            >,
+            is_active: ::std::result::Result<bool, ::std::string::String>,
+            is_current: ::std::result::Result<bool, ::std::string::String>,
+            is_superuser: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            roles: ::std::result::Result<
+                ::std::vec::Vec<super::UserSelfRoles>,
+                ::std::string::String,
+            >,
+            settings: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            system_permissions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<super::UserTypeEnum>,
+                ::std::string::String,
+            >,
+            uid: ::std::result::Result<::std::string::String, ::std::string::String>,
+            username: ::std::result::Result<
+                super::UserSelfUsername,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserSelf {
+            fn default() -> Self {
+                Self {
+                    avatar: Err("no value supplied for avatar".to_string()),
+                    email: Ok(Default::default()),
+                    groups: Err("no value supplied for groups".to_string()),
+                    is_active: Err("no value supplied for is_active".to_string()),
+                    is_current: Err("no value supplied for is_current".to_string()),
+                    is_superuser: Err("no value supplied for is_superuser".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    roles: Err("no value supplied for roles".to_string()),
+                    settings: Err("no value supplied for settings".to_string()),
+                    system_permissions: Err(
+                        "no value supplied for system_permissions".to_string(),
+                    ),
+                    type_: Ok(Default::default()),
+                    uid: Err("no value supplied for uid".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl UserSelf {
+            pub fn avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.avatar = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for avatar: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSelfGroups>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn is_current<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_current = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_current: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn roles<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::UserSelfRoles>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.roles = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for roles: {e}")
+                    });
+                self
+            }
+            pub fn settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for settings: {e}")
+                    });
+                self
+            }
+            pub fn system_permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.system_permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for system_permissions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::UserTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uid: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserSelfUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserSelf> for super::UserSelf {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserSelf,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    avatar: value.avatar?,
+                    email: value.email?,
+                    groups: value.groups?,
+                    is_active: value.is_active?,
+                    is_current: value.is_current?,
+                    is_superuser: value.is_superuser?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    roles: value.roles?,
+                    settings: value.settings?,
+                    system_permissions: value.system_permissions?,
+                    type_: value.type_?,
+                    uid: value.uid?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserSelf> for UserSelf {
+            fn from(value: super::UserSelf) -> Self {
+                Self {
+                    avatar: Ok(value.avatar),
+                    email: Ok(value.email),
+                    groups: Ok(value.groups),
+                    is_active: Ok(value.is_active),
+                    is_current: Ok(value.is_current),
+                    is_superuser: Ok(value.is_superuser),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    roles: Ok(value.roles),
+                    settings: Ok(value.settings),
+                    system_permissions: Ok(value.system_permissions),
+                    type_: Ok(value.type_),
+                    uid: Ok(value.uid),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserSelfGroups {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for UserSelfGroups {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                }
+            }
+        }
+        impl UserSelfGroups {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserSelfGroups> for super::UserSelfGroups {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserSelfGroups,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    pk: value.pk?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserSelfGroups> for UserSelfGroups {
+            fn from(value: super::UserSelfGroups) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserSelfRoles {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for UserSelfRoles {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                }
+            }
+        }
+        impl UserSelfRoles {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserSelfRoles> for super::UserSelfRoles {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserSelfRoles,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    pk: value.pk?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserSelfRoles> for UserSelfRoles {
+            fn from(value: super::UserSelfRoles) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserServiceAccountRequest {
+            create_group: ::std::result::Result<bool, ::std::string::String>,
+            expires: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            expiring: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<
+                super::UserServiceAccountRequestName,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserServiceAccountRequest {
+            fn default() -> Self {
+                Self {
+                    create_group: Ok(Default::default()),
+                    expires: Ok(Default::default()),
+                    expiring: Ok(super::defaults::default_bool::<true>()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl UserServiceAccountRequest {
+            pub fn create_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_group: {e}")
+                    });
+                self
+            }
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn expiring<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expiring = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expiring: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserServiceAccountRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserServiceAccountRequest>
+        for super::UserServiceAccountRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserServiceAccountRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    create_group: value.create_group?,
+                    expires: value.expires?,
+                    expiring: value.expiring?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserServiceAccountRequest>
+        for UserServiceAccountRequest {
+            fn from(value: super::UserServiceAccountRequest) -> Self {
+                Self {
+                    create_group: Ok(value.create_group),
+                    expires: Ok(value.expires),
+                    expiring: Ok(value.expiring),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserServiceAccountResponse {
+            group_pk: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_pk: ::std::result::Result<i64, ::std::string::String>,
+            user_uid: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserServiceAccountResponse {
+            fn default() -> Self {
+                Self {
+                    group_pk: Ok(Default::default()),
+                    token: Err("no value supplied for token".to_string()),
+                    user_pk: Err("no value supplied for user_pk".to_string()),
+                    user_uid: Err("no value supplied for user_uid".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl UserServiceAccountResponse {
+            pub fn group_pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group_pk = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group_pk: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn user_pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_pk = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_pk: {e}")
+                    });
+                self
+            }
+            pub fn user_uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_uid: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserServiceAccountResponse>
+        for super::UserServiceAccountResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserServiceAccountResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    group_pk: value.group_pk?,
+                    token: value.token?,
+                    user_pk: value.user_pk?,
+                    user_uid: value.user_uid?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UserServiceAccountResponse>
+        for UserServiceAccountResponse {
+            fn from(value: super::UserServiceAccountResponse) -> Self {
+                Self {
+                    group_pk: Ok(value.group_pk),
+                    token: Ok(value.token),
+                    user_pk: Ok(value.user_pk),
+                    user_uid: Ok(value.user_uid),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ValidationError {
             code: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -4741,6 +7179,12 @@ pub mod types {
                     extra: Ok(value.extra),
                 }
             }
+        }
+    }
+    /// Generation of default values for serde.
+    pub mod defaults {
+        pub(super) fn default_bool<const V: bool>() -> bool {
+            V
         }
     }
     /// Error types.
@@ -5015,6 +7459,76 @@ let response = client.admin_state_load()
     pub fn admin_state_load(&self) -> builder::AdminStateLoad<'_> {
         builder::AdminStateLoad::new(self)
     }
+    /**List all Users
+
+Returns a list of all users
+
+Sends a `GET` request to `/api/users`
+
+Arguments:
+- `service_user`: Filters users and returns either regular users or service users
+```ignore
+let response = client.netbird_users_list()
+    .service_user(service_user)
+    .send()
+    .await;
+```*/
+    pub fn netbird_users_list(&self) -> builder::NetbirdUsersList<'_> {
+        builder::NetbirdUsersList::new(self)
+    }
+    /**Create a User
+
+Creates a new service user or sends an invite to a regular user
+
+Sends a `POST` request to `/api/users`
+
+Arguments:
+- `body`: User invite information
+```ignore
+let response = client.netbird_users_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_users_create(&self) -> builder::NetbirdUsersCreate<'_> {
+        builder::NetbirdUsersCreate::new(self)
+    }
+    /**Update a User
+
+Update information about a User
+
+Sends a `PUT` request to `/api/users/{userId}`
+
+Arguments:
+- `user_id`: The unique identifier of a user
+- `body`: User update
+```ignore
+let response = client.netbird_users_update()
+    .user_id(user_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_users_update(&self) -> builder::NetbirdUsersUpdate<'_> {
+        builder::NetbirdUsersUpdate::new(self)
+    }
+    /**Delete a User
+
+This method removes a user from accessing the system. For this leaves the IDP user intact unless the `--user-delete-from-idp` is passed to management startup.
+
+Sends a `DELETE` request to `/api/users/{userId}`
+
+Arguments:
+- `user_id`: The unique identifier of a user
+```ignore
+let response = client.netbird_users_destroy()
+    .user_id(user_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_users_destroy(&self) -> builder::NetbirdUsersDestroy<'_> {
+        builder::NetbirdUsersDestroy::new(self)
+    }
     /**List all Tokens
 
 Returns a list of all tokens for a user
@@ -5233,6 +7747,183 @@ let response = client.core_tokens_view_key_retrieve()
         &self,
     ) -> builder::CoreTokensViewKeyRetrieve<'_> {
         builder::CoreTokensViewKeyRetrieve::new(self)
+    }
+    /**User Viewset
+
+Sends a `GET` request to `/api/v3/core/users/`
+
+Arguments:
+- `attributes`: Attributes
+- `date_joined`
+- `date_joined_gt`
+- `date_joined_lt`
+- `email`
+- `groups_by_name`
+- `groups_by_pk`
+- `include_groups`
+- `include_roles`
+- `is_active`
+- `is_superuser`
+- `last_login`
+- `last_login_gt`
+- `last_login_isnull`
+- `last_login_lt`
+- `last_updated`
+- `last_updated_gt`
+- `last_updated_lt`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `path`
+- `path_startswith`
+- `roles_by_name`
+- `roles_by_pk`
+- `search`: A search term.
+- `type_`
+- `username`
+- `uuid`
+```ignore
+let response = client.core_users_list()
+    .attributes(attributes)
+    .date_joined(date_joined)
+    .date_joined_gt(date_joined_gt)
+    .date_joined_lt(date_joined_lt)
+    .email(email)
+    .groups_by_name(groups_by_name)
+    .groups_by_pk(groups_by_pk)
+    .include_groups(include_groups)
+    .include_roles(include_roles)
+    .is_active(is_active)
+    .is_superuser(is_superuser)
+    .last_login(last_login)
+    .last_login_gt(last_login_gt)
+    .last_login_isnull(last_login_isnull)
+    .last_login_lt(last_login_lt)
+    .last_updated(last_updated)
+    .last_updated_gt(last_updated_gt)
+    .last_updated_lt(last_updated_lt)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .path(path)
+    .path_startswith(path_startswith)
+    .roles_by_name(roles_by_name)
+    .roles_by_pk(roles_by_pk)
+    .search(search)
+    .type_(type_)
+    .username(username)
+    .uuid(uuid)
+    .send()
+    .await;
+```*/
+    pub fn core_users_list(&self) -> builder::CoreUsersList<'_> {
+        builder::CoreUsersList::new(self)
+    }
+    /**User Viewset
+
+Sends a `POST` request to `/api/v3/core/users/`
+
+```ignore
+let response = client.core_users_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_create(&self) -> builder::CoreUsersCreate<'_> {
+        builder::CoreUsersCreate::new(self)
+    }
+    /**Get information about current user
+
+Sends a `GET` request to `/api/v3/core/users/me/`
+
+```ignore
+let response = client.core_users_me_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn core_users_me_retrieve(&self) -> builder::CoreUsersMeRetrieve<'_> {
+        builder::CoreUsersMeRetrieve::new(self)
+    }
+    /**Create a new user account that is marked as a service account
+
+Sends a `POST` request to `/api/v3/core/users/service_account/`
+
+```ignore
+let response = client.core_users_service_account_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_service_account_create(
+        &self,
+    ) -> builder::CoreUsersServiceAccountCreate<'_> {
+        builder::CoreUsersServiceAccountCreate::new(self)
+    }
+    /**User Viewset
+
+Sends a `GET` request to `/api/v3/core/users/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this User.
+```ignore
+let response = client.core_users_retrieve()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn core_users_retrieve(&self) -> builder::CoreUsersRetrieve<'_> {
+        builder::CoreUsersRetrieve::new(self)
+    }
+    /**User Viewset
+
+Sends a `PUT` request to `/api/v3/core/users/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this User.
+- `body`
+```ignore
+let response = client.core_users_update()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_update(&self) -> builder::CoreUsersUpdate<'_> {
+        builder::CoreUsersUpdate::new(self)
+    }
+    /**User Viewset
+
+Sends a `DELETE` request to `/api/v3/core/users/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this User.
+```ignore
+let response = client.core_users_destroy()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn core_users_destroy(&self) -> builder::CoreUsersDestroy<'_> {
+        builder::CoreUsersDestroy::new(self)
+    }
+    /**User Viewset
+
+Sends a `PATCH` request to `/api/v3/core/users/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this User.
+- `body`
+```ignore
+let response = client.core_users_partial_update()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_partial_update(&self) -> builder::CoreUsersPartialUpdate<'_> {
+        builder::CoreUsersPartialUpdate::new(self)
     }
     /**AccessToken Viewset
 
@@ -6520,6 +9211,501 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_users_list`]
+
+[`Client::netbird_users_list`]: super::Client::netbird_users_list*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdUsersList<'a> {
+        client: &'a super::Client,
+        service_user: Result<Option<bool>, String>,
+    }
+    impl<'a> NetbirdUsersList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                service_user: Ok(None),
+            }
+        }
+        pub fn service_user<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.service_user = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for service_user failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/users`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::NetbirdUser>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, service_user } = self;
+            let service_user = service_user.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/users", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("service_user", &service_user),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_users_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_users_create`]
+
+[`Client::netbird_users_create`]: super::Client::netbird_users_create*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdUsersCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UserCreateRequest, String>,
+    }
+    impl<'a> NetbirdUsersCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserCreateRequest>,
+            <V as std::convert::TryInto<
+                types::UserCreateRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UserCreateRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserCreateRequest,
+            ) -> types::builder::UserCreateRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/users`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::NetbirdUser>, Error<types::NetbirdError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UserCreateRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/users", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_users_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_users_update`]
+
+[`Client::netbird_users_update`]: super::Client::netbird_users_update*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdUsersUpdate<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+        body: Result<types::builder::NetbirdUserRequest, String>,
+    }
+    impl<'a> NetbirdUsersUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::NetbirdUserRequest>,
+            <V as std::convert::TryInto<
+                types::NetbirdUserRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `NetbirdUserRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::NetbirdUserRequest,
+            ) -> types::builder::NetbirdUserRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/users/{userId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::NetbirdUser>, Error<types::NetbirdError>> {
+            let Self { client, user_id, body } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::NetbirdUserRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_users_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_users_destroy`]
+
+[`Client::netbird_users_destroy`]: super::Client::netbird_users_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdUsersDestroy<'a> {
+        client: &'a super::Client,
+        user_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdUsersDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                user_id: Err("user_id was not initialized".to_string()),
+            }
+        }
+        pub fn user_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/users/{userId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, user_id } = self;
+            let user_id = user_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/users/{}", client.baseurl, encode_path(& user_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_users_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -8073,6 +11259,1330 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "core_tokens_view_key_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_list`]
+
+[`Client::core_users_list`]: super::Client::core_users_list*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersList<'a> {
+        client: &'a super::Client,
+        attributes: Result<Option<::std::string::String>, String>,
+        date_joined: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        date_joined_gt: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        date_joined_lt: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        email: Result<Option<::std::string::String>, String>,
+        groups_by_name: Result<Option<::std::string::String>, String>,
+        groups_by_pk: Result<Option<::uuid::Uuid>, String>,
+        include_groups: Result<Option<bool>, String>,
+        include_roles: Result<Option<bool>, String>,
+        is_active: Result<Option<bool>, String>,
+        is_superuser: Result<Option<bool>, String>,
+        last_login: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        last_login_gt: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        last_login_isnull: Result<Option<bool>, String>,
+        last_login_lt: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        last_updated: Result<Option<::chrono::DateTime<::chrono::offset::Utc>>, String>,
+        last_updated_gt: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        last_updated_lt: Result<
+            Option<::chrono::DateTime<::chrono::offset::Utc>>,
+            String,
+        >,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        path: Result<Option<::std::string::String>, String>,
+        path_startswith: Result<Option<::std::string::String>, String>,
+        roles_by_name: Result<Option<::std::string::String>, String>,
+        roles_by_pk: Result<Option<::uuid::Uuid>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        type_: Result<Option<types::UserTypeEnum>, String>,
+        username: Result<Option<::std::string::String>, String>,
+        uuid: Result<Option<::uuid::Uuid>, String>,
+    }
+    impl<'a> CoreUsersList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                attributes: Ok(None),
+                date_joined: Ok(None),
+                date_joined_gt: Ok(None),
+                date_joined_lt: Ok(None),
+                email: Ok(None),
+                groups_by_name: Ok(None),
+                groups_by_pk: Ok(None),
+                include_groups: Ok(None),
+                include_roles: Ok(None),
+                is_active: Ok(None),
+                is_superuser: Ok(None),
+                last_login: Ok(None),
+                last_login_gt: Ok(None),
+                last_login_isnull: Ok(None),
+                last_login_lt: Ok(None),
+                last_updated: Ok(None),
+                last_updated_gt: Ok(None),
+                last_updated_lt: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                path: Ok(None),
+                path_startswith: Ok(None),
+                roles_by_name: Ok(None),
+                roles_by_pk: Ok(None),
+                search: Ok(None),
+                type_: Ok(None),
+                username: Ok(None),
+                uuid: Ok(None),
+            }
+        }
+        pub fn attributes<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.attributes = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for attributes failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn date_joined<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.date_joined = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for date_joined failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn date_joined_gt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.date_joined_gt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for date_joined_gt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn date_joined_lt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.date_joined_lt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for date_joined_lt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn email<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.email = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for email failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn groups_by_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.groups_by_name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for groups_by_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn groups_by_pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.groups_by_pk = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for groups_by_pk failed".to_string()
+                });
+            self
+        }
+        pub fn include_groups<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_groups = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_groups failed".to_string()
+                });
+            self
+        }
+        pub fn include_roles<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_roles = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_roles failed".to_string()
+                });
+            self
+        }
+        pub fn is_active<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.is_active = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for is_active failed".to_string());
+            self
+        }
+        pub fn is_superuser<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.is_superuser = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for is_superuser failed".to_string());
+            self
+        }
+        pub fn last_login<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.last_login = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for last_login failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn last_login_gt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.last_login_gt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for last_login_gt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn last_login_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.last_login_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for last_login_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn last_login_lt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.last_login_lt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for last_login_lt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn last_updated<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.last_updated = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for last_updated failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn last_updated_gt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.last_updated_gt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for last_updated_gt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn last_updated_lt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+        {
+            self.last_updated_lt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: chrono :: DateTime < :: chrono :: offset :: Utc >` for last_updated_lt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn path<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.path = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for path failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn path_startswith<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.path_startswith = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for path_startswith failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn roles_by_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.roles_by_name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for roles_by_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn roles_by_pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.roles_by_pk = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for roles_by_pk failed".to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn type_<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserTypeEnum>,
+        {
+            self.type_ = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `UserTypeEnum` for type_ failed".to_string()
+                });
+            self
+        }
+        pub fn username<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.username = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for username failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.uuid = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/users/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedUserList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                attributes,
+                date_joined,
+                date_joined_gt,
+                date_joined_lt,
+                email,
+                groups_by_name,
+                groups_by_pk,
+                include_groups,
+                include_roles,
+                is_active,
+                is_superuser,
+                last_login,
+                last_login_gt,
+                last_login_isnull,
+                last_login_lt,
+                last_updated,
+                last_updated_gt,
+                last_updated_lt,
+                name,
+                ordering,
+                page,
+                page_size,
+                path,
+                path_startswith,
+                roles_by_name,
+                roles_by_pk,
+                search,
+                type_,
+                username,
+                uuid,
+            } = self;
+            let attributes = attributes.map_err(Error::InvalidRequest)?;
+            let date_joined = date_joined.map_err(Error::InvalidRequest)?;
+            let date_joined_gt = date_joined_gt.map_err(Error::InvalidRequest)?;
+            let date_joined_lt = date_joined_lt.map_err(Error::InvalidRequest)?;
+            let email = email.map_err(Error::InvalidRequest)?;
+            let groups_by_name = groups_by_name.map_err(Error::InvalidRequest)?;
+            let groups_by_pk = groups_by_pk.map_err(Error::InvalidRequest)?;
+            let include_groups = include_groups.map_err(Error::InvalidRequest)?;
+            let include_roles = include_roles.map_err(Error::InvalidRequest)?;
+            let is_active = is_active.map_err(Error::InvalidRequest)?;
+            let is_superuser = is_superuser.map_err(Error::InvalidRequest)?;
+            let last_login = last_login.map_err(Error::InvalidRequest)?;
+            let last_login_gt = last_login_gt.map_err(Error::InvalidRequest)?;
+            let last_login_isnull = last_login_isnull.map_err(Error::InvalidRequest)?;
+            let last_login_lt = last_login_lt.map_err(Error::InvalidRequest)?;
+            let last_updated = last_updated.map_err(Error::InvalidRequest)?;
+            let last_updated_gt = last_updated_gt.map_err(Error::InvalidRequest)?;
+            let last_updated_lt = last_updated_lt.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let path = path.map_err(Error::InvalidRequest)?;
+            let path_startswith = path_startswith.map_err(Error::InvalidRequest)?;
+            let roles_by_name = roles_by_name.map_err(Error::InvalidRequest)?;
+            let roles_by_pk = roles_by_pk.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let type_ = type_.map_err(Error::InvalidRequest)?;
+            let username = username.map_err(Error::InvalidRequest)?;
+            let uuid = uuid.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/users/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("attributes", &attributes))
+                .query(&progenitor_client::QueryParam::new("date_joined", &date_joined))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "date_joined__gt",
+                        &date_joined_gt,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "date_joined__lt",
+                        &date_joined_lt,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("email", &email))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "groups_by_name",
+                        &groups_by_name,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("groups_by_pk", &groups_by_pk),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_groups",
+                        &include_groups,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("include_roles", &include_roles),
+                )
+                .query(&progenitor_client::QueryParam::new("is_active", &is_active))
+                .query(
+                    &progenitor_client::QueryParam::new("is_superuser", &is_superuser),
+                )
+                .query(&progenitor_client::QueryParam::new("last_login", &last_login))
+                .query(
+                    &progenitor_client::QueryParam::new("last_login__gt", &last_login_gt),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "last_login__isnull",
+                        &last_login_isnull,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("last_login__lt", &last_login_lt),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("last_updated", &last_updated),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "last_updated__gt",
+                        &last_updated_gt,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "last_updated__lt",
+                        &last_updated_lt,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("path", &path))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "path_startswith",
+                        &path_startswith,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("roles_by_name", &roles_by_name),
+                )
+                .query(&progenitor_client::QueryParam::new("roles_by_pk", &roles_by_pk))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("type", &type_))
+                .query(&progenitor_client::QueryParam::new("username", &username))
+                .query(&progenitor_client::QueryParam::new("uuid", &uuid))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_create`]
+
+[`Client::core_users_create`]: super::Client::core_users_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UserRequest, String>,
+    }
+    impl<'a> CoreUsersCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserRequest>,
+            <V as std::convert::TryInto<types::UserRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UserRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserRequest,
+            ) -> types::builder::UserRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/users/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::User>, Error<types::AuthentikError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| types::UserRequest::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/users/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_me_retrieve`]
+
+[`Client::core_users_me_retrieve`]: super::Client::core_users_me_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersMeRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> CoreUsersMeRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v3/core/users/me/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionUser>, Error<types::AuthentikError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v3/core/users/me/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_me_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_service_account_create`]
+
+[`Client::core_users_service_account_create`]: super::Client::core_users_service_account_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersServiceAccountCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::UserServiceAccountRequest, String>,
+    }
+    impl<'a> CoreUsersServiceAccountCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserServiceAccountRequest>,
+            <V as std::convert::TryInto<
+                types::UserServiceAccountRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UserServiceAccountRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserServiceAccountRequest,
+            ) -> types::builder::UserServiceAccountRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/users/service_account/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::UserServiceAccountResponse>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::UserServiceAccountRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/users/service_account/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_service_account_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_retrieve`]
+
+[`Client::core_users_retrieve`]: super::Client::core_users_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersRetrieve<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> CoreUsersRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/users/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::User>, Error<types::AuthentikError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/users/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_update`]
+
+[`Client::core_users_update`]: super::Client::core_users_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersUpdate<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        body: Result<types::builder::UserRequest, String>,
+    }
+    impl<'a> CoreUsersUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserRequest>,
+            <V as std::convert::TryInto<types::UserRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UserRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserRequest,
+            ) -> types::builder::UserRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/core/users/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::User>, Error<types::AuthentikError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::UserRequest::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/users/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_destroy`]
+
+[`Client::core_users_destroy`]: super::Client::core_users_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersDestroy<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> CoreUsersDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/core/users/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/users/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_partial_update`]
+
+[`Client::core_users_partial_update`]: super::Client::core_users_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersPartialUpdate<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        body: Result<types::builder::PatchedUserRequest, String>,
+    }
+    impl<'a> CoreUsersPartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedUserRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedUserRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PatchedUserRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedUserRequest,
+            ) -> types::builder::PatchedUserRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/core/users/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::User>, Error<types::AuthentikError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedUserRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/users/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_partial_update",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

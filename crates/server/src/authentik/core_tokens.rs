@@ -1,6 +1,7 @@
 //! Core tokens (`/core/tokens/`): list with filters, search and ordering, create, update, delete, keys, and
 //! DRF's field validation of a token body.
 
+use super::serializer;
 use super::validate::*;
 use super::*;
 
@@ -43,7 +44,7 @@ impl Authentik<'_> {
                 CoreTokenField::parse,
                 &[(CoreTokenField::Identifier, false), (CoreTokenField::Expires, false)],
             ),
-            page: page_request(params.page, params.page_size)?,
+            page: page_request(params.page.as_deref(), params.page_size.as_deref())?,
         };
         let slice = self.store.list_core_tokens(&query).await?;
         Page::build(query.page, slice).map_err(|_| AkError::not_found(MSG_INVALID_PAGE))
@@ -55,8 +56,9 @@ impl Authentik<'_> {
     }
 
     /// `core_tokens_create` (`TokenSerializer.validate` + `TokenViewSet.perform_create`).
-    pub async fn create_token(&self, caller: &AkUser, body: NewToken) -> Result<CoreToken, AkError> {
-        let fields = self.validate_fields(&body, true, None).await?;
+    pub async fn create_token(&self, caller: &AkUser, body: &Value) -> Result<CoreToken, AkError> {
+        let (body, errors) = NewToken::parse(body)?;
+        let fields = self.validate_fields(&body, errors, true, None).await?;
         let identifier = fields.identifier.unwrap_or_default();
         let intent = body.intent.unwrap_or(Intent::Api);
         let expires = self.validate_expiry(intent, body.expires)?.unwrap_or(self.now + default_token_duration());
@@ -103,11 +105,12 @@ impl Authentik<'_> {
         &self,
         caller: &AkUser,
         identifier: &str,
-        body: NewToken,
+        body: &Value,
         partial: bool,
     ) -> Result<CoreToken, AkError> {
         let current = self.visible_token(caller, identifier).await?;
-        let fields = self.validate_fields(&body, !partial, Some(&current)).await?;
+        let (body, errors) = NewToken::parse(body)?;
+        let fields = self.validate_fields(&body, errors, !partial, Some(&current)).await?;
         let intent = body.intent.unwrap_or(current.intent);
         let expires = self.validate_expiry(intent, body.expires)?.or(current.expires);
         let expiring = match body.expiring {
@@ -156,11 +159,12 @@ impl Authentik<'_> {
 
     /// `core_tokens_set_key_create`: visibility (404), permission (owner or superuser, 403),
     /// then the body (`key` required, trimmed, non-blank). The old key stops working at once.
-    pub async fn set_key(&self, caller: &AkUser, identifier: &str, key: Option<String>) -> Result<(), AkError> {
+    pub async fn set_key(&self, caller: &AkUser, identifier: &str, body: &Value) -> Result<(), AkError> {
         let token = self.visible_token(caller, identifier).await?;
         if !(caller.is_effective_superuser() || token.user == caller.pk) {
             return Err(AkError::forbidden(MSG_NO_PERMISSION));
         }
+        let key = serializer::set_key_body(body)?;
         let key = match key.as_deref().map(str::trim) {
             None => return Err(AkError::field("key", MSG_REQUIRED)),
             Some("") => return Err(AkError::field("key", MSG_BLANK)),
@@ -186,13 +190,14 @@ impl Authentik<'_> {
     async fn validate_fields(
         &self,
         body: &NewToken,
+        mut errors: BTreeMap<String, Vec<String>>,
         identifier_required: bool,
         current: Option<&CoreToken>,
     ) -> Result<ValidFields, AkError> {
-        let mut errors = BTreeMap::new();
         let identifier = match body.identifier.as_deref().map(str::trim) {
             None => {
-                if identifier_required {
+                // A null or mistyped identifier already has its error.
+                if identifier_required && !errors.contains_key("identifier") {
                     add_error(&mut errors, "identifier", MSG_REQUIRED);
                 }
                 None

@@ -1,22 +1,27 @@
 //! authentik token rules: bearer authentication ([`auth`]), owner visibility, core token CRUD ([`core_tokens`]),
-//! OAuth2 token listing ([`oauth_tokens`]) and DRF-style parsing of request values ([`validate`]).
+//! OAuth2 token listing ([`oauth_tokens`]), DRF serializer parsing of bodies ([`serializer`]) and django-filter
+//! parsing of query values ([`validate`]).
 //!
 //! Expired tokens: like the newest upstream `TokenViewSet` (`Token.objects.including_expired()`),
 //! expired core and OAuth2 tokens are still listed, retrieved, updated and deleted here.
-//! They never authenticate. Authentication does not delete them either; `Store::expire_core_tokens`
+//! They never authenticate. Authentication does not delete them either; the sweep in `crate::expiry`
 //! is the cleanup.
 
 mod auth;
 mod core_tokens;
 mod oauth_tokens;
+mod serializer;
+pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;
+mod users;
 mod validate;
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkProvider, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
@@ -91,8 +96,8 @@ pub struct TokenListParams {
     pub managed: Option<String>,
     pub search: Option<String>,
     pub ordering: Option<String>,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
+    pub page: Option<String>,
+    pub page_size: Option<String>,
 }
 
 /// Raw `GET /oauth2/{access,refresh}_tokens/` query parameters.
@@ -102,8 +107,8 @@ pub struct OAuthListParams {
     pub provider: Option<String>,
     pub search: Option<String>,
     pub ordering: Option<String>,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
+    pub page: Option<String>,
+    pub page_size: Option<String>,
 }
 
 /// A `TokenRequest` / `PatchedTokenRequest` body; `None` means the key was absent.

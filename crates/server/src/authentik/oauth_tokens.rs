@@ -44,7 +44,7 @@ impl Authentik<'_> {
                 OAuthField::parse,
                 &[(OAuthField::Provider, false), (OAuthField::Expires, false)],
             ),
-            page: page_request(params.page, params.page_size)?,
+            page: page_request(params.page.as_deref(), params.page_size.as_deref())?,
         };
         let slice = self.store.list_oauth_tokens(&query).await?;
         Page::build(query.page, slice).map_err(|_| AkError::not_found(MSG_INVALID_PAGE))

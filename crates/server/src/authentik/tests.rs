@@ -36,6 +36,29 @@ async fn env() -> Env {
     Env { store, now, alice, bob, root }
 }
 
+/// A request body with `token`'s fields, as a client would send it.
+fn json_body(token: NewToken) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<serde_json::Value>| {
+        if let Some(v) = v {
+            body.insert(k.to_string(), v);
+        }
+    };
+    put("identifier", token.identifier.map(Into::into));
+    put("intent", token.intent.map(|i| i.as_str().into()));
+    put("user", token.user.map(Into::into));
+    put("description", token.description.map(Into::into));
+    put("expires", token.expires.map(|e| e.to_rfc3339().into()));
+    put("expiring", token.expiring.map(Into::into));
+    put("managed", token.managed.map(Into::into));
+    serde_json::Value::Object(body)
+}
+
+/// A `set_key` body; `None` leaves `key` out.
+fn key_body(key: Option<String>) -> serde_json::Value {
+    key.map_or_else(|| serde_json::json!({}), |key| serde_json::json!({ "key": key }))
+}
+
 fn new_token(identifier: &str) -> NewToken {
     NewToken { identifier: Some(identifier.into()), ..NewToken::default() }
 }
@@ -126,18 +149,21 @@ async fn set_key_invalidates_old_key_for_auth() {
     let e = env().await;
     e.store.insert_core_token(core_token("a", "old-key", ALICE)).await.unwrap();
     let ak = e.ak();
-    ak.set_key(&e.alice, "a", Some("  new-key ".into())).await.unwrap();
+    ak.set_key(&e.alice, "a", &key_body(Some("  new-key ".into()))).await.unwrap();
     assert_eq!(forbidden_msg(ak.authenticate(Some("Bearer old-key")).await), MSG_TOKEN_INVALID);
     assert_eq!(ak.authenticate(Some("Bearer new-key")).await.unwrap().pk, ALICE);
 
-    assert_eq!(invalid_map(ak.set_key(&e.alice, "a", None).await), invalid("key", &[MSG_REQUIRED]));
-    assert_eq!(invalid_map(ak.set_key(&e.alice, "a", Some("  ".into())).await), invalid("key", &[MSG_BLANK]));
+    assert_eq!(invalid_map(ak.set_key(&e.alice, "a", &key_body(None)).await), invalid("key", &[MSG_REQUIRED]));
+    assert_eq!(
+        invalid_map(ak.set_key(&e.alice, "a", &key_body(Some("  ".into()))).await),
+        invalid("key", &[MSG_BLANK])
+    );
     e.store.insert_core_token(core_token("b", "other-key", ALICE)).await.unwrap();
     assert_eq!(
-        invalid_map(ak.set_key(&e.alice, "a", Some("other-key".into())).await),
+        invalid_map(ak.set_key(&e.alice, "a", &key_body(Some("other-key".into()))).await),
         invalid("key", &[MSG_KEY_TAKEN])
     );
-    ak.set_key(&e.alice, "a", Some("new-key".into())).await.unwrap();
+    ak.set_key(&e.alice, "a", &key_body(Some("new-key".into()))).await.unwrap();
 }
 
 #[tokio::test]
@@ -157,9 +183,9 @@ async fn two_user_visibility() {
     assert_eq!(not_found_msg(ak.get_token(&e.alice, "bob-t").await), nf);
     assert_eq!(not_found_msg(ak.get_token(&e.alice, "missing").await), nf);
     assert_eq!(not_found_msg(ak.view_key(&e.alice, "bob-t").await), nf);
-    assert_eq!(not_found_msg(ak.set_key(&e.alice, "bob-t", Some("x".into())).await), nf);
+    assert_eq!(not_found_msg(ak.set_key(&e.alice, "bob-t", &key_body(Some("x".into()))).await), nf);
     assert_eq!(not_found_msg(ak.used_by(&e.alice, "bob-t").await), nf);
-    assert_eq!(not_found_msg(ak.update_token(&e.alice, "bob-t", new_token("bob-t"), false).await), nf);
+    assert_eq!(not_found_msg(ak.update_token(&e.alice, "bob-t", &json_body(new_token("bob-t")), false).await), nf);
     assert_eq!(not_found_msg(ak.delete_token(&e.alice, "bob-t").await), nf);
     assert!(ak.get_token(&e.root, "bob-t").await.is_ok());
     assert!(ak.used_by(&e.alice, "alice-t").await.unwrap().is_empty());
@@ -223,8 +249,11 @@ async fn list_filters_ordering_and_pages() {
     let intent = TokenListParams { intent: Some("api".into()), ..TokenListParams::default() };
     assert_eq!(list(intent).await.unwrap().count, 3);
 
-    let paged =
-        |page: Option<i64>, size: Option<i64>| TokenListParams { page, page_size: size, ..TokenListParams::default() };
+    let paged = |page: Option<i64>, size: Option<i64>| TokenListParams {
+        page: page.map(|p| p.to_string()),
+        page_size: size.map(|s| s.to_string()),
+        ..TokenListParams::default()
+    };
     let p = list(paged(Some(2), Some(2))).await.unwrap();
     assert_eq!((identifiers(&p), p.count, p.current, p.total_pages, p.next, p.previous), (vec!["c"], 3, 2, 2, 0, 1));
     assert_eq!((p.start_index, p.end_index), (3, 3));
@@ -259,7 +288,7 @@ async fn create_validates_identifier() {
     let ak = e.ak();
     let create = |body: NewToken| {
         let e = &e;
-        async move { e.ak().create_token(&e.alice, body).await }
+        async move { e.ak().create_token(&e.alice, &json_body(body)).await }
     };
     assert_eq!(invalid_map(create(NewToken::default()).await), invalid("identifier", &[MSG_REQUIRED]));
     assert_eq!(invalid_map(create(new_token("  ")).await), invalid("identifier", &[MSG_BLANK]));
@@ -278,7 +307,7 @@ async fn create_validates_identifier() {
     assert_eq!(invalid_map(create(blank_managed).await), invalid("managed", &[MSG_BLANK]));
     // field errors are collected across fields
     let both = NewToken { user: Some(99), ..new_token("bad id") };
-    let errors = invalid_map(ak.create_token(&e.alice, both).await);
+    let errors = invalid_map(ak.create_token(&e.alice, &json_body(both)).await);
     assert_eq!(errors.keys().collect::<Vec<_>>(), vec!["identifier", "user"]);
     assert_eq!(errors["user"], vec!["Invalid pk \"99\" - object does not exist."]);
 }
@@ -290,14 +319,14 @@ async fn create_intent_and_expiry_rules() {
     let day = e.now + TimeDelta::days(1);
 
     let api = NewToken { expires: Some(e.now + TimeDelta::days(300)), ..new_token("api") };
-    let api = ak.create_token(&e.alice, api).await.unwrap();
+    let api = ak.create_token(&e.alice, &json_body(api)).await.unwrap();
     assert_eq!((api.intent, api.expires), (Intent::Api, Some(day)), "client expiry ignored for api");
     assert_eq!(api.key.expose().len(), 60);
 
     for bad in [Intent::Verification, Intent::Recovery] {
         let body = NewToken { intent: Some(bad), ..new_token("bad") };
         assert_eq!(
-            invalid_map(ak.create_token(&e.alice, body).await),
+            invalid_map(ak.create_token(&e.alice, &json_body(body)).await),
             invalid("intent", &[&format!("Invalid intent {bad}")])
         );
     }
@@ -306,21 +335,21 @@ async fn create_intent_and_expiry_rules() {
         expires,
         ..new_token(id)
     };
-    let too_long = ak.create_token(&e.alice, app("long", Some(day + TimeDelta::seconds(1)))).await;
+    let too_long = ak.create_token(&e.alice, &json_body(app("long", Some(day + TimeDelta::seconds(1))))).await;
     assert_eq!(
         invalid_map(too_long),
         invalid("expires", &["Token expires exceeds maximum lifetime (2026-08-23 12:00:00+00:00 UTC)."])
     );
     let odd_now = Authentik::new(&e.store, e.now + TimeDelta::microseconds(1500));
-    let too_long = odd_now.create_token(&e.alice, app("long", Some(day + TimeDelta::days(1)))).await;
+    let too_long = odd_now.create_token(&e.alice, &json_body(app("long", Some(day + TimeDelta::days(1))))).await;
     assert_eq!(
         invalid_map(too_long)["expires"],
         vec!["Token expires exceeds maximum lifetime (2026-08-23 12:00:00.001500+00:00 UTC)."]
     );
     let short = e.now + TimeDelta::hours(2);
-    assert_eq!(ak.create_token(&e.alice, app("short", Some(short))).await.unwrap().expires, Some(short));
-    assert_eq!(ak.create_token(&e.alice, app("max", Some(day))).await.unwrap().expires, Some(day));
-    assert_eq!(ak.create_token(&e.alice, app("default", None)).await.unwrap().expires, Some(day));
+    assert_eq!(ak.create_token(&e.alice, &json_body(app("short", Some(short)))).await.unwrap().expires, Some(short));
+    assert_eq!(ak.create_token(&e.alice, &json_body(app("max", Some(day)))).await.unwrap().expires, Some(day));
+    assert_eq!(ak.create_token(&e.alice, &json_body(app("default", None))).await.unwrap().expires, Some(day));
 }
 
 #[tokio::test]
@@ -328,31 +357,31 @@ async fn create_owner_rules() {
     let e = env().await;
     let ak = e.ak();
     let body = NewToken { user: Some(BOB), expiring: Some(false), ..new_token("mine") };
-    let t = ak.create_token(&e.alice, body).await.unwrap();
+    let t = ak.create_token(&e.alice, &json_body(body)).await.unwrap();
     assert_eq!((t.user, t.expiring, t.key_viewers.clone()), (ALICE, true, vec![ALICE]));
     assert_eq!(ak.view_key(&e.alice, "mine").await.unwrap(), t.key);
 
     let mut lenient = ak_user(6, "lenient", false);
     lenient.attributes.insert(AK_ATTR_TOKEN_EXPIRES.into(), json!(false));
     e.store.insert_ak_user(lenient.clone()).await.unwrap();
-    assert!(!ak.create_token(&lenient, new_token("never")).await.unwrap().expiring);
+    assert!(!ak.create_token(&lenient, &json_body(new_token("never"))).await.unwrap().expiring);
 
     let body = NewToken { user: Some(BOB), expiring: Some(false), ..new_token("for-bob") };
-    let t = ak.create_token(&e.root, body).await.unwrap();
+    let t = ak.create_token(&e.root, &json_body(body)).await.unwrap();
     assert_eq!((t.user, t.expiring, t.key_viewers.len()), (BOB, false, 0));
     // Created for bob by an admin: bob sees it but may not view its key.
     assert!(ak.get_token(&e.bob, "for-bob").await.is_ok());
     assert_eq!(forbidden_msg(ak.view_key(&e.bob, "for-bob").await), MSG_NO_PERMISSION);
     assert_eq!(ak.view_key(&e.root, "for-bob").await.unwrap(), t.key);
     // bob may still set it (owner)
-    ak.set_key(&e.bob, "for-bob", Some("bobs-own-key".into())).await.unwrap();
+    ak.set_key(&e.bob, "for-bob", &key_body(Some("bobs-own-key".into()))).await.unwrap();
 
     let missing_user = NewToken { user: Some(42), ..new_token("ghost") };
     assert_eq!(
-        invalid_map(ak.create_token(&e.root, missing_user).await),
+        invalid_map(ak.create_token(&e.root, &json_body(missing_user)).await),
         invalid("user", &["Invalid pk \"42\" - object does not exist."])
     );
-    assert_eq!(ak.create_token(&e.root, new_token("self")).await.unwrap().user, ROOT);
+    assert_eq!(ak.create_token(&e.root, &json_body(new_token("self"))).await.unwrap().user, ROOT);
 }
 
 #[tokio::test]
@@ -366,26 +395,32 @@ async fn update_rules() {
         managed: Some("m".into()),
         ..new_token("t")
     };
-    let original = ak.create_token(&e.alice, body).await.unwrap();
+    let original = ak.create_token(&e.alice, &json_body(body)).await.unwrap();
     e.store.insert_core_token(core_token("other", "k-other", ALICE)).await.unwrap();
 
     assert_eq!(
-        invalid_map(ak.update_token(&e.alice, "t", NewToken { user: Some(BOB), ..new_token("t") }, false).await),
+        invalid_map(
+            ak.update_token(&e.alice, "t", &json_body(NewToken { user: Some(BOB), ..new_token("t") }), false).await
+        ),
         invalid("user", &[MSG_USER_CHANGED])
     );
-    assert!(ak.update_token(&e.alice, "t", NewToken { user: Some(ALICE), ..new_token("t") }, false).await.is_ok());
+    assert!(
+        ak.update_token(&e.alice, "t", &json_body(NewToken { user: Some(ALICE), ..new_token("t") }), false)
+            .await
+            .is_ok()
+    );
     assert_eq!(
-        invalid_map(ak.update_token(&e.alice, "t", NewToken::default(), false).await),
+        invalid_map(ak.update_token(&e.alice, "t", &json_body(NewToken::default()), false).await),
         invalid("identifier", &[MSG_REQUIRED])
     );
     assert_eq!(
-        invalid_map(ak.update_token(&e.alice, "t", new_token("other"), true).await),
+        invalid_map(ak.update_token(&e.alice, "t", &json_body(new_token("other")), true).await),
         invalid("identifier", &[MSG_IDENTIFIER_TAKEN])
     );
 
     // partial: absent fields keep their values, including intent and expires
     let patched = NewToken { description: Some("second".into()), expiring: Some(false), ..NewToken::default() };
-    let t = ak.update_token(&e.alice, "t", patched, true).await.unwrap();
+    let t = ak.update_token(&e.alice, "t", &json_body(patched), true).await.unwrap();
     assert_eq!(t.pk, original.pk);
     assert_eq!(t.key, original.key);
     assert_eq!((t.description.as_str(), t.intent, t.expires), ("second", Intent::AppPassword, original.expires));
@@ -393,22 +428,22 @@ async fn update_rules() {
     assert_eq!(t.managed.as_deref(), Some("m"));
 
     let too_long = NewToken { expires: Some(e.now + TimeDelta::days(2)), ..NewToken::default() };
-    assert!(invalid_map(ak.update_token(&e.alice, "t", too_long, true).await).contains_key("expires"));
+    assert!(invalid_map(ak.update_token(&e.alice, "t", &json_body(too_long), true).await).contains_key("expires"));
 
     // rename, then switch to api: expires is renewed
-    let renamed = ak.update_token(&e.alice, "t", new_token("t2"), true).await.unwrap();
+    let renamed = ak.update_token(&e.alice, "t", &json_body(new_token("t2")), true).await.unwrap();
     assert_eq!(renamed.identifier, "t2");
     assert_eq!(not_found_msg(ak.get_token(&e.alice, "t").await), MSG_TOKEN_NOT_FOUND);
     let api = NewToken { intent: Some(Intent::Api), ..NewToken::default() };
-    let t = ak.update_token(&e.alice, "t2", api, true).await.unwrap();
+    let t = ak.update_token(&e.alice, "t2", &json_body(api), true).await.unwrap();
     assert_eq!(t.expires, Some(e.now + TimeDelta::days(1)));
     let bad = NewToken { intent: Some(Intent::Recovery), ..NewToken::default() };
     assert_eq!(
-        invalid_map(ak.update_token(&e.alice, "t2", bad, true).await),
+        invalid_map(ak.update_token(&e.alice, "t2", &json_body(bad), true).await),
         invalid("intent", &["Invalid intent recovery"])
     );
     let by_root = NewToken { expiring: Some(false), ..NewToken::default() };
-    assert!(!ak.update_token(&e.root, "t2", by_root, true).await.unwrap().expiring);
+    assert!(!ak.update_token(&e.root, "t2", &json_body(by_root), true).await.unwrap().expiring);
 }
 
 async fn oauth_env() -> Env {
@@ -445,7 +480,7 @@ async fn oauth_list_and_visibility() {
     let errors = invalid_map(ak.list_oauth(&e.root, Access, bad).await);
     assert_eq!(errors["user"], vec![MSG_BAD_FK_CHOICE]);
     assert_eq!(errors["provider"], vec![MSG_BAD_FK_CHOICE]);
-    let page = OAuthListParams { page: Some(2), ..default };
+    let page = OAuthListParams { page: Some("2".into()), ..default };
     assert_eq!(not_found_msg(ak.list_oauth(&e.root, Access, page).await), MSG_INVALID_PAGE);
 
     let expired = ak.get_oauth(&e.alice, Access, 1).await.unwrap();

@@ -2,8 +2,18 @@
 
 use super::*;
 
-pub(super) fn page_request(page: Option<i64>, page_size: Option<i64>) -> Result<PageRequest, AkError> {
-    PageRequest::new(page, page_size).map_err(|_| AkError::not_found(MSG_INVALID_PAGE))
+/// DRF `PageNumberPagination`: an empty `page` is 1 and anything but an integer is 404 `Invalid page.` (its `last`
+/// is not supported); `page_size` is a positive integer, capped, and anything else means the default.
+pub(super) fn page_request(page: Option<&str>, page_size: Option<&str>) -> Result<PageRequest, AkError> {
+    let invalid = || AkError::not_found(MSG_INVALID_PAGE);
+    let page = match page.map(str::trim).filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => Some(p.parse::<i64>().map_err(|_| invalid())?),
+    };
+    let page_size = page_size
+        .map(str::trim)
+        .and_then(|s| s.parse::<i64>().ok().or_else(|| s.parse::<u128>().ok().map(|_| i64::MAX)));
+    PageRequest::new(page, page_size).map_err(|_| invalid())
 }
 
 pub(super) fn add_error(errors: &mut BTreeMap<String, Vec<String>>, field: &str, msg: impl Into<String>) {

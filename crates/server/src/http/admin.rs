@@ -132,11 +132,9 @@ pub async fn create_nb_user(
         .and_then(serde_json::from_value)
         .map_err(|_| TsError::Invalid("unknown role".to_string()))?;
     let user = NbUser {
-        id: body.id,
-        account_id: body.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()),
-        role,
         is_service_user: body.service_user.unwrap_or(false),
         blocked: body.blocked.unwrap_or(false),
+        ..NbUser::new(body.id, body.account_id.unwrap_or_else(|| DEFAULT_ACCOUNT.to_string()), role)
     };
     let user = admin::add_nb_user(&*ctx.store, user).await?;
     Ok(types::AdminNetbirdUser {

@@ -8,8 +8,8 @@ use dropshot::{
 };
 use tokenstack_api::{params, types};
 
-use crate::authentik::{AkError, Authentik, NewToken, OAuthListParams, TokenListParams};
-use crate::model::{CoreToken, Intent, OAuthKind, OAuthToken};
+use crate::authentik::{AkError, Authentik, OAuthListParams, TokenListParams};
+use crate::model::{CoreToken, OAuthKind, OAuthToken};
 use crate::store::StoreError;
 
 use super::ServerContext;
@@ -27,11 +27,11 @@ pub(super) async fn core_tokens_list(
     let query = query.into_inner();
     let params = TokenListParams {
         identifier: query.identifier,
-        intent: query.intent.map(|i| Intent::from(i).as_str().to_string()),
+        intent: query.intent,
         user_username: query.user_username,
         description: query.description,
-        expires: query.expires.map(|e| e.to_rfc3339()),
-        expiring: query.expiring.map(|e| e.to_string()),
+        expires: query.expires,
+        expiring: query.expiring,
         managed: query.managed,
         search: query.search,
         ordering: query.ordering,
@@ -55,7 +55,7 @@ pub(super) async fn core_tokens_create(
     let ctx = rqctx.context();
     let ak = ctx.authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    let token = ak.create_token(&caller, new_token(body.into_inner())).await?;
+    let token = ak.create_token(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseCreated(wire_token(&ak, token).await?))
 }
 
@@ -75,7 +75,7 @@ pub(super) async fn core_tokens_update(
     path: Path<params::CoreTokensUpdatePath>,
     body: TypedBody<types::TokenRequest>,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-    update(rqctx, path.into_inner().identifier, new_token(body.into_inner()), false).await
+    update(rqctx, path.into_inner().identifier, body.into_inner().0, false).await
 }
 
 pub(super) async fn core_tokens_partial_update(
@@ -83,19 +83,19 @@ pub(super) async fn core_tokens_partial_update(
     path: Path<params::CoreTokensPartialUpdatePath>,
     body: TypedBody<types::PatchedTokenRequest>,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
-    update(rqctx, path.into_inner().identifier, patched_token(body.into_inner()), true).await
+    update(rqctx, path.into_inner().identifier, body.into_inner().0, true).await
 }
 
 /// PUT and PATCH differ only in their body type and in whether absent fields are required.
 async fn update(
     rqctx: &RequestContext<ServerContext>,
     identifier: String,
-    body: NewToken,
+    body: serde_json::Value,
     partial: bool,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    let token = ak.update_token(&caller, &identifier, body, partial).await?;
+    let token = ak.update_token(&caller, &identifier, &body, partial).await?;
     Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
 
@@ -116,7 +116,7 @@ pub(super) async fn core_tokens_set_key_create(
 ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    ak.set_key(&caller, &path.into_inner().identifier, Some(body.into_inner().key)).await?;
+    ak.set_key(&caller, &path.into_inner().identifier, &body.into_inner().0).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
 
@@ -138,30 +138,6 @@ pub(super) async fn core_tokens_view_key_retrieve(
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let key = ak.view_key(&caller, &path.into_inner().identifier).await?;
     Ok(HttpResponseOk(types::TokenView { key: key.expose().to_string() }))
-}
-
-fn new_token(body: types::TokenRequest) -> NewToken {
-    NewToken {
-        identifier: Some(body.identifier),
-        intent: body.intent.map(Intent::from),
-        user: body.user,
-        description: body.description,
-        expires: body.expires,
-        expiring: body.expiring,
-        managed: body.managed,
-    }
-}
-
-fn patched_token(body: types::PatchedTokenRequest) -> NewToken {
-    NewToken {
-        identifier: body.identifier,
-        intent: body.intent.map(Intent::from),
-        user: body.user,
-        description: body.description,
-        expires: body.expires,
-        expiring: body.expiring,
-        managed: body.managed,
-    }
 }
 
 pub(super) async fn oauth_list(

@@ -4,7 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokenstack_api::types;
 
-use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, OAuthToken, Pat, UsedBy, UsedByAction};
+use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbUser, OAuthToken, Pat, UsedBy, UsedByAction};
 use crate::pagination::Page;
 
 /// A domain enum and its generated wire twin, converted both ways variant by variant: both matches are
@@ -34,9 +34,39 @@ wire_enum!(AkUserType <=> UserTypeEnum { Internal, External, ServiceAccount, Int
 wire_enum!(UsedByAction <=> UsedByActionEnum { Cascade, CascadeMany, SetNull, SetDefault, LeftDangling });
 
 /// authentik's `User` serializer: groups in full, no roles, `uid` a stable hash of the pk.
+/// authentik's `User.uid`: a stable hash of the pk (upstream hashes it with the install id).
+pub fn user_uid(pk: i64) -> String {
+    hex(&Sha256::digest(format!("tokenstack-{pk}")))
+}
+
+/// `SessionUser` of `/core/users/me/`: the caller, not impersonating anyone.
+pub fn session_user(user: &AkUser) -> types::SessionUser {
+    let named = |g: &crate::model::AkGroup| types::UserSelfGroups { name: g.name.clone(), pk: g.pk.to_string() };
+    let mut groups: Vec<types::UserSelfGroups> = user.groups.iter().map(named).collect();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    let settings = user.attributes.get("settings").and_then(|s| s.as_object()).cloned().unwrap_or_default();
+    let me = types::UserSelf {
+        avatar: avatar_svg(&user.username),
+        email: Some(user.email.clone()),
+        groups,
+        is_active: user.is_active,
+        is_current: true,
+        is_superuser: user.is_effective_superuser(),
+        name: user.name.clone(),
+        pk: user.pk,
+        roles: Vec::new(),
+        settings,
+        system_permissions: Vec::new(),
+        type_: Some(types::UserTypeEnum::from(user.user_type)),
+        uid: user_uid(user.pk),
+        username: user.username.clone(),
+    };
+    types::SessionUser { original: None, user: me.clone(), users: vec![me] }
+}
+
 pub fn user(user: &AkUser) -> types::User {
     let user_type = types::UserTypeEnum::from(user.user_type);
-    let uid = hex(&Sha256::digest(format!("tokenstack-{}", user.pk)));
+    let uid = user_uid(user.pk);
     types::User {
         attributes: user.attributes.clone(),
         avatar: avatar_svg(&user.username),
@@ -148,6 +178,33 @@ pub fn pat(pat: Pat) -> types::PersonalAccessToken {
         last_used: pat.last_used,
         name: pat.name,
     }
+}
+
+/// `toUserResponse`: a user as `caller` sees it. Users here never log in to a dashboard, so `last_login` is Go's
+/// zero time, as upstream writes it for such users; every user was issued by the API.
+pub fn nb_user(user: &NbUser, caller: &NbUser) -> types::NetbirdUser {
+    types::NetbirdUser {
+        auto_groups: user.auto_groups.clone(),
+        email: user.email.clone(),
+        id: user.id.clone(),
+        idp_id: None,
+        is_blocked: user.blocked,
+        is_current: Some(user.id == caller.id),
+        is_service_user: Some(user.is_service_user),
+        issued: Some("api".to_string()),
+        last_login: Some(go_zero_time()),
+        name: user.name.clone(),
+        password: None,
+        pending_approval: false,
+        permissions: None,
+        role: user.role.as_str().to_string(),
+        status: if user.blocked { types::NetbirdUserStatus::Blocked } else { types::NetbirdUserStatus::Active },
+    }
+}
+
+/// Go's `time.Time{}`: `0001-01-01T00:00:00Z`.
+fn go_zero_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 fn python_json_dumps_indent4(value: &serde_json::Value) -> String {

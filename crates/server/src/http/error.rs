@@ -23,6 +23,11 @@ pub fn ak_detail(status: ErrorStatusCode, detail: impl Into<String>) -> AkRespon
     ErrorResponse::new(status, GenericError { code: None, detail: detail.into() }.into())
 }
 
+/// DRF's 405 for a method a route does not have.
+pub fn method_not_allowed(method: &str) -> AkResponseError {
+    ak_detail(ErrorStatusCode::METHOD_NOT_ALLOWED, format!("Method \"{method}\" not allowed."))
+}
+
 impl From<AkError> for AkResponseError {
     fn from(error: AkError) -> Self {
         match error {
@@ -47,6 +52,7 @@ impl From<NbError> for NbResponseError {
             NbErrorKind::Forbidden => ErrorStatusCode::FORBIDDEN,
             NbErrorKind::NotFound => ErrorStatusCode::NOT_FOUND,
             NbErrorKind::InvalidArgument => ErrorStatusCode::UNPROCESSABLE_ENTITY,
+            NbErrorKind::PreconditionFailed => ErrorStatusCode::PRECONDITION_FAILED,
             NbErrorKind::BadRequest => ErrorStatusCode::BAD_REQUEST,
             NbErrorKind::Internal => ErrorStatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -5,10 +5,12 @@
 
 mod admin;
 mod authentik;
+mod authentik_users;
 mod context;
 mod convert;
 mod error;
 mod netbird;
+mod netbird_users;
 mod observe;
 mod service;
 pub mod validate;
@@ -30,8 +32,8 @@ macro_rules! oauth_params {
     ($query:expr) => {{
         let query = $query;
         crate::authentik::OAuthListParams {
-            user: query.user.map(|v| v.to_string()),
-            provider: query.provider.map(|v| v.to_string()),
+            user: query.user,
+            provider: query.provider,
             search: query.search,
             ordering: query.ordering,
             page: query.page,
@@ -103,6 +105,60 @@ impl TokenApi for ServerImpl {
         path: Path<params::CoreTokensUsedByListPath>,
     ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_used_by_list(&rqctx, path)).await
+    }
+
+    async fn core_users_list(
+        rqctx: RequestContext<ServerContext>,
+        query: Query<params::CoreUsersListQuery>,
+    ) -> Result<HttpResponseOk<types::PaginatedUserList>, AkResponseError> {
+        observed(&rqctx, authentik_users::core_users_list(&rqctx, query)).await
+    }
+
+    async fn core_users_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::UserRequest>,
+    ) -> Result<HttpResponseCreated<types::User>, AkResponseError> {
+        observed(&rqctx, authentik_users::core_users_create(&rqctx, body)).await
+    }
+
+    async fn core_users_retrieve(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreUsersRetrievePath>,
+    ) -> Result<HttpResponseOk<types::CoreUsersRetrieveResponse>, AkResponseError> {
+        observed(&rqctx, authentik_users::core_users_retrieve(&rqctx, path)).await
+    }
+
+    async fn core_users_service_account_create(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreUsersServiceAccountCreatePath>,
+        body: TypedBody<types::UserServiceAccountRequest>,
+    ) -> Result<HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError> {
+        observed(&rqctx, authentik_users::core_users_service_account_create(&rqctx, path, body)).await
+    }
+
+    async fn core_users_update(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreUsersUpdatePath>,
+        body: TypedBody<types::UserRequest>,
+    ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
+        let (pk, body) = (path.into_inner().id, body.into_inner().0);
+        observed(&rqctx, authentik_users::core_users_update(&rqctx, pk, body, false)).await
+    }
+
+    async fn core_users_partial_update(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreUsersPartialUpdatePath>,
+        body: TypedBody<types::PatchedUserRequest>,
+    ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
+        let (pk, body) = (path.into_inner().id, body.into_inner().0);
+        observed(&rqctx, authentik_users::core_users_update(&rqctx, pk, body, true)).await
+    }
+
+    async fn core_users_destroy(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreUsersDestroyPath>,
+    ) -> Result<HttpResponseDeleted, AkResponseError> {
+        observed(&rqctx, authentik_users::core_users_destroy(&rqctx, path)).await
     }
 
     async fn core_tokens_view_key_retrieve(
@@ -195,6 +251,35 @@ impl TokenApi for ServerImpl {
         path: Path<params::NetbirdTokensDestroyPath>,
     ) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
         observed(&rqctx, netbird::netbird_tokens_destroy(&rqctx, path)).await
+    }
+
+    async fn netbird_users_list(
+        rqctx: RequestContext<ServerContext>,
+        query: Query<params::NetbirdUsersListQuery>,
+    ) -> Result<HttpResponseOk<Vec<types::NetbirdUser>>, NbResponseError> {
+        observed(&rqctx, netbird_users::netbird_users_list(&rqctx, query)).await
+    }
+
+    async fn netbird_users_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::UserCreateRequest>,
+    ) -> Result<HttpResponseOk<types::NetbirdUser>, NbResponseError> {
+        observed(&rqctx, netbird_users::netbird_users_create(&rqctx, body)).await
+    }
+
+    async fn netbird_users_update(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::NetbirdUsersUpdatePath>,
+        body: TypedBody<types::NetbirdUserRequest>,
+    ) -> Result<HttpResponseOk<types::NetbirdUser>, NbResponseError> {
+        observed(&rqctx, netbird_users::netbird_users_update(&rqctx, path, body)).await
+    }
+
+    async fn netbird_users_destroy(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::NetbirdUsersDestroyPath>,
+    ) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
+        observed(&rqctx, netbird_users::netbird_users_destroy(&rqctx, path)).await
     }
 
     async fn healthz(

@@ -25,8 +25,7 @@ pub(super) async fn netbird_tokens_create(
 ) -> Result<HttpResponseOk<types::PersonalAccessTokenGenerated>, NbResponseError> {
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
-    let body = body.into_inner();
-    let (plain, pat) = nb.create_pat(&caller, &path.into_inner().user_id, &body.name, body.expires_in).await?;
+    let (plain, pat) = nb.create_pat(&caller, &path.into_inner().user_id, &body.into_inner().0).await?;
     Ok(HttpResponseOk(types::PersonalAccessTokenGenerated {
         personal_access_token: convert::pat(pat),
         plain_token: plain.expose().to_string(),

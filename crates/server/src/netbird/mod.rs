@@ -1,15 +1,20 @@
 //! NetBird PAT rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT CRUD.
 
 mod auth;
+mod decode;
 mod pats;
 #[cfg(test)]
 mod tests;
+mod users;
 
 use chrono::{DateTime, Days, Utc};
+use serde_json::Value;
 
 use crate::model::{NbRole, NbUser, Pat};
 use crate::secrets::{Secret, generate_pat, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Store, StoreError};
+use decode::GoStruct;
+use users::MSG_ACCOUNT_MISMATCH;
 
 /// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
 /// NotFound 404, InvalidArgument 422, BadRequest 400, Internal 500.
@@ -19,6 +24,7 @@ pub enum NbErrorKind {
     Forbidden,
     NotFound,
     InvalidArgument,
+    PreconditionFailed,
     BadRequest,
     Internal,
 }
@@ -48,6 +54,28 @@ pub enum NbError {
     InvalidUserId,
     #[error("invalid token ID")]
     InvalidTokenId,
+    #[error("invalid service_user query parameter")]
+    BadServiceUserFilter,
+    #[error("unknown user role {0}")]
+    UnknownRole(String),
+    #[error("invalid user role")]
+    InvalidRole,
+    #[error("can't create a service user with owner role")]
+    OwnerServiceUser,
+    #[error("idp manager must be enabled to send user invites")]
+    NoIdpManager,
+    #[error("auto_groups field can't be absent")]
+    AutoGroupsAbsent,
+    #[error("self deletion is not allowed")]
+    SelfDeletion,
+    #[error("can't delete a user with the owner role")]
+    DeleteOwner,
+    /// `validateUserUpdate` refused (403), or the target is in another account (422).
+    #[error("failed to process update for user {user}: {reason}")]
+    UpdateRefused { user: String, reason: &'static str },
+    /// The body does not decode into the request struct (Go's `json.Decoder`).
+    #[error("couldn't parse JSON request")]
+    InvalidJson,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,17 +86,29 @@ impl NbError {
             Self::NoAuth | Self::TokenInvalid => NbErrorKind::Unauthorized,
             Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => NbErrorKind::Forbidden,
             Self::UserNotFound(_) | Self::PatNotFound(_) => NbErrorKind::NotFound,
-            Self::EmptyName | Self::BadExpiration | Self::InvalidUserId | Self::InvalidTokenId => {
-                NbErrorKind::InvalidArgument
-            }
+            Self::EmptyName
+            | Self::BadExpiration
+            | Self::InvalidUserId
+            | Self::InvalidTokenId
+            | Self::BadServiceUserFilter
+            | Self::UnknownRole(_)
+            | Self::InvalidRole
+            | Self::OwnerServiceUser
+            | Self::SelfDeletion => NbErrorKind::InvalidArgument,
+            Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
+            Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,
+            Self::NoIdpManager => NbErrorKind::PreconditionFailed,
+            Self::InvalidJson | Self::AutoGroupsAbsent => NbErrorKind::BadRequest,
             Self::Store(_) => NbErrorKind::Internal,
         }
     }
 
-    /// The client-facing message; store failures are not echoed (`internal server error`).
+    /// The client-facing message, lower-cased whole as `util.WriteError` does; store failures are not echoed
+    /// (`internal server error`).
     pub fn public_message(&self) -> String {
         match self {
             Self::Store(_) => "internal server error".to_owned(),
+            Self::UnknownRole(_) | Self::UpdateRefused { .. } => self.to_string().to_lowercase(),
             other => other.to_string(),
         }
     }

@@ -25,15 +25,13 @@ impl NetBird<'_> {
         }
     }
 
-    /// `POST /api/users/{userId}/tokens`: the body is validated before any permission check.
+    /// `POST /api/users/{userId}/tokens`: the body is decoded and validated before any permission check.
     /// Returns the plain token (shown once) and the stored PAT.
-    pub async fn create_pat(
-        &self,
-        caller: &NbUser,
-        user_id: &str,
-        name: &str,
-        expires_in: i64,
-    ) -> Result<(Secret, Pat), NbError> {
+    pub async fn create_pat(&self, caller: &NbUser, user_id: &str, body: &Value) -> Result<(Secret, Pat), NbError> {
+        let mut decoder = GoStruct::new(body)?;
+        let name = decoder.string("name")?;
+        let expires_in = decoder.int("expires_in")?;
+        let name = name.as_str();
         if user_id.is_empty() {
             return Err(NbError::InvalidUserId);
         }

@@ -47,6 +47,11 @@ fn msg<T: std::fmt::Debug>(r: Result<T, NbError>) -> (NbErrorKind, String) {
     (e.kind(), e.public_message())
 }
 
+/// A `PersonalAccessTokenRequest` body.
+fn pat_body(name: &str, expires_in: i64) -> serde_json::Value {
+    serde_json::json!({ "name": name, "expires_in": expires_in })
+}
+
 #[tokio::test]
 async fn role_matrix_on_own_pats() {
     let e = env().await;
@@ -60,7 +65,7 @@ async fn role_matrix_on_own_pats() {
     ];
     for (id, [read, create, delete]) in expected {
         // Seed a PAT directly so read and delete have a target regardless of role.
-        let (_, pat) = e.nb().create_pat(&e.user("owner").await, "owner", "seed", 1).await.unwrap();
+        let (_, pat) = e.nb().create_pat(&e.user("owner").await, "owner", &pat_body("seed", 1)).await.unwrap();
         let seeded = Pat { id: format!("seed-{id}"), user_id: id.into(), hashed_token: format!("h-{id}"), ..pat };
         e.store.insert_pat(seeded).await.unwrap();
         let caller = e.user(id).await;
@@ -74,7 +79,7 @@ async fn role_matrix_on_own_pats() {
         }
         let r = nb.get_pat(&caller, id, &format!("seed-{id}")).await;
         assert_eq!(r.is_ok(), read, "{id} get");
-        let r = nb.create_pat(&caller, id, "mine", 30).await;
+        let r = nb.create_pat(&caller, id, &pat_body("mine", 30)).await;
         assert_eq!(r.is_ok(), create, "{id} create");
         if !create {
             assert_eq!(msg(r), denied);
@@ -94,7 +99,7 @@ async fn blocked_user_is_forbidden() {
     let nb = e.nb();
     assert_eq!(msg(nb.list_pats(&blocked, "blocked").await), (NbErrorKind::Forbidden, "user is blocked".into()));
     let owner = e.user("owner").await;
-    let (plain, _) = nb.create_pat(&owner, "owner", "t", 1).await.unwrap();
+    let (plain, _) = nb.create_pat(&owner, "owner", &pat_body("t", 1)).await.unwrap();
     let header = format!("Token {}", plain.expose());
     assert_eq!(nb.authenticate(Some(&header)).await.unwrap().id, "owner");
     // Blocking after authentication still denies, and the PAT no longer authenticates.
@@ -124,9 +129,9 @@ async fn target_rules() {
     assert_eq!(msg(nb.list_pats(&admin, "ghost").await), (NbErrorKind::NotFound, "user: ghost not found".into()));
     assert_eq!(msg(nb.list_pats(&admin, "stranger").await), (NbErrorKind::Forbidden, "permission denied".into()));
     assert_eq!(msg(nb.list_pats(&admin, "user").await), admin_required, "admins cannot read humans' PATs");
-    assert_eq!(msg(nb.create_pat(&admin, "owner", "x", 1).await), admin_required);
+    assert_eq!(msg(nb.create_pat(&admin, "owner", &pat_body("x", 1)).await), admin_required);
     assert!(nb.list_pats(&admin, "svc").await.unwrap().is_empty(), "admins manage service users' PATs");
-    let (_, svc_pat) = nb.create_pat(&admin, "svc", "ci", 7).await.unwrap();
+    let (_, svc_pat) = nb.create_pat(&admin, "svc", &pat_body("ci", 7)).await.unwrap();
     assert_eq!(svc_pat.created_by, "admin");
     assert_eq!(svc_pat.user_id, "svc");
     assert_eq!(
@@ -145,11 +150,11 @@ async fn pat_lookup_is_scoped_to_user() {
     let e = env().await;
     let nb = e.nb();
     let owner = e.user("owner").await;
-    let (_, pat) = nb.create_pat(&owner, "owner", "mine", 1).await.unwrap();
+    let (_, pat) = nb.create_pat(&owner, "owner", &pat_body("mine", 1)).await.unwrap();
     assert_eq!(nb.get_pat(&owner, "owner", &pat.id).await.unwrap(), pat);
     assert_eq!(msg(nb.get_pat(&owner, "owner", "nope").await), (NbErrorKind::NotFound, "pat: nope not found".into()));
     let admin = e.user("admin").await;
-    let (_, svc_pat) = nb.create_pat(&admin, "svc", "svc", 1).await.unwrap();
+    let (_, svc_pat) = nb.create_pat(&admin, "svc", &pat_body("svc", 1)).await.unwrap();
     assert_eq!(msg(nb.get_pat(&admin, "svc", &pat.id).await).1, format!("pat: {} not found", pat.id));
     assert_eq!(msg(nb.delete_pat(&owner, "owner", &svc_pat.id).await).0, NbErrorKind::NotFound);
     assert_eq!(msg(nb.get_pat(&owner, "owner", "").await), (NbErrorKind::InvalidArgument, "invalid token ID".into()));
@@ -166,19 +171,19 @@ async fn create_validates_body_first() {
     let nb = e.nb();
     let user = e.user("user").await;
     let invalid = |m: &str| (NbErrorKind::InvalidArgument, m.to_owned());
-    assert_eq!(msg(nb.create_pat(&user, "user", "", 30).await), invalid("token name can't be empty"));
+    assert_eq!(msg(nb.create_pat(&user, "user", &pat_body("", 30)).await), invalid("token name can't be empty"));
     for days in [0, -1, 366] {
         assert_eq!(
-            msg(nb.create_pat(&user, "user", "n", days).await),
+            msg(nb.create_pat(&user, "user", &pat_body("n", days)).await),
             invalid("expiration has to be between 1 and 365")
         );
     }
-    assert_eq!(msg(nb.create_pat(&user, "ghost", "", 30).await), invalid("token name can't be empty"));
-    assert_eq!(msg(nb.create_pat(&user, "user", "n", 30).await).1, "permission denied");
+    assert_eq!(msg(nb.create_pat(&user, "ghost", &pat_body("", 30)).await), invalid("token name can't be empty"));
+    assert_eq!(msg(nb.create_pat(&user, "user", &pat_body("n", 30)).await).1, "permission denied");
 
     let owner = e.user("owner").await;
     for days in [1, 365] {
-        let (plain, pat) = nb.create_pat(&owner, "owner", "ok", days).await.unwrap();
+        let (plain, pat) = nb.create_pat(&owner, "owner", &pat_body("ok", days)).await.unwrap();
         assert_eq!(parse_pat(plain.expose()), Ok(()));
         assert_eq!(pat.hashed_token, hash_pat(plain.expose()));
         assert_eq!(pat.expiration_date, e.now + TimeDelta::days(days));
@@ -192,7 +197,7 @@ async fn authenticate_cases() {
     let e = env().await;
     let nb = e.nb();
     let owner = e.user("owner").await;
-    let (plain, pat) = nb.create_pat(&owner, "owner", "t", 1).await.unwrap();
+    let (plain, pat) = nb.create_pat(&owner, "owner", &pat_body("t", 1)).await.unwrap();
     let plain = plain.expose().to_owned();
     let unauthorized = |m: &str| (NbErrorKind::Unauthorized, m.to_owned());
 

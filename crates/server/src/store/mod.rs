@@ -2,6 +2,7 @@
 
 pub mod memory;
 pub mod postgres;
+pub(crate) mod query;
 pub(crate) mod sql;
 pub mod sqlite;
 
@@ -9,12 +10,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::{PageRequest, Slice};
 use crate::secrets::Secret;
+use crate::store::query::Listing;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
@@ -111,6 +114,8 @@ pub enum CoreTokenField {
     Expires,
     Expiring,
     Managed,
+    /// The owner's username: a filter (`user__username`) and a search field, not an ordering term.
+    UserUsername,
 }
 
 impl CoreTokenField {
@@ -138,6 +143,10 @@ pub enum OAuthField {
     User,
     Expires,
     Revoked,
+    /// Filter and search fields, not ordering terms: the token's kind, its provider's name and its user's username.
+    Kind,
+    ProviderName,
+    UserUsername,
 }
 
 impl OAuthField {
@@ -151,6 +160,84 @@ impl OAuthField {
             "revoked" => Self::Revoked,
             _ => return None,
         })
+    }
+}
+
+/// Filterable, searchable and sortable authentik user fields (`UsersFilter`, `UserViewSet.search_fields`, DRF's
+/// default ordering fields of `UserSerializer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserField {
+    Pk,
+    Username,
+    Name,
+    Email,
+    IsActive,
+    /// Effective: the user's own flag or a superuser group's.
+    IsSuperuser,
+    Path,
+    Type,
+    Uuid,
+    DateJoined,
+    LastLogin,
+    LastUpdated,
+}
+
+impl UserField {
+    /// Maps an `ordering` term to a field; unknown terms give `None`.
+    pub fn parse(term: &str) -> Option<Self> {
+        Some(match term {
+            "pk" => Self::Pk,
+            "username" => Self::Username,
+            "name" => Self::Name,
+            "email" => Self::Email,
+            "is_active" => Self::IsActive,
+            "is_superuser" => Self::IsSuperuser,
+            "path" => Self::Path,
+            "type" => Self::Type,
+            "uuid" => Self::Uuid,
+            "date_joined" => Self::DateJoined,
+            "last_login" => Self::LastLogin,
+            "last_updated" => Self::LastUpdated,
+            _ => return None,
+        })
+    }
+}
+
+/// A typed authentik user listing; `search` covers email, name, uuid and username (`UserViewSet.search_fields`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    /// Visibility: `Some(pk)` restricts to that user, `None` is everyone.
+    pub only: Option<i64>,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_superuser: Option<bool>,
+    pub path: Option<String>,
+    pub path_startswith: Option<String>,
+    pub user_type: Option<String>,
+    pub uuid: Option<Uuid>,
+    pub search: Option<String>,
+    pub ordering: Vec<(UserField, bool)>,
+    pub page: PageRequest,
+}
+
+impl UserQuery {
+    /// The one definition of what a user listing matches, for every store.
+    pub(crate) fn listing(&self) -> Listing<UserField> {
+        use UserField as F;
+        Listing::new(self.search.as_deref(), &[F::Email, F::Name, F::Uuid, F::Username], F::Pk, self.page)
+            .filter(F::Pk, self.only)
+            .filter(F::Username, self.username.clone())
+            .filter(F::Name, self.name.clone())
+            .filter(F::Email, self.email.clone())
+            .filter(F::IsActive, self.is_active)
+            .filter(F::IsSuperuser, self.is_superuser)
+            .filter(F::Path, self.path.clone())
+            .prefix(F::Path, self.path_startswith.clone())
+            .filter(F::Type, self.user_type.clone())
+            .filter(F::Uuid, self.uuid.map(|u| u.to_string()))
+            .order_by(&self.ordering)
     }
 }
 
@@ -186,7 +273,49 @@ pub struct OAuthQuery {
     pub page: PageRequest,
 }
 
-/// What `expire_core_tokens` did, by identifier.
+impl CoreTokenQuery {
+    /// The one definition of what a core token listing matches, for every store.
+    pub(crate) fn listing(&self) -> Listing<CoreTokenField> {
+        use CoreTokenField as F;
+        const SEARCH: &[CoreTokenField] = &[F::Identifier, F::Intent, F::UserUsername, F::Description];
+        Listing::new(self.search.as_deref(), SEARCH, F::Pk, self.page)
+            .filter(F::User, self.owner)
+            .filter(F::Identifier, self.identifier.clone())
+            .filter(F::Intent, self.intent.map(|i| i.as_str().to_owned()))
+            .filter(F::UserUsername, self.user_username.clone())
+            .filter(F::Description, self.description.clone())
+            .filter(F::Expires, self.expires)
+            .filter(F::Expiring, self.expiring)
+            .filter(F::Managed, self.managed.clone())
+            .order_by(&self.ordering)
+    }
+}
+
+impl OAuthQuery {
+    /// The one definition of what an OAuth2 token listing matches, for every store.
+    pub(crate) fn listing(&self) -> Listing<OAuthField> {
+        use OAuthField as F;
+        Listing::new(self.search.as_deref(), &[F::ProviderName, F::UserUsername], F::Pk, self.page)
+            .filter(F::Kind, Some(self.kind.as_str().to_owned()))
+            .filter(F::User, self.owner)
+            .filter(F::User, self.user)
+            .filter(F::Provider, self.provider)
+            .order_by(&self.ordering)
+    }
+}
+
+/// What the expiry rule does to one expired core token (decided by [`crate::expiry`], applied by the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExpireAction {
+    /// A new key and expiry.
+    Rotate {
+        key: Secret,
+        expires: DateTime<Utc>,
+    },
+    Delete,
+}
+
+/// What an expiry sweep did, by identifier.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpiryOutcome {
     pub rotated: Vec<String>,
@@ -226,6 +355,14 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
     async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError>;
     async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError>;
+    /// One page of users.
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError>;
+    /// The highest user pk in use (0 for none), for the next one.
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError>;
+    /// Replaces the user with `user.pk`; `Duplicate` on `username`, `NotFound` if there is none.
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
+    /// Deletes a user with every core and OAuth2 token of theirs, in one step (authentik's `CASCADE`).
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError>;
     /// Adds a provider; `Duplicate` on `pk`.
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError>;
@@ -244,9 +381,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError>;
     /// Swaps the key; the old key stops resolving in the same step.
     async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError>;
-    /// authentik's cleanup (`expire_action`) for every expired token: `api` tokens get a
-    /// new random key and `expires = now + extend_by`; all other intents are deleted.
-    async fn expire_core_tokens(&self, now: DateTime<Utc>, extend_by: TimeDelta) -> Result<ExpiryOutcome, StoreError>;
+    /// Up to `limit` core tokens expired at `now` ([`CoreToken::is_expired`]), by identifier.
+    async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError>;
+    /// Applies `action` to the core token `pk` in one step if it is still expired at `now`; `false` when it
+    /// is gone or no longer expired. A rotation's new key may be `Duplicate`.
+    async fn expire_core_token(&self, pk: Uuid, now: DateTime<Utc>, action: ExpireAction) -> Result<bool, StoreError>;
 
     // authentik OAuth2 tokens
 
@@ -261,6 +400,12 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a user; `Duplicate` on `id`. Accounts exist implicitly through `account_id`.
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError>;
+    /// The users of an account, by id.
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError>;
+    /// Replaces the user with `user.id` (its account stays); `NotFound` if there is none.
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
+    /// Deletes a user and their PATs in one step.
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError>;
     /// Adds a PAT; `Duplicate` on `id` or `hashed_token`, `NotFound` for an unknown user.
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError>;
     /// Lookup by hashed token through an index, for authentication.

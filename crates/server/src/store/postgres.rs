@@ -1,10 +1,12 @@
 //! `PostgresStore`: the `Store` on PostgreSQL, shared by several tokenstack replicas.
 //!
 //! Every single-row write is one statement (atomic, visible to every replica once it returns);
-//! multi-statement writes run in a transaction, and the expiry sweep locks the rows it rotates
-//! (`SELECT … FOR UPDATE`, re-checked after the lock), so concurrent replicas never rotate a token
-//! twice. Listings read one statement's snapshot; `export` uses a `REPEATABLE READ` transaction.
+//! multi-statement writes run in a transaction, and each expiry step is one statement conditional on
+//! the token still being expired, so concurrent replicas never rotate a token twice. Listings read one statement's snapshot; `export` uses a `REPEATABLE READ` transaction.
 //! Migrations take PostgreSQL's advisory lock, so replicas starting together migrate once.
+//!
+//! The `Store` methods are the shared ones of `store::sql`; this file holds what is PostgreSQL's
+//! own: connection options, the pool, how transactions begin (the `Driver` impl) and `strpos`.
 //!
 //! Secrets at rest: authentik token keys and OAuth2 tokens are stored as upstream stores them, in
 //! plain text (authentik shows them through `view_key`); NetBird PATs only as their SHA-256 hash.
@@ -12,15 +14,18 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, Transaction};
 
 use crate::store::StoreError;
-use crate::store::sql::{self, Dialect, EmbeddedMigration, db_err};
+use crate::store::sql::driver::RowsAffected;
+use crate::store::sql::{self, Driver, EmbeddedMigration, db_err};
 
 /// The PostgreSQL schema migrations, oldest first (files under `migrations/postgres`).
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "init", include_str!("../../migrations/postgres/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, "users", include_str!("../../migrations/postgres/0002_users.sql")),
+];
 
 /// Connections per replica.
 const MAX_CONNECTIONS: u32 = 10;
@@ -58,9 +63,14 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
 
-    const DIALECT: Dialect = Dialect { position_fn: "strpos" };
-    const FOR_UPDATE: &'static str = " FOR UPDATE OF t";
+/// What the shared SQL `Store` runs on: one pool for reads and writes; a read transaction is a read-only
+/// `REPEATABLE READ` snapshot, a write transaction PostgreSQL's default.
+impl Driver for PostgresStore {
+    type Db = Postgres;
+
+    const POSITION_FN: &'static str = "strpos";
 
     fn reader(&self) -> &PgPool {
         &self.pool
@@ -77,6 +87,14 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<Transaction<'_, Postgres>, StoreError> {
         self.pool.begin().await.map_err(db_err)
     }
+
+    async fn close(&self) {
+        PostgresStore::close(self).await
+    }
 }
 
-sql::impl_sql_store!(PostgresStore, Postgres, PgRow);
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}

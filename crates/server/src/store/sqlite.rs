@@ -6,6 +6,9 @@
 //! wait for the writer. `synchronous = FULL` makes every acknowledged commit durable, including
 //! across a `kill -9` of the server or a power loss.
 //!
+//! The `Store` methods are the shared ones of `store::sql`; this file holds what is SQLite's own:
+//! connection options, the two pools, how transactions begin (the `Driver` impl) and `instr`.
+//!
 //! Secrets at rest: authentik token keys and OAuth2 tokens are stored as upstream stores them, in
 //! plain text (authentik shows them through `view_key`); NetBird PATs only as their SHA-256 hash.
 
@@ -14,16 +17,19 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
 
 use crate::store::StoreError;
-use crate::store::sql::{self, Dialect, EmbeddedMigration, db_err};
+use crate::store::sql::driver::RowsAffected;
+use crate::store::sql::{self, Driver, EmbeddedMigration, db_err};
 
 /// The SQLite schema migrations, oldest first (files under `migrations/sqlite`).
-pub(crate) const MIGRATIONS: &[EmbeddedMigration] =
-    &[(1, "init", include_str!("../../migrations/sqlite/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
+    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, "users", include_str!("../../migrations/sqlite/0002_users.sql")),
+];
 
 /// Readers allowed at once; the writer is always a single connection.
 const READERS: u32 = 4;
@@ -75,10 +81,14 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
 
-    const DIALECT: Dialect = Dialect { position_fn: "instr" };
-    /// The single writer connection already serialises writers; SQLite has no row locks.
-    const FOR_UPDATE: &'static str = "";
+/// What the shared SQL `Store` runs on: single statements on a reader or the one writer connection; a read
+/// transaction is a deferred `BEGIN` on a reader, a write transaction takes the write lock up front.
+impl Driver for SqliteStore {
+    type Db = Sqlite;
+
+    const POSITION_FN: &'static str = "instr";
 
     fn reader(&self) -> &SqlitePool {
         &self.reader
@@ -95,9 +105,17 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<Transaction<'_, Sqlite>, StoreError> {
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
     }
+
+    async fn close(&self) {
+        SqliteStore::close(self).await
+    }
 }
 
-sql::impl_sql_store!(SqliteStore, Sqlite, SqliteRow);
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
+    }
+}
 
 /// Creates `path` empty with mode 0600 unless it exists (an existing file keeps the mode its operator gave it).
 fn create_private(path: &Path) -> Result<(), StoreError> {

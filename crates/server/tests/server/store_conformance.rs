@@ -14,13 +14,14 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use tokenstack_server::expiry;
 use tokenstack_server::model::{AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::{
-    self, CoreTokenField, CoreTokenQuery, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery, PostgresStore, Snapshot,
-    SqliteStore, Store, StoreError,
+    self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery,
+    PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
 };
 
 use crate::support::PgCluster;
@@ -81,10 +82,6 @@ fn oauth(kind: OAuthKind, pk: i64, provider: i64, user: i64) -> OAuthToken {
         id_token: serde_json::json!({}),
         revoked: false,
     }
-}
-
-fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
-    NbUser { id: id.into(), account_id: account.into(), role, is_service_user: false, blocked: false }
 }
 
 fn pat(id: &str, user: &str, hash: &str) -> Pat {
@@ -258,7 +255,7 @@ async fn expire_rotates_api_and_deletes_others(s: Arc<dyn Store>) {
     for t in [api, app, fresh] {
         s.insert_core_token(t).await.unwrap();
     }
-    let out = s.expire_core_tokens(now, TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, now).await.unwrap();
     assert_eq!(out, ExpiryOutcome { rotated: vec!["api".into()], deleted: vec!["app".into()] });
     let rotated = s.core_token("api").await.unwrap();
     assert_ne!(rotated.key.expose(), "k1");
@@ -310,9 +307,12 @@ async fn oauth_tokens(s: Arc<dyn Store>) {
 }
 
 async fn netbird_users_and_pats(s: Arc<dyn Store>) {
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await.unwrap();
-    s.insert_nb_user(nb_user("u2", "acc", NbRole::Admin)).await.unwrap();
-    assert_eq!(s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await, Err(StoreError::Duplicate { field: "id" }));
+    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert_nb_user(NbUser::new("u2", "acc", NbRole::Admin)).await.unwrap();
+    assert_eq!(
+        s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await,
+        Err(StoreError::Duplicate { field: "id" })
+    );
     assert_eq!(s.nb_user("u2").await.unwrap().role, NbRole::Admin);
     assert_eq!(s.nb_user("u3").await, Err(StoreError::NotFound));
 
@@ -346,7 +346,7 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     s.insert_provider(provider(10, "Grafana")).await.unwrap();
     s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2)).await.unwrap();
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::Owner)).await.unwrap();
+    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::Owner)).await.unwrap();
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     let snapshot = s.export().await.unwrap();
 
@@ -412,9 +412,9 @@ async fn timestamps_round_trip_and_expiry_boundary(s: Arc<dyn Store>) {
     assert_eq!(s.core_token("edge").await.unwrap(), stored, "insert returns what is stored");
     assert_eq!(stored.expires, Some(at));
     // `now > expires` is strict: at `expires` itself the token is not expired yet.
-    let out = s.expire_core_tokens(at, TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, at).await.unwrap();
     assert_eq!(out, ExpiryOutcome::default());
-    let out = s.expire_core_tokens(at + TimeDelta::nanoseconds(1), TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, at + TimeDelta::nanoseconds(1)).await.unwrap();
     assert_eq!(out.rotated, vec!["edge".to_string()]);
     // Non-expiring tokens and tokens without `expires` are never touched.
     let mut keep = core_token("keep", "k2", 1);
@@ -422,8 +422,97 @@ async fn timestamps_round_trip_and_expiry_boundary(s: Arc<dyn Store>) {
     keep.expires = Some(at - TimeDelta::days(3));
     s.insert_core_token(keep).await.unwrap();
     s.insert_core_token(core_token("open", "k3", 1)).await.unwrap();
-    let out = s.expire_core_tokens(at + TimeDelta::days(2), TimeDelta::days(1)).await.unwrap();
+    let out = expiry::sweep(&*s, at + TimeDelta::days(2)).await.unwrap();
     assert_eq!(out, ExpiryOutcome { rotated: vec!["edge".into()], deleted: vec![] });
+}
+
+async fn expiry_sweeps_in_batches_and_writes_only_still_expired_tokens(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    let now = now();
+    for i in 0..300 {
+        let mut t = core_token(&format!("app-{i:03}"), &format!("key-{i}"), 1);
+        t.intent = Intent::AppPassword;
+        t.expires = Some(now - TimeDelta::minutes(1));
+        s.insert_core_token(t).await.unwrap();
+    }
+    let mut fresh = core_token("fresh", "fresh-key", 2);
+    fresh.expires = Some(now + TimeDelta::hours(1));
+    let fresh = s.insert_core_token(fresh).await.unwrap();
+    // A token that is not expired (any more) is left alone, whatever the action.
+    assert!(!s.expire_core_token(fresh.pk, now, ExpireAction::Delete).await.unwrap());
+    assert!(!s.expire_core_token(Uuid::new_v4(), now, ExpireAction::Delete).await.unwrap());
+    let out = expiry::sweep(&*s, now).await.unwrap();
+    assert_eq!(out.deleted.len(), 300, "every batch is swept");
+    assert!(out.rotated.is_empty());
+    assert_eq!(s.count_tokens().await.unwrap().core, 1);
+    assert_eq!(s.core_token("fresh").await.unwrap(), fresh);
+}
+
+async fn users_list_replace_and_delete_with_their_tokens(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    let mut carol = ak_user(7, "Carol", false);
+    carol.path = "ci/team".into();
+    carol.is_active = false;
+    s.insert_ak_user(carol.clone()).await.unwrap();
+    assert_eq!(s.max_ak_user_pk().await.unwrap(), 7);
+    let list = |q: UserQuery| {
+        let s = s.clone();
+        async move {
+            let q = UserQuery { ordering: vec![(UserField::Username, false)], ..q };
+            s.list_ak_users(&q).await.unwrap().items.into_iter().map(|u| u.username).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(UserQuery::default()).await, ["Carol", "alice", "bob"], "byte order, as PostgreSQL's C collation");
+    assert_eq!(list(UserQuery { path_startswith: Some("ci/".into()), ..UserQuery::default() }).await, ["Carol"]);
+    assert_eq!(
+        list(UserQuery { path_startswith: Some("team".into()), ..UserQuery::default() }).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(list(UserQuery { is_active: Some(false), ..UserQuery::default() }).await, ["Carol"]);
+    assert_eq!(list(UserQuery { search: Some("CAROL@EXAMPLE".into()), ..UserQuery::default() }).await, ["Carol"]);
+    assert_eq!(list(UserQuery { only: Some(2), ..UserQuery::default() }).await, ["bob"]);
+    assert_eq!(list(UserQuery { user_type: Some("internal".into()), ..UserQuery::default() }).await.len(), 3);
+
+    carol.username = "carol".into();
+    carol.name = "Carol C".into();
+    s.replace_ak_user(carol.clone()).await.unwrap();
+    assert_eq!(s.ak_user_by_username("carol").await.unwrap(), carol);
+    assert_eq!(s.ak_user_by_username("Carol").await, Err(StoreError::NotFound));
+    assert_eq!(list(UserQuery { name: Some("Carol C".into()), ..UserQuery::default() }).await, ["carol"]);
+    carol.username = "alice".into();
+    assert_eq!(s.replace_ak_user(carol).await, Err(StoreError::Duplicate { field: "username" }));
+    assert_eq!(s.replace_ak_user(ak_user(99, "ghost", false)).await, Err(StoreError::NotFound));
+
+    s.insert_provider(provider(1, "grafana")).await.unwrap();
+    s.insert_core_token(core_token("carol-t", "carol-key", 7)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 1, 7)).await.unwrap();
+    s.insert_core_token(core_token("alice-t", "alice-key", 1)).await.unwrap();
+    s.delete_ak_user(7).await.unwrap();
+    assert_eq!(s.core_token("carol-t").await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token_by_key("carol-key").await, Err(StoreError::NotFound));
+    assert_eq!(s.oauth_token(OAuthKind::Access, 1).await, Err(StoreError::NotFound));
+    assert!(s.core_token("alice-t").await.is_ok());
+    assert_eq!(s.delete_ak_user(7).await, Err(StoreError::NotFound));
+}
+
+async fn netbird_users_replace_and_delete_with_their_pats(s: Arc<dyn Store>) {
+    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert_nb_user(NbUser::new("u0", "acc", NbRole::Owner)).await.unwrap();
+    s.insert_nb_user(NbUser::new("other", "acc2", NbRole::Owner)).await.unwrap();
+    let ids = |users: Vec<NbUser>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_nb_users("acc").await.unwrap()), ["u0", "u1"]);
+    let mut u1 = NbUser { blocked: true, auto_groups: vec!["g1".into()], ..NbUser::new("u1", "acc2", NbRole::Admin) };
+    s.replace_nb_user(u1.clone()).await.unwrap();
+    u1.account_id = "acc".into();
+    assert_eq!(s.nb_user("u1").await.unwrap(), u1, "the account stays");
+    assert_eq!(s.replace_nb_user(NbUser::new("ghost", "acc", NbRole::User)).await, Err(StoreError::NotFound));
+    s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
+    s.insert_pat(pat("p0", "u0", "h0")).await.unwrap();
+    s.delete_nb_user("u1").await.unwrap();
+    assert_eq!(s.pat_by_hash("h1").await, Err(StoreError::NotFound));
+    assert!(s.pat_by_hash("h0").await.is_ok());
+    assert_eq!(s.nb_user("u1").await, Err(StoreError::NotFound));
+    assert_eq!(s.delete_nb_user("u1").await, Err(StoreError::NotFound));
 }
 
 async fn fifty_parallel_creates(s: Arc<dyn Store>) {
@@ -540,7 +629,7 @@ async fn set_key_races(s: Arc<dyn Store>) {
 }
 
 async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
-    s.insert_nb_user(nb_user("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
     for i in 0..10 {
         s.insert_pat(pat(&format!("p{i}"), "u1", &format!("h{i}"))).await.unwrap();
     }
@@ -656,6 +745,9 @@ conformance_cases![
     paging_totals_and_empty_pages,
     search_is_unicode_case_insensitive_and_literal,
     timestamps_round_trip_and_expiry_boundary,
+    expiry_sweeps_in_batches_and_writes_only_still_expired_tokens,
+    users_list_replace_and_delete_with_their_tokens,
+    netbird_users_replace_and_delete_with_their_pats,
     fifty_parallel_creates,
     set_key_races,
     concurrent_mark_pat_used,

@@ -1,0 +1,596 @@
+//! `MemoryStore`: the in-memory `Store`, one `RwLock` over hash maps with secondary indexes.
+
+mod slab;
+
+use std::collections::HashMap;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::model::{AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::pagination::Slice;
+use crate::secrets::Secret;
+use crate::store::query::Value;
+use crate::store::{
+    CoreTokenField, CoreTokenQuery, ExpireAction, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
+    UserField, UserQuery,
+};
+use slab::{Row, Slab};
+
+/// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: RwLock<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, State>, StoreError> {
+        self.state.read().map_err(|_| StoreError::backend("memory store lock poisoned"))
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, State>, StoreError> {
+        self.state.write().map_err(|_| StoreError::backend("memory store lock poisoned"))
+    }
+}
+
+#[derive(Default)]
+struct State {
+    ak_users: HashMap<i64, AkUser>,
+    ak_user_by_username: HashMap<String, i64>,
+    providers: HashMap<i64, AkProvider>,
+    /// Core tokens with their identifier, key, pk and user indexes.
+    core: CoreTable,
+    oauth: HashMap<(OAuthKind, i64), OAuthToken>,
+    nb_users: HashMap<String, NbUser>,
+    /// id → PAT
+    pats: PatTable,
+}
+
+// Manual, so keys and hashes held in the indexes never reach a log.
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("ak_users", &self.ak_users.len())
+            .field("providers", &self.providers.len())
+            .field("core_tokens", &self.core.len())
+            .field("oauth_tokens", &self.oauth.len())
+            .field("nb_users", &self.nb_users.len())
+            .field("pats", &self.pats.len())
+            .finish()
+    }
+}
+
+/// Core tokens, unique by identifier, key and pk, listed by user.
+type CoreTable = Slab<CoreToken, 3>;
+const BY_IDENTIFIER: usize = 0;
+const BY_KEY: usize = 1;
+const BY_PK: usize = 2;
+/// The unique field of each index, for `Duplicate`.
+const CORE_UNIQUE: [&str; 3] = ["identifier", "key", "pk"];
+
+impl Row<3> for CoreToken {
+    type Owner = i64;
+
+    fn keys(&self) -> [&[u8]; 3] {
+        [self.identifier.as_bytes(), self.key.expose().as_bytes(), self.pk.as_bytes()]
+    }
+
+    fn owner(&self) -> &i64 {
+        &self.user
+    }
+}
+
+impl CoreTable {
+    fn by_identifier(&self, identifier: &str) -> Option<&CoreToken> {
+        self.get(BY_IDENTIFIER, identifier.as_bytes())
+    }
+
+    fn by_key(&self, key: &str) -> Option<&CoreToken> {
+        self.get(BY_KEY, key.as_bytes())
+    }
+}
+
+/// NetBird PATs, unique by id and hashed token, listed by user.
+type PatTable = Slab<Pat, 2>;
+const BY_ID: usize = 0;
+const BY_HASH: usize = 1;
+
+impl Row<2> for Pat {
+    type Owner = String;
+
+    fn keys(&self) -> [&[u8]; 2] {
+        [self.id.as_bytes(), self.hashed_token.as_bytes()]
+    }
+
+    fn owner(&self) -> &String {
+        &self.user_id
+    }
+}
+
+impl State {
+    fn insert_ak_user(&mut self, user: AkUser) -> Result<(), StoreError> {
+        if self.ak_users.contains_key(&user.pk) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        if self.ak_user_by_username.contains_key(&user.username) {
+            return Err(StoreError::Duplicate { field: "username" });
+        }
+        self.ak_user_by_username.insert(user.username.clone(), user.pk);
+        self.ak_users.insert(user.pk, user);
+        Ok(())
+    }
+
+    fn insert_provider(&mut self, provider: AkProvider) -> Result<(), StoreError> {
+        if self.providers.contains_key(&provider.pk) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        self.providers.insert(provider.pk, provider);
+        Ok(())
+    }
+
+    fn insert_core(&mut self, token: CoreToken) -> Result<(), StoreError> {
+        if !self.ak_users.contains_key(&token.user) {
+            return Err(StoreError::NotFound);
+        }
+        self.core.insert(token).map_err(|index| StoreError::Duplicate { field: CORE_UNIQUE[index] })
+    }
+
+    fn remove_core(&mut self, identifier: &str) -> Option<CoreToken> {
+        self.core.remove(BY_IDENTIFIER, identifier.as_bytes())
+    }
+
+    fn replace_core(&mut self, identifier: &str, mut token: CoreToken) -> Result<CoreToken, StoreError> {
+        let old = self.core.by_identifier(identifier).ok_or(StoreError::NotFound)?;
+        token.pk = old.pk;
+        if token.identifier != identifier && self.core.by_identifier(&token.identifier).is_some() {
+            return Err(StoreError::Duplicate { field: "identifier" });
+        }
+        if token.key != old.key && self.core.by_key(token.key.expose()).is_some() {
+            return Err(StoreError::Duplicate { field: "key" });
+        }
+        if !self.ak_users.contains_key(&token.user) {
+            return Err(StoreError::NotFound);
+        }
+        let old = self.remove_core(identifier).ok_or(StoreError::NotFound)?;
+        if let Err(index) = self.core.insert(token.clone()) {
+            self.core.insert(old).expect("the old row's keys are free again");
+            return Err(StoreError::Duplicate { field: CORE_UNIQUE[index] });
+        }
+        Ok(token)
+    }
+
+    fn insert_oauth(&mut self, token: OAuthToken) -> Result<(), StoreError> {
+        let id = (token.kind, token.pk);
+        if self.oauth.contains_key(&id) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        if !self.ak_users.contains_key(&token.user) || !self.providers.contains_key(&token.provider) {
+            return Err(StoreError::NotFound);
+        }
+        self.oauth.insert(id, token);
+        Ok(())
+    }
+
+    fn insert_nb_user(&mut self, user: NbUser) -> Result<(), StoreError> {
+        if self.nb_users.contains_key(&user.id) {
+            return Err(StoreError::Duplicate { field: "id" });
+        }
+        self.nb_users.insert(user.id.clone(), user);
+        Ok(())
+    }
+
+    fn insert_pat(&mut self, pat: Pat) -> Result<(), StoreError> {
+        if !self.nb_users.contains_key(&pat.user_id) {
+            return Err(StoreError::NotFound);
+        }
+        self.pats.insert(pat).map_err(|index| StoreError::Duplicate { field: ["id", "hashed_token"][index] })
+    }
+
+    fn user_pat_mut(&mut self, user_id: &str, id: &str) -> Result<&mut Pat, StoreError> {
+        self.pats.get_mut(BY_ID, id.as_bytes()).filter(|p| p.user_id == user_id).ok_or(StoreError::NotFound)
+    }
+
+    fn username(&self, pk: i64) -> &str {
+        self.ak_users.get(&pk).map_or("", |u| u.username.as_str())
+    }
+
+    /// A core token's value of a listing column.
+    fn core_value<'a>(&'a self, t: &'a CoreToken, column: CoreTokenField) -> Value<'a> {
+        match column {
+            CoreTokenField::Pk => Value::Uuid(t.pk),
+            CoreTokenField::Identifier => Value::text(&t.identifier),
+            CoreTokenField::Intent => Value::text(t.intent.as_str()),
+            CoreTokenField::User => Value::Int(t.user),
+            CoreTokenField::Description => Value::text(&t.description),
+            CoreTokenField::Expires => Value::opt_time(t.expires),
+            CoreTokenField::Expiring => Value::Bool(t.expiring),
+            CoreTokenField::Managed => Value::opt_text(t.managed.as_deref()),
+            CoreTokenField::UserUsername => Value::text(self.username(t.user)),
+        }
+    }
+
+    /// A user's value of a listing column.
+    fn user_value<'a>(&'a self, u: &'a AkUser, column: UserField) -> Value<'a> {
+        match column {
+            UserField::Pk => Value::Int(u.pk),
+            UserField::Username => Value::text(&u.username),
+            UserField::Name => Value::text(&u.name),
+            UserField::Email => Value::text(&u.email),
+            UserField::IsActive => Value::Bool(u.is_active),
+            UserField::IsSuperuser => Value::Bool(u.is_effective_superuser()),
+            UserField::Path => Value::text(&u.path),
+            UserField::Type => Value::text(u.user_type.as_str()),
+            UserField::Uuid => Value::Text(u.uuid.to_string().into()),
+            UserField::DateJoined => Value::Time(u.date_joined),
+            UserField::LastLogin => Value::opt_time(u.last_login),
+            UserField::LastUpdated => Value::Time(u.last_updated),
+        }
+    }
+
+    fn delete_ak_user(&mut self, pk: i64) -> Result<(), StoreError> {
+        let user = self.ak_users.remove(&pk).ok_or(StoreError::NotFound)?;
+        self.ak_user_by_username.remove(&user.username);
+        let identifiers: Vec<String> = self.core.of_owner(&pk).map(|t| t.identifier.clone()).collect();
+        for identifier in identifiers {
+            self.remove_core(&identifier);
+        }
+        self.oauth.retain(|_, t| t.user != pk);
+        Ok(())
+    }
+
+    /// An OAuth2 token's value of a listing column.
+    fn oauth_value<'a>(&'a self, t: &'a OAuthToken, column: OAuthField) -> Value<'a> {
+        match column {
+            OAuthField::Pk => Value::Int(t.pk),
+            OAuthField::Provider => Value::Int(t.provider),
+            OAuthField::User => Value::Int(t.user),
+            OAuthField::Expires => Value::opt_time(t.expires),
+            OAuthField::Revoked => Value::Bool(t.revoked),
+            OAuthField::Kind => Value::text(t.kind.as_str()),
+            OAuthField::ProviderName => Value::opt_text(self.providers.get(&t.provider).map(|p| p.name.as_str())),
+            OAuthField::UserUsername => Value::text(self.username(t.user)),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        self.write()?.insert_ak_user(user)
+    }
+
+    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
+        self.read()?.ak_users.get(&pk).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
+        let state = self.read()?;
+        let pk = state.ak_user_by_username.get(username).ok_or(StoreError::NotFound)?;
+        state.ak_users.get(pk).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
+        let state = self.read()?;
+        let listing = query.listing();
+        let candidates: Box<dyn Iterator<Item = &AkUser>> = match query.only {
+            Some(pk) => Box::new(state.ak_users.get(&pk).into_iter()),
+            None => Box::new(state.ak_users.values()),
+        };
+        Ok(listing.page_of(candidates, |u, c| state.user_value(u, c)))
+    }
+
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
+        Ok(self.read()?.ak_users.keys().copied().max().unwrap_or(0))
+    }
+
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let old = state.ak_users.get(&user.pk).ok_or(StoreError::NotFound)?;
+        if old.username != user.username {
+            if state.ak_user_by_username.contains_key(&user.username) {
+                return Err(StoreError::Duplicate { field: "username" });
+            }
+            let old_username = old.username.clone();
+            state.ak_user_by_username.remove(&old_username);
+            state.ak_user_by_username.insert(user.username.clone(), user.pk);
+        }
+        state.ak_users.insert(user.pk, user);
+        Ok(())
+    }
+
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
+        self.write()?.delete_ak_user(pk)
+    }
+
+    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
+        self.write()?.insert_provider(provider)
+    }
+
+    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
+        self.read()?.providers.get(&pk).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
+        self.write()?.insert_core(token.clone())?;
+        Ok(token)
+    }
+
+    async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
+        self.read()?.core.by_identifier(identifier).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
+        self.read()?.core.by_key(key).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError> {
+        let state = self.read()?;
+        let listing = query.listing();
+        // Narrowest index first: the unique identifier, then one user's set (visibility or
+        // `user__username`), and only without either every token. The listing re-checks every filter.
+        let user = match (query.owner, &query.user_username) {
+            (owner, Some(username)) => match state.ak_user_by_username.get(username) {
+                Some(&pk) if owner.is_none_or(|o| o == pk) => Some(pk),
+                _ => return Ok(query.page.slice(Vec::new())),
+            },
+            (owner, None) => owner,
+        };
+        let candidates: Box<dyn Iterator<Item = &CoreToken>> = match (&query.identifier, user) {
+            (Some(identifier), _) => Box::new(state.core.by_identifier(identifier).into_iter()),
+            (None, Some(user)) => Box::new(state.core.of_owner(&user)),
+            (None, None) => Box::new(state.core.values()),
+        };
+        Ok(listing.page_of(candidates, |t, c| state.core_value(t, c)))
+    }
+
+    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
+        self.write()?.replace_core(identifier, token)
+    }
+
+    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
+        self.write()?.remove_core(identifier).map(drop).ok_or(StoreError::NotFound)
+    }
+
+    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let mut token = state.core.by_identifier(identifier).cloned().ok_or(StoreError::NotFound)?;
+        token.key = key;
+        state.replace_core(identifier, token).map(drop)
+    }
+
+    async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {
+        let state = self.read()?;
+        let mut expired: Vec<&CoreToken> = state.core.values().filter(|t| t.is_expired(now)).collect();
+        expired.sort_unstable_by(|a, b| a.identifier.cmp(&b.identifier));
+        Ok(expired.into_iter().take(limit).cloned().collect())
+    }
+
+    async fn expire_core_token(&self, pk: Uuid, now: DateTime<Utc>, action: ExpireAction) -> Result<bool, StoreError> {
+        let mut state = self.write()?;
+        let Some(token) = state.core.get(BY_PK, pk.as_bytes()).filter(|t| t.is_expired(now)).cloned() else {
+            return Ok(false);
+        };
+        let identifier = token.identifier.clone();
+        match action {
+            ExpireAction::Rotate { key, expires } => {
+                state.replace_core(&identifier, CoreToken { key, expires: Some(expires), ..token })?;
+            }
+            ExpireAction::Delete => {
+                state.remove_core(&identifier);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
+        self.write()?.insert_oauth(token)
+    }
+
+    async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
+        self.read()?.oauth.get(&(kind, pk)).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
+        let state = self.read()?;
+        Ok(query.listing().page_of(state.oauth.values(), |t, c| state.oauth_value(t, c)))
+    }
+
+    async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
+        self.write()?.oauth.remove(&(kind, pk)).map(drop).ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        self.write()?.insert_nb_user(user)
+    }
+
+    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
+        self.read()?.nb_users.get(id).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
+        let state = self.read()?;
+        let mut users: Vec<NbUser> = state.nb_users.values().filter(|u| u.account_id == account_id).cloned().collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(users)
+    }
+
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let stored = state.nb_users.get_mut(&user.id).ok_or(StoreError::NotFound)?;
+        *stored = NbUser { account_id: stored.account_id.clone(), ..user };
+        Ok(())
+    }
+
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        state.nb_users.remove(id).ok_or(StoreError::NotFound)?;
+        let pats: Vec<String> = state.pats.of_owner(id).map(|p| p.id.clone()).collect();
+        for pat in pats {
+            state.pats.remove(BY_ID, pat.as_bytes());
+        }
+        Ok(())
+    }
+
+    async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
+        self.write()?.insert_pat(pat)
+    }
+
+    async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
+        self.read()?.pats.get(BY_HASH, hashed_token.as_bytes()).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
+        let state = self.read()?;
+        let mut pats: Vec<Pat> = state.pats.of_owner(user_id).cloned().collect();
+        pats.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(pats)
+    }
+
+    async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
+        let state = self.read()?;
+        state.pats.get(BY_ID, id.as_bytes()).filter(|p| p.user_id == user_id).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        state.user_pat_mut(user_id, id)?;
+        state.pats.remove(BY_ID, id.as_bytes());
+        Ok(())
+    }
+
+    async fn mark_pat_used(&self, user_id: &str, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write()?.user_pat_mut(user_id, id)?.last_used = Some(at);
+        Ok(())
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read().map(drop)
+    }
+
+    async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
+        let state = self.read()?;
+        let access = state.oauth.keys().filter(|(kind, _)| *kind == OAuthKind::Access).count();
+        Ok(TokenCounts {
+            core: state.core.len() as u64,
+            oauth_access: access as u64,
+            oauth_refresh: (state.oauth.len() - access) as u64,
+            pats: state.pats.len() as u64,
+        })
+    }
+
+    async fn export(&self) -> Result<Snapshot, StoreError> {
+        let state = self.read()?;
+        let mut snapshot = Snapshot {
+            ak_users: state.ak_users.values().cloned().collect(),
+            providers: state.providers.values().cloned().collect(),
+            core_tokens: state.core.values().cloned().collect(),
+            oauth_tokens: state.oauth.values().cloned().collect(),
+            nb_users: state.nb_users.values().cloned().collect(),
+            pats: state.pats.values().cloned().collect(),
+        };
+        snapshot.ak_users.sort_by_key(|u| u.pk);
+        snapshot.providers.sort_by_key(|p| p.pk);
+        snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
+        snapshot.nb_users.sort_by(|a, b| a.id.cmp(&b.id));
+        snapshot.pats.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(snapshot)
+    }
+
+    async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut fresh = State::default();
+        snapshot.ak_users.into_iter().try_for_each(|u| fresh.insert_ak_user(u))?;
+        snapshot.providers.into_iter().try_for_each(|p| fresh.insert_provider(p))?;
+        snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
+        snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
+        snapshot.nb_users.into_iter().try_for_each(|u| fresh.insert_nb_user(u))?;
+        snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
+        *self.write()? = fresh;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::model::{Intent, NbRole};
+
+    pub(crate) fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
+        AkUser {
+            name: username.into(),
+            email: format!("{username}@example.com"),
+            is_superuser: superuser,
+            ..AkUser::new(pk, username, Utc::now())
+        }
+    }
+
+    pub(crate) fn core_token(identifier: &str, key: &str, user: i64) -> CoreToken {
+        CoreToken {
+            pk: Uuid::new_v4(),
+            identifier: identifier.into(),
+            key: Secret::new(key),
+            intent: Intent::Api,
+            user,
+            description: String::new(),
+            expires: None,
+            expiring: true,
+            managed: None,
+            key_viewers: vec![],
+        }
+    }
+
+    pub(crate) fn provider(pk: i64, name: &str) -> AkProvider {
+        AkProvider {
+            pk,
+            name: name.into(),
+            authentication_flow: None,
+            authorization_flow: None,
+            invalidation_flow: None,
+            property_mappings: vec![],
+            assigned_application_slug: None,
+            assigned_application_name: None,
+        }
+    }
+
+    pub(crate) fn oauth(kind: OAuthKind, pk: i64, provider: i64, user: i64) -> OAuthToken {
+        OAuthToken {
+            pk,
+            kind,
+            provider,
+            user,
+            token: Secret::new(format!("tok-{pk}")),
+            expires: None,
+            scope: vec!["openid".into()],
+            id_token: serde_json::json!({}),
+            revoked: false,
+        }
+    }
+
+    pub(crate) fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
+        NbUser::new(id, account, role)
+    }
+
+    // The behaviour of every Store method is tested once for all backends, memory included, by
+    // crates/server/tests/store_conformance.rs; what is specific to the memory store stays here.
+
+    #[test]
+    fn store_is_object_safe_and_debug_hides_keys() {
+        let s: std::sync::Arc<dyn Store> = std::sync::Arc::new(MemoryStore::new());
+        drop(s);
+        let m = MemoryStore::new();
+        let mut state = m.write().unwrap();
+        state.insert_ak_user(ak_user(1, "alice", false)).unwrap();
+        state.insert_core(core_token("a", "topsecret", 1)).unwrap();
+        drop(state);
+        assert!(!format!("{m:?}").contains("topsecret"));
+    }
+}

@@ -1,0 +1,192 @@
+//! Each table's row both ways, in the encodings of [`super`]: the statements that write a value (its `INSERT`;
+//! for core tokens also the replace) and the value of a result row. The statements are plain [`Sql`], run on a
+//! pool or in a transaction alike.
+
+use uuid::Uuid;
+
+use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthToken, Pat};
+use crate::secrets::Secret;
+use crate::store::StoreError;
+use crate::store::sql::driver::SqlRow;
+use crate::store::sql::{Sql, from_json, from_micros, micros, opt_from_micros, parse_kind, to_json};
+
+pub(crate) fn insert_ak_user(user: &AkUser) -> Result<Sql, StoreError> {
+    let sql = Sql::new(
+        "INSERT INTO ak_users (pk, username, username_lc, data, name, name_lc, email, email_lc, is_active, \
+         is_superuser, path, user_type, uuid, date_joined, last_login, last_updated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    );
+    user_values(sql.arg(user.pk), user)
+}
+
+/// Replaces the user with `user.pk`, every column.
+pub(crate) fn replace_ak_user(user: &AkUser) -> Result<Sql, StoreError> {
+    let sql = Sql::new(
+        "UPDATE ak_users SET username = $2, username_lc = $3, data = $4, name = $5, name_lc = $6, email = $7, \
+         email_lc = $8, is_active = $9, is_superuser = $10, path = $11, user_type = $12, uuid = $13, \
+         date_joined = $14, last_login = $15, last_updated = $16 WHERE pk = $1",
+    );
+    user_values(sql.arg(user.pk), user)
+}
+
+/// The user's columns after `pk`, in the order of [`insert_ak_user`] and [`replace_ak_user`].
+fn user_values(sql: Sql, user: &AkUser) -> Result<Sql, StoreError> {
+    Ok(sql
+        .arg(user.username.as_str())
+        .arg(user.username.to_lowercase())
+        .arg(to_json(user)?)
+        .arg(user.name.as_str())
+        .arg(user.name.to_lowercase())
+        .arg(user.email.as_str())
+        .arg(user.email.to_lowercase())
+        .arg(user.is_active)
+        .arg(user.is_effective_superuser())
+        .arg(user.path.as_str())
+        .arg(user.user_type.as_str())
+        .arg(user.uuid.to_string())
+        .arg(micros(user.date_joined))
+        .arg(user.last_login.map(micros))
+        .arg(micros(user.last_updated)))
+}
+
+pub(crate) fn insert_provider(provider: &AkProvider) -> Result<Sql, StoreError> {
+    Ok(Sql::new("INSERT INTO providers (pk, name_lc, data) VALUES ($1, $2, $3)")
+        .arg(provider.pk)
+        .arg(provider.name.to_lowercase())
+        .arg(to_json(provider)?))
+}
+
+/// `token` as stored (see [`super::stored_core`]).
+pub(crate) fn insert_core(token: &CoreToken) -> Result<Sql, StoreError> {
+    let sql = Sql::new(
+        "INSERT INTO core_tokens (pk, identifier, identifier_lc, token_key, intent, user_id, \
+         description, description_lc, expires, expiring, managed, key_viewers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    );
+    core_values(sql.arg(token.pk.to_string()), token)
+}
+
+/// Replaces the token stored under `identifier` with `token` (as stored), keeping its pk, which it returns:
+/// one statement, so the old identifier and key stop resolving as the new ones start.
+pub(crate) fn replace_core(identifier: &str, token: &CoreToken) -> Result<Sql, StoreError> {
+    let sql = Sql::new(
+        "UPDATE core_tokens SET identifier = $1, identifier_lc = $2, token_key = $3, intent = $4, \
+         user_id = $5, description = $6, description_lc = $7, expires = $8, expiring = $9, \
+         managed = $10, key_viewers = $11 WHERE identifier = $12 RETURNING pk",
+    );
+    Ok(core_values(sql, token)?.arg(identifier))
+}
+
+/// The values of every core token column but `pk`, in table order.
+fn core_values(sql: Sql, token: &CoreToken) -> Result<Sql, StoreError> {
+    Ok(sql
+        .arg(token.identifier.as_str())
+        .arg(token.identifier.to_lowercase())
+        .arg(token.key.expose())
+        .arg(token.intent.as_str())
+        .arg(token.user)
+        .arg(token.description.as_str())
+        .arg(token.description.to_lowercase())
+        .arg(token.expires.map(micros))
+        .arg(token.expiring)
+        .arg(token.managed.as_deref())
+        .arg(to_json(&token.key_viewers)?))
+}
+
+/// `token` as stored (see [`super::stored_oauth`]).
+pub(crate) fn insert_oauth(token: &OAuthToken) -> Result<Sql, StoreError> {
+    Ok(Sql::new(
+        "INSERT INTO oauth_tokens (kind, pk, provider_id, user_id, token, expires, scope, id_token, revoked) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .arg(token.kind.as_str())
+    .arg(token.pk)
+    .arg(token.provider)
+    .arg(token.user)
+    .arg(token.token.expose())
+    .arg(token.expires.map(micros))
+    .arg(to_json(&token.scope)?)
+    .arg(to_json(&token.id_token)?)
+    .arg(token.revoked))
+}
+
+pub(crate) fn insert_nb_user(user: &NbUser) -> Result<Sql, StoreError> {
+    Ok(Sql::new("INSERT INTO nb_users (id, account_id, data) VALUES ($1, $2, $3)")
+        .arg(user.id.as_str())
+        .arg(user.account_id.as_str())
+        .arg(to_json(user)?))
+}
+
+/// `pat` as stored (see [`super::stored_pat`]).
+pub(crate) fn insert_pat(pat: &Pat) -> Result<Sql, StoreError> {
+    Ok(Sql::new(
+        "INSERT INTO pats (id, user_id, name, hashed_token, expiration_date, created_by, created_at, last_used) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .arg(pat.id.as_str())
+    .arg(pat.user_id.as_str())
+    .arg(pat.name.as_str())
+    .arg(pat.hashed_token.as_str())
+    .arg(micros(pat.expiration_date))
+    .arg(pat.created_by.as_str())
+    .arg(micros(pat.created_at))
+    .arg(pat.last_used.map(micros)))
+}
+
+/// A core token pk as stored (UUID text).
+pub(crate) fn parse_pk(text: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|e| StoreError::caused("stored token pk is not a UUID", e))
+}
+
+/// A row of [`CORE_COLUMNS`](super::CORE_COLUMNS).
+pub(crate) fn core_from_row(row: &impl SqlRow) -> Result<CoreToken, StoreError> {
+    let pk = row.text("pk")?;
+    let intent = row.text("intent")?;
+    Ok(CoreToken {
+        pk: parse_pk(&pk)?,
+        identifier: row.text("identifier")?,
+        key: Secret::new(row.text("token_key")?),
+        intent: Intent::parse(&intent)
+            .ok_or_else(|| StoreError::backend(format!("unknown stored intent {intent:?}")))?,
+        user: row.int("user_id")?,
+        description: row.text("description")?,
+        expires: opt_from_micros(row.opt_int("expires")?)?,
+        expiring: row.boolean("expiring")?,
+        managed: row.opt_text("managed")?,
+        key_viewers: from_json(&row.text("key_viewers")?)?,
+    })
+}
+
+/// A row of [`OAUTH_COLUMNS`](super::OAUTH_COLUMNS).
+pub(crate) fn oauth_from_row(row: &impl SqlRow) -> Result<OAuthToken, StoreError> {
+    Ok(OAuthToken {
+        pk: row.int("pk")?,
+        kind: parse_kind(&row.text("kind")?)?,
+        provider: row.int("provider_id")?,
+        user: row.int("user_id")?,
+        token: Secret::new(row.text("token")?),
+        expires: opt_from_micros(row.opt_int("expires")?)?,
+        scope: from_json(&row.text("scope")?)?,
+        id_token: from_json(&row.text("id_token")?)?,
+        revoked: row.boolean("revoked")?,
+    })
+}
+
+/// A row of [`PAT_COLUMNS`](super::PAT_COLUMNS).
+pub(crate) fn pat_from_row(row: &impl SqlRow) -> Result<Pat, StoreError> {
+    Ok(Pat {
+        id: row.text("id")?,
+        user_id: row.text("user_id")?,
+        name: row.text("name")?,
+        hashed_token: row.text("hashed_token")?,
+        expiration_date: from_micros(row.int("expiration_date")?)?,
+        created_by: row.text("created_by")?,
+        created_at: from_micros(row.int("created_at")?)?,
+        last_used: opt_from_micros(row.opt_int("last_used")?)?,
+    })
+}
+
+/// The `data` column: users and providers are stored as their JSON document.
+pub(crate) fn data_from_row<T: serde::de::DeserializeOwned>(row: &impl SqlRow) -> Result<T, StoreError> {
+    from_json(&row.text("data")?)
+}

@@ -1,0 +1,335 @@
+//! The `Store` implementation of both SQL backends, written once over a [`Driver`]: every method is one
+//! statement on the reader or writer pool, or (export, import, counts, ping) a transaction of the driver's.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::Transaction;
+use uuid::Uuid;
+
+use crate::model::{AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::pagination::Slice;
+use crate::secrets::Secret;
+use crate::store::query::SqlListing;
+use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
+use crate::store::sql::rows::{
+    core_from_row, data_from_row, insert_ak_user, insert_core, insert_nb_user, insert_oauth, insert_pat,
+    insert_provider, oauth_from_row, parse_pk, pat_from_row, replace_ak_user, replace_core,
+};
+use crate::store::sql::{
+    self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err, micros, micros_ceil,
+    to_json, trunc,
+};
+use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
+
+/// A result row of `D`'s database.
+type RowOf<D> = <<D as Driver>::Db as sqlx::Database>::Row;
+
+/// The row `sql` selects on the reader, `NotFound` when there is none.
+async fn read_one<D: Driver>(store: &D, sql: Sql) -> Result<RowOf<D>, StoreError> {
+    store.read().fetch_optional(&sql).await?.ok_or(StoreError::NotFound)
+}
+
+/// Runs the write `sql` on the writer, `NotFound` when it changed no row.
+async fn write_one<D: Driver>(store: &D, sql: Sql) -> Result<(), StoreError> {
+    if store.write().execute(&sql).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One page of a listing and the total it counts: from the page's `total` column, or by the count query when
+/// the page is empty.
+async fn list<D: Driver, T>(
+    store: &D,
+    listing: SqlListing,
+    decode: impl Fn(&RowOf<D>) -> Result<T, StoreError>,
+) -> Result<Slice<T>, StoreError> {
+    let rows = store.read().fetch_all(&listing.page).await?;
+    let total = match rows.first() {
+        Some(row) => row.int("total")?,
+        None => store.read().fetch_one(&listing.count).await?.int_at(0)?,
+    };
+    let items = rows.iter().map(decode).collect::<Result<Vec<T>, _>>()?;
+    Ok(Slice { total: u64::try_from(total).unwrap_or(0), items })
+}
+
+/// Every row the query `text` returns in `tx`, decoded.
+async fn all<DB: Execute, T>(
+    tx: &mut Transaction<'_, DB>,
+    text: String,
+    decode: impl Fn(&DB::Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    On::tx(tx).fetch_all(&Sql::new(text)).await?.iter().map(decode).collect()
+}
+
+#[async_trait]
+impl<D: Driver> Store for D {
+    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        self.write().execute(&insert_ak_user(&user)?).await?;
+        Ok(())
+    }
+
+    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
+        data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE pk = $1").arg(pk)).await?)
+    }
+
+    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
+        data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE username = $1").arg(username)).await?)
+    }
+
+    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
+        list(self, query.listing().to_sql(D::POSITION_FN, "u.data", USER_FROM), data_from_row).await
+    }
+
+    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
+        let row = self.read().fetch_one(&Sql::new("SELECT coalesce(max(pk), 0) FROM ak_users")).await?;
+        row.int_at(0)
+    }
+
+    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
+        write_one(self, replace_ak_user(&user)?).await
+    }
+
+    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
+        // One transaction: the user's tokens go with the user (authentik's `CASCADE`) or nothing does.
+        let mut tx = self.begin_write().await?;
+        for table in ["core_tokens", "oauth_tokens"] {
+            On::tx(&mut tx).execute(&Sql::new(format!("DELETE FROM {table} WHERE user_id = $1")).arg(pk)).await?;
+        }
+        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM ak_users WHERE pk = $1").arg(pk)).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
+        self.write().execute(&insert_provider(&provider)?).await?;
+        Ok(())
+    }
+
+    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
+        data_from_row(&read_one(self, Sql::new("SELECT data FROM providers WHERE pk = $1").arg(pk)).await?)
+    }
+
+    async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
+        let token = sql::stored_core(token);
+        self.write().execute(&insert_core(&token)?).await?;
+        Ok(token)
+    }
+
+    async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
+        let sql = Sql::new(format!("SELECT {CORE_COLUMNS} FROM core_tokens t WHERE t.identifier = $1")).arg(identifier);
+        core_from_row(&read_one(self, sql).await?)
+    }
+
+    async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
+        let sql = Sql::new(format!("SELECT {CORE_COLUMNS} FROM core_tokens t WHERE t.token_key = $1")).arg(key);
+        core_from_row(&read_one(self, sql).await?)
+    }
+
+    async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError> {
+        list(self, query.listing().to_sql(D::POSITION_FN, CORE_COLUMNS, CORE_FROM), core_from_row).await
+    }
+
+    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
+        let mut token = sql::stored_core(token);
+        let sql = replace_core(identifier, &token)?;
+        let row = self.write().fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+        token.pk = parse_pk(&row.text("pk")?)?;
+        Ok(token)
+    }
+
+    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
+        write_one(self, Sql::new("DELETE FROM core_tokens WHERE identifier = $1").arg(identifier)).await
+    }
+
+    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
+        let sql = Sql::new("UPDATE core_tokens SET token_key = $1 WHERE identifier = $2");
+        write_one(self, sql.arg(key.expose()).arg(identifier)).await
+    }
+
+    async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {
+        let sql = Sql::new(format!(
+            "SELECT {CORE_COLUMNS} FROM core_tokens t WHERE t.expiring AND t.expires IS NOT NULL \
+             AND t.expires < $1 ORDER BY t.identifier LIMIT $2",
+        ))
+        .arg(micros_ceil(now))
+        .arg(i64::try_from(limit).unwrap_or(i64::MAX));
+        self.read().fetch_all(&sql).await?.iter().map(core_from_row).collect()
+    }
+
+    async fn expire_core_token(&self, pk: Uuid, now: DateTime<Utc>, action: ExpireAction) -> Result<bool, StoreError> {
+        const STILL_EXPIRED: &str = "t.pk = $1 AND t.expiring AND t.expires IS NOT NULL AND t.expires < $2";
+        let sql = match action {
+            ExpireAction::Rotate { key, expires } => {
+                Sql::new(format!("UPDATE core_tokens AS t SET token_key = $3, expires = $4 WHERE {STILL_EXPIRED}"))
+                    .arg(pk.to_string())
+                    .arg(micros_ceil(now))
+                    .arg(key.expose())
+                    .arg(micros(trunc(expires)))
+            }
+            ExpireAction::Delete => Sql::new(format!("DELETE FROM core_tokens AS t WHERE {STILL_EXPIRED}"))
+                .arg(pk.to_string())
+                .arg(micros_ceil(now)),
+        };
+        Ok(self.write().execute(&sql).await? == 1)
+    }
+
+    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
+        self.write().execute(&insert_oauth(&sql::stored_oauth(token))?).await?;
+        Ok(())
+    }
+
+    async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
+        let sql = Sql::new(format!("SELECT {OAUTH_COLUMNS} FROM oauth_tokens o WHERE o.kind = $1 AND o.pk = $2"));
+        oauth_from_row(&read_one(self, sql.arg(kind.as_str()).arg(pk)).await?)
+    }
+
+    async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
+        list(self, query.listing().to_sql(D::POSITION_FN, OAUTH_COLUMNS, OAUTH_FROM), oauth_from_row).await
+    }
+
+    async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
+        let sql = Sql::new("DELETE FROM oauth_tokens WHERE kind = $1 AND pk = $2").arg(kind.as_str()).arg(pk);
+        write_one(self, sql).await
+    }
+
+    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        self.write().execute(&insert_nb_user(&user)?).await?;
+        Ok(())
+    }
+
+    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
+        data_from_row(&read_one(self, Sql::new("SELECT data FROM nb_users WHERE id = $1").arg(id)).await?)
+    }
+
+    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
+        let sql = Sql::new("SELECT data FROM nb_users WHERE account_id = $1 ORDER BY id").arg(account_id);
+        self.read().fetch_all(&sql).await?.iter().map(data_from_row).collect()
+    }
+
+    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        // The account stays: the stored one goes into the new document, in the same statement's transaction.
+        let mut tx = self.begin_write().await?;
+        let sql = Sql::new("SELECT account_id FROM nb_users WHERE id = $1").arg(user.id.as_str());
+        let row = On::tx(&mut tx).fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+        let user = NbUser { account_id: row.text("account_id")?, ..user };
+        let sql = Sql::new("UPDATE nb_users SET data = $2 WHERE id = $1").arg(user.id.as_str()).arg(to_json(&user)?);
+        On::tx(&mut tx).execute(&sql).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
+        // One transaction: the user's PATs go with the user, as NetBird's `DeleteUser`.
+        let mut tx = self.begin_write().await?;
+        On::tx(&mut tx).execute(&Sql::new("DELETE FROM pats WHERE user_id = $1").arg(id)).await?;
+        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM nb_users WHERE id = $1").arg(id)).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
+        self.write().execute(&insert_pat(&sql::stored_pat(pat))?).await?;
+        Ok(())
+    }
+
+    async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
+        let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE hashed_token = $1")).arg(hashed_token);
+        pat_from_row(&read_one(self, sql).await?)
+    }
+
+    async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
+        let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE user_id = $1 ORDER BY created_at, id"));
+        self.read().fetch_all(&sql.arg(user_id)).await?.iter().map(pat_from_row).collect()
+    }
+
+    async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
+        let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE user_id = $1 AND id = $2"));
+        pat_from_row(&read_one(self, sql.arg(user_id).arg(id)).await?)
+    }
+
+    async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
+        write_one(self, Sql::new("DELETE FROM pats WHERE user_id = $1 AND id = $2").arg(user_id).arg(id)).await
+    }
+
+    async fn mark_pat_used(&self, user_id: &str, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let sql = Sql::new("UPDATE pats SET last_used = $1 WHERE user_id = $2 AND id = $3");
+        write_one(self, sql.arg(micros(at)).arg(user_id).arg(id)).await
+    }
+
+    async fn export(&self) -> Result<Snapshot, StoreError> {
+        // One read transaction, so the snapshot is consistent.
+        let mut tx = self.begin_read().await?;
+        let snapshot = Snapshot {
+            ak_users: all(&mut tx, "SELECT data FROM ak_users ORDER BY pk".into(), data_from_row).await?,
+            providers: all(&mut tx, "SELECT data FROM providers ORDER BY pk".into(), data_from_row).await?,
+            core_tokens: all(
+                &mut tx,
+                format!("SELECT {CORE_COLUMNS} FROM core_tokens t ORDER BY t.identifier"),
+                core_from_row,
+            )
+            .await?,
+            // `kind` text orders access before refresh, as `OAuthKind` does.
+            oauth_tokens: all(
+                &mut tx,
+                format!("SELECT {OAUTH_COLUMNS} FROM oauth_tokens o ORDER BY o.kind, o.pk"),
+                oauth_from_row,
+            )
+            .await?,
+            nb_users: all(&mut tx, "SELECT data FROM nb_users ORDER BY id".into(), data_from_row).await?,
+            pats: all(&mut tx, format!("SELECT {PAT_COLUMNS} FROM pats ORDER BY id"), pat_from_row).await?,
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(snapshot)
+    }
+
+    async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        // One write transaction: on any error it rolls back (dropped uncommitted).
+        let mut tx = self.begin_write().await?;
+        for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "providers", "ak_users"] {
+            On::tx(&mut tx).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
+        }
+        for user in &snapshot.ak_users {
+            On::tx(&mut tx).execute(&insert_ak_user(user)?).await?;
+        }
+        for provider in &snapshot.providers {
+            On::tx(&mut tx).execute(&insert_provider(provider)?).await?;
+        }
+        for token in snapshot.core_tokens {
+            On::tx(&mut tx).execute(&insert_core(&sql::stored_core(token))?).await?;
+        }
+        for token in snapshot.oauth_tokens {
+            On::tx(&mut tx).execute(&insert_oauth(&sql::stored_oauth(token))?).await?;
+        }
+        for user in &snapshot.nb_users {
+            On::tx(&mut tx).execute(&insert_nb_user(user)?).await?;
+        }
+        for pat in snapshot.pats {
+            On::tx(&mut tx).execute(&insert_pat(&sql::stored_pat(pat))?).await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
+        let sql = Sql::new(
+            "SELECT (SELECT COUNT(*) FROM core_tokens), \
+                    (SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'access'), \
+                    (SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'refresh'), \
+                    (SELECT COUNT(*) FROM pats)",
+        );
+        let row = On::tx(&mut self.begin_read().await?).fetch_one(&sql).await?;
+        let count = |i: usize| row.int_at(i).map(|n| n.max(0) as u64);
+        Ok(TokenCounts { core: count(0)?, oauth_access: count(1)?, oauth_refresh: count(2)?, pats: count(3)? })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        On::tx(&mut self.begin_read().await?).execute(&Sql::new("SELECT 1")).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        Driver::close(self).await
+    }
+}

@@ -1,0 +1,310 @@
+//! authentik and NetBird user operations through the generated client: CRUD, permissions, validation, and what
+//! a user's deletion, deactivation or blocking does to their credentials.
+
+use reqwest::Method;
+use serde_json::json;
+use tokenstack_client::types;
+
+use crate::support::{ADMIN_PAT, ALICE_KEY, AUDITOR_PAT, BOB_KEY, TestServer, USER_ROLE_PAT, error_of};
+
+fn user_request(username: &str, name: &str) -> types::builder::UserRequest {
+    types::UserRequest::builder().username(username.parse::<types::UserRequestUsername>().unwrap()).name(name)
+}
+
+#[tokio::test]
+async fn a_created_user_gets_tokens_and_its_deletion_takes_them_and_its_key() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let carol =
+        alice.core_users_create().body(user_request("carol", "Carol")).send().await.expect("create").into_inner();
+    assert_eq!((carol.username.as_str(), carol.path.as_deref(), carol.is_active), ("carol", Some("users"), Some(true)));
+    assert_eq!(alice.core_users_retrieve().id(carol.pk).send().await.expect("retrieve").into_inner().uuid, carol.uuid);
+    let token = types::TokenRequest::builder().identifier("carol-api").user(carol.pk).intent(types::IntentEnum::Api);
+    alice.core_tokens_create().body(token).send().await.expect("token for carol");
+    let key = alice.core_tokens_view_key_retrieve().identifier("carol-api").send().await.expect("key").into_inner().key;
+    let as_carol = server.authentik(&key);
+    let own = as_carol.core_tokens_list().send().await.expect("carol lists").into_inner();
+    assert_eq!(own.results.iter().map(|t| t.identifier.as_str()).collect::<Vec<_>>(), ["carol-api"]);
+
+    alice.core_users_destroy().id(carol.pk).send().await.expect("destroy");
+    let (status, body) = error_of(as_carol.core_tokens_list().send().await);
+    assert_eq!((status, body), (403, json!({"detail": "Token invalid/expired"})));
+    let (status, _) = error_of(alice.core_tokens_retrieve().identifier("carol-api").send().await);
+    assert_eq!(status, 404, "the user's tokens went with them");
+    let (status, body) = error_of(alice.core_users_retrieve().id(carol.pk).send().await);
+    assert_eq!((status, body), (404, json!({"detail": "No User matches the given query."})));
+}
+
+#[tokio::test]
+async fn list_filters_searches_orders_and_updates() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    for (username, name) in [("dave", "Dave Doe"), ("erin", "Erin Example")] {
+        alice
+            .core_users_create()
+            .body(user_request(username, name).path("ci/team".parse::<types::UserRequestPath>().unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let names =
+        |page: types::PaginatedUserList| page.results.into_iter().map(|u| u.username.to_string()).collect::<Vec<_>>();
+    let by_path = alice.core_users_list().path_startswith("ci/").send().await.unwrap().into_inner();
+    assert_eq!(names(by_path), ["dave", "erin"]);
+    // Every term in one of email, name, uuid or username, case-insensitively (the seeded emails are @example.com).
+    let searched = alice.core_users_list().search("EXAMPLE").send().await.unwrap().into_inner();
+    assert_eq!(names(searched), ["alice", "bob", "erin"]);
+    let searched = alice.core_users_list().search("doe DAVE").send().await.unwrap().into_inner();
+    assert_eq!(names(searched), ["dave"]);
+    let ordered = alice.core_users_list().path("ci/team").ordering("-username").send().await.unwrap().into_inner();
+    assert_eq!(names(ordered), ["erin", "dave"]);
+
+    let dave = alice.core_users_list().username("dave").send().await.unwrap().into_inner().results.remove(0);
+    let patched = types::PatchedUserRequest::builder().name(Some("Dave D.".to_string()));
+    let dave = alice.core_users_partial_update().id(dave.pk).body(patched).send().await.unwrap().into_inner();
+    assert_eq!((dave.name.as_str(), dave.path.as_deref()), ("Dave D.", Some("ci/team")));
+    let put = user_request("david", "David");
+    let david = alice.core_users_update().id(dave.pk).body(put).send().await.unwrap().into_inner();
+    assert_eq!((david.username.as_str(), david.pk), ("david", dave.pk));
+    let (status, body) = error_of(alice.core_users_update().id(dave.pk).body(user_request("erin", "x")).send().await);
+    assert_eq!((status, body), (400, json!({"username": ["This field must be unique."]})));
+}
+
+#[tokio::test]
+async fn validation_is_drf_field_keyed() {
+    let server = TestServer::start().await;
+    let auth = format!("Bearer {ALICE_KEY}");
+    let cases = [
+        ("{}", json!({"username": ["This field is required."], "name": ["This field is required."]})),
+        (r#"{"username": "alice", "name": "x"}"#, json!({"username": ["This field must be unique."]})),
+        (
+            r#"{"username": "p", "name": "x", "path": "/lead"}"#,
+            json!({"path": ["No leading or trailing slashes allowed."]}),
+        ),
+        (
+            r#"{"username": "p", "name": "x", "path": "a//b"}"#,
+            json!({"path": ["No empty segments in user path allowed."]}),
+        ),
+        (
+            r#"{"username": "p", "name": "x", "type": "internal_service_account"}"#,
+            json!({"type": ["Setting a user to internal service account is not allowed."]}),
+        ),
+        (
+            r#"{"username": "p", "name": "x", "type": "robot", "is_active": "maybe"}"#,
+            json!({"type": ["\"robot\" is not a valid choice."], "is_active": ["Must be a valid boolean."]}),
+        ),
+        (
+            &format!(r#"{{"username": "{}", "name": "x"}}"#, "u".repeat(151)),
+            json!({"username": ["Ensure this field has no more than 150 characters."]}),
+        ),
+        (r#"{"username": "a\u0000b", "name": "x"}"#, json!({"username": ["Null characters are not allowed."]})),
+    ];
+    for (body, expected) in cases {
+        let response = server.raw(Method::POST, "/api/v3/core/users/", Some(&auth), Some(body)).await;
+        assert_eq!(response, (400, expected), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn a_normal_user_sees_only_itself_and_changes_nothing() {
+    let server = TestServer::start().await;
+    let bob = server.authentik(BOB_KEY);
+    let listed = bob.core_users_list().send().await.unwrap().into_inner();
+    assert_eq!(listed.results.iter().map(|u| u.username.to_string()).collect::<Vec<_>>(), ["bob"]);
+    let me = listed.results[0].pk;
+    let alice_pk = 2;
+    let not_found = json!({"detail": "No User matches the given query."});
+    let denied = json!({"detail": "You do not have permission to perform this action."});
+    assert_eq!(error_of(bob.core_users_retrieve().id(alice_pk).send().await), (404, not_found.clone()));
+    assert_eq!(error_of(bob.core_users_destroy().id(alice_pk).send().await), (404, not_found));
+    assert_eq!(error_of(bob.core_users_create().body(user_request("x", "x")).send().await), (403, denied.clone()));
+    assert_eq!(error_of(bob.core_users_destroy().id(me).send().await), (403, denied.clone()));
+    let patch = types::PatchedUserRequest::builder().name(Some("Bobby".to_string()));
+    assert_eq!(error_of(bob.core_users_partial_update().id(me).body(patch).send().await), (403, denied));
+}
+
+#[tokio::test]
+async fn a_deactivated_user_authenticates_with_none_of_its_keys() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let bob = server.authentik(BOB_KEY);
+    bob.core_tokens_list().send().await.expect("bob is active");
+    let off = types::PatchedUserRequest::builder().is_active(false);
+    alice.core_users_partial_update().id(3).body(off).send().await.unwrap();
+    assert_eq!(error_of(bob.core_tokens_list().send().await), (403, json!({"detail": "Token invalid/expired"})));
+    let on = types::PatchedUserRequest::builder().is_active(true);
+    alice.core_users_partial_update().id(3).body(on).send().await.unwrap();
+    bob.core_tokens_list().send().await.expect("bob is active again");
+}
+
+fn service_user(name: &str, role: &str) -> types::builder::UserCreateRequest {
+    types::UserCreateRequest::builder()
+        .name(Some(name.to_string()))
+        .role(role)
+        .is_service_user(true)
+        .auto_groups(vec![])
+}
+
+#[tokio::test]
+async fn netbird_service_user_pat_works_until_the_user_is_blocked_or_deleted() {
+    let server = TestServer::start().await;
+    let owner = server.netbird(ADMIN_PAT);
+    let bot = owner.netbird_users_create().body(service_user("deploy-bot", "admin")).send().await.unwrap().into_inner();
+    assert_eq!((bot.is_service_user, bot.issued.as_deref(), bot.role.as_str()), (Some(true), Some("api"), "admin"));
+    let pat = types::PersonalAccessTokenRequest::builder().name("bot-ci").expires_in(30);
+    let plain = owner.netbird_tokens_create().user_id(&bot.id).body(pat).send().await.unwrap().into_inner().plain_token;
+    let as_bot = server.netbird(&plain);
+    let seen = as_bot.netbird_users_list().send().await.expect("the bot lists with its admin role").into_inner();
+    assert!(seen.iter().any(|u| u.id == "admin") && seen.iter().any(|u| u.id == bot.id && u.is_current == Some(true)));
+    let services = owner.netbird_users_list().service_user(true).send().await.unwrap().into_inner();
+    assert!(services.iter().all(|u| u.is_service_user == Some(true)) && services.iter().any(|u| u.id == bot.id));
+
+    let block = types::NetbirdUserRequest::builder().role("admin").auto_groups(vec![]).is_blocked(true);
+    let blocked = owner.netbird_users_update().user_id(&bot.id).body(block).send().await.unwrap().into_inner();
+    assert_eq!(blocked.status, types::NetbirdUserStatus::Blocked);
+    assert_eq!(error_of(as_bot.netbird_users_list().send().await).0, 403, "a blocked user's PAT stops at once");
+    let unblock = types::NetbirdUserRequest::builder().role("admin").auto_groups(vec![]).is_blocked(false);
+    owner.netbird_users_update().user_id(&bot.id).body(unblock).send().await.unwrap();
+    as_bot.netbird_users_list().send().await.expect("unblocked");
+
+    let deleted = owner.netbird_users_destroy().user_id(&bot.id).send().await.unwrap().into_inner();
+    assert!(deleted.is_empty());
+    let (status, _) = error_of(as_bot.netbird_users_list().send().await);
+    assert_eq!(status, 401, "a deleted user's PAT is unknown");
+}
+
+#[tokio::test]
+async fn netbird_user_rules_answer_upstreams_statuses() {
+    let server = TestServer::start().await;
+    let owner = format!("Token {ADMIN_PAT}");
+    let call = |method: Method, path: &'static str, auth: String, body: Option<&'static str>| {
+        let server = &server;
+        async move { server.raw(method, path, Some(&auth), body).await }
+    };
+    let nb = |status: u16, message: &str| (status, json!({"message": message, "code": status}));
+    let cases = [
+        (
+            Method::POST,
+            "/api/users",
+            owner.clone(),
+            Some(
+                r#"{"role": "user", "auto_groups": [], "is_service_user": false, "name": "h", "email": "h@example.com"}"#,
+            ),
+            nb(412, "idp manager must be enabled to send user invites"),
+        ),
+        (
+            Method::POST,
+            "/api/users",
+            owner.clone(),
+            Some(r#"{"role": "Boss", "is_service_user": true}"#),
+            nb(422, "unknown user role boss"),
+        ),
+        (
+            Method::POST,
+            "/api/users",
+            owner.clone(),
+            Some(r#"{"role": "owner", "is_service_user": true}"#),
+            nb(422, "can't create a service user with owner role"),
+        ),
+        (
+            Method::POST,
+            "/api/users",
+            format!("Token {AUDITOR_PAT}"),
+            Some(r#"{"role": "user", "is_service_user": true}"#),
+            nb(403, "permission denied"),
+        ),
+        (
+            Method::GET,
+            "/api/users?service_user=maybe",
+            owner.clone(),
+            None,
+            nb(422, "invalid service_user query parameter"),
+        ),
+        (
+            Method::PUT,
+            "/api/users/auditor",
+            owner.clone(),
+            Some(r#"{"role": "user", "is_blocked": false}"#),
+            nb(400, "auto_groups field can't be absent"),
+        ),
+        (
+            Method::PUT,
+            "/api/users/auditor",
+            owner.clone(),
+            Some(r#"{"role": "chief", "auto_groups": []}"#),
+            nb(422, "invalid user role"),
+        ),
+        (
+            Method::PUT,
+            "/api/users/admin",
+            owner.clone(),
+            Some(r#"{"role": "owner", "auto_groups": [], "is_blocked": true}"#),
+            nb(403, "failed to process update for user admin: admins can't block or unblock themselves"),
+        ),
+        (
+            Method::PUT,
+            "/api/users/nobody",
+            owner.clone(),
+            Some(r#"{"role": "user", "auto_groups": []}"#),
+            nb(404, "user: nobody not found"),
+        ),
+        (Method::DELETE, "/api/users/admin", owner.clone(), None, nb(422, "self deletion is not allowed")),
+        (Method::DELETE, "/api/users/admin", format!("Token {USER_ROLE_PAT}"), None, nb(403, "permission denied")),
+        (Method::DELETE, "/api/users/nobody", owner.clone(), None, nb(404, "user: nobody not found")),
+    ];
+    for (method, path, auth, body, expected) in cases {
+        assert_eq!(call(method.clone(), path, auth, body).await, expected, "{method} {path} {body:?}");
+    }
+    // A plain user lists only itself.
+    let (status, listed) = call(Method::GET, "/api/users", format!("Token {USER_ROLE_PAT}"), None).await;
+    assert_eq!((status, listed.as_array().map(|a| a.len())), (200, Some(1)));
+    assert_eq!(listed[0]["id"], "plain-user");
+}
+
+#[tokio::test]
+async fn me_and_service_accounts() {
+    let server = TestServer::start().await;
+    let bob = server.authentik(BOB_KEY);
+    let me = bob.core_users_me_retrieve().send().await.expect("me").into_inner();
+    assert_eq!((me.user.username.as_str(), me.user.pk, me.users.len()), ("bob", 3, 1));
+    let request = || {
+        types::UserServiceAccountRequest::builder()
+            .name("ci robot".parse::<types::UserServiceAccountRequestName>().unwrap())
+    };
+    let denied = json!({"detail": "You do not have permission to perform this action."});
+    assert_eq!(error_of(bob.core_users_service_account_create().body(request()).send().await), (403, denied));
+
+    let alice = server.authentik(ALICE_KEY);
+    let created = alice.core_users_service_account_create().body(request()).send().await.expect("created").into_inner();
+    assert_eq!((created.username.as_str(), created.group_pk), ("ci robot", None));
+    let user = alice.core_users_retrieve().id(created.user_pk).send().await.unwrap().into_inner();
+    assert_eq!(
+        (user.path.as_deref(), user.type_),
+        (Some("goauthentik.io/service-accounts"), Some(types::UserTypeEnum::ServiceAccount))
+    );
+    let tokens = alice.core_tokens_list().user_username("ci robot").send().await.unwrap().into_inner().results;
+    assert_eq!(tokens.len(), 1);
+    let token = &tokens[0];
+    assert_eq!(
+        (token.identifier.as_str(), token.intent),
+        ("service-account-ci-robot-password", Some(types::IntentEnum::AppPassword))
+    );
+    let key = alice
+        .core_tokens_view_key_retrieve()
+        .identifier(token.identifier.to_string())
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .key;
+    assert_eq!(key, created.token);
+    // An app password is not an API key.
+    assert_eq!(error_of(server.authentik(&key).core_users_me_retrieve().send().await).0, 403);
+    let (status, body) = error_of(alice.core_users_service_account_create().body(request()).send().await);
+    assert_eq!((status, body), (400, json!({"name": ["This field must be unique."]})));
+    let auth = format!("Bearer {ALICE_KEY}");
+    let other = server.raw(Method::POST, "/api/v3/core/users/5/", Some(&auth), Some(r#"{"name": "x"}"#)).await;
+    assert_eq!(other, (405, json!({"detail": "Method \"POST\" not allowed."})));
+    let not_an_id = server.raw(Method::GET, "/api/v3/core/users/abc/", Some(&auth), None).await;
+    assert_eq!(not_an_id, (404, json!({"detail": "Not found."})));
+}
