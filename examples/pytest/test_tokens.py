@@ -6,9 +6,10 @@ the state, the clock and the fault rules first), so tests never see each other's
 
 import authentik_client
 import pytest
-from authentik_client import CoreApi, IntentEnum, TokenRequest
+from authentik_client import CoreApi, IntentEnum, TokenRequest, UserRequest
 from authentik_client.exceptions import ForbiddenException
 from netbird.exceptions import NetBirdAuthenticationError, NetBirdServerError
+from netbird.models import TokenCreate, UserCreate
 
 CI_BOT_PAT = "nbp_GFQ9OIZ8lRv83g5RLzL9bt5qJCzdm43kXuyc"
 
@@ -22,6 +23,18 @@ def test_create_an_authentik_token(tokenstack):
 def test_list_the_netbird_owners_pats(tokenstack):
     pats = tokenstack.netbird_client().tokens.list(tokenstack.netbird_user)
     assert [pat["name"] for pat in pats] == ["bootstrap"]
+
+
+def test_create_users_and_their_tokens(tokenstack):
+    core = CoreApi(tokenstack.authentik_client())
+    erin = core.core_users_create(UserRequest(username="erin", name="Erin"))
+    token = core.core_tokens_create(TokenRequest(identifier="erin-ci", user=erin.pk, intent=IntentEnum.API))
+    assert (token.user, token.user_obj.username) == (erin.pk, "erin")
+
+    netbird = tokenstack.netbird_client()
+    bot = netbird.users.create(UserCreate(email="deploy-bot@example.com", name="deploy-bot", role="admin", is_service_user=True))
+    pat = netbird.tokens.create(bot["id"], TokenCreate(name="ci", expires_in=30))
+    assert [p["name"] for p in tokenstack.netbird_client(pat["plain_token"]).tokens.list(bot["id"])] == ["ci"]
 
 
 def test_reset_returns_to_the_start_up_state(tokenstack):
