@@ -11,6 +11,8 @@
      - authentik: PUT/PATCH/DELETE /api/v3/core/tokens/authentik-bootstrap-token/ and
        POST .../authentik-bootstrap-token/set_key/  ->  the same request on identifier
        `protected-by-st-hooks` (does not exist: a documented 404);
+     - authentik: PUT/PATCH/DELETE /api/v3/core/users/<akadmin's pk>/ (deactivating, renaming or deleting the
+       bootstrap superuser would end its key too)  ->  the same request on id `protected-by-st-hooks` (404);
      - NetBird: DELETE /api/users/{userId}/tokens/<bootstrap PAT id>  ->  tokenId `protectedbysthooks00`.
    Reads of the credentials are left alone. Every redirect is counted and written to the stats file, which
    the test prints, so the protection is visible in the run's output.
@@ -28,6 +30,7 @@ import schemathesis
 AK_KEY = os.environ["TOKENSTACK_ST_AK_KEY"]
 PAT = os.environ["TOKENSTACK_ST_PAT"]
 PAT_ID = os.environ["TOKENSTACK_ST_PAT_ID"]
+AK_USER_PK = os.environ["TOKENSTACK_ST_AK_USER_PK"]
 STATS_PATH = os.environ.get("TOKENSTACK_ST_STATS")
 
 BOOTSTRAP_IDENTIFIER = "authentik-bootstrap-token"
@@ -66,6 +69,13 @@ def before_call(context, case, **kwargs):
     if method in {"PUT", "PATCH", "DELETE", "POST"} and params.get("identifier") == BOOTSTRAP_IDENTIFIER:
         params["identifier"] = DECOY_IDENTIFIER
         STATS[f"redirected {method} {case.operation.path} away from {BOOTSTRAP_IDENTIFIER}"] += 1
+    if (
+        method in {"PUT", "PATCH", "DELETE"}
+        and case.operation.path.startswith("/api/v3/core/users/")
+        and str(params.get("id")) == AK_USER_PK
+    ):
+        params["id"] = DECOY_IDENTIFIER
+        STATS[f"redirected {method} {case.operation.path} away from akadmin"] += 1
     if method == "DELETE" and params.get("tokenId") == PAT_ID:
         params["tokenId"] = DECOY_TOKEN_ID
         STATS[f"redirected DELETE {case.operation.path} away from the bootstrap PAT"] += 1

@@ -78,6 +78,9 @@ def test_schemathesis_conformance(st_server):
     status, pats = http_get(f"{srv.url}/api/users/{BOOTSTRAP_NB_USER}/tokens", f"Token {srv.pat}")
     assert status == 200, pats
     pat_id = next(p["id"] for p in pats if p["name"] == "bootstrap")
+    status, users = http_get(f"{srv.url}/api/v3/core/users/?username=akadmin", f"Bearer {srv.ak_key}")
+    assert status == 200, users
+    admin_pk = users["results"][0]["pk"]
 
     schemathesis = Path(sys.executable).with_name("schemathesis")
     report_dir = tmp / "report"
@@ -87,6 +90,7 @@ def test_schemathesis_conformance(st_server):
         TOKENSTACK_ST_AK_KEY=srv.ak_key,
         TOKENSTACK_ST_PAT=srv.pat,
         TOKENSTACK_ST_PAT_ID=pat_id,
+        TOKENSTACK_ST_AK_USER_PK=str(admin_pk),
         TOKENSTACK_ST_STATS=str(tmp / "protection.json"),
     )
     command = [

@@ -62,6 +62,9 @@ pub(super) async fn core_users_retrieve(
     if shadowed("core_users_me_retrieve", &id) {
         return Ok(HttpResponseOk(convert::session_user(&ak.me(caller)).into()));
     }
+    if literal(&id) {
+        return Err(method_not_allowed("GET"));
+    }
     let user = ak.get_user(&caller, user_pk(&id)?).await?;
     Ok(HttpResponseOk(convert::user(&user).into()))
 }
@@ -92,6 +95,11 @@ fn shadowed(operation_id: &str, value: &str) -> bool {
     tokenstack_api::SHADOWED_OPERATIONS.iter().any(|(id, _, literal, _)| *id == operation_id && *literal == value)
 }
 
+/// Whether the `{id}` is one of the literal routes (`me`, `service_account`), which have no other methods.
+fn literal(value: &str) -> bool {
+    tokenstack_api::SHADOWED_OPERATIONS.iter().any(|(_, _, literal, _)| *literal == value)
+}
+
 /// PUT and PATCH differ only in their body type and in whether `username` and `name` are required.
 pub(super) async fn core_users_update(
     rqctx: &RequestContext<ServerContext>,
@@ -99,6 +107,9 @@ pub(super) async fn core_users_update(
     body: serde_json::Value,
     partial: bool,
 ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
+    if literal(&pk) {
+        return Err(method_not_allowed(if partial { "PATCH" } else { "PUT" }));
+    }
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let user = ak.update_user(&caller, user_pk(&pk)?, &body, partial).await?;
@@ -109,8 +120,12 @@ pub(super) async fn core_users_destroy(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::CoreUsersDestroyPath>,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
+    let id = path.into_inner().id;
+    if literal(&id) {
+        return Err(method_not_allowed("DELETE"));
+    }
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    ak.delete_user(&caller, user_pk(&path.into_inner().id)?).await?;
+    ak.delete_user(&caller, user_pk(&id)?).await?;
     Ok(HttpResponseDeleted())
 }

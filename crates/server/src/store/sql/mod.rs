@@ -201,10 +201,17 @@ impl From<bool> for Param {
 }
 
 /// A query under construction with `$n` placeholders (understood by both SQLite and PostgreSQL).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Sql {
     pub text: String,
     pub params: Vec<Param>,
+}
+
+/// The text and how many parameters, never their values: a statement can carry a token key.
+impl std::fmt::Debug for Sql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sql").field("text", &self.text).field("params", &self.params.len()).finish()
+    }
 }
 
 impl Sql {
