@@ -1,9 +1,9 @@
-//! Test harness: starts tokenstack on 127.0.0.1:0 with the example seed and hands out generated clients.
+//! Test harness: `tokenstack_testing::TestServer` on 127.0.0.1:0 with the example seed, the suite's fixed
+//! credentials and response validation on.
 
 use std::path::Path;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use tokenstack_client::Client;
+use reqwest::header::AUTHORIZATION;
 use tokenstack_server::config::{Config, LogLevel};
 
 /// Key of the bootstrap superuser `akadmin`.
@@ -39,10 +39,20 @@ pub fn test_config() -> Config {
     }
 }
 
-/// A running server of its own (each test gets a fresh state).
+/// A server of its own for each test (a fresh state): `tokenstack_testing::TestServer`, the one harness,
+/// started with [`test_config`]. It derefs to it, so `client`, `authentik`, `netbird`, `admin` and the admin
+/// helpers are the crate's own.
 pub struct TestServer {
     pub base: String,
-    _running: tokenstack_server::Running,
+    server: tokenstack_testing::TestServer,
+}
+
+impl std::ops::Deref for TestServer {
+    type Target = tokenstack_testing::TestServer;
+
+    fn deref(&self) -> &tokenstack_testing::TestServer {
+        &self.server
+    }
 }
 
 impl TestServer {
@@ -52,31 +62,14 @@ impl TestServer {
 
     /// A server whose configuration `adjust` changes first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
-        let mut config = test_config();
-        adjust(&mut config);
-        let running = tokenstack_server::start(&config).await.expect("server starts");
-        let base = format!("http://{}", running.server.local_addr());
-        TestServer { base, _running: running }
-    }
-
-    /// A generated client sending `Authorization: <value>`.
-    pub fn client(&self, authorization: &str) -> Client {
-        let mut headers = HeaderMap::new();
-        let mut value = HeaderValue::from_str(authorization).expect("valid header");
-        value.set_sensitive(true);
-        headers.insert(AUTHORIZATION, value);
-        let http = reqwest::Client::builder().default_headers(headers).build().expect("client builds");
-        Client::new_with_client(&self.base, http)
-    }
-
-    /// A client for authentik as the holder of `key`.
-    pub fn authentik(&self, key: &str) -> Client {
-        self.client(&format!("Bearer {key}"))
-    }
-
-    /// A client for NetBird as the holder of `pat` (the `Token` scheme, as NetBird's own client).
-    pub fn netbird(&self, pat: &str) -> Client {
-        self.client(&format!("Token {pat}"))
+        let server = tokenstack_testing::TestServer::builder()
+            .config(|config| {
+                *config = test_config();
+                adjust(config);
+            })
+            .start()
+            .await;
+        TestServer { base: server.base_url().to_string(), server }
     }
 
     /// A plain request, for what the generated client refuses to send (bad input, odd headers).

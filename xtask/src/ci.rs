@@ -9,8 +9,9 @@ use anyhow::{Context, bail};
 const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
 /// Checks formatting, then runs the Rust tests (which include every drift check as a `#[test]`) with clippy as the compiler of the
-/// workspace's own crates, `cargo xtask check` (with the operation coverage the tests just recorded), and
-/// the official-client and schemathesis suite against the binary those tests built.
+/// workspace's own crates, `cargo xtask check` (with the operation coverage the tests just recorded),
+/// the official-client and schemathesis suite against the binary those tests built, and the wheel test
+/// (`cargo xtask wheel`: that binary in a wheel, a fresh virtualenv, `examples/pytest`).
 ///
 /// One compile serves all three: clippy-driver is rustc plus lints, so running it as
 /// `RUSTC_WORKSPACE_WRAPPER` (what `cargo clippy` does, in check mode) inside the test build lints every
@@ -20,13 +21,13 @@ const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 pub fn run(root: &Path) -> anyhow::Result<u8> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     step(root, "cargo fmt --check", Command::new(&cargo).args(["fmt", "--all", "--check"]))?;
+    // The test build's environment; the wheel step builds with it too, so cargo finds that build fresh.
+    let build_env =
+        [("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?.into_os_string()), ("CLIPPY_ARGS", CLIPPY_ARGS.into())];
     step(
         root,
         "cargo test (clippy -D warnings on every workspace target)",
-        Command::new(&cargo)
-            .args(["test", "--workspace", "--locked"])
-            .env("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?)
-            .env("CLIPPY_ARGS", CLIPPY_ARGS),
+        Command::new(&cargo).args(["test", "--workspace", "--locked"]).envs(build_env.clone()),
     )?;
     let code = crate::check::run(root, true);
     if code != 0 {
@@ -41,6 +42,8 @@ pub fn run(root: &Path) -> anyhow::Result<u8> {
             Command::new("bash").arg(python_suite).env("TOKENSTACK_BIN", binary),
         )?;
     }
+    println!("{:>12} the tokenstack wheel (dev profile) in a fresh virtualenv, examples/pytest", "Running");
+    crate::wheel::ci(root, &build_env)?;
     println!("{:>12} every CI step passed", "Finished");
     Ok(0)
 }

@@ -12,6 +12,7 @@ mod report;
 mod spec;
 mod tidy;
 mod upstream_diff;
+mod wheel;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,7 +31,9 @@ Commands:
   bench [--quick]          wrk against tokenstack (1 k/100 k/1 M tokens), bare hyper, minimal Dropshot and Prism; writes BENCHMARKS.md
   conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
                            the contract suite against any server (tokenstack, authentik, NetBird); a line per check
-  ci                       what CI runs: every test (Rust and the official clients), check, clippy
+  wheel [--dev] [--test]   the tokenstack Python wheel (binary + pytest plugin) in target/wheels/ (--dev: debug build);
+                           --test: install it into a fresh venv, `tokenstack --help` without cargo, run examples/pytest
+  ci                       what CI runs: every test (Rust, the official clients, the wheel), check, clippy
 
 Exit codes: 0 clean, 4 only a regeneration is needed, 100 a real failure, 1 any other error.
 ";
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["conformance", options @ ..] => conformance::run(&root, options),
         ["ci"] => ci::run(&root),
+        ["wheel", options @ ..] => wheel::run(&root, options),
         ["bench", options @ ..] => bench::run(&root, options),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
