@@ -31,7 +31,11 @@ pub const MAX_SEARCH_TERMS: usize = 32;
 
 /// A text filter as django-filter's `CharFilter` (`forms.CharField`) reads it: `""` is no filter, and a NUL
 /// character is `ProhibitNullCharactersValidator`'s 400.
-pub(super) fn text_filter(errors: &mut BTreeMap<String, Vec<String>>, field: &str, value: Option<String>) -> Option<String> {
+pub(super) fn text_filter(
+    errors: &mut BTreeMap<String, Vec<String>>,
+    field: &str,
+    value: Option<String>,
+) -> Option<String> {
     let value = non_empty(value)?;
     if value.contains('\0') {
         add_error(errors, field, "Null characters are not allowed.");

@@ -19,9 +19,9 @@ use tokenstack_server::config::Config;
 use crate::support::PgCluster;
 
 /// Key of the bootstrap superuser `akadmin`.
-const ADMIN_KEY: &str = "durable-bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCD";
+pub(crate) const ADMIN_KEY: &str = "durable-bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCD";
 /// PAT of the bootstrap NetBird owner `admin` (valid checksum).
-const ADMIN_PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
+pub(crate) const ADMIN_PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
 
 /// One HTTP call; returns the status and the JSON body (`null` when empty).
 async fn call(base: &str, method: Method, path: &str, auth: &str, body: Option<Value>) -> (u16, Value) {
@@ -177,7 +177,7 @@ async fn sqlite_keeps_acknowledged_writes_across_kill_9() {
     drop(second);
 }
 
-fn replica_config(store: &str) -> Config {
+pub(crate) fn replica_config(store: &str) -> Config {
     Config::parse_from([
         "tokenstack",
         "--bind",

@@ -1,5 +1,6 @@
 //! The server crate's one integration test binary: the real binary and library against every store.
 
+mod bad_input;
 mod durability;
 mod service;
 mod store_conformance;
