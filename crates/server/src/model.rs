@@ -124,6 +124,22 @@ impl AkGroup {
     }
 }
 
+impl AkProvider {
+    /// A provider with no flows, property mappings or application.
+    pub fn new(pk: i64, name: impl Into<String>) -> Self {
+        AkProvider {
+            pk,
+            name: name.into(),
+            authentication_flow: None,
+            authorization_flow: None,
+            invalidation_flow: None,
+            property_mappings: Vec::new(),
+            assigned_application_slug: None,
+            assigned_application_name: None,
+        }
+    }
+}
+
 /// authentik `Provider` (the stored part; verbose names are the HTTP layer's concern).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AkProvider {
@@ -200,6 +216,23 @@ pub struct CoreToken {
 }
 
 impl CoreToken {
+    /// A non-expiring-yet `api` token of `user` with key `key`, as the serializer's defaults make one: new pk,
+    /// no description, no `expires`, `expiring`, not managed, no key viewers.
+    pub fn new(identifier: impl Into<String>, key: Secret, user: i64) -> Self {
+        CoreToken {
+            pk: Uuid::new_v4(),
+            identifier: identifier.into(),
+            key,
+            intent: Intent::Api,
+            user,
+            description: String::new(),
+            expires: None,
+            expiring: true,
+            managed: None,
+            key_viewers: Vec::new(),
+        }
+    }
+
     /// `ExpiringModel.is_expired`: `expiring and now > expires`.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expiring && self.expires.is_some_and(|e| now > e)
@@ -251,6 +284,21 @@ pub struct OAuthToken {
 }
 
 impl OAuthToken {
+    /// An unrevoked token without expiry, scope or id_token.
+    pub fn new(kind: OAuthKind, pk: i64, provider: i64, user: i64, token: Secret) -> Self {
+        OAuthToken {
+            pk,
+            kind,
+            provider,
+            user,
+            token,
+            expires: None,
+            scope: Vec::new(),
+            id_token: Value::Null,
+            revoked: false,
+        }
+    }
+
     /// Same rule as core tokens, with `expiring` always true.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         self.expires.is_some_and(|e| now > e)

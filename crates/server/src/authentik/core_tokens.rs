@@ -76,16 +76,13 @@ impl Authentik<'_> {
             (caller.pk, expiring, vec![caller.pk])
         };
         let mut token = CoreToken {
-            pk: Uuid::new_v4(),
-            identifier,
-            key: Secret::new(generate_key()),
             intent,
-            user,
             description: fields.description.unwrap_or_default(),
             expires: Some(expires),
             expiring,
             managed: fields.managed,
             key_viewers,
+            ..CoreToken::new(identifier, Secret::new(generate_key()), user)
         };
         loop {
             match self.store.insert_core_token(token.clone()).await {

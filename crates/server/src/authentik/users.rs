@@ -127,17 +127,12 @@ impl Authentik<'_> {
                 Err(e) => return Err(e.into()),
             }
         };
+        let identifier = slugify(&format!("service-account-{}-password", user.username));
         let token = CoreToken {
-            pk: Uuid::new_v4(),
-            identifier: slugify(&format!("service-account-{}-password", user.username)),
-            key: Secret::new(generate_key()),
             intent: Intent::AppPassword,
-            user: user.pk,
-            description: String::new(),
             expires: Some(expires.unwrap_or(self.now + SERVICE_ACCOUNT_VALIDITY)),
             expiring,
-            managed: None,
-            key_viewers: Vec::new(),
+            ..CoreToken::new(identifier, Secret::new(generate_key()), user.pk)
         };
         match self.store.insert_core_token(token).await {
             Ok(token) => Ok(ServiceAccount { user, token, group_pk }),

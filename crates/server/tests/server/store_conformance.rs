@@ -43,44 +43,18 @@ fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
 }
 
 fn core_token(identifier: &str, key: &str, user: i64) -> CoreToken {
-    CoreToken {
-        pk: Uuid::new_v4(),
-        identifier: identifier.into(),
-        key: Secret::new(key),
-        intent: Intent::Api,
-        user,
-        description: String::new(),
-        expires: None,
-        expiring: true,
-        managed: None,
-        key_viewers: vec![],
-    }
+    CoreToken::new(identifier, Secret::new(key), user)
 }
 
 fn provider(pk: i64, name: &str) -> AkProvider {
-    AkProvider {
-        pk,
-        name: name.into(),
-        authentication_flow: None,
-        authorization_flow: None,
-        invalidation_flow: None,
-        property_mappings: vec![],
-        assigned_application_slug: None,
-        assigned_application_name: None,
-    }
+    AkProvider::new(pk, name)
 }
 
 fn oauth(kind: OAuthKind, pk: i64, provider: i64, user: i64) -> OAuthToken {
     OAuthToken {
-        pk,
-        kind,
-        provider,
-        user,
-        token: Secret::new(format!("tok-{pk}")),
-        expires: None,
         scope: vec!["openid".into()],
         id_token: serde_json::json!({}),
-        revoked: false,
+        ..OAuthToken::new(kind, pk, provider, user, Secret::new(format!("tok-{pk}")))
     }
 }
 

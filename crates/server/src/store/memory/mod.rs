@@ -519,10 +519,8 @@ impl Store for MemoryStore {
 #[cfg(test)]
 pub(crate) mod tests {
 
-    use uuid::Uuid;
-
     use super::*;
-    use crate::model::{Intent, NbRole};
+    use crate::model::NbRole;
 
     pub(crate) fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
         AkUser {
@@ -534,45 +532,16 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn core_token(identifier: &str, key: &str, user: i64) -> CoreToken {
-        CoreToken {
-            pk: Uuid::new_v4(),
-            identifier: identifier.into(),
-            key: Secret::new(key),
-            intent: Intent::Api,
-            user,
-            description: String::new(),
-            expires: None,
-            expiring: true,
-            managed: None,
-            key_viewers: vec![],
-        }
+        CoreToken::new(identifier, Secret::new(key), user)
     }
 
     pub(crate) fn provider(pk: i64, name: &str) -> AkProvider {
-        AkProvider {
-            pk,
-            name: name.into(),
-            authentication_flow: None,
-            authorization_flow: None,
-            invalidation_flow: None,
-            property_mappings: vec![],
-            assigned_application_slug: None,
-            assigned_application_name: None,
-        }
+        AkProvider::new(pk, name)
     }
 
     pub(crate) fn oauth(kind: OAuthKind, pk: i64, provider: i64, user: i64) -> OAuthToken {
-        OAuthToken {
-            pk,
-            kind,
-            provider,
-            user,
-            token: Secret::new(format!("tok-{pk}")),
-            expires: None,
-            scope: vec!["openid".into()],
-            id_token: serde_json::json!({}),
-            revoked: false,
-        }
+        let token = OAuthToken::new(kind, pk, provider, user, Secret::new(format!("tok-{pk}")));
+        OAuthToken { scope: vec!["openid".into()], id_token: serde_json::json!({}), ..token }
     }
 
     pub(crate) fn nb_user(id: &str, account: &str, role: NbRole) -> NbUser {
