@@ -399,3 +399,62 @@ async fn authentik_bola_matrix() {
         }
     }
 }
+
+/// Two users churn delete, create and set_key of one identifier at once: a key set by one never authenticates
+/// as the other (writes go to the row that was checked, by its pk).
+async fn churn_one_identifier(server: &TestServer) {
+    let alice = server.authentik(ALICE_KEY);
+    let carol = alice.core_users_create().body(user_request("carol", "Carol")).send().await.unwrap().into_inner();
+    let token = types::TokenRequest::builder().identifier("carol-api").user(carol.pk).intent(types::IntentEnum::Api);
+    alice.core_tokens_create().body(token).send().await.unwrap();
+    let carol_key =
+        alice.core_tokens_view_key_retrieve().identifier("carol-api").send().await.unwrap().into_inner().key;
+    let worker = |name: &'static str, key: String| {
+        let client = server.authentik(&key);
+        let base = server.base.clone();
+        async move {
+            let mut checked = 0;
+            for round in 0..60 {
+                let _ = client.core_tokens_create().body(request_shared()).send().await;
+                let new_key = format!("{name}-key-{round}-0123456789abcdefghijklmnopqrstuvwxyz");
+                let body = types::TokenSetKeyRequest::builder().key(new_key.clone());
+                if client.core_tokens_set_key_create().identifier("shared").body(body).send().await.is_ok() {
+                    let me = tokenstack_client::Client::new_with_client(&base, authorized(&new_key));
+                    if let Ok(me) = me.core_users_me_retrieve().send().await {
+                        assert_eq!(me.into_inner().user.username.to_string(), name, "round {round}: a key set by {name}");
+                        checked += 1;
+                    }
+                }
+                let _ = client.core_tokens_destroy().identifier("shared").send().await;
+            }
+            checked
+        }
+    };
+    let (bob, carol) = tokio::join!(worker("bob", BOB_KEY.to_string()), worker("carol", carol_key));
+    assert!(bob + carol > 0, "some set_key calls succeeded and were checked");
+}
+
+fn request_shared() -> types::builder::TokenRequest {
+    types::TokenRequest::builder().identifier("shared").intent(types::IntentEnum::Api)
+}
+
+fn authorized(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse().unwrap());
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_never_lands_on_another_users_token_memory() {
+    churn_one_identifier(&TestServer::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_never_lands_on_another_users_token_sqlite() {
+    let path = std::env::temp_dir().join(format!("tokenstack-churn-{}.db", std::process::id()));
+    let store = format!("sqlite:{}", path.display());
+    churn_one_identifier(&TestServer::start_with(|config| config.store = store).await).await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}

@@ -67,7 +67,7 @@ impl AdminState {
             store,
             now,
             Some(bootstrap.authentik_key.expose().to_string()),
-            Some(bootstrap.netbird_pat.expose().to_string()),
+            bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()),
             &bootstrap.netbird_user,
         )
         .await;

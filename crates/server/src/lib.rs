@@ -105,7 +105,9 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         if token.chars().count() < ADMIN_TOKEN_MIN_CHARS {
             return Err(StartError::AdminToken("must be at least 32 characters long (spaces around it do not count)"));
         }
-        if token == bootstrap.authentik_key.expose() || token == bootstrap.netbird_pat.expose() {
+        if token == bootstrap.authentik_key.expose()
+            || bootstrap.netbird_pat.as_ref().is_some_and(|p| p.expose() == token)
+        {
             return Err(StartError::AdminToken("must differ from the bootstrap token and PAT"));
         }
         let initial = store.export().await.map_err(StartError::Store)?;

@@ -24,8 +24,8 @@ async fn main() -> anyhow::Result<()> {
     if bootstrap.authentik_generated {
         println!("  authentik bootstrap token (user akadmin): {}", bootstrap.authentik_key.expose());
     }
-    if bootstrap.netbird_generated {
-        println!("  NetBird bootstrap PAT (user {}): {}", bootstrap.netbird_user, bootstrap.netbird_pat.expose());
+    if let Some(pat) = bootstrap.netbird_pat.as_ref().filter(|_| bootstrap.netbird_generated) {
+        println!("  NetBird bootstrap PAT (user {}): {}", bootstrap.netbird_user, pat.expose());
     }
 
     let mut terminate =

@@ -164,6 +164,8 @@ fn default_expires_in() -> i64 {
 pub const DEFAULT_ACCOUNT: &str = "default";
 /// Identifier of the bootstrap token, as authentik names it.
 pub const BOOTSTRAP_TOKEN_IDENTIFIER: &str = "authentik-bootstrap-token";
+/// The name of the bootstrap owner\'s PAT.
+pub const BOOTSTRAP_PAT_NAME: &str = "bootstrap";
 
 impl SeedFile {
     pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
@@ -360,7 +362,9 @@ pub struct Bootstrap {
     pub authentik_key: Secret,
     pub authentik_generated: bool,
     pub netbird_user: String,
-    pub netbird_pat: Secret,
+    /// `None` when a durable store already held the bootstrap PAT and none was given: it is stored hashed, so
+    /// only whoever received it at the first start knows it.
+    pub netbird_pat: Option<Secret>,
     pub netbird_generated: bool,
 }
 
@@ -378,10 +382,9 @@ pub async fn seed_if_empty(store: &dyn Store, snapshot: Snapshot) -> Result<bool
 /// Adds the bootstrap superuser `akadmin` with a non-expiring `api` token, and a NetBird owner with a PAT,
 /// as authentik's `AUTHENTIK_BOOTSTRAP_TOKEN` does; values that are not given are generated.
 ///
-/// Idempotent on a durable store: an existing `akadmin`, bootstrap token (its key is set to the given or
-/// generated one) and NetBird owner are kept, and a bootstrap PAT already stored is reused; a generated
-/// PAT replaces the `bootstrap` PATs of earlier starts, as a generated authentik key replaces the old key.
-/// Replicas starting at once on a shared store converge instead of failing on each other's inserts.
+/// Idempotent on a durable store: an existing `akadmin`, bootstrap token and NetBird owner are kept; the stored
+/// key and `bootstrap` PAT stay unless others are given, so credentials are generated (and printed) only for a
+/// new store. Replicas starting at once on a shared store converge instead of failing on each other's inserts.
 pub async fn bootstrap(
     store: &dyn Store,
     now: DateTime<Utc>,
@@ -414,36 +417,81 @@ pub async fn bootstrap(
         }
         Err(err) => return Err(err.into()),
     };
-    let authentik_generated = authentik_key.is_none();
-    let key = Secret::new(authentik_key.unwrap_or_else(generate_key));
+    let (key, authentik_generated) = bootstrap_token(store, admin.pk, authentik_key).await?;
+    let (netbird_pat, netbird_generated) = bootstrap_pat(store, now, netbird_pat, netbird_user).await?;
+    Ok(Bootstrap {
+        authentik_key: key,
+        authentik_generated,
+        netbird_user: netbird_user.to_string(),
+        netbird_pat,
+        netbird_generated,
+    })
+}
+
+/// The bootstrap token's key: the given one (set on the stored token if it differs), else the stored one, else a
+/// new one (the only case that is "generated", and so printed).
+async fn bootstrap_token(store: &dyn Store, admin: i64, given: Option<String>) -> Result<(Secret, bool), SeedError> {
+    let stored = match store.core_token(BOOTSTRAP_TOKEN_IDENTIFIER).await {
+        Ok(token) => Some(token),
+        Err(StoreError::NotFound) => None,
+        Err(err) => return Err(err.into()),
+    };
+    if let Some(stored) = stored {
+        return match given {
+            Some(key) if key != stored.key.expose() => {
+                let key = Secret::new(key);
+                store.set_core_token_key(stored.pk, key.clone()).await?;
+                Ok((key, false))
+            }
+            _ => Ok((stored.key, false)),
+        };
+    }
+    let generated = given.is_none();
+    let key = Secret::new(given.unwrap_or_else(generate_key));
     let token = CoreToken {
-        pk: Uuid::new_v4(),
-        identifier: BOOTSTRAP_TOKEN_IDENTIFIER.to_string(),
-        key: key.clone(),
-        intent: Intent::Api,
-        user: admin.pk,
         description: "Bootstrap token".to_string(),
-        expires: None,
         expiring: false,
-        managed: None,
-        key_viewers: vec![admin.pk],
+        key_viewers: vec![admin],
+        ..CoreToken::new(BOOTSTRAP_TOKEN_IDENTIFIER, key.clone(), admin)
     };
     match store.insert_core_token(token).await {
-        Ok(_) => {}
+        Ok(_) => Ok((key, generated)),
+        // Another replica created it first: its key stands unless one was given.
         Err(StoreError::Duplicate { field: "identifier" }) => {
-            store.set_core_token_key(BOOTSTRAP_TOKEN_IDENTIFIER, key.clone()).await?;
+            let stored = store.core_token(BOOTSTRAP_TOKEN_IDENTIFIER).await?;
+            if generated {
+                Ok((stored.key, false))
+            } else {
+                store.set_core_token_key(stored.pk, key.clone()).await?;
+                Ok((key, false))
+            }
         }
         Err(StoreError::Duplicate { field: "key" })
-            if store.core_token_by_key(key.expose()).await?.identifier == BOOTSTRAP_TOKEN_IDENTIFIER => {}
-        Err(err) => return Err(err.into()),
+            if store.core_token_by_key(key.expose()).await?.identifier == BOOTSTRAP_TOKEN_IDENTIFIER =>
+        {
+            Ok((key, false))
+        }
+        Err(err) => Err(err.into()),
     }
+}
 
-    let netbird_generated = netbird_pat.is_none();
-    let plain = netbird_pat.unwrap_or_else(|| generate_pat().0);
+/// The bootstrap PAT: the given one (stored if missing), else the `bootstrap` PAT already stored (whose plain
+/// value only its holder knows: `None`), else a new one (generated, and so printed).
+async fn bootstrap_pat(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    given: Option<String>,
+    netbird_user: &str,
+) -> Result<(Option<Secret>, bool), SeedError> {
     match store.insert_nb_user(NbUser::new(netbird_user, DEFAULT_ACCOUNT, NbRole::Owner)).await {
         Ok(()) | Err(StoreError::Duplicate { field: "id" }) => {}
         Err(err) => return Err(err.into()),
     }
+    let generated = given.is_none();
+    if generated && store.list_pats(netbird_user).await?.iter().any(|p| p.name == BOOTSTRAP_PAT_NAME) {
+        return Ok((None, false));
+    }
+    let plain = given.unwrap_or_else(|| generate_pat().0);
     let hashed = hash_pat(&plain);
     let owned_by_user = |pat: &Pat| {
         if pat.user_id == netbird_user {
@@ -458,21 +506,11 @@ pub async fn bootstrap(
     match store.pat_by_hash(&hashed).await {
         Ok(existing) => owned_by_user(&existing)?,
         Err(StoreError::NotFound) => {
-            if netbird_generated {
-                for old in store.list_pats(netbird_user).await? {
-                    if old.name == "bootstrap" {
-                        match store.delete_pat(netbird_user, &old.id).await {
-                            Ok(()) | Err(StoreError::NotFound) => {}
-                            Err(err) => return Err(err.into()),
-                        }
-                    }
-                }
-            }
             let inserted = store
                 .insert_pat(Pat {
                     id: new_xid_like_id(),
                     user_id: netbird_user.to_string(),
-                    name: "bootstrap".to_string(),
+                    name: BOOTSTRAP_PAT_NAME.to_string(),
                     hashed_token: hashed.clone(),
                     expiration_date: now + TimeDelta::days(365),
                     created_by: netbird_user.to_string(),
@@ -491,11 +529,5 @@ pub async fn bootstrap(
         }
         Err(err) => return Err(err.into()),
     }
-    Ok(Bootstrap {
-        authentik_key: key,
-        authentik_generated,
-        netbird_user: netbird_user.to_string(),
-        netbird_pat: Secret::new(plain),
-        netbird_generated,
-    })
+    Ok((Some(Secret::new(plain)), generated))
 }

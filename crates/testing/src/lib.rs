@@ -331,7 +331,8 @@ impl Builder {
         let base_url = format!("http://{}", running.server.local_addr());
         let bootstrap = &running.bootstrap;
         let authentik_key = bootstrap.authentik_key.expose().to_string();
-        let netbird_pat = bootstrap.netbird_pat.expose().to_string();
+        // A durable store that already held the bootstrap PAT keeps it; only a given or new one is known here.
+        let netbird_pat = bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()).unwrap_or_default();
         let admin_token = config.admin_token.as_ref().map(|token| token.trim().to_string());
         let server = TestServer {
             superuser: client(&base_url, Some(&format!("Bearer {authentik_key}")))?,

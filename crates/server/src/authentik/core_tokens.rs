@@ -111,6 +111,7 @@ impl Authentik<'_> {
         partial: bool,
     ) -> Result<CoreToken, AkError> {
         let current = self.visible_token(caller, identifier).await?;
+        let current_pk = current.pk;
         let (body, errors) = NewToken::parse(body)?;
         let fields = self.validate_fields(&body, errors, !partial, Some(&current)).await?;
         let intent = body.intent.unwrap_or(current.intent);
@@ -128,7 +129,7 @@ impl Authentik<'_> {
             managed: fields.managed.or_else(|| current.managed.clone()),
             ..current
         };
-        match self.store.replace_core_token(identifier, updated).await {
+        match self.store.replace_core_token(current_pk, updated).await {
             Ok(token) => Ok(token),
             Err(StoreError::Duplicate { field: "identifier" }) => {
                 Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN))
@@ -140,8 +141,8 @@ impl Authentik<'_> {
 
     /// `core_tokens_destroy`.
     pub async fn delete_token(&self, caller: &AkUser, identifier: &str) -> Result<(), AkError> {
-        self.visible_token(caller, identifier).await?;
-        match self.store.delete_core_token(identifier).await {
+        let token = self.visible_token(caller, identifier).await?;
+        match self.store.delete_core_token(token.pk).await {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_TOKEN_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -172,7 +173,7 @@ impl Authentik<'_> {
             Some("") => return Err(AkError::field("key", MSG_BLANK)),
             Some(key) => Secret::new(key),
         };
-        match self.store.set_core_token_key(identifier, key).await {
+        match self.store.set_core_token_key(token.pk, key).await {
             Ok(()) => Ok(()),
             Err(StoreError::Duplicate { .. }) => Err(AkError::field("key", MSG_KEY_TAKEN)),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_TOKEN_NOT_FOUND)),

@@ -380,12 +380,13 @@ pub trait Store: Send + Sync + 'static {
     /// Lookup by secret key through an index, for authentication.
     async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError>;
     async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError>;
-    /// Replaces the token stored under `identifier`, keeping its `pk`; the new value may
-    /// carry a new identifier, key or user (`Duplicate`/`NotFound` as for insert).
-    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError>;
-    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError>;
-    /// Swaps the key; the old key stops resolving in the same step.
-    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError>;
+    /// Replaces the token with primary key `pk` (the row a rule checked), keeping its `pk`; the new value may
+    /// carry a new identifier, key or user (`Duplicate`/`NotFound` as for insert). Writes go by `pk`, never by
+    /// identifier: a token deleted and re-created under the same identifier in between is another row.
+    async fn replace_core_token(&self, pk: Uuid, token: CoreToken) -> Result<CoreToken, StoreError>;
+    async fn delete_core_token(&self, pk: Uuid) -> Result<(), StoreError>;
+    /// Swaps the key of the token `pk`; the old key stops resolving in the same step.
+    async fn set_core_token_key(&self, pk: Uuid, key: Secret) -> Result<(), StoreError>;
     /// Up to `limit` core tokens expired at `now` ([`CoreToken::is_expired`]), by identifier.
     async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError>;
     /// Applies `action` to the core token `pk` in one step if it is still expired at `now`; `false` when it

@@ -122,7 +122,7 @@ async fn replace_keeps_pk_and_reindexes(s: Arc<dyn Store>) {
 
     let mut changed = core_token("a2", "k1b", 2);
     changed.description = "moved".into();
-    let out = s.replace_core_token("a", changed).await.unwrap();
+    let out = s.replace_core_token(t.pk, changed).await.unwrap();
     assert_eq!(out.pk, t.pk);
     assert_eq!(s.core_token("a").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
@@ -131,32 +131,38 @@ async fn replace_keeps_pk_and_reindexes(s: Arc<dyn Store>) {
     assert_eq!(ids(&s.list_core_tokens(&q).await.unwrap()), vec!["a2"]);
 
     assert_eq!(
-        s.replace_core_token("a2", core_token("b", "k1b", 2)).await,
+        s.replace_core_token(t.pk, core_token("b", "k1b", 2)).await,
         Err(StoreError::Duplicate { field: "identifier" })
     );
     assert_eq!(
-        s.replace_core_token("a2", core_token("a2", "k2", 2)).await,
+        s.replace_core_token(t.pk, core_token("a2", "k2", 2)).await,
         Err(StoreError::Duplicate { field: "key" })
     );
-    assert_eq!(s.replace_core_token("a2", core_token("a2", "k1b", 42)).await, Err(StoreError::NotFound));
-    assert_eq!(s.replace_core_token("nope", core_token("x", "y", 1)).await, Err(StoreError::NotFound));
+    assert_eq!(s.replace_core_token(t.pk, core_token("a2", "k1b", 42)).await, Err(StoreError::NotFound));
+    assert_eq!(s.replace_core_token(Uuid::new_v4(), core_token("x", "y", 1)).await, Err(StoreError::NotFound));
     // Failed replaces leave the row untouched.
     assert_eq!(s.core_token("a2").await.unwrap().description, "moved");
 }
 
 async fn delete_and_set_key(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
+    let a = s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
     s.insert_core_token(core_token("b", "k2", 1)).await.unwrap();
 
-    s.set_core_token_key("a", Secret::new("k9")).await.unwrap();
+    s.set_core_token_key(a.pk, Secret::new("k9")).await.unwrap();
     assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k9").await.unwrap().identifier, "a");
-    assert_eq!(s.set_core_token_key("a", Secret::new("k2")).await, Err(StoreError::Duplicate { field: "key" }));
-    assert_eq!(s.set_core_token_key("zz", Secret::new("k5")).await, Err(StoreError::NotFound));
+    assert_eq!(s.set_core_token_key(a.pk, Secret::new("k2")).await, Err(StoreError::Duplicate { field: "key" }));
+    assert_eq!(s.set_core_token_key(Uuid::new_v4(), Secret::new("k5")).await, Err(StoreError::NotFound));
 
-    s.delete_core_token("a").await.unwrap();
-    assert_eq!(s.delete_core_token("a").await, Err(StoreError::NotFound));
+    s.delete_core_token(a.pk).await.unwrap();
+    assert_eq!(s.delete_core_token(a.pk).await, Err(StoreError::NotFound));
+    // A token re-created under the same identifier is another row: writes addressed to the old pk miss it.
+    let again = s.insert_core_token(core_token("a", "k10", 2)).await.unwrap();
+    assert_eq!(s.set_core_token_key(a.pk, Secret::new("k11")).await, Err(StoreError::NotFound));
+    assert_eq!(s.delete_core_token(a.pk).await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token("a").await.unwrap().key.expose(), "k10");
+    s.delete_core_token(again.pk).await.unwrap();
     assert_eq!(s.core_token_by_key("k9").await, Err(StoreError::NotFound));
     assert_eq!(ids(&s.list_core_tokens(&query()).await.unwrap()), vec!["b"]);
 }
@@ -572,7 +578,10 @@ async fn set_key_races(s: Arc<dyn Store>) {
     let mut writers = JoinSet::new();
     for key in keys.clone() {
         let s = s.clone();
-        writers.spawn(async move { s.set_core_token_key("race", Secret::new(key)).await });
+        writers.spawn(async move {
+            let pk = s.core_token("race").await?.pk;
+            s.set_core_token_key(pk, Secret::new(key)).await
+        });
     }
     for result in writers.join_all().await {
         result.unwrap();
@@ -593,10 +602,11 @@ async fn set_key_races(s: Arc<dyn Store>) {
     assert_eq!((listed.total, listed.items[0].key.expose()), (1, final_key.as_str()));
 
     // Two tokens racing for one new key: exactly one gets it.
-    s.insert_core_token(core_token("other", "k-other", 1)).await.unwrap();
+    let other = s.insert_core_token(core_token("other", "k-other", 1)).await.unwrap();
+    let race = s.core_token("race").await.unwrap();
     let (a, b) = tokio::join!(
-        s.set_core_token_key("race", Secret::new("contested")),
-        s.set_core_token_key("other", Secret::new("contested"))
+        s.set_core_token_key(race.pk, Secret::new("contested")),
+        s.set_core_token_key(other.pk, Secret::new("contested"))
     );
     assert!(a.is_ok() ^ b.is_ok(), "{a:?} {b:?}");
     assert!([a, b].contains(&Err(StoreError::Duplicate { field: "key" })));
@@ -651,15 +661,30 @@ async fn bootstrap_is_idempotent(s: Arc<dyn Store>) {
     a.unwrap();
     b.unwrap();
     assert_eq!(s.list_pats("admin").await.unwrap().len(), 1);
-    // A restart without them: generated values replace the old ones, which stop working.
-    let generated = seed::bootstrap(&*s, now(), None, None, "admin").await.unwrap();
-    assert!(generated.authentik_generated && generated.netbird_generated);
-    assert_eq!(s.core_token_by_key(&key).await, Err(StoreError::NotFound));
-    assert_eq!(s.pat_by_hash(&hashed).await, Err(StoreError::NotFound));
-    let pats = s.list_pats("admin").await.unwrap();
-    assert_eq!(pats.len(), 1);
-    assert_eq!(pats[0].hashed_token, hash_pat(generated.netbird_pat.expose()));
+    // A restart without them keeps the stored key and PAT, and generates (prints) nothing.
+    let restarted = seed::bootstrap(&*s, now(), None, None, "admin").await.unwrap();
+    assert!(!restarted.authentik_generated && !restarted.netbird_generated);
+    assert_eq!((restarted.authentik_key.expose(), restarted.netbird_pat), (key.as_str(), None));
+    assert_eq!(s.core_token_by_key(&key).await.unwrap().identifier, BOOTSTRAP_TOKEN_IDENTIFIER);
+    assert_eq!(s.pat_by_hash(&hashed).await.unwrap().user_id, "admin");
+    assert_eq!(s.list_pats("admin").await.unwrap().len(), 1);
     assert_eq!(s.export().await.unwrap().ak_users.len(), 1);
+    // A new key given at a restart replaces the stored one at once.
+    let rotated = "bootstrap-key-rotated-0123456789abcdefghijklmnopqrstuvwxyzABCDE".to_string();
+    seed::bootstrap(&*s, now(), Some(rotated.clone()), None, "admin").await.unwrap();
+    assert_eq!(s.core_token_by_key(&key).await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token_by_key(&rotated).await.unwrap().identifier, BOOTSTRAP_TOKEN_IDENTIFIER);
+}
+
+async fn bootstrap_generates_credentials_only_for_a_new_store(s: Arc<dyn Store>) {
+    let first = seed::bootstrap(&*s, now(), None, None, "admin").await.unwrap();
+    assert!(first.authentik_generated && first.netbird_generated);
+    let pat = first.netbird_pat.expect("a new PAT");
+    assert_eq!(s.pat_by_hash(&hash_pat(pat.expose())).await.unwrap().name, "bootstrap");
+    let again = seed::bootstrap(&*s, now(), None, None, "admin").await.unwrap();
+    assert!(!again.authentik_generated && !again.netbird_generated);
+    assert_eq!(again.authentik_key, first.authentik_key);
+    assert_eq!(s.list_pats("admin").await.unwrap().len(), 1);
 }
 
 async fn seed_only_into_an_empty_store(s: Arc<dyn Store>) {
@@ -726,6 +751,7 @@ conformance_cases![
     set_key_races,
     concurrent_mark_pat_used,
     bootstrap_is_idempotent,
+    bootstrap_generates_credentials_only_for_a_new_store,
     seed_only_into_an_empty_store,
 ];
 

@@ -349,19 +349,21 @@ impl Store for MemoryStore {
         Ok(listing.page_of(candidates, |t, c| state.core_value(t, c)))
     }
 
-    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
-        self.write()?.replace_core(identifier, token)
-    }
-
-    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
-        self.write()?.remove_core(identifier).map(drop).ok_or(StoreError::NotFound)
-    }
-
-    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
+    async fn replace_core_token(&self, pk: Uuid, token: CoreToken) -> Result<CoreToken, StoreError> {
         let mut state = self.write()?;
-        let mut token = state.core.by_identifier(identifier).cloned().ok_or(StoreError::NotFound)?;
-        token.key = key;
-        state.replace_core(identifier, token).map(drop)
+        let identifier = state.core.get(BY_PK, pk.as_bytes()).ok_or(StoreError::NotFound)?.identifier.clone();
+        state.replace_core(&identifier, token)
+    }
+
+    async fn delete_core_token(&self, pk: Uuid) -> Result<(), StoreError> {
+        self.write()?.core.remove(BY_PK, pk.as_bytes()).map(drop).ok_or(StoreError::NotFound)
+    }
+
+    async fn set_core_token_key(&self, pk: Uuid, key: Secret) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let token = state.core.get(BY_PK, pk.as_bytes()).cloned().ok_or(StoreError::NotFound)?;
+        let identifier = token.identifier.clone();
+        state.replace_core(&identifier, CoreToken { key, ..token }).map(drop)
     }
 
     async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {

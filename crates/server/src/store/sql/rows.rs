@@ -68,13 +68,14 @@ pub(crate) fn insert_core(token: &CoreToken) -> Result<Sql, StoreError> {
 
 /// Replaces the token stored under `identifier` with `token` (as stored), keeping its pk, which it returns:
 /// one statement, so the old identifier and key stop resolving as the new ones start.
-pub(crate) fn replace_core(identifier: &str, token: &CoreToken) -> Result<Sql, StoreError> {
+/// Replaces the row with `token.pk` (see [`super::stored_core`]).
+pub(crate) fn replace_core(token: &CoreToken) -> Result<Sql, StoreError> {
     let sql = Sql::new(
         "UPDATE core_tokens SET identifier = $1, identifier_lc = $2, token_key = $3, intent = $4, \
          user_id = $5, description = $6, description_lc = $7, expires = $8, expiring = $9, \
-         managed = $10, key_viewers = $11 WHERE identifier = $12 RETURNING pk",
+         managed = $10, key_viewers = $11 WHERE pk = $12",
     );
-    Ok(core_values(sql, token)?.arg(identifier))
+    Ok(core_values(sql, token)?.arg(token.pk.to_string()))
 }
 
 /// The values of every core token column but `pk`, in table order.

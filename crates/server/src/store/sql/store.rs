@@ -13,7 +13,7 @@ use crate::store::query::SqlListing;
 use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::store::sql::rows::{
     core_from_row, data_from_row, insert_ak_user, insert_core, insert_nb_user, insert_oauth, insert_pat,
-    insert_provider, oauth_from_row, parse_pk, pat_from_row, replace_ak_user, replace_core,
+    insert_provider, oauth_from_row, pat_from_row, replace_ak_user, replace_core,
 };
 use crate::store::sql::{
     self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err, micros, micros_ceil,
@@ -131,21 +131,19 @@ impl<D: Driver> Store for D {
         list(self, query.listing().to_sql(D::POSITION_FN, CORE_COLUMNS, CORE_FROM), core_from_row).await
     }
 
-    async fn replace_core_token(&self, identifier: &str, token: CoreToken) -> Result<CoreToken, StoreError> {
-        let mut token = sql::stored_core(token);
-        let sql = replace_core(identifier, &token)?;
-        let row = self.write().fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
-        token.pk = parse_pk(&row.text("pk")?)?;
+    async fn replace_core_token(&self, pk: Uuid, token: CoreToken) -> Result<CoreToken, StoreError> {
+        let token = CoreToken { pk, ..sql::stored_core(token) };
+        write_one(self, replace_core(&token)?).await?;
         Ok(token)
     }
 
-    async fn delete_core_token(&self, identifier: &str) -> Result<(), StoreError> {
-        write_one(self, Sql::new("DELETE FROM core_tokens WHERE identifier = $1").arg(identifier)).await
+    async fn delete_core_token(&self, pk: Uuid) -> Result<(), StoreError> {
+        write_one(self, Sql::new("DELETE FROM core_tokens WHERE pk = $1").arg(pk.to_string())).await
     }
 
-    async fn set_core_token_key(&self, identifier: &str, key: Secret) -> Result<(), StoreError> {
-        let sql = Sql::new("UPDATE core_tokens SET token_key = $1 WHERE identifier = $2");
-        write_one(self, sql.arg(key.expose()).arg(identifier)).await
+    async fn set_core_token_key(&self, pk: Uuid, key: Secret) -> Result<(), StoreError> {
+        let sql = Sql::new("UPDATE core_tokens SET token_key = $1 WHERE pk = $2");
+        write_one(self, sql.arg(key.expose()).arg(pk.to_string())).await
     }
 
     async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {
