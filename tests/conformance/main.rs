@@ -45,8 +45,8 @@ async fn main() -> ExitCode {
                 "--validate-responses",
             ]);
             config.seed = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/seed.yaml"));
-            config.bootstrap_token = Some(ADMIN_KEY.to_string());
-            config.bootstrap_pat = Some(ADMIN_PAT.to_string());
+            config.bootstrap_token = Some(ADMIN_KEY.into());
+            config.bootstrap_pat = Some(ADMIN_PAT.into());
             let running = tokenstack_server::start(&config).await.expect("tokenstack starts");
             let base_url = format!("http://{}", running.server.local_addr());
             _running = Some(running);

@@ -54,7 +54,7 @@ async fn admin_api_refuses_upstream_credentials_and_missing_tokens() {
 async fn the_admin_token_is_trimmed_at_least_32_characters_and_no_upstream_credential() {
     let start = |token: &str| {
         let mut config = crate::support::test_config();
-        config.admin_token = Some(token.to_string());
+        config.admin_token = Some(token.into());
         async move { tokenstack_server::start(&config).await.err().map(|err| err.to_string()) }
     };
     let short = "  0123456789abcdef0123456789abcde  ";
@@ -65,7 +65,7 @@ async fn the_admin_token_is_trimmed_at_least_32_characters_and_no_upstream_crede
     assert_eq!(start(ADMIN_KEY).await.as_deref(), Some("--admin-token: must differ from the bootstrap token and PAT"));
 
     // Spaces around the configured token do not count, as they do not around the presented one.
-    let server = TestServer::start_with(|config| config.admin_token = Some(format!("  {ADMIN_TOKEN}\n"))).await;
+    let server = TestServer::start_with(|config| config.admin_token = Some(format!("  {ADMIN_TOKEN}\n").into())).await;
     let clock = admin(&server).admin_clock_retrieve().send().await.expect("admin token accepted");
     assert_eq!(clock.into_inner().offset_seconds, 0);
 }

@@ -30,10 +30,10 @@ pub fn test_config() -> Config {
         seed: Some(seed),
         store: "memory".to_string(),
         log_level: LogLevel::Warn,
-        bootstrap_token: Some(ADMIN_KEY.to_string()),
-        bootstrap_pat: Some(ADMIN_PAT.to_string()),
+        bootstrap_token: Some(ADMIN_KEY.into()),
+        bootstrap_pat: Some(ADMIN_PAT.into()),
         bootstrap_user: "admin".to_string(),
-        admin_token: Some(ADMIN_TOKEN.to_string()),
+        admin_token: Some(ADMIN_TOKEN.into()),
         validate_responses: true,
         ..Config::load_from(["tokenstack"]).expect("defaults parse")
     }

@@ -421,7 +421,11 @@ async fn churn_one_identifier(server: &TestServer) {
                 if client.core_tokens_set_key_create().identifier("shared").body(body).send().await.is_ok() {
                     let me = tokenstack_client::Client::new_with_client(&base, authorized(&new_key));
                     if let Ok(me) = me.core_users_me_retrieve().send().await {
-                        assert_eq!(me.into_inner().user.username.to_string(), name, "round {round}: a key set by {name}");
+                        assert_eq!(
+                            me.into_inner().user.username.to_string(),
+                            name,
+                            "round {round}: a key set by {name}"
+                        );
                         checked += 1;
                     }
                 }

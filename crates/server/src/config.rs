@@ -8,6 +8,8 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use serde::Deserialize;
 
+use crate::secrets::Secret;
+
 /// tokenstack: authentik and NetBird token APIs for tests and CI.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(name = "tokenstack", version, about)]
@@ -60,11 +62,11 @@ pub struct Config {
 
     /// Key of the bootstrap authentik token of the superuser `akadmin` (generated and printed when unset).
     #[arg(long = "bootstrap-token", env = "TOKENSTACK_BOOTSTRAP_TOKEN", hide_env_values = true)]
-    pub bootstrap_token: Option<String>,
+    pub bootstrap_token: Option<Secret>,
 
     /// NetBird PAT (`nbp_…`, 40 characters) of the bootstrap owner (generated and printed when unset).
     #[arg(long = "bootstrap-pat", env = "TOKENSTACK_BOOTSTRAP_PAT", hide_env_values = true)]
-    pub bootstrap_pat: Option<String>,
+    pub bootstrap_pat: Option<Secret>,
 
     /// NetBird user id of the bootstrap owner.
     #[arg(long = "bootstrap-user", env = "TOKENSTACK_BOOTSTRAP_USER", default_value = "admin")]
@@ -73,7 +75,7 @@ pub struct Config {
     /// Token of the admin API under `/_tokenstack/` (`Authorization: Bearer <token>`); the admin API is
     /// disabled (404) when unset.
     #[arg(long = "admin-token", env = "TOKENSTACK_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<Secret>,
 
     /// Validate every response against spec/openapi.json before it leaves; a violation is logged and
     /// answered as a 500.
@@ -157,10 +159,10 @@ struct FileConfig {
     expiry_interval: Option<u64>,
     shutdown_timeout: Option<u64>,
     max_body_bytes: Option<usize>,
-    bootstrap_token: Option<String>,
-    bootstrap_pat: Option<String>,
+    bootstrap_token: Option<Secret>,
+    bootstrap_pat: Option<Secret>,
     bootstrap_user: Option<String>,
-    admin_token: Option<String>,
+    admin_token: Option<Secret>,
     validate_responses: Option<bool>,
 }
 
@@ -235,6 +237,32 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let config = Config::load_from([
+            "tokenstack",
+            "--bootstrap-token",
+            "config-secret-key-0123456789",
+            "--bootstrap-pat",
+            "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM",
+            "--admin-token",
+            "config-secret-admin-token-0123456789",
+        ])
+        .unwrap();
+        let debug = format!("{config:?}");
+        for secret in ["config-secret-key", "nbp_7mVGH0", "config-secret-admin"] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        assert_eq!(config.bootstrap_token.as_ref().map(Secret::expose), Some("config-secret-key-0123456789"));
+        let seed = crate::seed::SeedFile::from_json(serde_json::json!({
+            "authentik": {"users": [{"pk": 1, "username": "a"}], "tokens": [{"identifier": "t", "user": "a", "key": "seed-secret-key"}]},
+            "netbird": {"users": [{"id": "u", "role": "owner", "pats": [{"name": "p", "token": "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM"}]}]}
+        }))
+        .unwrap();
+        let debug = format!("{seed:?}");
+        assert!(!debug.contains("seed-secret-key") && !debug.contains("nbp_7mVGH0"), "{debug}");
+    }
 
     fn file(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");

@@ -93,15 +93,15 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
     let bootstrap = seed::bootstrap(
         &*store,
         context.now(),
-        config.bootstrap_token.clone(),
-        config.bootstrap_pat.clone(),
+        config.bootstrap_token.as_ref().map(|key| key.expose().to_string()),
+        config.bootstrap_pat.as_ref().map(|pat| pat.expose().to_string()),
         &config.bootstrap_user,
     )
     .await?;
     if let Some(token) = &config.admin_token {
         // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as
         // the presented token is.
-        let token = token.trim();
+        let token = token.expose().trim();
         if token.chars().count() < ADMIN_TOKEN_MIN_CHARS {
             return Err(StartError::AdminToken("must be at least 32 characters long (spaces around it do not count)"));
         }

@@ -58,7 +58,7 @@ pub struct TokenSeed {
     pub identifier: String,
     /// Username of the owner.
     pub user: String,
-    pub key: Option<String>,
+    pub key: Option<Secret>,
     #[serde(default = "default_intent")]
     pub intent: Intent,
     #[serde(default)]
@@ -84,7 +84,7 @@ pub struct OAuthSeed {
     pub provider: i64,
     /// Username of the owner.
     pub user: String,
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     pub expires: Option<DateTime<Utc>>,
     #[serde(default)]
     pub scope: Vec<String>,
@@ -124,7 +124,7 @@ pub struct PatSeed {
     pub id: Option<String>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// `base64(sha256(pat))`, instead of `token`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashed_token: Option<String>,
@@ -195,7 +195,7 @@ impl SeedFile {
                 pk: Some(token.pk),
                 identifier: token.identifier.clone(),
                 user: username(token.user)?,
-                key: Some(token.key.expose().to_string()),
+                key: Some(token.key.clone()),
                 intent: token.intent,
                 description: token.description.clone(),
                 expires: Some(token.expires),
@@ -210,7 +210,7 @@ impl SeedFile {
                 pk: token.pk,
                 provider: token.provider,
                 user: username(token.user)?,
-                token: Some(token.token.expose().to_string()),
+                token: Some(token.token.clone()),
                 expires: token.expires,
                 scope: token.scope.clone(),
                 id_token: token.id_token.clone(),
@@ -280,7 +280,7 @@ impl SeedFile {
             core_tokens.push(CoreToken {
                 pk: token.pk.unwrap_or_else(Uuid::new_v4),
                 identifier: token.identifier,
-                key: Secret::new(token.key.unwrap_or_else(generate_key)),
+                key: token.key.unwrap_or_else(|| Secret::new(generate_key())),
                 intent: token.intent,
                 user,
                 description: token.description,
@@ -298,7 +298,7 @@ impl SeedFile {
                     kind,
                     provider: seed.provider,
                     user: username_pk(&ak.users, &seed.user)?,
-                    token: Secret::new(seed.token.unwrap_or_else(generate_key)),
+                    token: seed.token.unwrap_or_else(|| Secret::new(generate_key())),
                     expires: seed.expires,
                     scope: seed.scope,
                     id_token: seed.id_token,
@@ -312,9 +312,9 @@ impl SeedFile {
             for pat in user.pats {
                 let hashed_token = match (&pat.token, pat.hashed_token) {
                     (Some(token), None) => {
-                        parse_pat(token)
+                        parse_pat(token.expose())
                             .map_err(|err| SeedError::Invalid(format!("PAT {:?} of {}: {err}", pat.name, user.id)))?;
-                        hash_pat(token)
+                        hash_pat(token.expose())
                     }
                     (None, Some(hashed)) => hashed,
                     _ => {

@@ -25,6 +25,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use tokenstack_client::{Client, types};
 use tokenstack_server::Running;
 use tokenstack_server::config::{Config, LogFormat, LogLevel};
+use tokenstack_server::secrets::Secret;
 
 /// What went wrong starting or driving a [`TestServer`].
 #[derive(Debug, thiserror::Error)]
@@ -245,13 +246,13 @@ impl Builder {
 
     /// The bootstrap authentik key instead of a generated one.
     pub fn authentik_key(mut self, key: impl Into<String>) -> Builder {
-        self.config.bootstrap_token = Some(key.into());
+        self.config.bootstrap_token = Some(Secret::new(key));
         self
     }
 
     /// The bootstrap NetBird PAT instead of a generated one (40 characters, `nbp_`, a valid checksum).
     pub fn netbird_pat(mut self, pat: impl Into<String>) -> Builder {
-        self.config.bootstrap_pat = Some(pat.into());
+        self.config.bootstrap_pat = Some(Secret::new(pat));
         self
     }
 
@@ -263,7 +264,7 @@ impl Builder {
 
     /// The admin API's token instead of a generated one (at least 32 characters).
     pub fn admin_token(mut self, token: impl Into<String>) -> Builder {
-        self.config.admin_token = Some(token.into());
+        self.config.admin_token = Some(Secret::new(token));
         self
     }
 
@@ -333,7 +334,7 @@ impl Builder {
         let authentik_key = bootstrap.authentik_key.expose().to_string();
         // A durable store that already held the bootstrap PAT keeps it; only a given or new one is known here.
         let netbird_pat = bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()).unwrap_or_default();
-        let admin_token = config.admin_token.as_ref().map(|token| token.trim().to_string());
+        let admin_token = config.admin_token.as_ref().map(|token| token.expose().trim().to_string());
         let server = TestServer {
             superuser: client(&base_url, Some(&format!("Bearer {authentik_key}")))?,
             owner: client(&base_url, Some(&format!("Token {netbird_pat}")))?,
@@ -373,7 +374,10 @@ fn base_config() -> Config {
         bootstrap_token: None,
         bootstrap_pat: None,
         bootstrap_user: "admin".to_string(),
-        admin_token: Some(format!("tokenstack-testing-admin-{}", tokenstack_server::secrets::generate_key())),
+        admin_token: Some(Secret::new(format!(
+            "tokenstack-testing-admin-{}",
+            tokenstack_server::secrets::generate_key()
+        ))),
         validate_responses: false,
         ..defaults
     }
