@@ -16,7 +16,13 @@ pub struct Metrics {
     tokens: IntGaugeVec,
     faults: IntCounterVec,
     violations: IntCounterVec,
+    /// When the token gauges were last read from the store.
+    tokens_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long the token gauges are served before a scrape reads the store again: counting the tokens of a
+/// durable store is a scan, and `/metrics` needs no credentials, so scrapes are not allowed to drive it.
+pub const TOKEN_GAUGE_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Buckets from 50 µs to 1 s: token lookups are fast, so the low end matters.
 const LATENCY_BUCKETS: &[f64] = &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0];
@@ -66,7 +72,8 @@ impl Default for Metrics {
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Metrics { registry, requests, latency, store_errors, tokens, faults, violations }
+        let tokens_read = std::sync::Mutex::new(None);
+        Metrics { registry, requests, latency, store_errors, tokens, faults, violations, tokens_read }
     }
 }
 
@@ -91,6 +98,19 @@ impl Metrics {
     }
 
     /// Sets the gauge of stored tokens of one kind.
+    /// Whether this scrape should read the token counts from the store (the first in every
+    /// [`TOKEN_GAUGE_MAX_AGE`]); claiming it makes the others within that time serve the gauges as they are.
+    pub fn claim_token_refresh(&self, now: std::time::Instant) -> bool {
+        let Ok(mut last) = self.tokens_read.lock() else { return false };
+        match *last {
+            Some(at) if now.saturating_duration_since(at) < TOKEN_GAUGE_MAX_AGE => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+
     pub fn set_tokens(&self, kind: &str, count: u64) {
         self.tokens.with_label_values(&[kind]).set(i64::try_from(count).unwrap_or(i64::MAX));
     }
@@ -107,6 +127,15 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_store_is_counted_at_most_once_per_max_age() {
+        let metrics = Metrics::default();
+        let start = std::time::Instant::now();
+        assert!(metrics.claim_token_refresh(start));
+        assert!(!metrics.claim_token_refresh(start + TOKEN_GAUGE_MAX_AGE / 2));
+        assert!(metrics.claim_token_refresh(start + TOKEN_GAUGE_MAX_AGE));
+    }
 
     #[test]
     fn counts_requests_by_operation_and_status() {

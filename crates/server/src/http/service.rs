@@ -25,8 +25,11 @@ pub(super) async fn metrics(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<http::Response<dropshot::Body>, TsResponseError> {
     let ctx = rqctx.context();
-    // Token gauges are read from the store at scrape time; a store failure leaves them as they were.
-    if let Ok(counts) = ctx.store.count_tokens().await {
+    // Token gauges are read from the store at most once per TOKEN_GAUGE_MAX_AGE; a store failure leaves them as
+    // they were.
+    if ctx.metrics.claim_token_refresh(std::time::Instant::now())
+        && let Ok(counts) = ctx.store.count_tokens().await
+    {
         ctx.metrics.set_tokens("authentik_core", counts.core);
         ctx.metrics.set_tokens("authentik_oauth2_access", counts.oauth_access);
         ctx.metrics.set_tokens("authentik_oauth2_refresh", counts.oauth_refresh);
