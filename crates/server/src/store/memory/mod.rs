@@ -1,5 +1,6 @@
 //! `MemoryStore`: the in-memory `Store`, one `RwLock` over hash maps with secondary indexes.
 
+mod columns;
 mod slab;
 
 use std::collections::HashMap;
@@ -12,11 +13,7 @@ use uuid::Uuid;
 use crate::model::{AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
 use crate::secrets::Secret;
-use crate::store::query::Value;
-use crate::store::{
-    CoreTokenField, CoreTokenQuery, ExpireAction, OAuthField, OAuthQuery, Snapshot, Store, StoreError, TokenCounts,
-    UserField, UserQuery,
-};
+use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 use slab::{Row, Slab};
 
 /// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
@@ -47,6 +44,8 @@ struct State {
     /// Core tokens with their identifier, key, pk and user indexes.
     core: CoreTable,
     oauth: HashMap<(OAuthKind, i64), OAuthToken>,
+    /// user → the OAuth2 tokens of that user, so a non-superuser's listing reads only its own.
+    oauth_by_user: HashMap<i64, Vec<(OAuthKind, i64)>>,
     nb_users: HashMap<String, NbUser>,
     /// id → PAT
     pats: PatTable,
@@ -173,6 +172,7 @@ impl State {
         if !self.ak_users.contains_key(&token.user) || !self.providers.contains_key(&token.provider) {
             return Err(StoreError::NotFound);
         }
+        self.oauth_by_user.entry(token.user).or_default().push(id);
         self.oauth.insert(id, token);
         Ok(())
     }
@@ -200,39 +200,6 @@ impl State {
         self.ak_users.get(&pk).map_or("", |u| u.username.as_str())
     }
 
-    /// A core token's value of a listing column.
-    fn core_value<'a>(&'a self, t: &'a CoreToken, column: CoreTokenField) -> Value<'a> {
-        match column {
-            CoreTokenField::Pk => Value::Uuid(t.pk),
-            CoreTokenField::Identifier => Value::text(&t.identifier),
-            CoreTokenField::Intent => Value::text(t.intent.as_str()),
-            CoreTokenField::User => Value::Int(t.user),
-            CoreTokenField::Description => Value::text(&t.description),
-            CoreTokenField::Expires => Value::opt_time(t.expires),
-            CoreTokenField::Expiring => Value::Bool(t.expiring),
-            CoreTokenField::Managed => Value::opt_text(t.managed.as_deref()),
-            CoreTokenField::UserUsername => Value::text(self.username(t.user)),
-        }
-    }
-
-    /// A user's value of a listing column.
-    fn user_value<'a>(&'a self, u: &'a AkUser, column: UserField) -> Value<'a> {
-        match column {
-            UserField::Pk => Value::Int(u.pk),
-            UserField::Username => Value::text(&u.username),
-            UserField::Name => Value::text(&u.name),
-            UserField::Email => Value::text(&u.email),
-            UserField::IsActive => Value::Bool(u.is_active),
-            UserField::IsSuperuser => Value::Bool(u.is_effective_superuser()),
-            UserField::Path => Value::text(&u.path),
-            UserField::Type => Value::text(u.user_type.as_str()),
-            UserField::Uuid => Value::Text(u.uuid.to_string().into()),
-            UserField::DateJoined => Value::Time(u.date_joined),
-            UserField::LastLogin => Value::opt_time(u.last_login),
-            UserField::LastUpdated => Value::Time(u.last_updated),
-        }
-    }
-
     fn delete_ak_user(&mut self, pk: i64) -> Result<(), StoreError> {
         let user = self.ak_users.remove(&pk).ok_or(StoreError::NotFound)?;
         self.ak_user_by_username.remove(&user.username);
@@ -240,22 +207,10 @@ impl State {
         for identifier in identifiers {
             self.remove_core(&identifier);
         }
-        self.oauth.retain(|_, t| t.user != pk);
-        Ok(())
-    }
-
-    /// An OAuth2 token's value of a listing column.
-    fn oauth_value<'a>(&'a self, t: &'a OAuthToken, column: OAuthField) -> Value<'a> {
-        match column {
-            OAuthField::Pk => Value::Int(t.pk),
-            OAuthField::Provider => Value::Int(t.provider),
-            OAuthField::User => Value::Int(t.user),
-            OAuthField::Expires => Value::opt_time(t.expires),
-            OAuthField::Revoked => Value::Bool(t.revoked),
-            OAuthField::Kind => Value::text(t.kind.as_str()),
-            OAuthField::ProviderName => Value::opt_text(self.providers.get(&t.provider).map(|p| p.name.as_str())),
-            OAuthField::UserUsername => Value::text(self.username(t.user)),
+        for id in self.oauth_by_user.remove(&pk).unwrap_or_default() {
+            self.oauth.remove(&id);
         }
+        Ok(())
     }
 }
 
@@ -400,11 +355,23 @@ impl Store for MemoryStore {
 
     async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError> {
         let state = self.read()?;
-        Ok(query.listing().page_of(state.oauth.values(), |t, c| state.oauth_value(t, c)))
+        // One user's tokens through the index when the listing is restricted to a user; the listing re-checks.
+        let candidates: Box<dyn Iterator<Item = &OAuthToken>> = match query.owner.or(query.user) {
+            Some(user) => {
+                Box::new(state.oauth_by_user.get(&user).into_iter().flatten().filter_map(|id| state.oauth.get(id)))
+            }
+            None => Box::new(state.oauth.values()),
+        };
+        Ok(query.listing().page_of(candidates, |t, c| state.oauth_value(t, c)))
     }
 
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
-        self.write()?.oauth.remove(&(kind, pk)).map(drop).ok_or(StoreError::NotFound)
+        let mut state = self.write()?;
+        let token = state.oauth.remove(&(kind, pk)).ok_or(StoreError::NotFound)?;
+        if let Some(ids) = state.oauth_by_user.get_mut(&token.user) {
+            ids.retain(|id| *id != (kind, pk));
+        }
+        Ok(())
     }
 
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {

@@ -1,0 +1,56 @@
+//! The memory store's side of the listing model: each row's value of a listing column (`store/query.rs` holds
+//! the rules; the SQL stores name the same columns in `sql/mod.rs`).
+
+use super::State;
+use crate::model::{AkUser, CoreToken, OAuthToken};
+use crate::store::query::Value;
+use crate::store::{CoreTokenField, OAuthField, UserField};
+
+impl State {
+    /// A core token's value of a listing column.
+    pub(super) fn core_value<'a>(&'a self, t: &'a CoreToken, column: CoreTokenField) -> Value<'a> {
+        match column {
+            CoreTokenField::Pk => Value::Uuid(t.pk),
+            CoreTokenField::Identifier => Value::text(&t.identifier),
+            CoreTokenField::Intent => Value::text(t.intent.as_str()),
+            CoreTokenField::User => Value::Int(t.user),
+            CoreTokenField::Description => Value::text(&t.description),
+            CoreTokenField::Expires => Value::opt_time(t.expires),
+            CoreTokenField::Expiring => Value::Bool(t.expiring),
+            CoreTokenField::Managed => Value::opt_text(t.managed.as_deref()),
+            CoreTokenField::UserUsername => Value::text(self.username(t.user)),
+        }
+    }
+
+    /// A user's value of a listing column.
+    pub(super) fn user_value<'a>(&'a self, u: &'a AkUser, column: UserField) -> Value<'a> {
+        match column {
+            UserField::Pk => Value::Int(u.pk),
+            UserField::Username => Value::text(&u.username),
+            UserField::Name => Value::text(&u.name),
+            UserField::Email => Value::text(&u.email),
+            UserField::IsActive => Value::Bool(u.is_active),
+            UserField::IsSuperuser => Value::Bool(u.is_effective_superuser()),
+            UserField::Path => Value::text(&u.path),
+            UserField::Type => Value::text(u.user_type.as_str()),
+            UserField::Uuid => Value::Text(u.uuid.to_string().into()),
+            UserField::DateJoined => Value::Time(u.date_joined),
+            UserField::LastLogin => Value::opt_time(u.last_login),
+            UserField::LastUpdated => Value::Time(u.last_updated),
+        }
+    }
+
+    /// An OAuth2 token's value of a listing column.
+    pub(super) fn oauth_value<'a>(&'a self, t: &'a OAuthToken, column: OAuthField) -> Value<'a> {
+        match column {
+            OAuthField::Pk => Value::Int(t.pk),
+            OAuthField::Provider => Value::Int(t.provider),
+            OAuthField::User => Value::Int(t.user),
+            OAuthField::Expires => Value::opt_time(t.expires),
+            OAuthField::Revoked => Value::Bool(t.revoked),
+            OAuthField::Kind => Value::text(t.kind.as_str()),
+            OAuthField::ProviderName => Value::opt_text(self.providers.get(&t.provider).map(|p| p.name.as_str())),
+            OAuthField::UserUsername => Value::text(self.username(t.user)),
+        }
+    }
+}
