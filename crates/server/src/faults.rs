@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 /// The operationId that matches every non-admin operation.
 pub const ALL_OPERATIONS: &str = "*";
@@ -22,17 +21,8 @@ fn is_admin(operation_id: &str) -> bool {
     tokenstack_api::OPERATION_TAGS.iter().any(|(id, tags)| *id == operation_id && tags.contains(&ADMIN_TAG))
 }
 
-/// One rule, as the admin API reads and writes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaultRule {
-    pub operation_id: String,
-    pub latency_ms: Option<u64>,
-    pub latency_max_ms: Option<u64>,
-    pub error_rate: Option<f64>,
-    pub error_status: Option<u16>,
-    pub drop_rate: Option<f64>,
-    pub seed: Option<u64>,
-}
+/// One rule: the spec's `FaultRule` (spec/tokenstack.yaml), as the admin API reads and writes it.
+pub use tokenstack_api::types::FaultRule;
 
 /// Why a rule was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,7 +68,7 @@ impl Faults {
         }
         let armed: Vec<ArmedRule> = rules
             .into_iter()
-            .map(|rule| ArmedRule { rng: StdRng::seed_from_u64(rule.seed.unwrap_or(0)), rule })
+            .map(|rule| ArmedRule { rng: StdRng::seed_from_u64(rule.seed.unwrap_or(0) as u64), rule })
             .collect();
         let mut guard = self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.active.store(!armed.is_empty(), Ordering::Release);
@@ -105,8 +95,9 @@ impl Faults {
                 continue;
             }
             let rng = &mut armed.rng;
-            let low = rule.latency_ms.unwrap_or(0);
-            let latency = match rule.latency_max_ms {
+            // Validated: 0 to 60 000 ms.
+            let low = rule.latency_ms.unwrap_or(0).max(0) as u64;
+            let latency = match rule.latency_max_ms.map(|high| high.max(0) as u64) {
                 Some(high) if high > low => rng.random_range(low..=high),
                 _ => low,
             };
@@ -122,7 +113,8 @@ impl Faults {
                 && !decision.drop
                 && decision.error_status.is_none()
             {
-                decision.error_status = Some(rule.error_status.unwrap_or(DEFAULT_ERROR_STATUS));
+                let status = rule.error_status.and_then(|s| u16::try_from(s).ok()).unwrap_or(DEFAULT_ERROR_STATUS);
+                decision.error_status = Some(status);
             }
         }
         decision
@@ -139,6 +131,9 @@ fn validate(rule: &FaultRule) -> Result<(), String> {
         {
             return Err(format!("{name} must be between 0 and 1"));
         }
+    }
+    if rule.latency_ms.unwrap_or(0) < 0 || rule.latency_max_ms.unwrap_or(0) < 0 {
+        return Err("latency must not be negative".to_string());
     }
     if let Some(status) = rule.error_status
         && !(400..=599).contains(&status)
@@ -202,6 +197,7 @@ mod tests {
         let faults = Faults::default();
         assert!(faults.set(vec![FaultRule { error_rate: Some(1.5), ..rule("*") }]).is_err());
         assert!(faults.set(vec![FaultRule { error_status: Some(200), ..rule("*") }]).is_err());
+        assert!(faults.set(vec![FaultRule { latency_ms: Some(-1), ..rule("*") }]).is_err());
         assert!(faults.rules().is_empty());
     }
 }

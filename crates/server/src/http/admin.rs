@@ -6,7 +6,6 @@ use dropshot::{HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent
 use tokenstack_api::types;
 
 use crate::admin::{self, AdminState};
-use crate::faults::FaultRule;
 use crate::model::{AkGroup, AkProvider, AkUser, NbUser, OAuthKind, OAuthToken};
 use crate::secrets::{Secret, generate_key};
 use crate::seed::DEFAULT_ACCOUNT;
@@ -148,52 +147,20 @@ pub async fn create_nb_user(
 
 /// The fault rules in force, in wire form.
 pub fn faults(ctx: &ServerContext) -> types::FaultConfig {
-    let rules = ctx
-        .faults
-        .rules()
-        .into_iter()
-        .map(|rule| types::FaultRule {
-            drop_rate: rule.drop_rate,
-            error_rate: rule.error_rate,
-            error_status: rule.error_status.map(i32::from),
-            latency_max_ms: rule.latency_max_ms.and_then(|v| i64::try_from(v).ok()),
-            latency_ms: rule.latency_ms.and_then(|v| i64::try_from(v).ok()),
-            operation_id: rule.operation_id,
-            seed: rule.seed.map(|v| v as i64),
-        })
-        .collect();
-    types::FaultConfig { rules }
+    types::FaultConfig { rules: ctx.faults.rules() }
 }
 
 /// Replaces the fault rules; the operationId must exist (or be `*`).
 pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(), TsResponseError> {
-    let bad = |index: usize, message: &str| -> TsResponseError {
-        TsError::Invalid(format!("rule {index}: {message}")).into()
-    };
-    let mut rules = Vec::with_capacity(config.rules.len());
-    for (index, rule) in config.rules.into_iter().enumerate() {
+    for (index, rule) in config.rules.iter().enumerate() {
         if rule.operation_id != crate::faults::ALL_OPERATIONS
             && !tokenstack_api::OPERATION_IDS.contains(&rule.operation_id.as_str())
         {
-            return Err(bad(index, "operation_id is not an operationId of the spec (or *)"));
+            let message = format!("rule {index}: operation_id is not an operationId of the spec (or *)");
+            return Err(TsError::Invalid(message).into());
         }
-        let millis = |v: Option<i64>| {
-            v.map(|v| u64::try_from(v).map_err(|_| bad(index, "latency must not be negative"))).transpose()
-        };
-        rules.push(FaultRule {
-            operation_id: rule.operation_id,
-            latency_ms: millis(rule.latency_ms)?,
-            latency_max_ms: millis(rule.latency_max_ms)?,
-            error_rate: rule.error_rate,
-            error_status: rule
-                .error_status
-                .map(|v| u16::try_from(v).map_err(|_| bad(index, "error_status must be between 400 and 599")))
-                .transpose()?,
-            drop_rate: rule.drop_rate,
-            seed: rule.seed.map(|v| v as u64),
-        });
     }
-    ctx.faults.set(rules).map_err(|err| TsResponseError::from(TsError::Invalid(err.to_string())))
+    ctx.faults.set(config.rules).map_err(|err| TsResponseError::from(TsError::Invalid(err.to_string())))
 }
 
 pub(super) async fn admin_reset(
