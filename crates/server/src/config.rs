@@ -52,6 +52,18 @@ pub struct Config {
     #[arg(long, env = "TOKENSTACK_EXPIRY_INTERVAL", default_value_t = 60)]
     pub expiry_interval: u64,
 
+    /// Most core tokens one authentik user may own; creating more is a 400 (0: no limit).
+    #[arg(long, env = "TOKENSTACK_MAX_TOKENS_PER_USER", default_value_t = 10_000)]
+    pub max_tokens_per_user: u64,
+
+    /// Most PATs one NetBird user may hold; creating more is a 422 (0: no limit).
+    #[arg(long, env = "TOKENSTACK_MAX_PATS_PER_USER", default_value_t = 1_000)]
+    pub max_pats_per_user: u64,
+
+    /// Longest token description and PAT name in characters; longer ones are a 400 / 422.
+    #[arg(long, env = "TOKENSTACK_MAX_TEXT_CHARS", default_value_t = 4_096)]
+    pub max_text_chars: usize,
+
     /// Seconds that in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "TOKENSTACK_SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
@@ -157,6 +169,9 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     expiry_interval: Option<u64>,
+    max_tokens_per_user: Option<u64>,
+    max_pats_per_user: Option<u64>,
+    max_text_chars: Option<usize>,
     shutdown_timeout: Option<u64>,
     max_body_bytes: Option<usize>,
     bootstrap_token: Option<Secret>,
@@ -166,7 +181,32 @@ struct FileConfig {
     validate_responses: Option<bool>,
 }
 
+/// What one user may store (the quota settings of [`Config`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// 0 means no limit.
+    pub tokens_per_user: u64,
+    /// 0 means no limit.
+    pub pats_per_user: u64,
+    pub text_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { tokens_per_user: 10_000, pats_per_user: 1_000, text_chars: 4_096 }
+    }
+}
+
 impl Config {
+    /// The quota settings.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            tokens_per_user: self.max_tokens_per_user,
+            pats_per_user: self.max_pats_per_user,
+            text_chars: self.max_text_chars,
+        }
+    }
+
     /// Reads the process's flags, environment and `--config` file.
     pub fn load() -> Result<Config, ConfigError> {
         Config::load_from(std::env::args_os())
@@ -223,6 +263,9 @@ impl FileConfig {
             log_level,
             log_format,
             expiry_interval,
+            max_tokens_per_user,
+            max_pats_per_user,
+            max_text_chars,
             shutdown_timeout,
             max_body_bytes,
             bootstrap_user,

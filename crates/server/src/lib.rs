@@ -86,6 +86,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
 pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
     let log = filter_early(logger(config)?, config.log_level);
     let mut context = ServerContext::new(store.clone());
+    context.limits = config.limits();
     if let Some(path) = &config.seed {
         let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
         seed::seed_if_empty(&*store, snapshot).await?;

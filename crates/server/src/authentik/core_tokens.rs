@@ -84,6 +84,7 @@ impl Authentik<'_> {
             key_viewers,
             ..CoreToken::new(identifier, Secret::new(generate_key()), user)
         };
+        self.check_token_quota(user).await?;
         loop {
             match self.store.insert_core_token(token.clone()).await {
                 Ok(token) => return Ok(token),
@@ -237,10 +238,34 @@ impl Authentik<'_> {
             }
             other => other.map(str::to_owned),
         };
+        if body.description.as_deref().is_some_and(|d| d.trim().chars().count() > self.limits.text_chars) {
+            add_error(
+                &mut errors,
+                "description",
+                format!("Ensure this field has no more than {} characters.", self.limits.text_chars),
+            );
+        }
         if !errors.is_empty() {
             return Err(AkError::Invalid(errors));
         }
         Ok(ValidFields { identifier, description: body.description.as_deref().map(|d| d.trim().to_owned()), managed })
+    }
+
+    /// tokenstack's quota (`--max-tokens-per-user`): a user at the limit creates no more tokens.
+    async fn check_token_quota(&self, user: i64) -> Result<(), AkError> {
+        let limit = self.limits.tokens_per_user;
+        if limit == 0 {
+            return Ok(());
+        }
+        let query = CoreTokenQuery {
+            owner: Some(user),
+            page: PageRequest::new(None, Some(1)).unwrap_or_default(),
+            ..Default::default()
+        };
+        if self.store.list_core_tokens(&query).await?.total >= limit {
+            return Err(AkError::field("non_field_errors", format!("A user may own at most {limit} tokens.")));
+        }
+        Ok(())
     }
 
     /// `TokenSerializer.validate` for intent and expiry. Returns the `expires` to store:

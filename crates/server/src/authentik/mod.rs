@@ -24,6 +24,7 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Timelike, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::config::Limits;
 use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkProvider, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
 use crate::pagination::{Page, PageRequest, parse_ordering};
 use crate::secrets::{Secret, generate_key};
@@ -128,11 +129,17 @@ pub struct NewToken {
 pub struct Authentik<'a> {
     pub store: &'a dyn Store,
     pub now: DateTime<Utc>,
+    pub limits: Limits,
 }
 
 impl<'a> Authentik<'a> {
     pub fn new(store: &'a dyn Store, now: DateTime<Utc>) -> Self {
-        Self { store, now }
+        Self { store, now, limits: Limits::default() }
+    }
+
+    /// The same rules with other quotas.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 }
 

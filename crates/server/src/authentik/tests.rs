@@ -493,3 +493,19 @@ async fn oauth_list_and_visibility() {
     assert_eq!(not_found_msg(ak.get_oauth(&e.root, Access, 1).await), "No AccessToken matches the given query.");
     ak.delete_oauth(&e.root, Refresh, 1).await.unwrap();
 }
+
+#[tokio::test]
+async fn quotas_bound_tokens_per_user_and_description_length() {
+    let e = env().await;
+    let limits = Limits { tokens_per_user: 2, pats_per_user: 1, text_chars: 8 };
+    let ak = e.ak().with_limits(limits);
+    for id in ["q1", "q2"] {
+        ak.create_token(&e.alice, &json!({ "identifier": id })).await.unwrap();
+    }
+    let over = ak.create_token(&e.alice, &json!({ "identifier": "q3" })).await;
+    assert_eq!(invalid_map(over), invalid("non_field_errors", &["A user may own at most 2 tokens."]));
+    // Another user has a quota of their own.
+    ak.create_token(&e.bob, &json!({ "identifier": "b1" })).await.unwrap();
+    let long = ak.create_token(&e.bob, &json!({ "identifier": "b2", "description": "123456789" })).await;
+    assert_eq!(invalid_map(long), invalid("description", &["Ensure this field has no more than 8 characters."]));
+}

@@ -7,6 +7,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::admin::AdminState;
 use crate::authentik::Authentik;
+use crate::config::Limits;
 use crate::faults::Faults;
 use crate::metrics::Metrics;
 use crate::netbird::NetBird;
@@ -25,6 +26,8 @@ pub struct ServerContext {
     pub faults: Faults,
     /// The response validator, when `--validate-responses` is set.
     pub(super) validator: Option<&'static ResponseValidator>,
+    /// What one user may store.
+    pub limits: Limits,
 }
 
 impl ServerContext {
@@ -36,6 +39,7 @@ impl ServerContext {
             admin: None,
             faults: Faults::default(),
             validator: None,
+            limits: Limits::default(),
         }
     }
 
@@ -74,10 +78,10 @@ impl ServerContext {
     }
 
     pub(super) fn authentik(&self) -> Authentik<'_> {
-        Authentik::new(&*self.store, self.now())
+        Authentik::new(&*self.store, self.now()).with_limits(self.limits)
     }
 
     pub(super) fn netbird(&self) -> NetBird<'_> {
-        NetBird::new(&*self.store, self.now())
+        NetBird::new(&*self.store, self.now()).with_limits(self.limits)
     }
 }

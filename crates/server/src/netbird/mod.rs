@@ -10,6 +10,7 @@ mod users;
 use chrono::{DateTime, Days, Utc};
 use serde_json::Value;
 
+use crate::config::Limits;
 use crate::model::{NbRole, NbUser, Pat};
 use crate::secrets::{Secret, generate_pat, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Store, StoreError};
@@ -57,6 +58,11 @@ pub enum NbError {
     /// A name no store can keep (PostgreSQL text cannot hold NUL); upstream has no message for it.
     #[error("{0} can't contain control characters")]
     ControlCharacters(&'static str),
+    /// tokenstack's quotas (`--max-text-chars`, `--max-pats-per-user`); upstream has no such limits.
+    #[error("token name can't be longer than {0} characters")]
+    NameTooLong(usize),
+    #[error("a user can't have more than {0} personal access tokens")]
+    PatQuota(u64),
     #[error("invalid service_user query parameter")]
     BadServiceUserFilter,
     #[error("unknown user role {0}")]
@@ -98,6 +104,8 @@ impl NbError {
             | Self::InvalidRole
             | Self::OwnerServiceUser
             | Self::ControlCharacters(_)
+            | Self::NameTooLong(_)
+            | Self::PatQuota(_)
             | Self::SelfDeletion => NbErrorKind::InvalidArgument,
             Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
             Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,
@@ -148,10 +156,16 @@ pub const PAT_MAX_DAYS: i64 = 365;
 pub struct NetBird<'a> {
     pub store: &'a dyn Store,
     pub now: DateTime<Utc>,
+    pub limits: Limits,
 }
 
 impl<'a> NetBird<'a> {
     pub fn new(store: &'a dyn Store, now: DateTime<Utc>) -> Self {
-        Self { store, now }
+        Self { store, now, limits: Limits::default() }
+    }
+
+    /// The same rules with other quotas.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Self { limits, ..self }
     }
 }

@@ -41,10 +41,17 @@ impl NetBird<'_> {
         if name.chars().any(char::is_control) {
             return Err(NbError::ControlCharacters("token name"));
         }
+        if name.chars().count() > self.limits.text_chars {
+            return Err(NbError::NameTooLong(self.limits.text_chars));
+        }
         if !(PAT_MIN_DAYS..=PAT_MAX_DAYS).contains(&expires_in) {
             return Err(NbError::BadExpiration);
         }
         self.authorize(caller, user_id, PatOp::Create).await?;
+        let limit = self.limits.pats_per_user;
+        if limit > 0 && self.store.list_pats(user_id).await?.len() as u64 >= limit {
+            return Err(NbError::PatQuota(limit));
+        }
         let days = Days::new(expires_in.unsigned_abs());
         let expiration_date =
             self.now.checked_add_days(days).ok_or_else(|| StoreError::backend("expiration date out of range"))?;

@@ -244,3 +244,18 @@ fn error_kinds() {
     let store = NbError::Store(StoreError::backend("disk on fire"));
     assert_eq!((store.kind(), store.public_message()), (NbErrorKind::Internal, "internal server error".into()));
 }
+
+#[tokio::test]
+async fn quotas_bound_pats_per_user_and_name_length() {
+    let e = env().await;
+    let nb = e.nb().with_limits(crate::config::Limits { tokens_per_user: 0, pats_per_user: 1, text_chars: 5 });
+    let owner = e.user("owner").await;
+    nb.create_pat(&owner, "owner", &pat_body("first", 30)).await.unwrap();
+    let over = nb.create_pat(&owner, "owner", &pat_body("again", 30)).await.unwrap_err();
+    assert_eq!(
+        (over.kind(), over.public_message()),
+        (NbErrorKind::InvalidArgument, "a user can't have more than 1 personal access tokens".to_string())
+    );
+    let long = nb.create_pat(&owner, "admin", &pat_body("toolong", 30)).await.unwrap_err();
+    assert_eq!(long.public_message(), "token name can't be longer than 5 characters");
+}
