@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Which document a normalization rewrites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,10 @@ enum Apply {
     /// Rewrites the pair (spec, server).
     Pair(fn(&mut Value, &mut Value)),
 }
+
+mod rewrites;
+
+use rewrites::*;
 
 /// Applied in this order; later entries see the output of earlier ones.
 pub const NORMALIZATIONS: &[Normalization] = &[
@@ -208,7 +212,7 @@ pub fn normalize(spec: &Value, server: &Value) -> (Normalized, Normalized) {
     )
 }
 
-fn original_paths(doc: &Value) -> BTreeMap<String, String> {
+pub(super) fn original_paths(doc: &Value) -> BTreeMap<String, String> {
     doc.get("paths")
         .and_then(Value::as_object)
         .into_iter()
@@ -219,7 +223,7 @@ fn original_paths(doc: &Value) -> BTreeMap<String, String> {
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
-fn normalized_path(path: &str) -> String {
+pub(super) fn normalized_path(path: &str) -> String {
     match path.strip_suffix('/') {
         Some(stripped) if !stripped.is_empty() => stripped.to_string(),
         _ => path.to_string(),
@@ -227,7 +231,7 @@ fn normalized_path(path: &str) -> String {
 }
 
 /// Every operation object of the document.
-fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
+pub(super) fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Value>> {
     doc.get_mut("paths")
         .and_then(Value::as_object_mut)
         .into_iter()
@@ -239,7 +243,7 @@ fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut Map<String, Valu
 
 /// Calls `f` on every schema object of the document: components, parameters, bodies, responses and
 /// everything nested in them (properties, items, additionalProperties, allOf/oneOf/anyOf, not).
-fn for_each_schema(doc: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
+pub(super) fn for_each_schema(doc: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         schemas.values_mut().for_each(|schema| walk_schema(schema, f));
     }
@@ -276,7 +280,7 @@ fn for_each_schema(doc: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>))
     }
 }
 
-fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
+pub(super) fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) {
     let Some(map) = schema.as_object_mut() else { return };
     f(map);
     for (key, child) in map.iter_mut() {
@@ -291,279 +295,10 @@ fn walk_schema(schema: &mut Value, f: &mut impl FnMut(&mut Map<String, Value>)) 
     }
 }
 
-fn merge_shadowed_routes(doc: &mut Value) {
-    tokenstack_codegen::merge_shadowed_routes(doc);
-}
-
-fn drop_document_metadata(doc: &mut Value) {
-    let Some(map) = doc.as_object_mut() else { return };
-    for key in ["servers", "tags", "security", "externalDocs"] {
-        map.remove(key);
-    }
-    map.retain(|key, _| !key.starts_with("x-"));
-    map.insert("info".into(), json!({"title": "normalized", "version": "0"}));
-    if let Some(components) = map.get_mut("components").and_then(Value::as_object_mut) {
-        components.remove("securitySchemes");
-        components.remove("headers");
-    }
-}
-
-fn strip_trailing_slashes(doc: &mut Value) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
-    let old = std::mem::take(paths);
-    for (path, item) in old {
-        paths.insert(normalized_path(&path), item);
-    }
-}
-
-fn drop_operation_docs(doc: &mut Value) {
-    for op in operations_mut(doc) {
-        for key in ["summary", "description", "security", "externalDocs"] {
-            op.remove(key);
-        }
-        for parameter in op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
-            if let Some(parameter) = parameter.as_object_mut() {
-                parameter.remove("description");
-                parameter.remove("example");
-            }
-        }
-        if let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
-            body.remove("description");
-        }
-    }
-}
-
-fn inline_responses(doc: &mut Value) {
-    let components = doc.pointer("/components/responses").cloned().unwrap_or_default();
-    for op in operations_mut(doc) {
-        for response in op.get_mut("responses").and_then(Value::as_object_mut).into_iter().flat_map(|r| r.values_mut())
-        {
-            let target = response
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix("#/components/responses/"))
-                .and_then(|name| components.get(name));
-            if let Some(target) = target {
-                *response = target.clone();
-            }
-            if let Some(response) = response.as_object_mut() {
-                response.insert("description".into(), json!(""));
-                response.remove("headers");
-                response.remove("links");
-            }
-        }
-    }
-    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
-        components.remove("responses");
-    }
-}
-
-fn collapse_error_codes(doc: &mut Value) {
-    for op in operations_mut(doc) {
-        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
-        for class in ['4', '5'] {
-            let range = format!("{class}XX");
-            let codes: Vec<String> = responses
-                .keys()
-                .filter(|code| code.len() == 3 && code.starts_with(class) && code.as_str() != range)
-                .cloned()
-                .collect();
-            let Some(first) = codes.first() else { continue };
-            let body = responses[first].clone();
-            let same = codes.iter().all(|code| responses[code] == body)
-                && responses.get(&range).is_none_or(|existing| existing == &body);
-            if same {
-                codes.iter().for_each(|code| {
-                    responses.remove(code);
-                });
-                responses.insert(range, body);
-            }
-        }
-    }
-}
-
-fn merge_error_classes(doc: &mut Value) {
-    for op in operations_mut(doc) {
-        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else { continue };
-        let Some(server_error) = responses.get("5XX").cloned() else { continue };
-        if responses.get("4XX").is_none_or(|client_error| client_error == &server_error) {
-            responses.remove("5XX");
-            responses.insert("4XX".into(), server_error);
-        }
-    }
-}
-
-fn free_form_responses(spec: &mut Value, server: &mut Value) {
-    let free_form = json!({"default": {"content": {"*/*": {"schema": {}}}, "description": ""}});
-    let mut replaced = Vec::new();
-    if let Some(paths) = server.get("paths").and_then(Value::as_object) {
-        for (path, item) in paths {
-            for (method, op) in item.as_object().into_iter().flatten() {
-                if op.get("responses") == Some(&free_form) {
-                    replaced.push((path.clone(), method.clone()));
-                }
-            }
-        }
-    }
-    for (path, method) in replaced {
-        let spec_responses = spec
-            .get("paths")
-            .and_then(|p| p.get(&path))
-            .and_then(|i| i.get(&method))
-            .and_then(|op| op.get("responses"))
-            .cloned();
-        if let (Some(responses), Some(op)) =
-            (spec_responses, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method)))
-        {
-            op["responses"] = responses;
-        }
-    }
-}
-
-fn require_request_bodies(doc: &mut Value) {
-    for op in operations_mut(doc) {
-        if let Some(body) = op.get_mut("requestBody").and_then(Value::as_object_mut) {
-            body.insert("required".into(), Value::Bool(true));
-        }
-    }
-}
-
-fn any_of_to_one_of(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        if let Some(any_of) = schema.remove("anyOf") {
-            schema.insert("oneOf".into(), any_of);
-        }
-    });
-}
-
-fn unrequire_nullable(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        let nullable: Vec<Value> = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter(|(_, property)| property.get("nullable") == Some(&Value::Bool(true)))
-            .map(|(name, _)| Value::String(name.clone()))
-            .collect();
-        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-            required.retain(|name| !nullable.contains(name));
-            if required.is_empty() {
-                schema.remove("required");
-            }
-        }
-    });
-}
-
-fn wire_adjustments(doc: &mut Value) {
-    let request_side = tokenstack_codegen::request_schema_names(doc);
-    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
-        for (name, schema) in schemas.iter_mut() {
-            tokenstack_codegen::openapi_wire_adjustments(name, schema, request_side.contains(name));
-        }
-    }
-    // Inline schemas of parameters and bodies are request-side: only the constraints go, and query values are
-    // strings that the rules parse.
-    let adjust = |parameter: &mut Value| {
-        let query = parameter.get("in").and_then(Value::as_str) == Some("query");
-        if let Some(schema) = parameter.get_mut("schema") {
-            if query {
-                *schema = tokenstack_codegen::server_query_parameter(schema);
-            }
-            tokenstack_codegen::openapi_wire_adjustments("", schema, true);
-        }
-    };
-    if let Some(parameters) = doc.pointer_mut("/components/parameters").and_then(Value::as_object_mut) {
-        parameters.values_mut().for_each(adjust);
-    }
-    for op in operations_mut(doc) {
-        op.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten().for_each(adjust);
-    }
-}
-
-fn drop_untyped_keywords(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        for key in ["example", "xml", "externalDocs", "discriminator"] {
-            schema.remove(key);
-        }
-        if schema.get("format") == Some(&json!("email")) {
-            schema.remove("format");
-        }
-    });
-}
-
-fn drop_schema_annotations(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        for key in ["title", "description", "readOnly", "writeOnly"] {
-            // Only annotation values: a property named `title` is a schema object inside `properties`, not here.
-            if schema.get(key).is_some_and(|v| !v.is_object()) {
-                schema.remove(key);
-            }
-        }
-    });
-}
-
-fn drop_integer_formats(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        if schema.get("type") == Some(&json!("integer")) {
-            schema.remove("format");
-        }
-    });
-}
-
-fn drop_optional_nullable(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        let required: Vec<String> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).map(str::to_string).collect())
-            .unwrap_or_default();
-        let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) else { return };
-        for (name, property) in properties.iter_mut() {
-            if !required.contains(name)
-                && let Some(property) = property.as_object_mut()
-            {
-                property.remove("nullable");
-            }
-        }
-    });
-}
-
-fn sort_required(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-            required.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-        }
-    });
-}
-
-fn unwrap_single_all_of(doc: &mut Value) {
-    fn unwrap(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                map.values_mut().for_each(unwrap);
-                let single = map.len() == 1 && map.get("allOf").and_then(Value::as_array).is_some_and(|a| a.len() == 1);
-                if single && let Some(Value::Array(mut items)) = map.remove("allOf") {
-                    *value = items.remove(0);
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(unwrap),
-            _ => {}
-        }
-    }
-    unwrap(doc);
-}
-
-fn empty_additional_properties(doc: &mut Value) {
-    for_each_schema(doc, &mut |schema| {
-        if schema.get("additionalProperties") == Some(&json!({})) {
-            schema.insert("additionalProperties".into(), Value::Bool(true));
-        }
-    });
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
