@@ -24,6 +24,18 @@ pub struct Action {
     pub copy: Option<String>,
 }
 
+/// The overlay files (`*.yaml`, `*.yml`) of `dir`, sorted by name.
+pub fn overlay_files(dir: &std::path::Path) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 impl Overlay {
     /// Parses an overlay document (YAML or JSON).
     pub fn parse(text: &str) -> anyhow::Result<Overlay> {

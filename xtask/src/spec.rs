@@ -95,14 +95,7 @@ fn server_path_prefix(doc: &Value) -> String {
 }
 
 fn load_overlays(dir: &Path) -> anyhow::Result<Vec<(String, Overlay)>> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
-        .collect();
-    files.sort();
-    files
+    crate::overlay::overlay_files(dir)?
         .into_iter()
         .map(|path| {
             let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();

@@ -138,13 +138,7 @@ fn read_yaml(path: &Path) -> anyhow::Result<Value> {
 /// name, or a NEW file name that starts with the upstream's stem (`authentik-2026.2.yaml`).
 fn overlays_for(root: &Path, old_path: &Path, new_path: &Path) -> anyhow::Result<Vec<(String, Overlay)>> {
     let dir = root.join("spec/overlays");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
-        .collect();
-    files.sort();
+    let files = crate::overlay::overlay_files(&dir)?;
     let name_of = |path: &Path| path.file_name().unwrap_or_default().to_string_lossy().to_string();
     let (old_name, new_name) = (name_of(old_path), name_of(new_path));
     let mut out = Vec::new();
