@@ -6,13 +6,17 @@ use std::path::{Path, PathBuf};
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::secrets::Secret;
 
 /// tokenstack: authentik and NetBird token APIs for tests and CI.
-#[derive(Debug, Clone, clap::Parser)]
+///
+/// One definition for flags, environment and TOML: the file's keys are these fields' names (the flags' long names
+/// with `_` for `-`); unknown keys are errors.
+#[derive(Debug, Clone, clap::Parser, Serialize, Deserialize)]
 #[command(name = "tokenstack", version, about)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// TOML configuration file (see examples/tokenstack.toml); flags and environment variables override it.
     #[arg(long, env = "TOKENSTACK_CONFIG")]
@@ -96,7 +100,7 @@ pub struct Config {
 }
 
 /// The log levels Dropshot's logger understands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Trace,
@@ -133,7 +137,7 @@ impl LogLevel {
 }
 
 /// How log records are written to stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Json,
@@ -154,32 +158,11 @@ pub enum ConfigError {
         "{given} is set but {missing} is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
     )]
     TlsHalf { given: &'static str, missing: &'static str },
+    /// The configuration does not round-trip through TOML (a bug, not a user error).
+    #[error("cannot merge the config file: {0}")]
+    Internal(String),
 }
 
-/// The keys of the TOML file: the flags' long names with `_` for `-`. Secrets may live here too, in a file
-/// readable only by the service user.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    bind: Option<SocketAddr>,
-    seed: Option<PathBuf>,
-    store: Option<String>,
-    log_level: Option<LogLevel>,
-    log_format: Option<LogFormat>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    expiry_interval: Option<u64>,
-    max_tokens_per_user: Option<u64>,
-    max_pats_per_user: Option<u64>,
-    max_text_chars: Option<usize>,
-    shutdown_timeout: Option<u64>,
-    max_body_bytes: Option<usize>,
-    bootstrap_token: Option<Secret>,
-    bootstrap_pat: Option<Secret>,
-    bootstrap_user: Option<String>,
-    admin_token: Option<Secret>,
-    validate_responses: Option<bool>,
-}
 
 /// What one user may store (the quota settings of [`Config`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,7 +204,7 @@ impl Config {
         let matches = Config::command().try_get_matches_from(args)?;
         let mut config = Config::from_arg_matches(&matches)?;
         if let Some(path) = config.config.clone() {
-            FileConfig::load(&path)?.apply(&mut config, &matches);
+            config = with_file(config, &path, &matches)?;
         }
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError::TlsHalf { given: "tls_cert", missing: "tls_key" }),
@@ -231,48 +214,25 @@ impl Config {
     }
 }
 
-impl FileConfig {
-    fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-        let display = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: display, source })
-    }
-
-    /// Fills every setting that neither a flag nor an environment variable gave.
-    fn apply(self, config: &mut Config, matches: &ArgMatches) {
-        let unset =
-            |id: &str| !matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable));
-        macro_rules! fill {
-            ($($field:ident),*) => {$(
-                if unset(stringify!($field)) && let Some(value) = self.$field {
-                    config.$field = value;
-                }
-            )*};
+/// `config` with every setting that neither a flag nor an environment variable gave taken from the TOML file.
+fn with_file(config: Config, path: &Path, matches: &ArgMatches) -> Result<Config, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
+    let parse = |source| ConfigError::Parse { path: display.clone(), source };
+    let file: toml::Table = toml::from_str(&text).map_err(parse)?;
+    // An unknown key has no argument (and fails the deserialization below, naming it).
+    let given = |id: &str| {
+        matches.ids().any(|known| known == id)
+            && matches!(matches.value_source(id), Some(ValueSource::CommandLine | ValueSource::EnvVariable))
+    };
+    // Serializing skips unset options, so the merged table has every setting that has a value.
+    let mut merged = toml::Table::try_from(&config).map_err(|e| ConfigError::Internal(e.to_string()))?;
+    for (key, value) in file {
+        if !given(&key) {
+            merged.insert(key, value);
         }
-        macro_rules! fill_optional {
-            ($($field:ident),*) => {$(
-                if unset(stringify!($field)) && self.$field.is_some() {
-                    config.$field = self.$field;
-                }
-            )*};
-        }
-        fill!(
-            bind,
-            store,
-            log_level,
-            log_format,
-            expiry_interval,
-            max_tokens_per_user,
-            max_pats_per_user,
-            max_text_chars,
-            shutdown_timeout,
-            max_body_bytes,
-            bootstrap_user,
-            validate_responses
-        );
-        fill_optional!(seed, tls_cert, tls_key, bootstrap_token, bootstrap_pat, admin_token);
     }
+    merged.try_into().map_err(parse)
 }
 
 #[cfg(test)]
