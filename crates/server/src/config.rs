@@ -163,7 +163,6 @@ pub enum ConfigError {
     Internal(String),
 }
 
-
 /// What one user may store (the quota settings of [`Config`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -3,7 +3,7 @@
 mod columns;
 mod slab;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
@@ -43,6 +43,8 @@ struct State {
     providers: HashMap<i64, AkProvider>,
     /// Core tokens with their identifier, key, pk and user indexes.
     core: CoreTable,
+    /// `(expires, pk)` of every expiring core token with an expiry, for the sweep.
+    core_expiry: BTreeSet<(DateTime<Utc>, Uuid)>,
     oauth: HashMap<(OAuthKind, i64), OAuthToken>,
     /// user → the OAuth2 tokens of that user, so a non-superuser's listing reads only its own.
     oauth_by_user: HashMap<i64, Vec<(OAuthKind, i64)>>,
@@ -95,6 +97,11 @@ impl CoreTable {
     }
 }
 
+/// A core token's place in the expiry index: expiring tokens with an expiry.
+fn expiry_key(token: &CoreToken) -> Option<DateTime<Utc>> {
+    token.expires.filter(|_| token.expiring)
+}
+
 /// NetBird PATs, unique by id and hashed token, listed by user.
 type PatTable = Slab<Pat, 2>;
 const BY_ID: usize = 0;
@@ -137,11 +144,26 @@ impl State {
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
         }
-        self.core.insert(token).map_err(|index| StoreError::Duplicate { field: CORE_UNIQUE[index] })
+        let entry = expiry_key(&token).map(|at| (at, token.pk));
+        self.core.insert(token).map_err(|index| StoreError::Duplicate { field: CORE_UNIQUE[index] })?;
+        if let Some(entry) = entry {
+            self.core_expiry.insert(entry);
+        }
+        Ok(())
+    }
+
+    fn index_core(&mut self, token: &CoreToken) {
+        if let Some(at) = expiry_key(token) {
+            self.core_expiry.insert((at, token.pk));
+        }
     }
 
     fn remove_core(&mut self, identifier: &str) -> Option<CoreToken> {
-        self.core.remove(BY_IDENTIFIER, identifier.as_bytes())
+        let token = self.core.remove(BY_IDENTIFIER, identifier.as_bytes())?;
+        if let Some(at) = expiry_key(&token) {
+            self.core_expiry.remove(&(at, token.pk));
+        }
+        Some(token)
     }
 
     fn replace_core(&mut self, identifier: &str, mut token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -158,9 +180,11 @@ impl State {
         }
         let old = self.remove_core(identifier).ok_or(StoreError::NotFound)?;
         if let Err(index) = self.core.insert(token.clone()) {
+            self.index_core(&old);
             self.core.insert(old).expect("the old row's keys are free again");
             return Err(StoreError::Duplicate { field: CORE_UNIQUE[index] });
         }
+        self.index_core(&token);
         Ok(token)
     }
 
@@ -311,7 +335,9 @@ impl Store for MemoryStore {
     }
 
     async fn delete_core_token(&self, pk: Uuid) -> Result<(), StoreError> {
-        self.write()?.core.remove(BY_PK, pk.as_bytes()).map(drop).ok_or(StoreError::NotFound)
+        let mut state = self.write()?;
+        let identifier = state.core.get(BY_PK, pk.as_bytes()).ok_or(StoreError::NotFound)?.identifier.clone();
+        state.remove_core(&identifier).map(drop).ok_or(StoreError::NotFound)
     }
 
     async fn set_core_token_key(&self, pk: Uuid, key: Secret) -> Result<(), StoreError> {
@@ -323,7 +349,13 @@ impl Store for MemoryStore {
 
     async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {
         let state = self.read()?;
-        let mut expired: Vec<&CoreToken> = state.core.values().filter(|t| t.is_expired(now)).collect();
+        // Through the expiry index: `expires < now` is everything before `(now, the smallest pk)`.
+        let mut expired: Vec<&CoreToken> = state
+            .core_expiry
+            .range(..(now, Uuid::nil()))
+            .filter_map(|(_, pk)| state.core.get(BY_PK, pk.as_bytes()))
+            .filter(|t| t.is_expired(now))
+            .collect();
         expired.sort_unstable_by(|a, b| a.identifier.cmp(&b.identifier));
         Ok(expired.into_iter().take(limit).cloned().collect())
     }

@@ -43,3 +43,23 @@ fn store_is_object_safe_and_debug_hides_keys() {
     drop(state);
     assert!(!format!("{m:?}").contains("topsecret"));
 }
+
+#[tokio::test]
+async fn the_expiry_index_follows_replaces_and_deletes() {
+    let store = MemoryStore::new();
+    store.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
+    let now = Utc::now();
+    let soon = CoreToken { expires: Some(now - chrono::TimeDelta::minutes(1)), ..core_token("t", "k", 1) };
+    let token = store.insert_core_token(soon.clone()).await.unwrap();
+    assert_eq!(store.expired_core_tokens(now, 10).await.unwrap().len(), 1);
+    // Moved into the future: no longer expired, and its old index entry is gone.
+    let later = CoreToken { expires: Some(now + chrono::TimeDelta::hours(1)), ..soon.clone() };
+    store.replace_core_token(token.pk, later).await.unwrap();
+    assert!(store.expired_core_tokens(now, 10).await.unwrap().is_empty());
+    assert_eq!(store.expired_core_tokens(now + chrono::TimeDelta::hours(2), 10).await.unwrap().len(), 1);
+    // Not expiring: out of the index.
+    store.replace_core_token(token.pk, CoreToken { expiring: false, ..soon }).await.unwrap();
+    assert!(store.expired_core_tokens(now + chrono::TimeDelta::days(9), 10).await.unwrap().is_empty());
+    store.delete_core_token(token.pk).await.unwrap();
+    assert!(store.read().unwrap().core_expiry.is_empty());
+}
