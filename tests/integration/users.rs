@@ -462,3 +462,31 @@ async fn a_key_never_lands_on_another_users_token_sqlite() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+/// Users made through the upstream APIs, with every field they were given, survive a state export and load.
+#[tokio::test]
+async fn api_users_survive_export_and_load() {
+    use crate::support::ADMIN_TOKEN;
+    let server = TestServer::start().await;
+    let admin = server.client(&format!("Bearer {ADMIN_TOKEN}"));
+    let owner = server.netbird(ADMIN_PAT);
+    let request = service_user("exported-bot", "user")
+        .email(Some("bot@example.com".to_string()))
+        .auto_groups(vec!["g1".to_string()]);
+    let bot = owner.netbird_users_create().body(request).send().await.unwrap().into_inner();
+    let alice = server.authentik(ALICE_KEY);
+    alice.core_users_create().body(user_request("exported", "Ex Ported")).send().await.unwrap();
+    let exported = admin.admin_state_export().send().await.unwrap().into_inner();
+    admin.admin_reset().send().await.unwrap();
+    assert!(owner.netbird_users_list().send().await.unwrap().into_inner().iter().all(|u| u.id != bot.id));
+    let document: types::SeedDocument = serde_json::from_value(serde_json::to_value(&exported).unwrap()).unwrap();
+    admin.admin_state_load().body(document).send().await.unwrap();
+    let users = owner.netbird_users_list().send().await.unwrap().into_inner();
+    let back = users.iter().find(|u| u.id == bot.id).expect("the bot is back");
+    assert_eq!(
+        (back.name.as_str(), back.email.as_str(), back.auto_groups.clone()),
+        ("exported-bot", "bot@example.com", vec!["g1".to_string()])
+    );
+    let found = alice.core_users_list().username("exported").send().await.unwrap().into_inner().results;
+    assert_eq!(found.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ex Ported"]);
+}

@@ -114,6 +114,13 @@ pub struct NbUserSeed {
     pub service_user: bool,
     #[serde(default)]
     pub blocked: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+    /// Group ids assigned to the peers the user registers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_groups: Vec<String>,
     #[serde(default)]
     pub pats: Vec<PatSeed>,
 }
@@ -231,6 +238,9 @@ impl SeedFile {
                 role: user.role,
                 service_user: user.is_service_user,
                 blocked: user.blocked,
+                name: user.name.clone(),
+                email: user.email.clone(),
+                auto_groups: user.auto_groups.clone(),
                 pats: snapshot
                     .pats
                     .iter()
@@ -350,6 +360,9 @@ impl SeedFile {
             nb_users.push(NbUser {
                 is_service_user: user.service_user,
                 blocked: user.blocked,
+                name: user.name,
+                email: user.email,
+                auto_groups: user.auto_groups,
                 ..NbUser::new(user.id, user.account_id, user.role)
             });
         }
