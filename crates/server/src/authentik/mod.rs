@@ -10,6 +10,8 @@
 mod auth;
 mod core_tokens;
 mod oauth_tokens;
+#[cfg(test)]
+mod proptests;
 mod serializer;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
