@@ -66,6 +66,11 @@ pub(super) fn parse_null_boolean(value: &str) -> Option<bool> {
 /// Django `parse_datetime`: ISO 8601 with `T` or space, optional seconds and fraction,
 /// optional `Z`/offset; naive values are UTC (`TIME_ZONE = "UTC"`).
 pub(super) fn parse_django_datetime(value: &str) -> Option<DateTime<Utc>> {
+    // Python's datetime has no second 60; chrono reads one as a leap second (nanosecond ≥ 1e9).
+    parse_iso(value).filter(|dt| dt.nanosecond() < 1_000_000_000)
+}
+
+fn parse_iso(value: &str) -> Option<DateTime<Utc>> {
     let value = value.trim();
     let normalized = match value.strip_suffix('Z').or_else(|| value.strip_suffix('z')) {
         Some(rest) => format!("{rest}+00:00"),
