@@ -5,7 +5,8 @@
 //! listening on 127.0.0.1 and a free port only; as root it runs them as the `postgres` user through
 //! `runuser`. The cluster stops when the value drops (also when a test panics), and a watchdog
 //! process stops it and removes its directory if the test process dies without unwinding. Missing
-//! binaries make the test fail with a message saying how to install them: it never skips.
+//! binaries make the test fail with a message saying how to install them: it never skips. `stop` and
+//! `start_again` take a running cluster down and back up on the same port, for outage tests.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,8 @@ pub struct PgCluster {
     dir: tempfile::TempDir,
     bindir: PathBuf,
     port: u16,
+    /// The `pg_ctl start -o` options the cluster runs with (its port among them), for [`PgCluster::start_again`].
+    options: String,
     as_postgres: bool,
     watchdog: Option<Child>,
 }
@@ -68,7 +71,7 @@ impl PgCluster {
             let status = Command::new("chown").arg("postgres:postgres").arg(dir.path()).status().expect("chown runs");
             assert!(status.success(), "chown postgres {}", dir.path().display());
         }
-        let mut cluster = PgCluster { dir, bindir, port: 0, as_postgres, watchdog: None };
+        let mut cluster = PgCluster { dir, bindir, port: 0, options: String::new(), as_postgres, watchdog: None };
         let data = cluster.data_dir();
         cluster
             .run("initdb", &["-D", &data, "-A", "trust", "-U", "tokenstack", "-E", "UTF8", "--no-locale", "--no-sync"]);
@@ -80,12 +83,13 @@ impl PgCluster {
                 cluster.port,
                 cluster.dir.path().display()
             );
-            let log = cluster.dir.path().join("log").display().to_string();
+            let log = cluster.log_file();
             let out = cluster
                 .command("pg_ctl", &["-D", &data, "-o", &options, "-l", &log, "-w", "-t", "60", "start"])
                 .output()
                 .expect("pg_ctl runs");
             if out.status.success() {
+                cluster.options = options;
                 cluster.spawn_watchdog();
                 return cluster;
             }
@@ -97,6 +101,22 @@ impl PgCluster {
             );
         }
         panic!("PostgreSQL did not start: {last_error}");
+    }
+
+    /// `pg_ctl stop -m fast`: PostgreSQL ends every connection and shuts down; the data stays on disk.
+    pub fn stop(&self) {
+        self.run("pg_ctl", &["-D", &self.data_dir(), "-m", "fast", "-w", "-t", "60", "stop"]);
+    }
+
+    /// Starts a stopped cluster again, on the same port and with the same data; returns once it accepts
+    /// connections (`pg_ctl -w`).
+    pub fn start_again(&self) {
+        let (data, log) = (self.data_dir(), self.log_file());
+        self.run("pg_ctl", &["-D", &data, "-o", &self.options, "-l", &log, "-w", "-t", "60", "start"]);
+    }
+
+    fn log_file(&self) -> String {
+        self.dir.path().join("log").display().to_string()
     }
 
     fn data_dir(&self) -> String {
