@@ -3,17 +3,30 @@
 //! * SQLite: the `tokenstack` binary writes a token, a key change and a PAT, is killed with
 //!   SIGKILL, restarts on the same file (same bootstrap credentials), and everything acknowledged is
 //!   still there and authenticates.
+//! * SQLite under load: eight writers (each its own HTTP client) create tokens, set their keys and create
+//!   PATs; SIGKILL mid-stream; after the restart every acknowledged write is there (the last acknowledged
+//!   key authenticates, a key it replaced does not, every PAT authenticates) and `PRAGMA integrity_check`
+//!   is `ok`.
 //! * PostgreSQL: two replicas (in-process servers on different ports) share one database in a
 //!   throwaway cluster: what one writes, the other serves at once, including a key change that
 //!   must stop the old key on both.
+//! * PostgreSQL outage: the binary under write traffic, the cluster stopped: every store-backed answer is
+//!   a 5xx in the upstream's shape (authentik `{"detail"}`, NetBird `{"message", "code"}`), `/readyz` is
+//!   503, the process keeps serving; once the cluster is back it recovers within seconds, with every write
+//!   acknowledged before the stop still there.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use clap::Parser as _;
 use reqwest::Method;
 use serde_json::{Value, json};
+use sqlx::Connection as _;
 use tokenstack_server::config::Config;
 
 use crate::support::PgCluster;
@@ -60,13 +73,19 @@ struct Binary {
 }
 
 impl Binary {
-    /// Starts the binary on port 0; its first stdout line, printed once it listens, names the address.
+    /// Starts the binary on port 0 with the SQLite database `db`.
     async fn start(db: &Path, log: &Path) -> Binary {
+        Binary::start_on(&format!("sqlite:{}", db.display()), log).await
+    }
+
+    /// Starts the binary on port 0 with `store`; its first stdout line, printed once it listens, names the
+    /// address. Its stderr (the log, and any panic message) goes to `log`.
+    async fn start_on(store: &str, log: &Path) -> Binary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
             .arg("--bind")
             .arg("127.0.0.1:0")
             .arg("--store")
-            .arg(format!("sqlite:{}", db.display()))
+            .arg(store)
             .arg("--log-level")
             .arg("warn")
             .env("TOKENSTACK_BOOTSTRAP_TOKEN", ADMIN_KEY)
@@ -272,4 +291,352 @@ async fn postgres_replicas_share_one_database() {
 
     a.server.close().await.expect("A stops");
     b.server.close().await.expect("B stops");
+}
+
+/// One HTTP call with `client` that may fail (a killed server, a timeout): the status and the JSON body.
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> Result<(u16, Value), reqwest::Error> {
+    let mut request = client.request(method, format!("{base}{path}")).header("authorization", auth);
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("HTTP client")
+}
+
+/// Whether `body` is authentik's error shape: `{"detail": "…"}` and nothing else.
+fn is_authentik_error(body: &Value) -> bool {
+    body.as_object().is_some_and(|o| o.len() == 1 && o["detail"].as_str().is_some_and(|d| !d.is_empty()))
+}
+
+/// Whether `body` is NetBird's error shape for `status`: `{"message": "…", "code": status}` and nothing else.
+fn is_netbird_error(body: &Value, status: u16) -> bool {
+    body.as_object().is_some_and(|o| {
+        o.len() == 2 && o["message"].as_str().is_some_and(|m| !m.is_empty()) && o["code"] == json!(status)
+    })
+}
+
+/// What the writers' requests were acknowledged for, and what is in doubt.
+#[derive(Debug, Default)]
+struct Acked {
+    /// Identifiers of the core tokens whose creation was answered 201.
+    tokens: Vec<String>,
+    /// Per token with an acknowledged `set_key`, the keys that may be in effect: the last acknowledged one, and
+    /// any set after it that was not acknowledged (in doubt: it may have been written).
+    keys: HashMap<String, Vec<String>>,
+    /// Keys replaced by a later acknowledged `set_key`: they must never authenticate again.
+    superseded: Vec<String>,
+    /// Plain NetBird PATs whose creation was answered 200.
+    pats: Vec<String>,
+}
+
+/// What one writer saw besides acknowledgements.
+#[derive(Debug, Default)]
+struct Tally {
+    /// 5xx answers, every one in the upstream's error shape.
+    server_errors: usize,
+    /// Requests with no answer (connection refused or reset, timeout).
+    unanswered: usize,
+    /// Anything else (a 4xx, a 5xx in the wrong shape): a bug; the test fails listing them.
+    unexpected: Vec<String>,
+}
+
+impl Tally {
+    /// Files an answer that is not the acknowledgement `expected`; `netbird` picks the error shape.
+    fn file(&mut self, what: &str, answer: Result<(u16, Value), reqwest::Error>, netbird: bool) {
+        match answer {
+            Ok((status, body)) if status >= 500 => {
+                let shaped = if netbird { is_netbird_error(&body, status) } else { is_authentik_error(&body) };
+                if shaped {
+                    self.server_errors += 1;
+                } else {
+                    self.unexpected.push(format!("{what}: {status} {body}"));
+                }
+            }
+            Ok((status, body)) => self.unexpected.push(format!("{what}: {status} {body}")),
+            Err(_) => self.unanswered += 1,
+        }
+    }
+}
+
+/// One writer with its own HTTP client, until `stop`: creates a core token, sets its key twice, creates a PAT,
+/// and records in `acked` what was acknowledged.
+async fn writer(id: usize, base: String, stop: Arc<AtomicBool>, acked: Arc<Mutex<Acked>>) -> Tally {
+    let client = http_client();
+    let (ak, nb) = (bearer(ADMIN_KEY), token_auth(ADMIN_PAT));
+    let mut tally = Tally::default();
+    for n in 0.. {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let identifier = format!("w{id}-{n}");
+        let body = json!({"identifier": identifier, "expiring": false});
+        match send(&client, &base, Method::POST, "/api/v3/core/tokens/", &ak, Some(body)).await {
+            Ok((201, _)) => acked.lock().unwrap().tokens.push(identifier.clone()),
+            other => {
+                tally.file(&format!("create {identifier}"), other, false);
+                continue;
+            }
+        }
+        for round in 0..2 {
+            let key = format!("{identifier}-key{round}-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH");
+            let path = format!("/api/v3/core/tokens/{identifier}/set_key/");
+            let answer = send(&client, &base, Method::POST, &path, &ak, Some(json!({"key": key}))).await;
+            let mut acked = acked.lock().unwrap();
+            match answer {
+                Ok((204, _)) => {
+                    let replaced = acked.keys.insert(identifier.clone(), vec![key.clone()]).unwrap_or_default();
+                    acked.superseded.extend(replaced.into_iter().filter(|k| *k != key));
+                }
+                other => {
+                    // In doubt only after an acknowledged key: before one, the created key (not known here)
+                    // may still be in effect.
+                    if let Some(candidates) = acked.keys.get_mut(&identifier) {
+                        candidates.push(key);
+                    }
+                    tally.file(&format!("set_key {identifier}"), other, false);
+                }
+            }
+        }
+        let body = json!({"name": identifier, "expires_in": 30});
+        match send(&client, &base, Method::POST, "/api/users/admin/tokens", &nb, Some(body)).await {
+            Ok((200, created)) => match created["plain_token"].as_str() {
+                Some(plain) => acked.lock().unwrap().pats.push(plain.to_string()),
+                None => tally.unexpected.push(format!("PAT {identifier}: 200 {created}")),
+            },
+            other => tally.file(&format!("PAT {identifier}"), other, true),
+        }
+    }
+    tally
+}
+
+/// Polls `probe` (every 50 ms) until it returns `Some`, or fails the test after `limit` naming `what`.
+async fn poll<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    limit: Duration,
+    mut probe: impl FnMut() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every acknowledged write is there: each token exists, its key in effect authenticates (and no superseded
+/// key does), each PAT authenticates.
+async fn assert_acknowledged_writes_survive(base: &str, acked: &Acked) {
+    let client = http_client();
+    let ak = bearer(ADMIN_KEY);
+    for identifier in &acked.tokens {
+        let path = format!("/api/v3/core/tokens/{identifier}/");
+        let (status, body) = send(&client, base, Method::GET, &path, &ak, None).await.expect("answer");
+        assert_eq!(status, 200, "acknowledged token {identifier} is gone: {body}");
+    }
+    for (identifier, candidates) in &acked.keys {
+        let mut working = Vec::new();
+        for key in candidates {
+            let (status, _) =
+                send(&client, base, Method::GET, "/api/v3/core/tokens/", &bearer(key), None).await.expect("answer");
+            if status == 200 {
+                working.push(key);
+            }
+        }
+        // Exactly one key is in effect; when the last set_key was acknowledged, it is that one.
+        assert_eq!(working.len(), 1, "token {identifier}: keys {candidates:?}, authenticating {working:?}");
+    }
+    for key in &acked.superseded {
+        let (status, _) =
+            send(&client, base, Method::GET, "/api/v3/core/tokens/", &bearer(key), None).await.expect("answer");
+        assert_eq!(status, 403, "a key replaced by an acknowledged set_key still authenticates: {key}");
+    }
+    for pat in &acked.pats {
+        let (status, body) =
+            send(&client, base, Method::GET, "/api/users/admin/tokens", &token_auth(pat), None).await.expect("answer");
+        assert_eq!(status, 200, "an acknowledged PAT does not authenticate: {body}");
+    }
+}
+
+/// `n` writers on `base`, the shared record of what they had acknowledged, and the flag that stops them.
+struct Writers {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Acked>>,
+    tasks: Vec<tokio::task::JoinHandle<Tally>>,
+}
+
+impl Writers {
+    fn start(n: usize, base: &str) -> Writers {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Acked::default()));
+        let tasks = (0..n).map(|id| tokio::spawn(writer(id, base.to_string(), stop.clone(), acked.clone()))).collect();
+        Writers { stop, acked, tasks }
+    }
+
+    /// Waits until the writers together had at least `tokens` token creations and `pats` PATs acknowledged.
+    async fn wait_for(&self, tokens: usize, pats: usize) {
+        let acked = &self.acked;
+        poll(&format!("{tokens} tokens and {pats} PATs acknowledged"), Duration::from_secs(120), || async move {
+            let acked = acked.lock().unwrap();
+            (acked.tokens.len() >= tokens && acked.pats.len() >= pats).then_some(())
+        })
+        .await
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let acked = self.acked.lock().unwrap();
+        (acked.tokens.len(), acked.pats.len())
+    }
+
+    /// Stops the writers; returns what they had acknowledged and their tallies, summed.
+    async fn finish(self) -> (Acked, Tally) {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut total = Tally::default();
+        for task in self.tasks {
+            let tally = task.await.expect("a writer panicked");
+            total.server_errors += tally.server_errors;
+            total.unanswered += tally.unanswered;
+            total.unexpected.extend(tally.unexpected);
+        }
+        let acked = std::mem::take(&mut *self.acked.lock().unwrap());
+        (acked, total)
+    }
+}
+
+/// A panic message in a server log (Rust's `thread … panicked at`, or Dropshot's `handler panicked`).
+fn assert_no_panic_in(log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    assert!(!text.contains("panicked"), "the server panicked:\n{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_outage_is_upstream_shaped_5xx_and_recovers_keeping_acknowledged_writes() {
+    let pg = PgCluster::start();
+    let url = pg.create_database("outage").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut server = Binary::start_on(&url, &log).await;
+    let base = server.base.clone();
+    let client = http_client();
+    let (ak, nb) = (bearer(ADMIN_KEY), token_auth(ADMIN_PAT));
+
+    // Traffic: two writers (creates, key changes, PATs) while the main task reads.
+    let writers = Writers::start(2, &base);
+    writers.wait_for(10, 10).await;
+    let (status, _) = send(&client, &base, Method::GET, "/api/v3/core/tokens/w0-0/", &ak, None).await.unwrap();
+    assert_eq!(status, 200);
+
+    // The outage: every store-backed answer is a 5xx in the operation's upstream shape; /readyz is 503.
+    tokio::task::block_in_place(|| pg.stop());
+    let outage = Instant::now();
+    // PostgreSQL is down once `pg_ctl stop -w` returns, so the very next requests fail. Each waits for the pool's
+    // acquire timeout: all at once.
+    let create = json!({"identifier": "during-the-outage"});
+    let pat = json!({"name": "during-the-outage", "expires_in": 1});
+    let timed = |answer: Result<(u16, Value), reqwest::Error>, start: Instant| (answer.unwrap(), start.elapsed());
+    let (ak_list, ak_create, nb_list, nb_create, (ready, ready_took)) = tokio::join!(
+        async { send(&client, &base, Method::GET, "/api/v3/core/tokens/", &ak, None).await.unwrap() },
+        async { send(&client, &base, Method::POST, "/api/v3/core/tokens/", &ak, Some(create)).await.unwrap() },
+        async { send(&client, &base, Method::GET, "/api/users/admin/tokens", &nb, None).await.unwrap() },
+        async { send(&client, &base, Method::POST, "/api/users/admin/tokens", &nb, Some(pat)).await.unwrap() },
+        async {
+            let start = Instant::now();
+            timed(send(&client, &base, Method::GET, "/readyz", "", None).await, start)
+        },
+    );
+    for (what, (status, body)) in [("authentik list", ak_list), ("authentik create", ak_create)] {
+        assert!((500..600).contains(&status) && is_authentik_error(&body), "{what}: {status} {body}");
+    }
+    for (what, (status, body)) in [("NetBird list", nb_list), ("NetBird create", nb_create)] {
+        assert!((500..600).contains(&status) && is_netbird_error(&body, status), "{what}: {status} {body}");
+    }
+    let (status, body) = ready;
+    assert_eq!(status, 503, "/readyz in the outage: {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    let (status, _) = send(&client, &base, Method::GET, "/healthz", "", None).await.unwrap();
+    assert_eq!(status, 200, "the process is alive and serving");
+    assert!(server.child.try_wait().unwrap().is_none(), "the server exited in the outage");
+    let outage_seen = outage.elapsed();
+
+    // PostgreSQL returns: the server is ready again within seconds, with no restart of its own.
+    tokio::task::block_in_place(|| pg.start_again());
+    let back = Instant::now();
+    poll("ready and serving after PostgreSQL's return", Duration::from_secs(10), || async {
+        let ready = send(&client, &base, Method::GET, "/readyz", "", None).await.ok()?.0 == 200;
+        let listed = send(&client, &base, Method::GET, "/api/v3/core/tokens/", &ak, None).await.ok()?.0 == 200;
+        let pats = send(&client, &base, Method::GET, "/api/users/admin/tokens", &nb, None).await.ok()?.0 == 200;
+        (ready && listed && pats).then_some(())
+    })
+    .await;
+    let recovery = back.elapsed();
+    // The writers write again: more acknowledgements after the return.
+    let (tokens, pats) = writers.counts();
+    writers.wait_for(tokens + 3, pats + 3).await;
+
+    let (acked, tally) = writers.finish().await;
+    assert!(tally.unexpected.is_empty(), "answers that are neither acknowledgements nor shaped 5xx: {tally:?}");
+    assert!(tally.server_errors + tally.unanswered > 0, "the writers never saw the outage: {tally:?}");
+    assert_acknowledged_writes_survive(&base, &acked).await;
+    let (status, _) =
+        send(&client, &base, Method::GET, "/api/v3/core/tokens/during-the-outage/", &ak, None).await.unwrap();
+    assert_eq!(status, 404, "a create answered 5xx was not written");
+    assert!(server.child.try_wait().unwrap().is_none(), "the server exited");
+    assert_no_panic_in(&log);
+    eprintln!(
+        "outage: the checks took {outage_seen:?} (/readyz answered 503 after {ready_took:?}), recovery {recovery:?}; acknowledged {} tokens, {} PATs; \
+         {} shaped 5xx and {} unanswered writer requests",
+        acked.tokens.len(),
+        acked.pats.len(),
+        tally.server_errors,
+        tally.unanswered
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_keeps_every_acknowledged_concurrent_write_across_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tokenstack.db");
+    let log = dir.path().join("first.log");
+
+    let first = Binary::start(&db, &log).await;
+    let writers = Writers::start(8, &first.base);
+    writers.wait_for(40, 40).await;
+    // SIGKILL mid-stream: the eight writers have requests in flight.
+    first.kill_9();
+    let (acked, tally) = writers.finish().await;
+    assert!(tally.unexpected.is_empty(), "answers that are neither acknowledgements nor errors: {tally:?}");
+    assert!(tally.unanswered > 0, "no request was in flight at the kill: {tally:?}");
+    assert_no_panic_in(&log);
+
+    let second = Binary::start(&db, &dir.path().join("second.log")).await;
+    assert_acknowledged_writes_survive(&second.base, &acked).await;
+
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.expect("open the database");
+    let integrity: Vec<String> =
+        sqlx::query_scalar("PRAGMA integrity_check").fetch_all(&mut conn).await.expect("integrity_check");
+    assert_eq!(integrity, ["ok"]);
+    conn.close().await.ok();
+    drop(second);
+    eprintln!(
+        "kill -9: acknowledged {} tokens, {} keys, {} PATs; {} requests unanswered",
+        acked.tokens.len(),
+        acked.keys.len(),
+        acked.pats.len(),
+        tally.unanswered
+    );
 }
