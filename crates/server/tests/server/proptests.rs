@@ -620,7 +620,6 @@ fn the_example_seed_loads_and_round_trips() {
 /// An export keeps every field of what the store holds, NetBird users' `name`, `email` and `auto_groups`
 /// (set through the NetBird users API) included; loading the export restores them.
 #[test]
-#[ignore = "bug: SeedFile::from_snapshot drops NbUser name, email and auto_groups (NbUserSeed has no such keys)"]
 fn exports_keep_netbird_user_names_emails_and_groups() {
     runtime().block_on(async {
         let store = MemoryStore::new();
