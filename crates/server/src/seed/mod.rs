@@ -14,8 +14,6 @@ use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat}
 use crate::store::{Snapshot, Store, StoreError};
 
 mod bootstrap;
-#[cfg(test)]
-mod proptests;
 pub use bootstrap::{BOOTSTRAP_PAT_NAME, Bootstrap, bootstrap};
 
 /// Why seeding or bootstrapping failed.
