@@ -3,8 +3,11 @@
 use dropshot::{HttpResponseOk, RequestContext};
 use tokenstack_api::types;
 
+use std::time::Duration;
+
 use super::ServerContext;
 use super::error::{OffSpec, TsError, TsResponseError};
+use crate::store::StoreError;
 
 pub(super) async fn healthz(
     _rqctx: &RequestContext<ServerContext>,
@@ -15,10 +18,21 @@ pub(super) async fn healthz(
 pub(super) async fn readyz(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
-    match rqctx.context().store.ping().await {
+    match ready_within(READY_WITHIN, rqctx.context().store.ping()).await {
         Ok(()) => Ok(HttpResponseOk(types::HealthStatus { status: "ready".to_string() })),
         Err(err) => Err(TsError::Unready(err).into()),
     }
+}
+
+/// How long `/readyz` waits for the store: far less than the PostgreSQL pool's acquire timeout (10 s), so a database
+/// that does not answer makes the probe fail fast with a 503 rather than time out.
+const READY_WITHIN: Duration = Duration::from_secs(2);
+
+/// The readiness rule: the store answered `ping` within `limit`.
+async fn ready_within(limit: Duration, ping: impl Future<Output = Result<(), StoreError>>) -> Result<(), StoreError> {
+    tokio::time::timeout(limit, ping)
+        .await
+        .unwrap_or_else(|_| Err(StoreError::backend("the store did not answer the readiness check in time")))
 }
 
 pub(super) async fn metrics(
@@ -48,4 +62,20 @@ pub(super) async fn metrics(
         .header(http::header::CONTENT_TYPE, CONTENT_TYPE)
         .body(dropshot::Body::from(text))
         .map_err(|err| TsError::Internal(format!("cannot build the metrics response: {err}")).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_never_answers_is_unready_after_the_limit() {
+        let start = tokio::time::Instant::now();
+        let err = ready_within(READY_WITHIN, std::future::pending()).await.unwrap_err();
+        assert_eq!(err, StoreError::backend("the store did not answer the readiness check in time"));
+        assert_eq!(start.elapsed(), READY_WITHIN, "the paused clock advanced exactly to the limit");
+        assert_eq!(ready_within(READY_WITHIN, async { Ok(()) }).await, Ok(()));
+        let down = StoreError::backend("down");
+        assert_eq!(ready_within(READY_WITHIN, async { Err(StoreError::backend("down")) }).await, Err(down));
+    }
 }

@@ -99,10 +99,13 @@ pub(crate) trait Column: Copy + PartialEq + 'static {
 
 /// DRF `SearchFilter` terms: split on whitespace and commas, lower-cased, empty and repeated ones dropped.
 pub(crate) fn search_terms(search: Option<&str>) -> Vec<String> {
+    // A set beside the list keeps deduplication linear: a URL can carry tens of thousands of terms, and the cap
+    // (`MAX_SEARCH_TERMS`) is checked on this function's result.
+    let mut seen = std::collections::HashSet::new();
     let mut terms: Vec<String> = Vec::new();
     for term in search.unwrap_or_default().split(|c: char| c.is_whitespace() || c == ',') {
         let term = term.to_lowercase();
-        if !term.is_empty() && !terms.contains(&term) {
+        if !term.is_empty() && seen.insert(term.clone()) {
             terms.push(term);
         }
     }
