@@ -109,41 +109,46 @@ async fn export_load_reset_round_trip() {
     admin.admin_reset().send().await.expect("reset");
     assert_eq!(export(&admin).await, initial);
 
-    // A minimal seed document: the bootstrap credentials are re-applied on top of it.
-    let minimal: types::SeedDocument = serde_json::from_value(json!({
+    // A minimal, hand-written seed document (no `expires`, no `key_viewers`: the loader's defaults), sent as
+    // plain JSON: the bootstrap credentials are re-applied on top of it.
+    let minimal = json!({
         "authentik": {"users": [{"pk": 50, "username": "carol"}], "tokens": [{"identifier": "carol-ci", "user": "carol", "key": "carol-key-0123456789"}]},
         "netbird": {"users": [{"id": "dave", "role": "user"}]}
-    }))
-    .unwrap();
-    admin.admin_state_load().body(minimal).send().await.expect("load");
+    });
+    assert!(serde_json::from_value::<types::SeedDocument>(minimal.clone()).is_err(), "the spec requires expires");
+    server.load(minimal).await.expect("load");
     let carol = server.authentik("carol-key-0123456789");
     let own = carol.core_tokens_list().send().await.expect("carol authenticates").into_inner();
     assert_eq!(own.results.len(), 1);
+    assert!(own.results[0].expires.is_some_and(|e| e > Utc::now() + TimeDelta::hours(23)), "a day from loading");
     assert_eq!(error_of(ak.core_tokens_retrieve().identifier("alice-ci").send().await).0, 404);
     server.netbird(ADMIN_PAT).netbird_tokens_list().user_id("admin").send().await.expect("bootstrap PAT kept");
 
-    // An invalid document changes nothing.
+    // An invalid document changes nothing. The typed client already refuses an unknown key (the schema has
+    // `additionalProperties: false`); sent anyway, the server answers 400 naming it.
     let before = export(&admin).await;
-    let bad: types::SeedDocument = serde_json::from_value(json!({"authentik": {"userz": []}})).unwrap();
-    let (status, body) = error_of(admin.admin_state_load().body(bad).send().await);
-    assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("userz"), "{body}");
+    let bad = json!({"authentik": {"userz": []}});
+    assert!(serde_json::from_value::<types::SeedDocument>(bad.clone()).is_err());
+    assert_load_refused(&server, bad, "userz").await;
     assert_eq!(export(&admin).await, before);
 
     // Values past the clock's or the pk's range are a 400 naming them, never a dropped connection.
-    let far: types::SeedDocument = serde_json::from_value(json!({
+    let far = json!({
         "netbird": {"users": [{"id": "dave", "role": "user", "pats": [{"name": "far", "token": ADMIN_PAT, "expires_in": 100_000_000}]}]}
-    }))
-    .unwrap();
-    let (status, body) = error_of(admin.admin_state_load().body(far).send().await);
-    assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("expires_in 100000000 days is out of range"), "{body}");
-    let last_pk: types::SeedDocument =
-        serde_json::from_value(json!({"authentik": {"users": [{"pk": i64::MAX, "username": "maxine"}]}})).unwrap();
-    let (status, body) = error_of(admin.admin_state_load().body(last_pk).send().await);
-    assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("no user pk is left for akadmin"), "{body}");
+    });
+    assert_load_refused(&server, far, "expires_in 100000000 days is out of range").await;
+    let last_pk = json!({"authentik": {"users": [{"pk": i64::MAX, "username": "maxine"}]}});
+    assert_load_refused(&server, last_pk, "no user pk is left for akadmin").await;
     assert_eq!(export(&admin).await, before);
+}
+
+async fn assert_load_refused(server: &TestServer, document: Value, message: &str) {
+    match server.load(document).await {
+        Err(tokenstack_testing::Error::Admin { status: Some(400), detail, .. }) => {
+            assert!(detail.contains(message), "{detail}")
+        }
+        other => panic!("expected a 400 containing {message:?}, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -781,7 +781,159 @@ pub mod types {
         pub name: ::std::string::String,
         pub pk: ::uuid::Uuid,
     }
-    ///A seed document, as `--seed` reads it (README, "Seed file"): `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors.
+    ///authentik's part of a seed document; every list defaults to empty
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedAuthentik {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub refresh_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tokens: ::std::vec::Vec<SeedToken>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<SeedAuthentikUser>,
+    }
+    ///A group a seeded user belongs to (authentik's `PartialGroup`)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SeedAuthentikGroup {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Members are superusers
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub num_pk: ::std::option::Option<i64>,
+        ///Random when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pk: ::std::option::Option<::uuid::Uuid>,
+    }
+    ///An authentik user (as authentik's `User`, groups embedded). Absent fields take authentik's defaults for a new user: active, not superuser, no groups, type `internal`, path `users`, a random uuid, every date the time of loading.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SeedAuthentikUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_joined: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedAuthentikGroup>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_updated: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_change_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<::std::string::String>,
+        pub pk: i64,
+        ///authentik's `type` (also accepted under that name)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_type: ::std::option::Option<SeedAuthentikUserUserType>,
+        pub username: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uuid: ::std::option::Option<::uuid::Uuid>,
+    }
+    ///authentik's `type` (also accepted under that name)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedAuthentikUserUserType {
+        #[serde(rename = "internal")]
+        Internal,
+        #[serde(rename = "external")]
+        External,
+        #[serde(rename = "service_account")]
+        ServiceAccount,
+        #[serde(rename = "internal_service_account")]
+        InternalServiceAccount,
+    }
+    impl ::std::fmt::Display for SeedAuthentikUserUserType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Internal => f.write_str("internal"),
+                Self::External => f.write_str("external"),
+                Self::ServiceAccount => f.write_str("service_account"),
+                Self::InternalServiceAccount => f.write_str("internal_service_account"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedAuthentikUserUserType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "internal" => Ok(Self::Internal),
+                "external" => Ok(Self::External),
+                "service_account" => Ok(Self::ServiceAccount),
+                "internal_service_account" => Ok(Self::InternalServiceAccount),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedAuthentikUserUserType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedAuthentikUserUserType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A seed document, as `--seed` reads it (README, "Seed file"), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -790,30 +942,319 @@ pub mod types {
         schemars::JsonSchema
     )]
     #[serde(transparent)]
-    pub struct SeedDocument(
-        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    );
+    pub struct SeedDocument(pub ::serde_json::Value);
     impl ::std::ops::Deref for SeedDocument {
-        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
-        fn deref(
-            &self,
-        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
             &self.0
         }
     }
-    impl ::std::convert::From<SeedDocument>
-    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+    impl ::std::convert::From<SeedDocument> for ::serde_json::Value {
         fn from(value: SeedDocument) -> Self {
             value.0
         }
     }
-    impl ::std::convert::From<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    > for SeedDocument {
-        fn from(
-            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ) -> Self {
+    impl ::std::convert::From<::serde_json::Value> for SeedDocument {
+        fn from(value: ::serde_json::Value) -> Self {
             Self(value)
+        }
+    }
+    ///NetBird's part of a seed document
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbird {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<SeedNetbirdUser>,
+    }
+    ///A NetBird user with its personal access tokens
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdUser {
+        ///Default `default`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        ///Group ids assigned to the peers the user registers
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub blocked: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub pats: ::std::vec::Vec<SeedPat>,
+        pub role: SeedNetbirdUserRole,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub service_user: ::std::option::Option<bool>,
+    }
+    ///`SeedNetbirdUserRole`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedNetbirdUserRole {
+        #[serde(rename = "owner")]
+        Owner,
+        #[serde(rename = "admin")]
+        Admin,
+        #[serde(rename = "network_admin")]
+        NetworkAdmin,
+        #[serde(rename = "auditor")]
+        Auditor,
+        #[serde(rename = "user")]
+        User,
+    }
+    impl ::std::fmt::Display for SeedNetbirdUserRole {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Owner => f.write_str("owner"),
+                Self::Admin => f.write_str("admin"),
+                Self::NetworkAdmin => f.write_str("network_admin"),
+                Self::Auditor => f.write_str("auditor"),
+                Self::User => f.write_str("user"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedNetbirdUserRole {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "owner" => Ok(Self::Owner),
+                "admin" => Ok(Self::Admin),
+                "network_admin" => Ok(Self::NetworkAdmin),
+                "auditor" => Ok(Self::Auditor),
+                "user" => Ok(Self::User),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An OAuth2 provider that OAuth2 tokens name by pk
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SeedOAuth2Provider {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_slug: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        pub name: ::std::string::String,
+        pub pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+    }
+    ///An OAuth2 access or refresh token
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedOAuth2Token {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The id token's claims, as authentik stores them (any JSON; default null)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id_token: ::std::option::Option<::serde_json::Value>,
+        pub pk: i64,
+        ///The provider's pk
+        pub provider: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope: ::std::vec::Vec<::std::string::String>,
+        ///The token (a secret); generated when absent or null
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        ///The owner's username
+        pub user: ::std::string::String,
+    }
+    ///A personal access token, given in plain text (`token`, `nbp_…`) or as the stored hash (`hashed_token`, as the export writes it); only the hash is stored
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPat {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        ///Exact expiry, instead of `expires_in`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expiration_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Days until expiry (default 365)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///`base64(sha256(pat))`, instead of `token`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hashed_token: ::std::option::Option<::std::string::String>,
+        ///Generated when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        ///The PAT in plain text (a secret)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+    }
+    ///An authentik core token
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedToken {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The expiry date; `null` for none. Required here so that a document read and written back by a typed client keeps `null` apart from absent: the loader also takes a document without it (a hand-written seed) and then sets the time of loading plus one day.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Default true
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expiring: ::std::option::Option<bool>,
+        pub identifier: ::std::string::String,
+        ///Default `api`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub intent: ::std::option::Option<SeedTokenIntent>,
+        ///The token's key (a secret); generated when absent or null
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        ///Usernames holding `view_token_key` on this token (may be empty). Required for the same reason as `expires`: the loader takes a document without it and then gives the permission to the owner.
+        pub key_viewers: ::std::vec::Vec<::std::string::String>,
+        ///authentik's `managed` marker (absent for none)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Random when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pk: ::std::option::Option<::uuid::Uuid>,
+        ///The owner's username
+        pub user: ::std::string::String,
+    }
+    ///Default `api`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedTokenIntent {
+        #[serde(rename = "verification")]
+        Verification,
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "recovery")]
+        Recovery,
+        #[serde(rename = "app_password")]
+        AppPassword,
+    }
+    impl ::std::fmt::Display for SeedTokenIntent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Verification => f.write_str("verification"),
+                Self::Api => f.write_str("api"),
+                Self::Recovery => f.write_str("recovery"),
+                Self::AppPassword => f.write_str("app_password"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedTokenIntent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "verification" => Ok(Self::Verification),
+                "api" => Ok(Self::Api),
+                "recovery" => Ok(Self::Recovery),
+                "app_password" => Ok(Self::AppPassword),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedTokenIntent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedTokenIntent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /**Response for the /user/me endpoint, returns the currently active user (as `user` property)

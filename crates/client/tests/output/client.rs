@@ -987,33 +987,454 @@ pub mod types {
             Default::default()
         }
     }
-    ///A seed document, as `--seed` reads it (README, "Seed file"): `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors.
+    ///authentik's part of a seed document; every list defaults to empty
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedAuthentik {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub refresh_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub tokens: ::std::vec::Vec<SeedToken>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<SeedAuthentikUser>,
+    }
+    impl SeedAuthentik {
+        pub fn builder() -> builder::SeedAuthentik {
+            Default::default()
+        }
+    }
+    ///A group a seeded user belongs to (authentik's `PartialGroup`)
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
-    #[serde(transparent)]
-    pub struct SeedDocument(
-        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    );
-    impl ::std::ops::Deref for SeedDocument {
-        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
-        fn deref(
-            &self,
-        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
-            &self.0
+    pub struct SeedAuthentikGroup {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Members are superusers
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub num_pk: ::std::option::Option<i64>,
+        ///Random when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pk: ::std::option::Option<::uuid::Uuid>,
+    }
+    impl SeedAuthentikGroup {
+        pub fn builder() -> builder::SeedAuthentikGroup {
+            Default::default()
         }
     }
-    impl ::std::convert::From<SeedDocument>
-    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
-        fn from(value: SeedDocument) -> Self {
-            value.0
+    ///An authentik user (as authentik's `User`, groups embedded). Absent fields take authentik's defaults for a new user: active, not superuser, no groups, type `internal`, path `users`, a random uuid, every date the time of loading.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SeedAuthentikUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub date_joined: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedAuthentikGroup>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_updated: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password_change_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub path: ::std::option::Option<::std::string::String>,
+        pub pk: i64,
+        ///authentik's `type` (also accepted under that name)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_type: ::std::option::Option<SeedAuthentikUserUserType>,
+        pub username: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uuid: ::std::option::Option<::uuid::Uuid>,
+    }
+    impl SeedAuthentikUser {
+        pub fn builder() -> builder::SeedAuthentikUser {
+            Default::default()
         }
     }
-    impl ::std::convert::From<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    > for SeedDocument {
-        fn from(
-            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ) -> Self {
-            Self(value)
+    ///authentik's `type` (also accepted under that name)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedAuthentikUserUserType {
+        #[serde(rename = "internal")]
+        Internal,
+        #[serde(rename = "external")]
+        External,
+        #[serde(rename = "service_account")]
+        ServiceAccount,
+        #[serde(rename = "internal_service_account")]
+        InternalServiceAccount,
+    }
+    impl ::std::fmt::Display for SeedAuthentikUserUserType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Internal => f.write_str("internal"),
+                Self::External => f.write_str("external"),
+                Self::ServiceAccount => f.write_str("service_account"),
+                Self::InternalServiceAccount => f.write_str("internal_service_account"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedAuthentikUserUserType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "internal" => Ok(Self::Internal),
+                "external" => Ok(Self::External),
+                "service_account" => Ok(Self::ServiceAccount),
+                "internal_service_account" => Ok(Self::InternalServiceAccount),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedAuthentikUserUserType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedAuthentikUserUserType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A seed document, as `--seed` reads it (README, "Seed file"), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedDocument {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentik: ::std::option::Option<SeedAuthentik>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub netbird: ::std::option::Option<SeedNetbird>,
+    }
+    impl SeedDocument {
+        pub fn builder() -> builder::SeedDocument {
+            Default::default()
+        }
+    }
+    ///NetBird's part of a seed document
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbird {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<SeedNetbirdUser>,
+    }
+    impl SeedNetbird {
+        pub fn builder() -> builder::SeedNetbird {
+            Default::default()
+        }
+    }
+    ///A NetBird user with its personal access tokens
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdUser {
+        ///Default `default`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        ///Group ids assigned to the peers the user registers
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub blocked: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub pats: ::std::vec::Vec<SeedPat>,
+        pub role: SeedNetbirdUserRole,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub service_user: ::std::option::Option<bool>,
+    }
+    impl SeedNetbirdUser {
+        pub fn builder() -> builder::SeedNetbirdUser {
+            Default::default()
+        }
+    }
+    ///`SeedNetbirdUserRole`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedNetbirdUserRole {
+        #[serde(rename = "owner")]
+        Owner,
+        #[serde(rename = "admin")]
+        Admin,
+        #[serde(rename = "network_admin")]
+        NetworkAdmin,
+        #[serde(rename = "auditor")]
+        Auditor,
+        #[serde(rename = "user")]
+        User,
+    }
+    impl ::std::fmt::Display for SeedNetbirdUserRole {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Owner => f.write_str("owner"),
+                Self::Admin => f.write_str("admin"),
+                Self::NetworkAdmin => f.write_str("network_admin"),
+                Self::Auditor => f.write_str("auditor"),
+                Self::User => f.write_str("user"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedNetbirdUserRole {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "owner" => Ok(Self::Owner),
+                "admin" => Ok(Self::Admin),
+                "network_admin" => Ok(Self::NetworkAdmin),
+                "auditor" => Ok(Self::Auditor),
+                "user" => Ok(Self::User),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedNetbirdUserRole {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An OAuth2 provider that OAuth2 tokens name by pk
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SeedOAuth2Provider {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub assigned_application_slug: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        pub name: ::std::string::String,
+        pub pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+    }
+    impl SeedOAuth2Provider {
+        pub fn builder() -> builder::SeedOAuth2Provider {
+            Default::default()
+        }
+    }
+    ///An OAuth2 access or refresh token
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedOAuth2Token {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///The id token's claims, as authentik stores them (any JSON; default null)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id_token: ::std::option::Option<::serde_json::Value>,
+        pub pk: i64,
+        ///The provider's pk
+        pub provider: i64,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope: ::std::vec::Vec<::std::string::String>,
+        ///The token (a secret); generated when absent or null
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        ///The owner's username
+        pub user: ::std::string::String,
+    }
+    impl SeedOAuth2Token {
+        pub fn builder() -> builder::SeedOAuth2Token {
+            Default::default()
+        }
+    }
+    ///A personal access token, given in plain text (`token`, `nbp_…`) or as the stored hash (`hashed_token`, as the export writes it); only the hash is stored
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPat {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        ///Exact expiry, instead of `expires_in`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expiration_date: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Days until expiry (default 365)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_in: ::std::option::Option<i64>,
+        ///`base64(sha256(pat))`, instead of `token`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hashed_token: ::std::option::Option<::std::string::String>,
+        ///Generated when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        ///The PAT in plain text (a secret)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+    }
+    impl SeedPat {
+        pub fn builder() -> builder::SeedPat {
+            Default::default()
+        }
+    }
+    ///An authentik core token
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedToken {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///The expiry date; `null` for none. Required here so that a document read and written back by a typed client keeps `null` apart from absent: the loader also takes a document without it (a hand-written seed) and then sets the time of loading plus one day.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub expires: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Default true
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expiring: ::std::option::Option<bool>,
+        pub identifier: ::std::string::String,
+        ///Default `api`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub intent: ::std::option::Option<SeedTokenIntent>,
+        ///The token's key (a secret); generated when absent or null
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        ///Usernames holding `view_token_key` on this token (may be empty). Required for the same reason as `expires`: the loader takes a document without it and then gives the permission to the owner.
+        pub key_viewers: ::std::vec::Vec<::std::string::String>,
+        ///authentik's `managed` marker (absent for none)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Random when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pk: ::std::option::Option<::uuid::Uuid>,
+        ///The owner's username
+        pub user: ::std::string::String,
+    }
+    impl SeedToken {
+        pub fn builder() -> builder::SeedToken {
+            Default::default()
+        }
+    }
+    ///Default `api`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedTokenIntent {
+        #[serde(rename = "verification")]
+        Verification,
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "recovery")]
+        Recovery,
+        #[serde(rename = "app_password")]
+        AppPassword,
+    }
+    impl ::std::fmt::Display for SeedTokenIntent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Verification => f.write_str("verification"),
+                Self::Api => f.write_str("api"),
+                Self::Recovery => f.write_str("recovery"),
+                Self::AppPassword => f.write_str("app_password"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedTokenIntent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "verification" => Ok(Self::Verification),
+                "api" => Ok(Self::Api),
+                "recovery" => Ok(Self::Recovery),
+                "app_password" => Ok(Self::AppPassword),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedTokenIntent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedTokenIntent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     /**Response for the /user/me endpoint, returns the currently active user (as `user` property)
@@ -4855,6 +5276,1630 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     name: Ok(value.name),
                     pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedAuthentik {
+            access_tokens: ::std::result::Result<
+                ::std::vec::Vec<super::SeedOAuth2Token>,
+                ::std::string::String,
+            >,
+            providers: ::std::result::Result<
+                ::std::vec::Vec<super::SeedOAuth2Provider>,
+                ::std::string::String,
+            >,
+            refresh_tokens: ::std::result::Result<
+                ::std::vec::Vec<super::SeedOAuth2Token>,
+                ::std::string::String,
+            >,
+            tokens: ::std::result::Result<
+                ::std::vec::Vec<super::SeedToken>,
+                ::std::string::String,
+            >,
+            users: ::std::result::Result<
+                ::std::vec::Vec<super::SeedAuthentikUser>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedAuthentik {
+            fn default() -> Self {
+                Self {
+                    access_tokens: Ok(Default::default()),
+                    providers: Ok(Default::default()),
+                    refresh_tokens: Ok(Default::default()),
+                    tokens: Ok(Default::default()),
+                    users: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedAuthentik {
+            pub fn access_tokens<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedOAuth2Token>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_tokens = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_tokens: {e}")
+                    });
+                self
+            }
+            pub fn providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedOAuth2Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for providers: {e}")
+                    });
+                self
+            }
+            pub fn refresh_tokens<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedOAuth2Token>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_tokens = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_tokens: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn tokens<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedToken>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.tokens = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for tokens: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedAuthentikUser>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedAuthentik> for super::SeedAuthentik {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedAuthentik,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_tokens: value.access_tokens?,
+                    providers: value.providers?,
+                    refresh_tokens: value.refresh_tokens?,
+                    tokens: value.tokens?,
+                    users: value.users?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedAuthentik> for SeedAuthentik {
+            fn from(value: super::SeedAuthentik) -> Self {
+                Self {
+                    access_tokens: Ok(value.access_tokens),
+                    providers: Ok(value.providers),
+                    refresh_tokens: Ok(value.refresh_tokens),
+                    tokens: Ok(value.tokens),
+                    users: Ok(value.users),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedAuthentikGroup {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            num_pk: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedAuthentikGroup {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    is_superuser: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    num_pk: Ok(Default::default()),
+                    pk: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedAuthentikGroup {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn num_pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.num_pk = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for num_pk: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedAuthentikGroup> for super::SeedAuthentikGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedAuthentikGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    is_superuser: value.is_superuser?,
+                    name: value.name?,
+                    num_pk: value.num_pk?,
+                    pk: value.pk?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedAuthentikGroup> for SeedAuthentikGroup {
+            fn from(value: super::SeedAuthentikGroup) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    is_superuser: Ok(value.is_superuser),
+                    name: Ok(value.name),
+                    num_pk: Ok(value.num_pk),
+                    pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedAuthentikUser {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            date_joined: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::SeedAuthentikGroup>,
+                ::std::string::String,
+            >,
+            is_active: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            last_updated: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            password_change_date: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            path: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            user_type: ::std::result::Result<
+                ::std::option::Option<super::SeedAuthentikUserUserType>,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            uuid: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedAuthentikUser {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    date_joined: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    groups: Ok(Default::default()),
+                    is_active: Ok(Default::default()),
+                    is_superuser: Ok(Default::default()),
+                    last_login: Ok(Default::default()),
+                    last_updated: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    password_change_date: Ok(Default::default()),
+                    path: Ok(Default::default()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    user_type: Ok(Default::default()),
+                    username: Err("no value supplied for username".to_string()),
+                    uuid: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedAuthentikUser {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn date_joined<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.date_joined = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for date_joined: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedAuthentikGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn last_updated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_updated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_updated: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn password_change_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_change_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_change_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn path<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.path = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for path: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn user_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedAuthentikUserUserType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_type: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+            pub fn uuid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uuid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uuid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedAuthentikUser> for super::SeedAuthentikUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedAuthentikUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    date_joined: value.date_joined?,
+                    email: value.email?,
+                    groups: value.groups?,
+                    is_active: value.is_active?,
+                    is_superuser: value.is_superuser?,
+                    last_login: value.last_login?,
+                    last_updated: value.last_updated?,
+                    name: value.name?,
+                    password_change_date: value.password_change_date?,
+                    path: value.path?,
+                    pk: value.pk?,
+                    user_type: value.user_type?,
+                    username: value.username?,
+                    uuid: value.uuid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedAuthentikUser> for SeedAuthentikUser {
+            fn from(value: super::SeedAuthentikUser) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    date_joined: Ok(value.date_joined),
+                    email: Ok(value.email),
+                    groups: Ok(value.groups),
+                    is_active: Ok(value.is_active),
+                    is_superuser: Ok(value.is_superuser),
+                    last_login: Ok(value.last_login),
+                    last_updated: Ok(value.last_updated),
+                    name: Ok(value.name),
+                    password_change_date: Ok(value.password_change_date),
+                    path: Ok(value.path),
+                    pk: Ok(value.pk),
+                    user_type: Ok(value.user_type),
+                    username: Ok(value.username),
+                    uuid: Ok(value.uuid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedDocument {
+            authentik: ::std::result::Result<
+                ::std::option::Option<super::SeedAuthentik>,
+                ::std::string::String,
+            >,
+            netbird: ::std::result::Result<
+                ::std::option::Option<super::SeedNetbird>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedDocument {
+            fn default() -> Self {
+                Self {
+                    authentik: Ok(Default::default()),
+                    netbird: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedDocument {
+            pub fn authentik<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SeedAuthentik>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentik = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for authentik: {e}")
+                    });
+                self
+            }
+            pub fn netbird<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SeedNetbird>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.netbird = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for netbird: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedDocument> for super::SeedDocument {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedDocument,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    authentik: value.authentik?,
+                    netbird: value.netbird?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedDocument> for SeedDocument {
+            fn from(value: super::SeedDocument) -> Self {
+                Self {
+                    authentik: Ok(value.authentik),
+                    netbird: Ok(value.netbird),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedNetbird {
+            users: ::std::result::Result<
+                ::std::vec::Vec<super::SeedNetbirdUser>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedNetbird {
+            fn default() -> Self {
+                Self {
+                    users: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedNetbird {
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedNetbirdUser>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedNetbird> for super::SeedNetbird {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedNetbird,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { users: value.users? })
+            }
+        }
+        impl ::std::convert::From<super::SeedNetbird> for SeedNetbird {
+            fn from(value: super::SeedNetbird) -> Self {
+                Self { users: Ok(value.users) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedNetbirdUser {
+            account_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            blocked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pats: ::std::result::Result<
+                ::std::vec::Vec<super::SeedPat>,
+                ::std::string::String,
+            >,
+            role: ::std::result::Result<
+                super::SeedNetbirdUserRole,
+                ::std::string::String,
+            >,
+            service_user: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedNetbirdUser {
+            fn default() -> Self {
+                Self {
+                    account_id: Ok(Default::default()),
+                    auto_groups: Ok(Default::default()),
+                    blocked: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Ok(Default::default()),
+                    pats: Ok(Default::default()),
+                    role: Err("no value supplied for role".to_string()),
+                    service_user: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedNetbirdUser {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn blocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blocked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for blocked: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pats<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedPat>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pats = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pats: {e}")
+                    });
+                self
+            }
+            pub fn role<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SeedNetbirdUserRole>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role: {e}")
+                    });
+                self
+            }
+            pub fn service_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.service_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for service_user: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedNetbirdUser> for super::SeedNetbirdUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedNetbirdUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    auto_groups: value.auto_groups?,
+                    blocked: value.blocked?,
+                    email: value.email?,
+                    id: value.id?,
+                    name: value.name?,
+                    pats: value.pats?,
+                    role: value.role?,
+                    service_user: value.service_user?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedNetbirdUser> for SeedNetbirdUser {
+            fn from(value: super::SeedNetbirdUser) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    auto_groups: Ok(value.auto_groups),
+                    blocked: Ok(value.blocked),
+                    email: Ok(value.email),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    pats: Ok(value.pats),
+                    role: Ok(value.role),
+                    service_user: Ok(value.service_user),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedOAuth2Provider {
+            assigned_application_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assigned_application_slug: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            authentication_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            authorization_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            invalidation_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            property_mappings: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedOAuth2Provider {
+            fn default() -> Self {
+                Self {
+                    assigned_application_name: Ok(Default::default()),
+                    assigned_application_slug: Ok(Default::default()),
+                    authentication_flow: Ok(Default::default()),
+                    authorization_flow: Ok(Default::default()),
+                    invalidation_flow: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    property_mappings: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedOAuth2Provider {
+            pub fn assigned_application_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_application_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_application_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn assigned_application_slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_application_slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_application_slug: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authentication_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentication_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authentication_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authorization_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorization_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authorization_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn invalidation_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invalidation_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invalidation_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn property_mappings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.property_mappings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for property_mappings: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedOAuth2Provider> for super::SeedOAuth2Provider {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedOAuth2Provider,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    assigned_application_name: value.assigned_application_name?,
+                    assigned_application_slug: value.assigned_application_slug?,
+                    authentication_flow: value.authentication_flow?,
+                    authorization_flow: value.authorization_flow?,
+                    invalidation_flow: value.invalidation_flow?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    property_mappings: value.property_mappings?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedOAuth2Provider> for SeedOAuth2Provider {
+            fn from(value: super::SeedOAuth2Provider) -> Self {
+                Self {
+                    assigned_application_name: Ok(value.assigned_application_name),
+                    assigned_application_slug: Ok(value.assigned_application_slug),
+                    authentication_flow: Ok(value.authentication_flow),
+                    authorization_flow: Ok(value.authorization_flow),
+                    invalidation_flow: Ok(value.invalidation_flow),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    property_mappings: Ok(value.property_mappings),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedOAuth2Token {
+            expires: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id_token: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            provider: ::std::result::Result<i64, ::std::string::String>,
+            revoked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedOAuth2Token {
+            fn default() -> Self {
+                Self {
+                    expires: Ok(Default::default()),
+                    id_token: Ok(Default::default()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    provider: Err("no value supplied for provider".to_string()),
+                    revoked: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                    user: Err("no value supplied for user".to_string()),
+                }
+            }
+        }
+        impl SeedOAuth2Token {
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for id_token: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedOAuth2Token> for super::SeedOAuth2Token {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedOAuth2Token,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    expires: value.expires?,
+                    id_token: value.id_token?,
+                    pk: value.pk?,
+                    provider: value.provider?,
+                    revoked: value.revoked?,
+                    scope: value.scope?,
+                    token: value.token?,
+                    user: value.user?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedOAuth2Token> for SeedOAuth2Token {
+            fn from(value: super::SeedOAuth2Token) -> Self {
+                Self {
+                    expires: Ok(value.expires),
+                    id_token: Ok(value.id_token),
+                    pk: Ok(value.pk),
+                    provider: Ok(value.provider),
+                    revoked: Ok(value.revoked),
+                    scope: Ok(value.scope),
+                    token: Ok(value.token),
+                    user: Ok(value.user),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedPat {
+            created_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expiration_date: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            hashed_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_used: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedPat {
+            fn default() -> Self {
+                Self {
+                    created_at: Ok(Default::default()),
+                    created_by: Ok(Default::default()),
+                    expiration_date: Ok(Default::default()),
+                    expires_in: Ok(Default::default()),
+                    hashed_token: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    last_used: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    token: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedPat {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn expiration_date<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expiration_date = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for expiration_date: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn hashed_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hashed_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hashed_token: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedPat> for super::SeedPat {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedPat,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    created_by: value.created_by?,
+                    expiration_date: value.expiration_date?,
+                    expires_in: value.expires_in?,
+                    hashed_token: value.hashed_token?,
+                    id: value.id?,
+                    last_used: value.last_used?,
+                    name: value.name?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedPat> for SeedPat {
+            fn from(value: super::SeedPat) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    created_by: Ok(value.created_by),
+                    expiration_date: Ok(value.expiration_date),
+                    expires_in: Ok(value.expires_in),
+                    hashed_token: Ok(value.hashed_token),
+                    id: Ok(value.id),
+                    last_used: Ok(value.last_used),
+                    name: Ok(value.name),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedToken {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expires: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            expiring: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            identifier: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            intent: ::std::result::Result<
+                ::std::option::Option<super::SeedTokenIntent>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_viewers: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            user: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedToken {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expires: Err("no value supplied for expires".to_string()),
+                    expiring: Ok(Default::default()),
+                    identifier: Err("no value supplied for identifier".to_string()),
+                    intent: Ok(Default::default()),
+                    key: Ok(Default::default()),
+                    key_viewers: Err("no value supplied for key_viewers".to_string()),
+                    managed: Ok(Default::default()),
+                    pk: Ok(Default::default()),
+                    user: Err("no value supplied for user".to_string()),
+                }
+            }
+        }
+        impl SeedToken {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn expiring<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expiring = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expiring: {e}")
+                    });
+                self
+            }
+            pub fn identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for identifier: {e}")
+                    });
+                self
+            }
+            pub fn intent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedTokenIntent>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.intent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for intent: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn key_viewers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_viewers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_viewers: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedToken> for super::SeedToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expires: value.expires?,
+                    expiring: value.expiring?,
+                    identifier: value.identifier?,
+                    intent: value.intent?,
+                    key: value.key?,
+                    key_viewers: value.key_viewers?,
+                    managed: value.managed?,
+                    pk: value.pk?,
+                    user: value.user?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedToken> for SeedToken {
+            fn from(value: super::SeedToken) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expires: Ok(value.expires),
+                    expiring: Ok(value.expiring),
+                    identifier: Ok(value.identifier),
+                    intent: Ok(value.intent),
+                    key: Ok(value.key),
+                    key_viewers: Ok(value.key_viewers),
+                    managed: Ok(value.managed),
+                    pk: Ok(value.pk),
+                    user: Ok(value.user),
                 }
             }
         }
@@ -9143,22 +11188,35 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct AdminStateLoad<'a> {
         client: &'a super::Client,
-        body: Result<types::SeedDocument, String>,
+        body: Result<types::builder::SeedDocument, String>,
     }
     impl<'a> AdminStateLoad<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Err("body was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<types::SeedDocument>,
+            <V as std::convert::TryInto<types::SeedDocument>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
-                .map_err(|_| "conversion to `SeedDocument` for body failed".to_string());
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SeedDocument` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SeedDocument,
+            ) -> types::builder::SeedDocument,
+        {
+            self.body = self.body.map(f);
             self
         }
         ///Sends a `PUT` request to `/_tokenstack/state`
@@ -9166,7 +11224,11 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<()>, Error<types::TokenstackError>> {
             let Self { client, body } = self;
-            let body = body.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SeedDocument::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
             let url = format!("{}/_tokenstack/state", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

@@ -27,7 +27,7 @@ pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, T
 
 /// The whole state as a seed document.
 pub async fn export(ctx: &ServerContext) -> Result<types::SeedDocument, TsResponseError> {
-    Ok(types::SeedDocument(admin::export(&*ctx.store).await?))
+    Ok(types::SeedDocument(serde_json::Value::Object(admin::export(&*ctx.store).await?)))
 }
 
 pub async fn create_ak_user(
@@ -183,7 +183,7 @@ pub(super) async fn admin_state_load(
     body: TypedBody<types::SeedDocument>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
     let admin = authorize(rqctx)?;
-    admin.load(&*rqctx.context().store, rqctx.context().now(), serde_json::Value::Object(body.into_inner().0)).await?;
+    admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
 
