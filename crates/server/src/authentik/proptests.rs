@@ -7,7 +7,7 @@
 
 use chrono::{FixedOffset, TimeZone};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 
 use super::validate::{
     MAX_SEARCH_TERMS, page_request, parse_django_datetime, parse_null_boolean, python_datetime, search_filter,
@@ -19,26 +19,9 @@ use crate::store::memory::tests::{ak_user, core_token, nb_user, oauth, provider}
 use crate::store::query::search_terms;
 use crate::store::{MemoryStore, Snapshot, SqliteStore};
 
-/// Cases per property: `PROPTEST_CASES` when set, else `default`.
-fn config(default: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default);
-    Config { cases, failure_persistence: None, ..Config::default() }
-}
-
-/// Runs `test` over `strategy`, failing the `#[test]` with the minimal failing input.
-fn check<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
-    S::Value: std::fmt::Debug,
-{
-    if let Err(err) = TestRunner::new(config(cases)).run(&strategy, test) {
-        panic!("{err}");
-    }
-}
-
-/// Any string: every `char`, control characters and NUL included.
-fn any_chars(max: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(any::<char>(), 0..max).prop_map(String::from_iter)
-}
+#[path = "../../tests/server/prop_support.rs"]
+mod prop_support;
+use prop_support::{any_chars, check};
 
 /// Numbers as a query carries them: in and out of `i64`, signed, padded, in other scripts, or not numbers at all.
 fn number_text() -> impl Strategy<Value = String> {

@@ -14,7 +14,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use clap::Parser as _;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 use tokenstack_server::secrets::{PAT_LENGTH, PatFormatError, generate_pat, hash_pat, parse_pat};
 use tokenstack_server::seed::{SeedError, SeedFile, bootstrap};
@@ -22,26 +22,7 @@ use tokenstack_server::store::{MemoryStore, Snapshot, Store, StoreError};
 
 use crate::durability::{ADMIN_KEY, ADMIN_PAT};
 
-/// Cases per property: `PROPTEST_CASES` when set, else `default`.
-fn config(default: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default);
-    Config { cases, failure_persistence: None, ..Config::default() }
-}
-
-/// Runs `test` over `strategy`, failing the `#[test]` with the minimal failing input.
-fn check<S: Strategy>(cases: u32, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
-    S::Value: std::fmt::Debug,
-{
-    if let Err(err) = TestRunner::new(config(cases)).run(&strategy, test) {
-        panic!("{err}");
-    }
-}
-
-/// Any string: every `char`, control characters and NUL included.
-fn any_chars(max: usize) -> impl Strategy<Value = String> {
-    proptest::collection::vec(any::<char>(), 0..max).prop_map(String::from_iter)
-}
+use crate::prop_support::{any_chars, check};
 
 // ---------------------------------------------------------------------------------------------------------------
 // NetBird PATs
