@@ -26,6 +26,8 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "PersonalAccessTokenRequest",
     "UserCreateRequest",
     "NetbirdUserRequest",
+    "OAuth2ProviderRequest",
+    "ApplicationRequest",
 ];
 
 /// Response-only schemas whose `type: number` fields are served as integers, because authentik writes
