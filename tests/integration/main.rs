@@ -4,6 +4,7 @@ mod admin;
 mod authentik;
 mod netbird;
 mod official_rust_client;
+mod providers;
 mod service;
 mod support;
 mod users;

@@ -145,12 +145,13 @@ mod tests {
         assert_eq!(first, merged_spec(&root).unwrap());
         let spec = tokenstack_codegen::Spec::from_json(&first, "merged").unwrap();
         let ids = spec.operation_ids();
-        // The 17 authentik token and 8 users operations, the 4 NetBird token and 4 users operations, plus every
-        // operation of our own document.
+        // The 17 authentik token, 8 users and 4 application operations, the 5 OAuth2 provider operations, the 4
+        // NetBird token and 4 users operations, plus every operation of our own document.
         let upstream = ids.iter().filter(|id| id.starts_with("core_") || id.starts_with("oauth2_")).count();
+        let providers = ids.iter().filter(|id| id.starts_with("providers_")).count();
         let netbird = ids.iter().filter(|id| id.starts_with("netbird_")).count();
         let own_text = std::fs::read_to_string(root.join("spec").join(OWN)).unwrap();
         let own = own_text.lines().filter(|line| line.trim_start().starts_with("operationId:")).count();
-        assert_eq!((upstream, netbird, ids.len()), (25, 8, 33 + own));
+        assert_eq!((upstream, providers, netbird, ids.len()), (29, 5, 8, 42 + own));
     }
 }

@@ -26,6 +26,8 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "PersonalAccessTokenRequest",
     "UserCreateRequest",
     "NetbirdUserRequest",
+    "OAuth2ProviderRequest",
+    "ApplicationRequest",
     // tokenstack's own: the seed loader parses documents (absent and null `expires` differ), and the export is
     // checked against the real schema by the response validator.
     "SeedDocument",

@@ -164,6 +164,81 @@ pub mod types {
         ///username of the owner
         pub user: ::std::string::String,
     }
+    ///Application Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Application {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        pub backchannel_providers_obj: ::std::vec::Vec<Provider>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        ///Allow formatting of launch URL
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        ///Hide this application from the user's My applications page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub meta_icon_themed_urls: ::std::option::Option<ThemedUrls>,
+        ///Get the URL to the App Icon image
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub meta_icon_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        pub name: ::std::string::String,
+        ///Open launch URL in a new browser tab or window.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        pub pbm_uuid: ::uuid::Uuid,
+        pub pk: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub provider: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub provider_obj: ::std::option::Option<Provider>,
+        ///Internal application name, used in URLs.
+        pub slug: ::std::string::String,
+    }
+    ///Application Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ApplicationRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for ApplicationRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ApplicationRequest> for ::serde_json::Value {
+        fn from(value: ApplicationRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for ApplicationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(
         ::serde::Deserialize,
@@ -220,6 +295,62 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///`ClientTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum ClientTypeEnum {
+        #[serde(rename = "confidential")]
+        Confidential,
+        #[serde(rename = "public")]
+        Public,
+    }
+    impl ::std::fmt::Display for ClientTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Confidential => f.write_str("confidential"),
+                Self::Public => f.write_str("public"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ClientTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "confidential" => Ok(Self::Confidential),
+                "public" => Ok(Self::Public),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ClientTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ClientTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///The offset added to the wall clock
@@ -311,6 +442,94 @@ pub mod types {
         pub code: ::std::option::Option<::std::string::String>,
         pub detail: ::std::string::String,
     }
+    ///`GrantTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum GrantTypeEnum {
+        #[serde(rename = "authorization_code")]
+        AuthorizationCode,
+        #[serde(rename = "implicit")]
+        Implicit,
+        #[serde(rename = "hybrid")]
+        Hybrid,
+        #[serde(rename = "refresh_token")]
+        RefreshToken,
+        #[serde(rename = "client_credentials")]
+        ClientCredentials,
+        #[serde(rename = "password")]
+        Password,
+        #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+        UrnIetfParamsOauthGrantTypeDeviceCode,
+        #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+        UrnIetfParamsOauthGrantTypeTokenExchange,
+    }
+    impl ::std::fmt::Display for GrantTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AuthorizationCode => f.write_str("authorization_code"),
+                Self::Implicit => f.write_str("implicit"),
+                Self::Hybrid => f.write_str("hybrid"),
+                Self::RefreshToken => f.write_str("refresh_token"),
+                Self::ClientCredentials => f.write_str("client_credentials"),
+                Self::Password => f.write_str("password"),
+                Self::UrnIetfParamsOauthGrantTypeDeviceCode => {
+                    f.write_str("urn:ietf:params:oauth:grant-type:device_code")
+                }
+                Self::UrnIetfParamsOauthGrantTypeTokenExchange => {
+                    f.write_str("urn:ietf:params:oauth:grant-type:token-exchange")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for GrantTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authorization_code" => Ok(Self::AuthorizationCode),
+                "implicit" => Ok(Self::Implicit),
+                "hybrid" => Ok(Self::Hybrid),
+                "refresh_token" => Ok(Self::RefreshToken),
+                "client_credentials" => Ok(Self::ClientCredentials),
+                "password" => Ok(Self::Password),
+                "urn:ietf:params:oauth:grant-type:device_code" => {
+                    Ok(Self::UrnIetfParamsOauthGrantTypeDeviceCode)
+                }
+                "urn:ietf:params:oauth:grant-type:token-exchange" => {
+                    Ok(Self::UrnIetfParamsOauthGrantTypeTokenExchange)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GrantTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GrantTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///The state of one health check
     #[derive(
         ::serde::Deserialize,
@@ -380,6 +599,118 @@ pub mod types {
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for IntentEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`IssuerModeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum IssuerModeEnum {
+        #[serde(rename = "global")]
+        Global,
+        #[serde(rename = "per_provider")]
+        PerProvider,
+    }
+    impl ::std::fmt::Display for IssuerModeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Global => f.write_str("global"),
+                Self::PerProvider => f.write_str("per_provider"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IssuerModeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "global" => Ok(Self::Global),
+                "per_provider" => Ok(Self::PerProvider),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for IssuerModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for IssuerModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`MatchingModeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum MatchingModeEnum {
+        #[serde(rename = "strict")]
+        Strict,
+        #[serde(rename = "regex")]
+        Regex,
+    }
+    impl ::std::fmt::Display for MatchingModeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Strict => f.write_str("strict"),
+                Self::Regex => f.write_str("regex"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MatchingModeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "strict" => Ok(Self::Strict),
+                "regex" => Ok(Self::Regex),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MatchingModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MatchingModeEnum {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -532,6 +863,208 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///OAuth2Provider Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2Provider {
+        ///Access codes not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_code_validity: ::std::option::Option<::std::string::String>,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token_validity: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_application_name: ::std::option::Option<::std::string::String>,
+        ///Internal application name, used in URLs.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_application_slug: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_backchannel_application_name: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///Internal application name, used in URLs.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_backchannel_application_slug: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///Flow used for authentication when the associated application is accessed by an un-authenticated user.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Flow used when authorizing this provider.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        ///Confidential clients are capable of maintaining the confidentiality of their credentials. Public clients are incapable
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_type: ::std::option::Option<ClientTypeEnum>,
+        ///Get object component so that we know how to edit the object
+        pub component: ::std::string::String,
+        ///Key used to encrypt the tokens. When set, tokens will be encrypted and returned as JWEs.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub encryption_key: ::std::option::Option<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub grant_types: ::std::vec::Vec<GrantTypeEnum>,
+        ///Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_claims_in_id_token: ::std::option::Option<bool>,
+        ///Flow used ending the session from a provider.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Configure how the issuer field of the ID Token should be filled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issuer_mode: ::std::option::Option<IssuerModeEnum>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_providers: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_sources: ::std::vec::Vec<::uuid::Uuid>,
+        ///Backchannel logs out with server to server calls. Frontchannel uses iframes in your browser
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_method: ::std::option::Option<OAuth2ProviderLogoutMethodEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_uri: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+        pub redirect_uris: ::std::vec::Vec<RedirectUri>,
+        ///When refreshing a token, if the refresh token is valid for less than this duration, it will be renewed. When set to seconds=0, token will always be renewed. (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_threshold: ::std::option::Option<::std::string::String>,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_validity: ::std::option::Option<::std::string::String>,
+        ///Key used to sign the tokens.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub signing_key: ::std::option::Option<::uuid::Uuid>,
+        ///Configure what data should be used as unique User Identifier. For most cases, the default should be fine.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_mode: ::std::option::Option<SubModeEnum>,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    ///`OAuth2ProviderLogoutMethodEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuth2ProviderLogoutMethodEnum {
+        #[serde(rename = "backchannel")]
+        Backchannel,
+        #[serde(rename = "frontchannel")]
+        Frontchannel,
+    }
+    impl ::std::fmt::Display for OAuth2ProviderLogoutMethodEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Backchannel => f.write_str("backchannel"),
+                Self::Frontchannel => f.write_str("frontchannel"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderLogoutMethodEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "backchannel" => Ok(Self::Backchannel),
+                "frontchannel" => Ok(Self::Frontchannel),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderLogoutMethodEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderLogoutMethodEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///OAuth2Provider Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for OAuth2ProviderRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequest> for ::serde_json::Value {
+        fn from(value: OAuth2ProviderRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for OAuth2ProviderRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///`PaginatedApplicationList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedApplicationList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Application>,
+    }
+    ///`PaginatedOAuth2ProviderList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedOAuth2ProviderList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<OAuth2Provider>,
     }
     ///`PaginatedTokenList`
     #[derive(
@@ -722,6 +1255,62 @@ pub mod types {
             Self(value)
         }
     }
+    ///`PolicyEngineMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum PolicyEngineMode {
+        #[serde(rename = "all")]
+        All,
+        #[serde(rename = "any")]
+        Any,
+    }
+    impl ::std::fmt::Display for PolicyEngineMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::All => f.write_str("all"),
+                Self::Any => f.write_str("any"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PolicyEngineMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "all" => Ok(Self::All),
+                "any" => Ok(Self::Any),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Provider Serializer
     #[derive(
         ::serde::Deserialize,
@@ -769,6 +1358,90 @@ pub mod types {
         ///Return object's plural verbose_name
         pub verbose_name_plural: ::std::string::String,
     }
+    ///A single allowed redirect URI entry
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RedirectUri {
+        pub matching_mode: MatchingModeEnum,
+        #[serde(default = "defaults::redirect_uri_redirect_uri_type")]
+        pub redirect_uri_type: RedirectUriTypeEnum,
+        pub url: ::std::string::String,
+    }
+    ///A single allowed redirect URI entry
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RedirectUriRequest {
+        pub matching_mode: MatchingModeEnum,
+        #[serde(default = "defaults::redirect_uri_request_redirect_uri_type")]
+        pub redirect_uri_type: RedirectUriTypeEnum,
+        pub url: ::std::string::String,
+    }
+    ///`RedirectUriTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum RedirectUriTypeEnum {
+        #[serde(rename = "authorization")]
+        Authorization,
+        #[serde(rename = "logout")]
+        Logout,
+    }
+    impl ::std::fmt::Display for RedirectUriTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Authorization => f.write_str("authorization"),
+                Self::Logout => f.write_str("logout"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RedirectUriTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authorization" => Ok(Self::Authorization),
+                "logout" => Ok(Self::Logout),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RedirectUriTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RedirectUriTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Role serializer
     #[derive(
         ::serde::Deserialize,
@@ -780,6 +1453,100 @@ pub mod types {
     pub struct Role {
         pub name: ::std::string::String,
         pub pk: ::uuid::Uuid,
+    }
+    ///An authentik application, which binds at most one provider
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedApplication {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        ///Random when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pk: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<SeedApplicationPolicyEngineMode>,
+        ///The bound provider's pk
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<i64>,
+        pub slug: ::std::string::String,
+    }
+    ///`SeedApplicationPolicyEngineMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedApplicationPolicyEngineMode {
+        #[serde(rename = "all")]
+        All,
+        #[serde(rename = "any")]
+        Any,
+    }
+    impl ::std::fmt::Display for SeedApplicationPolicyEngineMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::All => f.write_str("all"),
+                Self::Any => f.write_str("any"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedApplicationPolicyEngineMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "all" => Ok(Self::All),
+                "any" => Ok(Self::Any),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedApplicationPolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SeedApplicationPolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///authentik's part of a seed document; every list defaults to empty
     #[derive(
@@ -794,6 +1561,8 @@ pub mod types {
     pub struct SeedAuthentik {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub applications: ::std::vec::Vec<SeedApplication>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1079,6 +1848,12 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct SeedOAuth2Provider {
+        ///authentik's `timedelta` string, default `minutes=1`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_code_validity: ::std::option::Option<::std::string::String>,
+        ///Default `hours=1`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token_validity: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub assigned_application_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1087,12 +1862,234 @@ pub mod types {
         pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Default 40 generated characters
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///The client secret (a secret); default 128 generated characters
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_type: ::std::option::Option<SeedOAuth2ProviderClientType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encryption_key: ::std::option::Option<::uuid::Uuid>,
+        ///The grants the provider serves (may be empty). Required so that a typed client's round trip keeps an empty list; the loader also takes a provider without it and then allows every grant, as upstream.
+        pub grant_types: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_claims_in_id_token: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issuer_mode: ::std::option::Option<SeedOAuth2ProviderIssuerMode>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_providers: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_sources: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_method: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_uri: ::std::option::Option<::std::string::String>,
         pub name: ::std::string::String,
         pub pk: i64,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub redirect_uris: ::std::vec::Vec<SeedRedirectUri>,
+        ///Default `seconds=0`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_threshold: ::std::option::Option<::std::string::String>,
+        ///Default `days=30`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_validity: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signing_key: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_mode: ::std::option::Option<SeedOAuth2ProviderSubMode>,
+    }
+    ///`SeedOAuth2ProviderClientType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedOAuth2ProviderClientType {
+        #[serde(rename = "confidential")]
+        Confidential,
+        #[serde(rename = "public")]
+        Public,
+    }
+    impl ::std::fmt::Display for SeedOAuth2ProviderClientType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Confidential => f.write_str("confidential"),
+                Self::Public => f.write_str("public"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedOAuth2ProviderClientType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "confidential" => Ok(Self::Confidential),
+                "public" => Ok(Self::Public),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedOAuth2ProviderClientType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SeedOAuth2ProviderClientType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`SeedOAuth2ProviderIssuerMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedOAuth2ProviderIssuerMode {
+        #[serde(rename = "global")]
+        Global,
+        #[serde(rename = "per_provider")]
+        PerProvider,
+    }
+    impl ::std::fmt::Display for SeedOAuth2ProviderIssuerMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Global => f.write_str("global"),
+                Self::PerProvider => f.write_str("per_provider"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedOAuth2ProviderIssuerMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "global" => Ok(Self::Global),
+                "per_provider" => Ok(Self::PerProvider),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedOAuth2ProviderIssuerMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SeedOAuth2ProviderIssuerMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`SeedOAuth2ProviderSubMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedOAuth2ProviderSubMode {
+        #[serde(rename = "hashed_user_id")]
+        HashedUserId,
+        #[serde(rename = "user_id")]
+        UserId,
+        #[serde(rename = "user_uuid")]
+        UserUuid,
+        #[serde(rename = "user_username")]
+        UserUsername,
+        #[serde(rename = "user_email")]
+        UserEmail,
+        #[serde(rename = "user_upn")]
+        UserUpn,
+    }
+    impl ::std::fmt::Display for SeedOAuth2ProviderSubMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::HashedUserId => f.write_str("hashed_user_id"),
+                Self::UserId => f.write_str("user_id"),
+                Self::UserUuid => f.write_str("user_uuid"),
+                Self::UserUsername => f.write_str("user_username"),
+                Self::UserEmail => f.write_str("user_email"),
+                Self::UserUpn => f.write_str("user_upn"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedOAuth2ProviderSubMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "hashed_user_id" => Ok(Self::HashedUserId),
+                "user_id" => Ok(Self::UserId),
+                "user_uuid" => Ok(Self::UserUuid),
+                "user_username" => Ok(Self::UserUsername),
+                "user_email" => Ok(Self::UserEmail),
+                "user_upn" => Ok(Self::UserUpn),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedOAuth2ProviderSubMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedOAuth2ProviderSubMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///An OAuth2 access or refresh token
     #[derive(
@@ -1156,6 +2153,77 @@ pub mod types {
         ///The PAT in plain text (a secret)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::std::string::String>,
+    }
+    ///One redirect URI of a provider
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SeedRedirectUri {
+        pub matching_mode: SeedRedirectUriMatchingMode,
+        ///`authorization` (default) or `logout`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri_type: ::std::option::Option<::std::string::String>,
+        pub url: ::std::string::String,
+    }
+    ///`SeedRedirectUriMatchingMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedRedirectUriMatchingMode {
+        #[serde(rename = "strict")]
+        Strict,
+        #[serde(rename = "regex")]
+        Regex,
+    }
+    impl ::std::fmt::Display for SeedRedirectUriMatchingMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Strict => f.write_str("strict"),
+                Self::Regex => f.write_str("regex"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedRedirectUriMatchingMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "strict" => Ok(Self::Strict),
+                "regex" => Ok(Self::Regex),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedRedirectUriMatchingMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedRedirectUriMatchingMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///An authentik core token
     #[derive(
@@ -1271,6 +2339,92 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub original: ::std::option::Option<UserSelf>,
         pub user: UserSelf,
         pub users: ::std::vec::Vec<UserSelf>,
+    }
+    ///`SubModeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SubModeEnum {
+        #[serde(rename = "hashed_user_id")]
+        HashedUserId,
+        #[serde(rename = "user_id")]
+        UserId,
+        #[serde(rename = "user_uuid")]
+        UserUuid,
+        #[serde(rename = "user_username")]
+        UserUsername,
+        #[serde(rename = "user_email")]
+        UserEmail,
+        #[serde(rename = "user_upn")]
+        UserUpn,
+    }
+    impl ::std::fmt::Display for SubModeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::HashedUserId => f.write_str("hashed_user_id"),
+                Self::UserId => f.write_str("user_id"),
+                Self::UserUuid => f.write_str("user_uuid"),
+                Self::UserUsername => f.write_str("user_username"),
+                Self::UserEmail => f.write_str("user_email"),
+                Self::UserUpn => f.write_str("user_upn"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SubModeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "hashed_user_id" => Ok(Self::HashedUserId),
+                "user_id" => Ok(Self::UserId),
+                "user_uuid" => Ok(Self::UserUuid),
+                "user_username" => Ok(Self::UserUsername),
+                "user_email" => Ok(Self::UserEmail),
+                "user_upn" => Ok(Self::UserUpn),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SubModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SubModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Themed URLs - maps theme names to URLs for light and dark themes
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ThemedUrls {
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub dark: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub light: ::std::option::Option<::std::string::String>,
     }
     ///Token Serializer
     #[derive(
@@ -1768,6 +2922,15 @@ and, if this user is being impersonated, the original user in the `original` pro
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    /// Generation of default values for serde.
+    pub mod defaults {
+        pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
+            super::RedirectUriTypeEnum::Authorization
+        }
+        pub(super) fn redirect_uri_request_redirect_uri_type() -> super::RedirectUriTypeEnum {
+            super::RedirectUriTypeEnum::Authorization
+        }
+    }
     /// Error types.
     pub mod error {
         /// Error from a `TryFrom` or `FromStr` implementation.
@@ -1866,6 +3029,57 @@ pub mod params {
         ///The unique identifier of a token
         #[serde(rename = "tokenId")]
         pub token_id: ::std::string::String,
+    }
+    ///Query parameters of `core_applications_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreApplicationsListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub for_user: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub group: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub meta_description: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub meta_launch_url: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub meta_publisher: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub only_with_launch_url: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub slug: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub superuser_full_list: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_applications_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreApplicationsRetrievePath {
+        pub slug: ::std::string::String,
+    }
+    ///Path parameters of `core_applications_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreApplicationsDestroyPath {
+        pub slug: ::std::string::String,
     }
     ///Query parameters of `core_tokens_list`.
     #[derive(
@@ -2143,6 +3357,73 @@ pub mod params {
         ///A unique integer value identifying this OAuth2 Refresh Token.
         pub id: i64,
     }
+    ///Query parameters of `providers_oauth2_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct ProvidersOauth2ListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub access_code_validity: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub access_token_validity: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub application: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub authorization_flow: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub client_id: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub client_type: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_claims_in_id_token: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub issuer_mode: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub property_mappings: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub refresh_token_validity: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub signing_key: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sub_mode: Option<::std::string::String>,
+    }
+    ///Path parameters of `providers_oauth2_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2RetrievePath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_oauth2_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2UpdatePath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_oauth2_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2DestroyPath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
 }
 /// Every operationId of the spec, in document order.
 pub const OPERATION_IDS: &[&str] = &[
@@ -2166,6 +3447,10 @@ pub const OPERATION_IDS: &[&str] = &[
     "netbird_tokens_create",
     "netbird_tokens_retrieve",
     "netbird_tokens_destroy",
+    "core_applications_list",
+    "core_applications_create",
+    "core_applications_retrieve",
+    "core_applications_destroy",
     "core_tokens_list",
     "core_tokens_create",
     "core_tokens_retrieve",
@@ -2190,6 +3475,11 @@ pub const OPERATION_IDS: &[&str] = &[
     "oauth2_refresh_tokens_retrieve",
     "oauth2_refresh_tokens_destroy",
     "oauth2_refresh_tokens_used_by_list",
+    "providers_oauth2_list",
+    "providers_oauth2_create",
+    "providers_oauth2_retrieve",
+    "providers_oauth2_update",
+    "providers_oauth2_destroy",
     "healthz",
     "metrics",
     "readyz",
@@ -2228,6 +3518,10 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("netbird_tokens_create", &["Tokens"]),
     ("netbird_tokens_retrieve", &["Tokens"]),
     ("netbird_tokens_destroy", &["Tokens"]),
+    ("core_applications_list", &["core"]),
+    ("core_applications_create", &["core"]),
+    ("core_applications_retrieve", &["core"]),
+    ("core_applications_destroy", &["core"]),
     ("core_tokens_list", &["core"]),
     ("core_tokens_create", &["core"]),
     ("core_tokens_retrieve", &["core"]),
@@ -2252,6 +3546,11 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("oauth2_refresh_tokens_retrieve", &["oauth2"]),
     ("oauth2_refresh_tokens_destroy", &["oauth2"]),
     ("oauth2_refresh_tokens_used_by_list", &["oauth2"]),
+    ("providers_oauth2_list", &["providers"]),
+    ("providers_oauth2_create", &["providers"]),
+    ("providers_oauth2_retrieve", &["providers"]),
+    ("providers_oauth2_update", &["providers"]),
+    ("providers_oauth2_destroy", &["providers"]),
     ("healthz", &["tokenstack"]),
     ("metrics", &["tokenstack"]),
     ("readyz", &["tokenstack"]),
@@ -2542,6 +3841,54 @@ pub trait TokenApi {
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Custom list method that checks Policy based access instead of guardian
+    #[endpoint{method = GET,
+    path = "/api/v3/core/applications/",
+    operation_id = "core_applications_list",
+    tags = ["core"]}]
+    async fn core_applications_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CoreApplicationsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedApplicationList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/core/applications/",
+    operation_id = "core_applications_create",
+    tags = ["core"]}]
+    async fn core_applications_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::ApplicationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::Application>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/applications/{slug}/",
+    operation_id = "core_applications_retrieve",
+    tags = ["core"]}]
+    async fn core_applications_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreApplicationsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Application>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/core/applications/{slug}/",
+    operation_id = "core_applications_destroy",
+    tags = ["core"]}]
+    async fn core_applications_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreApplicationsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Token Viewset
     #[endpoint{method = GET,
@@ -2836,6 +4183,67 @@ pub trait TokenApi {
         path: dropshot::Path<params::Oauth2RefreshTokensUsedByListPath>,
     ) -> Result<
         dropshot::HttpResponseOk<::std::vec::Vec<types::UsedBy>>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/oauth2/",
+    operation_id = "providers_oauth2_list",
+    tags = ["providers"]}]
+    async fn providers_oauth2_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::ProvidersOauth2ListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedOAuth2ProviderList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/providers/oauth2/",
+    operation_id = "providers_oauth2_create",
+    tags = ["providers"]}]
+    async fn providers_oauth2_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::OAuth2ProviderRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::OAuth2Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/oauth2/{id}/",
+    operation_id = "providers_oauth2_retrieve",
+    tags = ["providers"]}]
+    async fn providers_oauth2_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2RetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::OAuth2Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/providers/oauth2/{id}/",
+    operation_id = "providers_oauth2_update",
+    tags = ["providers"]}]
+    async fn providers_oauth2_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2UpdatePath>,
+        body: dropshot::TypedBody<types::OAuth2ProviderRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::OAuth2Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/providers/oauth2/{id}/",
+    operation_id = "providers_oauth2_destroy",
+    tags = ["providers"]}]
+    async fn providers_oauth2_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2DestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Liveness

@@ -162,6 +162,258 @@ pub mod types {
             Default::default()
         }
     }
+    ///Application Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Application {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        pub backchannel_providers_obj: ::std::vec::Vec<Provider>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        ///Allow formatting of launch URL
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        ///Hide this application from the user's My applications page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub meta_icon_themed_urls: ::std::option::Option<ThemedUrls>,
+        ///Get the URL to the App Icon image
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub meta_icon_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        pub name: ::std::string::String,
+        ///Open launch URL in a new browser tab or window.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        pub pbm_uuid: ::uuid::Uuid,
+        pub pk: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub provider_obj: ::std::option::Option<Provider>,
+        ///Internal application name, used in URLs.
+        pub slug: ApplicationSlug,
+    }
+    impl Application {
+        pub fn builder() -> builder::Application {
+            Default::default()
+        }
+    }
+    ///Application Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ApplicationRequest {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        ///Hide this application from the user's My applications page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        pub name: ApplicationRequestName,
+        ///Open launch URL in a new browser tab or window.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<i64>,
+        ///Internal application name, used in URLs.
+        pub slug: ApplicationRequestSlug,
+    }
+    impl ApplicationRequest {
+        pub fn builder() -> builder::ApplicationRequest {
+            Default::default()
+        }
+    }
+    ///Application's display Name.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ApplicationRequestName(::std::string::String);
+    impl ::std::ops::Deref for ApplicationRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ApplicationRequestName> for ::std::string::String {
+        fn from(value: ApplicationRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ApplicationRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ApplicationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ApplicationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplicationRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Internal application name, used in URLs.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ApplicationRequestSlug(::std::string::String);
+    impl ::std::ops::Deref for ApplicationRequestSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ApplicationRequestSlug> for ::std::string::String {
+        fn from(value: ApplicationRequestSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ApplicationRequestSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[-a-zA-Z0-9_]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[-a-zA-Z0-9_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ApplicationRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ApplicationRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplicationRequestSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Internal application name, used in URLs.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ApplicationSlug(::std::string::String);
+    impl ::std::ops::Deref for ApplicationSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ApplicationSlug> for ::std::string::String {
+        fn from(value: ApplicationSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ApplicationSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[-a-zA-Z0-9_]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[-a-zA-Z0-9_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ApplicationSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ApplicationSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApplicationSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
@@ -206,6 +458,61 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///`ClientTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ClientTypeEnum {
+        #[serde(rename = "confidential")]
+        Confidential,
+        #[serde(rename = "public")]
+        Public,
+    }
+    impl ::std::fmt::Display for ClientTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Confidential => f.write_str("confidential"),
+                Self::Public => f.write_str("public"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ClientTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "confidential" => Ok(Self::Confidential),
+                "public" => Ok(Self::Public),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ClientTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ClientTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///The offset added to the wall clock
@@ -324,6 +631,93 @@ pub mod types {
             Default::default()
         }
     }
+    ///`GrantTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GrantTypeEnum {
+        #[serde(rename = "authorization_code")]
+        AuthorizationCode,
+        #[serde(rename = "implicit")]
+        Implicit,
+        #[serde(rename = "hybrid")]
+        Hybrid,
+        #[serde(rename = "refresh_token")]
+        RefreshToken,
+        #[serde(rename = "client_credentials")]
+        ClientCredentials,
+        #[serde(rename = "password")]
+        Password,
+        #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+        UrnIetfParamsOauthGrantTypeDeviceCode,
+        #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+        UrnIetfParamsOauthGrantTypeTokenExchange,
+    }
+    impl ::std::fmt::Display for GrantTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AuthorizationCode => f.write_str("authorization_code"),
+                Self::Implicit => f.write_str("implicit"),
+                Self::Hybrid => f.write_str("hybrid"),
+                Self::RefreshToken => f.write_str("refresh_token"),
+                Self::ClientCredentials => f.write_str("client_credentials"),
+                Self::Password => f.write_str("password"),
+                Self::UrnIetfParamsOauthGrantTypeDeviceCode => {
+                    f.write_str("urn:ietf:params:oauth:grant-type:device_code")
+                }
+                Self::UrnIetfParamsOauthGrantTypeTokenExchange => {
+                    f.write_str("urn:ietf:params:oauth:grant-type:token-exchange")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for GrantTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authorization_code" => Ok(Self::AuthorizationCode),
+                "implicit" => Ok(Self::Implicit),
+                "hybrid" => Ok(Self::Hybrid),
+                "refresh_token" => Ok(Self::RefreshToken),
+                "client_credentials" => Ok(Self::ClientCredentials),
+                "password" => Ok(Self::Password),
+                "urn:ietf:params:oauth:grant-type:device_code" => {
+                    Ok(Self::UrnIetfParamsOauthGrantTypeDeviceCode)
+                }
+                "urn:ietf:params:oauth:grant-type:token-exchange" => {
+                    Ok(Self::UrnIetfParamsOauthGrantTypeTokenExchange)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GrantTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GrantTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///The state of one health check
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HealthStatus {
@@ -398,6 +792,61 @@ pub mod types {
             value.parse()
         }
     }
+    ///`IssuerModeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum IssuerModeEnum {
+        #[serde(rename = "global")]
+        Global,
+        #[serde(rename = "per_provider")]
+        PerProvider,
+    }
+    impl ::std::fmt::Display for IssuerModeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Global => f.write_str("global"),
+                Self::PerProvider => f.write_str("per_provider"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IssuerModeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "global" => Ok(Self::Global),
+                "per_provider" => Ok(Self::PerProvider),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for IssuerModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for IssuerModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -450,6 +899,61 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///`MatchingModeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MatchingModeEnum {
+        #[serde(rename = "strict")]
+        Strict,
+        #[serde(rename = "regex")]
+        Regex,
+    }
+    impl ::std::fmt::Display for MatchingModeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Strict => f.write_str("strict"),
+                Self::Regex => f.write_str("regex"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MatchingModeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "strict" => Ok(Self::Strict),
+                "regex" => Ok(Self::Regex),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MatchingModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MatchingModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///A NetBird error body, as written by util.WriteError
@@ -582,6 +1086,751 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///OAuth2Provider Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2Provider {
+        ///Access codes not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_code_validity: ::std::option::Option<::std::string::String>,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token_validity: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_application_name: ::std::option::Option<::std::string::String>,
+        ///Internal application name, used in URLs.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_application_slug: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_backchannel_application_name: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///Internal application name, used in URLs.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub assigned_backchannel_application_slug: ::std::option::Option<
+            ::std::string::String,
+        >,
+        ///Flow used for authentication when the associated application is accessed by an un-authenticated user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Flow used when authorizing this provider.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<OAuth2ProviderClientId>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<OAuth2ProviderClientSecret>,
+        ///Confidential clients are capable of maintaining the confidentiality of their credentials. Public clients are incapable
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_type: ::std::option::Option<ClientTypeEnum>,
+        ///Get object component so that we know how to edit the object
+        pub component: ::std::string::String,
+        ///Key used to encrypt the tokens. When set, tokens will be encrypted and returned as JWEs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encryption_key: ::std::option::Option<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub grant_types: ::std::vec::Vec<GrantTypeEnum>,
+        ///Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_claims_in_id_token: ::std::option::Option<bool>,
+        ///Flow used ending the session from a provider.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Configure how the issuer field of the ID Token should be filled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issuer_mode: ::std::option::Option<IssuerModeEnum>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_providers: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_sources: ::std::vec::Vec<::uuid::Uuid>,
+        ///Backchannel logs out with server to server calls. Frontchannel uses iframes in your browser
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_method: ::std::option::Option<OAuth2ProviderLogoutMethodEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_uri: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+        pub redirect_uris: ::std::vec::Vec<RedirectUri>,
+        ///When refreshing a token, if the refresh token is valid for less than this duration, it will be renewed. When set to seconds=0, token will always be renewed. (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_threshold: ::std::option::Option<::std::string::String>,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_validity: ::std::option::Option<::std::string::String>,
+        ///Key used to sign the tokens.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signing_key: ::std::option::Option<::uuid::Uuid>,
+        ///Configure what data should be used as unique User Identifier. For most cases, the default should be fine.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_mode: ::std::option::Option<SubModeEnum>,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    impl OAuth2Provider {
+        pub fn builder() -> builder::OAuth2Provider {
+            Default::default()
+        }
+    }
+    ///`OAuth2ProviderClientId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderClientId(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderClientId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderClientId> for ::std::string::String {
+        fn from(value: OAuth2ProviderClientId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderClientId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderClientId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OAuth2ProviderClientId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderClientId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuth2ProviderClientSecret`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderClientSecret(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderClientSecret {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderClientSecret> for ::std::string::String {
+        fn from(value: OAuth2ProviderClientSecret) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderClientSecret {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderClientSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OAuth2ProviderClientSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderClientSecret {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuth2ProviderLogoutMethodEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuth2ProviderLogoutMethodEnum {
+        #[serde(rename = "backchannel")]
+        Backchannel,
+        #[serde(rename = "frontchannel")]
+        Frontchannel,
+    }
+    impl ::std::fmt::Display for OAuth2ProviderLogoutMethodEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Backchannel => f.write_str("backchannel"),
+                Self::Frontchannel => f.write_str("frontchannel"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderLogoutMethodEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "backchannel" => Ok(Self::Backchannel),
+                "frontchannel" => Ok(Self::Frontchannel),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderLogoutMethodEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderLogoutMethodEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///OAuth2Provider Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2ProviderRequest {
+        ///Access codes not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_code_validity: ::std::option::Option<
+            OAuth2ProviderRequestAccessCodeValidity,
+        >,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token_validity: ::std::option::Option<
+            OAuth2ProviderRequestAccessTokenValidity,
+        >,
+        ///Flow used for authentication when the associated application is accessed by an un-authenticated user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Flow used when authorizing this provider.
+        pub authorization_flow: ::uuid::Uuid,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<OAuth2ProviderRequestClientId>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<OAuth2ProviderRequestClientSecret>,
+        ///Confidential clients are capable of maintaining the confidentiality of their credentials. Public clients are incapable
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_type: ::std::option::Option<ClientTypeEnum>,
+        ///Key used to encrypt the tokens. When set, tokens will be encrypted and returned as JWEs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encryption_key: ::std::option::Option<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub grant_types: ::std::vec::Vec<GrantTypeEnum>,
+        ///Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_claims_in_id_token: ::std::option::Option<bool>,
+        ///Flow used ending the session from a provider.
+        pub invalidation_flow: ::uuid::Uuid,
+        ///Configure how the issuer field of the ID Token should be filled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issuer_mode: ::std::option::Option<IssuerModeEnum>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_providers: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_sources: ::std::vec::Vec<::uuid::Uuid>,
+        ///Backchannel logs out with server to server calls. Frontchannel uses iframes in your browser
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_method: ::std::option::Option<OAuth2ProviderLogoutMethodEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_uri: ::std::option::Option<::std::string::String>,
+        pub name: OAuth2ProviderRequestName,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+        pub redirect_uris: ::std::vec::Vec<RedirectUriRequest>,
+        ///When refreshing a token, if the refresh token is valid for less than this duration, it will be renewed. When set to seconds=0, token will always be renewed. (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_threshold: ::std::option::Option<
+            OAuth2ProviderRequestRefreshTokenThreshold,
+        >,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_validity: ::std::option::Option<
+            OAuth2ProviderRequestRefreshTokenValidity,
+        >,
+        ///Key used to sign the tokens.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signing_key: ::std::option::Option<::uuid::Uuid>,
+        ///Configure what data should be used as unique User Identifier. For most cases, the default should be fine.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_mode: ::std::option::Option<SubModeEnum>,
+    }
+    impl OAuth2ProviderRequest {
+        pub fn builder() -> builder::OAuth2ProviderRequest {
+            Default::default()
+        }
+    }
+    ///Access codes not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestAccessCodeValidity(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestAccessCodeValidity {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestAccessCodeValidity>
+    for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestAccessCodeValidity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestAccessCodeValidity {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestAccessCodeValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderRequestAccessCodeValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestAccessCodeValidity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestAccessTokenValidity(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestAccessTokenValidity {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestAccessTokenValidity>
+    for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestAccessTokenValidity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestAccessTokenValidity {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestAccessTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderRequestAccessTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestAccessTokenValidity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuth2ProviderRequestClientId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestClientId(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestClientId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestClientId> for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestClientId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestClientId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestClientId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderRequestClientId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestClientId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuth2ProviderRequestClientSecret`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestClientSecret(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestClientSecret {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestClientSecret>
+    for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestClientSecret) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestClientSecret {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestClientSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderRequestClientSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestClientSecret {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuth2ProviderRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestName(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestName> for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for OAuth2ProviderRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///When refreshing a token, if the refresh token is valid for less than this duration, it will be renewed. When set to seconds=0, token will always be renewed. (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestRefreshTokenThreshold(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestRefreshTokenThreshold {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestRefreshTokenThreshold>
+    for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestRefreshTokenThreshold) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestRefreshTokenThreshold {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestRefreshTokenThreshold {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderRequestRefreshTokenThreshold {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestRefreshTokenThreshold {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuth2ProviderRequestRefreshTokenValidity(::std::string::String);
+    impl ::std::ops::Deref for OAuth2ProviderRequestRefreshTokenValidity {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuth2ProviderRequestRefreshTokenValidity>
+    for ::std::string::String {
+        fn from(value: OAuth2ProviderRequestRefreshTokenValidity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuth2ProviderRequestRefreshTokenValidity {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2ProviderRequestRefreshTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2ProviderRequestRefreshTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuth2ProviderRequestRefreshTokenValidity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PaginatedApplicationList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedApplicationList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Application>,
+    }
+    impl PaginatedApplicationList {
+        pub fn builder() -> builder::PaginatedApplicationList {
+            Default::default()
+        }
+    }
+    ///`PaginatedOAuth2ProviderList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedOAuth2ProviderList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<OAuth2Provider>,
+    }
+    impl PaginatedOAuth2ProviderList {
+        pub fn builder() -> builder::PaginatedOAuth2ProviderList {
+            Default::default()
         }
     }
     ///`PaginatedTokenList`
@@ -930,6 +2179,61 @@ pub mod types {
             Default::default()
         }
     }
+    ///`PolicyEngineMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PolicyEngineMode {
+        #[serde(rename = "all")]
+        All,
+        #[serde(rename = "any")]
+        Any,
+    }
+    impl ::std::fmt::Display for PolicyEngineMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::All => f.write_str("all"),
+                Self::Any => f.write_str("any"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PolicyEngineMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "all" => Ok(Self::All),
+                "any" => Ok(Self::Any),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Provider Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Provider {
@@ -976,6 +2280,141 @@ pub mod types {
             Default::default()
         }
     }
+    ///A single allowed redirect URI entry
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RedirectUri {
+        pub matching_mode: MatchingModeEnum,
+        #[serde(default = "defaults::redirect_uri_redirect_uri_type")]
+        pub redirect_uri_type: RedirectUriTypeEnum,
+        pub url: ::std::string::String,
+    }
+    impl RedirectUri {
+        pub fn builder() -> builder::RedirectUri {
+            Default::default()
+        }
+    }
+    ///A single allowed redirect URI entry
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RedirectUriRequest {
+        pub matching_mode: MatchingModeEnum,
+        #[serde(default = "defaults::redirect_uri_request_redirect_uri_type")]
+        pub redirect_uri_type: RedirectUriTypeEnum,
+        pub url: RedirectUriRequestUrl,
+    }
+    impl RedirectUriRequest {
+        pub fn builder() -> builder::RedirectUriRequest {
+            Default::default()
+        }
+    }
+    ///`RedirectUriRequestUrl`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct RedirectUriRequestUrl(::std::string::String);
+    impl ::std::ops::Deref for RedirectUriRequestUrl {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<RedirectUriRequestUrl> for ::std::string::String {
+        fn from(value: RedirectUriRequestUrl) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for RedirectUriRequestUrl {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RedirectUriRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RedirectUriRequestUrl {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RedirectUriRequestUrl {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`RedirectUriTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum RedirectUriTypeEnum {
+        #[serde(rename = "authorization")]
+        Authorization,
+        #[serde(rename = "logout")]
+        Logout,
+    }
+    impl ::std::fmt::Display for RedirectUriTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Authorization => f.write_str("authorization"),
+                Self::Logout => f.write_str("logout"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RedirectUriTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authorization" => Ok(Self::Authorization),
+                "logout" => Ok(Self::Logout),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RedirectUriTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RedirectUriTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Role serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Role {
@@ -987,12 +2426,106 @@ pub mod types {
             Default::default()
         }
     }
+    ///An authentik application, which binds at most one provider
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedApplication {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        ///Random when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pk: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<SeedApplicationPolicyEngineMode>,
+        ///The bound provider's pk
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<i64>,
+        pub slug: ::std::string::String,
+    }
+    impl SeedApplication {
+        pub fn builder() -> builder::SeedApplication {
+            Default::default()
+        }
+    }
+    ///`SeedApplicationPolicyEngineMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedApplicationPolicyEngineMode {
+        #[serde(rename = "all")]
+        All,
+        #[serde(rename = "any")]
+        Any,
+    }
+    impl ::std::fmt::Display for SeedApplicationPolicyEngineMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::All => f.write_str("all"),
+                Self::Any => f.write_str("any"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedApplicationPolicyEngineMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "all" => Ok(Self::All),
+                "any" => Ok(Self::Any),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedApplicationPolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SeedApplicationPolicyEngineMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///authentik's part of a seed document; every list defaults to empty
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct SeedAuthentik {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub applications: ::std::vec::Vec<SeedApplication>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1258,6 +2791,12 @@ pub mod types {
     ///An OAuth2 provider that OAuth2 tokens name by pk
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SeedOAuth2Provider {
+        ///authentik's `timedelta` string, default `minutes=1`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_code_validity: ::std::option::Option<::std::string::String>,
+        ///Default `hours=1`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token_validity: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub assigned_application_name: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1266,16 +2805,235 @@ pub mod types {
         pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Default 40 generated characters
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        ///The client secret (a secret); default 128 generated characters
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_type: ::std::option::Option<SeedOAuth2ProviderClientType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encryption_key: ::std::option::Option<::uuid::Uuid>,
+        ///The grants the provider serves (may be empty). Required so that a typed client's round trip keeps an empty list; the loader also takes a provider without it and then allows every grant, as upstream.
+        pub grant_types: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_claims_in_id_token: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issuer_mode: ::std::option::Option<SeedOAuth2ProviderIssuerMode>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_providers: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_sources: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_method: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_uri: ::std::option::Option<::std::string::String>,
         pub name: ::std::string::String,
         pub pk: i64,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub redirect_uris: ::std::vec::Vec<SeedRedirectUri>,
+        ///Default `seconds=0`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_threshold: ::std::option::Option<::std::string::String>,
+        ///Default `days=30`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_validity: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signing_key: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_mode: ::std::option::Option<SeedOAuth2ProviderSubMode>,
     }
     impl SeedOAuth2Provider {
         pub fn builder() -> builder::SeedOAuth2Provider {
             Default::default()
+        }
+    }
+    ///`SeedOAuth2ProviderClientType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedOAuth2ProviderClientType {
+        #[serde(rename = "confidential")]
+        Confidential,
+        #[serde(rename = "public")]
+        Public,
+    }
+    impl ::std::fmt::Display for SeedOAuth2ProviderClientType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Confidential => f.write_str("confidential"),
+                Self::Public => f.write_str("public"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedOAuth2ProviderClientType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "confidential" => Ok(Self::Confidential),
+                "public" => Ok(Self::Public),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedOAuth2ProviderClientType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SeedOAuth2ProviderClientType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`SeedOAuth2ProviderIssuerMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedOAuth2ProviderIssuerMode {
+        #[serde(rename = "global")]
+        Global,
+        #[serde(rename = "per_provider")]
+        PerProvider,
+    }
+    impl ::std::fmt::Display for SeedOAuth2ProviderIssuerMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Global => f.write_str("global"),
+                Self::PerProvider => f.write_str("per_provider"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedOAuth2ProviderIssuerMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "global" => Ok(Self::Global),
+                "per_provider" => Ok(Self::PerProvider),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedOAuth2ProviderIssuerMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SeedOAuth2ProviderIssuerMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`SeedOAuth2ProviderSubMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedOAuth2ProviderSubMode {
+        #[serde(rename = "hashed_user_id")]
+        HashedUserId,
+        #[serde(rename = "user_id")]
+        UserId,
+        #[serde(rename = "user_uuid")]
+        UserUuid,
+        #[serde(rename = "user_username")]
+        UserUsername,
+        #[serde(rename = "user_email")]
+        UserEmail,
+        #[serde(rename = "user_upn")]
+        UserUpn,
+    }
+    impl ::std::fmt::Display for SeedOAuth2ProviderSubMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::HashedUserId => f.write_str("hashed_user_id"),
+                Self::UserId => f.write_str("user_id"),
+                Self::UserUuid => f.write_str("user_uuid"),
+                Self::UserUsername => f.write_str("user_username"),
+                Self::UserEmail => f.write_str("user_email"),
+                Self::UserUpn => f.write_str("user_upn"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedOAuth2ProviderSubMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "hashed_user_id" => Ok(Self::HashedUserId),
+                "user_id" => Ok(Self::UserId),
+                "user_uuid" => Ok(Self::UserUuid),
+                "user_username" => Ok(Self::UserUsername),
+                "user_email" => Ok(Self::UserEmail),
+                "user_upn" => Ok(Self::UserUpn),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedOAuth2ProviderSubMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedOAuth2ProviderSubMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///An OAuth2 access or refresh token
@@ -1337,6 +3095,75 @@ pub mod types {
     impl SeedPat {
         pub fn builder() -> builder::SeedPat {
             Default::default()
+        }
+    }
+    ///One redirect URI of a provider
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SeedRedirectUri {
+        pub matching_mode: SeedRedirectUriMatchingMode,
+        ///`authorization` (default) or `logout`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri_type: ::std::option::Option<::std::string::String>,
+        pub url: ::std::string::String,
+    }
+    impl SeedRedirectUri {
+        pub fn builder() -> builder::SeedRedirectUri {
+            Default::default()
+        }
+    }
+    ///`SeedRedirectUriMatchingMode`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedRedirectUriMatchingMode {
+        #[serde(rename = "strict")]
+        Strict,
+        #[serde(rename = "regex")]
+        Regex,
+    }
+    impl ::std::fmt::Display for SeedRedirectUriMatchingMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Strict => f.write_str("strict"),
+                Self::Regex => f.write_str("regex"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedRedirectUriMatchingMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "strict" => Ok(Self::Strict),
+                "regex" => Ok(Self::Regex),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedRedirectUriMatchingMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedRedirectUriMatchingMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///An authentik core token
@@ -1448,6 +3275,90 @@ and, if this user is being impersonated, the original user in the `original` pro
     }
     impl SessionUser {
         pub fn builder() -> builder::SessionUser {
+            Default::default()
+        }
+    }
+    ///`SubModeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SubModeEnum {
+        #[serde(rename = "hashed_user_id")]
+        HashedUserId,
+        #[serde(rename = "user_id")]
+        UserId,
+        #[serde(rename = "user_uuid")]
+        UserUuid,
+        #[serde(rename = "user_username")]
+        UserUsername,
+        #[serde(rename = "user_email")]
+        UserEmail,
+        #[serde(rename = "user_upn")]
+        UserUpn,
+    }
+    impl ::std::fmt::Display for SubModeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::HashedUserId => f.write_str("hashed_user_id"),
+                Self::UserId => f.write_str("user_id"),
+                Self::UserUuid => f.write_str("user_uuid"),
+                Self::UserUsername => f.write_str("user_username"),
+                Self::UserEmail => f.write_str("user_email"),
+                Self::UserUpn => f.write_str("user_upn"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SubModeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "hashed_user_id" => Ok(Self::HashedUserId),
+                "user_id" => Ok(Self::UserId),
+                "user_uuid" => Ok(Self::UserUuid),
+                "user_username" => Ok(Self::UserUsername),
+                "user_email" => Ok(Self::UserEmail),
+                "user_upn" => Ok(Self::UserUpn),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SubModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SubModeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Themed URLs - maps theme names to URLs for light and dark themes
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ThemedUrls {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dark: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub light: ::std::option::Option<::std::string::String>,
+    }
+    impl ThemedUrls {
+        pub fn builder() -> builder::ThemedUrls {
             Default::default()
         }
     }
@@ -2963,6 +4874,671 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Application {
+            backchannel_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            backchannel_providers_obj: ::std::result::Result<
+                ::std::vec::Vec<super::Provider>,
+                ::std::string::String,
+            >,
+            group: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_hide: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta_icon: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_icon_themed_urls: ::std::result::Result<
+                ::std::option::Option<super::ThemedUrls>,
+                ::std::string::String,
+            >,
+            meta_icon_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_publisher: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            open_in_new_tab: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            pbm_uuid: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::PolicyEngineMode>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            provider_obj: ::std::result::Result<
+                ::std::option::Option<super::Provider>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<super::ApplicationSlug, ::std::string::String>,
+        }
+        impl ::std::default::Default for Application {
+            fn default() -> Self {
+                Self {
+                    backchannel_providers: Ok(Default::default()),
+                    backchannel_providers_obj: Err(
+                        "no value supplied for backchannel_providers_obj".to_string(),
+                    ),
+                    group: Ok(Default::default()),
+                    launch_url: Err("no value supplied for launch_url".to_string()),
+                    meta_description: Ok(Default::default()),
+                    meta_hide: Ok(Default::default()),
+                    meta_icon: Ok(Default::default()),
+                    meta_icon_themed_urls: Err(
+                        "no value supplied for meta_icon_themed_urls".to_string(),
+                    ),
+                    meta_icon_url: Err(
+                        "no value supplied for meta_icon_url".to_string(),
+                    ),
+                    meta_launch_url: Ok(Default::default()),
+                    meta_publisher: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    open_in_new_tab: Ok(Default::default()),
+                    pbm_uuid: Err("no value supplied for pbm_uuid".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    policy_engine_mode: Ok(Default::default()),
+                    provider: Ok(Default::default()),
+                    provider_obj: Err("no value supplied for provider_obj".to_string()),
+                    slug: Err("no value supplied for slug".to_string()),
+                }
+            }
+        }
+        impl Application {
+            pub fn backchannel_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn backchannel_providers_obj<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_providers_obj = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_providers_obj: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group: {e}")
+                    });
+                self
+            }
+            pub fn launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for launch_url: {e}")
+                    });
+                self
+            }
+            pub fn meta_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_hide<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_hide = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_hide: {e}")
+                    });
+                self
+            }
+            pub fn meta_icon<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_icon: {e}")
+                    });
+                self
+            }
+            pub fn meta_icon_themed_urls<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ThemedUrls>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon_themed_urls = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_icon_themed_urls: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_icon_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_icon_url: {e}")
+                    });
+                self
+            }
+            pub fn meta_launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_launch_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_publisher<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_publisher = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_publisher: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn open_in_new_tab<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open_in_new_tab = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for open_in_new_tab: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn pbm_uuid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pbm_uuid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pbm_uuid: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn provider_obj<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_obj = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider_obj: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ApplicationSlug>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Application> for super::Application {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Application,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    backchannel_providers: value.backchannel_providers?,
+                    backchannel_providers_obj: value.backchannel_providers_obj?,
+                    group: value.group?,
+                    launch_url: value.launch_url?,
+                    meta_description: value.meta_description?,
+                    meta_hide: value.meta_hide?,
+                    meta_icon: value.meta_icon?,
+                    meta_icon_themed_urls: value.meta_icon_themed_urls?,
+                    meta_icon_url: value.meta_icon_url?,
+                    meta_launch_url: value.meta_launch_url?,
+                    meta_publisher: value.meta_publisher?,
+                    name: value.name?,
+                    open_in_new_tab: value.open_in_new_tab?,
+                    pbm_uuid: value.pbm_uuid?,
+                    pk: value.pk?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    provider: value.provider?,
+                    provider_obj: value.provider_obj?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Application> for Application {
+            fn from(value: super::Application) -> Self {
+                Self {
+                    backchannel_providers: Ok(value.backchannel_providers),
+                    backchannel_providers_obj: Ok(value.backchannel_providers_obj),
+                    group: Ok(value.group),
+                    launch_url: Ok(value.launch_url),
+                    meta_description: Ok(value.meta_description),
+                    meta_hide: Ok(value.meta_hide),
+                    meta_icon: Ok(value.meta_icon),
+                    meta_icon_themed_urls: Ok(value.meta_icon_themed_urls),
+                    meta_icon_url: Ok(value.meta_icon_url),
+                    meta_launch_url: Ok(value.meta_launch_url),
+                    meta_publisher: Ok(value.meta_publisher),
+                    name: Ok(value.name),
+                    open_in_new_tab: Ok(value.open_in_new_tab),
+                    pbm_uuid: Ok(value.pbm_uuid),
+                    pk: Ok(value.pk),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    provider: Ok(value.provider),
+                    provider_obj: Ok(value.provider_obj),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ApplicationRequest {
+            backchannel_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            group: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_hide: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta_icon: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_publisher: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::ApplicationRequestName,
+                ::std::string::String,
+            >,
+            open_in_new_tab: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::PolicyEngineMode>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<
+                super::ApplicationRequestSlug,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ApplicationRequest {
+            fn default() -> Self {
+                Self {
+                    backchannel_providers: Ok(Default::default()),
+                    group: Ok(Default::default()),
+                    meta_description: Ok(Default::default()),
+                    meta_hide: Ok(Default::default()),
+                    meta_icon: Ok(Default::default()),
+                    meta_launch_url: Ok(Default::default()),
+                    meta_publisher: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    open_in_new_tab: Ok(Default::default()),
+                    policy_engine_mode: Ok(Default::default()),
+                    provider: Ok(Default::default()),
+                    slug: Err("no value supplied for slug".to_string()),
+                }
+            }
+        }
+        impl ApplicationRequest {
+            pub fn backchannel_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group: {e}")
+                    });
+                self
+            }
+            pub fn meta_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_hide<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_hide = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_hide: {e}")
+                    });
+                self
+            }
+            pub fn meta_icon<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_icon: {e}")
+                    });
+                self
+            }
+            pub fn meta_launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_launch_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_publisher<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_publisher = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_publisher: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ApplicationRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn open_in_new_tab<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open_in_new_tab = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for open_in_new_tab: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ApplicationRequestSlug>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ApplicationRequest> for super::ApplicationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ApplicationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    backchannel_providers: value.backchannel_providers?,
+                    group: value.group?,
+                    meta_description: value.meta_description?,
+                    meta_hide: value.meta_hide?,
+                    meta_icon: value.meta_icon?,
+                    meta_launch_url: value.meta_launch_url?,
+                    meta_publisher: value.meta_publisher?,
+                    name: value.name?,
+                    open_in_new_tab: value.open_in_new_tab?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    provider: value.provider?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ApplicationRequest> for ApplicationRequest {
+            fn from(value: super::ApplicationRequest) -> Self {
+                Self {
+                    backchannel_providers: Ok(value.backchannel_providers),
+                    group: Ok(value.group),
+                    meta_description: Ok(value.meta_description),
+                    meta_hide: Ok(value.meta_hide),
+                    meta_icon: Ok(value.meta_icon),
+                    meta_launch_url: Ok(value.meta_launch_url),
+                    meta_publisher: Ok(value.meta_publisher),
+                    name: Ok(value.name),
+                    open_in_new_tab: Ok(value.open_in_new_tab),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    provider: Ok(value.provider),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ClockOffset {
             offset_seconds: ::std::result::Result<i64, ::std::string::String>,
         }
@@ -3742,6 +6318,1379 @@ and, if this user is being impersonated, the original user in the `original` pro
                     auto_groups: Ok(value.auto_groups),
                     is_blocked: Ok(value.is_blocked),
                     role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2Provider {
+            access_code_validity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            access_token_validity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assigned_application_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assigned_application_slug: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assigned_backchannel_application_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            assigned_backchannel_application_slug: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            authentication_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            authorization_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderClientId>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderClientSecret>,
+                ::std::string::String,
+            >,
+            client_type: ::std::result::Result<
+                ::std::option::Option<super::ClientTypeEnum>,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            encryption_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            grant_types: ::std::result::Result<
+                ::std::vec::Vec<super::GrantTypeEnum>,
+                ::std::string::String,
+            >,
+            include_claims_in_id_token: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            invalidation_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            issuer_mode: ::std::result::Result<
+                ::std::option::Option<super::IssuerModeEnum>,
+                ::std::string::String,
+            >,
+            jwt_federation_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            jwt_federation_sources: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            logout_method: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderLogoutMethodEnum>,
+                ::std::string::String,
+            >,
+            logout_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_model_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            property_mappings: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            redirect_uris: ::std::result::Result<
+                ::std::vec::Vec<super::RedirectUri>,
+                ::std::string::String,
+            >,
+            refresh_token_threshold: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refresh_token_validity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            signing_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            sub_mode: ::std::result::Result<
+                ::std::option::Option<super::SubModeEnum>,
+                ::std::string::String,
+            >,
+            verbose_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name_plural: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2Provider {
+            fn default() -> Self {
+                Self {
+                    access_code_validity: Ok(Default::default()),
+                    access_token_validity: Ok(Default::default()),
+                    assigned_application_name: Err(
+                        "no value supplied for assigned_application_name".to_string(),
+                    ),
+                    assigned_application_slug: Err(
+                        "no value supplied for assigned_application_slug".to_string(),
+                    ),
+                    assigned_backchannel_application_name: Err(
+                        "no value supplied for assigned_backchannel_application_name"
+                            .to_string(),
+                    ),
+                    assigned_backchannel_application_slug: Err(
+                        "no value supplied for assigned_backchannel_application_slug"
+                            .to_string(),
+                    ),
+                    authentication_flow: Ok(Default::default()),
+                    authorization_flow: Err(
+                        "no value supplied for authorization_flow".to_string(),
+                    ),
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    client_type: Ok(Default::default()),
+                    component: Err("no value supplied for component".to_string()),
+                    encryption_key: Ok(Default::default()),
+                    grant_types: Ok(Default::default()),
+                    include_claims_in_id_token: Ok(Default::default()),
+                    invalidation_flow: Err(
+                        "no value supplied for invalidation_flow".to_string(),
+                    ),
+                    issuer_mode: Ok(Default::default()),
+                    jwt_federation_providers: Ok(Default::default()),
+                    jwt_federation_sources: Ok(Default::default()),
+                    logout_method: Ok(Default::default()),
+                    logout_uri: Ok(Default::default()),
+                    meta_model_name: Err(
+                        "no value supplied for meta_model_name".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    property_mappings: Ok(Default::default()),
+                    redirect_uris: Err(
+                        "no value supplied for redirect_uris".to_string(),
+                    ),
+                    refresh_token_threshold: Ok(Default::default()),
+                    refresh_token_validity: Ok(Default::default()),
+                    signing_key: Ok(Default::default()),
+                    sub_mode: Ok(Default::default()),
+                    verbose_name: Err("no value supplied for verbose_name".to_string()),
+                    verbose_name_plural: Err(
+                        "no value supplied for verbose_name_plural".to_string(),
+                    ),
+                }
+            }
+        }
+        impl OAuth2Provider {
+            pub fn access_code_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_code_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_code_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn access_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn assigned_application_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_application_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_application_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn assigned_application_slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_application_slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_application_slug: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn assigned_backchannel_application_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_backchannel_application_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_backchannel_application_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn assigned_backchannel_application_slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.assigned_backchannel_application_slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for assigned_backchannel_application_slug: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authentication_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentication_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authentication_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authorization_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorization_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authorization_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderClientId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderClientSecret>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn client_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ClientTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_type: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn encryption_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encryption_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encryption_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn grant_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GrantTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_types: {e}")
+                    });
+                self
+            }
+            pub fn include_claims_in_id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_claims_in_id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for include_claims_in_id_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn invalidation_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invalidation_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invalidation_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn issuer_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::IssuerModeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issuer_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issuer_mode: {e}")
+                    });
+                self
+            }
+            pub fn jwt_federation_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_federation_sources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_sources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_sources: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logout_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderLogoutMethodEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_method: {e}")
+                    });
+                self
+            }
+            pub fn logout_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_uri: {e}")
+                    });
+                self
+            }
+            pub fn meta_model_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_model_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_model_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn property_mappings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.property_mappings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for property_mappings: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn redirect_uris<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::RedirectUri>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uris = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uris: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token_threshold<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_threshold = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_threshold: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refresh_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signing_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signing_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signing_key: {e}")
+                    });
+                self
+            }
+            pub fn sub_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SubModeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_mode: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verbose_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name_plural<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name_plural = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verbose_name_plural: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2Provider> for super::OAuth2Provider {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2Provider,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_code_validity: value.access_code_validity?,
+                    access_token_validity: value.access_token_validity?,
+                    assigned_application_name: value.assigned_application_name?,
+                    assigned_application_slug: value.assigned_application_slug?,
+                    assigned_backchannel_application_name: value
+                        .assigned_backchannel_application_name?,
+                    assigned_backchannel_application_slug: value
+                        .assigned_backchannel_application_slug?,
+                    authentication_flow: value.authentication_flow?,
+                    authorization_flow: value.authorization_flow?,
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    client_type: value.client_type?,
+                    component: value.component?,
+                    encryption_key: value.encryption_key?,
+                    grant_types: value.grant_types?,
+                    include_claims_in_id_token: value.include_claims_in_id_token?,
+                    invalidation_flow: value.invalidation_flow?,
+                    issuer_mode: value.issuer_mode?,
+                    jwt_federation_providers: value.jwt_federation_providers?,
+                    jwt_federation_sources: value.jwt_federation_sources?,
+                    logout_method: value.logout_method?,
+                    logout_uri: value.logout_uri?,
+                    meta_model_name: value.meta_model_name?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    property_mappings: value.property_mappings?,
+                    redirect_uris: value.redirect_uris?,
+                    refresh_token_threshold: value.refresh_token_threshold?,
+                    refresh_token_validity: value.refresh_token_validity?,
+                    signing_key: value.signing_key?,
+                    sub_mode: value.sub_mode?,
+                    verbose_name: value.verbose_name?,
+                    verbose_name_plural: value.verbose_name_plural?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2Provider> for OAuth2Provider {
+            fn from(value: super::OAuth2Provider) -> Self {
+                Self {
+                    access_code_validity: Ok(value.access_code_validity),
+                    access_token_validity: Ok(value.access_token_validity),
+                    assigned_application_name: Ok(value.assigned_application_name),
+                    assigned_application_slug: Ok(value.assigned_application_slug),
+                    assigned_backchannel_application_name: Ok(
+                        value.assigned_backchannel_application_name,
+                    ),
+                    assigned_backchannel_application_slug: Ok(
+                        value.assigned_backchannel_application_slug,
+                    ),
+                    authentication_flow: Ok(value.authentication_flow),
+                    authorization_flow: Ok(value.authorization_flow),
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    client_type: Ok(value.client_type),
+                    component: Ok(value.component),
+                    encryption_key: Ok(value.encryption_key),
+                    grant_types: Ok(value.grant_types),
+                    include_claims_in_id_token: Ok(value.include_claims_in_id_token),
+                    invalidation_flow: Ok(value.invalidation_flow),
+                    issuer_mode: Ok(value.issuer_mode),
+                    jwt_federation_providers: Ok(value.jwt_federation_providers),
+                    jwt_federation_sources: Ok(value.jwt_federation_sources),
+                    logout_method: Ok(value.logout_method),
+                    logout_uri: Ok(value.logout_uri),
+                    meta_model_name: Ok(value.meta_model_name),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    property_mappings: Ok(value.property_mappings),
+                    redirect_uris: Ok(value.redirect_uris),
+                    refresh_token_threshold: Ok(value.refresh_token_threshold),
+                    refresh_token_validity: Ok(value.refresh_token_validity),
+                    signing_key: Ok(value.signing_key),
+                    sub_mode: Ok(value.sub_mode),
+                    verbose_name: Ok(value.verbose_name),
+                    verbose_name_plural: Ok(value.verbose_name_plural),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2ProviderRequest {
+            access_code_validity: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderRequestAccessCodeValidity>,
+                ::std::string::String,
+            >,
+            access_token_validity: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderRequestAccessTokenValidity>,
+                ::std::string::String,
+            >,
+            authentication_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            authorization_flow: ::std::result::Result<
+                ::uuid::Uuid,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderRequestClientId>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderRequestClientSecret>,
+                ::std::string::String,
+            >,
+            client_type: ::std::result::Result<
+                ::std::option::Option<super::ClientTypeEnum>,
+                ::std::string::String,
+            >,
+            encryption_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            grant_types: ::std::result::Result<
+                ::std::vec::Vec<super::GrantTypeEnum>,
+                ::std::string::String,
+            >,
+            include_claims_in_id_token: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            invalidation_flow: ::std::result::Result<
+                ::uuid::Uuid,
+                ::std::string::String,
+            >,
+            issuer_mode: ::std::result::Result<
+                ::std::option::Option<super::IssuerModeEnum>,
+                ::std::string::String,
+            >,
+            jwt_federation_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            jwt_federation_sources: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            logout_method: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderLogoutMethodEnum>,
+                ::std::string::String,
+            >,
+            logout_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::OAuth2ProviderRequestName,
+                ::std::string::String,
+            >,
+            property_mappings: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            redirect_uris: ::std::result::Result<
+                ::std::vec::Vec<super::RedirectUriRequest>,
+                ::std::string::String,
+            >,
+            refresh_token_threshold: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderRequestRefreshTokenThreshold>,
+                ::std::string::String,
+            >,
+            refresh_token_validity: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderRequestRefreshTokenValidity>,
+                ::std::string::String,
+            >,
+            signing_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            sub_mode: ::std::result::Result<
+                ::std::option::Option<super::SubModeEnum>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2ProviderRequest {
+            fn default() -> Self {
+                Self {
+                    access_code_validity: Ok(Default::default()),
+                    access_token_validity: Ok(Default::default()),
+                    authentication_flow: Ok(Default::default()),
+                    authorization_flow: Err(
+                        "no value supplied for authorization_flow".to_string(),
+                    ),
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    client_type: Ok(Default::default()),
+                    encryption_key: Ok(Default::default()),
+                    grant_types: Ok(Default::default()),
+                    include_claims_in_id_token: Ok(Default::default()),
+                    invalidation_flow: Err(
+                        "no value supplied for invalidation_flow".to_string(),
+                    ),
+                    issuer_mode: Ok(Default::default()),
+                    jwt_federation_providers: Ok(Default::default()),
+                    jwt_federation_sources: Ok(Default::default()),
+                    logout_method: Ok(Default::default()),
+                    logout_uri: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    property_mappings: Ok(Default::default()),
+                    redirect_uris: Err(
+                        "no value supplied for redirect_uris".to_string(),
+                    ),
+                    refresh_token_threshold: Ok(Default::default()),
+                    refresh_token_validity: Ok(Default::default()),
+                    signing_key: Ok(Default::default()),
+                    sub_mode: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2ProviderRequest {
+            pub fn access_code_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderRequestAccessCodeValidity>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_code_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_code_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn access_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::OAuth2ProviderRequestAccessTokenValidity,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authentication_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentication_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authentication_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authorization_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorization_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authorization_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderRequestClientId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderRequestClientSecret>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn client_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ClientTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_type: {e}")
+                    });
+                self
+            }
+            pub fn encryption_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encryption_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encryption_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn grant_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GrantTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_types: {e}")
+                    });
+                self
+            }
+            pub fn include_claims_in_id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_claims_in_id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for include_claims_in_id_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn invalidation_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invalidation_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invalidation_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn issuer_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::IssuerModeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issuer_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issuer_mode: {e}")
+                    });
+                self
+            }
+            pub fn jwt_federation_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_federation_sources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_sources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_sources: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logout_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderLogoutMethodEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_method: {e}")
+                    });
+                self
+            }
+            pub fn logout_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_uri: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OAuth2ProviderRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn property_mappings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.property_mappings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for property_mappings: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn redirect_uris<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::RedirectUriRequest>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uris = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uris: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token_threshold<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::OAuth2ProviderRequestRefreshTokenThreshold,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_threshold = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_threshold: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refresh_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::OAuth2ProviderRequestRefreshTokenValidity,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signing_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signing_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signing_key: {e}")
+                    });
+                self
+            }
+            pub fn sub_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SubModeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_mode: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2ProviderRequest>
+        for super::OAuth2ProviderRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2ProviderRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_code_validity: value.access_code_validity?,
+                    access_token_validity: value.access_token_validity?,
+                    authentication_flow: value.authentication_flow?,
+                    authorization_flow: value.authorization_flow?,
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    client_type: value.client_type?,
+                    encryption_key: value.encryption_key?,
+                    grant_types: value.grant_types?,
+                    include_claims_in_id_token: value.include_claims_in_id_token?,
+                    invalidation_flow: value.invalidation_flow?,
+                    issuer_mode: value.issuer_mode?,
+                    jwt_federation_providers: value.jwt_federation_providers?,
+                    jwt_federation_sources: value.jwt_federation_sources?,
+                    logout_method: value.logout_method?,
+                    logout_uri: value.logout_uri?,
+                    name: value.name?,
+                    property_mappings: value.property_mappings?,
+                    redirect_uris: value.redirect_uris?,
+                    refresh_token_threshold: value.refresh_token_threshold?,
+                    refresh_token_validity: value.refresh_token_validity?,
+                    signing_key: value.signing_key?,
+                    sub_mode: value.sub_mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2ProviderRequest>
+        for OAuth2ProviderRequest {
+            fn from(value: super::OAuth2ProviderRequest) -> Self {
+                Self {
+                    access_code_validity: Ok(value.access_code_validity),
+                    access_token_validity: Ok(value.access_token_validity),
+                    authentication_flow: Ok(value.authentication_flow),
+                    authorization_flow: Ok(value.authorization_flow),
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    client_type: Ok(value.client_type),
+                    encryption_key: Ok(value.encryption_key),
+                    grant_types: Ok(value.grant_types),
+                    include_claims_in_id_token: Ok(value.include_claims_in_id_token),
+                    invalidation_flow: Ok(value.invalidation_flow),
+                    issuer_mode: Ok(value.issuer_mode),
+                    jwt_federation_providers: Ok(value.jwt_federation_providers),
+                    jwt_federation_sources: Ok(value.jwt_federation_sources),
+                    logout_method: Ok(value.logout_method),
+                    logout_uri: Ok(value.logout_uri),
+                    name: Ok(value.name),
+                    property_mappings: Ok(value.property_mappings),
+                    redirect_uris: Ok(value.redirect_uris),
+                    refresh_token_threshold: Ok(value.refresh_token_threshold),
+                    refresh_token_validity: Ok(value.refresh_token_validity),
+                    signing_key: Ok(value.signing_key),
+                    sub_mode: Ok(value.sub_mode),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedApplicationList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Application>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedApplicationList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedApplicationList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Application>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedApplicationList>
+        for super::PaginatedApplicationList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedApplicationList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedApplicationList>
+        for PaginatedApplicationList {
+            fn from(value: super::PaginatedApplicationList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedOAuth2ProviderList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::OAuth2Provider>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedOAuth2ProviderList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedOAuth2ProviderList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::OAuth2Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedOAuth2ProviderList>
+        for super::PaginatedOAuth2ProviderList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedOAuth2ProviderList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedOAuth2ProviderList>
+        for PaginatedOAuth2ProviderList {
+            fn from(value: super::PaginatedOAuth2ProviderList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
                 }
             }
         }
@@ -5224,6 +9173,181 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct RedirectUri {
+            matching_mode: ::std::result::Result<
+                super::MatchingModeEnum,
+                ::std::string::String,
+            >,
+            redirect_uri_type: ::std::result::Result<
+                super::RedirectUriTypeEnum,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RedirectUri {
+            fn default() -> Self {
+                Self {
+                    matching_mode: Err(
+                        "no value supplied for matching_mode".to_string(),
+                    ),
+                    redirect_uri_type: Ok(
+                        super::defaults::redirect_uri_redirect_uri_type(),
+                    ),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl RedirectUri {
+            pub fn matching_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MatchingModeEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.matching_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for matching_mode: {e}")
+                    });
+                self
+            }
+            pub fn redirect_uri_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RedirectUriTypeEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for redirect_uri_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RedirectUri> for super::RedirectUri {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RedirectUri,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    matching_mode: value.matching_mode?,
+                    redirect_uri_type: value.redirect_uri_type?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RedirectUri> for RedirectUri {
+            fn from(value: super::RedirectUri) -> Self {
+                Self {
+                    matching_mode: Ok(value.matching_mode),
+                    redirect_uri_type: Ok(value.redirect_uri_type),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RedirectUriRequest {
+            matching_mode: ::std::result::Result<
+                super::MatchingModeEnum,
+                ::std::string::String,
+            >,
+            redirect_uri_type: ::std::result::Result<
+                super::RedirectUriTypeEnum,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                super::RedirectUriRequestUrl,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for RedirectUriRequest {
+            fn default() -> Self {
+                Self {
+                    matching_mode: Err(
+                        "no value supplied for matching_mode".to_string(),
+                    ),
+                    redirect_uri_type: Ok(
+                        super::defaults::redirect_uri_request_redirect_uri_type(),
+                    ),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl RedirectUriRequest {
+            pub fn matching_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MatchingModeEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.matching_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for matching_mode: {e}")
+                    });
+                self
+            }
+            pub fn redirect_uri_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RedirectUriTypeEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for redirect_uri_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RedirectUriRequestUrl>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RedirectUriRequest> for super::RedirectUriRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RedirectUriRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    matching_mode: value.matching_mode?,
+                    redirect_uri_type: value.redirect_uri_type?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RedirectUriRequest> for RedirectUriRequest {
+            fn from(value: super::RedirectUriRequest) -> Self {
+                Self {
+                    matching_mode: Ok(value.matching_mode),
+                    redirect_uri_type: Ok(value.redirect_uri_type),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Role {
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
             pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
@@ -5280,9 +9404,292 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SeedApplication {
+            backchannel_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            group: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_hide: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta_icon: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_publisher: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            open_in_new_tab: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            pk: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::SeedApplicationPolicyEngineMode>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedApplication {
+            fn default() -> Self {
+                Self {
+                    backchannel_providers: Ok(Default::default()),
+                    group: Ok(Default::default()),
+                    meta_description: Ok(Default::default()),
+                    meta_hide: Ok(Default::default()),
+                    meta_icon: Ok(Default::default()),
+                    meta_launch_url: Ok(Default::default()),
+                    meta_publisher: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    open_in_new_tab: Ok(Default::default()),
+                    pk: Ok(Default::default()),
+                    policy_engine_mode: Ok(Default::default()),
+                    provider: Ok(Default::default()),
+                    slug: Err("no value supplied for slug".to_string()),
+                }
+            }
+        }
+        impl SeedApplication {
+            pub fn backchannel_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group: {e}")
+                    });
+                self
+            }
+            pub fn meta_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_hide<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_hide = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_hide: {e}")
+                    });
+                self
+            }
+            pub fn meta_icon<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_icon: {e}")
+                    });
+                self
+            }
+            pub fn meta_launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_launch_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_publisher<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_publisher = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_publisher: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn open_in_new_tab<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open_in_new_tab = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for open_in_new_tab: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedApplicationPolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedApplication> for super::SeedApplication {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedApplication,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    backchannel_providers: value.backchannel_providers?,
+                    group: value.group?,
+                    meta_description: value.meta_description?,
+                    meta_hide: value.meta_hide?,
+                    meta_icon: value.meta_icon?,
+                    meta_launch_url: value.meta_launch_url?,
+                    meta_publisher: value.meta_publisher?,
+                    name: value.name?,
+                    open_in_new_tab: value.open_in_new_tab?,
+                    pk: value.pk?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    provider: value.provider?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedApplication> for SeedApplication {
+            fn from(value: super::SeedApplication) -> Self {
+                Self {
+                    backchannel_providers: Ok(value.backchannel_providers),
+                    group: Ok(value.group),
+                    meta_description: Ok(value.meta_description),
+                    meta_hide: Ok(value.meta_hide),
+                    meta_icon: Ok(value.meta_icon),
+                    meta_launch_url: Ok(value.meta_launch_url),
+                    meta_publisher: Ok(value.meta_publisher),
+                    name: Ok(value.name),
+                    open_in_new_tab: Ok(value.open_in_new_tab),
+                    pk: Ok(value.pk),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    provider: Ok(value.provider),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedAuthentik {
             access_tokens: ::std::result::Result<
                 ::std::vec::Vec<super::SeedOAuth2Token>,
+                ::std::string::String,
+            >,
+            applications: ::std::result::Result<
+                ::std::vec::Vec<super::SeedApplication>,
                 ::std::string::String,
             >,
             providers: ::std::result::Result<
@@ -5306,6 +9713,7 @@ and, if this user is being impersonated, the original user in the `original` pro
             fn default() -> Self {
                 Self {
                     access_tokens: Ok(Default::default()),
+                    applications: Ok(Default::default()),
                     providers: Ok(Default::default()),
                     refresh_tokens: Ok(Default::default()),
                     tokens: Ok(Default::default()),
@@ -5323,6 +9731,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for access_tokens: {e}")
+                    });
+                self
+            }
+            pub fn applications<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedApplication>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.applications = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for applications: {e}")
                     });
                 self
             }
@@ -5384,6 +9804,7 @@ and, if this user is being impersonated, the original user in the `original` pro
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     access_tokens: value.access_tokens?,
+                    applications: value.applications?,
                     providers: value.providers?,
                     refresh_tokens: value.refresh_tokens?,
                     tokens: value.tokens?,
@@ -5395,6 +9816,7 @@ and, if this user is being impersonated, the original user in the `original` pro
             fn from(value: super::SeedAuthentik) -> Self {
                 Self {
                     access_tokens: Ok(value.access_tokens),
+                    applications: Ok(value.applications),
                     providers: Ok(value.providers),
                     refresh_tokens: Ok(value.refresh_tokens),
                     tokens: Ok(value.tokens),
@@ -6139,6 +10561,14 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct SeedOAuth2Provider {
+            access_code_validity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            access_token_validity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             assigned_application_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -6155,8 +10585,52 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
             >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_type: ::std::result::Result<
+                ::std::option::Option<super::SeedOAuth2ProviderClientType>,
+                ::std::string::String,
+            >,
+            encryption_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            grant_types: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            include_claims_in_id_token: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             invalidation_flow: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            issuer_mode: ::std::result::Result<
+                ::std::option::Option<super::SeedOAuth2ProviderIssuerMode>,
+                ::std::string::String,
+            >,
+            jwt_federation_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            jwt_federation_sources: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            logout_method: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            logout_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -6165,22 +10639,88 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::vec::Vec<::uuid::Uuid>,
                 ::std::string::String,
             >,
+            redirect_uris: ::std::result::Result<
+                ::std::vec::Vec<super::SeedRedirectUri>,
+                ::std::string::String,
+            >,
+            refresh_token_threshold: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refresh_token_validity: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            signing_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            sub_mode: ::std::result::Result<
+                ::std::option::Option<super::SeedOAuth2ProviderSubMode>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for SeedOAuth2Provider {
             fn default() -> Self {
                 Self {
+                    access_code_validity: Ok(Default::default()),
+                    access_token_validity: Ok(Default::default()),
                     assigned_application_name: Ok(Default::default()),
                     assigned_application_slug: Ok(Default::default()),
                     authentication_flow: Ok(Default::default()),
                     authorization_flow: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    client_type: Ok(Default::default()),
+                    encryption_key: Ok(Default::default()),
+                    grant_types: Err("no value supplied for grant_types".to_string()),
+                    include_claims_in_id_token: Ok(Default::default()),
                     invalidation_flow: Ok(Default::default()),
+                    issuer_mode: Ok(Default::default()),
+                    jwt_federation_providers: Ok(Default::default()),
+                    jwt_federation_sources: Ok(Default::default()),
+                    logout_method: Ok(Default::default()),
+                    logout_uri: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
                     pk: Err("no value supplied for pk".to_string()),
                     property_mappings: Ok(Default::default()),
+                    redirect_uris: Ok(Default::default()),
+                    refresh_token_threshold: Ok(Default::default()),
+                    refresh_token_validity: Ok(Default::default()),
+                    signing_key: Ok(Default::default()),
+                    sub_mode: Ok(Default::default()),
                 }
             }
         }
         impl SeedOAuth2Provider {
+            pub fn access_code_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_code_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_code_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn access_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_token_validity: {e}"
+                        )
+                    });
+                self
+            }
             pub fn assigned_application_name<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -6237,6 +10777,84 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn client_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedOAuth2ProviderClientType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_type: {e}")
+                    });
+                self
+            }
+            pub fn encryption_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encryption_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encryption_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn grant_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_types: {e}")
+                    });
+                self
+            }
+            pub fn include_claims_in_id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_claims_in_id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for include_claims_in_id_token: {e}"
+                        )
+                    });
+                self
+            }
             pub fn invalidation_flow<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
@@ -6248,6 +10866,72 @@ and, if this user is being impersonated, the original user in the `original` pro
                         format!(
                             "error converting supplied value for invalidation_flow: {e}"
                         )
+                    });
+                self
+            }
+            pub fn issuer_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedOAuth2ProviderIssuerMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issuer_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issuer_mode: {e}")
+                    });
+                self
+            }
+            pub fn jwt_federation_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_federation_sources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_sources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_sources: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logout_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_method: {e}")
+                    });
+                self
+            }
+            pub fn logout_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_uri: {e}")
                     });
                 self
             }
@@ -6287,6 +10971,72 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn redirect_uris<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedRedirectUri>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uris = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uris: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token_threshold<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_threshold = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_threshold: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refresh_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signing_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signing_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signing_key: {e}")
+                    });
+                self
+            }
+            pub fn sub_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedOAuth2ProviderSubMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_mode: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<SeedOAuth2Provider> for super::SeedOAuth2Provider {
             type Error = super::error::ConversionError;
@@ -6294,28 +11044,64 @@ and, if this user is being impersonated, the original user in the `original` pro
                 value: SeedOAuth2Provider,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    access_code_validity: value.access_code_validity?,
+                    access_token_validity: value.access_token_validity?,
                     assigned_application_name: value.assigned_application_name?,
                     assigned_application_slug: value.assigned_application_slug?,
                     authentication_flow: value.authentication_flow?,
                     authorization_flow: value.authorization_flow?,
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    client_type: value.client_type?,
+                    encryption_key: value.encryption_key?,
+                    grant_types: value.grant_types?,
+                    include_claims_in_id_token: value.include_claims_in_id_token?,
                     invalidation_flow: value.invalidation_flow?,
+                    issuer_mode: value.issuer_mode?,
+                    jwt_federation_providers: value.jwt_federation_providers?,
+                    jwt_federation_sources: value.jwt_federation_sources?,
+                    logout_method: value.logout_method?,
+                    logout_uri: value.logout_uri?,
                     name: value.name?,
                     pk: value.pk?,
                     property_mappings: value.property_mappings?,
+                    redirect_uris: value.redirect_uris?,
+                    refresh_token_threshold: value.refresh_token_threshold?,
+                    refresh_token_validity: value.refresh_token_validity?,
+                    signing_key: value.signing_key?,
+                    sub_mode: value.sub_mode?,
                 })
             }
         }
         impl ::std::convert::From<super::SeedOAuth2Provider> for SeedOAuth2Provider {
             fn from(value: super::SeedOAuth2Provider) -> Self {
                 Self {
+                    access_code_validity: Ok(value.access_code_validity),
+                    access_token_validity: Ok(value.access_token_validity),
                     assigned_application_name: Ok(value.assigned_application_name),
                     assigned_application_slug: Ok(value.assigned_application_slug),
                     authentication_flow: Ok(value.authentication_flow),
                     authorization_flow: Ok(value.authorization_flow),
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    client_type: Ok(value.client_type),
+                    encryption_key: Ok(value.encryption_key),
+                    grant_types: Ok(value.grant_types),
+                    include_claims_in_id_token: Ok(value.include_claims_in_id_token),
                     invalidation_flow: Ok(value.invalidation_flow),
+                    issuer_mode: Ok(value.issuer_mode),
+                    jwt_federation_providers: Ok(value.jwt_federation_providers),
+                    jwt_federation_sources: Ok(value.jwt_federation_sources),
+                    logout_method: Ok(value.logout_method),
+                    logout_uri: Ok(value.logout_uri),
                     name: Ok(value.name),
                     pk: Ok(value.pk),
                     property_mappings: Ok(value.property_mappings),
+                    redirect_uris: Ok(value.redirect_uris),
+                    refresh_token_threshold: Ok(value.refresh_token_threshold),
+                    refresh_token_validity: Ok(value.refresh_token_validity),
+                    signing_key: Ok(value.signing_key),
+                    sub_mode: Ok(value.sub_mode),
                 }
             }
         }
@@ -6689,6 +11475,90 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SeedRedirectUri {
+            matching_mode: ::std::result::Result<
+                super::SeedRedirectUriMatchingMode,
+                ::std::string::String,
+            >,
+            redirect_uri_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedRedirectUri {
+            fn default() -> Self {
+                Self {
+                    matching_mode: Err(
+                        "no value supplied for matching_mode".to_string(),
+                    ),
+                    redirect_uri_type: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl SeedRedirectUri {
+            pub fn matching_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SeedRedirectUriMatchingMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.matching_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for matching_mode: {e}")
+                    });
+                self
+            }
+            pub fn redirect_uri_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for redirect_uri_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedRedirectUri> for super::SeedRedirectUri {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedRedirectUri,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    matching_mode: value.matching_mode?,
+                    redirect_uri_type: value.redirect_uri_type?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedRedirectUri> for SeedRedirectUri {
+            fn from(value: super::SeedRedirectUri) -> Self {
+                Self {
+                    matching_mode: Ok(value.matching_mode),
+                    redirect_uri_type: Ok(value.redirect_uri_type),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedToken {
             description: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -6980,6 +11850,70 @@ and, if this user is being impersonated, the original user in the `original` pro
                     original: Ok(value.original),
                     user: Ok(value.user),
                     users: Ok(value.users),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ThemedUrls {
+            dark: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            light: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ThemedUrls {
+            fn default() -> Self {
+                Self {
+                    dark: Ok(Default::default()),
+                    light: Ok(Default::default()),
+                }
+            }
+        }
+        impl ThemedUrls {
+            pub fn dark<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dark = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dark: {e}")
+                    });
+                self
+            }
+            pub fn light<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.light = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for light: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ThemedUrls> for super::ThemedUrls {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ThemedUrls,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    dark: value.dark?,
+                    light: value.light?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ThemedUrls> for ThemedUrls {
+            fn from(value: super::ThemedUrls) -> Self {
+                Self {
+                    dark: Ok(value.dark),
+                    light: Ok(value.light),
                 }
             }
         }
@@ -9231,6 +14165,12 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
+            super::RedirectUriTypeEnum::Authorization
+        }
+        pub(super) fn redirect_uri_request_redirect_uri_type() -> super::RedirectUriTypeEnum {
+            super::RedirectUriTypeEnum::Authorization
+        }
     }
     /// Error types.
     pub mod error {
@@ -9647,6 +14587,84 @@ let response = client.netbird_tokens_destroy()
 ```*/
     pub fn netbird_tokens_destroy(&self) -> builder::NetbirdTokensDestroy<'_> {
         builder::NetbirdTokensDestroy::new(self)
+    }
+    /**Custom list method that checks Policy based access instead of guardian
+
+Sends a `GET` request to `/api/v3/core/applications/`
+
+Arguments:
+- `for_user`
+- `group`
+- `meta_description`
+- `meta_launch_url`
+- `meta_publisher`
+- `name`
+- `only_with_launch_url`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+- `slug`
+- `superuser_full_list`
+```ignore
+let response = client.core_applications_list()
+    .for_user(for_user)
+    .group(group)
+    .meta_description(meta_description)
+    .meta_launch_url(meta_launch_url)
+    .meta_publisher(meta_publisher)
+    .name(name)
+    .only_with_launch_url(only_with_launch_url)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .slug(slug)
+    .superuser_full_list(superuser_full_list)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_list(&self) -> builder::CoreApplicationsList<'_> {
+        builder::CoreApplicationsList::new(self)
+    }
+    /**Application Viewset
+
+Sends a `POST` request to `/api/v3/core/applications/`
+
+```ignore
+let response = client.core_applications_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_create(&self) -> builder::CoreApplicationsCreate<'_> {
+        builder::CoreApplicationsCreate::new(self)
+    }
+    /**Application Viewset
+
+Sends a `GET` request to `/api/v3/core/applications/{slug}/`
+
+```ignore
+let response = client.core_applications_retrieve()
+    .slug(slug)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_retrieve(&self) -> builder::CoreApplicationsRetrieve<'_> {
+        builder::CoreApplicationsRetrieve::new(self)
+    }
+    /**Application Viewset
+
+Sends a `DELETE` request to `/api/v3/core/applications/{slug}/`
+
+```ignore
+let response = client.core_applications_destroy()
+    .slug(slug)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_destroy(&self) -> builder::CoreApplicationsDestroy<'_> {
+        builder::CoreApplicationsDestroy::new(self)
     }
     /**Token Viewset
 
@@ -10121,6 +15139,113 @@ let response = client.oauth2_refresh_tokens_used_by_list()
         &self,
     ) -> builder::Oauth2RefreshTokensUsedByList<'_> {
         builder::Oauth2RefreshTokensUsedByList::new(self)
+    }
+    /**OAuth2Provider Viewset
+
+Sends a `GET` request to `/api/v3/providers/oauth2/`
+
+Arguments:
+- `access_code_validity`
+- `access_token_validity`
+- `application`
+- `authorization_flow`
+- `client_id`
+- `client_type`
+- `include_claims_in_id_token`
+- `issuer_mode`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `property_mappings`
+- `refresh_token_validity`
+- `search`: A search term.
+- `signing_key`
+- `sub_mode`
+```ignore
+let response = client.providers_oauth2_list()
+    .access_code_validity(access_code_validity)
+    .access_token_validity(access_token_validity)
+    .application(application)
+    .authorization_flow(authorization_flow)
+    .client_id(client_id)
+    .client_type(client_type)
+    .include_claims_in_id_token(include_claims_in_id_token)
+    .issuer_mode(issuer_mode)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .property_mappings(property_mappings)
+    .refresh_token_validity(refresh_token_validity)
+    .search(search)
+    .signing_key(signing_key)
+    .sub_mode(sub_mode)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_list(&self) -> builder::ProvidersOauth2List<'_> {
+        builder::ProvidersOauth2List::new(self)
+    }
+    /**OAuth2Provider Viewset
+
+Sends a `POST` request to `/api/v3/providers/oauth2/`
+
+```ignore
+let response = client.providers_oauth2_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_create(&self) -> builder::ProvidersOauth2Create<'_> {
+        builder::ProvidersOauth2Create::new(self)
+    }
+    /**OAuth2Provider Viewset
+
+Sends a `GET` request to `/api/v3/providers/oauth2/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this OAuth2/OpenID Provider.
+```ignore
+let response = client.providers_oauth2_retrieve()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_retrieve(&self) -> builder::ProvidersOauth2Retrieve<'_> {
+        builder::ProvidersOauth2Retrieve::new(self)
+    }
+    /**OAuth2Provider Viewset
+
+Sends a `PUT` request to `/api/v3/providers/oauth2/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this OAuth2/OpenID Provider.
+- `body`
+```ignore
+let response = client.providers_oauth2_update()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_update(&self) -> builder::ProvidersOauth2Update<'_> {
+        builder::ProvidersOauth2Update::new(self)
+    }
+    /**OAuth2Provider Viewset
+
+Sends a `DELETE` request to `/api/v3/providers/oauth2/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this OAuth2/OpenID Provider.
+```ignore
+let response = client.providers_oauth2_destroy()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_destroy(&self) -> builder::ProvidersOauth2Destroy<'_> {
+        builder::ProvidersOauth2Destroy::new(self)
     }
     /**Liveness
 
@@ -12265,6 +17390,606 @@ pub mod builder {
                     )
                 }
                 500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_applications_list`]
+
+[`Client::core_applications_list`]: super::Client::core_applications_list*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsList<'a> {
+        client: &'a super::Client,
+        for_user: Result<Option<i64>, String>,
+        group: Result<Option<::std::string::String>, String>,
+        meta_description: Result<Option<::std::string::String>, String>,
+        meta_launch_url: Result<Option<::std::string::String>, String>,
+        meta_publisher: Result<Option<::std::string::String>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        only_with_launch_url: Result<Option<bool>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        slug: Result<Option<::std::string::String>, String>,
+        superuser_full_list: Result<Option<bool>, String>,
+    }
+    impl<'a> CoreApplicationsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                for_user: Ok(None),
+                group: Ok(None),
+                meta_description: Ok(None),
+                meta_launch_url: Ok(None),
+                meta_publisher: Ok(None),
+                name: Ok(None),
+                only_with_launch_url: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                slug: Ok(None),
+                superuser_full_list: Ok(None),
+            }
+        }
+        pub fn for_user<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.for_user = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for for_user failed".to_string());
+            self
+        }
+        pub fn group<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn meta_description<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.meta_description = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for meta_description failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn meta_launch_url<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.meta_launch_url = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for meta_launch_url failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn meta_publisher<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.meta_publisher = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for meta_publisher failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn only_with_launch_url<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.only_with_launch_url = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for only_with_launch_url failed".to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn superuser_full_list<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.superuser_full_list = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for superuser_full_list failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/applications/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedApplicationList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                for_user,
+                group,
+                meta_description,
+                meta_launch_url,
+                meta_publisher,
+                name,
+                only_with_launch_url,
+                ordering,
+                page,
+                page_size,
+                search,
+                slug,
+                superuser_full_list,
+            } = self;
+            let for_user = for_user.map_err(Error::InvalidRequest)?;
+            let group = group.map_err(Error::InvalidRequest)?;
+            let meta_description = meta_description.map_err(Error::InvalidRequest)?;
+            let meta_launch_url = meta_launch_url.map_err(Error::InvalidRequest)?;
+            let meta_publisher = meta_publisher.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let only_with_launch_url = only_with_launch_url
+                .map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let superuser_full_list = superuser_full_list
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/applications/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("for_user", &for_user))
+                .query(&progenitor_client::QueryParam::new("group", &group))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "meta_description",
+                        &meta_description,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "meta_launch_url",
+                        &meta_launch_url,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "meta_publisher",
+                        &meta_publisher,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "only_with_launch_url",
+                        &only_with_launch_url,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("slug", &slug))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "superuser_full_list",
+                        &superuser_full_list,
+                    ),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_applications_create`]
+
+[`Client::core_applications_create`]: super::Client::core_applications_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ApplicationRequest, String>,
+    }
+    impl<'a> CoreApplicationsCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ApplicationRequest>,
+            <V as std::convert::TryInto<
+                types::ApplicationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ApplicationRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ApplicationRequest,
+            ) -> types::builder::ApplicationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/applications/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Application>, Error<types::AuthentikError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ApplicationRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/applications/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_applications_retrieve`]
+
+[`Client::core_applications_retrieve`]: super::Client::core_applications_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsRetrieve<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+    }
+    impl<'a> CoreApplicationsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/applications/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Application>, Error<types::AuthentikError>> {
+            let Self { client, slug } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/applications/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_applications_destroy`]
+
+[`Client::core_applications_destroy`]: super::Client::core_applications_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsDestroy<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+    }
+    impl<'a> CoreApplicationsDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/core/applications/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, slug } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/applications/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -15502,6 +21227,801 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_list`]
+
+[`Client::providers_oauth2_list`]: super::Client::providers_oauth2_list*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2List<'a> {
+        client: &'a super::Client,
+        access_code_validity: Result<Option<::std::string::String>, String>,
+        access_token_validity: Result<Option<::std::string::String>, String>,
+        application: Result<Option<::uuid::Uuid>, String>,
+        authorization_flow: Result<Option<::uuid::Uuid>, String>,
+        client_id: Result<Option<::std::string::String>, String>,
+        client_type: Result<Option<types::ClientTypeEnum>, String>,
+        include_claims_in_id_token: Result<Option<bool>, String>,
+        issuer_mode: Result<Option<types::IssuerModeEnum>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        property_mappings: Result<Option<::uuid::Uuid>, String>,
+        refresh_token_validity: Result<Option<::std::string::String>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        signing_key: Result<Option<::uuid::Uuid>, String>,
+        sub_mode: Result<Option<types::SubModeEnum>, String>,
+    }
+    impl<'a> ProvidersOauth2List<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                access_code_validity: Ok(None),
+                access_token_validity: Ok(None),
+                application: Ok(None),
+                authorization_flow: Ok(None),
+                client_id: Ok(None),
+                client_type: Ok(None),
+                include_claims_in_id_token: Ok(None),
+                issuer_mode: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                property_mappings: Ok(None),
+                refresh_token_validity: Ok(None),
+                search: Ok(None),
+                signing_key: Ok(None),
+                sub_mode: Ok(None),
+            }
+        }
+        pub fn access_code_validity<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.access_code_validity = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for access_code_validity failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn access_token_validity<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.access_token_validity = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for access_token_validity failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn application<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.application = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for application failed".to_string()
+                });
+            self
+        }
+        pub fn authorization_flow<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.authorization_flow = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for authorization_flow failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn client_type<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ClientTypeEnum>,
+        {
+            self.client_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `ClientTypeEnum` for client_type failed".to_string()
+                });
+            self
+        }
+        pub fn include_claims_in_id_token<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_claims_in_id_token = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_claims_in_id_token failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn issuer_mode<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::IssuerModeEnum>,
+        {
+            self.issuer_mode = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `IssuerModeEnum` for issuer_mode failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn property_mappings<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.property_mappings = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for property_mappings failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn refresh_token_validity<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.refresh_token_validity = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for refresh_token_validity failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signing_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.signing_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for signing_key failed".to_string()
+                });
+            self
+        }
+        pub fn sub_mode<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SubModeEnum>,
+        {
+            self.sub_mode = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `SubModeEnum` for sub_mode failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/providers/oauth2/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedOAuth2ProviderList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                access_code_validity,
+                access_token_validity,
+                application,
+                authorization_flow,
+                client_id,
+                client_type,
+                include_claims_in_id_token,
+                issuer_mode,
+                name,
+                ordering,
+                page,
+                page_size,
+                property_mappings,
+                refresh_token_validity,
+                search,
+                signing_key,
+                sub_mode,
+            } = self;
+            let access_code_validity = access_code_validity
+                .map_err(Error::InvalidRequest)?;
+            let access_token_validity = access_token_validity
+                .map_err(Error::InvalidRequest)?;
+            let application = application.map_err(Error::InvalidRequest)?;
+            let authorization_flow = authorization_flow.map_err(Error::InvalidRequest)?;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let client_type = client_type.map_err(Error::InvalidRequest)?;
+            let include_claims_in_id_token = include_claims_in_id_token
+                .map_err(Error::InvalidRequest)?;
+            let issuer_mode = issuer_mode.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let property_mappings = property_mappings.map_err(Error::InvalidRequest)?;
+            let refresh_token_validity = refresh_token_validity
+                .map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let signing_key = signing_key.map_err(Error::InvalidRequest)?;
+            let sub_mode = sub_mode.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/providers/oauth2/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "access_code_validity",
+                        &access_code_validity,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "access_token_validity",
+                        &access_token_validity,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("application", &application))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "authorization_flow",
+                        &authorization_flow,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .query(&progenitor_client::QueryParam::new("client_type", &client_type))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_claims_in_id_token",
+                        &include_claims_in_id_token,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("issuer_mode", &issuer_mode))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "property_mappings",
+                        &property_mappings,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "refresh_token_validity",
+                        &refresh_token_validity,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("signing_key", &signing_key))
+                .query(&progenitor_client::QueryParam::new("sub_mode", &sub_mode))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_create`]
+
+[`Client::providers_oauth2_create`]: super::Client::providers_oauth2_create*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2Create<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OAuth2ProviderRequest, String>,
+    }
+    impl<'a> ProvidersOauth2Create<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2ProviderRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2ProviderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2ProviderRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2ProviderRequest,
+            ) -> types::builder::OAuth2ProviderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/providers/oauth2/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OAuth2Provider>, Error<types::AuthentikError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2ProviderRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/providers/oauth2/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_retrieve`]
+
+[`Client::providers_oauth2_retrieve`]: super::Client::providers_oauth2_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2Retrieve<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> ProvidersOauth2Retrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/providers/oauth2/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OAuth2Provider>, Error<types::AuthentikError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/oauth2/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_update`]
+
+[`Client::providers_oauth2_update`]: super::Client::providers_oauth2_update*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2Update<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        body: Result<types::builder::OAuth2ProviderRequest, String>,
+    }
+    impl<'a> ProvidersOauth2Update<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2ProviderRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2ProviderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2ProviderRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2ProviderRequest,
+            ) -> types::builder::OAuth2ProviderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/providers/oauth2/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OAuth2Provider>, Error<types::AuthentikError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2ProviderRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/oauth2/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_destroy`]
+
+[`Client::providers_oauth2_destroy`]: super::Client::providers_oauth2_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2Destroy<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> ProvidersOauth2Destroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/providers/oauth2/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/oauth2/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -7,12 +7,16 @@
 //! They never authenticate. Authentication does not delete them either; the sweep in `crate::expiry`
 //! is the cleanup.
 
+mod applications;
 mod auth;
 mod core_tokens;
 mod oauth_tokens;
 #[cfg(test)]
 mod proptests;
+mod providers;
 mod serializer;
+pub use applications::{ApplicationListParams, ApplicationView};
+pub use providers::ProviderListParams;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

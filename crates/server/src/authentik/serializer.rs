@@ -172,6 +172,58 @@ impl<'a> Body<'a> {
         }
     }
 
+    /// `UUIDField` / a `PrimaryKeyRelatedField` over a UUID pk: a UUID string.
+    pub(super) fn uuid(&mut self, field: &str, nullable: bool) -> Option<Uuid> {
+        let value = self.value(field, nullable)?;
+        let parsed = value.as_str().and_then(|s| Uuid::parse_str(s.trim()).ok());
+        if parsed.is_none() {
+            self.error(field, format!("“{}” is not a valid UUID.", python_str(value)));
+        }
+        parsed
+    }
+
+    /// A `ListField` / `many=True` field: the list's items, unparsed.
+    pub(super) fn list(&mut self, field: &str) -> Option<&'a Vec<Value>> {
+        match self.value(field, false)? {
+            Value::Array(items) => Some(items),
+            other => {
+                let msg = format!("Expected a list of items but got type \"{}\".", python_type(other));
+                self.error(field, msg);
+                None
+            }
+        }
+    }
+
+    /// `MultipleChoiceField` / a list of `ChoiceField`s: every item one of `choices`.
+    pub(super) fn choice_list(&mut self, field: &str, choices: &[&str]) -> Option<Vec<String>> {
+        let items = self.list(field)?;
+        let mut out = Vec::new();
+        for item in items {
+            let text = python_str(item);
+            if item.is_string() && choices.contains(&text.as_str()) {
+                out.push(text);
+            } else {
+                self.error(field, format!("\"{text}\" is not a valid choice."));
+            }
+        }
+        Some(out)
+    }
+
+    /// A `PrimaryKeyRelatedField(many=True)` over integer pks (existence is the caller's check).
+    pub(super) fn pk_list(&mut self, field: &str) -> Option<Vec<i64>> {
+        let items = self.list(field)?;
+        let mut out = Vec::new();
+        for item in items {
+            match item.as_i64().or_else(|| item.as_str().and_then(|s| s.trim().parse().ok())) {
+                Some(pk) => out.push(pk),
+                None => {
+                    self.error(field, format!("Incorrect type. Expected pk value, received {}.", python_type(item)))
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// Adds an error to a field (a check that needs more than the body).
     pub(super) fn reject(&mut self, field: &str, message: impl Into<String>) {
         self.error(field, message);

@@ -76,14 +76,9 @@ pub async fn create_provider(
     body: types::AdminAuthentikProvider,
 ) -> Result<types::AdminAuthentikProvider, TsResponseError> {
     let provider = AkProvider {
-        pk: body.pk,
-        name: body.name,
-        authentication_flow: None,
-        authorization_flow: None,
-        invalidation_flow: None,
-        property_mappings: Vec::new(),
         assigned_application_slug: body.assigned_application_slug,
         assigned_application_name: body.assigned_application_name,
+        ..AkProvider::new(body.pk, body.name)
     };
     let provider = admin::add_provider(&*ctx.store, provider).await?;
     Ok(types::AdminAuthentikProvider {

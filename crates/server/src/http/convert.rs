@@ -240,6 +240,82 @@ fn avatar_svg(username: &str) -> String {
     url
 }
 
+/// `OAuth2ProviderSerializer`; `client_secret` is shown, as upstream shows it to those who may view providers.
+pub fn oauth2_provider(provider: &AkProvider) -> types::OAuth2Provider {
+    let o = &provider.oauth2;
+    let base = self::provider(provider);
+    types::OAuth2Provider {
+        access_code_validity: Some(o.access_code_validity.clone()),
+        access_token_validity: Some(o.access_token_validity.clone()),
+        assigned_application_name: base.assigned_application_name,
+        assigned_application_slug: base.assigned_application_slug,
+        assigned_backchannel_application_name: None,
+        assigned_backchannel_application_slug: None,
+        authentication_flow: provider.authentication_flow,
+        authorization_flow: provider.authorization_flow,
+        client_id: Some(o.client_id.clone()),
+        client_secret: Some(o.client_secret.expose().to_string()),
+        client_type: o.client_type.parse().ok(),
+        component: base.component,
+        encryption_key: o.encryption_key,
+        grant_types: o.grant_types.iter().filter_map(|g| g.parse().ok()).collect(),
+        include_claims_in_id_token: Some(o.include_claims_in_id_token),
+        invalidation_flow: provider.invalidation_flow,
+        issuer_mode: o.issuer_mode.parse().ok(),
+        jwt_federation_providers: o.jwt_federation_providers.clone(),
+        jwt_federation_sources: o.jwt_federation_sources.clone(),
+        logout_method: o.logout_method.parse().ok(),
+        logout_uri: Some(o.logout_uri.clone()),
+        meta_model_name: base.meta_model_name,
+        name: provider.name.clone(),
+        pk: provider.pk,
+        property_mappings: provider.property_mappings.clone(),
+        redirect_uris: o
+            .redirect_uris
+            .iter()
+            .filter_map(|r| {
+                Some(types::RedirectUri {
+                    matching_mode: r.matching_mode.parse().ok()?,
+                    redirect_uri_type: r.redirect_uri_type.parse().ok()?,
+                    url: r.url.clone(),
+                })
+            })
+            .collect(),
+        refresh_token_threshold: Some(o.refresh_token_threshold.clone()),
+        refresh_token_validity: Some(o.refresh_token_validity.clone()),
+        signing_key: o.signing_key,
+        sub_mode: o.sub_mode.parse().ok(),
+        verbose_name: base.verbose_name,
+        verbose_name_plural: base.verbose_name_plural,
+    }
+}
+
+/// `ApplicationSerializer`: `pk` is the `pbm_uuid`; no icons are stored, so the icon URLs are null.
+pub fn application(view: &crate::authentik::ApplicationView) -> types::Application {
+    let app = &view.application;
+    types::Application {
+        backchannel_providers: app.backchannel_providers.clone(),
+        backchannel_providers_obj: view.backchannel_providers.iter().map(provider).collect(),
+        group: Some(app.group.clone()),
+        launch_url: view.launch_url(),
+        meta_description: Some(app.meta_description.clone()),
+        meta_hide: Some(app.meta_hide),
+        meta_icon: Some(app.meta_icon.clone()),
+        meta_icon_themed_urls: None,
+        meta_icon_url: None,
+        meta_launch_url: Some(app.meta_launch_url.clone()),
+        meta_publisher: Some(app.meta_publisher.clone()),
+        name: app.name.clone(),
+        open_in_new_tab: Some(app.open_in_new_tab),
+        pbm_uuid: app.pk,
+        pk: app.pk,
+        policy_engine_mode: app.policy_engine_mode.parse().ok(),
+        provider: app.provider,
+        provider_obj: view.provider.as_ref().map(provider),
+        slug: app.slug.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

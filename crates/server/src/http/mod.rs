@@ -5,6 +5,7 @@
 
 mod admin;
 mod authentik;
+mod authentik_providers;
 mod authentik_users;
 mod context;
 mod convert;
@@ -166,6 +167,70 @@ impl TokenApi for ServerImpl {
         path: Path<params::CoreTokensViewKeyRetrievePath>,
     ) -> Result<HttpResponseOk<types::TokenView>, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_view_key_retrieve(&rqctx, path)).await
+    }
+
+    async fn providers_oauth2_list(
+        rqctx: RequestContext<ServerContext>,
+        query: Query<params::ProvidersOauth2ListQuery>,
+    ) -> Result<HttpResponseOk<types::PaginatedOAuth2ProviderList>, AkResponseError> {
+        observed(&rqctx, authentik_providers::providers_oauth2_list(&rqctx, query)).await
+    }
+
+    async fn providers_oauth2_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::OAuth2ProviderRequest>,
+    ) -> Result<HttpResponseCreated<types::OAuth2Provider>, AkResponseError> {
+        observed(&rqctx, authentik_providers::providers_oauth2_create(&rqctx, body)).await
+    }
+
+    async fn providers_oauth2_retrieve(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::ProvidersOauth2RetrievePath>,
+    ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
+        observed(&rqctx, authentik_providers::providers_oauth2_retrieve(&rqctx, path.into_inner().id)).await
+    }
+
+    async fn providers_oauth2_update(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::ProvidersOauth2UpdatePath>,
+        body: TypedBody<types::OAuth2ProviderRequest>,
+    ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
+        observed(&rqctx, authentik_providers::providers_oauth2_update(&rqctx, path.into_inner().id, body)).await
+    }
+
+    async fn providers_oauth2_destroy(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::ProvidersOauth2DestroyPath>,
+    ) -> Result<HttpResponseDeleted, AkResponseError> {
+        observed(&rqctx, authentik_providers::providers_oauth2_destroy(&rqctx, path.into_inner().id)).await
+    }
+
+    async fn core_applications_list(
+        rqctx: RequestContext<ServerContext>,
+        query: Query<params::CoreApplicationsListQuery>,
+    ) -> Result<HttpResponseOk<types::PaginatedApplicationList>, AkResponseError> {
+        observed(&rqctx, authentik_providers::core_applications_list(&rqctx, query)).await
+    }
+
+    async fn core_applications_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::ApplicationRequest>,
+    ) -> Result<HttpResponseCreated<types::Application>, AkResponseError> {
+        observed(&rqctx, authentik_providers::core_applications_create(&rqctx, body)).await
+    }
+
+    async fn core_applications_retrieve(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreApplicationsRetrievePath>,
+    ) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+        observed(&rqctx, authentik_providers::core_applications_retrieve(&rqctx, path)).await
+    }
+
+    async fn core_applications_destroy(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::CoreApplicationsDestroyPath>,
+    ) -> Result<HttpResponseDeleted, AkResponseError> {
+        observed(&rqctx, authentik_providers::core_applications_destroy(&rqctx, path)).await
     }
 
     async fn oauth2_access_tokens_list(

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
 
@@ -46,6 +46,7 @@ pub struct SeedFile {
 pub struct AuthentikSeed {
     pub users: Vec<AkUser>,
     pub providers: Vec<AkProvider>,
+    pub applications: Vec<AkApplication>,
     pub tokens: Vec<TokenSeed>,
     pub access_tokens: Vec<OAuthSeed>,
     pub refresh_tokens: Vec<OAuthSeed>,
@@ -263,6 +264,7 @@ impl SeedFile {
             authentik: AuthentikSeed {
                 users: snapshot.ak_users.clone(),
                 providers: snapshot.providers.clone(),
+                applications: snapshot.applications.clone(),
                 tokens,
                 access_tokens,
                 refresh_tokens,
@@ -366,7 +368,15 @@ impl SeedFile {
                 ..NbUser::new(user.id, user.account_id, user.role)
             });
         }
-        Ok(Snapshot { ak_users: ak.users, providers: ak.providers, core_tokens, oauth_tokens, nb_users, pats })
+        Ok(Snapshot {
+            ak_users: ak.users,
+            providers: ak.providers,
+            applications: ak.applications,
+            core_tokens,
+            oauth_tokens,
+            nb_users,
+            pats,
+        })
     }
 }
 

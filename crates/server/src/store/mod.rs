@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::{PageRequest, Slice};
 use crate::secrets::Secret;
 use crate::store::query::Listing;
@@ -342,6 +342,7 @@ pub struct TokenCounts {
 pub struct Snapshot {
     pub ak_users: Vec<AkUser>,
     pub providers: Vec<AkProvider>,
+    pub applications: Vec<AkApplication>,
     pub core_tokens: Vec<CoreToken>,
     pub oauth_tokens: Vec<OAuthToken>,
     pub nb_users: Vec<NbUser>,
@@ -371,6 +372,24 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a provider; `Duplicate` on `pk`.
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError>;
+    /// Every provider, by pk.
+    async fn list_providers(&self) -> Result<Vec<AkProvider>, StoreError>;
+    /// The highest provider pk, 0 when there is none.
+    async fn max_provider_pk(&self) -> Result<i64, StoreError>;
+    /// Replaces the provider with the same pk.
+    async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
+    /// Deletes a provider with its OAuth2 tokens (upstream's `CASCADE`); its application keeps no provider.
+    async fn delete_provider(&self, pk: i64) -> Result<(), StoreError>;
+
+    /// Adds an application: `Duplicate { field: "slug" }`, or `"provider"` when the provider has one already;
+    /// `NotFound` for an unknown provider.
+    async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError>;
+    async fn application(&self, slug: &str) -> Result<AkApplication, StoreError>;
+    /// The application bound to provider `pk`.
+    async fn application_of_provider(&self, pk: i64) -> Result<AkApplication, StoreError>;
+    /// Every application, by slug.
+    async fn list_applications(&self) -> Result<Vec<AkApplication>, StoreError>;
+    async fn delete_application(&self, slug: &str) -> Result<(), StoreError>;
 
     // authentik core tokens
 

@@ -25,6 +25,7 @@ use crate::store::sql::{self, Driver, EmbeddedMigration, db_err};
 pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
     (2, "users", include_str!("../../migrations/postgres/0002_users.sql")),
+    (3, "applications", include_str!("../../migrations/postgres/0003_applications.sql")),
 ];
 
 /// Connections per replica.

@@ -15,7 +15,9 @@ use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use tokenstack_server::expiry;
-use tokenstack_server::model::{AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
+use tokenstack_server::model::{
+    AkApplication, AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+};
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
@@ -697,6 +699,50 @@ async fn seed_only_into_an_empty_store(s: Arc<dyn Store>) {
 
 // ---- the runner ----
 
+async fn providers_and_applications(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    s.insert_provider(provider(5, "grafana")).await.unwrap();
+    s.insert_provider(provider(3, "wiki")).await.unwrap();
+    assert_eq!(s.list_providers().await.unwrap().iter().map(|p| p.pk).collect::<Vec<_>>(), [3, 5]);
+    assert_eq!(s.max_provider_pk().await.unwrap(), 5);
+    let mut changed = s.provider(5).await.unwrap();
+    changed.name = "grafana-2".into();
+    changed.oauth2.sub_mode = "user_email".into();
+    s.replace_provider(changed.clone()).await.unwrap();
+    assert_eq!(s.provider(5).await.unwrap(), changed, "every OAuth2 setting round-trips, the secret too");
+    assert_eq!(s.replace_provider(provider(9, "none")).await, Err(StoreError::NotFound));
+
+    let app = AkApplication { provider: Some(5), ..AkApplication::new("grafana", "Grafana") };
+    s.insert_application(app.clone()).await.unwrap();
+    assert_eq!(s.application("grafana").await.unwrap(), app);
+    assert_eq!(s.application_of_provider(5).await.unwrap().slug, "grafana");
+    assert_eq!(s.application_of_provider(3).await, Err(StoreError::NotFound));
+    let same_slug = AkApplication::new("grafana", "Other");
+    assert_eq!(s.insert_application(same_slug).await, Err(StoreError::Duplicate { field: "slug" }));
+    let same_provider = AkApplication { provider: Some(5), ..AkApplication::new("other", "Other") };
+    assert_eq!(s.insert_application(same_provider).await, Err(StoreError::Duplicate { field: "provider" }));
+    let unknown = AkApplication { provider: Some(77), ..AkApplication::new("ghost", "Ghost") };
+    assert_eq!(s.insert_application(unknown).await, Err(StoreError::NotFound));
+    s.insert_application(AkApplication::new("alpha", "Alpha")).await.unwrap();
+    let slugs: Vec<String> = s.list_applications().await.unwrap().into_iter().map(|a| a.slug).collect();
+    assert_eq!(slugs, ["alpha", "grafana"]);
+
+    // Deleting a provider takes its tokens and leaves its application unbound.
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 5, 1)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Refresh, 2, 3, 1)).await.unwrap();
+    s.delete_provider(5).await.unwrap();
+    assert_eq!(s.oauth_token(OAuthKind::Access, 1).await, Err(StoreError::NotFound));
+    assert!(s.oauth_token(OAuthKind::Refresh, 2).await.is_ok(), "other providers' tokens stay");
+    assert_eq!(s.application("grafana").await.unwrap().provider, None);
+    assert_eq!(s.delete_provider(5).await, Err(StoreError::NotFound));
+    let snapshot = s.export().await.unwrap();
+    assert_eq!(snapshot.applications.len(), 2);
+    s.import(snapshot.clone()).await.unwrap();
+    assert_eq!(s.export().await.unwrap().applications, snapshot.applications);
+    s.delete_application("grafana").await.unwrap();
+    assert_eq!(s.delete_application("grafana").await, Err(StoreError::NotFound));
+}
+
 /// One `#[test]` per case and backend (`store_conformance::sqlite::set_key_races`), so a failure names both;
 /// each runs on a fresh store: a new memory store, a new SQLite file, a new database in the PostgreSQL cluster
 /// that every PostgreSQL case of this test process shares.
@@ -734,6 +780,7 @@ macro_rules! conformance_cases {
 
 conformance_cases![
     ak_users_and_providers,
+    providers_and_applications,
     core_token_insert_get_and_duplicates,
     replace_keeps_pk_and_reindexes,
     delete_and_set_key,

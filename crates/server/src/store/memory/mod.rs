@@ -3,14 +3,14 @@
 mod columns;
 mod slab;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
 use crate::secrets::Secret;
 use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
@@ -41,6 +41,7 @@ struct State {
     ak_users: HashMap<i64, AkUser>,
     ak_user_by_username: HashMap<String, i64>,
     providers: HashMap<i64, AkProvider>,
+    applications: BTreeMap<String, AkApplication>,
     /// Core tokens with their identifier, key, pk and user indexes.
     core: CoreTable,
     /// `(expires, pk)` of every expiring core token with an expiry, for the sweep.
@@ -137,6 +138,22 @@ impl State {
             return Err(StoreError::Duplicate { field: "pk" });
         }
         self.providers.insert(provider.pk, provider);
+        Ok(())
+    }
+
+    fn insert_application(&mut self, application: AkApplication) -> Result<(), StoreError> {
+        if self.applications.contains_key(&application.slug) {
+            return Err(StoreError::Duplicate { field: "slug" });
+        }
+        if let Some(pk) = application.provider {
+            if !self.providers.contains_key(&pk) {
+                return Err(StoreError::NotFound);
+            }
+            if self.applications.values().any(|a| a.provider == Some(pk)) {
+                return Err(StoreError::Duplicate { field: "provider" });
+            }
+        }
+        self.applications.insert(application.slug.clone(), application);
         Ok(())
     }
 
@@ -293,6 +310,62 @@ impl Store for MemoryStore {
 
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
         self.read()?.providers.get(&pk).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_providers(&self) -> Result<Vec<AkProvider>, StoreError> {
+        let mut providers: Vec<AkProvider> = self.read()?.providers.values().cloned().collect();
+        providers.sort_by_key(|p| p.pk);
+        Ok(providers)
+    }
+
+    async fn max_provider_pk(&self) -> Result<i64, StoreError> {
+        Ok(self.read()?.providers.keys().copied().max().unwrap_or(0))
+    }
+
+    async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let slot = state.providers.get_mut(&provider.pk).ok_or(StoreError::NotFound)?;
+        *slot = provider;
+        Ok(())
+    }
+
+    async fn delete_provider(&self, pk: i64) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        state.providers.remove(&pk).ok_or(StoreError::NotFound)?;
+        let tokens: Vec<(OAuthKind, i64)> =
+            state.oauth.values().filter(|t| t.provider == pk).map(|t| (t.kind, t.pk)).collect();
+        for id in tokens {
+            if let Some(token) = state.oauth.remove(&id)
+                && let Some(ids) = state.oauth_by_user.get_mut(&token.user)
+            {
+                ids.retain(|other| *other != id);
+            }
+        }
+        for application in state.applications.values_mut().filter(|a| a.provider == Some(pk)) {
+            application.provider = None;
+        }
+        Ok(())
+    }
+
+    async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError> {
+        self.write()?.insert_application(application)
+    }
+
+    async fn application(&self, slug: &str) -> Result<AkApplication, StoreError> {
+        self.read()?.applications.get(slug).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn application_of_provider(&self, pk: i64) -> Result<AkApplication, StoreError> {
+        let state = self.read()?;
+        state.applications.values().find(|a| a.provider == Some(pk)).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_applications(&self) -> Result<Vec<AkApplication>, StoreError> {
+        Ok(self.read()?.applications.values().cloned().collect())
+    }
+
+    async fn delete_application(&self, slug: &str) -> Result<(), StoreError> {
+        self.write()?.applications.remove(slug).map(|_| ()).ok_or(StoreError::NotFound)
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -490,6 +563,7 @@ impl Store for MemoryStore {
         let mut snapshot = Snapshot {
             ak_users: state.ak_users.values().cloned().collect(),
             providers: state.providers.values().cloned().collect(),
+            applications: state.applications.values().cloned().collect(),
             core_tokens: state.core.values().cloned().collect(),
             oauth_tokens: state.oauth.values().cloned().collect(),
             nb_users: state.nb_users.values().cloned().collect(),
@@ -508,6 +582,7 @@ impl Store for MemoryStore {
         let mut fresh = State::default();
         snapshot.ak_users.into_iter().try_for_each(|u| fresh.insert_ak_user(u))?;
         snapshot.providers.into_iter().try_for_each(|p| fresh.insert_provider(p))?;
+        snapshot.applications.into_iter().try_for_each(|a| fresh.insert_application(a))?;
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         snapshot.nb_users.into_iter().try_for_each(|u| fresh.insert_nb_user(u))?;

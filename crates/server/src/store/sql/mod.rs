@@ -84,6 +84,8 @@ fn unique_field(name: &str) -> Option<&'static str> {
         "username" => "username",
         "id" => "id",
         "hashed_token" => "hashed_token",
+        "slug" => "slug",
+        "provider" | "provider_id" => "provider",
         _ => return None,
     })
 }

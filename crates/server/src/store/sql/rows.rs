@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthToken, Pat};
+use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthToken, Pat};
 use crate::secrets::Secret;
 use crate::store::StoreError;
 use crate::store::sql::driver::SqlRow;
@@ -54,6 +54,20 @@ pub(crate) fn insert_provider(provider: &AkProvider) -> Result<Sql, StoreError> 
         .arg(provider.pk)
         .arg(provider.name.to_lowercase())
         .arg(to_json(provider)?))
+}
+
+pub(crate) fn insert_application(application: &AkApplication) -> Result<Sql, StoreError> {
+    Ok(Sql::new("INSERT INTO applications (slug, provider_id, data) VALUES ($1, $2, $3)")
+        .arg(application.slug.as_str())
+        .arg(application.provider)
+        .arg(to_json(application)?))
+}
+
+/// An application row: its document, with the provider from the `provider_id` column (which a deleted provider
+/// sets to NULL).
+pub(crate) fn application_from_row(row: &impl SqlRow) -> Result<AkApplication, StoreError> {
+    let application: AkApplication = data_from_row(row)?;
+    Ok(AkApplication { provider: row.opt_int("provider_id")?, ..application })
 }
 
 /// `token` as stored (see [`super::stored_core`]).

@@ -6,14 +6,15 @@ use chrono::{DateTime, Utc};
 use sqlx::Transaction;
 use uuid::Uuid;
 
-use crate::model::{AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
 use crate::secrets::Secret;
 use crate::store::query::SqlListing;
 use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::store::sql::rows::{
-    core_from_row, data_from_row, insert_ak_user, insert_core, insert_nb_user, insert_oauth, insert_pat,
-    insert_provider, oauth_from_row, pat_from_row, replace_ak_user, replace_core,
+    application_from_row, core_from_row, data_from_row, insert_ak_user, insert_application, insert_core,
+    insert_nb_user, insert_oauth, insert_pat, insert_provider, oauth_from_row, pat_from_row, replace_ak_user,
+    replace_core,
 };
 use crate::store::sql::{
     self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err, micros, micros_ceil,
@@ -109,6 +110,61 @@ impl<D: Driver> Store for D {
 
     async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
         data_from_row(&read_one(self, Sql::new("SELECT data FROM providers WHERE pk = $1").arg(pk)).await?)
+    }
+
+    async fn list_providers(&self) -> Result<Vec<AkProvider>, StoreError> {
+        let sql = Sql::new("SELECT data FROM providers ORDER BY pk");
+        self.read().fetch_all(&sql).await?.iter().map(data_from_row).collect()
+    }
+
+    async fn max_provider_pk(&self) -> Result<i64, StoreError> {
+        let row = self.read().fetch_one(&Sql::new("SELECT coalesce(max(pk), 0) FROM providers")).await?;
+        row.int_at(0)
+    }
+
+    async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
+        let sql = Sql::new("UPDATE providers SET name_lc = $1, data = $2 WHERE pk = $3")
+            .arg(provider.name.to_lowercase())
+            .arg(to_json(&provider)?)
+            .arg(provider.pk);
+        write_one(self, sql).await
+    }
+
+    async fn delete_provider(&self, pk: i64) -> Result<(), StoreError> {
+        // One transaction: the provider's tokens go with it (authentik's `CASCADE`), its application stays
+        // without it (`SET NULL` in the schema), or nothing changes.
+        let mut tx = self.begin_write().await?;
+        On::tx(&mut tx).execute(&Sql::new("DELETE FROM oauth_tokens WHERE provider_id = $1").arg(pk)).await?;
+        let unbind = Sql::new("UPDATE applications SET provider_id = NULL WHERE provider_id = $1").arg(pk);
+        On::tx(&mut tx).execute(&unbind).await?;
+        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM providers WHERE pk = $1").arg(pk)).await? == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError> {
+        self.write().execute(&insert_application(&application)?).await?;
+        Ok(())
+    }
+
+    async fn application(&self, slug: &str) -> Result<AkApplication, StoreError> {
+        let sql = Sql::new("SELECT provider_id, data FROM applications WHERE slug = $1").arg(slug);
+        application_from_row(&read_one(self, sql).await?)
+    }
+
+    async fn application_of_provider(&self, pk: i64) -> Result<AkApplication, StoreError> {
+        let sql = Sql::new("SELECT provider_id, data FROM applications WHERE provider_id = $1").arg(pk);
+        application_from_row(&read_one(self, sql).await?)
+    }
+
+    async fn list_applications(&self) -> Result<Vec<AkApplication>, StoreError> {
+        let sql = Sql::new("SELECT provider_id, data FROM applications ORDER BY slug");
+        self.read().fetch_all(&sql).await?.iter().map(application_from_row).collect()
+    }
+
+    async fn delete_application(&self, slug: &str) -> Result<(), StoreError> {
+        write_one(self, Sql::new("DELETE FROM applications WHERE slug = $1").arg(slug)).await
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -262,6 +318,12 @@ impl<D: Driver> Store for D {
         let snapshot = Snapshot {
             ak_users: all(&mut tx, "SELECT data FROM ak_users ORDER BY pk".into(), data_from_row).await?,
             providers: all(&mut tx, "SELECT data FROM providers ORDER BY pk".into(), data_from_row).await?,
+            applications: all(
+                &mut tx,
+                "SELECT provider_id, data FROM applications ORDER BY slug".into(),
+                application_from_row,
+            )
+            .await?,
             core_tokens: all(
                 &mut tx,
                 format!("SELECT {CORE_COLUMNS} FROM core_tokens t ORDER BY t.identifier"),
@@ -285,7 +347,7 @@ impl<D: Driver> Store for D {
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         // One write transaction: on any error it rolls back (dropped uncommitted).
         let mut tx = self.begin_write().await?;
-        for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "providers", "ak_users"] {
+        for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "applications", "providers", "ak_users"] {
             On::tx(&mut tx).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
         }
         for user in &snapshot.ak_users {
@@ -293,6 +355,9 @@ impl<D: Driver> Store for D {
         }
         for provider in &snapshot.providers {
             On::tx(&mut tx).execute(&insert_provider(provider)?).await?;
+        }
+        for application in &snapshot.applications {
+            On::tx(&mut tx).execute(&insert_application(application)?).await?;
         }
         for token in snapshot.core_tokens {
             On::tx(&mut tx).execute(&insert_core(&sql::stored_core(token))?).await?;
