@@ -122,18 +122,6 @@ impl LogLevel {
             LogLevel::Critical => slog::Level::Critical,
         }
     }
-
-    pub(crate) fn dropshot(self) -> dropshot::ConfigLoggingLevel {
-        use dropshot::ConfigLoggingLevel as Level;
-        match self {
-            LogLevel::Trace => Level::Trace,
-            LogLevel::Debug => Level::Debug,
-            LogLevel::Info => Level::Info,
-            LogLevel::Warn => Level::Warn,
-            LogLevel::Error => Level::Error,
-            LogLevel::Critical => Level::Critical,
-        }
-    }
 }
 
 /// How log records are written to stderr.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod expiry;
 pub(crate) mod faults;
 pub(crate) mod http;
+pub mod logging;
 pub(crate) mod metrics;
 pub mod model;
 pub(crate) mod netbird;
@@ -19,10 +20,10 @@ pub mod store;
 
 use std::sync::Arc;
 
-use dropshot::{ConfigDropshot, ConfigLogging, ConfigTls, HandlerTaskMode, HttpServer, ServerBuilder};
+use dropshot::{ConfigDropshot, ConfigTls, HandlerTaskMode, HttpServer, ServerBuilder};
 
 use crate::admin::AdminState;
-use crate::config::{Config, LogFormat};
+use crate::config::Config;
 use crate::http::validate::ResponseValidator;
 use crate::http::{ServerContext, ServerImpl};
 use crate::seed::{Bootstrap, SeedError, SeedFile};
@@ -56,6 +57,8 @@ pub struct Running {
     pub bootstrap: Bootstrap,
     /// The expiry sweep, when enabled; aborted on shutdown.
     pub sweeper: Option<tokio::task::JoinHandle<()>>,
+    /// Writes the log lines still buffered (shutdown does it too).
+    pub log: logging::LogFlush,
 }
 
 impl Running {
@@ -68,6 +71,7 @@ impl Running {
         let store = self.server.app_private().store.clone();
         let closed = tokio::time::timeout(timeout, self.server.close()).await;
         store.close().await;
+        self.log.flush();
         match closed {
             Ok(result) => result,
             Err(_) => Err(format!("in-flight requests did not finish within {}s", timeout.as_secs())),
@@ -84,7 +88,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
 /// [`start`] on a store the caller opened (and may have bulk-loaded, as `tokenstack-bench` does);
 /// `config.store` is ignored.
 pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<Running, StartError> {
-    let log = filter_early(logger(config)?, config.log_level);
+    let (log, log_flush) = logging::logger(config.log_format, config.log_level).map_err(StartError::Logger)?;
     let mut context = ServerContext::new(store.clone());
     context.limits = config.limits();
     if let Some(path) = &config.seed {
@@ -145,28 +149,5 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         let interval = std::time::Duration::from_secs(config.expiry_interval);
         expiry::spawn(store.clone(), clock, interval, log)
     });
-    Ok(Running { server, bootstrap, sweeper })
-}
-
-/// Dropshot's logger: bunyan JSON lines or terminal text on stderr, at the configured level.
-fn logger(config: &Config) -> Result<slog::Logger, StartError> {
-    let level = config.log_level.dropshot();
-    match config.log_format {
-        LogFormat::Text => ConfigLogging::StderrTerminal { level }.to_logger("tokenstack").map_err(StartError::Logger),
-        LogFormat::Json => {
-            use slog::Drain;
-            let drain = slog_bunyan::with_name("tokenstack", std::io::stderr()).build().fuse();
-            let drain = slog::LevelFilter::new(drain, config.log_level.slog()).fuse();
-            let drain = slog_async::Async::new(drain).chan_size(4096).build().fuse();
-            Ok(slog::Logger::root(drain, slog::o!()))
-        }
-    }
-}
-
-/// Drops records below the configured level before they are built and queued. Dropshot's drains
-/// filter inside their async logger thread, so at `warn` every request's `info!("request completed")`
-/// still became an owned record sent over a channel and woken up for (see BENCHMARKS.md).
-fn filter_early(log: slog::Logger, level: config::LogLevel) -> slog::Logger {
-    use slog::Drain;
-    slog::Logger::root(slog::LevelFilter::new(log, level.slog()).fuse(), slog::o!())
+    Ok(Running { server, bootstrap, sweeper, log: log_flush })
 }

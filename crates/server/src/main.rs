@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         _ = terminate.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+    running.log.flush();
     eprintln!("tokenstack: shutting down, waiting up to {}s for in-flight requests", config.shutdown_timeout);
     running.shutdown(Duration::from_secs(config.shutdown_timeout)).await.map_err(anyhow::Error::msg)?;
     eprintln!("tokenstack: stopped");

@@ -18,16 +18,24 @@ pub(super) struct Settings {
     pub(super) reps: usize,
     pub(super) duration: u32,
     pub(super) build: bool,
+    /// `memory`, `sqlite`, `postgres`: the stores the real binary runs on.
+    pub(super) stores: Vec<String>,
 }
 
 impl Settings {
     pub(super) fn parse(args: &[&str]) -> Result<Self> {
-        let mut s = Settings { sizes: vec![1_000, 100_000, 1_000_000], reps: 3, duration: 5, build: true };
+        let mut s = Settings {
+            sizes: vec![1_000, 100_000, 1_000_000],
+            reps: 3,
+            duration: 5,
+            build: true,
+            stores: vec!["memory".into(), "sqlite".into(), "postgres".into()],
+        };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             match *arg {
                 "--quick" => {
-                    s.sizes = vec![1_000, 100_000];
+                    s.sizes = vec![1_000];
                     s.reps = 1;
                     s.duration = 2;
                     s.build = false;
@@ -38,10 +46,22 @@ impl Settings {
                     s.sizes =
                         it.next().context("--sizes N,N,…")?.split(',').map(str::parse).collect::<Result<_, _>>()?;
                 }
+                "--stores" => {
+                    s.stores =
+                        it.next().context("--stores memory,sqlite,postgres")?.split(',').map(String::from).collect();
+                    if let Some(bad) = s.stores.iter().find(|k| !["memory", "sqlite", "postgres"].contains(&k.as_str()))
+                    {
+                        bail!("unknown store {bad:?} (memory, sqlite, postgres)");
+                    }
+                }
                 "--no-build-time" => s.build = false,
                 other => bail!("unknown bench option {other:?}"),
             }
         }
+        if s.sizes.is_empty() || s.reps == 0 || s.stores.is_empty() {
+            bail!("--sizes, --reps and --stores need at least one value");
+        }
+        s.sizes.sort_unstable();
         Ok(s)
     }
 }
@@ -83,6 +103,46 @@ impl Server {
         let info: Value = serde_json::from_str(json.trim())?;
         let addr = info["addr"].as_str().context("addr")?.parse()?;
         Ok(Server { name: name.to_owned(), child, addr, info, ready_after })
+    }
+
+    /// Spawns the real `tokenstack` binary pinned to the server core (its log on stderr goes to /dev/null) and
+    /// waits for `tokenstack listening on http://ADDR`; `info` is what the driver knows about its data.
+    pub(super) fn spawn_tokenstack(name: &str, program: &Path, args: &[String], info: Value) -> Result<Server> {
+        let started = Instant::now();
+        let mut child = Command::new("taskset")
+            .args(["-c", SERVER_CORE])
+            .arg(program)
+            .args(["--bind", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("spawning {}", program.display()))?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let ready_after = started.elapsed();
+        // The binary prints more lines; keep reading so that none of its writes meets a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        let addr = line
+            .trim()
+            .strip_prefix("tokenstack listening on http://")
+            .ok_or_else(|| anyhow!("{name}: no listening line, got {line:?}"))?
+            .parse()?;
+        Ok(Server { name: name.to_owned(), child, addr, info, ready_after })
+    }
+
+    /// Resident set size (`VmRSS`) in bytes.
+    pub(super) fn rss_bytes(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map_or(0, |kb| kb * 1024)
     }
 
     pub(super) fn pid(&self) -> u32 {
@@ -153,21 +213,54 @@ pub(super) fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// The wrk script of every run. `BENCH_METHOD` is `GET`, `POST` (a core token create with a fresh identifier),
+/// `SETKEY` (a `set_key` of one token to a fresh key) or `MIXED` (per connection, in a fixed cycle of ten:
+/// six retrieves, two filtered lists, one create, one `set_key`).
 pub(super) const LUA: &str = r#"-- written by cargo xtask bench
 local path = os.getenv("BENCH_PATH")
 local method = os.getenv("BENCH_METHOD") or "GET"
 local run = os.getenv("BENCH_RUN") or "0"
-wrk.method = method
+local list_path = os.getenv("BENCH_LIST_PATH")
+local set_key_path = os.getenv("BENCH_SET_KEY_PATH")
+local create_path = os.getenv("BENCH_CREATE_PATH")
+wrk.method = (method == "GET") and "GET" or "POST"
 wrk.path = path
 wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
 wrk.headers["Accept"] = "application/json"
 local counter = 0
+local thread_id = 0
+-- wrk.format replaces wrk.headers with the table it is given: copy them (Authorization) and add the type.
+local json = { ["Content-Type"] = "application/json" }
+for name, value in pairs(wrk.headers) do json[name] = value end
+local function create(p)
+  return wrk.format("POST", p, json, '{"identifier":"wrk-' .. run .. '-' .. counter .. '","intent":"api","description":"bench"}')
+end
+local function set_key(p)
+  return wrk.format("POST", p, json, '{"key":"wrk-key-' .. run .. '-' .. counter .. '"}')
+end
 if method == "POST" then
-  wrk.headers["Content-Type"] = "application/json"
   request = function()
     counter = counter + 1
-    local body = '{"identifier":"wrk-' .. run .. '-' .. counter .. '","intent":"api","description":"bench"}'
-    return wrk.format("POST", path, nil, body)
+    return create(path)
+  end
+elseif method == "SETKEY" then
+  request = function()
+    counter = counter + 1
+    return set_key(path)
+  end
+elseif method == "MIXED" then
+  local cycle = { "r", "l", "r", "c", "r", "r", "l", "s", "r", "r" }
+  request = function()
+    counter = counter + 1
+    local kind = cycle[(counter % 10) + 1]
+    if kind == "l" then
+      return wrk.format("GET", list_path)
+    elseif kind == "c" then
+      return create(create_path)
+    elseif kind == "s" then
+      return set_key(set_key_path)
+    end
+    return wrk.format("GET", path)
   end
 end
 done = function(summary, latency, requests)
@@ -186,9 +279,12 @@ pub(super) struct Target {
     /// Stored tokens, 0 for baselines.
     pub(super) size: usize,
     pub(super) server: usize,
+    /// `GET`, `POST`, `SETKEY` or `MIXED` (see [`LUA`]).
     pub(super) method: &'static str,
     pub(super) path: String,
     pub(super) auth: String,
+    /// Extra `BENCH_*` variables of the script (the mixed workload's other paths).
+    pub(super) env: Vec<(&'static str, String)>,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -221,7 +317,8 @@ pub(super) fn wrk(
         .env("BENCH_PATH", &target.path)
         .env("BENCH_METHOD", target.method)
         .env("BENCH_AUTH", &target.auth)
-        .env("BENCH_RUN", format!("{run}-{}", target.size))
+        .env("BENCH_RUN", format!("{run}-{}-{}", target.size, target.scenario.len()))
+        .envs(target.env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .context("running wrk")?;
     let after = cpu_ticks(server.pid())?;

@@ -100,9 +100,11 @@ where
         slog::error!(rqctx.log, "internal error";
             "operation_id" => operation_id, "status" => status, "cause" => error.cause().unwrap_or("(no cause recorded)"));
     }
-    // Dropshot's own "request completed" record has no operationId; this one does (req_id comes with rqctx.log).
-    slog::info!(rqctx.log, "operation answered";
-        "operation_id" => operation_id, "status" => status, "latency_us" => elapsed.as_micros() as u64);
+    // The one line of this request (the log drain drops Dropshot's own "request completed" for it): req_id,
+    // method, remote and local address come with rqctx.log, the path without its query string (see logging).
+    // slog hands values over last first: written in reverse so that lines read operation_id, status, latency_us.
+    slog::info!(rqctx.log, "request completed";
+        "latency_us" => elapsed.as_micros() as u64, "status" => status, "operation_id" => operation_id);
     result
 }
 

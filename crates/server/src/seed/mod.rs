@@ -3,6 +3,7 @@
 //! The format is documented in README.md and shown in `examples/seed.yaml`. Tokens and OAuth2 tokens name
 //! their user by username; NetBird PATs are given in plain text and stored only as their sha256 hash.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -190,14 +191,21 @@ impl SeedFile {
 
     /// The seed document that [`SeedFile::snapshot`] turns back into `snapshot` (PATs as their hashes).
     pub fn from_snapshot(snapshot: Snapshot) -> Result<SeedFile, SeedError> {
+        // Indexed once: a snapshot can hold a million tokens (the first user with a pk wins, as a scan would).
+        let mut by_pk: HashMap<i64, &str> = HashMap::with_capacity(snapshot.ak_users.len());
+        for user in &snapshot.ak_users {
+            by_pk.entry(user.pk).or_insert(&user.username);
+        }
         let username = |pk: i64| {
-            snapshot
-                .ak_users
-                .iter()
-                .find(|u| u.pk == pk)
-                .map(|u| u.username.clone())
+            by_pk
+                .get(&pk)
+                .map(|name| (*name).to_string())
                 .ok_or_else(|| SeedError::Invalid(format!("no authentik user with pk {pk}")))
         };
+        let mut pats_of: HashMap<&str, Vec<&Pat>> = HashMap::new();
+        for pat in &snapshot.pats {
+            pats_of.entry(&pat.user_id).or_default().push(pat);
+        }
         let mut tokens = Vec::new();
         for token in &snapshot.core_tokens {
             tokens.push(TokenSeed {
@@ -242,10 +250,11 @@ impl SeedFile {
                 name: user.name.clone(),
                 email: user.email.clone(),
                 auto_groups: user.auto_groups.clone(),
-                pats: snapshot
-                    .pats
+                pats: pats_of
+                    .get(user.id.as_str())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
                     .iter()
-                    .filter(|pat| pat.user_id == user.id)
                     .map(|pat| PatSeed {
                         id: Some(pat.id.clone()),
                         name: pat.name.clone(),
@@ -275,19 +284,23 @@ impl SeedFile {
 
     /// The store contents this seed describes, at time `now`.
     pub fn snapshot(self, now: DateTime<Utc>) -> Result<Snapshot, SeedError> {
-        let username_pk = |users: &[AkUser], username: &str| {
-            users
-                .iter()
-                .find(|u| u.username == username)
-                .map(|u| u.pk)
+        let ak = self.authentik;
+        // Indexed once: a seed can hold a million tokens (the first user with a username wins, as a scan would).
+        let mut by_username: HashMap<&str, i64> = HashMap::with_capacity(ak.users.len());
+        for user in &ak.users {
+            by_username.entry(user.username.as_str()).or_insert(user.pk);
+        }
+        let username_pk = |username: &str| {
+            by_username
+                .get(username)
+                .copied()
                 .ok_or_else(|| SeedError::Invalid(format!("unknown authentik user {username:?}")))
         };
-        let ak = self.authentik;
         let mut core_tokens = Vec::new();
         for token in ak.tokens {
-            let user = username_pk(&ak.users, &token.user)?;
+            let user = username_pk(&token.user)?;
             let key_viewers = match &token.key_viewers {
-                Some(names) => names.iter().map(|name| username_pk(&ak.users, name)).collect::<Result<_, _>>()?,
+                Some(names) => names.iter().map(|name| username_pk(name)).collect::<Result<_, _>>()?,
                 None => vec![user],
             };
             core_tokens.push(CoreToken {
@@ -310,7 +323,7 @@ impl SeedFile {
                     pk: seed.pk,
                     kind,
                     provider: seed.provider,
-                    user: username_pk(&ak.users, &seed.user)?,
+                    user: username_pk(&seed.user)?,
                     token: seed.token.unwrap_or_else(|| Secret::new(generate_key())),
                     expires: seed.expires,
                     scope: seed.scope,
