@@ -12,14 +12,16 @@
 //! plain text (authentik shows them through `view_key`); NetBird PATs only as their SHA-256 hash.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Postgres, Transaction};
 
 use crate::store::StoreError;
-use crate::store::sql::driver::RowsAffected;
-use crate::store::sql::{self, Driver, EmbeddedMigration, db_err};
+use crate::store::sql::cache::{Cache, Lease};
+use crate::store::sql::driver::{On, RowsAffected, WriteJob};
+use crate::store::sql::{self, Driver, EmbeddedMigration, Sql, db_err};
 
 /// The PostgreSQL schema migrations, oldest first (files under `migrations/postgres`).
 pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
@@ -32,10 +34,18 @@ const MAX_CONNECTIONS: u32 = 10;
 /// How long a request waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A `Store` in a PostgreSQL database.
+/// How long an invalidating write waits after its commit before it is acknowledged, and how old the cache's
+/// confirmation may be when it answers (see `sql::cache::Lease`).
+const LEASE_WINDOW: Duration = Duration::from_millis(5);
+
+/// A `Store` in a PostgreSQL database. Clones share the pool and the cache.
 #[derive(Debug, Clone)]
-pub struct PostgresStore {
+pub struct PostgresStore(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     pool: PgPool,
+    cache: Cache,
 }
 
 impl PostgresStore {
@@ -56,12 +66,14 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|err| StoreError::caused("cannot migrate the PostgreSQL database", err))?;
-        Ok(Self { pool })
+        let inner = Arc::new(Inner { pool, cache: Cache::leased(Lease::new(LEASE_WINDOW)) });
+        sql::spawn_flusher(&inner, PostgresStore);
+        Ok(PostgresStore(inner))
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.0.pool.close().await;
     }
 }
 
@@ -73,19 +85,27 @@ impl Driver for PostgresStore {
     const POSITION_FN: &'static str = "strpos";
 
     fn reader(&self) -> &PgPool {
-        &self.pool
+        &self.0.pool
     }
 
-    fn writer(&self) -> &PgPool {
-        &self.pool
+    fn cache(&self) -> &Cache {
+        &self.0.cache
     }
 
     async fn begin_read(&self) -> Result<Transaction<'_, Postgres>, StoreError> {
-        self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)
+        self.0.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db_err)
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'_, Postgres>, StoreError> {
-        self.pool.begin().await.map_err(db_err)
+    /// One statement on the pool: PostgreSQL commits concurrent transactions with one WAL flush by itself.
+    async fn write_statement(&self, sql: Sql) -> Result<u64, StoreError> {
+        On::Pool(&self.0.pool).execute(&sql).await
+    }
+
+    async fn write_tx<T: Send + 'static>(&self, job: impl WriteJob<Self, T>) -> Result<T, StoreError> {
+        let mut tx = self.0.pool.begin().await.map_err(db_err)?;
+        let value = job(&mut tx).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(value)
     }
 
     async fn close(&self) {
