@@ -203,6 +203,23 @@ pub(crate) enum Change {
     All,
 }
 
+impl Change {
+    /// The changes a `tokenstack_cache` notification names (`migrations/postgres/0003_cache_notify.sql`):
+    /// `c:`, `u:`, `p:` or `n:` and comma-separated keys, or `*`. Anything else forgets everything.
+    pub(crate) fn parse_notification(payload: &str) -> Vec<Change> {
+        let Some((kind, keys)) = payload.split_once(':') else { return vec![Change::All] };
+        let keys = keys.split(',').filter(|k| !k.is_empty());
+        let parsed: Option<Vec<Change>> = match kind {
+            "c" => keys.map(|k| Uuid::parse_str(k).ok().map(Change::CoreToken)).collect(),
+            "u" => keys.map(|k| k.parse().ok().map(Change::AkUser)).collect(),
+            "p" => Some(keys.map(|k| Change::Pat(k.to_owned())).collect()),
+            "n" => Some(keys.map(|k| Change::NbUser(k.to_owned())).collect()),
+            _ => None,
+        };
+        parsed.unwrap_or_else(|| vec![Change::All])
+    }
+}
+
 /// The freshness of a cache whose invalidations arrive asynchronously (PostgreSQL `LISTEN/NOTIFY`).
 ///
 /// The listener confirms it has applied every notification committed before an instant `S` by sending a ping
@@ -216,13 +233,15 @@ pub(crate) struct Lease {
     /// Nanoseconds from `base` to the send time of the newest confirmed ping, plus one; 0 for none.
     confirmed: AtomicU64,
     window: Duration,
-    /// Wakes the pinger: the lease is older than half its window.
+    /// The age from which requests ask for a new confirmation.
+    renew_after: Duration,
+    /// Wakes the pinger: the lease is older than `renew_after`.
     pub(crate) renew: Notify,
 }
 
 impl Lease {
-    pub(crate) fn new(window: Duration) -> Self {
-        Lease { base: Instant::now(), confirmed: AtomicU64::new(0), window, renew: Notify::new() }
+    pub(crate) fn new(window: Duration, renew_after: Duration) -> Self {
+        Lease { base: Instant::now(), confirmed: AtomicU64::new(0), window, renew_after, renew: Notify::new() }
     }
 
     /// How long an invalidating write waits after its commit.
@@ -235,19 +254,23 @@ impl Lease {
         u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1) + 1
     }
 
-    #[cfg_attr(not(test), expect(dead_code, reason = "the PostgreSQL listener comes next"))]
     /// Records that everything committed before `sent` (a [`stamp`](Lease::stamp)) has been applied.
     pub(crate) fn confirm(&self, sent: u64) {
         self.confirmed.fetch_max(sent, Ordering::AcqRel);
     }
 
-    #[cfg_attr(not(test), expect(dead_code, reason = "the PostgreSQL listener comes next"))]
     /// Nothing is confirmed any more (the listener lost its connection).
     pub(crate) fn revoke(&self) {
         self.confirmed.store(0, Ordering::Release);
     }
 
-    /// Whether the cache may answer now; asks for a renewal once the lease is half way through its window.
+    /// Whether the newest confirmation is older than `renew_after` (the pinger should send another).
+    pub(crate) fn wants_renewal(&self) -> bool {
+        let confirmed = self.confirmed.load(Ordering::Acquire);
+        confirmed == 0 || Duration::from_nanos(self.stamp().saturating_sub(confirmed)) > self.renew_after
+    }
+
+    /// Whether the cache may answer now; asks for a renewal once the lease is older than `renew_after`.
     fn fresh(&self) -> bool {
         let confirmed = self.confirmed.load(Ordering::Acquire);
         if confirmed == 0 {
@@ -255,7 +278,7 @@ impl Lease {
             return false;
         }
         let age = Duration::from_nanos(self.stamp().saturating_sub(confirmed));
-        if age > self.window / 2 {
+        if age > self.renew_after {
             self.renew.notify_one();
         }
         age <= self.window
@@ -554,7 +577,7 @@ mod tests {
 
     #[test]
     fn a_stale_lease_answers_nothing_and_fills_nothing() {
-        let cache = Cache::leased(Lease::new(Duration::from_secs(3600)));
+        let cache = Cache::leased(Lease::new(Duration::from_secs(3600), Duration::from_secs(1)));
         let t = token("a", "k1", 1);
         assert!(ticket(cache.core_token("a")).is_none(), "no confirmation yet: no ticket");
         let lease = cache.lease().unwrap();
@@ -563,6 +586,18 @@ mod tests {
         assert!(hit(cache.core_token("a")).is_some());
         lease.revoke();
         assert!(hit(cache.core_token("a")).is_none(), "a revoked lease answers from the database");
+    }
+
+    #[test]
+    fn notifications_name_changes() {
+        let pk = Uuid::new_v4();
+        assert_eq!(Change::parse_notification(&format!("c:{pk}")), vec![Change::CoreToken(pk)]);
+        assert_eq!(Change::parse_notification("u:1,2"), vec![Change::AkUser(1), Change::AkUser(2)]);
+        assert_eq!(Change::parse_notification("p:a"), vec![Change::Pat("a".into())]);
+        assert_eq!(Change::parse_notification("n:x,y").len(), 2);
+        for forget in ["*", "c:not-a-uuid", "u:x", "z:1", ""] {
+            assert_eq!(Change::parse_notification(forget), vec![Change::All], "{forget:?}");
+        }
     }
 
     #[test]

@@ -283,7 +283,8 @@ impl<D: Driver> Store for D {
                 .arg(micros_ceil(now)),
         };
         let done = self.write_statement(sql).await;
-        invalidated(self, Change::CoreToken(pk)).await;
+        // No wait for the lease: an expired token authenticates nowhere already, and its new key is in no cache.
+        self.cache().invalidate(&Change::CoreToken(pk));
         Ok(done? == 1)
     }
 
