@@ -381,6 +381,14 @@ impl Cache {
         self.lookup(|t| t.pats.get(hashed_token).cloned())
     }
 
+    /// The PAT `id`, if it is `user_id`'s.
+    pub(crate) fn pat(&self, user_id: &str, id: &str) -> Lookup<Arc<Pat>> {
+        self.lookup(|t| {
+            let hash = t.pat_by_id.get(id)?;
+            t.pats.get(&**hash).filter(|pat| pat.user_id == user_id).cloned()
+        })
+    }
+
     pub(crate) fn fill_pat(&self, ticket: Option<Ticket>, pat: &Pat) {
         self.fill(ticket, |t| {
             t.remove_pat_by_id(&pat.id);

@@ -397,8 +397,14 @@ impl<D: Driver> Store for D {
     }
 
     async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
+        let ticket = match self.cache().pat(user_id, id) {
+            Lookup::Hit(pat) => return Ok(Pat::clone(&pat)),
+            Lookup::Miss(ticket) => ticket,
+        };
         let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE user_id = $1 AND id = $2"));
-        Ok(self.cache().with_pending_use(pat_from_row(&read_one(self, sql.arg(user_id).arg(id)).await?)?))
+        let pat = self.cache().with_pending_use(pat_from_row(&read_one(self, sql.arg(user_id).arg(id)).await?)?);
+        self.cache().fill_pat(ticket, &pat);
+        Ok(pat)
     }
 
     async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
