@@ -5,7 +5,7 @@
 # `taskset -c 1` (`wrk -t1 -c32`), PostgreSQL unpinned; server CPU per request = utime+stime of /proc/PID/stat over
 # the run ÷ wrk's requests. Writes nothing; the numbers go to BENCHMARKS.md.
 #
-#   tests/bench/stores.sh [BINARY] [SECONDS] [ROUNDS]
+#   [STORES="memory sqlite postgres"] tests/bench/stores.sh [BINARY] [SECONDS] [ROUNDS]
 #
 # Needs wrk, taskset, curl, python3 and the PostgreSQL server binaries (initdb, pg_ctl; as root they run as the
 # `postgres` user). Default binary: target/release/tokenstack. The server runs with `--log-level warn` (the request
@@ -33,6 +33,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+chmod 755 "$WORK"
 mkdir -p "$WORK/pg"
 [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
 as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U tokenstack -E UTF8 --no-locale >/dev/null
@@ -52,10 +53,11 @@ request = function()
   local body
   if kind == "create" then
     body = '{"identifier":"wrk-' .. run .. '-' .. counter .. '","intent":"api","description":"bench"}'
-  else
-    body = '{"key":"wrk-key-' .. run .. '-' .. counter .. '-0123456789abcdefghijklmnopqrstuvwxyz"}'
+    return wrk.format(nil, nil, nil, body)
   end
-  return wrk.format(nil, nil, nil, body)
+  -- set_key: the 64 tokens bench-0 … bench-63 in turn (one row under 32 writers would measure its row lock).
+  body = '{"key":"wrk-key-' .. run .. '-' .. counter .. '-0123456789abcdefghijklmnopqrstuvwxyz"}'
+  return wrk.format(nil, "/api/v3/core/tokens/bench-" .. (counter % 64) .. "/set_key/", nil, body)
 end
 EOF
 
@@ -97,13 +99,17 @@ bench_store() { # label store-url
     curl -sf -X POST -H "Authorization: $ak" -H 'Content-Type: application/json' \
         -d '{"identifier": "bench-target", "expiring": false}' "$BASE/api/v3/core/tokens/" >/dev/null
     local pat_id
+    for n in $(seq 0 63); do
+        curl -sf -X POST -H "Authorization: $ak" -H 'Content-Type: application/json' \
+            -d "{\"identifier\": \"bench-$n\", \"expiring\": false}" "$BASE/api/v3/core/tokens/" >/dev/null
+    done
     pat_id=$(curl -sf -H "Authorization: $nb" "$BASE/api/users/admin/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
     curl -sf -H "Authorization: $ak" "$BASE/api/v3/core/tokens/bench-target/" >/dev/null
     curl -sf -H "Authorization: $nb" "$BASE/api/users/admin/tokens/$pat_id" >/dev/null
     measure "$1" core_tokens_retrieve GET /api/v3/core/tokens/bench-target/ "$ak"
     measure "$1" "NetBird PAT auth + retrieve" GET "/api/users/admin/tokens/$pat_id" "$nb"
     measure "$1" core_tokens_create POST /api/v3/core/tokens/ "$ak" create
-    measure "$1" core_tokens_set_key_create POST /api/v3/core/tokens/bench-target/set_key/ "$ak" set_key
+    measure "$1" "core_tokens_set_key_create" POST /api/v3/core/tokens/bench-0/set_key/ "$ak" set_key
     stop
 }
 
@@ -111,10 +117,18 @@ echo "binary: $BIN; server taskset -c 0, wrk taskset -c 1 -t1 -c32 -d${SECS}s; $
 echo "| store | scenario | req/s | server CPU µs/req | p99 | non-2xx |"
 echo "|---|---|---|---|---|---|"
 for _ in $(seq "$ROUNDS"); do
-    bench_store memory memory
-    rm -f "$WORK"/bench.db*
-    bench_store sqlite "sqlite:$WORK/bench.db"
-    DB=$((DB + 1))
-    as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U tokenstack "bench$DB"
-    bench_store postgres "postgres://tokenstack@127.0.0.1:$PGPORT/bench$DB"
+    for store in ${STORES:-memory sqlite postgres}; do
+        case $store in
+        memory) bench_store memory memory ;;
+        sqlite)
+            rm -f "$WORK"/bench.db*
+            bench_store sqlite "sqlite:$WORK/bench.db"
+            ;;
+        postgres)
+            DB=$((DB + 1))
+            as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U tokenstack "bench$DB"
+            bench_store postgres "postgres://tokenstack@127.0.0.1:$PGPORT/bench$DB"
+            ;;
+        esac
+    done
 done

@@ -43,8 +43,9 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (3, "cache_notify", include_str!("../../migrations/postgres/0003_cache_notify.sql")),
 ];
 
-/// Connections per replica.
-const MAX_CONNECTIONS: u32 = 10;
+/// Connections per replica (besides the listener's and the pinger's): as many as concurrent clients commit, so that
+/// PostgreSQL flushes their commits together.
+const MAX_CONNECTIONS: u32 = 32;
 /// How long a request waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -459,6 +459,17 @@ impl Cache {
         true
     }
 
+    /// Sets `last_used` of the cached PAT `id` (written by the caller): no invalidation, since no answer of
+    /// authentication depends on it, so a busy PAT stays cached.
+    pub(crate) fn note_pat_used(&self, id: &str, at: DateTime<Utc>) {
+        let mut t = self.lock();
+        let Some(hash) = t.pat_by_id.get(id).cloned() else { return };
+        if let Some(pat) = t.pats.get_mut(&*hash) {
+            let pat = Arc::make_mut(pat);
+            pat.last_used = pat.last_used.max(Some(at));
+        }
+    }
+
     /// `pat` with the `last_used` mark not yet written, if any is newer.
     pub(crate) fn with_pending_use(&self, mut pat: Pat) -> Pat {
         let t = self.lock();

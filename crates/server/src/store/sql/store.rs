@@ -423,9 +423,9 @@ impl<D: Driver> Store for D {
             return Ok(());
         }
         let sql = Sql::new("UPDATE pats SET last_used = $1 WHERE user_id = $2 AND id = $3");
-        let done = write_one(self, sql.arg(micros(at)).arg(user_id).arg(id)).await;
-        self.cache().invalidate(&Change::Pat(id.to_owned()));
-        done
+        write_one(self, sql.arg(micros(at)).arg(user_id).arg(id)).await?;
+        self.cache().note_pat_used(id, at);
+        Ok(())
     }
 
     async fn export(&self) -> Result<Snapshot, StoreError> {
