@@ -443,11 +443,10 @@ impl Cache {
     }
 
     /// Records that the PAT `id` of `user_id` was used `at`, to be written by the next flush, when the PAT is
-    /// cached (it exists, as of the lease); `false` when the caller must write it itself.
+    /// cached; `false` when the caller must write it itself. The lease need not be fresh: the caller has just
+    /// authenticated the PAT (from a fresh cache or the database), so it existed an instant ago, and a mark of a
+    /// PAT deleted since changes no row when it is written.
     pub(crate) fn mark_pat_used(&self, user_id: &str, id: &str, at: DateTime<Utc>) -> bool {
-        if !self.fresh() {
-            return false;
-        }
         let mut t = self.lock();
         let Some(hash) = t.pat_by_id.get(id).cloned() else { return false };
         let Some(pat) = t.pats.get_mut(&*hash) else { return false };
