@@ -697,6 +697,89 @@ async fn seed_only_into_an_empty_store(s: Arc<dyn Store>) {
     assert!(s.core_token("later").await.is_ok());
 }
 
+/// Every read that authentication and retrieve make, made before each write (so a caching store holds it) and
+/// after: the second read sees the write, whichever write it is.
+async fn reads_before_and_after_every_write(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    let a = s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
+    let b = s.insert_core_token(core_token("b", "k2", 2)).await.unwrap();
+    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
+    s.insert_pat(pat("p2", "u1", "h2")).await.unwrap();
+    let warm = |s: Arc<dyn Store>| async move {
+        let _ = s.core_token_by_key("k1").await;
+        let _ = s.core_token("a").await;
+        let _ = s.core_token_by_key("k2").await;
+        let _ = s.ak_user(1).await;
+        let _ = s.ak_user(2).await;
+        let _ = s.pat_by_hash("h1").await;
+        let _ = s.pat_by_hash("h2").await;
+        let _ = s.nb_user("u1").await;
+    };
+
+    // set_key: the old key stops at once, the new one resolves, retrieve shows it.
+    warm(s.clone()).await;
+    s.set_core_token_key(a.pk, Secret::new("k1b")).await.unwrap();
+    assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token("a").await.unwrap().key.expose(), "k1b");
+    assert_eq!(s.core_token_by_key("k1b").await.unwrap().pk, a.pk);
+
+    // replace: a new identifier and expiry are what both lookups give.
+    warm(s.clone()).await;
+    let expires = Some(now());
+    let renamed = CoreToken { identifier: "a2".into(), expires, ..s.core_token("a").await.unwrap() };
+    s.replace_core_token(a.pk, renamed).await.unwrap();
+    assert_eq!(s.core_token("a").await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token_by_key("k1b").await.unwrap().expires, expires);
+
+    // The expiry sweep's rotation: the old key is gone.
+    let _ = s.core_token_by_key("k1b").await;
+    let later = now() + TimeDelta::seconds(1);
+    let rotate = ExpireAction::Rotate { key: Secret::new("k1c"), expires: later + TimeDelta::days(1) };
+    assert!(s.expire_core_token(a.pk, later, rotate).await.unwrap());
+    assert_eq!(s.core_token_by_key("k1b").await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token("a2").await.unwrap().key.expose(), "k1c");
+
+    // A user deactivated, then deleted with their tokens.
+    warm(s.clone()).await;
+    let bob = AkUser { is_active: false, ..s.ak_user(2).await.unwrap() };
+    s.replace_ak_user(bob).await.unwrap();
+    assert!(!s.ak_user(2).await.unwrap().is_active);
+    s.delete_ak_user(2).await.unwrap();
+    assert_eq!(s.ak_user(2).await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token_by_key("k2").await, Err(StoreError::NotFound));
+    assert_eq!(s.core_token(&b.identifier).await, Err(StoreError::NotFound));
+
+    // A NetBird user blocked; a PAT marked used, then deleted.
+    warm(s.clone()).await;
+    let blocked = NbUser { blocked: true, ..s.nb_user("u1").await.unwrap() };
+    s.replace_nb_user(blocked).await.unwrap();
+    assert!(s.nb_user("u1").await.unwrap().blocked);
+    let at = now();
+    s.mark_pat_used("u1", "p1", at).await.unwrap();
+    assert_eq!(s.pat("u1", "p1").await.unwrap().last_used, Some(at));
+    assert_eq!(s.list_pats("u1").await.unwrap()[0].last_used, Some(at));
+    s.delete_pat("u1", "p1").await.unwrap();
+    assert_eq!(s.pat_by_hash("h1").await, Err(StoreError::NotFound));
+
+    // The whole state replaced: nothing of before resolves.
+    warm(s.clone()).await;
+    let exported = s.export().await.unwrap();
+    assert_eq!(exported.pats.iter().find(|p| p.id == "p2").map(|p| p.last_used), Some(None));
+    s.import(Snapshot { ak_users: vec![ak_user(1, "alice", false)], ..Snapshot::default() }).await.unwrap();
+    assert_eq!(s.core_token_by_key("k1c").await, Err(StoreError::NotFound));
+    assert_eq!(s.pat_by_hash("h2").await, Err(StoreError::NotFound));
+    assert_eq!(s.nb_user("u1").await, Err(StoreError::NotFound));
+
+    // The NetBird user deleted with their PATs.
+    s.insert_nb_user(NbUser::new("u2", "acc", NbRole::User)).await.unwrap();
+    s.insert_pat(pat("p3", "u2", "h3")).await.unwrap();
+    let _ = (s.pat_by_hash("h3").await, s.nb_user("u2").await);
+    s.delete_nb_user("u2").await.unwrap();
+    assert_eq!(s.pat_by_hash("h3").await, Err(StoreError::NotFound));
+    assert_eq!(s.nb_user("u2").await, Err(StoreError::NotFound));
+}
+
 // ---- the runner ----
 
 async fn providers_and_applications(s: Arc<dyn Store>) {
@@ -800,6 +883,7 @@ conformance_cases![
     bootstrap_is_idempotent,
     bootstrap_generates_credentials_only_for_a_new_store,
     seed_only_into_an_empty_store,
+    reads_before_and_after_every_write,
 ];
 
 fn memory_store() -> Arc<dyn Store> {

@@ -4,17 +4,37 @@
 //! [`SqlRow`], written once for every `sqlx` database that encodes and decodes the column types the store uses.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type};
 
 use crate::store::StoreError;
+use crate::store::sql::cache::Cache;
 use crate::store::sql::{Param, Sql, db_err};
+
+/// A boxed, sendable future borrowing for `'a`.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The connection type of a driver's database.
+pub(crate) type ConnOf<D> = <<D as Driver>::Db as sqlx::Database>::Connection;
+
+/// The work of one logical write: statements on the connection of a transaction that the driver opens and commits.
+/// `Err` rolls the write back (and only this write).
+pub(crate) trait WriteJob<D: Driver + ?Sized, T>:
+    for<'c> FnOnce(&'c mut ConnOf<D>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static
+{
+}
+
+impl<D: Driver + ?Sized, T, F> WriteJob<D, T> for F where
+    F: for<'c> FnOnce(&'c mut ConnOf<D>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static
+{
+}
 
 /// A SQL backend of the shared `Store` implementation: everything the two dialects do differently at run time.
 ///
-/// Every `Store` method picks its connection as before the split: single statements run on the reader or the
-/// writer pool, multi-statement reads and writes in [`begin_read`](Driver::begin_read) /
-/// [`begin_write`](Driver::begin_write) transactions.
+/// Single-statement reads run on the reader pool, multi-statement reads in [`begin_read`](Driver::begin_read)
+/// transactions; every write goes through [`write_statement`](Driver::write_statement) or
+/// [`write_tx`](Driver::write_tx), acknowledged only once committed (SQLite commits concurrent writes together).
 pub(crate) trait Driver: Send + Sync + 'static {
     /// The `sqlx` database (`Sqlite` or `Postgres`).
     type Db: Execute;
@@ -25,14 +45,20 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// The pool single-statement reads run on.
     fn reader(&self) -> &Pool<Self::Db>;
 
-    /// The pool single-statement writes run on.
-    fn writer(&self) -> &Pool<Self::Db>;
+    /// The read-through cache of this store (`cache.rs`).
+    fn cache(&self) -> &Cache;
 
     /// A transaction for a consistent multi-statement read (export, counts, ping).
     fn begin_read(&self) -> impl Future<Output = Result<Transaction<'_, Self::Db>, StoreError>> + Send;
 
-    /// A transaction for a multi-statement write (import).
-    fn begin_write(&self) -> impl Future<Output = Result<Transaction<'_, Self::Db>, StoreError>> + Send;
+    /// Runs one write statement, committed; how many rows it changed.
+    fn write_statement(&self, sql: Sql) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Runs `job` in a transaction, committed when it returns `Ok`.
+    fn write_tx<T: Send + 'static>(
+        &self,
+        job: impl WriteJob<Self, T>,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send;
 
     /// Closes the pools (the backend's inherent `close`).
     fn close(&self) -> impl Future<Output = ()> + Send;
@@ -40,11 +66,6 @@ pub(crate) trait Driver: Send + Sync + 'static {
     /// Where single-statement reads run.
     fn read(&self) -> On<'_, Self::Db> {
         On::Pool(self.reader())
-    }
-
-    /// Where single-statement writes run.
-    fn write(&self) -> On<'_, Self::Db> {
-        On::Pool(self.writer())
     }
 }
 

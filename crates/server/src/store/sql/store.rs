@@ -10,6 +10,7 @@ use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, NbUser, OAuthKi
 use crate::pagination::Slice;
 use crate::secrets::Secret;
 use crate::store::query::SqlListing;
+use crate::store::sql::cache::{Change, Lookup};
 use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::store::sql::rows::{
     application_from_row, core_from_row, data_from_row, insert_ak_user, insert_application, insert_core,
@@ -32,7 +33,7 @@ async fn read_one<D: Driver>(store: &D, sql: Sql) -> Result<RowOf<D>, StoreError
 
 /// Runs the write `sql` on the writer, `NotFound` when it changed no row.
 async fn write_one<D: Driver>(store: &D, sql: Sql) -> Result<(), StoreError> {
-    if store.write().execute(&sql).await? == 0 {
+    if store.write_statement(sql).await? == 0 {
         return Err(StoreError::NotFound);
     }
     Ok(())
@@ -54,6 +55,49 @@ async fn list<D: Driver, T>(
     Ok(Slice { total: u64::try_from(total).unwrap_or(0), items })
 }
 
+/// Forgets what `change` names in this process's cache, after a write that may have changed it (whatever the
+/// write's outcome). With a lease (PostgreSQL), also waits out the lease window, so that no replica answers from a
+/// cache that has not applied the write's notification once the caller acknowledges it (see `cache::Lease`).
+async fn invalidated<D: Driver>(store: &D, change: Change) {
+    store.cache().invalidate(&change);
+    if let Some(lease) = store.cache().lease() {
+        tokio::time::sleep(lease.window()).await;
+    }
+}
+
+/// How many `last_used` marks may wait before the marking request writes them itself.
+const MAX_PENDING_USES: usize = 4096;
+
+/// Writes the `last_used` marks of cached PATs that wait in the cache (`mark_pat_used`), in one transaction;
+/// on failure they wait for the next flush. Runs every [`FLUSH_INTERVAL`](super::FLUSH_INTERVAL), at export and at close.
+pub(crate) async fn flush_pat_uses<D: Driver>(store: &D) -> Result<(), StoreError> {
+    let marks = store.cache().take_pending_uses();
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let statements: Vec<Sql> = marks
+        .iter()
+        .map(|(id, user, at)| {
+            let sql = Sql::new("UPDATE pats SET last_used = $1 WHERE user_id = $2 AND id = $3");
+            sql.arg(micros(*at)).arg(user.as_str()).arg(id.as_str())
+        })
+        .collect();
+    let done = store
+        .write_tx(move |conn| {
+            Box::pin(async move {
+                for sql in &statements {
+                    On::<D::Db>::Tx(&mut *conn).execute(sql).await?;
+                }
+                Ok(())
+            })
+        })
+        .await;
+    if done.is_err() {
+        store.cache().restore_pending_uses(marks);
+    }
+    done
+}
+
 /// Every row the query `text` returns in `tx`, decoded.
 async fn all<DB: Execute, T>(
     tx: &mut Transaction<'_, DB>,
@@ -63,15 +107,57 @@ async fn all<DB: Execute, T>(
     On::tx(tx).fetch_all(&Sql::new(text)).await?.iter().map(decode).collect()
 }
 
+/// Replaces the whole state in one write transaction: on any error it rolls back (dropped uncommitted).
+async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreError> {
+    store
+        .write_tx(move |conn| {
+            Box::pin(async move {
+                for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "applications", "providers", "ak_users"] {
+                    On::<D::Db>::Tx(&mut *conn).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
+                }
+                for user in &snapshot.ak_users {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_ak_user(user)?).await?;
+                }
+                for provider in &snapshot.providers {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_provider(provider)?).await?;
+                }
+                for application in &snapshot.applications {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_application(application)?).await?;
+                }
+                for token in snapshot.core_tokens {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_core(&sql::stored_core(token))?).await?;
+                }
+                for token in snapshot.oauth_tokens {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_oauth(&sql::stored_oauth(token))?).await?;
+                }
+                for user in &snapshot.nb_users {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_nb_user(user)?).await?;
+                }
+                for pat in snapshot.pats {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_pat(&sql::stored_pat(pat))?).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+}
+
 #[async_trait]
 impl<D: Driver> Store for D {
     async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        self.write().execute(&insert_ak_user(&user)?).await?;
+        self.write_statement(insert_ak_user(&user)?).await?;
         Ok(())
     }
 
     async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
-        data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE pk = $1").arg(pk)).await?)
+        let ticket = match self.cache().ak_user(pk) {
+            Lookup::Hit(user) => return Ok(AkUser::clone(&user)),
+            Lookup::Miss(ticket) => ticket,
+        };
+        let user: AkUser =
+            data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE pk = $1").arg(pk)).await?)?;
+        self.cache().fill_ak_user(ticket, &user);
+        Ok(user)
     }
 
     async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
@@ -88,23 +174,35 @@ impl<D: Driver> Store for D {
     }
 
     async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        write_one(self, replace_ak_user(&user)?).await
+        let pk = user.pk;
+        let done = write_one(self, replace_ak_user(&user)?).await;
+        invalidated(self, Change::AkUser(pk)).await;
+        done
     }
 
     async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
         // One transaction: the user's tokens go with the user (authentik's `CASCADE`) or nothing does.
-        let mut tx = self.begin_write().await?;
-        for table in ["core_tokens", "oauth_tokens"] {
-            On::tx(&mut tx).execute(&Sql::new(format!("DELETE FROM {table} WHERE user_id = $1")).arg(pk)).await?;
-        }
-        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM ak_users WHERE pk = $1").arg(pk)).await? == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await.map_err(db_err)
+        let done = self
+            .write_tx(move |conn| {
+                Box::pin(async move {
+                    for table in ["core_tokens", "oauth_tokens"] {
+                        let sql = Sql::new(format!("DELETE FROM {table} WHERE user_id = $1")).arg(pk);
+                        On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
+                    }
+                    let sql = Sql::new("DELETE FROM ak_users WHERE pk = $1").arg(pk);
+                    if On::<D::Db>::Tx(&mut *conn).execute(&sql).await? == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        invalidated(self, Change::AkUser(pk)).await;
+        done
     }
 
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
-        self.write().execute(&insert_provider(&provider)?).await?;
+        self.write_statement(insert_provider(&provider)?).await?;
         Ok(())
     }
 
@@ -133,18 +231,24 @@ impl<D: Driver> Store for D {
     async fn delete_provider(&self, pk: i64) -> Result<(), StoreError> {
         // One transaction: the provider's tokens go with it (authentik's `CASCADE`), its application stays
         // without it (`SET NULL` in the schema), or nothing changes.
-        let mut tx = self.begin_write().await?;
-        On::tx(&mut tx).execute(&Sql::new("DELETE FROM oauth_tokens WHERE provider_id = $1").arg(pk)).await?;
-        let unbind = Sql::new("UPDATE applications SET provider_id = NULL WHERE provider_id = $1").arg(pk);
-        On::tx(&mut tx).execute(&unbind).await?;
-        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM providers WHERE pk = $1").arg(pk)).await? == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await.map_err(db_err)
+        self.write_tx(move |conn| {
+            Box::pin(async move {
+                let tokens = Sql::new("DELETE FROM oauth_tokens WHERE provider_id = $1").arg(pk);
+                On::<D::Db>::Tx(&mut *conn).execute(&tokens).await?;
+                let unbind = Sql::new("UPDATE applications SET provider_id = NULL WHERE provider_id = $1").arg(pk);
+                On::<D::Db>::Tx(&mut *conn).execute(&unbind).await?;
+                let provider = Sql::new("DELETE FROM providers WHERE pk = $1").arg(pk);
+                if On::<D::Db>::Tx(&mut *conn).execute(&provider).await? == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError> {
-        self.write().execute(&insert_application(&application)?).await?;
+        self.write_statement(insert_application(&application)?).await?;
         Ok(())
     }
 
@@ -169,18 +273,30 @@ impl<D: Driver> Store for D {
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
         let token = sql::stored_core(token);
-        self.write().execute(&insert_core(&token)?).await?;
+        self.write_statement(insert_core(&token)?).await?;
         Ok(token)
     }
 
     async fn core_token(&self, identifier: &str) -> Result<CoreToken, StoreError> {
+        let ticket = match self.cache().core_token(identifier) {
+            Lookup::Hit(token) => return Ok(CoreToken::clone(&token)),
+            Lookup::Miss(ticket) => ticket,
+        };
         let sql = Sql::new(format!("SELECT {CORE_COLUMNS} FROM core_tokens t WHERE t.identifier = $1")).arg(identifier);
-        core_from_row(&read_one(self, sql).await?)
+        let token = core_from_row(&read_one(self, sql).await?)?;
+        self.cache().fill_core_token(ticket, &token);
+        Ok(token)
     }
 
     async fn core_token_by_key(&self, key: &str) -> Result<CoreToken, StoreError> {
+        let ticket = match self.cache().core_token_by_key(key) {
+            Lookup::Hit(token) => return Ok(CoreToken::clone(&token)),
+            Lookup::Miss(ticket) => ticket,
+        };
         let sql = Sql::new(format!("SELECT {CORE_COLUMNS} FROM core_tokens t WHERE t.token_key = $1")).arg(key);
-        core_from_row(&read_one(self, sql).await?)
+        let token = core_from_row(&read_one(self, sql).await?)?;
+        self.cache().fill_core_token(ticket, &token);
+        Ok(token)
     }
 
     async fn list_core_tokens(&self, query: &CoreTokenQuery) -> Result<Slice<CoreToken>, StoreError> {
@@ -189,17 +305,22 @@ impl<D: Driver> Store for D {
 
     async fn replace_core_token(&self, pk: Uuid, token: CoreToken) -> Result<CoreToken, StoreError> {
         let token = CoreToken { pk, ..sql::stored_core(token) };
-        write_one(self, replace_core(&token)?).await?;
-        Ok(token)
+        let done = write_one(self, replace_core(&token)?).await;
+        invalidated(self, Change::CoreToken(pk)).await;
+        done.map(|()| token)
     }
 
     async fn delete_core_token(&self, pk: Uuid) -> Result<(), StoreError> {
-        write_one(self, Sql::new("DELETE FROM core_tokens WHERE pk = $1").arg(pk.to_string())).await
+        let done = write_one(self, Sql::new("DELETE FROM core_tokens WHERE pk = $1").arg(pk.to_string())).await;
+        invalidated(self, Change::CoreToken(pk)).await;
+        done
     }
 
     async fn set_core_token_key(&self, pk: Uuid, key: Secret) -> Result<(), StoreError> {
         let sql = Sql::new("UPDATE core_tokens SET token_key = $1 WHERE pk = $2");
-        write_one(self, sql.arg(key.expose()).arg(pk.to_string())).await
+        let done = write_one(self, sql.arg(key.expose()).arg(pk.to_string())).await;
+        invalidated(self, Change::CoreToken(pk)).await;
+        done
     }
 
     async fn expired_core_tokens(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<CoreToken>, StoreError> {
@@ -226,11 +347,14 @@ impl<D: Driver> Store for D {
                 .arg(pk.to_string())
                 .arg(micros_ceil(now)),
         };
-        Ok(self.write().execute(&sql).await? == 1)
+        let done = self.write_statement(sql).await;
+        // No wait for the lease: an expired token authenticates nowhere already, and its new key is in no cache.
+        self.cache().invalidate(&Change::CoreToken(pk));
+        Ok(done? == 1)
     }
 
     async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
-        self.write().execute(&insert_oauth(&sql::stored_oauth(token))?).await?;
+        self.write_statement(insert_oauth(&sql::stored_oauth(token))?).await?;
         Ok(())
     }
 
@@ -249,12 +373,19 @@ impl<D: Driver> Store for D {
     }
 
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-        self.write().execute(&insert_nb_user(&user)?).await?;
+        self.write_statement(insert_nb_user(&user)?).await?;
         Ok(())
     }
 
     async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
-        data_from_row(&read_one(self, Sql::new("SELECT data FROM nb_users WHERE id = $1").arg(id)).await?)
+        let ticket = match self.cache().nb_user(id) {
+            Lookup::Hit(user) => return Ok(NbUser::clone(&user)),
+            Lookup::Miss(ticket) => ticket,
+        };
+        let user: NbUser =
+            data_from_row(&read_one(self, Sql::new("SELECT data FROM nb_users WHERE id = $1").arg(id)).await?)?;
+        self.cache().fill_nb_user(ticket, &user);
+        Ok(user)
     }
 
     async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
@@ -263,57 +394,108 @@ impl<D: Driver> Store for D {
     }
 
     async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
+        let id = user.id.clone();
         // The account stays: the stored one goes into the new document, in the same statement's transaction.
-        let mut tx = self.begin_write().await?;
-        let sql = Sql::new("SELECT account_id FROM nb_users WHERE id = $1").arg(user.id.as_str());
-        let row = On::tx(&mut tx).fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
-        let user = NbUser { account_id: row.text("account_id")?, ..user };
-        let sql = Sql::new("UPDATE nb_users SET data = $2 WHERE id = $1").arg(user.id.as_str()).arg(to_json(&user)?);
-        On::tx(&mut tx).execute(&sql).await?;
-        tx.commit().await.map_err(db_err)
+        let done = self
+            .write_tx(move |conn| {
+                Box::pin(async move {
+                    let sql = Sql::new("SELECT account_id FROM nb_users WHERE id = $1").arg(user.id.as_str());
+                    let row = On::<D::Db>::Tx(&mut *conn).fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+                    let user = NbUser { account_id: row.text("account_id")?, ..user };
+                    let sql = Sql::new("UPDATE nb_users SET data = $2 WHERE id = $1")
+                        .arg(user.id.as_str())
+                        .arg(to_json(&user)?);
+                    On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
+                    Ok(())
+                })
+            })
+            .await;
+        invalidated(self, Change::NbUser(id)).await;
+        done
     }
 
     async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
         // One transaction: the user's PATs go with the user, as NetBird's `DeleteUser`.
-        let mut tx = self.begin_write().await?;
-        On::tx(&mut tx).execute(&Sql::new("DELETE FROM pats WHERE user_id = $1").arg(id)).await?;
-        if On::tx(&mut tx).execute(&Sql::new("DELETE FROM nb_users WHERE id = $1").arg(id)).await? == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await.map_err(db_err)
+        let owned = id.to_owned();
+        let done = self
+            .write_tx(move |conn| {
+                Box::pin(async move {
+                    let id = owned.as_str();
+                    On::<D::Db>::Tx(&mut *conn)
+                        .execute(&Sql::new("DELETE FROM pats WHERE user_id = $1").arg(id))
+                        .await?;
+                    if On::<D::Db>::Tx(&mut *conn)
+                        .execute(&Sql::new("DELETE FROM nb_users WHERE id = $1").arg(id))
+                        .await?
+                        == 0
+                    {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        invalidated(self, Change::NbUser(id.to_owned())).await;
+        done
     }
 
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
-        self.write().execute(&insert_pat(&sql::stored_pat(pat))?).await?;
+        self.write_statement(insert_pat(&sql::stored_pat(pat))?).await?;
         Ok(())
     }
 
     async fn pat_by_hash(&self, hashed_token: &str) -> Result<Pat, StoreError> {
+        let ticket = match self.cache().pat_by_hash(hashed_token) {
+            Lookup::Hit(pat) => return Ok(Pat::clone(&pat)),
+            Lookup::Miss(ticket) => ticket,
+        };
         let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE hashed_token = $1")).arg(hashed_token);
-        pat_from_row(&read_one(self, sql).await?)
+        let pat = self.cache().with_pending_use(pat_from_row(&read_one(self, sql).await?)?);
+        self.cache().fill_pat(ticket, &pat);
+        Ok(pat)
     }
 
     async fn list_pats(&self, user_id: &str) -> Result<Vec<Pat>, StoreError> {
         let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE user_id = $1 ORDER BY created_at, id"));
-        self.read().fetch_all(&sql.arg(user_id)).await?.iter().map(pat_from_row).collect()
+        let rows = self.read().fetch_all(&sql.arg(user_id)).await?;
+        rows.iter().map(|row| Ok(self.cache().with_pending_use(pat_from_row(row)?))).collect()
     }
 
     async fn pat(&self, user_id: &str, id: &str) -> Result<Pat, StoreError> {
+        let ticket = match self.cache().pat(user_id, id) {
+            Lookup::Hit(pat) => return Ok(Pat::clone(&pat)),
+            Lookup::Miss(ticket) => ticket,
+        };
         let sql = Sql::new(format!("SELECT {PAT_COLUMNS} FROM pats WHERE user_id = $1 AND id = $2"));
-        pat_from_row(&read_one(self, sql.arg(user_id).arg(id)).await?)
+        let pat = self.cache().with_pending_use(pat_from_row(&read_one(self, sql.arg(user_id).arg(id)).await?)?);
+        self.cache().fill_pat(ticket, &pat);
+        Ok(pat)
     }
 
     async fn delete_pat(&self, user_id: &str, id: &str) -> Result<(), StoreError> {
-        write_one(self, Sql::new("DELETE FROM pats WHERE user_id = $1 AND id = $2").arg(user_id).arg(id)).await
+        let sql = Sql::new("DELETE FROM pats WHERE user_id = $1 AND id = $2").arg(user_id).arg(id);
+        let done = write_one(self, sql).await;
+        invalidated(self, Change::Pat(id.to_owned())).await;
+        done
     }
 
     async fn mark_pat_used(&self, user_id: &str, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        // A cached PAT's mark waits for the next flush (`flush_pat_uses`); any other is written now.
+        if self.cache().mark_pat_used(user_id, id, at) {
+            if self.cache().pending_uses() >= MAX_PENDING_USES {
+                flush_pat_uses(self).await?;
+            }
+            return Ok(());
+        }
         let sql = Sql::new("UPDATE pats SET last_used = $1 WHERE user_id = $2 AND id = $3");
-        write_one(self, sql.arg(micros(at)).arg(user_id).arg(id)).await
+        write_one(self, sql.arg(micros(at)).arg(user_id).arg(id)).await?;
+        self.cache().note_pat_used(id, at);
+        Ok(())
     }
 
     async fn export(&self) -> Result<Snapshot, StoreError> {
-        // One read transaction, so the snapshot is consistent.
+        // The marks not yet written first, then one read transaction, so the snapshot is consistent.
+        flush_pat_uses(self).await?;
         let mut tx = self.begin_read().await?;
         let snapshot = Snapshot {
             ak_users: all(&mut tx, "SELECT data FROM ak_users ORDER BY pk".into(), data_from_row).await?,
@@ -345,34 +527,9 @@ impl<D: Driver> Store for D {
     }
 
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        // One write transaction: on any error it rolls back (dropped uncommitted).
-        let mut tx = self.begin_write().await?;
-        for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "applications", "providers", "ak_users"] {
-            On::tx(&mut tx).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
-        }
-        for user in &snapshot.ak_users {
-            On::tx(&mut tx).execute(&insert_ak_user(user)?).await?;
-        }
-        for provider in &snapshot.providers {
-            On::tx(&mut tx).execute(&insert_provider(provider)?).await?;
-        }
-        for application in &snapshot.applications {
-            On::tx(&mut tx).execute(&insert_application(application)?).await?;
-        }
-        for token in snapshot.core_tokens {
-            On::tx(&mut tx).execute(&insert_core(&sql::stored_core(token))?).await?;
-        }
-        for token in snapshot.oauth_tokens {
-            On::tx(&mut tx).execute(&insert_oauth(&sql::stored_oauth(token))?).await?;
-        }
-        for user in &snapshot.nb_users {
-            On::tx(&mut tx).execute(&insert_nb_user(user)?).await?;
-        }
-        for pat in snapshot.pats {
-            On::tx(&mut tx).execute(&insert_pat(&sql::stored_pat(pat))?).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(())
+        let done = import(self, snapshot).await;
+        invalidated(self, Change::All).await;
+        done
     }
 
     async fn count_tokens(&self) -> Result<TokenCounts, StoreError> {
@@ -393,6 +550,8 @@ impl<D: Driver> Store for D {
     }
 
     async fn close(&self) {
+        // The last marks, then the connections.
+        let _ = flush_pat_uses(self).await;
         Driver::close(self).await
     }
 }
