@@ -112,7 +112,9 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
     store
         .write_tx(move |conn| {
             Box::pin(async move {
-                for table in ["pats", "nb_users", "oauth_tokens", "core_tokens", "applications", "providers", "ak_users"] {
+                for table in
+                    ["pats", "nb_users", "oauth_tokens", "core_tokens", "applications", "providers", "ak_users"]
+                {
                     On::<D::Db>::Tx(&mut *conn).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
                 }
                 for user in &snapshot.ak_users {
