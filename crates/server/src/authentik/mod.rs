@@ -12,6 +12,7 @@ mod core_tokens;
 mod oauth_tokens;
 #[cfg(test)]
 mod proptests;
+pub(crate) mod provider;
 mod serializer;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
