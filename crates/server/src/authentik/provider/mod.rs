@@ -1,12 +1,16 @@
 //! Building blocks of authentik's OAuth2/OpenID provider (`authentik/providers/oauth2/`), free of HTTP and of the
-//! store: [`jose`] (keys, JWTs, JWKS), [`json`] (Python's `json.dumps` layouts), and the generators of client ids,
-//! client secrets, refresh tokens, authorization codes and token `uid`s.
+//! store: [`jose`] (keys, JWTs, JWKS), [`pkce`], [`redirect`] (redirect URI matching), [`client_auth`] (HTTP Basic
+//! and form credentials), [`json`] (Python's `json.dumps` layouts), and the generators of client ids, client
+//! secrets, refresh tokens, authorization codes and token `uid`s.
 
 // wired by the provider endpoints (issue 15)
 #![allow(dead_code)]
 
+pub(crate) mod client_auth;
 pub(crate) mod jose;
 pub(crate) mod json;
+pub(crate) mod pkce;
+pub(crate) mod redirect;
 
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
