@@ -1,16 +1,21 @@
 //! Building blocks of authentik's OAuth2/OpenID provider (`authentik/providers/oauth2/`), free of HTTP and of the
-//! store: [`jose`] (keys, JWTs, JWKS), [`pkce`], [`redirect`] (redirect URI matching), [`client_auth`] (HTTP Basic
-//! and form credentials), [`json`] (Python's `json.dumps` layouts), and the generators of client ids, client
-//! secrets, refresh tokens, authorization codes and token `uid`s.
+//! store: [`jose`] (keys, JWTs, JWKS), [`claims`] (id-token and access-token claims, issuer, the API's `id_token`),
+//! [`discovery`] (openid-configuration, the request's base URL), [`pkce`], [`redirect`] (redirect URI matching),
+//! [`client_auth`] (HTTP Basic and form credentials), [`validity`] (`hours=1;minutes=2` durations), [`json`]
+//! (Python's `json.dumps` layouts), and the generators of client ids, client secrets, refresh tokens,
+//! authorization codes and token `uid`s.
 
 // wired by the provider endpoints (issue 15)
 #![allow(dead_code)]
 
+pub(crate) mod claims;
 pub(crate) mod client_auth;
+pub(crate) mod discovery;
 pub(crate) mod jose;
 pub(crate) mod json;
 pub(crate) mod pkce;
 pub(crate) mod redirect;
+pub(crate) mod validity;
 
 use rand::Rng as _;
 use rand::distr::Alphanumeric;
