@@ -189,6 +189,12 @@ pub struct OAuth2Settings {
     pub jwt_federation_providers: Vec<i64>,
 }
 
+/// The flow a provider without one shows as its `authorization_flow` (tokenstack models no flows; the official
+/// clients require a uuid there): a fixed stand-in for authentik's `default-provider-authorization-implicit-consent`.
+pub const DEFAULT_AUTHORIZATION_FLOW: Uuid = Uuid::from_u128(0x7f1a_0001_0000_4000_8000_0000_0000_0001);
+/// Likewise for `invalidation_flow` (authentik's `default-provider-invalidation-flow`).
+pub const DEFAULT_INVALIDATION_FLOW: Uuid = Uuid::from_u128(0x7f1a_0002_0000_4000_8000_0000_0000_0002);
+
 /// `OAuth2Provider.grant_types`' default: every grant the provider serves.
 pub const DEFAULT_GRANT_TYPES: &[&str] =
     &["authorization_code", "refresh_token", "implicit", "client_credentials", "password"];
@@ -197,8 +203,8 @@ impl Default for OAuth2Settings {
     fn default() -> Self {
         OAuth2Settings {
             client_type: "confidential".into(),
-            client_id: crate::secrets::generate_client_id(),
-            client_secret: Secret::new(crate::secrets::generate_client_secret()),
+            client_id: crate::authentik::provider::generate_client_id(),
+            client_secret: Secret::new(crate::authentik::provider::generate_client_secret()),
             access_code_validity: "minutes=1".into(),
             access_token_validity: "hours=1".into(),
             refresh_token_validity: "days=30".into(),

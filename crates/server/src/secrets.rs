@@ -96,16 +96,6 @@ pub fn generate_key() -> String {
     rand::rng().sample_iter(&Alphanumeric).take(AK_KEY_LENGTH).map(char::from).collect()
 }
 
-/// An OAuth2 `client_id` as authentik's `generate_id`: 40 alphanumeric characters.
-pub fn generate_client_id() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect()
-}
-
-/// An OAuth2 `client_secret` as authentik's `generate_key` for providers: 128 alphanumeric characters.
-pub fn generate_client_secret() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(128).map(char::from).collect()
-}
-
 /// A fresh NetBird PAT as `(plain, hashed)`; only `hashed` may be stored.
 pub fn generate_pat() -> (String, String) {
     let mut rng = rand::rng();

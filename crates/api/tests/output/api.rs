@@ -899,8 +899,7 @@ pub mod types {
         #[serde(deserialize_with = "::std::option::Option::deserialize")]
         pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
         ///Flow used when authorizing this provider.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        pub authorization_flow: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -919,8 +918,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub include_claims_in_id_token: ::std::option::Option<bool>,
         ///Flow used ending the session from a provider.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        pub invalidation_flow: ::uuid::Uuid,
         ///Configure how the issuer field of the ID Token should be filled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub issuer_mode: ::std::option::Option<IssuerModeEnum>,

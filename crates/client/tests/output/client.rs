@@ -1117,8 +1117,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
         ///Flow used when authorizing this provider.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        pub authorization_flow: ::uuid::Uuid,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_id: ::std::option::Option<OAuth2ProviderClientId>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1137,8 +1136,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub include_claims_in_id_token: ::std::option::Option<bool>,
         ///Flow used ending the session from a provider.
-        #[serde(deserialize_with = "::std::option::Option::deserialize")]
-        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        pub invalidation_flow: ::uuid::Uuid,
         ///Configure how the issuer field of the ID Token should be filled.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub issuer_mode: ::std::option::Option<IssuerModeEnum>,
@@ -6352,7 +6350,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::string::String,
             >,
             authorization_flow: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::uuid::Uuid,
                 ::std::string::String,
             >,
             client_id: ::std::result::Result<
@@ -6384,7 +6382,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::string::String,
             >,
             invalidation_flow: ::std::result::Result<
-                ::std::option::Option<::uuid::Uuid>,
+                ::uuid::Uuid,
                 ::std::string::String,
             >,
             issuer_mode: ::std::result::Result<
@@ -6605,7 +6603,7 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
             pub fn authorization_flow<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.authorization_flow = value
@@ -6711,7 +6709,7 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
             pub fn invalidation_flow<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.invalidation_flow = value

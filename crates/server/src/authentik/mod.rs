@@ -13,6 +13,7 @@ mod core_tokens;
 mod oauth_tokens;
 #[cfg(test)]
 mod proptests;
+pub(crate) mod provider;
 mod providers;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};

@@ -3,6 +3,7 @@
 //! `OAuth2ProviderSerializer`'s validation. Superusers only (authentik's model permissions; nobody else holds
 //! them by default).
 
+use super::provider::validity;
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
@@ -29,32 +30,6 @@ const GRANT_TYPES: &[&str] = &[
 ];
 /// `client_id`, `client_secret`: `max_length=255`.
 const CLIENT_FIELD_MAX_CHARS: usize = 255;
-
-/// authentik's `timedelta_from_string` (`authentik/lib/utils/time.py`): `;`-separated `unit=number` pairs of
-/// Python `timedelta` keywords, for example `hours=1;minutes=30`. `None` when the text is not in that format.
-pub fn timedelta_from_string(text: &str) -> Option<TimeDelta> {
-    let mut total = TimeDelta::zero();
-    for part in text.split(';').filter(|p| !p.trim().is_empty()) {
-        let (unit, value) = part.split_once('=')?;
-        let value: f64 = value.trim().parse().ok()?;
-        let seconds = match unit.trim() {
-            "weeks" => 604_800.0,
-            "days" => 86_400.0,
-            "hours" => 3_600.0,
-            "minutes" => 60.0,
-            "seconds" => 1.0,
-            "milliseconds" => 0.001,
-            "microseconds" => 0.000_001,
-            _ => return None,
-        };
-        let micros = value * seconds * 1_000_000.0;
-        if !micros.is_finite() || micros.abs() > 1e17 {
-            return None;
-        }
-        total += TimeDelta::microseconds(micros as i64);
-    }
-    Some(total)
-}
 
 /// Raw `GET /providers/oauth2/` query parameters (empty strings count as absent).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -312,8 +287,10 @@ impl Authentik<'_> {
         for (field, value) in &validities {
             match value {
                 Some(v) if v.trim().is_empty() => add_error(&mut errors, field, MSG_BLANK),
-                Some(v) if timedelta_from_string(v).is_none() => {
-                    add_error(&mut errors, field, format!("{v} is not in the correct format of 'hours=3;minutes=1'."))
+                Some(v) => {
+                    if let Err(message) = validity::validate(v) {
+                        add_error(&mut errors, field, message);
+                    }
                 }
                 _ => {}
             }
@@ -395,7 +372,7 @@ fn parse_redirect_uris(items: &[Value], errors: &mut BTreeMap<String, Vec<String
         }
         if let (Some(mode), Some(url)) = (&matching_mode, &url)
             && mode == "regex"
-            && regress::Regex::new(url).is_err()
+            && regex::Regex::new(url).is_err()
         {
             add_error(&mut item_errors, "url", format!("Invalid Regex Pattern: {url}"));
         }
