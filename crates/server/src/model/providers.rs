@@ -1,0 +1,176 @@
+//! authentik's OAuth2 providers (with their `OAuth2Provider` settings) and applications, as stored.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::secrets::Secret;
+
+impl AkProvider {
+    /// A provider with no flows, property mappings or application.
+    pub fn new(pk: i64, name: impl Into<String>) -> Self {
+        AkProvider {
+            pk,
+            name: name.into(),
+            authentication_flow: None,
+            authorization_flow: None,
+            invalidation_flow: None,
+            property_mappings: Vec::new(),
+            assigned_application_slug: None,
+            assigned_application_name: None,
+            oauth2: OAuth2Settings::default(),
+        }
+    }
+}
+
+/// authentik `Provider` (the stored part; verbose names are the HTTP layer's concern).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AkProvider {
+    pub pk: i64,
+    pub name: String,
+    #[serde(default)]
+    pub authentication_flow: Option<Uuid>,
+    #[serde(default)]
+    pub authorization_flow: Option<Uuid>,
+    #[serde(default)]
+    pub invalidation_flow: Option<Uuid>,
+    #[serde(default)]
+    pub property_mappings: Vec<Uuid>,
+    #[serde(default)]
+    pub assigned_application_slug: Option<String>,
+    #[serde(default)]
+    pub assigned_application_name: Option<String>,
+    /// The `OAuth2Provider` settings (`authentik/providers/oauth2/models.py`); defaults as upstream's model.
+    #[serde(flatten)]
+    pub oauth2: OAuth2Settings,
+}
+
+/// The settings of an authentik `OAuth2Provider` beyond the base `Provider`, with the model's defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OAuth2Settings {
+    /// `confidential` or `public`.
+    pub client_type: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// `timedelta_string_validator` strings: `minutes=1`, `hours=1`, `days=30`, `seconds=0`.
+    pub access_code_validity: String,
+    pub access_token_validity: String,
+    pub refresh_token_validity: String,
+    pub refresh_token_threshold: String,
+    pub include_claims_in_id_token: bool,
+    pub signing_key: Option<Uuid>,
+    pub encryption_key: Option<Uuid>,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub logout_uri: String,
+    pub logout_method: String,
+    pub sub_mode: String,
+    pub issuer_mode: String,
+    pub grant_types: Vec<String>,
+    pub jwt_federation_sources: Vec<Uuid>,
+    pub jwt_federation_providers: Vec<i64>,
+}
+
+/// The flow a provider without one shows as its `authorization_flow` (tokenstack models no flows; the official
+/// clients require a uuid there): a fixed stand-in for authentik's `default-provider-authorization-implicit-consent`.
+pub const DEFAULT_AUTHORIZATION_FLOW: Uuid = Uuid::from_u128(0x7f1a_0001_0000_4000_8000_0000_0000_0001);
+/// Likewise for `invalidation_flow` (authentik's `default-provider-invalidation-flow`).
+pub const DEFAULT_INVALIDATION_FLOW: Uuid = Uuid::from_u128(0x7f1a_0002_0000_4000_8000_0000_0000_0002);
+
+/// `OAuth2Provider.grant_types`' default: every grant the provider serves.
+pub const DEFAULT_GRANT_TYPES: &[&str] =
+    &["authorization_code", "refresh_token", "implicit", "client_credentials", "password"];
+
+impl Default for OAuth2Settings {
+    fn default() -> Self {
+        OAuth2Settings {
+            client_type: "confidential".into(),
+            client_id: crate::authentik::provider::generate_client_id(),
+            client_secret: Secret::new(crate::authentik::provider::generate_client_secret()),
+            access_code_validity: "minutes=1".into(),
+            access_token_validity: "hours=1".into(),
+            refresh_token_validity: "days=30".into(),
+            refresh_token_threshold: "seconds=0".into(),
+            include_claims_in_id_token: true,
+            signing_key: None,
+            encryption_key: None,
+            redirect_uris: Vec::new(),
+            logout_uri: String::new(),
+            logout_method: "backchannel".into(),
+            sub_mode: "hashed_user_id".into(),
+            issuer_mode: "per_provider".into(),
+            grant_types: DEFAULT_GRANT_TYPES.iter().map(|g| g.to_string()).collect(),
+            jwt_federation_sources: Vec::new(),
+            jwt_federation_providers: Vec::new(),
+        }
+    }
+}
+
+/// One `RedirectURI` of a provider: `strict` or `regex` matching, for `authorization` or `logout`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RedirectUri {
+    pub matching_mode: String,
+    pub url: String,
+    #[serde(default = "default_redirect_uri_type")]
+    pub redirect_uri_type: String,
+}
+
+fn default_redirect_uri_type() -> String {
+    "authorization".into()
+}
+
+/// An authentik `Application` (`authentik/core/models.py`), addressed by its unique slug.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AkApplication {
+    /// `pbm_uuid`, also the API's `pk`.
+    #[serde(default = "Uuid::new_v4")]
+    pub pk: Uuid,
+    pub name: String,
+    pub slug: String,
+    /// The bound provider (one application per provider); `None` after the provider is deleted.
+    #[serde(default)]
+    pub provider: Option<i64>,
+    #[serde(default)]
+    pub backchannel_providers: Vec<i64>,
+    #[serde(default)]
+    pub open_in_new_tab: bool,
+    #[serde(default)]
+    pub meta_launch_url: String,
+    #[serde(default)]
+    pub meta_icon: String,
+    #[serde(default)]
+    pub meta_description: String,
+    #[serde(default)]
+    pub meta_publisher: String,
+    #[serde(default = "default_policy_engine_mode")]
+    pub policy_engine_mode: String,
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub meta_hide: bool,
+}
+
+fn default_policy_engine_mode() -> String {
+    "any".into()
+}
+
+impl AkApplication {
+    /// An application named `name` at `slug`, bound to no provider.
+    pub fn new(slug: impl Into<String>, name: impl Into<String>) -> Self {
+        AkApplication {
+            pk: Uuid::new_v4(),
+            name: name.into(),
+            slug: slug.into(),
+            provider: None,
+            backchannel_providers: Vec::new(),
+            open_in_new_tab: false,
+            meta_launch_url: String::new(),
+            meta_icon: String::new(),
+            meta_description: String::new(),
+            meta_publisher: String::new(),
+            policy_engine_mode: default_policy_engine_mode(),
+            group: String::new(),
+            meta_hide: false,
+        }
+    }
+}
