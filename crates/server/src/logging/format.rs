@@ -240,6 +240,29 @@ impl JsonKv<'_> {
     }
 }
 
+/// The 128-bit integers and booleans, written the same way in both formats.
+macro_rules! emit_wide_and_bool {
+    () => {
+        fn emit_u128(&mut self, key: Key, val: u128) -> slog::Result {
+            self.key(key.as_ref());
+            let _ = write!(self.out, "{val}");
+            Ok(())
+        }
+
+        fn emit_i128(&mut self, key: Key, val: i128) -> slog::Result {
+            self.key(key.as_ref());
+            let _ = write!(self.out, "{val}");
+            Ok(())
+        }
+
+        fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
+            self.key(key.as_ref());
+            self.out.extend_from_slice(if val { b"true" } else { b"false" });
+            Ok(())
+        }
+    };
+}
+
 macro_rules! emit_unsigned {
     ($($name:ident: $t:ty),*) => {$(
         fn $name(&mut self, key: Key, val: $t) -> slog::Result {
@@ -273,23 +296,7 @@ impl Serializer for JsonKv<'_> {
     emit_unsigned!(emit_usize: usize, emit_u8: u8, emit_u16: u16, emit_u32: u32, emit_u64: u64);
     emit_signed!(emit_isize: isize, emit_i8: i8, emit_i16: i16, emit_i32: i32, emit_i64: i64);
 
-    fn emit_u128(&mut self, key: Key, val: u128) -> slog::Result {
-        self.key(key.as_ref());
-        let _ = write!(self.out, "{val}");
-        Ok(())
-    }
-
-    fn emit_i128(&mut self, key: Key, val: i128) -> slog::Result {
-        self.key(key.as_ref());
-        let _ = write!(self.out, "{val}");
-        Ok(())
-    }
-
-    fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
-        self.key(key.as_ref());
-        self.out.extend_from_slice(if val { b"true" } else { b"false" });
-        Ok(())
-    }
+    emit_wide_and_bool!();
 
     fn emit_unit(&mut self, key: Key) -> slog::Result {
         self.key(key.as_ref());
@@ -372,23 +379,7 @@ impl Serializer for TextKv<'_> {
     emit_unsigned!(emit_usize: usize, emit_u8: u8, emit_u16: u16, emit_u32: u32, emit_u64: u64);
     emit_signed!(emit_isize: isize, emit_i8: i8, emit_i16: i16, emit_i32: i32, emit_i64: i64);
 
-    fn emit_u128(&mut self, key: Key, val: u128) -> slog::Result {
-        self.key(key.as_ref());
-        let _ = write!(self.out, "{val}");
-        Ok(())
-    }
-
-    fn emit_i128(&mut self, key: Key, val: i128) -> slog::Result {
-        self.key(key.as_ref());
-        let _ = write!(self.out, "{val}");
-        Ok(())
-    }
-
-    fn emit_bool(&mut self, key: Key, val: bool) -> slog::Result {
-        self.key(key.as_ref());
-        self.out.extend_from_slice(if val { b"true" } else { b"false" });
-        Ok(())
-    }
+    emit_wide_and_bool!();
 
     fn emit_unit(&mut self, key: Key) -> slog::Result {
         self.key(key.as_ref());
