@@ -8,6 +8,12 @@
 
 use std::net::SocketAddr;
 
+use chrono::{DateTime, TimeDelta, Utc};
+use tokenstack_server::model::{AkUser, CoreToken, Intent, NbRole, NbUser, Pat};
+use tokenstack_server::secrets::Secret;
+use tokenstack_server::store::Snapshot;
+use uuid::Uuid;
+
 /// Reads `--name value` from the command line.
 pub fn arg(name: &str) -> Option<String> {
     let mut args = std::env::args().skip(1);
@@ -43,4 +49,66 @@ pub fn ready(info: &serde_json::Value) {
     // The driver reads this line through a pipe; a failed write means it is gone.
     let _ = writeln!(out, "READY {info}");
     let _ = out.flush();
+}
+
+/// Tokens (and PATs) per bench user.
+pub const PER_USER: usize = 100;
+/// pk of the first bench authentik user.
+pub const FIRST_USER_PK: i64 = 1000;
+
+/// The users of a bench store with `n` core tokens and `pats` PATs: `akadmin` and the NetBird owner `admin` (so
+/// that the binary's bootstrap finds both and adds only its key and PAT), then one authentik and one NetBird bench
+/// user per [`PER_USER`] rows.
+pub fn users(n: usize, pats: usize, now: DateTime<Utc>) -> Snapshot {
+    let users = n.max(pats).div_ceil(PER_USER).max(1);
+    let mut snapshot = Snapshot::default();
+    let mut admin = ak_user(0, now);
+    admin.pk = 1;
+    admin.username = "akadmin".into();
+    admin.is_superuser = true;
+    snapshot.ak_users.push(admin);
+    snapshot.ak_users.extend((0..users).map(|u| ak_user(u, now)));
+    snapshot.nb_users.push(NbUser::new("admin", "default", NbRole::Owner));
+    snapshot.nb_users.extend((0..users).map(|u| NbUser::new(format!("bench-nb-{u}"), "default", NbRole::User)));
+    snapshot
+}
+
+/// Core token `i` (`bench-000000i`, key `benchkey…i`) of bench user `i / PER_USER`, expiring at `expires`.
+pub fn core_token(i: usize, pk_seed: u128, expires: DateTime<Utc>) -> CoreToken {
+    CoreToken {
+        pk: Uuid::from_u128(pk_seed ^ i as u128),
+        identifier: format!("bench-{i:07}"),
+        key: Secret::new(format!("benchkey{i:052}")),
+        intent: Intent::Api,
+        user: FIRST_USER_PK + (i / PER_USER) as i64,
+        description: "bench token".into(),
+        expires: Some(expires),
+        expiring: true,
+        managed: None,
+        key_viewers: Vec::new(),
+    }
+}
+
+/// PAT `i` of NetBird bench user `i / PER_USER`, stored by a unique, base64(sha256)-sized stand-in hash (hashing a
+/// million PATs would only slow the load).
+pub fn pat(i: usize, now: DateTime<Utc>) -> Pat {
+    let user = format!("bench-nb-{}", i / PER_USER);
+    Pat {
+        id: format!("bp{i:018}"),
+        user_id: user.clone(),
+        name: "bench".into(),
+        hashed_token: format!("{i:043}="),
+        expiration_date: now + TimeDelta::days(365),
+        created_by: user,
+        created_at: now,
+        last_used: None,
+    }
+}
+
+fn ak_user(u: usize, now: DateTime<Utc>) -> AkUser {
+    AkUser {
+        name: format!("Bench User {u}"),
+        email: format!("bench-user-{u}@example.com"),
+        ..AkUser::new(FIRST_USER_PK + u as i64, format!("bench-user-{u}"), now)
+    }
 }

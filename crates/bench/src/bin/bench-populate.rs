@@ -9,16 +9,9 @@
 use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
-use tokenstack_server::model::{AkUser, CoreToken, Intent, NbRole, NbUser, Pat};
-use tokenstack_server::secrets::Secret;
 use tokenstack_server::seed::SeedFile;
 use tokenstack_server::store::Snapshot;
 use uuid::Uuid;
-
-/// Tokens (and PATs) per user.
-const PER_USER: usize = 100;
-/// pk of the first bench authentik user.
-const FIRST_USER_PK: i64 = 1000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -52,59 +45,14 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `akadmin`, the NetBird owner `admin` (so that the binary's bootstrap finds both and adds only its key and
-/// PAT), the bench users, their core tokens and PATs.
+/// The bench users, their core tokens and PATs (`tokenstack_bench::{users, core_token, pat}`).
 fn snapshot(n: usize, pats: usize) -> Snapshot {
     let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 6);
-    let users = n.max(pats).div_ceil(PER_USER).max(1);
-    let mut snapshot = Snapshot::default();
-    let mut admin = ak_user(0, now);
-    admin.pk = 1;
-    admin.username = "akadmin".into();
-    admin.is_superuser = true;
-    snapshot.ak_users.push(admin);
-    snapshot.ak_users.extend((0..users).map(|u| ak_user(u, now)));
-    snapshot.nb_users.push(NbUser::new("admin", "default", NbRole::Owner));
-    snapshot.nb_users.extend((0..users).map(|u| NbUser::new(format!("bench-nb-{u}"), "default", NbRole::User)));
+    let mut snapshot = tokenstack_bench::users(n, pats, now);
     let pk_seed = Uuid::new_v4().as_u128();
-    snapshot.core_tokens = (0..n)
-        .map(|i| CoreToken {
-            pk: Uuid::from_u128(pk_seed ^ i as u128),
-            identifier: format!("bench-{i:07}"),
-            key: Secret::new(format!("benchkey{i:052}")),
-            intent: Intent::Api,
-            user: FIRST_USER_PK + (i / PER_USER) as i64,
-            description: "bench token".into(),
-            // Far enough that no run of the bench meets the expiry sweep.
-            expires: Some(now + TimeDelta::days(30)),
-            expiring: true,
-            managed: None,
-            key_viewers: Vec::new(),
-        })
-        .collect();
-    snapshot.pats = (0..pats)
-        .map(|i| {
-            let user = format!("bench-nb-{}", i / PER_USER);
-            Pat {
-                id: format!("bp{i:018}"),
-                user_id: user.clone(),
-                name: "bench".into(),
-                // Unique, base64(sha256)-sized; hashing a million PATs would only slow the load.
-                hashed_token: format!("{i:043}="),
-                expiration_date: now + TimeDelta::days(365),
-                created_by: user,
-                created_at: now,
-                last_used: None,
-            }
-        })
-        .collect();
+    // Far enough that no run of the bench meets the expiry sweep.
+    snapshot.core_tokens =
+        (0..n).map(|i| tokenstack_bench::core_token(i, pk_seed, now + TimeDelta::days(30))).collect();
+    snapshot.pats = (0..pats).map(|i| tokenstack_bench::pat(i, now)).collect();
     snapshot
-}
-
-fn ak_user(u: usize, now: chrono::DateTime<Utc>) -> AkUser {
-    AkUser {
-        name: format!("Bench User {u}"),
-        email: format!("bench-user-{u}@example.com"),
-        ..AkUser::new(FIRST_USER_PK + u as i64, format!("bench-user-{u}"), now)
-    }
 }

@@ -10,15 +10,9 @@ use std::time::Instant;
 
 use chrono::{TimeDelta, Utc};
 use tokenstack_server::config::Config;
-use tokenstack_server::model::{AkUser, CoreToken, Intent, NbRole, NbUser, Pat};
-use tokenstack_server::secrets::{Secret, generate_key, generate_pat};
-use tokenstack_server::store::{MemoryStore, Snapshot, Store};
+use tokenstack_server::secrets::{generate_key, generate_pat};
+use tokenstack_server::store::{MemoryStore, Store};
 use uuid::Uuid;
-
-/// Tokens (and PATs) per user.
-const PER_USER: usize = 100;
-/// pk of the first bench authentik user.
-const FIRST_USER_PK: i64 = 1000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -38,52 +32,18 @@ async fn main() -> anyhow::Result<()> {
 
     // Users first (with `akadmin` and the NetBird owner, so that the bootstrap in `start` finds them
     // and never exports a million rows), then the core tokens as one snapshot, as `--seed` loads.
-    let users = n.max(pats).div_ceil(PER_USER).max(1);
-    let mut snapshot = Snapshot::default();
-    let mut admin = ak_user(0, now);
-    admin.pk = 1;
-    admin.username = "akadmin".into();
-    admin.is_superuser = true;
-    snapshot.ak_users.push(admin);
-    snapshot.ak_users.extend((0..users).map(|u| ak_user(u, now)));
-    snapshot.nb_users.push(nb_user("admin", NbRole::Owner));
-    snapshot.nb_users.extend((0..users).map(|u| nb_user(&format!("bench-nb-{u}"), NbRole::User)));
+    let mut snapshot = tokenstack_bench::users(n, pats, now);
+    let users = snapshot.ak_users.len() - 1;
     store.import(snapshot.clone()).await?;
     let rss_users = tokenstack_bench::rss_bytes();
     let pk_seed = Uuid::new_v4().as_u128();
     snapshot.core_tokens.reserve(n);
-    for i in 0..n {
-        snapshot.core_tokens.push(CoreToken {
-            pk: Uuid::from_u128(pk_seed ^ i as u128),
-            identifier: format!("bench-{i:07}"),
-            key: Secret::new(format!("benchkey{i:052}")),
-            intent: Intent::Api,
-            user: FIRST_USER_PK + (i / PER_USER) as i64,
-            description: "bench token".into(),
-            expires: Some(now + TimeDelta::days(1)),
-            expiring: true,
-            managed: None,
-            key_viewers: Vec::new(),
-        });
-    }
+    snapshot.core_tokens.extend((0..n).map(|i| tokenstack_bench::core_token(i, pk_seed, now + TimeDelta::days(1))));
     store.import(snapshot).await?;
     let rss_core = tokenstack_bench::rss_bytes();
     let core_loaded = started.elapsed();
     for i in 0..pats {
-        let user = format!("bench-nb-{}", i / PER_USER);
-        store
-            .insert_pat(Pat {
-                id: format!("bp{i:018}"),
-                user_id: user.clone(),
-                name: "bench".into(),
-                // Unique, base64(sha256)-sized; hashing a million PATs would only slow the start.
-                hashed_token: format!("{i:043}="),
-                expiration_date: now + TimeDelta::days(365),
-                created_by: user,
-                created_at: now,
-                last_used: None,
-            })
-            .await?;
+        store.insert_pat(tokenstack_bench::pat(i, now)).await?;
     }
     let rss_pats = tokenstack_bench::rss_bytes();
     let pats_loaded = started.elapsed();
@@ -129,16 +89,4 @@ impl TruncMicros for chrono::DateTime<Utc> {
     fn trunc_subsecs_micros(self) -> Self {
         chrono::SubsecRound::trunc_subsecs(self, 6)
     }
-}
-
-fn ak_user(u: usize, now: chrono::DateTime<Utc>) -> AkUser {
-    AkUser {
-        name: format!("Bench User {u}"),
-        email: format!("bench-user-{u}@example.com"),
-        ..AkUser::new(FIRST_USER_PK + u as i64, format!("bench-user-{u}"), now)
-    }
-}
-
-fn nb_user(id: &str, role: NbRole) -> NbUser {
-    NbUser::new(id, "default", role)
 }
