@@ -25,6 +25,16 @@ pub fn arg(name: &str) -> Option<String> {
     None
 }
 
+/// `--tokens N` (default 1000) and `--pats M` (default N): how many core tokens and PATs a bench store holds.
+pub fn sizes() -> anyhow::Result<(usize, usize)> {
+    let n: usize = arg("--tokens").unwrap_or_else(|| "1000".into()).parse()?;
+    let pats = match arg("--pats") {
+        Some(m) => m.parse()?,
+        None => n,
+    };
+    Ok((n, pats))
+}
+
 /// `--bind`, default `127.0.0.1:0`.
 pub fn bind() -> anyhow::Result<SocketAddr> {
     Ok(arg("--bind").unwrap_or_else(|| "127.0.0.1:0".into()).parse()?)

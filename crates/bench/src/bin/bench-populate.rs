@@ -16,11 +16,7 @@ use uuid::Uuid;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    let n: usize = tokenstack_bench::arg("--tokens").unwrap_or_else(|| "1000".into()).parse()?;
-    let pats: usize = match tokenstack_bench::arg("--pats") {
-        Some(m) => m.parse()?,
-        None => n,
-    };
+    let (n, pats) = tokenstack_bench::sizes()?;
     let url = tokenstack_bench::arg("--store").ok_or_else(|| anyhow::anyhow!("--store URL is required"))?;
     let snapshot = snapshot(n, pats);
     let users = snapshot.ak_users.len() - 1;

@@ -17,11 +17,7 @@ use uuid::Uuid;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
-    let n: usize = tokenstack_bench::arg("--tokens").unwrap_or_else(|| "1000".into()).parse()?;
-    let pats: usize = match tokenstack_bench::arg("--pats") {
-        Some(m) => m.parse()?,
-        None => n,
-    };
+    let (n, pats) = tokenstack_bench::sizes()?;
     let level = tokenstack_bench::arg("--log-level").unwrap_or_else(|| "warn".into());
     let bind = tokenstack_bench::bind()?;
     let rss_start = tokenstack_bench::rss_bytes();
