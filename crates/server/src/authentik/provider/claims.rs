@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::jose::{JoseError, Signer};
 use super::json::{Ordered, Style, to_python_json};
 
 /// `ACR_AUTHENTIK_DEFAULT`.
@@ -245,6 +246,22 @@ impl IdToken {
         out.insert("uid", uid);
         out.set_default("scope", scopes.join(" "));
         out
+    }
+
+    /// `IDToken.to_jwt(provider)`: the id token of a token response.
+    pub(crate) fn to_jwt(&self, signer: &Signer<'_>) -> Result<String, JoseError> {
+        signer.sign(&self.to_dict())
+    }
+
+    /// `IDToken.to_access_token(provider, token)`: the access token itself.
+    pub(crate) fn to_access_token(
+        &self,
+        signer: &Signer<'_>,
+        client_id: &str,
+        uid: &str,
+        scopes: &[String],
+    ) -> Result<String, JoseError> {
+        signer.sign(&self.to_access_token_claims(client_id, uid, scopes))
     }
 
     /// The `id_token` field of `/api/v3/oauth2/access_tokens/` and `refresh_tokens/`:
@@ -495,6 +512,18 @@ mod tests {
         );
         token.nonce = None;
         assert_eq!(to_python_json(&userinfo_claims(&token, Ordered::new()), Style::Compact).unwrap(), r#"{"sub":"s"}"#);
+    }
+
+    #[test]
+    fn tokens_sign_their_dicts() {
+        let token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s", "aud": "c"}"#).unwrap();
+        let signer = Signer::ClientSecret("secret");
+        let id = signer.verify(&token.to_jwt(&signer).unwrap()).unwrap();
+        assert_eq!(id, json!({"iss": "i", "sub": "s", "aud": "c", "acr": ACR_DEFAULT}));
+        let access = signer.verify(&token.to_access_token(&signer, "c", "u", &scopes(&["openid"])).unwrap()).unwrap();
+        assert_eq!(access["azp"], "c");
+        assert_eq!(access["uid"], "u");
+        assert_eq!(access["scope"], "openid");
     }
 
     #[test]
