@@ -8,11 +8,11 @@
 //! tokens do not.
 
 use chrono::{DateTime, Utc};
-use serde::de::{MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::jose::{JoseError, Signer};
 use super::json::{Ordered, Style, to_python_json};
 
 /// `ACR_AUTHENTIK_DEFAULT`.
@@ -248,6 +248,22 @@ impl IdToken {
         out
     }
 
+    /// `IDToken.to_jwt(provider)`: the id token of a token response.
+    pub(crate) fn to_jwt(&self, signer: &Signer<'_>) -> Result<String, JoseError> {
+        signer.sign(&self.to_dict())
+    }
+
+    /// `IDToken.to_access_token(provider, token)`: the access token itself.
+    pub(crate) fn to_access_token(
+        &self,
+        signer: &Signer<'_>,
+        client_id: &str,
+        uid: &str,
+        scopes: &[String],
+    ) -> Result<String, JoseError> {
+        signer.sign(&self.to_access_token_claims(client_id, uid, scopes))
+    }
+
     /// The `id_token` field of `/api/v3/oauth2/access_tokens/` and `refresh_tokens/`:
     /// `json.dumps(to_dict(), indent=4)`.
     pub(crate) fn api_json(&self) -> String {
@@ -265,6 +281,29 @@ impl IdToken {
     }
 }
 
+/// The body of an introspection answer for a known token of the caller's provider (`TokenIntrospectionView.post`):
+/// the token's `to_dict()`, then `active` (not expired and not revoked: a revoked token is answered with its
+/// claims and `"active": false`), `scope` (joined by spaces) and `client_id`. Anything else is `{"active": false}`.
+pub(crate) fn introspection_claims(id_token: &IdToken, active: bool, scopes: &[String], client_id: &str) -> Ordered {
+    let mut out = id_token.to_dict();
+    out.insert("active", active);
+    out.insert("scope", scopes.join(" "));
+    out.insert("client_id", client_id);
+    out
+}
+
+/// The body of `GET /application/o/userinfo/` (`UserInfoView.get`): `sub` from the token's id token, the scope
+/// claims (`get_claims`, whatever `include_claims_in_id_token` says), and `nonce` when the id token has one.
+pub(crate) fn userinfo_claims(id_token: &IdToken, scope_claims: Ordered) -> Ordered {
+    let mut out = Ordered::new();
+    out.insert("sub", id_token.sub.clone().unwrap_or(Value::Null));
+    out.extend(scope_claims);
+    if let Some(nonce) = id_token.nonce.as_ref().filter(|n| !n.is_empty()) {
+        out.insert("nonce", nonce.clone());
+    }
+    out
+}
+
 /// `at_hash` / `c_hash` (`AccessToken.at_hash`, `AuthorizationCode.c_hash`): the left half of the SHA-256 of the
 /// value, unpadded URL-safe base64 (upstream takes the first half of the hex digest and unhexlifies it).
 pub(crate) fn left_half_hash(value: &str) -> String {
@@ -272,30 +311,6 @@ pub(crate) fn left_half_hash(value: &str) -> String {
     use sha2::{Digest as _, Sha256};
     let digest = Sha256::digest(value.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
-}
-
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OrderedVisitor;
-
-        impl<'de> Visitor<'de> for OrderedVisitor {
-            type Value = Ordered;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
-                let mut out = Ordered::new();
-                while let Some((key, value)) = map.next_entry::<String, Value>()? {
-                    out.insert(key, value);
-                }
-                Ok(out)
-            }
-        }
-
-        deserializer.deserialize_map(OrderedVisitor)
-    }
 }
 
 #[cfg(test)]
@@ -479,6 +494,36 @@ mod tests {
         assert!(stored.starts_with(r#"{"iss": "i", "sub": null, "aud": null, "exp": null"#), "{stored}");
         assert!(stored.ends_with(r#""jti": null, "claims": {"z": 1, "a": 2}}"#), "{stored}");
         assert_eq!(IdToken::from_stored_json(&stored).unwrap(), token);
+    }
+
+    #[test]
+    fn introspection_and_userinfo_bodies() {
+        let mut token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s", "nonce": "n"}"#).unwrap();
+        let body = introspection_claims(&token, false, &scopes(&["openid", "email"]), "cid");
+        assert_eq!(
+            to_python_json(&body, Style::Compact).unwrap(),
+            r#"{"iss":"i","sub":"s","acr":"goauthentik.io/providers/oauth2/default","nonce":"n","active":false,"scope":"openid email","client_id":"cid"}"#
+        );
+        let mut claims = Ordered::new();
+        claims.insert("email", "a@b");
+        assert_eq!(
+            to_python_json(&userinfo_claims(&token, claims), Style::Compact).unwrap(),
+            r#"{"sub":"s","email":"a@b","nonce":"n"}"#
+        );
+        token.nonce = None;
+        assert_eq!(to_python_json(&userinfo_claims(&token, Ordered::new()), Style::Compact).unwrap(), r#"{"sub":"s"}"#);
+    }
+
+    #[test]
+    fn tokens_sign_their_dicts() {
+        let token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s", "aud": "c"}"#).unwrap();
+        let signer = Signer::ClientSecret("secret");
+        let id = signer.verify(&token.to_jwt(&signer).unwrap()).unwrap();
+        assert_eq!(id, json!({"iss": "i", "sub": "s", "aud": "c", "acr": ACR_DEFAULT}));
+        let access = signer.verify(&token.to_access_token(&signer, "c", "u", &scopes(&["openid"])).unwrap()).unwrap();
+        assert_eq!(access["azp"], "c");
+        assert_eq!(access["uid"], "u");
+        assert_eq!(access["scope"], "openid");
     }
 
     #[test]

@@ -136,17 +136,13 @@ impl SigningKey {
     pub(crate) fn from_pem(key_pem: &str, certificate_pem: Option<&str>, name: &str) -> Result<Self, JoseError> {
         let der = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|_| JoseError::NoPrivateKey)?;
         let pair = match &der {
+            // A PKCS#8 key of another type (P-384, Ed25519…) fails both parsers.
             PrivateKeyDer::Pkcs8(pkcs8) => match RsaKeyPair::from_pkcs8(pkcs8.secret_pkcs8_der()) {
                 Ok(rsa) => Pair::Rsa(rsa),
-                Err(rsa_err) => {
-                    match EcdsaKeyPair::from_pkcs8(
-                        &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                        pkcs8.secret_pkcs8_der(),
-                    ) {
-                        Ok(ec) => Pair::Ec(ec),
-                        Err(ec_err) => return Err(rejected(&rsa_err, &ec_err)),
-                    }
-                }
+                Err(_) => Pair::Ec(
+                    EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.secret_pkcs8_der())
+                        .map_err(|_| JoseError::UnsupportedKey)?,
+                ),
             },
             PrivateKeyDer::Pkcs1(pkcs1) => Pair::Rsa(
                 RsaKeyPair::from_der(pkcs1.secret_pkcs1_der()).map_err(|e| JoseError::Rejected(e.to_string()))?,
@@ -251,12 +247,6 @@ impl SigningKey {
             }
         })
     }
-}
-
-fn rejected(rsa: &aws_lc_rs::error::KeyRejected, ec: &aws_lc_rs::error::KeyRejected) -> JoseError {
-    // A PKCS#8 key of another type (P-384, Ed25519…) fails both parsers.
-    let _ = (rsa, ec);
-    JoseError::UnsupportedKey
 }
 
 /// `generate_key_id`: unpadded URL-safe base64 of SHA-512 over the PEM text (empty text: empty kid).

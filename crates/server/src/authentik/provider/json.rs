@@ -3,8 +3,9 @@
 
 use std::io;
 
-use serde::Serialize;
+use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 
@@ -91,6 +92,31 @@ impl Serialize for Ordered {
             map.serialize_entry(key, value)?;
         }
         map.end()
+    }
+}
+
+/// Reads an object keeping its keys' order (nested values are `serde_json::Value`s).
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OrderedVisitor;
+
+        impl<'de> Visitor<'de> for OrderedVisitor {
+            type Value = Ordered;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
+                let mut out = Ordered::new();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    out.insert(key, value);
+                }
+                Ok(out)
+            }
+        }
+
+        deserializer.deserialize_map(OrderedVisitor)
     }
 }
 

@@ -141,16 +141,12 @@ pub(crate) fn check_authorize(configured: &[RedirectUri], redirect_uri: Option<&
     if redirect_uri.is_empty() {
         return AuthorizeCheck { register: None, result: Err(RedirectError::Missing) };
     }
-    let mut register = None;
-    let registered;
-    let allowed: Vec<&RedirectUri> = if authorization_uris(configured).next().is_none() {
-        registered = vec![RedirectUri::strict(redirect_uri)];
-        register = Some(registered.clone());
-        registered.iter().collect()
-    } else {
-        authorization_uris(configured).collect()
+    let register = authorization_uris(configured).next().is_none().then(|| vec![RedirectUri::strict(redirect_uri)]);
+    let matched = match &register {
+        Some(registered) => registered.iter().any(|entry| entry.matches(redirect_uri)),
+        None => authorization_uris(configured).any(|entry| entry.matches(redirect_uri)),
     };
-    let result = if !allowed.iter().any(|entry| entry.matches(redirect_uri)) {
+    let result = if !matched {
         Err(RedirectError::NoMatch)
     } else if forbidden_scheme(redirect_uri) {
         Err(RedirectError::ForbiddenScheme)

@@ -133,7 +133,11 @@ fn bad_pem_is_an_error_without_key_material() {
     assert_eq!(err.to_string(), "no private key in the pem text");
     let err = SigningKey::from_pem(RSA_KEY, Some("garbage"), "x").unwrap_err();
     assert!(err.to_string().starts_with("certificate: "), "{err}");
+    let p384 = include_str!("../testdata/ec-p384.key");
+    let err = SigningKey::from_pem(p384, None, "x").unwrap_err();
+    assert_eq!(err.to_string(), "unsupported private key: only rsa and ec p-256 keys can sign");
     assert_eq!(format!("{:?}", rsa().pem()), "***");
+    assert!(!format!("{:?}", rsa()).contains("PRIVATE"));
 }
 
 #[test]

@@ -3,8 +3,10 @@
 Run with PyJWT 2.11.0 and cryptography 46.0.7 (authentik 2026.x's pins):
     python3 -m venv /tmp/v && /tmp/v/bin/pip install pyjwt==2.11.0 cryptography==46.0.7
     /tmp/v/bin/python vectors.py > vectors.json
-The keys and certificates (rsa.key, rsa.crt, ec.key, ec.crt) are fixed test material, made once with
-`openssl genpkey` and this script's `--certificates` (authentik's CertificateBuilder names, fixed dates)."""
+The keys and certificates are fixed test material, never used outside the tests: rsa.key, ec.key and
+ec-p384.key from `openssl genpkey` (PKCS#8), rsa-pkcs1.key and ec-sec1.key the same keys re-encoded with
+`openssl rsa -traditional` and `openssl ec`, rsa.crt and ec.crt from this script's `--certificates`
+(authentik's CertificateBuilder names, fixed dates)."""
 
 import datetime
 import json
