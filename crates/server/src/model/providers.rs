@@ -1,5 +1,7 @@
-//! authentik's OAuth2 providers (with their `OAuth2Provider` settings) and applications, as stored.
+//! authentik's OAuth2 providers (with their `OAuth2Provider` settings), applications, authorization codes and
+//! signing key pairs, as stored.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -173,4 +175,37 @@ impl AkApplication {
             meta_hide: false,
         }
     }
+}
+
+/// An authentik `AuthorizationCode` (`authentik/providers/oauth2/models.py`): one use, short-lived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    /// 32 hex characters; the lookup key (unique).
+    pub code: Secret,
+    pub provider: i64,
+    pub user: i64,
+    pub expires: DateTime<Utc>,
+    #[serde(default)]
+    pub scope: Vec<String>,
+    pub redirect_uri: String,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub code_challenge: Option<String>,
+    #[serde(default)]
+    pub code_challenge_method: Option<String>,
+    pub auth_time: DateTime<Utc>,
+}
+
+/// An authentik `CertificateKeyPair` used as a provider's signing key: PEM private key and certificate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AkKeyPair {
+    pub pk: Uuid,
+    /// Unique.
+    pub name: String,
+    /// The PEM private key (PKCS#8).
+    pub key_data: Secret,
+    /// The PEM certificate; may be empty.
+    #[serde(default)]
+    pub certificate_data: String,
 }
