@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, "users", include_str!("../../migrations/sqlite/0002_users.sql")),
     (3, "applications", include_str!("../../migrations/sqlite/0003_applications.sql")),
+    (5, "oauth2_provider", include_str!("../../migrations/sqlite/0005_oauth2_provider.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.
