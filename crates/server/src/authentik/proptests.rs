@@ -467,7 +467,7 @@ fn fixture() -> Snapshot {
         oauth_tokens.push(token);
     }
     let nb_users = vec![nb_user("admin", "default", NbRole::Owner)];
-    Snapshot { ak_users, providers, applications: Vec::new(), core_tokens, oauth_tokens, nb_users, pats: Vec::new() }
+    Snapshot { ak_users, providers, core_tokens, oauth_tokens, nb_users, ..Snapshot::default() }
 }
 
 /// The fixture in a memory and a SQLite store, and a runtime to query them on.

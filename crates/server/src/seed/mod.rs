@@ -389,6 +389,8 @@ impl SeedFile {
             oauth_tokens,
             nb_users,
             pats,
+            // Not in the seed document yet.
+            key_pairs: Vec::new(),
         })
     }
 }

@@ -14,7 +14,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthKind, OAuthToken,
+    Pat,
+};
 use crate::pagination::{PageRequest, Slice};
 use crate::secrets::Secret;
 use crate::store::query::Listing;
@@ -336,7 +339,8 @@ pub struct TokenCounts {
     pub pats: u64,
 }
 
-/// The whole state, for seeding and inspection.
+/// The whole state, for seeding and inspection. Authorization codes are not part of it: they live a minute, and
+/// an import (or reset) drops them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Snapshot {
@@ -347,6 +351,8 @@ pub struct Snapshot {
     pub oauth_tokens: Vec<OAuthToken>,
     pub nb_users: Vec<NbUser>,
     pub pats: Vec<Pat>,
+    /// The signing key pairs of OAuth2 providers, by name.
+    pub key_pairs: Vec<AkKeyPair>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.
@@ -367,7 +373,8 @@ pub trait Store: Send + Sync + 'static {
     async fn max_ak_user_pk(&self) -> Result<i64, StoreError>;
     /// Replaces the user with `user.pk`; `Duplicate` on `username`, `NotFound` if there is none.
     async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
-    /// Deletes a user with every core and OAuth2 token of theirs, in one step (authentik's `CASCADE`).
+    /// Deletes a user with every core and OAuth2 token and authorization code of theirs, in one step (authentik's
+    /// `CASCADE`).
     async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError>;
     /// Adds a provider; `Duplicate` on `pk`.
     async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
@@ -378,7 +385,8 @@ pub trait Store: Send + Sync + 'static {
     async fn max_provider_pk(&self) -> Result<i64, StoreError>;
     /// Replaces the provider with the same pk.
     async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
-    /// Deletes a provider with its OAuth2 tokens (upstream's `CASCADE`); its application keeps no provider.
+    /// Deletes a provider with its OAuth2 tokens and authorization codes (upstream's `CASCADE`); its application
+    /// keeps no provider.
     async fn delete_provider(&self, pk: i64) -> Result<(), StoreError>;
 
     /// Adds an application: `Duplicate { field: "slug" }`, or `"provider"` when the provider has one already;
@@ -419,6 +427,26 @@ pub trait Store: Send + Sync + 'static {
     async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError>;
     async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError>;
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError>;
+    /// The access or refresh token whose value is `token`, through an index; `NotFound` when none.
+    async fn oauth_token_by_token(&self, kind: OAuthKind, token: &str) -> Result<OAuthToken, StoreError>;
+    /// Marks the token revoked (refresh-token rotation); `NotFound` when absent.
+    async fn revoke_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError>;
+    /// The highest pk of `kind`'s tokens (0 for none), for the next one.
+    async fn max_oauth_token_pk(&self, kind: OAuthKind) -> Result<i64, StoreError>;
+
+    // authentik OAuth2 authorization codes and signing key pairs
+
+    /// Adds a code; `Duplicate { field: "code" }` on the same code, `NotFound` for an unknown provider or user.
+    /// Codes go with their user or provider, and with every import.
+    async fn insert_authorization_code(&self, code: AuthorizationCode) -> Result<(), StoreError>;
+    /// Removes and returns the code, atomically: of two concurrent takes of one code exactly one gets it, the
+    /// other `NotFound`. Read through no cache.
+    async fn take_authorization_code(&self, code: &str) -> Result<AuthorizationCode, StoreError>;
+    /// Adds a key pair; `Duplicate` on `pk` or `name`.
+    async fn insert_key_pair(&self, pair: AkKeyPair) -> Result<(), StoreError>;
+    async fn key_pair(&self, pk: Uuid) -> Result<AkKeyPair, StoreError>;
+    /// Every key pair, by name.
+    async fn list_key_pairs(&self) -> Result<Vec<AkKeyPair>, StoreError>;
 
     // NetBird
 

@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat,
+};
 use crate::pagination::Slice;
 use crate::secrets::Secret;
 use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
@@ -49,6 +51,13 @@ struct State {
     oauth: HashMap<(OAuthKind, i64), OAuthToken>,
     /// user → the OAuth2 tokens of that user, so a non-superuser's listing reads only its own.
     oauth_by_user: HashMap<i64, Vec<(OAuthKind, i64)>>,
+    /// Per kind ([`kind_index`]): the tokens by value and the pks in order, for the token endpoint.
+    oauth_index: [OAuthIndex; 2],
+    /// Authorization codes by code.
+    codes: HashMap<String, AuthorizationCode>,
+    /// Key pairs by name (listed in that order), with their pk → name index.
+    key_pairs: BTreeMap<String, AkKeyPair>,
+    key_pair_names: HashMap<Uuid, String>,
     nb_users: HashMap<String, NbUser>,
     /// id → PAT
     pats: PatTable,
@@ -62,6 +71,8 @@ impl std::fmt::Debug for State {
             .field("providers", &self.providers.len())
             .field("core_tokens", &self.core.len())
             .field("oauth_tokens", &self.oauth.len())
+            .field("authorization_codes", &self.codes.len())
+            .field("key_pairs", &self.key_pairs.len())
             .field("nb_users", &self.nb_users.len())
             .field("pats", &self.pats.len())
             .finish()
@@ -101,6 +112,43 @@ impl CoreTable {
 /// A core token's place in the expiry index: expiring tokens with an expiry.
 fn expiry_key(token: &CoreToken) -> Option<DateTime<Utc>> {
     token.expires.filter(|_| token.expiring)
+}
+
+/// The secondary indexes of one kind of OAuth2 tokens: pks by token value (values are not unique, as upstream's
+/// `TextField`; a lookup answers the lowest pk) and every pk, for the highest.
+#[derive(Default)]
+struct OAuthIndex {
+    by_token: HashMap<Box<str>, Vec<i64>>,
+    pks: BTreeSet<i64>,
+}
+
+impl OAuthIndex {
+    fn add(&mut self, token: &OAuthToken) {
+        self.by_token.entry(token.token.expose().into()).or_default().push(token.pk);
+        self.pks.insert(token.pk);
+    }
+
+    fn remove(&mut self, token: &OAuthToken) {
+        if let Some(pks) = self.by_token.get_mut(token.token.expose()) {
+            pks.retain(|pk| *pk != token.pk);
+            if pks.is_empty() {
+                self.by_token.remove(token.token.expose());
+            }
+        }
+        self.pks.remove(&token.pk);
+    }
+
+    fn by_token(&self, token: &str) -> Option<i64> {
+        self.by_token.get(token).and_then(|pks| pks.iter().min().copied())
+    }
+}
+
+/// The place of `kind` in [`State::oauth_index`].
+fn kind_index(kind: OAuthKind) -> usize {
+    match kind {
+        OAuthKind::Access => 0,
+        OAuthKind::Refresh => 1,
+    }
 }
 
 /// NetBird PATs, unique by id and hashed token, listed by user.
@@ -214,7 +262,47 @@ impl State {
             return Err(StoreError::NotFound);
         }
         self.oauth_by_user.entry(token.user).or_default().push(id);
+        self.oauth_index[kind_index(token.kind)].add(&token);
         self.oauth.insert(id, token);
+        Ok(())
+    }
+
+    /// Removes the token `id` from the table and the value index (not from `oauth_by_user`: the caller does).
+    fn take_oauth(&mut self, id: (OAuthKind, i64)) -> Option<OAuthToken> {
+        let token = self.oauth.remove(&id)?;
+        self.oauth_index[kind_index(id.0)].remove(&token);
+        Some(token)
+    }
+
+    /// Removes the token `id` from every index.
+    fn remove_oauth(&mut self, id: (OAuthKind, i64)) -> Option<OAuthToken> {
+        let token = self.take_oauth(id)?;
+        if let Some(ids) = self.oauth_by_user.get_mut(&token.user) {
+            ids.retain(|other| *other != id);
+        }
+        Some(token)
+    }
+
+    fn insert_code(&mut self, code: AuthorizationCode) -> Result<(), StoreError> {
+        if self.codes.contains_key(code.code.expose()) {
+            return Err(StoreError::Duplicate { field: "code" });
+        }
+        if !self.ak_users.contains_key(&code.user) || !self.providers.contains_key(&code.provider) {
+            return Err(StoreError::NotFound);
+        }
+        self.codes.insert(code.code.expose().to_owned(), code);
+        Ok(())
+    }
+
+    fn insert_key_pair(&mut self, pair: AkKeyPair) -> Result<(), StoreError> {
+        if self.key_pair_names.contains_key(&pair.pk) {
+            return Err(StoreError::Duplicate { field: "pk" });
+        }
+        if self.key_pairs.contains_key(&pair.name) {
+            return Err(StoreError::Duplicate { field: "name" });
+        }
+        self.key_pair_names.insert(pair.pk, pair.name.clone());
+        self.key_pairs.insert(pair.name.clone(), pair);
         Ok(())
     }
 
@@ -249,8 +337,9 @@ impl State {
             self.remove_core(&identifier);
         }
         for id in self.oauth_by_user.remove(&pk).unwrap_or_default() {
-            self.oauth.remove(&id);
+            self.take_oauth(id);
         }
+        self.codes.retain(|_, code| code.user != pk);
         Ok(())
     }
 }
@@ -335,12 +424,9 @@ impl Store for MemoryStore {
         let tokens: Vec<(OAuthKind, i64)> =
             state.oauth.values().filter(|t| t.provider == pk).map(|t| (t.kind, t.pk)).collect();
         for id in tokens {
-            if let Some(token) = state.oauth.remove(&id)
-                && let Some(ids) = state.oauth_by_user.get_mut(&token.user)
-            {
-                ids.retain(|other| *other != id);
-            }
+            state.remove_oauth(id);
         }
+        state.codes.retain(|_, code| code.provider != pk);
         for application in state.applications.values_mut().filter(|a| a.provider == Some(pk)) {
             application.provider = None;
         }
@@ -471,12 +557,44 @@ impl Store for MemoryStore {
     }
 
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        let token = state.oauth.remove(&(kind, pk)).ok_or(StoreError::NotFound)?;
-        if let Some(ids) = state.oauth_by_user.get_mut(&token.user) {
-            ids.retain(|id| *id != (kind, pk));
-        }
+        self.write()?.remove_oauth((kind, pk)).map(drop).ok_or(StoreError::NotFound)
+    }
+
+    async fn oauth_token_by_token(&self, kind: OAuthKind, token: &str) -> Result<OAuthToken, StoreError> {
+        let state = self.read()?;
+        let pk = state.oauth_index[kind_index(kind)].by_token(token).ok_or(StoreError::NotFound)?;
+        state.oauth.get(&(kind, pk)).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn revoke_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
+        self.write()?.oauth.get_mut(&(kind, pk)).ok_or(StoreError::NotFound)?.revoked = true;
         Ok(())
+    }
+
+    async fn max_oauth_token_pk(&self, kind: OAuthKind) -> Result<i64, StoreError> {
+        Ok(self.read()?.oauth_index[kind_index(kind)].pks.last().copied().unwrap_or(0))
+    }
+
+    async fn insert_authorization_code(&self, code: AuthorizationCode) -> Result<(), StoreError> {
+        self.write()?.insert_code(code)
+    }
+
+    async fn take_authorization_code(&self, code: &str) -> Result<AuthorizationCode, StoreError> {
+        self.write()?.codes.remove(code).ok_or(StoreError::NotFound)
+    }
+
+    async fn insert_key_pair(&self, pair: AkKeyPair) -> Result<(), StoreError> {
+        self.write()?.insert_key_pair(pair)
+    }
+
+    async fn key_pair(&self, pk: Uuid) -> Result<AkKeyPair, StoreError> {
+        let state = self.read()?;
+        let name = state.key_pair_names.get(&pk).ok_or(StoreError::NotFound)?;
+        state.key_pairs.get(name).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn list_key_pairs(&self) -> Result<Vec<AkKeyPair>, StoreError> {
+        Ok(self.read()?.key_pairs.values().cloned().collect())
     }
 
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
@@ -568,6 +686,7 @@ impl Store for MemoryStore {
             oauth_tokens: state.oauth.values().cloned().collect(),
             nb_users: state.nb_users.values().cloned().collect(),
             pats: state.pats.values().cloned().collect(),
+            key_pairs: state.key_pairs.values().cloned().collect(),
         };
         snapshot.ak_users.sort_by_key(|u| u.pk);
         snapshot.providers.sort_by_key(|p| p.pk);
@@ -587,6 +706,7 @@ impl Store for MemoryStore {
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         snapshot.nb_users.into_iter().try_for_each(|u| fresh.insert_nb_user(u))?;
         snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
+        snapshot.key_pairs.into_iter().try_for_each(|k| fresh.insert_key_pair(k))?;
         *self.write()? = fresh;
         Ok(())
     }

@@ -25,7 +25,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::error::{BoxDynError, ErrorKind};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
-use crate::model::{CoreToken, OAuthKind, OAuthToken, Pat};
+use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::store::query::Column;
 use crate::store::{CoreTokenField, OAuthField, StoreError, UserField};
 
@@ -108,6 +108,8 @@ fn unique_field(name: &str) -> Option<&'static str> {
         "hashed_token" => "hashed_token",
         "slug" => "slug",
         "provider" | "provider_id" => "provider",
+        "code" => "code",
+        "name" => "name",
         _ => return None,
     })
 }
@@ -152,6 +154,13 @@ pub(crate) fn stored_core(mut token: CoreToken) -> CoreToken {
 pub(crate) fn stored_oauth(mut token: OAuthToken) -> OAuthToken {
     token.expires = token.expires.map(trunc);
     token
+}
+
+/// An authorization code as stored.
+pub(crate) fn stored_code(mut code: AuthorizationCode) -> AuthorizationCode {
+    code.expires = trunc(code.expires);
+    code.auth_time = trunc(code.auth_time);
+    code
 }
 
 /// A PAT as stored.
@@ -319,6 +328,13 @@ impl Column for OAuthField {
     }
 }
 
+/// The columns of an authorization code row (`authorization_codes` is read only by `DELETE … RETURNING`).
+pub(crate) const CODE_COLUMNS: &str = "code, provider_id, user_id, expires, scope, redirect_uri, nonce, \
+     code_challenge, code_challenge_method, auth_time";
+
+/// The columns of a key pair row.
+pub(crate) const KEY_PAIR_COLUMNS: &str = "pk, name, key_data, certificate_data";
+
 /// What user listings select from.
 pub(crate) const USER_FROM: &str = "ak_users u";
 
@@ -382,6 +398,8 @@ mod tests {
         assert_eq!(unique_field("UNIQUE constraint failed: core_tokens.identifier"), Some("identifier"));
         assert_eq!(unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"), Some("pk"));
         assert_eq!(unique_field("pats__hashed_token"), Some("hashed_token"));
+        assert_eq!(unique_field("UNIQUE constraint failed: authorization_codes.code"), Some("code"));
+        assert_eq!(unique_field("key_pairs__name"), Some("name"));
         assert_eq!(unique_field("something_else"), None);
     }
 

@@ -4,7 +4,9 @@
 
 use uuid::Uuid;
 
-use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, Intent, NbUser, OAuthToken, Pat};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthToken, Pat,
+};
 use crate::secrets::Secret;
 use crate::store::StoreError;
 use crate::store::sql::driver::SqlRow;
@@ -123,6 +125,59 @@ pub(crate) fn insert_oauth(token: &OAuthToken) -> Result<Sql, StoreError> {
     .arg(to_json(&token.scope)?)
     .arg(to_json(&token.id_token)?)
     .arg(token.revoked))
+}
+
+/// `code` as stored (see [`super::stored_code`]).
+pub(crate) fn insert_code(code: &AuthorizationCode) -> Result<Sql, StoreError> {
+    Ok(Sql::new(
+        "INSERT INTO authorization_codes (code, provider_id, user_id, expires, scope, redirect_uri, nonce, \
+         code_challenge, code_challenge_method, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .arg(code.code.expose())
+    .arg(code.provider)
+    .arg(code.user)
+    .arg(micros(code.expires))
+    .arg(to_json(&code.scope)?)
+    .arg(code.redirect_uri.as_str())
+    .arg(code.nonce.as_deref())
+    .arg(code.code_challenge.as_deref())
+    .arg(code.code_challenge_method.as_deref())
+    .arg(micros(code.auth_time)))
+}
+
+/// A row of [`CODE_COLUMNS`](super::CODE_COLUMNS).
+pub(crate) fn code_from_row(row: &impl SqlRow) -> Result<AuthorizationCode, StoreError> {
+    Ok(AuthorizationCode {
+        code: Secret::new(row.text("code")?),
+        provider: row.int("provider_id")?,
+        user: row.int("user_id")?,
+        expires: from_micros(row.int("expires")?)?,
+        scope: from_json(&row.text("scope")?)?,
+        redirect_uri: row.text("redirect_uri")?,
+        nonce: row.opt_text("nonce")?,
+        code_challenge: row.opt_text("code_challenge")?,
+        code_challenge_method: row.opt_text("code_challenge_method")?,
+        auth_time: from_micros(row.int("auth_time")?)?,
+    })
+}
+
+pub(crate) fn insert_key_pair(pair: &AkKeyPair) -> Result<Sql, StoreError> {
+    Ok(Sql::new("INSERT INTO key_pairs (pk, name, key_data, certificate_data) VALUES ($1, $2, $3, $4)")
+        .arg(pair.pk.to_string())
+        .arg(pair.name.as_str())
+        .arg(pair.key_data.expose())
+        .arg(pair.certificate_data.as_str()))
+}
+
+/// A row of [`KEY_PAIR_COLUMNS`](super::KEY_PAIR_COLUMNS).
+pub(crate) fn key_pair_from_row(row: &impl SqlRow) -> Result<AkKeyPair, StoreError> {
+    let pk = row.text("pk")?;
+    Ok(AkKeyPair {
+        pk: Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored key pair pk is not a UUID", e))?,
+        name: row.text("name")?,
+        key_data: Secret::new(row.text("key_data")?),
+        certificate_data: row.text("certificate_data")?,
+    })
 }
 
 pub(crate) fn insert_nb_user(user: &NbUser) -> Result<Sql, StoreError> {

@@ -6,20 +6,22 @@ use chrono::{DateTime, Utc};
 use sqlx::Transaction;
 use uuid::Uuid;
 
-use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat,
+};
 use crate::pagination::Slice;
 use crate::secrets::Secret;
 use crate::store::query::SqlListing;
 use crate::store::sql::cache::{Change, Lookup};
 use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::store::sql::rows::{
-    application_from_row, core_from_row, data_from_row, insert_ak_user, insert_application, insert_core,
-    insert_nb_user, insert_oauth, insert_pat, insert_provider, oauth_from_row, pat_from_row, replace_ak_user,
-    replace_core,
+    application_from_row, code_from_row, core_from_row, data_from_row, insert_ak_user, insert_application, insert_code,
+    insert_core, insert_key_pair, insert_nb_user, insert_oauth, insert_pat, insert_provider, key_pair_from_row,
+    oauth_from_row, pat_from_row, replace_ak_user, replace_core,
 };
 use crate::store::sql::{
-    self, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err, micros, micros_ceil,
-    to_json, trunc,
+    self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, KEY_PAIR_COLUMNS, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql,
+    USER_FROM, db_err, micros, micros_ceil, to_json, trunc,
 };
 use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 
@@ -108,13 +110,22 @@ async fn all<DB: Execute, T>(
 }
 
 /// Replaces the whole state in one write transaction: on any error it rolls back (dropped uncommitted).
+/// Authorization codes are not in the snapshot: they all go.
 async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreError> {
     store
         .write_tx(move |conn| {
             Box::pin(async move {
-                for table in
-                    ["pats", "nb_users", "oauth_tokens", "core_tokens", "applications", "providers", "ak_users"]
-                {
+                for table in [
+                    "pats",
+                    "nb_users",
+                    "authorization_codes",
+                    "oauth_tokens",
+                    "core_tokens",
+                    "applications",
+                    "providers",
+                    "ak_users",
+                    "key_pairs",
+                ] {
                     On::<D::Db>::Tx(&mut *conn).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
                 }
                 for user in &snapshot.ak_users {
@@ -137,6 +148,9 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 }
                 for pat in snapshot.pats {
                     On::<D::Db>::Tx(&mut *conn).execute(&insert_pat(&sql::stored_pat(pat))?).await?;
+                }
+                for pair in &snapshot.key_pairs {
+                    On::<D::Db>::Tx(&mut *conn).execute(&insert_key_pair(pair)?).await?;
                 }
                 Ok(())
             })
@@ -183,11 +197,11 @@ impl<D: Driver> Store for D {
     }
 
     async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
-        // One transaction: the user's tokens go with the user (authentik's `CASCADE`) or nothing does.
+        // One transaction: the user's tokens and codes go with the user (authentik's `CASCADE`) or nothing does.
         let done = self
             .write_tx(move |conn| {
                 Box::pin(async move {
-                    for table in ["core_tokens", "oauth_tokens"] {
+                    for table in ["core_tokens", "oauth_tokens", "authorization_codes"] {
                         let sql = Sql::new(format!("DELETE FROM {table} WHERE user_id = $1")).arg(pk);
                         On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
                     }
@@ -231,12 +245,14 @@ impl<D: Driver> Store for D {
     }
 
     async fn delete_provider(&self, pk: i64) -> Result<(), StoreError> {
-        // One transaction: the provider's tokens go with it (authentik's `CASCADE`), its application stays
-        // without it (`SET NULL` in the schema), or nothing changes.
+        // One transaction: the provider's tokens and codes go with it (authentik's `CASCADE`), its application
+        // stays without it (`SET NULL` in the schema), or nothing changes.
         self.write_tx(move |conn| {
             Box::pin(async move {
-                let tokens = Sql::new("DELETE FROM oauth_tokens WHERE provider_id = $1").arg(pk);
-                On::<D::Db>::Tx(&mut *conn).execute(&tokens).await?;
+                for table in ["oauth_tokens", "authorization_codes"] {
+                    let sql = Sql::new(format!("DELETE FROM {table} WHERE provider_id = $1")).arg(pk);
+                    On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
+                }
                 let unbind = Sql::new("UPDATE applications SET provider_id = NULL WHERE provider_id = $1").arg(pk);
                 On::<D::Db>::Tx(&mut *conn).execute(&unbind).await?;
                 let provider = Sql::new("DELETE FROM providers WHERE pk = $1").arg(pk);
@@ -372,6 +388,58 @@ impl<D: Driver> Store for D {
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
         let sql = Sql::new("DELETE FROM oauth_tokens WHERE kind = $1 AND pk = $2").arg(kind.as_str()).arg(pk);
         write_one(self, sql).await
+    }
+
+    async fn oauth_token_by_token(&self, kind: OAuthKind, token: &str) -> Result<OAuthToken, StoreError> {
+        // Values are not unique (upstream's `TextField`): the lowest pk answers, as in the memory store.
+        let sql = Sql::new(format!(
+            "SELECT {OAUTH_COLUMNS} FROM oauth_tokens o WHERE o.kind = $1 AND o.token = $2 ORDER BY o.pk LIMIT 1"
+        ));
+        oauth_from_row(&read_one(self, sql.arg(kind.as_str()).arg(token)).await?)
+    }
+
+    async fn revoke_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError> {
+        // OAuth2 tokens are in no cache (`cache.rs`): nothing to invalidate.
+        let sql = Sql::new("UPDATE oauth_tokens SET revoked = $1 WHERE kind = $2 AND pk = $3");
+        write_one(self, sql.arg(true).arg(kind.as_str()).arg(pk)).await
+    }
+
+    async fn max_oauth_token_pk(&self, kind: OAuthKind) -> Result<i64, StoreError> {
+        let sql = Sql::new("SELECT coalesce(max(pk), 0) FROM oauth_tokens WHERE kind = $1").arg(kind.as_str());
+        self.read().fetch_one(&sql).await?.int_at(0)
+    }
+
+    async fn insert_authorization_code(&self, code: AuthorizationCode) -> Result<(), StoreError> {
+        self.write_statement(insert_code(&sql::stored_code(code))?).await?;
+        Ok(())
+    }
+
+    async fn take_authorization_code(&self, code: &str) -> Result<AuthorizationCode, StoreError> {
+        // One statement on the writer, never a cache: a concurrent take of the same code finds no row.
+        let sql =
+            Sql::new(format!("DELETE FROM authorization_codes WHERE code = $1 RETURNING {CODE_COLUMNS}")).arg(code);
+        self.write_tx(move |conn| {
+            Box::pin(async move {
+                let row = On::<D::Db>::Tx(&mut *conn).fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+                code_from_row(&row)
+            })
+        })
+        .await
+    }
+
+    async fn insert_key_pair(&self, pair: AkKeyPair) -> Result<(), StoreError> {
+        self.write_statement(insert_key_pair(&pair)?).await?;
+        Ok(())
+    }
+
+    async fn key_pair(&self, pk: Uuid) -> Result<AkKeyPair, StoreError> {
+        let sql = Sql::new(format!("SELECT {KEY_PAIR_COLUMNS} FROM key_pairs WHERE pk = $1")).arg(pk.to_string());
+        key_pair_from_row(&read_one(self, sql).await?)
+    }
+
+    async fn list_key_pairs(&self) -> Result<Vec<AkKeyPair>, StoreError> {
+        let sql = Sql::new(format!("SELECT {KEY_PAIR_COLUMNS} FROM key_pairs ORDER BY name"));
+        self.read().fetch_all(&sql).await?.iter().map(key_pair_from_row).collect()
     }
 
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
@@ -523,6 +591,12 @@ impl<D: Driver> Store for D {
             .await?,
             nb_users: all(&mut tx, "SELECT data FROM nb_users ORDER BY id".into(), data_from_row).await?,
             pats: all(&mut tx, format!("SELECT {PAT_COLUMNS} FROM pats ORDER BY id"), pat_from_row).await?,
+            key_pairs: all(
+                &mut tx,
+                format!("SELECT {KEY_PAIR_COLUMNS} FROM key_pairs ORDER BY name"),
+                key_pair_from_row,
+            )
+            .await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)
