@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbRole, NbUser, OAuthKind,
+    OAuthToken, Pat,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
@@ -71,6 +72,31 @@ fn pat(id: &str, user: &str, hash: &str) -> Pat {
         created_by: user.into(),
         created_at: now,
         last_used: None,
+    }
+}
+
+fn code(value: &str, provider: i64, user: i64) -> AuthorizationCode {
+    let now = now();
+    AuthorizationCode {
+        code: Secret::new(value),
+        provider,
+        user,
+        expires: now + TimeDelta::minutes(1),
+        scope: vec!["openid".into(), "offline_access".into()],
+        redirect_uri: "https://app.example.com/cb".into(),
+        nonce: Some(format!("nonce-{value}")),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        code_challenge_method: Some("S256".into()),
+        auth_time: now - TimeDelta::seconds(5),
+    }
+}
+
+fn key_pair(name: &str) -> AkKeyPair {
+    AkKeyPair {
+        pk: Uuid::new_v4(),
+        name: name.into(),
+        key_data: Secret::new(format!("-----BEGIN PRIVATE KEY-----\n{name}\n-----END PRIVATE KEY-----\n")),
+        certificate_data: format!("-----BEGIN CERTIFICATE-----\n{name}\n-----END CERTIFICATE-----\n"),
     }
 }
 
@@ -330,7 +356,11 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2)).await.unwrap();
     s.insert_nb_user(NbUser::new("u1", "acc", NbRole::Owner)).await.unwrap();
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
+    s.insert_key_pair(key_pair("signing")).await.unwrap();
+    s.insert_key_pair(key_pair("another")).await.unwrap();
+    s.insert_authorization_code(code("c1", 10, 2)).await.unwrap();
     let snapshot = s.export().await.unwrap();
+    assert_eq!(snapshot.key_pairs, s.list_key_pairs().await.unwrap(), "by name, as listed");
 
     let json = serde_json::to_string(&snapshot).unwrap();
     let parsed: Snapshot = serde_json::from_str(&json).unwrap();
@@ -341,11 +371,26 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     assert_eq!(t.export().await.unwrap(), snapshot);
     assert_eq!(t.core_token_by_key("k1").await.unwrap().identifier, "a");
     assert_eq!(t.pat_by_hash("h1").await.unwrap().id, "p1");
+    assert_eq!(t.list_key_pairs().await.unwrap(), snapshot.key_pairs);
+    assert_eq!(t.key_pair(snapshot.key_pairs[1].pk).await.unwrap().name, "signing");
+    assert_eq!(t.oauth_token_by_token(OAuthKind::Access, "tok-1").await.unwrap().user, 2, "the value index too");
+    assert_eq!(t.take_authorization_code("c1").await, Err(StoreError::NotFound), "codes are not exported");
 
     let mut broken = snapshot.clone();
     broken.core_tokens.push(core_token("b", "k1", 1));
     assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: "key" }));
     assert_eq!(t.export().await.unwrap(), snapshot, "failed import changes nothing");
+    let mut broken = snapshot.clone();
+    broken.key_pairs.push(key_pair("signing"));
+    assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: "name" }));
+    assert_eq!(t.export().await.unwrap(), snapshot, "failed import changes nothing");
+
+    // An import drops every code, and a reset to the snapshot keeps the key pairs.
+    s.insert_authorization_code(code("c2", 10, 1)).await.unwrap();
+    s.import(snapshot.clone()).await.unwrap();
+    assert_eq!(s.take_authorization_code("c1").await, Err(StoreError::NotFound));
+    assert_eq!(s.take_authorization_code("c2").await, Err(StoreError::NotFound));
+    assert_eq!(s.export().await.unwrap(), snapshot);
 }
 
 // ---- cases for what the SQL backends add ----
@@ -780,6 +825,147 @@ async fn reads_before_and_after_every_write(s: Arc<dyn Store>) {
     assert_eq!(s.nb_user("u2").await, Err(StoreError::NotFound));
 }
 
+// ---- the OAuth2 provider's storage (token endpoint, authorization codes, signing keys) ----
+
+async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    s.insert_provider(provider(10, "grafana")).await.unwrap();
+    s.insert_provider(provider(11, "wiki")).await.unwrap();
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 0);
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 0);
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 5, 10, 2)).await.unwrap();
+    let refresh = OAuthToken { token: Secret::new("refresh-3"), ..oauth(OAuthKind::Refresh, 3, 10, 1) };
+    s.insert_oauth_token(refresh.clone()).await.unwrap();
+
+    let by = |kind, value: &'static str| {
+        let s = s.clone();
+        async move { s.oauth_token_by_token(kind, value).await }
+    };
+    assert_eq!(by(OAuthKind::Access, "tok-1").await.unwrap(), s.oauth_token(OAuthKind::Access, 1).await.unwrap());
+    assert_eq!(by(OAuthKind::Access, "tok-5").await.unwrap().user, 2);
+    assert_eq!(by(OAuthKind::Refresh, "refresh-3").await.unwrap(), refresh);
+    assert_eq!(by(OAuthKind::Access, "refresh-3").await, Err(StoreError::NotFound), "the other kind");
+    assert_eq!(by(OAuthKind::Refresh, "tok-1").await, Err(StoreError::NotFound), "the other kind");
+    assert_eq!(by(OAuthKind::Access, "tok-").await, Err(StoreError::NotFound), "exact values only");
+    assert_eq!(by(OAuthKind::Access, "unknown").await, Err(StoreError::NotFound));
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 5);
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 3);
+
+    // Rotation revokes the old refresh token: every read shows it, the other tokens stay as they were.
+    assert!(!refresh.revoked);
+    s.revoke_oauth_token(OAuthKind::Refresh, 3).await.unwrap();
+    assert!(s.oauth_token(OAuthKind::Refresh, 3).await.unwrap().revoked);
+    assert!(by(OAuthKind::Refresh, "refresh-3").await.unwrap().revoked);
+    assert_eq!(by(OAuthKind::Refresh, "refresh-3").await.unwrap(), OAuthToken { revoked: true, ..refresh });
+    assert!(!s.oauth_token(OAuthKind::Access, 1).await.unwrap().revoked);
+    s.revoke_oauth_token(OAuthKind::Refresh, 3).await.unwrap();
+    assert_eq!(s.revoke_oauth_token(OAuthKind::Refresh, 1).await, Err(StoreError::NotFound), "access 1 only");
+    assert_eq!(s.revoke_oauth_token(OAuthKind::Access, 99).await, Err(StoreError::NotFound));
+
+    // Values are not unique (upstream's `TextField`): the lowest pk answers.
+    s.insert_oauth_token(oauth(OAuthKind::Access, 7, 11, 2)).await.unwrap();
+    let twin = OAuthToken { token: Secret::new("tok-1"), ..oauth(OAuthKind::Access, 8, 11, 2) };
+    s.insert_oauth_token(twin).await.unwrap();
+    assert_eq!(by(OAuthKind::Access, "tok-1").await.unwrap().pk, 1);
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 8);
+
+    // Every way a token goes takes it out of the lookup and of the highest pk.
+    s.delete_oauth_token(OAuthKind::Access, 1).await.unwrap();
+    assert_eq!(by(OAuthKind::Access, "tok-1").await.unwrap().pk, 8);
+    s.delete_provider(11).await.unwrap();
+    assert_eq!(by(OAuthKind::Access, "tok-1").await, Err(StoreError::NotFound));
+    assert_eq!(by(OAuthKind::Access, "tok-7").await, Err(StoreError::NotFound));
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 5);
+    s.delete_ak_user(2).await.unwrap();
+    assert_eq!(by(OAuthKind::Access, "tok-5").await, Err(StoreError::NotFound));
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 0);
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 3);
+    s.import(Snapshot::default()).await.unwrap();
+    assert_eq!(by(OAuthKind::Refresh, "refresh-3").await, Err(StoreError::NotFound));
+    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 0);
+}
+
+async fn authorization_codes_are_taken_once(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    s.insert_provider(provider(10, "grafana")).await.unwrap();
+    s.insert_provider(provider(11, "wiki")).await.unwrap();
+    let c1 = code("0123456789abcdef0123456789abcdef", 10, 1);
+    s.insert_authorization_code(c1.clone()).await.unwrap();
+    let again = code(c1.code.expose(), 11, 2);
+    assert_eq!(s.insert_authorization_code(again).await, Err(StoreError::Duplicate { field: "code" }));
+    assert_eq!(s.insert_authorization_code(code("c-unknown-provider", 99, 1)).await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_authorization_code(code("c-unknown-user", 10, 99)).await, Err(StoreError::NotFound));
+
+    // Every field comes back; the second take finds nothing.
+    assert_eq!(s.take_authorization_code(c1.code.expose()).await.unwrap(), c1);
+    assert_eq!(s.take_authorization_code(c1.code.expose()).await, Err(StoreError::NotFound));
+    assert_eq!(s.take_authorization_code("never-issued").await, Err(StoreError::NotFound));
+    let bare =
+        AuthorizationCode { nonce: None, code_challenge: None, code_challenge_method: None, ..code("bare", 10, 1) };
+    s.insert_authorization_code(bare.clone()).await.unwrap();
+    assert_eq!(s.take_authorization_code("bare").await.unwrap(), bare);
+    // A taken code may be issued again (a new row).
+    s.insert_authorization_code(c1.clone()).await.unwrap();
+    assert_eq!(s.take_authorization_code(c1.code.expose()).await.unwrap(), c1);
+
+    // Codes go with their user and with their provider, and only those.
+    for (value, provider, user) in [("of-bob", 10, 2), ("of-alice", 10, 1), ("of-wiki", 11, 1)] {
+        s.insert_authorization_code(code(value, provider, user)).await.unwrap();
+    }
+    s.delete_ak_user(2).await.unwrap();
+    assert_eq!(s.take_authorization_code("of-bob").await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_authorization_code(code("for-bob", 10, 2)).await, Err(StoreError::NotFound));
+    s.delete_provider(11).await.unwrap();
+    assert_eq!(s.take_authorization_code("of-wiki").await, Err(StoreError::NotFound));
+    assert_eq!(s.take_authorization_code("of-alice").await.unwrap().user, 1);
+}
+
+async fn concurrent_takes_of_one_code(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    s.insert_provider(provider(10, "grafana")).await.unwrap();
+    for round in 0..20 {
+        let value = format!("code-{round}");
+        s.insert_authorization_code(code(&value, 10, 1)).await.unwrap();
+        let mut takes = JoinSet::new();
+        for _ in 0..4 {
+            let (s, value) = (s.clone(), value.clone());
+            takes.spawn(async move { s.take_authorization_code(&value).await });
+        }
+        let mut won = 0;
+        while let Some(result) = takes.join_next().await {
+            match result.unwrap() {
+                Ok(taken) => {
+                    won += 1;
+                    assert_eq!(taken.code.expose(), value);
+                }
+                Err(err) => assert_eq!(err, StoreError::NotFound, "round {round}"),
+            }
+        }
+        assert_eq!(won, 1, "exactly one take of {value} gets it");
+    }
+}
+
+async fn key_pairs(s: Arc<dyn Store>) {
+    assert!(s.list_key_pairs().await.unwrap().is_empty());
+    let (b, a) = (key_pair("b-signing"), key_pair("a-signing"));
+    s.insert_key_pair(b.clone()).await.unwrap();
+    s.insert_key_pair(a.clone()).await.unwrap();
+    let without_certificate = AkKeyPair { certificate_data: String::new(), ..key_pair("Z-bare") };
+    s.insert_key_pair(without_certificate.clone()).await.unwrap();
+    assert_eq!(s.key_pair(b.pk).await.unwrap(), b, "the private key and certificate round-trip");
+    assert_eq!(s.key_pair(without_certificate.pk).await.unwrap(), without_certificate);
+    assert_eq!(s.key_pair(Uuid::new_v4()).await, Err(StoreError::NotFound));
+    let names: Vec<String> = s.list_key_pairs().await.unwrap().into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["Z-bare", "a-signing", "b-signing"], "by name, byte order");
+    let same_name = key_pair("a-signing");
+    assert_eq!(s.insert_key_pair(same_name).await, Err(StoreError::Duplicate { field: "name" }));
+    let same_pk = AkKeyPair { pk: a.pk, ..key_pair("c-signing") };
+    assert_eq!(s.insert_key_pair(same_pk).await, Err(StoreError::Duplicate { field: "pk" }));
+    assert_eq!(s.list_key_pairs().await.unwrap().len(), 3, "rejected inserts add nothing");
+    assert_eq!(s.export().await.unwrap().key_pairs, s.list_key_pairs().await.unwrap());
+}
+
 // ---- the runner ----
 
 async fn providers_and_applications(s: Arc<dyn Store>) {
@@ -884,6 +1070,10 @@ conformance_cases![
     bootstrap_generates_credentials_only_for_a_new_store,
     seed_only_into_an_empty_store,
     reads_before_and_after_every_write,
+    oauth_tokens_by_value_revoked_and_max_pk,
+    authorization_codes_are_taken_once,
+    concurrent_takes_of_one_code,
+    key_pairs,
 ];
 
 fn memory_store() -> Arc<dyn Store> {
