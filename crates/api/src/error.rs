@@ -136,3 +136,25 @@ impl ErrorBody for crate::types::TokenstackError {
         self.message.clone()
     }
 }
+
+impl ErrorBody for crate::types::OAuth2Error {
+    /// authentik's provider views read the form themselves: a body Dropshot cannot decode (not a form, a field
+    /// given twice) is `400 invalid_request` (errors.py), a server error `server_error`.
+    fn from_http_error(error: &HttpError) -> (ErrorStatusCode, Self) {
+        let (status, code) = if error.status_code.is_server_error() {
+            (error.status_code, "server_error")
+        } else {
+            (ErrorStatusCode::BAD_REQUEST, "invalid_request")
+        };
+        let body = crate::types::OAuth2Error {
+            error: code.to_string(),
+            error_description: Some(error.external_message.clone()),
+            request_id: None,
+        };
+        (status, body)
+    }
+
+    fn message(&self) -> String {
+        format!("{} {}", self.error, self.error_description.as_deref().unwrap_or_default())
+    }
+}

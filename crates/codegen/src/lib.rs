@@ -11,7 +11,7 @@ mod spec;
 mod validation;
 
 pub use client::generate_client;
-pub use routes::{ShadowedOperation, merge_shadowed_routes};
+pub use routes::{FREE_FORM, ShadowedOperation, is_free_form, merge_shadowed_routes};
 pub use schema::{
     INTEGER_NUMBER_SCHEMAS, RULE_PARSED_BODIES, STRIPPED_CONSTRAINTS, openapi_wire_adjustments, request_schema_names,
     server_query_parameter,

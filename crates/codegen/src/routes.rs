@@ -69,6 +69,70 @@ fn success_body(doc: &Value, operation: &Value) -> Option<(String, Value)> {
     Some((status.clone(), schema))
 }
 
+/// The extension that marks an operation whose handler builds its whole response (`http::Response<Body>`).
+pub const FREE_FORM: &str = "x-tokenstack-free-form";
+
+/// Whether the operation is marked [`FREE_FORM`].
+pub fn is_free_form(operation: &Value) -> bool {
+    operation.get(FREE_FORM) == Some(&Value::Bool(true))
+}
+
+/// `value` with a `$ref` into the document resolved.
+fn resolved(doc: &Value, value: &Value) -> Value {
+    match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => doc.pointer(pointer).cloned().unwrap_or_else(|| value.clone()),
+        None => value.clone(),
+    }
+}
+
+/// Folds `other` into the free-form operation `existing` that serves it on the same route and method: the
+/// handler builds each response itself, so the merged operation keeps its own success response, gains the
+/// other's error responses that have a JSON body (one error type for Dropshot's extractor errors), every query
+/// parameter of both (optional, since each literal needs only its own) and one form body with the properties of
+/// both (none required).
+fn merge_free_form(doc: &Value, existing: &mut Value, other: &Value) {
+    existing[FREE_FORM] = Value::Bool(true);
+    let served_by = existing.get("operationId").and_then(Value::as_str).unwrap_or_default().to_upper_camel_case();
+    for (status, response) in other.get("responses").and_then(Value::as_object).into_iter().flatten() {
+        let json_error = !status.starts_with('2')
+            && !status.starts_with('3')
+            && resolve_response(doc, response).pointer("/content/application~1json/schema").is_some();
+        if json_error && existing["responses"].get(status).is_none() {
+            existing["responses"][status] = response.clone();
+        }
+    }
+    let mut parameters: Vec<Value> =
+        existing.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+    for parameter in other.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+        let parameter = resolved(doc, parameter);
+        let named = |p: &Value| p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in");
+        if parameter.get("in") == Some(&json!("query")) && !parameters.iter().any(|p| named(&resolved(doc, p))) {
+            parameters.push(parameter);
+        }
+    }
+    for parameter in &mut parameters {
+        if parameter.get("in") == Some(&json!("query")) {
+            *parameter = resolved(doc, parameter);
+            parameter["required"] = Value::Bool(false);
+        }
+    }
+    if !parameters.is_empty() {
+        existing["parameters"] = Value::Array(parameters);
+    }
+    let Some((media_type, theirs)) = other.pointer("/requestBody/content").and_then(Value::as_object).and_then(|c| {
+        c.iter().next().map(|(media_type, media)| (media_type.clone(), resolved(doc, &media["schema"])))
+    }) else {
+        return;
+    };
+    let ours = existing.pointer(&format!("/requestBody/content/{}/schema", media_type.replace('/', "~1")));
+    let mut properties = ours.map(|s| resolved(doc, s)).and_then(|s| s.get("properties").cloned()).unwrap_or(json!({}));
+    for (name, schema) in theirs.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        properties[name] = schema.clone();
+    }
+    let schema = json!({"title": format!("{served_by}Form"), "type": "object", "properties": properties});
+    existing["requestBody"] = json!({"required": true, "content": {media_type: {"schema": schema}}});
+}
+
 /// Makes every path parameter `name` of the path item's operations a string.
 fn stringify_parameter(item: &mut Value, name: &str) {
     for operation in item.as_object_mut().into_iter().flat_map(|item| item.values_mut()) {
@@ -110,6 +174,10 @@ pub fn merge_shadowed_routes(doc: &mut Value) -> Vec<ShadowedOperation> {
                     }
                     target[&method] = operation;
                     operation_id.clone()
+                }
+                Some(existing) if is_free_form(existing) || is_free_form(&operation) => {
+                    merge_free_form(doc, existing, &operation);
+                    existing.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string()
                 }
                 Some(existing) => {
                     let served_by = existing.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();

@@ -15,6 +15,9 @@ use crate::schema::{request_schema_names, server_component, server_inline, serve
 use crate::spec::{OperationInfo, json_body_schema};
 use crate::{Spec, SpecError, format_file};
 
+/// The form media type, the one request body besides JSON that Dropshot and progenitor both serve.
+const FORM: &str = "application/x-www-form-urlencoded";
+
 /// Name of the generated trait and of the module the Dropshot macro generates for it.
 pub const TRAIT_NAME: &str = "TokenApi";
 
@@ -153,7 +156,19 @@ fn emit_operation(
         });
         args.push(quote! { query: dropshot::Query<params::#ident> });
     }
-    if let Some(schema) = raw_op.pointer("/requestBody/content/application~1json/schema") {
+    // One request body: JSON (Dropshot's default) or a form (`content_type` in the endpoint attribute).
+    let mut content_type = None;
+    if let Some(content) = raw_op.pointer("/requestBody/content").and_then(Value::as_object) {
+        let (media_type, media) = match content.iter().next() {
+            Some((media_type, media)) if content.len() == 1 => (media_type.as_str(), media),
+            _ => return Err(SpecError::Generation(format!("{id}: exactly one request body media type is supported"))),
+        };
+        match media_type {
+            "application/json" => {}
+            FORM => content_type = Some(quote! { , content_type = #FORM }),
+            other => return Err(SpecError::Generation(format!("{id}: request bodies of {other} are not supported"))),
+        }
+        let schema = media.get("schema").unwrap_or(&Value::Bool(true));
         let ty = type_ident(type_space, &server_inline(schema), &format!("{id} request body"))?;
         args.push(quote! { body: dropshot::TypedBody<#ty> });
     }
@@ -163,7 +178,11 @@ fn emit_operation(
     let (status, response) = success[0];
     let body = json_body_schema(response);
     let untyped = body.is_none() && !response.content.is_empty();
+    let free_form = crate::is_free_form(raw_op);
     let ok = match (status, body) {
+        // The handler builds status, headers and body (redirects, `Cache-Control`, bodiless 401s); the spec's
+        // responses document them.
+        _ if free_form => quote! { ::http::Response<dropshot::Body> },
         // A non-JSON body (Prometheus text): the handler builds the response itself.
         (200, None) if untyped => quote! { ::http::Response<dropshot::Body> },
         (200, Some(schema)) => {
@@ -197,7 +216,7 @@ fn emit_operation(
     let doc = doc_lines(op.operation.summary.as_deref(), op.operation.description.as_deref());
     let method_tokens = quote! {
         #(#[doc = #doc])*
-        #[endpoint { method = #http_method, path = #path, operation_id = #id, tags = [#(#tags),*] }]
+        #[endpoint { method = #http_method, path = #path, operation_id = #id, tags = [#(#tags),*] #content_type }]
         async fn #method(
             rqctx: dropshot::RequestContext<Self::Context>,
             #(#args),*

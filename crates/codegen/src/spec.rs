@@ -108,9 +108,10 @@ impl Spec {
         let mut errors = BTreeSet::new();
         for (status, response) in &operation.responses.responses {
             let Some(response) = self.response(response) else { continue };
+            // A redirect is the success of the operations that answer one (authorize).
             let is_success = match status {
-                StatusCode::Code(code) => (200..300).contains(code),
-                StatusCode::Range(range) => *range == 2,
+                StatusCode::Code(code) => (200..400).contains(code),
+                StatusCode::Range(range) => *range == 2 || *range == 3,
             };
             if is_success {
                 let code = match status {
@@ -123,6 +124,11 @@ impl Spec {
             }
         }
         (success, errors)
+    }
+
+    /// Whether the operation is marked `x-tokenstack-free-form` ([`crate::FREE_FORM`]).
+    pub(crate) fn is_free_form(&self, operation: &Operation) -> bool {
+        operation.extensions.get(crate::FREE_FORM) == Some(&serde_json::Value::Bool(true))
     }
 
     fn validate(&self) -> Result<(), SpecError> {
@@ -155,7 +161,9 @@ impl Spec {
                     errors.len()
                 ));
             }
-            if errors.contains("") {
+            // A free-form operation may answer its errors without a body (userinfo's 401), as long as none has one.
+            let bodiless_allowed = errors.len() == 1 && self.is_free_form(op.operation);
+            if errors.contains("") && !bodiless_allowed {
                 problems.push(format!("{} has an error response without an application/json schema", op.operation_id));
             }
         }

@@ -21,9 +21,16 @@ pub fn validation_document(spec: &Spec) -> String {
         .map(|schemas| schemas.iter().map(|(name, schema)| (name.clone(), validation_schema(schema))).collect())
         .unwrap_or_default();
     let mut operations = Map::new();
-    for item in doc.get("paths").and_then(Value::as_object).into_iter().flat_map(Map::values) {
+    // A free-form operation's handler checks each response under the operationId it answered (authorize/ or
+    // userinfo/ through the same route), so those keep their own responses, as written.
+    let served = doc.get("paths").and_then(Value::as_object).into_iter().flat_map(Map::values);
+    let written = spec.raw.get("paths").and_then(Value::as_object).into_iter().flat_map(Map::values);
+    for (item, as_written) in served.map(|item| (item, false)).chain(written.map(|item| (item, true))) {
         for operation in item.as_object().into_iter().flat_map(Map::values) {
             let Some(operation_id) = operation.get("operationId").and_then(Value::as_str) else { continue };
+            if as_written && !crate::is_free_form(operation) {
+                continue;
+            }
             let mut responses = Map::new();
             for (status, response) in operation.get("responses").and_then(Value::as_object).into_iter().flatten() {
                 let response = resolve(doc, response);

@@ -93,6 +93,11 @@ pub struct Config {
     #[arg(long = "admin-token", env = "TOKENSTACK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
 
+    /// The authentik user (username) whom `GET /application/o/authorize/` authorizes when the request carries no
+    /// authentik API key in `Authorization: Bearer`; tokenstack runs no login flow.
+    #[arg(long = "authorize-as", env = "TOKENSTACK_AUTHORIZE_AS", default_value = "akadmin")]
+    pub authorize_as: String,
+
     /// Validate every response against spec/openapi.json before it leaves; a violation is logged and
     /// answered as a 500.
     #[arg(long = "validate-responses", env = "TOKENSTACK_VALIDATE_RESPONSES")]

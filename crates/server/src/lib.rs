@@ -43,6 +43,8 @@ pub enum StartError {
     Logger(std::io::Error),
     #[error("the generated API description is invalid: {0}")]
     Api(String),
+    #[error("cannot create the OAuth2 provider's signing keys: {0}")]
+    SigningKeys(String),
     #[error("--admin-token: {0}")]
     AdminToken(&'static str),
     #[error("--validate-responses: {0}")]
@@ -103,6 +105,7 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         &config.bootstrap_user,
     )
     .await?;
+    authentik::oauth2::ensure_key_pairs(&*store).await.map_err(|e| StartError::SigningKeys(e.to_string()))?;
     if let Some(token) = &config.admin_token {
         // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as
         // the presented token is.
@@ -121,6 +124,7 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
     if config.validate_responses {
         context.enable_validation(ResponseValidator::shared()?);
     }
+    context.authorize_as = Some(config.authorize_as.clone()).filter(|u| !u.is_empty());
 
     let api = tokenstack_api::token_api_mod::api_description::<ServerImpl>()
         .map_err(|err| StartError::Api(err.to_string()))?;

@@ -16,6 +16,7 @@ pub struct Metrics {
     tokens: IntGaugeVec,
     faults: IntCounterVec,
     violations: IntCounterVec,
+    grants: IntCounterVec,
     /// When the token gauges were last read from the store.
     tokens_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -62,6 +63,15 @@ impl Default for Metrics {
             &["operation_id"],
         )
         .expect("valid metric");
+        let grants = IntCounterVec::new(
+            Opts::new(
+                "tokenstack_oauth2_grants_total",
+                "Token endpoint answers, by grant type (authorization_code, refresh_token, client_credentials, \
+                 password, other) and status",
+            ),
+            &["grant", "status"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -69,11 +79,12 @@ impl Default for Metrics {
             Box::new(tokens.clone()),
             Box::new(faults.clone()),
             Box::new(violations.clone()),
+            Box::new(grants.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
         let tokens_read = std::sync::Mutex::new(None);
-        Metrics { registry, requests, latency, store_errors, tokens, faults, violations, tokens_read }
+        Metrics { registry, requests, latency, store_errors, tokens, faults, violations, grants, tokens_read }
     }
 }
 
@@ -90,6 +101,11 @@ impl Metrics {
     /// Counts one injected fault of `kind` (latency, error, drop).
     pub fn fault(&self, operation_id: &str, kind: &str) {
         self.faults.with_label_values(&[operation_id, kind]).inc();
+    }
+
+    /// Counts one answer of the OAuth2 token endpoint.
+    pub fn grant(&self, grant: &str, status: u16) {
+        self.grants.with_label_values(&[grant, status.to_string().as_str()]).inc();
     }
 
     /// Counts one response that failed validation.

@@ -10,6 +10,7 @@
 mod applications;
 mod auth;
 mod core_tokens;
+pub(crate) mod oauth2;
 mod oauth_tokens;
 #[cfg(test)]
 mod proptests;

@@ -7,6 +7,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::admin::AdminState;
 use crate::authentik::Authentik;
+use crate::authentik::oauth2::{Keyring, OAuth2};
 use crate::config::Limits;
 use crate::faults::Faults;
 use crate::metrics::Metrics;
@@ -28,6 +29,10 @@ pub struct ServerContext {
     pub(super) validator: Option<&'static ResponseValidator>,
     /// What one user may store.
     pub limits: Limits,
+    /// The OAuth2 provider's parsed signing keys.
+    pub(super) keyring: Keyring,
+    /// `--authorize-as`.
+    pub authorize_as: Option<String>,
 }
 
 impl ServerContext {
@@ -40,6 +45,8 @@ impl ServerContext {
             faults: Faults::default(),
             validator: None,
             limits: Limits::default(),
+            keyring: Keyring::default(),
+            authorize_as: None,
         }
     }
 
@@ -79,6 +86,10 @@ impl ServerContext {
 
     pub(super) fn authentik(&self) -> Authentik<'_> {
         Authentik::new(&*self.store, self.now()).with_limits(self.limits)
+    }
+
+    pub(super) fn oauth2(&self) -> OAuth2<'_> {
+        OAuth2 { store: &*self.store, now: self.now(), keyring: &self.keyring, authorize_as: self.authorize_as.as_deref() }
     }
 
     pub(super) fn netbird(&self) -> NetBird<'_> {

@@ -1,7 +1,6 @@
 //! Domain values to wire types, written as authentik and NetBird write them.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokenstack_api::types;
 
 use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbUser, OAuthToken, Pat, UsedBy, UsedByAction};
@@ -34,10 +33,7 @@ wire_enum!(AkUserType <=> UserTypeEnum { Internal, External, ServiceAccount, Int
 wire_enum!(UsedByAction <=> UsedByActionEnum { Cascade, CascadeMany, SetNull, SetDefault, LeftDangling });
 
 /// authentik's `User` serializer: groups in full, no roles, `uid` a stable hash of the pk.
-/// authentik's `User.uid`: a stable hash of the pk (upstream hashes it with the install id).
-pub fn user_uid(pk: i64) -> String {
-    hex(&Sha256::digest(format!("tokenstack-{pk}")))
-}
+pub use crate::model::user_uid;
 
 /// `SessionUser` of `/core/users/me/`: the caller, not impersonating anyone.
 pub fn session_user(user: &AkUser) -> types::SessionUser {
@@ -217,15 +213,6 @@ fn python_json_dumps_indent4(value: &serde_json::Value) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
 
 /// authentik's default avatar: a `data:` URL of an inline SVG with the user's initials.
 fn avatar_svg(username: &str) -> String {

@@ -2,16 +2,32 @@
 
 use dropshot::{ErrorStatusCode, HttpError};
 use tokenstack_api::ErrorResponse;
-use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, TokenstackError, ValidationError};
+use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, OAuth2Error, TokenstackError, ValidationError};
 
 use crate::admin::AdminError;
 use crate::authentik::AkError;
+use crate::authentik::oauth2::ProviderError;
 use crate::netbird::{NbError, NbErrorKind};
 use crate::store::StoreError;
 
 pub type AkResponseError = ErrorResponse<AuthentikError>;
 pub type NbResponseError = ErrorResponse<NetbirdError>;
 pub type TsResponseError = ErrorResponse<TokenstackError>;
+pub type OAuth2ResponseError = ErrorResponse<OAuth2Error>;
+
+/// An OAuth2 `{"error", "error_description"}` error with a status.
+pub fn oauth2_error(status: ErrorStatusCode, error: &str, description: impl Into<String>) -> OAuth2ResponseError {
+    let body = OAuth2Error { error: error.to_string(), error_description: Some(description.into()), request_id: None };
+    ErrorResponse::new(status, body)
+}
+
+/// The provider views answer their own errors; what reaches here is a store or signing failure, a 500.
+impl From<ProviderError> for OAuth2ResponseError {
+    fn from(error: ProviderError) -> Self {
+        let status = ErrorStatusCode::INTERNAL_SERVER_ERROR;
+        oauth2_error(status, "server_error", "The authorization server encountered an error").with_cause(chain(&error))
+    }
+}
 
 /// An error of tokenstack's own operations.
 pub fn tokenstack(status: ErrorStatusCode, message: &str) -> TsResponseError {
@@ -179,5 +195,11 @@ impl OffSpec for NbResponseError {
 impl OffSpec for TsResponseError {
     fn off_spec(message: String) -> Self {
         tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &message).with_cause(message)
+    }
+}
+
+impl OffSpec for OAuth2ResponseError {
+    fn off_spec(message: String) -> Self {
+        oauth2_error(ErrorStatusCode::INTERNAL_SERVER_ERROR, "server_error", message.clone()).with_cause(message)
     }
 }

@@ -12,6 +12,7 @@ mod convert;
 mod error;
 mod netbird;
 mod netbird_users;
+mod oauth2;
 mod observe;
 mod service;
 pub mod validate;
@@ -25,7 +26,7 @@ use tokenstack_api::{TokenApi, params, types};
 use crate::model::OAuthKind;
 
 pub use self::context::ServerContext;
-use self::error::{AkResponseError, NbResponseError, TsResponseError};
+use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, TsResponseError};
 use self::observe::observed;
 
 /// The access- and refresh-token lists have two generated query types with the same fields.
@@ -357,6 +358,36 @@ impl TokenApi for ServerImpl {
         rqctx: RequestContext<ServerContext>,
     ) -> Result<HttpResponseOk<types::HealthStatus>, TsResponseError> {
         observed(&rqctx, service::readyz(&rqctx)).await
+    }
+
+    async fn oauth2_provider_root(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::Oauth2ProviderRootPath>,
+        query: Query<params::Oauth2ProviderRootQuery>,
+    ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
+        oauth2::get(&rqctx, path, query).await
+    }
+
+    async fn oauth2_provider_introspect(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::Oauth2ProviderIntrospectPath>,
+        body: TypedBody<types::Oauth2ProviderIntrospectForm>,
+    ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
+        oauth2::post(&rqctx, path, body).await
+    }
+
+    async fn oauth2_provider_openid_configuration(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::Oauth2ProviderOpenidConfigurationPath>,
+    ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
+        oauth2::openid_configuration(&rqctx, path).await
+    }
+
+    async fn oauth2_provider_jwks(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::Oauth2ProviderJwksPath>,
+    ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
+        oauth2::jwks(&rqctx, path).await
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {

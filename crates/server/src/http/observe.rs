@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use dropshot::{
-    HttpCodedResponse, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk,
+    HttpCodedResponse as _, HttpError, HttpResponseCreated, HttpResponseDeleted, HttpResponseError, HttpResponseOk,
     HttpResponseUpdatedNoContent, RequestContext,
 };
 use serde::Serialize;
 
 use super::ServerContext;
+use crate::authentik::oauth2::Reply;
 use super::error::{Cause, OffSpec};
 use super::validate::ResponseValidator;
 
@@ -17,33 +18,55 @@ use super::validate::ResponseValidator;
 #[derive(Debug)]
 pub struct InjectedDrop;
 
-/// A success response whose JSON body can be validated.
+/// A success response whose status and JSON body can be validated.
 pub trait WireBody {
-    /// The JSON body, `None` when the response has none.
-    fn wire_body(&self) -> Option<serde_json::Value>;
+    /// The status it is sent with.
+    fn wire_status(&self) -> u16;
+    /// The media type and JSON body, `None` when the response has none.
+    fn wire_body(&self) -> Option<(&'static str, serde_json::Value)>;
 }
 
-impl<T: schemars::JsonSchema + Serialize + Send + Sync + 'static> WireBody for HttpResponseOk<T> {
-    fn wire_body(&self) -> Option<serde_json::Value> {
-        Some(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
+macro_rules! typed_wire_body {
+    ($($response:ident),*) => {$(
+        impl<T: schemars::JsonSchema + Serialize + Send + Sync + 'static> WireBody for $response<T> {
+            fn wire_status(&self) -> u16 {
+                Self::STATUS_CODE.as_u16()
+            }
+
+            fn wire_body(&self) -> Option<(&'static str, serde_json::Value)> {
+                Some(("application/json", serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null)))
+            }
+        }
+    )*};
+}
+
+typed_wire_body!(HttpResponseOk, HttpResponseCreated);
+
+macro_rules! empty_wire_body {
+    ($($response:ident),*) => {$(
+        impl WireBody for $response {
+            fn wire_status(&self) -> u16 {
+                Self::STATUS_CODE.as_u16()
+            }
+
+            fn wire_body(&self) -> Option<(&'static str, serde_json::Value)> {
+                None
+            }
+        }
+    )*};
+}
+
+empty_wire_body!(HttpResponseDeleted, HttpResponseUpdatedNoContent);
+
+/// A provider view's answer: its body is JSON text (or none).
+impl WireBody for Reply {
+    fn wire_status(&self) -> u16 {
+        self.status
     }
-}
 
-impl<T: schemars::JsonSchema + Serialize + Send + Sync + 'static> WireBody for HttpResponseCreated<T> {
-    fn wire_body(&self) -> Option<serde_json::Value> {
-        Some(serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null))
-    }
-}
-
-impl WireBody for HttpResponseDeleted {
-    fn wire_body(&self) -> Option<serde_json::Value> {
-        None
-    }
-}
-
-impl WireBody for HttpResponseUpdatedNoContent {
-    fn wire_body(&self) -> Option<serde_json::Value> {
-        None
+    fn wire_body(&self) -> Option<(&'static str, serde_json::Value)> {
+        let (content_type, body) = self.body.as_ref()?;
+        Some((content_type, serde_json::from_str(body).unwrap_or(serde_json::Value::Null)))
     }
 }
 
@@ -59,11 +82,24 @@ pub(super) async fn observed<T, E>(
     handler: impl Future<Output = Result<T, E>>,
 ) -> Result<T, E>
 where
-    T: HttpCodedResponse + WireBody,
+    T: WireBody,
+    E: HttpResponseError + Serialize + From<HttpError> + OffSpec + Cause,
+{
+    observed_as(rqctx, rqctx.endpoint.operation_id.as_str(), handler).await
+}
+
+/// [`observed`] for an operation served through another's route (the provider's literal paths): faults,
+/// validation, metrics and the log line go by `operation_id`, the operation the request asked for.
+pub(super) async fn observed_as<T, E>(
+    rqctx: &RequestContext<ServerContext>,
+    operation_id: &str,
+    handler: impl Future<Output = Result<T, E>>,
+) -> Result<T, E>
+where
+    T: WireBody,
     E: HttpResponseError + Serialize + From<HttpError> + OffSpec + Cause,
 {
     let ctx = rqctx.context();
-    let operation_id = rqctx.endpoint.operation_id.as_str();
     let started = Instant::now();
     let decision = ctx.faults.decide(operation_id);
     if !decision.latency.is_zero() {
@@ -83,11 +119,11 @@ where
         None => handler.await,
     };
     let result = match ctx.validator {
-        Some(validator) => validated(rqctx, validator, result),
+        Some(validator) => validated(rqctx, operation_id, validator, result),
         None => result,
     };
     let status = match &result {
-        Ok(_) => T::STATUS_CODE.as_u16(),
+        Ok(response) => response.wire_status(),
         Err(error) => error.status_code().as_u16(),
     };
     let elapsed = started.elapsed();
@@ -109,17 +145,20 @@ where
 }
 
 /// Checks a handler's result against the spec; a violation is logged and becomes a 500 naming it.
-fn validated<T: HttpCodedResponse + WireBody, E: HttpResponseError + Serialize + OffSpec>(
+fn validated<T: WireBody, E: HttpResponseError + Serialize + OffSpec>(
     rqctx: &RequestContext<ServerContext>,
+    operation_id: &str,
     validator: &ResponseValidator,
     result: Result<T, E>,
 ) -> Result<T, E> {
-    let operation_id = rqctx.endpoint.operation_id.as_str();
     let checked = match &result {
         Ok(response) => {
             let body = response.wire_body();
-            let content_type = body.as_ref().map(|_| "application/json");
-            validator.check(operation_id, T::STATUS_CODE.as_u16(), content_type, body.as_ref())
+            let (content_type, body) = match &body {
+                Some((content_type, body)) => (Some(*content_type), Some(body)),
+                None => (None, None),
+            };
+            validator.check(operation_id, response.wire_status(), content_type, body)
         }
         Err(error) => {
             let body = serde_json::to_value(error).unwrap_or(serde_json::Value::Null);

@@ -12,6 +12,18 @@ use crate::secrets::Secret;
 mod providers;
 pub use providers::*;
 
+/// authentik's `User.uid`: a stable hash of the pk (upstream hashes it with the install id); the `sub` of a
+/// provider's tokens under the default `hashed_user_id` mode.
+pub fn user_uid(pk: i64) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("tokenstack-{pk}"));
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest {
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{b:02x}"));
+    }
+    out
+}
+
 /// User attribute that decides `expiring` for tokens a non-superuser creates.
 pub const AK_ATTR_TOKEN_EXPIRES: &str = "goauthentik.io/user/token-expires";
 

@@ -78,6 +78,22 @@ pub const DEFAULT_AUTHORIZATION_FLOW: Uuid = Uuid::from_u128(0x7f1a_0001_0000_40
 /// Likewise for `invalidation_flow` (authentik's `default-provider-invalidation-flow`).
 pub const DEFAULT_INVALIDATION_FLOW: Uuid = Uuid::from_u128(0x7f1a_0002_0000_4000_8000_0000_0000_0002);
 
+/// The certificate-key pairs a fresh tokenstack creates (when the store has none): authentik's own
+/// "authentik Self-signed Certificate" (RSA, RS256) and an ECDSA P-256 one (ES256), for providers' `signing_key`.
+pub const RSA_KEY_PAIR: (Uuid, &str) =
+    (Uuid::from_u128(0x7f1a_0003_0000_4000_8000_0000_0000_0003), "authentik Self-signed Certificate");
+pub const EC_KEY_PAIR: (Uuid, &str) =
+    (Uuid::from_u128(0x7f1a_0004_0000_4000_8000_0000_0000_0004), "tokenstack ES256 Certificate");
+
+/// Stand-ins for authentik's default scope mappings ("authentik default OAuth Mapping: OpenID 'openid'" and its
+/// siblings), by the scope name each maps: a provider's `property_mappings` naming these uuids has those scopes.
+pub const SCOPE_MAPPINGS: [(Uuid, &str); 4] = [
+    (Uuid::from_u128(0x7f1a_0010_0000_4000_8000_0000_0000_0001), "openid"),
+    (Uuid::from_u128(0x7f1a_0010_0000_4000_8000_0000_0000_0002), "email"),
+    (Uuid::from_u128(0x7f1a_0010_0000_4000_8000_0000_0000_0003), "profile"),
+    (Uuid::from_u128(0x7f1a_0010_0000_4000_8000_0000_0000_0004), "offline_access"),
+];
+
 /// `OAuth2Provider.grant_types`' default: every grant the provider serves.
 pub const DEFAULT_GRANT_TYPES: &[&str] =
     &["authorization_code", "refresh_token", "implicit", "client_credentials", "password"];

@@ -1,0 +1,276 @@
+//! The provider's other views: introspection (views/introspection.py), revocation (views/token_revoke.py),
+//! userinfo (views/userinfo.py behind utils.py `protected_resource_view`), a non-interactive authorization
+//! (views/authorize.py's checks, without its flow), JWKS (views/jwks.py), discovery (views/provider.py) and the
+//! provider root's redirect (urls.py `provider-root`).
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::token::redirect_uris;
+use super::{OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, dumps, validity};
+use crate::authentik::Authentik;
+use crate::authentik::provider::claims::{IdToken, SCOPE_OPENID, scope_claims, userinfo_claims};
+use crate::authentik::provider::client_auth::{self, secret_matches};
+use crate::authentik::provider::discovery::{DiscoveryInput, openid_configuration};
+use crate::authentik::provider::errors::{BearerError, TokenError, authorize_description, error_body};
+use crate::authentik::provider::jose::jwks_json;
+use crate::authentik::provider::json::Ordered;
+use crate::authentik::provider::{generate_authorization_code, pkce, redirect};
+use crate::model::{AkUser, AuthorizationCode, OAuthKind, OAuthToken, user_uid};
+use crate::secrets::Secret;
+use crate::store::StoreError;
+
+/// The query of `GET /application/o/authorize/`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeQuery {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+}
+
+/// `urllib.parse.quote_plus`, as `urlencode` writes query values.
+const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~').remove(b' ');
+
+fn quote_plus(text: &str) -> String {
+    utf8_percent_encode(text, QUOTE_PLUS).to_string().replace(' ', "+")
+}
+
+impl OAuth2<'_> {
+    /// `authenticate_provider`: the provider whose client id and secret the request presents, if confidential.
+    async fn authenticated_provider(
+        &self,
+        request: &ProviderRequest<'_>,
+        client_id: Option<&str>,
+        client_secret: Option<&Secret>,
+    ) -> Result<Option<Resolved>, ProviderError> {
+        let credentials = client_auth::extract(request.authorization, client_id, client_secret.map(Secret::expose));
+        if credentials.is_empty() {
+            return Ok(None);
+        }
+        let Some(resolved) = self.provider_by_client_id(&credentials.client_id).await? else { return Ok(None) };
+        let o = &resolved.provider.oauth2;
+        let valid = o.client_type == "confidential" && secret_matches(o.client_secret.expose(), &credentials.client_secret);
+        Ok(valid.then_some(resolved))
+    }
+
+    /// The access or refresh token `raw` of the provider `pk` (access tokens first, as upstream looks).
+    async fn provider_token(&self, raw: &str, pk: i64) -> Result<Option<OAuthToken>, ProviderError> {
+        for kind in [OAuthKind::Access, OAuthKind::Refresh] {
+            match self.store.oauth_token_by_token(kind, raw).await {
+                Ok(token) if token.provider == pk => return Ok(Some(token)),
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    /// `TokenIntrospectionView.post`: the token's claims with `active`, `scope` and `client_id`, or
+    /// `{"active": false}` for anything not introspectable by this client.
+    pub async fn introspect(
+        &self,
+        request: &ProviderRequest<'_>,
+        token: Option<&Secret>,
+        client_id: Option<&str>,
+        client_secret: Option<&Secret>,
+    ) -> Result<Reply, ProviderError> {
+        let inactive = || Reply::token(200, r#"{"active": false}"#.to_owned());
+        let Some(resolved) = self.authenticated_provider(request, client_id, client_secret).await? else {
+            return Ok(inactive());
+        };
+        let raw = token.map(Secret::expose).unwrap_or_default();
+        let Some(token) = self.provider_token(raw, resolved.provider.pk).await? else { return Ok(inactive()) };
+        let Some(claims) = token.id_token.as_object().filter(|c| !c.is_empty()) else { return Ok(inactive()) };
+        if token.is_expired(self.now) {
+            return Ok(inactive());
+        }
+        let mut body = Ordered::new();
+        body.extend(claims.iter().map(|(k, v)| (k.clone(), v.clone())));
+        body.insert("active", !token.revoked);
+        body.insert("scope", token.scope.join(" "));
+        body.insert("client_id", resolved.provider.oauth2.client_id.as_str());
+        Ok(Reply::token(200, dumps(&body)))
+    }
+
+    /// `TokenRevokeView.post`: a token of the client's provider is deleted; an unknown one is `{}` too; bad
+    /// client authentication is 401 `invalid_client`.
+    pub async fn revoke(
+        &self,
+        request: &ProviderRequest<'_>,
+        token: Option<&Secret>,
+        client_id: Option<&str>,
+        client_secret: Option<&Secret>,
+    ) -> Result<Reply, ProviderError> {
+        let Some(resolved) = self.authenticated_provider(request, client_id, client_secret).await? else {
+            return Ok(Reply::token_error(401, TokenError::InvalidClient, request.request_id));
+        };
+        let raw = token.map(Secret::expose).unwrap_or_default();
+        if let Some(token) = self.provider_token(raw, resolved.provider.pk).await? {
+            match self.store.delete_oauth_token(token.kind, token.pk).await {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Reply::token(200, "{}".to_owned()))
+    }
+
+    /// `UserInfoView` behind `protected_resource_view(["openid"])`: `sub`, the token's scope claims and its nonce.
+    pub async fn userinfo(&self, request: &ProviderRequest<'_>) -> Result<Reply, ProviderError> {
+        let header = request.authorization.unwrap_or_default();
+        let raw = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).unwrap_or_default().trim();
+        if raw.is_empty() {
+            return Ok(Reply::bearer_error(BearerError::InvalidToken));
+        }
+        let token = match self.store.oauth_token_by_token(OAuthKind::Access, raw).await {
+            Ok(token) if !token.is_expired(self.now) && !token.revoked => token,
+            Ok(_) | Err(StoreError::NotFound) => return Ok(Reply::bearer_error(BearerError::InvalidToken)),
+            Err(e) => return Err(e.into()),
+        };
+        if !token.scope.iter().any(|s| s == SCOPE_OPENID) {
+            return Ok(Reply::bearer_error(BearerError::InsufficientScope));
+        }
+        let (user, provider) = match (self.store.ak_user(token.user).await, self.store.provider(token.provider).await) {
+            (Ok(user), Ok(provider)) => (user, provider),
+            (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
+                return Ok(Reply::bearer_error(BearerError::InvalidToken));
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+        };
+        let Ok(id_token) = serde_json::from_value::<IdToken>(token.id_token.clone()) else {
+            return Ok(Reply::bearer_error(BearerError::InvalidToken));
+        };
+        let uid = user_uid(user.pk);
+        let groups: Vec<String> = user.groups.iter().map(|g| g.name.clone()).collect();
+        let claims = scope_claims(&claims_user(&user, &uid, &groups), &super::scope_names(&provider), &token.scope);
+        Ok(Reply::json(200, dumps(&userinfo_claims(&id_token, claims))))
+    }
+
+    /// The authorization endpoint without authentik's flow: the checks of `OAuthAuthorizationParams`, then a
+    /// code for the user of the request's authentik key (or `--authorize-as`), as a redirect to the client.
+    pub async fn authorize(&self, request: &ProviderRequest<'_>, query: &AuthorizeQuery) -> Result<Reply, ProviderError> {
+        let client_id = query.client_id.as_deref().unwrap_or_default();
+        let Some(mut resolved) = self.provider_by_client_id(client_id).await? else {
+            let description = format!("Invalid client identifier: {client_id}.");
+            return Ok(Reply::json(400, error_body("invalid_client", &description, request.request_id)));
+        };
+        let check = redirect::check_authorize(&redirect_uris(&resolved), query.redirect_uri.as_deref());
+        if let Some(registered) = check.register {
+            // Upstream saves the first redirect URI a provider without any is used with.
+            resolved.provider.oauth2.redirect_uris = registered
+                .iter()
+                .filter_map(|uri| serde_json::to_value(uri).ok().and_then(|v| serde_json::from_value(v).ok()))
+                .collect();
+            match self.store.replace_provider(resolved.provider.clone()).await {
+                Ok(()) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Err(error) = check.result {
+            let description = "Invalid redirect URI";
+            return Ok(Reply::json(400, error_body(error.cause(), description, request.request_id)));
+        }
+        let redirect_uri = query.redirect_uri.clone().unwrap_or_default();
+        let state = query.state.as_deref();
+        let fail = |error: &str, description: Option<&str>| {
+            let description = description.or_else(|| authorize_description(error)).unwrap_or_default();
+            Reply::redirect(crate::authentik::provider::errors::authorize_error_uri(
+                &redirect_uri,
+                error,
+                description,
+                false,
+                state,
+            ))
+        };
+        if query.response_type.as_deref() != Some("code") {
+            return Ok(fail("unsupported_response_type", None));
+        }
+        if resolved.application.is_none() {
+            return Ok(fail("access_denied", None));
+        }
+        let challenge = match pkce::authorize_challenge(query.code_challenge.as_deref(), query.code_challenge_method.as_deref()) {
+            Ok(challenge) => challenge,
+            Err(description) => return Ok(fail("invalid_request", Some(&description))),
+        };
+        let Some(user) = self.authorizing_user(request).await? else {
+            return Ok(fail("login_required", None));
+        };
+        let allowed = resolved.scope_names();
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in query.scope.as_deref().unwrap_or_default().split_whitespace() {
+            if allowed.iter().any(|a| a == scope) && !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        let lifetime = validity(&resolved.provider.oauth2.access_code_validity, chrono::TimeDelta::minutes(1));
+        let code = AuthorizationCode {
+            code: Secret::new(generate_authorization_code()),
+            provider: resolved.provider.pk,
+            user: user.pk,
+            expires: self.now + lifetime,
+            scope: scopes,
+            redirect_uri: redirect_uri.clone(),
+            nonce: query.nonce.clone().filter(|n| !n.is_empty()),
+            code_challenge: challenge.as_ref().map(|(c, _)| c.clone()),
+            code_challenge_method: challenge.map(|(_, m)| m),
+            auth_time: self.now,
+        };
+        let value = code.code.expose().to_owned();
+        self.store.insert_authorization_code(code).await?;
+        let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+        let location =
+            format!("{redirect_uri}{separator}code={value}&state={}", quote_plus(state.unwrap_or_default()));
+        Ok(Reply::redirect(location))
+    }
+
+    /// The user an authorization is for: the request's authentik API key, else `--authorize-as`.
+    async fn authorizing_user(&self, request: &ProviderRequest<'_>) -> Result<Option<AkUser>, ProviderError> {
+        if request.authorization.is_some() {
+            return match Authentik::new(self.store, self.now).authenticate(request.authorization).await {
+                Ok(user) => Ok(Some(user)),
+                Err(crate::authentik::AkError::Store(e)) => Err(e.into()),
+                Err(_) => Ok(None),
+            };
+        }
+        let Some(username) = self.authorize_as else { return Ok(None) };
+        match self.store.ak_user_by_username(username).await {
+            Ok(user) if user.is_active => Ok(Some(user)),
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `JWKSView.get`: the signing key of the application's provider, `{}` without one; 404 for an unknown slug.
+    pub async fn jwks(&self, request: &ProviderRequest<'_>, slug: &str) -> Result<Reply, ProviderError> {
+        let Some(resolved) = self.provider_by_slug(slug).await? else { return Ok(not_found(request)) };
+        Ok(Reply::json(200, jwks_json(resolved.key.as_deref())).cors())
+    }
+
+    /// `ProviderInfoView.get`: the discovery document; 404 for an unknown slug.
+    pub async fn openid_configuration(&self, request: &ProviderRequest<'_>, slug: &str) -> Result<Reply, ProviderError> {
+        let Some(resolved) = self.provider_by_slug(slug).await? else { return Ok(not_found(request)) };
+        let scope_names = resolved.scope_names();
+        let claims = resolved.claims_provider(&scope_names);
+        let document = openid_configuration(&DiscoveryInput {
+            base_url: request.base_url,
+            slug,
+            issuer_mode: claims.issuer_mode,
+            signing_alg: resolved.signer().algorithm(),
+            scope_names: &scope_names,
+        });
+        Ok(Reply::json(200, document).cors())
+    }
+
+    /// urls.py `provider-root`: a redirect to the application's discovery document.
+    pub fn provider_root(slug: &str) -> Reply {
+        Reply::redirect(format!("/application/o/{slug}/.well-known/openid-configuration"))
+    }
+}
+
+/// Django's `Http404` for `get_object_or_404(Application, slug=…)`, as the spec's error body.
+fn not_found(request: &ProviderRequest<'_>) -> Reply {
+    Reply::json(404, error_body("not_found", "No Application matches the given query.", request.request_id))
+}

@@ -1,0 +1,280 @@
+//! The rules of authentik's OAuth2/OpenID provider endpoints under `/application/o/` (authentik/providers/oauth2/
+//! views/): [`token`] (the token endpoint's grants) and [`endpoints`] (introspection, revocation, userinfo, the
+//! non-interactive authorization, JWKS, discovery). Each answers a [`Reply`]: these views choose their own status,
+//! headers and body, which the HTTP layer sends as given. Tokens minted here are the store's OAuth2 token rows,
+//! so the management API lists, retrieves and deletes them.
+
+mod endpoints;
+mod token;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::provider::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
+use super::provider::errors::{BearerError, TokenError};
+use super::provider::jose::{JoseError, Signer, SigningKey};
+use super::provider::json::{Ordered, Style, to_python_json};
+use super::provider::validity::timedelta_from_string;
+use super::provider::jose::KeyKind;
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR, SCOPE_MAPPINGS};
+use crate::store::{Store, StoreError};
+
+pub(crate) use endpoints::AuthorizeQuery;
+pub(crate) use token::TokenForm;
+
+/// A response of one of the provider's views: status, headers and an optional body with its media type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    /// `(content type, body)`.
+    pub body: Option<(&'static str, String)>,
+}
+
+const JSON: &str = "application/json";
+
+impl Reply {
+    /// Django's `JsonResponse`.
+    fn json(status: u16, body: String) -> Self {
+        Reply { status, headers: Vec::new(), body: Some((JSON, body)) }
+    }
+
+    /// `TokenResponse` (utils.py): JSON with `Cache-Control: no-store` and `Pragma: no-cache`.
+    fn token(status: u16, body: String) -> Self {
+        let mut reply = Reply::json(status, body);
+        reply.headers.push(("cache-control", "no-store".into()));
+        reply.headers.push(("pragma", "no-cache".into()));
+        reply
+    }
+
+    /// A `TokenError` as the token, introspection and revocation views answer it.
+    fn token_error(status: u16, error: TokenError, request_id: &str) -> Self {
+        Reply::token(status, error.body(request_id))
+    }
+
+    /// A 302 to `location`.
+    fn redirect(location: String) -> Self {
+        Reply { status: 302, headers: vec![("location", location)], body: None }
+    }
+
+    /// `protected_resource_view`'s answer to a bad bearer token: no body, the error in `WWW-Authenticate`.
+    fn bearer_error(error: BearerError) -> Self {
+        Reply { status: error.status(), headers: vec![("www-authenticate", error.www_authenticate())], body: None }
+    }
+
+    /// With `Access-Control-Allow-Origin: *` (JWKS and discovery).
+    fn cors(mut self) -> Self {
+        self.headers.push(("access-control-allow-origin", "*".into()));
+        self
+    }
+
+    /// The value of a header, for tests.
+    #[cfg(test)]
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What went wrong beneath a provider view: only the store, which the HTTP layer turns into a 500 with its cause.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProviderError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing failed: {0}")]
+    Jose(#[from] JoseError),
+}
+
+/// What a provider view reads from the request besides its form or query.
+#[derive(Debug, Clone, Copy)]
+pub struct ProviderRequest<'a> {
+    /// `scheme://host[:port]` of the request (discovery's `base_url`).
+    pub base_url: &'a str,
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// Dropshot's request id, which authentik's error bodies carry as `request_id`.
+    pub request_id: &'a str,
+}
+
+/// Parsed signing keys by key-pair pk, so that a key's PEM is parsed once, not per token.
+#[derive(Default)]
+pub struct Keyring {
+    keys: RwLock<HashMap<Uuid, Arc<SigningKey>>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").finish_non_exhaustive()
+    }
+}
+
+impl Keyring {
+    /// The parsed key of the key pair `pk` (parsed again when its PEM changed, after a state load).
+    async fn key(&self, store: &dyn Store, pk: Uuid) -> Result<Option<Arc<SigningKey>>, ProviderError> {
+        let pair = match store.key_pair(pk).await {
+            Ok(pair) => pair,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let cached = self.keys.read().unwrap_or_else(|e| e.into_inner()).get(&pk).cloned();
+        if let Some(key) = cached.filter(|k| k.pem().expose() == pair.key_data.expose()) {
+            return Ok(Some(key));
+        }
+        let certificate = Some(pair.certificate_data.as_str()).filter(|c| !c.is_empty());
+        let key = Arc::new(SigningKey::from_pem(pair.key_data.expose(), certificate, &pair.name)?);
+        self.keys.write().unwrap_or_else(|e| e.into_inner()).insert(pk, key.clone());
+        Ok(Some(key))
+    }
+}
+
+/// Creates [`RSA_KEY_PAIR`] and [`EC_KEY_PAIR`] with fresh keys when the store holds no key pair at all (a seed
+/// or an earlier start may have brought them).
+pub(crate) async fn ensure_key_pairs(store: &dyn Store) -> Result<(), ProviderError> {
+    if !store.list_key_pairs().await?.is_empty() {
+        return Ok(());
+    }
+    for ((pk, name), kind) in [(RSA_KEY_PAIR, KeyKind::Rsa), (EC_KEY_PAIR, KeyKind::Ec)] {
+        let key = SigningKey::generate(kind, name)?;
+        let pair = AkKeyPair {
+            pk,
+            name: name.to_owned(),
+            key_data: key.pem().clone(),
+            certificate_data: key.certificate_pem().to_owned(),
+        };
+        match store.insert_key_pair(pair).await {
+            // Another replica created it first.
+            Ok(()) | Err(StoreError::Duplicate { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The provider rules over a store at one instant `now` (with the clock offset).
+#[derive(Clone, Copy)]
+pub struct OAuth2<'a> {
+    pub store: &'a dyn Store,
+    pub now: DateTime<Utc>,
+    pub keyring: &'a Keyring,
+    /// `--authorize-as`: the user the authorization endpoint authorizes when the request names none.
+    pub authorize_as: Option<&'a str>,
+}
+
+/// A provider with what its views need resolved: its application and its signing key.
+struct Resolved {
+    provider: AkProvider,
+    application: Option<AkApplication>,
+    key: Option<Arc<SigningKey>>,
+}
+
+impl Resolved {
+    fn signer(&self) -> Signer<'_> {
+        match &self.key {
+            Some(key) => Signer::Key(key),
+            None => Signer::ClientSecret(self.provider.oauth2.client_secret.expose()),
+        }
+    }
+
+    /// The `scope_name`s of the provider's scope mappings.
+    fn scope_names(&self) -> Vec<String> {
+        scope_names(&self.provider)
+    }
+
+    fn claims_provider<'a>(&'a self, scope_names: &'a [String]) -> ClaimsProvider<'a> {
+        let o = &self.provider.oauth2;
+        ClaimsProvider {
+            client_id: &o.client_id,
+            sub_mode: parse_mode(&o.sub_mode).unwrap_or(SubMode::HashedUserId),
+            issuer_mode: parse_mode(&o.issuer_mode).unwrap_or(IssuerMode::PerProvider),
+            include_claims_in_id_token: o.include_claims_in_id_token,
+            application_slug: self.application.as_ref().map(|a| a.slug.as_str()),
+            scope_names,
+        }
+    }
+}
+
+/// The scope names a provider's `property_mappings` name among tokenstack's stand-ins for authentik's default
+/// scope mappings ([`SCOPE_MAPPINGS`]); a provider that names none of them has all four, as a provider created
+/// in authentik's UI with its default mappings.
+pub(crate) fn scope_names(provider: &AkProvider) -> Vec<String> {
+    let named: Vec<String> = SCOPE_MAPPINGS
+        .iter()
+        .filter(|(pk, _)| provider.property_mappings.contains(pk))
+        .map(|(_, name)| (*name).to_owned())
+        .collect();
+    if named.is_empty() { SCOPE_MAPPINGS.iter().map(|(_, name)| (*name).to_owned()).collect() } else { named }
+}
+
+/// A model choice (`sub_mode`, `issuer_mode`) by its serde name.
+fn parse_mode<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    serde_json::from_value(Value::String(value.to_owned())).ok()
+}
+
+/// A provider's validity, or its model default when the stored text does not parse.
+fn validity(value: &str, default: TimeDelta) -> TimeDelta {
+    timedelta_from_string(value).unwrap_or(default)
+}
+
+/// The claims-relevant fields of a user.
+fn claims_user<'a>(user: &'a AkUser, uid: &'a str, groups: &'a [String]) -> ClaimsUser<'a> {
+    ClaimsUser {
+        pk: user.pk,
+        uid,
+        uuid: user.uuid,
+        username: &user.username,
+        email: &user.email,
+        name: &user.name,
+        upn: user.attributes.get("upn"),
+        groups,
+    }
+}
+
+/// `json.dumps` of an ordered body, as Django's `JsonResponse` writes it.
+fn dumps(body: &Ordered) -> String {
+    to_python_json(body, Style::Spaced).unwrap_or_default()
+}
+
+impl<'a> OAuth2<'a> {
+    /// The provider with this `client_id`, resolved.
+    async fn provider_by_client_id(&self, client_id: &str) -> Result<Option<Resolved>, ProviderError> {
+        if client_id.is_empty() {
+            return Ok(None);
+        }
+        let providers = self.store.list_providers().await?;
+        match providers.into_iter().find(|p| p.oauth2.client_id == client_id) {
+            Some(provider) => self.resolve(provider).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The provider of the application `slug`, resolved; `None` for an unknown slug or one without provider.
+    async fn provider_by_slug(&self, slug: &str) -> Result<Option<Resolved>, ProviderError> {
+        let application = match self.store.application(slug).await {
+            Ok(application) => application,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(pk) = application.provider else { return Ok(None) };
+        match self.store.provider(pk).await {
+            Ok(provider) => self.resolve(provider).await.map(Some),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn resolve(&self, provider: AkProvider) -> Result<Resolved, ProviderError> {
+        let application = match self.store.application_of_provider(provider.pk).await {
+            Ok(application) => Some(application),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let key = match provider.oauth2.signing_key {
+            Some(pk) => self.keyring.key(self.store, pk).await?,
+            None => None,
+        };
+        Ok(Resolved { provider, application, key })
+    }
+}
