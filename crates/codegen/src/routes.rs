@@ -101,8 +101,7 @@ fn merge_free_form(doc: &Value, existing: &mut Value, other: &Value) {
             existing["responses"][status] = response.clone();
         }
     }
-    let mut parameters: Vec<Value> =
-        existing.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut parameters: Vec<Value> = existing.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
     for parameter in other.get("parameters").and_then(Value::as_array).into_iter().flatten() {
         let parameter = resolved(doc, parameter);
         let named = |p: &Value| p.get("name") == parameter.get("name") && p.get("in") == parameter.get("in");
@@ -119,9 +118,11 @@ fn merge_free_form(doc: &Value, existing: &mut Value, other: &Value) {
     if !parameters.is_empty() {
         existing["parameters"] = Value::Array(parameters);
     }
-    let Some((media_type, theirs)) = other.pointer("/requestBody/content").and_then(Value::as_object).and_then(|c| {
-        c.iter().next().map(|(media_type, media)| (media_type.clone(), resolved(doc, &media["schema"])))
-    }) else {
+    let Some((media_type, theirs)) = other
+        .pointer("/requestBody/content")
+        .and_then(Value::as_object)
+        .and_then(|c| c.iter().next().map(|(media_type, media)| (media_type.clone(), resolved(doc, &media["schema"]))))
+    else {
         return;
     };
     let ours = existing.pointer(&format!("/requestBody/content/{}/schema", media_type.replace('/', "~1")));

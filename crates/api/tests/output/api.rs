@@ -662,6 +662,56 @@ pub mod types {
             value.parse()
         }
     }
+    ///`JsonWebKey`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct JsonWebKey {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alg: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub crv: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub e: ::std::option::Option<::std::string::String>,
+        pub kid: ::std::string::String,
+        pub kty: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub n: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "use", skip_serializing_if = "::std::option::Option::is_none")]
+        pub use_: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub x: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub x5c: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub x5t: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "x5t#S256",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub x5t_s256: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub y: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    ///views/jwks.py; `{}` for a provider without signing key.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct JsonWebKeySet {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub keys: ::std::vec::Vec<JsonWebKey>,
+    }
     ///`MatchingModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -864,6 +914,92 @@ pub mod types {
             value.parse()
         }
     }
+    ///The empty object token_revoke.py answers.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct OAuth2Empty {}
+    ///errors.py `OAuth2Error.create_dict`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2Error {
+        pub error: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    ///views/introspection.py: the id-token claims (id_token.py IDToken.to_dict) with `active`, `scope` and `client_id`; only `active: false` for anything not introspectable.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2Introspection {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub acr: ::std::option::Option<::std::string::String>,
+        pub active: bool,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub amr: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub at_hash: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub aud: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_time: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub c_hash: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub exp: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iat: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iss: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub nonce: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    ///The form fields views/introspection.py and utils.py `authenticate_provider` read.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2IntrospectionRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type_hint: ::std::option::Option<::std::string::String>,
+    }
     ///OAuth2Provider Serializer
     #[derive(
         ::serde::Deserialize,
@@ -1037,6 +1173,246 @@ pub mod types {
         fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
+    }
+    ///The form fields views/token_revoke.py reads.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2RevocationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type_hint: ::std::option::Option<::std::string::String>,
+    }
+    ///The form fields views/token.py reads (`TokenParams.parse`).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2TokenRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_assertion: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_assertion_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_verifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grant_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
+    }
+    ///views/token.py `create_*_response`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2TokenResponse {
+        pub access_token: ::std::string::String,
+        pub expires_in: i64,
+        pub id_token: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::std::string::String>,
+        pub scope: ::std::string::String,
+        pub token_type: OAuth2TokenResponseTokenType,
+    }
+    ///`OAuth2TokenResponseTokenType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuth2TokenResponseTokenType {
+        Bearer,
+    }
+    impl ::std::fmt::Display for OAuth2TokenResponseTokenType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Bearer => f.write_str("Bearer"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuth2TokenResponseTokenType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Bearer" => Ok(Self::Bearer),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2TokenResponseTokenType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2TokenResponseTokenType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///views/userinfo.py: `sub` and the claims of the token's scopes (email, profile).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2UserInfo {
+        pub sub: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    ///`Oauth2ProviderIntrospectForm`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct Oauth2ProviderIntrospectForm {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_assertion: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_assertion_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_verifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grant_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type_hint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
+    }
+    ///views/provider.py `ProviderInfoView.get_info`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OpenIdConfiguration {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub acr_values_supported: ::std::vec::Vec<::std::string::String>,
+        pub authorization_endpoint: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub backchannel_logout_session_supported: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub backchannel_logout_supported: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub claims_parameter_supported: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub claims_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub code_challenge_methods_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_authorization_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub end_session_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub grant_types_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub id_token_encryption_alg_values_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub id_token_encryption_enc_values_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub id_token_signing_alg_values_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub introspection_endpoint: ::std::option::Option<::std::string::String>,
+        pub issuer: ::std::string::String,
+        pub jwks_uri: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_parameter_supported: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub response_modes_supported: ::std::vec::Vec<::std::string::String>,
+        pub response_types_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revocation_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scopes_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub subject_types_supported: ::std::vec::Vec<::std::string::String>,
+        pub token_endpoint: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub token_endpoint_auth_methods_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userinfo_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`PaginatedApplicationList`
     #[derive(
@@ -3422,6 +3798,59 @@ pub mod params {
         ///A unique integer value identifying this OAuth2/OpenID Provider.
         pub id: i64,
     }
+    ///Path parameters of `oauth2_provider_root`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct Oauth2ProviderRootPath {
+        pub application_slug: ::std::string::String,
+    }
+    ///Query parameters of `oauth2_provider_root`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct Oauth2ProviderRootQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub client_id: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub redirect_uri: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub response_type: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub scope: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub state: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub nonce: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub code_challenge: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub code_challenge_method: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub response_mode: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub prompt: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub max_age: Option<::std::string::String>,
+    }
+    ///Path parameters of `oauth2_provider_introspect`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct Oauth2ProviderIntrospectPath {
+        pub application_slug: ::std::string::String,
+    }
+    ///Path parameters of `oauth2_provider_openid_configuration`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct Oauth2ProviderOpenidConfigurationPath {
+        pub application_slug: ::std::string::String,
+    }
+    ///Path parameters of `oauth2_provider_jwks`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct Oauth2ProviderJwksPath {
+        pub application_slug: ::std::string::String,
+    }
 }
 /// Every operationId of the spec, in document order.
 pub const OPERATION_IDS: &[&str] = &[
@@ -3478,6 +3907,10 @@ pub const OPERATION_IDS: &[&str] = &[
     "providers_oauth2_retrieve",
     "providers_oauth2_update",
     "providers_oauth2_destroy",
+    "oauth2_provider_root",
+    "oauth2_provider_introspect",
+    "oauth2_provider_openid_configuration",
+    "oauth2_provider_jwks",
     "healthz",
     "metrics",
     "readyz",
@@ -3493,6 +3926,26 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "service_account",
         "id",
     ),
+    (
+        "oauth2_provider_authorize",
+        "oauth2_provider_root",
+        "authorize",
+        "application_slug",
+    ),
+    (
+        "oauth2_provider_introspect",
+        "oauth2_provider_introspect",
+        "introspect",
+        "application_slug",
+    ),
+    (
+        "oauth2_provider_revoke",
+        "oauth2_provider_introspect",
+        "revoke",
+        "application_slug",
+    ),
+    ("oauth2_provider_token", "oauth2_provider_introspect", "token", "application_slug"),
+    ("oauth2_provider_userinfo", "oauth2_provider_root", "userinfo", "application_slug"),
 ];
 /// Each operationId with the tags the spec gives it, in document order.
 pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
@@ -3549,6 +4002,10 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("providers_oauth2_retrieve", &["providers"]),
     ("providers_oauth2_update", &["providers"]),
     ("providers_oauth2_destroy", &["providers"]),
+    ("oauth2_provider_root", &["oauth2-provider"]),
+    ("oauth2_provider_introspect", &["oauth2-provider"]),
+    ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
+    ("oauth2_provider_jwks", &["oauth2-provider"]),
     ("healthz", &["tokenstack"]),
     ("metrics", &["tokenstack"]),
     ("readyz", &["tokenstack"]),
@@ -4243,6 +4700,65 @@ pub trait TokenApi {
     ) -> Result<
         dropshot::HttpResponseDeleted,
         crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Provider root
+    ///
+    /// urls.py `provider-root`, a RedirectView to the application's openid-configuration.
+    #[endpoint{method = GET,
+    path = "/application/o/{application_slug}/",
+    operation_id = "oauth2_provider_root",
+    tags = ["oauth2-provider"]}]
+    async fn oauth2_provider_root(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::Oauth2ProviderRootPath>,
+        query: dropshot::Query<params::Oauth2ProviderRootQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::OAuth2Error>,
+    >;
+    /// Token introspection (RFC 7662)
+    ///
+    /// views/introspection.py (TokenIntrospectionView). Needs the authentication of a confidential client; the token must be an access or refresh token of that client's provider. Anything else (bad client authentication, an unknown, expired or foreign token) is 200 `{"active": false}`. An active token answers its id-token claims with `active`, `scope` and `client_id`; a revoked one the same with `active: false`.
+    #[endpoint{method = POST,
+    path = "/application/o/{application_slug}/",
+    operation_id = "oauth2_provider_introspect",
+    tags = ["oauth2-provider"],
+    content_type = "application/x-www-form-urlencoded"}]
+    async fn oauth2_provider_introspect(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::Oauth2ProviderIntrospectPath>,
+        body: dropshot::TypedBody<types::Oauth2ProviderIntrospectForm>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::OAuth2Error>,
+    >;
+    /// OpenID Connect discovery
+    ///
+    /// views/provider.py (ProviderInfoView): issuer and endpoint URLs built from the request's scheme and Host (X-Forwarded-Proto honoured), with the trailing slash of the issuer as authentik writes it. An unknown slug, or an application without OAuth2 provider, is 404. Sent with `Access-Control-Allow-Origin: *`.
+    #[endpoint{method = GET,
+    path = "/application/o/{application_slug}/.well-known/openid-configuration",
+    operation_id = "oauth2_provider_openid_configuration",
+    tags = ["oauth2-provider"]}]
+    async fn oauth2_provider_openid_configuration(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::Oauth2ProviderOpenidConfigurationPath>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::OAuth2Error>,
+    >;
+    /// JSON Web Key Set
+    ///
+    /// views/jwks.py (JWKSView): the signing key of the provider bound to the application (RS256 or ES256, with kid, x5c, x5t and x5t#S256); `{}` for a provider without a signing key (HS256 with its client secret). An unknown slug, or an application without OAuth2 provider, is 404. Sent with `Access-Control-Allow-Origin: *`.
+    #[endpoint{method = GET,
+    path = "/application/o/{application_slug}/jwks/",
+    operation_id = "oauth2_provider_jwks",
+    tags = ["oauth2-provider"]}]
+    async fn oauth2_provider_jwks(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::Oauth2ProviderJwksPath>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::OAuth2Error>,
     >;
     /// Liveness
     ///

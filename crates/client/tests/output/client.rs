@@ -847,6 +847,53 @@ pub mod types {
             value.parse()
         }
     }
+    ///`JsonWebKey`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JsonWebKey {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub alg: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub crv: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub e: ::std::option::Option<::std::string::String>,
+        pub kid: ::std::string::String,
+        pub kty: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub n: ::std::option::Option<::std::string::String>,
+        #[serde(rename = "use", skip_serializing_if = "::std::option::Option::is_none")]
+        pub use_: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub x: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub x5c: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub x5t: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "x5t#S256",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub x5t_s256: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub y: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl JsonWebKey {
+        pub fn builder() -> builder::JsonWebKey {
+            Default::default()
+        }
+    }
+    ///views/jwks.py; `{}` for a provider without signing key.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct JsonWebKeySet {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub keys: ::std::vec::Vec<JsonWebKey>,
+    }
+    impl JsonWebKeySet {
+        pub fn builder() -> builder::JsonWebKeySet {
+            Default::default()
+        }
+    }
     ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -1086,6 +1133,86 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///The empty object token_revoke.py answers.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct OAuth2Empty {}
+    impl OAuth2Empty {
+        pub fn builder() -> builder::OAuth2Empty {
+            Default::default()
+        }
+    }
+    ///errors.py `OAuth2Error.create_dict`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2Error {
+        pub error: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_id: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2Error {
+        pub fn builder() -> builder::OAuth2Error {
+            Default::default()
+        }
+    }
+    ///views/introspection.py: the id-token claims (id_token.py IDToken.to_dict) with `active`, `scope` and `client_id`; only `active: false` for anything not introspectable.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2Introspection {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub acr: ::std::option::Option<::std::string::String>,
+        pub active: bool,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub amr: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub at_hash: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub aud: ::std::option::Option<::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auth_time: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub c_hash: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub exp: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iat: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub iss: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub nonce: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sid: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl OAuth2Introspection {
+        pub fn builder() -> builder::OAuth2Introspection {
+            Default::default()
+        }
+    }
+    ///The form fields views/introspection.py and utils.py `authenticate_provider` read.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OAuth2IntrospectionRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type_hint: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2IntrospectionRequest {
+        pub fn builder() -> builder::OAuth2IntrospectionRequest {
+            Default::default()
         }
     }
     ///OAuth2Provider Serializer
@@ -1805,6 +1932,199 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///The form fields views/token_revoke.py reads.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OAuth2RevocationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token_type_hint: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2RevocationRequest {
+        pub fn builder() -> builder::OAuth2RevocationRequest {
+            Default::default()
+        }
+    }
+    ///The form fields views/token.py reads (`TokenParams.parse`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OAuth2TokenRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_assertion: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_assertion_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code_verifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub grant_type: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub redirect_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub username: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2TokenRequest {
+        pub fn builder() -> builder::OAuth2TokenRequest {
+            Default::default()
+        }
+    }
+    ///views/token.py `create_*_response`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2TokenResponse {
+        pub access_token: ::std::string::String,
+        pub expires_in: i64,
+        pub id_token: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token: ::std::option::Option<::std::string::String>,
+        pub scope: ::std::string::String,
+        pub token_type: OAuth2TokenResponseTokenType,
+    }
+    impl OAuth2TokenResponse {
+        pub fn builder() -> builder::OAuth2TokenResponse {
+            Default::default()
+        }
+    }
+    ///`OAuth2TokenResponseTokenType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuth2TokenResponseTokenType {
+        Bearer,
+    }
+    impl ::std::fmt::Display for OAuth2TokenResponseTokenType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Bearer => f.write_str("Bearer"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuth2TokenResponseTokenType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "Bearer" => Ok(Self::Bearer),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuth2TokenResponseTokenType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuth2TokenResponseTokenType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///views/userinfo.py: `sub` and the claims of the token's scopes (email, profile).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2UserInfo {
+        pub sub: ::std::string::String,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl OAuth2UserInfo {
+        pub fn builder() -> builder::OAuth2UserInfo {
+            Default::default()
+        }
+    }
+    ///views/provider.py `ProviderInfoView.get_info`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OpenIdConfiguration {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub acr_values_supported: ::std::vec::Vec<::std::string::String>,
+        pub authorization_endpoint: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub backchannel_logout_session_supported: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub backchannel_logout_supported: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub claims_parameter_supported: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub claims_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub code_challenge_methods_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_authorization_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub end_session_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub grant_types_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub id_token_encryption_alg_values_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub id_token_encryption_enc_values_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub id_token_signing_alg_values_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub introspection_endpoint: ::std::option::Option<::std::string::String>,
+        pub issuer: ::std::string::String,
+        pub jwks_uri: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub request_parameter_supported: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub response_modes_supported: ::std::vec::Vec<::std::string::String>,
+        pub response_types_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revocation_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scopes_supported: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub subject_types_supported: ::std::vec::Vec<::std::string::String>,
+        pub token_endpoint: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub token_endpoint_auth_methods_supported: ::std::vec::Vec<
+            ::std::string::String,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub userinfo_endpoint: ::std::option::Option<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl OpenIdConfiguration {
+        pub fn builder() -> builder::OpenIdConfiguration {
+            Default::default()
         }
     }
     ///`PaginatedApplicationList`
@@ -5884,6 +6204,308 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct JsonWebKey {
+            alg: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            crv: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            e: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            kid: ::std::result::Result<::std::string::String, ::std::string::String>,
+            kty: ::std::result::Result<::std::string::String, ::std::string::String>,
+            n: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            use_: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            x: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            x5c: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            x5t: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            x5t_s256: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            y: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for JsonWebKey {
+            fn default() -> Self {
+                Self {
+                    alg: Ok(Default::default()),
+                    crv: Ok(Default::default()),
+                    e: Ok(Default::default()),
+                    kid: Err("no value supplied for kid".to_string()),
+                    kty: Err("no value supplied for kty".to_string()),
+                    n: Ok(Default::default()),
+                    use_: Ok(Default::default()),
+                    x: Ok(Default::default()),
+                    x5c: Ok(Default::default()),
+                    x5t: Ok(Default::default()),
+                    x5t_s256: Ok(Default::default()),
+                    y: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl JsonWebKey {
+            pub fn alg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.alg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for alg: {e}")
+                    });
+                self
+            }
+            pub fn crv<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.crv = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for crv: {e}")
+                    });
+                self
+            }
+            pub fn e<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.e = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for e: {e}"));
+                self
+            }
+            pub fn kid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for kid: {e}")
+                    });
+                self
+            }
+            pub fn kty<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kty = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for kty: {e}")
+                    });
+                self
+            }
+            pub fn n<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.n = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for n: {e}"));
+                self
+            }
+            pub fn use_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.use_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for use_: {e}")
+                    });
+                self
+            }
+            pub fn x<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.x = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for x: {e}"));
+                self
+            }
+            pub fn x5c<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.x5c = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for x5c: {e}")
+                    });
+                self
+            }
+            pub fn x5t<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.x5t = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for x5t: {e}")
+                    });
+                self
+            }
+            pub fn x5t_s256<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.x5t_s256 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for x5t_s256: {e}")
+                    });
+                self
+            }
+            pub fn y<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.y = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for y: {e}"));
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JsonWebKey> for super::JsonWebKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JsonWebKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    alg: value.alg?,
+                    crv: value.crv?,
+                    e: value.e?,
+                    kid: value.kid?,
+                    kty: value.kty?,
+                    n: value.n?,
+                    use_: value.use_?,
+                    x: value.x?,
+                    x5c: value.x5c?,
+                    x5t: value.x5t?,
+                    x5t_s256: value.x5t_s256?,
+                    y: value.y?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JsonWebKey> for JsonWebKey {
+            fn from(value: super::JsonWebKey) -> Self {
+                Self {
+                    alg: Ok(value.alg),
+                    crv: Ok(value.crv),
+                    e: Ok(value.e),
+                    kid: Ok(value.kid),
+                    kty: Ok(value.kty),
+                    n: Ok(value.n),
+                    use_: Ok(value.use_),
+                    x: Ok(value.x),
+                    x5c: Ok(value.x5c),
+                    x5t: Ok(value.x5t),
+                    x5t_s256: Ok(value.x5t_s256),
+                    y: Ok(value.y),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JsonWebKeySet {
+            keys: ::std::result::Result<
+                ::std::vec::Vec<super::JsonWebKey>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for JsonWebKeySet {
+            fn default() -> Self {
+                Self {
+                    keys: Ok(Default::default()),
+                }
+            }
+        }
+        impl JsonWebKeySet {
+            pub fn keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JsonWebKey>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for keys: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JsonWebKeySet> for super::JsonWebKeySet {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JsonWebKeySet,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { keys: value.keys? })
+            }
+        }
+        impl ::std::convert::From<super::JsonWebKeySet> for JsonWebKeySet {
+            fn from(value: super::JsonWebKeySet) -> Self {
+                Self { keys: Ok(value.keys) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct NetbirdError {
             code: ::std::result::Result<i64, ::std::string::String>,
             message: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -6316,6 +6938,545 @@ and, if this user is being impersonated, the original user in the `original` pro
                     auto_groups: Ok(value.auto_groups),
                     is_blocked: Ok(value.is_blocked),
                     role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2Empty {}
+        impl ::std::default::Default for OAuth2Empty {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+        impl OAuth2Empty {}
+        impl ::std::convert::TryFrom<OAuth2Empty> for super::OAuth2Empty {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                _value: OAuth2Empty,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {})
+            }
+        }
+        impl ::std::convert::From<super::OAuth2Empty> for OAuth2Empty {
+            fn from(_value: super::OAuth2Empty) -> Self {
+                Self {}
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2Error {
+            error: ::std::result::Result<::std::string::String, ::std::string::String>,
+            error_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2Error {
+            fn default() -> Self {
+                Self {
+                    error: Err("no value supplied for error".to_string()),
+                    error_description: Ok(Default::default()),
+                    request_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2Error {
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn error_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for error_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2Error> for super::OAuth2Error {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2Error,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    error: value.error?,
+                    error_description: value.error_description?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2Error> for OAuth2Error {
+            fn from(value: super::OAuth2Error) -> Self {
+                Self {
+                    error: Ok(value.error),
+                    error_description: Ok(value.error_description),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2Introspection {
+            acr: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            active: ::std::result::Result<bool, ::std::string::String>,
+            amr: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            at_hash: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            aud: ::std::result::Result<
+                ::std::option::Option<::serde_json::Value>,
+                ::std::string::String,
+            >,
+            auth_time: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            c_hash: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            exp: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            iat: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            iss: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            nonce: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sub: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2Introspection {
+            fn default() -> Self {
+                Self {
+                    acr: Ok(Default::default()),
+                    active: Err("no value supplied for active".to_string()),
+                    amr: Ok(Default::default()),
+                    at_hash: Ok(Default::default()),
+                    aud: Ok(Default::default()),
+                    auth_time: Ok(Default::default()),
+                    c_hash: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
+                    exp: Ok(Default::default()),
+                    iat: Ok(Default::default()),
+                    iss: Ok(Default::default()),
+                    nonce: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    sid: Ok(Default::default()),
+                    sub: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl OAuth2Introspection {
+            pub fn acr<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.acr = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for acr: {e}")
+                    });
+                self
+            }
+            pub fn active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for active: {e}")
+                    });
+                self
+            }
+            pub fn amr<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.amr = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for amr: {e}")
+                    });
+                self
+            }
+            pub fn at_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.at_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for at_hash: {e}")
+                    });
+                self
+            }
+            pub fn aud<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.aud = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for aud: {e}")
+                    });
+                self
+            }
+            pub fn auth_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auth_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auth_time: {e}")
+                    });
+                self
+            }
+            pub fn c_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.c_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for c_hash: {e}")
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn exp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.exp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for exp: {e}")
+                    });
+                self
+            }
+            pub fn iat<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.iat = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for iat: {e}")
+                    });
+                self
+            }
+            pub fn iss<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.iss = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for iss: {e}")
+                    });
+                self
+            }
+            pub fn nonce<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.nonce = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for nonce: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn sid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sid: {e}")
+                    });
+                self
+            }
+            pub fn sub<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2Introspection>
+        for super::OAuth2Introspection {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2Introspection,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    acr: value.acr?,
+                    active: value.active?,
+                    amr: value.amr?,
+                    at_hash: value.at_hash?,
+                    aud: value.aud?,
+                    auth_time: value.auth_time?,
+                    c_hash: value.c_hash?,
+                    client_id: value.client_id?,
+                    exp: value.exp?,
+                    iat: value.iat?,
+                    iss: value.iss?,
+                    nonce: value.nonce?,
+                    scope: value.scope?,
+                    sid: value.sid?,
+                    sub: value.sub?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2Introspection> for OAuth2Introspection {
+            fn from(value: super::OAuth2Introspection) -> Self {
+                Self {
+                    acr: Ok(value.acr),
+                    active: Ok(value.active),
+                    amr: Ok(value.amr),
+                    at_hash: Ok(value.at_hash),
+                    aud: Ok(value.aud),
+                    auth_time: Ok(value.auth_time),
+                    c_hash: Ok(value.c_hash),
+                    client_id: Ok(value.client_id),
+                    exp: Ok(value.exp),
+                    iat: Ok(value.iat),
+                    iss: Ok(value.iss),
+                    nonce: Ok(value.nonce),
+                    scope: Ok(value.scope),
+                    sid: Ok(value.sid),
+                    sub: Ok(value.sub),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2IntrospectionRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_type_hint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2IntrospectionRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                    token_type_hint: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2IntrospectionRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn token_type_hint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type_hint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_type_hint: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2IntrospectionRequest>
+        for super::OAuth2IntrospectionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2IntrospectionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    token: value.token?,
+                    token_type_hint: value.token_type_hint?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2IntrospectionRequest>
+        for OAuth2IntrospectionRequest {
+            fn from(value: super::OAuth2IntrospectionRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    token: Ok(value.token),
+                    token_type_hint: Ok(value.token_type_hint),
                 }
             }
         }
@@ -7525,6 +8686,1166 @@ and, if this user is being impersonated, the original user in the `original` pro
                     refresh_token_validity: Ok(value.refresh_token_validity),
                     signing_key: Ok(value.signing_key),
                     sub_mode: Ok(value.sub_mode),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2RevocationRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_type_hint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2RevocationRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                    token_type_hint: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2RevocationRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn token_type_hint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type_hint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_type_hint: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2RevocationRequest>
+        for super::OAuth2RevocationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2RevocationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    token: value.token?,
+                    token_type_hint: value.token_type_hint?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2RevocationRequest>
+        for OAuth2RevocationRequest {
+            fn from(value: super::OAuth2RevocationRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    token: Ok(value.token),
+                    token_type_hint: Ok(value.token_type_hint),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2TokenRequest {
+            client_assertion: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_assertion_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            code_verifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            grant_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            redirect_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            refresh_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            username: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2TokenRequest {
+            fn default() -> Self {
+                Self {
+                    client_assertion: Ok(Default::default()),
+                    client_assertion_type: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    code: Ok(Default::default()),
+                    code_verifier: Ok(Default::default()),
+                    grant_type: Ok(Default::default()),
+                    password: Ok(Default::default()),
+                    redirect_uri: Ok(Default::default()),
+                    refresh_token: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                    username: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2TokenRequest {
+            pub fn client_assertion<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_assertion = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for client_assertion: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn client_assertion_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_assertion_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for client_assertion_type: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn code_verifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code_verifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code_verifier: {e}")
+                    });
+                self
+            }
+            pub fn grant_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_type: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn redirect_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uri: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2TokenRequest> for super::OAuth2TokenRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2TokenRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_assertion: value.client_assertion?,
+                    client_assertion_type: value.client_assertion_type?,
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    code: value.code?,
+                    code_verifier: value.code_verifier?,
+                    grant_type: value.grant_type?,
+                    password: value.password?,
+                    redirect_uri: value.redirect_uri?,
+                    refresh_token: value.refresh_token?,
+                    scope: value.scope?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2TokenRequest> for OAuth2TokenRequest {
+            fn from(value: super::OAuth2TokenRequest) -> Self {
+                Self {
+                    client_assertion: Ok(value.client_assertion),
+                    client_assertion_type: Ok(value.client_assertion_type),
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    code: Ok(value.code),
+                    code_verifier: Ok(value.code_verifier),
+                    grant_type: Ok(value.grant_type),
+                    password: Ok(value.password),
+                    redirect_uri: Ok(value.redirect_uri),
+                    refresh_token: Ok(value.refresh_token),
+                    scope: Ok(value.scope),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2TokenResponse {
+            access_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<i64, ::std::string::String>,
+            id_token: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            refresh_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token_type: ::std::result::Result<
+                super::OAuth2TokenResponseTokenType,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2TokenResponse {
+            fn default() -> Self {
+                Self {
+                    access_token: Err("no value supplied for access_token".to_string()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    id_token: Err("no value supplied for id_token".to_string()),
+                    refresh_token: Ok(Default::default()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    token_type: Err("no value supplied for token_type".to_string()),
+                }
+            }
+        }
+        impl OAuth2TokenResponse {
+            pub fn access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for access_token: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for id_token: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for refresh_token: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn token_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OAuth2TokenResponseTokenType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token_type: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2TokenResponse>
+        for super::OAuth2TokenResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2TokenResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_token: value.access_token?,
+                    expires_in: value.expires_in?,
+                    id_token: value.id_token?,
+                    refresh_token: value.refresh_token?,
+                    scope: value.scope?,
+                    token_type: value.token_type?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2TokenResponse> for OAuth2TokenResponse {
+            fn from(value: super::OAuth2TokenResponse) -> Self {
+                Self {
+                    access_token: Ok(value.access_token),
+                    expires_in: Ok(value.expires_in),
+                    id_token: Ok(value.id_token),
+                    refresh_token: Ok(value.refresh_token),
+                    scope: Ok(value.scope),
+                    token_type: Ok(value.token_type),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2UserInfo {
+            sub: ::std::result::Result<::std::string::String, ::std::string::String>,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2UserInfo {
+            fn default() -> Self {
+                Self {
+                    sub: Err("no value supplied for sub".to_string()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl OAuth2UserInfo {
+            pub fn sub<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2UserInfo> for super::OAuth2UserInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2UserInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    sub: value.sub?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2UserInfo> for OAuth2UserInfo {
+            fn from(value: super::OAuth2UserInfo) -> Self {
+                Self {
+                    sub: Ok(value.sub),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OpenIdConfiguration {
+            acr_values_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            authorization_endpoint: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            backchannel_logout_session_supported: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            backchannel_logout_supported: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            claims_parameter_supported: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            claims_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            code_challenge_methods_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            device_authorization_endpoint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            end_session_endpoint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            grant_types_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id_token_encryption_alg_values_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id_token_encryption_enc_values_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id_token_signing_alg_values_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            introspection_endpoint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            issuer: ::std::result::Result<::std::string::String, ::std::string::String>,
+            jwks_uri: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            request_parameter_supported: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            response_modes_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            response_types_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            revocation_endpoint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scopes_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            subject_types_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            token_endpoint: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            token_endpoint_auth_methods_supported: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            userinfo_endpoint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OpenIdConfiguration {
+            fn default() -> Self {
+                Self {
+                    acr_values_supported: Ok(Default::default()),
+                    authorization_endpoint: Err(
+                        "no value supplied for authorization_endpoint".to_string(),
+                    ),
+                    backchannel_logout_session_supported: Ok(Default::default()),
+                    backchannel_logout_supported: Ok(Default::default()),
+                    claims_parameter_supported: Ok(Default::default()),
+                    claims_supported: Ok(Default::default()),
+                    code_challenge_methods_supported: Ok(Default::default()),
+                    device_authorization_endpoint: Ok(Default::default()),
+                    end_session_endpoint: Ok(Default::default()),
+                    grant_types_supported: Ok(Default::default()),
+                    id_token_encryption_alg_values_supported: Ok(Default::default()),
+                    id_token_encryption_enc_values_supported: Ok(Default::default()),
+                    id_token_signing_alg_values_supported: Ok(Default::default()),
+                    introspection_endpoint: Ok(Default::default()),
+                    issuer: Err("no value supplied for issuer".to_string()),
+                    jwks_uri: Err("no value supplied for jwks_uri".to_string()),
+                    request_parameter_supported: Ok(Default::default()),
+                    response_modes_supported: Ok(Default::default()),
+                    response_types_supported: Err(
+                        "no value supplied for response_types_supported".to_string(),
+                    ),
+                    revocation_endpoint: Ok(Default::default()),
+                    scopes_supported: Ok(Default::default()),
+                    subject_types_supported: Ok(Default::default()),
+                    token_endpoint: Err(
+                        "no value supplied for token_endpoint".to_string(),
+                    ),
+                    token_endpoint_auth_methods_supported: Ok(Default::default()),
+                    userinfo_endpoint: Ok(Default::default()),
+                    extra: Err("no value supplied for extra".to_string()),
+                }
+            }
+        }
+        impl OpenIdConfiguration {
+            pub fn acr_values_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.acr_values_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for acr_values_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authorization_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorization_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authorization_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn backchannel_logout_session_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_logout_session_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_logout_session_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn backchannel_logout_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_logout_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_logout_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn claims_parameter_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.claims_parameter_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for claims_parameter_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn claims_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.claims_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for claims_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn code_challenge_methods_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code_challenge_methods_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for code_challenge_methods_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn device_authorization_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_authorization_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for device_authorization_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn end_session_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.end_session_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for end_session_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn grant_types_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_types_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for grant_types_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id_token_encryption_alg_values_supported<T>(
+                mut self,
+                value: T,
+            ) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token_encryption_alg_values_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for id_token_encryption_alg_values_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id_token_encryption_enc_values_supported<T>(
+                mut self,
+                value: T,
+            ) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token_encryption_enc_values_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for id_token_encryption_enc_values_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id_token_signing_alg_values_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token_signing_alg_values_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for id_token_signing_alg_values_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn introspection_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.introspection_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for introspection_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn issuer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issuer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issuer: {e}")
+                    });
+                self
+            }
+            pub fn jwks_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwks_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for jwks_uri: {e}")
+                    });
+                self
+            }
+            pub fn request_parameter_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_parameter_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for request_parameter_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn response_modes_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_modes_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_modes_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn response_types_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_types_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_types_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn revocation_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revocation_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for revocation_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn scopes_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scopes_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for scopes_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn subject_types_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject_types_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for subject_types_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn token_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn token_endpoint_auth_methods_supported<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token_endpoint_auth_methods_supported = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for token_endpoint_auth_methods_supported: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn userinfo_endpoint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.userinfo_endpoint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for userinfo_endpoint: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OpenIdConfiguration>
+        for super::OpenIdConfiguration {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OpenIdConfiguration,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    acr_values_supported: value.acr_values_supported?,
+                    authorization_endpoint: value.authorization_endpoint?,
+                    backchannel_logout_session_supported: value
+                        .backchannel_logout_session_supported?,
+                    backchannel_logout_supported: value.backchannel_logout_supported?,
+                    claims_parameter_supported: value.claims_parameter_supported?,
+                    claims_supported: value.claims_supported?,
+                    code_challenge_methods_supported: value
+                        .code_challenge_methods_supported?,
+                    device_authorization_endpoint: value.device_authorization_endpoint?,
+                    end_session_endpoint: value.end_session_endpoint?,
+                    grant_types_supported: value.grant_types_supported?,
+                    id_token_encryption_alg_values_supported: value
+                        .id_token_encryption_alg_values_supported?,
+                    id_token_encryption_enc_values_supported: value
+                        .id_token_encryption_enc_values_supported?,
+                    id_token_signing_alg_values_supported: value
+                        .id_token_signing_alg_values_supported?,
+                    introspection_endpoint: value.introspection_endpoint?,
+                    issuer: value.issuer?,
+                    jwks_uri: value.jwks_uri?,
+                    request_parameter_supported: value.request_parameter_supported?,
+                    response_modes_supported: value.response_modes_supported?,
+                    response_types_supported: value.response_types_supported?,
+                    revocation_endpoint: value.revocation_endpoint?,
+                    scopes_supported: value.scopes_supported?,
+                    subject_types_supported: value.subject_types_supported?,
+                    token_endpoint: value.token_endpoint?,
+                    token_endpoint_auth_methods_supported: value
+                        .token_endpoint_auth_methods_supported?,
+                    userinfo_endpoint: value.userinfo_endpoint?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OpenIdConfiguration> for OpenIdConfiguration {
+            fn from(value: super::OpenIdConfiguration) -> Self {
+                Self {
+                    acr_values_supported: Ok(value.acr_values_supported),
+                    authorization_endpoint: Ok(value.authorization_endpoint),
+                    backchannel_logout_session_supported: Ok(
+                        value.backchannel_logout_session_supported,
+                    ),
+                    backchannel_logout_supported: Ok(value.backchannel_logout_supported),
+                    claims_parameter_supported: Ok(value.claims_parameter_supported),
+                    claims_supported: Ok(value.claims_supported),
+                    code_challenge_methods_supported: Ok(
+                        value.code_challenge_methods_supported,
+                    ),
+                    device_authorization_endpoint: Ok(
+                        value.device_authorization_endpoint,
+                    ),
+                    end_session_endpoint: Ok(value.end_session_endpoint),
+                    grant_types_supported: Ok(value.grant_types_supported),
+                    id_token_encryption_alg_values_supported: Ok(
+                        value.id_token_encryption_alg_values_supported,
+                    ),
+                    id_token_encryption_enc_values_supported: Ok(
+                        value.id_token_encryption_enc_values_supported,
+                    ),
+                    id_token_signing_alg_values_supported: Ok(
+                        value.id_token_signing_alg_values_supported,
+                    ),
+                    introspection_endpoint: Ok(value.introspection_endpoint),
+                    issuer: Ok(value.issuer),
+                    jwks_uri: Ok(value.jwks_uri),
+                    request_parameter_supported: Ok(value.request_parameter_supported),
+                    response_modes_supported: Ok(value.response_modes_supported),
+                    response_types_supported: Ok(value.response_types_supported),
+                    revocation_endpoint: Ok(value.revocation_endpoint),
+                    scopes_supported: Ok(value.scopes_supported),
+                    subject_types_supported: Ok(value.subject_types_supported),
+                    token_endpoint: Ok(value.token_endpoint),
+                    token_endpoint_auth_methods_supported: Ok(
+                        value.token_endpoint_auth_methods_supported,
+                    ),
+                    userinfo_endpoint: Ok(value.userinfo_endpoint),
+                    extra: Ok(value.extra),
                 }
             }
         }
@@ -14206,7 +16527,7 @@ and, if this user is being impersonated, the original user in the `original` pro
 #[derive(Clone, Debug)]
 /**Client for tokenstack
 
-Merged token APIs served by tokenstack: authentik 2026.8.5 under `/api/v3`; NetBird REST API 0.0.1 under `/`; plus tokenstack's own health and metrics operations. Generated by `cargo xtask spec` from spec/upstream, spec/overlays and spec/tokenstack.yaml; do not edit by hand.
+Merged token APIs served by tokenstack: authentik 2026.8.5 under `/api/v3`; NetBird REST API 0.0.1 under `/`; authentik OAuth2 provider (tokenstack's description) 2026.8.5 under `/`; plus tokenstack's own health and metrics operations. Generated by `cargo xtask spec` from spec/upstream, spec/overlays, spec/tokenstack.yaml and spec/authentik-oauth2.yaml; do not edit by hand.
 
 Version: 0.1.0*/
 pub struct Client {
@@ -15244,6 +17565,137 @@ let response = client.providers_oauth2_destroy()
 ```*/
     pub fn providers_oauth2_destroy(&self) -> builder::ProvidersOauth2Destroy<'_> {
         builder::ProvidersOauth2Destroy::new(self)
+    }
+    /**Authorization endpoint, non-interactive
+
+authentik runs its authorization flow here (views/authorize.py, AuthorizationFlowInitView); tokenstack authorizes at once, as the user whose authentik key (API token) is in the `Authorization: Bearer` header, or else as the server's `--authorize-as` user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page.
+
+Sends a `GET` request to `/application/o/authorize/`
+
+```ignore
+let response = client.oauth2_provider_authorize()
+    .client_id(client_id)
+    .code_challenge(code_challenge)
+    .code_challenge_method(code_challenge_method)
+    .max_age(max_age)
+    .nonce(nonce)
+    .prompt(prompt)
+    .redirect_uri(redirect_uri)
+    .response_mode(response_mode)
+    .response_type(response_type)
+    .scope(scope)
+    .state(state)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_authorize(&self) -> builder::Oauth2ProviderAuthorize<'_> {
+        builder::Oauth2ProviderAuthorize::new(self)
+    }
+    /**Token introspection (RFC 7662)
+
+views/introspection.py (TokenIntrospectionView). Needs the authentication of a confidential client; the token must be an access or refresh token of that client's provider. Anything else (bad client authentication, an unknown, expired or foreign token) is 200 `{"active": false}`. An active token answers its id-token claims with `active`, `scope` and `client_id`; a revoked one the same with `active: false`.
+
+Sends a `POST` request to `/application/o/introspect/`
+
+```ignore
+let response = client.oauth2_provider_introspect()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_introspect(&self) -> builder::Oauth2ProviderIntrospect<'_> {
+        builder::Oauth2ProviderIntrospect::new(self)
+    }
+    /**Token revocation (RFC 7009)
+
+views/token_revoke.py (TokenRevokeView). Bad client authentication is 401 `invalid_client`; a token of the client's provider is deleted (it disappears from the management API); an unknown token is 200 `{}` too.
+
+Sends a `POST` request to `/application/o/revoke/`
+
+```ignore
+let response = client.oauth2_provider_revoke()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_revoke(&self) -> builder::Oauth2ProviderRevoke<'_> {
+        builder::Oauth2ProviderRevoke::new(self)
+    }
+    /**Token endpoint
+
+views/token.py (TokenView, TokenParams). Client authentication by HTTP Basic or the `client_id` and `client_secret` form fields (utils.py `extract_client_auth`). Grants `authorization_code` (with PKCE), `refresh_token` (rotated; reuse of a revoked one is `invalid_grant`), `client_credentials` and `password` (the provider's own secret as the service account `ak-<provider>-client_credentials`, or a username with an app_password token as its password). Errors are 400 (403 `access_denied`) with authentik's fixed descriptions (errors.py TokenError). Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
+
+Sends a `POST` request to `/application/o/token/`
+
+```ignore
+let response = client.oauth2_provider_token()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_token(&self) -> builder::Oauth2ProviderToken<'_> {
+        builder::Oauth2ProviderToken::new(self)
+    }
+    /**OpenID Connect userinfo
+
+views/userinfo.py (UserInfoView) behind utils.py `protected_resource_view`: a `Bearer` access token with the `openid` scope. A missing, unknown, expired or revoked token is a 401 without body and `WWW-Authenticate: error="invalid_token", error_description="..."`; a token without `openid` is 403 `insufficient_scope`. The claims are the token's scope claims with `sub`.
+
+Sends a `GET` request to `/application/o/userinfo/`
+
+```ignore
+let response = client.oauth2_provider_userinfo()
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_userinfo(&self) -> builder::Oauth2ProviderUserinfo<'_> {
+        builder::Oauth2ProviderUserinfo::new(self)
+    }
+    /**Provider root
+
+urls.py `provider-root`, a RedirectView to the application's openid-configuration.
+
+Sends a `GET` request to `/application/o/{application_slug}/`
+
+```ignore
+let response = client.oauth2_provider_root()
+    .application_slug(application_slug)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_root(&self) -> builder::Oauth2ProviderRoot<'_> {
+        builder::Oauth2ProviderRoot::new(self)
+    }
+    /**OpenID Connect discovery
+
+views/provider.py (ProviderInfoView): issuer and endpoint URLs built from the request's scheme and Host (X-Forwarded-Proto honoured), with the trailing slash of the issuer as authentik writes it. An unknown slug, or an application without OAuth2 provider, is 404. Sent with `Access-Control-Allow-Origin: *`.
+
+Sends a `GET` request to `/application/o/{application_slug}/.well-known/openid-configuration`
+
+```ignore
+let response = client.oauth2_provider_openid_configuration()
+    .application_slug(application_slug)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_openid_configuration(
+        &self,
+    ) -> builder::Oauth2ProviderOpenidConfiguration<'_> {
+        builder::Oauth2ProviderOpenidConfiguration::new(self)
+    }
+    /**JSON Web Key Set
+
+views/jwks.py (JWKSView): the signing key of the provider bound to the application (RS256 or ES256, with kid, x5c, x5t and x5t#S256); `{}` for a provider without a signing key (HS256 with its client secret). An unknown slug, or an application without OAuth2 provider, is 404. Sent with `Access-Control-Allow-Origin: *`.
+
+Sends a `GET` request to `/application/o/{application_slug}/jwks/`
+
+```ignore
+let response = client.oauth2_provider_jwks()
+    .application_slug(application_slug)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_jwks(&self) -> builder::Oauth2ProviderJwks<'_> {
+        builder::Oauth2ProviderJwks::new(self)
     }
     /**Liveness
 
@@ -22034,6 +24486,835 @@ pub mod builder {
                         ),
                     )
                 }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_authorize`]
+
+[`Client::oauth2_provider_authorize`]: super::Client::oauth2_provider_authorize*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderAuthorize<'a> {
+        client: &'a super::Client,
+        client_id: Result<::std::string::String, String>,
+        code_challenge: Result<Option<::std::string::String>, String>,
+        code_challenge_method: Result<Option<::std::string::String>, String>,
+        max_age: Result<Option<::std::string::String>, String>,
+        nonce: Result<Option<::std::string::String>, String>,
+        prompt: Result<Option<::std::string::String>, String>,
+        redirect_uri: Result<::std::string::String, String>,
+        response_mode: Result<Option<::std::string::String>, String>,
+        response_type: Result<::std::string::String, String>,
+        scope: Result<Option<::std::string::String>, String>,
+        state: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> Oauth2ProviderAuthorize<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                client_id: Err("client_id was not initialized".to_string()),
+                code_challenge: Ok(None),
+                code_challenge_method: Ok(None),
+                max_age: Ok(None),
+                nonce: Ok(None),
+                prompt: Ok(None),
+                redirect_uri: Err("redirect_uri was not initialized".to_string()),
+                response_mode: Ok(None),
+                response_type: Err("response_type was not initialized".to_string()),
+                scope: Ok(None),
+                state: Ok(None),
+            }
+        }
+        pub fn client_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.client_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for client_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn code_challenge<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.code_challenge = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for code_challenge failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn code_challenge_method<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.code_challenge_method = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for code_challenge_method failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn max_age<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.max_age = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for max_age failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn nonce<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.nonce = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for nonce failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn prompt<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.prompt = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for prompt failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn redirect_uri<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.redirect_uri = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for redirect_uri failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn response_mode<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.response_mode = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for response_mode failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn response_type<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.response_type = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for response_type failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn scope<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.scope = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for scope failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn state<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.state = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for state failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/application/o/authorize/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::OAuth2Error>> {
+            let Self {
+                client,
+                client_id,
+                code_challenge,
+                code_challenge_method,
+                max_age,
+                nonce,
+                prompt,
+                redirect_uri,
+                response_mode,
+                response_type,
+                scope,
+                state,
+            } = self;
+            let client_id = client_id.map_err(Error::InvalidRequest)?;
+            let code_challenge = code_challenge.map_err(Error::InvalidRequest)?;
+            let code_challenge_method = code_challenge_method
+                .map_err(Error::InvalidRequest)?;
+            let max_age = max_age.map_err(Error::InvalidRequest)?;
+            let nonce = nonce.map_err(Error::InvalidRequest)?;
+            let prompt = prompt.map_err(Error::InvalidRequest)?;
+            let redirect_uri = redirect_uri.map_err(Error::InvalidRequest)?;
+            let response_mode = response_mode.map_err(Error::InvalidRequest)?;
+            let response_type = response_type.map_err(Error::InvalidRequest)?;
+            let scope = scope.map_err(Error::InvalidRequest)?;
+            let state = state.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/application/o/authorize/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("client_id", &client_id))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "code_challenge",
+                        &code_challenge,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "code_challenge_method",
+                        &code_challenge_method,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("max_age", &max_age))
+                .query(&progenitor_client::QueryParam::new("nonce", &nonce))
+                .query(&progenitor_client::QueryParam::new("prompt", &prompt))
+                .query(
+                    &progenitor_client::QueryParam::new("redirect_uri", &redirect_uri),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("response_mode", &response_mode),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("response_type", &response_type),
+                )
+                .query(&progenitor_client::QueryParam::new("scope", &scope))
+                .query(&progenitor_client::QueryParam::new("state", &state))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_authorize",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_introspect`]
+
+[`Client::oauth2_provider_introspect`]: super::Client::oauth2_provider_introspect*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderIntrospect<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OAuth2IntrospectionRequest, String>,
+    }
+    impl<'a> Oauth2ProviderIntrospect<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2IntrospectionRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2IntrospectionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2IntrospectionRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2IntrospectionRequest,
+            ) -> types::builder::OAuth2IntrospectionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/application/o/introspect/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::OAuth2Introspection>,
+            Error<types::OAuth2Error>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2IntrospectionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/application/o/introspect/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_introspect",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_revoke`]
+
+[`Client::oauth2_provider_revoke`]: super::Client::oauth2_provider_revoke*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderRevoke<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OAuth2RevocationRequest, String>,
+    }
+    impl<'a> Oauth2ProviderRevoke<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2RevocationRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2RevocationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2RevocationRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2RevocationRequest,
+            ) -> types::builder::OAuth2RevocationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/application/o/revoke/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OAuth2Empty>, Error<types::OAuth2Error>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2RevocationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/application/o/revoke/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_revoke",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_token`]
+
+[`Client::oauth2_provider_token`]: super::Client::oauth2_provider_token*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderToken<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OAuth2TokenRequest, String>,
+    }
+    impl<'a> Oauth2ProviderToken<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2TokenRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2TokenRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `OAuth2TokenRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2TokenRequest,
+            ) -> types::builder::OAuth2TokenRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/application/o/token/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::OAuth2TokenResponse>,
+            Error<types::OAuth2Error>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2TokenRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/application/o/token/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_userinfo`]
+
+[`Client::oauth2_provider_userinfo`]: super::Client::oauth2_provider_userinfo*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderUserinfo<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> Oauth2ProviderUserinfo<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/application/o/userinfo/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OAuth2UserInfo>, Error<()>> {
+            let Self { client } = self;
+            let url = format!("{}/application/o/userinfo/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_userinfo",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                401u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+                403u16 => Err(Error::ErrorResponse(ResponseValue::empty(response))),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_root`]
+
+[`Client::oauth2_provider_root`]: super::Client::oauth2_provider_root*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderRoot<'a> {
+        client: &'a super::Client,
+        application_slug: Result<::std::string::String, String>,
+    }
+    impl<'a> Oauth2ProviderRoot<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_slug: Err("application_slug was not initialized".to_string()),
+            }
+        }
+        pub fn application_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.application_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for application_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/application/o/{application_slug}/`
+        pub async fn send(self) -> Result<ResponseValue<ByteStream>, Error<()>> {
+            let Self { client, application_slug } = self;
+            let application_slug = application_slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/application/o/{}/", client.baseurl, encode_path(& application_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_root",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_openid_configuration`]
+
+[`Client::oauth2_provider_openid_configuration`]: super::Client::oauth2_provider_openid_configuration*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderOpenidConfiguration<'a> {
+        client: &'a super::Client,
+        application_slug: Result<::std::string::String, String>,
+    }
+    impl<'a> Oauth2ProviderOpenidConfiguration<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_slug: Err("application_slug was not initialized".to_string()),
+            }
+        }
+        pub fn application_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.application_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for application_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/application/o/{application_slug}/.well-known/openid-configuration`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::OpenIdConfiguration>,
+            Error<types::OAuth2Error>,
+        > {
+            let Self { client, application_slug } = self;
+            let application_slug = application_slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/application/o/{}/.well-known/openid-configuration", client.baseurl,
+                encode_path(& application_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_openid_configuration",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_jwks`]
+
+[`Client::oauth2_provider_jwks`]: super::Client::oauth2_provider_jwks*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderJwks<'a> {
+        client: &'a super::Client,
+        application_slug: Result<::std::string::String, String>,
+    }
+    impl<'a> Oauth2ProviderJwks<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_slug: Err("application_slug was not initialized".to_string()),
+            }
+        }
+        pub fn application_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.application_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for application_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/application/o/{application_slug}/jwks/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JsonWebKeySet>, Error<types::OAuth2Error>> {
+            let Self { client, application_slug } = self;
+            let application_slug = application_slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/application/o/{}/jwks/", client.baseurl, encode_path(&
+                application_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_jwks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 404u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -89,7 +89,12 @@ impl ServerContext {
     }
 
     pub(super) fn oauth2(&self) -> OAuth2<'_> {
-        OAuth2 { store: &*self.store, now: self.now(), keyring: &self.keyring, authorize_as: self.authorize_as.as_deref() }
+        OAuth2 {
+            store: &*self.store,
+            now: self.now(),
+            keyring: &self.keyring,
+            authorize_as: self.authorize_as.as_deref(),
+        }
     }
 
     pub(super) fn netbird(&self) -> NetBird<'_> {

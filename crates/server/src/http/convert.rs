@@ -213,7 +213,6 @@ fn python_json_dumps_indent4(value: &serde_json::Value) -> String {
     }
 }
 
-
 /// authentik's default avatar: a `data:` URL of an inline SVG with the user's initials.
 fn avatar_svg(username: &str) -> String {
     use base64::Engine;

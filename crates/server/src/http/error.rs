@@ -2,7 +2,9 @@
 
 use dropshot::{ErrorStatusCode, HttpError};
 use tokenstack_api::ErrorResponse;
-use tokenstack_api::types::{AuthentikError, GenericError, NetbirdError, OAuth2Error, TokenstackError, ValidationError};
+use tokenstack_api::types::{
+    AuthentikError, GenericError, NetbirdError, OAuth2Error, TokenstackError, ValidationError,
+};
 
 use crate::admin::AdminError;
 use crate::authentik::AkError;

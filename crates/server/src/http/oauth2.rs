@@ -40,7 +40,12 @@ where
     let headers = rqctx.request.headers();
     let header = |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let server_addr = rqctx.server.local_addr.to_string();
-    let base = base_url(rqctx.server.using_tls(), header(http::header::HOST), header_str(headers, "x-forwarded-proto"), &server_addr);
+    let base = base_url(
+        rqctx.server.using_tls(),
+        header(http::header::HOST),
+        header_str(headers, "x-forwarded-proto"),
+        &server_addr,
+    );
     let Ok(base) = base else {
         return into_response(Reply {
             status: 400,
@@ -48,7 +53,8 @@ where
             body: Some(("text/html", "<h1>Bad Request (400)</h1>".to_owned())),
         });
     };
-    let request = ProviderRequest { base_url: &base, authorization: authorization(rqctx), request_id: &rqctx.request_id };
+    let request =
+        ProviderRequest { base_url: &base, authorization: authorization(rqctx), request_id: &rqctx.request_id };
     observed_as(rqctx, operation_id, rule(&request)).await.and_then(into_response)
 }
 
@@ -91,7 +97,10 @@ pub(super) async fn get(
         "userinfo" => {
             serve(rqctx, "oauth2_provider_userinfo", async |request| Ok(ctx.oauth2().userinfo(request).await?)).await
         }
-        _ => serve(rqctx, "oauth2_provider_root", async |_| Ok(crate::authentik::oauth2::OAuth2::provider_root(&slug))).await,
+        _ => {
+            serve(rqctx, "oauth2_provider_root", async |_| Ok(crate::authentik::oauth2::OAuth2::provider_root(&slug)))
+                .await
+        }
     }
 }
 

@@ -10,9 +10,9 @@ use dropshot::{
 use serde::Serialize;
 
 use super::ServerContext;
-use crate::authentik::oauth2::Reply;
 use super::error::{Cause, OffSpec};
 use super::validate::ResponseValidator;
+use crate::authentik::oauth2::Reply;
 
 /// The payload of the unwinding that drops a connection (see [`observed`]).
 #[derive(Debug)]

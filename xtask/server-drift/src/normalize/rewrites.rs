@@ -128,8 +128,30 @@ pub(super) fn free_form_responses(spec: &mut Value, server: &mut Value) {
         if let (Some(responses), Some(op)) =
             (spec_responses, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method)))
         {
-            op["responses"] = responses;
+            op["responses"] = responses.clone();
+            copy_referenced_schemas(spec, server, &responses);
         }
+    }
+}
+
+/// Copies the component schemas `value` refers to (and theirs) from the spec into the server document where it
+/// lacks them: a free-form handler's error type is named in no typed response, so Dropshot does not emit it.
+fn copy_referenced_schemas(spec: &Value, server: &mut Value, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) =
+                map.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                let missing = server.pointer(&format!("/components/schemas/{name}")).is_none();
+                if let (true, Some(schema)) = (missing, spec.pointer(&format!("/components/schemas/{name}")).cloned()) {
+                    server["components"]["schemas"][name] = schema.clone();
+                    copy_referenced_schemas(spec, server, &schema);
+                }
+            }
+            map.values().for_each(|v| copy_referenced_schemas(spec, server, v));
+        }
+        Value::Array(items) => items.iter().for_each(|v| copy_referenced_schemas(spec, server, v)),
+        _ => {}
     }
 }
 

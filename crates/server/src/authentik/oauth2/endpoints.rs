@@ -53,7 +53,8 @@ impl OAuth2<'_> {
         }
         let Some(resolved) = self.provider_by_client_id(&credentials.client_id).await? else { return Ok(None) };
         let o = &resolved.provider.oauth2;
-        let valid = o.client_type == "confidential" && secret_matches(o.client_secret.expose(), &credentials.client_secret);
+        let valid =
+            o.client_type == "confidential" && secret_matches(o.client_secret.expose(), &credentials.client_secret);
         Ok(valid.then_some(resolved))
     }
 
@@ -151,7 +152,11 @@ impl OAuth2<'_> {
 
     /// The authorization endpoint without authentik's flow: the checks of `OAuthAuthorizationParams`, then a
     /// code for the user of the request's authentik key (or `--authorize-as`), as a redirect to the client.
-    pub async fn authorize(&self, request: &ProviderRequest<'_>, query: &AuthorizeQuery) -> Result<Reply, ProviderError> {
+    pub async fn authorize(
+        &self,
+        request: &ProviderRequest<'_>,
+        query: &AuthorizeQuery,
+    ) -> Result<Reply, ProviderError> {
         let client_id = query.client_id.as_deref().unwrap_or_default();
         let Some(mut resolved) = self.provider_by_client_id(client_id).await? else {
             let description = format!("Invalid client identifier: {client_id}.");
@@ -191,10 +196,11 @@ impl OAuth2<'_> {
         if resolved.application.is_none() {
             return Ok(fail("access_denied", None));
         }
-        let challenge = match pkce::authorize_challenge(query.code_challenge.as_deref(), query.code_challenge_method.as_deref()) {
-            Ok(challenge) => challenge,
-            Err(description) => return Ok(fail("invalid_request", Some(&description))),
-        };
+        let challenge =
+            match pkce::authorize_challenge(query.code_challenge.as_deref(), query.code_challenge_method.as_deref()) {
+                Ok(challenge) => challenge,
+                Err(description) => return Ok(fail("invalid_request", Some(&description))),
+            };
         let Some(user) = self.authorizing_user(request).await? else {
             return Ok(fail("login_required", None));
         };
@@ -221,8 +227,7 @@ impl OAuth2<'_> {
         let value = code.code.expose().to_owned();
         self.store.insert_authorization_code(code).await?;
         let separator = if redirect_uri.contains('?') { '&' } else { '?' };
-        let location =
-            format!("{redirect_uri}{separator}code={value}&state={}", quote_plus(state.unwrap_or_default()));
+        let location = format!("{redirect_uri}{separator}code={value}&state={}", quote_plus(state.unwrap_or_default()));
         Ok(Reply::redirect(location))
     }
 
@@ -250,7 +255,11 @@ impl OAuth2<'_> {
     }
 
     /// `ProviderInfoView.get`: the discovery document; 404 for an unknown slug.
-    pub async fn openid_configuration(&self, request: &ProviderRequest<'_>, slug: &str) -> Result<Reply, ProviderError> {
+    pub async fn openid_configuration(
+        &self,
+        request: &ProviderRequest<'_>,
+        slug: &str,
+    ) -> Result<Reply, ProviderError> {
         let Some(resolved) = self.provider_by_slug(slug).await? else { return Ok(not_found(request)) };
         let scope_names = resolved.scope_names();
         let claims = resolved.claims_provider(&scope_names);

@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use super::provider::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
 use super::provider::errors::{BearerError, TokenError};
+use super::provider::jose::KeyKind;
 use super::provider::jose::{JoseError, Signer, SigningKey};
 use super::provider::json::{Ordered, Style, to_python_json};
 use super::provider::validity::timedelta_from_string;
-use super::provider::jose::KeyKind;
 use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR, SCOPE_MAPPINGS};
 use crate::store::{Store, StoreError};
 

@@ -55,7 +55,11 @@ struct Authorized {
 
 impl OAuth2<'_> {
     /// `TokenView.post`: the token response, or a `TokenError` as a 400; also the grant's metrics label.
-    pub async fn token(&self, request: &ProviderRequest<'_>, form: &TokenForm) -> Result<(Reply, &'static str), ProviderError> {
+    pub async fn token(
+        &self,
+        request: &ProviderRequest<'_>,
+        form: &TokenForm,
+    ) -> Result<(Reply, &'static str), ProviderError> {
         let grant = form.grant_type.as_deref().unwrap_or_default();
         let label = GRANTS.iter().find(|g| **g == grant).copied().unwrap_or("other");
         let reply = match self.token_grant(request, form, grant).await? {
@@ -271,7 +275,8 @@ impl OAuth2<'_> {
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            let mut user = AkUser::new(self.store.max_ak_user_pk().await?.saturating_add(1), username.clone(), self.now);
+            let mut user =
+                AkUser::new(self.store.max_ak_user_pk().await?.saturating_add(1), username.clone(), self.now);
             update(&mut user);
             match self.store.insert_ak_user(user.clone()).await {
                 Ok(()) => return Ok(user),
@@ -283,11 +288,15 @@ impl OAuth2<'_> {
     }
 
     /// `create_*_response`: the access token (and a refresh token when authorized), stored, as the body.
-    async fn issue(&self, request: &ProviderRequest<'_>, resolved: &Resolved, a: Authorized) -> Result<String, ProviderError> {
+    async fn issue(
+        &self,
+        request: &ProviderRequest<'_>,
+        resolved: &Resolved,
+        a: Authorized,
+    ) -> Result<String, ProviderError> {
         let o = &resolved.provider.oauth2;
         let access_validity = validity(&o.access_token_validity, TimeDelta::hours(1));
-        let (access, id_token) =
-            self.mint(request, resolved, &a, OAuthKind::Access, access_validity, None).await?;
+        let (access, id_token) = self.mint(request, resolved, &a, OAuthKind::Access, access_validity, None).await?;
         let mut body = Ordered::new();
         body.insert("access_token", access.token.expose());
         body.insert("token_type", "Bearer");
