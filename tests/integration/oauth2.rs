@@ -376,4 +376,13 @@ async fn issued_tokens_are_the_management_apis_rows_and_a_deleted_one_introspect
     };
     let gone = anonymous.oauth2_provider_introspect().body(form).send().await.unwrap();
     assert!(!gone.active, "deleted through the management API");
+
+    // The state export carries the signing keys, and loading it back keeps what they signed verifiable.
+    let state = server.admin().admin_state_export().send().await.unwrap().into_inner();
+    let pairs: Vec<String> = state.authentik.key_pairs.iter().map(|p| p.pk.to_string()).collect();
+    assert_eq!(pairs, [RSA_KEY.to_owned(), EC_KEY.to_owned()]);
+    let jwks_before = anonymous.oauth2_provider_jwks().application_slug("app").send().await.unwrap().into_inner();
+    server.admin().admin_state_load().body(state).send().await.unwrap();
+    let jwks_after = anonymous.oauth2_provider_jwks().application_slug("app").send().await.unwrap().into_inner();
+    assert_eq!(jwks_before.keys[0].kid, jwks_after.keys[0].kid);
 }

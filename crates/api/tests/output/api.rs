@@ -1937,6 +1937,9 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
+        ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (README "OAuth2 provider").
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2101,6 +2104,22 @@ pub mod types {
         fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
+    }
+    ///An authentik CertificateKeyPair that signs (PEM private key, PKCS#8, PKCS#1 or SEC1)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedKeyPair {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub certificate_data: ::std::option::Option<::std::string::String>,
+        pub key_data: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
     }
     ///NetBird's part of a seed document
     #[derive(

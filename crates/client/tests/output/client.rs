@@ -2844,6 +2844,9 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
+        ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (README "OAuth2 provider").
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2996,6 +2999,21 @@ pub mod types {
     }
     impl SeedDocument {
         pub fn builder() -> builder::SeedDocument {
+            Default::default()
+        }
+    }
+    ///An authentik CertificateKeyPair that signs (PEM private key, PKCS#8, PKCS#1 or SEC1)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedKeyPair {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub certificate_data: ::std::option::Option<::std::string::String>,
+        pub key_data: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+    }
+    impl SeedKeyPair {
+        pub fn builder() -> builder::SeedKeyPair {
             Default::default()
         }
     }
@@ -12011,6 +12029,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::vec::Vec<super::SeedApplication>,
                 ::std::string::String,
             >,
+            key_pairs: ::std::result::Result<
+                ::std::vec::Vec<super::SeedKeyPair>,
+                ::std::string::String,
+            >,
             providers: ::std::result::Result<
                 ::std::vec::Vec<super::SeedOAuth2Provider>,
                 ::std::string::String,
@@ -12033,6 +12055,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     access_tokens: Ok(Default::default()),
                     applications: Ok(Default::default()),
+                    key_pairs: Ok(Default::default()),
                     providers: Ok(Default::default()),
                     refresh_tokens: Ok(Default::default()),
                     tokens: Ok(Default::default()),
@@ -12062,6 +12085,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for applications: {e}")
+                    });
+                self
+            }
+            pub fn key_pairs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedKeyPair>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_pairs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_pairs: {e}")
                     });
                 self
             }
@@ -12124,6 +12159,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Ok(Self {
                     access_tokens: value.access_tokens?,
                     applications: value.applications?,
+                    key_pairs: value.key_pairs?,
                     providers: value.providers?,
                     refresh_tokens: value.refresh_tokens?,
                     tokens: value.tokens?,
@@ -12136,6 +12172,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     access_tokens: Ok(value.access_tokens),
                     applications: Ok(value.applications),
+                    key_pairs: Ok(value.key_pairs),
                     providers: Ok(value.providers),
                     refresh_tokens: Ok(value.refresh_tokens),
                     tokens: Ok(value.tokens),
@@ -12642,6 +12679,102 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     authentik: Ok(value.authentik),
                     netbird: Ok(value.netbird),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedKeyPair {
+            certificate_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_data: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedKeyPair {
+            fn default() -> Self {
+                Self {
+                    certificate_data: Ok(Default::default()),
+                    key_data: Err("no value supplied for key_data".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                }
+            }
+        }
+        impl SeedKeyPair {
+            pub fn certificate_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_data: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedKeyPair> for super::SeedKeyPair {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedKeyPair,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    certificate_data: value.certificate_data?,
+                    key_data: value.key_data?,
+                    name: value.name?,
+                    pk: value.pk?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedKeyPair> for SeedKeyPair {
+            fn from(value: super::SeedKeyPair) -> Self {
+                Self {
+                    certificate_data: Ok(value.certificate_data),
+                    key_data: Ok(value.key_data),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
                 }
             }
         }

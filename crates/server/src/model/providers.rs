@@ -215,6 +215,7 @@ pub struct AuthorizationCode {
 
 /// An authentik `CertificateKeyPair` used as a provider's signing key: PEM private key and certificate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AkKeyPair {
     pub pk: Uuid,
     /// Unique.

@@ -10,7 +10,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use crate::model::{AkApplication, AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+};
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
 
@@ -51,6 +53,8 @@ pub struct AuthentikSeed {
     pub tokens: Vec<TokenSeed>,
     pub access_tokens: Vec<OAuthSeed>,
     pub refresh_tokens: Vec<OAuthSeed>,
+    /// Certificate-key pairs (providers' `signing_key`), with their PEM private keys.
+    pub key_pairs: Vec<AkKeyPair>,
 }
 
 /// A core token; `key` is generated when absent, `expires` defaults to a day from start-up (`null`: none).
@@ -277,6 +281,7 @@ impl SeedFile {
                 tokens,
                 access_tokens,
                 refresh_tokens,
+                key_pairs: snapshot.key_pairs.clone(),
             },
             netbird: NetbirdSeed { users },
         })
@@ -389,8 +394,7 @@ impl SeedFile {
             oauth_tokens,
             nb_users,
             pats,
-            // Not in the seed document yet.
-            key_pairs: Vec::new(),
+            key_pairs: ak.key_pairs,
         })
     }
 }
