@@ -34,6 +34,7 @@ from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.discovery import OpenIDProviderMetadata
 from joserfc import jwt
+from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OctKey
 
 from conftest import COUNTS, start_server, stop_server
@@ -60,23 +61,20 @@ SIGNERS = {
 def oauth_server():
     """A tokenstack server of this module's own, with the admin API on (for the clock)."""
     saved = os.environ.get("TOKENSTACK_ADMIN_TOKEN")
-    os.environ["TOKENSTACK_ADMIN_TOKEN"] = ADMIN_TOKEN
-    try:
-        with tempfile.TemporaryDirectory(prefix="tokenstack-pytest-oauth2-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tokenstack-pytest-oauth2-") as tmp:
+        # start_server passes the environment on: the admin token reaches only this server.
+        os.environ["TOKENSTACK_ADMIN_TOKEN"] = ADMIN_TOKEN
+        try:
             srv = start_server(Path(tmp))
+        finally:
             if saved is None:
                 os.environ.pop("TOKENSTACK_ADMIN_TOKEN", None)
             else:
                 os.environ["TOKENSTACK_ADMIN_TOKEN"] = saved
-            try:
-                yield srv
-            finally:
-                stop_server(srv)
-    finally:
-        if saved is None:
-            os.environ.pop("TOKENSTACK_ADMIN_TOKEN", None)
-        else:
-            os.environ["TOKENSTACK_ADMIN_TOKEN"] = saved
+        try:
+            yield srv
+        finally:
+            stop_server(srv)
 
 
 @pytest.fixture
@@ -276,6 +274,11 @@ def test_authlib_journey(oauth_server, alg):
     access_claims = app.verify(cc["access_token"], metadata, preferred_username=service_account)
     assert access_claims["azp"] == app.client_id
     id_claims = app.verify(cc["id_token"], metadata, preferred_username=service_account)
+    # The check is real: a token with another payload under the same signature does not verify.
+    header, payload, signature = cc["access_token"].split(".")
+    forged = f"{header}.{cc['id_token'].split('.')[1]}.{signature}"
+    with pytest.raises(BadSignatureError):
+        jwt.decode(forged, app.verification_key(metadata), algorithms=[alg])
     assert id_claims["sub"] == access_claims["sub"]
     userinfo = machine.get(metadata["userinfo_endpoint"], timeout=10)
     assert userinfo.status_code == 200, userinfo.text

@@ -71,12 +71,6 @@ impl Reply {
         self.headers.push(("access-control-allow-origin", "*".into()));
         self
     }
-
-    /// The value of a header, for tests.
-    #[cfg(test)]
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
-    }
 }
 
 /// What went wrong beneath a provider view: only the store, which the HTTP layer turns into a 500 with its cause.

@@ -5,9 +5,6 @@
 //! and form credentials), [`validity`] (`hours=1;minutes=2` durations), [`json`] (Python's `json.dumps` layouts),
 //! and the generators of client ids, client secrets, refresh tokens, authorization codes and token `uid`s.
 
-// wired by the provider endpoints (issue 15)
-#![allow(dead_code)]
-
 pub(crate) mod claims;
 pub(crate) mod client_auth;
 pub(crate) mod discovery;
