@@ -163,14 +163,19 @@ fn emit_operation(
             Some((media_type, media)) if content.len() == 1 => (media_type.as_str(), media),
             _ => return Err(SpecError::Generation(format!("{id}: exactly one request body media type is supported"))),
         };
-        match media_type {
-            "application/json" => {}
-            FORM => content_type = Some(quote! { , content_type = #FORM }),
-            other => return Err(SpecError::Generation(format!("{id}: request bodies of {other} are not supported"))),
-        }
         let schema = media.get("schema").unwrap_or(&Value::Bool(true));
         let ty = type_ident(type_space, &server_inline(schema), &format!("{id} request body"))?;
-        args.push(quote! { body: dropshot::TypedBody<#ty> });
+        match media_type {
+            "application/json" => args.push(quote! { body: dropshot::TypedBody<#ty> }),
+            // A free-form handler reads its form itself, whatever the content type (Django reads a body that is
+            // not a form as an empty one); the form's type is still generated for it.
+            FORM if crate::is_free_form(raw_op) => args.push(quote! { body: dropshot::UntypedBody }),
+            FORM => {
+                content_type = Some(quote! { , content_type = #FORM });
+                args.push(quote! { body: dropshot::TypedBody<#ty> });
+            }
+            other => return Err(SpecError::Generation(format!("{id}: request bodies of {other} are not supported"))),
+        }
     }
 
     // Responses: validated to one success and one error schema.

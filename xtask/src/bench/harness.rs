@@ -168,12 +168,24 @@ pub(super) fn clock_ticks_per_second() -> u64 {
         .unwrap_or(100)
 }
 
-/// One HTTP/1.1 request with `Connection: close`: (status, body).
+/// One HTTP/1.1 request with `Connection: close` and a JSON body: (status, body).
 pub(super) fn http(
     addr: SocketAddr,
     method: &str,
     path: &str,
     auth: &str,
+    body: Option<&str>,
+) -> Result<(u16, String)> {
+    http_with(addr, method, path, auth, "application/json", body)
+}
+
+/// [`http`] with a body of `content_type`.
+pub(super) fn http_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    auth: &str,
+    content_type: &str,
     body: Option<&str>,
 ) -> Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
@@ -184,7 +196,7 @@ pub(super) fn http(
         let _ = write!(request, "Authorization: {auth}\r\n");
     }
     if let Some(body) = body {
-        let _ = write!(request, "Content-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+        let _ = write!(request, "Content-Type: {content_type}\r\nContent-Length: {}\r\n", body.len());
     }
     request.push_str("\r\n");
     request.push_str(body.unwrap_or(""));
@@ -214,8 +226,9 @@ pub(super) fn dechunk(mut body: &str) -> String {
 }
 
 /// The wrk script of every run. `BENCH_METHOD` is `GET`, `POST` (a core token create with a fresh identifier),
-/// `SETKEY` (a `set_key` of one token to a fresh key) or `MIXED` (per connection, in a fixed cycle of ten:
-/// six retrieves, two filtered lists, one create, one `set_key`).
+/// `SETKEY` (a `set_key` of one token to a fresh key), `FORM` (a POST of the form `BENCH_BODY`, the OAuth2 rows)
+/// or `MIXED` (per connection, in a fixed cycle of ten: six retrieves, two filtered lists, one create, one
+/// `set_key`).
 pub(super) const LUA: &str = r#"-- written by cargo xtask bench
 local path = os.getenv("BENCH_PATH")
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -248,6 +261,13 @@ elseif method == "SETKEY" then
     counter = counter + 1
     return set_key(path)
   end
+elseif method == "FORM" then
+  local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  for name, value in pairs(wrk.headers) do form[name] = value end
+  local body = os.getenv("BENCH_BODY")
+  request = function()
+    return wrk.format("POST", path, form, body)
+  end
 elseif method == "MIXED" then
   local cycle = { "r", "l", "r", "c", "r", "r", "l", "s", "r", "r" }
   request = function()
@@ -279,7 +299,7 @@ pub(super) struct Target {
     /// Stored tokens, 0 for baselines.
     pub(super) size: usize,
     pub(super) server: usize,
-    /// `GET`, `POST`, `SETKEY` or `MIXED` (see [`LUA`]).
+    /// `GET`, `POST`, `SETKEY`, `FORM` or `MIXED` (see [`LUA`]).
     pub(super) method: &'static str,
     pub(super) path: String,
     pub(super) auth: String,

@@ -21,6 +21,7 @@ const SERVER_CORE: &str = "0";
 const LOAD_CORE: &str = "1";
 
 mod harness;
+mod oauth2;
 mod postgres;
 mod report;
 mod stores;
@@ -293,7 +294,11 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
         minutes: started.elapsed().as_secs_f64() / 60.0,
         setup_minutes,
     };
-    let md = report::render(&context);
+    let mut md = report::render(&context);
+    // The OAuth2 provider rows (issue 15), against their own anchor, in the same run.
+    let oauth2 = oauth2::run(root, &bin("tokenstack"), &script, &settings, tck)
+        .unwrap_or_else(|err| format!("\n### OAuth2 provider against oauth2-mock-server\n\nnot measured: {err:#}\n"));
+    md = md.replace(END, &format!("{oauth2}\n{END}"));
 
     let path = root.join("BENCHMARKS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();

@@ -4741,12 +4741,11 @@ pub trait TokenApi {
     #[endpoint{method = POST,
     path = "/application/o/{application_slug}/",
     operation_id = "oauth2_provider_introspect",
-    tags = ["oauth2-provider"],
-    content_type = "application/x-www-form-urlencoded"}]
+    tags = ["oauth2-provider"]}]
     async fn oauth2_provider_introspect(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::Oauth2ProviderIntrospectPath>,
-        body: dropshot::TypedBody<types::Oauth2ProviderIntrospectForm>,
+        body: dropshot::UntypedBody,
     ) -> Result<
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,

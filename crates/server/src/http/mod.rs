@@ -371,7 +371,7 @@ impl TokenApi for ServerImpl {
     async fn oauth2_provider_introspect(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::Oauth2ProviderIntrospectPath>,
-        body: TypedBody<types::Oauth2ProviderIntrospectForm>,
+        body: dropshot::UntypedBody,
     ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
         oauth2::post(&rqctx, path, body).await
     }

@@ -2,7 +2,9 @@
 //! introspect/, revoke/, userinfo/) arrive through the route `/application/o/{application_slug}/` and are
 //! dispatched on the literal; each runs one rule of `authentik::oauth2` and sends its [`Reply`] as given.
 
-use dropshot::{Body, ErrorStatusCode, Path, Query, RequestContext, TypedBody};
+use std::collections::BTreeMap;
+
+use dropshot::{Body, ErrorStatusCode, Path, Query, RequestContext, UntypedBody};
 use tokenstack_api::{params, types};
 
 use super::ServerContext;
@@ -62,10 +64,18 @@ fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// A path of `/application/o/` that has no operation for this method: Django's 404, in the error body.
-fn no_such_path(rqctx: &RequestContext<ServerContext>) -> Answer {
-    let description = format!("no {} operation at {}", rqctx.request.method(), rqctx.request.uri().path());
-    Err(oauth2_error(ErrorStatusCode::NOT_FOUND, "not_found", description))
+/// The form of a POST as Django's `request.POST` reads it: only an `application/x-www-form-urlencoded` body is
+/// one (anything else is an empty form), and the last of a repeated field wins.
+fn form(rqctx: &RequestContext<ServerContext>, body: &UntypedBody) -> types::Oauth2ProviderIntrospectForm {
+    let content_type = rqctx.request.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let is_form = content_type
+        .and_then(|c| c.split(';').next())
+        .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return types::Oauth2ProviderIntrospectForm::default();
+    }
+    let fields: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    serde_json::to_value(fields).and_then(serde_json::from_value).unwrap_or_default()
 }
 
 /// `GET /application/o/{slug}/`: authorize/ and userinfo/, else the provider root's redirect.
@@ -97,6 +107,11 @@ pub(super) async fn get(
         "userinfo" => {
             serve(rqctx, "oauth2_provider_userinfo", async |request| Ok(ctx.oauth2().userinfo(request).await?)).await
         }
+        literal @ ("token" | "introspect" | "revoke") => {
+            let operation_id = format!("oauth2_provider_{literal}");
+            serve(rqctx, &operation_id, async |request| Ok(Reply::method_not_allowed("POST", true, request.request_id)))
+                .await
+        }
         _ => {
             serve(rqctx, "oauth2_provider_root", async |_| Ok(crate::authentik::oauth2::OAuth2::provider_root(&slug)))
                 .await
@@ -108,10 +123,10 @@ pub(super) async fn get(
 pub(super) async fn post(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::Oauth2ProviderIntrospectPath>,
-    body: TypedBody<types::Oauth2ProviderIntrospectForm>,
+    body: UntypedBody,
 ) -> Answer {
     let ctx = rqctx.context();
-    let form = body.into_inner();
+    let form = form(rqctx, &body);
     let secret = |value: Option<String>| value.map(Secret::new);
     match path.into_inner().application_slug.as_str() {
         "token" => {
@@ -150,7 +165,17 @@ pub(super) async fn post(
                 .await
             }
         }
-        _ => no_such_path(rqctx),
+        literal => {
+            let (operation_id, json_body) = match literal {
+                "authorize" => ("oauth2_provider_authorize", true),
+                "userinfo" => ("oauth2_provider_userinfo", false),
+                _ => ("oauth2_provider_root", true),
+            };
+            serve(rqctx, operation_id, async |request| {
+                Ok(Reply::method_not_allowed("GET", json_body, request.request_id))
+            })
+            .await
+        }
     }
 }
 

@@ -97,8 +97,9 @@ pub const NORMALIZATIONS: &[Normalization] = &[
     Normalization {
         name: "free-form responses",
         side: Side::Pair,
-        reason: "a handler returning `http::Response<Body>` (metrics' Prometheus text) is documented by Dropshot as \
-                 `default: */*` with no schema; the spec's responses stand for it and the integration tests check them",
+        reason: "a handler returning `http::Response<Body>` (metrics' Prometheus text, the OAuth2 provider's views) is \
+                 documented by Dropshot as `default: */*` with no schema, and a form it reads itself (`UntypedBody`) as \
+                 octet-stream; the spec's responses and body stand for them and the integration tests check them",
         apply: Apply::Pair(free_form_responses),
     },
     Normalization {

@@ -119,17 +119,22 @@ pub(super) fn free_form_responses(spec: &mut Value, server: &mut Value) {
         }
     }
     for (path, method) in replaced {
-        let spec_responses = spec
-            .get("paths")
-            .and_then(|p| p.get(&path))
-            .and_then(|i| i.get(&method))
-            .and_then(|op| op.get("responses"))
-            .cloned();
-        if let (Some(responses), Some(op)) =
-            (spec_responses, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method)))
-        {
-            op["responses"] = responses.clone();
-            copy_referenced_schemas(spec, server, &responses);
+        let spec_op = spec.get("paths").and_then(|p| p.get(&path)).and_then(|i| i.get(&method)).cloned();
+        let (Some(spec_op), Some(op)) =
+            (spec_op, server.get_mut("paths").and_then(|p| p.get_mut(&path)).and_then(|i| i.get_mut(&method)))
+        else {
+            continue;
+        };
+        let responses = spec_op.get("responses").cloned().unwrap_or_default();
+        op["responses"] = responses.clone();
+        // Its form body is read by the handler (`UntypedBody`, which Dropshot documents as octet-stream).
+        let body = spec_op.get("requestBody").cloned();
+        if let Some(body) = &body {
+            op["requestBody"] = body.clone();
+        }
+        copy_referenced_schemas(spec, server, &responses);
+        if let Some(body) = &body {
+            copy_referenced_schemas(spec, server, body);
         }
     }
 }

@@ -37,6 +37,19 @@ pub struct Reply {
 
 const JSON: &str = "application/json";
 
+/// What `iri_to_uri` quotes: controls, space and the characters a URI cannot hold (non-ASCII always is).
+const IRI_TO_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
 impl Reply {
     /// Django's `JsonResponse`.
     fn json(status: u16, body: String) -> Self {
@@ -56,9 +69,20 @@ impl Reply {
         Reply::token(status, error.body(request_id))
     }
 
-    /// A 302 to `location`.
+    /// A 302 to `location`, percent-encoded as Django's `HttpResponseRedirect` does (`iri_to_uri`): a redirect
+    /// URI may hold what a header cannot.
     fn redirect(location: String) -> Self {
+        let location = percent_encoding::utf8_percent_encode(&location, IRI_TO_URI).to_string();
         Reply { status: 302, headers: vec![("location", location)], body: None }
+    }
+
+    /// Django's `http_method_not_allowed` for a method the view does not serve, with `Allow`; the views that
+    /// answer JSON errors get the error body too (userinfo's errors have none).
+    pub(crate) fn method_not_allowed(allow: &'static str, json_body: bool, request_id: &str) -> Self {
+        let description = format!("only {allow} is served here");
+        let body = json_body
+            .then(|| (JSON, super::provider::errors::error_body("method_not_allowed", &description, request_id)));
+        Reply { status: 405, headers: vec![("allow", allow.to_owned())], body }
     }
 
     /// `protected_resource_view`'s answer to a bad bearer token: no body, the error in `WWW-Authenticate`.
