@@ -248,7 +248,13 @@ for name, value in pairs(wrk.headers) do json[name] = value end
 local function create(p)
   return wrk.format("POST", p, json, '{"identifier":"wrk-' .. run .. '-' .. counter .. '","intent":"api","description":"bench"}')
 end
+-- With BENCH_SET_KEY_BASE, set_key rotates the keys of 64 tokens in turn (bench-<base> … bench-<base + 63>), as
+-- 32 clients rotating their own tokens would; one hot row measures the database's row lock instead.
+local set_key_base = tonumber(os.getenv("BENCH_SET_KEY_BASE") or "")
 local function set_key(p)
+  if set_key_base then
+    p = string.format("/api/v3/core/tokens/bench-%07d/set_key/", set_key_base + (counter % 64))
+  end
   return wrk.format("POST", p, json, '{"key":"wrk-key-' .. run .. '-' .. counter .. '"}')
 end
 if method == "POST" then

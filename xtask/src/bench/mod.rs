@@ -173,7 +173,12 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
             (SET_KEY, idx, "SETKEY", set_key.clone(), bearer.clone()),
             (CREATE, writes, "POST", "/api/v3/core/tokens/".to_string(), bearer.clone()),
         ];
+        // The set_key token is bench-<i> (bench-populate's numbering); the 63 after it are bench tokens too.
+        let set_key_index = inst.set_key_identifier.trim_start_matches("bench-").trim_start_matches('0');
+        let set_key_base =
+            ("BENCH_SET_KEY_BASE", if set_key_index.is_empty() { "0".into() } else { set_key_index.into() });
         for (scenario, server, method, path, auth) in rows {
+            let env = if method == "SETKEY" { vec![set_key_base.clone()] } else { Vec::new() };
             targets.push(Target {
                 scenario: scenario.into(),
                 size: inst.size,
@@ -181,7 +186,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
                 method,
                 path,
                 auth,
-                env: Vec::new(),
+                env,
             });
             store_of.push(inst.store.clone());
         }
@@ -197,6 +202,7 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
                     ("BENCH_LIST_PATH", list),
                     ("BENCH_SET_KEY_PATH", set_key),
                     ("BENCH_CREATE_PATH", "/api/v3/core/tokens/".into()),
+                    set_key_base.clone(),
                 ],
             });
             store_of.push(inst.store.clone());
