@@ -31,7 +31,7 @@ json() { curl -sf -H "$H" -H 'content-type: application/json' -d "$2" "$B$1" >/d
 for i in $(seq 20); do json /api/v3/core/tokens/ "{\"identifier\":\"profile-$i\",\"intent\":\"api\"}"; done
 for alg in rs256:7f1a0003-0000-4000-8000-000000000003 es256:7f1a0004-0000-4000-8000-000000000004; do
     name=${alg%%:*}; key=${alg#*:}
-    json /api/v3/providers/oauth2/ "{\"name\":\"$name\",\"client_id\":\"$name\",\"client_secret\":\"s\",\"signing_key\":\"$key\",\"authorization_flow\":\"7f1a0001-0000-4000-8000-000000000001\",\"invalidation_flow\":\"7f1a0002-0000-4000-8000-000000000002\"}"
+    json /api/v3/providers/oauth2/ "{\"name\":\"$name\",\"client_id\":\"$name\",\"client_secret\":\"s\",\"signing_key\":\"$key\",\"redirect_uris\":[],\"authorization_flow\":\"7f1a0001-0000-4000-8000-000000000001\",\"invalidation_flow\":\"7f1a0002-0000-4000-8000-000000000002\"}"
 done
 json /api/v3/core/applications/ '{"name":"rs256","slug":"rs256","provider":1}'
 json /api/v3/core/applications/ '{"name":"es256","slug":"es256","provider":2}'
@@ -69,7 +69,8 @@ sleep 1
 perf record -q -e cpu-clock -F 2000 -p "$SERVER_PID" -o "$WORK/perf.data" -- sleep "$SECS" 2>/dev/null
 wait "$WRK"
 grep -E "Requests/sec|Latency" "$WORK/wrk"
-perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' | head -30
+perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' | head -25 \
+    | sed -E 's/ +- +- +$//' | cut -c1-160 || true
 echo "--- by group (share of samples)"
 perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' | awk '
     { pct = $1; sub("%", "", pct); line = $0
@@ -79,8 +80,8 @@ perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/
       else if (line ~ /dropshot/) g = "dropshot"
       else if (line ~ /serde_json|serde::/) g = "serde_json"
       else if (line ~ /slog/) g = "slog"
-      else if (line ~ /malloc|free|realloc|memcpy|memmove|_int_|cfree/) g = "allocator/memcpy"
-      else if (line ~ /aws_lc|bn_|ecp_|sha256|sha512|p256|rsa/) g = "crypto (aws-lc)"
+      else if (line ~ /malloc|free|realloc|memcpy|memmove|memset|_int_|cfree/) g = "allocator/memcpy"
+      else if (line ~ /aws_lc|bn_|ecp_|sha256|sha512|p256|rsa|bignum|Lbignum/) g = "crypto (aws-lc)"
       else if (line ~ /tokenstack/) g = "tokenstack"
       sum[g] += pct }
-    END { for (g in sum) printf "%6.1f%%  %s\n", sum[g], g }' | sort -rn
+    END { for (g in sum) printf "%6.1f%%  %s\n", sum[g], g }' | sort -rn || true

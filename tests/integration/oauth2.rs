@@ -407,3 +407,30 @@ async fn issued_tokens_are_the_management_apis_rows_and_a_deleted_one_introspect
     let jwks_after = anonymous.oauth2_provider_jwks().application_slug("app").send().await.unwrap().into_inner();
     assert_eq!(jwks_before.keys[0].kid, jwks_after.keys[0].kid);
 }
+
+#[tokio::test]
+async fn grants_are_counted_by_type_and_faults_name_the_provider_operations() {
+    let server = TestServer::start().await;
+    provider(&server, "app", Some(EC_KEY)).await;
+    let anonymous = client(&server, None);
+    anonymous.oauth2_provider_token().body(form("client_credentials")).send().await.unwrap();
+    let refused = anonymous.oauth2_provider_token().body(form("refresh_token")).send().await;
+    assert_eq!(error_code(refused).0, 400);
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(r#"tokenstack_oauth2_grants_total{grant="client_credentials",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"tokenstack_oauth2_grants_total{grant="refresh_token",status="400"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"operation_id="oauth2_provider_token",status="200""#), "{metrics}");
+
+    // A fault rule names the literal operation, not the route it shares: introspection still answers.
+    let rule = json!({"rules": [{"operation_id": "oauth2_provider_token", "error_rate": 1.0, "error_status": 400}]});
+    let rule: types::FaultConfig = serde_json::from_value(rule).unwrap();
+    server.admin().admin_faults_update().body(rule).send().await.unwrap();
+    let (status, code) = error_code(anonymous.oauth2_provider_token().body(form("client_credentials")).send().await);
+    assert_eq!((status, code.as_str()), (400, "invalid_request"));
+    let introspect = types::OAuth2IntrospectionRequest { token: Some("x".into()), ..Default::default() };
+    let answer = anonymous.oauth2_provider_introspect().body(introspect).send().await.unwrap();
+    assert!(!answer.active);
+}

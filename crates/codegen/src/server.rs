@@ -23,6 +23,13 @@ pub const TRAIT_NAME: &str = "TokenApi";
 
 /// Generates the server-side API source for `spec`, with its shadowed literal routes merged (see `routes.rs`).
 pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
+    // Free-form operations answer under their own operationId, also where they share a route.
+    let free_form: Vec<String> = spec
+        .operations()
+        .iter()
+        .filter(|op| spec.is_free_form(op.operation))
+        .map(|op| op.operation_id.to_string())
+        .collect();
     let (server_spec, shadowed) = spec.server_side()?;
     let spec = &server_spec;
     let mut settings = TypeSpaceSettings::default();
@@ -81,6 +88,10 @@ pub fn generate_server(spec: &Spec) -> Result<String, SpecError> {
         /// `(operationId, served by, literal, path parameter)`: the endpoint `served by` answers the operation when
         /// the path parameter is the literal.
         pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[#(#shadowed),*];
+
+        /// The free-form operations (`x-tokenstack-free-form`), as the spec writes them: their handlers answer,
+        /// count and fault each under its own operationId, also those served through another's route.
+        pub const FREE_FORM_OPERATIONS: &[&str] = &[#(#free_form),*];
 
         /// Each operationId with the tags the spec gives it, in document order.
         pub const OPERATION_TAGS: &[(&str, &[&str])] = &[#(#operation_tags),*];

@@ -3966,6 +3966,18 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
     ("oauth2_provider_token", "oauth2_provider_introspect", "token", "application_slug"),
     ("oauth2_provider_userinfo", "oauth2_provider_root", "userinfo", "application_slug"),
 ];
+/// The free-form operations (`x-tokenstack-free-form`), as the spec writes them: their handlers answer,
+/// count and fault each under its own operationId, also those served through another's route.
+pub const FREE_FORM_OPERATIONS: &[&str] = &[
+    "oauth2_provider_authorize",
+    "oauth2_provider_introspect",
+    "oauth2_provider_revoke",
+    "oauth2_provider_token",
+    "oauth2_provider_userinfo",
+    "oauth2_provider_root",
+    "oauth2_provider_openid_configuration",
+    "oauth2_provider_jwks",
+];
 /// Each operationId with the tags the spec gives it, in document order.
 pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("admin_authentik_access_tokens_create", &["admin"]),

@@ -150,6 +150,7 @@ pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(),
     for (index, rule) in config.rules.iter().enumerate() {
         if rule.operation_id != crate::faults::ALL_OPERATIONS
             && !tokenstack_api::OPERATION_IDS.contains(&rule.operation_id.as_str())
+            && !tokenstack_api::FREE_FORM_OPERATIONS.contains(&rule.operation_id.as_str())
         {
             let message = format!("rule {index}: operation_id is not an operationId of the spec (or *)");
             return Err(TsError::Invalid(message).into());
