@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Where the CPU of one scenario goes: the release `tokenstack` binary on its defaults (memory store, request log
-# on, or STORE=sqlite:/postgres via TOKENSTACK_STORE) pinned to core 0, `wrk -t1 -c32` on core 1, and
+# on; STORE=sqlite for a fresh SQLite file, STORE=postgres for a cluster this script starts on loopback,
+# unpinned) pinned to core 0, `wrk -t1 -c32` on core 1, and
 # `perf record -e cpu-clock` of the server for the run; prints the hottest symbols (self time) and the share of
 # the top groups (kernel, hyper/tokio, dropshot, serde_json, slog, tokenstack, the allocator).
 #
-#   tests/bench/profile.sh retrieve|list|set_key|token_es256|token_rs256|introspect [SECONDS]
+#   [STORE=memory|sqlite|postgres] tests/bench/profile.sh retrieve|list|create|set_key|token_es256|token_rs256|introspect [SECONDS]
 #
 # Needs perf (Debian linux-perf), wrk, taskset, curl. The binary's symbols are enough for a flat profile (the
 # release profile keeps them); call graphs would need frame pointers. Writes nothing but a temp directory.
@@ -16,12 +17,34 @@ SECS="${2:-8}"
 KEY="bench-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
 WORK="$(mktemp -d /tmp/tokenstack-profile-XXXXXX)"
 SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true; rm -rf "$WORK"; }
+PGBIN="$(pg_config --bindir 2>/dev/null || true)"
+[ -x "$PGBIN/initdb" ] || PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+    [ -d "$WORK/pg/data" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
 trap cleanup EXIT
 
-taskset -c 0 "$BIN" --bind 127.0.0.1:0 --bootstrap-token "$KEY" --max-tokens-per-user 0 >"$WORK/out" 2>/dev/null &
+case "${STORE:-memory}" in
+    memory) URL=memory ;;
+    sqlite) URL="sqlite:$WORK/profile.db" ;;
+    postgres)
+        chmod 755 "$WORK"; mkdir -p "$WORK/pg"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
+        as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U tokenstack -E UTF8 --no-locale >/dev/null
+        PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
+            -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+        as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U tokenstack profile
+        URL="postgres://tokenstack@127.0.0.1:$PGPORT/profile" ;;
+    *) echo "unknown STORE $STORE" >&2; exit 2 ;;
+esac
+
+taskset -c 0 "$BIN" --bind 127.0.0.1:0 --store "$URL" --bootstrap-token "$KEY" --max-tokens-per-user 0 >"$WORK/out" 2>/dev/null &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q listening "$WORK/out" 2>/dev/null && break; sleep 0.1; done
+taskset -a -cp 0 "$SERVER_PID" >/dev/null
 ADDR=$(sed -n 's/^tokenstack listening on http:\/\///p' "$WORK/out")
 B="http://$ADDR"
 H="Authorization: Bearer $KEY"
@@ -50,13 +73,25 @@ wrk.headers["Authorization"] = os.getenv("AUTH")
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format(nil, nil, nil, '{"key":"profile-key-' .. n .. '"}')
+  -- the twenty tokens profile-1 ... profile-20 in turn, as the bench rotates 64
+  return wrk.format(nil, "/api/v3/core/tokens/profile-" .. (n % 20 + 1) .. "/set_key/", nil, '{"key":"profile-key-' .. n .. '"}')
+end
+EOF
+cat >"$WORK/create.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = os.getenv("AUTH")
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"identifier":"wrk-' .. n .. '","intent":"api","description":"bench"}')
 end
 EOF
 case "$SCENARIO" in
     retrieve) ARGS=(-H "$H" "$B/api/v3/core/tokens/profile-1/") ;;
     list) ARGS=(-H "$H" "$B/api/v3/core/tokens/?user__username=akadmin") ;;
     set_key) ARGS=(-s "$WORK/set_key.lua" "$B/api/v3/core/tokens/profile-2/set_key/") ;;
+    create) ARGS=(-s "$WORK/create.lua" "$B/api/v3/core/tokens/") ;;
     token_rs256) export BODY="grant_type=client_credentials&client_id=rs256&client_secret=s"; ARGS=(-s "$WORK/form.lua" "$B/application/o/token/") ;;
     token_es256) export BODY="grant_type=client_credentials&client_id=es256&client_secret=s"; ARGS=(-s "$WORK/form.lua" "$B/application/o/token/") ;;
     introspect) export BODY="token=$ACCESS&client_id=rs256&client_secret=s"; ARGS=(-s "$WORK/form.lua" "$B/application/o/introspect/") ;;
@@ -82,6 +117,7 @@ perf report -i "$WORK/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/
       else if (line ~ /slog/) g = "slog"
       else if (line ~ /malloc|free|realloc|memcpy|memmove|memset|_int_|cfree/) g = "allocator/memcpy"
       else if (line ~ /aws_lc|bn_|ecp_|sha256|sha512|p256|rsa|bignum|Lbignum/) g = "crypto (aws-lc)"
+      else if (line ~ /sqlx|sqlite3|libsqlite/) g = "sqlx and SQLite"
       else if (line ~ /tokenstack/) g = "tokenstack"
       sum[g] += pct }
     END { for (g in sum) printf "%6.1f%%  %s\n", sum[g], g }' | sort -rn || true
