@@ -8,7 +8,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::token::redirect_uris;
 use super::{OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, dumps, validity};
 use crate::authentik::Authentik;
-use crate::authentik::provider::claims::{IdToken, SCOPE_OPENID, scope_claims, userinfo_claims};
+use crate::authentik::provider::claims::{IdToken, SCOPE_OPENID, introspection_claims, scope_claims, userinfo_claims};
 use crate::authentik::provider::client_auth::{self, secret_matches};
 use crate::authentik::provider::discovery::{DiscoveryInput, openid_configuration};
 use crate::authentik::provider::errors::{BearerError, TokenError, authorize_description, error_body};
@@ -89,12 +89,10 @@ impl OAuth2<'_> {
         if token.is_expired(self.now) {
             return Ok(inactive());
         }
-        let mut body = Ordered::new();
-        body.extend(claims.iter().map(|(k, v)| (k.clone(), v.clone())));
-        body.insert("active", !token.revoked);
-        body.insert("scope", token.scope.join(" "));
-        body.insert("client_id", resolved.provider.oauth2.client_id.as_str());
-        Ok(Reply::token(200, dumps(&body)))
+        let mut stored = Ordered::new();
+        stored.extend(claims.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let client_id = &resolved.provider.oauth2.client_id;
+        Ok(Reply::token(200, dumps(&introspection_claims(stored, !token.revoked, &token.scope, client_id))))
     }
 
     /// `TokenRevokeView.post`: a token of the client's provider is deleted; an unknown one is `{}` too; bad

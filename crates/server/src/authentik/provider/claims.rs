@@ -285,11 +285,11 @@ impl IdToken {
 }
 
 /// The body of an introspection answer for a known token of the caller's provider (`TokenIntrospectionView.post`):
-/// the token's `to_dict()`, then `active` (not expired and not revoked: a revoked token is answered with its
-/// claims and `"active": false`), `scope` (joined by spaces) and `client_id`. Anything else is `{"active": false}`.
-#[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-pub(crate) fn introspection_claims(id_token: &IdToken, active: bool, scopes: &[String], client_id: &str) -> Ordered {
-    let mut out = id_token.to_dict();
+/// the token's `to_dict()` (as stored with it), then `active` (not expired and not revoked: a revoked token is
+/// answered with its claims and `"active": false`), `scope` (joined by spaces) and `client_id`. Anything else is
+/// `{"active": false}`.
+pub(crate) fn introspection_claims(id_token: Ordered, active: bool, scopes: &[String], client_id: &str) -> Ordered {
+    let mut out = id_token;
     out.insert("active", active);
     out.insert("scope", scopes.join(" "));
     out.insert("client_id", client_id);
@@ -503,7 +503,7 @@ mod tests {
     #[test]
     fn introspection_and_userinfo_bodies() {
         let mut token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s", "nonce": "n"}"#).unwrap();
-        let body = introspection_claims(&token, false, &scopes(&["openid", "email"]), "cid");
+        let body = introspection_claims(token.to_dict(), false, &scopes(&["openid", "email"]), "cid");
         assert_eq!(
             to_python_json(&body, Style::Compact).unwrap(),
             r#"{"iss":"i","sub":"s","acr":"goauthentik.io/providers/oauth2/default","nonce":"n","active":false,"scope":"openid email","client_id":"cid"}"#
