@@ -40,14 +40,14 @@ where
     F: AsyncFnOnce(&ProviderRequest<'_>) -> Result<Reply, OAuth2ResponseError>,
 {
     let headers = rqctx.request.headers();
-    let header = |name: http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     let server_addr = rqctx.server.local_addr.to_string();
     let base = base_url(
         rqctx.server.using_tls(),
-        header(http::header::HOST),
+        header_str(headers, "host"),
         header_str(headers, "x-forwarded-proto"),
         &server_addr,
     );
+    // Django's DisallowedHost: its plain 400 page, before any view (and so outside the spec's responses).
     let Ok(base) = base else {
         return into_response(Reply {
             status: 400,
