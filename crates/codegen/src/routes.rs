@@ -53,19 +53,11 @@ fn shadowing_route(paths: &Map<String, Value>, literal_path: &str) -> Option<(St
     })
 }
 
-/// A response object with `$ref`s into `components.responses` resolved.
-fn resolve_response<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
-    match response.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/responses/")) {
-        Some(name) => doc.pointer(&format!("/components/responses/{name}")).unwrap_or(response),
-        None => response,
-    }
-}
-
 /// The first 2xx status of an operation with its JSON body schema.
 fn success_body(doc: &Value, operation: &Value) -> Option<(String, Value)> {
     let responses = operation.get("responses")?.as_object()?;
     let (status, response) = responses.iter().find(|(status, _)| status.starts_with('2'))?;
-    let schema = resolve_response(doc, response).pointer("/content/application~1json/schema")?.clone();
+    let schema = crate::spec::resolve(doc, response).pointer("/content/application~1json/schema")?.clone();
     Some((status.clone(), schema))
 }
 
@@ -77,12 +69,9 @@ pub fn is_free_form(operation: &Value) -> bool {
     operation.get(FREE_FORM) == Some(&Value::Bool(true))
 }
 
-/// `value` with a `$ref` into the document resolved.
+/// `value` with a `$ref` into the document resolved, owned.
 fn resolved(doc: &Value, value: &Value) -> Value {
-    match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-        Some(pointer) => doc.pointer(pointer).cloned().unwrap_or_else(|| value.clone()),
-        None => value.clone(),
-    }
+    crate::spec::resolve(doc, value).clone()
 }
 
 /// Folds `other` into the free-form operation `existing` that serves it on the same route and method: the
@@ -96,7 +85,7 @@ fn merge_free_form(doc: &Value, existing: &mut Value, other: &Value) {
     for (status, response) in other.get("responses").and_then(Value::as_object).into_iter().flatten() {
         let json_error = !status.starts_with('2')
             && !status.starts_with('3')
-            && resolve_response(doc, response).pointer("/content/application~1json/schema").is_some();
+            && crate::spec::resolve(doc, response).pointer("/content/application~1json/schema").is_some();
         if json_error && existing["responses"].get(status).is_none() {
             existing["responses"][status] = response.clone();
         }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use typify::{TypeSpace, TypeSpaceSettings};
 
 use crate::schema::{request_schema_names, server_component, server_inline, server_query_parameter};
-use crate::spec::{OperationInfo, json_body_schema};
+use crate::spec::{OperationInfo, json_body_schema, resolve};
 use crate::{Spec, SpecError, format_file};
 
 /// The form media type, the one request body besides JSON that Dropshot and progenitor both serve.
@@ -288,13 +288,6 @@ fn type_ident(type_space: &mut TypeSpace, schema: &Value, what: &str) -> Result<
 
 fn to_schemars(value: &Value, what: &str) -> Result<schemars::schema::Schema, SpecError> {
     serde_json::from_value(value.clone()).map_err(|err| SpecError::Generation(format!("{what}: bad schema: {err}")))
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-        Some(pointer) => doc.pointer(pointer).unwrap_or(value),
-        None => value,
-    }
 }
 
 /// JSON pointer escaping of one reference token (RFC 6901).

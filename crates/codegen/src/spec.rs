@@ -177,6 +177,14 @@ impl Spec {
     }
 }
 
+/// `value` itself, or what its `$ref` (a pointer into this document) names.
+pub(crate) fn resolve<'a>(doc: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
+    match value.get("$ref").and_then(serde_json::Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => doc.pointer(pointer).unwrap_or(value),
+        None => value,
+    }
+}
+
 /// The `application/json` schema of a response, as JSON.
 pub(crate) fn json_body_schema(response: &Response) -> Option<serde_json::Value> {
     let media = response.content.get("application/json")?;

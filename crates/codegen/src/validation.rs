@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Spec;
 use crate::schema::validation_schema;
+use crate::spec::resolve;
 
 /// `{"components": {"schemas": {…}}, "operations": {operationId: {status: {"media_type", "schema"}}}}`, where
 /// `media_type` and `schema` are null for a response without content; `$ref`s point into `components`.
@@ -48,13 +49,6 @@ pub fn validation_document(spec: &Spec) -> String {
         }
     }
     json!({"components": {"schemas": schemas}, "operations": operations}).to_string()
-}
-
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
-        Some(pointer) => doc.pointer(pointer).unwrap_or(value),
-        None => value,
-    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::token::redirect_uris;
-use super::{OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, dumps, validity};
+use super::{
+    OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, convert_redirect_uris, dumps, validity,
+};
 use crate::authentik::Authentik;
 use crate::authentik::provider::claims::{IdToken, SCOPE_OPENID, introspection_claims, scope_claims, userinfo_claims};
 use crate::authentik::provider::client_auth::{self, secret_matches};
@@ -160,13 +161,10 @@ impl OAuth2<'_> {
             let description = format!("Invalid client identifier: {client_id}.");
             return Ok(Reply::json(400, error_body("invalid_client", &description, request.request_id)));
         };
-        let check = redirect::check_authorize(&redirect_uris(&resolved), query.redirect_uri.as_deref());
+        let check = redirect::check_authorize(&resolved.redirect_uris(), query.redirect_uri.as_deref());
         if let Some(registered) = check.register {
             // Upstream saves the first redirect URI a provider without any is used with.
-            resolved.provider.oauth2.redirect_uris = registered
-                .iter()
-                .filter_map(|uri| serde_json::to_value(uri).ok().and_then(|v| serde_json::from_value(v).ok()))
-                .collect();
+            resolved.provider.oauth2.redirect_uris = convert_redirect_uris(&registered);
             match self.store.replace_provider(resolved.provider.clone()).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
@@ -202,13 +200,7 @@ impl OAuth2<'_> {
         let Some(user) = self.authorizing_user(request).await? else {
             return Ok(fail("login_required", None));
         };
-        let allowed = resolved.scope_names();
-        let mut scopes: Vec<String> = Vec::new();
-        for scope in query.scope.as_deref().unwrap_or_default().split_whitespace() {
-            if allowed.iter().any(|a| a == scope) && !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_owned());
-            }
-        }
+        let scopes = resolved.allowed_scopes(query.scope.as_deref());
         let lifetime = validity(&resolved.provider.oauth2.access_code_validity, chrono::TimeDelta::minutes(1));
         let code = AuthorizationCode {
             code: Secret::new(generate_authorization_code()),

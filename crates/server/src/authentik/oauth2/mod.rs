@@ -148,20 +148,13 @@ impl Keyring {
     }
 }
 
-/// Creates [`RSA_KEY_PAIR`] and [`EC_KEY_PAIR`] with fresh keys when the store holds no key pair at all (a seed
-/// or an earlier start may have brought them).
+/// Creates [`RSA_KEY_PAIR`] and [`EC_KEY_PAIR`] when the store holds no key pair at all (a seed or an earlier start
+/// may have brought them). Their keys are generated once per process ([`stand_in_key_pairs`]).
 pub(crate) async fn ensure_key_pairs(store: &dyn Store) -> Result<(), ProviderError> {
     if !store.list_key_pairs().await?.is_empty() {
         return Ok(());
     }
-    for ((pk, name), kind) in [(RSA_KEY_PAIR, KeyKind::Rsa), (EC_KEY_PAIR, KeyKind::Ec)] {
-        let key = SigningKey::generate(kind, name)?;
-        let pair = AkKeyPair {
-            pk,
-            name: name.to_owned(),
-            key_data: key.pem().clone(),
-            certificate_data: key.certificate_pem().to_owned(),
-        };
+    for pair in stand_in_key_pairs()? {
         match store.insert_key_pair(pair).await {
             // Another replica created it first.
             Ok(()) | Err(StoreError::Duplicate { .. }) => {}
@@ -169,6 +162,23 @@ pub(crate) async fn ensure_key_pairs(store: &dyn Store) -> Result<(), ProviderEr
         }
     }
     Ok(())
+}
+
+/// The stand-in key pairs, with keys generated at the first call of this process and reused after: an RSA key
+/// costs tens of milliseconds, and a test suite starts many servers on fresh stores in one process.
+fn stand_in_key_pairs() -> Result<Vec<AkKeyPair>, ProviderError> {
+    static GENERATED: std::sync::Mutex<Vec<AkKeyPair>> = std::sync::Mutex::new(Vec::new());
+    let mut generated = GENERATED.lock().unwrap_or_else(|e| e.into_inner());
+    if generated.is_empty() {
+        let mut pairs = Vec::new();
+        for ((pk, name), kind) in [(RSA_KEY_PAIR, KeyKind::Rsa), (EC_KEY_PAIR, KeyKind::Ec)] {
+            let key = SigningKey::generate(kind, name)?;
+            let (key_data, certificate_data) = (key.pem().clone(), key.certificate_pem().to_owned());
+            pairs.push(AkKeyPair { pk, name: name.to_owned(), key_data, certificate_data });
+        }
+        *generated = pairs;
+    }
+    Ok(generated.clone())
 }
 
 /// The provider rules over a store at one instant `now` (with the clock offset).
@@ -201,6 +211,24 @@ impl Resolved {
         scope_names(&self.provider)
     }
 
+    /// `__check_scopes` (token.py) and the authorization's scopes: the requested ones, in order and once each,
+    /// without those the provider has no mapping for (dropped silently, as upstream).
+    fn allowed_scopes(&self, requested: Option<&str>) -> Vec<String> {
+        let allowed = self.scope_names();
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in requested.unwrap_or_default().split_whitespace() {
+            if allowed.iter().any(|a| a == scope) && !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        scopes
+    }
+
+    /// The provider's redirect URIs as the matching rules read them.
+    fn redirect_uris(&self) -> Vec<super::provider::redirect::RedirectUri> {
+        convert_redirect_uris(&self.provider.oauth2.redirect_uris)
+    }
+
     fn claims_provider<'a>(&'a self, scope_names: &'a [String]) -> ClaimsProvider<'a> {
         let o = &self.provider.oauth2;
         ClaimsProvider {
@@ -224,6 +252,11 @@ pub(crate) fn scope_names(provider: &AkProvider) -> Vec<String> {
         .map(|(_, name)| (*name).to_owned())
         .collect();
     if named.is_empty() { SCOPE_MAPPINGS.iter().map(|(_, name)| (*name).to_owned()).collect() } else { named }
+}
+
+/// A provider's redirect URIs between the stored form and the matching rules' (the same fields and serde names).
+fn convert_redirect_uris<A: serde::Serialize, B: serde::de::DeserializeOwned>(uris: &[A]) -> Vec<B> {
+    uris.iter().filter_map(|uri| serde_json::to_value(uri).ok().and_then(|v| serde_json::from_value(v).ok())).collect()
 }
 
 /// A model choice (`sub_mode`, `issuer_mode`) by its serde name.

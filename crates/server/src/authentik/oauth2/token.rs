@@ -86,14 +86,7 @@ impl OAuth2<'_> {
         {
             return Ok(Err(TokenError::InvalidClient));
         }
-        // `__check_scopes`: requested scopes the provider has no mapping for are dropped.
-        let allowed = resolved.scope_names();
-        let mut scopes: Vec<String> = Vec::new();
-        for scope in form.scope.as_deref().unwrap_or_default().split_whitespace() {
-            if allowed.iter().any(|a| a == scope) && !scopes.iter().any(|s| s == scope) {
-                scopes.push(scope.to_owned());
-            }
-        }
+        let scopes = resolved.allowed_scopes(form.scope.as_deref());
         let authorized = match grant {
             "authorization_code" => self.code_grant(&resolved, form).await?,
             "refresh_token" => self.refresh_grant(&resolved, form, scopes).await?,
@@ -114,7 +107,7 @@ impl OAuth2<'_> {
         if raw.is_empty() {
             return Ok(Err(TokenError::InvalidGrant));
         }
-        match redirect::check_token(&redirect_uris(resolved), form.redirect_uri.as_deref().unwrap_or_default()) {
+        match redirect::check_token(&resolved.redirect_uris(), form.redirect_uri.as_deref().unwrap_or_default()) {
             Ok(()) => {}
             Err(redirect::TokenRedirectError::InvalidClient) => return Ok(Err(TokenError::InvalidClient)),
             Err(redirect::TokenRedirectError::InvalidRequest) => return Ok(Err(TokenError::InvalidRequest)),
@@ -369,15 +362,4 @@ impl OAuth2<'_> {
             }
         }
     }
-}
-
-/// The provider's redirect URIs as the matching rules read them.
-pub(super) fn redirect_uris(resolved: &Resolved) -> Vec<redirect::RedirectUri> {
-    resolved
-        .provider
-        .oauth2
-        .redirect_uris
-        .iter()
-        .filter_map(|uri| serde_json::to_value(uri).ok().and_then(|v| serde_json::from_value(v).ok()))
-        .collect()
 }
