@@ -15,9 +15,9 @@ use super::validate::{
 use super::*;
 use crate::model::{AkGroup, NbRole};
 use crate::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::store::memory::tests::{ak_user, core_token, nb_user, oauth, provider};
 use crate::store::query::search_terms;
 use crate::store::{MemoryStore, Snapshot, SqliteStore};
+use crate::test_rows::{ak_user, core_token, nb_user, oauth, provider};
 
 #[path = "../../tests/server/prop_support.rs"]
 mod prop_support;

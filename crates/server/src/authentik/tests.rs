@@ -6,7 +6,7 @@ use serde_json::json;
 use super::*;
 use crate::model::OAuthKind::{Access, Refresh};
 use crate::store::MemoryStore;
-use crate::store::memory::tests::{ak_user, core_token, oauth, provider};
+use crate::test_rows::{ak_user, core_token, oauth, provider};
 
 const ALICE: i64 = 1;
 const BOB: i64 = 2;

@@ -6,25 +6,27 @@ use tokenstack_api::types;
 use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbUser, OAuthToken, Pat, UsedBy, UsedByAction};
 use crate::pagination::Page;
 
-/// A domain enum and its generated wire twin, converted both ways variant by variant: both matches are
-/// exhaustive, so a variant added to the spec or the model without the other fails to build here.
+/// A domain value's generated wire twin (the domain types live in `tokenstack-store`, so `From` cannot join them).
+pub trait ToWire<W> {
+    fn to_wire(self) -> W;
+}
+
+/// A domain enum and its generated wire twin, matched both ways variant by variant (the reverse match is a
+/// constant that only the compiler reads): both matches are exhaustive, so a variant added to the spec or the
+/// model without the other fails to build here.
 macro_rules! wire_enum {
     ($domain:ident <=> $wire:ident { $($variant:ident),* $(,)? }) => {
-        impl From<$domain> for types::$wire {
-            fn from(value: $domain) -> Self {
-                match value {
+        impl ToWire<types::$wire> for $domain {
+            fn to_wire(self) -> types::$wire {
+                match self {
                     $($domain::$variant => types::$wire::$variant,)*
                 }
             }
         }
 
-        impl From<types::$wire> for $domain {
-            fn from(value: types::$wire) -> Self {
-                match value {
-                    $(types::$wire::$variant => $domain::$variant,)*
-                }
-            }
-        }
+        const _: fn(types::$wire) -> $domain = |wire| match wire {
+            $(types::$wire::$variant => $domain::$variant,)*
+        };
     };
 }
 
@@ -53,7 +55,7 @@ pub fn session_user(user: &AkUser) -> types::SessionUser {
         roles: Vec::new(),
         settings,
         system_permissions: Vec::new(),
-        type_: Some(types::UserTypeEnum::from(user.user_type)),
+        type_: Some(user.user_type.to_wire()),
         uid: user_uid(user.pk),
         username: user.username.clone(),
     };
@@ -61,7 +63,7 @@ pub fn session_user(user: &AkUser) -> types::SessionUser {
 }
 
 pub fn user(user: &AkUser) -> types::User {
-    let user_type = types::UserTypeEnum::from(user.user_type);
+    let user_type = user.user_type.to_wire();
     let uid = user_uid(user.pk);
     types::User {
         attributes: user.attributes.clone(),
@@ -104,7 +106,7 @@ pub fn token(token: CoreToken, owner: types::User) -> types::Token {
         expires: token.expires,
         expiring: Some(token.expiring),
         identifier: token.identifier,
-        intent: Some(token.intent.into()),
+        intent: Some(token.intent.to_wire()),
         managed: token.managed,
         pk: token.pk,
         user: Some(token.user),
@@ -161,7 +163,7 @@ pub fn pagination<T>(page: &Page<T>) -> types::Pagination {
 }
 
 pub fn used_by(used_by: UsedBy) -> types::UsedBy {
-    let action = types::UsedByActionEnum::from(used_by.action);
+    let action = used_by.action.to_wire();
     types::UsedBy { action, app: used_by.app, model_name: used_by.model_name, name: used_by.name, pk: used_by.pk }
 }
 

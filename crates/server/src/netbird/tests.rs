@@ -4,7 +4,7 @@ use chrono::{TimeDelta, TimeZone};
 
 use super::*;
 use crate::store::MemoryStore;
-use crate::store::memory::tests::nb_user;
+use crate::test_rows::nb_user;
 
 struct Env {
     store: MemoryStore,

@@ -388,7 +388,8 @@ impl SeedFile {
         }
         Ok(Snapshot {
             ak_users: ak.users,
-            providers: ak.providers,
+            // A seed may leave a provider's client id and secret out: they are generated here, once.
+            providers: ak.providers.into_iter().map(AkProvider::with_credentials).collect(),
             applications: ak.applications,
             core_tokens,
             oauth_tokens,

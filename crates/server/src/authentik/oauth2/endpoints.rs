@@ -15,9 +15,10 @@ use crate::authentik::provider::discovery::{DiscoveryInput, openid_configuration
 use crate::authentik::provider::errors::{BearerError, TokenError, authorize_description, error_body};
 use crate::authentik::provider::jose::jwks_json;
 use crate::authentik::provider::json::Ordered;
-use crate::authentik::provider::{generate_authorization_code, pkce, redirect};
+use crate::authentik::provider::{pkce, redirect};
 use crate::model::{AkUser, AuthorizationCode, OAuthKind, OAuthToken, user_uid};
 use crate::secrets::Secret;
+use crate::secrets::generate_authorization_code;
 use crate::store::StoreError;
 
 /// The query of `GET /application/o/authorize/`.

@@ -10,9 +10,10 @@ use crate::authentik::provider::client_auth::{self, b64decode_utf8_partition, se
 use crate::authentik::provider::errors::TokenError;
 use crate::authentik::provider::json::Ordered;
 use crate::authentik::provider::validity::whole_seconds;
-use crate::authentik::provider::{generate_refresh_token, generate_token_uid, pkce, redirect};
+use crate::authentik::provider::{pkce, redirect};
 use crate::model::{AkUser, AkUserType, Intent, OAuthKind, OAuthToken, user_uid};
 use crate::secrets::Secret;
+use crate::secrets::{generate_refresh_token, generate_token_uid};
 use crate::store::StoreError;
 
 /// The form fields the token endpoint reads (`TokenParams.parse`); absent fields are `None`.

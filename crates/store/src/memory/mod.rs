@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::pagination::Slice;
 use crate::secrets::Secret;
-use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
+use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 use slab::{Row, Slab};
 
 /// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.

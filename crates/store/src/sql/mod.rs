@@ -26,8 +26,8 @@ use sqlx::error::{BoxDynError, ErrorKind};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
-use crate::store::query::Column;
-use crate::store::{CoreTokenField, OAuthField, StoreError, UserField};
+use crate::query::Column;
+use crate::{CoreTokenField, OAuthField, StoreError, UserField};
 
 /// How often the `last_used` marks of PATs that wait in the cache are written.
 pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -376,9 +376,7 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded_in_order() {
-        for (backend, embedded) in
-            [("sqlite", crate::store::sqlite::MIGRATIONS), ("postgres", crate::store::postgres::MIGRATIONS)]
-        {
+        for (backend, embedded) in [("sqlite", crate::sqlite::MIGRATIONS), ("postgres", crate::postgres::MIGRATIONS)] {
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
             let mut files: Vec<String> = std::fs::read_dir(dir)
                 .unwrap()

@@ -9,7 +9,7 @@
 //! own: connection options, the pool, how transactions begin (the `Driver` impl) and `strpos`, and what keeps the
 //! cache of `store::sql::cache` right across replicas:
 //!
-//! * triggers (`migrations/postgres/0003_cache_notify.sql`) announce every changed cached row on the channel
+//! * triggers (`migrations/postgres/0004_cache_notify.sql`) announce every changed cached row on the channel
 //!   `tokenstack_cache` when its transaction commits, and [`listen`] forgets what each announcement names;
 //! * the cache answers only under a fresh lease (`cache::Lease`): [`ping`] sends `ping:<replica>:<n>` on the
 //!   channel and the listener, on receiving it, confirms that every announcement committed before it was sent has
@@ -31,18 +31,18 @@ use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::store::StoreError;
-use crate::store::sql::cache::{Cache, Change, Lease};
-use crate::store::sql::driver::{On, RowsAffected, WriteJob};
-use crate::store::sql::{self, Driver, EmbeddedMigration, Sql, db_err};
+use crate::StoreError;
+use crate::sql::cache::{Cache, Change, Lease};
+use crate::sql::driver::{On, RowsAffected, WriteJob};
+use crate::sql::{self, Driver, EmbeddedMigration, Sql, db_err};
 
 /// The PostgreSQL schema migrations, oldest first (files under `migrations/postgres`).
 pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
-    (1, "init", include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, "users", include_str!("../../migrations/postgres/0002_users.sql")),
-    (3, "applications", include_str!("../../migrations/postgres/0003_applications.sql")),
-    (4, "cache_notify", include_str!("../../migrations/postgres/0004_cache_notify.sql")),
-    (5, "oauth2_provider", include_str!("../../migrations/postgres/0005_oauth2_provider.sql")),
+    (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+    (2, "users", include_str!("../migrations/postgres/0002_users.sql")),
+    (3, "applications", include_str!("../migrations/postgres/0003_applications.sql")),
+    (4, "cache_notify", include_str!("../migrations/postgres/0004_cache_notify.sql")),
+    (5, "oauth2_provider", include_str!("../migrations/postgres/0005_oauth2_provider.sql")),
 ];
 
 /// Connections per replica (besides the listener's and the pinger's): as many as concurrent clients commit, so that

@@ -28,17 +28,17 @@ use sqlx::sqlite::{
 use sqlx::{Executor as _, Sqlite, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::StoreError;
-use crate::store::sql::cache::Cache;
-use crate::store::sql::driver::{BoxFuture, On, RowsAffected, WriteJob};
-use crate::store::sql::{self, Driver, EmbeddedMigration, Sql, db_err};
+use crate::StoreError;
+use crate::sql::cache::Cache;
+use crate::sql::driver::{BoxFuture, On, RowsAffected, WriteJob};
+use crate::sql::{self, Driver, EmbeddedMigration, Sql, db_err};
 
 /// The SQLite schema migrations, oldest first (files under `migrations/sqlite`).
 pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
-    (1, "init", include_str!("../../migrations/sqlite/0001_init.sql")),
-    (2, "users", include_str!("../../migrations/sqlite/0002_users.sql")),
-    (3, "applications", include_str!("../../migrations/sqlite/0003_applications.sql")),
-    (5, "oauth2_provider", include_str!("../../migrations/sqlite/0005_oauth2_provider.sql")),
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "users", include_str!("../migrations/sqlite/0002_users.sql")),
+    (3, "applications", include_str!("../migrations/sqlite/0003_applications.sql")),
+    (5, "oauth2_provider", include_str!("../migrations/sqlite/0005_oauth2_provider.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.

@@ -91,9 +91,40 @@ pub enum PatFormatError {
     ChecksumMismatch,
 }
 
+/// `generate_id(length)` (`authentik/lib/generators.py`): `length` characters of `string.ascii_letters +
+/// string.digits`, from the system's CSPRNG.
+pub fn generate_id(length: usize) -> String {
+    rand::rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect()
+}
+
+/// An `OAuth2Provider.client_id` (`default=generate_id`): 40 alphanumeric characters.
+pub fn generate_client_id() -> String {
+    generate_id(40)
+}
+
+/// An `OAuth2Provider.client_secret` (`generate_client_secret`, `generate_id(128)`): 128 alphanumeric characters.
+pub fn generate_client_secret() -> String {
+    generate_id(128)
+}
+
+/// A `RefreshToken.token` (`default=generate_client_secret`): opaque, 128 alphanumeric characters.
+pub fn generate_refresh_token() -> String {
+    generate_client_secret()
+}
+
+/// An `AuthorizationCode.code` (`AuthorizationFlowInitView.create_code`: `uuid4().hex`): 32 lowercase hex digits.
+pub fn generate_authorization_code() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The `uid` claim of an access token and the `jti` of an id token (`generate_id()`): 40 alphanumeric characters.
+pub fn generate_token_uid() -> String {
+    generate_id(40)
+}
+
 /// A fresh authentik token key: 60 characters of `[A-Za-z0-9]` (authentik `generate_id`).
 pub fn generate_key() -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(AK_KEY_LENGTH).map(char::from).collect()
+    generate_id(AK_KEY_LENGTH)
 }
 
 /// A fresh NetBird PAT as `(plain, hashed)`; only `hashed` may be stored.
@@ -192,6 +223,27 @@ fn base32hex_encode(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn alnum(s: &str) -> bool {
+        s.bytes().all(|b| b.is_ascii_alphanumeric())
+    }
+
+    #[test]
+    fn generators_have_upstreams_lengths_and_alphabets() {
+        let id = generate_client_id();
+        assert_eq!((id.len(), alnum(&id)), (40, true));
+        let secret = generate_client_secret();
+        assert_eq!((secret.len(), alnum(&secret)), (128, true));
+        let refresh = generate_refresh_token();
+        assert_eq!((refresh.len(), alnum(&refresh)), (128, true));
+        let uid = generate_token_uid();
+        assert_eq!((uid.len(), alnum(&uid)), (40, true));
+        let code = generate_authorization_code();
+        assert_eq!(code.len(), 32);
+        assert!(code.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{code}");
+        assert_ne!(generate_client_secret(), secret);
+        assert_ne!(generate_authorization_code(), code);
+    }
 
     #[test]
     fn key_is_60_alphanumerics_and_random() {

@@ -8,9 +8,9 @@ use std::pin::Pin;
 
 use sqlx::{ColumnIndex, Decode, Encode, Executor, IntoArguments, Pool, Transaction, Type};
 
-use crate::store::StoreError;
-use crate::store::sql::cache::Cache;
-use crate::store::sql::{Param, Sql, db_err};
+use crate::StoreError;
+use crate::sql::cache::Cache;
+use crate::sql::{Param, Sql, db_err};
 
 /// A boxed, sendable future borrowing for `'a`.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::pagination::{PageRequest, Slice};
-use crate::store::sql::{Param, Sql, exact_micros};
+use crate::sql::{Param, Sql, exact_micros};
 
 /// A column's value in one row, or a filter's operand.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +98,7 @@ pub(crate) trait Column: Copy + PartialEq + 'static {
 }
 
 /// DRF `SearchFilter` terms: split on whitespace and commas, lower-cased, empty and repeated ones dropped.
-pub(crate) fn search_terms(search: Option<&str>) -> Vec<String> {
+pub fn search_terms(search: Option<&str>) -> Vec<String> {
     // A set beside the list keeps deduplication linear: a URL can carry tens of thousands of terms, and the cap
     // (`MAX_SEARCH_TERMS`) is checked on this function's result.
     let mut seen = std::collections::HashSet::new();

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::secrets::Secret;
 
 impl AkProvider {
-    /// A provider with no flows, property mappings or application.
+    /// A new provider with no flows, property mappings or application, and a fresh client id and secret (the
+    /// model's `default=` generators run when a provider is created, never when one is read).
     pub fn new(pk: i64, name: impl Into<String>) -> Self {
         AkProvider {
             pk,
@@ -21,6 +22,19 @@ impl AkProvider {
             assigned_application_name: None,
             oauth2: OAuth2Settings::default(),
         }
+        .with_credentials()
+    }
+
+    /// The provider with a generated client id and secret where it has none: how a seed's provider that leaves
+    /// them out is created. Reading a stored provider never generates anything (every stored row has both).
+    pub fn with_credentials(mut self) -> Self {
+        if self.oauth2.client_id.is_empty() {
+            self.oauth2.client_id = crate::secrets::generate_client_id();
+        }
+        if self.oauth2.client_secret.expose().is_empty() {
+            self.oauth2.client_secret = Secret::new(crate::secrets::generate_client_secret());
+        }
+        self
     }
 }
 
@@ -46,7 +60,9 @@ pub struct AkProvider {
     pub oauth2: OAuth2Settings,
 }
 
-/// The settings of an authentik `OAuth2Provider` beyond the base `Provider`, with the model's defaults.
+/// The settings of an authentik `OAuth2Provider` beyond the base `Provider`, with the model's defaults. The
+/// defaults are deterministic: the generated client id and secret are [`AkProvider::new`]'s and
+/// [`AkProvider::with_credentials`]'s, so a stored provider read back never gets new ones.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OAuth2Settings {
@@ -102,8 +118,8 @@ impl Default for OAuth2Settings {
     fn default() -> Self {
         OAuth2Settings {
             client_type: "confidential".into(),
-            client_id: crate::authentik::provider::generate_client_id(),
-            client_secret: Secret::new(crate::authentik::provider::generate_client_secret()),
+            client_id: String::new(),
+            client_secret: Secret::new(String::new()),
             access_code_validity: "minutes=1".into(),
             access_token_validity: "hours=1".into(),
             refresh_token_validity: "days=30".into(),

@@ -3,8 +3,8 @@
 
 use super::State;
 use crate::model::{AkUser, CoreToken, OAuthToken};
-use crate::store::query::Value;
-use crate::store::{CoreTokenField, OAuthField, UserField};
+use crate::query::Value;
+use crate::{CoreTokenField, OAuthField, UserField};
 
 impl State {
     /// A core token's value of a listing column.

@@ -1,8 +1,15 @@
-//! The storage interface: one async method per logical read or write, implementable by memory, SQLite or PostgreSQL backends.
+//! tokenstack's model and stores: the domain types of both emulated products and the storage interface, one
+//! async method per logical read or write, implemented by the memory, SQLite and PostgreSQL backends.
+//!
+//! This crate knows no HTTP and no rules: it depends on neither Dropshot nor `tokenstack-api` (checked by
+//! `cargo xtask check`, "layers").
 
 pub mod memory;
+pub mod model;
+pub mod pagination;
 pub mod postgres;
-pub(crate) mod query;
+pub mod query;
+pub mod secrets;
 pub(crate) mod sql;
 pub mod sqlite;
 
@@ -19,8 +26,8 @@ use crate::model::{
     Pat,
 };
 use crate::pagination::{PageRequest, Slice};
+use crate::query::Listing;
 use crate::secrets::Secret;
-use crate::store::query::Listing;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
@@ -312,7 +319,7 @@ impl OAuthQuery {
     }
 }
 
-/// What the expiry rule does to one expired core token (decided by [`crate::expiry`], applied by the store).
+/// What the expiry rule does to one expired core token (decided by the server's expiry rule, applied by the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExpireAction {
     /// A new key and expiry.

@@ -10,20 +10,20 @@ use crate::model::{
     AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::Slice;
+use crate::query::SqlListing;
 use crate::secrets::Secret;
-use crate::store::query::SqlListing;
-use crate::store::sql::cache::{Change, Lookup};
-use crate::store::sql::driver::{Driver, Execute, On, SqlRow};
-use crate::store::sql::rows::{
+use crate::sql::cache::{Change, Lookup};
+use crate::sql::driver::{Driver, Execute, On, SqlRow};
+use crate::sql::rows::{
     application_from_row, code_from_row, core_from_row, data_from_row, insert_ak_user, insert_application, insert_code,
     insert_core, insert_key_pair, insert_nb_user, insert_oauth, insert_pat, insert_provider, key_pair_from_row,
     oauth_from_row, pat_from_row, replace_ak_user, replace_core,
 };
-use crate::store::sql::{
+use crate::sql::{
     self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, KEY_PAIR_COLUMNS, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql,
     USER_FROM, db_err, micros, micros_ceil, to_json, trunc,
 };
-use crate::store::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
+use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 
 /// A result row of `D`'s database.
 type RowOf<D> = <<D as Driver>::Db as sqlx::Database>::Row;

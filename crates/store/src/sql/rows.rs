@@ -4,13 +4,13 @@
 
 use uuid::Uuid;
 
+use crate::StoreError;
 use crate::model::{
     AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthToken, Pat,
 };
 use crate::secrets::Secret;
-use crate::store::StoreError;
-use crate::store::sql::driver::SqlRow;
-use crate::store::sql::{Sql, from_json, from_micros, micros, opt_from_micros, parse_kind, to_json};
+use crate::sql::driver::SqlRow;
+use crate::sql::{Sql, from_json, from_micros, micros, opt_from_micros, parse_kind, to_json};
 
 pub(crate) fn insert_ak_user(user: &AkUser) -> Result<Sql, StoreError> {
     let sql = Sql::new(
