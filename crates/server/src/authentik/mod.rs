@@ -25,6 +25,7 @@ mod tests;
 mod users;
 mod validate;
 
+use crate::store::Field;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
@@ -169,7 +170,7 @@ impl Authentik<'_> {
         let mut providers = HashMap::new();
         for pk in pks {
             if let Entry::Vacant(entry) = providers.entry(pk) {
-                entry.insert(self.store.provider(pk).await?);
+                entry.insert(self.store.get::<AkProvider>(Field::Pk, pk).await?);
             }
         }
         Ok(providers)

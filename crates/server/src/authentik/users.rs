@@ -6,6 +6,7 @@ use super::serializer::Body;
 use super::validate::*;
 use super::*;
 use crate::model::AkUserType;
+use crate::store::Field;
 use crate::store::{UserField, UserQuery};
 
 const MSG_USER_NOT_FOUND: &str = "No User matches the given query.";
@@ -122,7 +123,7 @@ impl Authentik<'_> {
             user.pk = self.store.max_ak_user_pk().await?.saturating_add(1);
             match self.store.insert_ak_user(user.clone()).await {
                 Ok(()) => break user,
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
+                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
                 Err(StoreError::Duplicate { .. }) => return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
                 Err(e) => return Err(e.into()),
             }
@@ -216,8 +217,8 @@ impl Authentik<'_> {
             match self.store.insert_ak_user(user.clone()).await {
                 Ok(()) => return Ok(user),
                 // Another create took the pk in between: take the next one.
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
-                Err(StoreError::Duplicate { field: "username" }) => {
+                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
+                Err(StoreError::Duplicate { field: Field::Username }) => {
                     return Err(AkError::field("username", MSG_USERNAME_TAKEN));
                 }
                 Err(e) => return Err(e.into()),
@@ -233,7 +234,9 @@ impl Authentik<'_> {
         apply(&mut user, fields, self.now);
         match self.store.replace_ak_user(user.clone()).await {
             Ok(()) => Ok(user),
-            Err(StoreError::Duplicate { field: "username" }) => Err(AkError::field("username", MSG_USERNAME_TAKEN)),
+            Err(StoreError::Duplicate { field: Field::Username }) => {
+                Err(AkError::field("username", MSG_USERNAME_TAKEN))
+            }
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_USER_NOT_FOUND)),
             Err(e) => Err(e.into()),
         }

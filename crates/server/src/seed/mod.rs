@@ -396,6 +396,7 @@ impl SeedFile {
             nb_users,
             pats,
             key_pairs: ak.key_pairs,
+            nb_groups: Vec::new(),
         })
     }
 }

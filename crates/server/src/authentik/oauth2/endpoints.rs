@@ -3,6 +3,8 @@
 //! (views/authorize.py's checks, without its flow), JWKS (views/jwks.py), discovery (views/provider.py) and the
 //! provider root's redirect (urls.py `provider-root`).
 
+use crate::model::AkProvider;
+use crate::store::Field;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{
@@ -134,13 +136,15 @@ impl OAuth2<'_> {
         if !token.scope.iter().any(|s| s == SCOPE_OPENID) {
             return Ok(Reply::bearer_error(BearerError::InsufficientScope));
         }
-        let (user, provider) = match (self.store.ak_user(token.user).await, self.store.provider(token.provider).await) {
-            (Ok(user), Ok(provider)) => (user, provider),
-            (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
-                return Ok(Reply::bearer_error(BearerError::InvalidToken));
-            }
-            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
-        };
+        let (user, provider) =
+            match (self.store.ak_user(token.user).await, self.store.get::<AkProvider>(Field::Pk, token.provider).await)
+            {
+                (Ok(user), Ok(provider)) => (user, provider),
+                (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
+                    return Ok(Reply::bearer_error(BearerError::InvalidToken));
+                }
+                (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+            };
         let Ok(id_token) = serde_json::from_value::<IdToken>(token.id_token.clone()) else {
             return Ok(Reply::bearer_error(BearerError::InvalidToken));
         };
@@ -166,7 +170,7 @@ impl OAuth2<'_> {
         if let Some(registered) = check.register {
             // Upstream saves the first redirect URI a provider without any is used with.
             resolved.provider.oauth2.redirect_uris = convert_redirect_uris(&registered);
-            match self.store.replace_provider(resolved.provider.clone()).await {
+            match self.store.replace(resolved.provider.clone()).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -7,6 +7,7 @@
 mod endpoints;
 mod token;
 
+use crate::store::Field;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -132,7 +133,7 @@ impl std::fmt::Debug for Keyring {
 impl Keyring {
     /// The parsed key of the key pair `pk` (parsed again when its PEM changed, after a state load).
     async fn key(&self, store: &dyn Store, pk: Uuid) -> Result<Option<Arc<SigningKey>>, ProviderError> {
-        let pair = match store.key_pair(pk).await {
+        let pair = match store.get::<AkKeyPair>(Field::Pk, pk).await {
             Ok(pair) => pair,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -151,13 +152,13 @@ impl Keyring {
 /// Creates [`RSA_KEY_PAIR`] and [`EC_KEY_PAIR`] when the store holds no key pair at all (a seed or an earlier start
 /// may have brought them). Their keys are generated once per process ([`stand_in_key_pairs`]).
 pub(crate) async fn ensure_key_pairs(store: &dyn Store) -> Result<(), ProviderError> {
-    if !store.list_key_pairs().await?.is_empty() {
+    if !store.all::<AkKeyPair>().await?.is_empty() {
         return Ok(());
     }
     for pair in stand_in_key_pairs()? {
-        match store.insert_key_pair(pair).await {
+        match store.insert(pair).await {
             // Another replica created it first.
-            Ok(()) | Err(StoreError::Duplicate { .. }) => {}
+            Ok(_) | Err(StoreError::Duplicate { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -294,7 +295,7 @@ impl<'a> OAuth2<'a> {
         if client_id.is_empty() {
             return Ok(None);
         }
-        let providers = self.store.list_providers().await?;
+        let providers = self.store.all::<AkProvider>().await?;
         match providers.into_iter().find(|p| p.oauth2.client_id == client_id) {
             Some(provider) => self.resolve(provider).await.map(Some),
             None => Ok(None),
@@ -303,13 +304,13 @@ impl<'a> OAuth2<'a> {
 
     /// The provider of the application `slug`, resolved; `None` for an unknown slug or one without provider.
     async fn provider_by_slug(&self, slug: &str) -> Result<Option<Resolved>, ProviderError> {
-        let application = match self.store.application(slug).await {
+        let application = match self.store.get::<AkApplication>(Field::Slug, slug).await {
             Ok(application) => application,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let Some(pk) = application.provider else { return Ok(None) };
-        match self.store.provider(pk).await {
+        match self.store.get::<AkProvider>(Field::Pk, pk).await {
             Ok(provider) => self.resolve(provider).await.map(Some),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -317,7 +318,7 @@ impl<'a> OAuth2<'a> {
     }
 
     async fn resolve(&self, provider: AkProvider) -> Result<Resolved, ProviderError> {
-        let application = match self.store.application_of_provider(provider.pk).await {
+        let application = match self.store.get::<AkApplication>(Field::Provider, provider.pk).await {
             Ok(application) => Some(application),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),

@@ -1,6 +1,7 @@
 //! `POST /application/o/token/` (views/token.py `TokenView`, `TokenParams`): client authentication, then the
 //! `authorization_code`, `refresh_token`, `client_credentials` and `password` grants, each minting store rows.
 
+use crate::store::Field;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
@@ -358,7 +359,7 @@ impl OAuth2<'_> {
             token.pk = self.store.max_oauth_token_pk(kind).await?.saturating_add(1);
             match self.store.insert_oauth_token(token.clone()).await {
                 Ok(()) => return Ok((token, id_token)),
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
+                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
