@@ -9,7 +9,7 @@
 //! own: connection options, the pool, how transactions begin (the `Driver` impl) and `strpos`, and what keeps the
 //! cache of `store::sql::cache` right across replicas:
 //!
-//! * triggers (`migrations/postgres/0003_cache_notify.sql`) announce every changed cached row on the channel
+//! * triggers (`migrations/postgres/0004_cache_notify.sql`) announce every changed cached row on the channel
 //!   `tokenstack_cache` when its transaction commits, and [`listen`] forgets what each announcement names;
 //! * the cache answers only under a fresh lease (`cache::Lease`): [`ping`] sends `ping:<replica>:<n>` on the
 //!   channel and the listener, on receiving it, confirms that every announcement committed before it was sent has
