@@ -1,6 +1,7 @@
 //! Users (`/core/users/`, `authentik/core/api/users.py UserViewSet`): list with `UsersFilter`, search and
 //! ordering, retrieve, create, update and destroy, with `UserSerializer`'s validation; superusers manage users,
-//! everyone else sees only themselves (upstream answers them 403 without an object permission; README lists it).
+//! everyone else sees only themselves (upstream answers them 403 without an object permission; docs/divergences.md
+//! lists it).
 
 use super::serializer::Body;
 use super::validate::*;
