@@ -11,7 +11,7 @@ use super::ServerContext;
 use super::error::{OAuth2ResponseError, oauth2_error};
 use super::observe::{authorization, observed_as};
 use crate::authentik::oauth2::{AuthorizeQuery, ProviderRequest, Reply, TokenForm};
-use crate::authentik::provider::discovery::base_url;
+use crate::authentik::oidc::discovery::base_url;
 use crate::secrets::Secret;
 
 type Answer = Result<http::Response<Body>, OAuth2ResponseError>;

@@ -102,8 +102,8 @@ impl Default for OAuth2Settings {
     fn default() -> Self {
         OAuth2Settings {
             client_type: "confidential".into(),
-            client_id: crate::authentik::provider::generate_client_id(),
-            client_secret: Secret::new(crate::authentik::provider::generate_client_secret()),
+            client_id: crate::authentik::oidc::generate_client_id(),
+            client_secret: Secret::new(crate::authentik::oidc::generate_client_secret()),
             access_code_validity: "minutes=1".into(),
             access_token_validity: "hours=1".into(),
             refresh_token_validity: "days=30".into(),

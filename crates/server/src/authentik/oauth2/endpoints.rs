@@ -9,13 +9,13 @@ use super::{
     OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, convert_redirect_uris, dumps, validity,
 };
 use crate::authentik::Authentik;
-use crate::authentik::provider::claims::{IdToken, SCOPE_OPENID, introspection_claims, scope_claims, userinfo_claims};
-use crate::authentik::provider::client_auth::{self, secret_matches};
-use crate::authentik::provider::discovery::{DiscoveryInput, openid_configuration};
-use crate::authentik::provider::errors::{BearerError, TokenError, authorize_description, error_body};
-use crate::authentik::provider::jose::jwks_json;
-use crate::authentik::provider::json::Ordered;
-use crate::authentik::provider::{generate_authorization_code, pkce, redirect};
+use crate::authentik::oidc::claims::{IdToken, SCOPE_OPENID, introspection_claims, scope_claims, userinfo_claims};
+use crate::authentik::oidc::client_auth::{self, secret_matches};
+use crate::authentik::oidc::discovery::{DiscoveryInput, openid_configuration};
+use crate::authentik::oidc::errors::{BearerError, TokenError, authorize_description, error_body};
+use crate::authentik::oidc::jose::jwks_json;
+use crate::authentik::oidc::json::Ordered;
+use crate::authentik::oidc::{generate_authorization_code, pkce, redirect};
 use crate::model::{AkUser, AuthorizationCode, OAuthKind, OAuthToken, user_uid};
 use crate::secrets::Secret;
 use crate::store::StoreError;
@@ -178,7 +178,7 @@ impl OAuth2<'_> {
         let state = query.state.as_deref();
         let fail = |error: &str, description: Option<&str>| {
             let description = description.or_else(|| authorize_description(error)).unwrap_or_default();
-            Reply::redirect(crate::authentik::provider::errors::authorize_error_uri(
+            Reply::redirect(crate::authentik::oidc::errors::authorize_error_uri(
                 &redirect_uri,
                 error,
                 description,

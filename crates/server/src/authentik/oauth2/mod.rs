@@ -14,12 +14,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::provider::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
-use super::provider::errors::{BearerError, TokenError};
-use super::provider::jose::KeyKind;
-use super::provider::jose::{JoseError, Signer, SigningKey};
-use super::provider::json::{Ordered, Style, to_python_json};
-use super::provider::validity::timedelta_from_string;
+use super::oidc::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
+use super::oidc::errors::{BearerError, TokenError};
+use super::oidc::jose::KeyKind;
+use super::oidc::jose::{JoseError, Signer, SigningKey};
+use super::oidc::json::{Ordered, Style, to_python_json};
+use super::oidc::validity::timedelta_from_string;
 use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR, SCOPE_MAPPINGS};
 use crate::store::{Store, StoreError};
 
@@ -80,8 +80,8 @@ impl Reply {
     /// answer JSON errors get the error body too (userinfo's errors have none).
     pub(crate) fn method_not_allowed(allow: &'static str, json_body: bool, request_id: &str) -> Self {
         let description = format!("only {allow} is served here");
-        let body = json_body
-            .then(|| (JSON, super::provider::errors::error_body("method_not_allowed", &description, request_id)));
+        let body =
+            json_body.then(|| (JSON, super::oidc::errors::error_body("method_not_allowed", &description, request_id)));
         Reply { status: 405, headers: vec![("allow", allow.to_owned())], body }
     }
 
@@ -225,7 +225,7 @@ impl Resolved {
     }
 
     /// The provider's redirect URIs as the matching rules read them.
-    fn redirect_uris(&self) -> Vec<super::provider::redirect::RedirectUri> {
+    fn redirect_uris(&self) -> Vec<super::oidc::redirect::RedirectUri> {
         convert_redirect_uris(&self.provider.oauth2.redirect_uris)
     }
 

@@ -5,12 +5,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
 use super::{OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, dumps, validity};
-use crate::authentik::provider::claims::{IdToken, IdTokenInput, SCOPE_OFFLINE_ACCESS, left_half_hash};
-use crate::authentik::provider::client_auth::{self, b64decode_utf8_partition, secret_matches};
-use crate::authentik::provider::errors::TokenError;
-use crate::authentik::provider::json::Ordered;
-use crate::authentik::provider::validity::whole_seconds;
-use crate::authentik::provider::{generate_refresh_token, generate_token_uid, pkce, redirect};
+use crate::authentik::oidc::claims::{IdToken, IdTokenInput, SCOPE_OFFLINE_ACCESS, left_half_hash};
+use crate::authentik::oidc::client_auth::{self, b64decode_utf8_partition, secret_matches};
+use crate::authentik::oidc::errors::TokenError;
+use crate::authentik::oidc::json::Ordered;
+use crate::authentik::oidc::validity::whole_seconds;
+use crate::authentik::oidc::{generate_refresh_token, generate_token_uid, pkce, redirect};
 use crate::model::{AkUser, AkUserType, Intent, OAuthKind, OAuthToken, user_uid};
 use crate::secrets::Secret;
 use crate::store::StoreError;

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::*;
-use crate::authentik::provider::json::Ordered;
+use crate::authentik::oidc::json::Ordered;
 
 const RSA_KEY: &str = include_str!("../testdata/rsa.key");
 const RSA_PKCS1_KEY: &str = include_str!("../testdata/rsa-pkcs1.key");
