@@ -1,5 +1,5 @@
 //! authentik token rules: bearer authentication ([`auth`]), owner visibility, core token CRUD ([`core_tokens`]),
-//! OAuth2 token listing ([`oauth_tokens`]), DRF serializer parsing of bodies ([`serializer`]) and django-filter
+//! OAuth2 token listing ([`issued_tokens`]), DRF serializer parsing of bodies ([`serializer`]) and django-filter
 //! parsing of query values ([`validate`]).
 //!
 //! Expired tokens: like the newest upstream `TokenViewSet` (`Token.objects.including_expired()`),
@@ -10,11 +10,11 @@
 mod applications;
 mod auth;
 mod core_tokens;
+mod issued_tokens;
 pub(crate) mod oauth2;
-mod oauth_tokens;
+pub(crate) mod oidc;
 #[cfg(test)]
 mod proptests;
-pub(crate) mod provider;
 mod providers;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};

@@ -3,7 +3,7 @@
 //! `OAuth2ProviderSerializer`'s validation. Superusers only (authentik's model permissions; nobody else holds
 //! them by default).
 
-use super::provider::validity;
+use super::oidc::validity;
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
