@@ -1,7 +1,6 @@
 //! The background expiry sweep, as authentik's cleanup task: expired `api` keys are rotated, other
 //! expired core tokens deleted.
 
-use crate::store::Field;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::model::{CoreToken, Intent};
 use crate::secrets::{Secret, generate_key};
-use crate::store::{ExpireAction, ExpiryOutcome, Store, StoreError};
+use crate::store::{ExpireAction, ExpiryOutcome, Field, Store, StoreError};
 
 /// How far a rotated `api` token's expiry moves, as authentik's default token duration.
 const ROTATION_EXTENSION: TimeDelta = TimeDelta::days(1);

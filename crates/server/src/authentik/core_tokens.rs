@@ -4,6 +4,7 @@
 use super::serializer;
 use super::validate::*;
 use super::*;
+use crate::model::AkUser;
 use crate::store::Field;
 
 impl Authentik<'_> {
@@ -226,7 +227,7 @@ impl Authentik<'_> {
             }
         };
         if let Some(pk) = body.user {
-            if !self.exists(self.store.ak_user(pk).await)? {
+            if !self.exists(self.store.get::<AkUser>(Field::Pk, pk).await)? {
                 add_error(&mut errors, "user", format!("Invalid pk \"{pk}\" - object does not exist."));
             } else if current.is_some_and(|c| c.user != pk) {
                 add_error(&mut errors, "user", MSG_USER_CHANGED);

@@ -25,7 +25,6 @@ mod tests;
 mod users;
 mod validate;
 
-use crate::store::Field;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,7 +36,7 @@ use crate::config::Limits;
 use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkProvider, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
 use crate::pagination::{Page, PageRequest, parse_ordering};
 use crate::secrets::{Secret, generate_key};
-use crate::store::{CoreTokenField, CoreTokenQuery, OAuthField, OAuthQuery, Store, StoreError};
+use crate::store::{CoreTokenField, CoreTokenQuery, Field, OAuthField, OAuthQuery, Store, StoreError};
 
 pub const MSG_NOT_PROVIDED: &str = "Authentication credentials were not provided.";
 pub const MSG_UNSUPPORTED: &str = "Unsupported authentication type";
@@ -159,7 +158,7 @@ impl Authentik<'_> {
         let mut owners = HashMap::new();
         for pk in pks {
             if let Entry::Vacant(entry) = owners.entry(pk) {
-                entry.insert(self.store.ak_user(pk).await?);
+                entry.insert(self.store.get::<AkUser>(Field::Pk, pk).await?);
             }
         }
         Ok(owners)
