@@ -18,6 +18,7 @@ mod proptests;
 mod providers;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
+pub(crate) use core_tokens::with_fresh_key;
 pub use providers::ProviderListParams;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
