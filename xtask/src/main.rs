@@ -7,6 +7,7 @@ mod codegen;
 mod conformance;
 mod coverage;
 mod features;
+mod layers;
 mod overlay;
 mod report;
 mod spec;
@@ -26,7 +27,8 @@ Commands:
   spec [--check]           merge spec/upstream + spec/overlays into spec/openapi.json (--check: fail if stale)
   codegen [--check]        write the golden copies crates/{api,client}/tests/output/*.rs (--check: fail if stale)
   check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage,
-                           one feature set, every .rs opening with //!
+                           one feature set, every .rs opening with //!, layers (the store below HTTP, wire types
+                           only in the server's http/, no hand-written file over 500 lines)
   upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
   bench [--quick]          wrk against tokenstack (1 k/100 k/1 M tokens), bare hyper, minimal Dropshot and Prism; writes BENCHMARKS.md
   conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
