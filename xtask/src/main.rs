@@ -30,8 +30,9 @@ Commands:
   features [--check]       write xtask/workspace-hack/Cargo.toml: crates/workspace-hack's lines for the crates xtask
                            builds, so both share dependency builds (--check: fail if stale)
   check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage,
-                           one feature set (and xtask/workspace-hack fresh), every .rs opening with //!, layers (the store below HTTP, wire types
-                           only in the server's http/, no hand-written file over 500 lines)
+                           one feature set (and xtask/workspace-hack fresh), every .rs opening with //!, layers
+                           (the store below HTTP, wire types only in the server's http/, no hand-written file
+                           over 500 lines)
   upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
   bench [--quick]          wrk against tokenstack (1 k/100 k/1 M tokens), bare hyper, minimal Dropshot and Prism; writes BENCHMARKS.md
   conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
