@@ -3,31 +3,32 @@
 use chrono::{TimeDelta, TimeZone};
 
 use super::*;
-use crate::store::MemoryStore;
+use crate::model::NbUser;
+use crate::store::{Field, MemoryStore, Store};
 use crate::test_rows::nb_user;
 
 struct Env {
-    store: MemoryStore,
+    store: Box<dyn Store>,
     now: DateTime<Utc>,
 }
 
 impl Env {
     fn nb(&self) -> NetBird<'_> {
-        NetBird::new(&self.store, self.now)
+        NetBird::new(&*self.store, self.now)
     }
 
     async fn user(&self, id: &str) -> NbUser {
-        self.store.nb_user(id).await.unwrap()
+        self.store.get::<NbUser>(Field::Id, id).await.unwrap()
     }
 
     async fn add(&self, user: NbUser) -> NbUser {
-        self.store.insert_nb_user(user.clone()).await.unwrap();
+        self.store.insert(user.clone()).await.unwrap();
         user
     }
 }
 
 async fn env() -> Env {
-    let e = Env { store: MemoryStore::new(), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
+    let e = Env { store: Box::new(MemoryStore::new()), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
     for (id, role) in [
         ("owner", NbRole::Owner),
         ("admin", NbRole::Admin),
@@ -230,9 +231,9 @@ async fn authenticate_cases() {
         assert_eq!(msg(nb.authenticate(header.as_deref()).await), unauthorized(expected), "{header:?}");
     }
 
-    let later = NetBird::new(&e.store, e.now + TimeDelta::days(1) + TimeDelta::seconds(1));
+    let later = NetBird::new(&*e.store, e.now + TimeDelta::days(1) + TimeDelta::seconds(1));
     assert_eq!(msg(later.authenticate(Some(&format!("Token {plain}"))).await), unauthorized("token invalid"));
-    let at_expiry = NetBird::new(&e.store, e.now + TimeDelta::days(1));
+    let at_expiry = NetBird::new(&*e.store, e.now + TimeDelta::days(1));
     assert!(at_expiry.authenticate(Some(&format!("Token {plain}"))).await.is_ok(), "expiry is strictly after");
 
     nb.delete_pat(&owner, "owner", &pat.id).await.unwrap();

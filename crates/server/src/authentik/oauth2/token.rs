@@ -1,21 +1,21 @@
 //! `POST /application/o/token/` (views/token.py `TokenView`, `TokenParams`): client authentication, then the
 //! `authorization_code`, `refresh_token`, `client_credentials` and `password` grants, each minting store rows.
 
-use crate::store::Field;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use super::{OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, dumps, validity};
-use crate::authentik::provider::claims::{IdToken, IdTokenInput, SCOPE_OFFLINE_ACCESS, left_half_hash};
-use crate::authentik::provider::client_auth::{self, b64decode_utf8_partition, secret_matches};
-use crate::authentik::provider::errors::TokenError;
-use crate::authentik::provider::json::Ordered;
-use crate::authentik::provider::validity::whole_seconds;
-use crate::authentik::provider::{pkce, redirect};
+use super::outcome::TokenOutcome;
+use super::{OAuth2, ProviderError, ProviderRequest, Resolved, claims_user, validity};
+use crate::authentik::oidc::claims::SCOPE_OFFLINE_ACCESS;
+use crate::authentik::oidc::client_auth::{self, b64decode_utf8_partition, secret_matches};
+use crate::authentik::oidc::errors::TokenError;
+use crate::authentik::oidc::id_token::{IdToken, IdTokenInput, left_half_hash};
+use crate::authentik::oidc::json::Ordered;
+use crate::authentik::oidc::validity::whole_seconds;
+use crate::authentik::oidc::{pkce, redirect};
 use crate::model::{AkUser, AkUserType, Intent, OAuthKind, OAuthToken, user_uid};
-use crate::secrets::Secret;
-use crate::secrets::{generate_refresh_token, generate_token_uid};
-use crate::store::StoreError;
+use crate::secrets::{Secret, generate_refresh_token, generate_token_uid};
+use crate::store::{Field, StoreError};
 
 /// The form fields the token endpoint reads (`TokenParams.parse`); absent fields are `None`.
 #[derive(Debug, Clone, Default)]
@@ -56,22 +56,22 @@ struct Authorized {
 }
 
 impl OAuth2<'_> {
-    /// `TokenView.post`: the token response, or a `TokenError` as a 400; also the grant's metrics label.
+    /// `TokenView.post`: the issued tokens or the refusal; also the grant's metrics label.
     pub async fn token(
         &self,
         request: &ProviderRequest<'_>,
         form: &TokenForm,
-    ) -> Result<(Reply, &'static str), ProviderError> {
+    ) -> Result<(TokenOutcome, &'static str), ProviderError> {
         let grant = form.grant_type.as_deref().unwrap_or_default();
         let label = GRANTS.iter().find(|g| **g == grant).copied().unwrap_or("other");
-        let reply = match self.token_grant(request, form, grant).await? {
-            Ok(body) => Reply::token(200, body),
-            Err(error) => Reply::token_error(400, error, request.request_id),
+        let outcome = match self.token_grant(request, form, grant).await? {
+            Ok(body) => TokenOutcome::Issued(body),
+            Err(error) => TokenOutcome::Refused(error),
         };
-        Ok((reply, label))
+        Ok((outcome, label))
     }
 
-    async fn token_grant(&self, request: &ProviderRequest<'_>, form: &TokenForm, grant: &str) -> Grant<String> {
+    async fn token_grant(&self, request: &ProviderRequest<'_>, form: &TokenForm, grant: &str) -> Grant<Ordered> {
         let secret = form.client_secret.as_ref().map(Secret::expose);
         let credentials = client_auth::extract(request.authorization, form.client_id.as_deref(), secret);
         let Some(resolved) = self.provider_by_client_id(&credentials.client_id).await? else {
@@ -135,7 +135,7 @@ impl OAuth2<'_> {
             }
             return Ok(Err(TokenError::InvalidGrant));
         }
-        let user = match self.store.ak_user(code.user).await {
+        let user = match self.store.get::<AkUser>(Field::Pk, code.user).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
             Err(e) => return Err(e.into()),
@@ -170,7 +170,7 @@ impl OAuth2<'_> {
         if scopes.iter().any(|s| !token.scope.contains(s)) || !scopes.iter().any(|s| s == SCOPE_OFFLINE_ACCESS) {
             return Ok(Err(TokenError::InvalidScope));
         }
-        let user = match self.store.ak_user(token.user).await {
+        let user = match self.store.get::<AkUser>(Field::Pk, token.user).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
             Err(e) => return Err(e.into()),
@@ -230,7 +230,7 @@ impl OAuth2<'_> {
     /// `__post_init_client_credentials_creds`: an active user and an unexpired app-password token of theirs
     /// whose key is `password`.
     async fn app_password_user(&self, username: &str, password: &str) -> Result<Option<AkUser>, ProviderError> {
-        let user = match self.store.ak_user_by_username(username).await {
+        let user = match self.store.get::<AkUser>(Field::Username, username).await {
             Ok(user) if user.is_active => user,
             Ok(_) | Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -261,22 +261,21 @@ impl OAuth2<'_> {
             user.attributes.insert(ATTRIBUTE_GENERATED.into(), Value::Bool(true));
         };
         loop {
-            match self.store.ak_user_by_username(&username).await {
+            match self.store.get::<AkUser>(Field::Username, &username).await {
                 Ok(mut user) => {
                     update(&mut user);
-                    self.store.replace_ak_user(user.clone()).await?;
+                    self.store.replace(user.clone()).await?;
                     return Ok(user);
                 }
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            let mut user =
-                AkUser::new(self.store.max_ak_user_pk().await?.saturating_add(1), username.clone(), self.now);
+            let mut user = AkUser::new(0, username.clone(), self.now);
             update(&mut user);
-            match self.store.insert_ak_user(user.clone()).await {
-                Ok(()) => return Ok(user),
-                // Another request created it or took the pk: look again.
-                Err(StoreError::Duplicate { .. }) => continue,
+            match self.store.insert(user).await {
+                Ok(user) => return Ok(user),
+                // Another request created it first: look again.
+                Err(StoreError::Duplicate { field: Field::Username }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -288,7 +287,7 @@ impl OAuth2<'_> {
         request: &ProviderRequest<'_>,
         resolved: &Resolved,
         a: Authorized,
-    ) -> Result<String, ProviderError> {
+    ) -> Result<Ordered, ProviderError> {
         let o = &resolved.provider.oauth2;
         let access_validity = validity(&o.access_token_validity, TimeDelta::hours(1));
         let (access, id_token) = self.mint(request, resolved, &a, OAuthKind::Access, access_validity, None).await?;
@@ -311,7 +310,7 @@ impl OAuth2<'_> {
             }
             body.insert("refresh_token", refresh.token.expose());
         }
-        Ok(dumps(&body))
+        Ok(body)
     }
 
     /// One stored token of `kind` with its id token (`IDToken.new`, the nonce and `at_hash` set after, as
@@ -355,13 +354,6 @@ impl OAuth2<'_> {
         token.expires = Some(expires);
         token.scope = a.scopes.clone();
         token.id_token = id_token.to_dict().into_value();
-        loop {
-            token.pk = self.store.max_oauth_token_pk(kind).await?.saturating_add(1);
-            match self.store.insert_oauth_token(token.clone()).await {
-                Ok(()) => return Ok((token, id_token)),
-                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Ok((self.store.insert_oauth_token(token, true).await?, id_token))
     }
 }
