@@ -7,7 +7,8 @@
 #
 #   [STORE=memory|sqlite|postgres] tests/bench/profile.sh retrieve|list|create|set_key|token_es256|token_rs256|introspect [SECONDS]
 #
-# Needs perf (Debian linux-perf), wrk, taskset, curl. The binary's symbols are enough for a flat profile (the
+# Needs perf (Debian linux-perf), wrk, taskset, curl; STORE=postgres also cargo and the PostgreSQL server binaries
+# (`cargo xtask postgres`, the workspace's one launcher, runs the cluster). The binary's symbols are enough for a flat profile (the
 # release profile keeps them); call graphs would need frame pointers. Writes nothing but a temp directory.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -17,12 +18,10 @@ SECS="${2:-8}"
 KEY="bench-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
 WORK="$(mktemp -d /tmp/tokenstack-profile-XXXXXX)"
 SERVER_PID=""
-PGBIN="$(pg_config --bindir 2>/dev/null || true)"
-[ -x "$PGBIN/initdb" ] || PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg() { (cd "$REPO" && cargo -q xtask postgres "$@"); }
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-    [ -d "$WORK/pg/data" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -d "$WORK/pg/data" ] && pg stop "$WORK/pg" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -31,13 +30,9 @@ case "${STORE:-memory}" in
     memory) URL=memory ;;
     sqlite) URL="sqlite:$WORK/profile.db" ;;
     postgres)
-        chmod 755 "$WORK"; mkdir -p "$WORK/pg"; [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-        as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U tokenstack -E UTF8 --no-locale >/dev/null
-        PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-        as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
-            -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
-        as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U tokenstack profile
-        URL="postgres://tokenstack@127.0.0.1:$PGPORT/profile" ;;
+        chmod 755 "$WORK"  # the cluster's directory is the `postgres` user's when run as root
+        pg start "$WORK/pg" >/dev/null
+        URL="$(pg createdb "$WORK/pg" profile)" ;;
     *) echo "unknown STORE $STORE" >&2; exit 2 ;;
 esac
 

@@ -7,8 +7,8 @@
 #
 #   [STORES="memory sqlite postgres"] tests/bench/stores.sh [BINARY] [SECONDS] [ROUNDS]
 #
-# Needs wrk, taskset, curl, python3 and the PostgreSQL server binaries (initdb, pg_ctl; as root they run as the
-# `postgres` user). Default binary: target/release/tokenstack. The server runs with `--log-level warn` (the request
+# Needs wrk, taskset, curl, python3, cargo and the PostgreSQL server binaries: `cargo xtask postgres` (the workspace's
+# one launcher, crates/pg-cluster) runs the cluster, as the `postgres` user when run as root. Default binary: target/release/tokenstack. The server runs with `--log-level warn` (the request
 # log is measured elsewhere) and `--max-tokens-per-user 0` (so that the create rows do not meet the quota).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,27 +19,19 @@ KEY="bench-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
 PAT="nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM"
 TICK=$(getconf CLK_TCK)
 WORK="$(mktemp -d /tmp/tokenstack-stores-XXXXXX)"
-PGBIN="$(pg_config --bindir 2>/dev/null || true)"
-[ -x "$PGBIN/initdb" ] || PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 SERVER_PID=""
 
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pg() { (cd "$REPO" && cargo -q xtask postgres "$@"); }
 cleanup() {
     [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-    [ -d "$WORK/pg/data" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    [ -d "$WORK/pg/data" ] && pg stop "$WORK/pg" >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
+# The cluster's directory is the `postgres` user's when run as root: it must be able to reach it.
 chmod 755 "$WORK"
-mkdir -p "$WORK/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
-as_pg "$PGBIN/initdb" -D "$WORK/pg/data" -A trust -U tokenstack -E UTF8 --no-locale >/dev/null
-PGPORT=$(free_port)
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w \
-    -o "-p $PGPORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
+case " ${STORES:-postgres} " in *" postgres "*) pg start "$WORK/pg" >/dev/null ;; esac
 DB=0
 
 cat >"$WORK/post.lua" <<'EOF'
@@ -126,8 +118,7 @@ for _ in $(seq "$ROUNDS"); do
             ;;
         postgres)
             DB=$((DB + 1))
-            as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U tokenstack "bench$DB"
-            bench_store postgres "postgres://tokenstack@127.0.0.1:$PGPORT/bench$DB"
+            bench_store postgres "$(pg createdb "$WORK/pg" "bench$DB")"
             ;;
         esac
     done

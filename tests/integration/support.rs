@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use reqwest::header::AUTHORIZATION;
 use tokenstack_server::config::{Config, LogLevel};
 
 /// Key of the bootstrap superuser `akadmin`.
@@ -80,17 +79,10 @@ impl TestServer {
         authorization: Option<&str>,
         body: Option<&str>,
     ) -> (u16, serde_json::Value) {
-        let mut request = reqwest::Client::new().request(method, format!("{}{path}", self.base));
-        if let Some(authorization) = authorization {
-            request = request.header(AUTHORIZATION, authorization);
-        }
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body.to_string());
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        let body = body.map(str::as_bytes);
+        tokenstack_tests::send(&reqwest::Client::new(), &self.base, method, path, authorization, body)
+            .await
+            .expect("request sent")
     }
 }
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Real-client tests: the official authentik Python client, the `netbird` PyPI client and schemathesis,
-# all against a real tokenstack server started by conftest.py.
+# all against a real tokenstack server that the shipped pytest plugin (python/tokenstack) starts; conftest.py
+# loads it from the source tree and gives it the binary and examples/seed.yaml.
 #
 #   tests/python/run.sh [extra pytest args]
 #
 # Needs only python3 (3.11+, with venv/pip) and cargo. Environment:
 #   TOKENSTACK_VENV             virtualenv to use/create (default: <repo>/.venv)
 #   TOKENSTACK_BIN              a prebuilt tokenstack binary (skips `cargo build`; `cargo xtask ci` passes the
-#                               one its `cargo test` built)
+#                               one its `cargo test` built), the plugin's `--tokenstack-bin`
 #   TOKENSTACK_ST_MAX_EXAMPLES  schemathesis examples per operation (default 30)
 #   TOKENSTACK_ST_SEED          schemathesis seed (default fixed, see test_schemathesis.py)
 set -euo pipefail

@@ -73,21 +73,21 @@ class Counted:
         return attr
 
 
-def apis(server, key):
-    client = ApiClient(Configuration(host=server.ak_host, access_token=key))
+def apis(tokenstack, key):
+    client = ApiClient(Configuration(host=tokenstack.authentik_url, access_token=key))
     return Counted(CoreApi(client)), Counted(Oauth2Api(client))
 
 
 @pytest.fixture
-def admin(server):
+def admin(tokenstack):
     """CoreApi and Oauth2Api as akadmin (the bootstrap superuser)."""
-    return apis(server, server.ak_key)
+    return apis(tokenstack, tokenstack.authentik_key)
 
 
 @pytest.fixture
-def bob(server):
+def bob(tokenstack):
     """CoreApi and Oauth2Api as bob, a normal (non-superuser) user."""
-    return apis(server, BOB_KEY)
+    return apis(tokenstack, BOB_KEY)
 
 
 def unique(prefix: str) -> str:
@@ -147,7 +147,7 @@ def test_create_retrieve_update_patch(admin):
     assert core.core_tokens_retrieve(ident).description == "third"
 
 
-def test_view_key_set_key_and_authentication(server, admin):
+def test_view_key_set_key_and_authentication(tokenstack, admin):
     core, _ = admin
     ident = unique("rotate")
     create(core, ident, intent=IntentEnum.API, description="rotated")
@@ -157,7 +157,7 @@ def test_view_key_set_key_and_authentication(server, admin):
     assert len(old_key) >= 50
 
     # The old key authenticates.
-    own_core, _ = apis(server, old_key)
+    own_core, _ = apis(tokenstack, old_key)
     assert own_core.core_tokens_retrieve(ident).identifier == ident
 
     new_key = "rotated-" + uuid.uuid4().hex + uuid.uuid4().hex
@@ -171,7 +171,7 @@ def test_view_key_set_key_and_authentication(server, admin):
     assert isinstance(err.value.data, GenericError)
     assert err.value.data.detail == "Token invalid/expired"
 
-    new_core, _ = apis(server, new_key)
+    new_core, _ = apis(tokenstack, new_key)
     listed = new_core.core_tokens_list(identifier=ident)
     assert [t.identifier for t in listed.results] == [ident]
 
@@ -280,12 +280,12 @@ def test_create_validation_errors(admin):
     assert app.intent == IntentEnum.APP_PASSWORD and app.expires == soon
 
 
-def test_bad_credentials_are_403_with_detail(server):
+def test_bad_credentials_are_403_with_detail(tokenstack):
     for key, detail in [
         ("not-a-real-key", "Token invalid/expired"),
         (None, "Authentication credentials were not provided."),
     ]:
-        core, oauth = apis(server, key)
+        core, oauth = apis(tokenstack, key)
         with pytest.raises(ForbiddenException) as err:
             core.core_tokens_list()
         assert isinstance(err.value.data, GenericError), err.value.body
@@ -461,8 +461,8 @@ def test_oauth2_destroy(admin, bob):
     assert 2 not in {t.pk for t in oauth.oauth2_access_tokens_list().results}
 
 
-def test_seeded_superuser_alice_sees_everything(server):
-    core, oauth = apis(server, ALICE_KEY)
+def test_seeded_superuser_alice_sees_everything(tokenstack):
+    core, oauth = apis(tokenstack, ALICE_KEY)
     assert BOOTSTRAP_IDENTIFIER in {t.identifier for t in core.core_tokens_list(page_size=100).results}
     assert core.core_tokens_retrieve("bob-api").user_obj.username == "bob"
     assert core.core_tokens_view_key_retrieve("alice-ci").key == ALICE_KEY

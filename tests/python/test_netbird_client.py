@@ -41,8 +41,8 @@ PAT_FIELDS = {"id", "name", "expiration_date", "created_by", "created_at"}
 class Recorded:
     """An APIClient whose `tokens` calls are counted and whose raw HTTP responses are kept."""
 
-    def __init__(self, server, pat, scheme="Token"):
-        self.client = APIClient(host=server.url, api_token=pat, auth_scheme=scheme)
+    def __init__(self, tokenstack, pat, scheme="Token"):
+        self.client = APIClient(host=tokenstack.base_url, api_token=pat, auth_scheme=scheme)
         self.responses = []
         self.client.client.event_hooks["response"].append(self._record)
 
@@ -98,14 +98,14 @@ def status_of(exc: pytest.ExceptionInfo) -> int:
 
 
 @pytest.fixture
-def owner(server):
-    return Recorded(server, server.pat)
+def owner(tokenstack):
+    return Recorded(tokenstack, tokenstack.netbird_pat)
 
 
 # --- all four operations as the owner ----------------------------------------------------------------
 
 
-def test_owner_full_cycle(server, owner):
+def test_owner_full_cycle(tokenstack, owner):
     listed = owner.list(BOOTSTRAP_NB_USER)
     assert owner.last.status_code == 200
     assert owner.last.headers["content-type"].startswith("application/json")
@@ -137,7 +137,7 @@ def test_owner_full_cycle(server, owner):
     assert pat["id"] in {t["id"] for t in owner.list(BOOTSTRAP_NB_USER)}
 
     # The new PAT authenticates (Token scheme) and is then marked used.
-    fresh = Recorded(server, plain)
+    fresh = Recorded(tokenstack, plain)
     assert pat["id"] in {t["id"] for t in fresh.list(BOOTSTRAP_NB_USER)}
     used = owner.get(BOOTSTRAP_NB_USER, pat["id"])
     assert abs(parse_time(used["last_used"]) - now()) < timedelta(minutes=5)
@@ -156,8 +156,8 @@ def test_owner_full_cycle(server, owner):
     assert status_of(err) == 401
 
 
-def test_bearer_scheme(server):
-    bearer = Recorded(server, server.pat, scheme="Bearer")
+def test_bearer_scheme(tokenstack):
+    bearer = Recorded(tokenstack, tokenstack.netbird_pat, scheme="Bearer")
     listed = bearer.list(BOOTSTRAP_NB_USER)
     assert "bootstrap" in {t["name"] for t in listed}
     created = bearer.create(BOOTSTRAP_NB_USER, TokenCreate(name="via-bearer", expires_in=1))
@@ -184,7 +184,7 @@ def test_validation_errors(owner):
     assert not names & {"zero", "too-long", ""}
 
 
-def test_unknown_ids_and_bad_credentials(server, owner):
+def test_unknown_ids_and_bad_credentials(tokenstack, owner):
     with pytest.raises(NetBirdNotFoundError) as err:
         owner.list("nobody")
     assert err.value.message == "user: nobody not found"
@@ -193,10 +193,10 @@ def test_unknown_ids_and_bad_credentials(server, owner):
     assert err.value.message == "pat: doesnotexist00000000 not found"
 
     # A malformed PAT (bad checksum) and a scheme NetBird does not know.
-    broken = server.pat[:-1] + ("0" if server.pat[-1] != "0" else "1")
+    broken = tokenstack.netbird_pat[:-1] + ("0" if tokenstack.netbird_pat[-1] != "0" else "1")
     for client, message in [
-        (Recorded(server, broken), "token invalid"),
-        (Recorded(server, "nbp_short"), "token invalid"),
+        (Recorded(tokenstack, broken), "token invalid"),
+        (Recorded(tokenstack, "nbp_short"), "token invalid"),
     ]:
         with pytest.raises(NetBirdAuthenticationError) as err:
             client.list(BOOTSTRAP_NB_USER)
@@ -233,8 +233,8 @@ def test_owner_manages_service_users_but_not_other_humans(owner):
         owner.get(BOOTSTRAP_NB_USER, robot[0]["id"])
 
 
-def test_network_admin_manages_own(server):
-    netadmin = Recorded(server, NETADMIN_PAT)
+def test_network_admin_manages_own(tokenstack):
+    netadmin = Recorded(tokenstack, NETADMIN_PAT)
     assert "netadmin-ci" in {t["name"] for t in netadmin.list("netadmin")}
     pat = netadmin.create("netadmin", TokenCreate(name="na", expires_in=2))["personal_access_token"]
     assert netadmin.get("netadmin", pat["id"])["name"] == "na"
@@ -243,8 +243,8 @@ def test_network_admin_manages_own(server):
     expect_403(lambda: netadmin.list("robot"), "admin role required to perform this action")
 
 
-def test_auditor_reads_only(server):
-    auditor = Recorded(server, AUDITOR_PAT)
+def test_auditor_reads_only(tokenstack):
+    auditor = Recorded(tokenstack, AUDITOR_PAT)
     listed = auditor.list("auditor")
     assert [t["name"] for t in listed] == ["auditor-ci"]
     assert auditor.get("auditor", listed[0]["id"])["name"] == "auditor-ci"
@@ -254,23 +254,23 @@ def test_auditor_reads_only(server):
     assert [t["name"] for t in auditor.list("auditor")] == ["auditor-ci"]
 
 
-def test_user_role_has_no_pat_permissions(server):
-    user = Recorded(server, USER_ROLE_PAT)
+def test_user_role_has_no_pat_permissions(tokenstack):
+    user = Recorded(tokenstack, USER_ROLE_PAT)
     expect_403(lambda: user.list("plain-user"), "permission denied")
     expect_403(lambda: user.get("plain-user", "whatever"), "permission denied")
     expect_403(lambda: user.create("plain-user", TokenCreate(name="nope", expires_in=1)), "permission denied")
     expect_403(lambda: user.delete("plain-user", "whatever"), "permission denied")
 
 
-def test_service_user_reads_own(server):
-    robot = Recorded(server, SERVICE_PAT)
+def test_service_user_reads_own(tokenstack):
+    robot = Recorded(tokenstack, SERVICE_PAT)
     listed = robot.list("robot")
     assert "robot-ci" in {t["name"] for t in listed}
     expect_403(lambda: robot.create("robot", TokenCreate(name="nope", expires_in=1)), "permission denied")
 
 
-def test_blocked_user(server):
-    blocked = Recorded(server, BLOCKED_PAT)
+def test_blocked_user(tokenstack):
+    blocked = Recorded(tokenstack, BLOCKED_PAT)
     for call in (
         lambda: blocked.list("blocked"),
         lambda: blocked.create("blocked", TokenCreate(name="nope", expires_in=1)),

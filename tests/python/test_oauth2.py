@@ -3,19 +3,16 @@
 against the provider's JWKS (or its client secret for HS256); the official authentik client (`Oauth2Api`) to
 see and delete the issued tokens.
 
-These tests move the server's clock, so they run against a server of their own (started with an admin token
-for `PUT /_tokenstack/clock`) rather than the session's shared one.
+These tests move the server's clock through the admin API (`PUT /_tokenstack/clock` with the plugin server's admin
+token); the plugin's `tokenstack` fixture sets it back to the wall clock before every test.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -37,14 +34,13 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OctKey
 
-from conftest import COUNTS, start_server, stop_server
+from conftest import COUNTS
 
 AUTHORIZATION_FLOW = "7f1a0001-0000-4000-8000-000000000001"
 INVALIDATION_FLOW = "7f1a0002-0000-4000-8000-000000000002"
 RSA_KEY = "7f1a0003-0000-4000-8000-000000000003"
 EC_KEY = "7f1a0004-0000-4000-8000-000000000004"
 REDIRECT_URI = "http://localhost:9999/cb"
-ADMIN_TOKEN = "tokenstack-oauth2-suite-admin-" + secrets.token_hex(16)
 # The provider defaults (OAuth2Provider model): access tokens last an hour, codes a minute.
 ACCESS_TOKEN_SECONDS = 3600
 CODE_SECONDS = 60
@@ -57,34 +53,14 @@ SIGNERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def oauth_server():
-    """A tokenstack server of this module's own, with the admin API on (for the clock)."""
-    saved = os.environ.get("TOKENSTACK_ADMIN_TOKEN")
-    with tempfile.TemporaryDirectory(prefix="tokenstack-pytest-oauth2-") as tmp:
-        # start_server passes the environment on: the admin token reaches only this server.
-        os.environ["TOKENSTACK_ADMIN_TOKEN"] = ADMIN_TOKEN
-        try:
-            srv = start_server(Path(tmp))
-        finally:
-            if saved is None:
-                os.environ.pop("TOKENSTACK_ADMIN_TOKEN", None)
-            else:
-                os.environ["TOKENSTACK_ADMIN_TOKEN"] = saved
-        try:
-            yield srv
-        finally:
-            stop_server(srv)
-
-
 @pytest.fixture
-def clock(oauth_server):
+def clock(tokenstack):
     """Sets the server's clock offset in seconds; back to 0 after the test."""
 
     def move(offset: int) -> None:
         response = requests.put(
-            f"{oauth_server.url}/_tokenstack/clock",
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            f"{tokenstack.base_url}/_tokenstack/clock",
+            headers={"Authorization": f"Bearer {tokenstack.admin_token}"},
             json={"offset_seconds": offset},
             timeout=10,
         )
@@ -112,7 +88,7 @@ class App:
 
     @property
     def base(self) -> str:
-        return f"{self.server.url}/application/o"
+        return f"{self.server.base_url}/application/o"
 
     @property
     def issuer(self) -> str:
@@ -175,10 +151,10 @@ class App:
         return location, state
 
 
-def new_app(server, alg: str, *, with_application: bool = True) -> App:
+def new_app(tokenstack, alg: str, *, with_application: bool = True) -> App:
     """A fresh provider (signing per `alg`) and, unless told otherwise, its application, through authentik-client."""
     signing_key, auth_method = SIGNERS[alg]
-    client = ApiClient(Configuration(host=server.ak_host, access_token=server.ak_key))
+    client = ApiClient(Configuration(host=tokenstack.authentik_url, access_token=tokenstack.authentik_key))
     name = f"oauth2-{alg.lower()}-{uuid.uuid4().hex[:8]}"
     client_id = f"client-{uuid.uuid4().hex}"
     client_secret = secrets.token_urlsafe(48)
@@ -197,11 +173,11 @@ def new_app(server, alg: str, *, with_application: bool = True) -> App:
     slug = f"app-{uuid.uuid4().hex[:10]}"
     if with_application:
         CoreApi(client).core_applications_create(ApplicationRequest(name=name, slug=slug, provider=provider.pk))
-    return App(server, provider.pk, name, slug, client_id, client_secret, alg, auth_method)
+    return App(tokenstack, provider.pk, name, slug, client_id, client_secret, alg, auth_method)
 
 
-def oauth2_api(server) -> Oauth2Api:
-    return Oauth2Api(ApiClient(Configuration(host=server.ak_host, access_token=server.ak_key)))
+def oauth2_api(tokenstack) -> Oauth2Api:
+    return Oauth2Api(ApiClient(Configuration(host=tokenstack.authentik_url, access_token=tokenstack.authentik_key)))
 
 
 def code_flow(app: App, scope: str = "openid profile email offline_access") -> tuple[OAuth2Session, dict, dict]:
@@ -233,8 +209,8 @@ def introspect(session: OAuth2Session, metadata: dict, token: str) -> dict:
 
 
 @pytest.mark.parametrize("alg", sorted(SIGNERS))
-def test_authlib_journey(oauth_server, alg):
-    app = new_app(oauth_server, alg)
+def test_authlib_journey(tokenstack, alg):
+    app = new_app(tokenstack, alg)
 
     # Discovery, as authlib's metadata model reads it.
     metadata = app.discovery()
@@ -331,7 +307,7 @@ def test_authlib_journey(oauth_server, alg):
     assert active["sub"] == claims["sub"]
     assert introspect(session, metadata, refreshed["refresh_token"])["active"] is True
     # Another client may not introspect this client's tokens.
-    stranger = new_app(oauth_server, alg).session()
+    stranger = new_app(tokenstack, alg).session()
     assert introspect(stranger, metadata, access) == {"active": False}
 
     revoked = session.revoke_token(metadata["revocation_endpoint"], token=access)
@@ -354,9 +330,9 @@ def test_authlib_journey(oauth_server, alg):
 # 2. The management API sees the tokens the endpoints issued, and deleting one there revokes it.
 
 
-def test_authentik_client_lists_and_deletes_issued_tokens(oauth_server):
-    app = new_app(oauth_server, "RS256")
-    api = oauth2_api(oauth_server)
+def test_authentik_client_lists_and_deletes_issued_tokens(tokenstack):
+    app = new_app(tokenstack, "RS256")
+    api = oauth2_api(tokenstack)
     session, token, metadata = code_flow(app)
     machine = app.session(scope="openid")
     cc = machine.fetch_token(metadata["token_endpoint"], grant_type="client_credentials")
@@ -411,8 +387,8 @@ def test_authentik_client_lists_and_deletes_issued_tokens(oauth_server):
 # 3. The clock moved past the access token's expiry.
 
 
-def test_expired_access_token(oauth_server, clock):
-    app = new_app(oauth_server, "ES256")
+def test_expired_access_token(tokenstack, clock):
+    app = new_app(tokenstack, "ES256")
     session, token, metadata = code_flow(app)
     access = token["access_token"]
     assert introspect(session, metadata, access)["active"] is True
@@ -427,7 +403,7 @@ def test_expired_access_token(oauth_server, clock):
     assert userinfo.status_code == 401
     assert userinfo.content == b""
     assert 'error="invalid_token"' in userinfo.headers["www-authenticate"]
-    api = oauth2_api(oauth_server)
+    api = oauth2_api(tokenstack)
     listed = api.oauth2_access_tokens_list(provider=app.provider_pk).results
     assert len(listed) == 1 and listed[0].is_expired
 
@@ -466,8 +442,8 @@ def fresh_code(app: App, metadata: dict, verifier: str | None = None, scope: str
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
-def test_token_endpoint_errors(oauth_server, clock):
-    app = new_app(oauth_server, "RS256")
+def test_token_endpoint_errors(tokenstack, clock):
+    app = new_app(tokenstack, "RS256")
     metadata = app.discovery()
     basic = (app.client_id, app.client_secret)
     wrong = (app.client_id, "not-the-secret")
@@ -545,7 +521,7 @@ def test_token_endpoint_errors(oauth_server, clock):
                                      redirect_uri=REDIRECT_URI, code_verifier=verifier), "invalid_grant")
 
     # A refresh token of another provider is unknown to this one.
-    other = new_app(oauth_server, "RS256")
+    other = new_app(tokenstack, "RS256")
     other_token = token_request(other, (other.client_id, other.client_secret), grant_type="authorization_code",
                                 code=fresh_code(other, other.discovery()), redirect_uri=REDIRECT_URI).json()
     assert other_token["refresh_token"]
@@ -560,8 +536,8 @@ def test_token_endpoint_errors(oauth_server, clock):
                                      redirect_uri=REDIRECT_URI, code_verifier=late_verifier), "invalid_grant")
 
 
-def test_other_endpoint_errors(oauth_server):
-    app = new_app(oauth_server, "HS256")
+def test_other_endpoint_errors(tokenstack):
+    app = new_app(tokenstack, "HS256")
     metadata = app.discovery()
     session, token, _ = code_flow(app, scope="openid profile")
 
@@ -599,7 +575,7 @@ def test_other_endpoint_errors(oauth_server):
         assert response.status_code == 404 and response.json()["error"] == "not_found"
 
     # A provider without application: its grants are invalid_grant, authorization access_denied.
-    orphan = new_app(oauth_server, "RS256", with_application=False)
+    orphan = new_app(tokenstack, "RS256", with_application=False)
     assert_token_error(token_request(orphan, (orphan.client_id, orphan.client_secret),
                                      grant_type="client_credentials"), "invalid_grant")
     orphan_session = orphan.session(scope="openid", redirect_uri=REDIRECT_URI)

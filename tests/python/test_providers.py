@@ -25,8 +25,8 @@ from conftest import BOB_KEY
 FLOW = str(uuid.UUID(int=0x1111_2222_3333_4444_5555_6666_7777_8888))
 
 
-def clients(server, key):
-    client = ApiClient(Configuration(host=server.ak_host, access_token=key))
+def clients(tokenstack, key):
+    client = ApiClient(Configuration(host=tokenstack.authentik_url, access_token=key))
     return ProvidersApi(client), CoreApi(client)
 
 
@@ -41,8 +41,8 @@ def provider_request(name: str, **fields) -> OAuth2ProviderRequest:
     )
 
 
-def test_provider_and_application_lifecycle(server):
-    providers, core = clients(server, server.ak_key)
+def test_provider_and_application_lifecycle(tokenstack):
+    providers, core = clients(tokenstack, tokenstack.authentik_key)
     name = unique("wiki")
     provider = providers.providers_oauth2_create(provider_request(name))
     assert isinstance(provider, OAuth2Provider)
@@ -76,11 +76,11 @@ def test_provider_and_application_lifecycle(server):
         providers.providers_oauth2_retrieve(provider.pk)
 
 
-def test_seeded_provider_and_permissions(server):
-    providers, _ = clients(server, server.ak_key)
+def test_seeded_provider_and_permissions(tokenstack):
+    providers, _ = clients(tokenstack, tokenstack.authentik_key)
     seeded = providers.providers_oauth2_retrieve(1)
     assert (seeded.name, seeded.client_id) == ("grafana", "grafana-example-client-id")
-    bob_providers, bob_core = clients(server, BOB_KEY)
+    bob_providers, bob_core = clients(tokenstack, BOB_KEY)
     with pytest.raises(ForbiddenException):
         bob_providers.providers_oauth2_list()
     with pytest.raises(ForbiddenException):

@@ -1,7 +1,7 @@
 """Schemathesis 4 (CLI) against a real tokenstack, with spec/openapi.json, for both APIs.
 
-The run gets a server of its own (same binary, seed and fresh bootstrap credentials as the session one),
-so its random mutations never meet the client tests' data. Authentication and the protection of the
+The run gets the plugin's `tokenstack` server reset to its start-up state, and the next test gets it reset
+again, so its random mutations never meet the client tests' data. Authentication and the protection of the
 credentials it authenticates with are in st_hooks.py (loaded via SCHEMATHESIS_HOOKS): authentik operations
 use `Bearer <akadmin's bootstrap key>`, NetBird operations `Token <the owner's bootstrap PAT>`, and every
 PUT/PATCH/DELETE/set_key aimed at `authentik-bootstrap-token` or DELETE aimed at the bootstrap PAT's id is
@@ -22,13 +22,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import BOOTSTRAP_IDENTIFIER, BOOTSTRAP_NB_USER, COUNTS, HERE, REPO, start_server, stop_server
+from conftest import BOOTSTRAP_IDENTIFIER, BOOTSTRAP_NB_USER, COUNTS, HERE, REPO
 
 CHECKS = [
     "not_a_server_error",
@@ -61,24 +60,12 @@ def http_get(url: str, authorization: str) -> tuple[int, object]:
         return err.code, err.read().decode(errors="replace")
 
 
-@pytest.fixture(scope="module")
-def st_server():
-    with tempfile.TemporaryDirectory(prefix="tokenstack-st-") as tmp:
-        srv = start_server(Path(tmp))
-        srv.extra["tmp"] = Path(tmp)
-        try:
-            yield srv
-        finally:
-            stop_server(srv)
-
-
-def test_schemathesis_conformance(st_server):
-    srv = st_server
-    tmp: Path = srv.extra["tmp"]
-    status, pats = http_get(f"{srv.url}/api/users/{BOOTSTRAP_NB_USER}/tokens", f"Token {srv.pat}")
+def test_schemathesis_conformance(tokenstack, tmp_path: Path):
+    srv, tmp = tokenstack, tmp_path
+    status, pats = http_get(f"{srv.base_url}/api/users/{BOOTSTRAP_NB_USER}/tokens", f"Token {srv.netbird_pat}")
     assert status == 200, pats
     pat_id = next(p["id"] for p in pats if p["name"] == "bootstrap")
-    status, users = http_get(f"{srv.url}/api/v3/core/users/?username=akadmin", f"Bearer {srv.ak_key}")
+    status, users = http_get(f"{srv.base_url}/api/v3/core/users/?username=akadmin", f"Bearer {srv.authentik_key}")
     assert status == 200, users
     admin_pk = users["results"][0]["pk"]
 
@@ -87,8 +74,8 @@ def test_schemathesis_conformance(st_server):
     env = dict(
         os.environ,
         SCHEMATHESIS_HOOKS=str(HERE / "st_hooks.py"),
-        TOKENSTACK_ST_AK_KEY=srv.ak_key,
-        TOKENSTACK_ST_PAT=srv.pat,
+        TOKENSTACK_ST_AK_KEY=srv.authentik_key,
+        TOKENSTACK_ST_PAT=srv.netbird_pat,
         TOKENSTACK_ST_PAT_ID=pat_id,
         TOKENSTACK_ST_AK_USER_PK=str(admin_pk),
         TOKENSTACK_ST_STATS=str(tmp / "protection.json"),
@@ -98,7 +85,7 @@ def test_schemathesis_conformance(st_server):
         "--config-file", str(HERE / "schemathesis.toml"),
         "--no-color",
         "run", os.environ.get("TOKENSTACK_SPEC") or str(REPO / "spec" / "openapi.json"),
-        "--url", srv.url,
+        "--url", srv.base_url,
         "--checks", ",".join(CHECKS),
         "--max-examples", str(MAX_EXAMPLES),
         "--seed", SEED,
@@ -135,9 +122,9 @@ def test_schemathesis_conformance(st_server):
     print(f"schemathesis: {total} checks run, {passed} passed, {failed} failed")
 
     # The credentials it authenticated with survived the run.
-    status, body = http_get(f"{srv.url}/api/v3/core/tokens/{BOOTSTRAP_IDENTIFIER}/", f"Bearer {srv.ak_key}")
+    status, body = http_get(f"{srv.base_url}/api/v3/core/tokens/{BOOTSTRAP_IDENTIFIER}/", f"Bearer {srv.authentik_key}")
     assert status == 200, f"bootstrap authentik key no longer works: {status} {body}"
-    status, body = http_get(f"{srv.url}/api/users/{BOOTSTRAP_NB_USER}/tokens/{pat_id}", f"Token {srv.pat}")
+    status, body = http_get(f"{srv.base_url}/api/users/{BOOTSTRAP_NB_USER}/tokens/{pat_id}", f"Token {srv.netbird_pat}")
     assert status == 200, f"bootstrap PAT no longer works: {status} {body}"
 
     assert total > 0, output[-5000:]

@@ -9,6 +9,7 @@ mod coverage;
 mod features;
 mod layers;
 mod overlay;
+mod postgres;
 mod report;
 mod spec;
 mod tidy;
@@ -39,6 +40,9 @@ Commands:
                            the contract suite against any server (tokenstack, authentik, NetBird); a line per check
   wheel [--dev] [--test]   the tokenstack Python wheel (binary + pytest plugin) in target/wheels/ (--dev: debug build);
                            --test: install it into a fresh venv, `tokenstack --help` without cargo, run examples/pytest
+  postgres start|createdb|stop DIR [NAME]
+                           a PostgreSQL cluster on loopback in DIR, left running for shell scripts (tests/bench/):
+                           start prints its URL, createdb NAME creates a database and prints its URL, stop stops it
   ci                       what CI runs: every test (Rust, the official clients, the wheel), check, clippy
 
 Exit codes: 0 clean, 4 only a regeneration is needed, 100 a real failure, 1 any other error.
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(&root),
         ["wheel", options @ ..] => wheel::run(&root, options),
         ["bench", options @ ..] => bench::run(&root, options),
+        ["postgres", options @ ..] => postgres::run(options),
         ["help" | "--help" | "-h"] | [] => {
             print!("{HELP}");
             return ExitCode::SUCCESS;

@@ -5,14 +5,15 @@
 //!
 //! Servers run pinned to core 0 and wrk to core 1 (`taskset`), one wrk thread, 32 keep-alive connections.
 //! Server CPU per request is `utime + stime` of `/proc/PID/stat` across a run divided by wrk's request count.
-//! `harness.rs` holds the machinery (servers, wrk, Prism), `postgres.rs` the bench's cluster, `stores.rs` the
-//! real binary on each store, `report.rs` the tables and verdicts.
+//! `harness.rs` holds the machinery (servers, wrk, Prism), `stores.rs` the real binary on each store, `report.rs` the
+//! tables and verdicts; the PostgreSQL cluster is `tokenstack-pg-cluster`'s, in `target/bench/pg`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Result, bail};
+use tokenstack_pg_cluster::{PgCluster, Settings as PgSettings};
 
 const START: &str = "<!-- cargo xtask bench: generated from here -->";
 const END: &str = "<!-- cargo xtask bench: generated up to here -->";
@@ -22,7 +23,6 @@ const LOAD_CORE: &str = "1";
 
 mod harness;
 mod oauth2;
-mod postgres;
 mod report;
 mod stores;
 
@@ -59,7 +59,10 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
 
     let pg = if settings.stores.iter().any(|s| s == "postgres") {
         eprintln!("starting PostgreSQL on loopback");
-        Some(postgres::Postgres::start(root)?)
+        // PostgreSQL's default durability (`fsync` and `synchronous_commit` on), as a deployment runs it.
+        let settings = PgSettings { dir: Some(root.join("target/bench/pg")), durable: true, ..PgSettings::default() };
+        let cluster = PgCluster::start_with(&settings);
+        Some(cluster.map_err(|err| anyhow::anyhow!("{err} (or run with --stores memory,sqlite)"))?)
     } else {
         None
     };

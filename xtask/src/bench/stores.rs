@@ -7,8 +7,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use tokenstack_pg_cluster::PgCluster;
+
 use super::harness::{Server, http};
-use super::postgres::Postgres;
 
 /// The bootstrap credentials every bench server starts with (given, so never printed).
 pub(super) const KEY: &str = "bench-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS";
@@ -38,7 +39,7 @@ pub(super) fn start(
     store: &str,
     size: usize,
     tag: &str,
-    pg: Option<&Postgres>,
+    pg: Option<&PgCluster>,
     seed_cache: &mut Vec<(usize, std::path::PathBuf, Value)>,
 ) -> Result<Instance> {
     let dir = root.join("target/bench");

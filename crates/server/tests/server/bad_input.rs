@@ -3,10 +3,10 @@
 //! upstream's shape, never a 5xx or a dropped connection, and a reference token is intact afterwards.
 
 use serde_json::Value;
+use tokenstack_pg_cluster::PgCluster;
 use tokenstack_server::config::Config;
 
 use crate::durability::{ADMIN_KEY, ADMIN_PAT};
-use crate::support::PgCluster;
 
 /// `(method, path and query, Authorization, body)`; `AK` and `NB` stand for the bootstrap credentials.
 fn cases() -> Vec<(&'static str, String, String, Option<Vec<u8>>)> {
@@ -80,15 +80,10 @@ async fn hammer(config: Config) {
     let base = format!("http://{}", running.server.local_addr());
     let http = reqwest::Client::new();
     for (method, path, authorization, body) in cases() {
-        let mut request = http
-            .request(method.parse().unwrap(), format!("{base}{path}"))
-            .header("authorization", authorization.as_str());
-        if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
-        }
-        let response = request.send().await.unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
-        let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let (status, body) =
+            tokenstack_tests::send(&http, &base, method.parse().unwrap(), &path, Some(&authorization), body.as_deref())
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
         assert!((200..500).contains(&status), "{method} {path}: {status} {body}");
         let upstream_shaped = if path.starts_with("/api/v3/") {
             body.get("detail").is_some_and(Value::is_string)
@@ -134,7 +129,7 @@ async fn sqlite_store_answers_bad_input_with_4xx() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_store_answers_bad_input_with_4xx() {
-    let pg = PgCluster::start();
-    let url = pg.create_database("bad_input").await;
+    let pg = PgCluster::start().unwrap();
+    let url = pg.create_database("bad_input").unwrap();
     hammer(config(&url)).await;
 }

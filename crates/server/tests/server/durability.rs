@@ -31,9 +31,8 @@ use clap::Parser as _;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
+use tokenstack_pg_cluster::PgCluster;
 use tokenstack_server::config::Config;
-
-use crate::support::PgCluster;
 
 /// Key of the bootstrap superuser `akadmin`.
 pub(crate) const ADMIN_KEY: &str = "durable-bootstrap-key-0123456789abcdefghijklmnopqrstuvwxyzABCD";
@@ -42,14 +41,7 @@ pub(crate) const ADMIN_PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
 
 /// One HTTP call; returns the status and the JSON body (`null` when empty).
 async fn call(base: &str, method: Method, path: &str, auth: &str, body: Option<Value>) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, format!("{base}{path}")).header("authorization", auth);
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_string());
-    }
-    let response = request.send().await.expect("request sent");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body read");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    send(&reqwest::Client::new(), base, method, path, auth, body).await.expect("request sent")
 }
 
 fn bearer(key: &str) -> String {
@@ -218,8 +210,8 @@ pub(crate) fn replica_config(store: &str) -> Config {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_replicas_share_one_database() {
-    let pg = PgCluster::start();
-    let url = pg.create_database("replicas").await;
+    let pg = PgCluster::start().unwrap();
+    let url = pg.create_database("replicas").unwrap();
     // Both replicas start at once: migrations and bootstrap must not trip over each other.
     let config = replica_config(&url);
     let (a, b) = tokio::join!(tokenstack_server::start(&config), tokenstack_server::start(&config));
@@ -370,8 +362,8 @@ async fn postgres_replicas_never_authenticate_a_revoked_credential_after_its_ack
     // Announcements reach the listeners 20 ms late, several times the lease window: the guarantee must not rest on
     // their speed.
     tokenstack_server::store::postgres::delay_announcements(Duration::from_millis(20));
-    let pg = PgCluster::start();
-    let url = pg.create_database("hammer").await;
+    let pg = PgCluster::start().unwrap();
+    let url = pg.create_database("hammer").unwrap();
     let config = replica_config(&url);
     let (a, b) = tokio::join!(tokenstack_server::start(&config), tokenstack_server::start(&config));
     let (a, b) = (a.expect("replica A starts"), b.expect("replica B starts"));
@@ -455,7 +447,8 @@ async fn postgres_replicas_never_authenticate_a_revoked_credential_after_its_ack
     b.server.close().await.expect("B stops");
 }
 
-/// One HTTP call with `client` that may fail (a killed server, a timeout): the status and the JSON body.
+/// One HTTP call with `client` that may fail (a killed server, a timeout): the status and the JSON body
+/// (`tokenstack_tests::send` with a JSON value as the body).
 async fn send(
     client: &reqwest::Client,
     base: &str,
@@ -464,14 +457,15 @@ async fn send(
     auth: &str,
     body: Option<Value>,
 ) -> Result<(u16, Value), reqwest::Error> {
-    let mut request = client.request(method, format!("{base}{path}")).header("authorization", auth);
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_string());
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let text = response.text().await?;
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    tokenstack_tests::send(
+        client,
+        base,
+        method,
+        path,
+        Some(auth),
+        body.map(|b| b.to_string()).as_deref().map(str::as_bytes),
+    )
+    .await
 }
 
 fn http_client() -> reqwest::Client {
@@ -687,8 +681,8 @@ fn assert_no_panic_in(log: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_is_upstream_shaped_5xx_and_recovers_keeping_acknowledged_writes() {
-    let pg = PgCluster::start();
-    let url = pg.create_database("outage").await;
+    let pg = PgCluster::start().unwrap();
+    let url = pg.create_database("outage").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("server.log");
     let mut server = Binary::start_on(&url, &log).await;
@@ -703,7 +697,7 @@ async fn postgres_outage_is_upstream_shaped_5xx_and_recovers_keeping_acknowledge
     assert_eq!(status, 200);
 
     // The outage: every store-backed answer is a 5xx in the operation's upstream shape; /readyz is 503.
-    tokio::task::block_in_place(|| pg.stop());
+    tokio::task::block_in_place(|| pg.stop()).unwrap();
     let outage = Instant::now();
     // PostgreSQL is down once `pg_ctl stop -w` returns, so the very next requests fail. Each waits for the pool's
     // acquire timeout: all at once.
@@ -735,7 +729,7 @@ async fn postgres_outage_is_upstream_shaped_5xx_and_recovers_keeping_acknowledge
     let outage_seen = outage.elapsed();
 
     // PostgreSQL returns: the server is ready again within seconds, with no restart of its own.
-    tokio::task::block_in_place(|| pg.start_again());
+    tokio::task::block_in_place(|| pg.start_again()).unwrap();
     let back = Instant::now();
     poll("ready and serving after PostgreSQL's return", Duration::from_secs(10), || async {
         let ready = send(&client, &base, Method::GET, "/readyz", "", None).await.ok()?.0 == 200;

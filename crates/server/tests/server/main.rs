@@ -7,4 +7,3 @@ mod prop_support;
 mod proptests;
 mod service;
 mod store_conformance;
-mod support;

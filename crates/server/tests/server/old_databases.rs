@@ -5,11 +5,10 @@ use std::path::Path;
 
 use serde_json::Value;
 use sqlx::{Connection as _, Executor as _};
+use tokenstack_pg_cluster::PgCluster;
 use tokenstack_server::model::NbGroup;
 use tokenstack_server::seed::SeedFile;
 use tokenstack_server::store::{Field, Store};
-
-use crate::support::PgCluster;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/server/fixtures").join(name)
@@ -36,8 +35,8 @@ async fn a_sqlite_database_of_main_353153d() {
 
 #[tokio::test]
 async fn a_postgres_database_of_main_353153d() {
-    let cluster = PgCluster::start();
-    let url = cluster.create_database("fixture").await;
+    let cluster = PgCluster::start().unwrap();
+    let url = cluster.create_database("fixture").unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
     let dump = std::fs::read_to_string(fixture("main-353153d.pg.sql")).unwrap();
     conn.execute(sqlx::raw_sql(&dump)).await.expect("the dump loads");

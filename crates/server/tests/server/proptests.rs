@@ -633,16 +633,11 @@ async fn admin(
     path: &str,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut request = client
-        .request(method, format!("{base}/_tokenstack/{path}"))
-        .header("authorization", format!("Bearer {ADMIN_TOKEN}"));
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.expect("an answer, not a dropped connection");
-    let status = response.status().as_u16();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let (path, authorization, body) =
+        (format!("/_tokenstack/{path}"), format!("Bearer {ADMIN_TOKEN}"), body.map(Value::to_string));
+    tokenstack_tests::send(client, base, method, &path, Some(&authorization), body.as_deref().map(str::as_bytes))
+        .await
+        .expect("an answer, not a dropped connection")
 }
 
 #[test]

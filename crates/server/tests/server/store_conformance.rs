@@ -29,7 +29,7 @@ use tokenstack_server::store::{
     PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
 };
 
-use crate::support::PgCluster;
+use tokenstack_pg_cluster::PgCluster;
 
 /// Now, at the precision every backend stores.
 fn now() -> DateTime<Utc> {
@@ -1179,8 +1179,8 @@ async fn sqlite_store(dir: &std::path::Path, name: &str) -> Arc<dyn Store> {
 async fn postgres_store() -> Arc<dyn Store> {
     static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    let cluster = CLUSTER.get_or_init(PgCluster::start);
-    let url = cluster.create_database(&format!("case_{}", NEXT.fetch_add(1, Ordering::SeqCst))).await;
+    let cluster = CLUSTER.get_or_init(|| PgCluster::start().unwrap());
+    let url = cluster.create_database(&format!("case_{}", NEXT.fetch_add(1, Ordering::SeqCst))).unwrap();
     Arc::new(PostgresStore::connect(&url).await.unwrap())
 }
 
@@ -1242,8 +1242,8 @@ async fn open_selects_the_backend_and_durable_stores_reopen() {
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "kept");
 
     // PostgreSQL: the same through a URL; a second connect finds the schema in place.
-    let pg = PgCluster::start();
-    let url = pg.create_database("reopen").await;
+    let pg = PgCluster::start().unwrap();
+    let url = pg.create_database("reopen").unwrap();
     {
         let s = store::open(&url).await.unwrap();
         seeded(s.clone()).await;

@@ -3,7 +3,9 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, Hash, RandomState};
+
+use hashbrown::HashTable;
 
 /// A row a [`Slab`] can hold: `N` unique keys (one per index) and the owner it is listed under.
 pub(super) trait Row<const N: usize> {
@@ -15,27 +17,56 @@ pub(super) trait Row<const N: usize> {
     fn owner(&self) -> &Self::Owner;
 }
 
-/// Rows in slots, indexed by each unique key and by owner through slot numbers (about 430 resident bytes
-/// per core token at a million, where string-keyed maps holding copies took about 1 KB).
-pub(super) struct Slab<T: Row<N>, const N: usize> {
+/// Rows in slots, indexed by each unique key and by owner through slot numbers (about 415 resident bytes
+/// per core token at a million, `bench-tokenstack --tokens 1000000 --pats 0`, where string-keyed maps holding
+/// copies took about 1 KB).
+///
+/// Each unique index is a `hashbrown::HashTable` of [`Entry`]s: it stores no copy of its keys; a lookup hashes
+/// the key with `S` and compares it with the key of each candidate slot, so keys whose hashes collide cost a
+/// probe, never correctness.
+pub(super) struct Slab<T: Row<N>, const N: usize, S = RandomState> {
     slots: Vec<Option<T>>,
     free: Vec<u32>,
-    unique: [KeyIndex; N],
+    unique: [HashTable<Entry>; N],
+    hasher: S,
     by_owner: HashMap<T::Owner, Vec<u32>>,
 }
 
-impl<T: Row<N>, const N: usize> Default for Slab<T, N> {
+impl<T: Row<N>, const N: usize, S: Default> Default for Slab<T, N, S> {
     fn default() -> Self {
         Slab {
             slots: Vec::new(),
             free: Vec::new(),
-            unique: std::array::from_fn(|_| KeyIndex::default()),
+            unique: std::array::from_fn(|_| HashTable::new()),
+            hasher: S::default(),
             by_owner: HashMap::new(),
         }
     }
 }
 
-impl<T: Row<N>, const N: usize> Slab<T, N> {
+/// A slot number and 32 bits of its key's hash (8 bytes). The table's hash is rebuilt from those bits, so a
+/// table that grows moves its entries without reading and hashing their keys again (which, at a million rows,
+/// made loading several times slower), and a lookup reads a candidate's key only when the bits match.
+#[derive(Clone, Copy)]
+struct Entry {
+    slot: u32,
+    hash: u32,
+}
+
+impl Entry {
+    /// The hash the table sees: the 32 bits twice, so that both the bucket (low bits) and hashbrown's control
+    /// byte (the top 7) come from them.
+    fn table_hash(hash: u32) -> u64 {
+        (u64::from(hash) << 32) | u64::from(hash)
+    }
+}
+
+/// Key number `index` of the row in `slot` (empty for an empty slot, which no index holds).
+fn key_at<T: Row<N>, const N: usize>(slots: &[Option<T>], slot: u32, index: usize) -> &[u8] {
+    slots.get(slot as usize).and_then(Option::as_ref).map_or(&[], |row| row.keys()[index])
+}
+
+impl<T: Row<N>, const N: usize, S: BuildHasher> Slab<T, N, S> {
     pub(super) fn len(&self) -> usize {
         self.slots.len() - self.free.len()
     }
@@ -44,8 +75,15 @@ impl<T: Row<N>, const N: usize> Slab<T, N> {
         self.slots.get(slot as usize).and_then(Option::as_ref)
     }
 
+    /// The upper half of `key`'s hash.
+    fn hash(&self, key: &[u8]) -> u32 {
+        (self.hasher.hash_one(key) >> 32) as u32
+    }
+
     fn find(&self, index: usize, key: &[u8]) -> Option<u32> {
-        self.unique[index].get(key, |s| self.slot(s).map(|row| row.keys()[index]))
+        let hash = self.hash(key);
+        let matches = |e: &Entry| e.hash == hash && key_at(&self.slots, e.slot, index) == key;
+        self.unique[index].find(Entry::table_hash(hash), matches).map(|e| e.slot)
     }
 
     /// The row whose key number `index` is `key`.
@@ -63,7 +101,7 @@ impl<T: Row<N>, const N: usize> Slab<T, N> {
         self.slots.iter().flatten()
     }
 
-    pub(super) fn of_owner<'a, Q>(&'a self, owner: &Q) -> impl Iterator<Item = &'a T> + use<'a, Q, T, N>
+    pub(super) fn of_owner<'a, Q>(&'a self, owner: &Q) -> impl Iterator<Item = &'a T> + use<'a, Q, T, N, S>
     where
         T::Owner: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -83,16 +121,15 @@ impl<T: Row<N>, const N: usize> Slab<T, N> {
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 rows")
             }
         };
-        let slots = &self.slots;
-        let keys = row.keys();
-        for (i, index) in self.unique.iter_mut().enumerate() {
-            index.insert(keys[i], slot, |s| slots.get(s as usize).and_then(Option::as_ref).map(|r| r.keys()[i]));
-        }
         match self.by_owner.get_mut(row.owner()) {
             Some(slots) => slots.push(slot),
             None => {
                 self.by_owner.insert(row.owner().clone(), vec![slot]);
             }
+        }
+        for (i, key) in row.keys().into_iter().enumerate() {
+            let hash = self.hash(key);
+            self.unique[i].insert_unique(Entry::table_hash(hash), Entry { slot, hash }, |e| Entry::table_hash(e.hash));
         }
         self.slots[slot as usize] = Some(row);
         Ok(())
@@ -103,7 +140,9 @@ impl<T: Row<N>, const N: usize> Slab<T, N> {
         let slot = self.find(index, key)?;
         let row = self.slots[slot as usize].take()?;
         for (i, key) in row.keys().into_iter().enumerate() {
-            self.unique[i].remove(key, slot);
+            if let Ok(entry) = self.unique[i].find_entry(Entry::table_hash(self.hash(key)), |e| e.slot == slot) {
+                entry.remove();
+            }
         }
         if let Some(slots) = self.by_owner.get_mut(row.owner()) {
             if let Some(at) = slots.iter().position(|&s| s == slot) {
@@ -115,71 +154,6 @@ impl<T: Row<N>, const N: usize> Slab<T, N> {
         }
         self.free.push(slot);
         Some(row)
-    }
-}
-
-/// A unique key index that stores no copy of its keys: a random-keyed 64-bit hash maps to the slot, and the
-/// slot's own key confirms the match. A key whose hash is already taken by another one goes to a small exact
-/// map instead, so collisions cost space, never correctness.
-#[derive(Default)]
-struct KeyIndex {
-    hasher: RandomState,
-    by_hash: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
-    collided: HashMap<Box<[u8]>, u32>,
-}
-
-impl KeyIndex {
-    fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
-    }
-
-    fn get<'a>(&self, key: &[u8], resolve: impl Fn(u32) -> Option<&'a [u8]>) -> Option<u32> {
-        match self.by_hash.get(&self.hash(key)) {
-            Some(&slot) if resolve(slot) == Some(key) => Some(slot),
-            _ => self.collided.get(key).copied(),
-        }
-    }
-
-    /// Adds a key the index does not hold yet.
-    fn insert<'a>(&mut self, key: &[u8], slot: u32, resolve: impl Fn(u32) -> Option<&'a [u8]>) {
-        let hash = self.hash(key);
-        match self.by_hash.get(&hash) {
-            Some(&other) if resolve(other).is_some() => {
-                self.collided.insert(key.into(), slot);
-            }
-            _ => {
-                self.by_hash.insert(hash, slot);
-            }
-        }
-    }
-
-    fn remove(&mut self, key: &[u8], slot: u32) {
-        let hash = self.hash(key);
-        if self.by_hash.get(&hash) == Some(&slot) {
-            self.by_hash.remove(&hash);
-        } else {
-            self.collided.remove(key);
-        }
-    }
-}
-
-/// The hasher of maps keyed by an already random-keyed 64-bit hash.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 
@@ -217,16 +191,53 @@ mod tests {
         assert_eq!(slab.of_owner(&1).count(), 1);
     }
 
+    /// Hashes every key to the same value: every lookup probes past all the other keys of its index.
+    #[derive(Default)]
+    struct Colliding;
+
+    impl BuildHasher for Colliding {
+        type Hasher = Constant;
+
+        fn build_hasher(&self) -> Constant {
+            Constant
+        }
+    }
+
+    struct Constant;
+
+    impl std::hash::Hasher for Constant {
+        fn finish(&self) -> u64 {
+            0x5eed
+        }
+
+        fn write(&mut self, _: &[u8]) {}
+    }
+
     #[test]
     fn colliding_hashes_still_resolve_exactly() {
-        let mut index = KeyIndex::default();
-        let keys: [&[u8]; 2] = [b"x", b"y"];
-        index.insert(keys[0], 0, |s| Some(keys[s as usize]));
-        // Force `y` into the collision map by pretending its hash slot is taken.
-        index.collided.insert(keys[1].into(), 1);
-        assert_eq!(index.get(b"x", |s| Some(keys[s as usize])), Some(0));
-        assert_eq!(index.get(b"y", |s| Some(keys[s as usize])), Some(1));
-        index.remove(b"y", 1);
-        assert_eq!(index.get(b"y", |s| Some(keys[s as usize])), None);
+        let mut slab: Slab<Item, 2, Colliding> = Slab::default();
+        // Enough rows that the tables grow (and rehash) while every hash is the same.
+        for n in 0..200u8 {
+            slab.insert(Item(format!("id-{n}"), format!("key-{n}"), n % 3)).unwrap();
+        }
+        assert_eq!(slab.insert(Item("id-7".into(), "fresh".into(), 0)).err(), Some(0));
+        assert_eq!(slab.insert(Item("fresh".into(), "key-199".into(), 0)).err(), Some(1));
+        for n in 0..200u8 {
+            assert_eq!(slab.get(0, format!("id-{n}").as_bytes()).map(|i| i.1.clone()), Some(format!("key-{n}")));
+            assert_eq!(slab.get(1, format!("key-{n}").as_bytes()).map(|i| i.0.clone()), Some(format!("id-{n}")));
+        }
+        assert!(slab.get(0, b"id-200").is_none() && slab.get(1, b"id-1").is_none());
+        for n in (0..200u8).step_by(2) {
+            assert_eq!(slab.remove(1, format!("key-{n}").as_bytes()).map(|i| i.0), Some(format!("id-{n}")));
+        }
+        for n in 0..200u8 {
+            let found = slab.get(0, format!("id-{n}").as_bytes()).is_some();
+            assert_eq!(found, n % 2 == 1, "id-{n}");
+            assert_eq!(slab.get(1, format!("key-{n}").as_bytes()).is_some(), n % 2 == 1, "key-{n}");
+        }
+        // Freed slots are reused, and a removed key can come back.
+        slab.insert(Item("id-0".into(), "key-0".into(), 0)).unwrap();
+        assert_eq!((slab.len(), slab.slots.len()), (101, 200));
+        assert_eq!(slab.get(1, b"key-0").map(|i| i.0.as_str()), Some("id-0"));
     }
 }
