@@ -119,5 +119,7 @@ pub async fn add_nb_user(store: &dyn Store, user: NbUser) -> Result<NbUser, Admi
         return Err(AdminError::Invalid("id must not be empty".to_string()));
     }
     store.insert_nb_user(user.clone()).await?;
+    // A user of a new account brings the account, and with it its `All` group.
+    crate::netbird::ensure_all_group(store, &user.account_id).await?;
     Ok(user)
 }

@@ -386,6 +386,12 @@ impl SeedFile {
                 ..NbUser::new(user.id, user.account_id, user.role)
             });
         }
+        // Every NetBird account has its `All` group from its creation (`Account.AddAllGroup`); here an account
+        // comes into being with its first user.
+        let mut accounts: Vec<&str> = nb_users.iter().map(|user| user.account_id.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let nb_groups = accounts.into_iter().map(crate::netbird::all_group).collect();
         Ok(Snapshot {
             ak_users: ak.users,
             // A seed may leave a provider's client id and secret out: they are generated here, once.
@@ -396,6 +402,7 @@ impl SeedFile {
             nb_users,
             pats,
             key_pairs: ak.key_pairs,
+            nb_groups,
         })
     }
 }
