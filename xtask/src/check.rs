@@ -1,7 +1,7 @@
 //! `cargo xtask check`: every drift check, read-only, with one summary line and the command that fixes it.
 //!
 //! Checks: the merged spec is fresh, each golden copy is fresh, the spec matches the document Dropshot
-//! emits for the generated trait, every operation is covered by a test and listed in README.md, and the
+//! emits for the generated trait, every operation is covered by a test and listed in docs/operations.md, and the
 //! workspace builds its dependencies with one feature set, and every Rust file opens with a `//!` line.
 
 use std::path::Path;
@@ -136,13 +136,13 @@ fn server_check(root: &Path) -> Checked {
     Checked { name: SERVER_CHECK.to_string(), outcome }
 }
 
-const COVERAGE_CHECK: &str = "operation coverage (integration tests, README.md)";
+const COVERAGE_CHECK: &str = "operation coverage (integration tests, docs/operations.md)";
 
 fn coverage_check(root: &Path) -> Checked {
     let result = (|| -> anyhow::Result<Vec<String>> {
         let spec = tokenstack_codegen::load_spec(&root.join("spec/openapi.json"))?;
         let ids = spec.operation_ids();
-        let mut problems = crate::coverage::readme_problems(root, &ids)?;
+        let mut problems = crate::coverage::list_problems(root, &ids)?;
         problems.extend(crate::coverage::test_problems(&ids, &crate::coverage::recorded_operations(root)?));
         Ok(problems)
     })();
@@ -217,7 +217,7 @@ pub fn run(root: &Path, server_tested: bool) -> u8 {
         detail(&format!("(run `{fix}` to update, then commit the result)"));
     }
     if code == FAILURE {
-        detail("(failures need a fix in the spec, an overlay, codegen or the tests; see README.md `## cargo xtask`)");
+        detail("(failures need a fix in the spec, an overlay, codegen or the tests; see docs/xtask.md)");
     }
     code
 }
@@ -266,12 +266,12 @@ mod tests {
     }
 
     /// Coverage from the integration tests needs their recording, which `cargo test` may not have made yet
-    /// (it runs test binaries in turn); the README half is always checked here, the whole in `cargo xtask check`.
+    /// (it runs test binaries in turn); the list half is always checked here, the whole in `cargo xtask check`.
     #[test]
-    fn operations_are_listed_in_readme_and_tested_when_recorded() {
+    fn operations_are_listed_and_tested_when_recorded() {
         let root = crate::project_root();
         let ids = tokenstack_codegen::load_spec(&root.join("spec/openapi.json")).unwrap().operation_ids();
-        let mut problems = crate::coverage::readme_problems(&root, &ids).unwrap();
+        let mut problems = crate::coverage::list_problems(&root, &ids).unwrap();
         if let Some(recorded) = crate::coverage::read_recordings(&crate::coverage::recording_dir()) {
             problems.extend(crate::coverage::test_problems(&ids, &recorded));
         }

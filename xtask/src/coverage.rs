@@ -1,4 +1,5 @@
-//! Operation coverage: every operationId of the spec is called by an integration test and listed in README.md.
+//! Operation coverage: every operationId of the spec is called by an integration test and listed in
+//! docs/operations.md.
 //!
 //! The integration tests build `tokenstack-client` with its `record-operations` feature, which records each
 //! operationId the generated client sends into `target/operation-coverage/<test binary>.txt` (first line
@@ -11,16 +12,19 @@ use std::process::Command;
 
 use anyhow::Context;
 
-/// The README section that lists every operation.
-pub const README_SECTION: &str = "## Operations";
+/// The file that lists every operation, relative to the project root.
+pub const OPERATIONS_FILE: &str = "docs/operations.md";
 
-/// operationIds listed as `` - `id` `` bullets in README.md's [`README_SECTION`].
-pub fn readme_operations(readme: &str) -> BTreeSet<String> {
+/// The heading of its list.
+pub const OPERATIONS_HEADING: &str = "# Operations";
+
+/// operationIds listed as `` - `id` `` bullets under [`OPERATIONS_HEADING`], up to the next heading.
+pub fn listed_operations(text: &str) -> BTreeSet<String> {
     let mut in_section = false;
     let mut ids = BTreeSet::new();
-    for line in readme.lines() {
-        if line.starts_with("## ") {
-            in_section = line.trim() == README_SECTION;
+    for line in text.lines() {
+        if line.starts_with('#') {
+            in_section = line.trim() == OPERATIONS_HEADING;
             continue;
         }
         if in_section
@@ -33,20 +37,21 @@ pub fn readme_operations(readme: &str) -> BTreeSet<String> {
     ids
 }
 
-/// Problems with README.md's operation list, one line each.
-pub fn readme_problems(root: &Path, spec_ids: &[String]) -> anyhow::Result<Vec<String>> {
-    let readme = std::fs::read_to_string(root.join("README.md")).context("cannot read README.md")?;
-    let listed = readme_operations(&readme);
+/// Problems with the operation list of [`OPERATIONS_FILE`], one line each.
+pub fn list_problems(root: &Path, spec_ids: &[String]) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(root.join(OPERATIONS_FILE))
+        .with_context(|| format!("cannot read {OPERATIONS_FILE}"))?;
+    let listed = listed_operations(&text);
     let mut problems: Vec<String> = spec_ids
         .iter()
         .filter(|id| !listed.contains(*id))
-        .map(|id| format!("{id}: not listed in README.md's `{README_SECTION}`"))
+        .map(|id| format!("{id}: not listed in {OPERATIONS_FILE}"))
         .collect();
     problems.extend(
         listed
             .iter()
             .filter(|id| !spec_ids.contains(id))
-            .map(|id| format!("{id}: listed in README.md but not in the spec")),
+            .map(|id| format!("{id}: listed in {OPERATIONS_FILE} but not in the spec")),
     );
     Ok(problems)
 }
@@ -111,10 +116,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn readme_list_is_read_from_its_section_only() {
-        let readme = "# x\n- `not_here`\n## Operations\n\nText.\n- `a_list` (GET /a)\n- `b_create`\n## Next\n- `c`\n";
-        let ids: Vec<String> = readme_operations(readme).into_iter().collect();
+    fn the_list_is_read_from_its_section_only() {
+        let text = "- `not_here`\n# Operations\n\nText.\n- `a_list` (GET /a)\n- `b_create`\n## Next\n- `c`\n";
+        let ids: Vec<String> = listed_operations(text).into_iter().collect();
         assert_eq!(ids, ["a_list", "b_create"]);
+    }
+
+    #[test]
+    fn missing_and_unknown_operations_are_named() {
+        let root = std::env::temp_dir().join(format!("xtask-coverage-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join(OPERATIONS_FILE), "# Operations\n\n- `a`: GET `/a`\n- `gone`: GET `/gone`\n").unwrap();
+        let problems = list_problems(&root, &["a".to_string(), "b".to_string()]).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            problems,
+            ["b: not listed in docs/operations.md", "gone: listed in docs/operations.md but not in the spec"]
+        );
     }
 
     #[test]

@@ -97,8 +97,7 @@ pub async fn add_ak_user(store: &dyn Store, user: AkUser) -> Result<AkUser, Admi
 }
 
 pub async fn add_provider(store: &dyn Store, provider: AkProvider) -> Result<AkProvider, AdminError> {
-    store.insert_provider(provider.clone()).await?;
-    Ok(provider)
+    Ok(store.insert_with_pk(provider).await?)
 }
 
 /// The authentik user an admin request names by username.

@@ -1,6 +1,7 @@
 //! The background expiry sweep, as authentik's cleanup task: expired `api` keys are rotated, other
 //! expired core tokens deleted.
 
+use crate::store::Field;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,7 +53,7 @@ async fn rotate(store: &dyn Store, token: &CoreToken, now: DateTime<Utc>) -> Res
     for _ in 0..KEY_ATTEMPTS {
         let action = ExpireAction::Rotate { key: Secret::new(generate_key()), expires: now + ROTATION_EXTENSION };
         match store.expire_core_token(token.pk, now, action).await {
-            Err(StoreError::Duplicate { field: "key" }) => continue,
+            Err(StoreError::Duplicate { field: Field::Key }) => continue,
             result => return result,
         }
     }

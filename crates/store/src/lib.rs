@@ -9,6 +9,7 @@ pub mod model;
 pub mod pagination;
 pub mod postgres;
 pub mod query;
+pub mod resource;
 pub mod secrets;
 pub(crate) mod sql;
 pub mod sqlite;
@@ -22,15 +23,17 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthKind, OAuthToken,
-    Pat,
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbGroup, NbUser, OAuthKind,
+    OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
+use crate::resource::{DeclaredColumn, ErasedColumn, Resource, Row, Table, downcast};
 use crate::secrets::Secret;
 
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
+pub use resource::{Field, Key};
 pub use sqlite::SqliteStore;
 
 /// How many distinct terms a `search` value has, as every listing splits it.
@@ -86,7 +89,7 @@ pub enum StoreError {
     NotFound,
     /// A unique field already holds this value.
     #[error("duplicate value for {field}")]
-    Duplicate { field: &'static str },
+    Duplicate { field: Field },
     /// The backend itself failed: what the store was doing and, when a driver failed, its error.
     #[error("{context}")]
     Backend { context: String, source: Option<Arc<dyn std::error::Error + Send + Sync>> },
@@ -360,6 +363,8 @@ pub struct Snapshot {
     pub pats: Vec<Pat>,
     /// The signing key pairs of OAuth2 providers, by name.
     pub key_pairs: Vec<AkKeyPair>,
+    /// NetBird groups, by id.
+    pub nb_groups: Vec<NbGroup>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.
@@ -368,6 +373,22 @@ pub struct Snapshot {
 /// (token → user, PAT → user) are enforced like foreign keys and give `NotFound`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    // declared resources (`resource.rs`), through the typed methods of `dyn Store` below
+
+    /// Adds a row: `Duplicate` on a unique key, `NotFound` for a missing parent. With `allocate`, an allocated
+    /// primary key ([`PrimaryKey::Allocated`](resource::PrimaryKey)) is made here, in the same step; otherwise the
+    /// row keeps its own. The row as stored is returned.
+    async fn insert_row(&self, row: Row, allocate: bool) -> Result<Row, StoreError>;
+    /// The row whose unique key `field` is `key`.
+    async fn row(&self, table: &'static Table, field: Field, key: Key) -> Result<Row, StoreError>;
+    /// One page of a table's rows.
+    async fn rows(&self, table: &'static Table, listing: &Listing<ErasedColumn>) -> Result<Slice<Row>, StoreError>;
+    /// Replaces the row with the same primary key: `NotFound` without one, `Duplicate` and missing parents as
+    /// for insert.
+    async fn replace_row(&self, row: Row) -> Result<(), StoreError>;
+    /// Deletes the row with primary key `pk`, with what its children do (`Child::on_delete`), in one step.
+    async fn delete_row(&self, table: &'static Table, pk: Key) -> Result<(), StoreError>;
+
     // authentik users and providers
 
     /// Adds a user; `Duplicate` on `pk` or `username`.
@@ -383,29 +404,6 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a user with every core and OAuth2 token and authorization code of theirs, in one step (authentik's
     /// `CASCADE`).
     async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError>;
-    /// Adds a provider; `Duplicate` on `pk`.
-    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
-    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError>;
-    /// Every provider, by pk.
-    async fn list_providers(&self) -> Result<Vec<AkProvider>, StoreError>;
-    /// The highest provider pk, 0 when there is none.
-    async fn max_provider_pk(&self) -> Result<i64, StoreError>;
-    /// Replaces the provider with the same pk.
-    async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError>;
-    /// Deletes a provider with its OAuth2 tokens and authorization codes (upstream's `CASCADE`); its application
-    /// keeps no provider.
-    async fn delete_provider(&self, pk: i64) -> Result<(), StoreError>;
-
-    /// Adds an application: `Duplicate { field: "slug" }`, or `"provider"` when the provider has one already;
-    /// `NotFound` for an unknown provider.
-    async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError>;
-    async fn application(&self, slug: &str) -> Result<AkApplication, StoreError>;
-    /// The application bound to provider `pk`.
-    async fn application_of_provider(&self, pk: i64) -> Result<AkApplication, StoreError>;
-    /// Every application, by slug.
-    async fn list_applications(&self) -> Result<Vec<AkApplication>, StoreError>;
-    async fn delete_application(&self, slug: &str) -> Result<(), StoreError>;
-
     // authentik core tokens
 
     /// Adds a token; `Duplicate` on `pk`, `identifier` or `key`, `NotFound` for an unknown user.
@@ -443,18 +441,12 @@ pub trait Store: Send + Sync + 'static {
 
     // authentik OAuth2 authorization codes and signing key pairs
 
-    /// Adds a code; `Duplicate { field: "code" }` on the same code, `NotFound` for an unknown provider or user.
+    /// Adds a code; `Duplicate { field: Field::Code }` on the same code, `NotFound` for an unknown provider or user.
     /// Codes go with their user or provider, and with every import.
     async fn insert_authorization_code(&self, code: AuthorizationCode) -> Result<(), StoreError>;
     /// Removes and returns the code, atomically: of two concurrent takes of one code exactly one gets it, the
     /// other `NotFound`. Read through no cache.
     async fn take_authorization_code(&self, code: &str) -> Result<AuthorizationCode, StoreError>;
-    /// Adds a key pair; `Duplicate` on `pk` or `name`.
-    async fn insert_key_pair(&self, pair: AkKeyPair) -> Result<(), StoreError>;
-    async fn key_pair(&self, pk: Uuid) -> Result<AkKeyPair, StoreError>;
-    /// Every key pair, by name.
-    async fn list_key_pairs(&self) -> Result<Vec<AkKeyPair>, StoreError>;
-
     // NetBird
 
     /// Adds a user; `Duplicate` on `id`. Accounts exist implicitly through `account_id`.
@@ -492,4 +484,46 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes connections cleanly at shutdown; later calls fail with `Backend`.
     async fn close(&self) {}
+}
+
+/// The generic operations of every declared resource, typed.
+impl dyn Store {
+    /// Adds `row`; with an allocated primary key, it comes back with the key the store made.
+    pub async fn insert<R: Resource>(&self, row: R) -> Result<R, StoreError> {
+        downcast(&self.insert_row(Arc::new(row), true).await?)
+    }
+
+    /// Adds `row` with the primary key it has, even where the store allocates keys (as Django saves a model
+    /// whose pk is set): the admin API's rows.
+    pub async fn insert_with_pk<R: Resource>(&self, row: R) -> Result<R, StoreError> {
+        downcast(&self.insert_row(Arc::new(row), false).await?)
+    }
+
+    /// The `R` whose unique key `field` is `key`.
+    pub async fn get<R: Resource>(&self, field: Field, key: impl Into<Key>) -> Result<R, StoreError> {
+        downcast(&self.row(R::TABLE, field, key.into()).await?)
+    }
+
+    /// One page of `R`s.
+    pub async fn list<R: Resource>(&self, listing: &Listing<R::Column>) -> Result<Slice<R>, StoreError> {
+        let slice = self.rows(R::TABLE, &listing.map(DeclaredColumn::erased)).await?;
+        Ok(Slice { total: slice.total, items: slice.items.iter().map(downcast).collect::<Result<_, _>>()? })
+    }
+
+    /// Every `R`, in the declared order.
+    pub async fn all<R: Resource>(&self) -> Result<Vec<R>, StoreError> {
+        let order = R::Column::ALL.iter().copied().find(|c| query::Column::sql(*c) == R::TABLE.order);
+        let order = order.unwrap_or(R::Column::ALL[0]);
+        Ok(self.list::<R>(&Listing::new(None, &[], order, PageRequest::all())).await?.items)
+    }
+
+    /// Replaces the `R` with `row`'s primary key.
+    pub async fn replace<R: Resource>(&self, row: R) -> Result<(), StoreError> {
+        self.replace_row(Arc::new(row)).await
+    }
+
+    /// Deletes the `R` with primary key `pk`, with what that cascades to.
+    pub async fn delete<R: Resource>(&self, pk: impl Into<Key>) -> Result<(), StoreError> {
+        self.delete_row(R::TABLE, pk.into()).await
+    }
 }

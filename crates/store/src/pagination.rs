@@ -41,6 +41,11 @@ impl PageRequest {
         Ok(Self { page, page_size })
     }
 
+    /// Every row on one page: for reads that want them all (a declared resource's whole table, in order).
+    pub fn all() -> Self {
+        Self { page: 1, page_size: u64::MAX }
+    }
+
     pub fn page(&self) -> u64 {
         self.page
     }

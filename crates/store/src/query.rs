@@ -16,7 +16,7 @@ use crate::sql::{Param, Sql, exact_micros};
 
 /// A column's value in one row, or a filter's operand.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value<'a> {
+pub enum Value<'a> {
     Null,
     Int(i64),
     Bool(bool),
@@ -26,16 +26,16 @@ pub(crate) enum Value<'a> {
 }
 
 impl<'a> Value<'a> {
-    pub(crate) fn text(text: &'a str) -> Self {
+    pub fn text(text: &'a str) -> Self {
         Value::Text(Cow::Borrowed(text))
     }
 
     /// `None` is `NULL`.
-    pub(crate) fn opt_text(text: Option<&'a str>) -> Self {
+    pub fn opt_text(text: Option<&'a str>) -> Self {
         text.map_or(Value::Null, Value::text)
     }
 
-    pub(crate) fn opt_time(at: Option<DateTime<Utc>>) -> Self {
+    pub fn opt_time(at: Option<DateTime<Utc>>) -> Self {
         at.map_or(Value::Null, Value::Time)
     }
 
@@ -87,7 +87,7 @@ impl From<DateTime<Utc>> for Value<'static> {
 }
 
 /// A listable resource's column: filterable, searchable or sortable.
-pub(crate) trait Column: Copy + PartialEq + 'static {
+pub trait Column: Copy + PartialEq + 'static {
     /// The SQL expression of the column in the resource's `FROM` clause.
     fn sql(self) -> &'static str;
 
@@ -123,23 +123,37 @@ pub(crate) enum Match {
 /// A typed listing: every filter is an exact match (`Null` matches `NULL`) or a text prefix, every search term must be a
 /// case-insensitive substring of one of `search_in`, rows sort by `ordering` and then by `tiebreak` ascending.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Listing<C: 'static> {
-    pub filters: Vec<(C, Match, Value<'static>)>,
-    pub search: Vec<String>,
-    pub search_in: &'static [C],
+pub struct Listing<C: 'static> {
+    pub(crate) filters: Vec<(C, Match, Value<'static>)>,
+    pub(crate) search: Vec<String>,
+    pub(crate) search_in: Vec<C>,
     /// `(column, descending)`; descending puts `NULL` first.
-    pub ordering: Vec<(C, bool)>,
-    pub tiebreak: C,
-    pub page: PageRequest,
+    pub(crate) ordering: Vec<(C, bool)>,
+    pub(crate) tiebreak: C,
+    pub(crate) page: PageRequest,
 }
 
 impl<C: Column> Listing<C> {
-    pub(crate) fn new(search: Option<&str>, search_in: &'static [C], tiebreak: C, page: PageRequest) -> Self {
+    /// A listing of one page: every search term must match one of `search_in`, ties go by `tiebreak` ascending.
+    pub fn new(search: Option<&str>, search_in: &[C], tiebreak: C, page: PageRequest) -> Self {
+        let search_in = search_in.to_vec();
         Listing { filters: Vec::new(), search: search_terms(search), search_in, ordering: Vec::new(), tiebreak, page }
     }
 
+    /// The same listing over other columns (a declared resource's, erased to cross the object-safe store).
+    pub(crate) fn map<D: Column>(&self, column: impl Fn(C) -> D) -> Listing<D> {
+        Listing {
+            filters: self.filters.iter().map(|(c, how, value)| (column(*c), *how, value.clone())).collect(),
+            search: self.search.clone(),
+            search_in: self.search_in.iter().map(|c| column(*c)).collect(),
+            ordering: self.ordering.iter().map(|(c, desc)| (column(*c), *desc)).collect(),
+            tiebreak: column(self.tiebreak),
+            page: self.page,
+        }
+    }
+
     /// Adds `column = value` when a value is given.
-    pub(crate) fn filter<V: Into<Value<'static>>>(mut self, column: C, value: Option<V>) -> Self {
+    pub fn filter<V: Into<Value<'static>>>(mut self, column: C, value: Option<V>) -> Self {
         if let Some(value) = value {
             self.filters.push((column, Match::Exact, value.into()));
         }
@@ -147,14 +161,14 @@ impl<C: Column> Listing<C> {
     }
 
     /// Adds `column` starts with `prefix` when a prefix is given.
-    pub(crate) fn prefix(mut self, column: C, prefix: Option<String>) -> Self {
+    pub fn prefix(mut self, column: C, prefix: Option<String>) -> Self {
         if let Some(prefix) = prefix {
             self.filters.push((column, Match::Prefix, prefix.into()));
         }
         self
     }
 
-    pub(crate) fn order_by(mut self, ordering: &[(C, bool)]) -> Self {
+    pub fn order_by(mut self, ordering: &[(C, bool)]) -> Self {
         self.ordering = ordering.to_vec();
         self
     }

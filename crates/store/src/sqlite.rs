@@ -39,6 +39,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (2, "users", include_str!("../migrations/sqlite/0002_users.sql")),
     (3, "applications", include_str!("../migrations/sqlite/0003_applications.sql")),
     (5, "oauth2_provider", include_str!("../migrations/sqlite/0005_oauth2_provider.sql")),
+    (6, "nb_groups", include_str!("../migrations/sqlite/0006_nb_groups.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.

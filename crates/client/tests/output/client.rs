@@ -3110,7 +3110,7 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
-        ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (README "OAuth2 provider").
+        ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (docs/oauth2-provider.md).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3254,7 +3254,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///A seed document, as `--seed` reads it (README, "Seed file"), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
+    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct SeedDocument {

@@ -6,6 +6,8 @@ use super::serializer::Body;
 use super::validate::*;
 use super::*;
 use crate::model::AkApplication;
+use crate::model::AkProvider;
+use crate::store::Field;
 
 const MSG_APPLICATION_NOT_FOUND: &str = "No Application matches the given query.";
 const MSG_SLUG_TAKEN: &str = "Application with this slug already exists.";
@@ -73,7 +75,7 @@ impl Authentik<'_> {
         ];
         let mut apps: Vec<AkApplication> = self
             .store
-            .list_applications()
+            .all::<AkApplication>()
             .await?
             .into_iter()
             .filter(|a| {
@@ -127,19 +129,19 @@ impl Authentik<'_> {
         if let Some(slug) = slug.as_deref().filter(|s| !s.trim().is_empty()) {
             if !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 add_error(&mut errors, "slug", MSG_SLUG);
-            } else if self.exists(self.store.application(slug).await)? {
+            } else if self.exists(self.store.get::<AkApplication>(Field::Slug, slug).await)? {
                 add_error(&mut errors, "slug", MSG_SLUG_TAKEN);
             }
         }
         if let Some(pk) = provider {
-            if !self.exists(self.store.provider(pk).await)? {
+            if !self.exists(self.store.get::<AkProvider>(Field::Pk, pk).await)? {
                 add_error(&mut errors, "provider", format!("Invalid pk \"{pk}\" - object does not exist."));
-            } else if self.exists(self.store.application_of_provider(pk).await)? {
+            } else if self.exists(self.store.get::<AkApplication>(Field::Provider, pk).await)? {
                 add_error(&mut errors, "provider", MSG_PROVIDER_TAKEN);
             }
         }
         for pk in backchannel.iter().flatten() {
-            if !self.exists(self.store.provider(*pk).await)? {
+            if !self.exists(self.store.get::<AkProvider>(Field::Pk, *pk).await)? {
                 add_error(
                     &mut errors,
                     "backchannel_providers",
@@ -164,10 +166,10 @@ impl Authentik<'_> {
             meta_hide: meta_hide.unwrap_or(false),
             ..AkApplication::new(slug.unwrap_or_default(), name.unwrap_or_default())
         };
-        match self.store.insert_application(app.clone()).await {
-            Ok(()) => {}
-            Err(StoreError::Duplicate { field: "slug" }) => return Err(AkError::field("slug", MSG_SLUG_TAKEN)),
-            Err(StoreError::Duplicate { field: "provider" }) => {
+        match self.store.insert(app.clone()).await {
+            Ok(_) => {}
+            Err(StoreError::Duplicate { field: Field::Slug }) => return Err(AkError::field("slug", MSG_SLUG_TAKEN)),
+            Err(StoreError::Duplicate { field: Field::Provider }) => {
                 return Err(AkError::field("provider", MSG_PROVIDER_TAKEN));
             }
             Err(e) => return Err(e.into()),
@@ -182,7 +184,7 @@ impl Authentik<'_> {
     pub async fn delete_application(&self, caller: &AkUser, slug: &str) -> Result<(), AkError> {
         require_app_admin(caller)?;
         let app = self.visible_application(caller, slug).await?;
-        match self.store.delete_application(slug).await {
+        match self.store.delete::<AkApplication>(slug).await {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Err(AkError::not_found(MSG_APPLICATION_NOT_FOUND)),
             Err(e) => return Err(e.into()),
@@ -195,14 +197,14 @@ impl Authentik<'_> {
 
     /// Writes the provider's `assigned_application_*` fields, which the OAuth2 token listings show.
     async fn assign(&self, pk: i64, app: Option<&AkApplication>) -> Result<(), AkError> {
-        let mut provider = match self.store.provider(pk).await {
+        let mut provider = match self.store.get::<AkProvider>(Field::Pk, pk).await {
             Ok(p) => p,
             Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         provider.assigned_application_slug = app.map(|a| a.slug.clone());
         provider.assigned_application_name = app.map(|a| a.name.clone());
-        match self.store.replace_provider(provider).await {
+        match self.store.replace(provider).await {
             Ok(()) | Err(StoreError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -212,7 +214,7 @@ impl Authentik<'_> {
         if !caller.is_effective_superuser() || slug.chars().any(char::is_control) {
             return Err(AkError::not_found(MSG_APPLICATION_NOT_FOUND));
         }
-        match self.store.application(slug).await {
+        match self.store.get::<AkApplication>(Field::Slug, slug).await {
             Ok(app) => Ok(app),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_APPLICATION_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -222,7 +224,7 @@ impl Authentik<'_> {
     async fn view(&self, application: AkApplication) -> Result<ApplicationView, AkError> {
         let provider = match application.provider {
             None => None,
-            Some(pk) => match self.store.provider(pk).await {
+            Some(pk) => match self.store.get::<AkProvider>(Field::Pk, pk).await {
                 Ok(p) => Some(self.with_application(p).await?),
                 Err(StoreError::NotFound) => None,
                 Err(e) => return Err(e.into()),
@@ -230,7 +232,7 @@ impl Authentik<'_> {
         };
         let mut backchannel_providers = Vec::new();
         for pk in &application.backchannel_providers {
-            if let Ok(p) = self.store.provider(*pk).await {
+            if let Ok(p) = self.store.get::<AkProvider>(Field::Pk, *pk).await {
                 backchannel_providers.push(p);
             }
         }

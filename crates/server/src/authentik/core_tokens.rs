@@ -4,6 +4,7 @@
 use super::serializer;
 use super::validate::*;
 use super::*;
+use crate::store::Field;
 
 impl Authentik<'_> {
     /// `core_tokens_list`: owner visibility, django-filter exact filters, DRF search and
@@ -88,11 +89,11 @@ impl Authentik<'_> {
         loop {
             match self.store.insert_core_token(token.clone()).await {
                 Ok(token) => return Ok(token),
-                Err(StoreError::Duplicate { field: "identifier" }) => {
+                Err(StoreError::Duplicate { field: Field::Identifier }) => {
                     return Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN));
                 }
                 // A 60-character key collision is astronomically unlikely; draw again.
-                Err(StoreError::Duplicate { field: "key" }) => token.key = Secret::new(generate_key()),
+                Err(StoreError::Duplicate { field: Field::Key }) => token.key = Secret::new(generate_key()),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -132,7 +133,7 @@ impl Authentik<'_> {
         };
         match self.store.replace_core_token(current_pk, updated).await {
             Ok(token) => Ok(token),
-            Err(StoreError::Duplicate { field: "identifier" }) => {
+            Err(StoreError::Duplicate { field: Field::Identifier }) => {
                 Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN))
             }
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_TOKEN_NOT_FOUND)),

@@ -1,5 +1,5 @@
 //! authentik token rules: bearer authentication ([`auth`]), owner visibility, core token CRUD ([`core_tokens`]),
-//! OAuth2 token listing ([`oauth_tokens`]), DRF serializer parsing of bodies ([`serializer`]) and django-filter
+//! OAuth2 token listing ([`issued_tokens`]), DRF serializer parsing of bodies ([`serializer`]) and django-filter
 //! parsing of query values ([`validate`]).
 //!
 //! Expired tokens: like the newest upstream `TokenViewSet` (`Token.objects.including_expired()`),
@@ -10,11 +10,11 @@
 mod applications;
 mod auth;
 mod core_tokens;
+mod issued_tokens;
 pub(crate) mod oauth2;
-mod oauth_tokens;
+pub(crate) mod oidc;
 #[cfg(test)]
 mod proptests;
-pub(crate) mod provider;
 mod providers;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
@@ -25,6 +25,7 @@ mod tests;
 mod users;
 mod validate;
 
+use crate::store::Field;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
@@ -169,7 +170,7 @@ impl Authentik<'_> {
         let mut providers = HashMap::new();
         for pk in pks {
             if let Entry::Vacant(entry) = providers.entry(pk) {
-                entry.insert(self.store.provider(pk).await?);
+                entry.insert(self.store.get::<AkProvider>(Field::Pk, pk).await?);
             }
         }
         Ok(providers)

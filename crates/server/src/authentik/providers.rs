@@ -3,11 +3,14 @@
 //! `OAuth2ProviderSerializer`'s validation. Superusers only (authentik's model permissions; nobody else holds
 //! them by default).
 
-use super::provider::validity;
+use super::oidc::validity;
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
+use crate::model::AkApplication;
+use crate::model::AkProvider;
 use crate::model::{OAuth2Settings, RedirectUri};
+use crate::store::Field;
 
 const MSG_PROVIDER_NOT_FOUND: &str = "No OAuth2 Provider matches the given query.";
 /// Django's `unique=True` message of `OAuth2Provider.client_id`.
@@ -96,7 +99,7 @@ impl Authentik<'_> {
         let application_provider = match application {
             None => None,
             Some(pk) => {
-                let bound = self.store.list_applications().await?.into_iter().find(|a| a.pk == pk);
+                let bound = self.store.all::<AkApplication>().await?.into_iter().find(|a| a.pk == pk);
                 match bound {
                     Some(app) => Some(app.provider),
                     None => return Err(AkError::field("application", MSG_BAD_FK_CHOICE)),
@@ -112,7 +115,7 @@ impl Authentik<'_> {
         ];
         let mut providers: Vec<AkProvider> = self
             .store
-            .list_providers()
+            .all::<AkProvider>()
             .await?
             .into_iter()
             .filter(|p| {
@@ -164,19 +167,12 @@ impl Authentik<'_> {
         self.existing_provider(pk).await
     }
 
-    /// `providers_oauth2_create`: a new pk after the highest one.
+    /// `providers_oauth2_create`: the store gives it a new pk after the highest one.
     pub async fn create_provider(&self, caller: &AkUser, body: &Value) -> Result<AkProvider, AkError> {
         require_provider_admin(caller)?;
         let mut provider = AkProvider::new(0, String::new());
         self.parse_provider(body, &mut provider, None).await?;
-        loop {
-            provider.pk = self.store.max_provider_pk().await?.saturating_add(1);
-            match self.store.insert_provider(provider.clone()).await {
-                Ok(()) => return Ok(provider),
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Ok(self.store.insert(provider).await?)
     }
 
     /// `providers_oauth2_update` (PUT: every required field again; omitted optional fields keep their values,
@@ -185,7 +181,7 @@ impl Authentik<'_> {
         require_provider_admin(caller)?;
         let mut provider = self.existing_provider(pk).await?;
         self.parse_provider(body, &mut provider, Some(pk)).await?;
-        match self.store.replace_provider(provider.clone()).await {
+        match self.store.replace(provider.clone()).await {
             Ok(()) => Ok(provider),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_PROVIDER_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -195,7 +191,7 @@ impl Authentik<'_> {
     /// `providers_oauth2_destroy`: its tokens go with it, its application stays without a provider.
     pub async fn delete_provider(&self, caller: &AkUser, pk: i64) -> Result<(), AkError> {
         require_provider_admin(caller)?;
-        match self.store.delete_provider(pk).await {
+        match self.store.delete::<AkProvider>(pk).await {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_PROVIDER_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -204,7 +200,7 @@ impl Authentik<'_> {
 
     /// The provider with its `assigned_application_*` fields read from the application bound to it.
     pub async fn with_application(&self, mut provider: AkProvider) -> Result<AkProvider, AkError> {
-        match self.store.application_of_provider(provider.pk).await {
+        match self.store.get::<AkApplication>(Field::Provider, provider.pk).await {
             Ok(app) => {
                 provider.assigned_application_slug = Some(app.slug);
                 provider.assigned_application_name = Some(app.name);
@@ -216,7 +212,7 @@ impl Authentik<'_> {
     }
 
     async fn existing_provider(&self, pk: i64) -> Result<AkProvider, AkError> {
-        match self.store.provider(pk).await {
+        match self.store.get::<AkProvider>(Field::Pk, pk).await {
             Ok(p) => self.with_application(p).await,
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_PROVIDER_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -274,8 +270,12 @@ impl Authentik<'_> {
             } else if id.chars().count() > CLIENT_FIELD_MAX_CHARS {
                 add_error(&mut errors, "client_id", MSG_IDENTIFIER_LENGTH);
             } else {
-                let taken =
-                    self.store.list_providers().await?.iter().any(|p| p.oauth2.client_id == *id && Some(p.pk) != own);
+                let taken = self
+                    .store
+                    .all::<AkProvider>()
+                    .await?
+                    .iter()
+                    .any(|p| p.oauth2.client_id == *id && Some(p.pk) != own);
                 if taken {
                     add_error(&mut errors, "client_id", MSG_CLIENT_ID_TAKEN);
                 }

@@ -448,8 +448,10 @@ async fn update_rules() {
 
 async fn oauth_env() -> Env {
     let e = env().await;
-    e.store.insert_provider(provider(10, "Wiki")).await.unwrap();
-    e.store.insert_provider(provider(11, "Grafana")).await.unwrap();
+    // Fixed pks: a snapshot keeps them (an insert allocates the next one).
+    let mut snapshot = e.store.export().await.unwrap();
+    snapshot.providers = vec![provider(10, "Wiki"), provider(11, "Grafana")];
+    e.store.import(snapshot).await.unwrap();
     let mut expired = oauth(Access, 1, 11, ALICE);
     expired.expires = Some(e.now - TimeDelta::minutes(1));
     for t in [expired, oauth(Access, 2, 10, ALICE), oauth(Access, 3, 10, BOB), oauth(Refresh, 1, 10, BOB)] {

@@ -1,11 +1,13 @@
 //! Users (`/core/users/`, `authentik/core/api/users.py UserViewSet`): list with `UsersFilter`, search and
 //! ordering, retrieve, create, update and destroy, with `UserSerializer`'s validation; superusers manage users,
-//! everyone else sees only themselves (upstream answers them 403 without an object permission; README lists it).
+//! everyone else sees only themselves (upstream answers them 403 without an object permission; docs/divergences.md
+//! lists it).
 
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
 use crate::model::AkUserType;
+use crate::store::Field;
 use crate::store::{UserField, UserQuery};
 
 const MSG_USER_NOT_FOUND: &str = "No User matches the given query.";
@@ -122,7 +124,7 @@ impl Authentik<'_> {
             user.pk = self.store.max_ak_user_pk().await?.saturating_add(1);
             match self.store.insert_ak_user(user.clone()).await {
                 Ok(()) => break user,
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
+                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
                 Err(StoreError::Duplicate { .. }) => return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
                 Err(e) => return Err(e.into()),
             }
@@ -216,8 +218,8 @@ impl Authentik<'_> {
             match self.store.insert_ak_user(user.clone()).await {
                 Ok(()) => return Ok(user),
                 // Another create took the pk in between: take the next one.
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
-                Err(StoreError::Duplicate { field: "username" }) => {
+                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
+                Err(StoreError::Duplicate { field: Field::Username }) => {
                     return Err(AkError::field("username", MSG_USERNAME_TAKEN));
                 }
                 Err(e) => return Err(e.into()),
@@ -233,7 +235,9 @@ impl Authentik<'_> {
         apply(&mut user, fields, self.now);
         match self.store.replace_ak_user(user.clone()).await {
             Ok(()) => Ok(user),
-            Err(StoreError::Duplicate { field: "username" }) => Err(AkError::field("username", MSG_USERNAME_TAKEN)),
+            Err(StoreError::Duplicate { field: Field::Username }) => {
+                Err(AkError::field("username", MSG_USERNAME_TAKEN))
+            }
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_USER_NOT_FOUND)),
             Err(e) => Err(e.into()),
         }

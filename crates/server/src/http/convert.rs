@@ -1,8 +1,8 @@
 //! Domain values to wire types, written as authentik and NetBird write them.
 
-use serde::Serialize;
 use tokenstack_api::types;
 
+use crate::authentik::oidc::json::{Style, to_python_json};
 use crate::model::{
     AkProvider, AkUser, AkUserType, CoreToken, Intent, NbGroup, NbUser, OAuthToken, Pat, UsedBy, UsedByAction,
 };
@@ -140,8 +140,7 @@ pub fn provider(provider: &AkProvider) -> types::Provider {
 pub fn oauth_token(token: OAuthToken, provider: &AkProvider, owner: &AkUser, is_expired: bool) -> types::TokenModel {
     types::TokenModel {
         expires: token.expires,
-        // authentik's id_token is always an object; an unset one dumps as `{}`.
-        id_token: if token.id_token.is_null() { "{}".to_string() } else { python_json_dumps_indent4(&token.id_token) },
+        id_token: id_token_json(&token.id_token),
         is_expired,
         pk: token.pk,
         provider: self::provider(provider),
@@ -222,14 +221,12 @@ fn go_zero_time() -> chrono::DateTime<chrono::Utc> {
     chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
-fn python_json_dumps_indent4(value: &serde_json::Value) -> String {
-    let mut out = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-    match value.serialize(&mut serializer) {
-        Ok(()) => String::from_utf8(out).unwrap_or_default(),
-        Err(_) => "{}".to_string(),
+/// `json.dumps(id_token, indent=4)`. authentik's id_token is always an object; an unset one dumps as `{}`.
+fn id_token_json(id_token: &serde_json::Value) -> String {
+    if id_token.is_null() {
+        return "{}".to_string();
     }
+    to_python_json(id_token, Style::Indent(4)).unwrap_or_else(|_| "{}".to_string())
 }
 
 /// authentik's default avatar: a `data:` URL of an inline SVG with the user's initials.
@@ -327,7 +324,11 @@ mod tests {
 
     #[test]
     fn id_token_is_python_indent_4() {
-        let dumped = python_json_dumps_indent4(&serde_json::json!({"sub": "1"}));
+        let dumped = id_token_json(&serde_json::json!({"sub": "1"}));
         assert_eq!(dumped, "{\n    \"sub\": \"1\"\n}");
+        // json.dumps({"groups": [], "name": "Zoë", "x": {}}, indent=4)
+        let dumped = id_token_json(&serde_json::json!({"name": "Zoë", "groups": [], "x": {}}));
+        assert_eq!(dumped, "{\n    \"groups\": [],\n    \"name\": \"Zo\\u00eb\",\n    \"x\": {}\n}");
+        assert_eq!(id_token_json(&serde_json::Value::Null), "{}");
     }
 }

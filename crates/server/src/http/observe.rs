@@ -12,7 +12,6 @@ use serde::Serialize;
 use super::ServerContext;
 use super::error::{Cause, OffSpec};
 use super::validate::ResponseValidator;
-use crate::authentik::oauth2::Reply;
 
 /// The payload of the unwinding that drops a connection (see [`observed`]).
 #[derive(Debug)]
@@ -23,7 +22,7 @@ pub trait WireBody {
     /// The status it is sent with.
     fn wire_status(&self) -> u16;
     /// The media type and JSON body, `None` when the response has none.
-    fn wire_body(&self) -> Option<(&'static str, serde_json::Value)>;
+    fn wire_body(&self) -> Option<(&str, serde_json::Value)>;
 }
 
 macro_rules! typed_wire_body {
@@ -33,7 +32,7 @@ macro_rules! typed_wire_body {
                 Self::STATUS_CODE.as_u16()
             }
 
-            fn wire_body(&self) -> Option<(&'static str, serde_json::Value)> {
+            fn wire_body(&self) -> Option<(&str, serde_json::Value)> {
                 Some(("application/json", serde_json::to_value(&self.0).unwrap_or(serde_json::Value::Null)))
             }
         }
@@ -49,7 +48,7 @@ macro_rules! empty_wire_body {
                 Self::STATUS_CODE.as_u16()
             }
 
-            fn wire_body(&self) -> Option<(&'static str, serde_json::Value)> {
+            fn wire_body(&self) -> Option<(&str, serde_json::Value)> {
                 None
             }
         }
@@ -58,15 +57,15 @@ macro_rules! empty_wire_body {
 
 empty_wire_body!(HttpResponseDeleted, HttpResponseUpdatedNoContent);
 
-/// A provider view's answer: its body is JSON text (or none).
-impl WireBody for Reply {
+/// A provider view's written response: its body is JSON text, or none when it has no `Content-Type`.
+impl WireBody for http::Response<String> {
     fn wire_status(&self) -> u16 {
-        self.status
+        self.status().as_u16()
     }
 
-    fn wire_body(&self) -> Option<(&'static str, serde_json::Value)> {
-        let (content_type, body) = self.body.as_ref()?;
-        Some((content_type, serde_json::from_str(body).unwrap_or(serde_json::Value::Null)))
+    fn wire_body(&self) -> Option<(&str, serde_json::Value)> {
+        let content_type = self.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
+        Some((content_type, serde_json::from_str(self.body()).unwrap_or(serde_json::Value::Null)))
     }
 }
 

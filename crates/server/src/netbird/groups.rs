@@ -19,9 +19,6 @@ use crate::pagination::PageRequest;
 use crate::store::query::Listing;
 use crate::store::resource::NbGroupColumn;
 
-/// `types.GroupIssuedAPI`: a group made through the API (and the `All` group).
-pub const GROUP_ISSUED_API: &str = "api";
-
 /// Operations on the `groups` permission module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GroupsOp {

@@ -1,6 +1,7 @@
 //! The bootstrap credentials: the superuser `akadmin` with its non-expiring `api` token and the NetBird owner with
 //! its PAT, as authentik's `AUTHENTIK_BOOTSTRAP_TOKEN` does; generated (and printed) only for a new store.
 
+use crate::store::Field;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BOOTSTRAP_TOKEN_IDENTIFIER, DEFAULT_ACCOUNT, SeedError};
@@ -104,7 +105,7 @@ async fn bootstrap_token(store: &dyn Store, admin: i64, given: Option<String>) -
     match store.insert_core_token(token).await {
         Ok(_) => Ok((key, generated)),
         // Another replica created it first: its key stands unless one was given.
-        Err(StoreError::Duplicate { field: "identifier" }) => {
+        Err(StoreError::Duplicate { field: Field::Identifier }) => {
             let stored = store.core_token(BOOTSTRAP_TOKEN_IDENTIFIER).await?;
             if generated {
                 Ok((stored.key, false))
@@ -113,7 +114,7 @@ async fn bootstrap_token(store: &dyn Store, admin: i64, given: Option<String>) -
                 Ok((key, false))
             }
         }
-        Err(StoreError::Duplicate { field: "key" })
+        Err(StoreError::Duplicate { field: Field::Key })
             if store.core_token_by_key(key.expose()).await?.identifier == BOOTSTRAP_TOKEN_IDENTIFIER =>
         {
             Ok((key, false))
@@ -131,7 +132,7 @@ async fn bootstrap_pat(
     netbird_user: &str,
 ) -> Result<(Option<Secret>, bool), SeedError> {
     match store.insert_nb_user(NbUser::new(netbird_user, DEFAULT_ACCOUNT, NbRole::Owner)).await {
-        Ok(()) | Err(StoreError::Duplicate { field: "id" }) => {}
+        Ok(()) | Err(StoreError::Duplicate { field: Field::Id }) => {}
         Err(err) => return Err(err.into()),
     }
     let generated = given.is_none();
@@ -168,7 +169,7 @@ async fn bootstrap_pat(
             match inserted {
                 Ok(()) => {}
                 // A replica starting with the same PAT stored it first.
-                Err(StoreError::Duplicate { field: "hashed_token" }) => {
+                Err(StoreError::Duplicate { field: Field::HashedToken }) => {
                     owned_by_user(&store.pat_by_hash(&hashed).await?)?
                 }
                 Err(err) => return Err(err.into()),

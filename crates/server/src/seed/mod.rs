@@ -1,6 +1,6 @@
 //! The seed file (`--seed`, YAML) and the bootstrap credentials, turned into store contents.
 //!
-//! The format is documented in README.md and shown in `examples/seed.yaml`. Tokens and OAuth2 tokens name
+//! The format is documented in docs/seed-format.md and shown in `examples/seed.yaml`. Tokens and OAuth2 tokens name
 //! their user by username; NetBird PATs are given in plain text and stored only as their sha256 hash.
 
 use std::collections::HashMap;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod durability;
+mod old_databases;
 mod prop_support;
 mod proptests;
 mod service;

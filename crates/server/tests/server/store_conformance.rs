@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
+use tokenstack_server::store::Field;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use tokio::task::JoinSet;
@@ -16,12 +17,14 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbRole, NbUser, OAuthKind,
-    OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbGroup, NbRole, NbUser,
+    OAuthKind, OAuthToken, Pat,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
+use tokenstack_server::store::query::Listing;
+use tokenstack_server::store::resource::NbGroupColumn;
 use tokenstack_server::store::{
     self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery,
     PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
@@ -100,6 +103,13 @@ fn key_pair(name: &str) -> AkKeyPair {
     }
 }
 
+/// Puts providers at fixed pks: an insert allocates the next one, a snapshot keeps them (and drops every code).
+async fn place(s: &Arc<dyn Store>, providers: &[(i64, &str)]) {
+    let mut snapshot = s.export().await.unwrap();
+    snapshot.providers.extend(providers.iter().map(|(pk, name)| provider(*pk, name)));
+    s.import(snapshot).await.unwrap();
+}
+
 async fn seeded(s: Arc<dyn Store>) -> Arc<dyn Store> {
     s.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
     s.insert_ak_user(ak_user(2, "bob", false)).await.unwrap();
@@ -120,12 +130,15 @@ async fn ak_users_and_providers(s: Arc<dyn Store>) {
     assert_eq!(s.ak_user_by_username("bob").await.unwrap().pk, 2);
     assert_eq!(s.ak_user(9).await, Err(StoreError::NotFound));
     assert_eq!(s.ak_user_by_username("eve").await, Err(StoreError::NotFound));
-    assert_eq!(s.insert_ak_user(ak_user(1, "x", false)).await, Err(StoreError::Duplicate { field: "pk" }));
-    assert_eq!(s.insert_ak_user(ak_user(3, "alice", false)).await, Err(StoreError::Duplicate { field: "username" }));
-    s.insert_provider(provider(5, "grafana")).await.unwrap();
-    assert_eq!(s.provider(5).await.unwrap().name, "grafana");
-    assert_eq!(s.provider(6).await, Err(StoreError::NotFound));
-    assert_eq!(s.insert_provider(provider(5, "again")).await, Err(StoreError::Duplicate { field: "pk" }));
+    assert_eq!(s.insert_ak_user(ak_user(1, "x", false)).await, Err(StoreError::Duplicate { field: Field::Pk }));
+    assert_eq!(
+        s.insert_ak_user(ak_user(3, "alice", false)).await,
+        Err(StoreError::Duplicate { field: Field::Username })
+    );
+    place(&s, &[(5, "grafana")]).await;
+    assert_eq!(s.get::<AkProvider>(Field::Pk, 5).await.unwrap().name, "grafana");
+    assert_eq!(s.get::<AkProvider>(Field::Pk, 6).await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<AkProvider>(Field::Slug, 5).await, Err(StoreError::NotFound), "not a key of providers");
 }
 
 async fn core_token_insert_get_and_duplicates(s: Arc<dyn Store>) {
@@ -135,11 +148,14 @@ async fn core_token_insert_get_and_duplicates(s: Arc<dyn Store>) {
     assert_eq!(s.core_token_by_key("k1").await.unwrap().identifier, "a");
     assert_eq!(s.core_token("zz").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("zz").await, Err(StoreError::NotFound));
-    assert_eq!(s.insert_core_token(core_token("a", "k2", 1)).await, Err(StoreError::Duplicate { field: "identifier" }));
-    assert_eq!(s.insert_core_token(core_token("b", "k1", 1)).await, Err(StoreError::Duplicate { field: "key" }));
+    assert_eq!(
+        s.insert_core_token(core_token("a", "k2", 1)).await,
+        Err(StoreError::Duplicate { field: Field::Identifier })
+    );
+    assert_eq!(s.insert_core_token(core_token("b", "k1", 1)).await, Err(StoreError::Duplicate { field: Field::Key }));
     let mut same_pk = core_token("c", "k3", 1);
     same_pk.pk = t.pk;
-    assert_eq!(s.insert_core_token(same_pk).await, Err(StoreError::Duplicate { field: "pk" }));
+    assert_eq!(s.insert_core_token(same_pk).await, Err(StoreError::Duplicate { field: Field::Pk }));
     assert_eq!(s.insert_core_token(core_token("d", "k4", 99)).await, Err(StoreError::NotFound));
 }
 
@@ -160,11 +176,11 @@ async fn replace_keeps_pk_and_reindexes(s: Arc<dyn Store>) {
 
     assert_eq!(
         s.replace_core_token(t.pk, core_token("b", "k1b", 2)).await,
-        Err(StoreError::Duplicate { field: "identifier" })
+        Err(StoreError::Duplicate { field: Field::Identifier })
     );
     assert_eq!(
         s.replace_core_token(t.pk, core_token("a2", "k2", 2)).await,
-        Err(StoreError::Duplicate { field: "key" })
+        Err(StoreError::Duplicate { field: Field::Key })
     );
     assert_eq!(s.replace_core_token(t.pk, core_token("a2", "k1b", 42)).await, Err(StoreError::NotFound));
     assert_eq!(s.replace_core_token(Uuid::new_v4(), core_token("x", "y", 1)).await, Err(StoreError::NotFound));
@@ -180,7 +196,7 @@ async fn delete_and_set_key(s: Arc<dyn Store>) {
     s.set_core_token_key(a.pk, Secret::new("k9")).await.unwrap();
     assert_eq!(s.core_token_by_key("k1").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k9").await.unwrap().identifier, "a");
-    assert_eq!(s.set_core_token_key(a.pk, Secret::new("k2")).await, Err(StoreError::Duplicate { field: "key" }));
+    assert_eq!(s.set_core_token_key(a.pk, Secret::new("k2")).await, Err(StoreError::Duplicate { field: Field::Key }));
     assert_eq!(s.set_core_token_key(Uuid::new_v4(), Secret::new("k5")).await, Err(StoreError::NotFound));
 
     s.delete_core_token(a.pk).await.unwrap();
@@ -275,14 +291,13 @@ async fn expire_rotates_api_and_deletes_others(s: Arc<dyn Store>) {
 
 async fn oauth_tokens(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_provider(provider(10, "Grafana")).await.unwrap();
-    s.insert_provider(provider(11, "Wiki")).await.unwrap();
+    place(&s, &[(10, "Grafana"), (11, "Wiki")]).await;
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 11, 1)).await.unwrap();
     s.insert_oauth_token(oauth(OAuthKind::Access, 2, 10, 2)).await.unwrap();
     s.insert_oauth_token(oauth(OAuthKind::Refresh, 1, 10, 1)).await.unwrap();
     assert_eq!(
         s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1)).await,
-        Err(StoreError::Duplicate { field: "pk" })
+        Err(StoreError::Duplicate { field: Field::Pk })
     );
     assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 99, 1)).await, Err(StoreError::NotFound));
     assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 99)).await, Err(StoreError::NotFound));
@@ -319,15 +334,15 @@ async fn netbird_users_and_pats(s: Arc<dyn Store>) {
     s.insert_nb_user(NbUser::new("u2", "acc", NbRole::Admin)).await.unwrap();
     assert_eq!(
         s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await,
-        Err(StoreError::Duplicate { field: "id" })
+        Err(StoreError::Duplicate { field: Field::Id })
     );
     assert_eq!(s.nb_user("u2").await.unwrap().role, NbRole::Admin);
     assert_eq!(s.nb_user("u3").await, Err(StoreError::NotFound));
 
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     s.insert_pat(pat("p2", "u1", "h2")).await.unwrap();
-    assert_eq!(s.insert_pat(pat("p1", "u2", "h3")).await, Err(StoreError::Duplicate { field: "id" }));
-    assert_eq!(s.insert_pat(pat("p3", "u2", "h1")).await, Err(StoreError::Duplicate { field: "hashed_token" }));
+    assert_eq!(s.insert_pat(pat("p1", "u2", "h3")).await, Err(StoreError::Duplicate { field: Field::Id }));
+    assert_eq!(s.insert_pat(pat("p3", "u2", "h1")).await, Err(StoreError::Duplicate { field: Field::HashedToken }));
     assert_eq!(s.insert_pat(pat("p4", "nobody", "h4")).await, Err(StoreError::NotFound));
 
     assert_eq!(s.pat_by_hash("h2").await.unwrap().id, "p2");
@@ -351,16 +366,18 @@ async fn netbird_users_and_pats(s: Arc<dyn Store>) {
 
 async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_provider(provider(10, "Grafana")).await.unwrap();
+    place(&s, &[(10, "Grafana")]).await;
     s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2)).await.unwrap();
     s.insert_nb_user(NbUser::new("u1", "acc", NbRole::Owner)).await.unwrap();
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
-    s.insert_key_pair(key_pair("signing")).await.unwrap();
-    s.insert_key_pair(key_pair("another")).await.unwrap();
+    s.insert(key_pair("signing")).await.unwrap();
+    s.insert(key_pair("another")).await.unwrap();
+    s.insert(NbGroup::new("g1", "acc", "All")).await.unwrap();
     s.insert_authorization_code(code("c1", 10, 2)).await.unwrap();
     let snapshot = s.export().await.unwrap();
-    assert_eq!(snapshot.key_pairs, s.list_key_pairs().await.unwrap(), "by name, as listed");
+    assert_eq!(snapshot.key_pairs, s.all::<AkKeyPair>().await.unwrap(), "by name, as listed");
+    assert_eq!(snapshot.nb_groups.len(), 1);
 
     let json = serde_json::to_string(&snapshot).unwrap();
     let parsed: Snapshot = serde_json::from_str(&json).unwrap();
@@ -371,18 +388,19 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     assert_eq!(t.export().await.unwrap(), snapshot);
     assert_eq!(t.core_token_by_key("k1").await.unwrap().identifier, "a");
     assert_eq!(t.pat_by_hash("h1").await.unwrap().id, "p1");
-    assert_eq!(t.list_key_pairs().await.unwrap(), snapshot.key_pairs);
-    assert_eq!(t.key_pair(snapshot.key_pairs[1].pk).await.unwrap().name, "signing");
+    assert_eq!(t.all::<AkKeyPair>().await.unwrap(), snapshot.key_pairs);
+    assert_eq!(t.get::<AkKeyPair>(Field::Pk, snapshot.key_pairs[1].pk).await.unwrap().name, "signing");
+    assert_eq!(t.get::<NbGroup>(Field::Id, "g1").await.unwrap().name, "All");
     assert_eq!(t.oauth_token_by_token(OAuthKind::Access, "tok-1").await.unwrap().user, 2, "the value index too");
     assert_eq!(t.take_authorization_code("c1").await, Err(StoreError::NotFound), "codes are not exported");
 
     let mut broken = snapshot.clone();
     broken.core_tokens.push(core_token("b", "k1", 1));
-    assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: "key" }));
+    assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: Field::Key }));
     assert_eq!(t.export().await.unwrap(), snapshot, "failed import changes nothing");
     let mut broken = snapshot.clone();
     broken.key_pairs.push(key_pair("signing"));
-    assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: "name" }));
+    assert_eq!(t.import(broken).await, Err(StoreError::Duplicate { field: Field::Name }));
     assert_eq!(t.export().await.unwrap(), snapshot, "failed import changes nothing");
 
     // An import drops every code, and a reset to the snapshot keeps the key pairs.
@@ -507,10 +525,10 @@ async fn users_list_replace_and_delete_with_their_tokens(s: Arc<dyn Store>) {
     assert_eq!(s.ak_user_by_username("Carol").await, Err(StoreError::NotFound));
     assert_eq!(list(UserQuery { name: Some("Carol C".into()), ..UserQuery::default() }).await, ["carol"]);
     carol.username = "alice".into();
-    assert_eq!(s.replace_ak_user(carol).await, Err(StoreError::Duplicate { field: "username" }));
+    assert_eq!(s.replace_ak_user(carol).await, Err(StoreError::Duplicate { field: Field::Username }));
     assert_eq!(s.replace_ak_user(ak_user(99, "ghost", false)).await, Err(StoreError::NotFound));
 
-    s.insert_provider(provider(1, "grafana")).await.unwrap();
+    place(&s, &[(1, "grafana")]).await;
     s.insert_core_token(core_token("carol-t", "carol-key", 7)).await.unwrap();
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 1, 7)).await.unwrap();
     s.insert_core_token(core_token("alice-t", "alice-key", 1)).await.unwrap();
@@ -561,7 +579,7 @@ async fn fifty_parallel_creates(s: Arc<dyn Store>) {
             (identifier, key, Ok(_)) => {
                 assert!(winners.insert(identifier, key).is_none(), "two creates of one identifier")
             }
-            (_, _, Err(err)) => assert_eq!(err, StoreError::Duplicate { field: "identifier" }),
+            (_, _, Err(err)) => assert_eq!(err, StoreError::Duplicate { field: Field::Identifier }),
         }
     }
     assert_eq!(winners.len(), 25);
@@ -593,7 +611,7 @@ async fn fifty_parallel_creates(s: Arc<dyn Store>) {
     }
     let results = tasks.join_all().await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-    assert!(results.iter().all(|r| r.is_ok() || *r == Err(StoreError::Duplicate { field: "key" })));
+    assert!(results.iter().all(|r| r.is_ok() || *r == Err(StoreError::Duplicate { field: Field::Key })));
 }
 
 async fn set_key_races(s: Arc<dyn Store>) {
@@ -656,7 +674,7 @@ async fn set_key_races(s: Arc<dyn Store>) {
         s.set_core_token_key(other.pk, Secret::new("contested"))
     );
     assert!(a.is_ok() ^ b.is_ok(), "{a:?} {b:?}");
-    assert!([a, b].contains(&Err(StoreError::Duplicate { field: "key" })));
+    assert!([a, b].contains(&Err(StoreError::Duplicate { field: Field::Key })));
 }
 
 async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
@@ -829,8 +847,7 @@ async fn reads_before_and_after_every_write(s: Arc<dyn Store>) {
 
 async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_provider(provider(10, "grafana")).await.unwrap();
-    s.insert_provider(provider(11, "wiki")).await.unwrap();
+    place(&s, &[(10, "grafana"), (11, "wiki")]).await;
     assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 0);
     assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 0);
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1)).await.unwrap();
@@ -873,7 +890,7 @@ async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
     // Every way a token goes takes it out of the lookup and of the highest pk.
     s.delete_oauth_token(OAuthKind::Access, 1).await.unwrap();
     assert_eq!(by(OAuthKind::Access, "tok-1").await.unwrap().pk, 8);
-    s.delete_provider(11).await.unwrap();
+    s.delete::<AkProvider>(11).await.unwrap();
     assert_eq!(by(OAuthKind::Access, "tok-1").await, Err(StoreError::NotFound));
     assert_eq!(by(OAuthKind::Access, "tok-7").await, Err(StoreError::NotFound));
     assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 5);
@@ -888,12 +905,11 @@ async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
 
 async fn authorization_codes_are_taken_once(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_provider(provider(10, "grafana")).await.unwrap();
-    s.insert_provider(provider(11, "wiki")).await.unwrap();
+    place(&s, &[(10, "grafana"), (11, "wiki")]).await;
     let c1 = code("0123456789abcdef0123456789abcdef", 10, 1);
     s.insert_authorization_code(c1.clone()).await.unwrap();
     let again = code(c1.code.expose(), 11, 2);
-    assert_eq!(s.insert_authorization_code(again).await, Err(StoreError::Duplicate { field: "code" }));
+    assert_eq!(s.insert_authorization_code(again).await, Err(StoreError::Duplicate { field: Field::Code }));
     assert_eq!(s.insert_authorization_code(code("c-unknown-provider", 99, 1)).await, Err(StoreError::NotFound));
     assert_eq!(s.insert_authorization_code(code("c-unknown-user", 10, 99)).await, Err(StoreError::NotFound));
 
@@ -916,14 +932,14 @@ async fn authorization_codes_are_taken_once(s: Arc<dyn Store>) {
     s.delete_ak_user(2).await.unwrap();
     assert_eq!(s.take_authorization_code("of-bob").await, Err(StoreError::NotFound));
     assert_eq!(s.insert_authorization_code(code("for-bob", 10, 2)).await, Err(StoreError::NotFound));
-    s.delete_provider(11).await.unwrap();
+    s.delete::<AkProvider>(11).await.unwrap();
     assert_eq!(s.take_authorization_code("of-wiki").await, Err(StoreError::NotFound));
     assert_eq!(s.take_authorization_code("of-alice").await.unwrap().user, 1);
 }
 
 async fn concurrent_takes_of_one_code(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_provider(provider(10, "grafana")).await.unwrap();
+    place(&s, &[(10, "grafana")]).await;
     for round in 0..20 {
         let value = format!("code-{round}");
         s.insert_authorization_code(code(&value, 10, 1)).await.unwrap();
@@ -947,69 +963,133 @@ async fn concurrent_takes_of_one_code(s: Arc<dyn Store>) {
 }
 
 async fn key_pairs(s: Arc<dyn Store>) {
-    assert!(s.list_key_pairs().await.unwrap().is_empty());
+    assert!(s.all::<AkKeyPair>().await.unwrap().is_empty());
     let (b, a) = (key_pair("b-signing"), key_pair("a-signing"));
-    s.insert_key_pair(b.clone()).await.unwrap();
-    s.insert_key_pair(a.clone()).await.unwrap();
+    s.insert(b.clone()).await.unwrap();
+    s.insert(a.clone()).await.unwrap();
     let without_certificate = AkKeyPair { certificate_data: String::new(), ..key_pair("Z-bare") };
-    s.insert_key_pair(without_certificate.clone()).await.unwrap();
-    assert_eq!(s.key_pair(b.pk).await.unwrap(), b, "the private key and certificate round-trip");
-    assert_eq!(s.key_pair(without_certificate.pk).await.unwrap(), without_certificate);
-    assert_eq!(s.key_pair(Uuid::new_v4()).await, Err(StoreError::NotFound));
-    let names: Vec<String> = s.list_key_pairs().await.unwrap().into_iter().map(|k| k.name).collect();
+    s.insert(without_certificate.clone()).await.unwrap();
+    assert_eq!(s.get::<AkKeyPair>(Field::Pk, b.pk).await.unwrap(), b, "the private key and certificate round-trip");
+    assert_eq!(s.get::<AkKeyPair>(Field::Pk, without_certificate.pk).await.unwrap(), without_certificate);
+    assert_eq!(s.get::<AkKeyPair>(Field::Name, "a-signing").await.unwrap(), a, "by any unique key");
+    assert_eq!(s.get::<AkKeyPair>(Field::Pk, Uuid::new_v4()).await, Err(StoreError::NotFound));
+    let names: Vec<String> = s.all::<AkKeyPair>().await.unwrap().into_iter().map(|k| k.name).collect();
     assert_eq!(names, ["Z-bare", "a-signing", "b-signing"], "by name, byte order");
     let same_name = key_pair("a-signing");
-    assert_eq!(s.insert_key_pair(same_name).await, Err(StoreError::Duplicate { field: "name" }));
+    assert_eq!(s.insert(same_name).await, Err(StoreError::Duplicate { field: Field::Name }));
     let same_pk = AkKeyPair { pk: a.pk, ..key_pair("c-signing") };
-    assert_eq!(s.insert_key_pair(same_pk).await, Err(StoreError::Duplicate { field: "pk" }));
-    assert_eq!(s.list_key_pairs().await.unwrap().len(), 3, "rejected inserts add nothing");
-    assert_eq!(s.export().await.unwrap().key_pairs, s.list_key_pairs().await.unwrap());
+    assert_eq!(s.insert(same_pk).await, Err(StoreError::Duplicate { field: Field::Pk }));
+    assert_eq!(s.all::<AkKeyPair>().await.unwrap().len(), 3, "rejected inserts add nothing");
+    assert_eq!(s.export().await.unwrap().key_pairs, s.all::<AkKeyPair>().await.unwrap());
+    // A replace keeps the unique keys unique, and its own name is no clash.
+    let renamed = AkKeyPair { name: "b-signing".into(), ..a.clone() };
+    assert_eq!(s.replace(renamed).await, Err(StoreError::Duplicate { field: Field::Name }));
+    let recertified = AkKeyPair { certificate_data: "new".into(), ..a.clone() };
+    s.replace(recertified.clone()).await.unwrap();
+    assert_eq!(s.get::<AkKeyPair>(Field::Name, "a-signing").await.unwrap(), recertified);
+    let moved = AkKeyPair { name: "c-signing".into(), ..a.clone() };
+    s.replace(moved).await.unwrap();
+    assert_eq!(s.get::<AkKeyPair>(Field::Name, "a-signing").await, Err(StoreError::NotFound), "the old name is free");
+    assert_eq!(s.get::<AkKeyPair>(Field::Name, "c-signing").await.unwrap().pk, a.pk);
+    s.insert(key_pair("a-signing")).await.unwrap();
+    s.delete::<AkKeyPair>(b.pk).await.unwrap();
+    assert_eq!(s.delete::<AkKeyPair>(b.pk).await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<AkKeyPair>(Field::Name, "b-signing").await, Err(StoreError::NotFound));
 }
 
 // ---- the runner ----
 
+// ---- the generic operations of declared resources (`resource.rs`) ----
+
+async fn allocated_keys(s: Arc<dyn Store>) {
+    let first = s.insert(provider(0, "grafana")).await.unwrap();
+    let second = s.insert(provider(0, "wiki")).await.unwrap();
+    assert_eq!((first.pk, second.pk), (1, 2), "the store allocates, in the insert");
+    assert_eq!(s.get::<AkProvider>(Field::Pk, 2).await.unwrap(), second, "the returned row is the stored one");
+    s.delete::<AkProvider>(2).await.unwrap();
+    assert_eq!(s.insert(provider(0, "again")).await.unwrap().pk, 2, "one after the highest in use");
+    let mut inserts = JoinSet::new();
+    for i in 0..8 {
+        let s = s.clone();
+        inserts.spawn(async move { s.insert(provider(0, &format!("p{i}"))).await.unwrap().pk });
+    }
+    let mut pks = Vec::new();
+    while let Some(pk) = inserts.join_next().await {
+        pks.push(pk.unwrap());
+    }
+    pks.sort_unstable();
+    assert_eq!(pks, (3..=10).collect::<Vec<i64>>(), "concurrent inserts get distinct keys");
+}
+
+async fn listings_of_declared_resources(s: Arc<dyn Store>) {
+    for (id, account, name) in [("g1", "a", "All"), ("g2", "a", "Devs"), ("g3", "b", "All"), ("g4", "a", "devops")] {
+        s.insert(NbGroup::new(id, account, name)).await.unwrap();
+    }
+    assert_eq!(s.insert(NbGroup::new("g1", "b", "x")).await, Err(StoreError::Duplicate { field: Field::Id }));
+    let ids = |groups: Vec<NbGroup>| groups.into_iter().map(|g| g.id).collect::<Vec<_>>();
+    let in_a = Listing::new(Some("DEV"), &[NbGroupColumn::Name], NbGroupColumn::Id, PageRequest::default())
+        .filter(NbGroupColumn::AccountId, Some("a".to_string()))
+        .order_by(&[(NbGroupColumn::Name, true)]);
+    let page = s.list::<NbGroup>(&in_a).await.unwrap();
+    assert_eq!((page.total, ids(page.items)), (2, vec!["g4".to_string(), "g2".to_string()]), "byte order, descending");
+    let second = Listing::new(None, &[], NbGroupColumn::Id, PageRequest::new(Some(2), Some(2)).unwrap())
+        .filter(NbGroupColumn::AccountId, Some("a".to_string()));
+    let page = s.list::<NbGroup>(&second).await.unwrap();
+    assert_eq!((page.total, ids(page.items)), (3, vec!["g4".to_string()]));
+    let past = Listing::new(None, &[], NbGroupColumn::Id, PageRequest::new(Some(9), None).unwrap());
+    let page = s.list::<NbGroup>(&past).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (4, 0), "an empty page still counts");
+    assert_eq!(ids(s.all::<NbGroup>().await.unwrap()), ["g1", "g2", "g3", "g4"]);
+    let renamed = NbGroup { name: "Ops".into(), ..NbGroup::new("g2", "a", "Devs") };
+    s.replace(renamed.clone()).await.unwrap();
+    assert_eq!(s.get::<NbGroup>(Field::Id, "g2").await.unwrap(), renamed);
+    s.delete::<NbGroup>("g2").await.unwrap();
+    assert_eq!(s.get::<NbGroup>(Field::Id, "g2").await, Err(StoreError::NotFound));
+}
+
 async fn providers_and_applications(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    s.insert_provider(provider(5, "grafana")).await.unwrap();
-    s.insert_provider(provider(3, "wiki")).await.unwrap();
-    assert_eq!(s.list_providers().await.unwrap().iter().map(|p| p.pk).collect::<Vec<_>>(), [3, 5]);
-    assert_eq!(s.max_provider_pk().await.unwrap(), 5);
-    let mut changed = s.provider(5).await.unwrap();
+    place(&s, &[(5, "grafana"), (3, "wiki")]).await;
+    assert_eq!(s.all::<AkProvider>().await.unwrap().iter().map(|p| p.pk).collect::<Vec<_>>(), [3, 5]);
+    let mut changed = s.get::<AkProvider>(Field::Pk, 5).await.unwrap();
     changed.name = "grafana-2".into();
     changed.oauth2.sub_mode = "user_email".into();
-    s.replace_provider(changed.clone()).await.unwrap();
-    assert_eq!(s.provider(5).await.unwrap(), changed, "every OAuth2 setting round-trips, the secret too");
-    assert_eq!(s.replace_provider(provider(9, "none")).await, Err(StoreError::NotFound));
+    s.replace(changed.clone()).await.unwrap();
+    assert_eq!(s.get::<AkProvider>(Field::Pk, 5).await.unwrap(), changed, "every OAuth2 setting round-trips");
+    assert_eq!(s.replace(provider(9, "none")).await, Err(StoreError::NotFound));
 
     let app = AkApplication { provider: Some(5), ..AkApplication::new("grafana", "Grafana") };
-    s.insert_application(app.clone()).await.unwrap();
-    assert_eq!(s.application("grafana").await.unwrap(), app);
-    assert_eq!(s.application_of_provider(5).await.unwrap().slug, "grafana");
-    assert_eq!(s.application_of_provider(3).await, Err(StoreError::NotFound));
+    s.insert(app.clone()).await.unwrap();
+    assert_eq!(s.get::<AkApplication>(Field::Slug, "grafana").await.unwrap(), app);
+    assert_eq!(s.get::<AkApplication>(Field::Provider, 5).await.unwrap().slug, "grafana");
+    assert_eq!(s.get::<AkApplication>(Field::Provider, 3).await, Err(StoreError::NotFound));
     let same_slug = AkApplication::new("grafana", "Other");
-    assert_eq!(s.insert_application(same_slug).await, Err(StoreError::Duplicate { field: "slug" }));
+    assert_eq!(s.insert(same_slug).await, Err(StoreError::Duplicate { field: Field::Slug }));
     let same_provider = AkApplication { provider: Some(5), ..AkApplication::new("other", "Other") };
-    assert_eq!(s.insert_application(same_provider).await, Err(StoreError::Duplicate { field: "provider" }));
+    assert_eq!(s.insert(same_provider).await, Err(StoreError::Duplicate { field: Field::Provider }));
     let unknown = AkApplication { provider: Some(77), ..AkApplication::new("ghost", "Ghost") };
-    assert_eq!(s.insert_application(unknown).await, Err(StoreError::NotFound));
-    s.insert_application(AkApplication::new("alpha", "Alpha")).await.unwrap();
-    let slugs: Vec<String> = s.list_applications().await.unwrap().into_iter().map(|a| a.slug).collect();
+    assert_eq!(s.insert(unknown).await, Err(StoreError::NotFound), "a missing parent");
+    s.insert(AkApplication::new("alpha", "Alpha")).await.unwrap();
+    let slugs: Vec<String> = s.all::<AkApplication>().await.unwrap().into_iter().map(|a| a.slug).collect();
     assert_eq!(slugs, ["alpha", "grafana"]);
+    let unbound_to_unknown = AkApplication { provider: Some(77), ..AkApplication::new("alpha", "Alpha") };
+    assert_eq!(s.replace(unbound_to_unknown).await, Err(StoreError::NotFound), "a replace checks parents too");
 
     // Deleting a provider takes its tokens and leaves its application unbound.
     s.insert_oauth_token(oauth(OAuthKind::Access, 1, 5, 1)).await.unwrap();
     s.insert_oauth_token(oauth(OAuthKind::Refresh, 2, 3, 1)).await.unwrap();
-    s.delete_provider(5).await.unwrap();
+    s.delete::<AkProvider>(5).await.unwrap();
     assert_eq!(s.oauth_token(OAuthKind::Access, 1).await, Err(StoreError::NotFound));
     assert!(s.oauth_token(OAuthKind::Refresh, 2).await.is_ok(), "other providers' tokens stay");
-    assert_eq!(s.application("grafana").await.unwrap().provider, None);
-    assert_eq!(s.delete_provider(5).await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<AkApplication>(Field::Slug, "grafana").await.unwrap().provider, None);
+    assert_eq!(s.get::<AkApplication>(Field::Provider, 5).await, Err(StoreError::NotFound), "its index entry went");
+    assert_eq!(s.delete::<AkProvider>(5).await, Err(StoreError::NotFound));
     let snapshot = s.export().await.unwrap();
     assert_eq!(snapshot.applications.len(), 2);
     s.import(snapshot.clone()).await.unwrap();
     assert_eq!(s.export().await.unwrap().applications, snapshot.applications);
-    s.delete_application("grafana").await.unwrap();
-    assert_eq!(s.delete_application("grafana").await, Err(StoreError::NotFound));
+    s.delete::<AkApplication>("grafana").await.unwrap();
+    assert_eq!(s.delete::<AkApplication>("grafana").await, Err(StoreError::NotFound));
 }
 
 /// One `#[test]` per case and backend (`store_conformance::sqlite::set_key_races`), so a failure names both;
@@ -1050,6 +1130,8 @@ macro_rules! conformance_cases {
 conformance_cases![
     ak_users_and_providers,
     providers_and_applications,
+    allocated_keys,
+    listings_of_declared_resources,
     core_token_insert_get_and_duplicates,
     replace_keeps_pk_and_reindexes,
     delete_and_set_key,

@@ -2,8 +2,9 @@
 //! the rules; the SQL stores name the same columns in `sql/mod.rs`).
 
 use super::State;
-use crate::model::{AkUser, CoreToken, OAuthToken};
+use crate::model::{AkProvider, AkUser, CoreToken, OAuthToken};
 use crate::query::Value;
+use crate::resource::{Field, Key, Resource};
 use crate::{CoreTokenField, OAuthField, UserField};
 
 impl State {
@@ -49,7 +50,12 @@ impl State {
             OAuthField::Expires => Value::opt_time(t.expires),
             OAuthField::Revoked => Value::Bool(t.revoked),
             OAuthField::Kind => Value::text(t.kind.as_str()),
-            OAuthField::ProviderName => Value::opt_text(self.providers.get(&t.provider).map(|p| p.name.as_str())),
+            OAuthField::ProviderName => Value::opt_text(
+                self.tables
+                    .get(AkProvider::TABLE, Field::Pk, &Key::Int(t.provider))
+                    .and_then(|row| row.as_any().downcast_ref::<AkProvider>())
+                    .map(|p| p.name.as_str()),
+            ),
             OAuthField::UserUsername => Value::text(self.username(t.user)),
         }
     }

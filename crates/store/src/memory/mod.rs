@@ -2,21 +2,24 @@
 
 mod columns;
 mod slab;
+mod tables;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat,
-};
+use crate::model::{AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
+use crate::query::Listing;
+use crate::resource::{Child, ErasedColumn, Field, Key, Resource, Row as AnyRow, Table, downcast};
 use crate::secrets::Secret;
 use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 use slab::{Row, Slab};
+use tables::Tables;
 
 /// An in-memory store. The lock is never held across `.await`: every method is synchronous inside.
 #[derive(Debug, Default)]
@@ -42,8 +45,8 @@ impl MemoryStore {
 struct State {
     ak_users: HashMap<i64, AkUser>,
     ak_user_by_username: HashMap<String, i64>,
-    providers: HashMap<i64, AkProvider>,
-    applications: BTreeMap<String, AkApplication>,
+    /// Every declared resource (`resource.rs`): providers, applications, key pairs, NetBird groups.
+    tables: Tables,
     /// Core tokens with their identifier, key, pk and user indexes.
     core: CoreTable,
     /// `(expires, pk)` of every expiring core token with an expiry, for the sweep.
@@ -55,9 +58,6 @@ struct State {
     oauth_index: [OAuthIndex; 2],
     /// Authorization codes by code.
     codes: HashMap<String, AuthorizationCode>,
-    /// Key pairs by name (listed in that order), with their pk → name index.
-    key_pairs: BTreeMap<String, AkKeyPair>,
-    key_pair_names: HashMap<Uuid, String>,
     nb_users: HashMap<String, NbUser>,
     /// id → PAT
     pats: PatTable,
@@ -68,14 +68,23 @@ impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
             .field("ak_users", &self.ak_users.len())
-            .field("providers", &self.providers.len())
+            .field("providers", &self.tables.len(AkProvider::TABLE))
             .field("core_tokens", &self.core.len())
             .field("oauth_tokens", &self.oauth.len())
             .field("authorization_codes", &self.codes.len())
-            .field("key_pairs", &self.key_pairs.len())
+            .field("key_pairs", &self.tables.len(AkKeyPair::TABLE))
             .field("nb_users", &self.nb_users.len())
             .field("pats", &self.pats.len())
             .finish()
+    }
+}
+
+/// Whether a row of a table that is not a declared resource exists, for a declared row's parent.
+fn exists(ak_users: &HashMap<i64, AkUser>, nb_users: &HashMap<String, NbUser>, table: &str, key: &Key) -> bool {
+    match (table, key) {
+        ("ak_users", Key::Int(pk)) => ak_users.contains_key(pk),
+        ("nb_users", Key::Text(id)) => nb_users.contains_key(id.as_ref()),
+        _ => false,
     }
 }
 
@@ -85,7 +94,7 @@ const BY_IDENTIFIER: usize = 0;
 const BY_KEY: usize = 1;
 const BY_PK: usize = 2;
 /// The unique field of each index, for `Duplicate`.
-const CORE_UNIQUE: [&str; 3] = ["identifier", "key", "pk"];
+const CORE_UNIQUE: [Field; 3] = [Field::Identifier, Field::Key, Field::Pk];
 
 impl Row<3> for CoreToken {
     type Owner = i64;
@@ -171,37 +180,13 @@ impl Row<2> for Pat {
 impl State {
     fn insert_ak_user(&mut self, user: AkUser) -> Result<(), StoreError> {
         if self.ak_users.contains_key(&user.pk) {
-            return Err(StoreError::Duplicate { field: "pk" });
+            return Err(StoreError::Duplicate { field: Field::Pk });
         }
         if self.ak_user_by_username.contains_key(&user.username) {
-            return Err(StoreError::Duplicate { field: "username" });
+            return Err(StoreError::Duplicate { field: Field::Username });
         }
         self.ak_user_by_username.insert(user.username.clone(), user.pk);
         self.ak_users.insert(user.pk, user);
-        Ok(())
-    }
-
-    fn insert_provider(&mut self, provider: AkProvider) -> Result<(), StoreError> {
-        if self.providers.contains_key(&provider.pk) {
-            return Err(StoreError::Duplicate { field: "pk" });
-        }
-        self.providers.insert(provider.pk, provider);
-        Ok(())
-    }
-
-    fn insert_application(&mut self, application: AkApplication) -> Result<(), StoreError> {
-        if self.applications.contains_key(&application.slug) {
-            return Err(StoreError::Duplicate { field: "slug" });
-        }
-        if let Some(pk) = application.provider {
-            if !self.providers.contains_key(&pk) {
-                return Err(StoreError::NotFound);
-            }
-            if self.applications.values().any(|a| a.provider == Some(pk)) {
-                return Err(StoreError::Duplicate { field: "provider" });
-            }
-        }
-        self.applications.insert(application.slug.clone(), application);
         Ok(())
     }
 
@@ -235,10 +220,10 @@ impl State {
         let old = self.core.by_identifier(identifier).ok_or(StoreError::NotFound)?;
         token.pk = old.pk;
         if token.identifier != identifier && self.core.by_identifier(&token.identifier).is_some() {
-            return Err(StoreError::Duplicate { field: "identifier" });
+            return Err(StoreError::Duplicate { field: Field::Identifier });
         }
         if token.key != old.key && self.core.by_key(token.key.expose()).is_some() {
-            return Err(StoreError::Duplicate { field: "key" });
+            return Err(StoreError::Duplicate { field: Field::Key });
         }
         if !self.ak_users.contains_key(&token.user) {
             return Err(StoreError::NotFound);
@@ -256,9 +241,9 @@ impl State {
     fn insert_oauth(&mut self, token: OAuthToken) -> Result<(), StoreError> {
         let id = (token.kind, token.pk);
         if self.oauth.contains_key(&id) {
-            return Err(StoreError::Duplicate { field: "pk" });
+            return Err(StoreError::Duplicate { field: Field::Pk });
         }
-        if !self.ak_users.contains_key(&token.user) || !self.providers.contains_key(&token.provider) {
+        if !self.ak_users.contains_key(&token.user) || !self.has_provider(token.provider) {
             return Err(StoreError::NotFound);
         }
         self.oauth_by_user.entry(token.user).or_default().push(id);
@@ -285,30 +270,18 @@ impl State {
 
     fn insert_code(&mut self, code: AuthorizationCode) -> Result<(), StoreError> {
         if self.codes.contains_key(code.code.expose()) {
-            return Err(StoreError::Duplicate { field: "code" });
+            return Err(StoreError::Duplicate { field: Field::Code });
         }
-        if !self.ak_users.contains_key(&code.user) || !self.providers.contains_key(&code.provider) {
+        if !self.ak_users.contains_key(&code.user) || !self.has_provider(code.provider) {
             return Err(StoreError::NotFound);
         }
         self.codes.insert(code.code.expose().to_owned(), code);
         Ok(())
     }
 
-    fn insert_key_pair(&mut self, pair: AkKeyPair) -> Result<(), StoreError> {
-        if self.key_pair_names.contains_key(&pair.pk) {
-            return Err(StoreError::Duplicate { field: "pk" });
-        }
-        if self.key_pairs.contains_key(&pair.name) {
-            return Err(StoreError::Duplicate { field: "name" });
-        }
-        self.key_pair_names.insert(pair.pk, pair.name.clone());
-        self.key_pairs.insert(pair.name.clone(), pair);
-        Ok(())
-    }
-
     fn insert_nb_user(&mut self, user: NbUser) -> Result<(), StoreError> {
         if self.nb_users.contains_key(&user.id) {
-            return Err(StoreError::Duplicate { field: "id" });
+            return Err(StoreError::Duplicate { field: Field::Id });
         }
         self.nb_users.insert(user.id.clone(), user);
         Ok(())
@@ -318,11 +291,30 @@ impl State {
         if !self.nb_users.contains_key(&pat.user_id) {
             return Err(StoreError::NotFound);
         }
-        self.pats.insert(pat).map_err(|index| StoreError::Duplicate { field: ["id", "hashed_token"][index] })
+        self.pats.insert(pat).map_err(|index| StoreError::Duplicate { field: [Field::Id, Field::HashedToken][index] })
     }
 
     fn user_pat_mut(&mut self, user_id: &str, id: &str) -> Result<&mut Pat, StoreError> {
         self.pats.get_mut(BY_ID, id.as_bytes()).filter(|p| p.user_id == user_id).ok_or(StoreError::NotFound)
+    }
+
+    fn has_provider(&self, pk: i64) -> bool {
+        self.tables.contains(AkProvider::TABLE.name, &Key::Int(pk))
+    }
+
+    /// What a deleted declared row's children that are not declared resources do: they go with it.
+    fn cascade(&mut self, child: &Child, pk: &Key) {
+        match (child.table, pk) {
+            ("oauth_tokens", Key::Int(provider)) => {
+                let tokens: Vec<(OAuthKind, i64)> =
+                    self.oauth.values().filter(|t| t.provider == *provider).map(|t| (t.kind, t.pk)).collect();
+                for id in tokens {
+                    self.remove_oauth(id);
+                }
+            }
+            ("authorization_codes", Key::Int(provider)) => self.codes.retain(|_, code| code.provider != *provider),
+            _ => {}
+        }
     }
 
     fn username(&self, pk: i64) -> &str {
@@ -346,6 +338,34 @@ impl State {
 
 #[async_trait]
 impl Store for MemoryStore {
+    async fn insert_row(&self, row: AnyRow, allocate: bool) -> Result<AnyRow, StoreError> {
+        let mut state = self.write()?;
+        let State { tables, ak_users, nb_users, .. } = &mut *state;
+        tables.insert(row, allocate, &|table, key| exists(ak_users, nb_users, table, key))
+    }
+
+    async fn row(&self, table: &'static Table, field: Field, key: Key) -> Result<AnyRow, StoreError> {
+        self.read()?.tables.get(table, field, &key).cloned().ok_or(StoreError::NotFound)
+    }
+
+    async fn rows(&self, table: &'static Table, listing: &Listing<ErasedColumn>) -> Result<Slice<AnyRow>, StoreError> {
+        Ok(self.read()?.tables.list(table, listing))
+    }
+
+    async fn replace_row(&self, row: AnyRow) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        let State { tables, ak_users, nb_users, .. } = &mut *state;
+        tables.replace(row, &|table, key| exists(ak_users, nb_users, table, key))
+    }
+
+    async fn delete_row(&self, table: &'static Table, pk: Key) -> Result<(), StoreError> {
+        let mut state = self.write()?;
+        for child in state.tables.delete(table, &pk)? {
+            state.cascade(child, &pk);
+        }
+        Ok(())
+    }
+
     async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
         self.write()?.insert_ak_user(user)
     }
@@ -379,7 +399,7 @@ impl Store for MemoryStore {
         let old = state.ak_users.get(&user.pk).ok_or(StoreError::NotFound)?;
         if old.username != user.username {
             if state.ak_user_by_username.contains_key(&user.username) {
-                return Err(StoreError::Duplicate { field: "username" });
+                return Err(StoreError::Duplicate { field: Field::Username });
             }
             let old_username = old.username.clone();
             state.ak_user_by_username.remove(&old_username);
@@ -391,67 +411,6 @@ impl Store for MemoryStore {
 
     async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
         self.write()?.delete_ak_user(pk)
-    }
-
-    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
-        self.write()?.insert_provider(provider)
-    }
-
-    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
-        self.read()?.providers.get(&pk).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn list_providers(&self) -> Result<Vec<AkProvider>, StoreError> {
-        let mut providers: Vec<AkProvider> = self.read()?.providers.values().cloned().collect();
-        providers.sort_by_key(|p| p.pk);
-        Ok(providers)
-    }
-
-    async fn max_provider_pk(&self) -> Result<i64, StoreError> {
-        Ok(self.read()?.providers.keys().copied().max().unwrap_or(0))
-    }
-
-    async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        let slot = state.providers.get_mut(&provider.pk).ok_or(StoreError::NotFound)?;
-        *slot = provider;
-        Ok(())
-    }
-
-    async fn delete_provider(&self, pk: i64) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        state.providers.remove(&pk).ok_or(StoreError::NotFound)?;
-        let tokens: Vec<(OAuthKind, i64)> =
-            state.oauth.values().filter(|t| t.provider == pk).map(|t| (t.kind, t.pk)).collect();
-        for id in tokens {
-            state.remove_oauth(id);
-        }
-        state.codes.retain(|_, code| code.provider != pk);
-        for application in state.applications.values_mut().filter(|a| a.provider == Some(pk)) {
-            application.provider = None;
-        }
-        Ok(())
-    }
-
-    async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError> {
-        self.write()?.insert_application(application)
-    }
-
-    async fn application(&self, slug: &str) -> Result<AkApplication, StoreError> {
-        self.read()?.applications.get(slug).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn application_of_provider(&self, pk: i64) -> Result<AkApplication, StoreError> {
-        let state = self.read()?;
-        state.applications.values().find(|a| a.provider == Some(pk)).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn list_applications(&self) -> Result<Vec<AkApplication>, StoreError> {
-        Ok(self.read()?.applications.values().cloned().collect())
-    }
-
-    async fn delete_application(&self, slug: &str) -> Result<(), StoreError> {
-        self.write()?.applications.remove(slug).map(|_| ()).ok_or(StoreError::NotFound)
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -583,20 +542,6 @@ impl Store for MemoryStore {
         self.write()?.codes.remove(code).ok_or(StoreError::NotFound)
     }
 
-    async fn insert_key_pair(&self, pair: AkKeyPair) -> Result<(), StoreError> {
-        self.write()?.insert_key_pair(pair)
-    }
-
-    async fn key_pair(&self, pk: Uuid) -> Result<AkKeyPair, StoreError> {
-        let state = self.read()?;
-        let name = state.key_pair_names.get(&pk).ok_or(StoreError::NotFound)?;
-        state.key_pairs.get(name).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn list_key_pairs(&self) -> Result<Vec<AkKeyPair>, StoreError> {
-        Ok(self.read()?.key_pairs.values().cloned().collect())
-    }
-
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
         self.write()?.insert_nb_user(user)
     }
@@ -680,16 +625,17 @@ impl Store for MemoryStore {
         let state = self.read()?;
         let mut snapshot = Snapshot {
             ak_users: state.ak_users.values().cloned().collect(),
-            providers: state.providers.values().cloned().collect(),
-            applications: state.applications.values().cloned().collect(),
+            providers: rows(&state.tables)?,
+            applications: rows(&state.tables)?,
             core_tokens: state.core.values().cloned().collect(),
             oauth_tokens: state.oauth.values().cloned().collect(),
             nb_users: state.nb_users.values().cloned().collect(),
             pats: state.pats.values().cloned().collect(),
-            key_pairs: state.key_pairs.values().cloned().collect(),
+            key_pairs: rows(&state.tables)?,
+            nb_groups: rows(&state.tables)?,
         };
         snapshot.ak_users.sort_by_key(|u| u.pk);
-        snapshot.providers.sort_by_key(|p| p.pk);
+        snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
         snapshot.nb_users.sort_by(|a, b| a.id.cmp(&b.id));
@@ -700,16 +646,31 @@ impl Store for MemoryStore {
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let mut fresh = State::default();
         snapshot.ak_users.into_iter().try_for_each(|u| fresh.insert_ak_user(u))?;
-        snapshot.providers.into_iter().try_for_each(|p| fresh.insert_provider(p))?;
-        snapshot.applications.into_iter().try_for_each(|a| fresh.insert_application(a))?;
+        restore(&mut fresh, snapshot.providers)?;
+        restore(&mut fresh, snapshot.applications)?;
+        restore(&mut fresh, snapshot.key_pairs)?;
+        restore(&mut fresh, snapshot.nb_groups)?;
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         snapshot.nb_users.into_iter().try_for_each(|u| fresh.insert_nb_user(u))?;
         snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
-        snapshot.key_pairs.into_iter().try_for_each(|k| fresh.insert_key_pair(k))?;
         *self.write()? = fresh;
         Ok(())
     }
+}
+
+/// Every row of a declared resource, in primary key order.
+fn rows<R: Resource>(tables: &Tables) -> Result<Vec<R>, StoreError> {
+    tables.values(R::TABLE).map(downcast).collect()
+}
+
+/// Adds imported rows of a declared resource with their primary keys.
+fn restore<R: Resource>(state: &mut State, rows: Vec<R>) -> Result<(), StoreError> {
+    let State { tables, ak_users, nb_users, .. } = state;
+    for row in rows {
+        tables.insert(Arc::new(row), false, &|table, key| exists(ak_users, nb_users, table, key))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -59,13 +59,16 @@ async fn the_oauth_value_index_follows_every_removal() {
     for (pk, name) in [(1, "alice"), (2, "bob")] {
         store.insert_ak_user(ak_user(pk, name, false)).await.unwrap();
     }
-    store.insert_provider(provider(10, "grafana")).await.unwrap();
-    store.insert_provider(provider(11, "wiki")).await.unwrap();
-    let tokens = [(OAuthKind::Access, 1, 10, 1), (OAuthKind::Refresh, 1, 10, 1), (OAuthKind::Access, 2, 11, 2)];
+    let dynamic: &dyn Store = &store;
+    let grafana = dynamic.insert(provider(0, "grafana")).await.unwrap().pk;
+    let wiki = dynamic.insert(provider(0, "wiki")).await.unwrap().pk;
+    assert_eq!((grafana, wiki), (1, 2), "allocated after the highest");
+    let tokens =
+        [(OAuthKind::Access, 1, grafana, 1), (OAuthKind::Refresh, 1, grafana, 1), (OAuthKind::Access, 2, wiki, 2)];
     for (kind, pk, provider, user) in tokens {
         store.insert_oauth_token(oauth(kind, pk, provider, user)).await.unwrap();
     }
-    store.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 2)).await.unwrap();
+    store.insert_oauth_token(oauth(OAuthKind::Access, 3, grafana, 2)).await.unwrap();
     let indexed = |store: &MemoryStore| {
         let state = store.read().unwrap();
         state.oauth_index.iter().map(|index| (index.by_token.len(), index.pks.len())).collect::<Vec<_>>()
@@ -73,7 +76,7 @@ async fn the_oauth_value_index_follows_every_removal() {
     assert_eq!(indexed(&store), [(3, 3), (1, 1)]);
     store.delete_oauth_token(OAuthKind::Access, 3).await.unwrap();
     assert_eq!(indexed(&store), [(2, 2), (1, 1)]);
-    store.delete_provider(11).await.unwrap();
+    dynamic.delete::<AkProvider>(wiki).await.unwrap();
     assert_eq!(indexed(&store), [(1, 1), (1, 1)]);
     assert!(store.read().unwrap().oauth_by_user.get(&2).is_some_and(Vec::is_empty));
     store.delete_ak_user(1).await.unwrap();

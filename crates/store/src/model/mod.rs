@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use crate::secrets::Secret;
 
+mod netbird;
 mod providers;
+pub use netbird::*;
 pub use providers::*;
 
 /// authentik's `User.uid`: a stable hash of the pk (upstream hashes it with the install id); the `sub` of a

@@ -204,7 +204,7 @@ pub(crate) enum Change {
 }
 
 impl Change {
-    /// The changes a `tokenstack_cache` notification names (`migrations/postgres/0003_cache_notify.sql`):
+    /// The changes a `tokenstack_cache` notification names (`migrations/postgres/0004_cache_notify.sql`):
     /// `c:`, `u:`, `p:` or `n:` and comma-separated keys, or `*`. Anything else forgets everything.
     pub(crate) fn parse_notification(payload: &str) -> Vec<Change> {
         let Some((kind, keys)) = payload.split_once(':') else { return vec![Change::All] };

@@ -10,6 +10,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod driver;
+mod resources;
 mod rows;
 mod store;
 
@@ -27,7 +28,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::query::Column;
-use crate::{CoreTokenField, OAuthField, StoreError, UserField};
+use crate::{CoreTokenField, Field, OAuthField, StoreError, UserField};
 
 /// How often the `last_used` marks of PATs that wait in the cache are written.
 pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -97,19 +98,19 @@ pub(crate) fn db_err(err: sqlx::Error) -> StoreError {
 }
 
 /// The `StoreError::Duplicate` field for a constraint name or SQLite message.
-fn unique_field(name: &str) -> Option<&'static str> {
+fn unique_field(name: &str) -> Option<Field> {
     let column = name.rsplit(['.', ' ']).next().map(|c| c.rsplit("__").next().unwrap_or(c))?;
     Some(match column {
-        "pk" => "pk",
-        "identifier" => "identifier",
-        "token_key" => "key",
-        "username" => "username",
-        "id" => "id",
-        "hashed_token" => "hashed_token",
-        "slug" => "slug",
-        "provider" | "provider_id" => "provider",
-        "code" => "code",
-        "name" => "name",
+        "pk" => Field::Pk,
+        "identifier" => Field::Identifier,
+        "token_key" => Field::Key,
+        "username" => Field::Username,
+        "id" => Field::Id,
+        "hashed_token" => Field::HashedToken,
+        "slug" => Field::Slug,
+        "provider" | "provider_id" => Field::Provider,
+        "code" => Field::Code,
+        "name" => Field::Name,
         _ => return None,
     })
 }
@@ -332,9 +333,6 @@ impl Column for OAuthField {
 pub(crate) const CODE_COLUMNS: &str = "code, provider_id, user_id, expires, scope, redirect_uri, nonce, \
      code_challenge, code_challenge_method, auth_time";
 
-/// The columns of a key pair row.
-pub(crate) const KEY_PAIR_COLUMNS: &str = "pk, name, key_data, certificate_data";
-
 /// What user listings select from.
 pub(crate) const USER_FROM: &str = "ak_users u";
 
@@ -392,12 +390,12 @@ mod tests {
 
     #[test]
     fn unique_fields_from_both_dialects() {
-        assert_eq!(unique_field("core_tokens__token_key"), Some("key"));
-        assert_eq!(unique_field("UNIQUE constraint failed: core_tokens.identifier"), Some("identifier"));
-        assert_eq!(unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"), Some("pk"));
-        assert_eq!(unique_field("pats__hashed_token"), Some("hashed_token"));
-        assert_eq!(unique_field("UNIQUE constraint failed: authorization_codes.code"), Some("code"));
-        assert_eq!(unique_field("key_pairs__name"), Some("name"));
+        assert_eq!(unique_field("core_tokens__token_key"), Some(Field::Key));
+        assert_eq!(unique_field("UNIQUE constraint failed: core_tokens.identifier"), Some(Field::Identifier));
+        assert_eq!(unique_field("UNIQUE constraint failed: oauth_tokens.kind, oauth_tokens.pk"), Some(Field::Pk));
+        assert_eq!(unique_field("pats__hashed_token"), Some(Field::HashedToken));
+        assert_eq!(unique_field("UNIQUE constraint failed: authorization_codes.code"), Some(Field::Code));
+        assert_eq!(unique_field("key_pairs__name"), Some(Field::Name));
         assert_eq!(unique_field("something_else"), None);
     }
 

@@ -5,9 +5,7 @@
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthToken, Pat,
-};
+use crate::model::{AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthToken, Pat};
 use crate::secrets::Secret;
 use crate::sql::driver::SqlRow;
 use crate::sql::{Sql, from_json, from_micros, micros, opt_from_micros, parse_kind, to_json};
@@ -49,27 +47,6 @@ fn user_values(sql: Sql, user: &AkUser) -> Result<Sql, StoreError> {
         .arg(micros(user.date_joined))
         .arg(user.last_login.map(micros))
         .arg(micros(user.last_updated)))
-}
-
-pub(crate) fn insert_provider(provider: &AkProvider) -> Result<Sql, StoreError> {
-    Ok(Sql::new("INSERT INTO providers (pk, name_lc, data) VALUES ($1, $2, $3)")
-        .arg(provider.pk)
-        .arg(provider.name.to_lowercase())
-        .arg(to_json(provider)?))
-}
-
-pub(crate) fn insert_application(application: &AkApplication) -> Result<Sql, StoreError> {
-    Ok(Sql::new("INSERT INTO applications (slug, provider_id, data) VALUES ($1, $2, $3)")
-        .arg(application.slug.as_str())
-        .arg(application.provider)
-        .arg(to_json(application)?))
-}
-
-/// An application row: its document, with the provider from the `provider_id` column (which a deleted provider
-/// sets to NULL).
-pub(crate) fn application_from_row(row: &impl SqlRow) -> Result<AkApplication, StoreError> {
-    let application: AkApplication = data_from_row(row)?;
-    Ok(AkApplication { provider: row.opt_int("provider_id")?, ..application })
 }
 
 /// `token` as stored (see [`super::stored_core`]).
@@ -158,25 +135,6 @@ pub(crate) fn code_from_row(row: &impl SqlRow) -> Result<AuthorizationCode, Stor
         code_challenge: row.opt_text("code_challenge")?,
         code_challenge_method: row.opt_text("code_challenge_method")?,
         auth_time: from_micros(row.int("auth_time")?)?,
-    })
-}
-
-pub(crate) fn insert_key_pair(pair: &AkKeyPair) -> Result<Sql, StoreError> {
-    Ok(Sql::new("INSERT INTO key_pairs (pk, name, key_data, certificate_data) VALUES ($1, $2, $3, $4)")
-        .arg(pair.pk.to_string())
-        .arg(pair.name.as_str())
-        .arg(pair.key_data.expose())
-        .arg(pair.certificate_data.as_str()))
-}
-
-/// A row of [`KEY_PAIR_COLUMNS`](super::KEY_PAIR_COLUMNS).
-pub(crate) fn key_pair_from_row(row: &impl SqlRow) -> Result<AkKeyPair, StoreError> {
-    let pk = row.text("pk")?;
-    Ok(AkKeyPair {
-        pk: Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored key pair pk is not a UUID", e))?,
-        name: row.text("name")?,
-        key_data: Secret::new(row.text("key_data")?),
-        certificate_data: row.text("certificate_data")?,
     })
 }
 

@@ -6,22 +6,20 @@ use chrono::{DateTime, Utc};
 use sqlx::Transaction;
 use uuid::Uuid;
 
-use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat,
-};
+use crate::model::{AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
-use crate::query::SqlListing;
+use crate::query::{Listing, SqlListing};
+use crate::resource::{ErasedColumn, Field, Key, Row, Table};
 use crate::secrets::Secret;
 use crate::sql::cache::{Change, Lookup};
 use crate::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::sql::rows::{
-    application_from_row, code_from_row, core_from_row, data_from_row, insert_ak_user, insert_application, insert_code,
-    insert_core, insert_key_pair, insert_nb_user, insert_oauth, insert_pat, insert_provider, key_pair_from_row,
-    oauth_from_row, pat_from_row, replace_ak_user, replace_core,
+    code_from_row, core_from_row, data_from_row, insert_ak_user, insert_code, insert_core, insert_nb_user,
+    insert_oauth, insert_pat, oauth_from_row, pat_from_row, replace_ak_user, replace_core,
 };
 use crate::sql::{
-    self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, KEY_PAIR_COLUMNS, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql,
-    USER_FROM, db_err, micros, micros_ceil, to_json, trunc,
+    self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err,
+    micros, micros_ceil, resources, to_json, trunc,
 };
 use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
 
@@ -116,6 +114,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
         .write_tx(move |conn| {
             Box::pin(async move {
                 for table in [
+                    "nb_groups",
                     "pats",
                     "nb_users",
                     "authorization_codes",
@@ -131,12 +130,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 for user in &snapshot.ak_users {
                     On::<D::Db>::Tx(&mut *conn).execute(&insert_ak_user(user)?).await?;
                 }
-                for provider in &snapshot.providers {
-                    On::<D::Db>::Tx(&mut *conn).execute(&insert_provider(provider)?).await?;
-                }
-                for application in &snapshot.applications {
-                    On::<D::Db>::Tx(&mut *conn).execute(&insert_application(application)?).await?;
-                }
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.providers).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.applications).await?;
                 for token in snapshot.core_tokens {
                     On::<D::Db>::Tx(&mut *conn).execute(&insert_core(&sql::stored_core(token))?).await?;
                 }
@@ -149,9 +144,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 for pat in snapshot.pats {
                     On::<D::Db>::Tx(&mut *conn).execute(&insert_pat(&sql::stored_pat(pat))?).await?;
                 }
-                for pair in &snapshot.key_pairs {
-                    On::<D::Db>::Tx(&mut *conn).execute(&insert_key_pair(pair)?).await?;
-                }
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.key_pairs).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_groups).await?;
                 Ok(())
             })
         })
@@ -160,6 +154,26 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
 
 #[async_trait]
 impl<D: Driver> Store for D {
+    async fn insert_row(&self, row: Row, allocate: bool) -> Result<Row, StoreError> {
+        resources::insert_row(self, row, allocate).await
+    }
+
+    async fn row(&self, table: &'static Table, field: Field, key: Key) -> Result<Row, StoreError> {
+        resources::row(self, table, field, key).await
+    }
+
+    async fn rows(&self, table: &'static Table, listing: &Listing<ErasedColumn>) -> Result<Slice<Row>, StoreError> {
+        resources::rows(self, table, listing).await
+    }
+
+    async fn replace_row(&self, row: Row) -> Result<(), StoreError> {
+        resources::replace_row(self, row).await
+    }
+
+    async fn delete_row(&self, table: &'static Table, pk: Key) -> Result<(), StoreError> {
+        resources::delete_row(self, table, pk).await
+    }
+
     async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
         self.write_statement(insert_ak_user(&user)?).await?;
         Ok(())
@@ -215,78 +229,6 @@ impl<D: Driver> Store for D {
             .await;
         invalidated(self, Change::AkUser(pk)).await;
         done
-    }
-
-    async fn insert_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
-        self.write_statement(insert_provider(&provider)?).await?;
-        Ok(())
-    }
-
-    async fn provider(&self, pk: i64) -> Result<AkProvider, StoreError> {
-        data_from_row(&read_one(self, Sql::new("SELECT data FROM providers WHERE pk = $1").arg(pk)).await?)
-    }
-
-    async fn list_providers(&self) -> Result<Vec<AkProvider>, StoreError> {
-        let sql = Sql::new("SELECT data FROM providers ORDER BY pk");
-        self.read().fetch_all(&sql).await?.iter().map(data_from_row).collect()
-    }
-
-    async fn max_provider_pk(&self) -> Result<i64, StoreError> {
-        let row = self.read().fetch_one(&Sql::new("SELECT coalesce(max(pk), 0) FROM providers")).await?;
-        row.int_at(0)
-    }
-
-    async fn replace_provider(&self, provider: AkProvider) -> Result<(), StoreError> {
-        let sql = Sql::new("UPDATE providers SET name_lc = $1, data = $2 WHERE pk = $3")
-            .arg(provider.name.to_lowercase())
-            .arg(to_json(&provider)?)
-            .arg(provider.pk);
-        write_one(self, sql).await
-    }
-
-    async fn delete_provider(&self, pk: i64) -> Result<(), StoreError> {
-        // One transaction: the provider's tokens and codes go with it (authentik's `CASCADE`), its application
-        // stays without it (`SET NULL` in the schema), or nothing changes.
-        self.write_tx(move |conn| {
-            Box::pin(async move {
-                for table in ["oauth_tokens", "authorization_codes"] {
-                    let sql = Sql::new(format!("DELETE FROM {table} WHERE provider_id = $1")).arg(pk);
-                    On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
-                }
-                let unbind = Sql::new("UPDATE applications SET provider_id = NULL WHERE provider_id = $1").arg(pk);
-                On::<D::Db>::Tx(&mut *conn).execute(&unbind).await?;
-                let provider = Sql::new("DELETE FROM providers WHERE pk = $1").arg(pk);
-                if On::<D::Db>::Tx(&mut *conn).execute(&provider).await? == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    async fn insert_application(&self, application: AkApplication) -> Result<(), StoreError> {
-        self.write_statement(insert_application(&application)?).await?;
-        Ok(())
-    }
-
-    async fn application(&self, slug: &str) -> Result<AkApplication, StoreError> {
-        let sql = Sql::new("SELECT provider_id, data FROM applications WHERE slug = $1").arg(slug);
-        application_from_row(&read_one(self, sql).await?)
-    }
-
-    async fn application_of_provider(&self, pk: i64) -> Result<AkApplication, StoreError> {
-        let sql = Sql::new("SELECT provider_id, data FROM applications WHERE provider_id = $1").arg(pk);
-        application_from_row(&read_one(self, sql).await?)
-    }
-
-    async fn list_applications(&self) -> Result<Vec<AkApplication>, StoreError> {
-        let sql = Sql::new("SELECT provider_id, data FROM applications ORDER BY slug");
-        self.read().fetch_all(&sql).await?.iter().map(application_from_row).collect()
-    }
-
-    async fn delete_application(&self, slug: &str) -> Result<(), StoreError> {
-        write_one(self, Sql::new("DELETE FROM applications WHERE slug = $1").arg(slug)).await
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -427,21 +369,6 @@ impl<D: Driver> Store for D {
         .await
     }
 
-    async fn insert_key_pair(&self, pair: AkKeyPair) -> Result<(), StoreError> {
-        self.write_statement(insert_key_pair(&pair)?).await?;
-        Ok(())
-    }
-
-    async fn key_pair(&self, pk: Uuid) -> Result<AkKeyPair, StoreError> {
-        let sql = Sql::new(format!("SELECT {KEY_PAIR_COLUMNS} FROM key_pairs WHERE pk = $1")).arg(pk.to_string());
-        key_pair_from_row(&read_one(self, sql).await?)
-    }
-
-    async fn list_key_pairs(&self) -> Result<Vec<AkKeyPair>, StoreError> {
-        let sql = Sql::new(format!("SELECT {KEY_PAIR_COLUMNS} FROM key_pairs ORDER BY name"));
-        self.read().fetch_all(&sql).await?.iter().map(key_pair_from_row).collect()
-    }
-
     async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
         self.write_statement(insert_nb_user(&user)?).await?;
         Ok(())
@@ -569,13 +496,8 @@ impl<D: Driver> Store for D {
         let mut tx = self.begin_read().await?;
         let snapshot = Snapshot {
             ak_users: all(&mut tx, "SELECT data FROM ak_users ORDER BY pk".into(), data_from_row).await?,
-            providers: all(&mut tx, "SELECT data FROM providers ORDER BY pk".into(), data_from_row).await?,
-            applications: all(
-                &mut tx,
-                "SELECT provider_id, data FROM applications ORDER BY slug".into(),
-                application_from_row,
-            )
-            .await?,
+            providers: resources::export(&mut tx).await?,
+            applications: resources::export(&mut tx).await?,
             core_tokens: all(
                 &mut tx,
                 format!("SELECT {CORE_COLUMNS} FROM core_tokens t ORDER BY t.identifier"),
@@ -591,12 +513,8 @@ impl<D: Driver> Store for D {
             .await?,
             nb_users: all(&mut tx, "SELECT data FROM nb_users ORDER BY id".into(), data_from_row).await?,
             pats: all(&mut tx, format!("SELECT {PAT_COLUMNS} FROM pats ORDER BY id"), pat_from_row).await?,
-            key_pairs: all(
-                &mut tx,
-                format!("SELECT {KEY_PAIR_COLUMNS} FROM key_pairs ORDER BY name"),
-                key_pair_from_row,
-            )
-            .await?,
+            key_pairs: resources::export(&mut tx).await?,
+            nb_groups: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)

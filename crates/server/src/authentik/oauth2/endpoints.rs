@@ -3,23 +3,20 @@
 //! (views/authorize.py's checks, without its flow), JWKS (views/jwks.py), discovery (views/provider.py) and the
 //! provider root's redirect (urls.py `provider-root`).
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-use super::{
-    OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, convert_redirect_uris, dumps, validity,
-};
+use super::outcome::{Authorization, ClientRedirect, Introspection, Revocation, UserInfo};
+use super::{OAuth2, ProviderError, ProviderRequest, Resolved, claims_user, convert_redirect_uris, validity};
 use crate::authentik::Authentik;
-use crate::authentik::provider::claims::{IdToken, SCOPE_OPENID, introspection_claims, scope_claims, userinfo_claims};
-use crate::authentik::provider::client_auth::{self, secret_matches};
-use crate::authentik::provider::discovery::{DiscoveryInput, openid_configuration};
-use crate::authentik::provider::errors::{BearerError, TokenError, authorize_description, error_body};
-use crate::authentik::provider::jose::jwks_json;
-use crate::authentik::provider::json::Ordered;
-use crate::authentik::provider::{pkce, redirect};
-use crate::model::{AkUser, AuthorizationCode, OAuthKind, OAuthToken, user_uid};
-use crate::secrets::Secret;
-use crate::secrets::generate_authorization_code;
-use crate::store::StoreError;
+use crate::authentik::oidc::claims::{SCOPE_OPENID, scope_claims};
+use crate::authentik::oidc::client_auth::{self, secret_matches};
+use crate::authentik::oidc::discovery::{DiscoveryInput, Document, openid_configuration};
+use crate::authentik::oidc::errors::{BearerError, authorize_description};
+use crate::authentik::oidc::id_token::{IdToken, introspection_claims, userinfo_claims};
+use crate::authentik::oidc::jose::Jwks;
+use crate::authentik::oidc::json::Ordered;
+use crate::authentik::oidc::{pkce, redirect};
+use crate::model::{AkProvider, AkUser, AuthorizationCode, OAuthKind, OAuthToken, user_uid};
+use crate::secrets::{Secret, generate_authorization_code};
+use crate::store::{Field, StoreError};
 
 /// The query of `GET /application/o/authorize/`.
 #[derive(Debug, Clone, Default)]
@@ -32,13 +29,6 @@ pub struct AuthorizeQuery {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
-}
-
-/// `urllib.parse.quote_plus`, as `urlencode` writes query values.
-const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove(b'-').remove(b'~').remove(b' ');
-
-fn quote_plus(text: &str) -> String {
-    utf8_percent_encode(text, QUOTE_PLUS).to_string().replace(' ', "+")
 }
 
 impl OAuth2<'_> {
@@ -80,21 +70,24 @@ impl OAuth2<'_> {
         token: Option<&Secret>,
         client_id: Option<&str>,
         client_secret: Option<&Secret>,
-    ) -> Result<Reply, ProviderError> {
-        let inactive = || Reply::token(200, r#"{"active": false}"#.to_owned());
+    ) -> Result<Introspection, ProviderError> {
         let Some(resolved) = self.authenticated_provider(request, client_id, client_secret).await? else {
-            return Ok(inactive());
+            return Ok(Introspection::Inactive);
         };
         let raw = token.map(Secret::expose).unwrap_or_default();
-        let Some(token) = self.provider_token(raw, resolved.provider.pk).await? else { return Ok(inactive()) };
-        let Some(claims) = token.id_token.as_object().filter(|c| !c.is_empty()) else { return Ok(inactive()) };
+        let Some(token) = self.provider_token(raw, resolved.provider.pk).await? else {
+            return Ok(Introspection::Inactive);
+        };
+        let Some(claims) = token.id_token.as_object().filter(|c| !c.is_empty()) else {
+            return Ok(Introspection::Inactive);
+        };
         if token.is_expired(self.now) {
-            return Ok(inactive());
+            return Ok(Introspection::Inactive);
         }
         let mut stored = Ordered::new();
         stored.extend(claims.iter().map(|(k, v)| (k.clone(), v.clone())));
         let client_id = &resolved.provider.oauth2.client_id;
-        Ok(Reply::token(200, dumps(&introspection_claims(stored, !token.revoked, &token.scope, client_id))))
+        Ok(Introspection::Claims(introspection_claims(stored, !token.revoked, &token.scope, client_id)))
     }
 
     /// `TokenRevokeView.post`: a token of the client's provider is deleted; an unknown one is `{}` too; bad
@@ -105,9 +98,9 @@ impl OAuth2<'_> {
         token: Option<&Secret>,
         client_id: Option<&str>,
         client_secret: Option<&Secret>,
-    ) -> Result<Reply, ProviderError> {
+    ) -> Result<Revocation, ProviderError> {
         let Some(resolved) = self.authenticated_provider(request, client_id, client_secret).await? else {
-            return Ok(Reply::token_error(401, TokenError::InvalidClient, request.request_id));
+            return Ok(Revocation::InvalidClient);
         };
         let raw = token.map(Secret::expose).unwrap_or_default();
         if let Some(token) = self.provider_token(raw, resolved.provider.pk).await? {
@@ -116,38 +109,40 @@ impl OAuth2<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(Reply::token(200, "{}".to_owned()))
+        Ok(Revocation::Revoked)
     }
 
     /// `UserInfoView` behind `protected_resource_view(["openid"])`: `sub`, the token's scope claims and its nonce.
-    pub async fn userinfo(&self, request: &ProviderRequest<'_>) -> Result<Reply, ProviderError> {
+    pub async fn userinfo(&self, request: &ProviderRequest<'_>) -> Result<UserInfo, ProviderError> {
         let header = request.authorization.unwrap_or_default();
         let raw = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")).unwrap_or_default().trim();
         if raw.is_empty() {
-            return Ok(Reply::bearer_error(BearerError::InvalidToken));
+            return Ok(UserInfo::Refused(BearerError::InvalidToken));
         }
         let token = match self.store.oauth_token_by_token(OAuthKind::Access, raw).await {
             Ok(token) if !token.is_expired(self.now) && !token.revoked => token,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(Reply::bearer_error(BearerError::InvalidToken)),
+            Ok(_) | Err(StoreError::NotFound) => return Ok(UserInfo::Refused(BearerError::InvalidToken)),
             Err(e) => return Err(e.into()),
         };
         if !token.scope.iter().any(|s| s == SCOPE_OPENID) {
-            return Ok(Reply::bearer_error(BearerError::InsufficientScope));
+            return Ok(UserInfo::Refused(BearerError::InsufficientScope));
         }
-        let (user, provider) = match (self.store.ak_user(token.user).await, self.store.provider(token.provider).await) {
-            (Ok(user), Ok(provider)) => (user, provider),
-            (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
-                return Ok(Reply::bearer_error(BearerError::InvalidToken));
-            }
-            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
-        };
+        let (user, provider) =
+            match (self.store.ak_user(token.user).await, self.store.get::<AkProvider>(Field::Pk, token.provider).await)
+            {
+                (Ok(user), Ok(provider)) => (user, provider),
+                (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
+                    return Ok(UserInfo::Refused(BearerError::InvalidToken));
+                }
+                (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+            };
         let Ok(id_token) = serde_json::from_value::<IdToken>(token.id_token.clone()) else {
-            return Ok(Reply::bearer_error(BearerError::InvalidToken));
+            return Ok(UserInfo::Refused(BearerError::InvalidToken));
         };
         let uid = user_uid(user.pk);
         let groups: Vec<String> = user.groups.iter().map(|g| g.name.clone()).collect();
         let claims = scope_claims(&claims_user(&user, &uid, &groups), &super::scope_names(&provider), &token.scope);
-        Ok(Reply::json(200, dumps(&userinfo_claims(&id_token, claims))))
+        Ok(UserInfo::Claims(userinfo_claims(&id_token, claims)))
     }
 
     /// The authorization endpoint without authentik's flow: the checks of `OAuthAuthorizationParams`, then a
@@ -156,36 +151,29 @@ impl OAuth2<'_> {
         &self,
         request: &ProviderRequest<'_>,
         query: &AuthorizeQuery,
-    ) -> Result<Reply, ProviderError> {
+    ) -> Result<Authorization, ProviderError> {
         let client_id = query.client_id.as_deref().unwrap_or_default();
         let Some(mut resolved) = self.provider_by_client_id(client_id).await? else {
-            let description = format!("Invalid client identifier: {client_id}.");
-            return Ok(Reply::json(400, error_body("invalid_client", &description, request.request_id)));
+            return Ok(Authorization::UnknownClient { client_id: client_id.to_owned() });
         };
         let check = redirect::check_authorize(&resolved.redirect_uris(), query.redirect_uri.as_deref());
         if let Some(registered) = check.register {
             // Upstream saves the first redirect URI a provider without any is used with.
             resolved.provider.oauth2.redirect_uris = convert_redirect_uris(&registered);
-            match self.store.replace_provider(resolved.provider.clone()).await {
+            match self.store.replace(resolved.provider.clone()).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         if let Err(error) = check.result {
-            let description = "Invalid redirect URI";
-            return Ok(Reply::json(400, error_body(error.cause(), description, request.request_id)));
+            return Ok(Authorization::BadRedirectUri(error));
         }
         let redirect_uri = query.redirect_uri.clone().unwrap_or_default();
-        let state = query.state.as_deref();
-        let fail = |error: &str, description: Option<&str>| {
-            let description = description.or_else(|| authorize_description(error)).unwrap_or_default();
-            Reply::redirect(crate::authentik::provider::errors::authorize_error_uri(
-                &redirect_uri,
-                error,
-                description,
-                false,
-                state,
-            ))
+        let state = query.state.clone();
+        let fail = |error: &'static str, description: Option<&str>| {
+            let description = description.or_else(|| authorize_description(error)).unwrap_or_default().to_owned();
+            let redirect_uri = redirect_uri.clone();
+            Authorization::Redirect(ClientRedirect::Error { redirect_uri, error, description, state: state.clone() })
         };
         if query.response_type.as_deref() != Some("code") {
             return Ok(fail("unsupported_response_type", None));
@@ -217,9 +205,7 @@ impl OAuth2<'_> {
         };
         let value = code.code.expose().to_owned();
         self.store.insert_authorization_code(code).await?;
-        let separator = if redirect_uri.contains('?') { '&' } else { '?' };
-        let location = format!("{redirect_uri}{separator}code={value}&state={}", quote_plus(state.unwrap_or_default()));
-        Ok(Reply::redirect(location))
+        Ok(Authorization::Redirect(ClientRedirect::Code { redirect_uri, code: value, state }))
     }
 
     /// The user an authorization is for: the request's authentik API key, else `--authorize-as`.
@@ -239,19 +225,19 @@ impl OAuth2<'_> {
         }
     }
 
-    /// `JWKSView.get`: the signing key of the application's provider, `{}` without one; 404 for an unknown slug.
-    pub async fn jwks(&self, request: &ProviderRequest<'_>, slug: &str) -> Result<Reply, ProviderError> {
-        let Some(resolved) = self.provider_by_slug(slug).await? else { return Ok(not_found(request)) };
-        Ok(Reply::json(200, jwks_json(resolved.key.as_deref())).cors())
+    /// `JWKSView.get`: the signing key of the application's provider, `{}` without one; `None` for an unknown
+    /// slug.
+    pub async fn jwks(&self, slug: &str) -> Result<Option<Jwks>, ProviderError> {
+        Ok(self.provider_by_slug(slug).await?.map(|resolved| Jwks::new(resolved.key.as_deref())))
     }
 
-    /// `ProviderInfoView.get`: the discovery document; 404 for an unknown slug.
+    /// `ProviderInfoView.get`: the discovery document; `None` for an unknown slug.
     pub async fn openid_configuration(
         &self,
         request: &ProviderRequest<'_>,
         slug: &str,
-    ) -> Result<Reply, ProviderError> {
-        let Some(resolved) = self.provider_by_slug(slug).await? else { return Ok(not_found(request)) };
+    ) -> Result<Option<Document>, ProviderError> {
+        let Some(resolved) = self.provider_by_slug(slug).await? else { return Ok(None) };
         let scope_names = resolved.scope_names();
         let claims = resolved.claims_provider(&scope_names);
         let document = openid_configuration(&DiscoveryInput {
@@ -261,16 +247,11 @@ impl OAuth2<'_> {
             signing_alg: resolved.signer().algorithm(),
             scope_names: &scope_names,
         });
-        Ok(Reply::json(200, document).cors())
+        Ok(Some(document))
     }
 
-    /// urls.py `provider-root`: a redirect to the application's discovery document.
-    pub fn provider_root(slug: &str) -> Reply {
-        Reply::redirect(format!("/application/o/{slug}/.well-known/openid-configuration"))
+    /// urls.py `provider-root`: where the provider root redirects to, the application's discovery document.
+    pub fn provider_root(slug: &str) -> String {
+        format!("/application/o/{slug}/.well-known/openid-configuration")
     }
-}
-
-/// Django's `Http404` for `get_object_or_404(Application, slug=…)`, as the spec's error body.
-fn not_found(request: &ProviderRequest<'_>) -> Reply {
-    Reply::json(404, error_body("not_found", "No Application matches the given query.", request.request_id))
 }

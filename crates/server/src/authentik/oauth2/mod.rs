@@ -1,12 +1,15 @@
 //! The rules of authentik's OAuth2/OpenID provider endpoints under `/application/o/` (authentik/providers/oauth2/
 //! views/): [`token`] (the token endpoint's grants) and [`endpoints`] (introspection, revocation, userinfo, the
-//! non-interactive authorization, JWKS, discovery). Each answers a [`Reply`]: these views choose their own status,
-//! headers and body, which the HTTP layer sends as given. Tokens minted here are the store's OAuth2 token rows,
-//! so the management API lists, retrieves and deletes them.
+//! non-interactive authorization, JWKS, discovery). Each answers a domain value of [`outcome`] (issued tokens,
+//! claims, a redirect back to the client, an error code), which `http/oauth2/` turns into the response authentik
+//! sends. Tokens minted here are the store's OAuth2 token rows, so the management API lists, retrieves and
+//! deletes them.
 
 mod endpoints;
+mod outcome;
 mod token;
 
+use crate::store::Field;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -14,90 +17,18 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::provider::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
-use super::provider::errors::{BearerError, TokenError};
-use super::provider::jose::KeyKind;
-use super::provider::jose::{JoseError, Signer, SigningKey};
-use super::provider::json::{Ordered, Style, to_python_json};
-use super::provider::validity::timedelta_from_string;
+use super::oidc::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
+use super::oidc::jose::{JoseError, KeyKind, Signer, SigningKey};
+use super::oidc::validity::timedelta_from_string;
 use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR, SCOPE_MAPPINGS};
 use crate::store::{Store, StoreError};
 
 pub(crate) use endpoints::AuthorizeQuery;
+pub(crate) use outcome::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
 pub(crate) use token::TokenForm;
 
-/// A response of one of the provider's views: status, headers and an optional body with its media type.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    /// `(content type, body)`.
-    pub body: Option<(&'static str, String)>,
-}
-
-const JSON: &str = "application/json";
-
-/// What `iri_to_uri` quotes: controls, space and the characters a URI cannot hold (non-ASCII always is).
-const IRI_TO_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'<')
-    .add(b'>')
-    .add(b'\\')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}');
-
-impl Reply {
-    /// Django's `JsonResponse`.
-    fn json(status: u16, body: String) -> Self {
-        Reply { status, headers: Vec::new(), body: Some((JSON, body)) }
-    }
-
-    /// `TokenResponse` (utils.py): JSON with `Cache-Control: no-store` and `Pragma: no-cache`.
-    fn token(status: u16, body: String) -> Self {
-        let mut reply = Reply::json(status, body);
-        reply.headers.push(("cache-control", "no-store".into()));
-        reply.headers.push(("pragma", "no-cache".into()));
-        reply
-    }
-
-    /// A `TokenError` as the token, introspection and revocation views answer it.
-    fn token_error(status: u16, error: TokenError, request_id: &str) -> Self {
-        Reply::token(status, error.body(request_id))
-    }
-
-    /// A 302 to `location`, percent-encoded as Django's `HttpResponseRedirect` does (`iri_to_uri`): a redirect
-    /// URI may hold what a header cannot.
-    fn redirect(location: String) -> Self {
-        let location = percent_encoding::utf8_percent_encode(&location, IRI_TO_URI).to_string();
-        Reply { status: 302, headers: vec![("location", location)], body: None }
-    }
-
-    /// Django's `http_method_not_allowed` for a method the view does not serve, with `Allow`; the views that
-    /// answer JSON errors get the error body too (userinfo's errors have none).
-    pub(crate) fn method_not_allowed(allow: &'static str, json_body: bool, request_id: &str) -> Self {
-        let description = format!("only {allow} is served here");
-        let body = json_body
-            .then(|| (JSON, super::provider::errors::error_body("method_not_allowed", &description, request_id)));
-        Reply { status: 405, headers: vec![("allow", allow.to_owned())], body }
-    }
-
-    /// `protected_resource_view`'s answer to a bad bearer token: no body, the error in `WWW-Authenticate`.
-    fn bearer_error(error: BearerError) -> Self {
-        Reply { status: error.status(), headers: vec![("www-authenticate", error.www_authenticate())], body: None }
-    }
-
-    /// With `Access-Control-Allow-Origin: *` (JWKS and discovery).
-    fn cors(mut self) -> Self {
-        self.headers.push(("access-control-allow-origin", "*".into()));
-        self
-    }
-}
-
-/// What went wrong beneath a provider view: only the store, which the HTTP layer turns into a 500 with its cause.
+/// What went wrong beneath a provider view: the store or signing, which the HTTP layer turns into a 500 with its
+/// cause.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ProviderError {
     #[error(transparent)]
@@ -113,8 +44,6 @@ pub struct ProviderRequest<'a> {
     pub base_url: &'a str,
     /// The `Authorization` header.
     pub authorization: Option<&'a str>,
-    /// Dropshot's request id, which authentik's error bodies carry as `request_id`.
-    pub request_id: &'a str,
 }
 
 /// Parsed signing keys by key-pair pk, so that a key's PEM is parsed once, not per token.
@@ -132,7 +61,7 @@ impl std::fmt::Debug for Keyring {
 impl Keyring {
     /// The parsed key of the key pair `pk` (parsed again when its PEM changed, after a state load).
     async fn key(&self, store: &dyn Store, pk: Uuid) -> Result<Option<Arc<SigningKey>>, ProviderError> {
-        let pair = match store.key_pair(pk).await {
+        let pair = match store.get::<AkKeyPair>(Field::Pk, pk).await {
             Ok(pair) => pair,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -151,13 +80,13 @@ impl Keyring {
 /// Creates [`RSA_KEY_PAIR`] and [`EC_KEY_PAIR`] when the store holds no key pair at all (a seed or an earlier start
 /// may have brought them). Their keys are generated once per process ([`stand_in_key_pairs`]).
 pub(crate) async fn ensure_key_pairs(store: &dyn Store) -> Result<(), ProviderError> {
-    if !store.list_key_pairs().await?.is_empty() {
+    if !store.all::<AkKeyPair>().await?.is_empty() {
         return Ok(());
     }
     for pair in stand_in_key_pairs()? {
-        match store.insert_key_pair(pair).await {
+        match store.insert(pair).await {
             // Another replica created it first.
-            Ok(()) | Err(StoreError::Duplicate { .. }) => {}
+            Ok(_) | Err(StoreError::Duplicate { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -225,7 +154,7 @@ impl Resolved {
     }
 
     /// The provider's redirect URIs as the matching rules read them.
-    fn redirect_uris(&self) -> Vec<super::provider::redirect::RedirectUri> {
+    fn redirect_uris(&self) -> Vec<super::oidc::redirect::RedirectUri> {
         convert_redirect_uris(&self.provider.oauth2.redirect_uris)
     }
 
@@ -283,18 +212,13 @@ fn claims_user<'a>(user: &'a AkUser, uid: &'a str, groups: &'a [String]) -> Clai
     }
 }
 
-/// `json.dumps` of an ordered body, as Django's `JsonResponse` writes it.
-fn dumps(body: &Ordered) -> String {
-    to_python_json(body, Style::Spaced).unwrap_or_default()
-}
-
 impl<'a> OAuth2<'a> {
     /// The provider with this `client_id`, resolved.
     async fn provider_by_client_id(&self, client_id: &str) -> Result<Option<Resolved>, ProviderError> {
         if client_id.is_empty() {
             return Ok(None);
         }
-        let providers = self.store.list_providers().await?;
+        let providers = self.store.all::<AkProvider>().await?;
         match providers.into_iter().find(|p| p.oauth2.client_id == client_id) {
             Some(provider) => self.resolve(provider).await.map(Some),
             None => Ok(None),
@@ -303,13 +227,13 @@ impl<'a> OAuth2<'a> {
 
     /// The provider of the application `slug`, resolved; `None` for an unknown slug or one without provider.
     async fn provider_by_slug(&self, slug: &str) -> Result<Option<Resolved>, ProviderError> {
-        let application = match self.store.application(slug).await {
+        let application = match self.store.get::<AkApplication>(Field::Slug, slug).await {
             Ok(application) => application,
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let Some(pk) = application.provider else { return Ok(None) };
-        match self.store.provider(pk).await {
+        match self.store.get::<AkProvider>(Field::Pk, pk).await {
             Ok(provider) => self.resolve(provider).await.map(Some),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
@@ -317,7 +241,7 @@ impl<'a> OAuth2<'a> {
     }
 
     async fn resolve(&self, provider: AkProvider) -> Result<Resolved, ProviderError> {
-        let application = match self.store.application_of_provider(provider.pk).await {
+        let application = match self.store.get::<AkApplication>(Field::Provider, provider.pk).await {
             Ok(application) => Some(application),
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e.into()),

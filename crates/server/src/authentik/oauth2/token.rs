@@ -4,17 +4,18 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use super::{OAuth2, ProviderError, ProviderRequest, Reply, Resolved, claims_user, dumps, validity};
-use crate::authentik::provider::claims::{IdToken, IdTokenInput, SCOPE_OFFLINE_ACCESS, left_half_hash};
-use crate::authentik::provider::client_auth::{self, b64decode_utf8_partition, secret_matches};
-use crate::authentik::provider::errors::TokenError;
-use crate::authentik::provider::json::Ordered;
-use crate::authentik::provider::validity::whole_seconds;
-use crate::authentik::provider::{pkce, redirect};
+use super::outcome::TokenOutcome;
+use super::{OAuth2, ProviderError, ProviderRequest, Resolved, claims_user, validity};
+use crate::authentik::oidc::claims::SCOPE_OFFLINE_ACCESS;
+use crate::authentik::oidc::client_auth::{self, b64decode_utf8_partition, secret_matches};
+use crate::authentik::oidc::errors::TokenError;
+use crate::authentik::oidc::id_token::{IdToken, IdTokenInput, left_half_hash};
+use crate::authentik::oidc::json::Ordered;
+use crate::authentik::oidc::validity::whole_seconds;
+use crate::authentik::oidc::{pkce, redirect};
 use crate::model::{AkUser, AkUserType, Intent, OAuthKind, OAuthToken, user_uid};
-use crate::secrets::Secret;
-use crate::secrets::{generate_refresh_token, generate_token_uid};
-use crate::store::StoreError;
+use crate::secrets::{Secret, generate_refresh_token, generate_token_uid};
+use crate::store::{Field, StoreError};
 
 /// The form fields the token endpoint reads (`TokenParams.parse`); absent fields are `None`.
 #[derive(Debug, Clone, Default)]
@@ -55,22 +56,22 @@ struct Authorized {
 }
 
 impl OAuth2<'_> {
-    /// `TokenView.post`: the token response, or a `TokenError` as a 400; also the grant's metrics label.
+    /// `TokenView.post`: the issued tokens or the refusal; also the grant's metrics label.
     pub async fn token(
         &self,
         request: &ProviderRequest<'_>,
         form: &TokenForm,
-    ) -> Result<(Reply, &'static str), ProviderError> {
+    ) -> Result<(TokenOutcome, &'static str), ProviderError> {
         let grant = form.grant_type.as_deref().unwrap_or_default();
         let label = GRANTS.iter().find(|g| **g == grant).copied().unwrap_or("other");
-        let reply = match self.token_grant(request, form, grant).await? {
-            Ok(body) => Reply::token(200, body),
-            Err(error) => Reply::token_error(400, error, request.request_id),
+        let outcome = match self.token_grant(request, form, grant).await? {
+            Ok(body) => TokenOutcome::Issued(body),
+            Err(error) => TokenOutcome::Refused(error),
         };
-        Ok((reply, label))
+        Ok((outcome, label))
     }
 
-    async fn token_grant(&self, request: &ProviderRequest<'_>, form: &TokenForm, grant: &str) -> Grant<String> {
+    async fn token_grant(&self, request: &ProviderRequest<'_>, form: &TokenForm, grant: &str) -> Grant<Ordered> {
         let secret = form.client_secret.as_ref().map(Secret::expose);
         let credentials = client_auth::extract(request.authorization, form.client_id.as_deref(), secret);
         let Some(resolved) = self.provider_by_client_id(&credentials.client_id).await? else {
@@ -287,7 +288,7 @@ impl OAuth2<'_> {
         request: &ProviderRequest<'_>,
         resolved: &Resolved,
         a: Authorized,
-    ) -> Result<String, ProviderError> {
+    ) -> Result<Ordered, ProviderError> {
         let o = &resolved.provider.oauth2;
         let access_validity = validity(&o.access_token_validity, TimeDelta::hours(1));
         let (access, id_token) = self.mint(request, resolved, &a, OAuthKind::Access, access_validity, None).await?;
@@ -310,7 +311,7 @@ impl OAuth2<'_> {
             }
             body.insert("refresh_token", refresh.token.expose());
         }
-        Ok(dumps(&body))
+        Ok(body)
     }
 
     /// One stored token of `kind` with its id token (`IDToken.new`, the nonce and `at_hash` set after, as
@@ -358,7 +359,7 @@ impl OAuth2<'_> {
             token.pk = self.store.max_oauth_token_pk(kind).await?.saturating_add(1);
             match self.store.insert_oauth_token(token.clone()).await {
                 Ok(()) => return Ok((token, id_token)),
-                Err(StoreError::Duplicate { field: "pk" }) => continue,
+                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -12,9 +12,6 @@
 //! does not change. Every authentik key pair has a certificate, so keys here get a self-signed one (rcgen) when
 //! none is given, with the subject and issuer names of `crypto/builder.py`.
 
-// wired by the provider endpoints (issue 15)
-#![allow(dead_code)]
-
 use std::fmt;
 
 use aws_lc_rs::digest;
@@ -53,6 +50,7 @@ impl Algorithm {
         }
     }
 
+    #[cfg(test)]
     fn jsonwebtoken(self) -> jsonwebtoken::Algorithm {
         match self {
             Algorithm::Hs256 => jsonwebtoken::Algorithm::HS256,
@@ -79,6 +77,7 @@ pub(crate) enum JoseError {
     Sign,
     #[error("claims cannot be encoded: {0}")]
     Claims(#[from] serde_json::Error),
+    #[cfg(test)]
     #[error("token rejected: {0}")]
     Verify(#[from] jsonwebtoken::errors::Error),
 }
@@ -172,6 +171,7 @@ impl SigningKey {
     }
 
     /// `CertificateKeyPair.kid`.
+    #[cfg(test)]
     pub(crate) fn kid(&self) -> &str {
         &self.kid
     }
@@ -229,6 +229,7 @@ impl SigningKey {
         }
     }
 
+    #[cfg(test)]
     fn decoding_key(&self) -> Result<jsonwebtoken::DecodingKey, JoseError> {
         Ok(match &self.pair {
             Pair::Rsa(rsa) => {
@@ -366,7 +367,9 @@ impl Signer<'_> {
     }
 
     /// Checks a token's signature and algorithm (not `exp`, `aud` or `iss`: the stores decide expiry) and returns
-    /// its claims. The header must name this signer's algorithm (and `kid`, when it has one).
+    /// its claims. The header must name this signer's algorithm (and `kid`, when it has one). The tests' check of
+    /// what [`Signer::sign`] writes, with an independent implementation (jsonwebtoken).
+    #[cfg(test)]
     pub(crate) fn verify(&self, token: &str) -> Result<Value, JoseError> {
         let alg = self.algorithm().jsonwebtoken();
         let key = match self {
@@ -388,17 +391,24 @@ impl Signer<'_> {
 }
 
 /// The body of `GET /application/o/<slug>/jwks/` (`JWKSView.get`): `{"keys": [jwk]}` for a signing key, `{}`
-/// for an HS256 provider, written as Django's `JsonResponse` does (`json.dumps` with its default separators).
-/// The response also carries `Access-Control-Allow-Origin: *`.
-pub(crate) fn jwks_json(key: Option<&SigningKey>) -> String {
-    #[derive(Serialize)]
-    struct Keys {
-        keys: [Ordered; 1],
+/// for an HS256 provider. Django's `JsonResponse` writes it with `json.dumps`' default separators.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Jwks(Option<Ordered>);
+
+impl Jwks {
+    pub(crate) fn new(key: Option<&SigningKey>) -> Self {
+        Jwks(key.map(SigningKey::jwk))
     }
-    match key {
-        // Strings and arrays of strings only: this cannot fail.
-        Some(key) => to_python_json(&Keys { keys: [key.jwk()] }, Style::Spaced).unwrap_or_default(),
-        None => "{}".to_owned(),
+}
+
+impl Serialize for Jwks {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(usize::from(self.0.is_some())))?;
+        if let Some(jwk) = &self.0 {
+            map.serialize_entry("keys", std::slice::from_ref(jwk))?;
+        }
+        map.end()
     }
 }
 

@@ -1,43 +1,35 @@
 //! Handlers of authentik's provider endpoints under `/application/o/`: the literal paths (authorize/, token/,
 //! introspect/, revoke/, userinfo/) arrive through the route `/application/o/{application_slug}/` and are
-//! dispatched on the literal; each runs one rule of `authentik::oauth2` and sends its [`Reply`] as given.
+//! dispatched on the literal; each runs one rule of `authentik::oauth2` and writes its domain answer as a response
+//! ([`response`]).
+
+mod response;
 
 use std::collections::BTreeMap;
 
-use dropshot::{Body, ErrorStatusCode, Path, Query, RequestContext, UntypedBody};
+use dropshot::{Body, Path, Query, RequestContext, UntypedBody};
 use tokenstack_api::{params, types};
 
 use super::ServerContext;
-use super::error::{OAuth2ResponseError, oauth2_error};
+use super::error::OAuth2ResponseError;
 use super::observe::{authorization, observed_as};
-use crate::authentik::oauth2::{AuthorizeQuery, ProviderRequest, Reply, TokenForm};
-use crate::authentik::provider::discovery::base_url;
+use crate::authentik::oauth2::{AuthorizeQuery, OAuth2, ProviderRequest, TokenForm};
+use crate::authentik::oidc::discovery::base_url;
 use crate::secrets::Secret;
+use response::Written;
 
 type Answer = Result<http::Response<Body>, OAuth2ResponseError>;
 
-/// A reply as the HTTP response it describes.
-fn into_response(reply: Reply) -> Answer {
-    let mut builder = http::Response::builder().status(reply.status);
-    for (name, value) in &reply.headers {
-        builder = builder.header(*name, value);
-    }
-    let body = match reply.body {
-        Some((content_type, body)) => {
-            builder = builder.header(http::header::CONTENT_TYPE, content_type);
-            Body::from(body)
-        }
-        None => Body::empty(),
-    };
-    builder.body(body).map_err(|e| {
-        oauth2_error(ErrorStatusCode::INTERNAL_SERVER_ERROR, "server_error", "response").with_cause(e.to_string())
-    })
+/// A written response as Dropshot sends it (an empty body is none).
+fn send(response: http::Response<String>) -> http::Response<Body> {
+    response.map(|body| if body.is_empty() { Body::empty() } else { Body::from(body) })
 }
 
-/// Runs a provider rule for `operation_id` with the request's base URL, `Authorization` header and request id.
+/// Runs a provider rule for `operation_id` with the request's base URL and `Authorization` header, and writes
+/// its answer (the request id goes into error bodies).
 async fn serve<F>(rqctx: &RequestContext<ServerContext>, operation_id: &str, rule: F) -> Answer
 where
-    F: AsyncFnOnce(&ProviderRequest<'_>) -> Result<Reply, OAuth2ResponseError>,
+    F: AsyncFnOnce(&ProviderRequest<'_>, &str) -> Written,
 {
     let headers = rqctx.request.headers();
     let server_addr = rqctx.server.local_addr.to_string();
@@ -47,17 +39,9 @@ where
         header_str(headers, "x-forwarded-proto"),
         &server_addr,
     );
-    // Django's DisallowedHost: its plain 400 page, before any view (and so outside the spec's responses).
-    let Ok(base) = base else {
-        return into_response(Reply {
-            status: 400,
-            headers: Vec::new(),
-            body: Some(("text/html", "<h1>Bad Request (400)</h1>".to_owned())),
-        });
-    };
-    let request =
-        ProviderRequest { base_url: &base, authorization: authorization(rqctx), request_id: &rqctx.request_id };
-    observed_as(rqctx, operation_id, rule(&request)).await.and_then(into_response)
+    let Ok(base) = base else { return response::disallowed_host().map(send) };
+    let request = ProviderRequest { base_url: &base, authorization: authorization(rqctx) };
+    observed_as(rqctx, operation_id, rule(&request, &rqctx.request_id)).await.map(send)
 }
 
 fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
@@ -99,21 +83,24 @@ pub(super) async fn get(
                 code_challenge: q.code_challenge,
                 code_challenge_method: q.code_challenge_method,
             };
-            serve(rqctx, "oauth2_provider_authorize", async |request| {
-                Ok(ctx.oauth2().authorize(request, &query).await?)
+            serve(rqctx, "oauth2_provider_authorize", async |request, request_id| {
+                response::authorization(ctx.oauth2().authorize(request, &query).await?, request_id)
             })
             .await
         }
         "userinfo" => {
-            serve(rqctx, "oauth2_provider_userinfo", async |request| Ok(ctx.oauth2().userinfo(request).await?)).await
+            serve(rqctx, "oauth2_provider_userinfo", async |request, _| {
+                response::userinfo(ctx.oauth2().userinfo(request).await?)
+            })
+            .await
         }
         literal @ ("token" | "introspect" | "revoke") => {
             let operation_id = format!("oauth2_provider_{literal}");
-            serve(rqctx, &operation_id, async |request| Ok(Reply::method_not_allowed("POST", true, request.request_id)))
+            serve(rqctx, &operation_id, async |_, request_id| response::method_not_allowed("POST", true, request_id))
                 .await
         }
         _ => {
-            serve(rqctx, "oauth2_provider_root", async |_| Ok(crate::authentik::oauth2::OAuth2::provider_root(&slug)))
+            serve(rqctx, "oauth2_provider_root", async |_, _| response::provider_root(&OAuth2::provider_root(&slug)))
                 .await
         }
     }
@@ -143,10 +130,11 @@ pub(super) async fn post(
                 password: secret(form.password),
                 client_assertion_type: form.client_assertion_type,
             };
-            serve(rqctx, "oauth2_provider_token", async |request| {
-                let (reply, grant) = ctx.oauth2().token(request, &form).await?;
-                ctx.metrics.grant(grant, reply.status);
-                Ok(reply)
+            serve(rqctx, "oauth2_provider_token", async |request, request_id| {
+                let (outcome, grant) = ctx.oauth2().token(request, &form).await?;
+                let written = response::token_outcome(outcome, request_id)?;
+                ctx.metrics.grant(grant, written.status().as_u16());
+                Ok(written)
             })
             .await
         }
@@ -154,13 +142,16 @@ pub(super) async fn post(
             let (token, client_id, client_secret) = (secret(form.token), form.client_id, secret(form.client_secret));
             let (token, secret) = (token.as_ref(), client_secret.as_ref());
             if literal == "introspect" {
-                serve(rqctx, "oauth2_provider_introspect", async |request| {
-                    Ok(ctx.oauth2().introspect(request, token, client_id.as_deref(), secret).await?)
+                serve(rqctx, "oauth2_provider_introspect", async |request, _| {
+                    response::introspection(
+                        ctx.oauth2().introspect(request, token, client_id.as_deref(), secret).await?,
+                    )
                 })
                 .await
             } else {
-                serve(rqctx, "oauth2_provider_revoke", async |request| {
-                    Ok(ctx.oauth2().revoke(request, token, client_id.as_deref(), secret).await?)
+                serve(rqctx, "oauth2_provider_revoke", async |request, request_id| {
+                    let outcome = ctx.oauth2().revoke(request, token, client_id.as_deref(), secret).await?;
+                    response::revocation(outcome, request_id)
                 })
                 .await
             }
@@ -171,10 +162,8 @@ pub(super) async fn post(
                 "userinfo" => ("oauth2_provider_userinfo", false),
                 _ => ("oauth2_provider_root", true),
             };
-            serve(rqctx, operation_id, async |request| {
-                Ok(Reply::method_not_allowed("GET", json_body, request.request_id))
-            })
-            .await
+            serve(rqctx, operation_id, async |_, request_id| response::method_not_allowed("GET", json_body, request_id))
+                .await
         }
     }
 }
@@ -182,7 +171,10 @@ pub(super) async fn post(
 /// `GET /application/o/{slug}/jwks/`.
 pub(super) async fn jwks(rqctx: &RequestContext<ServerContext>, path: Path<params::Oauth2ProviderJwksPath>) -> Answer {
     let slug = path.into_inner().application_slug;
-    serve(rqctx, "oauth2_provider_jwks", async |request| Ok(rqctx.context().oauth2().jwks(request, &slug).await?)).await
+    serve(rqctx, "oauth2_provider_jwks", async |_, request_id| {
+        response::jwks(rqctx.context().oauth2().jwks(&slug).await?, request_id)
+    })
+    .await
 }
 
 /// `GET /application/o/{slug}/.well-known/openid-configuration`.
@@ -191,8 +183,8 @@ pub(super) async fn openid_configuration(
     path: Path<params::Oauth2ProviderOpenidConfigurationPath>,
 ) -> Answer {
     let slug = path.into_inner().application_slug;
-    serve(rqctx, "oauth2_provider_openid_configuration", async |request| {
-        Ok(rqctx.context().oauth2().openid_configuration(request, &slug).await?)
+    serve(rqctx, "oauth2_provider_openid_configuration", async |request, request_id| {
+        response::openid_configuration(rqctx.context().oauth2().openid_configuration(request, &slug).await?, request_id)
     })
     .await
 }

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::*;
-use crate::authentik::provider::json::Ordered;
+use crate::authentik::oidc::json::{Ordered, Style, to_python_json};
 
 const RSA_KEY: &str = include_str!("../testdata/rsa.key");
 const RSA_PKCS1_KEY: &str = include_str!("../testdata/rsa-pkcs1.key");
@@ -47,6 +47,11 @@ fn payload() -> Ordered {
         claims.insert(key, value[key].clone());
     }
     claims
+}
+
+/// The JWKS body as the view writes it.
+fn jwks_json(key: Option<&SigningKey>) -> String {
+    to_python_json(&Jwks::new(key), Style::Spaced).unwrap()
 }
 
 #[test]

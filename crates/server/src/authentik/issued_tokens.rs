@@ -3,6 +3,8 @@
 
 use super::validate::*;
 use super::*;
+use crate::model::AkProvider;
+use crate::store::Field;
 
 impl Authentik<'_> {
     /// `oauth2_{access,refresh}_tokens_list`: owner visibility, `user`/`provider` filters,
@@ -24,7 +26,7 @@ impl Authentik<'_> {
         };
         let provider = match non_empty(params.provider).map(|v| v.trim().parse::<i64>()) {
             None => None,
-            Some(Ok(pk)) if self.exists(self.store.provider(pk).await)? => Some(pk),
+            Some(Ok(pk)) if self.exists(self.store.get::<AkProvider>(Field::Pk, pk).await)? => Some(pk),
             Some(_) => {
                 add_error(&mut errors, "provider", MSG_BAD_FK_CHOICE);
                 None

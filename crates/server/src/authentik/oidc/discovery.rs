@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::claims::{ACR_DEFAULT, IssuerMode, SCOPE_OPENID, issuer, scope_claim_names};
 use super::jose::Algorithm;
-use super::json::{Style, to_python_json};
 
 /// The Host header fails Django's `host_validation_re` (`DisallowedHost`: upstream answers 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,8 +112,10 @@ pub(crate) struct DiscoveryInput<'a> {
     pub(crate) scope_names: &'a [String],
 }
 
-#[derive(Serialize)]
-struct Document<'a> {
+/// The discovery document (`ProviderInfoView.get_info`), its keys in upstream's order. Django writes it with
+/// `json_dumps_params={"indent": 2}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Document {
     issuer: Option<String>,
     authorization_endpoint: String,
     token_endpoint: String,
@@ -127,31 +128,31 @@ struct Document<'a> {
     backchannel_logout_session_supported: bool,
     frontchannel_logout_supported: bool,
     frontchannel_logout_session_supported: bool,
-    response_types_supported: [&'a str; 6],
-    response_modes_supported: [&'a str; 3],
+    response_types_supported: [&'static str; 6],
+    response_modes_supported: [&'static str; 3],
     jwks_uri: String,
-    grant_types_supported: [&'a str; 6],
-    id_token_signing_alg_values_supported: [&'a str; 1],
-    subject_types_supported: [&'a str; 1],
-    token_endpoint_auth_methods_supported: [&'a str; 2],
-    acr_values_supported: [&'a str; 1],
-    scopes_supported: Vec<&'a str>,
+    grant_types_supported: [&'static str; 6],
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    subject_types_supported: [&'static str; 1],
+    token_endpoint_auth_methods_supported: [&'static str; 2],
+    acr_values_supported: [&'static str; 1],
+    scopes_supported: Vec<String>,
     request_parameter_supported: bool,
-    claims_supported: Vec<&'a str>,
+    claims_supported: Vec<&'static str>,
     claims_parameter_supported: bool,
-    code_challenge_methods_supported: [&'a str; 2],
+    code_challenge_methods_supported: [&'static str; 2],
 }
 
 /// The claims every token has (`ProviderInfoView.get_claims`'s `default_claims`).
 const DEFAULT_CLAIMS: [&str; 9] = ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce"];
 
-/// The body of the discovery endpoint: `JsonResponse(get_info(provider), json_dumps_params={"indent": 2})`,
-/// every key upstream emits in its order (no encryption key: no `id_token_encryption_*` keys).
-pub(crate) fn openid_configuration(input: &DiscoveryInput<'_>) -> String {
+/// The document of the discovery endpoint, every key upstream emits (no encryption key: no
+/// `id_token_encryption_*` keys).
+pub(crate) fn openid_configuration(input: &DiscoveryInput<'_>) -> Document {
     let endpoints = Endpoints::new(input.base_url, input.slug);
-    let mut scopes: Vec<&str> = input.scope_names.iter().map(String::as_str).collect();
-    if !scopes.contains(&SCOPE_OPENID) {
-        scopes.push(SCOPE_OPENID);
+    let mut scopes: Vec<String> = input.scope_names.to_vec();
+    if !scopes.iter().any(|s| s == SCOPE_OPENID) {
+        scopes.push(SCOPE_OPENID.to_owned());
     }
     let mut mapped: Vec<&str> = input.scope_names.iter().map(String::as_str).collect();
     mapped.sort_unstable();
@@ -159,7 +160,7 @@ pub(crate) fn openid_configuration(input: &DiscoveryInput<'_>) -> String {
     for name in mapped {
         claims.extend_from_slice(scope_claim_names(name));
     }
-    let document = Document {
+    Document {
         issuer: issuer(input.base_url, input.issuer_mode, Some(input.slug)),
         authorization_endpoint: endpoints.authorization,
         token_endpoint: endpoints.token,
@@ -199,14 +200,18 @@ pub(crate) fn openid_configuration(input: &DiscoveryInput<'_>) -> String {
         claims_supported: claims,
         claims_parameter_supported: false,
         code_challenge_methods_supported: ["plain", "S256"],
-    };
-    // Only strings, booleans and arrays of them: this cannot fail.
-    to_python_json(&document, Style::Indent(2)).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authentik::oidc::json::{Style, to_python_json};
+
+    /// The document as the view writes it.
+    fn written(input: &DiscoveryInput<'_>) -> String {
+        to_python_json(&openid_configuration(input), Style::Indent(2)).unwrap()
+    }
 
     fn scopes(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -304,7 +309,7 @@ mod tests {
             signing_alg: Algorithm::Rs256,
             scope_names: &names,
         };
-        assert_eq!(openid_configuration(&input), EXPECTED);
+        assert_eq!(written(&input), EXPECTED);
     }
 
     #[test]
@@ -317,7 +322,7 @@ mod tests {
             signing_alg: Algorithm::Hs256,
             scope_names: &names,
         };
-        let doc: serde_json::Value = serde_json::from_str(&openid_configuration(&input)).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&written(&input)).unwrap();
         assert_eq!(doc["issuer"], "https://auth.example.com/");
         assert_eq!(doc["scopes_supported"], serde_json::json!(["profile", "openid"]));
         assert_eq!(doc["id_token_signing_alg_values_supported"], serde_json::json!(["HS256"]));

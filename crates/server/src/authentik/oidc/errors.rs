@@ -1,27 +1,18 @@
-//! The provider's error codes, descriptions and bodies as `errors.py` defines them: `TokenError` (token endpoint,
-//! 400), `TokenRevocationError`, `BearerTokenError` (userinfo: status and `WWW-Authenticate`), `AuthorizeError`
-//! (redirects to the client with `error`, `error_description` and `state`).
-//!
-//! `OAuth2Error.create_dict` writes `{"error", "error_description", "request_id"}`: the request id is part of
-//! upstream's body.
+//! The provider's error codes and descriptions as `errors.py` defines them: `TokenError` (token, introspection
+//! and revocation endpoints), `BearerTokenError` (userinfo), `AuthorizeError` (redirects to the client with
+//! `error`, `error_description` and `state`). How each is sent (status, body, `WWW-Authenticate`) is
+//! `http/oauth2/`'s.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::json::{Ordered, Style, to_python_json};
-
-/// `TokenError.errors` (RFC 6749 §5.2), plus `DeviceCodeError`'s and `TokenRevocationError`'s own codes.
+/// The `TokenError.errors` (RFC 6749 §5.2) the endpoints answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenError {
     InvalidRequest,
     InvalidClient,
     InvalidGrant,
-    #[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-    UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
-    /// `TokenRevocationError` only.
-    #[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-    UnsupportedTokenType,
 }
 
 impl TokenError {
@@ -30,10 +21,8 @@ impl TokenError {
             TokenError::InvalidRequest => "invalid_request",
             TokenError::InvalidClient => "invalid_client",
             TokenError::InvalidGrant => "invalid_grant",
-            TokenError::UnauthorizedClient => "unauthorized_client",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
             TokenError::InvalidScope => "invalid_scope",
-            TokenError::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 
@@ -48,44 +37,19 @@ impl TokenError {
                 "The provided authorization grant or refresh token is invalid, expired, revoked, does not match the \
                  redirection URI used in the authorization request, or was issued to another client"
             }
-            TokenError::UnauthorizedClient => {
-                "The authenticated client is not authorized to use this authorization grant type"
-            }
             TokenError::UnsupportedGrantType => {
                 "The authorization grant type is not supported by the authorization server"
             }
             TokenError::InvalidScope => {
                 "The requested scope is invalid, unknown, malformed, or exceeds the scope granted by the resource owner"
             }
-            // Upstream's text, missing space ("not" "supporting") included.
-            TokenError::UnsupportedTokenType => {
-                "The authorization server does not support the revocation of the presented token type.  That is, the \
-                 client tried to revoke an access token on a server notsupporting this feature."
-            }
         }
     }
-
-    /// `create_dict(request)` as a `TokenResponse` body (Django's `JsonResponse`).
-    pub(crate) fn body(self, request_id: &str) -> String {
-        error_body(self.code(), self.description(), request_id)
-    }
 }
 
-/// `{"error": …, "error_description": …, "request_id": …}` in `json.dumps`'s default layout.
-pub(crate) fn error_body(error: &str, description: &str, request_id: &str) -> String {
-    let mut body = Ordered::new();
-    body.insert("error", error);
-    body.insert("error_description", description);
-    body.insert("request_id", request_id);
-    to_python_json(&body, Style::Spaced).unwrap_or_default()
-}
-
-/// `BearerTokenError` (`protected_resource_view`): an empty body with this status and
-/// `WWW-Authenticate: error="<code>", error_description="<description>"`.
+/// The `BearerTokenError`s `protected_resource_view` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BearerError {
-    #[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-    InvalidRequest,
     InvalidToken,
     InsufficientScope,
 }
@@ -93,23 +57,13 @@ pub(crate) enum BearerError {
 impl BearerError {
     pub(crate) fn code(self) -> &'static str {
         match self {
-            BearerError::InvalidRequest => "invalid_request",
             BearerError::InvalidToken => "invalid_token",
             BearerError::InsufficientScope => "insufficient_scope",
         }
     }
 
-    pub(crate) fn status(self) -> u16 {
-        match self {
-            BearerError::InvalidRequest => 400,
-            BearerError::InvalidToken => 401,
-            BearerError::InsufficientScope => 403,
-        }
-    }
-
     pub(crate) fn description(self) -> &'static str {
         match self {
-            BearerError::InvalidRequest => "The request is otherwise malformed",
             BearerError::InvalidToken => {
                 "The access token provided is expired, revoked, malformed, or invalid for other reasons"
             }
@@ -117,10 +71,6 @@ impl BearerError {
                 "The request requires higher privileges than provided by the access token"
             }
         }
-    }
-
-    pub(crate) fn www_authenticate(self) -> String {
-        format!(r#"error="{}", error_description="{}""#, self.code(), self.description())
     }
 }
 
@@ -185,30 +135,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn token_error_body_is_create_dict() {
-        assert_eq!(
-            TokenError::InvalidGrant.body("abc"),
-            concat!(
-                r#"{"error": "invalid_grant", "error_description": "The provided authorization grant or refresh token "#,
-                r#"is invalid, expired, revoked, does not match the redirection URI used in the authorization request, "#,
-                r#"or was issued to another client", "request_id": "abc"}"#
-            )
-        );
+    fn token_error_descriptions_are_upstreams() {
         assert_eq!(
             TokenError::InvalidClient.description(),
             "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported \
              authentication method)"
         );
-    }
-
-    #[test]
-    fn bearer_errors_carry_status_and_header() {
-        assert_eq!(BearerError::InvalidToken.status(), 401);
-        assert_eq!(
-            BearerError::InvalidToken.www_authenticate(),
-            r#"error="invalid_token", error_description="The access token provided is expired, revoked, malformed, or invalid for other reasons""#
-        );
-        assert_eq!(BearerError::InsufficientScope.status(), 403);
     }
 
     #[test]

@@ -1,143 +1,18 @@
-//! Id-token and access-token claims as authentik builds them (`id_token.py`: `IDToken.new`, `to_dict`,
-//! `to_access_token`), the issuer (`OAuth2Provider.get_issuer`), the scope claims of the managed scope mappings
-//! (`blueprints/system/providers-oauth2.yaml`, merged by `UserInfoView.get_claims`), and the `id_token` field of
-//! the token management API (`api/tokens.py`: `json.dumps(id_token.to_dict(), indent=4)`).
-//!
-//! Not modelled (no sessions or login events here): `sid`, and `amr`, which upstream derives from the login
-//! event of the session (`pwd`, `mfa`, …); tokens issued here carry neither, as upstream's client-credentials
-//! tokens do not.
+//! The id token as authentik builds it (`id_token.py`: the `IDToken` dataclass, `IDToken.new`, `to_dict`,
+//! `to_jwt`, `to_access_token`), and the bodies made of it: the access token's payload, introspection's and
+//! userinfo's claims, and `at_hash`.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
-use uuid::Uuid;
 
+use super::claims::{ACR_DEFAULT, ClaimsProvider, ClaimsUser, issuer, scope_claims, subject};
 use super::jose::{JoseError, Signer};
-use super::json::{Ordered, Style, to_python_json};
+use super::json::Ordered;
 
-/// `ACR_AUTHENTIK_DEFAULT`.
-pub(crate) const ACR_DEFAULT: &str = "goauthentik.io/providers/oauth2/default";
-/// `SCOPE_OPENID`, `SCOPE_OPENID_EMAIL`, `SCOPE_OPENID_PROFILE`, `SCOPE_OFFLINE_ACCESS`.
-pub(crate) const SCOPE_OPENID: &str = "openid";
-pub(crate) const SCOPE_EMAIL: &str = "email";
-pub(crate) const SCOPE_PROFILE: &str = "profile";
-pub(crate) const SCOPE_OFFLINE_ACCESS: &str = "offline_access";
-
-/// `SubModes`: what the `sub` claim is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum SubMode {
-    #[default]
-    HashedUserId,
-    UserId,
-    UserUuid,
-    UserUsername,
-    UserEmail,
-    UserUpn,
-}
-
-/// `IssuerMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum IssuerMode {
-    Global,
-    #[default]
-    PerProvider,
-}
-
-/// The user fields claims are made of.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClaimsUser<'a> {
-    pub(crate) pk: i64,
-    /// `User.uid` (a SHA-256 hex of the pk and the install id).
-    pub(crate) uid: &'a str,
-    pub(crate) uuid: Uuid,
-    pub(crate) username: &'a str,
-    pub(crate) email: &'a str,
-    pub(crate) name: &'a str,
-    /// `attributes["upn"]` if present, whatever its JSON type.
-    pub(crate) upn: Option<&'a Value>,
-    /// The names of the user's groups (`request.user.groups.all()`), in their order.
-    pub(crate) groups: &'a [String],
-}
-
-/// The provider settings claims depend on.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ClaimsProvider<'a> {
-    pub(crate) client_id: &'a str,
-    pub(crate) sub_mode: SubMode,
-    pub(crate) issuer_mode: IssuerMode,
-    pub(crate) include_claims_in_id_token: bool,
-    /// The slug of the provider's application; without one, a per-provider issuer is `None` (upstream catches
-    /// `RelatedObjectDoesNotExist`).
-    pub(crate) application_slug: Option<&'a str>,
-    /// The `scope_name`s of the provider's scope mappings (`property_mappings`).
-    pub(crate) scope_names: &'a [String],
-}
-
-/// `OAuth2Provider.get_issuer(request)`: `base_url` is the request's `scheme://host[:port]` without a trailing
-/// slash (`request.build_absolute_uri`); per provider `<base>/application/o/<slug>/`, global `<base>/`.
-pub(crate) fn issuer(base_url: &str, issuer_mode: IssuerMode, application_slug: Option<&str>) -> Option<String> {
-    match issuer_mode {
-        IssuerMode::Global => Some(format!("{base_url}/")),
-        IssuerMode::PerProvider => application_slug.map(|slug| format!("{base_url}/application/o/{slug}/")),
-    }
-}
-
-/// The `sub` claim (`IDToken.new`).
-pub(crate) fn subject(user: &ClaimsUser<'_>, mode: SubMode) -> Value {
-    match mode {
-        SubMode::HashedUserId => user.uid.into(),
-        SubMode::UserId => user.pk.to_string().into(),
-        SubMode::UserUuid => user.uuid.to_string().into(),
-        SubMode::UserEmail => user.email.into(),
-        SubMode::UserUsername => user.username.into(),
-        SubMode::UserUpn => user.upn.cloned().unwrap_or_else(|| user.uid.into()),
-    }
-}
-
-/// `UserInfoView.get_claims(provider, token)` for the managed scope mappings: the provider's mappings whose
-/// scope the token has, in `scope_name` order, merged (`email`: `email`, `email_verified` false; `profile`:
-/// `name`, `given_name`, `preferred_username`, `nickname`, `groups`; `openid`, `offline_access` and any
-/// other scope: nothing).
-pub(crate) fn scope_claims(user: &ClaimsUser<'_>, provider_scopes: &[String], token_scopes: &[String]) -> Ordered {
-    let mut names: Vec<&str> =
-        provider_scopes.iter().map(String::as_str).filter(|s| token_scopes.iter().any(|t| t == s)).collect();
-    names.sort_unstable();
-    names.dedup();
-    let mut claims = Ordered::new();
-    for name in names {
-        match name {
-            SCOPE_EMAIL => {
-                claims.insert("email", user.email);
-                claims.insert("email_verified", false);
-            }
-            SCOPE_PROFILE => {
-                claims.insert("name", user.name);
-                claims.insert("given_name", user.name);
-                claims.insert("preferred_username", user.username);
-                claims.insert("nickname", user.username);
-                claims.insert("groups", user.groups.to_vec());
-            }
-            _ => {}
-        }
-    }
-    claims
-}
-
-/// The claim names a scope mapping returns for an anonymous user, for discovery's `claims_supported`
-/// (`ProviderInfoView.get_claims`).
-pub(crate) fn scope_claim_names(scope_name: &str) -> &'static [&'static str] {
-    match scope_name {
-        SCOPE_EMAIL => &["email", "email_verified"],
-        SCOPE_PROFILE => &["name", "given_name", "preferred_username", "nickname", "groups"],
-        _ => &[],
-    }
-}
-
-/// The `IDToken` dataclass. Its JSON forms: [`IdToken::to_dict`] (the JWT payload and the API's `id_token`) and
-/// [`IdToken::stored_json`] (`json.dumps(asdict(token))`, what `_id_token` holds).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The `IDToken` dataclass. Its JSON form is [`IdToken::to_dict`]: the JWT payload, and what the store keeps as
+/// the token's `id_token` (read back here for userinfo's `sub` and `nonce`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct IdToken {
     pub(crate) iss: Option<String>,
     pub(crate) sub: Option<Value>,
@@ -263,25 +138,6 @@ impl IdToken {
     ) -> Result<String, JoseError> {
         signer.sign(&self.to_access_token_claims(client_id, uid, scopes))
     }
-
-    /// The `id_token` field of `/api/v3/oauth2/access_tokens/` and `refresh_tokens/`:
-    /// `json.dumps(to_dict(), indent=4)`.
-    #[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-    pub(crate) fn api_json(&self) -> String {
-        to_python_json(&self.to_dict(), Style::Indent(4)).unwrap_or_default()
-    }
-
-    /// `json.dumps(asdict(token))`: every field, `None` as `null`, the claims nested under `claims`.
-    #[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-    pub(crate) fn stored_json(&self) -> String {
-        to_python_json(self, Style::Spaced).unwrap_or_default()
-    }
-
-    /// Reads [`IdToken::stored_json`] back (`from_dict(IDToken, json.loads(_id_token))`).
-    #[allow(dead_code, reason = "upstream's rule, unit-tested; no endpoint reaches it yet")]
-    pub(crate) fn from_stored_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
-    }
 }
 
 /// The body of an introspection answer for a known token of the caller's provider (`TokenIntrospectionView.post`):
@@ -316,90 +172,23 @@ pub(crate) fn left_half_hash(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
 }
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;
     use serde_json::json;
 
     use super::*;
-
-    const UID: &str = "5d41402abc4b2a76b9719d911017c592aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-
-    fn groups() -> Vec<String> {
-        vec!["admins".into(), "Zoë's".into()]
-    }
-
-    fn user<'a>(groups: &'a [String], upn: Option<&'a Value>) -> ClaimsUser<'a> {
-        ClaimsUser {
-            pk: 7,
-            uid: UID,
-            uuid: Uuid::parse_str("6c7e1ff7-33fb-4f5f-9c42-d0a4e7a9b0b1").unwrap(),
-            username: "alice",
-            email: "alice@example.com",
-            name: "Alice Zoë",
-            upn,
-            groups,
-        }
-    }
-
-    fn scopes(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::authentik::oidc::claims::tests::{groups, scopes, user};
+    use crate::authentik::oidc::claims::{IssuerMode, SubMode};
+    use crate::authentik::oidc::json::{Style, to_python_json};
 
     fn at(seconds: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(seconds, 0).unwrap()
     }
 
-    #[test]
-    fn issuer_per_mode_with_authentiks_trailing_slash() {
-        let base = "http://localhost:9000";
-        assert_eq!(
-            issuer(base, IssuerMode::PerProvider, Some("my-app")).unwrap(),
-            "http://localhost:9000/application/o/my-app/"
-        );
-        assert_eq!(issuer(base, IssuerMode::Global, Some("my-app")).unwrap(), "http://localhost:9000/");
-        assert_eq!(issuer(base, IssuerMode::PerProvider, None), None);
-        assert_eq!(issuer(base, IssuerMode::Global, None).unwrap(), "http://localhost:9000/");
-    }
-
-    #[test]
-    fn sub_per_mode() {
-        let g = groups();
-        let upn = json!("alice@corp.example");
-        let u = user(&g, None);
-        assert_eq!(subject(&u, SubMode::HashedUserId), UID);
-        assert_eq!(subject(&u, SubMode::UserId), "7");
-        assert_eq!(subject(&u, SubMode::UserUuid), "6c7e1ff7-33fb-4f5f-9c42-d0a4e7a9b0b1");
-        assert_eq!(subject(&u, SubMode::UserUsername), "alice");
-        assert_eq!(subject(&u, SubMode::UserEmail), "alice@example.com");
-        // attributes.get("upn", user.uid)
-        assert_eq!(subject(&u, SubMode::UserUpn), UID);
-        assert_eq!(subject(&user(&g, Some(&upn)), SubMode::UserUpn), "alice@corp.example");
-        let names: Vec<SubMode> = serde_json::from_value(json!([
-            "hashed_user_id",
-            "user_id",
-            "user_uuid",
-            "user_username",
-            "user_email",
-            "user_upn"
-        ]))
-        .unwrap();
-        assert_eq!(names.len(), 6);
-    }
-
-    #[test]
-    fn scope_claims_follow_the_managed_mappings() {
-        let g = groups();
-        let u = user(&g, None);
-        let provider = scopes(&["openid", "profile", "email", "offline_access"]);
-        let claims = scope_claims(&u, &provider, &scopes(&["profile", "openid", "email"]));
-        assert_eq!(
-            to_python_json(&claims, Style::Compact).unwrap(),
-            r#"{"email":"alice@example.com","email_verified":false,"name":"Alice Zo\u00eb","given_name":"Alice Zo\u00eb","preferred_username":"alice","nickname":"alice","groups":["admins","Zo\u00eb's"]}"#
-        );
-        // A scope the token has but the provider does not map gives nothing.
-        assert!(scope_claims(&u, &scopes(&["openid"]), &scopes(&["openid", "email"])).is_empty());
+    /// An id token as `IDToken` fields in JSON (absent ones as the dataclass defaults them).
+    fn parsed(text: &str) -> IdToken {
+        serde_json::from_str(text).unwrap()
     }
 
     fn input<'a>(provider: ClaimsProvider<'a>, user: ClaimsUser<'a>, token_scopes: &'a [String]) -> IdTokenInput<'a> {
@@ -464,7 +253,7 @@ mod tests {
 
     #[test]
     fn a_scope_claim_may_override_a_registered_one_in_place() {
-        let mut token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s"}"#).unwrap();
+        let mut token = parsed(r#"{"iss": "i", "sub": "s"}"#);
         token.claims.insert("sub", "custom");
         let text = to_python_json(&token.to_access_token_claims("c", "u", &[]), Style::Compact).unwrap();
         assert_eq!(
@@ -478,31 +267,31 @@ mod tests {
 
     #[test]
     fn api_id_token_is_json_dumps_indent_4() {
-        let mut token = IdToken::from_stored_json(
+        let mut token = parsed(
             r#"{"iss": "http://h/application/o/a/", "sub": "x", "aud": "c", "exp": 2, "iat": 1, "auth_time": 1}"#,
-        )
-        .unwrap();
+        );
         token.claims.insert("name", "Zoë");
         token.claims.insert("groups", json!([]));
         assert_eq!(
-            token.api_json(),
+            to_python_json(&token.to_dict(), Style::Indent(4)).unwrap(),
             "{\n    \"iss\": \"http://h/application/o/a/\",\n    \"sub\": \"x\",\n    \"aud\": \"c\",\n    \"exp\": 2,\n    \"iat\": 1,\n    \"auth_time\": 1,\n    \"acr\": \"goauthentik.io/providers/oauth2/default\",\n    \"name\": \"Zo\\u00eb\",\n    \"groups\": []\n}"
         );
     }
 
     #[test]
-    fn stored_json_round_trips_with_nulls_and_order() {
-        let mut token = IdToken::from_stored_json(r#"{"iss": "i", "claims": {"z": 1, "a": 2}}"#).unwrap();
+    fn the_stored_dict_reads_back() {
+        let mut token = parsed(r#"{"iss": "i", "sub": "s", "nonce": "n"}"#);
+        token.claims.insert("email", "a@b");
         token.at_hash = Some(left_half_hash("token"));
-        let stored = token.stored_json();
-        assert!(stored.starts_with(r#"{"iss": "i", "sub": null, "aud": null, "exp": null"#), "{stored}");
-        assert!(stored.ends_with(r#""jti": null, "claims": {"z": 1, "a": 2}}"#), "{stored}");
-        assert_eq!(IdToken::from_stored_json(&stored).unwrap(), token);
+        let read: IdToken = serde_json::from_value(token.to_dict().into_value()).unwrap();
+        assert_eq!((read.sub, read.nonce, read.at_hash), (token.sub, token.nonce, token.at_hash));
+        // The scope claims are merged into the dict, not kept apart.
+        assert!(read.claims.is_empty());
     }
 
     #[test]
     fn introspection_and_userinfo_bodies() {
-        let mut token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s", "nonce": "n"}"#).unwrap();
+        let mut token = parsed(r#"{"iss": "i", "sub": "s", "nonce": "n"}"#);
         let body = introspection_claims(token.to_dict(), false, &scopes(&["openid", "email"]), "cid");
         assert_eq!(
             to_python_json(&body, Style::Compact).unwrap(),
@@ -520,7 +309,7 @@ mod tests {
 
     #[test]
     fn tokens_sign_their_dicts() {
-        let token = IdToken::from_stored_json(r#"{"iss": "i", "sub": "s", "aud": "c"}"#).unwrap();
+        let token = parsed(r#"{"iss": "i", "sub": "s", "aud": "c"}"#);
         let signer = Signer::ClientSecret("secret");
         let id = signer.verify(&token.to_jwt(&signer).unwrap()).unwrap();
         assert_eq!(id, json!({"iss": "i", "sub": "s", "aud": "c", "acr": ACR_DEFAULT}));
@@ -534,11 +323,5 @@ mod tests {
     fn hash_halves_are_upstreams() {
         // base64.urlsafe_b64encode(binascii.unhexlify(sha256(b"token").hexdigest()[:32])).rstrip(b"=")
         assert_eq!(left_half_hash("token"), "PEaenWxYddN6Q_NT1PiOYQ");
-    }
-
-    #[test]
-    fn claims_supported_names() {
-        assert_eq!(scope_claim_names("email"), ["email", "email_verified"]);
-        assert_eq!(scope_claim_names("openid"), [] as [&str; 0]);
     }
 }
