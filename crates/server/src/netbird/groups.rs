@@ -2,10 +2,10 @@
 //! account, or the one with a given name) and create, with the `groups` permission module of each role.
 //!
 //! Every account has the group `All` from its creation (`Account.AddAllGroup`: issued `api`, holding every peer).
-//! Here it is a stored row like any other, made where tokenstack's accounts come into being: for each account of
-//! the seed's NetBird users ([`all_group`], in the seed's snapshot), for the bootstrap owner's account and for the
-//! account of a user the admin API adds ([`ensure_all_group`]); reset restores it with the rest of the start-up
-//! state. Its id is derived from the account id, so replicas that create it at once make the same row.
+//! Here it is a stored row like any other, made where tokenstack's accounts come into being ([`ensure_all_group`]):
+//! for each account of a seed or a loaded state's NetBird users, for the bootstrap owner's account and for the
+//! account of a user the admin API adds; reset restores it with the rest of the start-up state. Its id is derived
+//! from the account id ([`all_group`]), so replicas that create it at once make the same row.
 //!
 //! tokenstack models no peers, so a group's `peers` are kept as given (upstream also stores unknown peer ids: its
 //! `AddPeerToGroup` checks nothing) but the responses list none, as `toGroupResponse` drops peers the account

@@ -19,7 +19,7 @@ use crate::store::{Store, StoreError};
 use decode::GoStruct;
 use users::MSG_ACCOUNT_MISMATCH;
 
-pub use groups::{all_group, ensure_all_group};
+pub use groups::ensure_all_group;
 
 /// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
 /// NotFound 404, InvalidArgument 422, AlreadyExists 409, PreconditionFailed 412, BadRequest 400, Internal 500.

@@ -2,6 +2,7 @@
 
 use chrono::{TimeDelta, TimeZone};
 
+use super::groups::all_group;
 use super::*;
 use crate::model::NbGroup;
 use crate::store::MemoryStore;
