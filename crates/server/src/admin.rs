@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{AkProvider, AkUser, NbUser, OAuthToken};
 use crate::secrets::Secret;
 use crate::seed::{self, Bootstrap, SeedError, SeedFile};
-use crate::store::{Snapshot, Store, StoreError};
+use crate::store::{Field, Snapshot, Store, StoreError};
 
 /// Why an admin operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +97,7 @@ pub async fn add_ak_user(store: &dyn Store, user: AkUser) -> Result<AkUser, Admi
     if user.username.is_empty() {
         return Err(AdminError::Invalid("username must not be empty".to_string()));
     }
-    store.insert_ak_user(user.clone()).await?;
+    store.insert_with_pk(user.clone()).await?;
     Ok(user)
 }
 
@@ -107,14 +107,14 @@ pub async fn add_provider(store: &dyn Store, provider: AkProvider) -> Result<AkP
 
 /// The authentik user an admin request names by username.
 pub async fn ak_user_named(store: &dyn Store, username: &str) -> Result<AkUser, AdminError> {
-    match store.ak_user_by_username(username).await {
+    match store.get::<AkUser>(Field::Username, username).await {
         Err(StoreError::NotFound) => Err(AdminError::Invalid(format!("unknown authentik user {username:?}"))),
         other => Ok(other?),
     }
 }
 
 pub async fn add_oauth_token(store: &dyn Store, token: OAuthToken) -> Result<OAuthToken, AdminError> {
-    store.insert_oauth_token(token.clone()).await?;
+    store.insert_oauth_token(token.clone(), false).await?;
     Ok(token)
 }
 
@@ -122,7 +122,7 @@ pub async fn add_nb_user(store: &dyn Store, user: NbUser) -> Result<NbUser, Admi
     if user.id.is_empty() {
         return Err(AdminError::Invalid("id must not be empty".to_string()));
     }
-    store.insert_nb_user(user.clone()).await?;
+    store.insert(user.clone()).await?;
     // A user of a new account brings the account, and with it its `All` group.
     crate::netbird::ensure_all_group(store, &user.account_id).await?;
     Ok(user)

@@ -1,7 +1,6 @@
 //! The background expiry sweep, as authentik's cleanup task: expired `api` keys are rotated, other
 //! expired core tokens deleted.
 
-use crate::store::Field;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +8,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use slog::Logger;
 use tokio::task::JoinHandle;
 
+use crate::authentik::with_fresh_key;
 use crate::model::{CoreToken, Intent};
-use crate::secrets::{Secret, generate_key};
 use crate::store::{ExpireAction, ExpiryOutcome, Store, StoreError};
 
 /// How far a rotated `api` token's expiry moves, as authentik's default token duration.
@@ -18,9 +17,6 @@ const ROTATION_EXTENSION: TimeDelta = TimeDelta::days(1);
 
 /// Tokens handled per store read, so no step holds the store for long.
 const BATCH: usize = 256;
-
-/// How often a rotation draws a new key when the drawn one is taken.
-const KEY_ATTEMPTS: usize = 4;
 
 /// Runs one sweep at `now`, authentik's cleanup (`expire_action`): every expired `api` token gets a new random
 /// key and `expires = now + 1 day`; expired tokens of every other intent are deleted.
@@ -48,16 +44,12 @@ pub async fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<ExpiryOutcom
     }
 }
 
-/// Rotates one `api` token, drawing another key when the first is taken.
+/// Rotates one `api` token (a new key, drawn again while taken).
 async fn rotate(store: &dyn Store, token: &CoreToken, now: DateTime<Utc>) -> Result<bool, StoreError> {
-    for _ in 0..KEY_ATTEMPTS {
-        let action = ExpireAction::Rotate { key: Secret::new(generate_key()), expires: now + ROTATION_EXTENSION };
-        match store.expire_core_token(token.pk, now, action).await {
-            Err(StoreError::Duplicate { field: Field::Key }) => continue,
-            result => return result,
-        }
-    }
-    Err(StoreError::backend(format!("no free key for {} after {KEY_ATTEMPTS} draws", token.identifier)))
+    with_fresh_key(|key| {
+        store.expire_core_token(token.pk, now, ExpireAction::Rotate { key, expires: now + ROTATION_EXTENSION })
+    })
+    .await
 }
 
 /// Sweeps every `interval` until the returned task is aborted. Token identifiers are logged, never keys.

@@ -1,6 +1,6 @@
 //! Row builders shared by the server's unit tests.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 
 use crate::model::{AkProvider, AkUser, CoreToken, NbRole, NbUser, OAuthKind, OAuthToken};
 use crate::secrets::Secret;
@@ -10,7 +10,8 @@ pub(crate) fn ak_user(pk: i64, username: &str, superuser: bool) -> AkUser {
         name: username.into(),
         email: format!("{username}@example.com"),
         is_superuser: superuser,
-        ..AkUser::new(pk, username, Utc::now())
+        // At the precision the SQL stores keep (microseconds), so stores that order by these times agree.
+        ..AkUser::new(pk, username, Utc::now().trunc_subsecs(6))
     }
 }
 

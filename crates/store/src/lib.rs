@@ -242,7 +242,7 @@ pub struct UserQuery {
 
 impl UserQuery {
     /// The one definition of what a user listing matches, for every store.
-    pub(crate) fn listing(&self) -> Listing<UserField> {
+    pub fn listing(&self) -> Listing<UserField> {
         use UserField as F;
         Listing::new(self.search.as_deref(), &[F::Email, F::Name, F::Uuid, F::Username], F::Pk, self.page)
             .filter(F::Pk, self.only)
@@ -389,21 +389,6 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the row with primary key `pk`, with what its children do (`Child::on_delete`), in one step.
     async fn delete_row(&self, table: &'static Table, pk: Key) -> Result<(), StoreError>;
 
-    // authentik users and providers
-
-    /// Adds a user; `Duplicate` on `pk` or `username`.
-    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
-    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError>;
-    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError>;
-    /// One page of users.
-    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError>;
-    /// The highest user pk in use (0 for none), for the next one.
-    async fn max_ak_user_pk(&self) -> Result<i64, StoreError>;
-    /// Replaces the user with `user.pk`; `Duplicate` on `username`, `NotFound` if there is none.
-    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError>;
-    /// Deletes a user with every core and OAuth2 token and authorization code of theirs, in one step (authentik's
-    /// `CASCADE`).
-    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError>;
     // authentik core tokens
 
     /// Adds a token; `Duplicate` on `pk`, `identifier` or `key`, `NotFound` for an unknown user.
@@ -427,8 +412,9 @@ pub trait Store: Send + Sync + 'static {
 
     // authentik OAuth2 tokens
 
-    /// Adds a token; `Duplicate` on `(kind, pk)`, `NotFound` for an unknown user or provider.
-    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError>;
+    /// Adds a token; `Duplicate` on `(kind, pk)`, `NotFound` for an unknown user or provider. With `allocate`, its
+    /// pk is one more than the highest of its kind, made in the same step; the token as stored is returned.
+    async fn insert_oauth_token(&self, token: OAuthToken, allocate: bool) -> Result<OAuthToken, StoreError>;
     async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError>;
     async fn list_oauth_tokens(&self, query: &OAuthQuery) -> Result<Slice<OAuthToken>, StoreError>;
     async fn delete_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError>;
@@ -436,8 +422,6 @@ pub trait Store: Send + Sync + 'static {
     async fn oauth_token_by_token(&self, kind: OAuthKind, token: &str) -> Result<OAuthToken, StoreError>;
     /// Marks the token revoked (refresh-token rotation); `NotFound` when absent.
     async fn revoke_oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<(), StoreError>;
-    /// The highest pk of `kind`'s tokens (0 for none), for the next one.
-    async fn max_oauth_token_pk(&self, kind: OAuthKind) -> Result<i64, StoreError>;
 
     // authentik OAuth2 authorization codes and signing key pairs
 
@@ -449,15 +433,6 @@ pub trait Store: Send + Sync + 'static {
     async fn take_authorization_code(&self, code: &str) -> Result<AuthorizationCode, StoreError>;
     // NetBird
 
-    /// Adds a user; `Duplicate` on `id`. Accounts exist implicitly through `account_id`.
-    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
-    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError>;
-    /// The users of an account, by id.
-    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError>;
-    /// Replaces the user with `user.id` (its account stays); `NotFound` if there is none.
-    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError>;
-    /// Deletes a user and their PATs in one step.
-    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError>;
     /// Adds a PAT; `Duplicate` on `id` or `hashed_token`, `NotFound` for an unknown user.
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError>;
     /// Lookup by hashed token through an index, for authentication.

@@ -1,6 +1,8 @@
 //! authentik's `TokenAuthentication`: which `Authorization` headers authenticate, and as whom.
 
 use super::*;
+use crate::model::AkUser;
+use crate::store::Field;
 
 impl Authentik<'_> {
     /// `TokenAuthentication` (`authentik/api/authentication.py validate_auth` + `bearer_auth`).
@@ -26,7 +28,7 @@ impl Authentik<'_> {
         if token.intent != Intent::Api || token.is_expired(self.now) {
             return Err(AkError::forbidden(MSG_TOKEN_INVALID));
         }
-        match self.store.ak_user(token.user).await {
+        match self.store.get::<AkUser>(Field::Pk, token.user).await {
             Ok(user) if user.is_active => Ok(user),
             Ok(_) | Err(StoreError::NotFound) => Err(AkError::forbidden(MSG_TOKEN_INVALID)),
             Err(e) => Err(e.into()),

@@ -4,6 +4,7 @@
 use super::serializer;
 use super::validate::*;
 use super::*;
+use crate::model::AkUser;
 use crate::store::Field;
 
 impl Authentik<'_> {
@@ -83,19 +84,20 @@ impl Authentik<'_> {
             expiring,
             managed: fields.managed,
             key_viewers,
-            ..CoreToken::new(identifier, Secret::new(generate_key()), user)
+            ..CoreToken::new(identifier, Secret::new(String::new()), user)
         };
         self.check_token_quota(user).await?;
-        loop {
-            match self.store.insert_core_token(token.clone()).await {
-                Ok(token) => return Ok(token),
-                Err(StoreError::Duplicate { field: Field::Identifier }) => {
-                    return Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN));
-                }
-                // A 60-character key collision is astronomically unlikely; draw again.
-                Err(StoreError::Duplicate { field: Field::Key }) => token.key = Secret::new(generate_key()),
-                Err(e) => return Err(e.into()),
+        let created = with_fresh_key(|key| {
+            token.key = key;
+            self.store.insert_core_token(token.clone())
+        })
+        .await;
+        match created {
+            Ok(token) => Ok(token),
+            Err(StoreError::Duplicate { field: Field::Identifier }) => {
+                Err(AkError::field("identifier", MSG_IDENTIFIER_TAKEN))
             }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -226,7 +228,7 @@ impl Authentik<'_> {
             }
         };
         if let Some(pk) = body.user {
-            if !self.exists(self.store.ak_user(pk).await)? {
+            if !self.exists(self.store.get::<AkUser>(Field::Pk, pk).await)? {
                 add_error(&mut errors, "user", format!("Invalid pk \"{pk}\" - object does not exist."));
             } else if current.is_some_and(|c| c.user != pk) {
                 add_error(&mut errors, "user", MSG_USER_CHANGED);
@@ -297,4 +299,23 @@ struct ValidFields {
     identifier: Option<String>,
     description: Option<String>,
     managed: Option<String>,
+}
+
+/// How often a write draws another core token key when the drawn one is taken.
+const KEY_DRAWS: usize = 4;
+
+/// Runs `write` with a freshly drawn key, and again with another while the store answers that the key is taken
+/// (a collision of 60 random characters is astronomically unlikely, but a key is unique): the one redraw rule of
+/// core token keys, for creates and for the expiry sweep's rotations.
+pub(crate) async fn with_fresh_key<T, F>(mut write: impl FnMut(Secret) -> F) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, StoreError>>,
+{
+    for _ in 0..KEY_DRAWS {
+        match write(Secret::new(generate_key())).await {
+            Err(StoreError::Duplicate { field: Field::Key }) => continue,
+            result => return result,
+        }
+    }
+    Err(StoreError::backend(format!("no free token key after {KEY_DRAWS} draws")))
 }

@@ -4,6 +4,7 @@
 use super::validate::*;
 use super::*;
 use crate::model::AkProvider;
+use crate::model::AkUser;
 use crate::store::Field;
 
 impl Authentik<'_> {
@@ -18,7 +19,7 @@ impl Authentik<'_> {
         let mut errors = BTreeMap::new();
         let user = match non_empty(params.user).map(|v| v.trim().parse::<i64>()) {
             None => None,
-            Some(Ok(pk)) if self.exists(self.store.ak_user(pk).await)? => Some(pk),
+            Some(Ok(pk)) if self.exists(self.store.get::<AkUser>(Field::Pk, pk).await)? => Some(pk),
             Some(_) => {
                 add_error(&mut errors, "user", MSG_BAD_FK_CHOICE);
                 None

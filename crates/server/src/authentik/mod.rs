@@ -18,6 +18,7 @@ mod proptests;
 mod providers;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
+pub(crate) use core_tokens::with_fresh_key;
 pub use providers::ProviderListParams;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
@@ -25,7 +26,6 @@ mod tests;
 mod users;
 mod validate;
 
-use crate::store::Field;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,7 +37,7 @@ use crate::config::Limits;
 use crate::model::{AK_ATTR_TOKEN_EXPIRES, AkProvider, AkUser, CoreToken, Intent, OAuthKind, OAuthToken, UsedBy};
 use crate::pagination::{Page, PageRequest, parse_ordering};
 use crate::secrets::{Secret, generate_key};
-use crate::store::{CoreTokenField, CoreTokenQuery, OAuthField, OAuthQuery, Store, StoreError};
+use crate::store::{CoreTokenField, CoreTokenQuery, Field, OAuthField, OAuthQuery, Store, StoreError};
 
 pub const MSG_NOT_PROVIDED: &str = "Authentication credentials were not provided.";
 pub const MSG_UNSUPPORTED: &str = "Unsupported authentication type";
@@ -159,7 +159,7 @@ impl Authentik<'_> {
         let mut owners = HashMap::new();
         for pk in pks {
             if let Entry::Vacant(entry) = owners.entry(pk) {
-                entry.insert(self.store.ak_user(pk).await?);
+                entry.insert(self.store.get::<AkUser>(Field::Pk, pk).await?);
             }
         }
         Ok(owners)

@@ -13,7 +13,7 @@ use super::validate::{
     MAX_SEARCH_TERMS, page_request, parse_django_datetime, parse_null_boolean, python_datetime, search_filter,
 };
 use super::*;
-use crate::model::{AkGroup, NbRole};
+use crate::model::{AkGroup, AkUser, NbRole};
 use crate::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::store::query::search_terms;
 use crate::store::{MemoryStore, Snapshot, SqliteStore};

@@ -7,9 +7,7 @@ use super::oidc::validity;
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
-use crate::model::AkApplication;
-use crate::model::AkProvider;
-use crate::model::{OAuth2Settings, RedirectUri};
+use crate::model::{AkApplication, AkProvider, OAuth2Settings, RedirectUri};
 use crate::store::Field;
 
 const MSG_PROVIDER_NOT_FOUND: &str = "No OAuth2 Provider matches the given query.";

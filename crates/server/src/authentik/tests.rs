@@ -13,7 +13,7 @@ const BOB: i64 = 2;
 const ROOT: i64 = 3;
 
 struct Env {
-    store: MemoryStore,
+    store: Box<dyn Store>,
     now: DateTime<Utc>,
     alice: AkUser,
     bob: AkUser,
@@ -22,15 +22,15 @@ struct Env {
 
 impl Env {
     fn ak(&self) -> Authentik<'_> {
-        Authentik::new(&self.store, self.now)
+        Authentik::new(&*self.store, self.now)
     }
 }
 
 async fn env() -> Env {
-    let store = MemoryStore::new();
+    let store: Box<dyn Store> = Box::new(MemoryStore::new());
     let (alice, bob, root) = (ak_user(ALICE, "alice", false), ak_user(BOB, "bob", false), ak_user(ROOT, "root", true));
     for u in [&alice, &bob, &root] {
-        store.insert_ak_user(u.clone()).await.unwrap();
+        store.insert_with_pk(u.clone()).await.unwrap();
     }
     let now = Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap();
     Env { store, now, alice, bob, root }
@@ -127,7 +127,7 @@ async fn only_live_api_tokens_of_active_users_authenticate() {
     app.intent = Intent::AppPassword;
     let mut inactive = ak_user(4, "gone", false);
     inactive.is_active = false;
-    e.store.insert_ak_user(inactive).await.unwrap();
+    e.store.insert_with_pk(inactive).await.unwrap();
     for t in [expired, not_expiring, app, core_token("inactive", "k-inactive", 4)] {
         e.store.insert_core_token(t).await.unwrap();
     }
@@ -340,7 +340,7 @@ async fn create_intent_and_expiry_rules() {
         invalid_map(too_long),
         invalid("expires", &["Token expires exceeds maximum lifetime (2026-08-23 12:00:00+00:00 UTC)."])
     );
-    let odd_now = Authentik::new(&e.store, e.now + TimeDelta::microseconds(1500));
+    let odd_now = Authentik::new(&*e.store, e.now + TimeDelta::microseconds(1500));
     let too_long = odd_now.create_token(&e.alice, &json_body(app("long", Some(day + TimeDelta::days(1))))).await;
     assert_eq!(
         invalid_map(too_long)["expires"],
@@ -363,7 +363,7 @@ async fn create_owner_rules() {
 
     let mut lenient = ak_user(6, "lenient", false);
     lenient.attributes.insert(AK_ATTR_TOKEN_EXPIRES.into(), json!(false));
-    e.store.insert_ak_user(lenient.clone()).await.unwrap();
+    e.store.insert_with_pk(lenient.clone()).await.unwrap();
     assert!(!ak.create_token(&lenient, &json_body(new_token("never"))).await.unwrap().expiring);
 
     let body = NewToken { user: Some(BOB), expiring: Some(false), ..new_token("for-bob") };
@@ -455,7 +455,7 @@ async fn oauth_env() -> Env {
     let mut expired = oauth(Access, 1, 11, ALICE);
     expired.expires = Some(e.now - TimeDelta::minutes(1));
     for t in [expired, oauth(Access, 2, 10, ALICE), oauth(Access, 3, 10, BOB), oauth(Refresh, 1, 10, BOB)] {
-        e.store.insert_oauth_token(t).await.unwrap();
+        e.store.insert_oauth_token(t, false).await.unwrap();
     }
     e
 }

@@ -6,9 +6,8 @@
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
-use crate::model::AkUserType;
-use crate::store::Field;
-use crate::store::{UserField, UserQuery};
+use crate::model::{AkUser, AkUserType};
+use crate::store::{Field, UserField, UserQuery};
 
 const MSG_USER_NOT_FOUND: &str = "No User matches the given query.";
 /// DRF `UniqueValidator` (the serializer declares `username` itself, so Django's own message does not apply).
@@ -120,14 +119,10 @@ impl Authentik<'_> {
         if let Some(pk) = group_pk {
             user.groups.push(crate::model::AkGroup::new(pk, name.clone()));
         }
-        let user = loop {
-            user.pk = self.store.max_ak_user_pk().await?.saturating_add(1);
-            match self.store.insert_ak_user(user.clone()).await {
-                Ok(()) => break user,
-                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
-                Err(StoreError::Duplicate { .. }) => return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
-                Err(e) => return Err(e.into()),
-            }
+        let user = match self.store.insert(user).await {
+            Ok(user) => user,
+            Err(StoreError::Duplicate { .. }) => return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
+            Err(e) => return Err(e.into()),
         };
         let identifier = slugify(&format!("service-account-{}-password", user.username));
         let token = CoreToken {
@@ -140,7 +135,7 @@ impl Authentik<'_> {
             Ok(token) => Ok(ServiceAccount { user, token, group_pk }),
             Err(err) => {
                 // Upstream creates both in one transaction: take the user back.
-                self.store.delete_ak_user(user.pk).await?;
+                self.store.delete::<AkUser>(user.pk).await?;
                 match err {
                     StoreError::Duplicate { .. } => Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
                     other => Err(other.into()),
@@ -152,7 +147,7 @@ impl Authentik<'_> {
     /// `UniqueValidator(User.objects.all())` on the service account's `name`: another user's display name.
     async fn name_taken(&self, name: &str) -> Result<bool, AkError> {
         let query = UserQuery { name: Some(name.to_owned()), ..UserQuery::default() };
-        Ok(self.store.list_ak_users(&query).await?.total > 0)
+        Ok(self.store.list::<AkUser>(&query.listing()).await?.total > 0)
     }
 
     /// `core_users_list`: a non-superuser sees only themselves.
@@ -197,7 +192,7 @@ impl Authentik<'_> {
             ordering: parse_ordering(params.ordering.as_deref(), UserField::parse, DEFAULT_ORDERING),
             page: page_request(params.page.as_deref(), params.page_size.as_deref())?,
         };
-        let slice = self.store.list_ak_users(&query).await?;
+        let slice = self.store.list::<AkUser>(&query.listing()).await?;
         Page::build(query.page, slice).map_err(|_| AkError::not_found(MSG_INVALID_PAGE))
     }
 
@@ -213,17 +208,12 @@ impl Authentik<'_> {
         let mut user = AkUser::new(0, fields.username.clone().unwrap_or_default(), self.now);
         apply(&mut user, fields, self.now);
         user.last_updated = self.now;
-        loop {
-            user.pk = self.store.max_ak_user_pk().await?.saturating_add(1);
-            match self.store.insert_ak_user(user.clone()).await {
-                Ok(()) => return Ok(user),
-                // Another create took the pk in between: take the next one.
-                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
-                Err(StoreError::Duplicate { field: Field::Username }) => {
-                    return Err(AkError::field("username", MSG_USERNAME_TAKEN));
-                }
-                Err(e) => return Err(e.into()),
+        match self.store.insert(user).await {
+            Ok(user) => Ok(user),
+            Err(StoreError::Duplicate { field: Field::Username }) => {
+                Err(AkError::field("username", MSG_USERNAME_TAKEN))
             }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -233,7 +223,7 @@ impl Authentik<'_> {
         require_superuser(caller)?;
         let fields = self.user_fields(body, !partial, Some(&user)).await?;
         apply(&mut user, fields, self.now);
-        match self.store.replace_ak_user(user.clone()).await {
+        match self.store.replace(user.clone()).await {
             Ok(()) => Ok(user),
             Err(StoreError::Duplicate { field: Field::Username }) => {
                 Err(AkError::field("username", MSG_USERNAME_TAKEN))
@@ -247,7 +237,7 @@ impl Authentik<'_> {
     pub async fn delete_user(&self, caller: &AkUser, pk: i64) -> Result<(), AkError> {
         self.visible_user(caller, pk).await?;
         require_superuser(caller)?;
-        match self.store.delete_ak_user(pk).await {
+        match self.store.delete::<AkUser>(pk).await {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_USER_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -259,7 +249,7 @@ impl Authentik<'_> {
         if !caller.is_effective_superuser() && caller.pk != pk {
             return Err(AkError::not_found(MSG_USER_NOT_FOUND));
         }
-        match self.store.ak_user(pk).await {
+        match self.store.get::<AkUser>(Field::Pk, pk).await {
             Ok(user) => Ok(user),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_USER_NOT_FOUND)),
             Err(e) => Err(e.into()),
@@ -296,7 +286,7 @@ impl Authentik<'_> {
                     add_error(&mut errors, "username", max_length(USERNAME_MAX_CHARS));
                 }
                 let unchanged = current.is_some_and(|c| c.username == username);
-                if !unchanged && self.exists(self.store.ak_user_by_username(username).await)? {
+                if !unchanged && self.exists(self.store.get::<AkUser>(Field::Username, username).await)? {
                     add_error(&mut errors, "username", MSG_USERNAME_TAKEN);
                 }
             }

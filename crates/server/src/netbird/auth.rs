@@ -1,6 +1,8 @@
 //! NetBird's `auth_middleware.go` for PATs: which `Authorization` headers authenticate, and as whom.
 
 use super::*;
+use crate::model::NbUser;
+use crate::store::Field;
 
 impl NetBird<'_> {
     /// `auth_middleware.go`: the header is split on single spaces and the scheme lower-cased;
@@ -27,7 +29,7 @@ impl NetBird<'_> {
             return Err(NbError::TokenInvalid);
         }
         self.store.mark_pat_used(&pat.user_id, &pat.id, self.now).await.map_err(auth_store_error)?;
-        let user = self.store.nb_user(&pat.user_id).await.map_err(auth_store_error)?;
+        let user = self.store.get::<NbUser>(Field::Id, &pat.user_id).await.map_err(auth_store_error)?;
         if user.blocked {
             return Err(NbError::UserBlocked);
         }

@@ -2,6 +2,8 @@
 //! self-or-service-user rule over list, retrieve, create and delete.
 
 use super::*;
+use crate::model::NbUser;
+use crate::store::Field;
 
 impl NetBird<'_> {
     /// `GET /api/users/{userId}/tokens`. Upstream's handler checks the *caller's* id for
@@ -92,7 +94,7 @@ impl NetBird<'_> {
     /// block after authentication counts), the target's existence and account, then the
     /// self-or-service-user rule.
     async fn authorize(&self, caller: &NbUser, target_id: &str, op: PatOp) -> Result<NbUser, NbError> {
-        let initiator = match self.store.nb_user(&caller.id).await {
+        let initiator = match self.store.get::<NbUser>(Field::Id, &caller.id).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Err(NbError::UserNotFound(caller.id.clone())),
             Err(e) => return Err(e.into()),
@@ -103,7 +105,7 @@ impl NetBird<'_> {
         if !pats_permission(&initiator, op) {
             return Err(NbError::PermissionDenied);
         }
-        let target = match self.store.nb_user(ids_ok(target_id)?).await {
+        let target = match self.store.get::<NbUser>(Field::Id, ids_ok(target_id)?).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Err(NbError::UserNotFound(target_id.to_owned())),
             Err(e) => return Err(e.into()),

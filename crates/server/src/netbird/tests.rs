@@ -4,32 +4,32 @@ use chrono::{TimeDelta, TimeZone};
 
 use super::groups::all_group;
 use super::*;
-use crate::model::NbGroup;
-use crate::store::MemoryStore;
+use crate::model::{NbGroup, NbUser};
+use crate::store::{Field, MemoryStore, Store};
 use crate::test_rows::nb_user;
 
 struct Env {
-    store: MemoryStore,
+    store: Box<dyn Store>,
     now: DateTime<Utc>,
 }
 
 impl Env {
     fn nb(&self) -> NetBird<'_> {
-        NetBird::new(&self.store, self.now)
+        NetBird::new(&*self.store, self.now)
     }
 
     async fn user(&self, id: &str) -> NbUser {
-        self.store.nb_user(id).await.unwrap()
+        self.store.get::<NbUser>(Field::Id, id).await.unwrap()
     }
 
     async fn add(&self, user: NbUser) -> NbUser {
-        self.store.insert_nb_user(user.clone()).await.unwrap();
+        self.store.insert(user.clone()).await.unwrap();
         user
     }
 }
 
 async fn env() -> Env {
-    let e = Env { store: MemoryStore::new(), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
+    let e = Env { store: Box::new(MemoryStore::new()), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
     for (id, role) in [
         ("owner", NbRole::Owner),
         ("admin", NbRole::Admin),
@@ -232,9 +232,9 @@ async fn authenticate_cases() {
         assert_eq!(msg(nb.authenticate(header.as_deref()).await), unauthorized(expected), "{header:?}");
     }
 
-    let later = NetBird::new(&e.store, e.now + TimeDelta::days(1) + TimeDelta::seconds(1));
+    let later = NetBird::new(&*e.store, e.now + TimeDelta::days(1) + TimeDelta::seconds(1));
     assert_eq!(msg(later.authenticate(Some(&format!("Token {plain}"))).await), unauthorized("token invalid"));
-    let at_expiry = NetBird::new(&e.store, e.now + TimeDelta::days(1));
+    let at_expiry = NetBird::new(&*e.store, e.now + TimeDelta::days(1));
     assert!(at_expiry.authenticate(Some(&format!("Token {plain}"))).await.is_ok(), "expiry is strictly after");
 
     nb.delete_pat(&owner, "owner", &pat.id).await.unwrap();
@@ -272,9 +272,9 @@ async fn the_all_group_is_one_row_per_account_under_a_derived_id() {
     assert_ne!(all_group("acc2").id, first.id);
     assert_eq!((first.name.as_str(), first.issued.as_str(), first.peers.len()), ("All", "api", 0));
     for _ in 0..2 {
-        ensure_all_group(&e.store, "acc1").await.unwrap();
+        ensure_all_group(&*e.store, "acc1").await.unwrap();
     }
-    ensure_all_group(&e.store, "acc2").await.unwrap();
+    ensure_all_group(&*e.store, "acc2").await.unwrap();
     let listed = e.nb().list_groups(&e.user("owner").await, None).await.unwrap();
     assert_eq!(listed, [first]);
 }
@@ -283,7 +283,7 @@ async fn the_all_group_is_one_row_per_account_under_a_derived_id() {
 async fn groups_list_puts_all_first_and_the_name_filter_takes_the_most_peers() {
     let e = env().await;
     let owner = e.user("owner").await;
-    let store: &dyn Store = &e.store;
+    let store = &*e.store;
     // Ids that sort before and after `All`'s: the listing still starts with `All`.
     let all = all_group("acc1");
     for (id, name, peers) in [("0000", "jwt-team", 1), ("zzzz", "jwt-team", 2), ("0001", "other", 0)] {
@@ -313,7 +313,7 @@ async fn groups_create_keeps_each_peer_once_and_refuses_a_taken_name() {
     let created = e.nb().create_group(&owner, &body).await.unwrap();
     assert_eq!((created.account_id.as_str(), created.issued.as_str()), ("acc1", "api"));
     assert_eq!(created.peers, ["p1", "p2"]);
-    let stored: NbGroup = (&e.store as &dyn Store).get(crate::store::Field::Id, &created.id).await.unwrap();
+    let stored: NbGroup = e.store.get(Field::Id, &created.id).await.unwrap();
     assert_eq!(stored, created);
     let again = e.nb().create_group(&owner, &serde_json::json!({"name": "devs"})).await;
     assert_eq!(msg(again), (NbErrorKind::AlreadyExists, "group with name devs already exists".to_owned()));

@@ -4,6 +4,11 @@
 use uuid::Uuid;
 
 use super::*;
+use crate::model::NbUser;
+use crate::pagination::PageRequest;
+use crate::store::Field;
+use crate::store::query::Listing;
+use crate::store::resource::NbUserColumn;
 
 /// `validateUserUpdate`'s reason for a target in another account (422, where its other reasons are 403).
 pub(super) const MSG_ACCOUNT_MISMATCH: &str = "user account id mismatch";
@@ -32,9 +37,11 @@ impl NetBird<'_> {
     /// `service_user` is 422 once there is a row to filter (upstream parses it inside its loop).
     pub async fn list_users(&self, caller: &NbUser, service_user: Option<&str>) -> Result<Vec<NbUser>, NbError> {
         let users = if users_permission(caller, UsersOp::Read) {
-            self.store.list_nb_users(&caller.account_id).await?
+            let account = Listing::new(None, &[], NbUserColumn::Id, PageRequest::all())
+                .filter(NbUserColumn::AccountId, Some(caller.account_id.clone()));
+            self.store.list::<NbUser>(&account).await?.items
         } else {
-            vec![self.store.nb_user(&caller.id).await?]
+            vec![self.store.get::<NbUser>(Field::Id, &caller.id).await?]
         };
         let filter = match service_user.filter(|v| !v.is_empty()) {
             None => None,
@@ -76,7 +83,7 @@ impl NetBird<'_> {
             auto_groups,
             ..NbUser::new(Uuid::new_v4().to_string(), caller.account_id.clone(), role)
         };
-        self.store.insert_nb_user(user.clone()).await?;
+        self.store.insert(user.clone()).await?;
         Ok(user)
     }
 
@@ -119,9 +126,9 @@ impl NetBird<'_> {
         }
         let transfers_ownership = role == NbRole::Owner && target.role != NbRole::Owner && !myself;
         let updated = NbUser { role, blocked: is_blocked, auto_groups, ..target };
-        self.store.replace_nb_user(updated.clone()).await?;
+        self.store.replace(updated.clone()).await?;
         if transfers_ownership {
-            self.store.replace_nb_user(NbUser { role: NbRole::Admin, ..caller.clone() }).await?;
+            self.store.replace(NbUser { role: NbRole::Admin, ..caller.clone() }).await?;
         }
         Ok(updated)
     }
@@ -141,7 +148,7 @@ impl NetBird<'_> {
         if target.role == NbRole::Owner {
             return Err(NbError::DeleteOwner);
         }
-        match self.store.delete_nb_user(id).await {
+        match self.store.delete::<NbUser>(id).await {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(NbError::UserNotFound(id.to_owned())),
             Err(e) => Err(e.into()),
@@ -149,7 +156,7 @@ impl NetBird<'_> {
     }
 
     async fn existing_user(&self, id: &str) -> Result<NbUser, NbError> {
-        match self.store.nb_user(super::pats::ids_ok(id)?).await {
+        match self.store.get::<NbUser>(Field::Id, super::pats::ids_ok(id)?).await {
             Ok(user) => Ok(user),
             Err(StoreError::NotFound) => Err(NbError::UserNotFound(id.to_owned())),
             Err(e) => Err(e.into()),

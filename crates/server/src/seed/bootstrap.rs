@@ -1,13 +1,14 @@
 //! The bootstrap credentials: the superuser `akadmin` with its non-expiring `api` token and the NetBird owner with
 //! its PAT, as authentik's `AUTHENTIK_BOOTSTRAP_TOKEN` does; generated (and printed) only for a new store.
 
-use crate::store::Field;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BOOTSTRAP_TOKEN_IDENTIFIER, DEFAULT_ACCOUNT, SeedError};
 use crate::model::{AkUser, CoreToken, NbRole, NbUser, Pat};
+use crate::pagination::PageRequest;
 use crate::secrets::{Secret, generate_key, generate_pat, hash_pat, new_xid_like_id, parse_pat};
-use crate::store::{Store, StoreError};
+use crate::store::query::Listing;
+use crate::store::{Field, Store, StoreError, UserField};
 
 /// The name of the bootstrap owner's PAT.
 pub const BOOTSTRAP_PAT_NAME: &str = "bootstrap";
@@ -40,23 +41,27 @@ pub async fn bootstrap(
     if let Some(pat) = &netbird_pat {
         parse_pat(pat).map_err(|err| SeedError::BadBootstrapPat(err.to_string()))?;
     }
-    let admin = match store.ak_user_by_username("akadmin").await {
+    let admin = match store.get::<AkUser>(Field::Username, "akadmin").await {
         Ok(user) => user,
         Err(StoreError::NotFound) => {
-            let snapshot = store.export().await?;
-            let pk = snapshot.ak_users.iter().map(|u| u.pk).max().unwrap_or(0).checked_add(1).ok_or_else(|| {
-                SeedError::Invalid("no user pk is left for akadmin: the largest pk is i64::MAX".to_string())
-            })?;
+            let highest =
+                Listing::new(None, &[], UserField::Pk, PageRequest::new(Some(1), Some(1)).unwrap_or_default())
+                    .order_by(&[(UserField::Pk, true)]);
+            if store.list::<AkUser>(&highest).await?.items.first().is_some_and(|u| u.pk == i64::MAX) {
+                return Err(SeedError::Invalid(
+                    "no user pk is left for akadmin: the largest pk is i64::MAX".to_string(),
+                ));
+            }
             let user = AkUser {
                 name: "authentik Default Admin".to_string(),
                 email: "root@localhost".to_string(),
                 is_superuser: true,
-                ..AkUser::new(pk, "akadmin", now)
+                ..AkUser::new(0, "akadmin", now)
             };
-            match store.insert_ak_user(user.clone()).await {
-                Ok(()) => user,
+            match store.insert(user).await {
+                Ok(user) => user,
                 // Another replica created it (or took the pk) first.
-                Err(StoreError::Duplicate { .. }) => store.ak_user_by_username("akadmin").await?,
+                Err(StoreError::Duplicate { .. }) => store.get::<AkUser>(Field::Username, "akadmin").await?,
                 Err(err) => return Err(err.into()),
             }
         }
@@ -65,7 +70,7 @@ pub async fn bootstrap(
     let (key, authentik_generated) = bootstrap_token(store, admin.pk, authentik_key).await?;
     let (netbird_pat, netbird_generated) = bootstrap_pat(store, now, netbird_pat, netbird_user).await?;
     // The owner's account has its `All` group, as every NetBird account from its creation.
-    let owner = store.nb_user(netbird_user).await?;
+    let owner = store.get::<NbUser>(Field::Id, netbird_user).await?;
     crate::netbird::ensure_all_group(store, &owner.account_id).await?;
     Ok(Bootstrap {
         authentik_key: key,
@@ -131,8 +136,8 @@ async fn bootstrap_pat(
     given: Option<String>,
     netbird_user: &str,
 ) -> Result<(Option<Secret>, bool), SeedError> {
-    match store.insert_nb_user(NbUser::new(netbird_user, DEFAULT_ACCOUNT, NbRole::Owner)).await {
-        Ok(()) | Err(StoreError::Duplicate { field: Field::Id }) => {}
+    match store.insert(NbUser::new(netbird_user, DEFAULT_ACCOUNT, NbRole::Owner)).await {
+        Ok(_) | Err(StoreError::Duplicate { field: Field::Id }) => {}
         Err(err) => return Err(err.into()),
     }
     let generated = given.is_none();

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use tokenstack_server::config::Config;
-use tokenstack_server::model::{CoreToken, Intent};
+use tokenstack_server::model::{AkUser, CoreToken, Intent};
 use tokenstack_server::secrets::Secret;
-use tokenstack_server::store::{Store, StoreError};
+use tokenstack_server::store::{Field, Store, StoreError};
 
 const KEY: &str = "service-test-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI";
 const PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
@@ -158,7 +158,7 @@ async fn the_expiry_sweep_rotates_api_keys_and_deletes_other_expired_tokens() {
     let store: Arc<dyn Store> = tokenstack_server::store::open("memory").await.expect("memory store");
     let now = Utc::now();
     tokenstack_server::seed::bootstrap(&*store, now, Some(KEY.to_string()), None, "admin").await.expect("bootstrap");
-    let owner = store.ak_user_by_username("akadmin").await.expect("akadmin").pk;
+    let owner = store.get::<AkUser>(Field::Username, "akadmin").await.expect("akadmin").pk;
     let token = |identifier: &str, intent: Intent, key: &str| CoreToken {
         pk: uuid::Uuid::new_v4(),
         identifier: identifier.to_string(),

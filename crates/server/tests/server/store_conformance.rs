@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokenstack_server::store::Field;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use tokio::task::JoinSet;
@@ -24,9 +23,9 @@ use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::query::Listing;
-use tokenstack_server::store::resource::NbGroupColumn;
+use tokenstack_server::store::resource::{NbGroupColumn, NbUserColumn};
 use tokenstack_server::store::{
-    self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, MemoryStore, OAuthField, OAuthQuery,
+    self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, Field, MemoryStore, OAuthField, OAuthQuery,
     PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
 };
 
@@ -111,8 +110,8 @@ async fn place(s: &Arc<dyn Store>, providers: &[(i64, &str)]) {
 }
 
 async fn seeded(s: Arc<dyn Store>) -> Arc<dyn Store> {
-    s.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
-    s.insert_ak_user(ak_user(2, "bob", false)).await.unwrap();
+    s.insert_with_pk(ak_user(1, "alice", false)).await.unwrap();
+    s.insert_with_pk(ak_user(2, "bob", false)).await.unwrap();
     s
 }
 
@@ -126,13 +125,13 @@ fn ids(slice: &Slice<CoreToken>) -> Vec<&str> {
 
 async fn ak_users_and_providers(s: Arc<dyn Store>) {
     let s = seeded(s).await;
-    assert_eq!(s.ak_user(1).await.unwrap().username, "alice");
-    assert_eq!(s.ak_user_by_username("bob").await.unwrap().pk, 2);
-    assert_eq!(s.ak_user(9).await, Err(StoreError::NotFound));
-    assert_eq!(s.ak_user_by_username("eve").await, Err(StoreError::NotFound));
-    assert_eq!(s.insert_ak_user(ak_user(1, "x", false)).await, Err(StoreError::Duplicate { field: Field::Pk }));
+    assert_eq!(s.get::<AkUser>(Field::Pk, 1).await.unwrap().username, "alice");
+    assert_eq!(s.get::<AkUser>(Field::Username, "bob").await.unwrap().pk, 2);
+    assert_eq!(s.get::<AkUser>(Field::Pk, 9).await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<AkUser>(Field::Username, "eve").await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_with_pk(ak_user(1, "x", false)).await, Err(StoreError::Duplicate { field: Field::Pk }));
     assert_eq!(
-        s.insert_ak_user(ak_user(3, "alice", false)).await,
+        s.insert_with_pk(ak_user(3, "alice", false)).await,
         Err(StoreError::Duplicate { field: Field::Username })
     );
     place(&s, &[(5, "grafana")]).await;
@@ -292,15 +291,15 @@ async fn expire_rotates_api_and_deletes_others(s: Arc<dyn Store>) {
 async fn oauth_tokens(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     place(&s, &[(10, "Grafana"), (11, "Wiki")]).await;
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 11, 1)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 2, 10, 2)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Refresh, 1, 10, 1)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 11, 1), false).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 2, 10, 2), false).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Refresh, 1, 10, 1), false).await.unwrap();
     assert_eq!(
-        s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1)).await,
+        s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1), false).await,
         Err(StoreError::Duplicate { field: Field::Pk })
     );
-    assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 99, 1)).await, Err(StoreError::NotFound));
-    assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 99)).await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 99, 1), false).await, Err(StoreError::NotFound));
+    assert_eq!(s.insert_oauth_token(oauth(OAuthKind::Access, 3, 10, 99), false).await, Err(StoreError::NotFound));
     assert_eq!(s.oauth_token(OAuthKind::Refresh, 1).await.unwrap().provider, 10);
     assert_eq!(s.oauth_token(OAuthKind::Refresh, 2).await, Err(StoreError::NotFound));
 
@@ -330,14 +329,11 @@ async fn oauth_tokens(s: Arc<dyn Store>) {
 }
 
 async fn netbird_users_and_pats(s: Arc<dyn Store>) {
-    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
-    s.insert_nb_user(NbUser::new("u2", "acc", NbRole::Admin)).await.unwrap();
-    assert_eq!(
-        s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await,
-        Err(StoreError::Duplicate { field: Field::Id })
-    );
-    assert_eq!(s.nb_user("u2").await.unwrap().role, NbRole::Admin);
-    assert_eq!(s.nb_user("u3").await, Err(StoreError::NotFound));
+    s.insert(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert(NbUser::new("u2", "acc", NbRole::Admin)).await.unwrap();
+    assert_eq!(s.insert(NbUser::new("u1", "acc", NbRole::User)).await, Err(StoreError::Duplicate { field: Field::Id }));
+    assert_eq!(s.get::<NbUser>(Field::Id, "u2").await.unwrap().role, NbRole::Admin);
+    assert_eq!(s.get::<NbUser>(Field::Id, "u3").await, Err(StoreError::NotFound));
 
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     s.insert_pat(pat("p2", "u1", "h2")).await.unwrap();
@@ -368,8 +364,8 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     let s = seeded(s).await;
     place(&s, &[(10, "Grafana")]).await;
     s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2)).await.unwrap();
-    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::Owner)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 2), false).await.unwrap();
+    s.insert(NbUser::new("u1", "acc", NbRole::Owner)).await.unwrap();
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     s.insert(key_pair("signing")).await.unwrap();
     s.insert(key_pair("another")).await.unwrap();
@@ -428,7 +424,7 @@ async fn paging_totals_and_empty_pages(s: Arc<dyn Store>) {
 }
 
 async fn search_is_unicode_case_insensitive_and_literal(s: Arc<dyn Store>) {
-    s.insert_ak_user(ak_user(1, "Zoë", false)).await.unwrap();
+    s.insert_with_pk(ak_user(1, "Zoë", false)).await.unwrap();
     let mut a = core_token("Ärger-100%", "k1", 1);
     a.description = "Straße".into();
     s.insert_core_token(a).await.unwrap();
@@ -498,13 +494,12 @@ async fn users_list_replace_and_delete_with_their_tokens(s: Arc<dyn Store>) {
     let mut carol = ak_user(7, "Carol", false);
     carol.path = "ci/team".into();
     carol.is_active = false;
-    s.insert_ak_user(carol.clone()).await.unwrap();
-    assert_eq!(s.max_ak_user_pk().await.unwrap(), 7);
+    s.insert_with_pk(carol.clone()).await.unwrap();
     let list = |q: UserQuery| {
         let s = s.clone();
         async move {
             let q = UserQuery { ordering: vec![(UserField::Username, false)], ..q };
-            s.list_ak_users(&q).await.unwrap().items.into_iter().map(|u| u.username).collect::<Vec<_>>()
+            s.list::<AkUser>(&q.listing()).await.unwrap().items.into_iter().map(|u| u.username).collect::<Vec<_>>()
         }
     };
     assert_eq!(list(UserQuery::default()).await, ["Carol", "alice", "bob"], "byte order, as PostgreSQL's C collation");
@@ -520,44 +515,46 @@ async fn users_list_replace_and_delete_with_their_tokens(s: Arc<dyn Store>) {
 
     carol.username = "carol".into();
     carol.name = "Carol C".into();
-    s.replace_ak_user(carol.clone()).await.unwrap();
-    assert_eq!(s.ak_user_by_username("carol").await.unwrap(), carol);
-    assert_eq!(s.ak_user_by_username("Carol").await, Err(StoreError::NotFound));
+    s.replace(carol.clone()).await.unwrap();
+    assert_eq!(s.get::<AkUser>(Field::Username, "carol").await.unwrap(), carol);
+    assert_eq!(s.get::<AkUser>(Field::Username, "Carol").await, Err(StoreError::NotFound));
     assert_eq!(list(UserQuery { name: Some("Carol C".into()), ..UserQuery::default() }).await, ["carol"]);
     carol.username = "alice".into();
-    assert_eq!(s.replace_ak_user(carol).await, Err(StoreError::Duplicate { field: Field::Username }));
-    assert_eq!(s.replace_ak_user(ak_user(99, "ghost", false)).await, Err(StoreError::NotFound));
+    assert_eq!(s.replace(carol).await, Err(StoreError::Duplicate { field: Field::Username }));
+    assert_eq!(s.replace(ak_user(99, "ghost", false)).await, Err(StoreError::NotFound));
 
     place(&s, &[(1, "grafana")]).await;
     s.insert_core_token(core_token("carol-t", "carol-key", 7)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 1, 7)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 1, 7), false).await.unwrap();
     s.insert_core_token(core_token("alice-t", "alice-key", 1)).await.unwrap();
-    s.delete_ak_user(7).await.unwrap();
+    s.delete::<AkUser>(7).await.unwrap();
     assert_eq!(s.core_token("carol-t").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("carol-key").await, Err(StoreError::NotFound));
     assert_eq!(s.oauth_token(OAuthKind::Access, 1).await, Err(StoreError::NotFound));
     assert!(s.core_token("alice-t").await.is_ok());
-    assert_eq!(s.delete_ak_user(7).await, Err(StoreError::NotFound));
+    assert_eq!(s.delete::<AkUser>(7).await, Err(StoreError::NotFound));
+    assert_eq!(s.insert(ak_user(0, "dave", false)).await.unwrap().pk, 3, "one after the highest in use");
 }
 
 async fn netbird_users_replace_and_delete_with_their_pats(s: Arc<dyn Store>) {
-    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
-    s.insert_nb_user(NbUser::new("u0", "acc", NbRole::Owner)).await.unwrap();
-    s.insert_nb_user(NbUser::new("other", "acc2", NbRole::Owner)).await.unwrap();
+    s.insert(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert(NbUser::new("u0", "acc", NbRole::Owner)).await.unwrap();
+    s.insert(NbUser::new("other", "acc2", NbRole::Owner)).await.unwrap();
     let ids = |users: Vec<NbUser>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
-    assert_eq!(ids(s.list_nb_users("acc").await.unwrap()), ["u0", "u1"]);
-    let mut u1 = NbUser { blocked: true, auto_groups: vec!["g1".into()], ..NbUser::new("u1", "acc2", NbRole::Admin) };
-    s.replace_nb_user(u1.clone()).await.unwrap();
-    u1.account_id = "acc".into();
-    assert_eq!(s.nb_user("u1").await.unwrap(), u1, "the account stays");
-    assert_eq!(s.replace_nb_user(NbUser::new("ghost", "acc", NbRole::User)).await, Err(StoreError::NotFound));
+    let account = Listing::new(None, &[], NbUserColumn::Id, PageRequest::all())
+        .filter(NbUserColumn::AccountId, Some("acc".to_string()));
+    assert_eq!(ids(s.list::<NbUser>(&account).await.unwrap().items), ["u0", "u1"]);
+    let u1 = NbUser { blocked: true, auto_groups: vec!["g1".into()], ..NbUser::new("u1", "acc", NbRole::Admin) };
+    s.replace(u1.clone()).await.unwrap();
+    assert_eq!(s.get::<NbUser>(Field::Id, "u1").await.unwrap(), u1);
+    assert_eq!(s.replace(NbUser::new("ghost", "acc", NbRole::User)).await, Err(StoreError::NotFound));
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     s.insert_pat(pat("p0", "u0", "h0")).await.unwrap();
-    s.delete_nb_user("u1").await.unwrap();
+    s.delete::<NbUser>("u1").await.unwrap();
     assert_eq!(s.pat_by_hash("h1").await, Err(StoreError::NotFound));
     assert!(s.pat_by_hash("h0").await.is_ok());
-    assert_eq!(s.nb_user("u1").await, Err(StoreError::NotFound));
-    assert_eq!(s.delete_nb_user("u1").await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<NbUser>(Field::Id, "u1").await, Err(StoreError::NotFound));
+    assert_eq!(s.delete::<NbUser>("u1").await, Err(StoreError::NotFound));
 }
 
 async fn fifty_parallel_creates(s: Arc<dyn Store>) {
@@ -678,7 +675,7 @@ async fn set_key_races(s: Arc<dyn Store>) {
 }
 
 async fn concurrent_mark_pat_used(s: Arc<dyn Store>) {
-    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
     for i in 0..10 {
         s.insert_pat(pat(&format!("p{i}"), "u1", &format!("h{i}"))).await.unwrap();
     }
@@ -717,7 +714,7 @@ async fn bootstrap_is_idempotent(s: Arc<dyn Store>) {
     assert_eq!(s.core_token_by_key(&key).await.unwrap().identifier, BOOTSTRAP_TOKEN_IDENTIFIER);
     let pats = s.list_pats("admin").await.unwrap();
     assert_eq!((pats.len(), pats[0].hashed_token.as_str()), (1, hashed.as_str()));
-    assert_eq!(s.ak_user_by_username("akadmin").await.unwrap().pk, 1);
+    assert_eq!(s.get::<AkUser>(Field::Username, "akadmin").await.unwrap().pk, 1);
     // Replicas starting together with the same credentials.
     let (a, b) = tokio::join!(
         seed::bootstrap(&*s, now(), Some(key.clone()), Some(plain.clone()), "admin"),
@@ -766,18 +763,18 @@ async fn reads_before_and_after_every_write(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     let a = s.insert_core_token(core_token("a", "k1", 1)).await.unwrap();
     let b = s.insert_core_token(core_token("b", "k2", 2)).await.unwrap();
-    s.insert_nb_user(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
+    s.insert(NbUser::new("u1", "acc", NbRole::User)).await.unwrap();
     s.insert_pat(pat("p1", "u1", "h1")).await.unwrap();
     s.insert_pat(pat("p2", "u1", "h2")).await.unwrap();
     let warm = |s: Arc<dyn Store>| async move {
         let _ = s.core_token_by_key("k1").await;
         let _ = s.core_token("a").await;
         let _ = s.core_token_by_key("k2").await;
-        let _ = s.ak_user(1).await;
-        let _ = s.ak_user(2).await;
+        let _ = s.get::<AkUser>(Field::Pk, 1).await;
+        let _ = s.get::<AkUser>(Field::Pk, 2).await;
         let _ = s.pat_by_hash("h1").await;
         let _ = s.pat_by_hash("h2").await;
-        let _ = s.nb_user("u1").await;
+        let _ = s.get::<NbUser>(Field::Id, "u1").await;
     };
 
     // set_key: the old key stops at once, the new one resolves, retrieve shows it.
@@ -805,19 +802,19 @@ async fn reads_before_and_after_every_write(s: Arc<dyn Store>) {
 
     // A user deactivated, then deleted with their tokens.
     warm(s.clone()).await;
-    let bob = AkUser { is_active: false, ..s.ak_user(2).await.unwrap() };
-    s.replace_ak_user(bob).await.unwrap();
-    assert!(!s.ak_user(2).await.unwrap().is_active);
-    s.delete_ak_user(2).await.unwrap();
-    assert_eq!(s.ak_user(2).await, Err(StoreError::NotFound));
+    let bob = AkUser { is_active: false, ..s.get::<AkUser>(Field::Pk, 2).await.unwrap() };
+    s.replace(bob).await.unwrap();
+    assert!(!s.get::<AkUser>(Field::Pk, 2).await.unwrap().is_active);
+    s.delete::<AkUser>(2).await.unwrap();
+    assert_eq!(s.get::<AkUser>(Field::Pk, 2).await, Err(StoreError::NotFound));
     assert_eq!(s.core_token_by_key("k2").await, Err(StoreError::NotFound));
     assert_eq!(s.core_token(&b.identifier).await, Err(StoreError::NotFound));
 
     // A NetBird user blocked; a PAT marked used, then deleted.
     warm(s.clone()).await;
-    let blocked = NbUser { blocked: true, ..s.nb_user("u1").await.unwrap() };
-    s.replace_nb_user(blocked).await.unwrap();
-    assert!(s.nb_user("u1").await.unwrap().blocked);
+    let blocked = NbUser { blocked: true, ..s.get::<NbUser>(Field::Id, "u1").await.unwrap() };
+    s.replace(blocked).await.unwrap();
+    assert!(s.get::<NbUser>(Field::Id, "u1").await.unwrap().blocked);
     let at = now();
     s.mark_pat_used("u1", "p1", at).await.unwrap();
     assert_eq!(s.pat("u1", "p1").await.unwrap().last_used, Some(at));
@@ -832,28 +829,28 @@ async fn reads_before_and_after_every_write(s: Arc<dyn Store>) {
     s.import(Snapshot { ak_users: vec![ak_user(1, "alice", false)], ..Snapshot::default() }).await.unwrap();
     assert_eq!(s.core_token_by_key("k1c").await, Err(StoreError::NotFound));
     assert_eq!(s.pat_by_hash("h2").await, Err(StoreError::NotFound));
-    assert_eq!(s.nb_user("u1").await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<NbUser>(Field::Id, "u1").await, Err(StoreError::NotFound));
 
     // The NetBird user deleted with their PATs.
-    s.insert_nb_user(NbUser::new("u2", "acc", NbRole::User)).await.unwrap();
+    s.insert(NbUser::new("u2", "acc", NbRole::User)).await.unwrap();
     s.insert_pat(pat("p3", "u2", "h3")).await.unwrap();
-    let _ = (s.pat_by_hash("h3").await, s.nb_user("u2").await);
-    s.delete_nb_user("u2").await.unwrap();
+    let _ = (s.pat_by_hash("h3").await, s.get::<NbUser>(Field::Id, "u2").await);
+    s.delete::<NbUser>("u2").await.unwrap();
     assert_eq!(s.pat_by_hash("h3").await, Err(StoreError::NotFound));
-    assert_eq!(s.nb_user("u2").await, Err(StoreError::NotFound));
+    assert_eq!(s.get::<NbUser>(Field::Id, "u2").await, Err(StoreError::NotFound));
 }
 
 // ---- the OAuth2 provider's storage (token endpoint, authorization codes, signing keys) ----
 
-async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
+async fn oauth_tokens_by_value_revoked_and_allocated_pks(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     place(&s, &[(10, "grafana"), (11, "wiki")]).await;
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 0);
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 0);
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Access, 5, 10, 2)).await.unwrap();
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Access).await, 1);
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Refresh).await, 1);
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 10, 1), false).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 5, 10, 2), false).await.unwrap();
     let refresh = OAuthToken { token: Secret::new("refresh-3"), ..oauth(OAuthKind::Refresh, 3, 10, 1) };
-    s.insert_oauth_token(refresh.clone()).await.unwrap();
+    s.insert_oauth_token(refresh.clone(), false).await.unwrap();
 
     let by = |kind, value: &'static str| {
         let s = s.clone();
@@ -866,8 +863,8 @@ async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
     assert_eq!(by(OAuthKind::Refresh, "tok-1").await, Err(StoreError::NotFound), "the other kind");
     assert_eq!(by(OAuthKind::Access, "tok-").await, Err(StoreError::NotFound), "exact values only");
     assert_eq!(by(OAuthKind::Access, "unknown").await, Err(StoreError::NotFound));
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 5);
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 3);
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Access).await, 6);
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Refresh).await, 4);
 
     // Rotation revokes the old refresh token: every read shows it, the other tokens stay as they were.
     assert!(!refresh.revoked);
@@ -881,11 +878,11 @@ async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
     assert_eq!(s.revoke_oauth_token(OAuthKind::Access, 99).await, Err(StoreError::NotFound));
 
     // Values are not unique (upstream's `TextField`): the lowest pk answers.
-    s.insert_oauth_token(oauth(OAuthKind::Access, 7, 11, 2)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 7, 11, 2), false).await.unwrap();
     let twin = OAuthToken { token: Secret::new("tok-1"), ..oauth(OAuthKind::Access, 8, 11, 2) };
-    s.insert_oauth_token(twin).await.unwrap();
+    s.insert_oauth_token(twin, false).await.unwrap();
     assert_eq!(by(OAuthKind::Access, "tok-1").await.unwrap().pk, 1);
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 8);
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Access).await, 9);
 
     // Every way a token goes takes it out of the lookup and of the highest pk.
     s.delete_oauth_token(OAuthKind::Access, 1).await.unwrap();
@@ -893,14 +890,25 @@ async fn oauth_tokens_by_value_revoked_and_max_pk(s: Arc<dyn Store>) {
     s.delete::<AkProvider>(11).await.unwrap();
     assert_eq!(by(OAuthKind::Access, "tok-1").await, Err(StoreError::NotFound));
     assert_eq!(by(OAuthKind::Access, "tok-7").await, Err(StoreError::NotFound));
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 5);
-    s.delete_ak_user(2).await.unwrap();
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Access).await, 6);
+    s.delete::<AkUser>(2).await.unwrap();
     assert_eq!(by(OAuthKind::Access, "tok-5").await, Err(StoreError::NotFound));
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Access).await.unwrap(), 0);
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 3);
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Access).await, 1);
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Refresh).await, 4);
     s.import(Snapshot::default()).await.unwrap();
     assert_eq!(by(OAuthKind::Refresh, "refresh-3").await, Err(StoreError::NotFound));
-    assert_eq!(s.max_oauth_token_pk(OAuthKind::Refresh).await.unwrap(), 0);
+    let s = seeded(s).await;
+    place(&s, &[(10, "grafana")]).await;
+    assert_eq!(next_oauth_pk(&s, OAuthKind::Refresh).await, 1);
+}
+
+/// The pk an allocating insert of `kind` gets now (the highest of its kind + 1), by user 1 for provider 10; the
+/// probe is deleted again.
+async fn next_oauth_pk(s: &Arc<dyn Store>, kind: OAuthKind) -> i64 {
+    let probe = s.insert_oauth_token(oauth(kind, 0, 10, 1), true).await.unwrap();
+    assert_eq!(s.oauth_token(kind, probe.pk).await.unwrap(), probe, "stored as returned");
+    s.delete_oauth_token(kind, probe.pk).await.unwrap();
+    probe.pk
 }
 
 async fn authorization_codes_are_taken_once(s: Arc<dyn Store>) {
@@ -929,7 +937,7 @@ async fn authorization_codes_are_taken_once(s: Arc<dyn Store>) {
     for (value, provider, user) in [("of-bob", 10, 2), ("of-alice", 10, 1), ("of-wiki", 11, 1)] {
         s.insert_authorization_code(code(value, provider, user)).await.unwrap();
     }
-    s.delete_ak_user(2).await.unwrap();
+    s.delete::<AkUser>(2).await.unwrap();
     assert_eq!(s.take_authorization_code("of-bob").await, Err(StoreError::NotFound));
     assert_eq!(s.insert_authorization_code(code("for-bob", 10, 2)).await, Err(StoreError::NotFound));
     s.delete::<AkProvider>(11).await.unwrap();
@@ -1076,8 +1084,8 @@ async fn providers_and_applications(s: Arc<dyn Store>) {
     assert_eq!(s.replace(unbound_to_unknown).await, Err(StoreError::NotFound), "a replace checks parents too");
 
     // Deleting a provider takes its tokens and leaves its application unbound.
-    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 5, 1)).await.unwrap();
-    s.insert_oauth_token(oauth(OAuthKind::Refresh, 2, 3, 1)).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Access, 1, 5, 1), false).await.unwrap();
+    s.insert_oauth_token(oauth(OAuthKind::Refresh, 2, 3, 1), false).await.unwrap();
     s.delete::<AkProvider>(5).await.unwrap();
     assert_eq!(s.oauth_token(OAuthKind::Access, 1).await, Err(StoreError::NotFound));
     assert!(s.oauth_token(OAuthKind::Refresh, 2).await.is_ok(), "other providers' tokens stay");
@@ -1152,7 +1160,7 @@ conformance_cases![
     bootstrap_generates_credentials_only_for_a_new_store,
     seed_only_into_an_empty_store,
     reads_before_and_after_every_write,
-    oauth_tokens_by_value_revoked_and_max_pk,
+    oauth_tokens_by_value_revoked_and_allocated_pks,
     authorization_codes_are_taken_once,
     concurrent_takes_of_one_code,
     key_pairs,
@@ -1199,7 +1207,7 @@ async fn sqlite_files_are_private_to_the_service_user() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let store = sqlite_store(dir.path(), "private").await;
-    store.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
+    store.insert_with_pk(ak_user(1, "alice", false)).await.unwrap();
     for name in ["private.db", "private.db-wal", "private.db-shm"] {
         let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} is {mode:o}");

@@ -2,10 +2,10 @@
 //! the rules; the SQL stores name the same columns in `sql/mod.rs`).
 
 use super::State;
-use crate::model::{AkProvider, AkUser, CoreToken, OAuthToken};
+use crate::model::{AkProvider, CoreToken, OAuthToken};
 use crate::query::Value;
 use crate::resource::{Field, Key, Resource};
-use crate::{CoreTokenField, OAuthField, UserField};
+use crate::{CoreTokenField, OAuthField};
 
 impl State {
     /// A core token's value of a listing column.
@@ -20,24 +20,6 @@ impl State {
             CoreTokenField::Expiring => Value::Bool(t.expiring),
             CoreTokenField::Managed => Value::opt_text(t.managed.as_deref()),
             CoreTokenField::UserUsername => Value::text(self.username(t.user)),
-        }
-    }
-
-    /// A user's value of a listing column.
-    pub(super) fn user_value<'a>(&'a self, u: &'a AkUser, column: UserField) -> Value<'a> {
-        match column {
-            UserField::Pk => Value::Int(u.pk),
-            UserField::Username => Value::text(&u.username),
-            UserField::Name => Value::text(&u.name),
-            UserField::Email => Value::text(&u.email),
-            UserField::IsActive => Value::Bool(u.is_active),
-            UserField::IsSuperuser => Value::Bool(u.is_effective_superuser()),
-            UserField::Path => Value::text(&u.path),
-            UserField::Type => Value::text(u.user_type.as_str()),
-            UserField::Uuid => Value::Text(u.uuid.to_string().into()),
-            UserField::DateJoined => Value::Time(u.date_joined),
-            UserField::LastLogin => Value::opt_time(u.last_login),
-            UserField::LastUpdated => Value::Time(u.last_updated),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::pagination::Slice;
 use crate::query::Listing;
 use crate::resource::{Child, ErasedColumn, Field, Key, Resource, Row as AnyRow, Table, downcast};
 use crate::secrets::Secret;
-use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
+use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
 use slab::{Row, Slab};
 use tables::Tables;
 
@@ -43,9 +43,7 @@ impl MemoryStore {
 
 #[derive(Default)]
 struct State {
-    ak_users: HashMap<i64, AkUser>,
-    ak_user_by_username: HashMap<String, i64>,
-    /// Every declared resource (`resource.rs`): providers, applications, key pairs, NetBird groups.
+    /// Every declared resource (`resource/`): users, providers, applications, key pairs, NetBird users and groups.
     tables: Tables,
     /// Core tokens with their identifier, key, pk and user indexes.
     core: CoreTable,
@@ -58,7 +56,6 @@ struct State {
     oauth_index: [OAuthIndex; 2],
     /// Authorization codes by code.
     codes: HashMap<String, AuthorizationCode>,
-    nb_users: HashMap<String, NbUser>,
     /// id → PAT
     pats: PatTable,
 }
@@ -67,24 +64,15 @@ struct State {
 impl std::fmt::Debug for State {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("State")
-            .field("ak_users", &self.ak_users.len())
+            .field("ak_users", &self.tables.len(AkUser::TABLE))
             .field("providers", &self.tables.len(AkProvider::TABLE))
             .field("core_tokens", &self.core.len())
             .field("oauth_tokens", &self.oauth.len())
             .field("authorization_codes", &self.codes.len())
             .field("key_pairs", &self.tables.len(AkKeyPair::TABLE))
-            .field("nb_users", &self.nb_users.len())
+            .field("nb_users", &self.tables.len(NbUser::TABLE))
             .field("pats", &self.pats.len())
             .finish()
-    }
-}
-
-/// Whether a row of a table that is not a declared resource exists, for a declared row's parent.
-fn exists(ak_users: &HashMap<i64, AkUser>, nb_users: &HashMap<String, NbUser>, table: &str, key: &Key) -> bool {
-    match (table, key) {
-        ("ak_users", Key::Int(pk)) => ak_users.contains_key(pk),
-        ("nb_users", Key::Text(id)) => nb_users.contains_key(id.as_ref()),
-        _ => false,
     }
 }
 
@@ -178,20 +166,8 @@ impl Row<2> for Pat {
 }
 
 impl State {
-    fn insert_ak_user(&mut self, user: AkUser) -> Result<(), StoreError> {
-        if self.ak_users.contains_key(&user.pk) {
-            return Err(StoreError::Duplicate { field: Field::Pk });
-        }
-        if self.ak_user_by_username.contains_key(&user.username) {
-            return Err(StoreError::Duplicate { field: Field::Username });
-        }
-        self.ak_user_by_username.insert(user.username.clone(), user.pk);
-        self.ak_users.insert(user.pk, user);
-        Ok(())
-    }
-
     fn insert_core(&mut self, token: CoreToken) -> Result<(), StoreError> {
-        if !self.ak_users.contains_key(&token.user) {
+        if !self.has_user(token.user) {
             return Err(StoreError::NotFound);
         }
         let entry = expiry_key(&token).map(|at| (at, token.pk));
@@ -225,7 +201,7 @@ impl State {
         if token.key != old.key && self.core.by_key(token.key.expose()).is_some() {
             return Err(StoreError::Duplicate { field: Field::Key });
         }
-        if !self.ak_users.contains_key(&token.user) {
+        if !self.has_user(token.user) {
             return Err(StoreError::NotFound);
         }
         let old = self.remove_core(identifier).ok_or(StoreError::NotFound)?;
@@ -243,7 +219,7 @@ impl State {
         if self.oauth.contains_key(&id) {
             return Err(StoreError::Duplicate { field: Field::Pk });
         }
-        if !self.ak_users.contains_key(&token.user) || !self.has_provider(token.provider) {
+        if !self.has_user(token.user) || !self.has_provider(token.provider) {
             return Err(StoreError::NotFound);
         }
         self.oauth_by_user.entry(token.user).or_default().push(id);
@@ -272,23 +248,15 @@ impl State {
         if self.codes.contains_key(code.code.expose()) {
             return Err(StoreError::Duplicate { field: Field::Code });
         }
-        if !self.ak_users.contains_key(&code.user) || !self.has_provider(code.provider) {
+        if !self.has_user(code.user) || !self.has_provider(code.provider) {
             return Err(StoreError::NotFound);
         }
         self.codes.insert(code.code.expose().to_owned(), code);
         Ok(())
     }
 
-    fn insert_nb_user(&mut self, user: NbUser) -> Result<(), StoreError> {
-        if self.nb_users.contains_key(&user.id) {
-            return Err(StoreError::Duplicate { field: Field::Id });
-        }
-        self.nb_users.insert(user.id.clone(), user);
-        Ok(())
-    }
-
     fn insert_pat(&mut self, pat: Pat) -> Result<(), StoreError> {
-        if !self.nb_users.contains_key(&pat.user_id) {
+        if !self.tables.contains(NbUser::TABLE.name, &Key::from(&pat.user_id)) {
             return Err(StoreError::NotFound);
         }
         self.pats.insert(pat).map_err(|index| StoreError::Duplicate { field: [Field::Id, Field::HashedToken][index] })
@@ -302,46 +270,65 @@ impl State {
         self.tables.contains(AkProvider::TABLE.name, &Key::Int(pk))
     }
 
+    fn has_user(&self, pk: i64) -> bool {
+        self.tables.contains(AkUser::TABLE.name, &Key::Int(pk))
+    }
+
+    /// The user with pk `pk`.
+    fn user(&self, pk: i64) -> Option<&AkUser> {
+        self.tables.get(AkUser::TABLE, Field::Pk, &Key::Int(pk)).and_then(|row| row.as_any().downcast_ref())
+    }
+
+    /// The pk of the user `username`.
+    fn user_pk(&self, username: &str) -> Option<i64> {
+        let row = self.tables.get(AkUser::TABLE, Field::Username, &Key::from(username))?;
+        row.as_any().downcast_ref::<AkUser>().map(|user| user.pk)
+    }
+
     /// What a deleted declared row's children that are not declared resources do: they go with it.
     fn cascade(&mut self, child: &Child, pk: &Key) {
-        match (child.table, pk) {
-            ("oauth_tokens", Key::Int(provider)) => {
+        match (child.table, child.column, pk) {
+            ("oauth_tokens", "provider_id", Key::Int(provider)) => {
                 let tokens: Vec<(OAuthKind, i64)> =
                     self.oauth.values().filter(|t| t.provider == *provider).map(|t| (t.kind, t.pk)).collect();
                 for id in tokens {
                     self.remove_oauth(id);
                 }
             }
-            ("authorization_codes", Key::Int(provider)) => self.codes.retain(|_, code| code.provider != *provider),
+            ("oauth_tokens", "user_id", Key::Int(user)) => {
+                for id in self.oauth_by_user.remove(user).unwrap_or_default() {
+                    self.take_oauth(id);
+                }
+            }
+            ("authorization_codes", "provider_id", Key::Int(provider)) => {
+                self.codes.retain(|_, code| code.provider != *provider);
+            }
+            ("authorization_codes", "user_id", Key::Int(user)) => self.codes.retain(|_, code| code.user != *user),
+            ("core_tokens", "user_id", Key::Int(user)) => {
+                let identifiers: Vec<String> = self.core.of_owner(user).map(|t| t.identifier.clone()).collect();
+                for identifier in identifiers {
+                    self.remove_core(&identifier);
+                }
+            }
+            ("pats", "user_id", Key::Text(user)) => {
+                let pats: Vec<String> = self.pats.of_owner(user.as_ref()).map(|p| p.id.clone()).collect();
+                for pat in pats {
+                    self.pats.remove(BY_ID, pat.as_bytes());
+                }
+            }
             _ => {}
         }
     }
 
     fn username(&self, pk: i64) -> &str {
-        self.ak_users.get(&pk).map_or("", |u| u.username.as_str())
-    }
-
-    fn delete_ak_user(&mut self, pk: i64) -> Result<(), StoreError> {
-        let user = self.ak_users.remove(&pk).ok_or(StoreError::NotFound)?;
-        self.ak_user_by_username.remove(&user.username);
-        let identifiers: Vec<String> = self.core.of_owner(&pk).map(|t| t.identifier.clone()).collect();
-        for identifier in identifiers {
-            self.remove_core(&identifier);
-        }
-        for id in self.oauth_by_user.remove(&pk).unwrap_or_default() {
-            self.take_oauth(id);
-        }
-        self.codes.retain(|_, code| code.user != pk);
-        Ok(())
+        self.user(pk).map_or("", |u| u.username.as_str())
     }
 }
 
 #[async_trait]
 impl Store for MemoryStore {
     async fn insert_row(&self, row: AnyRow, allocate: bool) -> Result<AnyRow, StoreError> {
-        let mut state = self.write()?;
-        let State { tables, ak_users, nb_users, .. } = &mut *state;
-        tables.insert(row, allocate, &|table, key| exists(ak_users, nb_users, table, key))
+        self.write()?.tables.insert(row, allocate)
     }
 
     async fn row(&self, table: &'static Table, field: Field, key: Key) -> Result<AnyRow, StoreError> {
@@ -353,9 +340,7 @@ impl Store for MemoryStore {
     }
 
     async fn replace_row(&self, row: AnyRow) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        let State { tables, ak_users, nb_users, .. } = &mut *state;
-        tables.replace(row, &|table, key| exists(ak_users, nb_users, table, key))
+        self.write()?.tables.replace(row)
     }
 
     async fn delete_row(&self, table: &'static Table, pk: Key) -> Result<(), StoreError> {
@@ -364,53 +349,6 @@ impl Store for MemoryStore {
             state.cascade(child, &pk);
         }
         Ok(())
-    }
-
-    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        self.write()?.insert_ak_user(user)
-    }
-
-    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
-        self.read()?.ak_users.get(&pk).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
-        let state = self.read()?;
-        let pk = state.ak_user_by_username.get(username).ok_or(StoreError::NotFound)?;
-        state.ak_users.get(pk).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
-        let state = self.read()?;
-        let listing = query.listing();
-        let candidates: Box<dyn Iterator<Item = &AkUser>> = match query.only {
-            Some(pk) => Box::new(state.ak_users.get(&pk).into_iter()),
-            None => Box::new(state.ak_users.values()),
-        };
-        Ok(listing.page_of(candidates, |u, c| state.user_value(u, c)))
-    }
-
-    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
-        Ok(self.read()?.ak_users.keys().copied().max().unwrap_or(0))
-    }
-
-    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        let old = state.ak_users.get(&user.pk).ok_or(StoreError::NotFound)?;
-        if old.username != user.username {
-            if state.ak_user_by_username.contains_key(&user.username) {
-                return Err(StoreError::Duplicate { field: Field::Username });
-            }
-            let old_username = old.username.clone();
-            state.ak_user_by_username.remove(&old_username);
-            state.ak_user_by_username.insert(user.username.clone(), user.pk);
-        }
-        state.ak_users.insert(user.pk, user);
-        Ok(())
-    }
-
-    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
-        self.write()?.delete_ak_user(pk)
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -432,8 +370,8 @@ impl Store for MemoryStore {
         // Narrowest index first: the unique identifier, then one user's set (visibility or
         // `user__username`), and only without either every token. The listing re-checks every filter.
         let user = match (query.owner, &query.user_username) {
-            (owner, Some(username)) => match state.ak_user_by_username.get(username) {
-                Some(&pk) if owner.is_none_or(|o| o == pk) => Some(pk),
+            (owner, Some(username)) => match state.user_pk(username) {
+                Some(pk) if owner.is_none_or(|o| o == pk) => Some(pk),
                 _ => return Ok(query.page.slice(Vec::new())),
             },
             (owner, None) => owner,
@@ -495,8 +433,14 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
-        self.write()?.insert_oauth(token)
+    async fn insert_oauth_token(&self, mut token: OAuthToken, allocate: bool) -> Result<OAuthToken, StoreError> {
+        let mut state = self.write()?;
+        if allocate {
+            let highest = state.oauth_index[kind_index(token.kind)].pks.last().copied().unwrap_or(0);
+            token.pk = highest.saturating_add(1);
+        }
+        state.insert_oauth(token.clone())?;
+        Ok(token)
     }
 
     async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
@@ -530,48 +474,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn max_oauth_token_pk(&self, kind: OAuthKind) -> Result<i64, StoreError> {
-        Ok(self.read()?.oauth_index[kind_index(kind)].pks.last().copied().unwrap_or(0))
-    }
-
     async fn insert_authorization_code(&self, code: AuthorizationCode) -> Result<(), StoreError> {
         self.write()?.insert_code(code)
     }
 
     async fn take_authorization_code(&self, code: &str) -> Result<AuthorizationCode, StoreError> {
         self.write()?.codes.remove(code).ok_or(StoreError::NotFound)
-    }
-
-    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-        self.write()?.insert_nb_user(user)
-    }
-
-    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
-        self.read()?.nb_users.get(id).cloned().ok_or(StoreError::NotFound)
-    }
-
-    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
-        let state = self.read()?;
-        let mut users: Vec<NbUser> = state.nb_users.values().filter(|u| u.account_id == account_id).cloned().collect();
-        users.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(users)
-    }
-
-    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        let stored = state.nb_users.get_mut(&user.id).ok_or(StoreError::NotFound)?;
-        *stored = NbUser { account_id: stored.account_id.clone(), ..user };
-        Ok(())
-    }
-
-    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
-        let mut state = self.write()?;
-        state.nb_users.remove(id).ok_or(StoreError::NotFound)?;
-        let pats: Vec<String> = state.pats.of_owner(id).map(|p| p.id.clone()).collect();
-        for pat in pats {
-            state.pats.remove(BY_ID, pat.as_bytes());
-        }
-        Ok(())
     }
 
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
@@ -624,35 +532,33 @@ impl Store for MemoryStore {
     async fn export(&self) -> Result<Snapshot, StoreError> {
         let state = self.read()?;
         let mut snapshot = Snapshot {
-            ak_users: state.ak_users.values().cloned().collect(),
+            ak_users: rows(&state.tables)?,
             providers: rows(&state.tables)?,
             applications: rows(&state.tables)?,
             core_tokens: state.core.values().cloned().collect(),
             oauth_tokens: state.oauth.values().cloned().collect(),
-            nb_users: state.nb_users.values().cloned().collect(),
+            nb_users: rows(&state.tables)?,
             pats: state.pats.values().cloned().collect(),
             key_pairs: rows(&state.tables)?,
             nb_groups: rows(&state.tables)?,
         };
-        snapshot.ak_users.sort_by_key(|u| u.pk);
         snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
-        snapshot.nb_users.sort_by(|a, b| a.id.cmp(&b.id));
         snapshot.pats.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(snapshot)
     }
 
     async fn import(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let mut fresh = State::default();
-        snapshot.ak_users.into_iter().try_for_each(|u| fresh.insert_ak_user(u))?;
+        restore(&mut fresh, snapshot.ak_users)?;
         restore(&mut fresh, snapshot.providers)?;
         restore(&mut fresh, snapshot.applications)?;
         restore(&mut fresh, snapshot.key_pairs)?;
         restore(&mut fresh, snapshot.nb_groups)?;
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
-        snapshot.nb_users.into_iter().try_for_each(|u| fresh.insert_nb_user(u))?;
+        restore(&mut fresh, snapshot.nb_users)?;
         snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
         *self.write()? = fresh;
         Ok(())
@@ -666,11 +572,7 @@ fn rows<R: Resource>(tables: &Tables) -> Result<Vec<R>, StoreError> {
 
 /// Adds imported rows of a declared resource with their primary keys.
 fn restore<R: Resource>(state: &mut State, rows: Vec<R>) -> Result<(), StoreError> {
-    let State { tables, ak_users, nb_users, .. } = state;
-    for row in rows {
-        tables.insert(Arc::new(row), false, &|table, key| exists(ak_users, nb_users, table, key))?;
-    }
-    Ok(())
+    rows.into_iter().try_for_each(|row| state.tables.insert(Arc::new(row), false).map(drop))
 }
 
 #[cfg(test)]

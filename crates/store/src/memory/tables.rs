@@ -78,15 +78,11 @@ impl Tables {
         Ok(())
     }
 
-    /// `NotFound` when a parent `row` names is missing: a declared table's, or one `exists` knows.
-    fn check_parents(&self, row: &Row, exists: &dyn Fn(&str, &Key) -> bool) -> Result<(), StoreError> {
+    /// `NotFound` when a parent `row` names is missing (parents are declared resources).
+    fn check_parents(&self, row: &Row) -> Result<(), StoreError> {
         for parent in row.table().parents {
             let Some(key) = key_of(row.column_value(parent.column)) else { continue };
-            let found = match table_named(parent.table) {
-                Some(_) => self.contains(parent.table, &key),
-                None => exists(parent.table, &key),
-            };
-            if !found {
+            if !self.contains(parent.table, &key) {
                 return Err(StoreError::NotFound);
             }
         }
@@ -114,14 +110,8 @@ impl Tables {
         Some(row)
     }
 
-    /// Adds `row` (with `allocate`, making its primary key when the declaration says so); `exists` answers for
-    /// parents that are not declared resources.
-    pub(super) fn insert(
-        &mut self,
-        row: Row,
-        allocate: bool,
-        exists: &dyn Fn(&str, &Key) -> bool,
-    ) -> Result<Row, StoreError> {
+    /// Adds `row` (with `allocate`, making its primary key when the declaration says so).
+    pub(super) fn insert(&mut self, row: Row, allocate: bool) -> Result<Row, StoreError> {
         let table = row.table();
         let row = match table.pk {
             PrimaryKey::Allocated if allocate => {
@@ -135,7 +125,7 @@ impl Tables {
             _ => row,
         };
         self.check_unique(table, &row, None)?;
-        self.check_parents(&row, exists)?;
+        self.check_parents(&row)?;
         self.index(table, pk_of(table, &row)?, row.clone());
         Ok(row)
     }
@@ -153,14 +143,14 @@ impl Tables {
         listing.page_of(self.values(table), |row, column| row.listing_value(column))
     }
 
-    pub(super) fn replace(&mut self, row: Row, exists: &dyn Fn(&str, &Key) -> bool) -> Result<(), StoreError> {
+    pub(super) fn replace(&mut self, row: Row) -> Result<(), StoreError> {
         let table = row.table();
         let pk = pk_of(table, &row)?;
         if !self.contains(table.name, &pk) {
             return Err(StoreError::NotFound);
         }
         self.check_unique(table, &row, Some(&pk))?;
-        self.check_parents(&row, exists)?;
+        self.check_parents(&row)?;
         self.unindex(table, &pk);
         self.index(table, pk, row);
         Ok(())

@@ -27,7 +27,7 @@ fn store_is_object_safe_and_debug_hides_keys() {
     drop(s);
     let m = MemoryStore::new();
     let mut state = m.write().unwrap();
-    state.insert_ak_user(ak_user(1, "alice", false)).unwrap();
+    state.tables.insert(Arc::new(ak_user(1, "alice", false)), false).unwrap();
     state.insert_core(core_token("a", "topsecret", 1)).unwrap();
     drop(state);
     assert!(!format!("{m:?}").contains("topsecret"));
@@ -36,7 +36,7 @@ fn store_is_object_safe_and_debug_hides_keys() {
 #[tokio::test]
 async fn the_expiry_index_follows_replaces_and_deletes() {
     let store = MemoryStore::new();
-    store.insert_ak_user(ak_user(1, "alice", false)).await.unwrap();
+    (&store as &dyn Store).insert_with_pk(ak_user(1, "alice", false)).await.unwrap();
     let now = Utc::now();
     let soon = CoreToken { expires: Some(now - chrono::TimeDelta::minutes(1)), ..core_token("t", "k", 1) };
     let token = store.insert_core_token(soon.clone()).await.unwrap();
@@ -56,19 +56,19 @@ async fn the_expiry_index_follows_replaces_and_deletes() {
 #[tokio::test]
 async fn the_oauth_value_index_follows_every_removal() {
     let store = MemoryStore::new();
-    for (pk, name) in [(1, "alice"), (2, "bob")] {
-        store.insert_ak_user(ak_user(pk, name, false)).await.unwrap();
-    }
     let dynamic: &dyn Store = &store;
+    for (pk, name) in [(1, "alice"), (2, "bob")] {
+        dynamic.insert_with_pk(ak_user(pk, name, false)).await.unwrap();
+    }
     let grafana = dynamic.insert(provider(0, "grafana")).await.unwrap().pk;
     let wiki = dynamic.insert(provider(0, "wiki")).await.unwrap().pk;
     assert_eq!((grafana, wiki), (1, 2), "allocated after the highest");
     let tokens =
         [(OAuthKind::Access, 1, grafana, 1), (OAuthKind::Refresh, 1, grafana, 1), (OAuthKind::Access, 2, wiki, 2)];
     for (kind, pk, provider, user) in tokens {
-        store.insert_oauth_token(oauth(kind, pk, provider, user)).await.unwrap();
+        store.insert_oauth_token(oauth(kind, pk, provider, user), false).await.unwrap();
     }
-    store.insert_oauth_token(oauth(OAuthKind::Access, 3, grafana, 2)).await.unwrap();
+    store.insert_oauth_token(oauth(OAuthKind::Access, 3, grafana, 2), false).await.unwrap();
     let indexed = |store: &MemoryStore| {
         let state = store.read().unwrap();
         state.oauth_index.iter().map(|index| (index.by_token.len(), index.pks.len())).collect::<Vec<_>>()
@@ -79,7 +79,7 @@ async fn the_oauth_value_index_follows_every_removal() {
     dynamic.delete::<AkProvider>(wiki).await.unwrap();
     assert_eq!(indexed(&store), [(1, 1), (1, 1)]);
     assert!(store.read().unwrap().oauth_by_user.get(&2).is_some_and(Vec::is_empty));
-    store.delete_ak_user(1).await.unwrap();
+    dynamic.delete::<AkUser>(1).await.unwrap();
     assert_eq!(indexed(&store), [(0, 0), (0, 0)]);
     assert!(store.read().unwrap().oauth.is_empty());
 }

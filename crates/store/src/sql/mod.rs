@@ -28,7 +28,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
 use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::query::Column;
-use crate::{CoreTokenField, Field, OAuthField, StoreError, UserField};
+use crate::{CoreTokenField, Field, OAuthField, StoreError};
 
 /// How often the `last_used` marks of PATs that wait in the cache are written.
 pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -332,37 +332,6 @@ impl Column for OAuthField {
 /// The columns of an authorization code row (`authorization_codes` is read only by `DELETE … RETURNING`).
 pub(crate) const CODE_COLUMNS: &str = "code, provider_id, user_id, expires, scope, redirect_uri, nonce, \
      code_challenge, code_challenge_method, auth_time";
-
-/// What user listings select from.
-pub(crate) const USER_FROM: &str = "ak_users u";
-
-impl Column for UserField {
-    fn sql(self) -> &'static str {
-        match self {
-            UserField::Pk => "u.pk",
-            UserField::Username => "u.username",
-            UserField::Name => "u.name",
-            UserField::Email => "u.email",
-            UserField::IsActive => "u.is_active",
-            UserField::IsSuperuser => "u.is_superuser",
-            UserField::Path => "u.path",
-            UserField::Type => "u.user_type",
-            UserField::Uuid => "u.uuid",
-            UserField::DateJoined => "u.date_joined",
-            UserField::LastLogin => "u.last_login",
-            UserField::LastUpdated => "u.last_updated",
-        }
-    }
-
-    fn search_sql(self) -> &'static str {
-        match self {
-            UserField::Username => "u.username_lc",
-            UserField::Name => "u.name_lc",
-            UserField::Email => "u.email_lc",
-            other => other.sql(),
-        }
-    }
-}
 
 /// The columns of a PAT row.
 pub(crate) const PAT_COLUMNS: &str =

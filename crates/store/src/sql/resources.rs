@@ -4,10 +4,13 @@
 use sqlx::Transaction;
 
 use crate::StoreError;
+use crate::model::{AkUser, NbUser};
 use crate::pagination::Slice;
 use crate::query::Listing;
 use crate::resource::{Codec, ErasedColumn, Field, Key, OnDelete, PrimaryKey, Resource, Row, Table};
+use crate::sql::cache::{Cache, Change, Lookup, Ticket};
 use crate::sql::driver::{Driver, Execute, On, SqlRow};
+use crate::sql::store::invalidated;
 use crate::sql::{Param, Sql};
 
 /// How often an insert that allocates its key is tried again after another writer took the same key (PostgreSQL
@@ -47,18 +50,62 @@ pub(crate) async fn insert_row<D: Driver>(store: &D, row: Row, allocate: bool) -
         store.write_statement(insert_sql(table, (table.encode)(&*row)?, false)).await?;
         return Ok(row);
     }
-    let pk_field = table.unique[0].0;
+    let inserted = row.clone();
+    let pk = allocating(store, move || Ok(insert_sql(table, (table.encode)(&*inserted)?, true))).await?;
+    Ok(row.with_pk(pk))
+}
+
+/// Runs the insert `make` builds, which allocates a primary key in the statement and returns it, again while
+/// another writer takes the same key first (`Duplicate` on `pk`).
+pub(crate) async fn allocating<D: Driver>(
+    store: &D,
+    make: impl Fn() -> Result<Sql, StoreError> + Send + Sync,
+) -> Result<i64, StoreError> {
     let mut tries = 0;
     loop {
-        let sql = insert_sql(table, (table.encode)(&*row)?, true);
+        let sql = make()?;
         let inserted = store
             .write_tx(move |conn| Box::pin(async move { On::<D::Db>::Tx(&mut *conn).fetch_one(&sql).await?.int_at(0) }))
             .await;
         match inserted {
-            Ok(pk) => return Ok(row.with_pk(pk)),
-            Err(StoreError::Duplicate { field }) if field == pk_field && tries + 1 < ALLOCATION_TRIES => tries += 1,
-            Err(err) => return Err(err),
+            Err(StoreError::Duplicate { field: Field::Pk }) if tries + 1 < ALLOCATION_TRIES => tries += 1,
+            other => return other,
         }
+    }
+}
+
+/// The cached lookups among the declared resources (`cache.rs`): a user by pk, a NetBird user by id.
+fn cached(cache: &Cache, table: &Table, field: Field, key: &Key) -> Option<Lookup<Row>> {
+    let lookup = match (table.name, field, key) {
+        ("ak_users", Field::Pk, Key::Int(pk)) => match cache.ak_user(*pk) {
+            Lookup::Hit(user) => Lookup::Hit(user as Row),
+            Lookup::Miss(ticket) => Lookup::Miss(ticket),
+        },
+        ("nb_users", Field::Id, Key::Text(id)) => match cache.nb_user(id) {
+            Lookup::Hit(user) => Lookup::Hit(user as Row),
+            Lookup::Miss(ticket) => Lookup::Miss(ticket),
+        },
+        _ => return None,
+    };
+    Some(lookup)
+}
+
+/// Puts a row that [`cached`] missed into the cache.
+fn fill(cache: &Cache, ticket: Option<Ticket>, row: &Row) {
+    if let Some(user) = row.as_any().downcast_ref::<AkUser>() {
+        cache.fill_ak_user(ticket, user);
+    } else if let Some(user) = row.as_any().downcast_ref::<NbUser>() {
+        cache.fill_nb_user(ticket, user);
+    }
+}
+
+/// What a write of the row `pk` of `table` makes the cache forget: a user with their core tokens, a NetBird user
+/// with their PATs.
+fn change(table: &Table, pk: &Key) -> Option<Change> {
+    match (table.name, pk) {
+        ("ak_users", Key::Int(pk)) => Some(Change::AkUser(*pk)),
+        ("nb_users", Key::Text(id)) => Some(Change::NbUser(id.to_string())),
+        _ => None,
     }
 }
 
@@ -68,10 +115,19 @@ pub(crate) async fn row<D: Driver>(
     field: Field,
     key: Key,
 ) -> Result<Row, StoreError> {
+    let ticket = match cached(store.cache(), table, field, &key) {
+        Some(Lookup::Hit(row)) => return Ok(row),
+        Some(Lookup::Miss(ticket)) => Some(ticket),
+        None => None,
+    };
     let column = table.unique_column(field).ok_or(StoreError::NotFound)?;
     let sql = Sql::new(format!("SELECT {} FROM {} WHERE {column} = $1", table.columns.join(", "), table.name));
     let found = store.read().fetch_optional(&sql.arg(key.param())).await?.ok_or(StoreError::NotFound)?;
-    decode(table, &found)
+    let row = decode(table, &found)?;
+    if let Some(ticket) = ticket {
+        fill(store.cache(), ticket, &row);
+    }
+    Ok(row)
 }
 
 pub(crate) async fn rows<D: Driver>(
@@ -96,15 +152,20 @@ pub(crate) async fn replace_row<D: Driver>(store: &D, row: Row) -> Result<(), St
         table.columns.iter().enumerate().skip(1).map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
     let mut sql = Sql::new(format!("UPDATE {} SET {} WHERE {} = $1", table.name, sets.join(", "), table.pk_column()));
     sql.params = params;
-    if store.write_statement(sql).await? == 0 {
-        return Err(StoreError::NotFound);
+    let done = store.write_statement(sql).await;
+    if let Some(change) = row.key(table.unique[0].0).and_then(|pk| change(table, &pk)) {
+        invalidated(store, change).await;
     }
-    Ok(())
+    match done? {
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
 }
 
 /// Deletes the row and applies its children's `on_delete` in one transaction, or changes nothing.
 pub(crate) async fn delete_row<D: Driver>(store: &D, table: &'static Table, pk: Key) -> Result<(), StoreError> {
-    store
+    let forget = change(table, &pk);
+    let done = store
         .write_tx(move |conn| {
             Box::pin(async move {
                 for child in table.children {
@@ -123,7 +184,11 @@ pub(crate) async fn delete_row<D: Driver>(store: &D, table: &'static Table, pk: 
                 Ok(())
             })
         })
-        .await
+        .await;
+    if let Some(change) = forget {
+        invalidated(store, change).await;
+    }
+    done
 }
 
 /// Every `R` in `tx`, in the declared order (an export).

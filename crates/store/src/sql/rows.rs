@@ -5,49 +5,10 @@
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkUser, AuthorizationCode, CoreToken, Intent, NbUser, OAuthToken, Pat};
+use crate::model::{AuthorizationCode, CoreToken, Intent, OAuthToken, Pat};
 use crate::secrets::Secret;
 use crate::sql::driver::SqlRow;
 use crate::sql::{Sql, from_json, from_micros, micros, opt_from_micros, parse_kind, to_json};
-
-pub(crate) fn insert_ak_user(user: &AkUser) -> Result<Sql, StoreError> {
-    let sql = Sql::new(
-        "INSERT INTO ak_users (pk, username, username_lc, data, name, name_lc, email, email_lc, is_active, \
-         is_superuser, path, user_type, uuid, date_joined, last_login, last_updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    );
-    user_values(sql.arg(user.pk), user)
-}
-
-/// Replaces the user with `user.pk`, every column.
-pub(crate) fn replace_ak_user(user: &AkUser) -> Result<Sql, StoreError> {
-    let sql = Sql::new(
-        "UPDATE ak_users SET username = $2, username_lc = $3, data = $4, name = $5, name_lc = $6, email = $7, \
-         email_lc = $8, is_active = $9, is_superuser = $10, path = $11, user_type = $12, uuid = $13, \
-         date_joined = $14, last_login = $15, last_updated = $16 WHERE pk = $1",
-    );
-    user_values(sql.arg(user.pk), user)
-}
-
-/// The user's columns after `pk`, in the order of [`insert_ak_user`] and [`replace_ak_user`].
-fn user_values(sql: Sql, user: &AkUser) -> Result<Sql, StoreError> {
-    Ok(sql
-        .arg(user.username.as_str())
-        .arg(user.username.to_lowercase())
-        .arg(to_json(user)?)
-        .arg(user.name.as_str())
-        .arg(user.name.to_lowercase())
-        .arg(user.email.as_str())
-        .arg(user.email.to_lowercase())
-        .arg(user.is_active)
-        .arg(user.is_effective_superuser())
-        .arg(user.path.as_str())
-        .arg(user.user_type.as_str())
-        .arg(user.uuid.to_string())
-        .arg(micros(user.date_joined))
-        .arg(user.last_login.map(micros))
-        .arg(micros(user.last_updated)))
-}
 
 /// `token` as stored (see [`super::stored_core`]).
 pub(crate) fn insert_core(token: &CoreToken) -> Result<Sql, StoreError> {
@@ -138,13 +99,6 @@ pub(crate) fn code_from_row(row: &impl SqlRow) -> Result<AuthorizationCode, Stor
     })
 }
 
-pub(crate) fn insert_nb_user(user: &NbUser) -> Result<Sql, StoreError> {
-    Ok(Sql::new("INSERT INTO nb_users (id, account_id, data) VALUES ($1, $2, $3)")
-        .arg(user.id.as_str())
-        .arg(user.account_id.as_str())
-        .arg(to_json(user)?))
-}
-
 /// `pat` as stored (see [`super::stored_pat`]).
 pub(crate) fn insert_pat(pat: &Pat) -> Result<Sql, StoreError> {
     Ok(Sql::new(
@@ -212,9 +166,4 @@ pub(crate) fn pat_from_row(row: &impl SqlRow) -> Result<Pat, StoreError> {
         created_at: from_micros(row.int("created_at")?)?,
         last_used: opt_from_micros(row.opt_int("last_used")?)?,
     })
-}
-
-/// The `data` column: users and providers are stored as their JSON document.
-pub(crate) fn data_from_row<T: serde::de::DeserializeOwned>(row: &impl SqlRow) -> Result<T, StoreError> {
-    from_json(&row.text("data")?)
 }

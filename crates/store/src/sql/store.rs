@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Transaction;
 use uuid::Uuid;
 
-use crate::model::{AkUser, AuthorizationCode, CoreToken, NbUser, OAuthKind, OAuthToken, Pat};
+use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
 use crate::query::{Listing, SqlListing};
 use crate::resource::{ErasedColumn, Field, Key, Row, Table};
@@ -14,14 +14,14 @@ use crate::secrets::Secret;
 use crate::sql::cache::{Change, Lookup};
 use crate::sql::driver::{Driver, Execute, On, SqlRow};
 use crate::sql::rows::{
-    code_from_row, core_from_row, data_from_row, insert_ak_user, insert_code, insert_core, insert_nb_user,
-    insert_oauth, insert_pat, oauth_from_row, pat_from_row, replace_ak_user, replace_core,
+    code_from_row, core_from_row, insert_code, insert_core, insert_oauth, insert_pat, oauth_from_row, pat_from_row,
+    replace_core,
 };
 use crate::sql::{
-    self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, USER_FROM, db_err,
-    micros, micros_ceil, resources, to_json, trunc,
+    self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, db_err, micros,
+    micros_ceil, resources, trunc,
 };
-use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts, UserQuery};
+use crate::{CoreTokenQuery, ExpireAction, OAuthQuery, Snapshot, Store, StoreError, TokenCounts};
 
 /// A result row of `D`'s database.
 type RowOf<D> = <<D as Driver>::Db as sqlx::Database>::Row;
@@ -58,7 +58,7 @@ async fn list<D: Driver, T>(
 /// Forgets what `change` names in this process's cache, after a write that may have changed it (whatever the
 /// write's outcome). With a lease (PostgreSQL), also waits out the lease window, so that no replica answers from a
 /// cache that has not applied the write's notification once the caller acknowledges it (see `cache::Lease`).
-async fn invalidated<D: Driver>(store: &D, change: Change) {
+pub(crate) async fn invalidated<D: Driver>(store: &D, change: Change) {
     store.cache().invalidate(&change);
     if let Some(lease) = store.cache().lease() {
         tokio::time::sleep(lease.window()).await;
@@ -127,9 +127,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 ] {
                     On::<D::Db>::Tx(&mut *conn).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
                 }
-                for user in &snapshot.ak_users {
-                    On::<D::Db>::Tx(&mut *conn).execute(&insert_ak_user(user)?).await?;
-                }
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_users).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.providers).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.applications).await?;
                 for token in snapshot.core_tokens {
@@ -138,9 +136,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 for token in snapshot.oauth_tokens {
                     On::<D::Db>::Tx(&mut *conn).execute(&insert_oauth(&sql::stored_oauth(token))?).await?;
                 }
-                for user in &snapshot.nb_users {
-                    On::<D::Db>::Tx(&mut *conn).execute(&insert_nb_user(user)?).await?;
-                }
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_users).await?;
                 for pat in snapshot.pats {
                     On::<D::Db>::Tx(&mut *conn).execute(&insert_pat(&sql::stored_pat(pat))?).await?;
                 }
@@ -172,63 +168,6 @@ impl<D: Driver> Store for D {
 
     async fn delete_row(&self, table: &'static Table, pk: Key) -> Result<(), StoreError> {
         resources::delete_row(self, table, pk).await
-    }
-
-    async fn insert_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        self.write_statement(insert_ak_user(&user)?).await?;
-        Ok(())
-    }
-
-    async fn ak_user(&self, pk: i64) -> Result<AkUser, StoreError> {
-        let ticket = match self.cache().ak_user(pk) {
-            Lookup::Hit(user) => return Ok(AkUser::clone(&user)),
-            Lookup::Miss(ticket) => ticket,
-        };
-        let user: AkUser =
-            data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE pk = $1").arg(pk)).await?)?;
-        self.cache().fill_ak_user(ticket, &user);
-        Ok(user)
-    }
-
-    async fn ak_user_by_username(&self, username: &str) -> Result<AkUser, StoreError> {
-        data_from_row(&read_one(self, Sql::new("SELECT data FROM ak_users WHERE username = $1").arg(username)).await?)
-    }
-
-    async fn list_ak_users(&self, query: &UserQuery) -> Result<Slice<AkUser>, StoreError> {
-        list(self, query.listing().to_sql(D::POSITION_FN, "u.data", USER_FROM), data_from_row).await
-    }
-
-    async fn max_ak_user_pk(&self) -> Result<i64, StoreError> {
-        let row = self.read().fetch_one(&Sql::new("SELECT coalesce(max(pk), 0) FROM ak_users")).await?;
-        row.int_at(0)
-    }
-
-    async fn replace_ak_user(&self, user: AkUser) -> Result<(), StoreError> {
-        let pk = user.pk;
-        let done = write_one(self, replace_ak_user(&user)?).await;
-        invalidated(self, Change::AkUser(pk)).await;
-        done
-    }
-
-    async fn delete_ak_user(&self, pk: i64) -> Result<(), StoreError> {
-        // One transaction: the user's tokens and codes go with the user (authentik's `CASCADE`) or nothing does.
-        let done = self
-            .write_tx(move |conn| {
-                Box::pin(async move {
-                    for table in ["core_tokens", "oauth_tokens", "authorization_codes"] {
-                        let sql = Sql::new(format!("DELETE FROM {table} WHERE user_id = $1")).arg(pk);
-                        On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
-                    }
-                    let sql = Sql::new("DELETE FROM ak_users WHERE pk = $1").arg(pk);
-                    if On::<D::Db>::Tx(&mut *conn).execute(&sql).await? == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
-            })
-            .await;
-        invalidated(self, Change::AkUser(pk)).await;
-        done
     }
 
     async fn insert_core_token(&self, token: CoreToken) -> Result<CoreToken, StoreError> {
@@ -313,9 +252,23 @@ impl<D: Driver> Store for D {
         Ok(done? == 1)
     }
 
-    async fn insert_oauth_token(&self, token: OAuthToken) -> Result<(), StoreError> {
-        self.write_statement(insert_oauth(&sql::stored_oauth(token))?).await?;
-        Ok(())
+    async fn insert_oauth_token(&self, token: OAuthToken, allocate: bool) -> Result<OAuthToken, StoreError> {
+        let token = sql::stored_oauth(token);
+        if !allocate {
+            self.write_statement(insert_oauth(&token)?).await?;
+            return Ok(token);
+        }
+        let inserted = token.clone();
+        let pk = resources::allocating(self, move || {
+            let mut sql = insert_oauth(&inserted)?;
+            // The pk (`$2`) is made in the statement: one more than the highest of the token's kind (`$1`).
+            sql.text =
+                sql.text.replacen("$2", "(SELECT coalesce(max(pk), 0) + 1 FROM oauth_tokens WHERE kind = $1)", 1)
+                    + " RETURNING pk";
+            Ok(sql)
+        })
+        .await?;
+        Ok(OAuthToken { pk, ..token })
     }
 
     async fn oauth_token(&self, kind: OAuthKind, pk: i64) -> Result<OAuthToken, StoreError> {
@@ -346,11 +299,6 @@ impl<D: Driver> Store for D {
         write_one(self, sql.arg(true).arg(kind.as_str()).arg(pk)).await
     }
 
-    async fn max_oauth_token_pk(&self, kind: OAuthKind) -> Result<i64, StoreError> {
-        let sql = Sql::new("SELECT coalesce(max(pk), 0) FROM oauth_tokens WHERE kind = $1").arg(kind.as_str());
-        self.read().fetch_one(&sql).await?.int_at(0)
-    }
-
     async fn insert_authorization_code(&self, code: AuthorizationCode) -> Result<(), StoreError> {
         self.write_statement(insert_code(&sql::stored_code(code))?).await?;
         Ok(())
@@ -367,73 +315,6 @@ impl<D: Driver> Store for D {
             })
         })
         .await
-    }
-
-    async fn insert_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-        self.write_statement(insert_nb_user(&user)?).await?;
-        Ok(())
-    }
-
-    async fn nb_user(&self, id: &str) -> Result<NbUser, StoreError> {
-        let ticket = match self.cache().nb_user(id) {
-            Lookup::Hit(user) => return Ok(NbUser::clone(&user)),
-            Lookup::Miss(ticket) => ticket,
-        };
-        let user: NbUser =
-            data_from_row(&read_one(self, Sql::new("SELECT data FROM nb_users WHERE id = $1").arg(id)).await?)?;
-        self.cache().fill_nb_user(ticket, &user);
-        Ok(user)
-    }
-
-    async fn list_nb_users(&self, account_id: &str) -> Result<Vec<NbUser>, StoreError> {
-        let sql = Sql::new("SELECT data FROM nb_users WHERE account_id = $1 ORDER BY id").arg(account_id);
-        self.read().fetch_all(&sql).await?.iter().map(data_from_row).collect()
-    }
-
-    async fn replace_nb_user(&self, user: NbUser) -> Result<(), StoreError> {
-        let id = user.id.clone();
-        // The account stays: the stored one goes into the new document, in the same statement's transaction.
-        let done = self
-            .write_tx(move |conn| {
-                Box::pin(async move {
-                    let sql = Sql::new("SELECT account_id FROM nb_users WHERE id = $1").arg(user.id.as_str());
-                    let row = On::<D::Db>::Tx(&mut *conn).fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
-                    let user = NbUser { account_id: row.text("account_id")?, ..user };
-                    let sql = Sql::new("UPDATE nb_users SET data = $2 WHERE id = $1")
-                        .arg(user.id.as_str())
-                        .arg(to_json(&user)?);
-                    On::<D::Db>::Tx(&mut *conn).execute(&sql).await?;
-                    Ok(())
-                })
-            })
-            .await;
-        invalidated(self, Change::NbUser(id)).await;
-        done
-    }
-
-    async fn delete_nb_user(&self, id: &str) -> Result<(), StoreError> {
-        // One transaction: the user's PATs go with the user, as NetBird's `DeleteUser`.
-        let owned = id.to_owned();
-        let done = self
-            .write_tx(move |conn| {
-                Box::pin(async move {
-                    let id = owned.as_str();
-                    On::<D::Db>::Tx(&mut *conn)
-                        .execute(&Sql::new("DELETE FROM pats WHERE user_id = $1").arg(id))
-                        .await?;
-                    if On::<D::Db>::Tx(&mut *conn)
-                        .execute(&Sql::new("DELETE FROM nb_users WHERE id = $1").arg(id))
-                        .await?
-                        == 0
-                    {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
-            })
-            .await;
-        invalidated(self, Change::NbUser(id.to_owned())).await;
-        done
     }
 
     async fn insert_pat(&self, pat: Pat) -> Result<(), StoreError> {
@@ -495,7 +376,7 @@ impl<D: Driver> Store for D {
         flush_pat_uses(self).await?;
         let mut tx = self.begin_read().await?;
         let snapshot = Snapshot {
-            ak_users: all(&mut tx, "SELECT data FROM ak_users ORDER BY pk".into(), data_from_row).await?,
+            ak_users: resources::export(&mut tx).await?,
             providers: resources::export(&mut tx).await?,
             applications: resources::export(&mut tx).await?,
             core_tokens: all(
@@ -511,7 +392,7 @@ impl<D: Driver> Store for D {
                 oauth_from_row,
             )
             .await?,
-            nb_users: all(&mut tx, "SELECT data FROM nb_users ORDER BY id".into(), data_from_row).await?,
+            nb_users: resources::export(&mut tx).await?,
             pats: all(&mut tx, format!("SELECT {PAT_COLUMNS} FROM pats ORDER BY id"), pat_from_row).await?,
             key_pairs: resources::export(&mut tx).await?,
             nb_groups: resources::export(&mut tx).await?,

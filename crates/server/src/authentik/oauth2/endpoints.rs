@@ -127,15 +127,16 @@ impl OAuth2<'_> {
         if !token.scope.iter().any(|s| s == SCOPE_OPENID) {
             return Ok(UserInfo::Refused(BearerError::InsufficientScope));
         }
-        let (user, provider) =
-            match (self.store.ak_user(token.user).await, self.store.get::<AkProvider>(Field::Pk, token.provider).await)
-            {
-                (Ok(user), Ok(provider)) => (user, provider),
-                (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
-                    return Ok(UserInfo::Refused(BearerError::InvalidToken));
-                }
-                (Err(e), _) | (_, Err(e)) => return Err(e.into()),
-            };
+        let (user, provider) = match (
+            self.store.get::<AkUser>(Field::Pk, token.user).await,
+            self.store.get::<AkProvider>(Field::Pk, token.provider).await,
+        ) {
+            (Ok(user), Ok(provider)) => (user, provider),
+            (Err(StoreError::NotFound), _) | (_, Err(StoreError::NotFound)) => {
+                return Ok(UserInfo::Refused(BearerError::InvalidToken));
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+        };
         let Ok(id_token) = serde_json::from_value::<IdToken>(token.id_token.clone()) else {
             return Ok(UserInfo::Refused(BearerError::InvalidToken));
         };
@@ -218,7 +219,7 @@ impl OAuth2<'_> {
             };
         }
         let Some(username) = self.authorize_as else { return Ok(None) };
-        match self.store.ak_user_by_username(username).await {
+        match self.store.get::<AkUser>(Field::Username, username).await {
             Ok(user) if user.is_active => Ok(Some(user)),
             Ok(_) | Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),

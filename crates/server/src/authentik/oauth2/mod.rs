@@ -9,7 +9,6 @@ mod endpoints;
 mod outcome;
 mod token;
 
-use crate::store::Field;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -21,7 +20,7 @@ use super::oidc::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
 use super::oidc::jose::{JoseError, KeyKind, Signer, SigningKey};
 use super::oidc::validity::timedelta_from_string;
 use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR, SCOPE_MAPPINGS};
-use crate::store::{Store, StoreError};
+use crate::store::{Field, Store, StoreError};
 
 pub(crate) use endpoints::AuthorizeQuery;
 pub(crate) use outcome::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};

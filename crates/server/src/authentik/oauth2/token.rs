@@ -135,7 +135,7 @@ impl OAuth2<'_> {
             }
             return Ok(Err(TokenError::InvalidGrant));
         }
-        let user = match self.store.ak_user(code.user).await {
+        let user = match self.store.get::<AkUser>(Field::Pk, code.user).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
             Err(e) => return Err(e.into()),
@@ -170,7 +170,7 @@ impl OAuth2<'_> {
         if scopes.iter().any(|s| !token.scope.contains(s)) || !scopes.iter().any(|s| s == SCOPE_OFFLINE_ACCESS) {
             return Ok(Err(TokenError::InvalidScope));
         }
-        let user = match self.store.ak_user(token.user).await {
+        let user = match self.store.get::<AkUser>(Field::Pk, token.user).await {
             Ok(user) => user,
             Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
             Err(e) => return Err(e.into()),
@@ -230,7 +230,7 @@ impl OAuth2<'_> {
     /// `__post_init_client_credentials_creds`: an active user and an unexpired app-password token of theirs
     /// whose key is `password`.
     async fn app_password_user(&self, username: &str, password: &str) -> Result<Option<AkUser>, ProviderError> {
-        let user = match self.store.ak_user_by_username(username).await {
+        let user = match self.store.get::<AkUser>(Field::Username, username).await {
             Ok(user) if user.is_active => user,
             Ok(_) | Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -261,22 +261,21 @@ impl OAuth2<'_> {
             user.attributes.insert(ATTRIBUTE_GENERATED.into(), Value::Bool(true));
         };
         loop {
-            match self.store.ak_user_by_username(&username).await {
+            match self.store.get::<AkUser>(Field::Username, &username).await {
                 Ok(mut user) => {
                     update(&mut user);
-                    self.store.replace_ak_user(user.clone()).await?;
+                    self.store.replace(user.clone()).await?;
                     return Ok(user);
                 }
                 Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            let mut user =
-                AkUser::new(self.store.max_ak_user_pk().await?.saturating_add(1), username.clone(), self.now);
+            let mut user = AkUser::new(0, username.clone(), self.now);
             update(&mut user);
-            match self.store.insert_ak_user(user.clone()).await {
-                Ok(()) => return Ok(user),
-                // Another request created it or took the pk: look again.
-                Err(StoreError::Duplicate { .. }) => continue,
+            match self.store.insert(user).await {
+                Ok(user) => return Ok(user),
+                // Another request created it first: look again.
+                Err(StoreError::Duplicate { field: Field::Username }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -355,13 +354,6 @@ impl OAuth2<'_> {
         token.expires = Some(expires);
         token.scope = a.scopes.clone();
         token.id_token = id_token.to_dict().into_value();
-        loop {
-            token.pk = self.store.max_oauth_token_pk(kind).await?.saturating_add(1);
-            match self.store.insert_oauth_token(token.clone()).await {
-                Ok(()) => return Ok((token, id_token)),
-                Err(StoreError::Duplicate { field: Field::Pk }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        Ok((self.store.insert_oauth_token(token, true).await?, id_token))
     }
 }

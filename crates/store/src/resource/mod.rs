@@ -21,11 +21,10 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, NbGroup};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, NbGroup, NbUser};
 use crate::query::{Column, Value};
-use crate::secrets::Secret;
+use crate::sql::Param;
 use crate::sql::driver::SqlRow;
-use crate::sql::{Param, from_json, to_json};
 
 /// A unique key of a stored resource: what [`StoreError::Duplicate`](crate::StoreError::Duplicate) reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -334,7 +333,8 @@ pub trait DeclaredColumn: Column {
 }
 
 /// Every declared resource, parents before children (the order of import and of the registry's lookups).
-pub(crate) const RESOURCES: &[&Table] = &[AkProvider::TABLE, AkApplication::TABLE, AkKeyPair::TABLE, NbGroup::TABLE];
+pub(crate) const RESOURCES: &[&Table] =
+    &[AkUser::TABLE, AkProvider::TABLE, AkApplication::TABLE, AkKeyPair::TABLE, NbUser::TABLE, NbGroup::TABLE];
 
 /// The declaration of the table `name`, if it is a declared resource's.
 pub(crate) fn table_named(name: &str) -> Option<&'static Table> {
@@ -373,227 +373,8 @@ macro_rules! columns {
     (@search $sql:literal, $search:literal) => { $search };
 }
 
-columns! {
-    /// The listing columns of authentik providers.
-    ProviderColumn { Pk => "pk", Name => "name_lc" / "name_lc" }
-}
+mod authentik;
+mod netbird;
 
-impl Codec for AkProvider {
-    fn encode(&self) -> Result<Vec<Param>, StoreError> {
-        Ok(vec![self.pk.into(), self.name.to_lowercase().into(), to_json(self)?.into()])
-    }
-
-    /// Its document, with the pk of the `pk` column (an allocated one is made after the document is written).
-    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
-        let provider: AkProvider = from_json(&row.text("data")?)?;
-        Ok(AkProvider { pk: row.int("pk")?, ..provider })
-    }
-}
-
-impl Resource for AkProvider {
-    const TABLE: &'static Table = &Table {
-        name: "providers",
-        pk: PrimaryKey::Allocated,
-        unique: &[(Field::Pk, "pk")],
-        columns: &["pk", "name_lc", "data"],
-        parents: &[],
-        children: &[
-            Child { table: "oauth_tokens", column: "provider_id", on_delete: OnDelete::Cascade },
-            Child { table: "authorization_codes", column: "provider_id", on_delete: OnDelete::Cascade },
-            Child { table: "applications", column: "provider_id", on_delete: OnDelete::SetNull },
-        ],
-        order: "pk",
-        encode: encode_erased::<Self>,
-        decode: decode_erased::<Self>,
-    };
-    type Column = ProviderColumn;
-
-    fn key(&self, field: Field) -> Option<Key> {
-        (field == Field::Pk).then_some(Key::Int(self.pk))
-    }
-
-    fn value(&self, column: ProviderColumn) -> Value<'_> {
-        match column {
-            ProviderColumn::Pk => Value::Int(self.pk),
-            ProviderColumn::Name => Value::from(self.name.to_lowercase()),
-        }
-    }
-
-    fn set_pk(&mut self, pk: i64) {
-        self.pk = pk;
-    }
-
-    fn column_named(name: &str) -> Option<ProviderColumn> {
-        (name == "pk").then_some(ProviderColumn::Pk)
-    }
-}
-
-columns! {
-    /// The listing columns of authentik applications.
-    ApplicationColumn { Slug => "slug", Provider => "provider_id" }
-}
-
-impl Codec for AkApplication {
-    fn encode(&self) -> Result<Vec<Param>, StoreError> {
-        Ok(vec![self.slug.as_str().into(), self.provider.into(), to_json(self)?.into()])
-    }
-
-    /// Its document, with the provider from the `provider_id` column (which a deleted provider sets to NULL).
-    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
-        let application: AkApplication = from_json(&row.text("data")?)?;
-        Ok(AkApplication { provider: row.opt_int("provider_id")?, ..application })
-    }
-}
-
-impl Resource for AkApplication {
-    const TABLE: &'static Table = &Table {
-        name: "applications",
-        pk: PrimaryKey::Given,
-        unique: &[(Field::Slug, "slug"), (Field::Provider, "provider_id")],
-        columns: &["slug", "provider_id", "data"],
-        parents: &[Parent { table: "providers", column: "provider_id" }],
-        children: &[],
-        order: "slug",
-        encode: encode_erased::<Self>,
-        decode: decode_erased::<Self>,
-    };
-    type Column = ApplicationColumn;
-
-    fn key(&self, field: Field) -> Option<Key> {
-        match field {
-            Field::Slug => Some(Key::from(&self.slug)),
-            Field::Provider => self.provider.map(Key::Int),
-            _ => None,
-        }
-    }
-
-    fn value(&self, column: ApplicationColumn) -> Value<'_> {
-        match column {
-            ApplicationColumn::Slug => Value::text(&self.slug),
-            ApplicationColumn::Provider => self.provider.map_or(Value::Null, Value::Int),
-        }
-    }
-
-    fn detach(&mut self, parent: &'static str) {
-        if parent == AkProvider::TABLE.name {
-            self.provider = None;
-        }
-    }
-
-    fn column_named(name: &str) -> Option<ApplicationColumn> {
-        (name == "provider_id").then_some(ApplicationColumn::Provider)
-    }
-}
-
-columns! {
-    /// The listing columns of certificate-key pairs.
-    KeyPairColumn { Pk => "pk", Name => "name" }
-}
-
-impl Codec for AkKeyPair {
-    fn encode(&self) -> Result<Vec<Param>, StoreError> {
-        Ok(vec![
-            self.pk.to_string().into(),
-            self.name.as_str().into(),
-            self.key_data.expose().into(),
-            self.certificate_data.as_str().into(),
-        ])
-    }
-
-    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
-        let pk = row.text("pk")?;
-        Ok(AkKeyPair {
-            pk: Uuid::parse_str(&pk).map_err(|e| StoreError::caused("stored key pair pk is not a UUID", e))?,
-            name: row.text("name")?,
-            key_data: Secret::new(row.text("key_data")?),
-            certificate_data: row.text("certificate_data")?,
-        })
-    }
-}
-
-impl Resource for AkKeyPair {
-    const TABLE: &'static Table = &Table {
-        name: "key_pairs",
-        pk: PrimaryKey::Given,
-        unique: &[(Field::Pk, "pk"), (Field::Name, "name")],
-        columns: &["pk", "name", "key_data", "certificate_data"],
-        parents: &[],
-        children: &[],
-        order: "name",
-        encode: encode_erased::<Self>,
-        decode: decode_erased::<Self>,
-    };
-    type Column = KeyPairColumn;
-
-    fn key(&self, field: Field) -> Option<Key> {
-        match field {
-            Field::Pk => Some(Key::Uuid(self.pk)),
-            Field::Name => Some(Key::from(&self.name)),
-            _ => None,
-        }
-    }
-
-    fn value(&self, column: KeyPairColumn) -> Value<'_> {
-        match column {
-            // Stored as text: ordered as the SQL stores order it.
-            KeyPairColumn::Pk => Value::from(self.pk.to_string()),
-            KeyPairColumn::Name => Value::text(&self.name),
-        }
-    }
-
-    fn column_named(_name: &str) -> Option<KeyPairColumn> {
-        None
-    }
-}
-
-columns! {
-    /// The listing columns of NetBird groups.
-    NbGroupColumn { Id => "id", AccountId => "account_id", Name => "name" / "name_lc" }
-}
-
-impl Codec for NbGroup {
-    fn encode(&self) -> Result<Vec<Param>, StoreError> {
-        Ok(vec![
-            self.id.as_str().into(),
-            self.account_id.as_str().into(),
-            self.name.as_str().into(),
-            self.name.to_lowercase().into(),
-            to_json(self)?.into(),
-        ])
-    }
-
-    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
-        from_json(&row.text("data")?)
-    }
-}
-
-impl Resource for NbGroup {
-    const TABLE: &'static Table = &Table {
-        name: "nb_groups",
-        pk: PrimaryKey::Given,
-        unique: &[(Field::Id, "id")],
-        columns: &["id", "account_id", "name", "name_lc", "data"],
-        parents: &[],
-        children: &[],
-        order: "id",
-        encode: encode_erased::<Self>,
-        decode: decode_erased::<Self>,
-    };
-    type Column = NbGroupColumn;
-
-    fn key(&self, field: Field) -> Option<Key> {
-        (field == Field::Id).then(|| Key::from(&self.id))
-    }
-
-    fn value(&self, column: NbGroupColumn) -> Value<'_> {
-        match column {
-            NbGroupColumn::Id => Value::text(&self.id),
-            NbGroupColumn::AccountId => Value::text(&self.account_id),
-            NbGroupColumn::Name => Value::text(&self.name),
-        }
-    }
-
-    fn column_named(name: &str) -> Option<NbGroupColumn> {
-        (name == "account_id").then_some(NbGroupColumn::AccountId)
-    }
-}
+pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn};
+pub use netbird::{NbGroupColumn, NbUserColumn};

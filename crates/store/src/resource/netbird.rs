@@ -1,0 +1,106 @@
+//! The declarations of NetBird's stored resources: groups and users.
+
+use super::{Child, OnDelete};
+use super::{Codec, DeclaredColumn, Field, Key, PrimaryKey, Resource, Table, decode_erased, encode_erased};
+use crate::StoreError;
+use crate::model::{NbGroup, NbUser};
+use crate::query::{Column, Value};
+use crate::sql::driver::SqlRow;
+use crate::sql::{Param, from_json, to_json};
+
+columns! {
+    /// The listing columns of NetBird groups.
+    NbGroupColumn { Id => "id", AccountId => "account_id", Name => "name" / "name_lc" }
+}
+
+impl Codec for NbGroup {
+    fn encode(&self) -> Result<Vec<Param>, StoreError> {
+        Ok(vec![
+            self.id.as_str().into(),
+            self.account_id.as_str().into(),
+            self.name.as_str().into(),
+            self.name.to_lowercase().into(),
+            to_json(self)?.into(),
+        ])
+    }
+
+    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
+        from_json(&row.text("data")?)
+    }
+}
+
+impl Resource for NbGroup {
+    const TABLE: &'static Table = &Table {
+        name: "nb_groups",
+        pk: PrimaryKey::Given,
+        unique: &[(Field::Id, "id")],
+        columns: &["id", "account_id", "name", "name_lc", "data"],
+        parents: &[],
+        children: &[],
+        order: "id",
+        encode: encode_erased::<Self>,
+        decode: decode_erased::<Self>,
+    };
+    type Column = NbGroupColumn;
+
+    fn key(&self, field: Field) -> Option<Key> {
+        (field == Field::Id).then(|| Key::from(&self.id))
+    }
+
+    fn value(&self, column: NbGroupColumn) -> Value<'_> {
+        match column {
+            NbGroupColumn::Id => Value::text(&self.id),
+            NbGroupColumn::AccountId => Value::text(&self.account_id),
+            NbGroupColumn::Name => Value::text(&self.name),
+        }
+    }
+
+    fn column_named(name: &str) -> Option<NbGroupColumn> {
+        (name == "account_id").then_some(NbGroupColumn::AccountId)
+    }
+}
+
+columns! {
+    /// The listing columns of NetBird users.
+    NbUserColumn { Id => "id", AccountId => "account_id" }
+}
+
+impl Codec for NbUser {
+    fn encode(&self) -> Result<Vec<Param>, StoreError> {
+        Ok(vec![self.id.as_str().into(), self.account_id.as_str().into(), to_json(self)?.into()])
+    }
+
+    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
+        from_json(&row.text("data")?)
+    }
+}
+
+impl Resource for NbUser {
+    const TABLE: &'static Table = &Table {
+        name: "nb_users",
+        pk: PrimaryKey::Given,
+        unique: &[(Field::Id, "id")],
+        columns: &["id", "account_id", "data"],
+        parents: &[],
+        children: &[Child { table: "pats", column: "user_id", on_delete: OnDelete::Cascade }],
+        order: "id",
+        encode: encode_erased::<Self>,
+        decode: decode_erased::<Self>,
+    };
+    type Column = NbUserColumn;
+
+    fn key(&self, field: Field) -> Option<Key> {
+        (field == Field::Id).then(|| Key::from(&self.id))
+    }
+
+    fn value(&self, column: NbUserColumn) -> Value<'_> {
+        match column {
+            NbUserColumn::Id => Value::text(&self.id),
+            NbUserColumn::AccountId => Value::text(&self.account_id),
+        }
+    }
+
+    fn column_named(_name: &str) -> Option<NbUserColumn> {
+        None
+    }
+}
