@@ -93,12 +93,8 @@ impl NetBird<'_> {
             return Err(NbError::GroupExists(name));
         }
         // `AddPeerToGroup` inserts each (group, peer) pair once.
-        let mut unique_peers: Vec<String> = Vec::with_capacity(peers.len());
-        for peer in peers {
-            if !unique_peers.contains(&peer) {
-                unique_peers.push(peer);
-            }
-        }
+        let mut seen = std::collections::HashSet::with_capacity(peers.len());
+        let unique_peers: Vec<String> = peers.into_iter().filter(|peer| seen.insert(peer.clone())).collect();
         loop {
             let group = NbGroup {
                 peers: unique_peers.clone(),
