@@ -266,7 +266,7 @@ impl PostgresStore {
             tokio::spawn(ping(ping_pool.clone(), cache.clone(), pings)),
         ];
         let inner = Arc::new(Inner { pool, cache, listener_pool, ping_pool, tasks });
-        sql::spawn_flusher(&inner, PostgresStore);
+        sql::uses::spawn_flusher(&inner, PostgresStore);
         Ok(PostgresStore(inner))
     }
 

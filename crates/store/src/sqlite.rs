@@ -245,7 +245,7 @@ impl SqliteStore {
         let (writes, inbox) = mpsc::unbounded_channel();
         tokio::spawn(group_commit(conn, inbox));
         let inner = Arc::new(Inner { reader, writer, cache: Cache::local(), writes });
-        sql::spawn_flusher(&inner, SqliteStore);
+        sql::uses::spawn_flusher(&inner, SqliteStore);
         Ok(SqliteStore(inner))
     }
 

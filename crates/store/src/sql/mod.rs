@@ -13,14 +13,13 @@ pub(crate) mod driver;
 mod resources;
 mod rows;
 mod store;
+pub(crate) mod uses;
 
 pub(crate) use driver::Driver;
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::error::{BoxDynError, ErrorKind};
@@ -29,25 +28,6 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::query::Column;
 use crate::{CoreTokenField, Field, OAuthField, StoreError};
-
-/// How often the `last_used` marks of PATs that wait in the cache are written.
-pub(crate) const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Writes the waiting `last_used` marks every [`FLUSH_INTERVAL`] for as long as the store `inner` (shared by every
-/// clone of it, as `wrap` makes one) exists.
-pub(crate) fn spawn_flusher<T: Send + Sync + 'static, D: Driver>(inner: &Arc<T>, wrap: fn(Arc<T>) -> D) {
-    let inner: Weak<T> = Arc::downgrade(inner);
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(FLUSH_INTERVAL);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let Some(inner) = inner.upgrade() else { return };
-            // A failure keeps the marks for the next round; the database's outage shows in the requests.
-            let _ = store::flush_pat_uses(&wrap(inner)).await;
-        }
-    });
-}
 
 /// One migration file compiled into the binary: `(version, description, sql)`.
 pub(crate) type EmbeddedMigration = (i64, &'static str, &'static str);

@@ -17,6 +17,7 @@ use crate::sql::rows::{
     code_from_row, core_from_row, insert_code, insert_core, insert_oauth, insert_pat, oauth_from_row, pat_from_row,
     replace_core,
 };
+use crate::sql::uses::{MAX_PENDING_USES, flush_pat_uses};
 use crate::sql::{
     self, CODE_COLUMNS, CORE_COLUMNS, CORE_FROM, OAUTH_COLUMNS, OAUTH_FROM, PAT_COLUMNS, Sql, db_err, micros,
     micros_ceil, resources, trunc,
@@ -63,39 +64,6 @@ pub(crate) async fn invalidated<D: Driver>(store: &D, change: Change) {
     if let Some(lease) = store.cache().lease() {
         tokio::time::sleep(lease.window()).await;
     }
-}
-
-/// How many `last_used` marks may wait before the marking request writes them itself.
-const MAX_PENDING_USES: usize = 4096;
-
-/// Writes the `last_used` marks of cached PATs that wait in the cache (`mark_pat_used`), in one transaction;
-/// on failure they wait for the next flush. Runs every [`FLUSH_INTERVAL`](super::FLUSH_INTERVAL), at export and at close.
-pub(crate) async fn flush_pat_uses<D: Driver>(store: &D) -> Result<(), StoreError> {
-    let marks = store.cache().take_pending_uses();
-    if marks.is_empty() {
-        return Ok(());
-    }
-    let statements: Vec<Sql> = marks
-        .iter()
-        .map(|(id, user, at)| {
-            let sql = Sql::new("UPDATE pats SET last_used = $1 WHERE user_id = $2 AND id = $3");
-            sql.arg(micros(*at)).arg(user.as_str()).arg(id.as_str())
-        })
-        .collect();
-    let done = store
-        .write_tx(move |conn| {
-            Box::pin(async move {
-                for sql in &statements {
-                    On::<D::Db>::Tx(&mut *conn).execute(sql).await?;
-                }
-                Ok(())
-            })
-        })
-        .await;
-    if done.is_err() {
-        store.cache().restore_pending_uses(marks);
-    }
-    done
 }
 
 /// Every row the query `text` returns in `tx`, decoded.
