@@ -1,8 +1,10 @@
 //! `cargo xtask check`: every drift check, read-only, with one summary line and the command that fixes it.
 //!
 //! Checks: the merged spec is fresh, each golden copy is fresh, the spec matches the document Dropshot
-//! emits for the generated trait, every operation is covered by a test and listed in docs/operations.md, and the
-//! workspace builds its dependencies with one feature set, and every Rust file opens with a `//!` line.
+//! emits for the generated trait, every operation is covered by a test and listed in docs/operations.md,
+//! `xtask/workspace-hack` is fresh and the workspace builds its dependencies with one feature set, every
+//! Rust file opens with a `//!` line, and the layers hold (the store crate knows nothing above it, only the
+//! server's `http/` names the wire types, no hand-written file passes 500 lines: `layers.rs`).
 
 use std::path::Path;
 
@@ -41,6 +43,7 @@ pub enum Which {
     Coverage,
     Features,
     Tidy,
+    Layers,
 }
 
 /// Runs the selected checks. Errors inside a check become its failure; nothing is written.
@@ -66,6 +69,10 @@ pub fn run_checks(root: &Path, which: Which) -> Vec<Checked> {
         checked.push(coverage_check(root));
     }
     if wanted(Which::Features) {
+        checked.push(match crate::unify::expected(root, crate::unify::Lock::Locked) {
+            Ok(expected) => freshness(&expected, "cargo xtask features"),
+            Err(err) => failed(crate::unify::XTASK_HACK, err),
+        });
         checked.push(match crate::features::problems(root) {
             Ok(problems) if problems.is_empty() => {
                 Checked { name: FEATURES_CHECK.to_string(), outcome: Outcome::Fresh }
@@ -79,6 +86,13 @@ pub fn run_checks(root: &Path, which: Which) -> Vec<Checked> {
             Ok(problems) if problems.is_empty() => Checked { name: TIDY_CHECK.to_string(), outcome: Outcome::Fresh },
             Ok(problems) => Checked { name: TIDY_CHECK.to_string(), outcome: Outcome::Failed { problems } },
             Err(err) => failed(TIDY_CHECK, err),
+        });
+    }
+    if wanted(Which::Layers) {
+        checked.push(match crate::layers::problems(root) {
+            Ok(problems) if problems.is_empty() => Checked { name: LAYERS_CHECK.to_string(), outcome: Outcome::Fresh },
+            Ok(problems) => Checked { name: LAYERS_CHECK.to_string(), outcome: Outcome::Failed { problems } },
+            Err(err) => failed(LAYERS_CHECK, err),
         });
     }
     checked
@@ -106,6 +120,8 @@ fn failed(name: &str, err: anyhow::Error) -> Checked {
 }
 
 const TIDY_CHECK: &str = "every .rs file opens with a //! line";
+
+const LAYERS_CHECK: &str = "layers (store below HTTP, wire types only in http/, files of at most 500 lines)";
 
 const FEATURES_CHECK: &str = "one feature set (cargo build, cargo xtask, cargo test share dependency builds)";
 
@@ -195,9 +211,13 @@ pub fn fix_command(checked: &[Checked]) -> Option<String> {
 /// `cargo xtask ci` passes `server_tested`: its `cargo test` has just run the spec ↔ server comparison
 /// (`xtask-server-drift`'s test), so the check is not built and run a second time.
 pub fn run(root: &Path, server_tested: bool) -> u8 {
-    header("Checking", "merged spec, golden copies, spec ↔ server document, operation coverage, feature sets, tidy");
+    header(
+        "Checking",
+        "merged spec, golden copies, spec ↔ server document, operation coverage, feature sets, tidy, layers",
+    );
     let mut checked = Vec::new();
-    for which in [Which::Spec, Which::Golden, Which::Server, Which::Coverage, Which::Features, Which::Tidy] {
+    let all = [Which::Spec, Which::Golden, Which::Server, Which::Coverage, Which::Features, Which::Tidy, Which::Layers];
+    for which in all {
         if which == Which::Server && server_tested {
             header("Tested", &format!("{SERVER_CHECK} (by cargo test: xtask-server-drift)"));
             continue;

@@ -7,10 +7,12 @@ mod codegen;
 mod conformance;
 mod coverage;
 mod features;
+mod layers;
 mod overlay;
 mod report;
 mod spec;
 mod tidy;
+mod unify;
 mod upstream_diff;
 mod wheel;
 
@@ -25,8 +27,12 @@ cargo xtask <command>
 Commands:
   spec [--check]           merge spec/upstream + spec/overlays into spec/openapi.json (--check: fail if stale)
   codegen [--check]        write the golden copies crates/{api,client}/tests/output/*.rs (--check: fail if stale)
+  features [--check]       write xtask/workspace-hack/Cargo.toml: crates/workspace-hack's lines for the crates xtask
+                           builds, so both share dependency builds (--check: fail if stale)
   check                    every drift check, read-only: spec, golden copies, spec vs server, operation coverage,
-                           one feature set, every .rs opening with //!
+                           one feature set (and xtask/workspace-hack fresh), every .rs opening with //!, layers
+                           (the store below HTTP, wire types only in the server's http/, no hand-written file
+                           over 500 lines)
   upstream-diff OLD NEW    classify changes between two upstream YAML releases and list overlays that no longer apply
   bench [--quick]          wrk against tokenstack (1 k/100 k/1 M tokens), bare hyper, minimal Dropshot and Prism; writes BENCHMARKS.md
   conformance --base-url URL [--authentik-token KEY] [--netbird-pat PAT] [--netbird-user ID]
@@ -47,6 +53,8 @@ fn main() -> ExitCode {
         ["spec", "--check"] => write_spec(&root, true),
         ["codegen"] => write_golden(&root, false),
         ["codegen", "--check"] => write_golden(&root, true),
+        ["features"] => unify::run(&root, false),
+        ["features", "--check"] => unify::run(&root, true),
         ["check"] => Ok(check::run(&root, false)),
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["conformance", options @ ..] => conformance::run(&root, options),
@@ -93,7 +101,7 @@ fn write_golden(root: &Path, check: bool) -> anyhow::Result<u8> {
     write_or_check(&codegen::expected_golden(root)?, check, "cargo xtask codegen")
 }
 
-fn write_or_check(files: &[codegen::Expected], check: bool, fix: &str) -> anyhow::Result<u8> {
+pub(crate) fn write_or_check(files: &[codegen::Expected], check: bool, fix: &str) -> anyhow::Result<u8> {
     let mut code = 0;
     for file in files {
         if file.is_fresh() {

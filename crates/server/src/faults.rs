@@ -2,7 +2,8 @@
 //!
 //! Each rule owns a `StdRng` seeded with its `seed`, and draws from it in a fixed order per matching request
 //! (latency if a range, then drop, then error), so the same sequence of requests replays the same faults.
-//! Admin operations are never faulted, so faults can always be turned off again.
+//! Admin operations are never faulted, so faults can always be turned off again; which operations are admin
+//! ones is the spec's knowledge, so `http/` hands it in ([`Faults::new`]) and converts the wire rules.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,16 +14,19 @@ use rand::{Rng, SeedableRng};
 
 /// The operationId that matches every non-admin operation.
 pub const ALL_OPERATIONS: &str = "*";
-/// The spec's tag of tokenstack's admin operations, which are never faulted.
-pub const ADMIN_TAG: &str = "admin";
 
-/// Whether the spec tags `operation_id` as an admin operation.
-fn is_admin(operation_id: &str) -> bool {
-    tokenstack_api::OPERATION_TAGS.iter().any(|(id, tags)| *id == operation_id && tags.contains(&ADMIN_TAG))
+/// One rule: the fields of the spec's `FaultRule` (spec/tokenstack.yaml), which `http/` converts to and from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultRule {
+    /// An operationId, or [`ALL_OPERATIONS`].
+    pub operation_id: String,
+    pub latency_ms: Option<i64>,
+    pub latency_max_ms: Option<i64>,
+    pub error_rate: Option<f64>,
+    pub error_status: Option<i32>,
+    pub drop_rate: Option<f64>,
+    pub seed: Option<i64>,
 }
-
-/// One rule: the spec's `FaultRule` (spec/tokenstack.yaml), as the admin API reads and writes it.
-pub use tokenstack_api::types::FaultRule;
 
 /// Why a rule was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,14 +57,20 @@ struct ArmedRule {
     rng: StdRng,
 }
 
-/// The rules in force; empty (off) by default.
-#[derive(Default)]
+/// The rules in force; empty (off) at first.
 pub struct Faults {
     active: AtomicBool,
     rules: Mutex<Vec<ArmedRule>>,
+    /// Whether an operationId names an admin operation, never faulted.
+    is_admin: fn(&str) -> bool,
 }
 
 impl Faults {
+    /// No rules; `is_admin` tells the operations never faulted.
+    pub fn new(is_admin: fn(&str) -> bool) -> Faults {
+        Faults { active: AtomicBool::new(false), rules: Mutex::new(Vec::new()), is_admin }
+    }
+
     /// Replaces every rule, reseeding each generator; an empty list turns injection off.
     pub fn set(&self, rules: Vec<FaultRule>) -> Result<(), FaultError> {
         for (index, rule) in rules.iter().enumerate() {
@@ -85,7 +95,7 @@ impl Faults {
     /// The faults for one request of `operation_id`: latencies add up, the first drop or error wins.
     pub fn decide(&self, operation_id: &str) -> Decision {
         let mut decision = Decision::default();
-        if !self.active.load(Ordering::Acquire) || is_admin(operation_id) {
+        if !self.active.load(Ordering::Acquire) || (self.is_admin)(operation_id) {
             return decision;
         }
         let mut guard = self.rules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -155,6 +165,10 @@ fn validate(rule: &FaultRule) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    fn faults() -> Faults {
+        Faults::new(|operation_id| operation_id.starts_with("admin_"))
+    }
+
     fn rule(operation_id: &str) -> FaultRule {
         FaultRule {
             operation_id: operation_id.to_string(),
@@ -169,7 +183,7 @@ mod tests {
 
     #[test]
     fn off_by_default_and_never_for_admin() {
-        let faults = Faults::default();
+        let faults = faults();
         assert!(faults.decide("core_tokens_list").is_none());
         faults.set(vec![FaultRule { error_rate: Some(1.0), ..rule("*") }]).unwrap();
         assert_eq!(faults.decide("core_tokens_list").error_status, Some(503));
@@ -179,7 +193,7 @@ mod tests {
     #[test]
     fn same_seed_same_sequence() {
         let draw = || {
-            let faults = Faults::default();
+            let faults = faults();
             let r =
                 FaultRule { error_rate: Some(0.5), latency_ms: Some(1), latency_max_ms: Some(50), ..rule("healthz") };
             faults.set(vec![r]).unwrap();
@@ -194,7 +208,7 @@ mod tests {
 
     #[test]
     fn refuses_bad_rules() {
-        let faults = Faults::default();
+        let faults = faults();
         assert!(faults.set(vec![FaultRule { error_rate: Some(1.5), ..rule("*") }]).is_err());
         assert!(faults.set(vec![FaultRule { error_status: Some(200), ..rule("*") }]).is_err());
         assert!(faults.set(vec![FaultRule { latency_ms: Some(-1), ..rule("*") }]).is_err());

@@ -129,8 +129,7 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
     }
     context.authorize_as = Some(config.authorize_as.clone()).filter(|u| !u.is_empty());
 
-    let api = tokenstack_api::token_api_mod::api_description::<ServerImpl>()
-        .map_err(|err| StartError::Api(err.to_string()))?;
+    let api = http::api_description::<ServerImpl>().map_err(|err| StartError::Api(err.to_string()))?;
     let dropshot = ConfigDropshot {
         bind_address: config.bind,
         // Dropshot's default is 1 KiB; an oversize body gets the operation's upstream error shape.

@@ -142,7 +142,7 @@ pub async fn create_nb_user(
 
 /// The fault rules in force, in wire form.
 pub fn faults(ctx: &ServerContext) -> types::FaultConfig {
-    types::FaultConfig { rules: ctx.faults.rules() }
+    types::FaultConfig { rules: ctx.faults.rules().into_iter().map(Into::into).collect() }
 }
 
 /// Replaces the fault rules; the operationId must exist (or be `*`).
@@ -156,7 +156,8 @@ pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(),
             return Err(TsError::Invalid(message).into());
         }
     }
-    ctx.faults.set(config.rules).map_err(|err| TsResponseError::from(TsError::Invalid(err.to_string())))
+    let rules = config.rules.into_iter().map(Into::into).collect();
+    ctx.faults.set(rules).map_err(|err| TsResponseError::from(TsError::Invalid(err.to_string())))
 }
 
 pub(super) async fn admin_reset(

@@ -42,7 +42,7 @@ impl ServerContext {
             metrics: Metrics::default(),
             clock_offset: Arc::new(AtomicI64::new(0)),
             admin: None,
-            faults: Faults::default(),
+            faults: Faults::new(super::faults::is_admin),
             validator: None,
             limits: Limits::default(),
             keyring: Keyring::default(),

@@ -10,6 +10,7 @@ mod authentik_users;
 mod context;
 mod convert;
 mod error;
+mod faults;
 mod netbird;
 mod netbird_groups;
 mod netbird_users;
@@ -29,6 +30,8 @@ use crate::model::OAuthKind;
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, TsResponseError};
 use self::observe::observed;
+/// The Dropshot API description of every operation ([`crate::start_with_store`] serves it).
+pub(crate) use tokenstack_api::token_api_mod::api_description;
 
 /// The access- and refresh-token lists have two generated query types with the same fields.
 macro_rules! oauth_params {
