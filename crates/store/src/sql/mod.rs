@@ -321,6 +321,27 @@ pub(crate) const PAT_COLUMNS: &str =
 mod tests {
     use super::*;
 
+    /// Every declared resource (`resource/`) names its table's columns, and each unique key's constraint is
+    /// `<table>__<column>`, which a violation reports as the declared field.
+    #[tokio::test]
+    async fn every_declaration_matches_its_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::SqliteStore::open(&dir.path().join("schema.db")).await.unwrap();
+        for table in crate::resource::RESOURCES {
+            let sql = Sql::new(format!("SELECT {} FROM {} LIMIT 0", table.columns.join(", "), table.name));
+            let selected = store.read().fetch_all(&sql).await;
+            assert!(selected.is_ok(), "{}: {:?}", table.name, selected.err());
+            assert_eq!(table.pk_column(), table.unique[0].1, "{}: the primary key is the first column", table.name);
+            for (field, column) in table.unique {
+                assert!(table.columns.contains(column), "{}: unique {column} is a stored column", table.name);
+                let message = format!("UNIQUE constraint failed: {}.{column}", table.name);
+                assert_eq!(unique_field(&message), Some(*field), "{}.{column}", table.name);
+                assert_eq!(unique_field(&format!("{}__{column}", table.name)), Some(*field), "{}", table.name);
+            }
+        }
+        store.close().await;
+    }
+
     #[test]
     fn every_migration_file_is_embedded_in_order() {
         for (backend, embedded) in [("sqlite", crate::sqlite::MIGRATIONS), ("postgres", crate::postgres::MIGRATIONS)] {
