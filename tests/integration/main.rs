@@ -3,6 +3,7 @@
 mod admin;
 mod authentik;
 mod netbird;
+mod netbird_groups;
 mod oauth2;
 mod official_rust_client;
 mod providers;

@@ -26,6 +26,7 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "PersonalAccessTokenRequest",
     "UserCreateRequest",
     "NetbirdUserRequest",
+    "GroupRequest",
     "OAuth2ProviderRequest",
     "ApplicationRequest",
     // tokenstack's own: the seed loader parses documents (absent and null `expires` differ), and the export is

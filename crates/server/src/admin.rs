@@ -51,8 +51,8 @@ impl AdminState {
         Ok(store.import(self.initial.clone()).await?)
     }
 
-    /// Replaces the state with a seed document, then re-applies the bootstrap credentials; on any error the
-    /// previous state is kept.
+    /// Replaces the state with a seed document, gives each of its NetBird accounts its `All` group, then re-applies
+    /// the bootstrap credentials; on any error the previous state is kept.
     pub async fn load(
         &self,
         store: &dyn Store,
@@ -61,15 +61,20 @@ impl AdminState {
     ) -> Result<(), AdminError> {
         let snapshot = SeedFile::from_json(document).and_then(|seed| seed.snapshot(now))?;
         let previous = store.export().await?;
+        let accounts = seed::nb_accounts(&snapshot);
         store.import(snapshot).await?;
         let bootstrap = &self.bootstrap;
-        let applied = seed::bootstrap(
-            store,
-            now,
-            Some(bootstrap.authentik_key.expose().to_string()),
-            bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()),
-            &bootstrap.netbird_user,
-        )
+        let applied = async {
+            seed::ensure_all_groups(store, &accounts).await?;
+            seed::bootstrap(
+                store,
+                now,
+                Some(bootstrap.authentik_key.expose().to_string()),
+                bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()),
+                &bootstrap.netbird_user,
+            )
+            .await
+        }
         .await;
         if let Err(err) = applied {
             store.import(previous).await?;
@@ -118,5 +123,7 @@ pub async fn add_nb_user(store: &dyn Store, user: NbUser) -> Result<NbUser, Admi
         return Err(AdminError::Invalid("id must not be empty".to_string()));
     }
     store.insert(user.clone()).await?;
+    // A user of a new account brings the account, and with it its `All` group.
+    crate::netbird::ensure_all_group(store, &user.account_id).await?;
     Ok(user)
 }

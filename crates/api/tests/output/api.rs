@@ -530,6 +530,197 @@ pub mod types {
             value.parse()
         }
     }
+    ///`Group`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Group {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<GroupIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///List of peers object
+        pub peers: ::std::vec::Vec<PeerMinimum>,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        pub resources: ::std::vec::Vec<Resource>,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum GroupIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for GroupIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`GroupMinimum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct GroupMinimum {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<GroupMinimumIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum GroupMinimumIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for GroupMinimumIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupMinimumIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupMinimumIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupMinimumIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`GroupRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct GroupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for GroupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GroupRequest> for ::serde_json::Value {
+        fn from(value: GroupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for GroupRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///The state of one health check
     #[derive(
         ::serde::Deserialize,
@@ -1567,6 +1758,20 @@ pub mod types {
             Self(value)
         }
     }
+    ///`PeerMinimum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PeerMinimum {
+        ///Peer ID
+        pub id: ::std::string::String,
+        ///Peer's hostname
+        pub name: ::std::string::String,
+    }
     ///`PersonalAccessToken`
     #[derive(
         ::serde::Deserialize,
@@ -1809,6 +2014,85 @@ pub mod types {
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for RedirectUriTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Resource`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Resource {
+        ///ID of the resource
+        pub id: ::std::string::String,
+        ///Type of the resource
+        #[serde(rename = "type")]
+        pub type_: ResourceType,
+    }
+    ///`ResourceType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum ResourceType {
+        #[serde(rename = "host")]
+        Host,
+        #[serde(rename = "subnet")]
+        Subnet,
+        #[serde(rename = "domain")]
+        Domain,
+        #[serde(rename = "peer")]
+        Peer,
+    }
+    impl ::std::fmt::Display for ResourceType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Host => f.write_str("host"),
+                Self::Subnet => f.write_str("subnet"),
+                Self::Domain => f.write_str("domain"),
+                Self::Peer => f.write_str("peer"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ResourceType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "host" => Ok(Self::Host),
+                "subnet" => Ok(Self::Subnet),
+                "domain" => Ok(Self::Domain),
+                "peer" => Ok(Self::Peer),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ResourceType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ResourceType {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -3361,6 +3645,20 @@ and, if this user is being impersonated, the original user in the `original` pro
 #[allow(clippy::all, dead_code, unused_imports)]
 pub mod params {
     use super::types;
+    ///Query parameters of `netbird_groups_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdGroupsListQuery {
+        ///Filter groups by name (exact match)
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+    }
     ///Query parameters of `netbird_users_list`.
     #[derive(
         Debug,
@@ -3885,6 +4183,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "admin_reset",
     "admin_state_export",
     "admin_state_load",
+    "netbird_groups_list",
+    "netbird_groups_create",
     "netbird_users_list",
     "netbird_users_create",
     "netbird_users_update",
@@ -3992,6 +4292,8 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("admin_reset", &["admin"]),
     ("admin_state_export", &["admin"]),
     ("admin_state_load", &["admin"]),
+    ("netbird_groups_list", &["Groups"]),
+    ("netbird_groups_create", &["Groups"]),
     ("netbird_users_list", &["Users"]),
     ("netbird_users_create", &["Users"]),
     ("netbird_users_update", &["Users"]),
@@ -4209,6 +4511,34 @@ pub trait TokenApi {
     ) -> Result<
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// List all Groups
+    ///
+    /// Returns a list of all groups
+    #[endpoint{method = GET,
+    path = "/api/groups",
+    operation_id = "netbird_groups_list",
+    tags = ["Groups"]}]
+    async fn netbird_groups_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::NetbirdGroupsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::Group>>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Create a Group
+    ///
+    /// Creates a group
+    #[endpoint{method = POST,
+    path = "/api/groups",
+    operation_id = "netbird_groups_create",
+    tags = ["Groups"]}]
+    async fn netbird_groups_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::GroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Users
     ///

@@ -718,6 +718,183 @@ pub mod types {
             value.parse()
         }
     }
+    ///`Group`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Group {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<GroupIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///List of peers object
+        pub peers: ::std::vec::Vec<PeerMinimum>,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        pub resources: ::std::vec::Vec<Resource>,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    impl Group {
+        pub fn builder() -> builder::Group {
+            Default::default()
+        }
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GroupIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for GroupIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`GroupMinimum`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupMinimum {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<GroupMinimumIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    impl GroupMinimum {
+        pub fn builder() -> builder::GroupMinimum {
+            Default::default()
+        }
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GroupMinimumIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for GroupMinimumIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupMinimumIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupMinimumIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupMinimumIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`GroupRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupRequest {
+        ///Group name identifier
+        pub name: ::std::string::String,
+        ///List of peers ids
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub resources: ::std::vec::Vec<Resource>,
+    }
+    impl GroupRequest {
+        pub fn builder() -> builder::GroupRequest {
+            Default::default()
+        }
+    }
     ///The state of one health check
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct HealthStatus {
@@ -2450,6 +2627,19 @@ pub mod types {
                 })
         }
     }
+    ///`PeerMinimum`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PeerMinimum {
+        ///Peer ID
+        pub id: ::std::string::String,
+        ///Peer's hostname
+        pub name: ::std::string::String,
+    }
+    impl PeerMinimum {
+        pub fn builder() -> builder::PeerMinimum {
+            Default::default()
+        }
+    }
     ///`PersonalAccessToken`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PersonalAccessToken {
@@ -2726,6 +2916,82 @@ pub mod types {
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for RedirectUriTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`Resource`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Resource {
+        ///ID of the resource
+        pub id: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: ResourceType,
+    }
+    impl Resource {
+        pub fn builder() -> builder::Resource {
+            Default::default()
+        }
+    }
+    ///`ResourceType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ResourceType {
+        #[serde(rename = "host")]
+        Host,
+        #[serde(rename = "subnet")]
+        Subnet,
+        #[serde(rename = "domain")]
+        Domain,
+        #[serde(rename = "peer")]
+        Peer,
+    }
+    impl ::std::fmt::Display for ResourceType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Host => f.write_str("host"),
+                Self::Subnet => f.write_str("subnet"),
+                Self::Domain => f.write_str("domain"),
+                Self::Peer => f.write_str("peer"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ResourceType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "host" => Ok(Self::Host),
+                "subnet" => Ok(Self::Subnet),
+                "domain" => Ok(Self::Domain),
+                "peer" => Ok(Self::Peer),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ResourceType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ResourceType {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -6180,6 +6446,348 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     code: Ok(value.code),
                     detail: Ok(value.detail),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Group {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            issued: ::std::result::Result<
+                ::std::option::Option<super::GroupIssued>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<super::PeerMinimum>,
+                ::std::string::String,
+            >,
+            peers_count: ::std::result::Result<i64, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::Resource>,
+                ::std::string::String,
+            >,
+            resources_count: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for Group {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    issued: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    peers: Err("no value supplied for peers".to_string()),
+                    peers_count: Err("no value supplied for peers_count".to_string()),
+                    resources: Err("no value supplied for resources".to_string()),
+                    resources_count: Err(
+                        "no value supplied for resources_count".to_string(),
+                    ),
+                }
+            }
+        }
+        impl Group {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn issued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::GroupIssued>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issued = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issued: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PeerMinimum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn peers_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers_count: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Resource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+            pub fn resources_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for resources_count: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Group> for super::Group {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Group,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    issued: value.issued?,
+                    name: value.name?,
+                    peers: value.peers?,
+                    peers_count: value.peers_count?,
+                    resources: value.resources?,
+                    resources_count: value.resources_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Group> for Group {
+            fn from(value: super::Group) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    issued: Ok(value.issued),
+                    name: Ok(value.name),
+                    peers: Ok(value.peers),
+                    peers_count: Ok(value.peers_count),
+                    resources: Ok(value.resources),
+                    resources_count: Ok(value.resources_count),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupMinimum {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            issued: ::std::result::Result<
+                ::std::option::Option<super::GroupMinimumIssued>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers_count: ::std::result::Result<i64, ::std::string::String>,
+            resources_count: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for GroupMinimum {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    issued: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    peers_count: Err("no value supplied for peers_count".to_string()),
+                    resources_count: Err(
+                        "no value supplied for resources_count".to_string(),
+                    ),
+                }
+            }
+        }
+        impl GroupMinimum {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn issued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::GroupMinimumIssued>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issued = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issued: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers_count: {e}")
+                    });
+                self
+            }
+            pub fn resources_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for resources_count: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupMinimum> for super::GroupMinimum {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupMinimum,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    issued: value.issued?,
+                    name: value.name?,
+                    peers_count: value.peers_count?,
+                    resources_count: value.resources_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupMinimum> for GroupMinimum {
+            fn from(value: super::GroupMinimum) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    issued: Ok(value.issued),
+                    name: Ok(value.name),
+                    peers_count: Ok(value.peers_count),
+                    resources_count: Ok(value.resources_count),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupRequest {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::Resource>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupRequest {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    peers: Ok(Default::default()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl GroupRequest {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Resource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupRequest> for super::GroupRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    peers: value.peers?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupRequest> for GroupRequest {
+            fn from(value: super::GroupRequest) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    peers: Ok(value.peers),
+                    resources: Ok(value.resources),
                 }
             }
         }
@@ -10914,6 +11522,62 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PeerMinimum {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PeerMinimum {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl PeerMinimum {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PeerMinimum> for super::PeerMinimum {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PeerMinimum,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PeerMinimum> for PeerMinimum {
+            fn from(value: super::PeerMinimum) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PersonalAccessToken {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -11681,6 +12345,62 @@ and, if this user is being impersonated, the original user in the `original` pro
                     matching_mode: Ok(value.matching_mode),
                     redirect_uri_type: Ok(value.redirect_uri_type),
                     url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Resource {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<super::ResourceType, ::std::string::String>,
+        }
+        impl ::std::default::Default for Resource {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl Resource {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ResourceType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Resource> for super::Resource {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Resource,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Resource> for Resource {
+            fn from(value: super::Resource) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
                 }
             }
         }
@@ -16896,6 +17616,40 @@ let response = client.admin_state_load()
     pub fn admin_state_load(&self) -> builder::AdminStateLoad<'_> {
         builder::AdminStateLoad::new(self)
     }
+    /**List all Groups
+
+Returns a list of all groups
+
+Sends a `GET` request to `/api/groups`
+
+Arguments:
+- `name`: Filter groups by name (exact match)
+```ignore
+let response = client.netbird_groups_list()
+    .name(name)
+    .send()
+    .await;
+```*/
+    pub fn netbird_groups_list(&self) -> builder::NetbirdGroupsList<'_> {
+        builder::NetbirdGroupsList::new(self)
+    }
+    /**Create a Group
+
+Creates a group
+
+Sends a `POST` request to `/api/groups`
+
+Arguments:
+- `body`: New Group request
+```ignore
+let response = client.netbird_groups_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_groups_create(&self) -> builder::NetbirdGroupsCreate<'_> {
+        builder::NetbirdGroupsCreate::new(self)
+    }
     /**List all Users
 
 Returns a list of all users
@@ -18981,6 +19735,233 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_groups_list`]
+
+[`Client::netbird_groups_list`]: super::Client::netbird_groups_list*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdGroupsList<'a> {
+        client: &'a super::Client,
+        name: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> NetbirdGroupsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                name: Ok(None),
+            }
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/groups`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::Group>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, name } = self;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/groups", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_groups_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_groups_create`]
+
+[`Client::netbird_groups_create`]: super::Client::netbird_groups_create*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdGroupsCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::GroupRequest, String>,
+    }
+    impl<'a> NetbirdGroupsCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupRequest>,
+            <V as std::convert::TryInto<types::GroupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupRequest,
+            ) -> types::builder::GroupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/groups`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::NetbirdError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::GroupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/groups", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_groups_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -3,7 +3,9 @@
 use tokenstack_api::types;
 
 use crate::authentik::oidc::json::{Style, to_python_json};
-use crate::model::{AkProvider, AkUser, AkUserType, CoreToken, Intent, NbUser, OAuthToken, Pat, UsedBy, UsedByAction};
+use crate::model::{
+    AkProvider, AkUser, AkUserType, CoreToken, Intent, NbGroup, NbUser, OAuthToken, Pat, UsedBy, UsedByAction,
+};
 use crate::pagination::Page;
 
 /// A domain value's generated wire twin (the domain types live in `tokenstack-store`, so `From` cannot join them).
@@ -196,6 +198,21 @@ pub fn nb_user(user: &NbUser, caller: &NbUser) -> types::NetbirdUser {
         permissions: None,
         role: user.role.as_str().to_string(),
         status: if user.blocked { types::NetbirdUserStatus::Blocked } else { types::NetbirdUserStatus::Active },
+    }
+}
+
+/// `toGroupResponse`: `peers` are the group's peers that the account has, and tokenstack models no peers, so none
+/// (upstream writes `null` for none, against its spec; here `[]`); `resources` are not kept (see
+/// `netbird/groups.rs`). `issued` is always written, as upstream's pointer to the stored value.
+pub fn nb_group(group: &NbGroup) -> types::Group {
+    types::Group {
+        id: group.id.clone(),
+        issued: group.issued.parse().ok(),
+        name: group.name.clone(),
+        peers: Vec::new(),
+        peers_count: 0,
+        resources: Vec::new(),
+        resources_count: 0,
     }
 }
 

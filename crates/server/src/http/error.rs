@@ -70,6 +70,7 @@ impl From<NbError> for NbResponseError {
             NbErrorKind::Forbidden => ErrorStatusCode::FORBIDDEN,
             NbErrorKind::NotFound => ErrorStatusCode::NOT_FOUND,
             NbErrorKind::InvalidArgument => ErrorStatusCode::UNPROCESSABLE_ENTITY,
+            NbErrorKind::AlreadyExists => ErrorStatusCode::CONFLICT,
             NbErrorKind::PreconditionFailed => ErrorStatusCode::PRECONDITION_FAILED,
             NbErrorKind::BadRequest => ErrorStatusCode::BAD_REQUEST,
             NbErrorKind::Internal => ErrorStatusCode::INTERNAL_SERVER_ERROR,

@@ -12,6 +12,7 @@ mod convert;
 mod error;
 mod faults;
 mod netbird;
+mod netbird_groups;
 mod netbird_users;
 mod oauth2;
 mod observe;
@@ -320,6 +321,20 @@ impl TokenApi for ServerImpl {
         path: Path<params::NetbirdTokensDestroyPath>,
     ) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
         observed(&rqctx, netbird::netbird_tokens_destroy(&rqctx, path)).await
+    }
+
+    async fn netbird_groups_list(
+        rqctx: RequestContext<ServerContext>,
+        query: Query<params::NetbirdGroupsListQuery>,
+    ) -> Result<HttpResponseOk<Vec<types::Group>>, NbResponseError> {
+        observed(&rqctx, netbird_groups::netbird_groups_list(&rqctx, query)).await
+    }
+
+    async fn netbird_groups_create(
+        rqctx: RequestContext<ServerContext>,
+        body: TypedBody<types::GroupRequest>,
+    ) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
+        observed(&rqctx, netbird_groups::netbird_groups_create(&rqctx, body)).await
     }
 
     async fn netbird_users_list(

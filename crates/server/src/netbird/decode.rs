@@ -57,6 +57,15 @@ impl<'a> GoStruct<'a> {
         }
     }
 
+    /// A `*[]T` field of structs: `None` when absent or `null`; a `null` element is a zero struct.
+    pub(super) fn structs(&mut self, name: &str) -> Result<Option<Vec<GoStruct<'a>>>, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items.iter().map(GoStruct::new).collect::<Result<_, _>>().map(Some),
+            Some(_) => Err(NbError::InvalidJson),
+        }
+    }
+
     /// An `int` field (64-bit): a JSON integer literal in range; fractions and exponents do not decode.
     pub(super) fn int(&mut self, name: &str) -> Result<i64, NbError> {
         match self.get(name) {

@@ -1,7 +1,9 @@
-//! NetBird PAT rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT CRUD.
+//! NetBird rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT
+//! CRUD; users (`users.rs`) and groups (`groups.rs`) with their role matrices.
 
 mod auth;
 mod decode;
+mod groups;
 mod pats;
 #[cfg(test)]
 mod tests;
@@ -17,14 +19,17 @@ use crate::store::{Store, StoreError};
 use decode::GoStruct;
 use users::MSG_ACCOUNT_MISMATCH;
 
+pub use groups::ensure_all_group;
+
 /// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
-/// NotFound 404, InvalidArgument 422, BadRequest 400, Internal 500.
+/// NotFound 404, InvalidArgument 422, AlreadyExists 409, PreconditionFailed 412, BadRequest 400, Internal 500.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NbErrorKind {
     Unauthorized,
     Forbidden,
     NotFound,
     InvalidArgument,
+    AlreadyExists,
     PreconditionFailed,
     BadRequest,
     Internal,
@@ -75,6 +80,17 @@ pub enum NbError {
     NoIdpManager,
     #[error("auto_groups field can't be absent")]
     AutoGroupsAbsent,
+    #[error("group name shouldn't be empty")]
+    EmptyGroupName,
+    /// `GetGroupByName` found none (`status.NewGroupNotFoundError`).
+    #[error("group: {0} not found")]
+    GroupNotFound(String),
+    /// `validateNewGroup`: the account has a group of that name.
+    #[error("group with name {0} already exists")]
+    GroupExists(String),
+    /// tokenstack's `--max-text-chars`; upstream has no such limit.
+    #[error("group name can't be longer than {0} characters")]
+    GroupNameTooLong(usize),
     #[error("self deletion is not allowed")]
     SelfDeletion,
     #[error("can't delete a user with the owner role")]
@@ -94,7 +110,7 @@ impl NbError {
         match self {
             Self::NoAuth | Self::TokenInvalid => NbErrorKind::Unauthorized,
             Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => NbErrorKind::Forbidden,
-            Self::UserNotFound(_) | Self::PatNotFound(_) => NbErrorKind::NotFound,
+            Self::UserNotFound(_) | Self::PatNotFound(_) | Self::GroupNotFound(_) => NbErrorKind::NotFound,
             Self::EmptyName
             | Self::BadExpiration
             | Self::InvalidUserId
@@ -106,9 +122,12 @@ impl NbError {
             | Self::ControlCharacters(_)
             | Self::NameTooLong(_)
             | Self::PatQuota(_)
+            | Self::EmptyGroupName
+            | Self::GroupNameTooLong(_)
             | Self::SelfDeletion => NbErrorKind::InvalidArgument,
             Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
             Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,
+            Self::GroupExists(_) => NbErrorKind::AlreadyExists,
             Self::NoIdpManager => NbErrorKind::PreconditionFailed,
             Self::InvalidJson | Self::AutoGroupsAbsent => NbErrorKind::BadRequest,
             Self::Store(_) => NbErrorKind::Internal,
@@ -120,7 +139,9 @@ impl NbError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Store(_) => "internal server error".to_owned(),
-            Self::UnknownRole(_) | Self::UpdateRefused { .. } => self.to_string().to_lowercase(),
+            Self::UnknownRole(_) | Self::UpdateRefused { .. } | Self::GroupNotFound(_) | Self::GroupExists(_) => {
+                self.to_string().to_lowercase()
+            }
             other => other.to_string(),
         }
     }

@@ -2,8 +2,9 @@
 
 use chrono::{TimeDelta, TimeZone};
 
+use super::groups::all_group;
 use super::*;
-use crate::model::NbUser;
+use crate::model::{NbGroup, NbUser};
 use crate::store::{Field, MemoryStore, Store};
 use crate::test_rows::nb_user;
 
@@ -259,4 +260,69 @@ async fn quotas_bound_pats_per_user_and_name_length() {
     );
     let long = nb.create_pat(&owner, "admin", &pat_body("toolong", 30)).await.unwrap_err();
     assert_eq!(long.public_message(), "token name can't be longer than 5 characters");
+}
+
+#[tokio::test]
+async fn the_all_group_is_one_row_per_account_under_a_derived_id() {
+    let e = env().await;
+    let (first, second) = (all_group("acc1"), all_group("acc1"));
+    assert_eq!(first, second, "the same id for every replica and start");
+    assert_eq!(first.id.len(), 20);
+    assert!(first.id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='v')), "{}", first.id);
+    assert_ne!(all_group("acc2").id, first.id);
+    assert_eq!((first.name.as_str(), first.issued.as_str(), first.peers.len()), ("All", "api", 0));
+    for _ in 0..2 {
+        ensure_all_group(&*e.store, "acc1").await.unwrap();
+    }
+    ensure_all_group(&*e.store, "acc2").await.unwrap();
+    let listed = e.nb().list_groups(&e.user("owner").await, None).await.unwrap();
+    assert_eq!(listed, [first]);
+}
+
+#[tokio::test]
+async fn groups_list_puts_all_first_and_the_name_filter_takes_the_most_peers() {
+    let e = env().await;
+    let owner = e.user("owner").await;
+    let store = &*e.store;
+    // Ids that sort before and after `All`'s: the listing still starts with `All`.
+    let all = all_group("acc1");
+    for (id, name, peers) in [("0000", "jwt-team", 1), ("zzzz", "jwt-team", 2), ("0001", "other", 0)] {
+        let peers = (0..peers).map(|i| format!("p{i}")).collect();
+        store.insert(NbGroup { issued: "jwt".into(), peers, ..NbGroup::new(id, "acc1", name) }).await.unwrap();
+    }
+    store.insert(all.clone()).await.unwrap();
+    store.insert(NbGroup::new("elsewhere", "acc2", "other")).await.unwrap();
+    let listed = e.nb().list_groups(&owner, None).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(ids, [all.id.as_str(), "0000", "0001", "zzzz"]);
+    let named = e.nb().list_groups(&owner, Some("jwt-team")).await.unwrap();
+    assert_eq!(named.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["zzzz"]);
+    assert_eq!(e.nb().list_groups(&owner, Some("")).await.unwrap().len(), 4, "an empty name filters nothing");
+    assert_eq!(
+        msg(e.nb().list_groups(&owner, Some("Other-Team")).await),
+        (NbErrorKind::NotFound, "group: other-team not found".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn groups_create_keeps_each_peer_once_and_refuses_a_taken_name() {
+    let e = env().await;
+    let owner = e.user("owner").await;
+    let body =
+        serde_json::json!({"name": "devs", "peers": ["p1", "p2", "p1"], "resources": [{"id": "r", "type": "host"}]});
+    let created = e.nb().create_group(&owner, &body).await.unwrap();
+    assert_eq!((created.account_id.as_str(), created.issued.as_str()), ("acc1", "api"));
+    assert_eq!(created.peers, ["p1", "p2"]);
+    let stored: NbGroup = e.store.get(Field::Id, &created.id).await.unwrap();
+    assert_eq!(stored, created);
+    let again = e.nb().create_group(&owner, &serde_json::json!({"name": "devs"})).await;
+    assert_eq!(msg(again), (NbErrorKind::AlreadyExists, "group with name devs already exists".to_owned()));
+    // Another account may use the name.
+    e.nb().create_group(&e.user("stranger").await, &serde_json::json!({"name": "devs"})).await.unwrap();
+
+    let nb = e.nb().with_limits(crate::config::Limits { tokens_per_user: 0, pats_per_user: 0, text_chars: 5 });
+    let long = nb.create_group(&owner, &serde_json::json!({"name": "toolong"})).await;
+    assert_eq!(msg(long), (NbErrorKind::InvalidArgument, "group name can't be longer than 5 characters".to_owned()));
+    let control = nb.create_group(&owner, &serde_json::json!({"name": "a\u{0}b"})).await;
+    assert_eq!(msg(control).0, NbErrorKind::InvalidArgument);
 }

@@ -25,8 +25,8 @@ pub struct Bootstrap {
     pub netbird_generated: bool,
 }
 
-/// Adds the bootstrap superuser `akadmin` with a non-expiring `api` token, and a NetBird owner with a PAT,
-/// as authentik's `AUTHENTIK_BOOTSTRAP_TOKEN` does; values that are not given are generated.
+/// Adds the bootstrap superuser `akadmin` with a non-expiring `api` token, and a NetBird owner with a PAT (and their
+/// account's `All` group), as authentik's `AUTHENTIK_BOOTSTRAP_TOKEN` does; values that are not given are generated.
 ///
 /// Idempotent on a durable store: an existing `akadmin`, bootstrap token and NetBird owner are kept; the stored
 /// key and `bootstrap` PAT stay unless others are given, so credentials are generated (and printed) only for a
@@ -69,6 +69,9 @@ pub async fn bootstrap(
     };
     let (key, authentik_generated) = bootstrap_token(store, admin.pk, authentik_key).await?;
     let (netbird_pat, netbird_generated) = bootstrap_pat(store, now, netbird_pat, netbird_user).await?;
+    // The owner's account has its `All` group, as every NetBird account from its creation.
+    let owner = store.get::<NbUser>(Field::Id, netbird_user).await?;
+    crate::netbird::ensure_all_group(store, &owner.account_id).await?;
     Ok(Bootstrap {
         authentik_key: key,
         authentik_generated,

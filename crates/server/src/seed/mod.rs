@@ -408,6 +408,25 @@ pub async fn seed_if_empty(store: &dyn Store, snapshot: Snapshot) -> Result<bool
     if store.export().await? != Snapshot::default() {
         return Ok(false);
     }
+    let accounts = nb_accounts(&snapshot);
     store.import(snapshot).await?;
+    ensure_all_groups(store, &accounts).await?;
     Ok(true)
+}
+
+/// The accounts of a snapshot's NetBird users, each once: in tokenstack an account comes into being with its users.
+pub fn nb_accounts(snapshot: &Snapshot) -> Vec<String> {
+    let mut accounts: Vec<String> = snapshot.nb_users.iter().map(|user| user.account_id.clone()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    accounts
+}
+
+/// Gives each account its `All` group unless it has one, as NetBird makes it with every account
+/// (`Account.AddAllGroup`); run after a seed or a loaded state is imported.
+pub async fn ensure_all_groups(store: &dyn Store, accounts: &[String]) -> Result<(), StoreError> {
+    for account in accounts {
+        crate::netbird::ensure_all_group(store, account).await?;
+    }
+    Ok(())
 }

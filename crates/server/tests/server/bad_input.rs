@@ -68,6 +68,10 @@ fn cases() -> Vec<(&'static str, String, String, Option<Vec<u8>>)> {
         ("PUT", "/api/users/%00".to_string(), nb.clone(), Some(br#"{"role": "user", "auto_groups": []}"#.to_vec())),
         ("POST", "/api/users".to_string(), nb.clone(), Some(nested.into_bytes())),
         ("GET", "/api/users?service_user=%00".to_string(), nb.clone(), None),
+        ("GET", "/api/groups?name=a%00b".to_string(), nb.clone(), None),
+        ("GET", "/api/groups?name=%FF".to_string(), nb.clone(), None),
+        ("POST", "/api/groups".to_string(), nb.clone(), Some(br#"{"name": "a\u0000", "peers": ["\u0000"]}"#.to_vec())),
+        ("POST", "/api/groups".to_string(), nb.clone(), Some(br#"{"name": "x", "peers": ["p\u0000"]}"#.to_vec())),
         ("GET", "/api/users/admin/tokens".to_string(), "Token nbp_".to_string(), None),
         ("GET", "/api/users/admin/tokens".to_string(), format!("Token {}", "n".repeat(8_000)), None),
     ];

@@ -117,6 +117,14 @@ pub const NORMALIZATIONS: &[Normalization] = &[
         apply: Apply::One(any_of_to_one_of),
     },
     Normalization {
+        name: "allOf of objects",
+        side: Side::Spec,
+        reason: "typify merges an `allOf` whose members are all object schemas (NetBird's Group: GroupMinimum plus \
+                 peers and resources) into one struct, which schemars writes as one object; the spec's allOf is \
+                 compared as that object, its members' properties and required united",
+        apply: Apply::One(merge_object_all_of),
+    },
+    Normalization {
         name: "server wire adjustments",
         side: Side::Spec,
         reason: "the deliberate differences of the server types, listed in tokenstack-codegen's schema.rs: \
@@ -333,5 +341,24 @@ mod tests {
         let properties = &normalized["components"]["schemas"]["T"]["properties"];
         assert_eq!(properties["a"], json!({"type": "string"}));
         assert_eq!(properties["b"], json!({"$ref": "#/components/schemas/U"}));
+    }
+
+    #[test]
+    fn all_of_objects_merge_as_typify_merges_them() {
+        let object =
+            |name: &str| json!({"type": "object", "required": [name], "properties": {name: {"type": "string"}}});
+        let spec = json!({"components": {"schemas": {
+            "Min": object("id"),
+            "Full": {"allOf": [{"$ref": "#/components/schemas/Min"}, object("peers")]},
+            "Clash": {"allOf": [{"$ref": "#/components/schemas/Min"}, object("id")]},
+        }}});
+        let normalized = normalize(&spec, &json!({})).0.doc;
+        let schemas = &normalized["components"]["schemas"];
+        assert_eq!(
+            schemas["Full"],
+            json!({"type": "object", "required": ["id", "peers"], "properties": {"id": {"type": "string"},
+                   "peers": {"type": "string"}}})
+        );
+        assert!(schemas["Clash"].get("allOf").is_some(), "a property two members define stays visible");
     }
 }

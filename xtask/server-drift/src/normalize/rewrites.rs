@@ -277,6 +277,39 @@ pub(super) fn sort_required(doc: &mut Value) {
     });
 }
 
+pub(super) fn merge_object_all_of(doc: &mut Value) {
+    let schemas = doc.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
+    // A member: an inline object schema or a reference to one among the components.
+    let object = |member: &Value| -> Option<Value> {
+        let schema = match member.get("$ref").and_then(Value::as_str) {
+            Some(reference) => schemas.get(reference.strip_prefix("#/components/schemas/")?)?.clone(),
+            None => member.clone(),
+        };
+        (schema.get("type") == Some(&json!("object")) && schema.get("properties").is_some_and(Value::is_object))
+            .then_some(schema)
+    };
+    for_each_schema(doc, &mut |schema| {
+        let Some(members) = schema.get("allOf").and_then(Value::as_array).filter(|m| m.len() > 1) else { return };
+        let Some(members) = members.iter().map(object).collect::<Option<Vec<Value>>>() else { return };
+        let (mut properties, mut required) = (serde_json::Map::new(), Vec::new());
+        for member in &members {
+            for (name, property) in member["properties"].as_object().into_iter().flatten() {
+                if properties.insert(name.clone(), property.clone()).is_some() {
+                    // Two members define one property: typify would not merge them silently; leave it visible.
+                    return;
+                }
+            }
+            required.extend(member.get("required").and_then(Value::as_array).into_iter().flatten().cloned());
+        }
+        schema.remove("allOf");
+        schema.insert("type".into(), json!("object"));
+        schema.insert("properties".into(), Value::Object(properties));
+        if !required.is_empty() {
+            schema.insert("required".into(), Value::Array(required));
+        }
+    });
+}
+
 pub(super) fn unwrap_single_all_of(doc: &mut Value) {
     fn unwrap(value: &mut Value) {
         match value {
