@@ -201,6 +201,12 @@ fn base62_decode(encoded: &[u8]) -> Option<u32> {
     })
 }
 
+/// A 20-character xid-shaped id derived from `seed` (the same seed, the same id): for a row that every replica
+/// creates under one id, such as an account's `All` group.
+pub fn derived_xid_like_id(seed: &str) -> String {
+    base32hex_encode(&Sha256::digest(seed.as_bytes())[..12])
+}
+
 /// Big-endian bit stream to base32hex, the last group zero-padded (xid's encoding).
 fn base32hex_encode(raw: &[u8]) -> String {
     let mut out = String::with_capacity(raw.len() * 8 / 5 + 1);

@@ -11,11 +11,10 @@
 //! `AddPeerToGroup` checks nothing) but the responses list none, as `toGroupResponse` drops peers the account
 //! does not have.
 
-use sha2::{Digest, Sha256};
-
 use super::*;
 use crate::model::{GROUP_ALL, NbGroup};
 use crate::pagination::PageRequest;
+use crate::secrets::derived_xid_like_id;
 use crate::store::query::Listing;
 use crate::store::resource::NbGroupColumn;
 
@@ -130,8 +129,8 @@ async fn list_account_groups(
 /// under an id derived from the account id: an xid-shaped 20 characters, the same for every replica and every
 /// start.
 pub fn all_group(account_id: &str) -> NbGroup {
-    let digest = Sha256::digest(format!("tokenstack NetBird group All of account {account_id}"));
-    NbGroup::new(base32hex(&digest[..12]), account_id, GROUP_ALL)
+    let id = derived_xid_like_id(&format!("tokenstack NetBird group All of account {account_id}"));
+    NbGroup::new(id, account_id, GROUP_ALL)
 }
 
 /// Stores the `All` group of `account_id` unless the account already has a group of that name; idempotent, and
@@ -144,22 +143,4 @@ pub async fn ensure_all_group(store: &dyn Store, account_id: &str) -> Result<(),
         Ok(_) | Err(StoreError::Duplicate { .. }) => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-/// xid's text encoding: base32hex (`0-9a-v`), lower case, unpadded; 12 bytes make 20 characters.
-fn base32hex(raw: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
-    let (mut buffer, mut bits, mut out) = (0u32, 0u32, String::with_capacity(raw.len() * 8 / 5 + 1));
-    for &byte in raw {
-        buffer = (buffer << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((buffer >> bits) & 0x1f) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 0x1f) as usize]));
-    }
-    out
 }
