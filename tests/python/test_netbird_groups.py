@@ -2,7 +2,7 @@
 
 The account's `All` group comes first, as upstream lists it; a created group comes back with the shape of
 `toGroupResponse`; an empty name is 422 and a name the account has 409, with NetBird's error bodies; a `user`-role
-caller is refused. The server is shared by the session, so names are unique per test.
+caller is refused. Each test starts from the plugin's reset state.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from conftest import AUDITOR_PAT, USER_ROLE_PAT
 GROUP_FIELDS = {"id", "name", "issued", "peers", "peers_count", "resources", "resources_count"}
 
 
-def client(server, pat=None) -> APIClient:
-    return APIClient(host=server.url, api_token=pat or server.pat)
+def client(tokenstack, pat=None) -> APIClient:
+    return APIClient(host=tokenstack.base_url, api_token=pat or tokenstack.netbird_pat)
 
 
-def test_list_starts_with_all_and_create_returns_the_group(server):
-    owner = client(server)
+def test_list_starts_with_all_and_create_returns_the_group(tokenstack):
+    owner = client(tokenstack)
     groups = owner.groups.list()
     assert groups[0]["name"] == "All"
     all_group = groups[0]
@@ -40,11 +40,11 @@ def test_list_starts_with_all_and_create_returns_the_group(server):
     assert listed[0]["id"] == all_group["id"]
     assert created["id"] in {g["id"] for g in listed}
     # The auditor reads the same account's groups.
-    assert created["id"] in {g["id"] for g in client(server, AUDITOR_PAT).groups.list()}
+    assert created["id"] in {g["id"] for g in client(tokenstack, AUDITOR_PAT).groups.list()}
 
 
-def test_create_errors_have_netbirds_bodies(server):
-    owner = client(server)
+def test_create_errors_have_netbirds_bodies(tokenstack):
+    owner = client(tokenstack)
     with pytest.raises(NetBirdValidationError) as err:
         owner.groups.create(GroupCreate(name=""))
     assert err.value.status_code == 422
@@ -58,8 +58,8 @@ def test_create_errors_have_netbirds_bodies(server):
     assert err.value.response_data == {"message": f"group with name {name.lower()} already exists", "code": 409}
 
 
-def test_user_role_may_not_read_or_create_groups(server):
-    user = client(server, USER_ROLE_PAT)
+def test_user_role_may_not_read_or_create_groups(tokenstack):
+    user = client(tokenstack, USER_ROLE_PAT)
     for call in (user.groups.list, lambda: user.groups.create(GroupCreate(name="nope"))):
         with pytest.raises(NetBirdAPIError) as err:
             call()

@@ -10,6 +10,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod driver;
+pub(crate) mod listing;
 mod resources;
 mod rows;
 mod store;

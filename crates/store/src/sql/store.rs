@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use crate::model::{AuthorizationCode, CoreToken, OAuthKind, OAuthToken, Pat};
 use crate::pagination::Slice;
-use crate::query::{Listing, SqlListing};
+use crate::query::Listing;
 use crate::resource::{ErasedColumn, Field, Key, Row, Table};
 use crate::secrets::Secret;
 use crate::sql::cache::{Change, Lookup};
 use crate::sql::driver::{Driver, Execute, On, SqlRow};
+use crate::sql::listing::SqlListing;
 use crate::sql::rows::{
     code_from_row, core_from_row, insert_code, insert_core, insert_oauth, insert_pat, oauth_from_row, pat_from_row,
     replace_core,

@@ -4,9 +4,8 @@
 
 use std::io;
 
-use serde::de::{MapAccess, Visitor};
-use serde::ser::SerializeMap as _;
-use serde::{Deserialize, Deserializer, Serialize};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::ser::Formatter;
 
@@ -21,40 +20,34 @@ pub(crate) enum Style {
     Indent(usize),
 }
 
-/// A JSON object whose keys keep their order (`serde_json::Map` sorts them without `preserve_order`).
-/// Inserting a key that is present replaces its value in place, as a Python `dict` does.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Ordered(Vec<(String, Value)>);
+/// A JSON object whose keys keep their order (`serde_json::Map` sorts them without `preserve_order`), as a Python
+/// `dict`: inserting a key that is present replaces its value in place. Reading one keeps the order too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Ordered(IndexMap<String, Value>);
 
 impl Ordered {
     pub(crate) fn new() -> Self {
-        Self(Vec::new())
+        Self::default()
     }
 
     pub(crate) fn insert(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        let key = key.into();
-        let value = value.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
-        }
+        self.0.insert(key.into(), value.into());
     }
 
     /// `dict.setdefault`: inserts only when the key is absent.
     pub(crate) fn set_default(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        let key = key.into();
-        if self.get(&key).is_none() {
-            self.0.push((key, value.into()));
-        }
+        self.0.entry(key.into()).or_insert_with(|| value.into());
     }
 
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.get(key)
     }
 
     #[cfg(test)]
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.0.keys().map(String::as_str)
     }
 
     #[cfg(test)]
@@ -64,9 +57,7 @@ impl Ordered {
 
     /// `dict.update(other)`.
     pub(crate) fn extend(&mut self, other: impl IntoIterator<Item = (String, Value)>) {
-        for (key, value) in other {
-            self.insert(key, value);
-        }
+        self.0.extend(other);
     }
 
     /// Into a `serde_json::Value` (whose map sorts the keys).
@@ -77,45 +68,10 @@ impl Ordered {
 
 impl IntoIterator for Ordered {
     type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type IntoIter = indexmap::map::IntoIter<String, Value>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.into_iter()
-    }
-}
-
-impl Serialize for Ordered {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (key, value) in &self.0 {
-            map.serialize_entry(key, value)?;
-        }
-        map.end()
-    }
-}
-
-/// Reads an object keeping its keys' order (nested values are `serde_json::Value`s).
-impl<'de> Deserialize<'de> for Ordered {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OrderedVisitor;
-
-        impl<'de> Visitor<'de> for OrderedVisitor {
-            type Value = Ordered;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ordered, A::Error> {
-                let mut out = Ordered::new();
-                while let Some((key, value)) = map.next_entry::<String, Value>()? {
-                    out.insert(key, value);
-                }
-                Ok(out)
-            }
-        }
-
-        deserializer.deserialize_map(OrderedVisitor)
     }
 }
 
