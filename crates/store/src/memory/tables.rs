@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::StoreError;
 use crate::pagination::Slice;
-use crate::query::{Listing, Value};
+use crate::query::{Listing, Match, Value};
 use crate::resource::{Child, ErasedColumn, Field, Key, OnDelete, PrimaryKey, Row, Table, table_named};
 
 /// The rows of every declared resource, by table.
@@ -139,8 +139,21 @@ impl Tables {
         rows.by_pk.get(rows.unique[i - 1].get(key)?)
     }
 
+    /// One page of a listing; an exact filter on a unique key reads the one row it can match through the key's
+    /// index (a visibility filter on the pk, a lookup by name), every other listing scans the table.
     pub(super) fn list(&self, table: &Table, listing: &Listing<ErasedColumn>) -> Slice<Row> {
-        listing.page_of(self.values(table), |row, column| row.listing_value(column))
+        fn value(row: &Row, column: ErasedColumn) -> Value<'_> {
+            row.listing_value(column)
+        }
+        for (column, how, operand) in &listing.filters {
+            let unique = table.unique.iter().find(|(_, name)| *name == column.sql);
+            if let (Match::Exact, Some((field, _)), Some(key)) = (how, unique, key_of(operand.clone()))
+                && let Some(row) = self.get(table, *field, &key)
+            {
+                return listing.page_of(std::iter::once(row), value);
+            }
+        }
+        listing.page_of(self.values(table), value)
     }
 
     pub(super) fn replace(&mut self, row: Row) -> Result<(), StoreError> {

@@ -63,10 +63,6 @@ impl Resource for AkProvider {
     fn set_pk(&mut self, pk: i64) {
         self.pk = pk;
     }
-
-    fn column_named(name: &str) -> Option<ProviderColumn> {
-        (name == "pk").then_some(ProviderColumn::Pk)
-    }
 }
 
 columns! {
@@ -119,10 +115,6 @@ impl Resource for AkApplication {
         if parent == AkProvider::TABLE.name {
             self.provider = None;
         }
-    }
-
-    fn column_named(name: &str) -> Option<ApplicationColumn> {
-        (name == "provider_id").then_some(ApplicationColumn::Provider)
     }
 }
 
@@ -180,10 +172,6 @@ impl Resource for AkKeyPair {
             KeyPairColumn::Pk => Value::from(self.pk.to_string()),
             KeyPairColumn::Name => Value::text(&self.name),
         }
-    }
-
-    fn column_named(_name: &str) -> Option<KeyPairColumn> {
-        None
     }
 }
 
@@ -324,9 +312,5 @@ impl Resource for AkUser {
 
     fn set_pk(&mut self, pk: i64) {
         self.pk = pk;
-    }
-
-    fn column_named(_name: &str) -> Option<UserField> {
-        None
     }
 }

@@ -218,9 +218,6 @@ pub trait Resource: Clone + Send + Sync + 'static {
 
     /// The row with its reference to a deleted `parent` cleared ([`OnDelete::SetNull`] only).
     fn detach(&mut self, _parent: &'static str) {}
-
-    /// The listing column that a [`Parent`] or [`Child`] column name stands for, for the memory store.
-    fn column_named(name: &str) -> Option<Self::Column>;
 }
 
 /// A stored row of any resource, as the object-safe [`Store`](crate::Store) methods carry it.
@@ -249,7 +246,8 @@ impl<R: Resource> AnyRow for R {
     }
 
     fn column_value(&self, name: &str) -> Value<'_> {
-        R::column_named(name).map_or(Value::Null, |column| self.value(column))
+        let column = R::Column::ALL.iter().find(|column| column.sql() == name);
+        column.map_or(Value::Null, |column| self.value(*column))
     }
 
     fn listing_value(&self, column: ErasedColumn) -> Value<'_> {

@@ -54,10 +54,6 @@ impl Resource for NbGroup {
             NbGroupColumn::Name => Value::text(&self.name),
         }
     }
-
-    fn column_named(name: &str) -> Option<NbGroupColumn> {
-        (name == "account_id").then_some(NbGroupColumn::AccountId)
-    }
 }
 
 columns! {
@@ -98,9 +94,5 @@ impl Resource for NbUser {
             NbUserColumn::Id => Value::text(&self.id),
             NbUserColumn::AccountId => Value::text(&self.account_id),
         }
-    }
-
-    fn column_named(_name: &str) -> Option<NbUserColumn> {
-        None
     }
 }
