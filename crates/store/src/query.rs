@@ -229,11 +229,12 @@ impl<C: Column> Listing<C> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
+    /// The columns of the test rows, also compiled to SQL by `sql/listing.rs`'s tests.
     #[derive(Debug, Clone, Copy, PartialEq)]
-    enum Col {
+    pub(crate) enum Col {
         Id,
         Name,
         Score,

@@ -80,30 +80,7 @@ pub(crate) struct SqlListing {
 mod tests {
     use super::*;
     use crate::pagination::PageRequest;
-
-    #[derive(Debug, Clone, Copy, PartialEq)]
-    enum Col {
-        Id,
-        Name,
-        Score,
-    }
-
-    impl Column for Col {
-        fn sql(self) -> &'static str {
-            match self {
-                Col::Id => "r.id",
-                Col::Name => "r.name",
-                Col::Score => "r.score",
-            }
-        }
-
-        fn search_sql(self) -> &'static str {
-            match self {
-                Col::Name => "r.name_lc",
-                other => other.sql(),
-            }
-        }
-    }
+    use crate::query::tests::Col;
 
     #[test]
     fn sql_compilation_binds_every_operand() {
