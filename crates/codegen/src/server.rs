@@ -177,7 +177,12 @@ fn emit_operation(
         let schema = media.get("schema").unwrap_or(&Value::Bool(true));
         let ty = type_ident(type_space, &server_inline(schema), &format!("{id} request body"))?;
         match media_type {
-            "application/json" => args.push(quote! { body: dropshot::TypedBody<#ty> }),
+            // NetBird decodes with Go's `json.Decoder`, which ignores what follows the value, as Dropshot does;
+            // DRF's `json.loads` refuses it (`crate::JsonBody` in tokenstack-api).
+            "application/json" if op.path.starts_with("/api/") && !op.path.starts_with("/api/v3/") => {
+                args.push(quote! { body: dropshot::TypedBody<#ty> })
+            }
+            "application/json" => args.push(quote! { body: crate::JsonBody<#ty> }),
             // A free-form handler reads its form itself, whatever the content type (Django reads a body that is
             // not a form as an empty one); the form's type is still generated for it.
             FORM if crate::is_free_form(raw_op) => args.push(quote! { body: dropshot::UntypedBody }),

@@ -4357,7 +4357,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_authentik_access_tokens_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::AdminOAuthToken>,
+        body: crate::JsonBody<types::AdminOAuthToken>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::AdminOAuthToken>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4371,7 +4371,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_authentik_providers_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::AdminAuthentikProvider>,
+        body: crate::JsonBody<types::AdminAuthentikProvider>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::AdminAuthentikProvider>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4385,7 +4385,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_authentik_refresh_tokens_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::AdminOAuthToken>,
+        body: crate::JsonBody<types::AdminOAuthToken>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::AdminOAuthToken>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4399,7 +4399,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_authentik_users_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::AdminAuthentikUser>,
+        body: crate::JsonBody<types::AdminAuthentikUser>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::AdminAuthentikUser>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4426,7 +4426,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_clock_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::ClockOffset>,
+        body: crate::JsonBody<types::ClockOffset>,
     ) -> Result<
         dropshot::HttpResponseOk<types::ClockOffset>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4453,7 +4453,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_faults_update(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::FaultConfig>,
+        body: crate::JsonBody<types::FaultConfig>,
     ) -> Result<
         dropshot::HttpResponseOk<types::FaultConfig>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4467,7 +4467,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_netbird_users_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::AdminNetbirdUser>,
+        body: crate::JsonBody<types::AdminNetbirdUser>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::AdminNetbirdUser>,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4507,7 +4507,7 @@ pub trait TokenApi {
     tags = ["admin"]}]
     async fn admin_state_load(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::SeedDocument>,
+        body: crate::JsonBody<types::SeedDocument>,
     ) -> Result<
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::TokenstackError>,
@@ -4677,7 +4677,7 @@ pub trait TokenApi {
     tags = ["core"]}]
     async fn core_applications_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::ApplicationRequest>,
+        body: crate::JsonBody<types::ApplicationRequest>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::Application>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4725,7 +4725,7 @@ pub trait TokenApi {
     tags = ["core"]}]
     async fn core_tokens_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::TokenRequest>,
+        body: crate::JsonBody<types::TokenRequest>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::Token>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4750,7 +4750,7 @@ pub trait TokenApi {
     async fn core_tokens_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreTokensUpdatePath>,
-        body: dropshot::TypedBody<types::TokenRequest>,
+        body: crate::JsonBody<types::TokenRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::Token>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4775,7 +4775,7 @@ pub trait TokenApi {
     async fn core_tokens_partial_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreTokensPartialUpdatePath>,
-        body: dropshot::TypedBody<types::PatchedTokenRequest>,
+        body: crate::JsonBody<types::PatchedTokenRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::Token>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4789,7 +4789,7 @@ pub trait TokenApi {
     async fn core_tokens_set_key_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreTokensSetKeyCreatePath>,
-        body: dropshot::TypedBody<types::TokenSetKeyRequest>,
+        body: crate::JsonBody<types::TokenSetKeyRequest>,
     ) -> Result<
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4837,7 +4837,7 @@ pub trait TokenApi {
     tags = ["core"]}]
     async fn core_users_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::UserRequest>,
+        body: crate::JsonBody<types::UserRequest>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4862,7 +4862,7 @@ pub trait TokenApi {
     async fn core_users_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreUsersUpdatePath>,
-        body: dropshot::TypedBody<types::UserRequest>,
+        body: crate::JsonBody<types::UserRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4875,7 +4875,7 @@ pub trait TokenApi {
     async fn core_users_service_account_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreUsersServiceAccountCreatePath>,
-        body: dropshot::TypedBody<types::UserServiceAccountRequest>,
+        body: crate::JsonBody<types::UserServiceAccountRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::UserServiceAccountResponse>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -4900,7 +4900,7 @@ pub trait TokenApi {
     async fn core_users_partial_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::CoreUsersPartialUpdatePath>,
-        body: dropshot::TypedBody<types::PatchedUserRequest>,
+        body: crate::JsonBody<types::PatchedUserRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -5020,7 +5020,7 @@ pub trait TokenApi {
     tags = ["providers"]}]
     async fn providers_oauth2_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::OAuth2ProviderRequest>,
+        body: crate::JsonBody<types::OAuth2ProviderRequest>,
     ) -> Result<
         dropshot::HttpResponseCreated<types::OAuth2Provider>,
         crate::ErrorResponse<types::AuthentikError>,
@@ -5045,7 +5045,7 @@ pub trait TokenApi {
     async fn providers_oauth2_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::ProvidersOauth2UpdatePath>,
-        body: dropshot::TypedBody<types::OAuth2ProviderRequest>,
+        body: crate::JsonBody<types::OAuth2ProviderRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::OAuth2Provider>,
         crate::ErrorResponse<types::AuthentikError>,

@@ -2,8 +2,8 @@
 //! faults. Enabled only with `--admin-token`; requests authenticate with `Authorization: Bearer <admin token>`.
 
 use chrono::TimeDelta;
-use dropshot::{HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, TypedBody};
-use tokenstack_api::types;
+use dropshot::{HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext};
+use tokenstack_api::{JsonBody, types};
 
 use crate::admin::{self, AdminState};
 use crate::model::{AkGroup, AkProvider, AkUser, NbUser, OAuthKind, OAuthToken};
@@ -177,7 +177,7 @@ pub(super) async fn admin_state_export(
 
 pub(super) async fn admin_state_load(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::SeedDocument>,
+    body: JsonBody<types::SeedDocument>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
     let admin = authorize(rqctx)?;
     admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
@@ -186,7 +186,7 @@ pub(super) async fn admin_state_load(
 
 pub(super) async fn admin_authentik_users_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::AdminAuthentikUser>,
+    body: JsonBody<types::AdminAuthentikUser>,
 ) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
     authorize(rqctx)?;
     Ok(HttpResponseCreated(create_ak_user(rqctx.context(), body.into_inner()).await?))
@@ -194,7 +194,7 @@ pub(super) async fn admin_authentik_users_create(
 
 pub(super) async fn admin_authentik_providers_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::AdminAuthentikProvider>,
+    body: JsonBody<types::AdminAuthentikProvider>,
 ) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
     authorize(rqctx)?;
     Ok(HttpResponseCreated(create_provider(rqctx.context(), body.into_inner()).await?))
@@ -202,7 +202,7 @@ pub(super) async fn admin_authentik_providers_create(
 
 pub(super) async fn admin_authentik_access_tokens_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::AdminOAuthToken>,
+    body: JsonBody<types::AdminOAuthToken>,
 ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
     authorize(rqctx)?;
     Ok(HttpResponseCreated(create_oauth(rqctx.context(), OAuthKind::Access, body.into_inner()).await?))
@@ -210,7 +210,7 @@ pub(super) async fn admin_authentik_access_tokens_create(
 
 pub(super) async fn admin_authentik_refresh_tokens_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::AdminOAuthToken>,
+    body: JsonBody<types::AdminOAuthToken>,
 ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
     authorize(rqctx)?;
     Ok(HttpResponseCreated(create_oauth(rqctx.context(), OAuthKind::Refresh, body.into_inner()).await?))
@@ -218,7 +218,7 @@ pub(super) async fn admin_authentik_refresh_tokens_create(
 
 pub(super) async fn admin_netbird_users_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::AdminNetbirdUser>,
+    body: JsonBody<types::AdminNetbirdUser>,
 ) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
     authorize(rqctx)?;
     Ok(HttpResponseCreated(create_nb_user(rqctx.context(), body.into_inner()).await?))
@@ -233,7 +233,7 @@ pub(super) async fn admin_clock_retrieve(
 
 pub(super) async fn admin_clock_update(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::ClockOffset>,
+    body: JsonBody<types::ClockOffset>,
 ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
     authorize(rqctx)?;
     let offset = body.into_inner().offset_seconds;
@@ -254,7 +254,7 @@ pub(super) async fn admin_faults_retrieve(
 
 pub(super) async fn admin_faults_update(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::FaultConfig>,
+    body: JsonBody<types::FaultConfig>,
 ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
     authorize(rqctx)?;
     set_faults(rqctx.context(), body.into_inner())?;

@@ -3,10 +3,9 @@
 use std::collections::HashMap;
 
 use dropshot::{
-    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
-    RequestContext, TypedBody,
+    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext,
 };
-use tokenstack_api::{params, types};
+use tokenstack_api::{JsonBody, params, types};
 
 use crate::authentik::{AkError, Authentik, OAuthListParams, TokenListParams};
 use crate::model::{CoreToken, OAuthKind, OAuthToken};
@@ -50,7 +49,7 @@ pub(super) async fn core_tokens_list(
 
 pub(super) async fn core_tokens_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::TokenRequest>,
+    body: JsonBody<types::TokenRequest>,
 ) -> Result<HttpResponseCreated<types::Token>, AkResponseError> {
     let ctx = rqctx.context();
     let ak = ctx.authentik();
@@ -73,7 +72,7 @@ pub(super) async fn core_tokens_retrieve(
 pub(super) async fn core_tokens_update(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::CoreTokensUpdatePath>,
-    body: TypedBody<types::TokenRequest>,
+    body: JsonBody<types::TokenRequest>,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
     update(rqctx, path.into_inner().identifier, body.into_inner().0, false).await
 }
@@ -81,7 +80,7 @@ pub(super) async fn core_tokens_update(
 pub(super) async fn core_tokens_partial_update(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::CoreTokensPartialUpdatePath>,
-    body: TypedBody<types::PatchedTokenRequest>,
+    body: JsonBody<types::PatchedTokenRequest>,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
     update(rqctx, path.into_inner().identifier, body.into_inner().0, true).await
 }
@@ -112,7 +111,7 @@ pub(super) async fn core_tokens_destroy(
 pub(super) async fn core_tokens_set_key_create(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::CoreTokensSetKeyCreatePath>,
-    body: TypedBody<types::TokenSetKeyRequest>,
+    body: JsonBody<types::TokenSetKeyRequest>,
 ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;

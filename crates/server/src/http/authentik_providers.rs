@@ -1,8 +1,8 @@
 //! authentik's OAuth2 provider (`/providers/oauth2/`) and application (`/core/applications/`) operations:
 //! extract, call the rules of [`crate::authentik`], convert.
 
-use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext, TypedBody};
-use tokenstack_api::{params, types};
+use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext};
+use tokenstack_api::{JsonBody, params, types};
 
 use crate::authentik::{ApplicationListParams, ProviderListParams};
 
@@ -48,7 +48,7 @@ pub(super) async fn providers_oauth2_list(
 
 pub(super) async fn providers_oauth2_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::OAuth2ProviderRequest>,
+    body: JsonBody<types::OAuth2ProviderRequest>,
 ) -> Result<HttpResponseCreated<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
@@ -69,7 +69,7 @@ pub(super) async fn providers_oauth2_retrieve(
 pub(super) async fn providers_oauth2_update(
     rqctx: &RequestContext<ServerContext>,
     pk: i64,
-    body: TypedBody<types::OAuth2ProviderRequest>,
+    body: JsonBody<types::OAuth2ProviderRequest>,
 ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
@@ -116,7 +116,7 @@ pub(super) async fn core_applications_list(
 
 pub(super) async fn core_applications_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::ApplicationRequest>,
+    body: JsonBody<types::ApplicationRequest>,
 ) -> Result<HttpResponseCreated<types::Application>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;

@@ -1,7 +1,7 @@
 //! authentik's user operations (`/core/users/`): extract, call the rules of [`crate::authentik`], convert.
 
-use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext, TypedBody};
-use tokenstack_api::{params, types};
+use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext};
+use tokenstack_api::{JsonBody, params, types};
 
 use crate::authentik::{UserListParams, user_pk};
 
@@ -42,7 +42,7 @@ pub(super) async fn core_users_list(
 
 pub(super) async fn core_users_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::UserRequest>,
+    body: JsonBody<types::UserRequest>,
 ) -> Result<HttpResponseCreated<types::User>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
@@ -73,7 +73,7 @@ pub(super) async fn core_users_retrieve(
 pub(super) async fn core_users_service_account_create(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::CoreUsersServiceAccountCreatePath>,
-    body: TypedBody<types::UserServiceAccountRequest>,
+    body: JsonBody<types::UserServiceAccountRequest>,
 ) -> Result<HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError> {
     if !shadowed("core_users_service_account_create", &path.into_inner().id) {
         return Err(method_not_allowed("POST"));

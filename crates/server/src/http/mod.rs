@@ -23,7 +23,7 @@ use dropshot::{
     HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query,
     RequestContext, TypedBody,
 };
-use tokenstack_api::{TokenApi, params, types};
+use tokenstack_api::{JsonBody, TokenApi, params, types};
 
 use crate::model::OAuthKind;
 
@@ -63,7 +63,7 @@ impl TokenApi for ServerImpl {
 
     async fn core_tokens_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::TokenRequest>,
+        body: JsonBody<types::TokenRequest>,
     ) -> Result<HttpResponseCreated<types::Token>, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_create(&rqctx, body)).await
     }
@@ -78,7 +78,7 @@ impl TokenApi for ServerImpl {
     async fn core_tokens_update(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensUpdatePath>,
-        body: TypedBody<types::TokenRequest>,
+        body: JsonBody<types::TokenRequest>,
     ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_update(&rqctx, path, body)).await
     }
@@ -86,7 +86,7 @@ impl TokenApi for ServerImpl {
     async fn core_tokens_partial_update(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensPartialUpdatePath>,
-        body: TypedBody<types::PatchedTokenRequest>,
+        body: JsonBody<types::PatchedTokenRequest>,
     ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_partial_update(&rqctx, path, body)).await
     }
@@ -101,7 +101,7 @@ impl TokenApi for ServerImpl {
     async fn core_tokens_set_key_create(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensSetKeyCreatePath>,
-        body: TypedBody<types::TokenSetKeyRequest>,
+        body: JsonBody<types::TokenSetKeyRequest>,
     ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_set_key_create(&rqctx, path, body)).await
     }
@@ -122,7 +122,7 @@ impl TokenApi for ServerImpl {
 
     async fn core_users_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::UserRequest>,
+        body: JsonBody<types::UserRequest>,
     ) -> Result<HttpResponseCreated<types::User>, AkResponseError> {
         observed(&rqctx, authentik_users::core_users_create(&rqctx, body)).await
     }
@@ -137,7 +137,7 @@ impl TokenApi for ServerImpl {
     async fn core_users_service_account_create(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreUsersServiceAccountCreatePath>,
-        body: TypedBody<types::UserServiceAccountRequest>,
+        body: JsonBody<types::UserServiceAccountRequest>,
     ) -> Result<HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError> {
         observed(&rqctx, authentik_users::core_users_service_account_create(&rqctx, path, body)).await
     }
@@ -145,7 +145,7 @@ impl TokenApi for ServerImpl {
     async fn core_users_update(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreUsersUpdatePath>,
-        body: TypedBody<types::UserRequest>,
+        body: JsonBody<types::UserRequest>,
     ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
         let (pk, body) = (path.into_inner().id, body.into_inner().0);
         observed(&rqctx, authentik_users::core_users_update(&rqctx, pk, body, false)).await
@@ -154,7 +154,7 @@ impl TokenApi for ServerImpl {
     async fn core_users_partial_update(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreUsersPartialUpdatePath>,
-        body: TypedBody<types::PatchedUserRequest>,
+        body: JsonBody<types::PatchedUserRequest>,
     ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
         let (pk, body) = (path.into_inner().id, body.into_inner().0);
         observed(&rqctx, authentik_users::core_users_update(&rqctx, pk, body, true)).await
@@ -183,7 +183,7 @@ impl TokenApi for ServerImpl {
 
     async fn providers_oauth2_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::OAuth2ProviderRequest>,
+        body: JsonBody<types::OAuth2ProviderRequest>,
     ) -> Result<HttpResponseCreated<types::OAuth2Provider>, AkResponseError> {
         observed(&rqctx, authentik_providers::providers_oauth2_create(&rqctx, body)).await
     }
@@ -198,7 +198,7 @@ impl TokenApi for ServerImpl {
     async fn providers_oauth2_update(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::ProvidersOauth2UpdatePath>,
-        body: TypedBody<types::OAuth2ProviderRequest>,
+        body: JsonBody<types::OAuth2ProviderRequest>,
     ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
         observed(&rqctx, authentik_providers::providers_oauth2_update(&rqctx, path.into_inner().id, body)).await
     }
@@ -219,7 +219,7 @@ impl TokenApi for ServerImpl {
 
     async fn core_applications_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::ApplicationRequest>,
+        body: JsonBody<types::ApplicationRequest>,
     ) -> Result<HttpResponseCreated<types::Application>, AkResponseError> {
         observed(&rqctx, authentik_providers::core_applications_create(&rqctx, body)).await
     }
@@ -426,42 +426,42 @@ impl TokenApi for ServerImpl {
 
     async fn admin_state_load(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::SeedDocument>,
+        body: JsonBody<types::SeedDocument>,
     ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
         observed(&rqctx, admin::admin_state_load(&rqctx, body)).await
     }
 
     async fn admin_authentik_users_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::AdminAuthentikUser>,
+        body: JsonBody<types::AdminAuthentikUser>,
     ) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
         observed(&rqctx, admin::admin_authentik_users_create(&rqctx, body)).await
     }
 
     async fn admin_authentik_providers_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::AdminAuthentikProvider>,
+        body: JsonBody<types::AdminAuthentikProvider>,
     ) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
         observed(&rqctx, admin::admin_authentik_providers_create(&rqctx, body)).await
     }
 
     async fn admin_authentik_access_tokens_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::AdminOAuthToken>,
+        body: JsonBody<types::AdminOAuthToken>,
     ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
         observed(&rqctx, admin::admin_authentik_access_tokens_create(&rqctx, body)).await
     }
 
     async fn admin_authentik_refresh_tokens_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::AdminOAuthToken>,
+        body: JsonBody<types::AdminOAuthToken>,
     ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
         observed(&rqctx, admin::admin_authentik_refresh_tokens_create(&rqctx, body)).await
     }
 
     async fn admin_netbird_users_create(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::AdminNetbirdUser>,
+        body: JsonBody<types::AdminNetbirdUser>,
     ) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
         observed(&rqctx, admin::admin_netbird_users_create(&rqctx, body)).await
     }
@@ -474,7 +474,7 @@ impl TokenApi for ServerImpl {
 
     async fn admin_clock_update(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::ClockOffset>,
+        body: JsonBody<types::ClockOffset>,
     ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
         observed(&rqctx, admin::admin_clock_update(&rqctx, body)).await
     }
@@ -487,7 +487,7 @@ impl TokenApi for ServerImpl {
 
     async fn admin_faults_update(
         rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::FaultConfig>,
+        body: JsonBody<types::FaultConfig>,
     ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
         observed(&rqctx, admin::admin_faults_update(&rqctx, body)).await
     }

@@ -1,12 +1,16 @@
 //! Bad input on every store: control characters, invalid UTF-8, oversize and deeply nested bodies, odd pages,
 //! thousands of search and ordering terms, odd `Authorization` headers. Every answer is a 2xx or a 4xx in the
-//! upstream's shape, never a 5xx or a dropped connection, and a reference token is intact afterwards.
+//! upstream's shape, never a 5xx or a dropped connection, and a reference token is intact afterwards. Some
+//! cases also have one exact answer (`exact_cases`).
 
 use serde_json::Value;
 use tokenstack_pg_cluster::PgCluster;
 use tokenstack_server::config::Config;
 
 use crate::durability::{ADMIN_KEY, ADMIN_PAT};
+
+/// Token of the admin API in this suite.
+const ADMIN_TOKEN: &str = "bad-input-admin-token-0123456789abcdef";
 
 /// `(method, path and query, Authorization, body)`; `AK` and `NB` stand for the bootstrap credentials.
 fn cases() -> Vec<(&'static str, String, String, Option<Vec<u8>>)> {
@@ -79,6 +83,37 @@ fn cases() -> Vec<(&'static str, String, String, Option<Vec<u8>>)> {
     cases
 }
 
+/// `(method, path, Authorization, body, status, a part of the body)`: bad input with one upstream answer.
+type ExactCase = (&'static str, &'static str, String, &'static [u8], u16, &'static str);
+
+fn exact_cases() -> Vec<ExactCase> {
+    let ak = format!("Bearer {ADMIN_KEY}");
+    let nb = format!("Token {ADMIN_PAT}");
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    // Data after the JSON value: DRF's json.loads refuses it; NetBird's json.Decoder reads the first value only.
+    let extra = r#"{"detail":"JSON parse error - Extra data: line 1 column 20 (char 19)"}"#;
+    vec![
+        ("POST", "/api/v3/core/tokens/", ak.clone(), &br#"{"identifier":"x"} xyz"#[..], 400, extra),
+        (
+            "PUT",
+            "/api/v3/core/tokens/authentik-bootstrap-token/",
+            ak,
+            &br#"{"identifier":"y"} {}"#[..],
+            400,
+            "Extra data",
+        ),
+        ("PUT", "/_tokenstack/state", admin, &b"{}\n\t xyz"[..], 400, "extra data: line 2 column 3 (char 5)"),
+        (
+            "POST",
+            "/api/users/admin/tokens",
+            nb,
+            &br#"{"name":"x","expires_in":30} xyz"#[..],
+            200,
+            "personal_access_token",
+        ),
+    ]
+}
+
 async fn hammer(config: Config) {
     let running = tokenstack_server::start(&config).await.expect("server starts");
     let base = format!("http://{}", running.server.local_addr());
@@ -100,6 +135,15 @@ async fn hammer(config: Config) {
         let router_level = body.get("request_id").is_some();
         assert!(upstream_shaped || router_level, "{method} {path}: {status} {body}");
     }
+    for (method, path, authorization, body, want_status, want_body) in exact_cases() {
+        let (status, answer) =
+            tokenstack_tests::send(&http, &base, method.parse().unwrap(), path, Some(&authorization), Some(body))
+                .await
+                .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"));
+        let answer = answer.to_string();
+        assert_eq!(status, want_status, "{method} {path}: {answer}");
+        assert!(answer.contains(want_body), "{method} {path}: {answer} lacks {want_body}");
+    }
     let reference = http
         .get(format!("{base}/api/v3/core/tokens/authentik-bootstrap-token/"))
         .header("authorization", format!("Bearer {ADMIN_KEY}"))
@@ -117,7 +161,9 @@ async fn hammer(config: Config) {
 }
 
 fn config(store: &str) -> Config {
-    crate::durability::replica_config(store)
+    let mut config = crate::durability::replica_config(store);
+    config.admin_token = Some(ADMIN_TOKEN.into());
+    config
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
