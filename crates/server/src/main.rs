@@ -1,20 +1,43 @@
 //! The `tokenstack` binary: read the configuration, start the server, print generated credentials once,
 //! serve until SIGTERM or SIGINT, then shut down gracefully.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokenstack_server::config::{Config, ConfigError};
 
+/// Exit status of a configuration error (a bad flag, variable or file value), as clap's usage errors.
+const EXIT_CONFIG: u8 = 2;
+/// Exit status of any other failure (the port, the store, a failed shutdown).
+const EXIT_FAILURE: u8 = 1;
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    // The message alone, with its causes: a failed start is not a crash, so no backtrace even with RUST_BACKTRACE.
+    let fail = |status: u8, error: anyhow::Error| {
+        eprintln!("tokenstack: {error:#}");
+        ExitCode::from(status)
+    };
     let config = match Config::load() {
         Ok(config) => config,
         // --help, --version and usage errors print themselves with clap's exit codes.
         Err(ConfigError::Cli(error)) => error.exit(),
-        Err(error) => return Err(error.into()),
+        Err(error) => return fail(EXIT_CONFIG, error.into()),
     };
-    let running = tokenstack_server::start(&config).await?;
+    let running = match tokenstack_server::start(&config).await {
+        Ok(running) => running,
+        Err(error) if error.is_configuration() => return fail(EXIT_CONFIG, error.into()),
+        Err(error) => return fail(EXIT_FAILURE, error.into()),
+    };
+    match serve(&config, running).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(EXIT_FAILURE, error),
+    }
+}
+
+/// Prints where the server listens and the generated credentials, then serves until SIGTERM or SIGINT.
+async fn serve(config: &Config, running: tokenstack_server::Running) -> anyhow::Result<()> {
     let addr = running.server.local_addr();
     let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
     let bootstrap = &running.bootstrap;
