@@ -56,12 +56,27 @@ pub enum StartError {
     /// `message` names the OS error and, for a busy port, how to pick a free one.
     #[error("cannot start the HTTP server on {bind}: {message}")]
     Listen { bind: std::net::SocketAddr, message: String },
+    /// A failure after generated bootstrap credentials were stored: they stay valid, so whoever started the
+    /// server must still see them ([`StartError::generated_credentials`]).
+    #[error("{error}")]
+    AfterBootstrap { error: Box<StartError>, bootstrap: Box<Bootstrap> },
 }
 
 impl StartError {
     /// A bad setting (exit status 2, as a usage error), rather than a failure of the environment (exit status 1).
     pub fn is_configuration(&self) -> bool {
-        matches!(self, StartError::AdminToken { .. })
+        match self {
+            StartError::AfterBootstrap { error, .. } => error.is_configuration(),
+            error => matches!(error, StartError::AdminToken { .. }),
+        }
+    }
+
+    /// The credentials this failed start generated and stored, which the next start keeps.
+    pub fn generated_credentials(&self) -> Option<&Bootstrap> {
+        match self {
+            StartError::AfterBootstrap { bootstrap, .. } => Some(bootstrap),
+            _ => None,
+        }
     }
 }
 
@@ -136,6 +151,24 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         &config.bootstrap_user,
     )
     .await?;
+    let generated = bootstrap.authentik_generated || bootstrap.netbird_generated;
+    match start_bootstrapped(config, store, context, bootstrap.clone(), log, log_flush).await {
+        Err(error) if generated => {
+            Err(StartError::AfterBootstrap { error: Box::new(error), bootstrap: Box::new(bootstrap) })
+        }
+        started => started,
+    }
+}
+
+/// The rest of [`start_with_store`], once the bootstrap credentials are stored.
+async fn start_bootstrapped(
+    config: &Config,
+    store: Arc<dyn Store>,
+    mut context: ServerContext,
+    bootstrap: Bootstrap,
+    log: slog::Logger,
+    log_flush: logging::LogFlush,
+) -> Result<Running, StartError> {
     authentik::oauth2::ensure_key_pairs(&*store).await.map_err(|e| StartError::SigningKeys(e.to_string()))?;
     if let Some(token) = &config.admin_token {
         // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as

@@ -27,6 +27,17 @@ async fn main() -> ExitCode {
     };
     let running = match tokenstack_server::start(&config).await {
         Ok(running) => running,
+        Err(error) if error.generated_credentials().is_some() && config.store != "memory" => {
+            // Stored durably, so the next start keeps them: print them now, or nobody would ever see them.
+            if let Some(bootstrap) = error.generated_credentials() {
+                println!(
+                    "tokenstack did not start, but stored these generated credentials, which the next start keeps:"
+                );
+                print_generated(bootstrap);
+            }
+            let status = if error.is_configuration() { EXIT_CONFIG } else { EXIT_FAILURE };
+            return fail(status, error.into());
+        }
         Err(error) if error.is_configuration() => return fail(EXIT_CONFIG, error.into()),
         Err(error) => return fail(EXIT_FAILURE, error.into()),
     };
@@ -44,11 +55,19 @@ async fn serve(config: &Config, running: tokenstack_server::Running) -> anyhow::
     println!("tokenstack listening on {scheme}://{addr}");
     println!("  authentik API: {scheme}://{addr}/api/v3   NetBird API: {scheme}://{addr}/api");
     // Generated credentials are printed once so `cargo run` gives a usable server; given ones never are.
-    if bootstrap.authentik_generated {
-        println!("  authentik bootstrap token (user akadmin): {}", bootstrap.authentik_key.expose());
-    }
-    if let Some(pat) = bootstrap.netbird_pat.as_ref().filter(|_| bootstrap.netbird_generated) {
-        println!("  NetBird bootstrap PAT (user {}): {}", bootstrap.netbird_user, pat.expose());
+    print_generated(bootstrap);
+    // A durable store says which credentials it uses, so that a restart never leaves its owner guessing.
+    if config.store != "memory" {
+        if !bootstrap.authentik_generated {
+            println!(
+                "  authentik bootstrap token (user akadmin): {}",
+                origin(config.bootstrap_token.is_some(), "token")
+            );
+        }
+        if !bootstrap.netbird_generated {
+            let user = &bootstrap.netbird_user;
+            println!("  NetBird bootstrap PAT (user {user}): {}", origin(config.bootstrap_pat.is_some(), "pat"));
+        }
     }
 
     let mut terminate =
@@ -62,4 +81,23 @@ async fn serve(config: &Config, running: tokenstack_server::Running) -> anyhow::
     running.shutdown(Duration::from_secs(config.shutdown_timeout)).await.map_err(anyhow::Error::msg)?;
     eprintln!("tokenstack: stopped");
     Ok(())
+}
+
+/// Prints the credentials tokenstack generated (never given ones).
+fn print_generated(bootstrap: &tokenstack_server::seed::Bootstrap) {
+    if bootstrap.authentik_generated {
+        println!("  authentik bootstrap token (user akadmin): {}", bootstrap.authentik_key.expose());
+    }
+    if let Some(pat) = bootstrap.netbird_pat.as_ref().filter(|_| bootstrap.netbird_generated) {
+        println!("  NetBird bootstrap PAT (user {}): {}", bootstrap.netbird_user, pat.expose());
+    }
+}
+
+/// Where a bootstrap credential that was not generated comes from, for a durable store's start.
+fn origin(given: bool, flag: &str) -> String {
+    if given {
+        format!("given (--bootstrap-{flag})")
+    } else {
+        format!("kept from the store (generated and printed at its first start; pass --bootstrap-{flag} to replace it)")
+    }
 }

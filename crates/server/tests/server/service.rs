@@ -171,6 +171,46 @@ fn a_bad_admin_token_names_its_source_and_exits_2_without_a_backtrace() {
     assert_eq!(status, Some(2), "{stderr}");
 }
 
+#[test]
+fn a_durable_store_never_keeps_credentials_nobody_saw() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("sqlite:{}", dir.path().join("new.db").display());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let bind = taken.local_addr().expect("address").to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", &bind, "--store", &store])
+        .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
+        .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
+        .output()
+        .expect("binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("authentik bootstrap token (user akadmin): "), "{stdout}");
+    assert!(stdout.contains("NetBird bootstrap PAT (user admin): nbp_"), "{stdout}");
+
+    // The next start keeps them, and says so.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", "127.0.0.1:0", "--store", &store])
+        .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
+        .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .take(4)
+        .map(|line| line.expect("a line"))
+        .collect();
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let stdout = lines.join("\n");
+    assert!(stdout.contains("authentik bootstrap token (user akadmin): kept from the store"), "{stdout}");
+    assert!(stdout.contains("pass --bootstrap-token to replace it"), "{stdout}");
+    assert!(stdout.contains("NetBird bootstrap PAT (user admin): kept from the store"), "{stdout}");
+    assert!(stdout.contains("pass --bootstrap-pat to replace it"), "{stdout}");
+}
+
 #[tokio::test]
 async fn serves_https_with_the_configured_certificate() {
     let dir = tempfile::tempdir().expect("temp dir");
