@@ -102,6 +102,24 @@ pub struct Config {
     /// answered as a 500.
     #[arg(long = "validate-responses", env = "TOKENSTACK_VALIDATE_RESPONSES")]
     pub validate_responses: bool,
+
+    /// Where each setting came from, for messages about its value (not a setting).
+    #[arg(skip)]
+    #[serde(skip)]
+    pub origins: Origins,
+}
+
+/// Where the settings that have a value came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN` or
+/// `admin_token in config file PATH`, by setting (the field's name).
+#[derive(Debug, Clone, Default)]
+pub struct Origins(std::collections::BTreeMap<String, String>);
+
+impl Origins {
+    /// How a message names the setting `id` (a field of [`Config`]): the source its value came from, else the
+    /// flag.
+    pub fn name(&self, id: &str) -> String {
+        self.0.get(id).cloned().unwrap_or_else(|| format!("--{}", id.replace('_', "-")))
+    }
 }
 
 /// The log levels Dropshot's logger understands.
@@ -193,11 +211,29 @@ impl Config {
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let matches = Config::command().try_get_matches_from(args)?;
+        let command = Config::command();
+        let matches = command.clone().try_get_matches_from(args)?;
         let mut config = Config::from_arg_matches(&matches)?;
-        if let Some(path) = config.config.clone() {
-            config = with_file(config, &path, &matches)?;
+        let mut origins = Origins::default();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            let origin = match matches.value_source(id) {
+                Some(ValueSource::CommandLine) => arg.get_long().map(|long| format!("--{long}")),
+                Some(ValueSource::EnvVariable) => arg.get_env().map(|env| env.to_string_lossy().into_owned()),
+                _ => None,
+            };
+            if let Some(origin) = origin {
+                origins.0.insert(id.to_string(), origin);
+            }
         }
+        if let Some(path) = config.config.clone() {
+            let keys;
+            (config, keys) = with_file(config, &path, &matches)?;
+            for key in keys {
+                origins.0.entry(key.clone()).or_insert_with(|| format!("{key} in config file {}", path.display()));
+            }
+        }
+        config.origins = origins;
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError::TlsHalf { given: "tls_cert", missing: "tls_key" }),
             (None, Some(_)) => Err(ConfigError::TlsHalf { given: "tls_key", missing: "tls_cert" }),
@@ -206,8 +242,9 @@ impl Config {
     }
 }
 
-/// `config` with every setting that neither a flag nor an environment variable gave taken from the TOML file.
-fn with_file(config: Config, path: &Path, matches: &ArgMatches) -> Result<Config, ConfigError> {
+/// `config` with every setting that neither a flag nor an environment variable gave taken from the TOML file, and
+/// the file's keys.
+fn with_file(config: Config, path: &Path, matches: &ArgMatches) -> Result<(Config, Vec<String>), ConfigError> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
     let parse = |source| ConfigError::Parse { path: display.clone(), source };
@@ -219,12 +256,13 @@ fn with_file(config: Config, path: &Path, matches: &ArgMatches) -> Result<Config
     };
     // Serializing skips unset options, so the merged table has every setting that has a value.
     let mut merged = toml::Table::try_from(&config).map_err(|e| ConfigError::Internal(e.to_string()))?;
+    let keys = file.keys().cloned().collect();
     for (key, value) in file {
         if !given(&key) {
             merged.insert(key, value);
         }
     }
-    merged.try_into().map_err(parse)
+    Ok((merged.try_into().map_err(parse)?, keys))
 }
 
 #[cfg(test)]

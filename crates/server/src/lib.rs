@@ -48,12 +48,36 @@ pub enum StartError {
     Api(String),
     #[error("cannot create the OAuth2 provider's signing keys: {0}")]
     SigningKeys(String),
-    #[error("--admin-token: {0}")]
-    AdminToken(&'static str),
+    /// `origin` names where the token came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN` or the file's key.
+    #[error("{origin}: {problem}")]
+    AdminToken { origin: String, problem: &'static str },
     #[error("--validate-responses: {0}")]
     Validator(#[from] crate::http::validate::ValidatorError),
+    /// `message` names the OS error and, for a busy port, how to pick a free one.
     #[error("cannot start the HTTP server on {bind}: {message}")]
     Listen { bind: std::net::SocketAddr, message: String },
+    /// A failure after generated bootstrap credentials were stored: they stay valid, so whoever started the
+    /// server must still see them ([`StartError::generated_credentials`]).
+    #[error("{error}")]
+    AfterBootstrap { error: Box<StartError>, bootstrap: Box<Bootstrap> },
+}
+
+impl StartError {
+    /// A bad setting (exit status 2, as a usage error), rather than a failure of the environment (exit status 1).
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            StartError::AfterBootstrap { error, .. } => error.is_configuration(),
+            error => matches!(error, StartError::AdminToken { .. }),
+        }
+    }
+
+    /// The credentials this failed start generated and stored, which the next start keeps.
+    pub fn generated_credentials(&self) -> Option<&Bootstrap> {
+        match self {
+            StartError::AfterBootstrap { bootstrap, .. } => Some(bootstrap),
+            _ => None,
+        }
+    }
 }
 
 /// A running server and the credentials to use it with.
@@ -84,6 +108,25 @@ impl Running {
     }
 }
 
+/// Why Dropshot could not start: its message with the OS error underneath (Dropshot's own message leaves it out)
+/// and, for a port in use, how to get a free one.
+fn listen_failure(bind: std::net::SocketAddr, err: &dropshot::BuildError) -> String {
+    let mut message = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    let mut in_use = false;
+    while let Some(error) = cause {
+        message.push_str(": ");
+        message.push_str(&error.to_string());
+        in_use |= error.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::AddrInUse);
+        cause = error.source();
+    }
+    if in_use {
+        let free = std::net::SocketAddr::new(bind.ip(), 0);
+        message.push_str(&format!(" (another process listens there; pass --bind {free} to pick a free port)"));
+    }
+    message
+}
+
 /// Builds the store from the seed and bootstrap settings, then starts serving on `config.bind`.
 pub async fn start(config: &Config) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = store::open(&config.store).await.map_err(StartError::Store)?;
@@ -108,18 +151,38 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         &config.bootstrap_user,
     )
     .await?;
+    let generated = bootstrap.authentik_generated || bootstrap.netbird_generated;
+    match start_bootstrapped(config, store, context, bootstrap.clone(), log, log_flush).await {
+        Err(error) if generated => {
+            Err(StartError::AfterBootstrap { error: Box::new(error), bootstrap: Box::new(bootstrap) })
+        }
+        started => started,
+    }
+}
+
+/// The rest of [`start_with_store`], once the bootstrap credentials are stored.
+async fn start_bootstrapped(
+    config: &Config,
+    store: Arc<dyn Store>,
+    mut context: ServerContext,
+    bootstrap: Bootstrap,
+    log: slog::Logger,
+    log_flush: logging::LogFlush,
+) -> Result<Running, StartError> {
     authentik::oauth2::ensure_key_pairs(&*store).await.map_err(|e| StartError::SigningKeys(e.to_string()))?;
     if let Some(token) = &config.admin_token {
         // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as
         // the presented token is.
         let token = token.expose().trim();
         if token.chars().count() < ADMIN_TOKEN_MIN_CHARS {
-            return Err(StartError::AdminToken("must be at least 32 characters long (spaces around it do not count)"));
+            let problem = "must be at least 32 characters long (spaces around it do not count)";
+            return Err(StartError::AdminToken { origin: config.origins.name("admin_token"), problem });
         }
         if token == bootstrap.authentik_key.expose()
             || bootstrap.netbird_pat.as_ref().is_some_and(|p| p.expose() == token)
         {
-            return Err(StartError::AdminToken("must differ from the bootstrap token and PAT"));
+            let problem = "must differ from the bootstrap token and PAT";
+            return Err(StartError::AdminToken { origin: config.origins.name("admin_token"), problem });
         }
         let initial = store.export().await.map_err(StartError::Store)?;
         context.enable_admin(AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone()));
@@ -149,7 +212,7 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         .config(dropshot)
         .tls(tls)
         .start()
-        .map_err(|err| StartError::Listen { bind: config.bind, message: err.to_string() })?;
+        .map_err(|err| StartError::Listen { bind: config.bind, message: listen_failure(config.bind, &err) })?;
     // Started only once the server runs, so a failed start leaves no task behind.
     let sweeper = (config.expiry_interval > 0).then(|| {
         let interval = std::time::Duration::from_secs(config.expiry_interval);

@@ -13,8 +13,9 @@ use crate::store::{Field, Store, StoreError, UserField};
 /// The name of the bootstrap owner's PAT.
 pub const BOOTSTRAP_PAT_NAME: &str = "bootstrap";
 
-/// The credentials a fresh server can be used with, and whether tokenstack generated them.
-#[derive(Clone)]
+/// The credentials a fresh server can be used with, and whether tokenstack generated them (Debug hides the
+/// secrets).
+#[derive(Debug, Clone)]
 pub struct Bootstrap {
     pub authentik_key: Secret,
     pub authentik_generated: bool,

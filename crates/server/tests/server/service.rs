@@ -119,6 +119,98 @@ fn a_bad_config_file_stops_start_up_naming_key_and_file() {
     assert!(stderr.contains("storr") && stderr.contains(file.path().to_str().expect("utf-8")), "{stderr}");
 }
 
+/// Runs the binary with `args` and `env` (and RUST_BACKTRACE=1), expecting it to stop at start-up; returns its exit
+/// status and stderr, which must carry no backtrace.
+fn failed_start(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(args)
+        .env_remove("TOKENSTACK_ADMIN_TOKEN")
+        .envs(env.iter().copied())
+        .env("RUST_BACKTRACE", "1")
+        .stdout(Stdio::null())
+        .output()
+        .expect("binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("stack backtrace") && !stderr.contains("Stack backtrace"), "{stderr}");
+    (output.status.code(), stderr)
+}
+
+#[test]
+fn a_busy_port_names_the_os_error_and_suggests_port_0() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let bind = taken.local_addr().expect("address").to_string();
+    let (status, stderr) = failed_start(&["--bind", &bind], &[]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.to_lowercase().contains("address already in use"), "{stderr}");
+    assert!(stderr.contains(&bind) && stderr.contains("--bind 127.0.0.1:0"), "{stderr}");
+}
+
+#[test]
+fn a_bad_admin_token_names_its_source_and_exits_2_without_a_backtrace() {
+    let short = "short";
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &[("TOKENSTACK_ADMIN_TOKEN", short)]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("TOKENSTACK_ADMIN_TOKEN: must be at least 32 characters long"), "{stderr}");
+    assert!(!stderr.contains("--admin-token"), "{stderr}");
+
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0", "--admin-token", short], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("--admin-token: must be at least 32 characters long"), "{stderr}");
+
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(b"admin_token = \"short\"\n").expect("write");
+    let path = file.path().to_str().expect("utf-8");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0", "--config", path], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("admin_token in config file {path}: must be at least 32")), "{stderr}");
+
+    // A bad config file is a configuration error too.
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    file.write_all(b"storr = \"memory\"\n").expect("write");
+    let (status, stderr) = failed_start(&["--config", file.path().to_str().expect("utf-8")], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+}
+
+#[test]
+fn a_durable_store_never_keeps_credentials_nobody_saw() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = format!("sqlite:{}", dir.path().join("new.db").display());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let bind = taken.local_addr().expect("address").to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", &bind, "--store", &store])
+        .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
+        .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
+        .output()
+        .expect("binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("authentik bootstrap token (user akadmin): "), "{stdout}");
+    assert!(stdout.contains("NetBird bootstrap PAT (user admin): nbp_"), "{stdout}");
+
+    // The next start keeps them, and says so.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", "127.0.0.1:0", "--store", &store])
+        .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
+        .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .take(4)
+        .map(|line| line.expect("a line"))
+        .collect();
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let stdout = lines.join("\n");
+    assert!(stdout.contains("authentik bootstrap token (user akadmin): kept from the store"), "{stdout}");
+    assert!(stdout.contains("pass --bootstrap-token to replace it"), "{stdout}");
+    assert!(stdout.contains("NetBird bootstrap PAT (user admin): kept from the store"), "{stdout}");
+    assert!(stdout.contains("pass --bootstrap-pat to replace it"), "{stdout}");
+}
+
 #[tokio::test]
 async fn serves_https_with_the_configured_certificate() {
     let dir = tempfile::tempdir().expect("temp dir");
