@@ -160,6 +160,9 @@ pub enum LogFormat {
 pub enum ConfigError {
     #[error(transparent)]
     Cli(#[from] clap::Error),
+    /// A bad value from an environment variable (clap's own error would name the flag).
+    #[error("invalid value{value} for {variable}: {reason}")]
+    Variable { variable: String, value: String, reason: String },
     #[error("cannot read config file {path}: {source}")]
     Read { path: String, source: std::io::Error },
     #[error("config file {path}: {source}")]
@@ -212,7 +215,9 @@ impl Config {
         T: Into<OsString> + Clone,
     {
         let command = Config::command();
-        let matches = command.clone().try_get_matches_from(args)?;
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let matches =
+            command.clone().try_get_matches_from(&args).map_err(|error| from_variable(&command, &args, error))?;
         let mut config = Config::from_arg_matches(&matches)?;
         let mut origins = Origins::default();
         for arg in command.get_arguments() {
@@ -240,6 +245,35 @@ impl Config {
             _ => Ok(config),
         }
     }
+}
+
+/// clap's error for a bad value, renamed after the environment variable it came from: clap names the flag even
+/// when the value is a variable's (`TOKENSTACK_BIND=garbage` would read as `--bind`).
+fn from_variable(command: &clap::Command, args: &[OsString], error: clap::Error) -> ConfigError {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return error.into();
+    }
+    let Some(ContextValue::String(invalid_arg)) = error.get(ContextKind::InvalidArg) else { return error.into() };
+    let flag = invalid_arg.split(' ').next().unwrap_or_default();
+    let Some(arg) = command.get_arguments().find(|arg| arg.get_long().is_some_and(|long| flag == format!("--{long}")))
+    else {
+        return error.into();
+    };
+    let on_command_line = args.iter().skip(1).filter_map(|arg| arg.to_str()).any(|given| {
+        given == flag || given.strip_prefix(flag).is_some_and(|rest| rest.starts_with('='))
+    });
+    let Some(variable) = arg.get_env().filter(|_| !on_command_line) else { return error.into() };
+    let value = match error.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(value)) if !arg.is_hide_env_values_set() => format!(" '{value}'"),
+        _ => String::new(),
+    };
+    let reason = match (std::error::Error::source(&error), error.get(ContextKind::ValidValue)) {
+        (Some(source), _) => source.to_string(),
+        (None, Some(ContextValue::Strings(valid))) => format!("expected one of {}", valid.join(", ")),
+        (None, _) => "not a valid value".to_string(),
+    };
+    ConfigError::Variable { variable: variable.to_string_lossy().into_owned(), value, reason }
 }
 
 /// `config` with every setting that neither a flag nor an environment variable gave taken from the TOML file, and

@@ -48,9 +48,10 @@ pub enum StartError {
     Api(String),
     #[error("cannot create the OAuth2 provider's signing keys: {0}")]
     SigningKeys(String),
-    /// `origin` names where the token came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN` or the file's key.
+    /// A setting's value is unusable; `origin` names where it came from (`--admin-token`, `TOKENSTACK_ADMIN_TOKEN`
+    /// or the file's key, [`config::Origins`]).
     #[error("{origin}: {problem}")]
-    AdminToken { origin: String, problem: &'static str },
+    Setting { origin: String, problem: String },
     #[error("--validate-responses: {0}")]
     Validator(#[from] crate::http::validate::ValidatorError),
     /// `message` names the OS error and, for a busy port, how to pick a free one.
@@ -67,7 +68,7 @@ impl StartError {
     pub fn is_configuration(&self) -> bool {
         match self {
             StartError::AfterBootstrap { error, .. } => error.is_configuration(),
-            error => matches!(error, StartError::AdminToken { .. }),
+            error => matches!(error, StartError::Setting { .. }),
         }
     }
 
@@ -129,6 +130,8 @@ fn listen_failure(bind: std::net::SocketAddr, err: &dropshot::BuildError) -> Str
 
 /// Builds the store from the seed and bootstrap settings, then starts serving on `config.bind`.
 pub async fn start(config: &Config) -> Result<Running, StartError> {
+    store::StoreUrl::parse(&config.store)
+        .map_err(|error| StartError::Setting { origin: config.origins.name("store"), problem: error.to_string() })?;
     let store: Arc<dyn Store> = store::open(&config.store).await.map_err(StartError::Store)?;
     start_with_store(config, store).await
 }
@@ -176,13 +179,13 @@ async fn start_bootstrapped(
         let token = token.expose().trim();
         if token.chars().count() < ADMIN_TOKEN_MIN_CHARS {
             let problem = "must be at least 32 characters long (spaces around it do not count)";
-            return Err(StartError::AdminToken { origin: config.origins.name("admin_token"), problem });
+            return Err(StartError::Setting { origin: config.origins.name("admin_token"), problem: problem.into() });
         }
         if token == bootstrap.authentik_key.expose()
             || bootstrap.netbird_pat.as_ref().is_some_and(|p| p.expose() == token)
         {
             let problem = "must differ from the bootstrap token and PAT";
-            return Err(StartError::AdminToken { origin: config.origins.name("admin_token"), problem });
+            return Err(StartError::Setting { origin: config.origins.name("admin_token"), problem: problem.into() });
         }
         let initial = store.export().await.map_err(StartError::Store)?;
         context.enable_admin(AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone()));

@@ -43,30 +43,48 @@ pub fn search_term_count(search: &str) -> usize {
     query::search_terms(Some(search)).len()
 }
 
-/// Opens the store a `--store` value names:
+/// The store a `--store` value names, told apart before anything is opened:
 ///
 /// * `memory` (the default): in memory, empty at start, gone at exit;
 /// * `sqlite:PATH` (also `sqlite://PATH`): the SQLite database file `PATH`, created if missing;
 /// * `postgres://…` or `postgresql://…`: a PostgreSQL database, shareable by several replicas.
-///
-/// Durable stores apply their pending schema migrations before returning.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if url == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
-    }
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
-        if path.is_empty() {
-            return Err(StoreError::backend("sqlite: needs a file path, as in sqlite:tokenstack.db"));
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreUrl<'a> {
+    Memory,
+    Sqlite(&'a Path),
+    Postgres(&'a str),
+}
+
+impl<'a> StoreUrl<'a> {
+    /// The store `url` names, or why it names none (a bad setting, not a failing store).
+    pub fn parse(url: &'a str) -> Result<StoreUrl<'a>, StoreError> {
+        if url == "memory" {
+            return Ok(StoreUrl::Memory);
         }
-        return Ok(Arc::new(SqliteStore::open(Path::new(path)).await?));
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(StoreError::backend("sqlite: needs a file path, as in sqlite:tokenstack.db"));
+            }
+            return Ok(StoreUrl::Sqlite(Path::new(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(StoreUrl::Postgres(url));
+        }
+        Err(StoreError::backend(format!(
+            "unknown store {:?}: expected memory, sqlite:PATH or postgres://…",
+            redact_password(url)
+        )))
     }
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PostgresStore::connect(url).await?));
-    }
-    Err(StoreError::backend(format!(
-        "unknown store {:?}: expected memory, sqlite:PATH or postgres://…",
-        redact_password(url)
-    )))
+}
+
+/// Opens the store a `--store` value names ([`StoreUrl`]). Durable stores apply their pending schema migrations
+/// before returning.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match StoreUrl::parse(url)? {
+        StoreUrl::Memory => Arc::new(MemoryStore::new()),
+        StoreUrl::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        StoreUrl::Postgres(url) => Arc::new(PostgresStore::connect(url).await?),
+    })
 }
 
 /// `url` with the password of its `user:password@` part replaced by `***`, for messages and logs.

@@ -24,8 +24,13 @@ pub use bootstrap::{BOOTSTRAP_PAT_NAME, Bootstrap, bootstrap};
 pub enum SeedError {
     #[error("cannot read seed file {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("seed file {path} is invalid: {source}")]
-    Parse { path: String, source: serde_yaml::Error },
+    #[error("seed file {path} is invalid: {source}{at}")]
+    Parse {
+        path: String,
+        source: serde_yaml::Error,
+        /// ` at line N` where `source` has no location of its own (an unknown key at the top level).
+        at: String,
+    },
     #[error("seed: {0}")]
     Invalid(String),
     #[error(
@@ -158,6 +163,17 @@ pub struct PatSeed {
     pub last_used: Option<DateTime<Utc>>,
 }
 
+/// The line of the top-level key that `error` refuses: serde_yaml locates it at the document's start, which its
+/// message leaves out (it locates every key below the top level itself).
+fn top_level_line(text: &str, error: &serde_yaml::Error) -> Option<usize> {
+    if error.location().is_some_and(|location| location.index() > 0) {
+        return None;
+    }
+    let message = error.to_string();
+    let key = message.strip_prefix("unknown field `")?.split('`').next()?;
+    text.lines().position(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))).map(|i| i + 1)
+}
+
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
@@ -185,7 +201,10 @@ impl SeedFile {
     pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| SeedError::Read { path: path.display().to_string(), source })?;
-        serde_yaml::from_str(&text).map_err(|source| SeedError::Parse { path: path.display().to_string(), source })
+        serde_yaml::from_str(&text).map_err(|source| {
+            let at = top_level_line(&text, &source).map(|line| format!(" at line {line}")).unwrap_or_default();
+            SeedError::Parse { path: path.display().to_string(), source, at }
+        })
     }
 
     /// A seed document given as JSON (the admin API's `PUT /_tokenstack/state`).
@@ -430,3 +449,6 @@ pub async fn ensure_all_groups(store: &dyn Store, accounts: &[String]) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -172,6 +172,30 @@ fn a_bad_admin_token_names_its_source_and_exits_2_without_a_backtrace() {
 }
 
 #[test]
+fn a_bad_value_from_a_variable_names_the_variable_and_exits_2() {
+    let (status, stderr) = failed_start(&[], &[("TOKENSTACK_BIND", "garbage")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid value 'garbage' for TOKENSTACK_BIND: invalid socket address syntax"), "{stderr}");
+    assert!(!stderr.contains("--bind"), "{stderr}");
+    let (status, stderr) = failed_start(&[], &[("TOKENSTACK_LOG_FORMAT", "yaml")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("invalid value 'yaml' for TOKENSTACK_LOG_FORMAT: expected one of json, text"), "{stderr}");
+
+    // The same value as a flag stays clap's usage error, naming the flag.
+    let (status, stderr) = failed_start(&["--bind=garbage"], &[("TOKENSTACK_BIND", "127.0.0.1:0")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("'--bind <BIND>'"), "{stderr}");
+
+    // A store nobody can open is a bad setting too, named after its source.
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &[("TOKENSTACK_STORE", "bogus")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains(r#"TOKENSTACK_STORE: unknown store "bogus""#), "{stderr}");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0", "--store", "sqlite:"], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("--store: sqlite: needs a file path"), "{stderr}");
+}
+
+#[test]
 fn a_durable_store_never_keeps_credentials_nobody_saw() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = format!("sqlite:{}", dir.path().join("new.db").display());

@@ -31,6 +31,7 @@ pub const AK_ATTR_TOKEN_EXPIRES: &str = "goauthentik.io/user/token-expires";
 
 /// An authentik user, with its groups embedded.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AkUser {
     pub pk: i64,
     pub username: String,
@@ -122,6 +123,7 @@ impl AkUserType {
 
 /// authentik `PartialGroup`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AkGroup {
     #[serde(default = "Uuid::new_v4")]
     pub pk: Uuid,

@@ -38,8 +38,10 @@ impl AkProvider {
     }
 }
 
-/// authentik `Provider` (the stored part; verbose names are the HTTP layer's concern).
+/// authentik `Provider` (the stored part; verbose names are the HTTP layer's concern). Read through
+/// [`ProviderFields`], flat, so that an unknown key is an error even beside the flattened settings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "ProviderFields")]
 pub struct AkProvider {
     pub pk: i64,
     pub name: String,
@@ -86,6 +88,83 @@ pub struct OAuth2Settings {
     pub grant_types: Vec<String>,
     pub jwt_federation_sources: Vec<Uuid>,
     pub jwt_federation_providers: Vec<i64>,
+}
+
+/// [`AkProvider`] as a seed or an export spells it: every key at one level, an unknown one refused where it
+/// stands (serde cannot deny unknown keys beside a `flatten`), absent settings taking the model's defaults.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderFields {
+    pk: i64,
+    name: String,
+    #[serde(default)]
+    authentication_flow: Option<Uuid>,
+    #[serde(default)]
+    authorization_flow: Option<Uuid>,
+    #[serde(default)]
+    invalidation_flow: Option<Uuid>,
+    #[serde(default)]
+    property_mappings: Vec<Uuid>,
+    #[serde(default)]
+    assigned_application_slug: Option<String>,
+    #[serde(default)]
+    assigned_application_name: Option<String>,
+    client_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    access_code_validity: Option<String>,
+    access_token_validity: Option<String>,
+    refresh_token_validity: Option<String>,
+    refresh_token_threshold: Option<String>,
+    include_claims_in_id_token: Option<bool>,
+    #[serde(default)]
+    signing_key: Option<Uuid>,
+    #[serde(default)]
+    encryption_key: Option<Uuid>,
+    redirect_uris: Option<Vec<RedirectUri>>,
+    logout_uri: Option<String>,
+    logout_method: Option<String>,
+    sub_mode: Option<String>,
+    issuer_mode: Option<String>,
+    grant_types: Option<Vec<String>>,
+    jwt_federation_sources: Option<Vec<Uuid>>,
+    jwt_federation_providers: Option<Vec<i64>>,
+}
+
+impl From<ProviderFields> for AkProvider {
+    fn from(f: ProviderFields) -> Self {
+        let d = OAuth2Settings::default();
+        AkProvider {
+            pk: f.pk,
+            name: f.name,
+            authentication_flow: f.authentication_flow,
+            authorization_flow: f.authorization_flow,
+            invalidation_flow: f.invalidation_flow,
+            property_mappings: f.property_mappings,
+            assigned_application_slug: f.assigned_application_slug,
+            assigned_application_name: f.assigned_application_name,
+            oauth2: OAuth2Settings {
+                client_type: f.client_type.unwrap_or(d.client_type),
+                client_id: f.client_id.unwrap_or(d.client_id),
+                client_secret: f.client_secret.unwrap_or(d.client_secret),
+                access_code_validity: f.access_code_validity.unwrap_or(d.access_code_validity),
+                access_token_validity: f.access_token_validity.unwrap_or(d.access_token_validity),
+                refresh_token_validity: f.refresh_token_validity.unwrap_or(d.refresh_token_validity),
+                refresh_token_threshold: f.refresh_token_threshold.unwrap_or(d.refresh_token_threshold),
+                include_claims_in_id_token: f.include_claims_in_id_token.unwrap_or(d.include_claims_in_id_token),
+                signing_key: f.signing_key,
+                encryption_key: f.encryption_key,
+                redirect_uris: f.redirect_uris.unwrap_or(d.redirect_uris),
+                logout_uri: f.logout_uri.unwrap_or(d.logout_uri),
+                logout_method: f.logout_method.unwrap_or(d.logout_method),
+                sub_mode: f.sub_mode.unwrap_or(d.sub_mode),
+                issuer_mode: f.issuer_mode.unwrap_or(d.issuer_mode),
+                grant_types: f.grant_types.unwrap_or(d.grant_types),
+                jwt_federation_sources: f.jwt_federation_sources.unwrap_or(d.jwt_federation_sources),
+                jwt_federation_providers: f.jwt_federation_providers.unwrap_or(d.jwt_federation_providers),
+            },
+        }
+    }
 }
 
 /// The flow a provider without one shows as its `authorization_flow` (tokenstack models no flows; the official
@@ -141,6 +220,7 @@ impl Default for OAuth2Settings {
 
 /// One `RedirectURI` of a provider: `strict` or `regex` matching, for `authorization` or `logout`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedirectUri {
     pub matching_mode: String,
     pub url: String,
