@@ -260,9 +260,11 @@ fn from_variable(command: &clap::Command, args: &[OsString], error: clap::Error)
     else {
         return error.into();
     };
-    let on_command_line = args.iter().skip(1).filter_map(|arg| arg.to_str()).any(|given| {
-        given == flag || given.strip_prefix(flag).is_some_and(|rest| rest.starts_with('='))
-    });
+    let on_command_line = args
+        .iter()
+        .skip(1)
+        .filter_map(|arg| arg.to_str())
+        .any(|given| given == flag || given.strip_prefix(flag).is_some_and(|rest| rest.starts_with('=')));
     let Some(variable) = arg.get_env().filter(|_| !on_command_line) else { return error.into() };
     let value = match error.get(ContextKind::InvalidValue) {
         Some(ContextValue::String(value)) if !arg.is_hide_env_values_set() => format!(" '{value}'"),

@@ -171,7 +171,9 @@ fn top_level_line(text: &str, error: &serde_yaml::Error) -> Option<usize> {
     }
     let message = error.to_string();
     let key = message.strip_prefix("unknown field `")?.split('`').next()?;
-    text.lines().position(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))).map(|i| i + 1)
+    text.lines()
+        .position(|line| line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':')))
+        .map(|i| i + 1)
 }
 
 /// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -349,3 +349,59 @@ async fn a_store_failure_is_logged_with_its_cause_and_answered_in_the_upstream_s
     assert!(cause.starts_with("the database failed: ") && cause.contains("no such table: oauth_tokens"), "{record}");
     assert!(!stderr.contains(KEY), "a secret reached the log");
 }
+
+#[tokio::test]
+async fn a_refused_grant_logs_why_and_answers_upstreams_description() {
+    let mut seed = tempfile::NamedTempFile::new().expect("temp file");
+    seed.write_all(
+        b"authentik:\n  providers:\n    - {pk: 1, name: demo, client_id: demo-id, client_secret: demo-secret}\n",
+    )
+    .expect("write");
+    let seed_path = seed.path().to_str().expect("utf-8");
+    let (mut child, base) = spawn(&["--seed", seed_path, "--log-format", "json", "--log-level", "info"]);
+    let client = reqwest::Client::new();
+    let token = format!("{base}/application/o/token/");
+    let refresh_value = "refresh-value-never-logged";
+    let forms = [
+        vec![("grant_type", "client_credentials"), ("client_id", "demo-id"), ("client_secret", "demo-secret")],
+        vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", "demo-id"),
+            ("client_secret", "demo-secret"),
+            ("refresh_token", refresh_value),
+        ],
+        vec![("grant_type", "refresh_token"), ("client_id", "demo-id"), ("client_secret", "wrong-secret")],
+    ];
+    for form in &forms {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let request = client.post(&token).header("content-type", "application/x-www-form-urlencoded").body(body);
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status(), 400);
+        let body: serde_json::Value = response.json().await.expect("json error");
+        assert!(body["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    }
+
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    child.wait().expect("child exits");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().expect("stderr"), &mut stderr).expect("stderr read");
+    let records: Vec<serde_json::Value> = stderr.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let refused: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| r["msg"] == "grant refused")
+        .map(|r| (r["error"].as_str().unwrap_or_default(), r["reason"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("invalid_grant", "provider demo has no application"),
+            ("invalid_grant", "Refresh token does not exist"),
+            ("invalid_client", "Invalid client secret (provider demo)"),
+        ],
+        "{stderr}"
+    );
+    for secret in [refresh_value, "demo-secret", "wrong-secret"] {
+        assert!(!stderr.contains(secret), "{secret} reached the log");
+    }
+}

@@ -17,7 +17,15 @@ pub enum TokenOutcome {
     /// The token response: `access_token`, `token_type`, `scope`, `expires_in`, `id_token`, maybe `refresh_token`.
     Issued(Ordered),
     /// The grant is refused.
-    Refused(TokenError),
+    Refused(Refusal),
+}
+
+/// A refused grant: upstream's error (its fixed `error_description` is all the client sees, as upstream), and
+/// why, for the server's log line (upstream's own log words where it logs one; never a secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    pub error: TokenError,
+    pub reason: String,
 }
 
 /// `TokenIntrospectionView.post`.

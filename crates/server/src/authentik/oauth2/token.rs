@@ -4,7 +4,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
-use super::outcome::TokenOutcome;
+use super::outcome::{Refusal, TokenOutcome};
 use super::{OAuth2, ProviderError, ProviderRequest, Resolved, claims_user, validity};
 use crate::authentik::oidc::claims::SCOPE_OFFLINE_ACCESS;
 use crate::authentik::oidc::client_auth::{self, b64decode_utf8_partition, secret_matches};
@@ -41,7 +41,12 @@ const GENERATED_NAME_CHARS: usize = 128;
 /// `USER_ATTRIBUTE_GENERATED`.
 const ATTRIBUTE_GENERATED: &str = "goauthentik.io/user/generated";
 
-type Grant<T> = Result<Result<T, TokenError>, ProviderError>;
+type Grant<T> = Result<Result<T, Refusal>, ProviderError>;
+
+/// A refusal with its reason, as upstream words its log line where it writes one.
+fn refuse<T>(error: TokenError, reason: impl Into<String>) -> Grant<T> {
+    Ok(Err(Refusal { error, reason: reason.into() }))
+}
 
 /// What a grant authorized: whose token, with which scopes, since when, and the nonce to carry.
 struct Authorized {
@@ -66,7 +71,7 @@ impl OAuth2<'_> {
         let label = GRANTS.iter().find(|g| **g == grant).copied().unwrap_or("other");
         let outcome = match self.token_grant(request, form, grant).await? {
             Ok(body) => TokenOutcome::Issued(body),
-            Err(error) => TokenOutcome::Refused(error),
+            Err(refusal) => TokenOutcome::Refused(refusal),
         };
         Ok((outcome, label))
     }
@@ -75,18 +80,26 @@ impl OAuth2<'_> {
         let secret = form.client_secret.as_ref().map(Secret::expose);
         let credentials = client_auth::extract(request.authorization, form.client_id.as_deref(), secret);
         let Some(resolved) = self.provider_by_client_id(&credentials.client_id).await? else {
-            return Ok(Err(TokenError::InvalidClient));
+            let client_id = &credentials.client_id;
+            return refuse(
+                TokenError::InvalidClient,
+                format!("OAuth2Provider does not exist (client_id {client_id:?})"),
+            );
         };
         let o = &resolved.provider.oauth2;
+        let name = &resolved.provider.name;
         if !o.grant_types.iter().any(|g| g == grant) {
-            return Ok(Err(TokenError::InvalidGrant));
+            return refuse(
+                TokenError::InvalidGrant,
+                format!("grant type {grant:?} is not in provider {name}'s grant_types"),
+            );
         }
         let needs_secret = matches!(grant, "authorization_code" | "refresh_token");
         if needs_secret
             && o.client_type == "confidential"
             && !secret_matches(o.client_secret.expose(), &credentials.client_secret)
         {
-            return Ok(Err(TokenError::InvalidClient));
+            return refuse(TokenError::InvalidClient, format!("Invalid client secret (provider {name})"));
         }
         let scopes = resolved.allowed_scopes(form.scope.as_deref());
         let authorized = match grant {
@@ -95,7 +108,7 @@ impl OAuth2<'_> {
             "client_credentials" | "password" => {
                 self.client_credentials_grant(&resolved, form, &credentials.client_secret, scopes).await?
             }
-            _ => Err(TokenError::UnsupportedGrantType),
+            _ => refuse(TokenError::UnsupportedGrantType, format!("Invalid grant type {grant:?}"))?,
         };
         match authorized {
             Ok(authorized) => self.issue(request, &resolved, authorized).await.map(Ok),
@@ -107,20 +120,27 @@ impl OAuth2<'_> {
     async fn code_grant(&self, resolved: &Resolved, form: &TokenForm) -> Grant<Authorized> {
         let raw = form.code.as_deref().unwrap_or_default();
         if raw.is_empty() {
-            return Ok(Err(TokenError::InvalidGrant));
+            return refuse(TokenError::InvalidGrant, "Missing authorization code");
         }
-        match redirect::check_token(&resolved.redirect_uris(), form.redirect_uri.as_deref().unwrap_or_default()) {
+        let redirect_uri = form.redirect_uri.as_deref().unwrap_or_default();
+        match redirect::check_token(&resolved.redirect_uris(), redirect_uri) {
             Ok(()) => {}
-            Err(redirect::TokenRedirectError::InvalidClient) => return Ok(Err(TokenError::InvalidClient)),
-            Err(redirect::TokenRedirectError::InvalidRequest) => return Ok(Err(TokenError::InvalidRequest)),
+            Err(redirect::TokenRedirectError::InvalidClient) => {
+                let name = &resolved.provider.name;
+                let reason = format!("Invalid redirect URI used by provider {name}: {redirect_uri:?}");
+                return refuse(TokenError::InvalidClient, reason);
+            }
+            Err(redirect::TokenRedirectError::InvalidRequest) => {
+                return refuse(TokenError::InvalidRequest, format!("forbidden redirect URI scheme: {redirect_uri:?}"));
+            }
         }
         let code = match self.store.take_authorization_code(raw).await {
             Ok(code) => code,
-            Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
+            Err(StoreError::NotFound) => return refuse(TokenError::InvalidGrant, "Code does not exist"),
             Err(e) => return Err(e.into()),
         };
         if self.now > code.expires {
-            return Ok(Err(TokenError::InvalidGrant));
+            return refuse(TokenError::InvalidGrant, "Code is expired");
         }
         let pkce = pkce::verify(
             code.code_challenge.as_deref(),
@@ -133,11 +153,14 @@ impl OAuth2<'_> {
                 Ok(()) | Err(StoreError::Duplicate { .. } | StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
-            return Ok(Err(TokenError::InvalidGrant));
+            return match pkce {
+                Err(error) => refuse(TokenError::InvalidGrant, format!("PKCE: {error}")),
+                Ok(()) => refuse(TokenError::InvalidGrant, "Invalid code: invalid client or code has expired"),
+            };
         }
         let user = match self.store.get::<AkUser>(Field::Pk, code.user).await {
             Ok(user) => user,
-            Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
+            Err(StoreError::NotFound) => return refuse(TokenError::InvalidGrant, "the code's user no longer exists"),
             Err(e) => return Err(e.into()),
         };
         let refresh = code.scope.iter().any(|s| s == SCOPE_OFFLINE_ACCESS);
@@ -156,23 +179,31 @@ impl OAuth2<'_> {
     async fn refresh_grant(&self, resolved: &Resolved, form: &TokenForm, scopes: Vec<String>) -> Grant<Authorized> {
         let raw = form.refresh_token.as_ref().map(Secret::expose).unwrap_or_default();
         if raw.is_empty() {
-            return Ok(Err(TokenError::InvalidGrant));
+            return refuse(TokenError::InvalidGrant, "Missing refresh token");
         }
         let token = match self.store.oauth_token_by_token(OAuthKind::Refresh, raw).await {
             Ok(token) if token.provider == resolved.provider.pk => token,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
+            Ok(_) | Err(StoreError::NotFound) => {
+                return refuse(TokenError::InvalidGrant, "Refresh token does not exist");
+            }
             Err(e) => return Err(e.into()),
         };
-        if token.is_expired(self.now) || token.revoked {
-            return Ok(Err(TokenError::InvalidGrant));
+        if token.is_expired(self.now) {
+            return refuse(TokenError::InvalidGrant, "Refresh token is expired");
+        }
+        if token.revoked {
+            return refuse(TokenError::InvalidGrant, "Refresh token is revoked");
         }
         let scopes = if scopes.is_empty() { token.scope.clone() } else { scopes };
         if scopes.iter().any(|s| !token.scope.contains(s)) || !scopes.iter().any(|s| s == SCOPE_OFFLINE_ACCESS) {
-            return Ok(Err(TokenError::InvalidScope));
+            let reason = "the requested scopes exceed the refresh token's, or lack offline_access";
+            return refuse(TokenError::InvalidScope, reason);
         }
         let user = match self.store.get::<AkUser>(Field::Pk, token.user).await {
             Ok(user) => user,
-            Err(StoreError::NotFound) => return Ok(Err(TokenError::InvalidGrant)),
+            Err(StoreError::NotFound) => {
+                return refuse(TokenError::InvalidGrant, "the refresh token's user no longer exists");
+            }
             Err(e) => return Err(e.into()),
         };
         let claim = |name: &str| token.id_token.get(name).cloned();
@@ -205,10 +236,11 @@ impl OAuth2<'_> {
         scopes: Vec<String>,
     ) -> Grant<Authorized> {
         if form.client_assertion_type.as_deref().is_some_and(|t| !t.is_empty()) {
-            return Ok(Err(TokenError::InvalidGrant));
+            return refuse(TokenError::InvalidGrant, "client assertions (JWT federation) are not served by tokenstack");
         }
         let Some(application) = resolved.application.as_ref() else {
-            return Ok(Err(TokenError::InvalidGrant));
+            let name = &resolved.provider.name;
+            return refuse(TokenError::InvalidGrant, format!("provider {name} has no application"));
         };
         let user = match form.username.as_deref().filter(|u| !u.is_empty()) {
             Some(username) => {
@@ -223,7 +255,10 @@ impl OAuth2<'_> {
                 None => None,
             },
         };
-        let Some(user) = user else { return Ok(Err(TokenError::InvalidGrant)) };
+        let Some(user) = user else {
+            let reason = "no active user with an unexpired app password matching the given one";
+            return refuse(TokenError::InvalidGrant, reason);
+        };
         Ok(Ok(Authorized { user, scopes, auth_time: self.now, nonce: None, refresh: false, rotated: None }))
     }
 

@@ -13,7 +13,7 @@ use tokenstack_api::{params, types};
 use super::ServerContext;
 use super::error::OAuth2ResponseError;
 use super::observe::{authorization, observed_as};
-use crate::authentik::oauth2::{AuthorizeQuery, OAuth2, ProviderRequest, TokenForm};
+use crate::authentik::oauth2::{AuthorizeQuery, OAuth2, ProviderRequest, TokenForm, TokenOutcome};
 use crate::authentik::oidc::discovery::base_url;
 use crate::secrets::Secret;
 use response::Written;
@@ -132,6 +132,11 @@ pub(super) async fn post(
             };
             serve(rqctx, "oauth2_provider_token", async |request, request_id| {
                 let (outcome, grant) = ctx.oauth2().token(request, &form).await?;
+                if let TokenOutcome::Refused(refusal) = &outcome {
+                    slog::info!(rqctx.log, "grant refused";
+                        "operation_id" => "oauth2_provider_token", "grant_type" => grant,
+                        "error" => refusal.error.code(), "reason" => &refusal.reason);
+                }
                 let written = response::token_outcome(outcome, request_id)?;
                 ctx.metrics.grant(grant, written.status().as_u16());
                 Ok(written)

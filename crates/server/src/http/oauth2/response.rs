@@ -116,7 +116,7 @@ fn no_application(request_id: &str) -> Written {
 pub(super) fn token_outcome(outcome: TokenOutcome, request_id: &str) -> Written {
     match outcome {
         TokenOutcome::Issued(body) => token(StatusCode::OK, dumps(&body, Style::Spaced)),
-        TokenOutcome::Refused(error) => token_error(StatusCode::BAD_REQUEST, error, request_id),
+        TokenOutcome::Refused(refusal) => token_error(StatusCode::BAD_REQUEST, refusal.error, request_id),
     }
 }
 
