@@ -44,6 +44,11 @@ pub fn run(root: &Path) -> anyhow::Result<u8> {
     }
     println!("{:>12} the tokenstack wheel (dev profile) in a fresh virtualenv, examples/pytest", "Running");
     crate::wheel::ci(root, &build_env)?;
+    println!("{:>12} the examples of README.md and docs/, as written", "Running");
+    let code = crate::doctest::run(root, &[], &build_env)?;
+    if code != 0 {
+        return Ok(code);
+    }
     println!("{:>12} every CI step passed", "Finished");
     Ok(0)
 }

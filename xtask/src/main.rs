@@ -6,6 +6,7 @@ mod ci;
 mod codegen;
 mod conformance;
 mod coverage;
+mod doctest;
 mod features;
 mod layers;
 mod overlay;
@@ -43,6 +44,8 @@ Commands:
   postgres start|createdb|stop DIR [NAME]
                            a PostgreSQL cluster on loopback in DIR, left running for shell scripts (tests/bench/):
                            start prints its URL, createdb NAME creates a database and prints its URL, stop stops it
+  doctest [DOCUMENT…]      run every shell, Python and Rust example of README.md and docs/ (or the documents named)
+                           as written, checking the outputs they show (marks: xtask/src/doctest.rs)
   ci                       what CI runs: every test (Rust, the official clients, the wheel), check, clippy
 
 Exit codes: 0 clean, 4 only a regeneration is needed, 100 a real failure, 1 any other error.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["conformance", options @ ..] => conformance::run(&root, options),
         ["ci"] => ci::run(&root),
+        ["doctest", documents @ ..] => doctest::run(&root, documents, &[]),
         ["wheel", options @ ..] => wheel::run(&root, options),
         ["bench", options @ ..] => bench::run(&root, options),
         ["postgres", options @ ..] => postgres::run(options),
