@@ -21,9 +21,9 @@ const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 pub fn run(root: &Path) -> anyhow::Result<u8> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     step(root, "cargo fmt --check", Command::new(&cargo).args(["fmt", "--all", "--check"]))?;
-    // The test build's environment; the wheel step builds with it too, so cargo finds that build fresh.
-    let build_env =
-        [("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?.into_os_string()), ("CLIPPY_ARGS", CLIPPY_ARGS.into())];
+    // The test build's environment; the wheel and documentation steps build with it too, so cargo finds that
+    // build fresh.
+    let build_env = build_env()?;
     step(
         root,
         "cargo test (clippy -D warnings on every workspace target)",
@@ -51,6 +51,11 @@ pub fn run(root: &Path) -> anyhow::Result<u8> {
     }
     println!("{:>12} every CI step passed", "Finished");
     Ok(0)
+}
+
+/// The environment of CI's test build: clippy-driver as the compiler of the workspace's own crates.
+pub fn build_env() -> anyhow::Result<[(&'static str, std::ffi::OsString); 2]> {
+    Ok([("RUSTC_WORKSPACE_WRAPPER", clippy_driver()?.into_os_string()), ("CLIPPY_ARGS", CLIPPY_ARGS.into())])
 }
 
 /// clippy-driver of the toolchain that runs this build: beside `cargo-clippy` in the rustup toolchain, or

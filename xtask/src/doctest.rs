@@ -1,7 +1,7 @@
 //! `cargo xtask doctest`: every shell, Python and Rust example of README.md and docs/ runs as written, and the
 //! outputs the documents show are checked.
 //!
-//! Each document runs as one bash script, in its own process group, from a sandbox `target/doctest/<doc>/` that
+//! Each document runs as one bash script, in its own process group, from a sandbox `$TMPDIR/tokenstack-doctest/<doc>/` that
 //! holds a symlink `tokenstack` to the checkout. Every shell block starts in the checkout (through that link, so
 //! `..` is the sandbox and a reader's `../my-tests` is a sibling of the checkout), shell variables carry from block to
 //! block as in a reader's terminal, and whatever a document leaves running is stopped when it ends. The fences:
@@ -14,8 +14,8 @@
 //!   to PATH (relative to the checkout) at that point; a `Cargo.toml` gets the checkout's `Cargo.lock` beside it, so
 //!   that the example builds with the versions tokenstack is tested with.
 //! * ` ```python ` marked `<!-- doctest: python=INTERPRETER -->` is run by INTERPRETER.
-//! * ` ```sh ` marked `<!-- doctest: background -->` is started in the background, and the script goes on once
-//!   `http://127.0.0.1:9000/readyz` answers 200.
+//! * ` ```sh ` marked `<!-- doctest: background -->` is a server that runs until stopped: started in the
+//!   background, then stopped once `http://127.0.0.1:9000/readyz` answers 200.
 //! * ` ```sh ` marked `<!-- doctest: ci -->` is the command `.ci/run` ends with: checked to be that, not run again.
 //!
 //! A shell, Python or Rust block that none of these runs is an error, as is a JSON or YAML block that does not
@@ -64,7 +64,9 @@ pub fn run(root: &Path, names: &[&str], build_env: &[(&str, OsString)]) -> anyho
         let name = document.strip_prefix(root).unwrap_or(document).display().to_string();
         let started = Instant::now();
         match run_document(root, document, &name, build_env) {
-            Ok(steps) => println!("{:>12} {name}: {steps} examples ({:.1}s)", "Passed", started.elapsed().as_secs_f64()),
+            Ok(steps) => {
+                println!("{:>12} {name}: {steps} examples ({:.1}s)", "Passed", started.elapsed().as_secs_f64())
+            }
             Err(error) => {
                 failed += 1;
                 println!("{:>12} {name}: {error:#}", "FAILED");
@@ -127,8 +129,24 @@ fn blocks(text: &str) -> anyhow::Result<Vec<Block>> {
     Ok(blocks)
 }
 
+/// `path`, relative to the checkout, as an absolute path in the sandbox, `..` taken lexically as a reader's shell
+/// takes it: the checkout is a symlink there, whose `..` the kernel would take to the real checkout's parent.
+fn in_sandbox(sandbox: &Path, path: &str) -> String {
+    let mut resolved = sandbox.join("tokenstack");
+    for component in Path::new(path).components() {
+        match component {
+            std::path::Component::ParentDir => {
+                resolved.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => resolved.push(other),
+        }
+    }
+    format!("'{}'", resolved.display())
+}
+
 /// The script's steps for a document's blocks.
-fn steps(root: &Path, blocks: &[Block]) -> anyhow::Result<Vec<Step>> {
+fn steps(root: &Path, sandbox: &Path, blocks: &[Block]) -> anyhow::Result<Vec<Step>> {
     let mut steps: Vec<Step> = Vec::new();
     let at = |block: &Block| format!("line {}", block.line);
     let mut previous_ran_a_script = false;
@@ -141,6 +159,7 @@ fn steps(root: &Path, blocks: &[Block]) -> anyhow::Result<Vec<Step>> {
         let ran_a_script = previous_ran_a_script;
         previous_ran_a_script = false;
         if let Some(path) = mark.strip_prefix("file=") {
+            let path = in_sandbox(sandbox, path);
             let mut script = format!("mkdir -p \"$(dirname {path})\"\ncat > {path} <<'{EOF}'\n{}{EOF}\n", block.text);
             if path.ends_with("Cargo.toml") {
                 let _ = writeln!(script, "cp -n Cargo.lock \"$(dirname {path})/Cargo.lock\"");
@@ -151,9 +170,13 @@ fn steps(root: &Path, blocks: &[Block]) -> anyhow::Result<Vec<Step>> {
         match (language, mark) {
             ("sh", "ci") => check_ci(root, &block.text).with_context(|| at(block))?,
             ("sh", "background") => {
+                // Its own process group (job control), so that stopping it stops cargo and the server cargo ran.
+                let readyz = format!("http://127.0.0.1:{PORT}/readyz");
                 let script = format!(
-                    "{{\n{}}} > \"$DOCTEST_LOGS/{}.log\" 2>&1 &\n\
-                     curl -sf -o /dev/null --retry 300 --retry-all-errors --retry-delay 1 http://127.0.0.1:{PORT}/readyz\n",
+                    "set -m\n{{\n{}}} > \"$DOCTEST_LOGS/{}.log\" 2>&1 &\nDOCTEST_PID=$!\nset +m\n\
+                     curl -sf -o /dev/null --retry 600 --retry-all-errors --retry-delay 1 {readyz}\n\
+                     kill -TERM -- -$DOCTEST_PID\nwait $DOCTEST_PID || true\n\
+                     while curl -s -o /dev/null {readyz}; do sleep 0.1; done\n",
                     block.text, block.line
                 );
                 steps.push(Step { line: block.line, fresh: true, script, expected: None });
@@ -166,7 +189,7 @@ fn steps(root: &Path, blocks: &[Block]) -> anyhow::Result<Vec<Step>> {
                 previous_ran_a_script = true;
             }
             ("python", mark) if mark.starts_with("python=") => {
-                let interpreter = &mark["python=".len()..];
+                let interpreter = in_sandbox(sandbox, &mark["python=".len()..]);
                 let script = format!("{interpreter} - <<'{EOF}'\n{}{EOF}\n", block.text);
                 steps.push(Step { line: block.line, fresh: true, script, expected: None });
                 previous_ran_a_script = true;
@@ -176,14 +199,19 @@ fn steps(root: &Path, blocks: &[Block]) -> anyhow::Result<Vec<Step>> {
                 step.expected = Some(block.text.clone());
             }
             ("json", "") => {
-                serde_json::from_str::<serde_json::Value>(&block.text).with_context(|| format!("{}: JSON", at(block)))?;
+                serde_json::from_str::<serde_json::Value>(&block.text)
+                    .with_context(|| format!("{}: JSON", at(block)))?;
             }
             ("yaml", "") => {
-                serde_yaml::from_str::<serde_yaml::Value>(&block.text).with_context(|| format!("{}: YAML", at(block)))?;
+                serde_yaml::from_str::<serde_yaml::Value>(&block.text)
+                    .with_context(|| format!("{}: YAML", at(block)))?;
             }
             ("toml" | "", "") => {}
             (language, mark) => {
-                bail!("{}: a {language:?} block marked {mark:?} is not run: mark it (see cargo xtask doctest)", at(block))
+                bail!(
+                    "{}: a {language:?} block marked {mark:?} is not run: mark it (see cargo xtask doctest)",
+                    at(block)
+                )
             }
         }
     }
@@ -241,11 +269,12 @@ fn script(steps: &[Step]) -> String {
 
 fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, OsString)]) -> anyhow::Result<usize> {
     let text = std::fs::read_to_string(document).with_context(|| format!("cannot read {}", document.display()))?;
-    let steps = steps(root, &blocks(&text)?)?;
+    // Outside the checkout: an example crate beside it must not fall into tokenstack's workspace.
+    let sandbox = std::env::temp_dir().join("tokenstack-doctest").join(name.replace('/', "-"));
+    let steps = steps(root, &sandbox, &blocks(&text)?)?;
     if steps.is_empty() {
         return Ok(0);
     }
-    let sandbox = crate::ci::target_dir(root).join("doctest").join(name.replace('/', "-"));
     if sandbox.exists() {
         std::fs::remove_dir_all(&sandbox).with_context(|| format!("cannot clear {}", sandbox.display()))?;
     }
@@ -264,6 +293,7 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
             command.env_remove(key);
         }
     }
+    // One target directory for the checkout and the example crates beside it, which then build only themselves.
     command
         .envs(build_env.iter().map(|(name, value)| (name, value)))
         .env("CARGO_TARGET_DIR", crate::ci::target_dir(root))
@@ -373,9 +403,15 @@ mod tests {
     }
 
     #[test]
+    fn paths_beside_the_checkout_stay_in_the_sandbox() {
+        assert_eq!(in_sandbox(Path::new("/s"), "../my-tests/Cargo.toml"), "'/s/my-tests/Cargo.toml'");
+        assert_eq!(in_sandbox(Path::new("/s"), "./examples/x.py"), "'/s/tokenstack/examples/x.py'");
+    }
+
+    #[test]
     fn an_unmarked_python_block_is_refused() {
         let blocks = blocks("```python\nprint(1)\n```\n").unwrap();
-        let error = steps(Path::new("."), &blocks).unwrap_err().to_string();
+        let error = steps(Path::new("."), Path::new("/sandbox"), &blocks).unwrap_err().to_string();
         assert!(error.contains("line 1") && error.contains("is not run"), "{error}");
     }
 }

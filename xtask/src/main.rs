@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         ["upstream-diff", old, new] => upstream_diff::run(&root, Path::new(old), Path::new(new)),
         ["conformance", options @ ..] => conformance::run(&root, options),
         ["ci"] => ci::run(&root),
-        ["doctest", documents @ ..] => doctest::run(&root, documents, &[]),
+        ["doctest", documents @ ..] => ci::build_env().and_then(|env| doctest::run(&root, documents, &env)),
         ["wheel", options @ ..] => wheel::run(&root, options),
         ["bench", options @ ..] => bench::run(&root, options),
         ["postgres", options @ ..] => postgres::run(options),
