@@ -218,7 +218,12 @@ fn steps(root: &Path, sandbox: &Path, blocks: &[Block]) -> anyhow::Result<Vec<St
     Ok(steps)
 }
 
-/// A transcript's commands (with their `\` continuation lines) and the output after each.
+/// Whether a command goes on to the next line: a trailing `\`, or a single quote left open.
+fn continues(command: &str) -> bool {
+    command.ends_with('\\') || command.matches('\'').count() % 2 == 1
+}
+
+/// A transcript's commands (with their continuation lines) and the output after each.
 fn transcript(block: &Block) -> anyhow::Result<Vec<Step>> {
     let mut steps: Vec<Step> = Vec::new();
     let mut continued = false;
@@ -227,11 +232,11 @@ fn transcript(block: &Block) -> anyhow::Result<Vec<Step>> {
             let step = steps.last_mut().expect("a command before");
             step.script.push_str(line);
             step.script.push('\n');
-            continued = line.ends_with('\\');
+            continued = continues(step.script.trim_end_matches('\n'));
         } else if let Some(command) = line.strip_prefix("$ ") {
             let (line, fresh) = (block.line + 1 + offset, steps.is_empty());
             steps.push(Step { line, fresh, script: format!("{command}\n"), expected: None });
-            continued = command.ends_with('\\');
+            continued = continues(command);
         } else if let Some(step) = steps.last_mut() {
             let expected = step.expected.get_or_insert_default();
             expected.push_str(line);
@@ -392,13 +397,16 @@ mod tests {
 
     #[test]
     fn transcripts_pair_commands_with_their_output() {
-        let blocks = blocks("text\n<!-- doctest: x -->\n```sh\n$ echo a \\\n  b\na b\n$ true\n```\n").unwrap();
+        let text = "text\n<!-- doctest: x -->\n```sh\n$ echo a \\\n  b\na b\n$ echo '1\n2'\n1\n2\n$ true\n```\n";
+        let blocks = blocks(text).unwrap();
         assert_eq!(blocks[0].mark.as_deref(), Some("x"));
         let steps = transcript(&blocks[0]).unwrap();
-        assert_eq!(steps.len(), 2);
+        assert_eq!(steps.len(), 3);
         assert_eq!(steps[0].script, "echo a \\\n  b\n");
         assert_eq!(steps[0].expected.as_deref(), Some("a b\n"));
-        assert_eq!(steps[1].expected, None, "no output shown, none checked");
+        assert_eq!(steps[1].script, "echo '1\n2'\n", "an open quote continues the command");
+        assert_eq!(steps[1].expected.as_deref(), Some("1\n2\n"));
+        assert_eq!(steps[2].expected, None, "no output shown, none checked");
         assert!(steps[0].fresh && !steps[1].fresh, "a transcript keeps its directory");
     }
 
