@@ -290,6 +290,7 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
     let script_path = sandbox.join("doc.sh");
     std::fs::write(&script_path, script(&steps))?;
     port_free(Duration::ZERO).with_context(|| format!("port {PORT} is taken before {name} starts"))?;
+    let before = checkout_status(root)?;
 
     let mut command = Command::new("bash");
     command.arg(&script_path).current_dir(&checkout).process_group(0);
@@ -323,6 +324,10 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
         );
     }
     freed.with_context(|| format!("a server of {name} still holds port {PORT}"))?;
+    let after = checkout_status(root)?;
+    if after != before {
+        bail!("the examples changed the checkout (git status before:\n{before}after:\n{after}): write files elsewhere");
+    }
     for (index, step) in steps.iter().enumerate() {
         let Some(expected) = &step.expected else { continue };
         let actual = std::fs::read_to_string(logs.join(format!("{index}.out"))).unwrap_or_default();
@@ -331,6 +336,17 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
         }
     }
     Ok(steps.len())
+}
+
+/// `git status` of the checkout, untracked and ignored files included but for the build's output: examples
+/// leave the reader's checkout as they found it.
+fn checkout_status(root: &Path) -> anyhow::Result<String> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain", "--ignored", "--untracked-files=all", "--", ".", ":!target", ":!.venv"])
+        .current_dir(root)
+        .output()
+        .context("cannot run git status")?;
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// Waits up to `wait` for the port to be free.
