@@ -130,6 +130,18 @@ async fn export_load_reset_round_trip() {
     let bad = json!({"authentik": {"userz": []}});
     assert!(serde_json::from_value::<types::SeedDocument>(bad.clone()).is_err());
     assert_load_refused(&server, bad, "userz").await;
+    // At every level, beside the flattened provider settings too.
+    let typos = [
+        (json!({"authentik": {"users": [{"pk": 60, "username": "alice2", "is_superusr": true}]}}), "is_superusr"),
+        (
+            json!({"authentik": {"users": [{"pk": 60, "username": "alice2", "groups": [{"name": "g", "is_superusr": true}]}]}}),
+            "is_superusr",
+        ),
+        (json!({"authentik": {"providers": [{"pk": 9, "name": "p", "client_secrt": "s"}]}}), "client_secrt"),
+    ];
+    for (bad, key) in typos {
+        assert_load_refused(&server, bad, &format!("unknown field `{key}`")).await;
+    }
     assert_eq!(export(&admin).await, before);
 
     // Values past the clock's or the pk's range are a 400 naming them, never a dropped connection.

@@ -163,10 +163,11 @@ pub enum ConfigError {
     /// A bad value from an environment variable (clap's own error would name the flag).
     #[error("invalid value{value} for {variable}: {reason}")]
     Variable { variable: String, value: String, reason: String },
-    #[error("cannot read config file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("config file {path}: {source}")]
-    Parse { path: String, source: toml::de::Error },
+    // `error`, not `source`: the message already carries it, and a source would print it twice in `{:#}`.
+    #[error("cannot read config file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("config file {path}: {error}")]
+    Parse { path: String, error: toml::de::Error },
     /// Only one half of the TLS pair, from any source: serving plain HTTP instead would be a silent downgrade.
     #[error(
         "{given} is set but {missing} is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
@@ -282,8 +283,8 @@ fn from_variable(command: &clap::Command, args: &[OsString], error: clap::Error)
 /// the file's keys.
 fn with_file(config: Config, path: &Path, matches: &ArgMatches) -> Result<(Config, Vec<String>), ConfigError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: display.clone(), source })?;
-    let parse = |source| ConfigError::Parse { path: display.clone(), source };
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: display.clone(), error })?;
+    let parse = |error| ConfigError::Parse { path: display.clone(), error };
     let file: toml::Table = toml::from_str(&text).map_err(parse)?;
     // An unknown key has no argument (and fails the deserialization below, naming it).
     let given = |id: &str| {

@@ -68,6 +68,7 @@ impl StartError {
     pub fn is_configuration(&self) -> bool {
         match self {
             StartError::AfterBootstrap { error, .. } => error.is_configuration(),
+            StartError::Seed(error) => !matches!(error, SeedError::Store(_)),
             error => matches!(error, StartError::Setting { .. }),
         }
     }

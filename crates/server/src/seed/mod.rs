@@ -22,13 +22,14 @@ pub use bootstrap::{BOOTSTRAP_PAT_NAME, Bootstrap, bootstrap};
 /// Why seeding or bootstrapping failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    #[error("cannot read seed file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("seed file {path} is invalid: {source}{at}")]
+    // `error`, not `source`: the message already carries it, and a source would print it twice in `{:#}`.
+    #[error("cannot read seed file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("seed file {path} is invalid: {error}{at}")]
     Parse {
         path: String,
-        source: serde_yaml::Error,
-        /// ` at line N` where `source` has no location of its own (an unknown key at the top level).
+        error: serde_yaml::Error,
+        /// ` at line N` where `error` has no location of its own (an unknown key at the top level).
         at: String,
     },
     #[error("seed: {0}")]
@@ -202,10 +203,10 @@ pub const BOOTSTRAP_TOKEN_IDENTIFIER: &str = "authentik-bootstrap-token";
 impl SeedFile {
     pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|source| SeedError::Read { path: path.display().to_string(), source })?;
-        serde_yaml::from_str(&text).map_err(|source| {
-            let at = top_level_line(&text, &source).map(|line| format!(" at line {line}")).unwrap_or_default();
-            SeedError::Parse { path: path.display().to_string(), source, at }
+            .map_err(|error| SeedError::Read { path: path.display().to_string(), error })?;
+        serde_yaml::from_str(&text).map_err(|error| {
+            let at = top_level_line(&text, &error).map(|line| format!(" at line {line}")).unwrap_or_default();
+            SeedError::Parse { path: path.display().to_string(), error, at }
         })
     }
 

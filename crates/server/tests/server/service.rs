@@ -196,6 +196,20 @@ fn a_bad_value_from_a_variable_names_the_variable_and_exits_2() {
 }
 
 #[test]
+fn a_bad_seed_or_config_file_is_a_configuration_error_said_once() {
+    let mut seed = tempfile::NamedTempFile::new().expect("temp file");
+    seed.write_all(b"authentik:\n  users:\n    - {pk: 2, username: alice, emial: a@example.com}\n").expect("write");
+    let (status, stderr) =
+        failed_start(&["--bind", "127.0.0.1:0", "--seed", seed.path().to_str().expect("utf-8")], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_eq!(stderr.matches("unknown field `emial`").count(), 1, "{stderr}");
+    assert!(stderr.contains("at line 3 column"), "{stderr}");
+    let (status, stderr) = failed_start(&["--config", "/nonexistent/tokenstack.toml"], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+}
+
+#[test]
 fn a_durable_store_never_keeps_credentials_nobody_saw() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = format!("sqlite:{}", dir.path().join("new.db").display());
