@@ -309,9 +309,13 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
     let status = child.wait()?;
     // Whatever the document left running (its servers) stops with it.
     let group = child.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", "--", &format!("-{group}")]).status();
+    let kill = |signal: &str| {
+        let group = format!("-{group}");
+        let _ = Command::new("kill").args([signal, "--", &group]).stderr(std::process::Stdio::null()).status();
+    };
+    kill("-TERM");
     let freed = port_free(Duration::from_secs(15));
-    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{group}")]).status();
+    kill("-KILL");
     if !status.success() {
         let line = std::fs::read_to_string(logs.join("current")).unwrap_or_default();
         let stderr = std::fs::read_to_string(logs.join("stderr")).unwrap_or_default();
