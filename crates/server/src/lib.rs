@@ -8,6 +8,7 @@ pub(crate) mod authentik;
 pub mod config;
 pub mod expiry;
 pub(crate) mod faults;
+pub mod healthcheck;
 pub(crate) mod http;
 pub mod logging;
 pub(crate) mod metrics;

@@ -119,6 +119,39 @@ fn a_bad_config_file_stops_start_up_naming_key_and_file() {
     assert!(stderr.contains("storr") && stderr.contains(file.path().to_str().expect("utf-8")), "{stderr}");
 }
 
+/// `tokenstack ARGS healthcheck` with `env`: its exit status and stderr.
+fn healthcheck(args: &[String], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(args)
+        .arg("healthcheck")
+        .env_remove("TOKENSTACK_BIND")
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs");
+    assert!(output.stdout.is_empty(), "the probe prints nothing on stdout");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn the_healthcheck_exits_0_while_the_server_is_ready_and_1_once_it_is_gone() {
+    let (mut child, base) = spawn(&[]);
+    let addr = base.trim_start_matches("http://").to_string();
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    // The server's own settings, by variable or flag; an unspecified address is probed on loopback.
+    assert_eq!(healthcheck(&[], &[("TOKENSTACK_BIND", &addr)]), (Some(0), String::new()));
+    let anywhere = format!("0.0.0.0:{port}");
+    assert_eq!(healthcheck(&["--bind".into(), anywhere.clone()], &[]), (Some(0), String::new()));
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let (status, stderr) = healthcheck(&[], &[("TOKENSTACK_BIND", &anywhere)]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.starts_with(&format!("tokenstack healthcheck: cannot connect to 127.0.0.1:{port}")), "{stderr}");
+    // Port 0 names no server.
+    let (status, stderr) = healthcheck(&["--bind".into(), "127.0.0.1:0".into()], &[]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot probe port 0"), "{stderr}");
+}
+
 /// Runs the binary with `args` and `env` (and RUST_BACKTRACE=1), expecting it to stop at start-up; returns its exit
 /// status and stderr, which must carry no backtrace.
 fn failed_start(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -240,6 +273,12 @@ async fn serves_https_with_the_configured_certificate() {
     assert_eq!(response.expect("https request").status(), 200);
     // Plain HTTP is not served on a TLS port.
     assert!(reqwest::get(format!("http://localhost:{port}/healthz")).await.is_err());
+    // The healthcheck speaks HTTPS when the same settings configure TLS (off the runtime: it blocks).
+    let bind = format!("0.0.0.0:{port}");
+    let tls = ["--tls-cert", cert_path.to_str().expect("utf-8"), "--tls-key", key_path.to_str().expect("utf-8")];
+    let args: Vec<String> = ["--bind", bind.as_str()].iter().chain(&tls).map(|a| a.to_string()).collect();
+    let (status, stderr) = tokio::task::spawn_blocking(move || healthcheck(&args, &[])).await.expect("probe");
+    assert_eq!(status, Some(0), "{stderr}");
     running.shutdown(Duration::from_secs(5)).await.expect("clean shutdown");
 }
 
