@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::secrets::Secret;
 
+mod sources;
+
 /// tokenstack: authentik and NetBird token APIs for tests and CI.
 ///
 /// One definition for flags, environment and TOML: the file's keys are these fields' names (the flags' long names
@@ -84,6 +86,10 @@ pub struct Config {
     #[arg(long = "bootstrap-pat", env = "TOKENSTACK_BOOTSTRAP_PAT", hide_env_values = true)]
     pub bootstrap_pat: Option<Secret>,
 
+    /// Email of the superuser `akadmin` when the store is new, as authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`.
+    #[arg(long = "bootstrap-email", env = "TOKENSTACK_BOOTSTRAP_EMAIL", default_value = crate::seed::DEFAULT_ADMIN_EMAIL)]
+    pub bootstrap_email: String,
+
     /// NetBird user id of the bootstrap owner.
     #[arg(long = "bootstrap-user", env = "TOKENSTACK_BOOTSTRAP_USER", default_value = "admin")]
     pub bootstrap_user: String,
@@ -127,7 +133,8 @@ pub enum Command {
     },
 }
 
-/// Where the settings that have a value came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN` or
+/// Where the settings that have a value came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN`,
+/// `TOKENSTACK_ADMIN_TOKEN_FILE (PATH)`, an upstream alias (`AUTHENTIK_BOOTSTRAP_TOKEN`) or
 /// `admin_token in config file PATH`, by setting (the field's name).
 #[derive(Debug, Clone, Default)]
 pub struct Origins(std::collections::BTreeMap<String, String>);
@@ -187,6 +194,12 @@ pub enum ConfigError {
         "{given} is set but {missing} is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
     )]
     TlsHalf { given: &'static str, missing: &'static str },
+    /// A variable and its `_FILE` form are both set: which one is meant is unclear.
+    #[error("{variable} and {file} are both set: give one of them")]
+    Exclusive { variable: String, file: String },
+    /// The file named by a `_FILE` variable does not hold a secret.
+    #[error("{variable} ({path}): {problem}")]
+    SecretFile { variable: String, path: String, problem: String },
     /// The configuration does not round-trip through TOML (a bug, not a user error).
     #[error("cannot merge the config file: {0}")]
     Internal(String),
@@ -223,14 +236,35 @@ impl Config {
         Config::load_from(std::env::args_os())
     }
 
-    /// Flags win over environment variables, which win over the TOML file, which wins over defaults.
+    /// Flags win over environment variables (a secret's `TOKENSTACK_*_FILE` form, then upstream aliases such as
+    /// `AUTHENTIK_BOOTSTRAP_TOKEN`, count as its variable), which win over the TOML file, which wins over defaults.
     pub fn load_from<I, T>(args: I) -> Result<Config, ConfigError>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
+        Config::load_with_env(args, &|name| std::env::var_os(name))
+    }
+
+    /// [`Config::load_from`] with `env` as the reader of the `_FILE` variables and upstream aliases (clap reads the
+    /// `TOKENSTACK_*` variables themselves from the process).
+    pub(crate) fn load_with_env<I, T>(args: I, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let command = Config::command();
-        let matches = command.clone().try_get_matches_from(args)?;
+        let mut matches = command.clone().try_get_matches_from(&args)?;
+        // Values from the alternate sources go in as flags (neither a flag nor the variable gave them, so nothing
+        // is overridden), and so win over the file as variables do; their origins are set below.
+        let found = sources::find(&command, &matches, env)?;
+        if !found.is_empty() {
+            let mut with: Vec<OsString> = args.iter().take(1).cloned().collect();
+            with.extend(sources::as_flags(&found));
+            with.extend(args.iter().skip(1).cloned());
+            matches = command.clone().try_get_matches_from(&with)?;
+        }
         let mut config = Config::from_arg_matches(&matches)?;
         let mut origins = Origins::default();
         for arg in command.get_arguments() {
@@ -243,6 +277,9 @@ impl Config {
             if let Some(origin) = origin {
                 origins.0.insert(id.to_string(), origin);
             }
+        }
+        for found in found {
+            origins.0.insert(found.id.to_string(), found.origin);
         }
         if let Some(path) = config.config.clone() {
             let keys;

@@ -205,6 +205,74 @@ fn a_bad_admin_token_names_its_source_and_exits_2_without_a_backtrace() {
 }
 
 #[test]
+fn a_secret_file_that_fails_names_its_variable_and_file_and_exits_2() {
+    let mut short = tempfile::NamedTempFile::new().expect("temp file");
+    short.write_all(b"short\n").expect("write");
+    let path = short.path().to_str().expect("utf-8");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &[("TOKENSTACK_ADMIN_TOKEN_FILE", path)]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("TOKENSTACK_ADMIN_TOKEN_FILE ({path}): must be at least 32 characters")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("short\n") && !stderr.contains("\"short\""), "the value stays out: {stderr}");
+
+    let both =
+        [("TOKENSTACK_ADMIN_TOKEN", "admin-token-0123456789abcdefghijklmnopq"), ("TOKENSTACK_ADMIN_TOKEN_FILE", path)];
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &both);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("TOKENSTACK_ADMIN_TOKEN and TOKENSTACK_ADMIN_TOKEN_FILE are both set"), "{stderr}");
+
+    let missing = [("TOKENSTACK_BOOTSTRAP_PAT_FILE", "/nonexistent/tokenstack/pat")];
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &missing);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("TOKENSTACK_BOOTSTRAP_PAT_FILE (/nonexistent/tokenstack/pat): cannot read it"), "{stderr}");
+}
+
+/// What a compose file written for authentik's image sets, with tokenstack's own secrets as Docker secrets.
+#[tokio::test]
+async fn authentiks_compose_variables_and_docker_secrets_configure_the_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin_token = "admin-token-from-a-docker-secret-0123456789";
+    std::fs::write(dir.path().join("admin"), format!("{admin_token}\n")).expect("write");
+    std::fs::write(dir.path().join("pat"), format!("{PAT}\n")).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
+        .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
+        .env_remove("TOKENSTACK_ADMIN_TOKEN")
+        .env("AUTHENTIK_BOOTSTRAP_TOKEN", KEY)
+        .env("AUTHENTIK_BOOTSTRAP_EMAIL", "ops@example.com")
+        .env("AUTHENTIK_BOOTSTRAP_PASSWORD", "no-login-flow-here")
+        .env("TOKENSTACK_BOOTSTRAP_PAT_FILE", dir.path().join("pat"))
+        .env("TOKENSTACK_ADMIN_TOKEN_FILE", dir.path().join("admin"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .take(2)
+        .map(|line| line.expect("a line"))
+        .collect();
+    let base = lines[0].rsplit(' ').next().expect("address").to_string();
+    let client = reqwest::Client::new();
+    let me = client.get(format!("{base}/api/v3/core/users/me/")).bearer_auth(KEY).send().await.expect("request");
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.expect("json");
+    assert_eq!((&me["user"]["username"], &me["user"]["email"]), (&"akadmin".into(), &"ops@example.com".into()));
+    let users = client.get(format!("{base}/api/users")).header("Authorization", format!("Token {PAT}")).send().await;
+    assert_eq!(users.expect("request").status(), 200);
+    let state = client.get(format!("{base}/_tokenstack/state")).bearer_auth(admin_token).send().await;
+    assert_eq!(state.expect("request").status(), 200);
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    // Given credentials are never printed.
+    let stdout = lines.join("\n");
+    assert!(!stdout.contains(KEY) && !stdout.contains(PAT) && !stdout.contains(admin_token), "{stdout}");
+}
+
+#[test]
 fn a_durable_store_never_keeps_credentials_nobody_saw() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = format!("sqlite:{}", dir.path().join("new.db").display());
