@@ -5,8 +5,8 @@
 //! Podman runs here, Docker does not; a missing podman fails the step with what to install, never skips it.
 
 use std::ffi::OsString;
-use std::path::Path;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -91,8 +91,97 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
     conformance.envs(build_env.iter().map(|(name, value)| (name, value)));
     crate::image::timed("conformance suite against the container", &mut conformance)?;
     container.passed = true;
+    drop(container);
+
+    let service = DockerApi::start(&dir)?;
+    python_test(root, &dir, tag, &service)?;
     Ok(())
 }
+
+/// Podman's Docker-compatible API on a socket of its own, as testcontainers needs, with this sandbox's limits as
+/// the default of every container (`CONTAINERS_CONF`, so nothing under /etc changes); stopped when dropped.
+struct DockerApi {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl DockerApi {
+    fn start(dir: &Path) -> anyhow::Result<DockerApi> {
+        let conf = dir.join("containers.conf");
+        std::fs::write(
+            &conf,
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n",
+        )?;
+        let socket = dir.join("podman.sock");
+        let _ = std::fs::remove_file(&socket);
+        let child = Command::new("podman")
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .env("CONTAINERS_CONF", &conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start podman system service")?;
+        let api = DockerApi { child, socket };
+        let started = Instant::now();
+        while !api.socket.exists() {
+            if started.elapsed() > Duration::from_secs(20) {
+                bail!("podman system service did not open {} within 20 s", api.socket.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(api)
+    }
+
+    /// `DOCKER_HOST` for clients of this API.
+    fn docker_host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+}
+
+impl Drop for DockerApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tests/container` with pytest: `tokenstack.testcontainers.TokenstackContainer` (from `python/`, not a wheel) on
+/// the image `tag`, in a virtualenv of its own with `tests/container/requirements.txt`.
+fn python_test(root: &Path, dir: &Path, tag: &str, api: &DockerApi) -> anyhow::Result<()> {
+    let venv = dir.join("venv");
+    if !venv.join("bin/python").exists() {
+        crate::image::timed(
+            "python3 -m venv (container tests)",
+            Command::new(crate::wheel::python()).args(["-m", "venv"]).arg(&venv),
+        )?;
+    }
+    crate::image::timed(
+        "pip install tests/container/requirements.txt",
+        Command::new(venv.join("bin/python"))
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(root.join("tests/container/requirements.txt")),
+    )?;
+    crate::image::timed(
+        "TokenstackContainer (testcontainers-python) on the image",
+        Command::new(venv.join("bin/python"))
+            .args(["-m", "pytest", "-p", "no:cacheprovider", "-q"])
+            .arg(root.join("tests/container"))
+            .env("DOCKER_HOST", api.docker_host())
+            .env("TOKENSTACK_IMAGE", tag)
+            .env("PYTHONPATH", root.join("python"))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .envs(TESTCONTAINERS_ENV.iter().copied()),
+    )
+}
+
+/// testcontainers' settings for podman here: no Ryuk (its image cannot be pulled; every test stops its own
+/// containers), and published ports reached on the host (the default guesses a gateway inside a container).
+pub const TESTCONTAINERS_ENV: &[(&str, &str)] = &[
+    ("TESTCONTAINERS_RYUK_DISABLED", "true"),
+    ("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1"),
+    ("TESTCONTAINERS_CONNECTION_MODE", "docker_host"),
+];
 
 /// Runs `podman run --rm`-style checks' `podman ARGS`, failing with its stderr.
 fn podman(args: &[&str]) -> anyhow::Result<Output> {
