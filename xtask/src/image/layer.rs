@@ -88,17 +88,25 @@ pub fn digest(bytes: &[u8]) -> String {
 }
 
 /// Writes the archive `docker save` writes and `docker load` and `podman load` read: `manifest.json` naming the
-/// config (`<hex>.json`), the tags and the layer (`<hex>/layer.tar`).
-pub fn write_archive(out: impl Write, config: &[u8], layer: &[u8], tags: &[String], mtime: u64) -> anyhow::Result<()> {
+/// config (`<hex>.json`), the tags and the layer blob (`<hex>/layer.tar`, or `<hex>/layer.tar.gz` when `gzip`: both
+/// loaders decompress a layer, while podman does not decompress a whole archive).
+pub fn write_archive(
+    out: impl Write,
+    config: &[u8],
+    blob: &[u8],
+    gzip: bool,
+    tags: &[String],
+    mtime: u64,
+) -> anyhow::Result<()> {
     let config_name = format!("{}.json", digest(config).trim_start_matches("sha256:"));
-    let layer_name = format!("{}/layer.tar", digest(layer).trim_start_matches("sha256:"));
+    let layer_dir = digest(blob).trim_start_matches("sha256:").to_string();
+    let layer_name = format!("{layer_dir}/layer.tar{}", if gzip { ".gz" } else { "" });
     let manifest = serde_json::json!([{ "Config": config_name, "RepoTags": tags, "Layers": [layer_name] }]);
     let manifest = serde_json::to_vec(&manifest)?;
     let mut builder = tar::Builder::new(out);
-    let layer_dir = layer_name.trim_end_matches("/layer.tar");
     let mut dir = header(tar::EntryType::Directory, 0o755, 0, mtime);
     builder.append_data(&mut dir, format!("{layer_dir}/"), std::io::empty())?;
-    for (name, contents) in [(layer_name.as_str(), layer), (config_name.as_str(), config), ("manifest.json", &manifest)]
+    for (name, contents) in [(layer_name.as_str(), blob), (config_name.as_str(), config), ("manifest.json", &manifest)]
     {
         let mut entry = header(tar::EntryType::Regular, 0o644, 0, mtime);
         entry.set_size(contents.len() as u64);
@@ -106,6 +114,13 @@ pub fn write_archive(out: impl Write, config: &[u8], layer: &[u8], tags: &[Strin
     }
     builder.into_inner()?.flush()?;
     Ok(())
+}
+
+/// `layer` compressed with gzip at its best level, with no name or time in its header (the same bytes every time).
+pub fn gzip(layer: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    encoder.write_all(layer)?;
+    Ok(encoder.finish()?)
 }
 
 #[cfg(test)]
@@ -156,7 +171,7 @@ mod tests {
     fn the_archive_names_config_tags_and_layer_by_digest() {
         let mut archive = Vec::new();
         let tags = vec!["tokenstack:1.2.3".to_string(), "tokenstack:1.2".to_string()];
-        write_archive(&mut archive, b"{}", b"layer", &tags, 0).expect("archive");
+        write_archive(&mut archive, b"{}", b"layer", false, &tags, 0).expect("archive");
         let files = entries(&archive);
         let manifest = files.iter().find(|(path, ..)| path == "manifest.json").expect("manifest.json");
         let manifest: serde_json::Value = serde_json::from_slice(&manifest.3).expect("json");
@@ -165,5 +180,16 @@ mod tests {
         assert_eq!(manifest, serde_json::json!([{ "Config": config, "RepoTags": tags, "Layers": [layer] }]));
         assert!(files.iter().any(|(path, .., contents)| *path == layer && contents == b"layer"));
         assert_eq!(digest(b""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        // A compressed layer is named as such; its blob decompresses to the layer.
+        let blob = gzip(b"layer").expect("gzip");
+        assert_eq!(blob, gzip(b"layer").expect("gzip"), "the same bytes every time");
+        let mut archive = Vec::new();
+        write_archive(&mut archive, b"{}", &blob, true, &tags, 0).expect("archive");
+        let name = format!("{}/layer.tar.gz", digest(&blob).trim_start_matches("sha256:"));
+        let files = entries(&archive);
+        let (_, _, _, contents) = files.iter().find(|(path, ..)| *path == name).expect("the gzip layer");
+        let mut layer = Vec::new();
+        flate2::read::GzDecoder::new(contents.as_slice()).read_to_end(&mut layer).expect("gunzip");
+        assert_eq!(layer, b"layer");
     }
 }

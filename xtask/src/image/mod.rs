@@ -9,7 +9,6 @@ mod container;
 mod layer;
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -126,32 +125,26 @@ fn build(root: &Path, options: &Options, build_env: &[(&str, OsString)]) -> anyh
         version_tags(version).iter().map(|tag| format!("{repository}:{tag}")).collect()
     };
     let dir = target.join("image");
-    let out = options.out.clone().unwrap_or_else(|| {
-        if options.dev {
-            dir.join(format!("tokenstack-dev-{arch}.tar"))
-        } else {
-            dir.join(format!("tokenstack-{version}-{arch}.tar.gz"))
-        }
-    });
+    let name = if options.dev { "dev".to_string() } else { version.to_string() };
+    let out = options.out.clone().unwrap_or_else(|| dir.join(format!("tokenstack-{name}-{arch}.tar")));
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
+    // The release layer is compressed, as a registry stores it; the dev one is not (seconds saved in CI).
+    let gzip = !options.dev;
+    let blob = if gzip { layer::gzip(&layer)? } else { Vec::new() };
+    let blob = if gzip { blob.as_slice() } else { layer.as_slice() };
     let file = std::fs::File::create(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let file = std::io::BufWriter::new(file);
-    if out.extension().is_some_and(|ext| ext == "gz") {
-        let mut gzip = flate2::write::GzEncoder::new(file, flate2::Compression::best());
-        layer::write_archive(&mut gzip, &config, &layer, &tags, epoch)?;
-        gzip.finish()?.flush()?;
-    } else {
-        layer::write_archive(file, &config, &layer, &tags, epoch)?;
-    }
+    layer::write_archive(std::io::BufWriter::new(file), &config, blob, gzip, &tags, epoch)?;
     let size = std::fs::metadata(&out)?.len();
     println!(
-        "{:>12} {} ({}; layer {:.1} MB unpacked, archive {:.1} MB) in {:.1}s",
+        "{:>12} {} ({}; layer {:.1} MB unpacked, {:.1} MB {}, archive {:.1} MB) in {:.1}s",
         "Built",
         out.display(),
         tags.join(", "),
         layer.len() as f64 / 1e6,
+        blob.len() as f64 / 1e6,
+        if gzip { "gzip" } else { "uncompressed" },
         size as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
