@@ -131,6 +131,12 @@ pub enum Command {
         #[arg(long, default_value_t = 2)]
         timeout: u64,
     },
+    /// Serve (what `tokenstack` alone does), so that authentik's compose file, which runs its image with the
+    /// command `server`, runs tokenstack unchanged.
+    Server,
+    /// Serve as well, for authentik's `worker` service in the same compose file: authentik's worker does
+    /// background tasks, which tokenstack's server does itself; with a shared PostgreSQL store it is a replica.
+    Worker,
 }
 
 /// Where the settings that have a value came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN`,

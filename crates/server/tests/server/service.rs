@@ -236,8 +236,9 @@ async fn authentiks_compose_variables_and_docker_secrets_configure_the_binary() 
     let admin_token = "admin-token-from-a-docker-secret-0123456789";
     std::fs::write(dir.path().join("admin"), format!("{admin_token}\n")).expect("write");
     std::fs::write(dir.path().join("pat"), format!("{PAT}\n")).expect("write");
+    // authentik's compose file runs its image with the command `server`.
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
-        .args(["--bind", "127.0.0.1:0"])
+        .args(["--bind", "127.0.0.1:0", "server"])
         .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
         .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
         .env_remove("TOKENSTACK_ADMIN_TOKEN")
@@ -270,6 +271,13 @@ async fn authentiks_compose_variables_and_docker_secrets_configure_the_binary() 
     // Given credentials are never printed.
     let stdout = lines.join("\n");
     assert!(!stdout.contains(KEY) && !stdout.contains(PAT) && !stdout.contains(admin_token), "{stdout}");
+
+    // Its `worker` service serves too (a replica, given a shared store).
+    let (mut worker, base) = spawn(&["worker"]);
+    let ready = reqwest::get(format!("{base}/readyz")).await.expect("request");
+    assert_eq!(ready.status(), 200);
+    worker.kill().expect("kill");
+    worker.wait().expect("wait");
 }
 
 #[test]
