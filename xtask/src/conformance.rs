@@ -49,12 +49,14 @@ fn suite(root: &Path) -> Command {
     command
 }
 
-/// The suite against the server at `base_url`, with both products' credentials.
-pub fn command(root: &Path, base_url: &str, authentik_token: &str, netbird_pat: &str) -> Command {
+/// The suite against the server at `base_url`, with the authentik key and the NetBird PAT when there is one.
+pub fn command(root: &Path, base_url: &str, authentik_token: &str, netbird_pat: Option<&str>) -> Command {
     let mut command = suite(root);
     command
         .env("TOKENSTACK_CONFORMANCE_BASE_URL", base_url)
-        .env("TOKENSTACK_CONFORMANCE_AUTHENTIK_TOKEN", authentik_token)
-        .env("TOKENSTACK_CONFORMANCE_NETBIRD_PAT", netbird_pat);
+        .env("TOKENSTACK_CONFORMANCE_AUTHENTIK_TOKEN", authentik_token);
+    if let Some(pat) = netbird_pat {
+        command.env("TOKENSTACK_CONFORMANCE_NETBIRD_PAT", pat);
+    }
     command
 }

@@ -25,9 +25,9 @@ const PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
 const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
 
 /// A container removed (with its anonymous volumes) when dropped, its log printed first if the test failed.
-struct Container {
-    name: String,
-    passed: bool,
+pub(super) struct Container {
+    pub name: String,
+    pub passed: bool,
 }
 
 impl Drop for Container {
@@ -87,12 +87,13 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
     }
 
     let base_url = format!("http://127.0.0.1:{port}");
-    let mut conformance = crate::conformance::command(root, &base_url, KEY, PAT);
+    let mut conformance = crate::conformance::command(root, &base_url, KEY, Some(PAT));
     conformance.envs(build_env.iter().map(|(name, value)| (name, value)));
     crate::image::timed("conformance suite against the container", &mut conformance)?;
     container.passed = true;
     drop(container);
 
+    super::examples::test(root, tag, build_env)?;
     let service = DockerApi::start(&dir)?;
     python_test(root, &dir, tag, &service)?;
     Ok(())
@@ -183,8 +184,8 @@ pub const TESTCONTAINERS_ENV: &[(&str, &str)] = &[
     ("TESTCONTAINERS_CONNECTION_MODE", "docker_host"),
 ];
 
-/// Runs `podman run --rm`-style checks' `podman ARGS`, failing with its stderr.
-fn podman(args: &[&str]) -> anyhow::Result<Output> {
+/// Runs `podman ARGS`, failing with its stderr.
+pub(super) fn podman(args: &[&str]) -> anyhow::Result<Output> {
     let output = Command::new("podman").args(args).output().context("cannot run podman")?;
     if !output.status.success() {
         bail!(
@@ -198,7 +199,7 @@ fn podman(args: &[&str]) -> anyhow::Result<Output> {
 }
 
 /// Runs the container's own healthcheck (`podman healthcheck run`) until it passes; how long after `started`.
-fn wait_healthy(name: &str, started: Instant) -> anyhow::Result<Duration> {
+pub(super) fn wait_healthy(name: &str, started: Instant) -> anyhow::Result<Duration> {
     loop {
         let output = Command::new("podman").args(["healthcheck", "run", name]).output().context("cannot run podman")?;
         if output.status.success() {
@@ -216,7 +217,7 @@ fn wait_healthy(name: &str, started: Instant) -> anyhow::Result<Duration> {
 }
 
 /// A port nothing listens on now (the container takes it on the host's network).
-fn free_port() -> anyhow::Result<u16> {
+pub(super) fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -6,6 +6,7 @@
 //! OCI config has no such field). The archive is reproducible: same commit, same bytes.
 
 mod container;
+mod examples;
 mod layer;
 
 use std::ffi::OsString;
