@@ -82,7 +82,89 @@ def generate_key() -> str:
     return "".join(secrets.choice(_BASE62) for _ in range(60))
 
 
-class Server:
+class Api:
+    """What a running tokenstack offers, wherever it runs (a process: ``Server``; a container:
+    ``tokenstack.testcontainers.TokenstackContainer``): its URLs, credentials, official clients and admin API.
+    Needs ``base_url``, ``authentik_key``, ``netbird_pat``, ``netbird_user`` and ``admin_token``."""
+
+    base_url: str
+    authentik_key: str
+    netbird_pat: str
+    netbird_user: str = "admin"
+    admin_token: str
+
+    @property
+    def authentik_url(self) -> str:
+        """Root of the authentik API (``{base_url}/api/v3``), the ``host`` of authentik_client.Configuration."""
+        return f"{self.base_url}/api/v3"
+
+    def authentik_client(self, key: Optional[str] = None) -> Any:
+        """An ``authentik_client.ApiClient`` for the superuser ``akadmin`` (or the holder of ``key``)."""
+        try:
+            import authentik_client
+        except ImportError as err:
+            raise ImportError("authentik_client() needs the official client: pip install authentik-client") from err
+        configuration = authentik_client.Configuration(host=self.authentik_url, access_token=key or self.authentik_key)
+        return authentik_client.ApiClient(configuration)
+
+    def netbird_client(self, pat: Optional[str] = None, auth_scheme: str = "Token") -> Any:
+        """A ``netbird.APIClient`` for the NetBird owner ``admin`` (or the holder of ``pat``)."""
+        try:
+            from netbird import APIClient
+        except ImportError as err:
+            raise ImportError("netbird_client() needs the official client: pip install netbird") from err
+        return APIClient(host=self.base_url, api_token=pat or self.netbird_pat, auth_scheme=auth_scheme)
+
+    def reset(self) -> None:
+        """Back to the state right after start-up (seed plus bootstrap); keeps the clock offset and faults."""
+        self._admin("POST", "/_tokenstack/reset")
+
+    def seed(self, document: Mapping[str, Any]) -> None:
+        """Replaces the whole state with a seed document (``examples/seed.yaml``'s format, as a dict); the
+        bootstrap credentials keep working."""
+        self._admin("PUT", "/_tokenstack/state", dict(document))
+
+    def export(self) -> dict:
+        """The whole state as a seed document; ``seed()`` of it restores it exactly."""
+        return self._admin("GET", "/_tokenstack/state")
+
+    def clock(self, offset_seconds: int) -> None:
+        """Moves the server's clock ``offset_seconds`` ahead of the wall clock (negative: back; 0: wall clock)."""
+        self._admin("PUT", "/_tokenstack/clock", {"offset_seconds": int(offset_seconds)})
+
+    def faults(self, rules: Iterable[Mapping[str, Any]]) -> None:
+        """Replaces the fault rules (``[]`` turns faults off); a rule is a dict such as
+        ``{"operation_id": "core_tokens_list", "error_rate": 1.0, "error_status": 503}``."""
+        self._admin("PUT", "/_tokenstack/faults", {"rules": [dict(rule) for rule in rules]})
+
+    def _admin(self, method: str, path: str, body: Optional[dict] = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.admin_token}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method, headers=headers)
+        try:
+            with _OPENER.open(request, timeout=30) as response:
+                text = response.read()
+        except urllib.error.HTTPError as err:
+            raw = err.read().decode(errors="replace")
+            try:
+                message = json.loads(raw).get("message", raw)
+            except (ValueError, AttributeError):
+                message = raw
+            raise TokenstackError(f"{method} {path}: {err.code} {message}", status=err.code) from None
+        except (urllib.error.URLError, OSError) as err:
+            raise TokenstackError(f"{method} {path}: {err} ({self._state()})") from None
+        return json.loads(text) if text else None
+
+
+    def _state(self) -> str:
+        """What to say about the server when a call to it fails."""
+        return "no answer"
+
+
+class Server(Api):
     """A running tokenstack: ``Server.start()``, then ``stop()`` (or use it as a context manager)."""
 
     netbird_user = "admin"
@@ -198,72 +280,10 @@ class Server:
         except OSError:
             return ""
 
-    @property
-    def authentik_url(self) -> str:
-        """Root of the authentik API (``{base_url}/api/v3``), the ``host`` of authentik_client.Configuration."""
-        return f"{self.base_url}/api/v3"
-
-    def authentik_client(self, key: Optional[str] = None) -> Any:
-        """An ``authentik_client.ApiClient`` for the superuser ``akadmin`` (or the holder of ``key``)."""
-        try:
-            import authentik_client
-        except ImportError as err:
-            raise ImportError("authentik_client() needs the official client: pip install authentik-client") from err
-        configuration = authentik_client.Configuration(host=self.authentik_url, access_token=key or self.authentik_key)
-        return authentik_client.ApiClient(configuration)
-
-    def netbird_client(self, pat: Optional[str] = None, auth_scheme: str = "Token") -> Any:
-        """A ``netbird.APIClient`` for the NetBird owner ``admin`` (or the holder of ``pat``)."""
-        try:
-            from netbird import APIClient
-        except ImportError as err:
-            raise ImportError("netbird_client() needs the official client: pip install netbird") from err
-        return APIClient(host=self.base_url, api_token=pat or self.netbird_pat, auth_scheme=auth_scheme)
-
-    def reset(self) -> None:
-        """Back to the state right after start-up (seed plus bootstrap); keeps the clock offset and faults."""
-        self._admin("POST", "/_tokenstack/reset")
-
-    def seed(self, document: Mapping[str, Any]) -> None:
-        """Replaces the whole state with a seed document (``examples/seed.yaml``'s format, as a dict); the
-        bootstrap credentials keep working."""
-        self._admin("PUT", "/_tokenstack/state", dict(document))
-
-    def export(self) -> dict:
-        """The whole state as a seed document; ``seed()`` of it restores it exactly."""
-        return self._admin("GET", "/_tokenstack/state")
-
-    def clock(self, offset_seconds: int) -> None:
-        """Moves the server's clock ``offset_seconds`` ahead of the wall clock (negative: back; 0: wall clock)."""
-        self._admin("PUT", "/_tokenstack/clock", {"offset_seconds": int(offset_seconds)})
-
-    def faults(self, rules: Iterable[Mapping[str, Any]]) -> None:
-        """Replaces the fault rules (``[]`` turns faults off); a rule is a dict such as
-        ``{"operation_id": "core_tokens_list", "error_rate": 1.0, "error_status": 503}``."""
-        self._admin("PUT", "/_tokenstack/faults", {"rules": [dict(rule) for rule in rules]})
-
-    def _admin(self, method: str, path: str, body: Optional[dict] = None) -> Any:
-        headers = {"Authorization": f"Bearer {self.admin_token}", "Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method, headers=headers)
-        try:
-            with _OPENER.open(request, timeout=30) as response:
-                text = response.read()
-        except urllib.error.HTTPError as err:
-            raw = err.read().decode(errors="replace")
-            try:
-                message = json.loads(raw).get("message", raw)
-            except (ValueError, AttributeError):
-                message = raw
-            raise TokenstackError(f"{method} {path}: {err.code} {message}", status=err.code) from None
-        except (urllib.error.URLError, OSError) as err:
-            exited = self.process.poll()
-            state = f"the server exited with {exited}" if exited is not None else "the server is running"
-            raise TokenstackError(f"{method} {path}: {err} ({state}):\n{self.log_tail()}") from None
-        return json.loads(text) if text else None
+    def _state(self) -> str:
+        exited = self.process.poll()
+        state = f"the server exited with {exited}" if exited is not None else "the server is running"
+        return f"{state}:\n{self.log_tail()}"
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

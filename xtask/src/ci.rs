@@ -11,7 +11,9 @@ const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 /// Checks formatting, then runs the Rust tests (which include every drift check as a `#[test]`) with clippy as the compiler of the
 /// workspace's own crates, `cargo xtask check` (with the operation coverage the tests just recorded),
 /// the official-client and schemathesis suite against the binary those tests built, and the wheel test
-/// (`cargo xtask wheel`: that binary in a wheel, a fresh virtualenv, `examples/pytest`).
+/// (`cargo xtask wheel`: that binary in a wheel, a fresh virtualenv, `examples/pytest`), and the image test
+/// (`cargo xtask image --dev --test`: that binary in the container image, loaded and run by podman, healthy by its
+/// own healthcheck, the conformance suite against it).
 ///
 /// One compile serves all three: clippy-driver is rustc plus lints, so running it as
 /// `RUSTC_WORKSPACE_WRAPPER` (what `cargo clippy` does, in check mode) inside the test build lints every
@@ -44,6 +46,8 @@ pub fn run(root: &Path) -> anyhow::Result<u8> {
     }
     println!("{:>12} the tokenstack wheel (dev profile) in a fresh virtualenv, examples/pytest", "Running");
     crate::wheel::ci(root, &build_env)?;
+    println!("{:>12} the container image (debug binary) in podman: its healthcheck, the conformance suite", "Running");
+    crate::image::ci(root, &build_env)?;
     println!("{:>12} the examples of README.md and docs/, as written", "Running");
     let code = crate::doctest::run(root, &[], &build_env)?;
     if code != 0 {

@@ -33,12 +33,30 @@ pub fn run(root: &Path, options: &[&str]) -> anyhow::Result<u8> {
     if !env.iter().any(|(name, _)| name.ends_with("AUTHENTIK_TOKEN") || name.ends_with("NETBIRD_PAT")) {
         bail!("give --authentik-token, --netbird-pat or both\nusage: {USAGE}");
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let mut command = Command::new(cargo);
-    command.current_dir(root).args(["test", "-q", "-p", "tokenstack-tests", "--test", "conformance"]);
+    let mut command = suite(root);
     for (name, value) in env {
         command.env(name, value);
     }
     let status = command.status().context("cannot run cargo test")?;
     Ok(if status.success() { 0 } else { FAILURE })
+}
+
+/// `cargo test` of the suite, against nothing yet.
+fn suite(root: &Path) -> Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(cargo);
+    command.current_dir(root).args(["test", "--locked", "-q", "-p", "tokenstack-tests", "--test", "conformance"]);
+    command
+}
+
+/// The suite against the server at `base_url`, with the authentik key and the NetBird PAT when there is one.
+pub fn command(root: &Path, base_url: &str, authentik_token: &str, netbird_pat: Option<&str>) -> Command {
+    let mut command = suite(root);
+    command
+        .env("TOKENSTACK_CONFORMANCE_BASE_URL", base_url)
+        .env("TOKENSTACK_CONFORMANCE_AUTHENTIK_TOKEN", authentik_token);
+    if let Some(pat) = netbird_pat {
+        command.env("TOKENSTACK_CONFORMANCE_NETBIRD_PAT", pat);
+    }
+    command
 }

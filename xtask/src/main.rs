@@ -8,6 +8,7 @@ mod conformance;
 mod coverage;
 mod doctest;
 mod features;
+mod image;
 mod layers;
 mod overlay;
 mod postgres;
@@ -41,6 +42,11 @@ Commands:
                            the contract suite against any server (tokenstack, authentik, NetBird); a line per check
   wheel [--dev] [--test]   the tokenstack Python wheel (binary + pytest plugin) in target/wheels/ (--dev: debug build);
                            --test: install it into a fresh venv, `tokenstack --help` without cargo, run examples/pytest
+  image [--dev] [--test] [--out FILE] [--repository NAME] [--source URL]
+                           the container image as a `docker save` archive (no daemon, no base image): the static
+                           release binary (--dev: the debug build with its shared libraries) on an empty root, tags
+                           VERSION, MINOR, MAJOR (--dev: dev), in target/image/; --test: podman load, run, its own
+                           healthcheck, the conformance suite against the container
   postgres start|createdb|stop DIR [NAME]
                            a PostgreSQL cluster on loopback in DIR, left running for shell scripts (tests/bench/):
                            start prints its URL, createdb NAME creates a database and prints its URL, stop stops it
@@ -68,6 +74,7 @@ fn main() -> ExitCode {
         ["ci"] => ci::run(&root),
         ["doctest", documents @ ..] => ci::build_env().and_then(|env| doctest::run(&root, documents, &env)),
         ["wheel", options @ ..] => wheel::run(&root, options),
+        ["image", options @ ..] => image::run(&root, options),
         ["bench", options @ ..] => bench::run(&root, options),
         ["postgres", options @ ..] => postgres::run(options),
         ["help" | "--help" | "-h"] | [] => {

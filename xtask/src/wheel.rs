@@ -236,7 +236,7 @@ fn maturin_venv(root: &Path) -> PathBuf {
     target_dir(root).join("maturin-venv")
 }
 
-fn python() -> OsString {
+pub(crate) fn python() -> OsString {
     std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into())
 }
 

@@ -66,12 +66,13 @@ impl AdminState {
         let bootstrap = &self.bootstrap;
         let applied = async {
             seed::ensure_all_groups(store, &accounts).await?;
-            seed::bootstrap(
+            seed::bootstrap_with_email(
                 store,
                 now,
                 Some(bootstrap.authentik_key.expose().to_string()),
                 bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()),
                 &bootstrap.netbird_user,
+                &bootstrap.admin_email,
             )
             .await
         }

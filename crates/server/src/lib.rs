@@ -8,6 +8,7 @@ pub(crate) mod authentik;
 pub mod config;
 pub mod expiry;
 pub(crate) mod faults;
+pub mod healthcheck;
 pub(crate) mod http;
 pub mod logging;
 pub(crate) mod metrics;
@@ -147,12 +148,13 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
         seed::seed_if_empty(&*store, snapshot).await?;
     }
-    let bootstrap = seed::bootstrap(
+    let bootstrap = seed::bootstrap_with_email(
         &*store,
         context.now(),
         config.bootstrap_token.as_ref().map(|key| key.expose().to_string()),
         config.bootstrap_pat.as_ref().map(|pat| pat.expose().to_string()),
         &config.bootstrap_user,
+        &config.bootstrap_email,
     )
     .await?;
     let generated = bootstrap.authentik_generated || bootstrap.netbird_generated;

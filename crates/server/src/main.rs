@@ -5,26 +5,38 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokenstack_server::config::{Config, ConfigError};
+use tokenstack_server::config::{Command, Config, ConfigError};
 
 /// Exit status of a configuration error (a bad flag, variable or file value), as clap's usage errors.
 const EXIT_CONFIG: u8 = 2;
 /// Exit status of any other failure (the port, the store, a failed shutdown).
 const EXIT_FAILURE: u8 = 1;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    // The message alone, with its causes: a failed start is not a crash, so no backtrace even with RUST_BACKTRACE.
-    let fail = |status: u8, error: anyhow::Error| {
-        eprintln!("tokenstack: {error:#}");
-        ExitCode::from(status)
-    };
+/// The message alone, with its causes: a failed start is not a crash, so no backtrace even with RUST_BACKTRACE.
+fn fail(status: u8, error: anyhow::Error) -> ExitCode {
+    eprintln!("tokenstack: {error:#}");
+    ExitCode::from(status)
+}
+
+fn main() -> ExitCode {
     let config = match Config::load() {
         Ok(config) => config,
         // --help, --version and usage errors print themselves with clap's exit codes.
         Err(ConfigError::Cli(error)) => error.exit(),
         Err(error) => return fail(EXIT_CONFIG, error.into()),
     };
+    // The probe needs no runtime: it starts and ends in a few milliseconds, every few seconds in a container.
+    if let Some(Command::Healthcheck { timeout }) = config.command {
+        return healthcheck(&config, Duration::from_secs(timeout));
+    }
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run(config)),
+        Err(error) => fail(EXIT_FAILURE, anyhow::Error::new(error).context("cannot start the async runtime")),
+    }
+}
+
+/// Starts the server and serves until a signal.
+async fn run(config: Config) -> ExitCode {
     let running = match tokenstack_server::start(&config).await {
         Ok(running) => running,
         Err(error) if error.generated_credentials().is_some() && config.store != "memory" => {
@@ -81,6 +93,19 @@ async fn serve(config: &Config, running: tokenstack_server::Running) -> anyhow::
     running.shutdown(Duration::from_secs(config.shutdown_timeout)).await.map_err(anyhow::Error::msg)?;
     eprintln!("tokenstack: stopped");
     Ok(())
+}
+
+/// `tokenstack healthcheck`: 0 when the configured server answers `/readyz` with a 200, else 1 with the reason on
+/// stderr (Docker's HEALTHCHECK reads 0 and 1; it reserves 2).
+fn healthcheck(config: &Config, timeout: Duration) -> ExitCode {
+    let tls = config.tls_cert.is_some();
+    match tokenstack_server::healthcheck::probe(config.bind, tls, timeout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tokenstack healthcheck: {error}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
 }
 
 /// Prints the credentials tokenstack generated (never given ones).

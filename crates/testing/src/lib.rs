@@ -391,6 +391,7 @@ fn base_config() -> Config {
         bootstrap_token: None,
         bootstrap_pat: None,
         bootstrap_user: "admin".to_string(),
+        bootstrap_email: tokenstack_server::seed::DEFAULT_ADMIN_EMAIL.to_string(),
         admin_token: Some(Secret::new(format!(
             "tokenstack-testing-admin-{}",
             tokenstack_server::secrets::generate_key()

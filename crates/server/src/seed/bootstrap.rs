@@ -10,6 +10,9 @@ use crate::secrets::{Secret, generate_key, generate_pat, hash_pat, new_xid_like_
 use crate::store::query::Listing;
 use crate::store::{Field, Store, StoreError, UserField};
 
+/// The email of a new `akadmin`, as authentik's bootstrap blueprint sets it when `AUTHENTIK_BOOTSTRAP_EMAIL` is unset.
+pub const DEFAULT_ADMIN_EMAIL: &str = "root@localhost";
+
 /// The name of the bootstrap owner's PAT.
 pub const BOOTSTRAP_PAT_NAME: &str = "bootstrap";
 
@@ -24,6 +27,8 @@ pub struct Bootstrap {
     /// only whoever received it at the first start knows it.
     pub netbird_pat: Option<Secret>,
     pub netbird_generated: bool,
+    /// The email `akadmin` gets when it is created (a state load re-creates it with this one).
+    pub admin_email: String,
 }
 
 /// Adds the bootstrap superuser `akadmin` with a non-expiring `api` token, and a NetBird owner with a PAT (and their
@@ -38,6 +43,19 @@ pub async fn bootstrap(
     authentik_key: Option<String>,
     netbird_pat: Option<String>,
     netbird_user: &str,
+) -> Result<Bootstrap, SeedError> {
+    bootstrap_with_email(store, now, authentik_key, netbird_pat, netbird_user, DEFAULT_ADMIN_EMAIL).await
+}
+
+/// [`bootstrap`] with the email a new `akadmin` gets (`--bootstrap-email`, authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`):
+/// like authentik's blueprint, only at the creation of the user; an existing `akadmin` keeps its email.
+pub async fn bootstrap_with_email(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    authentik_key: Option<String>,
+    netbird_pat: Option<String>,
+    netbird_user: &str,
+    admin_email: &str,
 ) -> Result<Bootstrap, SeedError> {
     if let Some(pat) = &netbird_pat {
         parse_pat(pat).map_err(|err| SeedError::BadBootstrapPat(err.to_string()))?;
@@ -55,7 +73,7 @@ pub async fn bootstrap(
             }
             let user = AkUser {
                 name: "authentik Default Admin".to_string(),
-                email: "root@localhost".to_string(),
+                email: admin_email.to_string(),
                 is_superuser: true,
                 ..AkUser::new(0, "akadmin", now)
             };
@@ -79,6 +97,7 @@ pub async fn bootstrap(
         netbird_user: netbird_user.to_string(),
         netbird_pat,
         netbird_generated,
+        admin_email: admin_email.to_string(),
     })
 }
 

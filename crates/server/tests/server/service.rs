@@ -119,6 +119,39 @@ fn a_bad_config_file_stops_start_up_naming_key_and_file() {
     assert!(stderr.contains("storr") && stderr.contains(file.path().to_str().expect("utf-8")), "{stderr}");
 }
 
+/// `tokenstack ARGS healthcheck` with `env`: its exit status and stderr.
+fn healthcheck(args: &[String], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(args)
+        .arg("healthcheck")
+        .env_remove("TOKENSTACK_BIND")
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs");
+    assert!(output.stdout.is_empty(), "the probe prints nothing on stdout");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn the_healthcheck_exits_0_while_the_server_is_ready_and_1_once_it_is_gone() {
+    let (mut child, base) = spawn(&[]);
+    let addr = base.trim_start_matches("http://").to_string();
+    let port = addr.rsplit(':').next().expect("port").to_string();
+    // The server's own settings, by variable or flag; an unspecified address is probed on loopback.
+    assert_eq!(healthcheck(&[], &[("TOKENSTACK_BIND", &addr)]), (Some(0), String::new()));
+    let anywhere = format!("0.0.0.0:{port}");
+    assert_eq!(healthcheck(&["--bind".into(), anywhere.clone()], &[]), (Some(0), String::new()));
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let (status, stderr) = healthcheck(&[], &[("TOKENSTACK_BIND", &anywhere)]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.starts_with(&format!("tokenstack healthcheck: cannot connect to 127.0.0.1:{port}")), "{stderr}");
+    // Port 0 names no server.
+    let (status, stderr) = healthcheck(&["--bind".into(), "127.0.0.1:0".into()], &[]);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("cannot probe port 0"), "{stderr}");
+}
+
 /// Runs the binary with `args` and `env` (and RUST_BACKTRACE=1), expecting it to stop at start-up; returns its exit
 /// status and stderr, which must carry no backtrace.
 fn failed_start(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
@@ -210,6 +243,82 @@ fn a_bad_seed_or_config_file_is_a_configuration_error_said_once() {
 }
 
 #[test]
+fn a_secret_file_that_fails_names_its_variable_and_file_and_exits_2() {
+    let mut short = tempfile::NamedTempFile::new().expect("temp file");
+    short.write_all(b"short\n").expect("write");
+    let path = short.path().to_str().expect("utf-8");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &[("TOKENSTACK_ADMIN_TOKEN_FILE", path)]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("TOKENSTACK_ADMIN_TOKEN_FILE ({path}): must be at least 32 characters")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("short\n") && !stderr.contains("\"short\""), "the value stays out: {stderr}");
+
+    let both =
+        [("TOKENSTACK_ADMIN_TOKEN", "admin-token-0123456789abcdefghijklmnopq"), ("TOKENSTACK_ADMIN_TOKEN_FILE", path)];
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &both);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("TOKENSTACK_ADMIN_TOKEN and TOKENSTACK_ADMIN_TOKEN_FILE are both set"), "{stderr}");
+
+    let missing = [("TOKENSTACK_BOOTSTRAP_PAT_FILE", "/nonexistent/tokenstack/pat")];
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &missing);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("TOKENSTACK_BOOTSTRAP_PAT_FILE (/nonexistent/tokenstack/pat): cannot read it"), "{stderr}");
+}
+
+/// What a compose file written for authentik's image sets, with tokenstack's own secrets as Docker secrets.
+#[tokio::test]
+async fn authentiks_compose_variables_and_docker_secrets_configure_the_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let admin_token = "admin-token-from-a-docker-secret-0123456789";
+    std::fs::write(dir.path().join("admin"), format!("{admin_token}\n")).expect("write");
+    std::fs::write(dir.path().join("pat"), format!("{PAT}\n")).expect("write");
+    // authentik's compose file runs its image with the command `server`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", "127.0.0.1:0", "server"])
+        .env_remove("TOKENSTACK_BOOTSTRAP_TOKEN")
+        .env_remove("TOKENSTACK_BOOTSTRAP_PAT")
+        .env_remove("TOKENSTACK_ADMIN_TOKEN")
+        .env("AUTHENTIK_BOOTSTRAP_TOKEN", KEY)
+        .env("AUTHENTIK_BOOTSTRAP_EMAIL", "ops@example.com")
+        .env("AUTHENTIK_BOOTSTRAP_PASSWORD", "no-login-flow-here")
+        .env("TOKENSTACK_BOOTSTRAP_PAT_FILE", dir.path().join("pat"))
+        .env("TOKENSTACK_ADMIN_TOKEN_FILE", dir.path().join("admin"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let lines: Vec<String> = BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .take(2)
+        .map(|line| line.expect("a line"))
+        .collect();
+    let base = lines[0].rsplit(' ').next().expect("address").to_string();
+    let client = reqwest::Client::new();
+    let me = client.get(format!("{base}/api/v3/core/users/me/")).bearer_auth(KEY).send().await.expect("request");
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.expect("json");
+    assert_eq!((&me["user"]["username"], &me["user"]["email"]), (&"akadmin".into(), &"ops@example.com".into()));
+    let users = client.get(format!("{base}/api/users")).header("Authorization", format!("Token {PAT}")).send().await;
+    assert_eq!(users.expect("request").status(), 200);
+    let state = client.get(format!("{base}/_tokenstack/state")).bearer_auth(admin_token).send().await;
+    assert_eq!(state.expect("request").status(), 200);
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    // Given credentials are never printed.
+    let stdout = lines.join("\n");
+    assert!(!stdout.contains(KEY) && !stdout.contains(PAT) && !stdout.contains(admin_token), "{stdout}");
+
+    // Its `worker` service serves too (a replica, given a shared store).
+    let (mut worker, base) = spawn(&["worker"]);
+    let ready = reqwest::get(format!("{base}/readyz")).await.expect("request");
+    assert_eq!(ready.status(), 200);
+    worker.kill().expect("kill");
+    worker.wait().expect("wait");
+}
+
+#[test]
 fn a_durable_store_never_keeps_credentials_nobody_saw() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = format!("sqlite:{}", dir.path().join("new.db").display());
@@ -278,6 +387,12 @@ async fn serves_https_with_the_configured_certificate() {
     assert_eq!(response.expect("https request").status(), 200);
     // Plain HTTP is not served on a TLS port.
     assert!(reqwest::get(format!("http://localhost:{port}/healthz")).await.is_err());
+    // The healthcheck speaks HTTPS when the same settings configure TLS (off the runtime: it blocks).
+    let bind = format!("0.0.0.0:{port}");
+    let tls = ["--tls-cert", cert_path.to_str().expect("utf-8"), "--tls-key", key_path.to_str().expect("utf-8")];
+    let args: Vec<String> = ["--bind", bind.as_str()].iter().chain(&tls).map(|a| a.to_string()).collect();
+    let (status, stderr) = tokio::task::spawn_blocking(move || healthcheck(&args, &[])).await.expect("probe");
+    assert_eq!(status, Some(0), "{stderr}");
     running.shutdown(Duration::from_secs(5)).await.expect("clean shutdown");
 }
 

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::secrets::Secret;
 
+mod sources;
+
 /// tokenstack: authentik and NetBird token APIs for tests and CI.
 ///
 /// One definition for flags, environment and TOML: the file's keys are these fields' names (the flags' long names
@@ -84,6 +86,10 @@ pub struct Config {
     #[arg(long = "bootstrap-pat", env = "TOKENSTACK_BOOTSTRAP_PAT", hide_env_values = true)]
     pub bootstrap_pat: Option<Secret>,
 
+    /// Email of the superuser `akadmin` when the store is new, as authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`.
+    #[arg(long = "bootstrap-email", env = "TOKENSTACK_BOOTSTRAP_EMAIL", default_value = crate::seed::DEFAULT_ADMIN_EMAIL)]
+    pub bootstrap_email: String,
+
     /// NetBird user id of the bootstrap owner.
     #[arg(long = "bootstrap-user", env = "TOKENSTACK_BOOTSTRAP_USER", default_value = "admin")]
     pub bootstrap_user: String,
@@ -103,13 +109,38 @@ pub struct Config {
     #[arg(long = "validate-responses", env = "TOKENSTACK_VALIDATE_RESPONSES")]
     pub validate_responses: bool,
 
+    /// What to run instead of the server (`tokenstack healthcheck`); the settings above still apply.
+    #[command(subcommand)]
+    #[serde(skip)]
+    pub command: Option<Command>,
+
     /// Where each setting came from, for messages about its value (not a setting).
     #[arg(skip)]
     #[serde(skip)]
     pub origins: Origins,
 }
 
-/// Where the settings that have a value came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN` or
+/// The subcommands: what the binary runs instead of the server.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Probe `GET /readyz` of the server the same settings configure (its --bind, on loopback when that is
+    /// `0.0.0.0` or `::`; HTTPS with --tls-cert) and exit 0 when it answers 200, else 1: a container's
+    /// HEALTHCHECK without curl.
+    Healthcheck {
+        /// Seconds to wait for the connection and for the answer.
+        #[arg(long, default_value_t = 2)]
+        timeout: u64,
+    },
+    /// Serve (what `tokenstack` alone does), so that authentik's compose file, which runs its image with the
+    /// command `server`, runs tokenstack unchanged.
+    Server,
+    /// Serve as well, for authentik's `worker` service in the same compose file: authentik's worker does
+    /// background tasks, which tokenstack's server does itself; with a shared PostgreSQL store it is a replica.
+    Worker,
+}
+
+/// Where the settings that have a value came from: `--admin-token`, `TOKENSTACK_ADMIN_TOKEN`,
+/// `TOKENSTACK_ADMIN_TOKEN_FILE (PATH)`, an upstream alias (`AUTHENTIK_BOOTSTRAP_TOKEN`) or
 /// `admin_token in config file PATH`, by setting (the field's name).
 #[derive(Debug, Clone, Default)]
 pub struct Origins(std::collections::BTreeMap<String, String>);
@@ -173,6 +204,12 @@ pub enum ConfigError {
         "{given} is set but {missing} is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
     )]
     TlsHalf { given: &'static str, missing: &'static str },
+    /// A variable and its `_FILE` form are both set: which one is meant is unclear.
+    #[error("{variable} and {file} are both set: give one of them")]
+    Exclusive { variable: String, file: String },
+    /// The file named by a `_FILE` variable does not hold a secret.
+    #[error("{variable} ({path}): {problem}")]
+    SecretFile { variable: String, path: String, problem: String },
     /// The configuration does not round-trip through TOML (a bug, not a user error).
     #[error("cannot merge the config file: {0}")]
     Internal(String),
@@ -209,16 +246,36 @@ impl Config {
         Config::load_from(std::env::args_os())
     }
 
-    /// Flags win over environment variables, which win over the TOML file, which wins over defaults.
+    /// Flags win over environment variables (a secret's `TOKENSTACK_*_FILE` form, then upstream aliases such as
+    /// `AUTHENTIK_BOOTSTRAP_TOKEN`, count as its variable), which win over the TOML file, which wins over defaults.
     pub fn load_from<I, T>(args: I) -> Result<Config, ConfigError>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let command = Config::command();
+        Config::load_with_env(args, &|name| std::env::var_os(name))
+    }
+
+    /// [`Config::load_from`] with `env` as the reader of the `_FILE` variables and upstream aliases (clap reads the
+    /// `TOKENSTACK_*` variables themselves from the process).
+    pub(crate) fn load_with_env<I, T>(args: I, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        let matches =
+        let command = Config::command();
+        let mut matches =
             command.clone().try_get_matches_from(&args).map_err(|error| from_variable(&command, &args, error))?;
+        // Values from the alternate sources go in as flags (neither a flag nor the variable gave them, so nothing
+        // is overridden), and so win over the file as variables do; their origins are set below.
+        let found = sources::find(&command, &matches, env)?;
+        if !found.is_empty() {
+            let mut with: Vec<OsString> = args.iter().take(1).cloned().collect();
+            with.extend(sources::as_flags(&found));
+            with.extend(args.iter().skip(1).cloned());
+            matches = command.clone().try_get_matches_from(&with)?;
+        }
         let mut config = Config::from_arg_matches(&matches)?;
         let mut origins = Origins::default();
         for arg in command.get_arguments() {
@@ -232,9 +289,14 @@ impl Config {
                 origins.0.insert(id.to_string(), origin);
             }
         }
+        for found in found {
+            origins.0.insert(found.id.to_string(), found.origin);
+        }
         if let Some(path) = config.config.clone() {
             let keys;
+            let command = config.command.take();
             (config, keys) = with_file(config, &path, &matches)?;
+            config.command = command;
             for key in keys {
                 origins.0.entry(key.clone()).or_insert_with(|| format!("{key} in config file {}", path.display()));
             }
@@ -303,94 +365,4 @@ fn with_file(config: Config, path: &Path, matches: &ArgMatches) -> Result<(Confi
 }
 
 #[cfg(test)]
-mod tests {
-    use std::io::Write;
-
-    use super::*;
-
-    #[test]
-    fn debug_output_hides_every_secret() {
-        let config = Config::load_from([
-            "tokenstack",
-            "--bootstrap-token",
-            "config-secret-key-0123456789",
-            "--bootstrap-pat",
-            "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM",
-            "--admin-token",
-            "config-secret-admin-token-0123456789",
-        ])
-        .unwrap();
-        let debug = format!("{config:?}");
-        for secret in ["config-secret-key", "nbp_7mVGH0", "config-secret-admin"] {
-            assert!(!debug.contains(secret), "{secret} in {debug}");
-        }
-        assert_eq!(config.bootstrap_token.as_ref().map(Secret::expose), Some("config-secret-key-0123456789"));
-        let seed = crate::seed::SeedFile::from_json(serde_json::json!({
-            "authentik": {"users": [{"pk": 1, "username": "a"}], "tokens": [{"identifier": "t", "user": "a", "key": "seed-secret-key"}]},
-            "netbird": {"users": [{"id": "u", "role": "owner", "pats": [{"name": "p", "token": "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM"}]}]}
-        }))
-        .unwrap();
-        let debug = format!("{seed:?}");
-        assert!(!debug.contains("seed-secret-key") && !debug.contains("nbp_7mVGH0"), "{debug}");
-    }
-
-    fn file(text: &str) -> tempfile::NamedTempFile {
-        let mut file = tempfile::NamedTempFile::new().expect("temp file");
-        file.write_all(text.as_bytes()).expect("write");
-        file
-    }
-
-    #[test]
-    fn flags_win_over_the_file_which_wins_over_defaults() {
-        let toml = file("bind = \"127.0.0.1:7000\"\nlog_level = \"warn\"\nexpiry_interval = 5\n");
-        let path = toml.path().to_str().expect("utf-8 path");
-        let config = Config::load_from(["tokenstack", "--config", path, "--bind", "127.0.0.1:7001"]).expect("loads");
-        assert_eq!(config.bind, "127.0.0.1:7001".parse().expect("address"));
-        assert_eq!(config.log_level, LogLevel::Warn);
-        assert_eq!(config.expiry_interval, 5);
-        assert_eq!(config.shutdown_timeout, 10);
-    }
-
-    #[test]
-    fn unknown_key_and_bad_value_name_the_key_and_the_file() {
-        let toml = file("bnid = \"127.0.0.1:7000\"\n");
-        let path = toml.path().to_str().expect("utf-8 path");
-        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("unknown key").to_string();
-        assert!(message.contains("bnid") && message.contains(path), "{message}");
-
-        let toml = file("bind = \"not an address\"\n");
-        let path = toml.path().to_str().expect("utf-8 path");
-        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("bad value").to_string();
-        assert!(message.contains("bind") && message.contains(path), "{message}");
-    }
-
-    #[test]
-    fn half_a_tls_pair_from_any_source_stops_start_up() {
-        let toml = file("tls_cert = \"/etc/tokenstack/cert.pem\"\n");
-        let path = toml.path().to_str().expect("utf-8 path");
-        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("cert alone").to_string();
-        assert_eq!(
-            message,
-            "tls_cert is set but tls_key is not: give both PEM files (flags, TOKENSTACK_* or the config file) or neither"
-        );
-
-        let toml = file("tls_key = \"/etc/tokenstack/key.pem\"\n");
-        let path = toml.path().to_str().expect("utf-8 path");
-        let message = Config::load_from(["tokenstack", "--config", path]).expect_err("key alone").to_string();
-        assert!(message.starts_with("tls_key is set but tls_cert is not"), "{message}");
-
-        // The two halves may come from different sources.
-        let toml = file("tls_key = \"/etc/tokenstack/key.pem\"\n");
-        let path = toml.path().to_str().expect("utf-8 path");
-        let config = Config::load_from(["tokenstack", "--config", path, "--tls-cert", "/etc/tokenstack/cert.pem"]);
-        assert!(config.is_ok_and(|c| c.tls_cert.is_some() && c.tls_key.is_some()));
-    }
-
-    #[test]
-    fn the_example_config_is_valid() {
-        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/tokenstack.toml");
-        let example = example.to_str().expect("utf-8 path");
-        let config = Config::load_from(["tokenstack", "--config", example]).expect("example loads");
-        assert_eq!(config.log_format, LogFormat::Json);
-    }
-}
+mod tests;
