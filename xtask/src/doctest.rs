@@ -6,7 +6,7 @@
 //! `..` is the sandbox and a reader's `../my-tests` is a sibling of the checkout), shell variables carry from block to
 //! block as in a reader's terminal, and whatever a document leaves running is stopped when it ends. The fences:
 //!
-//! * ` ```sh ` runs as written. A block whose lines start with `$ ` is a transcript: the lines after each command,
+//! * ` ```sh ` (or ` ```console `) runs as written; `docker` is podman where podman is installed. A block whose lines start with `$ ` is a transcript: the lines after each command,
 //!   up to the next `$ `, are that command's expected standard output. A block without `$ ` is a script; a plain
 //!   ` ``` ` block right after it is its expected standard output.
 //! * In expected output, a line `…` stands for any number of lines and `…` inside a line for any text.
@@ -168,8 +168,8 @@ fn steps(root: &Path, sandbox: &Path, blocks: &[Block]) -> anyhow::Result<Vec<St
             continue;
         }
         match (language, mark) {
-            ("sh", "ci") => check_ci(root, &block.text).with_context(|| at(block))?,
-            ("sh", "background") => {
+            ("sh" | "console", "ci") => check_ci(root, &block.text).with_context(|| at(block))?,
+            ("sh" | "console", "background") => {
                 // Its own process group (job control), so that stopping it stops cargo and the server cargo ran.
                 let readyz = format!("http://127.0.0.1:{PORT}/readyz");
                 let script = format!(
@@ -181,10 +181,10 @@ fn steps(root: &Path, sandbox: &Path, blocks: &[Block]) -> anyhow::Result<Vec<St
                 );
                 steps.push(Step { line: block.line, fresh: true, script, expected: None });
             }
-            ("sh", "") if block.text.lines().any(|line| line.starts_with("$ ")) => {
+            ("sh" | "console", "") if block.text.lines().any(|line| line.starts_with("$ ")) => {
                 steps.extend(transcript(block).with_context(|| at(block))?);
             }
-            ("sh", "") => {
+            ("sh" | "console", "") => {
                 steps.push(Step { line: block.line, fresh: true, script: block.text.clone(), expected: None });
                 previous_ran_a_script = true;
             }
@@ -287,6 +287,7 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
     std::fs::create_dir_all(&logs)?;
     let checkout = sandbox.join("tokenstack");
     std::os::unix::fs::symlink(root, &checkout)?;
+    let path = containers(&sandbox)?;
     let script_path = sandbox.join("doc.sh");
     std::fs::write(&script_path, script(&steps))?;
     port_free(Duration::ZERO).with_context(|| format!("port {PORT} is taken before {name} starts"))?;
@@ -303,6 +304,8 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
     command
         .envs(build_env.iter().map(|(name, value)| (name, value)))
         .env("CARGO_TARGET_DIR", crate::ci::target_dir(root))
+        .env("PATH", path)
+        .env("CONTAINERS_CONF", sandbox.join("containers.conf"))
         .env("DOCTEST_CHECKOUT", &checkout)
         .env("DOCTEST_LOGS", &logs);
     let mut child = command.spawn().context("cannot run bash")?;
@@ -341,6 +344,31 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
     }
     Ok(steps.len())
 }
+
+/// `PATH` for the examples: with podman installed, a `docker` in front that runs podman (as Debian's podman-docker
+/// does; no Docker engine runs where CI does), and `CONTAINERS_CONF` (set by the caller) giving every container the
+/// limits this sandbox accepts and runc.
+fn containers(sandbox: &Path) -> anyhow::Result<OsString> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let has_podman = std::env::split_paths(&path).any(|dir| dir.join("podman").is_file());
+    if !has_podman {
+        return Ok(path);
+    }
+    let bin = sandbox.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let shim = bin.join("docker");
+    std::fs::write(&shim, "#!/bin/sh\nexec podman \"$@\"\n")?;
+    std::fs::set_permissions(&shim, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    std::fs::write(sandbox.join("containers.conf"), CONTAINERS_CONF)?;
+    let mut dirs = vec![bin];
+    dirs.extend(std::env::split_paths(&path));
+    Ok(std::env::join_paths(dirs)?)
+}
+
+/// podman's settings for the examples' containers: the limits this sandbox accepts (it refuses podman's default
+/// high rlimits), and runc.
+const CONTAINERS_CONF: &str =
+    "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n";
 
 /// `git status` of the checkout, untracked and ignored files included but for the build's output: examples
 /// leave the reader's checkout as they found it.
