@@ -8,5 +8,6 @@ mod oauth2;
 mod official_rust_client;
 mod providers;
 mod service;
+mod setup;
 mod support;
 mod users;

@@ -239,6 +239,82 @@ pub mod types {
             Self(value)
         }
     }
+    ///`AuthenticationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AuthenticationEnum {
+        #[serde(rename = "none")]
+        None,
+        #[serde(rename = "require_authenticated")]
+        RequireAuthenticated,
+        #[serde(rename = "require_unauthenticated")]
+        RequireUnauthenticated,
+        #[serde(rename = "require_superuser")]
+        RequireSuperuser,
+        #[serde(rename = "require_redirect")]
+        RequireRedirect,
+        #[serde(rename = "require_outpost")]
+        RequireOutpost,
+        #[serde(rename = "require_token")]
+        RequireToken,
+    }
+    impl ::std::fmt::Display for AuthenticationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::None => f.write_str("none"),
+                Self::RequireAuthenticated => f.write_str("require_authenticated"),
+                Self::RequireUnauthenticated => f.write_str("require_unauthenticated"),
+                Self::RequireSuperuser => f.write_str("require_superuser"),
+                Self::RequireRedirect => f.write_str("require_redirect"),
+                Self::RequireOutpost => f.write_str("require_outpost"),
+                Self::RequireToken => f.write_str("require_token"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AuthenticationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "none" => Ok(Self::None),
+                "require_authenticated" => Ok(Self::RequireAuthenticated),
+                "require_unauthenticated" => Ok(Self::RequireUnauthenticated),
+                "require_superuser" => Ok(Self::RequireSuperuser),
+                "require_redirect" => Ok(Self::RequireRedirect),
+                "require_outpost" => Ok(Self::RequireOutpost),
+                "require_token" => Ok(Self::RequireToken),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(
         ::serde::Deserialize,
@@ -295,6 +371,90 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///`CapabilitiesEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum CapabilitiesEnum {
+        #[serde(rename = "can_save_media")]
+        CanSaveMedia,
+        #[serde(rename = "can_save_reports")]
+        CanSaveReports,
+        #[serde(rename = "can_geo_ip")]
+        CanGeoIp,
+        #[serde(rename = "can_asn")]
+        CanAsn,
+        #[serde(rename = "can_impersonate")]
+        CanImpersonate,
+        #[serde(rename = "can_debug")]
+        CanDebug,
+        #[serde(rename = "is_enterprise")]
+        IsEnterprise,
+        #[serde(rename = "can_request")]
+        CanRequest,
+        #[serde(rename = "can_agent_self_service")]
+        CanAgentSelfService,
+    }
+    impl ::std::fmt::Display for CapabilitiesEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CanSaveMedia => f.write_str("can_save_media"),
+                Self::CanSaveReports => f.write_str("can_save_reports"),
+                Self::CanGeoIp => f.write_str("can_geo_ip"),
+                Self::CanAsn => f.write_str("can_asn"),
+                Self::CanImpersonate => f.write_str("can_impersonate"),
+                Self::CanDebug => f.write_str("can_debug"),
+                Self::IsEnterprise => f.write_str("is_enterprise"),
+                Self::CanRequest => f.write_str("can_request"),
+                Self::CanAgentSelfService => f.write_str("can_agent_self_service"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CapabilitiesEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "can_save_media" => Ok(Self::CanSaveMedia),
+                "can_save_reports" => Ok(Self::CanSaveReports),
+                "can_geo_ip" => Ok(Self::CanGeoIp),
+                "can_asn" => Ok(Self::CanAsn),
+                "can_impersonate" => Ok(Self::CanImpersonate),
+                "can_debug" => Ok(Self::CanDebug),
+                "is_enterprise" => Ok(Self::IsEnterprise),
+                "can_request" => Ok(Self::CanRequest),
+                "can_agent_self_service" => Ok(Self::CanAgentSelfService),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`ClientTypeEnum`
@@ -365,6 +525,21 @@ pub mod types {
         ///Seconds added to the wall clock (negative moves it back)
         pub offset_seconds: i64,
     }
+    ///Serialize authentik Config into DRF Object
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Config {
+        pub cache_timeout: i64,
+        pub cache_timeout_flows: i64,
+        pub cache_timeout_policies: i64,
+        pub capabilities: ::std::vec::Vec<CapabilitiesEnum>,
+        pub error_reporting: ErrorReportingConfig,
+    }
     ///`CoreUsersRetrieveResponse`
     #[derive(
         ::serde::Deserialize,
@@ -387,6 +562,81 @@ pub mod types {
         fn from(value: SessionUser) -> Self {
             Self::SessionUser(value)
         }
+    }
+    ///`DeniedActionEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum DeniedActionEnum {
+        #[serde(rename = "message_continue")]
+        MessageContinue,
+        #[serde(rename = "message")]
+        Message,
+        #[serde(rename = "continue")]
+        Continue,
+    }
+    impl ::std::fmt::Display for DeniedActionEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageContinue => f.write_str("message_continue"),
+                Self::Message => f.write_str("message"),
+                Self::Continue => f.write_str("continue"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeniedActionEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message_continue" => Ok(Self::MessageContinue),
+                "message" => Ok(Self::Message),
+                "continue" => Ok(Self::Continue),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Config for error reporting
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ErrorReportingConfig {
+        pub enabled: bool,
+        pub environment: ::std::string::String,
+        pub send_pii: bool,
+        pub sentry_dsn: ::std::string::String,
+        pub traces_sample_rate: f64,
     }
     ///The fault injection rules; every rule whose operation matches applies, in order
     #[derive(
@@ -428,6 +678,207 @@ pub mod types {
         ///Seed of this rule's random generator (default 0)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<i64>,
+    }
+    ///Flow Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Flow {
+        ///Required level of authentication and authorization to access a flow.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication: ::std::option::Option<AuthenticationEnum>,
+        ///Background shown during execution
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub background_themed_urls: ::std::option::Option<ThemedUrls>,
+        ///Get the URL to the background image
+        pub background_url: ::std::string::String,
+        ///Get count of cached flows
+        pub cache_count: i64,
+        ///Enable compatibility mode, increases compatibility with password managers on mobile devices.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub compatibility_mode: ::std::option::Option<bool>,
+        ///Configure what should happen when a flow denies access to a user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub denied_action: ::std::option::Option<DeniedActionEnum>,
+        ///Decides what this Flow is used for. For example, the Authentication flow is redirect to when an un-authenticated user visits authentik.
+        pub designation: FlowDesignationEnum,
+        ///Get export URL for flow
+        pub export_url: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub layout: ::std::option::Option<FlowLayoutEnum>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub policies: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        pub policybindingmodel_ptr_id: ::uuid::Uuid,
+        ///Visible in the URL.
+        pub slug: ::std::string::String,
+        pub stages: ::std::vec::Vec<::uuid::Uuid>,
+        ///Shown as the Title in Flow pages.
+        pub title: ::std::string::String,
+    }
+    ///`FlowDesignationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum FlowDesignationEnum {
+        #[serde(rename = "authentication")]
+        Authentication,
+        #[serde(rename = "authorization")]
+        Authorization,
+        #[serde(rename = "invalidation")]
+        Invalidation,
+        #[serde(rename = "enrollment")]
+        Enrollment,
+        #[serde(rename = "unenrollment")]
+        Unenrollment,
+        #[serde(rename = "recovery")]
+        Recovery,
+        #[serde(rename = "stage_configuration")]
+        StageConfiguration,
+    }
+    impl ::std::fmt::Display for FlowDesignationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Authentication => f.write_str("authentication"),
+                Self::Authorization => f.write_str("authorization"),
+                Self::Invalidation => f.write_str("invalidation"),
+                Self::Enrollment => f.write_str("enrollment"),
+                Self::Unenrollment => f.write_str("unenrollment"),
+                Self::Recovery => f.write_str("recovery"),
+                Self::StageConfiguration => f.write_str("stage_configuration"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowDesignationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authentication" => Ok(Self::Authentication),
+                "authorization" => Ok(Self::Authorization),
+                "invalidation" => Ok(Self::Invalidation),
+                "enrollment" => Ok(Self::Enrollment),
+                "unenrollment" => Ok(Self::Unenrollment),
+                "recovery" => Ok(Self::Recovery),
+                "stage_configuration" => Ok(Self::StageConfiguration),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`FlowLayoutEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum FlowLayoutEnum {
+        #[serde(rename = "stacked")]
+        Stacked,
+        #[serde(rename = "content_left")]
+        ContentLeft,
+        #[serde(rename = "content_right")]
+        ContentRight,
+        #[serde(rename = "sidebar_left")]
+        SidebarLeft,
+        #[serde(rename = "sidebar_right")]
+        SidebarRight,
+        #[serde(rename = "sidebar_left_frame_background")]
+        SidebarLeftFrameBackground,
+        #[serde(rename = "sidebar_right_frame_background")]
+        SidebarRightFrameBackground,
+    }
+    impl ::std::fmt::Display for FlowLayoutEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Stacked => f.write_str("stacked"),
+                Self::ContentLeft => f.write_str("content_left"),
+                Self::ContentRight => f.write_str("content_right"),
+                Self::SidebarLeft => f.write_str("sidebar_left"),
+                Self::SidebarRight => f.write_str("sidebar_right"),
+                Self::SidebarLeftFrameBackground => {
+                    f.write_str("sidebar_left_frame_background")
+                }
+                Self::SidebarRightFrameBackground => {
+                    f.write_str("sidebar_right_frame_background")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowLayoutEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "stacked" => Ok(Self::Stacked),
+                "content_left" => Ok(Self::ContentLeft),
+                "content_right" => Ok(Self::ContentRight),
+                "sidebar_left" => Ok(Self::SidebarLeft),
+                "sidebar_right" => Ok(Self::SidebarRight),
+                "sidebar_left_frame_background" => Ok(Self::SidebarLeftFrameBackground),
+                "sidebar_right_frame_background" => Ok(Self::SidebarRightFrameBackground),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///Generic API Error
     #[derive(
@@ -1617,6 +2068,19 @@ pub mod types {
         pub autocomplete: Autocomplete,
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<Application>,
+    }
+    ///`PaginatedFlowList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedFlowList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Flow>,
     }
     ///`PaginatedOAuth2ProviderList`
     #[derive(
@@ -3958,6 +4422,44 @@ pub mod params {
         ///A unique integer value identifying this User.
         pub id: ::std::string::String,
     }
+    ///Query parameters of `flows_instances_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowsInstancesListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub denied_action: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub designation: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub flow_uuid: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub slug: Option<::std::string::String>,
+    }
+    ///Path parameters of `flows_instances_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct FlowsInstancesRetrievePath {
+        pub slug: ::std::string::String,
+    }
     ///Query parameters of `oauth2_access_tokens_list`.
     #[derive(
         Debug,
@@ -4213,6 +4715,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_users_service_account_create",
     "core_users_destroy",
     "core_users_partial_update",
+    "flows_instances_list",
+    "flows_instances_retrieve",
     "oauth2_access_tokens_list",
     "oauth2_access_tokens_retrieve",
     "oauth2_access_tokens_destroy",
@@ -4226,6 +4730,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "providers_oauth2_retrieve",
     "providers_oauth2_update",
     "providers_oauth2_destroy",
+    "root_config_retrieve",
     "oauth2_provider_root",
     "oauth2_provider_introspect",
     "oauth2_provider_openid_configuration",
@@ -4322,6 +4827,8 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_users_service_account_create", &["core"]),
     ("core_users_destroy", &["core"]),
     ("core_users_partial_update", &["core"]),
+    ("flows_instances_list", &["flows"]),
+    ("flows_instances_retrieve", &["flows"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
     ("oauth2_access_tokens_retrieve", &["oauth2"]),
     ("oauth2_access_tokens_destroy", &["oauth2"]),
@@ -4335,6 +4842,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("providers_oauth2_retrieve", &["providers"]),
     ("providers_oauth2_update", &["providers"]),
     ("providers_oauth2_destroy", &["providers"]),
+    ("root_config_retrieve", &["root"]),
     ("oauth2_provider_root", &["oauth2-provider"]),
     ("oauth2_provider_introspect", &["oauth2-provider"]),
     ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
@@ -4905,6 +5413,30 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// Flow Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/flows/instances/",
+    operation_id = "flows_instances_list",
+    tags = ["flows"]}]
+    async fn flows_instances_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::FlowsInstancesListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedFlowList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Flow Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/flows/instances/{slug}/",
+    operation_id = "flows_instances_retrieve",
+    tags = ["flows"]}]
+    async fn flows_instances_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::FlowsInstancesRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Flow>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// AccessToken Viewset
     #[endpoint{method = GET,
     path = "/api/v3/oauth2/access_tokens/",
@@ -5060,6 +5592,17 @@ pub trait TokenApi {
         path: dropshot::Path<params::ProvidersOauth2DestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Retrieve public configuration options
+    #[endpoint{method = GET,
+    path = "/api/v3/root/config/",
+    operation_id = "root_config_retrieve",
+    tags = ["root"]}]
+    async fn root_config_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Config>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Provider root

@@ -414,6 +414,81 @@ pub mod types {
                 })
         }
     }
+    ///`AuthenticationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AuthenticationEnum {
+        #[serde(rename = "none")]
+        None,
+        #[serde(rename = "require_authenticated")]
+        RequireAuthenticated,
+        #[serde(rename = "require_unauthenticated")]
+        RequireUnauthenticated,
+        #[serde(rename = "require_superuser")]
+        RequireSuperuser,
+        #[serde(rename = "require_redirect")]
+        RequireRedirect,
+        #[serde(rename = "require_outpost")]
+        RequireOutpost,
+        #[serde(rename = "require_token")]
+        RequireToken,
+    }
+    impl ::std::fmt::Display for AuthenticationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::None => f.write_str("none"),
+                Self::RequireAuthenticated => f.write_str("require_authenticated"),
+                Self::RequireUnauthenticated => f.write_str("require_unauthenticated"),
+                Self::RequireSuperuser => f.write_str("require_superuser"),
+                Self::RequireRedirect => f.write_str("require_redirect"),
+                Self::RequireOutpost => f.write_str("require_outpost"),
+                Self::RequireToken => f.write_str("require_token"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AuthenticationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "none" => Ok(Self::None),
+                "require_authenticated" => Ok(Self::RequireAuthenticated),
+                "require_unauthenticated" => Ok(Self::RequireUnauthenticated),
+                "require_superuser" => Ok(Self::RequireSuperuser),
+                "require_redirect" => Ok(Self::RequireRedirect),
+                "require_outpost" => Ok(Self::RequireOutpost),
+                "require_token" => Ok(Self::RequireToken),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
@@ -458,6 +533,89 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///`CapabilitiesEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CapabilitiesEnum {
+        #[serde(rename = "can_save_media")]
+        CanSaveMedia,
+        #[serde(rename = "can_save_reports")]
+        CanSaveReports,
+        #[serde(rename = "can_geo_ip")]
+        CanGeoIp,
+        #[serde(rename = "can_asn")]
+        CanAsn,
+        #[serde(rename = "can_impersonate")]
+        CanImpersonate,
+        #[serde(rename = "can_debug")]
+        CanDebug,
+        #[serde(rename = "is_enterprise")]
+        IsEnterprise,
+        #[serde(rename = "can_request")]
+        CanRequest,
+        #[serde(rename = "can_agent_self_service")]
+        CanAgentSelfService,
+    }
+    impl ::std::fmt::Display for CapabilitiesEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CanSaveMedia => f.write_str("can_save_media"),
+                Self::CanSaveReports => f.write_str("can_save_reports"),
+                Self::CanGeoIp => f.write_str("can_geo_ip"),
+                Self::CanAsn => f.write_str("can_asn"),
+                Self::CanImpersonate => f.write_str("can_impersonate"),
+                Self::CanDebug => f.write_str("can_debug"),
+                Self::IsEnterprise => f.write_str("is_enterprise"),
+                Self::CanRequest => f.write_str("can_request"),
+                Self::CanAgentSelfService => f.write_str("can_agent_self_service"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CapabilitiesEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "can_save_media" => Ok(Self::CanSaveMedia),
+                "can_save_reports" => Ok(Self::CanSaveReports),
+                "can_geo_ip" => Ok(Self::CanGeoIp),
+                "can_asn" => Ok(Self::CanAsn),
+                "can_impersonate" => Ok(Self::CanImpersonate),
+                "can_debug" => Ok(Self::CanDebug),
+                "is_enterprise" => Ok(Self::IsEnterprise),
+                "can_request" => Ok(Self::CanRequest),
+                "can_agent_self_service" => Ok(Self::CanAgentSelfService),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`ClientTypeEnum`
@@ -526,6 +684,79 @@ pub mod types {
             Default::default()
         }
     }
+    ///Serialize authentik Config into DRF Object
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Config {
+        pub cache_timeout: i64,
+        pub cache_timeout_flows: i64,
+        pub cache_timeout_policies: i64,
+        pub capabilities: ::std::vec::Vec<CapabilitiesEnum>,
+        pub error_reporting: ErrorReportingConfig,
+    }
+    impl Config {
+        pub fn builder() -> builder::Config {
+            Default::default()
+        }
+    }
+    ///`DeniedActionEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum DeniedActionEnum {
+        #[serde(rename = "message_continue")]
+        MessageContinue,
+        #[serde(rename = "message")]
+        Message,
+        #[serde(rename = "continue")]
+        Continue,
+    }
+    impl ::std::fmt::Display for DeniedActionEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageContinue => f.write_str("message_continue"),
+                Self::Message => f.write_str("message"),
+                Self::Continue => f.write_str("continue"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeniedActionEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message_continue" => Ok(Self::MessageContinue),
+                "message" => Ok(Self::Message),
+                "continue" => Ok(Self::Continue),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`EmailAddress`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -580,6 +811,20 @@ pub mod types {
                 })
         }
     }
+    ///Config for error reporting
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ErrorReportingConfig {
+        pub enabled: bool,
+        pub environment: ::std::string::String,
+        pub send_pii: bool,
+        pub sentry_dsn: ::std::string::String,
+        pub traces_sample_rate: f64,
+    }
+    impl ErrorReportingConfig {
+        pub fn builder() -> builder::ErrorReportingConfig {
+            Default::default()
+        }
+    }
     ///The fault injection rules; every rule whose operation matches applies, in order
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct FaultConfig {
@@ -617,6 +862,260 @@ pub mod types {
     impl FaultRule {
         pub fn builder() -> builder::FaultRule {
             Default::default()
+        }
+    }
+    ///Flow Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Flow {
+        ///Required level of authentication and authorization to access a flow.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication: ::std::option::Option<AuthenticationEnum>,
+        ///Background shown during execution
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub background_themed_urls: ::std::option::Option<ThemedUrls>,
+        ///Get the URL to the background image
+        pub background_url: ::std::string::String,
+        ///Get count of cached flows
+        pub cache_count: i64,
+        ///Enable compatibility mode, increases compatibility with password managers on mobile devices.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub compatibility_mode: ::std::option::Option<bool>,
+        ///Configure what should happen when a flow denies access to a user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub denied_action: ::std::option::Option<DeniedActionEnum>,
+        ///Decides what this Flow is used for. For example, the Authentication flow is redirect to when an un-authenticated user visits authentik.
+        pub designation: FlowDesignationEnum,
+        ///Get export URL for flow
+        pub export_url: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub layout: ::std::option::Option<FlowLayoutEnum>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub policies: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        pub policybindingmodel_ptr_id: ::uuid::Uuid,
+        ///Visible in the URL.
+        pub slug: FlowSlug,
+        pub stages: ::std::vec::Vec<::uuid::Uuid>,
+        ///Shown as the Title in Flow pages.
+        pub title: ::std::string::String,
+    }
+    impl Flow {
+        pub fn builder() -> builder::Flow {
+            Default::default()
+        }
+    }
+    ///`FlowDesignationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FlowDesignationEnum {
+        #[serde(rename = "authentication")]
+        Authentication,
+        #[serde(rename = "authorization")]
+        Authorization,
+        #[serde(rename = "invalidation")]
+        Invalidation,
+        #[serde(rename = "enrollment")]
+        Enrollment,
+        #[serde(rename = "unenrollment")]
+        Unenrollment,
+        #[serde(rename = "recovery")]
+        Recovery,
+        #[serde(rename = "stage_configuration")]
+        StageConfiguration,
+    }
+    impl ::std::fmt::Display for FlowDesignationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Authentication => f.write_str("authentication"),
+                Self::Authorization => f.write_str("authorization"),
+                Self::Invalidation => f.write_str("invalidation"),
+                Self::Enrollment => f.write_str("enrollment"),
+                Self::Unenrollment => f.write_str("unenrollment"),
+                Self::Recovery => f.write_str("recovery"),
+                Self::StageConfiguration => f.write_str("stage_configuration"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowDesignationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authentication" => Ok(Self::Authentication),
+                "authorization" => Ok(Self::Authorization),
+                "invalidation" => Ok(Self::Invalidation),
+                "enrollment" => Ok(Self::Enrollment),
+                "unenrollment" => Ok(Self::Unenrollment),
+                "recovery" => Ok(Self::Recovery),
+                "stage_configuration" => Ok(Self::StageConfiguration),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`FlowLayoutEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FlowLayoutEnum {
+        #[serde(rename = "stacked")]
+        Stacked,
+        #[serde(rename = "content_left")]
+        ContentLeft,
+        #[serde(rename = "content_right")]
+        ContentRight,
+        #[serde(rename = "sidebar_left")]
+        SidebarLeft,
+        #[serde(rename = "sidebar_right")]
+        SidebarRight,
+        #[serde(rename = "sidebar_left_frame_background")]
+        SidebarLeftFrameBackground,
+        #[serde(rename = "sidebar_right_frame_background")]
+        SidebarRightFrameBackground,
+    }
+    impl ::std::fmt::Display for FlowLayoutEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Stacked => f.write_str("stacked"),
+                Self::ContentLeft => f.write_str("content_left"),
+                Self::ContentRight => f.write_str("content_right"),
+                Self::SidebarLeft => f.write_str("sidebar_left"),
+                Self::SidebarRight => f.write_str("sidebar_right"),
+                Self::SidebarLeftFrameBackground => {
+                    f.write_str("sidebar_left_frame_background")
+                }
+                Self::SidebarRightFrameBackground => {
+                    f.write_str("sidebar_right_frame_background")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowLayoutEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "stacked" => Ok(Self::Stacked),
+                "content_left" => Ok(Self::ContentLeft),
+                "content_right" => Ok(Self::ContentRight),
+                "sidebar_left" => Ok(Self::SidebarLeft),
+                "sidebar_right" => Ok(Self::SidebarRight),
+                "sidebar_left_frame_background" => Ok(Self::SidebarLeftFrameBackground),
+                "sidebar_right_frame_background" => Ok(Self::SidebarRightFrameBackground),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Visible in the URL.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct FlowSlug(::std::string::String);
+    impl ::std::ops::Deref for FlowSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FlowSlug> for ::std::string::String {
+        fn from(value: FlowSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for FlowSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[-a-zA-Z0-9_]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[-a-zA-Z0-9_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FlowSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Generic API Error
@@ -2313,6 +2812,18 @@ pub mod types {
     }
     impl PaginatedApplicationList {
         pub fn builder() -> builder::PaginatedApplicationList {
+            Default::default()
+        }
+    }
+    ///`PaginatedFlowList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedFlowList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Flow>,
+    }
+    impl PaginatedFlowList {
+        pub fn builder() -> builder::PaginatedFlowList {
             Default::default()
         }
     }
@@ -6187,6 +6698,249 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Config {
+            cache_timeout: ::std::result::Result<i64, ::std::string::String>,
+            cache_timeout_flows: ::std::result::Result<i64, ::std::string::String>,
+            cache_timeout_policies: ::std::result::Result<i64, ::std::string::String>,
+            capabilities: ::std::result::Result<
+                ::std::vec::Vec<super::CapabilitiesEnum>,
+                ::std::string::String,
+            >,
+            error_reporting: ::std::result::Result<
+                super::ErrorReportingConfig,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Config {
+            fn default() -> Self {
+                Self {
+                    cache_timeout: Err(
+                        "no value supplied for cache_timeout".to_string(),
+                    ),
+                    cache_timeout_flows: Err(
+                        "no value supplied for cache_timeout_flows".to_string(),
+                    ),
+                    cache_timeout_policies: Err(
+                        "no value supplied for cache_timeout_policies".to_string(),
+                    ),
+                    capabilities: Err("no value supplied for capabilities".to_string()),
+                    error_reporting: Err(
+                        "no value supplied for error_reporting".to_string(),
+                    ),
+                }
+            }
+        }
+        impl Config {
+            pub fn cache_timeout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_timeout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cache_timeout: {e}")
+                    });
+                self
+            }
+            pub fn cache_timeout_flows<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_timeout_flows = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cache_timeout_flows: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cache_timeout_policies<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_timeout_policies = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cache_timeout_policies: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn capabilities<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CapabilitiesEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.capabilities = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for capabilities: {e}")
+                    });
+                self
+            }
+            pub fn error_reporting<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ErrorReportingConfig>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_reporting = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for error_reporting: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Config> for super::Config {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Config,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cache_timeout: value.cache_timeout?,
+                    cache_timeout_flows: value.cache_timeout_flows?,
+                    cache_timeout_policies: value.cache_timeout_policies?,
+                    capabilities: value.capabilities?,
+                    error_reporting: value.error_reporting?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Config> for Config {
+            fn from(value: super::Config) -> Self {
+                Self {
+                    cache_timeout: Ok(value.cache_timeout),
+                    cache_timeout_flows: Ok(value.cache_timeout_flows),
+                    cache_timeout_policies: Ok(value.cache_timeout_policies),
+                    capabilities: Ok(value.capabilities),
+                    error_reporting: Ok(value.error_reporting),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ErrorReportingConfig {
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            environment: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            send_pii: ::std::result::Result<bool, ::std::string::String>,
+            sentry_dsn: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            traces_sample_rate: ::std::result::Result<f64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ErrorReportingConfig {
+            fn default() -> Self {
+                Self {
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    environment: Err("no value supplied for environment".to_string()),
+                    send_pii: Err("no value supplied for send_pii".to_string()),
+                    sentry_dsn: Err("no value supplied for sentry_dsn".to_string()),
+                    traces_sample_rate: Err(
+                        "no value supplied for traces_sample_rate".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ErrorReportingConfig {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn environment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.environment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for environment: {e}")
+                    });
+                self
+            }
+            pub fn send_pii<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.send_pii = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for send_pii: {e}")
+                    });
+                self
+            }
+            pub fn sentry_dsn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sentry_dsn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sentry_dsn: {e}")
+                    });
+                self
+            }
+            pub fn traces_sample_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.traces_sample_rate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for traces_sample_rate: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ErrorReportingConfig>
+        for super::ErrorReportingConfig {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ErrorReportingConfig,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    environment: value.environment?,
+                    send_pii: value.send_pii?,
+                    sentry_dsn: value.sentry_dsn?,
+                    traces_sample_rate: value.traces_sample_rate?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ErrorReportingConfig> for ErrorReportingConfig {
+            fn from(value: super::ErrorReportingConfig) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    environment: Ok(value.environment),
+                    send_pii: Ok(value.send_pii),
+                    sentry_dsn: Ok(value.sentry_dsn),
+                    traces_sample_rate: Ok(value.traces_sample_rate),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct FaultConfig {
             rules: ::std::result::Result<
                 ::std::vec::Vec<super::FaultRule>,
@@ -6385,6 +7139,381 @@ and, if this user is being impersonated, the original user in the `original` pro
                     latency_ms: Ok(value.latency_ms),
                     operation_id: Ok(value.operation_id),
                     seed: Ok(value.seed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Flow {
+            authentication: ::std::result::Result<
+                ::std::option::Option<super::AuthenticationEnum>,
+                ::std::string::String,
+            >,
+            background: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            background_themed_urls: ::std::result::Result<
+                ::std::option::Option<super::ThemedUrls>,
+                ::std::string::String,
+            >,
+            background_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            cache_count: ::std::result::Result<i64, ::std::string::String>,
+            compatibility_mode: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            denied_action: ::std::result::Result<
+                ::std::option::Option<super::DeniedActionEnum>,
+                ::std::string::String,
+            >,
+            designation: ::std::result::Result<
+                super::FlowDesignationEnum,
+                ::std::string::String,
+            >,
+            export_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            layout: ::std::result::Result<
+                ::std::option::Option<super::FlowLayoutEnum>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            policies: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::PolicyEngineMode>,
+                ::std::string::String,
+            >,
+            policybindingmodel_ptr_id: ::std::result::Result<
+                ::uuid::Uuid,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<super::FlowSlug, ::std::string::String>,
+            stages: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Flow {
+            fn default() -> Self {
+                Self {
+                    authentication: Ok(Default::default()),
+                    background: Ok(Default::default()),
+                    background_themed_urls: Err(
+                        "no value supplied for background_themed_urls".to_string(),
+                    ),
+                    background_url: Err(
+                        "no value supplied for background_url".to_string(),
+                    ),
+                    cache_count: Err("no value supplied for cache_count".to_string()),
+                    compatibility_mode: Ok(Default::default()),
+                    denied_action: Ok(Default::default()),
+                    designation: Err("no value supplied for designation".to_string()),
+                    export_url: Err("no value supplied for export_url".to_string()),
+                    layout: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    policies: Err("no value supplied for policies".to_string()),
+                    policy_engine_mode: Ok(Default::default()),
+                    policybindingmodel_ptr_id: Err(
+                        "no value supplied for policybindingmodel_ptr_id".to_string(),
+                    ),
+                    slug: Err("no value supplied for slug".to_string()),
+                    stages: Err("no value supplied for stages".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                }
+            }
+        }
+        impl Flow {
+            pub fn authentication<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AuthenticationEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentication = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authentication: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn background<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for background: {e}")
+                    });
+                self
+            }
+            pub fn background_themed_urls<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ThemedUrls>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_themed_urls = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_themed_urls: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn background_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cache_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cache_count: {e}")
+                    });
+                self
+            }
+            pub fn compatibility_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.compatibility_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for compatibility_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn denied_action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::DeniedActionEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.denied_action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for denied_action: {e}")
+                    });
+                self
+            }
+            pub fn designation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FlowDesignationEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.designation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for designation: {e}")
+                    });
+                self
+            }
+            pub fn export_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.export_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for export_url: {e}")
+                    });
+                self
+            }
+            pub fn layout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FlowLayoutEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.layout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for layout: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn policies<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policies = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for policies: {e}")
+                    });
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn policybindingmodel_ptr_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policybindingmodel_ptr_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policybindingmodel_ptr_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FlowSlug>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+            pub fn stages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stages = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for stages: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Flow> for super::Flow {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Flow,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    authentication: value.authentication?,
+                    background: value.background?,
+                    background_themed_urls: value.background_themed_urls?,
+                    background_url: value.background_url?,
+                    cache_count: value.cache_count?,
+                    compatibility_mode: value.compatibility_mode?,
+                    denied_action: value.denied_action?,
+                    designation: value.designation?,
+                    export_url: value.export_url?,
+                    layout: value.layout?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    policies: value.policies?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    policybindingmodel_ptr_id: value.policybindingmodel_ptr_id?,
+                    slug: value.slug?,
+                    stages: value.stages?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Flow> for Flow {
+            fn from(value: super::Flow) -> Self {
+                Self {
+                    authentication: Ok(value.authentication),
+                    background: Ok(value.background),
+                    background_themed_urls: Ok(value.background_themed_urls),
+                    background_url: Ok(value.background_url),
+                    cache_count: Ok(value.cache_count),
+                    compatibility_mode: Ok(value.compatibility_mode),
+                    denied_action: Ok(value.denied_action),
+                    designation: Ok(value.designation),
+                    export_url: Ok(value.export_url),
+                    layout: Ok(value.layout),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    policies: Ok(value.policies),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    policybindingmodel_ptr_id: Ok(value.policybindingmodel_ptr_id),
+                    slug: Ok(value.slug),
+                    stages: Ok(value.stages),
+                    title: Ok(value.title),
                 }
             }
         }
@@ -10550,6 +11679,86 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::PaginatedApplicationList>
         for PaginatedApplicationList {
             fn from(value: super::PaginatedApplicationList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedFlowList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Flow>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedFlowList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedFlowList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Flow>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedFlowList> for super::PaginatedFlowList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedFlowList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedFlowList> for PaginatedFlowList {
+            fn from(value: super::PaginatedFlowList) -> Self {
                 Self {
                     autocomplete: Ok(value.autocomplete),
                     pagination: Ok(value.pagination),
@@ -18194,6 +19403,50 @@ let response = client.core_users_partial_update()
     pub fn core_users_partial_update(&self) -> builder::CoreUsersPartialUpdate<'_> {
         builder::CoreUsersPartialUpdate::new(self)
     }
+    /**Flow Viewset
+
+Sends a `GET` request to `/api/v3/flows/instances/`
+
+Arguments:
+- `denied_action`
+- `designation`
+- `flow_uuid`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+- `slug`
+```ignore
+let response = client.flows_instances_list()
+    .denied_action(denied_action)
+    .designation(designation)
+    .flow_uuid(flow_uuid)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .slug(slug)
+    .send()
+    .await;
+```*/
+    pub fn flows_instances_list(&self) -> builder::FlowsInstancesList<'_> {
+        builder::FlowsInstancesList::new(self)
+    }
+    /**Flow Viewset
+
+Sends a `GET` request to `/api/v3/flows/instances/{slug}/`
+
+```ignore
+let response = client.flows_instances_retrieve()
+    .slug(slug)
+    .send()
+    .await;
+```*/
+    pub fn flows_instances_retrieve(&self) -> builder::FlowsInstancesRetrieve<'_> {
+        builder::FlowsInstancesRetrieve::new(self)
+    }
     /**AccessToken Viewset
 
 Sends a `GET` request to `/api/v3/oauth2/access_tokens/`
@@ -18452,6 +19705,18 @@ let response = client.providers_oauth2_destroy()
 ```*/
     pub fn providers_oauth2_destroy(&self) -> builder::ProvidersOauth2Destroy<'_> {
         builder::ProvidersOauth2Destroy::new(self)
+    }
+    /**Retrieve public configuration options
+
+Sends a `GET` request to `/api/v3/root/config/`
+
+```ignore
+let response = client.root_config_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn root_config_retrieve(&self) -> builder::RootConfigRetrieve<'_> {
+        builder::RootConfigRetrieve::new(self)
     }
     /**Authorization endpoint, non-interactive
 
@@ -23966,6 +25231,328 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::flows_instances_list`]
+
+[`Client::flows_instances_list`]: super::Client::flows_instances_list*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsInstancesList<'a> {
+        client: &'a super::Client,
+        denied_action: Result<Option<types::DeniedActionEnum>, String>,
+        designation: Result<Option<types::FlowDesignationEnum>, String>,
+        flow_uuid: Result<Option<::uuid::Uuid>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        slug: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> FlowsInstancesList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                denied_action: Ok(None),
+                designation: Ok(None),
+                flow_uuid: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                slug: Ok(None),
+            }
+        }
+        pub fn denied_action<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeniedActionEnum>,
+        {
+            self.denied_action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `DeniedActionEnum` for denied_action failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn designation<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FlowDesignationEnum>,
+        {
+            self.designation = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `FlowDesignationEnum` for designation failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn flow_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.flow_uuid = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for flow_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/flows/instances/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedFlowList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                denied_action,
+                designation,
+                flow_uuid,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+                slug,
+            } = self;
+            let denied_action = denied_action.map_err(Error::InvalidRequest)?;
+            let designation = designation.map_err(Error::InvalidRequest)?;
+            let flow_uuid = flow_uuid.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/flows/instances/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("denied_action", &denied_action),
+                )
+                .query(&progenitor_client::QueryParam::new("designation", &designation))
+                .query(&progenitor_client::QueryParam::new("flow_uuid", &flow_uuid))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("slug", &slug))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_instances_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flows_instances_retrieve`]
+
+[`Client::flows_instances_retrieve`]: super::Client::flows_instances_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsInstancesRetrieve<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+    }
+    impl<'a> FlowsInstancesRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/flows/instances/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Flow>, Error<types::AuthentikError>> {
+            let Self { client, slug } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/flows/instances/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_instances_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::oauth2_access_tokens_list`]
 
 [`Client::oauth2_access_tokens_list`]: super::Client::oauth2_access_tokens_list*/
@@ -25601,6 +27188,68 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::root_config_retrieve`]
+
+[`Client::root_config_retrieve`]: super::Client::root_config_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct RootConfigRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> RootConfigRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v3/root/config/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Config>, Error<types::AuthentikError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v3/root/config/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "root_config_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

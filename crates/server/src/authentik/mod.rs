@@ -10,16 +10,20 @@
 mod applications;
 mod auth;
 mod core_tokens;
+mod flows;
 mod issued_tokens;
 pub(crate) mod oauth2;
 pub(crate) mod oidc;
 #[cfg(test)]
 mod proptests;
 mod providers;
+mod root_config;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
 pub(crate) use core_tokens::with_fresh_key;
+pub use flows::{DEFAULT_BACKGROUND_URL, Flow, FlowListParams, flow_by_pk};
 pub use providers::ProviderListParams;
+pub use root_config::RootConfig;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

@@ -318,6 +318,47 @@ pub fn application(view: &crate::authentik::ApplicationView) -> types::Applicati
     }
 }
 
+/// `ConfigSerializer`.
+pub fn root_config(config: &crate::authentik::RootConfig) -> types::Config {
+    types::Config {
+        cache_timeout: config.cache_timeout,
+        cache_timeout_flows: config.cache_timeout_flows,
+        cache_timeout_policies: config.cache_timeout_policies,
+        capabilities: config.capabilities.iter().filter_map(|c| c.parse().ok()).collect(),
+        error_reporting: types::ErrorReportingConfig {
+            enabled: config.error_reporting_enabled,
+            environment: config.environment.to_owned(),
+            send_pii: config.send_pii,
+            sentry_dsn: config.sentry_dsn.to_owned(),
+            traces_sample_rate: config.traces_sample_rate,
+        },
+    }
+}
+
+/// `FlowSerializer`: `pk` and `policybindingmodel_ptr_id` are the same uuid; no stages, policies or cached plans.
+pub fn flow(flow: &crate::authentik::Flow) -> types::Flow {
+    types::Flow {
+        authentication: flow.authentication.parse().ok(),
+        background: Some(String::new()),
+        background_themed_urls: None,
+        background_url: crate::authentik::DEFAULT_BACKGROUND_URL.to_owned(),
+        cache_count: 0,
+        compatibility_mode: Some(false),
+        denied_action: flow.denied_action.parse().ok(),
+        designation: flow.designation.parse().unwrap_or(types::FlowDesignationEnum::StageConfiguration),
+        export_url: format!("/api/v3/flows/instances/{}/export/", flow.slug),
+        layout: Some(types::FlowLayoutEnum::Stacked),
+        name: flow.name.to_owned(),
+        pk: flow.pk,
+        policies: Vec::new(),
+        policy_engine_mode: Some(types::PolicyEngineMode::Any),
+        policybindingmodel_ptr_id: flow.pk,
+        slug: flow.slug.to_owned(),
+        stages: Vec::new(),
+        title: flow.title.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

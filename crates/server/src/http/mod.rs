@@ -6,6 +6,7 @@
 mod admin;
 mod authentik;
 mod authentik_providers;
+mod authentik_setup;
 mod authentik_users;
 mod context;
 mod convert;
@@ -29,7 +30,7 @@ use crate::model::OAuthKind;
 
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, TsResponseError};
-use self::observe::observed;
+use self::observe::{delegate, observed};
 /// The Dropshot API description of every operation ([`crate::start_with_store`] serves it).
 pub(crate) use tokenstack_api::token_api_mod::api_description;
 
@@ -466,29 +467,21 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, admin::admin_netbird_users_create(&rqctx, body)).await
     }
 
-    async fn admin_clock_retrieve(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
-        observed(&rqctx, admin::admin_clock_retrieve(&rqctx)).await
-    }
-
-    async fn admin_clock_update(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::ClockOffset>,
-    ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
-        observed(&rqctx, admin::admin_clock_update(&rqctx, body)).await
-    }
-
-    async fn admin_faults_retrieve(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
-        observed(&rqctx, admin::admin_faults_retrieve(&rqctx)).await
-    }
-
-    async fn admin_faults_update(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::FaultConfig>,
-    ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
-        observed(&rqctx, admin::admin_faults_update(&rqctx, body)).await
+    delegate! {
+        admin::admin_clock_retrieve => fn admin_clock_retrieve()
+            -> HttpResponseOk<types::ClockOffset>, TsResponseError;
+        admin::admin_clock_update => fn admin_clock_update(body: JsonBody<types::ClockOffset>)
+            -> HttpResponseOk<types::ClockOffset>, TsResponseError;
+        admin::admin_faults_retrieve => fn admin_faults_retrieve() -> HttpResponseOk<types::FaultConfig>, TsResponseError;
+        admin::admin_faults_update => fn admin_faults_update(body: JsonBody<types::FaultConfig>)
+            -> HttpResponseOk<types::FaultConfig>, TsResponseError;
+        authentik_setup::root_config_retrieve => fn root_config_retrieve()
+            -> HttpResponseOk<types::Config>, AkResponseError;
+        authentik_setup::flows_instances_list => fn flows_instances_list(
+            query: Query<params::FlowsInstancesListQuery>,
+        ) -> HttpResponseOk<types::PaginatedFlowList>, AkResponseError;
+        authentik_setup::flows_instances_retrieve => fn flows_instances_retrieve(
+            path: Path<params::FlowsInstancesRetrievePath>,
+        ) -> HttpResponseOk<types::Flow>, AkResponseError;
     }
 }
