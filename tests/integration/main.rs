@@ -2,6 +2,7 @@
 
 mod admin;
 mod authentik;
+mod crypto;
 mod netbird;
 mod netbird_groups;
 mod oauth2;

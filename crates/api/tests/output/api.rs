@@ -164,6 +164,70 @@ pub mod types {
         ///username of the owner
         pub user: ::std::string::String,
     }
+    ///`AlgEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AlgEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ecdsa")]
+        Ecdsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for AlgEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ecdsa => f.write_str("ecdsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AlgEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ecdsa" => Ok(Self::Ecdsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Application Serializer
     #[derive(
         ::serde::Deserialize,
@@ -455,6 +519,176 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///Get CertificateKeyPair's data
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CertificateData {
+        pub data: ::std::string::String,
+    }
+    ///Certificate generation parameters
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CertificateGenerationRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for CertificateGenerationRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateGenerationRequest> for ::serde_json::Value {
+        fn from(value: CertificateGenerationRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for CertificateGenerationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CertificateKeyPair {
+        ///Certificate expiry date
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_expiry: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Certificate subject as RFC4514 string
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_subject: ::std::option::Option<::std::string::String>,
+        ///Get URL to download certificate
+        pub certificate_download_url: ::std::string::String,
+        ///SHA1 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha1: ::std::option::Option<::std::string::String>,
+        ///SHA256 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha256: ::std::option::Option<::std::string::String>,
+        ///Key algorithm type detected from the certificate's public key
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub key_type: ::std::option::Option<CertificateKeyPairKeyTypeEnum>,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Show if this keypair has a private key configured or not
+        pub private_key_available: bool,
+        ///Get URL to download private key
+        pub private_key_download_url: ::std::string::String,
+    }
+    ///`CertificateKeyPairKeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum CertificateKeyPairKeyTypeEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for CertificateKeyPairKeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairKeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ec" => Ok(Self::Ec),
+                "dsa" => Ok(Self::Dsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CertificateKeyPairRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for CertificateKeyPairRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateKeyPairRequest> for ::serde_json::Value {
+        fn from(value: CertificateKeyPairRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for CertificateKeyPairRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
         }
     }
     ///`ClientTypeEnum`
@@ -1354,6 +1588,74 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub keys: ::std::vec::Vec<JsonWebKey>,
     }
+    ///`KeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum KeyTypeEnum {
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+        #[serde(rename = "rsa")]
+        Rsa,
+    }
+    impl ::std::fmt::Display for KeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+                Self::Rsa => f.write_str("rsa"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "dsa" => Ok(Self::Dsa),
+                "ec" => Ok(Self::Ec),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                "rsa" => Ok(Self::Rsa),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`MatchingModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -2068,6 +2370,19 @@ pub mod types {
         pub autocomplete: Autocomplete,
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<Application>,
+    }
+    ///`PaginatedCertificateKeyPairList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedCertificateKeyPairList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<CertificateKeyPair>,
     }
     ///`PaginatedFlowList`
     #[derive(
@@ -4422,6 +4737,93 @@ pub mod params {
         ///A unique integer value identifying this User.
         pub id: ::std::string::String,
     }
+    ///Query parameters of `crypto_certificatekeypairs_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CryptoCertificatekeypairsListQuery {
+        ///Only return certificate-key pairs with keys
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub has_key: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub key_type: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsRetrievePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_generate_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsGenerateCreatePath {
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsDestroyPath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_view_certificate_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsViewCertificateRetrievePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::uuid::Uuid,
+    }
+    ///Query parameters of `crypto_certificatekeypairs_view_certificate_retrieve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CryptoCertificatekeypairsViewCertificateRetrieveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub download: Option<::std::string::String>,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_view_private_key_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsViewPrivateKeyRetrievePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::uuid::Uuid,
+    }
+    ///Query parameters of `crypto_certificatekeypairs_view_private_key_retrieve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub download: Option<::std::string::String>,
+    }
     ///Query parameters of `flows_instances_list`.
     #[derive(
         Debug,
@@ -4715,6 +5117,13 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_users_service_account_create",
     "core_users_destroy",
     "core_users_partial_update",
+    "crypto_certificatekeypairs_list",
+    "crypto_certificatekeypairs_create",
+    "crypto_certificatekeypairs_retrieve",
+    "crypto_certificatekeypairs_generate_create",
+    "crypto_certificatekeypairs_destroy",
+    "crypto_certificatekeypairs_view_certificate_retrieve",
+    "crypto_certificatekeypairs_view_private_key_retrieve",
     "flows_instances_list",
     "flows_instances_retrieve",
     "oauth2_access_tokens_list",
@@ -4749,6 +5158,12 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "core_users_service_account_create",
         "service_account",
         "id",
+    ),
+    (
+        "crypto_certificatekeypairs_generate_create",
+        "crypto_certificatekeypairs_generate_create",
+        "generate",
+        "kp_uuid",
     ),
     (
         "oauth2_provider_authorize",
@@ -4827,6 +5242,13 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_users_service_account_create", &["core"]),
     ("core_users_destroy", &["core"]),
     ("core_users_partial_update", &["core"]),
+    ("crypto_certificatekeypairs_list", &["crypto"]),
+    ("crypto_certificatekeypairs_create", &["crypto"]),
+    ("crypto_certificatekeypairs_retrieve", &["crypto"]),
+    ("crypto_certificatekeypairs_generate_create", &["crypto"]),
+    ("crypto_certificatekeypairs_destroy", &["crypto"]),
+    ("crypto_certificatekeypairs_view_certificate_retrieve", &["crypto"]),
+    ("crypto_certificatekeypairs_view_private_key_retrieve", &["crypto"]),
     ("flows_instances_list", &["flows"]),
     ("flows_instances_retrieve", &["flows"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
@@ -5411,6 +5833,101 @@ pub trait TokenApi {
         body: crate::JsonBody<types::PatchedUserRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/",
+    operation_id = "crypto_certificatekeypairs_list",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CryptoCertificatekeypairsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedCertificateKeyPairList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/crypto/certificatekeypairs/",
+    operation_id = "crypto_certificatekeypairs_create",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::CertificateKeyPairRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_retrieve",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Generate a new, self-signed certificate-key pair
+    #[endpoint{method = POST,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_generate_create",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_generate_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsGenerateCreatePath>,
+        body: crate::JsonBody<types::CertificateGenerationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_destroy",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Return certificate-key pairs certificate and log access
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_certificate/",
+    operation_id = "crypto_certificatekeypairs_view_certificate_retrieve",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_view_certificate_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<
+            params::CryptoCertificatekeypairsViewCertificateRetrievePath,
+        >,
+        query: dropshot::Query<
+            params::CryptoCertificatekeypairsViewCertificateRetrieveQuery,
+        >,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateData>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Return certificate-key pairs private key and log access
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_private_key/",
+    operation_id = "crypto_certificatekeypairs_view_private_key_retrieve",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_view_private_key_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<
+            params::CryptoCertificatekeypairsViewPrivateKeyRetrievePath,
+        >,
+        query: dropshot::Query<
+            params::CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery,
+        >,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateData>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Flow Viewset

@@ -162,6 +162,69 @@ pub mod types {
             Default::default()
         }
     }
+    ///`AlgEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AlgEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ecdsa")]
+        Ecdsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for AlgEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ecdsa => f.write_str("ecdsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AlgEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ecdsa" => Ok(Self::Ecdsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Application Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Application {
@@ -616,6 +679,318 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///Get CertificateKeyPair's data
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateData {
+        pub data: ::std::string::String,
+    }
+    impl CertificateData {
+        pub fn builder() -> builder::CertificateData {
+            Default::default()
+        }
+    }
+    ///Certificate generation parameters
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateGenerationRequest {
+        #[serde(default = "defaults::certificate_generation_request_alg")]
+        pub alg: AlgEnum,
+        pub common_name: CertificateGenerationRequestCommonName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subject_alt_name: ::std::option::Option<::std::string::String>,
+        pub validity_days: i64,
+    }
+    impl CertificateGenerationRequest {
+        pub fn builder() -> builder::CertificateGenerationRequest {
+            Default::default()
+        }
+    }
+    ///`CertificateGenerationRequestCommonName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CertificateGenerationRequestCommonName(::std::string::String);
+    impl ::std::ops::Deref for CertificateGenerationRequestCommonName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateGenerationRequestCommonName>
+    for ::std::string::String {
+        fn from(value: CertificateGenerationRequestCommonName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CertificateGenerationRequestCommonName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateGenerationRequestCommonName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateGenerationRequestCommonName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CertificateGenerationRequestCommonName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateKeyPair {
+        ///Certificate expiry date
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_expiry: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Certificate subject as RFC4514 string
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_subject: ::std::option::Option<::std::string::String>,
+        ///Get URL to download certificate
+        pub certificate_download_url: ::std::string::String,
+        ///SHA1 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha1: ::std::option::Option<::std::string::String>,
+        ///SHA256 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha256: ::std::option::Option<::std::string::String>,
+        ///Key algorithm type detected from the certificate's public key
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub key_type: ::std::option::Option<CertificateKeyPairKeyTypeEnum>,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Show if this keypair has a private key configured or not
+        pub private_key_available: bool,
+        ///Get URL to download private key
+        pub private_key_download_url: ::std::string::String,
+    }
+    impl CertificateKeyPair {
+        pub fn builder() -> builder::CertificateKeyPair {
+            Default::default()
+        }
+    }
+    ///`CertificateKeyPairKeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CertificateKeyPairKeyTypeEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for CertificateKeyPairKeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairKeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ec" => Ok(Self::Ec),
+                "dsa" => Ok(Self::Dsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateKeyPairRequest {
+        ///PEM-encoded Certificate data
+        pub certificate_data: CertificateKeyPairRequestCertificateData,
+        ///Optional Private Key. If this is set, you can use this keypair for encryption.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_data: ::std::option::Option<::std::string::String>,
+        pub name: CertificateKeyPairRequestName,
+    }
+    impl CertificateKeyPairRequest {
+        pub fn builder() -> builder::CertificateKeyPairRequest {
+            Default::default()
+        }
+    }
+    ///PEM-encoded Certificate data
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CertificateKeyPairRequestCertificateData(::std::string::String);
+    impl ::std::ops::Deref for CertificateKeyPairRequestCertificateData {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateKeyPairRequestCertificateData>
+    for ::std::string::String {
+        fn from(value: CertificateKeyPairRequestCertificateData) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairRequestCertificateData {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CertificateKeyPairRequestCertificateData {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CertificateKeyPairRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CertificateKeyPairRequestName(::std::string::String);
+    impl ::std::ops::Deref for CertificateKeyPairRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateKeyPairRequestName> for ::std::string::String {
+        fn from(value: CertificateKeyPairRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CertificateKeyPairRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`ClientTypeEnum`
@@ -1568,6 +1943,73 @@ pub mod types {
     impl JsonWebKeySet {
         pub fn builder() -> builder::JsonWebKeySet {
             Default::default()
+        }
+    }
+    ///`KeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KeyTypeEnum {
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+        #[serde(rename = "rsa")]
+        Rsa,
+    }
+    impl ::std::fmt::Display for KeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+                Self::Rsa => f.write_str("rsa"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "dsa" => Ok(Self::Dsa),
+                "ec" => Ok(Self::Ec),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                "rsa" => Ok(Self::Rsa),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
@@ -2812,6 +3254,18 @@ pub mod types {
     }
     impl PaginatedApplicationList {
         pub fn builder() -> builder::PaginatedApplicationList {
+            Default::default()
+        }
+    }
+    ///`PaginatedCertificateKeyPairList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedCertificateKeyPairList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<CertificateKeyPair>,
+    }
+    impl PaginatedCertificateKeyPairList {
+        pub fn builder() -> builder::PaginatedCertificateKeyPairList {
             Default::default()
         }
     }
@@ -6648,6 +7102,485 @@ and, if this user is being impersonated, the original user in the `original` pro
                     policy_engine_mode: Ok(value.policy_engine_mode),
                     provider: Ok(value.provider),
                     slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateData {
+            data: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CertificateData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl CertificateData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateData> for super::CertificateData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::CertificateData> for CertificateData {
+            fn from(value: super::CertificateData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateGenerationRequest {
+            alg: ::std::result::Result<super::AlgEnum, ::std::string::String>,
+            common_name: ::std::result::Result<
+                super::CertificateGenerationRequestCommonName,
+                ::std::string::String,
+            >,
+            subject_alt_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            validity_days: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for CertificateGenerationRequest {
+            fn default() -> Self {
+                Self {
+                    alg: Ok(super::defaults::certificate_generation_request_alg()),
+                    common_name: Err("no value supplied for common_name".to_string()),
+                    subject_alt_name: Ok(Default::default()),
+                    validity_days: Err("no value supplied for validity_days".to_string()),
+                }
+            }
+        }
+        impl CertificateGenerationRequest {
+            pub fn alg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AlgEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.alg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for alg: {e}")
+                    });
+                self
+            }
+            pub fn common_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::CertificateGenerationRequestCommonName,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.common_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for common_name: {e}")
+                    });
+                self
+            }
+            pub fn subject_alt_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject_alt_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for subject_alt_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn validity_days<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.validity_days = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for validity_days: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateGenerationRequest>
+        for super::CertificateGenerationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateGenerationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    alg: value.alg?,
+                    common_name: value.common_name?,
+                    subject_alt_name: value.subject_alt_name?,
+                    validity_days: value.validity_days?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CertificateGenerationRequest>
+        for CertificateGenerationRequest {
+            fn from(value: super::CertificateGenerationRequest) -> Self {
+                Self {
+                    alg: Ok(value.alg),
+                    common_name: Ok(value.common_name),
+                    subject_alt_name: Ok(value.subject_alt_name),
+                    validity_days: Ok(value.validity_days),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateKeyPair {
+            cert_expiry: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            cert_subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            certificate_download_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            fingerprint_sha1: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            fingerprint_sha256: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_type: ::std::result::Result<
+                ::std::option::Option<super::CertificateKeyPairKeyTypeEnum>,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            private_key_available: ::std::result::Result<bool, ::std::string::String>,
+            private_key_download_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CertificateKeyPair {
+            fn default() -> Self {
+                Self {
+                    cert_expiry: Err("no value supplied for cert_expiry".to_string()),
+                    cert_subject: Err("no value supplied for cert_subject".to_string()),
+                    certificate_download_url: Err(
+                        "no value supplied for certificate_download_url".to_string(),
+                    ),
+                    fingerprint_sha1: Err(
+                        "no value supplied for fingerprint_sha1".to_string(),
+                    ),
+                    fingerprint_sha256: Err(
+                        "no value supplied for fingerprint_sha256".to_string(),
+                    ),
+                    key_type: Err("no value supplied for key_type".to_string()),
+                    managed: Err("no value supplied for managed".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    private_key_available: Err(
+                        "no value supplied for private_key_available".to_string(),
+                    ),
+                    private_key_download_url: Err(
+                        "no value supplied for private_key_download_url".to_string(),
+                    ),
+                }
+            }
+        }
+        impl CertificateKeyPair {
+            pub fn cert_expiry<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cert_expiry = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cert_expiry: {e}")
+                    });
+                self
+            }
+            pub fn cert_subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cert_subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cert_subject: {e}")
+                    });
+                self
+            }
+            pub fn certificate_download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_download_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn fingerprint_sha1<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fingerprint_sha1 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for fingerprint_sha1: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn fingerprint_sha256<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fingerprint_sha256 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for fingerprint_sha256: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CertificateKeyPairKeyTypeEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_type: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn private_key_available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.private_key_available = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for private_key_available: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn private_key_download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.private_key_download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for private_key_download_url: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateKeyPair> for super::CertificateKeyPair {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateKeyPair,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cert_expiry: value.cert_expiry?,
+                    cert_subject: value.cert_subject?,
+                    certificate_download_url: value.certificate_download_url?,
+                    fingerprint_sha1: value.fingerprint_sha1?,
+                    fingerprint_sha256: value.fingerprint_sha256?,
+                    key_type: value.key_type?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    private_key_available: value.private_key_available?,
+                    private_key_download_url: value.private_key_download_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CertificateKeyPair> for CertificateKeyPair {
+            fn from(value: super::CertificateKeyPair) -> Self {
+                Self {
+                    cert_expiry: Ok(value.cert_expiry),
+                    cert_subject: Ok(value.cert_subject),
+                    certificate_download_url: Ok(value.certificate_download_url),
+                    fingerprint_sha1: Ok(value.fingerprint_sha1),
+                    fingerprint_sha256: Ok(value.fingerprint_sha256),
+                    key_type: Ok(value.key_type),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    private_key_available: Ok(value.private_key_available),
+                    private_key_download_url: Ok(value.private_key_download_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateKeyPairRequest {
+            certificate_data: ::std::result::Result<
+                super::CertificateKeyPairRequestCertificateData,
+                ::std::string::String,
+            >,
+            key_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::CertificateKeyPairRequestName,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CertificateKeyPairRequest {
+            fn default() -> Self {
+                Self {
+                    certificate_data: Err(
+                        "no value supplied for certificate_data".to_string(),
+                    ),
+                    key_data: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl CertificateKeyPairRequest {
+            pub fn certificate_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::CertificateKeyPairRequestCertificateData,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_data: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CertificateKeyPairRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateKeyPairRequest>
+        for super::CertificateKeyPairRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateKeyPairRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    certificate_data: value.certificate_data?,
+                    key_data: value.key_data?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CertificateKeyPairRequest>
+        for CertificateKeyPairRequest {
+            fn from(value: super::CertificateKeyPairRequest) -> Self {
+                Self {
+                    certificate_data: Ok(value.certificate_data),
+                    key_data: Ok(value.key_data),
+                    name: Ok(value.name),
                 }
             }
         }
@@ -11679,6 +12612,88 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::PaginatedApplicationList>
         for PaginatedApplicationList {
             fn from(value: super::PaginatedApplicationList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedCertificateKeyPairList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CertificateKeyPair>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedCertificateKeyPairList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedCertificateKeyPairList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CertificateKeyPair>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedCertificateKeyPairList>
+        for super::PaginatedCertificateKeyPairList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedCertificateKeyPairList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedCertificateKeyPairList>
+        for PaginatedCertificateKeyPairList {
+            fn from(value: super::PaginatedCertificateKeyPairList) -> Self {
                 Self {
                     autocomplete: Ok(value.autocomplete),
                     pagination: Ok(value.pagination),
@@ -18546,6 +19561,9 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        pub(super) fn certificate_generation_request_alg() -> super::AlgEnum {
+            super::AlgEnum::Rsa
+        }
         pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
         }
@@ -19402,6 +20420,139 @@ let response = client.core_users_partial_update()
 ```*/
     pub fn core_users_partial_update(&self) -> builder::CoreUsersPartialUpdate<'_> {
         builder::CoreUsersPartialUpdate::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/`
+
+Arguments:
+- `has_key`: Only return certificate-key pairs with keys
+- `key_type`
+- `managed`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.crypto_certificatekeypairs_list()
+    .has_key(has_key)
+    .key_type(key_type)
+    .managed(managed)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_list(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsList<'_> {
+        builder::CryptoCertificatekeypairsList::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/`
+
+```ignore
+let response = client.crypto_certificatekeypairs_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_create(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsCreate<'_> {
+        builder::CryptoCertificatekeypairsCreate::new(self)
+    }
+    /**Generate a new, self-signed certificate-key pair
+
+Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/generate/`
+
+```ignore
+let response = client.crypto_certificatekeypairs_generate_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_generate_create(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsGenerateCreate<'_> {
+        builder::CryptoCertificatekeypairsGenerateCreate::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+```ignore
+let response = client.crypto_certificatekeypairs_retrieve()
+    .kp_uuid(kp_uuid)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_retrieve(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsRetrieve<'_> {
+        builder::CryptoCertificatekeypairsRetrieve::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `DELETE` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+```ignore
+let response = client.crypto_certificatekeypairs_destroy()
+    .kp_uuid(kp_uuid)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_destroy(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsDestroy<'_> {
+        builder::CryptoCertificatekeypairsDestroy::new(self)
+    }
+    /**Return certificate-key pairs certificate and log access
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_certificate/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `download`
+```ignore
+let response = client.crypto_certificatekeypairs_view_certificate_retrieve()
+    .kp_uuid(kp_uuid)
+    .download(download)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_view_certificate_retrieve(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsViewCertificateRetrieve<'_> {
+        builder::CryptoCertificatekeypairsViewCertificateRetrieve::new(self)
+    }
+    /**Return certificate-key pairs private key and log access
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_private_key/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `download`
+```ignore
+let response = client.crypto_certificatekeypairs_view_private_key_retrieve()
+    .kp_uuid(kp_uuid)
+    .download(download)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_view_private_key_retrieve(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsViewPrivateKeyRetrieve<'_> {
+        builder::CryptoCertificatekeypairsViewPrivateKeyRetrieve::new(self)
     }
     /**Flow Viewset
 
@@ -25199,6 +26350,827 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "core_users_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_list`]
+
+[`Client::crypto_certificatekeypairs_list`]: super::Client::crypto_certificatekeypairs_list*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsList<'a> {
+        client: &'a super::Client,
+        has_key: Result<Option<bool>, String>,
+        key_type: Result<Option<types::KeyTypeEnum>, String>,
+        managed: Result<Option<::std::string::String>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                has_key: Ok(None),
+                key_type: Ok(None),
+                managed: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn has_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.has_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for has_key failed".to_string());
+            self
+        }
+        pub fn key_type<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::KeyTypeEnum>,
+        {
+            self.key_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `KeyTypeEnum` for key_type failed".to_string()
+                });
+            self
+        }
+        pub fn managed<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.managed = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for managed failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedCertificateKeyPairList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                has_key,
+                key_type,
+                managed,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let has_key = has_key.map_err(Error::InvalidRequest)?;
+            let key_type = key_type.map_err(Error::InvalidRequest)?;
+            let managed = managed.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/crypto/certificatekeypairs/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("has_key", &has_key))
+                .query(&progenitor_client::QueryParam::new("key_type", &key_type))
+                .query(&progenitor_client::QueryParam::new("managed", &managed))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_create`]
+
+[`Client::crypto_certificatekeypairs_create`]: super::Client::crypto_certificatekeypairs_create*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CertificateKeyPairRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CertificateKeyPairRequest>,
+            <V as std::convert::TryInto<
+                types::CertificateKeyPairRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CertificateKeyPairRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CertificateKeyPairRequest,
+            ) -> types::builder::CertificateKeyPairRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CertificateKeyPairRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/crypto/certificatekeypairs/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_generate_create`]
+
+[`Client::crypto_certificatekeypairs_generate_create`]: super::Client::crypto_certificatekeypairs_generate_create*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsGenerateCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CertificateGenerationRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsGenerateCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CertificateGenerationRequest>,
+            <V as std::convert::TryInto<
+                types::CertificateGenerationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CertificateGenerationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CertificateGenerationRequest,
+            ) -> types::builder::CertificateGenerationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/generate/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CertificateGenerationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/generate/", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_generate_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_retrieve`]
+
+[`Client::crypto_certificatekeypairs_retrieve`]: super::Client::crypto_certificatekeypairs_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsRetrieve<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_destroy`]
+
+[`Client::crypto_certificatekeypairs_destroy`]: super::Client::crypto_certificatekeypairs_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsDestroy<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, kp_uuid } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_view_certificate_retrieve`]
+
+[`Client::crypto_certificatekeypairs_view_certificate_retrieve`]: super::Client::crypto_certificatekeypairs_view_certificate_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsViewCertificateRetrieve<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        download: Result<Option<bool>, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsViewCertificateRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                download: Ok(None),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn download<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.download = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for download failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_certificate/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateData>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, download } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let download = download.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/view_certificate/", client
+                .baseurl, encode_path(& kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("download", &download))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_view_certificate_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_view_private_key_retrieve`]
+
+[`Client::crypto_certificatekeypairs_view_private_key_retrieve`]: super::Client::crypto_certificatekeypairs_view_private_key_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsViewPrivateKeyRetrieve<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        download: Result<Option<bool>, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsViewPrivateKeyRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                download: Ok(None),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn download<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.download = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for download failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_private_key/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateData>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, download } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let download = download.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/view_private_key/", client
+                .baseurl, encode_path(& kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("download", &download))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_view_private_key_retrieve",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

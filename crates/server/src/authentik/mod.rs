@@ -12,6 +12,7 @@ mod auth;
 mod core_tokens;
 mod flows;
 mod issued_tokens;
+mod key_pairs;
 pub(crate) mod oauth2;
 pub(crate) mod oidc;
 #[cfg(test)]
@@ -22,6 +23,7 @@ mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
 pub(crate) use core_tokens::with_fresh_key;
 pub use flows::{DEFAULT_BACKGROUND_URL, Flow, FlowListParams, flow_by_pk};
+pub use key_pairs::KeyPairListParams;
 pub use providers::ProviderListParams;
 pub use root_config::RootConfig;
 pub use users::{UserListParams, user_pk};

@@ -267,6 +267,14 @@ impl Authentik<'_> {
                 add_error(&mut errors, field, does_not_exist(body, field));
             }
         }
+        for (field, pk) in [("signing_key", signing_key), ("encryption_key", encryption_key)] {
+            if let Some(pk) = pk
+                && !errors.contains_key(field)
+                && !self.key_pair_exists(pk).await?
+            {
+                add_error(&mut errors, field, does_not_exist(body, field));
+            }
+        }
         let redirect_uris = match redirect_uris {
             None if body.get("redirect_uris").is_none() => {
                 add_error(&mut errors, "redirect_uris", MSG_REQUIRED);

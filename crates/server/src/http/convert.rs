@@ -359,6 +359,27 @@ pub fn flow(flow: &crate::authentik::Flow) -> types::Flow {
     }
 }
 
+/// `CertificateKeyPairSerializer`: the certificate's details as stored upstream (null where it does not load), the
+/// download URLs of `view_certificate/` and `view_private_key/`; no pair is `managed`.
+pub fn key_pair(pair: &crate::model::AkKeyPair) -> types::CertificateKeyPair {
+    let info = crate::authentik::oidc::x509::certificate_info(&pair.certificate_data);
+    let info = info.as_ref();
+    let base = format!("/api/v3/crypto/certificatekeypairs/{}", pair.pk);
+    types::CertificateKeyPair {
+        cert_expiry: info.map(|i| i.not_after),
+        cert_subject: info.map(|i| i.subject.clone()),
+        certificate_download_url: format!("{base}/view_certificate/?download"),
+        fingerprint_sha1: info.map(|i| i.fingerprint_sha1.clone()),
+        fingerprint_sha256: info.map(|i| i.fingerprint_sha256.clone()),
+        key_type: info.and_then(|i| i.key_type).and_then(|k| k.parse().ok()),
+        managed: None,
+        name: pair.name.clone(),
+        pk: pair.pk,
+        private_key_available: !pair.key_data.expose().is_empty(),
+        private_key_download_url: format!("{base}/view_private_key/?download"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 mod admin;
 mod authentik;
+mod authentik_crypto;
 mod authentik_providers;
 mod authentik_setup;
 mod authentik_users;
@@ -439,40 +440,24 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, admin::admin_authentik_users_create(&rqctx, body)).await
     }
 
-    async fn admin_authentik_providers_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminAuthentikProvider>,
-    ) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_providers_create(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_access_tokens_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminOAuthToken>,
-    ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_access_tokens_create(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_refresh_tokens_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminOAuthToken>,
-    ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_refresh_tokens_create(&rqctx, body)).await
-    }
-
-    async fn admin_netbird_users_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminNetbirdUser>,
-    ) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
-        observed(&rqctx, admin::admin_netbird_users_create(&rqctx, body)).await
-    }
-
     delegate! {
+        admin::admin_authentik_providers_create => fn admin_authentik_providers_create(
+            body: JsonBody<types::AdminAuthentikProvider>,
+        ) -> HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError;
+        admin::admin_authentik_access_tokens_create => fn admin_authentik_access_tokens_create(
+            body: JsonBody<types::AdminOAuthToken>,
+        ) -> HttpResponseCreated<types::AdminOAuthToken>, TsResponseError;
+        admin::admin_authentik_refresh_tokens_create => fn admin_authentik_refresh_tokens_create(
+            body: JsonBody<types::AdminOAuthToken>,
+        ) -> HttpResponseCreated<types::AdminOAuthToken>, TsResponseError;
+        admin::admin_netbird_users_create => fn admin_netbird_users_create(body: JsonBody<types::AdminNetbirdUser>)
+            -> HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError;
         admin::admin_clock_retrieve => fn admin_clock_retrieve()
             -> HttpResponseOk<types::ClockOffset>, TsResponseError;
         admin::admin_clock_update => fn admin_clock_update(body: JsonBody<types::ClockOffset>)
             -> HttpResponseOk<types::ClockOffset>, TsResponseError;
-        admin::admin_faults_retrieve => fn admin_faults_retrieve() -> HttpResponseOk<types::FaultConfig>, TsResponseError;
+        admin::admin_faults_retrieve => fn admin_faults_retrieve()
+            -> HttpResponseOk<types::FaultConfig>, TsResponseError;
         admin::admin_faults_update => fn admin_faults_update(body: JsonBody<types::FaultConfig>)
             -> HttpResponseOk<types::FaultConfig>, TsResponseError;
         authentik_setup::root_config_retrieve => fn root_config_retrieve()
@@ -483,5 +468,31 @@ impl TokenApi for ServerImpl {
         authentik_setup::flows_instances_retrieve => fn flows_instances_retrieve(
             path: Path<params::FlowsInstancesRetrievePath>,
         ) -> HttpResponseOk<types::Flow>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_list => fn crypto_certificatekeypairs_list(
+            query: Query<params::CryptoCertificatekeypairsListQuery>,
+        ) -> HttpResponseOk<types::PaginatedCertificateKeyPairList>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_create => fn crypto_certificatekeypairs_create(
+            body: JsonBody<types::CertificateKeyPairRequest>,
+        ) -> HttpResponseCreated<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_retrieve => fn crypto_certificatekeypairs_retrieve(
+            path: Path<params::CryptoCertificatekeypairsRetrievePath>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_generate_create => fn crypto_certificatekeypairs_generate_create(
+            path: Path<params::CryptoCertificatekeypairsGenerateCreatePath>,
+            body: JsonBody<types::CertificateGenerationRequest>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_destroy => fn crypto_certificatekeypairs_destroy(
+            path: Path<params::CryptoCertificatekeypairsDestroyPath>,
+        ) -> HttpResponseDeleted, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_view_certificate_retrieve
+            => fn crypto_certificatekeypairs_view_certificate_retrieve(
+            path: Path<params::CryptoCertificatekeypairsViewCertificateRetrievePath>,
+            query: Query<params::CryptoCertificatekeypairsViewCertificateRetrieveQuery>,
+        ) -> HttpResponseOk<types::CertificateData>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_view_private_key_retrieve
+            => fn crypto_certificatekeypairs_view_private_key_retrieve(
+            path: Path<params::CryptoCertificatekeypairsViewPrivateKeyRetrievePath>,
+            query: Query<params::CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery>,
+        ) -> HttpResponseOk<types::CertificateData>, AkResponseError;
     }
 }
