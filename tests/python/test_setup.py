@@ -1,20 +1,35 @@
 """A setup script's first calls, in its order, through the official authentik client unmodified: readiness on
-/root/config/, then the flows it looks up by slug and designation, and the key pair it looks up by name.
+/root/config/, then the flows it looks up by slug and designation, the key pair it looks up by name, the scope
+mappings it looks up by managed id and a custom one it adds, then a provider and an application that use them.
 """
 
 from __future__ import annotations
 
 import pytest
-from authentik_client import ApiClient, Configuration, CryptoApi, FlowsApi, RootApi
+from authentik_client import (
+    ApiClient,
+    Configuration,
+    CoreApi,
+    CryptoApi,
+    FlowsApi,
+    PropertymappingsApi,
+    ProvidersApi,
+    RootApi,
+)
 from authentik_client.exceptions import BadRequestException, ForbiddenException, NotFoundException
 from authentik_client.models import (
     AlgEnum,
+    ApplicationRequest,
     CertificateGenerationRequest,
     CertificateKeyPair,
     CertificateKeyPairRequest,
     Config,
     Flow,
     FlowDesignationEnum,
+    MatchingModeEnum,
+    OAuth2ProviderRequest,
+    RedirectURIRequest,
+    ScopeMappingRequest,
 )
 
 from conftest import BOB_KEY
@@ -75,3 +90,48 @@ def test_the_key_pair_is_looked_up_by_name_generated_and_copied(tokenstack):
     crypto.crypto_certificatekeypairs_destroy(copied.pk)
     with pytest.raises(NotFoundException):
         crypto.crypto_certificatekeypairs_retrieve(copied.pk)
+
+
+MANAGED = [f"goauthentik.io/providers/oauth2/scope-{scope}" for scope in ("openid", "email", "profile")]
+
+
+def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(tokenstack):
+    client = api(tokenstack, tokenstack.authentik_key)
+    flows, crypto, mappings = FlowsApi(client), CryptoApi(client), PropertymappingsApi(client)
+    authorization = flows.flows_instances_list(slug="default-provider-authorization-implicit-consent").results[0]
+    invalidation = flows.flows_instances_list(slug="default-provider-invalidation-flow").results[0]
+    [key] = crypto.crypto_certificatekeypairs_list(name="authentik Self-signed Certificate").results
+    managed = [mappings.propertymappings_provider_scope_list(managed=[m]).results[0].pk for m in MANAGED]
+    groups = mappings.propertymappings_provider_scope_create(
+        ScopeMappingRequest(
+            name="setup groups",
+            scope_name="groups",
+            expression="return {'groups': [g.name for g in request.user.ak_groups.all()]}",
+        )
+    )
+    assert {m.pk for m in mappings.propertymappings_all_list().results} >= {*managed, groups.pk}
+
+    providers = ProvidersApi(client)
+    provider = providers.providers_oauth2_create(
+        OAuth2ProviderRequest(
+            name="setup",
+            authorization_flow=authorization.pk,
+            invalidation_flow=invalidation.pk,
+            signing_key=key.pk,
+            property_mappings=[*managed, groups.pk],
+            redirect_uris=[RedirectURIRequest(matching_mode=MatchingModeEnum.STRICT, url="https://app.example.com/cb")],
+        )
+    )
+    assert provider.signing_key == key.pk and set(provider.property_mappings) == {*managed, groups.pk}
+    CoreApi(client).core_applications_create(ApplicationRequest(name="Setup", slug="setup", provider=provider.pk))
+    with pytest.raises(BadRequestException) as bad:
+        providers.providers_oauth2_create(
+            OAuth2ProviderRequest(
+                name="broken",
+                authorization_flow=authorization.pk,
+                invalidation_flow=invalidation.pk,
+                property_mappings=["11112222-3333-4444-5555-666677778888"],
+                redirect_uris=[],
+            )
+        )
+    assert "object does not exist" in bad.value.body

@@ -2410,6 +2410,32 @@ pub mod types {
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<OAuth2Provider>,
     }
+    ///`PaginatedPropertyMappingList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedPropertyMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<PropertyMapping>,
+    }
+    ///`PaginatedScopeMappingList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedScopeMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<ScopeMapping>,
+    }
     ///`PaginatedTokenList`
     #[derive(
         ::serde::Deserialize,
@@ -2484,6 +2510,32 @@ pub mod types {
         ///Get a numerical, int32 ID for the group
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
+    }
+    ///ScopeMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedScopeMappingRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequest> for ::serde_json::Value {
+        fn from(value: PatchedScopeMappingRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedScopeMappingRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Token Serializer
     #[derive(
@@ -2668,6 +2720,30 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///PropertyMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PropertyMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
     }
     ///Provider Serializer
     #[derive(
@@ -2891,6 +2967,61 @@ pub mod types {
         pub name: ::std::string::String,
         pub pk: ::uuid::Uuid,
     }
+    ///ScopeMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ScopeMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Scope name requested by the client
+        pub scope_name: ::std::string::String,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    ///ScopeMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for ScopeMappingRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequest> for ::serde_json::Value {
+        fn from(value: ScopeMappingRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for ScopeMappingRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///An authentik application, which binds at most one provider
     #[derive(
         ::serde::Deserialize,
@@ -3007,6 +3138,9 @@ pub mod types {
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub refresh_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        ///Scope mappings for providers' `property_mappings`; authentik's managed ones (`managed` `goauthentik.io/providers/oauth2/scope-openid` and its siblings) are added where the list lacks them.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope_mappings: ::std::vec::Vec<SeedScopeMapping>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tokens: ::std::vec::Vec<SeedToken>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3680,6 +3814,25 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///An authentik ScopeMapping; its expression is kept as written (docs/divergences.md)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedScopeMapping {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub scope_name: ::std::string::String,
     }
     ///An authentik core token
     #[derive(
@@ -4952,6 +5105,92 @@ pub mod params {
         ///A unique integer value identifying this OAuth2 Refresh Token.
         pub id: i64,
     }
+    ///Query parameters of `propertymappings_all_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct PropertymappingsAllListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed: Option<::std::string::String>,
+        #[serde(rename = "managed__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed_isnull: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Query parameters of `propertymappings_provider_scope_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct PropertymappingsProviderScopeListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed: Option<::std::string::String>,
+        #[serde(rename = "managed__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed_isnull: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub scope_name: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Path parameters of `propertymappings_provider_scope_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopeRetrievePath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `propertymappings_provider_scope_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopeUpdatePath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `propertymappings_provider_scope_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopeDestroyPath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `propertymappings_provider_scope_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopePartialUpdatePath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
     ///Query parameters of `providers_oauth2_list`.
     #[derive(
         Debug,
@@ -5134,6 +5373,13 @@ pub const OPERATION_IDS: &[&str] = &[
     "oauth2_refresh_tokens_retrieve",
     "oauth2_refresh_tokens_destroy",
     "oauth2_refresh_tokens_used_by_list",
+    "propertymappings_all_list",
+    "propertymappings_provider_scope_list",
+    "propertymappings_provider_scope_create",
+    "propertymappings_provider_scope_retrieve",
+    "propertymappings_provider_scope_update",
+    "propertymappings_provider_scope_destroy",
+    "propertymappings_provider_scope_partial_update",
     "providers_oauth2_list",
     "providers_oauth2_create",
     "providers_oauth2_retrieve",
@@ -5259,6 +5505,13 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("oauth2_refresh_tokens_retrieve", &["oauth2"]),
     ("oauth2_refresh_tokens_destroy", &["oauth2"]),
     ("oauth2_refresh_tokens_used_by_list", &["oauth2"]),
+    ("propertymappings_all_list", &["propertymappings"]),
+    ("propertymappings_provider_scope_list", &["propertymappings"]),
+    ("propertymappings_provider_scope_create", &["propertymappings"]),
+    ("propertymappings_provider_scope_retrieve", &["propertymappings"]),
+    ("propertymappings_provider_scope_update", &["propertymappings"]),
+    ("propertymappings_provider_scope_destroy", &["propertymappings"]),
+    ("propertymappings_provider_scope_partial_update", &["propertymappings"]),
     ("providers_oauth2_list", &["providers"]),
     ("providers_oauth2_create", &["providers"]),
     ("providers_oauth2_retrieve", &["providers"]),
@@ -6048,6 +6301,92 @@ pub trait TokenApi {
         path: dropshot::Path<params::Oauth2RefreshTokensUsedByListPath>,
     ) -> Result<
         dropshot::HttpResponseOk<::std::vec::Vec<types::UsedBy>>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// PropertyMapping Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/propertymappings/all/",
+    operation_id = "propertymappings_all_list",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_all_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::PropertymappingsAllListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedPropertyMappingList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/propertymappings/provider/scope/",
+    operation_id = "propertymappings_provider_scope_list",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::PropertymappingsProviderScopeListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedScopeMappingList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/propertymappings/provider/scope/",
+    operation_id = "propertymappings_provider_scope_create",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::ScopeMappingRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_retrieve",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopeRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_update",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopeUpdatePath>,
+        body: crate::JsonBody<types::ScopeMappingRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_destroy",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopeDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_partial_update",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopePartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedScopeMappingRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ScopeMapping>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// OAuth2Provider Viewset

@@ -3293,6 +3293,30 @@ pub mod types {
             Default::default()
         }
     }
+    ///`PaginatedPropertyMappingList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedPropertyMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<PropertyMapping>,
+    }
+    impl PaginatedPropertyMappingList {
+        pub fn builder() -> builder::PaginatedPropertyMappingList {
+            Default::default()
+        }
+    }
+    ///`PaginatedScopeMappingList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedScopeMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<ScopeMapping>,
+    }
+    impl PaginatedScopeMappingList {
+        pub fn builder() -> builder::PaginatedScopeMappingList {
+            Default::default()
+        }
+    }
     ///`PaginatedTokenList`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaginatedTokenList {
@@ -3361,6 +3385,195 @@ pub mod types {
     impl PartialGroup {
         pub fn builder() -> builder::PartialGroup {
             Default::default()
+        }
+    }
+    ///ScopeMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedScopeMappingRequest {
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expression: ::std::option::Option<PatchedScopeMappingRequestExpression>,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<ManagedByAuthentik>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedScopeMappingRequestName>,
+        ///Scope name requested by the client
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope_name: ::std::option::Option<PatchedScopeMappingRequestScopeName>,
+    }
+    impl PatchedScopeMappingRequest {
+        pub fn builder() -> builder::PatchedScopeMappingRequest {
+            Default::default()
+        }
+    }
+    ///`PatchedScopeMappingRequestExpression`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequestExpression(::std::string::String);
+    impl ::std::ops::Deref for PatchedScopeMappingRequestExpression {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequestExpression>
+    for ::std::string::String {
+        fn from(value: PatchedScopeMappingRequestExpression) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedScopeMappingRequestExpression {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedScopeMappingRequestExpression {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedScopeMappingRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedScopeMappingRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequestName> for ::std::string::String {
+        fn from(value: PatchedScopeMappingRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedScopeMappingRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedScopeMappingRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Scope name requested by the client
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequestScopeName(::std::string::String);
+    impl ::std::ops::Deref for PatchedScopeMappingRequestScopeName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequestScopeName>
+    for ::std::string::String {
+        fn from(value: PatchedScopeMappingRequestScopeName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedScopeMappingRequestScopeName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedScopeMappingRequestScopeName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Token Serializer
@@ -3707,6 +3920,29 @@ pub mod types {
             value.parse()
         }
     }
+    ///PropertyMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PropertyMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    impl PropertyMapping {
+        pub fn builder() -> builder::PropertyMapping {
+            Default::default()
+        }
+    }
     ///Provider Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Provider {
@@ -3975,6 +4211,217 @@ pub mod types {
             Default::default()
         }
     }
+    ///ScopeMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ScopeMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Scope name requested by the client
+        pub scope_name: ::std::string::String,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    impl ScopeMapping {
+        pub fn builder() -> builder::ScopeMapping {
+            Default::default()
+        }
+    }
+    ///ScopeMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ScopeMappingRequest {
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ScopeMappingRequestExpression,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<ManagedByAuthentik>,
+        pub name: ScopeMappingRequestName,
+        ///Scope name requested by the client
+        pub scope_name: ScopeMappingRequestScopeName,
+    }
+    impl ScopeMappingRequest {
+        pub fn builder() -> builder::ScopeMappingRequest {
+            Default::default()
+        }
+    }
+    ///`ScopeMappingRequestExpression`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequestExpression(::std::string::String);
+    impl ::std::ops::Deref for ScopeMappingRequestExpression {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequestExpression> for ::std::string::String {
+        fn from(value: ScopeMappingRequestExpression) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ScopeMappingRequestExpression {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScopeMappingRequestExpression {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ScopeMappingRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequestName(::std::string::String);
+    impl ::std::ops::Deref for ScopeMappingRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequestName> for ::std::string::String {
+        fn from(value: ScopeMappingRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ScopeMappingRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScopeMappingRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Scope name requested by the client
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequestScopeName(::std::string::String);
+    impl ::std::ops::Deref for ScopeMappingRequestScopeName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequestScopeName> for ::std::string::String {
+        fn from(value: ScopeMappingRequestScopeName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ScopeMappingRequestScopeName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScopeMappingRequestScopeName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///An authentik application, which binds at most one provider
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -4082,6 +4529,9 @@ pub mod types {
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub refresh_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        ///Scope mappings for providers' `property_mappings`; authentik's managed ones (`managed` `goauthentik.io/providers/oauth2/scope-openid` and its siblings) are added where the list lacks them.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope_mappings: ::std::vec::Vec<SeedScopeMapping>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tokens: ::std::vec::Vec<SeedToken>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -4731,6 +5181,24 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///An authentik ScopeMapping; its expression is kept as written (docs/divergences.md)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedScopeMapping {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub scope_name: ::std::string::String,
+    }
+    impl SeedScopeMapping {
+        pub fn builder() -> builder::SeedScopeMapping {
+            Default::default()
         }
     }
     ///An authentik core token
@@ -12864,6 +13332,170 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PaginatedPropertyMappingList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::PropertyMapping>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedPropertyMappingList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedPropertyMappingList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PropertyMapping>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedPropertyMappingList>
+        for super::PaginatedPropertyMappingList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedPropertyMappingList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedPropertyMappingList>
+        for PaginatedPropertyMappingList {
+            fn from(value: super::PaginatedPropertyMappingList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedScopeMappingList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::ScopeMapping>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedScopeMappingList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedScopeMappingList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ScopeMapping>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedScopeMappingList>
+        for super::PaginatedScopeMappingList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedScopeMappingList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedScopeMappingList>
+        for PaginatedScopeMappingList {
+            fn from(value: super::PaginatedScopeMappingList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PaginatedTokenList {
             autocomplete: ::std::result::Result<
                 super::Autocomplete,
@@ -13352,6 +13984,137 @@ and, if this user is being impersonated, the original user in the `original` pro
                     name: Ok(value.name),
                     num_pk: Ok(value.num_pk),
                     pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedScopeMappingRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::option::Option<super::PatchedScopeMappingRequestExpression>,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<super::ManagedByAuthentik>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedScopeMappingRequestName>,
+                ::std::string::String,
+            >,
+            scope_name: ::std::result::Result<
+                ::std::option::Option<super::PatchedScopeMappingRequestScopeName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedScopeMappingRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expression: Ok(Default::default()),
+                    managed: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    scope_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedScopeMappingRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedScopeMappingRequestExpression>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ManagedByAuthentik>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedScopeMappingRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedScopeMappingRequestScopeName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedScopeMappingRequest>
+        for super::PatchedScopeMappingRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedScopeMappingRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    scope_name: value.scope_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedScopeMappingRequest>
+        for PatchedScopeMappingRequest {
+            fn from(value: super::PatchedScopeMappingRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    scope_name: Ok(value.scope_name),
                 }
             }
         }
@@ -14074,6 +14837,184 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PropertyMapping {
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_model_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            verbose_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name_plural: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PropertyMapping {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    meta_model_name: Err(
+                        "no value supplied for meta_model_name".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    verbose_name: Err("no value supplied for verbose_name".to_string()),
+                    verbose_name_plural: Err(
+                        "no value supplied for verbose_name_plural".to_string(),
+                    ),
+                }
+            }
+        }
+        impl PropertyMapping {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn meta_model_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_model_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_model_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn verbose_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verbose_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name_plural<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name_plural = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verbose_name_plural: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PropertyMapping> for super::PropertyMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PropertyMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    meta_model_name: value.meta_model_name?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    verbose_name: value.verbose_name?,
+                    verbose_name_plural: value.verbose_name_plural?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PropertyMapping> for PropertyMapping {
+            fn from(value: super::PropertyMapping) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    meta_model_name: Ok(value.meta_model_name),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    verbose_name: Ok(value.verbose_name),
+                    verbose_name_plural: Ok(value.verbose_name_plural),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Provider {
             assigned_application_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -14685,6 +15626,346 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ScopeMapping {
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_model_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            scope_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name_plural: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ScopeMapping {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    description: Ok(Default::default()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    meta_model_name: Err(
+                        "no value supplied for meta_model_name".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    scope_name: Err("no value supplied for scope_name".to_string()),
+                    verbose_name: Err("no value supplied for verbose_name".to_string()),
+                    verbose_name_plural: Err(
+                        "no value supplied for verbose_name_plural".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ScopeMapping {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn meta_model_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_model_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_model_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verbose_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name_plural<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name_plural = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verbose_name_plural: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScopeMapping> for super::ScopeMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ScopeMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    meta_model_name: value.meta_model_name?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    scope_name: value.scope_name?,
+                    verbose_name: value.verbose_name?,
+                    verbose_name_plural: value.verbose_name_plural?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScopeMapping> for ScopeMapping {
+            fn from(value: super::ScopeMapping) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    meta_model_name: Ok(value.meta_model_name),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    scope_name: Ok(value.scope_name),
+                    verbose_name: Ok(value.verbose_name),
+                    verbose_name_plural: Ok(value.verbose_name_plural),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ScopeMappingRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                super::ScopeMappingRequestExpression,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<super::ManagedByAuthentik>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::ScopeMappingRequestName,
+                ::std::string::String,
+            >,
+            scope_name: ::std::result::Result<
+                super::ScopeMappingRequestScopeName,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ScopeMappingRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    scope_name: Err("no value supplied for scope_name".to_string()),
+                }
+            }
+        }
+        impl ScopeMappingRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScopeMappingRequestExpression>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ManagedByAuthentik>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScopeMappingRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScopeMappingRequestScopeName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScopeMappingRequest>
+        for super::ScopeMappingRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ScopeMappingRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    scope_name: value.scope_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScopeMappingRequest> for ScopeMappingRequest {
+            fn from(value: super::ScopeMappingRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    scope_name: Ok(value.scope_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedApplication {
             backchannel_providers: ::std::result::Result<
                 ::std::vec::Vec<i64>,
@@ -14985,6 +16266,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::vec::Vec<super::SeedOAuth2Token>,
                 ::std::string::String,
             >,
+            scope_mappings: ::std::result::Result<
+                ::std::vec::Vec<super::SeedScopeMapping>,
+                ::std::string::String,
+            >,
             tokens: ::std::result::Result<
                 ::std::vec::Vec<super::SeedToken>,
                 ::std::string::String,
@@ -15002,6 +16287,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     key_pairs: Ok(Default::default()),
                     providers: Ok(Default::default()),
                     refresh_tokens: Ok(Default::default()),
+                    scope_mappings: Ok(Default::default()),
                     tokens: Ok(Default::default()),
                     users: Ok(Default::default()),
                 }
@@ -15070,6 +16356,20 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn scope_mappings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedScopeMapping>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_mappings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for scope_mappings: {e}"
+                        )
+                    });
+                self
+            }
             pub fn tokens<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SeedToken>>,
@@ -15106,6 +16406,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     key_pairs: value.key_pairs?,
                     providers: value.providers?,
                     refresh_tokens: value.refresh_tokens?,
+                    scope_mappings: value.scope_mappings?,
                     tokens: value.tokens?,
                     users: value.users?,
                 })
@@ -15119,6 +16420,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     key_pairs: Ok(value.key_pairs),
                     providers: Ok(value.providers),
                     refresh_tokens: Ok(value.refresh_tokens),
+                    scope_mappings: Ok(value.scope_mappings),
                     tokens: Ok(value.tokens),
                     users: Ok(value.users),
                 }
@@ -16951,6 +18253,138 @@ and, if this user is being impersonated, the original user in the `original` pro
                     matching_mode: Ok(value.matching_mode),
                     redirect_uri_type: Ok(value.redirect_uri_type),
                     url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedScopeMapping {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            scope_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedScopeMapping {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    scope_name: Err("no value supplied for scope_name".to_string()),
+                }
+            }
+        }
+        impl SeedScopeMapping {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedScopeMapping> for super::SeedScopeMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedScopeMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    scope_name: value.scope_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedScopeMapping> for SeedScopeMapping {
+            fn from(value: super::SeedScopeMapping) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    scope_name: Ok(value.scope_name),
                 }
             }
         }
@@ -20749,6 +22183,151 @@ let response = client.oauth2_refresh_tokens_used_by_list()
         &self,
     ) -> builder::Oauth2RefreshTokensUsedByList<'_> {
         builder::Oauth2RefreshTokensUsedByList::new(self)
+    }
+    /**PropertyMapping Viewset
+
+Sends a `GET` request to `/api/v3/propertymappings/all/`
+
+Arguments:
+- `managed`
+- `managed_isnull`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.propertymappings_all_list()
+    .managed(managed)
+    .managed_isnull(managed_isnull)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_all_list(&self) -> builder::PropertymappingsAllList<'_> {
+        builder::PropertymappingsAllList::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `GET` request to `/api/v3/propertymappings/provider/scope/`
+
+Arguments:
+- `managed`
+- `managed_isnull`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `scope_name`
+- `search`: A search term.
+```ignore
+let response = client.propertymappings_provider_scope_list()
+    .managed(managed)
+    .managed_isnull(managed_isnull)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .scope_name(scope_name)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_list(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeList<'_> {
+        builder::PropertymappingsProviderScopeList::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `POST` request to `/api/v3/propertymappings/provider/scope/`
+
+```ignore
+let response = client.propertymappings_provider_scope_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_create(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeCreate<'_> {
+        builder::PropertymappingsProviderScopeCreate::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `GET` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+```ignore
+let response = client.propertymappings_provider_scope_retrieve()
+    .pm_uuid(pm_uuid)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_retrieve(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeRetrieve<'_> {
+        builder::PropertymappingsProviderScopeRetrieve::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `PUT` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+- `body`
+```ignore
+let response = client.propertymappings_provider_scope_update()
+    .pm_uuid(pm_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_update(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeUpdate<'_> {
+        builder::PropertymappingsProviderScopeUpdate::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `DELETE` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+```ignore
+let response = client.propertymappings_provider_scope_destroy()
+    .pm_uuid(pm_uuid)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_destroy(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeDestroy<'_> {
+        builder::PropertymappingsProviderScopeDestroy::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `PATCH` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+- `body`
+```ignore
+let response = client.propertymappings_provider_scope_partial_update()
+    .pm_uuid(pm_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_partial_update(
+        &self,
+    ) -> builder::PropertymappingsProviderScopePartialUpdate<'_> {
+        builder::PropertymappingsProviderScopePartialUpdate::new(self)
     }
     /**OAuth2Provider Viewset
 
@@ -28343,6 +29922,944 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "oauth2_refresh_tokens_used_by_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_all_list`]
+
+[`Client::propertymappings_all_list`]: super::Client::propertymappings_all_list*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsAllList<'a> {
+        client: &'a super::Client,
+        managed: Result<Option<::std::string::String>, String>,
+        managed_isnull: Result<Option<bool>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> PropertymappingsAllList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                managed: Ok(None),
+                managed_isnull: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn managed<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.managed = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for managed failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn managed_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.managed_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for managed_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/propertymappings/all/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedPropertyMappingList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                managed,
+                managed_isnull,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let managed = managed.map_err(Error::InvalidRequest)?;
+            let managed_isnull = managed_isnull.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/propertymappings/all/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("managed", &managed))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "managed__isnull",
+                        &managed_isnull,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_all_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_list`]
+
+[`Client::propertymappings_provider_scope_list`]: super::Client::propertymappings_provider_scope_list*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeList<'a> {
+        client: &'a super::Client,
+        managed: Result<Option<::std::string::String>, String>,
+        managed_isnull: Result<Option<bool>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        scope_name: Result<Option<::std::string::String>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                managed: Ok(None),
+                managed_isnull: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                scope_name: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn managed<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.managed = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for managed failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn managed_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.managed_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for managed_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn scope_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.scope_name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for scope_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/propertymappings/provider/scope/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedScopeMappingList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                managed,
+                managed_isnull,
+                name,
+                ordering,
+                page,
+                page_size,
+                scope_name,
+                search,
+            } = self;
+            let managed = managed.map_err(Error::InvalidRequest)?;
+            let managed_isnull = managed_isnull.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let scope_name = scope_name.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("managed", &managed))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "managed__isnull",
+                        &managed_isnull,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("scope_name", &scope_name))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_create`]
+
+[`Client::propertymappings_provider_scope_create`]: super::Client::propertymappings_provider_scope_create*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ScopeMappingRequest, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ScopeMappingRequest>,
+            <V as std::convert::TryInto<
+                types::ScopeMappingRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ScopeMappingRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ScopeMappingRequest,
+            ) -> types::builder::ScopeMappingRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/propertymappings/provider/scope/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ScopeMappingRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_retrieve`]
+
+[`Client::propertymappings_provider_scope_retrieve`]: super::Client::propertymappings_provider_scope_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeRetrieve<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_update`]
+
+[`Client::propertymappings_provider_scope_update`]: super::Client::propertymappings_provider_scope_update*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeUpdate<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::ScopeMappingRequest, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ScopeMappingRequest>,
+            <V as std::convert::TryInto<
+                types::ScopeMappingRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ScopeMappingRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ScopeMappingRequest,
+            ) -> types::builder::ScopeMappingRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid, body } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ScopeMappingRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_destroy`]
+
+[`Client::propertymappings_provider_scope_destroy`]: super::Client::propertymappings_provider_scope_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeDestroy<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_partial_update`]
+
+[`Client::propertymappings_provider_scope_partial_update`]: super::Client::propertymappings_provider_scope_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopePartialUpdate<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::PatchedScopeMappingRequest, String>,
+    }
+    impl<'a> PropertymappingsProviderScopePartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedScopeMappingRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedScopeMappingRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedScopeMappingRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedScopeMappingRequest,
+            ) -> types::builder::PatchedScopeMappingRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid, body } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedScopeMappingRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_partial_update",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

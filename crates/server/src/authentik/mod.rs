@@ -19,6 +19,7 @@ pub(crate) mod oidc;
 mod proptests;
 mod providers;
 mod root_config;
+mod scope_mappings;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
 pub(crate) use core_tokens::with_fresh_key;
@@ -26,6 +27,9 @@ pub use flows::{DEFAULT_BACKGROUND_URL, Flow, FlowListParams, flow_by_pk};
 pub use key_pairs::KeyPairListParams;
 pub use providers::ProviderListParams;
 pub use root_config::RootConfig;
+pub use scope_mappings::{
+    ScopeMappingListParams, ensure_scope_mappings, provider_scope_names, with_managed_scope_mappings,
+};
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

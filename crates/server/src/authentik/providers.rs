@@ -267,6 +267,11 @@ impl Authentik<'_> {
                 add_error(&mut errors, field, does_not_exist(body, field));
             }
         }
+        for pk in property_mappings.iter().flatten() {
+            if !errors.contains_key("property_mappings") && !self.scope_mapping_exists(*pk).await? {
+                add_error(&mut errors, "property_mappings", format!("Invalid pk \"{pk}\" - object does not exist."));
+            }
+        }
         for (field, pk) in [("signing_key", signing_key), ("encryption_key", encryption_key)] {
             if let Some(pk) = pk
                 && !errors.contains_key(field)

@@ -380,6 +380,37 @@ pub fn key_pair(pair: &crate::model::AkKeyPair) -> types::CertificateKeyPair {
     }
 }
 
+/// `ScopeMappingSerializer`.
+pub fn scope_mapping(mapping: &crate::model::AkScopeMapping) -> types::ScopeMapping {
+    let base = property_mapping(mapping);
+    types::ScopeMapping {
+        component: base.component,
+        description: Some(mapping.description.clone()),
+        expression: base.expression,
+        managed: base.managed,
+        meta_model_name: base.meta_model_name,
+        name: base.name,
+        pk: base.pk,
+        scope_name: mapping.scope_name.clone(),
+        verbose_name: base.verbose_name,
+        verbose_name_plural: base.verbose_name_plural,
+    }
+}
+
+/// `PropertyMappingSerializer` of a scope mapping (the only kind stored).
+pub fn property_mapping(mapping: &crate::model::AkScopeMapping) -> types::PropertyMapping {
+    types::PropertyMapping {
+        component: "ak-property-mapping-provider-scope-form".into(),
+        expression: mapping.expression.clone(),
+        managed: mapping.managed.clone(),
+        meta_model_name: "authentik_providers_oauth2.scopemapping".into(),
+        name: mapping.name.clone(),
+        pk: mapping.pk,
+        verbose_name: "Scope Mapping".into(),
+        verbose_name_plural: "Scope Mappings".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 mod admin;
 mod authentik;
 mod authentik_crypto;
+mod authentik_mappings;
 mod authentik_providers;
 mod authentik_setup;
 mod authentik_users;
@@ -212,32 +213,19 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, authentik_providers::providers_oauth2_destroy(&rqctx, path.into_inner().id)).await
     }
 
-    async fn core_applications_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::CoreApplicationsListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedApplicationList>, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_list(&rqctx, query)).await
-    }
-
-    async fn core_applications_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::ApplicationRequest>,
-    ) -> Result<HttpResponseCreated<types::Application>, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_create(&rqctx, body)).await
-    }
-
-    async fn core_applications_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreApplicationsRetrievePath>,
-    ) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_retrieve(&rqctx, path)).await
-    }
-
-    async fn core_applications_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreApplicationsDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_destroy(&rqctx, path)).await
+    delegate! {
+        authentik_providers::core_applications_list => fn core_applications_list(
+            query: Query<params::CoreApplicationsListQuery>,
+        ) -> HttpResponseOk<types::PaginatedApplicationList>, AkResponseError;
+        authentik_providers::core_applications_create => fn core_applications_create(
+            body: JsonBody<types::ApplicationRequest>,
+        ) -> HttpResponseCreated<types::Application>, AkResponseError;
+        authentik_providers::core_applications_retrieve => fn core_applications_retrieve(
+            path: Path<params::CoreApplicationsRetrievePath>,
+        ) -> HttpResponseOk<types::Application>, AkResponseError;
+        authentik_providers::core_applications_destroy => fn core_applications_destroy(
+            path: Path<params::CoreApplicationsDestroyPath>,
+        ) -> HttpResponseDeleted, AkResponseError;
     }
 
     async fn oauth2_access_tokens_list(
@@ -414,33 +402,14 @@ impl TokenApi for ServerImpl {
         service::metrics(&rqctx).await
     }
 
-    async fn admin_reset(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
-        observed(&rqctx, admin::admin_reset(&rqctx)).await
-    }
-
-    async fn admin_state_export(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseOk<types::SeedDocument>, TsResponseError> {
-        observed(&rqctx, admin::admin_state_export(&rqctx)).await
-    }
-
-    async fn admin_state_load(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::SeedDocument>,
-    ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
-        observed(&rqctx, admin::admin_state_load(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_users_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminAuthentikUser>,
-    ) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_users_create(&rqctx, body)).await
-    }
-
     delegate! {
+        admin::admin_reset => fn admin_reset() -> HttpResponseUpdatedNoContent, TsResponseError;
+        admin::admin_state_export => fn admin_state_export() -> HttpResponseOk<types::SeedDocument>, TsResponseError;
+        admin::admin_state_load => fn admin_state_load(body: JsonBody<types::SeedDocument>)
+            -> HttpResponseUpdatedNoContent, TsResponseError;
+        admin::admin_authentik_users_create => fn admin_authentik_users_create(
+            body: JsonBody<types::AdminAuthentikUser>,
+        ) -> HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError;
         admin::admin_authentik_providers_create => fn admin_authentik_providers_create(
             body: JsonBody<types::AdminAuthentikProvider>,
         ) -> HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError;
@@ -494,5 +463,29 @@ impl TokenApi for ServerImpl {
             path: Path<params::CryptoCertificatekeypairsViewPrivateKeyRetrievePath>,
             query: Query<params::CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery>,
         ) -> HttpResponseOk<types::CertificateData>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_list => fn propertymappings_provider_scope_list(
+            query: Query<params::PropertymappingsProviderScopeListQuery>,
+        ) -> HttpResponseOk<types::PaginatedScopeMappingList>, AkResponseError;
+        authentik_mappings::propertymappings_all_list => fn propertymappings_all_list(
+            query: Query<params::PropertymappingsAllListQuery>,
+        ) -> HttpResponseOk<types::PaginatedPropertyMappingList>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_create => fn propertymappings_provider_scope_create(
+            body: JsonBody<types::ScopeMappingRequest>,
+        ) -> HttpResponseCreated<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_retrieve => fn propertymappings_provider_scope_retrieve(
+            path: Path<params::PropertymappingsProviderScopeRetrievePath>,
+        ) -> HttpResponseOk<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_update => fn propertymappings_provider_scope_update(
+            path: Path<params::PropertymappingsProviderScopeUpdatePath>,
+            body: JsonBody<types::ScopeMappingRequest>,
+        ) -> HttpResponseOk<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_partial_update
+            => fn propertymappings_provider_scope_partial_update(
+            path: Path<params::PropertymappingsProviderScopePartialUpdatePath>,
+            body: JsonBody<types::PatchedScopeMappingRequest>,
+        ) -> HttpResponseOk<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_destroy => fn propertymappings_provider_scope_destroy(
+            path: Path<params::PropertymappingsProviderScopeDestroyPath>,
+        ) -> HttpResponseDeleted, AkResponseError;
     }
 }
