@@ -2,11 +2,14 @@
 
 mod admin;
 mod authentik;
+mod crypto;
+mod mappings;
 mod netbird;
 mod netbird_groups;
 mod oauth2;
 mod official_rust_client;
 mod providers;
 mod service;
+mod setup;
 mod support;
 mod users;

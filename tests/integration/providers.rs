@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::support::{ALICE_KEY, BOB_KEY, TestServer, error_of};
 
-const FLOW: Uuid = Uuid::from_u128(0x1111_2222_3333_4444_5555_6666_7777_8888);
+/// `default-provider-authorization-implicit-consent`, a flow of every fresh store.
+const FLOW: Uuid = Uuid::from_u128(0x7f1a_0001_0000_4000_8000_0000_0000_0001);
 
 fn provider_request(name: &str) -> types::builder::OAuth2ProviderRequest {
     let redirect = types::RedirectUriRequest::builder()
@@ -108,6 +109,14 @@ async fn provider_validation_is_drf_field_keyed() {
             json!({"redirect_uris": ["url: Invalid Regex Pattern: https://(unclosed"]}),
         ),
         (with(json!({"authorization_flow": "nope"})), json!({"authorization_flow": ["“nope” is not a valid UUID."]})),
+        (
+            with(json!({"invalidation_flow": "11112222-3333-4444-5555-666677778888"})),
+            json!({"invalidation_flow": ["Invalid pk \"11112222-3333-4444-5555-666677778888\" - object does not exist."]}),
+        ),
+        (
+            with(json!({"authentication_flow": "11112222-3333-4444-5555-666677778888"})),
+            json!({"authentication_flow": ["Invalid pk \"11112222-3333-4444-5555-666677778888\" - object does not exist."]}),
+        ),
         ("[]".to_string(), json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})),
     ];
     for (body, expected) in cases {

@@ -22,7 +22,7 @@ from authentik_client.models import (
 
 from conftest import BOB_KEY
 
-FLOW = str(uuid.UUID(int=0x1111_2222_3333_4444_5555_6666_7777_8888))
+FLOW = "7f1a0001-0000-4000-8000-000000000001"  # default-provider-authorization-implicit-consent
 
 
 def clients(tokenstack, key):

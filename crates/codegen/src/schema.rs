@@ -29,6 +29,10 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "GroupRequest",
     "OAuth2ProviderRequest",
     "ApplicationRequest",
+    "CertificateKeyPairRequest",
+    "CertificateGenerationRequest",
+    "ScopeMappingRequest",
+    "PatchedScopeMappingRequest",
     // tokenstack's own: the seed loader parses documents (absent and null `expires` differ), and the export is
     // checked against the real schema by the response validator.
     "SeedDocument",

@@ -176,6 +176,7 @@ async fn start_bootstrapped(
     log_flush: logging::LogFlush,
 ) -> Result<Running, StartError> {
     authentik::oauth2::ensure_key_pairs(&*store).await.map_err(|e| StartError::SigningKeys(e.to_string()))?;
+    authentik::ensure_scope_mappings(&*store).await.map_err(StartError::Store)?;
     if let Some(token) = &config.admin_token {
         // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as
         // the presented token is.

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbGroup, NbUser, OAuthKind, OAuthToken,
-    Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup, NbUser,
+    OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -184,6 +184,8 @@ pub struct Snapshot {
     pub key_pairs: Vec<AkKeyPair>,
     /// NetBird groups, by id.
     pub nb_groups: Vec<NbGroup>,
+    /// authentik scope mappings, by name.
+    pub scope_mappings: Vec<AkScopeMapping>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

@@ -164,6 +164,70 @@ pub mod types {
         ///username of the owner
         pub user: ::std::string::String,
     }
+    ///`AlgEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AlgEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ecdsa")]
+        Ecdsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for AlgEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ecdsa => f.write_str("ecdsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AlgEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ecdsa" => Ok(Self::Ecdsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Application Serializer
     #[derive(
         ::serde::Deserialize,
@@ -239,6 +303,82 @@ pub mod types {
             Self(value)
         }
     }
+    ///`AuthenticationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AuthenticationEnum {
+        #[serde(rename = "none")]
+        None,
+        #[serde(rename = "require_authenticated")]
+        RequireAuthenticated,
+        #[serde(rename = "require_unauthenticated")]
+        RequireUnauthenticated,
+        #[serde(rename = "require_superuser")]
+        RequireSuperuser,
+        #[serde(rename = "require_redirect")]
+        RequireRedirect,
+        #[serde(rename = "require_outpost")]
+        RequireOutpost,
+        #[serde(rename = "require_token")]
+        RequireToken,
+    }
+    impl ::std::fmt::Display for AuthenticationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::None => f.write_str("none"),
+                Self::RequireAuthenticated => f.write_str("require_authenticated"),
+                Self::RequireUnauthenticated => f.write_str("require_unauthenticated"),
+                Self::RequireSuperuser => f.write_str("require_superuser"),
+                Self::RequireRedirect => f.write_str("require_redirect"),
+                Self::RequireOutpost => f.write_str("require_outpost"),
+                Self::RequireToken => f.write_str("require_token"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AuthenticationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "none" => Ok(Self::None),
+                "require_authenticated" => Ok(Self::RequireAuthenticated),
+                "require_unauthenticated" => Ok(Self::RequireUnauthenticated),
+                "require_superuser" => Ok(Self::RequireSuperuser),
+                "require_redirect" => Ok(Self::RequireRedirect),
+                "require_outpost" => Ok(Self::RequireOutpost),
+                "require_token" => Ok(Self::RequireToken),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(
         ::serde::Deserialize,
@@ -294,6 +434,260 @@ pub mod types {
         fn from(
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
+            Self(value)
+        }
+    }
+    ///`CapabilitiesEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum CapabilitiesEnum {
+        #[serde(rename = "can_save_media")]
+        CanSaveMedia,
+        #[serde(rename = "can_save_reports")]
+        CanSaveReports,
+        #[serde(rename = "can_geo_ip")]
+        CanGeoIp,
+        #[serde(rename = "can_asn")]
+        CanAsn,
+        #[serde(rename = "can_impersonate")]
+        CanImpersonate,
+        #[serde(rename = "can_debug")]
+        CanDebug,
+        #[serde(rename = "is_enterprise")]
+        IsEnterprise,
+        #[serde(rename = "can_request")]
+        CanRequest,
+        #[serde(rename = "can_agent_self_service")]
+        CanAgentSelfService,
+    }
+    impl ::std::fmt::Display for CapabilitiesEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CanSaveMedia => f.write_str("can_save_media"),
+                Self::CanSaveReports => f.write_str("can_save_reports"),
+                Self::CanGeoIp => f.write_str("can_geo_ip"),
+                Self::CanAsn => f.write_str("can_asn"),
+                Self::CanImpersonate => f.write_str("can_impersonate"),
+                Self::CanDebug => f.write_str("can_debug"),
+                Self::IsEnterprise => f.write_str("is_enterprise"),
+                Self::CanRequest => f.write_str("can_request"),
+                Self::CanAgentSelfService => f.write_str("can_agent_self_service"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CapabilitiesEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "can_save_media" => Ok(Self::CanSaveMedia),
+                "can_save_reports" => Ok(Self::CanSaveReports),
+                "can_geo_ip" => Ok(Self::CanGeoIp),
+                "can_asn" => Ok(Self::CanAsn),
+                "can_impersonate" => Ok(Self::CanImpersonate),
+                "can_debug" => Ok(Self::CanDebug),
+                "is_enterprise" => Ok(Self::IsEnterprise),
+                "can_request" => Ok(Self::CanRequest),
+                "can_agent_self_service" => Ok(Self::CanAgentSelfService),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Get CertificateKeyPair's data
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CertificateData {
+        pub data: ::std::string::String,
+    }
+    ///Certificate generation parameters
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CertificateGenerationRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for CertificateGenerationRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateGenerationRequest> for ::serde_json::Value {
+        fn from(value: CertificateGenerationRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for CertificateGenerationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CertificateKeyPair {
+        ///Certificate expiry date
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_expiry: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Certificate subject as RFC4514 string
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_subject: ::std::option::Option<::std::string::String>,
+        ///Get URL to download certificate
+        pub certificate_download_url: ::std::string::String,
+        ///SHA1 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha1: ::std::option::Option<::std::string::String>,
+        ///SHA256 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha256: ::std::option::Option<::std::string::String>,
+        ///Key algorithm type detected from the certificate's public key
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub key_type: ::std::option::Option<CertificateKeyPairKeyTypeEnum>,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Show if this keypair has a private key configured or not
+        pub private_key_available: bool,
+        ///Get URL to download private key
+        pub private_key_download_url: ::std::string::String,
+    }
+    ///`CertificateKeyPairKeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum CertificateKeyPairKeyTypeEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for CertificateKeyPairKeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairKeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ec" => Ok(Self::Ec),
+                "dsa" => Ok(Self::Dsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CertificateKeyPairRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for CertificateKeyPairRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateKeyPairRequest> for ::serde_json::Value {
+        fn from(value: CertificateKeyPairRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for CertificateKeyPairRequest {
+        fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
     }
@@ -365,6 +759,21 @@ pub mod types {
         ///Seconds added to the wall clock (negative moves it back)
         pub offset_seconds: i64,
     }
+    ///Serialize authentik Config into DRF Object
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Config {
+        pub cache_timeout: i64,
+        pub cache_timeout_flows: i64,
+        pub cache_timeout_policies: i64,
+        pub capabilities: ::std::vec::Vec<CapabilitiesEnum>,
+        pub error_reporting: ErrorReportingConfig,
+    }
     ///`CoreUsersRetrieveResponse`
     #[derive(
         ::serde::Deserialize,
@@ -387,6 +796,81 @@ pub mod types {
         fn from(value: SessionUser) -> Self {
             Self::SessionUser(value)
         }
+    }
+    ///`DeniedActionEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum DeniedActionEnum {
+        #[serde(rename = "message_continue")]
+        MessageContinue,
+        #[serde(rename = "message")]
+        Message,
+        #[serde(rename = "continue")]
+        Continue,
+    }
+    impl ::std::fmt::Display for DeniedActionEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageContinue => f.write_str("message_continue"),
+                Self::Message => f.write_str("message"),
+                Self::Continue => f.write_str("continue"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeniedActionEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message_continue" => Ok(Self::MessageContinue),
+                "message" => Ok(Self::Message),
+                "continue" => Ok(Self::Continue),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Config for error reporting
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ErrorReportingConfig {
+        pub enabled: bool,
+        pub environment: ::std::string::String,
+        pub send_pii: bool,
+        pub sentry_dsn: ::std::string::String,
+        pub traces_sample_rate: f64,
     }
     ///The fault injection rules; every rule whose operation matches applies, in order
     #[derive(
@@ -428,6 +912,207 @@ pub mod types {
         ///Seed of this rule's random generator (default 0)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seed: ::std::option::Option<i64>,
+    }
+    ///Flow Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Flow {
+        ///Required level of authentication and authorization to access a flow.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication: ::std::option::Option<AuthenticationEnum>,
+        ///Background shown during execution
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub background_themed_urls: ::std::option::Option<ThemedUrls>,
+        ///Get the URL to the background image
+        pub background_url: ::std::string::String,
+        ///Get count of cached flows
+        pub cache_count: i64,
+        ///Enable compatibility mode, increases compatibility with password managers on mobile devices.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub compatibility_mode: ::std::option::Option<bool>,
+        ///Configure what should happen when a flow denies access to a user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub denied_action: ::std::option::Option<DeniedActionEnum>,
+        ///Decides what this Flow is used for. For example, the Authentication flow is redirect to when an un-authenticated user visits authentik.
+        pub designation: FlowDesignationEnum,
+        ///Get export URL for flow
+        pub export_url: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub layout: ::std::option::Option<FlowLayoutEnum>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub policies: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        pub policybindingmodel_ptr_id: ::uuid::Uuid,
+        ///Visible in the URL.
+        pub slug: ::std::string::String,
+        pub stages: ::std::vec::Vec<::uuid::Uuid>,
+        ///Shown as the Title in Flow pages.
+        pub title: ::std::string::String,
+    }
+    ///`FlowDesignationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum FlowDesignationEnum {
+        #[serde(rename = "authentication")]
+        Authentication,
+        #[serde(rename = "authorization")]
+        Authorization,
+        #[serde(rename = "invalidation")]
+        Invalidation,
+        #[serde(rename = "enrollment")]
+        Enrollment,
+        #[serde(rename = "unenrollment")]
+        Unenrollment,
+        #[serde(rename = "recovery")]
+        Recovery,
+        #[serde(rename = "stage_configuration")]
+        StageConfiguration,
+    }
+    impl ::std::fmt::Display for FlowDesignationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Authentication => f.write_str("authentication"),
+                Self::Authorization => f.write_str("authorization"),
+                Self::Invalidation => f.write_str("invalidation"),
+                Self::Enrollment => f.write_str("enrollment"),
+                Self::Unenrollment => f.write_str("unenrollment"),
+                Self::Recovery => f.write_str("recovery"),
+                Self::StageConfiguration => f.write_str("stage_configuration"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowDesignationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authentication" => Ok(Self::Authentication),
+                "authorization" => Ok(Self::Authorization),
+                "invalidation" => Ok(Self::Invalidation),
+                "enrollment" => Ok(Self::Enrollment),
+                "unenrollment" => Ok(Self::Unenrollment),
+                "recovery" => Ok(Self::Recovery),
+                "stage_configuration" => Ok(Self::StageConfiguration),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`FlowLayoutEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum FlowLayoutEnum {
+        #[serde(rename = "stacked")]
+        Stacked,
+        #[serde(rename = "content_left")]
+        ContentLeft,
+        #[serde(rename = "content_right")]
+        ContentRight,
+        #[serde(rename = "sidebar_left")]
+        SidebarLeft,
+        #[serde(rename = "sidebar_right")]
+        SidebarRight,
+        #[serde(rename = "sidebar_left_frame_background")]
+        SidebarLeftFrameBackground,
+        #[serde(rename = "sidebar_right_frame_background")]
+        SidebarRightFrameBackground,
+    }
+    impl ::std::fmt::Display for FlowLayoutEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Stacked => f.write_str("stacked"),
+                Self::ContentLeft => f.write_str("content_left"),
+                Self::ContentRight => f.write_str("content_right"),
+                Self::SidebarLeft => f.write_str("sidebar_left"),
+                Self::SidebarRight => f.write_str("sidebar_right"),
+                Self::SidebarLeftFrameBackground => {
+                    f.write_str("sidebar_left_frame_background")
+                }
+                Self::SidebarRightFrameBackground => {
+                    f.write_str("sidebar_right_frame_background")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowLayoutEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "stacked" => Ok(Self::Stacked),
+                "content_left" => Ok(Self::ContentLeft),
+                "content_right" => Ok(Self::ContentRight),
+                "sidebar_left" => Ok(Self::SidebarLeft),
+                "sidebar_right" => Ok(Self::SidebarRight),
+                "sidebar_left_frame_background" => Ok(Self::SidebarLeftFrameBackground),
+                "sidebar_right_frame_background" => Ok(Self::SidebarRightFrameBackground),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///Generic API Error
     #[derive(
@@ -902,6 +1587,74 @@ pub mod types {
     pub struct JsonWebKeySet {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub keys: ::std::vec::Vec<JsonWebKey>,
+    }
+    ///`KeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum KeyTypeEnum {
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+        #[serde(rename = "rsa")]
+        Rsa,
+    }
+    impl ::std::fmt::Display for KeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+                Self::Rsa => f.write_str("rsa"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "dsa" => Ok(Self::Dsa),
+                "ec" => Ok(Self::Ec),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                "rsa" => Ok(Self::Rsa),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`MatchingModeEnum`
     #[derive(
@@ -1618,6 +2371,32 @@ pub mod types {
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<Application>,
     }
+    ///`PaginatedCertificateKeyPairList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedCertificateKeyPairList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<CertificateKeyPair>,
+    }
+    ///`PaginatedFlowList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedFlowList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Flow>,
+    }
     ///`PaginatedOAuth2ProviderList`
     #[derive(
         ::serde::Deserialize,
@@ -1630,6 +2409,32 @@ pub mod types {
         pub autocomplete: Autocomplete,
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<OAuth2Provider>,
+    }
+    ///`PaginatedPropertyMappingList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedPropertyMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<PropertyMapping>,
+    }
+    ///`PaginatedScopeMappingList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedScopeMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<ScopeMapping>,
     }
     ///`PaginatedTokenList`
     #[derive(
@@ -1705,6 +2510,32 @@ pub mod types {
         ///Get a numerical, int32 ID for the group
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
+    }
+    ///ScopeMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedScopeMappingRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequest> for ::serde_json::Value {
+        fn from(value: PatchedScopeMappingRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedScopeMappingRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///Token Serializer
     #[derive(
@@ -1889,6 +2720,30 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///PropertyMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PropertyMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
     }
     ///Provider Serializer
     #[derive(
@@ -2112,6 +2967,61 @@ pub mod types {
         pub name: ::std::string::String,
         pub pk: ::uuid::Uuid,
     }
+    ///ScopeMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ScopeMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Scope name requested by the client
+        pub scope_name: ::std::string::String,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    ///ScopeMapping Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for ScopeMappingRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequest> for ::serde_json::Value {
+        fn from(value: ScopeMappingRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for ScopeMappingRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///An authentik application, which binds at most one provider
     #[derive(
         ::serde::Deserialize,
@@ -2228,6 +3138,9 @@ pub mod types {
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub refresh_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        ///Scope mappings for providers' `property_mappings`; authentik's managed ones (`managed` `goauthentik.io/providers/oauth2/scope-openid` and its siblings) are added where the list lacks them.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope_mappings: ::std::vec::Vec<SeedScopeMapping>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tokens: ::std::vec::Vec<SeedToken>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -2901,6 +3814,25 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///An authentik ScopeMapping; its expression is kept as written (docs/divergences.md)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedScopeMapping {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub scope_name: ::std::string::String,
     }
     ///An authentik core token
     #[derive(
@@ -3958,6 +4890,131 @@ pub mod params {
         ///A unique integer value identifying this User.
         pub id: ::std::string::String,
     }
+    ///Query parameters of `crypto_certificatekeypairs_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CryptoCertificatekeypairsListQuery {
+        ///Only return certificate-key pairs with keys
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub has_key: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub key_type: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsRetrievePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_generate_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsGenerateCreatePath {
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsDestroyPath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_view_certificate_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsViewCertificateRetrievePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::uuid::Uuid,
+    }
+    ///Query parameters of `crypto_certificatekeypairs_view_certificate_retrieve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CryptoCertificatekeypairsViewCertificateRetrieveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub download: Option<::std::string::String>,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_view_private_key_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsViewPrivateKeyRetrievePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::uuid::Uuid,
+    }
+    ///Query parameters of `crypto_certificatekeypairs_view_private_key_retrieve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub download: Option<::std::string::String>,
+    }
+    ///Query parameters of `flows_instances_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowsInstancesListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub denied_action: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub designation: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub flow_uuid: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub slug: Option<::std::string::String>,
+    }
+    ///Path parameters of `flows_instances_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct FlowsInstancesRetrievePath {
+        pub slug: ::std::string::String,
+    }
     ///Query parameters of `oauth2_access_tokens_list`.
     #[derive(
         Debug,
@@ -4047,6 +5104,92 @@ pub mod params {
     pub struct Oauth2RefreshTokensUsedByListPath {
         ///A unique integer value identifying this OAuth2 Refresh Token.
         pub id: i64,
+    }
+    ///Query parameters of `propertymappings_all_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct PropertymappingsAllListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed: Option<::std::string::String>,
+        #[serde(rename = "managed__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed_isnull: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Query parameters of `propertymappings_provider_scope_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct PropertymappingsProviderScopeListQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed: Option<::std::string::String>,
+        #[serde(rename = "managed__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub managed_isnull: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub scope_name: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Path parameters of `propertymappings_provider_scope_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopeRetrievePath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `propertymappings_provider_scope_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopeUpdatePath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `propertymappings_provider_scope_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopeDestroyPath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `propertymappings_provider_scope_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct PropertymappingsProviderScopePartialUpdatePath {
+        ///A UUID string identifying this Scope Mapping.
+        pub pm_uuid: ::uuid::Uuid,
     }
     ///Query parameters of `providers_oauth2_list`.
     #[derive(
@@ -4213,6 +5356,15 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_users_service_account_create",
     "core_users_destroy",
     "core_users_partial_update",
+    "crypto_certificatekeypairs_list",
+    "crypto_certificatekeypairs_create",
+    "crypto_certificatekeypairs_retrieve",
+    "crypto_certificatekeypairs_generate_create",
+    "crypto_certificatekeypairs_destroy",
+    "crypto_certificatekeypairs_view_certificate_retrieve",
+    "crypto_certificatekeypairs_view_private_key_retrieve",
+    "flows_instances_list",
+    "flows_instances_retrieve",
     "oauth2_access_tokens_list",
     "oauth2_access_tokens_retrieve",
     "oauth2_access_tokens_destroy",
@@ -4221,11 +5373,19 @@ pub const OPERATION_IDS: &[&str] = &[
     "oauth2_refresh_tokens_retrieve",
     "oauth2_refresh_tokens_destroy",
     "oauth2_refresh_tokens_used_by_list",
+    "propertymappings_all_list",
+    "propertymappings_provider_scope_list",
+    "propertymappings_provider_scope_create",
+    "propertymappings_provider_scope_retrieve",
+    "propertymappings_provider_scope_update",
+    "propertymappings_provider_scope_destroy",
+    "propertymappings_provider_scope_partial_update",
     "providers_oauth2_list",
     "providers_oauth2_create",
     "providers_oauth2_retrieve",
     "providers_oauth2_update",
     "providers_oauth2_destroy",
+    "root_config_retrieve",
     "oauth2_provider_root",
     "oauth2_provider_introspect",
     "oauth2_provider_openid_configuration",
@@ -4244,6 +5404,12 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "core_users_service_account_create",
         "service_account",
         "id",
+    ),
+    (
+        "crypto_certificatekeypairs_generate_create",
+        "crypto_certificatekeypairs_generate_create",
+        "generate",
+        "kp_uuid",
     ),
     (
         "oauth2_provider_authorize",
@@ -4322,6 +5488,15 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_users_service_account_create", &["core"]),
     ("core_users_destroy", &["core"]),
     ("core_users_partial_update", &["core"]),
+    ("crypto_certificatekeypairs_list", &["crypto"]),
+    ("crypto_certificatekeypairs_create", &["crypto"]),
+    ("crypto_certificatekeypairs_retrieve", &["crypto"]),
+    ("crypto_certificatekeypairs_generate_create", &["crypto"]),
+    ("crypto_certificatekeypairs_destroy", &["crypto"]),
+    ("crypto_certificatekeypairs_view_certificate_retrieve", &["crypto"]),
+    ("crypto_certificatekeypairs_view_private_key_retrieve", &["crypto"]),
+    ("flows_instances_list", &["flows"]),
+    ("flows_instances_retrieve", &["flows"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
     ("oauth2_access_tokens_retrieve", &["oauth2"]),
     ("oauth2_access_tokens_destroy", &["oauth2"]),
@@ -4330,11 +5505,19 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("oauth2_refresh_tokens_retrieve", &["oauth2"]),
     ("oauth2_refresh_tokens_destroy", &["oauth2"]),
     ("oauth2_refresh_tokens_used_by_list", &["oauth2"]),
+    ("propertymappings_all_list", &["propertymappings"]),
+    ("propertymappings_provider_scope_list", &["propertymappings"]),
+    ("propertymappings_provider_scope_create", &["propertymappings"]),
+    ("propertymappings_provider_scope_retrieve", &["propertymappings"]),
+    ("propertymappings_provider_scope_update", &["propertymappings"]),
+    ("propertymappings_provider_scope_destroy", &["propertymappings"]),
+    ("propertymappings_provider_scope_partial_update", &["propertymappings"]),
     ("providers_oauth2_list", &["providers"]),
     ("providers_oauth2_create", &["providers"]),
     ("providers_oauth2_retrieve", &["providers"]),
     ("providers_oauth2_update", &["providers"]),
     ("providers_oauth2_destroy", &["providers"]),
+    ("root_config_retrieve", &["root"]),
     ("oauth2_provider_root", &["oauth2-provider"]),
     ("oauth2_provider_introspect", &["oauth2-provider"]),
     ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
@@ -4905,6 +6088,125 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/",
+    operation_id = "crypto_certificatekeypairs_list",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CryptoCertificatekeypairsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedCertificateKeyPairList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/crypto/certificatekeypairs/",
+    operation_id = "crypto_certificatekeypairs_create",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::CertificateKeyPairRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_retrieve",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Generate a new, self-signed certificate-key pair
+    #[endpoint{method = POST,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_generate_create",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_generate_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsGenerateCreatePath>,
+        body: crate::JsonBody<types::CertificateGenerationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_destroy",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Return certificate-key pairs certificate and log access
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_certificate/",
+    operation_id = "crypto_certificatekeypairs_view_certificate_retrieve",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_view_certificate_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<
+            params::CryptoCertificatekeypairsViewCertificateRetrievePath,
+        >,
+        query: dropshot::Query<
+            params::CryptoCertificatekeypairsViewCertificateRetrieveQuery,
+        >,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateData>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Return certificate-key pairs private key and log access
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_private_key/",
+    operation_id = "crypto_certificatekeypairs_view_private_key_retrieve",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_view_private_key_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<
+            params::CryptoCertificatekeypairsViewPrivateKeyRetrievePath,
+        >,
+        query: dropshot::Query<
+            params::CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery,
+        >,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateData>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Flow Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/flows/instances/",
+    operation_id = "flows_instances_list",
+    tags = ["flows"]}]
+    async fn flows_instances_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::FlowsInstancesListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedFlowList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Flow Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/flows/instances/{slug}/",
+    operation_id = "flows_instances_retrieve",
+    tags = ["flows"]}]
+    async fn flows_instances_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::FlowsInstancesRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Flow>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// AccessToken Viewset
     #[endpoint{method = GET,
     path = "/api/v3/oauth2/access_tokens/",
@@ -5001,6 +6303,92 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<::std::vec::Vec<types::UsedBy>>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// PropertyMapping Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/propertymappings/all/",
+    operation_id = "propertymappings_all_list",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_all_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::PropertymappingsAllListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedPropertyMappingList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/propertymappings/provider/scope/",
+    operation_id = "propertymappings_provider_scope_list",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::PropertymappingsProviderScopeListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedScopeMappingList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/propertymappings/provider/scope/",
+    operation_id = "propertymappings_provider_scope_create",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::ScopeMappingRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_retrieve",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopeRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_update",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopeUpdatePath>,
+        body: crate::JsonBody<types::ScopeMappingRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_destroy",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopeDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// ScopeMapping Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/propertymappings/provider/scope/{pm_uuid}/",
+    operation_id = "propertymappings_provider_scope_partial_update",
+    tags = ["propertymappings"]}]
+    async fn propertymappings_provider_scope_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::PropertymappingsProviderScopePartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedScopeMappingRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// OAuth2Provider Viewset
     #[endpoint{method = GET,
     path = "/api/v3/providers/oauth2/",
@@ -5060,6 +6448,17 @@ pub trait TokenApi {
         path: dropshot::Path<params::ProvidersOauth2DestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Retrieve public configuration options
+    #[endpoint{method = GET,
+    path = "/api/v3/root/config/",
+    operation_id = "root_config_retrieve",
+    tags = ["root"]}]
+    async fn root_config_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Config>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Provider root

@@ -162,6 +162,69 @@ pub mod types {
             Default::default()
         }
     }
+    ///`AlgEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AlgEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ecdsa")]
+        Ecdsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for AlgEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ecdsa => f.write_str("ecdsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AlgEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ecdsa" => Ok(Self::Ecdsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AlgEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Application Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Application {
@@ -414,6 +477,81 @@ pub mod types {
                 })
         }
     }
+    ///`AuthenticationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AuthenticationEnum {
+        #[serde(rename = "none")]
+        None,
+        #[serde(rename = "require_authenticated")]
+        RequireAuthenticated,
+        #[serde(rename = "require_unauthenticated")]
+        RequireUnauthenticated,
+        #[serde(rename = "require_superuser")]
+        RequireSuperuser,
+        #[serde(rename = "require_redirect")]
+        RequireRedirect,
+        #[serde(rename = "require_outpost")]
+        RequireOutpost,
+        #[serde(rename = "require_token")]
+        RequireToken,
+    }
+    impl ::std::fmt::Display for AuthenticationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::None => f.write_str("none"),
+                Self::RequireAuthenticated => f.write_str("require_authenticated"),
+                Self::RequireUnauthenticated => f.write_str("require_unauthenticated"),
+                Self::RequireSuperuser => f.write_str("require_superuser"),
+                Self::RequireRedirect => f.write_str("require_redirect"),
+                Self::RequireOutpost => f.write_str("require_outpost"),
+                Self::RequireToken => f.write_str("require_token"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AuthenticationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "none" => Ok(Self::None),
+                "require_authenticated" => Ok(Self::RequireAuthenticated),
+                "require_unauthenticated" => Ok(Self::RequireUnauthenticated),
+                "require_superuser" => Ok(Self::RequireSuperuser),
+                "require_redirect" => Ok(Self::RequireRedirect),
+                "require_outpost" => Ok(Self::RequireOutpost),
+                "require_token" => Ok(Self::RequireToken),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AuthenticationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///An authentik error body, either a generic `detail` error or a field-keyed validation error
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
@@ -458,6 +596,401 @@ pub mod types {
             value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         ) -> Self {
             Self(value)
+        }
+    }
+    ///`CapabilitiesEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CapabilitiesEnum {
+        #[serde(rename = "can_save_media")]
+        CanSaveMedia,
+        #[serde(rename = "can_save_reports")]
+        CanSaveReports,
+        #[serde(rename = "can_geo_ip")]
+        CanGeoIp,
+        #[serde(rename = "can_asn")]
+        CanAsn,
+        #[serde(rename = "can_impersonate")]
+        CanImpersonate,
+        #[serde(rename = "can_debug")]
+        CanDebug,
+        #[serde(rename = "is_enterprise")]
+        IsEnterprise,
+        #[serde(rename = "can_request")]
+        CanRequest,
+        #[serde(rename = "can_agent_self_service")]
+        CanAgentSelfService,
+    }
+    impl ::std::fmt::Display for CapabilitiesEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CanSaveMedia => f.write_str("can_save_media"),
+                Self::CanSaveReports => f.write_str("can_save_reports"),
+                Self::CanGeoIp => f.write_str("can_geo_ip"),
+                Self::CanAsn => f.write_str("can_asn"),
+                Self::CanImpersonate => f.write_str("can_impersonate"),
+                Self::CanDebug => f.write_str("can_debug"),
+                Self::IsEnterprise => f.write_str("is_enterprise"),
+                Self::CanRequest => f.write_str("can_request"),
+                Self::CanAgentSelfService => f.write_str("can_agent_self_service"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CapabilitiesEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "can_save_media" => Ok(Self::CanSaveMedia),
+                "can_save_reports" => Ok(Self::CanSaveReports),
+                "can_geo_ip" => Ok(Self::CanGeoIp),
+                "can_asn" => Ok(Self::CanAsn),
+                "can_impersonate" => Ok(Self::CanImpersonate),
+                "can_debug" => Ok(Self::CanDebug),
+                "is_enterprise" => Ok(Self::IsEnterprise),
+                "can_request" => Ok(Self::CanRequest),
+                "can_agent_self_service" => Ok(Self::CanAgentSelfService),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CapabilitiesEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Get CertificateKeyPair's data
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateData {
+        pub data: ::std::string::String,
+    }
+    impl CertificateData {
+        pub fn builder() -> builder::CertificateData {
+            Default::default()
+        }
+    }
+    ///Certificate generation parameters
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateGenerationRequest {
+        #[serde(default = "defaults::certificate_generation_request_alg")]
+        pub alg: AlgEnum,
+        pub common_name: CertificateGenerationRequestCommonName,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub subject_alt_name: ::std::option::Option<::std::string::String>,
+        pub validity_days: i64,
+    }
+    impl CertificateGenerationRequest {
+        pub fn builder() -> builder::CertificateGenerationRequest {
+            Default::default()
+        }
+    }
+    ///`CertificateGenerationRequestCommonName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CertificateGenerationRequestCommonName(::std::string::String);
+    impl ::std::ops::Deref for CertificateGenerationRequestCommonName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateGenerationRequestCommonName>
+    for ::std::string::String {
+        fn from(value: CertificateGenerationRequestCommonName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CertificateGenerationRequestCommonName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateGenerationRequestCommonName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateGenerationRequestCommonName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CertificateGenerationRequestCommonName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateKeyPair {
+        ///Certificate expiry date
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_expiry: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Certificate subject as RFC4514 string
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub cert_subject: ::std::option::Option<::std::string::String>,
+        ///Get URL to download certificate
+        pub certificate_download_url: ::std::string::String,
+        ///SHA1 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha1: ::std::option::Option<::std::string::String>,
+        ///SHA256 fingerprint of the certificate
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub fingerprint_sha256: ::std::option::Option<::std::string::String>,
+        ///Key algorithm type detected from the certificate's public key
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub key_type: ::std::option::Option<CertificateKeyPairKeyTypeEnum>,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Show if this keypair has a private key configured or not
+        pub private_key_available: bool,
+        ///Get URL to download private key
+        pub private_key_download_url: ::std::string::String,
+    }
+    impl CertificateKeyPair {
+        pub fn builder() -> builder::CertificateKeyPair {
+            Default::default()
+        }
+    }
+    ///`CertificateKeyPairKeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CertificateKeyPairKeyTypeEnum {
+        #[serde(rename = "rsa")]
+        Rsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+    }
+    impl ::std::fmt::Display for CertificateKeyPairKeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Rsa => f.write_str("rsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairKeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "rsa" => Ok(Self::Rsa),
+                "ec" => Ok(Self::Ec),
+                "dsa" => Ok(Self::Dsa),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairKeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CertificateKeyPairRequest {
+        ///PEM-encoded Certificate data
+        pub certificate_data: CertificateKeyPairRequestCertificateData,
+        ///Optional Private Key. If this is set, you can use this keypair for encryption.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_data: ::std::option::Option<::std::string::String>,
+        pub name: CertificateKeyPairRequestName,
+    }
+    impl CertificateKeyPairRequest {
+        pub fn builder() -> builder::CertificateKeyPairRequest {
+            Default::default()
+        }
+    }
+    ///PEM-encoded Certificate data
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CertificateKeyPairRequestCertificateData(::std::string::String);
+    impl ::std::ops::Deref for CertificateKeyPairRequestCertificateData {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateKeyPairRequestCertificateData>
+    for ::std::string::String {
+        fn from(value: CertificateKeyPairRequestCertificateData) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairRequestCertificateData {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CertificateKeyPairRequestCertificateData {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`CertificateKeyPairRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct CertificateKeyPairRequestName(::std::string::String);
+    impl ::std::ops::Deref for CertificateKeyPairRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CertificateKeyPairRequestName> for ::std::string::String {
+        fn from(value: CertificateKeyPairRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for CertificateKeyPairRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for CertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CertificateKeyPairRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`ClientTypeEnum`
@@ -526,6 +1059,79 @@ pub mod types {
             Default::default()
         }
     }
+    ///Serialize authentik Config into DRF Object
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Config {
+        pub cache_timeout: i64,
+        pub cache_timeout_flows: i64,
+        pub cache_timeout_policies: i64,
+        pub capabilities: ::std::vec::Vec<CapabilitiesEnum>,
+        pub error_reporting: ErrorReportingConfig,
+    }
+    impl Config {
+        pub fn builder() -> builder::Config {
+            Default::default()
+        }
+    }
+    ///`DeniedActionEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum DeniedActionEnum {
+        #[serde(rename = "message_continue")]
+        MessageContinue,
+        #[serde(rename = "message")]
+        Message,
+        #[serde(rename = "continue")]
+        Continue,
+    }
+    impl ::std::fmt::Display for DeniedActionEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageContinue => f.write_str("message_continue"),
+                Self::Message => f.write_str("message"),
+                Self::Continue => f.write_str("continue"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeniedActionEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message_continue" => Ok(Self::MessageContinue),
+                "message" => Ok(Self::Message),
+                "continue" => Ok(Self::Continue),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeniedActionEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`EmailAddress`
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -580,6 +1186,20 @@ pub mod types {
                 })
         }
     }
+    ///Config for error reporting
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ErrorReportingConfig {
+        pub enabled: bool,
+        pub environment: ::std::string::String,
+        pub send_pii: bool,
+        pub sentry_dsn: ::std::string::String,
+        pub traces_sample_rate: f64,
+    }
+    impl ErrorReportingConfig {
+        pub fn builder() -> builder::ErrorReportingConfig {
+            Default::default()
+        }
+    }
     ///The fault injection rules; every rule whose operation matches applies, in order
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct FaultConfig {
@@ -617,6 +1237,260 @@ pub mod types {
     impl FaultRule {
         pub fn builder() -> builder::FaultRule {
             Default::default()
+        }
+    }
+    ///Flow Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Flow {
+        ///Required level of authentication and authorization to access a flow.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication: ::std::option::Option<AuthenticationEnum>,
+        ///Background shown during execution
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub background_themed_urls: ::std::option::Option<ThemedUrls>,
+        ///Get the URL to the background image
+        pub background_url: ::std::string::String,
+        ///Get count of cached flows
+        pub cache_count: i64,
+        ///Enable compatibility mode, increases compatibility with password managers on mobile devices.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub compatibility_mode: ::std::option::Option<bool>,
+        ///Configure what should happen when a flow denies access to a user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub denied_action: ::std::option::Option<DeniedActionEnum>,
+        ///Decides what this Flow is used for. For example, the Authentication flow is redirect to when an un-authenticated user visits authentik.
+        pub designation: FlowDesignationEnum,
+        ///Get export URL for flow
+        pub export_url: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub layout: ::std::option::Option<FlowLayoutEnum>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub policies: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        pub policybindingmodel_ptr_id: ::uuid::Uuid,
+        ///Visible in the URL.
+        pub slug: FlowSlug,
+        pub stages: ::std::vec::Vec<::uuid::Uuid>,
+        ///Shown as the Title in Flow pages.
+        pub title: ::std::string::String,
+    }
+    impl Flow {
+        pub fn builder() -> builder::Flow {
+            Default::default()
+        }
+    }
+    ///`FlowDesignationEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FlowDesignationEnum {
+        #[serde(rename = "authentication")]
+        Authentication,
+        #[serde(rename = "authorization")]
+        Authorization,
+        #[serde(rename = "invalidation")]
+        Invalidation,
+        #[serde(rename = "enrollment")]
+        Enrollment,
+        #[serde(rename = "unenrollment")]
+        Unenrollment,
+        #[serde(rename = "recovery")]
+        Recovery,
+        #[serde(rename = "stage_configuration")]
+        StageConfiguration,
+    }
+    impl ::std::fmt::Display for FlowDesignationEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Authentication => f.write_str("authentication"),
+                Self::Authorization => f.write_str("authorization"),
+                Self::Invalidation => f.write_str("invalidation"),
+                Self::Enrollment => f.write_str("enrollment"),
+                Self::Unenrollment => f.write_str("unenrollment"),
+                Self::Recovery => f.write_str("recovery"),
+                Self::StageConfiguration => f.write_str("stage_configuration"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowDesignationEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "authentication" => Ok(Self::Authentication),
+                "authorization" => Ok(Self::Authorization),
+                "invalidation" => Ok(Self::Invalidation),
+                "enrollment" => Ok(Self::Enrollment),
+                "unenrollment" => Ok(Self::Unenrollment),
+                "recovery" => Ok(Self::Recovery),
+                "stage_configuration" => Ok(Self::StageConfiguration),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowDesignationEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`FlowLayoutEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum FlowLayoutEnum {
+        #[serde(rename = "stacked")]
+        Stacked,
+        #[serde(rename = "content_left")]
+        ContentLeft,
+        #[serde(rename = "content_right")]
+        ContentRight,
+        #[serde(rename = "sidebar_left")]
+        SidebarLeft,
+        #[serde(rename = "sidebar_right")]
+        SidebarRight,
+        #[serde(rename = "sidebar_left_frame_background")]
+        SidebarLeftFrameBackground,
+        #[serde(rename = "sidebar_right_frame_background")]
+        SidebarRightFrameBackground,
+    }
+    impl ::std::fmt::Display for FlowLayoutEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Stacked => f.write_str("stacked"),
+                Self::ContentLeft => f.write_str("content_left"),
+                Self::ContentRight => f.write_str("content_right"),
+                Self::SidebarLeft => f.write_str("sidebar_left"),
+                Self::SidebarRight => f.write_str("sidebar_right"),
+                Self::SidebarLeftFrameBackground => {
+                    f.write_str("sidebar_left_frame_background")
+                }
+                Self::SidebarRightFrameBackground => {
+                    f.write_str("sidebar_right_frame_background")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for FlowLayoutEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "stacked" => Ok(Self::Stacked),
+                "content_left" => Ok(Self::ContentLeft),
+                "content_right" => Ok(Self::ContentRight),
+                "sidebar_left" => Ok(Self::SidebarLeft),
+                "sidebar_right" => Ok(Self::SidebarRight),
+                "sidebar_left_frame_background" => Ok(Self::SidebarLeftFrameBackground),
+                "sidebar_right_frame_background" => Ok(Self::SidebarRightFrameBackground),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Visible in the URL.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct FlowSlug(::std::string::String);
+    impl ::std::ops::Deref for FlowSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FlowSlug> for ::std::string::String {
+        fn from(value: FlowSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for FlowSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[-a-zA-Z0-9_]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[-a-zA-Z0-9_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for FlowSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for FlowSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FlowSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Generic API Error
@@ -1069,6 +1943,73 @@ pub mod types {
     impl JsonWebKeySet {
         pub fn builder() -> builder::JsonWebKeySet {
             Default::default()
+        }
+    }
+    ///`KeyTypeEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum KeyTypeEnum {
+        #[serde(rename = "dsa")]
+        Dsa,
+        #[serde(rename = "ec")]
+        Ec,
+        #[serde(rename = "ed25519")]
+        Ed25519,
+        #[serde(rename = "ed448")]
+        Ed448,
+        #[serde(rename = "rsa")]
+        Rsa,
+    }
+    impl ::std::fmt::Display for KeyTypeEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Dsa => f.write_str("dsa"),
+                Self::Ec => f.write_str("ec"),
+                Self::Ed25519 => f.write_str("ed25519"),
+                Self::Ed448 => f.write_str("ed448"),
+                Self::Rsa => f.write_str("rsa"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for KeyTypeEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "dsa" => Ok(Self::Dsa),
+                "ec" => Ok(Self::Ec),
+                "ed25519" => Ok(Self::Ed25519),
+                "ed448" => Ok(Self::Ed448),
+                "rsa" => Ok(Self::Rsa),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for KeyTypeEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
@@ -2316,6 +3257,30 @@ pub mod types {
             Default::default()
         }
     }
+    ///`PaginatedCertificateKeyPairList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedCertificateKeyPairList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<CertificateKeyPair>,
+    }
+    impl PaginatedCertificateKeyPairList {
+        pub fn builder() -> builder::PaginatedCertificateKeyPairList {
+            Default::default()
+        }
+    }
+    ///`PaginatedFlowList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedFlowList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Flow>,
+    }
+    impl PaginatedFlowList {
+        pub fn builder() -> builder::PaginatedFlowList {
+            Default::default()
+        }
+    }
     ///`PaginatedOAuth2ProviderList`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaginatedOAuth2ProviderList {
@@ -2325,6 +3290,30 @@ pub mod types {
     }
     impl PaginatedOAuth2ProviderList {
         pub fn builder() -> builder::PaginatedOAuth2ProviderList {
+            Default::default()
+        }
+    }
+    ///`PaginatedPropertyMappingList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedPropertyMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<PropertyMapping>,
+    }
+    impl PaginatedPropertyMappingList {
+        pub fn builder() -> builder::PaginatedPropertyMappingList {
+            Default::default()
+        }
+    }
+    ///`PaginatedScopeMappingList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedScopeMappingList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<ScopeMapping>,
+    }
+    impl PaginatedScopeMappingList {
+        pub fn builder() -> builder::PaginatedScopeMappingList {
             Default::default()
         }
     }
@@ -2396,6 +3385,195 @@ pub mod types {
     impl PartialGroup {
         pub fn builder() -> builder::PartialGroup {
             Default::default()
+        }
+    }
+    ///ScopeMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedScopeMappingRequest {
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expression: ::std::option::Option<PatchedScopeMappingRequestExpression>,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<ManagedByAuthentik>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedScopeMappingRequestName>,
+        ///Scope name requested by the client
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope_name: ::std::option::Option<PatchedScopeMappingRequestScopeName>,
+    }
+    impl PatchedScopeMappingRequest {
+        pub fn builder() -> builder::PatchedScopeMappingRequest {
+            Default::default()
+        }
+    }
+    ///`PatchedScopeMappingRequestExpression`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequestExpression(::std::string::String);
+    impl ::std::ops::Deref for PatchedScopeMappingRequestExpression {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequestExpression>
+    for ::std::string::String {
+        fn from(value: PatchedScopeMappingRequestExpression) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedScopeMappingRequestExpression {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedScopeMappingRequestExpression {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedScopeMappingRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedScopeMappingRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequestName> for ::std::string::String {
+        fn from(value: PatchedScopeMappingRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedScopeMappingRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedScopeMappingRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Scope name requested by the client
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedScopeMappingRequestScopeName(::std::string::String);
+    impl ::std::ops::Deref for PatchedScopeMappingRequestScopeName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedScopeMappingRequestScopeName>
+    for ::std::string::String {
+        fn from(value: PatchedScopeMappingRequestScopeName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedScopeMappingRequestScopeName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedScopeMappingRequestScopeName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Token Serializer
@@ -2742,6 +3920,29 @@ pub mod types {
             value.parse()
         }
     }
+    ///PropertyMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PropertyMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    impl PropertyMapping {
+        pub fn builder() -> builder::PropertyMapping {
+            Default::default()
+        }
+    }
     ///Provider Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Provider {
@@ -3010,6 +4211,217 @@ pub mod types {
             Default::default()
         }
     }
+    ///ScopeMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ScopeMapping {
+        ///Get object's component so that we know how to edit the object
+        pub component: ::std::string::String,
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        ///Return internal model name
+        pub meta_model_name: ::std::string::String,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        ///Scope name requested by the client
+        pub scope_name: ::std::string::String,
+        ///Return object's verbose_name
+        pub verbose_name: ::std::string::String,
+        ///Return object's plural verbose_name
+        pub verbose_name_plural: ::std::string::String,
+    }
+    impl ScopeMapping {
+        pub fn builder() -> builder::ScopeMapping {
+            Default::default()
+        }
+    }
+    ///ScopeMapping Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ScopeMappingRequest {
+        ///Description shown to the user when consenting. If left empty, the user won't be informed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ScopeMappingRequestExpression,
+        ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<ManagedByAuthentik>,
+        pub name: ScopeMappingRequestName,
+        ///Scope name requested by the client
+        pub scope_name: ScopeMappingRequestScopeName,
+    }
+    impl ScopeMappingRequest {
+        pub fn builder() -> builder::ScopeMappingRequest {
+            Default::default()
+        }
+    }
+    ///`ScopeMappingRequestExpression`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequestExpression(::std::string::String);
+    impl ::std::ops::Deref for ScopeMappingRequestExpression {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequestExpression> for ::std::string::String {
+        fn from(value: ScopeMappingRequestExpression) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ScopeMappingRequestExpression {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ScopeMappingRequestExpression {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScopeMappingRequestExpression {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`ScopeMappingRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequestName(::std::string::String);
+    impl ::std::ops::Deref for ScopeMappingRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequestName> for ::std::string::String {
+        fn from(value: ScopeMappingRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ScopeMappingRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ScopeMappingRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScopeMappingRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Scope name requested by the client
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ScopeMappingRequestScopeName(::std::string::String);
+    impl ::std::ops::Deref for ScopeMappingRequestScopeName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ScopeMappingRequestScopeName> for ::std::string::String {
+        fn from(value: ScopeMappingRequestScopeName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ScopeMappingRequestScopeName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ScopeMappingRequestScopeName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ScopeMappingRequestScopeName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///An authentik application, which binds at most one provider
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -3117,6 +4529,9 @@ pub mod types {
         pub providers: ::std::vec::Vec<SeedOAuth2Provider>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub refresh_tokens: ::std::vec::Vec<SeedOAuth2Token>,
+        ///Scope mappings for providers' `property_mappings`; authentik's managed ones (`managed` `goauthentik.io/providers/oauth2/scope-openid` and its siblings) are added where the list lacks them.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub scope_mappings: ::std::vec::Vec<SeedScopeMapping>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub tokens: ::std::vec::Vec<SeedToken>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -3766,6 +5181,24 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///An authentik ScopeMapping; its expression is kept as written (docs/divergences.md)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedScopeMapping {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        pub expression: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub managed: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+        pub scope_name: ::std::string::String,
+    }
+    impl SeedScopeMapping {
+        pub fn builder() -> builder::SeedScopeMapping {
+            Default::default()
         }
     }
     ///An authentik core token
@@ -6141,6 +7574,485 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CertificateData {
+            data: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CertificateData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl CertificateData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateData> for super::CertificateData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::CertificateData> for CertificateData {
+            fn from(value: super::CertificateData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateGenerationRequest {
+            alg: ::std::result::Result<super::AlgEnum, ::std::string::String>,
+            common_name: ::std::result::Result<
+                super::CertificateGenerationRequestCommonName,
+                ::std::string::String,
+            >,
+            subject_alt_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            validity_days: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for CertificateGenerationRequest {
+            fn default() -> Self {
+                Self {
+                    alg: Ok(super::defaults::certificate_generation_request_alg()),
+                    common_name: Err("no value supplied for common_name".to_string()),
+                    subject_alt_name: Ok(Default::default()),
+                    validity_days: Err("no value supplied for validity_days".to_string()),
+                }
+            }
+        }
+        impl CertificateGenerationRequest {
+            pub fn alg<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AlgEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.alg = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for alg: {e}")
+                    });
+                self
+            }
+            pub fn common_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::CertificateGenerationRequestCommonName,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.common_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for common_name: {e}")
+                    });
+                self
+            }
+            pub fn subject_alt_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.subject_alt_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for subject_alt_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn validity_days<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.validity_days = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for validity_days: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateGenerationRequest>
+        for super::CertificateGenerationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateGenerationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    alg: value.alg?,
+                    common_name: value.common_name?,
+                    subject_alt_name: value.subject_alt_name?,
+                    validity_days: value.validity_days?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CertificateGenerationRequest>
+        for CertificateGenerationRequest {
+            fn from(value: super::CertificateGenerationRequest) -> Self {
+                Self {
+                    alg: Ok(value.alg),
+                    common_name: Ok(value.common_name),
+                    subject_alt_name: Ok(value.subject_alt_name),
+                    validity_days: Ok(value.validity_days),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateKeyPair {
+            cert_expiry: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            cert_subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            certificate_download_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            fingerprint_sha1: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            fingerprint_sha256: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_type: ::std::result::Result<
+                ::std::option::Option<super::CertificateKeyPairKeyTypeEnum>,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            private_key_available: ::std::result::Result<bool, ::std::string::String>,
+            private_key_download_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CertificateKeyPair {
+            fn default() -> Self {
+                Self {
+                    cert_expiry: Err("no value supplied for cert_expiry".to_string()),
+                    cert_subject: Err("no value supplied for cert_subject".to_string()),
+                    certificate_download_url: Err(
+                        "no value supplied for certificate_download_url".to_string(),
+                    ),
+                    fingerprint_sha1: Err(
+                        "no value supplied for fingerprint_sha1".to_string(),
+                    ),
+                    fingerprint_sha256: Err(
+                        "no value supplied for fingerprint_sha256".to_string(),
+                    ),
+                    key_type: Err("no value supplied for key_type".to_string()),
+                    managed: Err("no value supplied for managed".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    private_key_available: Err(
+                        "no value supplied for private_key_available".to_string(),
+                    ),
+                    private_key_download_url: Err(
+                        "no value supplied for private_key_download_url".to_string(),
+                    ),
+                }
+            }
+        }
+        impl CertificateKeyPair {
+            pub fn cert_expiry<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cert_expiry = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cert_expiry: {e}")
+                    });
+                self
+            }
+            pub fn cert_subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cert_subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cert_subject: {e}")
+                    });
+                self
+            }
+            pub fn certificate_download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_download_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn fingerprint_sha1<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fingerprint_sha1 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for fingerprint_sha1: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn fingerprint_sha256<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.fingerprint_sha256 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for fingerprint_sha256: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CertificateKeyPairKeyTypeEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_type: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn private_key_available<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.private_key_available = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for private_key_available: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn private_key_download_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.private_key_download_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for private_key_download_url: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateKeyPair> for super::CertificateKeyPair {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateKeyPair,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cert_expiry: value.cert_expiry?,
+                    cert_subject: value.cert_subject?,
+                    certificate_download_url: value.certificate_download_url?,
+                    fingerprint_sha1: value.fingerprint_sha1?,
+                    fingerprint_sha256: value.fingerprint_sha256?,
+                    key_type: value.key_type?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    private_key_available: value.private_key_available?,
+                    private_key_download_url: value.private_key_download_url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CertificateKeyPair> for CertificateKeyPair {
+            fn from(value: super::CertificateKeyPair) -> Self {
+                Self {
+                    cert_expiry: Ok(value.cert_expiry),
+                    cert_subject: Ok(value.cert_subject),
+                    certificate_download_url: Ok(value.certificate_download_url),
+                    fingerprint_sha1: Ok(value.fingerprint_sha1),
+                    fingerprint_sha256: Ok(value.fingerprint_sha256),
+                    key_type: Ok(value.key_type),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    private_key_available: Ok(value.private_key_available),
+                    private_key_download_url: Ok(value.private_key_download_url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CertificateKeyPairRequest {
+            certificate_data: ::std::result::Result<
+                super::CertificateKeyPairRequestCertificateData,
+                ::std::string::String,
+            >,
+            key_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::CertificateKeyPairRequestName,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CertificateKeyPairRequest {
+            fn default() -> Self {
+                Self {
+                    certificate_data: Err(
+                        "no value supplied for certificate_data".to_string(),
+                    ),
+                    key_data: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl CertificateKeyPairRequest {
+            pub fn certificate_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::CertificateKeyPairRequestCertificateData,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_data: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CertificateKeyPairRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CertificateKeyPairRequest>
+        for super::CertificateKeyPairRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CertificateKeyPairRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    certificate_data: value.certificate_data?,
+                    key_data: value.key_data?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CertificateKeyPairRequest>
+        for CertificateKeyPairRequest {
+            fn from(value: super::CertificateKeyPairRequest) -> Self {
+                Self {
+                    certificate_data: Ok(value.certificate_data),
+                    key_data: Ok(value.key_data),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ClockOffset {
             offset_seconds: ::std::result::Result<i64, ::std::string::String>,
         }
@@ -6183,6 +8095,249 @@ and, if this user is being impersonated, the original user in the `original` pro
             fn from(value: super::ClockOffset) -> Self {
                 Self {
                     offset_seconds: Ok(value.offset_seconds),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Config {
+            cache_timeout: ::std::result::Result<i64, ::std::string::String>,
+            cache_timeout_flows: ::std::result::Result<i64, ::std::string::String>,
+            cache_timeout_policies: ::std::result::Result<i64, ::std::string::String>,
+            capabilities: ::std::result::Result<
+                ::std::vec::Vec<super::CapabilitiesEnum>,
+                ::std::string::String,
+            >,
+            error_reporting: ::std::result::Result<
+                super::ErrorReportingConfig,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Config {
+            fn default() -> Self {
+                Self {
+                    cache_timeout: Err(
+                        "no value supplied for cache_timeout".to_string(),
+                    ),
+                    cache_timeout_flows: Err(
+                        "no value supplied for cache_timeout_flows".to_string(),
+                    ),
+                    cache_timeout_policies: Err(
+                        "no value supplied for cache_timeout_policies".to_string(),
+                    ),
+                    capabilities: Err("no value supplied for capabilities".to_string()),
+                    error_reporting: Err(
+                        "no value supplied for error_reporting".to_string(),
+                    ),
+                }
+            }
+        }
+        impl Config {
+            pub fn cache_timeout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_timeout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cache_timeout: {e}")
+                    });
+                self
+            }
+            pub fn cache_timeout_flows<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_timeout_flows = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cache_timeout_flows: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cache_timeout_policies<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_timeout_policies = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for cache_timeout_policies: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn capabilities<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CapabilitiesEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.capabilities = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for capabilities: {e}")
+                    });
+                self
+            }
+            pub fn error_reporting<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ErrorReportingConfig>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_reporting = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for error_reporting: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Config> for super::Config {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Config,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cache_timeout: value.cache_timeout?,
+                    cache_timeout_flows: value.cache_timeout_flows?,
+                    cache_timeout_policies: value.cache_timeout_policies?,
+                    capabilities: value.capabilities?,
+                    error_reporting: value.error_reporting?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Config> for Config {
+            fn from(value: super::Config) -> Self {
+                Self {
+                    cache_timeout: Ok(value.cache_timeout),
+                    cache_timeout_flows: Ok(value.cache_timeout_flows),
+                    cache_timeout_policies: Ok(value.cache_timeout_policies),
+                    capabilities: Ok(value.capabilities),
+                    error_reporting: Ok(value.error_reporting),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ErrorReportingConfig {
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            environment: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            send_pii: ::std::result::Result<bool, ::std::string::String>,
+            sentry_dsn: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            traces_sample_rate: ::std::result::Result<f64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ErrorReportingConfig {
+            fn default() -> Self {
+                Self {
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    environment: Err("no value supplied for environment".to_string()),
+                    send_pii: Err("no value supplied for send_pii".to_string()),
+                    sentry_dsn: Err("no value supplied for sentry_dsn".to_string()),
+                    traces_sample_rate: Err(
+                        "no value supplied for traces_sample_rate".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ErrorReportingConfig {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn environment<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.environment = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for environment: {e}")
+                    });
+                self
+            }
+            pub fn send_pii<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.send_pii = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for send_pii: {e}")
+                    });
+                self
+            }
+            pub fn sentry_dsn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sentry_dsn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sentry_dsn: {e}")
+                    });
+                self
+            }
+            pub fn traces_sample_rate<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.traces_sample_rate = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for traces_sample_rate: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ErrorReportingConfig>
+        for super::ErrorReportingConfig {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ErrorReportingConfig,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    environment: value.environment?,
+                    send_pii: value.send_pii?,
+                    sentry_dsn: value.sentry_dsn?,
+                    traces_sample_rate: value.traces_sample_rate?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ErrorReportingConfig> for ErrorReportingConfig {
+            fn from(value: super::ErrorReportingConfig) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    environment: Ok(value.environment),
+                    send_pii: Ok(value.send_pii),
+                    sentry_dsn: Ok(value.sentry_dsn),
+                    traces_sample_rate: Ok(value.traces_sample_rate),
                 }
             }
         }
@@ -6385,6 +8540,381 @@ and, if this user is being impersonated, the original user in the `original` pro
                     latency_ms: Ok(value.latency_ms),
                     operation_id: Ok(value.operation_id),
                     seed: Ok(value.seed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Flow {
+            authentication: ::std::result::Result<
+                ::std::option::Option<super::AuthenticationEnum>,
+                ::std::string::String,
+            >,
+            background: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            background_themed_urls: ::std::result::Result<
+                ::std::option::Option<super::ThemedUrls>,
+                ::std::string::String,
+            >,
+            background_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            cache_count: ::std::result::Result<i64, ::std::string::String>,
+            compatibility_mode: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            denied_action: ::std::result::Result<
+                ::std::option::Option<super::DeniedActionEnum>,
+                ::std::string::String,
+            >,
+            designation: ::std::result::Result<
+                super::FlowDesignationEnum,
+                ::std::string::String,
+            >,
+            export_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            layout: ::std::result::Result<
+                ::std::option::Option<super::FlowLayoutEnum>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            policies: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::PolicyEngineMode>,
+                ::std::string::String,
+            >,
+            policybindingmodel_ptr_id: ::std::result::Result<
+                ::uuid::Uuid,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<super::FlowSlug, ::std::string::String>,
+            stages: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Flow {
+            fn default() -> Self {
+                Self {
+                    authentication: Ok(Default::default()),
+                    background: Ok(Default::default()),
+                    background_themed_urls: Err(
+                        "no value supplied for background_themed_urls".to_string(),
+                    ),
+                    background_url: Err(
+                        "no value supplied for background_url".to_string(),
+                    ),
+                    cache_count: Err("no value supplied for cache_count".to_string()),
+                    compatibility_mode: Ok(Default::default()),
+                    denied_action: Ok(Default::default()),
+                    designation: Err("no value supplied for designation".to_string()),
+                    export_url: Err("no value supplied for export_url".to_string()),
+                    layout: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    policies: Err("no value supplied for policies".to_string()),
+                    policy_engine_mode: Ok(Default::default()),
+                    policybindingmodel_ptr_id: Err(
+                        "no value supplied for policybindingmodel_ptr_id".to_string(),
+                    ),
+                    slug: Err("no value supplied for slug".to_string()),
+                    stages: Err("no value supplied for stages".to_string()),
+                    title: Err("no value supplied for title".to_string()),
+                }
+            }
+        }
+        impl Flow {
+            pub fn authentication<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AuthenticationEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentication = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authentication: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn background<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for background: {e}")
+                    });
+                self
+            }
+            pub fn background_themed_urls<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ThemedUrls>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_themed_urls = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_themed_urls: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn background_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cache_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cache_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cache_count: {e}")
+                    });
+                self
+            }
+            pub fn compatibility_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.compatibility_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for compatibility_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn denied_action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::DeniedActionEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.denied_action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for denied_action: {e}")
+                    });
+                self
+            }
+            pub fn designation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FlowDesignationEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.designation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for designation: {e}")
+                    });
+                self
+            }
+            pub fn export_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.export_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for export_url: {e}")
+                    });
+                self
+            }
+            pub fn layout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::FlowLayoutEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.layout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for layout: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn policies<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policies = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for policies: {e}")
+                    });
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn policybindingmodel_ptr_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policybindingmodel_ptr_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policybindingmodel_ptr_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FlowSlug>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+            pub fn stages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.stages = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for stages: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Flow> for super::Flow {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Flow,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    authentication: value.authentication?,
+                    background: value.background?,
+                    background_themed_urls: value.background_themed_urls?,
+                    background_url: value.background_url?,
+                    cache_count: value.cache_count?,
+                    compatibility_mode: value.compatibility_mode?,
+                    denied_action: value.denied_action?,
+                    designation: value.designation?,
+                    export_url: value.export_url?,
+                    layout: value.layout?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    policies: value.policies?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    policybindingmodel_ptr_id: value.policybindingmodel_ptr_id?,
+                    slug: value.slug?,
+                    stages: value.stages?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Flow> for Flow {
+            fn from(value: super::Flow) -> Self {
+                Self {
+                    authentication: Ok(value.authentication),
+                    background: Ok(value.background),
+                    background_themed_urls: Ok(value.background_themed_urls),
+                    background_url: Ok(value.background_url),
+                    cache_count: Ok(value.cache_count),
+                    compatibility_mode: Ok(value.compatibility_mode),
+                    denied_action: Ok(value.denied_action),
+                    designation: Ok(value.designation),
+                    export_url: Ok(value.export_url),
+                    layout: Ok(value.layout),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    policies: Ok(value.policies),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    policybindingmodel_ptr_id: Ok(value.policybindingmodel_ptr_id),
+                    slug: Ok(value.slug),
+                    stages: Ok(value.stages),
+                    title: Ok(value.title),
                 }
             }
         }
@@ -10558,6 +13088,168 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PaginatedCertificateKeyPairList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::CertificateKeyPair>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedCertificateKeyPairList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedCertificateKeyPairList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::CertificateKeyPair>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedCertificateKeyPairList>
+        for super::PaginatedCertificateKeyPairList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedCertificateKeyPairList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedCertificateKeyPairList>
+        for PaginatedCertificateKeyPairList {
+            fn from(value: super::PaginatedCertificateKeyPairList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedFlowList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Flow>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedFlowList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedFlowList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Flow>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedFlowList> for super::PaginatedFlowList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedFlowList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedFlowList> for PaginatedFlowList {
+            fn from(value: super::PaginatedFlowList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PaginatedOAuth2ProviderList {
             autocomplete: ::std::result::Result<
                 super::Autocomplete,
@@ -10632,6 +13324,170 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::PaginatedOAuth2ProviderList>
         for PaginatedOAuth2ProviderList {
             fn from(value: super::PaginatedOAuth2ProviderList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedPropertyMappingList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::PropertyMapping>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedPropertyMappingList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedPropertyMappingList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PropertyMapping>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedPropertyMappingList>
+        for super::PaginatedPropertyMappingList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedPropertyMappingList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedPropertyMappingList>
+        for PaginatedPropertyMappingList {
+            fn from(value: super::PaginatedPropertyMappingList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedScopeMappingList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::ScopeMapping>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedScopeMappingList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedScopeMappingList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ScopeMapping>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedScopeMappingList>
+        for super::PaginatedScopeMappingList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedScopeMappingList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedScopeMappingList>
+        for PaginatedScopeMappingList {
+            fn from(value: super::PaginatedScopeMappingList) -> Self {
                 Self {
                     autocomplete: Ok(value.autocomplete),
                     pagination: Ok(value.pagination),
@@ -11128,6 +13984,137 @@ and, if this user is being impersonated, the original user in the `original` pro
                     name: Ok(value.name),
                     num_pk: Ok(value.num_pk),
                     pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedScopeMappingRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::option::Option<super::PatchedScopeMappingRequestExpression>,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<super::ManagedByAuthentik>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedScopeMappingRequestName>,
+                ::std::string::String,
+            >,
+            scope_name: ::std::result::Result<
+                ::std::option::Option<super::PatchedScopeMappingRequestScopeName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedScopeMappingRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expression: Ok(Default::default()),
+                    managed: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    scope_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedScopeMappingRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedScopeMappingRequestExpression>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ManagedByAuthentik>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedScopeMappingRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedScopeMappingRequestScopeName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedScopeMappingRequest>
+        for super::PatchedScopeMappingRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedScopeMappingRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    scope_name: value.scope_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedScopeMappingRequest>
+        for PatchedScopeMappingRequest {
+            fn from(value: super::PatchedScopeMappingRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    scope_name: Ok(value.scope_name),
                 }
             }
         }
@@ -11850,6 +14837,184 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PropertyMapping {
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_model_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            verbose_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name_plural: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PropertyMapping {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    meta_model_name: Err(
+                        "no value supplied for meta_model_name".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    verbose_name: Err("no value supplied for verbose_name".to_string()),
+                    verbose_name_plural: Err(
+                        "no value supplied for verbose_name_plural".to_string(),
+                    ),
+                }
+            }
+        }
+        impl PropertyMapping {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn meta_model_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_model_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_model_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn verbose_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verbose_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name_plural<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name_plural = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verbose_name_plural: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PropertyMapping> for super::PropertyMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PropertyMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    meta_model_name: value.meta_model_name?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    verbose_name: value.verbose_name?,
+                    verbose_name_plural: value.verbose_name_plural?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PropertyMapping> for PropertyMapping {
+            fn from(value: super::PropertyMapping) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    meta_model_name: Ok(value.meta_model_name),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    verbose_name: Ok(value.verbose_name),
+                    verbose_name_plural: Ok(value.verbose_name_plural),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Provider {
             assigned_application_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -12461,6 +15626,346 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ScopeMapping {
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_model_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            scope_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verbose_name_plural: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ScopeMapping {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    description: Ok(Default::default()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    meta_model_name: Err(
+                        "no value supplied for meta_model_name".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    scope_name: Err("no value supplied for scope_name".to_string()),
+                    verbose_name: Err("no value supplied for verbose_name".to_string()),
+                    verbose_name_plural: Err(
+                        "no value supplied for verbose_name_plural".to_string(),
+                    ),
+                }
+            }
+        }
+        impl ScopeMapping {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn meta_model_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_model_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_model_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for verbose_name: {e}")
+                    });
+                self
+            }
+            pub fn verbose_name_plural<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verbose_name_plural = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verbose_name_plural: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScopeMapping> for super::ScopeMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ScopeMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    meta_model_name: value.meta_model_name?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    scope_name: value.scope_name?,
+                    verbose_name: value.verbose_name?,
+                    verbose_name_plural: value.verbose_name_plural?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScopeMapping> for ScopeMapping {
+            fn from(value: super::ScopeMapping) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    meta_model_name: Ok(value.meta_model_name),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    scope_name: Ok(value.scope_name),
+                    verbose_name: Ok(value.verbose_name),
+                    verbose_name_plural: Ok(value.verbose_name_plural),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ScopeMappingRequest {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                super::ScopeMappingRequestExpression,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<super::ManagedByAuthentik>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                super::ScopeMappingRequestName,
+                ::std::string::String,
+            >,
+            scope_name: ::std::result::Result<
+                super::ScopeMappingRequestScopeName,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ScopeMappingRequest {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    scope_name: Err("no value supplied for scope_name".to_string()),
+                }
+            }
+        }
+        impl ScopeMappingRequest {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScopeMappingRequestExpression>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ManagedByAuthentik>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScopeMappingRequestName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ScopeMappingRequestScopeName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ScopeMappingRequest>
+        for super::ScopeMappingRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ScopeMappingRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    scope_name: value.scope_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ScopeMappingRequest> for ScopeMappingRequest {
+            fn from(value: super::ScopeMappingRequest) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    scope_name: Ok(value.scope_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedApplication {
             backchannel_providers: ::std::result::Result<
                 ::std::vec::Vec<i64>,
@@ -12761,6 +16266,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::vec::Vec<super::SeedOAuth2Token>,
                 ::std::string::String,
             >,
+            scope_mappings: ::std::result::Result<
+                ::std::vec::Vec<super::SeedScopeMapping>,
+                ::std::string::String,
+            >,
             tokens: ::std::result::Result<
                 ::std::vec::Vec<super::SeedToken>,
                 ::std::string::String,
@@ -12778,6 +16287,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     key_pairs: Ok(Default::default()),
                     providers: Ok(Default::default()),
                     refresh_tokens: Ok(Default::default()),
+                    scope_mappings: Ok(Default::default()),
                     tokens: Ok(Default::default()),
                     users: Ok(Default::default()),
                 }
@@ -12846,6 +16356,20 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn scope_mappings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedScopeMapping>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_mappings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for scope_mappings: {e}"
+                        )
+                    });
+                self
+            }
             pub fn tokens<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SeedToken>>,
@@ -12882,6 +16406,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     key_pairs: value.key_pairs?,
                     providers: value.providers?,
                     refresh_tokens: value.refresh_tokens?,
+                    scope_mappings: value.scope_mappings?,
                     tokens: value.tokens?,
                     users: value.users?,
                 })
@@ -12895,6 +16420,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     key_pairs: Ok(value.key_pairs),
                     providers: Ok(value.providers),
                     refresh_tokens: Ok(value.refresh_tokens),
+                    scope_mappings: Ok(value.scope_mappings),
                     tokens: Ok(value.tokens),
                     users: Ok(value.users),
                 }
@@ -14727,6 +18253,138 @@ and, if this user is being impersonated, the original user in the `original` pro
                     matching_mode: Ok(value.matching_mode),
                     redirect_uri_type: Ok(value.redirect_uri_type),
                     url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedScopeMapping {
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            expression: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            managed: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            scope_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedScopeMapping {
+            fn default() -> Self {
+                Self {
+                    description: Ok(Default::default()),
+                    expression: Err("no value supplied for expression".to_string()),
+                    managed: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    scope_name: Err("no value supplied for scope_name".to_string()),
+                }
+            }
+        }
+        impl SeedScopeMapping {
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn expression<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expression = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expression: {e}")
+                    });
+                self
+            }
+            pub fn managed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.managed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for managed: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn scope_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedScopeMapping> for super::SeedScopeMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedScopeMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    description: value.description?,
+                    expression: value.expression?,
+                    managed: value.managed?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    scope_name: value.scope_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedScopeMapping> for SeedScopeMapping {
+            fn from(value: super::SeedScopeMapping) -> Self {
+                Self {
+                    description: Ok(value.description),
+                    expression: Ok(value.expression),
+                    managed: Ok(value.managed),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    scope_name: Ok(value.scope_name),
                 }
             }
         }
@@ -17337,6 +20995,9 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        pub(super) fn certificate_generation_request_alg() -> super::AlgEnum {
+            super::AlgEnum::Rsa
+        }
         pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
         }
@@ -18194,6 +21855,183 @@ let response = client.core_users_partial_update()
     pub fn core_users_partial_update(&self) -> builder::CoreUsersPartialUpdate<'_> {
         builder::CoreUsersPartialUpdate::new(self)
     }
+    /**CertificateKeyPair Viewset
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/`
+
+Arguments:
+- `has_key`: Only return certificate-key pairs with keys
+- `key_type`
+- `managed`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.crypto_certificatekeypairs_list()
+    .has_key(has_key)
+    .key_type(key_type)
+    .managed(managed)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_list(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsList<'_> {
+        builder::CryptoCertificatekeypairsList::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/`
+
+```ignore
+let response = client.crypto_certificatekeypairs_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_create(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsCreate<'_> {
+        builder::CryptoCertificatekeypairsCreate::new(self)
+    }
+    /**Generate a new, self-signed certificate-key pair
+
+Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/generate/`
+
+```ignore
+let response = client.crypto_certificatekeypairs_generate_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_generate_create(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsGenerateCreate<'_> {
+        builder::CryptoCertificatekeypairsGenerateCreate::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+```ignore
+let response = client.crypto_certificatekeypairs_retrieve()
+    .kp_uuid(kp_uuid)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_retrieve(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsRetrieve<'_> {
+        builder::CryptoCertificatekeypairsRetrieve::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `DELETE` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+```ignore
+let response = client.crypto_certificatekeypairs_destroy()
+    .kp_uuid(kp_uuid)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_destroy(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsDestroy<'_> {
+        builder::CryptoCertificatekeypairsDestroy::new(self)
+    }
+    /**Return certificate-key pairs certificate and log access
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_certificate/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `download`
+```ignore
+let response = client.crypto_certificatekeypairs_view_certificate_retrieve()
+    .kp_uuid(kp_uuid)
+    .download(download)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_view_certificate_retrieve(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsViewCertificateRetrieve<'_> {
+        builder::CryptoCertificatekeypairsViewCertificateRetrieve::new(self)
+    }
+    /**Return certificate-key pairs private key and log access
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_private_key/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `download`
+```ignore
+let response = client.crypto_certificatekeypairs_view_private_key_retrieve()
+    .kp_uuid(kp_uuid)
+    .download(download)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_view_private_key_retrieve(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsViewPrivateKeyRetrieve<'_> {
+        builder::CryptoCertificatekeypairsViewPrivateKeyRetrieve::new(self)
+    }
+    /**Flow Viewset
+
+Sends a `GET` request to `/api/v3/flows/instances/`
+
+Arguments:
+- `denied_action`
+- `designation`
+- `flow_uuid`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+- `slug`
+```ignore
+let response = client.flows_instances_list()
+    .denied_action(denied_action)
+    .designation(designation)
+    .flow_uuid(flow_uuid)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .slug(slug)
+    .send()
+    .await;
+```*/
+    pub fn flows_instances_list(&self) -> builder::FlowsInstancesList<'_> {
+        builder::FlowsInstancesList::new(self)
+    }
+    /**Flow Viewset
+
+Sends a `GET` request to `/api/v3/flows/instances/{slug}/`
+
+```ignore
+let response = client.flows_instances_retrieve()
+    .slug(slug)
+    .send()
+    .await;
+```*/
+    pub fn flows_instances_retrieve(&self) -> builder::FlowsInstancesRetrieve<'_> {
+        builder::FlowsInstancesRetrieve::new(self)
+    }
     /**AccessToken Viewset
 
 Sends a `GET` request to `/api/v3/oauth2/access_tokens/`
@@ -18346,6 +22184,151 @@ let response = client.oauth2_refresh_tokens_used_by_list()
     ) -> builder::Oauth2RefreshTokensUsedByList<'_> {
         builder::Oauth2RefreshTokensUsedByList::new(self)
     }
+    /**PropertyMapping Viewset
+
+Sends a `GET` request to `/api/v3/propertymappings/all/`
+
+Arguments:
+- `managed`
+- `managed_isnull`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.propertymappings_all_list()
+    .managed(managed)
+    .managed_isnull(managed_isnull)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_all_list(&self) -> builder::PropertymappingsAllList<'_> {
+        builder::PropertymappingsAllList::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `GET` request to `/api/v3/propertymappings/provider/scope/`
+
+Arguments:
+- `managed`
+- `managed_isnull`
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `scope_name`
+- `search`: A search term.
+```ignore
+let response = client.propertymappings_provider_scope_list()
+    .managed(managed)
+    .managed_isnull(managed_isnull)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .scope_name(scope_name)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_list(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeList<'_> {
+        builder::PropertymappingsProviderScopeList::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `POST` request to `/api/v3/propertymappings/provider/scope/`
+
+```ignore
+let response = client.propertymappings_provider_scope_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_create(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeCreate<'_> {
+        builder::PropertymappingsProviderScopeCreate::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `GET` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+```ignore
+let response = client.propertymappings_provider_scope_retrieve()
+    .pm_uuid(pm_uuid)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_retrieve(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeRetrieve<'_> {
+        builder::PropertymappingsProviderScopeRetrieve::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `PUT` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+- `body`
+```ignore
+let response = client.propertymappings_provider_scope_update()
+    .pm_uuid(pm_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_update(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeUpdate<'_> {
+        builder::PropertymappingsProviderScopeUpdate::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `DELETE` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+```ignore
+let response = client.propertymappings_provider_scope_destroy()
+    .pm_uuid(pm_uuid)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_destroy(
+        &self,
+    ) -> builder::PropertymappingsProviderScopeDestroy<'_> {
+        builder::PropertymappingsProviderScopeDestroy::new(self)
+    }
+    /**ScopeMapping Viewset
+
+Sends a `PATCH` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+
+Arguments:
+- `pm_uuid`: A UUID string identifying this Scope Mapping.
+- `body`
+```ignore
+let response = client.propertymappings_provider_scope_partial_update()
+    .pm_uuid(pm_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn propertymappings_provider_scope_partial_update(
+        &self,
+    ) -> builder::PropertymappingsProviderScopePartialUpdate<'_> {
+        builder::PropertymappingsProviderScopePartialUpdate::new(self)
+    }
     /**OAuth2Provider Viewset
 
 Sends a `GET` request to `/api/v3/providers/oauth2/`
@@ -18452,6 +22435,18 @@ let response = client.providers_oauth2_destroy()
 ```*/
     pub fn providers_oauth2_destroy(&self) -> builder::ProvidersOauth2Destroy<'_> {
         builder::ProvidersOauth2Destroy::new(self)
+    }
+    /**Retrieve public configuration options
+
+Sends a `GET` request to `/api/v3/root/config/`
+
+```ignore
+let response = client.root_config_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn root_config_retrieve(&self) -> builder::RootConfigRetrieve<'_> {
+        builder::RootConfigRetrieve::new(self)
     }
     /**Authorization endpoint, non-interactive
 
@@ -23966,6 +27961,1149 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::crypto_certificatekeypairs_list`]
+
+[`Client::crypto_certificatekeypairs_list`]: super::Client::crypto_certificatekeypairs_list*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsList<'a> {
+        client: &'a super::Client,
+        has_key: Result<Option<bool>, String>,
+        key_type: Result<Option<types::KeyTypeEnum>, String>,
+        managed: Result<Option<::std::string::String>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                has_key: Ok(None),
+                key_type: Ok(None),
+                managed: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn has_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.has_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for has_key failed".to_string());
+            self
+        }
+        pub fn key_type<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::KeyTypeEnum>,
+        {
+            self.key_type = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `KeyTypeEnum` for key_type failed".to_string()
+                });
+            self
+        }
+        pub fn managed<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.managed = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for managed failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedCertificateKeyPairList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                has_key,
+                key_type,
+                managed,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let has_key = has_key.map_err(Error::InvalidRequest)?;
+            let key_type = key_type.map_err(Error::InvalidRequest)?;
+            let managed = managed.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/crypto/certificatekeypairs/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("has_key", &has_key))
+                .query(&progenitor_client::QueryParam::new("key_type", &key_type))
+                .query(&progenitor_client::QueryParam::new("managed", &managed))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_create`]
+
+[`Client::crypto_certificatekeypairs_create`]: super::Client::crypto_certificatekeypairs_create*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CertificateKeyPairRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CertificateKeyPairRequest>,
+            <V as std::convert::TryInto<
+                types::CertificateKeyPairRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CertificateKeyPairRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CertificateKeyPairRequest,
+            ) -> types::builder::CertificateKeyPairRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CertificateKeyPairRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/crypto/certificatekeypairs/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_generate_create`]
+
+[`Client::crypto_certificatekeypairs_generate_create`]: super::Client::crypto_certificatekeypairs_generate_create*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsGenerateCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CertificateGenerationRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsGenerateCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CertificateGenerationRequest>,
+            <V as std::convert::TryInto<
+                types::CertificateGenerationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CertificateGenerationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CertificateGenerationRequest,
+            ) -> types::builder::CertificateGenerationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/crypto/certificatekeypairs/generate/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CertificateGenerationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/generate/", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_generate_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_retrieve`]
+
+[`Client::crypto_certificatekeypairs_retrieve`]: super::Client::crypto_certificatekeypairs_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsRetrieve<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_destroy`]
+
+[`Client::crypto_certificatekeypairs_destroy`]: super::Client::crypto_certificatekeypairs_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsDestroy<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, kp_uuid } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_view_certificate_retrieve`]
+
+[`Client::crypto_certificatekeypairs_view_certificate_retrieve`]: super::Client::crypto_certificatekeypairs_view_certificate_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsViewCertificateRetrieve<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        download: Result<Option<bool>, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsViewCertificateRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                download: Ok(None),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn download<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.download = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for download failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_certificate/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateData>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, download } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let download = download.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/view_certificate/", client
+                .baseurl, encode_path(& kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("download", &download))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_view_certificate_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_view_private_key_retrieve`]
+
+[`Client::crypto_certificatekeypairs_view_private_key_retrieve`]: super::Client::crypto_certificatekeypairs_view_private_key_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsViewPrivateKeyRetrieve<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        download: Result<Option<bool>, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsViewPrivateKeyRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                download: Ok(None),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn download<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.download = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for download failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/view_private_key/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateData>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, download } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let download = download.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/view_private_key/", client
+                .baseurl, encode_path(& kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("download", &download))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_view_private_key_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flows_instances_list`]
+
+[`Client::flows_instances_list`]: super::Client::flows_instances_list*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsInstancesList<'a> {
+        client: &'a super::Client,
+        denied_action: Result<Option<types::DeniedActionEnum>, String>,
+        designation: Result<Option<types::FlowDesignationEnum>, String>,
+        flow_uuid: Result<Option<::uuid::Uuid>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        slug: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> FlowsInstancesList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                denied_action: Ok(None),
+                designation: Ok(None),
+                flow_uuid: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                slug: Ok(None),
+            }
+        }
+        pub fn denied_action<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeniedActionEnum>,
+        {
+            self.denied_action = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `DeniedActionEnum` for denied_action failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn designation<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FlowDesignationEnum>,
+        {
+            self.designation = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `FlowDesignationEnum` for designation failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn flow_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.flow_uuid = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for flow_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/flows/instances/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedFlowList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                denied_action,
+                designation,
+                flow_uuid,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+                slug,
+            } = self;
+            let denied_action = denied_action.map_err(Error::InvalidRequest)?;
+            let designation = designation.map_err(Error::InvalidRequest)?;
+            let flow_uuid = flow_uuid.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/flows/instances/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("denied_action", &denied_action),
+                )
+                .query(&progenitor_client::QueryParam::new("designation", &designation))
+                .query(&progenitor_client::QueryParam::new("flow_uuid", &flow_uuid))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(&progenitor_client::QueryParam::new("slug", &slug))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_instances_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flows_instances_retrieve`]
+
+[`Client::flows_instances_retrieve`]: super::Client::flows_instances_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsInstancesRetrieve<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+    }
+    impl<'a> FlowsInstancesRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/flows/instances/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Flow>, Error<types::AuthentikError>> {
+            let Self { client, slug } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/flows/instances/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_instances_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::oauth2_access_tokens_list`]
 
 [`Client::oauth2_access_tokens_list`]: super::Client::oauth2_access_tokens_list*/
@@ -24816,6 +29954,944 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::propertymappings_all_list`]
+
+[`Client::propertymappings_all_list`]: super::Client::propertymappings_all_list*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsAllList<'a> {
+        client: &'a super::Client,
+        managed: Result<Option<::std::string::String>, String>,
+        managed_isnull: Result<Option<bool>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> PropertymappingsAllList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                managed: Ok(None),
+                managed_isnull: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn managed<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.managed = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for managed failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn managed_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.managed_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for managed_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/propertymappings/all/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedPropertyMappingList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                managed,
+                managed_isnull,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let managed = managed.map_err(Error::InvalidRequest)?;
+            let managed_isnull = managed_isnull.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/propertymappings/all/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("managed", &managed))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "managed__isnull",
+                        &managed_isnull,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_all_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_list`]
+
+[`Client::propertymappings_provider_scope_list`]: super::Client::propertymappings_provider_scope_list*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeList<'a> {
+        client: &'a super::Client,
+        managed: Result<Option<::std::string::String>, String>,
+        managed_isnull: Result<Option<bool>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        scope_name: Result<Option<::std::string::String>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                managed: Ok(None),
+                managed_isnull: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                scope_name: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn managed<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.managed = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for managed failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn managed_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.managed_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for managed_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn scope_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.scope_name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for scope_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/propertymappings/provider/scope/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedScopeMappingList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                managed,
+                managed_isnull,
+                name,
+                ordering,
+                page,
+                page_size,
+                scope_name,
+                search,
+            } = self;
+            let managed = managed.map_err(Error::InvalidRequest)?;
+            let managed_isnull = managed_isnull.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let scope_name = scope_name.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("managed", &managed))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "managed__isnull",
+                        &managed_isnull,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("scope_name", &scope_name))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_create`]
+
+[`Client::propertymappings_provider_scope_create`]: super::Client::propertymappings_provider_scope_create*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::ScopeMappingRequest, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ScopeMappingRequest>,
+            <V as std::convert::TryInto<
+                types::ScopeMappingRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ScopeMappingRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ScopeMappingRequest,
+            ) -> types::builder::ScopeMappingRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/propertymappings/provider/scope/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::ScopeMappingRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/", client.baseurl,
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_retrieve`]
+
+[`Client::propertymappings_provider_scope_retrieve`]: super::Client::propertymappings_provider_scope_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeRetrieve<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_update`]
+
+[`Client::propertymappings_provider_scope_update`]: super::Client::propertymappings_provider_scope_update*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeUpdate<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::ScopeMappingRequest, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ScopeMappingRequest>,
+            <V as std::convert::TryInto<
+                types::ScopeMappingRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ScopeMappingRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ScopeMappingRequest,
+            ) -> types::builder::ScopeMappingRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid, body } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ScopeMappingRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_destroy`]
+
+[`Client::propertymappings_provider_scope_destroy`]: super::Client::propertymappings_provider_scope_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopeDestroy<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> PropertymappingsProviderScopeDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::propertymappings_provider_scope_partial_update`]
+
+[`Client::propertymappings_provider_scope_partial_update`]: super::Client::propertymappings_provider_scope_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct PropertymappingsProviderScopePartialUpdate<'a> {
+        client: &'a super::Client,
+        pm_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::PatchedScopeMappingRequest, String>,
+    }
+    impl<'a> PropertymappingsProviderScopePartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                pm_uuid: Err("pm_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn pm_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.pm_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for pm_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedScopeMappingRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedScopeMappingRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedScopeMappingRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedScopeMappingRequest,
+            ) -> types::builder::PatchedScopeMappingRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/propertymappings/provider/scope/{pm_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ScopeMapping>, Error<types::AuthentikError>> {
+            let Self { client, pm_uuid, body } = self;
+            let pm_uuid = pm_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedScopeMappingRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/propertymappings/provider/scope/{}/", client.baseurl,
+                encode_path(& pm_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "propertymappings_provider_scope_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::providers_oauth2_list`]
 
 [`Client::providers_oauth2_list`]: super::Client::providers_oauth2_list*/
@@ -25601,6 +31677,68 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::root_config_retrieve`]
+
+[`Client::root_config_retrieve`]: super::Client::root_config_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct RootConfigRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> RootConfigRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/v3/root/config/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Config>, Error<types::AuthentikError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/v3/root/config/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "root_config_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -10,16 +10,26 @@
 mod applications;
 mod auth;
 mod core_tokens;
+mod flows;
 mod issued_tokens;
+mod key_pairs;
 pub(crate) mod oauth2;
 pub(crate) mod oidc;
 #[cfg(test)]
 mod proptests;
 mod providers;
+mod root_config;
+mod scope_mappings;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
 pub(crate) use core_tokens::with_fresh_key;
+pub use flows::{DEFAULT_BACKGROUND_URL, Flow, FlowListParams, flow_by_pk};
+pub use key_pairs::KeyPairListParams;
 pub use providers::ProviderListParams;
+pub use root_config::RootConfig;
+pub use scope_mappings::{
+    ScopeMappingListParams, ensure_scope_mappings, provider_scope_names, with_managed_scope_mappings,
+};
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

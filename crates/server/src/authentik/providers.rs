@@ -254,6 +254,32 @@ impl Authentik<'_> {
                 add_error(&mut errors, field, MSG_BLANK);
             }
         }
+        let flows = [
+            ("authentication_flow", authentication_flow),
+            ("authorization_flow", authorization_flow),
+            ("invalidation_flow", invalidation_flow),
+        ];
+        for (field, pk) in flows {
+            if let Some(pk) = pk
+                && super::flow_by_pk(pk).is_none()
+                && !errors.contains_key(field)
+            {
+                add_error(&mut errors, field, does_not_exist(body, field));
+            }
+        }
+        for pk in property_mappings.iter().flatten() {
+            if !errors.contains_key("property_mappings") && !self.scope_mapping_exists(*pk).await? {
+                add_error(&mut errors, "property_mappings", format!("Invalid pk \"{pk}\" - object does not exist."));
+            }
+        }
+        for (field, pk) in [("signing_key", signing_key), ("encryption_key", encryption_key)] {
+            if let Some(pk) = pk
+                && !errors.contains_key(field)
+                && !self.key_pair_exists(pk).await?
+            {
+                add_error(&mut errors, field, does_not_exist(body, field));
+            }
+        }
         let redirect_uris = match redirect_uris {
             None if body.get("redirect_uris").is_none() => {
                 add_error(&mut errors, "redirect_uris", MSG_REQUIRED);
@@ -339,6 +365,16 @@ impl Authentik<'_> {
         set(&mut o.jwt_federation_providers, federation_providers);
         Ok(())
     }
+}
+
+/// DRF's `PrimaryKeyRelatedField` message for a well-formed pk that names no row, with the value as sent.
+fn does_not_exist(body: &Value, field: &str) -> String {
+    let raw = match body.get(field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    format!("Invalid pk \"{raw}\" - object does not exist.")
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {

@@ -224,6 +224,22 @@ impl<'a> Body<'a> {
         Some(out)
     }
 
+    /// `IntegerField`: integers, integral numbers and integer strings.
+    pub(super) fn integer(&mut self, field: &str) -> Option<i64> {
+        let value = self.value(field, false)?;
+        let parsed = match value {
+            Value::Number(n) => {
+                n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e18).map(|f| f as i64))
+            }
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.error(field, "A valid integer is required.");
+        }
+        parsed
+    }
+
     /// Adds an error to a field (a check that needs more than the body).
     pub(super) fn reject(&mut self, field: &str, message: impl Into<String>) {
         self.error(field, message);

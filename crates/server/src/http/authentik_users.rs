@@ -91,7 +91,7 @@ pub(super) async fn core_users_service_account_create(
 }
 
 /// Whether the path parameter is the literal that `operation_id`'s own path has in its place.
-fn shadowed(operation_id: &str, value: &str) -> bool {
+pub(super) fn shadowed(operation_id: &str, value: &str) -> bool {
     tokenstack_api::SHADOWED_OPERATIONS.iter().any(|(id, _, literal, _)| *id == operation_id && *literal == value)
 }
 

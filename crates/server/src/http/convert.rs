@@ -318,6 +318,99 @@ pub fn application(view: &crate::authentik::ApplicationView) -> types::Applicati
     }
 }
 
+/// `ConfigSerializer`.
+pub fn root_config(config: &crate::authentik::RootConfig) -> types::Config {
+    types::Config {
+        cache_timeout: config.cache_timeout,
+        cache_timeout_flows: config.cache_timeout_flows,
+        cache_timeout_policies: config.cache_timeout_policies,
+        capabilities: config.capabilities.iter().filter_map(|c| c.parse().ok()).collect(),
+        error_reporting: types::ErrorReportingConfig {
+            enabled: config.error_reporting_enabled,
+            environment: config.environment.to_owned(),
+            send_pii: config.send_pii,
+            sentry_dsn: config.sentry_dsn.to_owned(),
+            traces_sample_rate: config.traces_sample_rate,
+        },
+    }
+}
+
+/// `FlowSerializer`: `pk` and `policybindingmodel_ptr_id` are the same uuid; no stages, policies or cached plans.
+pub fn flow(flow: &crate::authentik::Flow) -> types::Flow {
+    types::Flow {
+        authentication: flow.authentication.parse().ok(),
+        background: Some(String::new()),
+        background_themed_urls: None,
+        background_url: crate::authentik::DEFAULT_BACKGROUND_URL.to_owned(),
+        cache_count: 0,
+        compatibility_mode: Some(false),
+        denied_action: flow.denied_action.parse().ok(),
+        designation: flow.designation.parse().unwrap_or(types::FlowDesignationEnum::StageConfiguration),
+        export_url: format!("/api/v3/flows/instances/{}/export/", flow.slug),
+        layout: Some(types::FlowLayoutEnum::Stacked),
+        name: flow.name.to_owned(),
+        pk: flow.pk,
+        policies: Vec::new(),
+        policy_engine_mode: Some(types::PolicyEngineMode::Any),
+        policybindingmodel_ptr_id: flow.pk,
+        slug: flow.slug.to_owned(),
+        stages: Vec::new(),
+        title: flow.title.to_owned(),
+    }
+}
+
+/// `CertificateKeyPairSerializer`: the certificate's details as stored upstream (null where it does not load), the
+/// download URLs of `view_certificate/` and `view_private_key/`; no pair is `managed`.
+pub fn key_pair(pair: &crate::model::AkKeyPair) -> types::CertificateKeyPair {
+    let info = crate::authentik::oidc::x509::certificate_info(&pair.certificate_data);
+    let info = info.as_ref();
+    let base = format!("/api/v3/crypto/certificatekeypairs/{}", pair.pk);
+    types::CertificateKeyPair {
+        cert_expiry: info.map(|i| i.not_after),
+        cert_subject: info.map(|i| i.subject.clone()),
+        certificate_download_url: format!("{base}/view_certificate/?download"),
+        fingerprint_sha1: info.map(|i| i.fingerprint_sha1.clone()),
+        fingerprint_sha256: info.map(|i| i.fingerprint_sha256.clone()),
+        key_type: info.and_then(|i| i.key_type).and_then(|k| k.parse().ok()),
+        managed: None,
+        name: pair.name.clone(),
+        pk: pair.pk,
+        private_key_available: !pair.key_data.expose().is_empty(),
+        private_key_download_url: format!("{base}/view_private_key/?download"),
+    }
+}
+
+/// `ScopeMappingSerializer`.
+pub fn scope_mapping(mapping: &crate::model::AkScopeMapping) -> types::ScopeMapping {
+    let base = property_mapping(mapping);
+    types::ScopeMapping {
+        component: base.component,
+        description: Some(mapping.description.clone()),
+        expression: base.expression,
+        managed: base.managed,
+        meta_model_name: base.meta_model_name,
+        name: base.name,
+        pk: base.pk,
+        scope_name: mapping.scope_name.clone(),
+        verbose_name: base.verbose_name,
+        verbose_name_plural: base.verbose_name_plural,
+    }
+}
+
+/// `PropertyMappingSerializer` of a scope mapping (the only kind stored).
+pub fn property_mapping(mapping: &crate::model::AkScopeMapping) -> types::PropertyMapping {
+    types::PropertyMapping {
+        component: "ak-property-mapping-provider-scope-form".into(),
+        expression: mapping.expression.clone(),
+        managed: mapping.managed.clone(),
+        meta_model_name: "authentik_providers_oauth2.scopemapping".into(),
+        name: mapping.name.clone(),
+        pk: mapping.pk,
+        verbose_name: "Scope Mapping".into(),
+        verbose_name_plural: "Scope Mappings".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

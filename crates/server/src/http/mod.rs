@@ -5,7 +5,10 @@
 
 mod admin;
 mod authentik;
+mod authentik_crypto;
+mod authentik_mappings;
 mod authentik_providers;
+mod authentik_setup;
 mod authentik_users;
 mod context;
 mod convert;
@@ -29,7 +32,7 @@ use crate::model::OAuthKind;
 
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, TsResponseError};
-use self::observe::observed;
+use self::observe::{delegate, observed};
 /// The Dropshot API description of every operation ([`crate::start_with_store`] serves it).
 pub(crate) use tokenstack_api::token_api_mod::api_description;
 
@@ -210,32 +213,19 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, authentik_providers::providers_oauth2_destroy(&rqctx, path.into_inner().id)).await
     }
 
-    async fn core_applications_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::CoreApplicationsListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedApplicationList>, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_list(&rqctx, query)).await
-    }
-
-    async fn core_applications_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::ApplicationRequest>,
-    ) -> Result<HttpResponseCreated<types::Application>, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_create(&rqctx, body)).await
-    }
-
-    async fn core_applications_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreApplicationsRetrievePath>,
-    ) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_retrieve(&rqctx, path)).await
-    }
-
-    async fn core_applications_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreApplicationsDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik_providers::core_applications_destroy(&rqctx, path)).await
+    delegate! {
+        authentik_providers::core_applications_list => fn core_applications_list(
+            query: Query<params::CoreApplicationsListQuery>,
+        ) -> HttpResponseOk<types::PaginatedApplicationList>, AkResponseError;
+        authentik_providers::core_applications_create => fn core_applications_create(
+            body: JsonBody<types::ApplicationRequest>,
+        ) -> HttpResponseCreated<types::Application>, AkResponseError;
+        authentik_providers::core_applications_retrieve => fn core_applications_retrieve(
+            path: Path<params::CoreApplicationsRetrievePath>,
+        ) -> HttpResponseOk<types::Application>, AkResponseError;
+        authentik_providers::core_applications_destroy => fn core_applications_destroy(
+            path: Path<params::CoreApplicationsDestroyPath>,
+        ) -> HttpResponseDeleted, AkResponseError;
     }
 
     async fn oauth2_access_tokens_list(
@@ -412,83 +402,90 @@ impl TokenApi for ServerImpl {
         service::metrics(&rqctx).await
     }
 
-    async fn admin_reset(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
-        observed(&rqctx, admin::admin_reset(&rqctx)).await
-    }
-
-    async fn admin_state_export(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseOk<types::SeedDocument>, TsResponseError> {
-        observed(&rqctx, admin::admin_state_export(&rqctx)).await
-    }
-
-    async fn admin_state_load(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::SeedDocument>,
-    ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
-        observed(&rqctx, admin::admin_state_load(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_users_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminAuthentikUser>,
-    ) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_users_create(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_providers_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminAuthentikProvider>,
-    ) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_providers_create(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_access_tokens_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminOAuthToken>,
-    ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_access_tokens_create(&rqctx, body)).await
-    }
-
-    async fn admin_authentik_refresh_tokens_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminOAuthToken>,
-    ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
-        observed(&rqctx, admin::admin_authentik_refresh_tokens_create(&rqctx, body)).await
-    }
-
-    async fn admin_netbird_users_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::AdminNetbirdUser>,
-    ) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
-        observed(&rqctx, admin::admin_netbird_users_create(&rqctx, body)).await
-    }
-
-    async fn admin_clock_retrieve(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
-        observed(&rqctx, admin::admin_clock_retrieve(&rqctx)).await
-    }
-
-    async fn admin_clock_update(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::ClockOffset>,
-    ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
-        observed(&rqctx, admin::admin_clock_update(&rqctx, body)).await
-    }
-
-    async fn admin_faults_retrieve(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
-        observed(&rqctx, admin::admin_faults_retrieve(&rqctx)).await
-    }
-
-    async fn admin_faults_update(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::FaultConfig>,
-    ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
-        observed(&rqctx, admin::admin_faults_update(&rqctx, body)).await
+    delegate! {
+        admin::admin_reset => fn admin_reset() -> HttpResponseUpdatedNoContent, TsResponseError;
+        admin::admin_state_export => fn admin_state_export() -> HttpResponseOk<types::SeedDocument>, TsResponseError;
+        admin::admin_state_load => fn admin_state_load(body: JsonBody<types::SeedDocument>)
+            -> HttpResponseUpdatedNoContent, TsResponseError;
+        admin::admin_authentik_users_create => fn admin_authentik_users_create(
+            body: JsonBody<types::AdminAuthentikUser>,
+        ) -> HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError;
+        admin::admin_authentik_providers_create => fn admin_authentik_providers_create(
+            body: JsonBody<types::AdminAuthentikProvider>,
+        ) -> HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError;
+        admin::admin_authentik_access_tokens_create => fn admin_authentik_access_tokens_create(
+            body: JsonBody<types::AdminOAuthToken>,
+        ) -> HttpResponseCreated<types::AdminOAuthToken>, TsResponseError;
+        admin::admin_authentik_refresh_tokens_create => fn admin_authentik_refresh_tokens_create(
+            body: JsonBody<types::AdminOAuthToken>,
+        ) -> HttpResponseCreated<types::AdminOAuthToken>, TsResponseError;
+        admin::admin_netbird_users_create => fn admin_netbird_users_create(body: JsonBody<types::AdminNetbirdUser>)
+            -> HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError;
+        admin::admin_clock_retrieve => fn admin_clock_retrieve()
+            -> HttpResponseOk<types::ClockOffset>, TsResponseError;
+        admin::admin_clock_update => fn admin_clock_update(body: JsonBody<types::ClockOffset>)
+            -> HttpResponseOk<types::ClockOffset>, TsResponseError;
+        admin::admin_faults_retrieve => fn admin_faults_retrieve()
+            -> HttpResponseOk<types::FaultConfig>, TsResponseError;
+        admin::admin_faults_update => fn admin_faults_update(body: JsonBody<types::FaultConfig>)
+            -> HttpResponseOk<types::FaultConfig>, TsResponseError;
+        authentik_setup::root_config_retrieve => fn root_config_retrieve()
+            -> HttpResponseOk<types::Config>, AkResponseError;
+        authentik_setup::flows_instances_list => fn flows_instances_list(
+            query: Query<params::FlowsInstancesListQuery>,
+        ) -> HttpResponseOk<types::PaginatedFlowList>, AkResponseError;
+        authentik_setup::flows_instances_retrieve => fn flows_instances_retrieve(
+            path: Path<params::FlowsInstancesRetrievePath>,
+        ) -> HttpResponseOk<types::Flow>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_list => fn crypto_certificatekeypairs_list(
+            query: Query<params::CryptoCertificatekeypairsListQuery>,
+        ) -> HttpResponseOk<types::PaginatedCertificateKeyPairList>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_create => fn crypto_certificatekeypairs_create(
+            body: JsonBody<types::CertificateKeyPairRequest>,
+        ) -> HttpResponseCreated<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_retrieve => fn crypto_certificatekeypairs_retrieve(
+            path: Path<params::CryptoCertificatekeypairsRetrievePath>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_generate_create => fn crypto_certificatekeypairs_generate_create(
+            path: Path<params::CryptoCertificatekeypairsGenerateCreatePath>,
+            body: JsonBody<types::CertificateGenerationRequest>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_destroy => fn crypto_certificatekeypairs_destroy(
+            path: Path<params::CryptoCertificatekeypairsDestroyPath>,
+        ) -> HttpResponseDeleted, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_view_certificate_retrieve
+            => fn crypto_certificatekeypairs_view_certificate_retrieve(
+            path: Path<params::CryptoCertificatekeypairsViewCertificateRetrievePath>,
+            query: Query<params::CryptoCertificatekeypairsViewCertificateRetrieveQuery>,
+        ) -> HttpResponseOk<types::CertificateData>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_view_private_key_retrieve
+            => fn crypto_certificatekeypairs_view_private_key_retrieve(
+            path: Path<params::CryptoCertificatekeypairsViewPrivateKeyRetrievePath>,
+            query: Query<params::CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery>,
+        ) -> HttpResponseOk<types::CertificateData>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_list => fn propertymappings_provider_scope_list(
+            query: Query<params::PropertymappingsProviderScopeListQuery>,
+        ) -> HttpResponseOk<types::PaginatedScopeMappingList>, AkResponseError;
+        authentik_mappings::propertymappings_all_list => fn propertymappings_all_list(
+            query: Query<params::PropertymappingsAllListQuery>,
+        ) -> HttpResponseOk<types::PaginatedPropertyMappingList>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_create => fn propertymappings_provider_scope_create(
+            body: JsonBody<types::ScopeMappingRequest>,
+        ) -> HttpResponseCreated<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_retrieve => fn propertymappings_provider_scope_retrieve(
+            path: Path<params::PropertymappingsProviderScopeRetrievePath>,
+        ) -> HttpResponseOk<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_update => fn propertymappings_provider_scope_update(
+            path: Path<params::PropertymappingsProviderScopeUpdatePath>,
+            body: JsonBody<types::ScopeMappingRequest>,
+        ) -> HttpResponseOk<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_partial_update
+            => fn propertymappings_provider_scope_partial_update(
+            path: Path<params::PropertymappingsProviderScopePartialUpdatePath>,
+            body: JsonBody<types::PatchedScopeMappingRequest>,
+        ) -> HttpResponseOk<types::ScopeMapping>, AkResponseError;
+        authentik_mappings::propertymappings_provider_scope_destroy => fn propertymappings_provider_scope_destroy(
+            path: Path<params::PropertymappingsProviderScopeDestroyPath>,
+        ) -> HttpResponseDeleted, AkResponseError;
     }
 }

@@ -179,3 +179,15 @@ fn validated<T: WireBody, E: HttpResponseError + Serialize + OffSpec>(
 pub(super) fn authorization(rqctx: &RequestContext<ServerContext>) -> Option<&str> {
     rqctx.request.headers().get(http::header::AUTHORIZATION).and_then(|value| value.to_str().ok())
 }
+
+/// Trait methods that only run their handler inside [`observed`], one line each: `handler => fn name(arg: Type,
+/// …) -> Ok, Error;` becomes `async fn name(rqctx, arg: Type, …) -> Result<Ok, Error>` calling
+/// `handler(&rqctx, arg, …)`.
+macro_rules! delegate {
+    ($($handler:path => fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ok:ty, $err:ty;)*) => {$(
+        async fn $name(rqctx: RequestContext<ServerContext>, $($arg: $ty),*) -> Result<$ok, $err> {
+            observed(&rqctx, $handler(&rqctx, $($arg),*)).await
+        }
+    )*};
+}
+pub(super) use delegate;

@@ -11,7 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind,
+    OAuthToken, Pat,
 };
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
@@ -61,6 +62,10 @@ pub struct AuthentikSeed {
     pub refresh_tokens: Vec<OAuthSeed>,
     /// Certificate-key pairs (providers' `signing_key`), with their PEM private keys.
     pub key_pairs: Vec<AkKeyPair>,
+    /// Scope mappings (providers' `property_mappings`); authentik's managed ones are added where absent (an
+    /// export of a store without any leaves the key out).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope_mappings: Vec<AkScopeMapping>,
 }
 
 /// A core token; `key` is generated when absent, `expires` defaults to a day from start-up (`null`: none).
@@ -304,6 +309,7 @@ impl SeedFile {
                 access_tokens,
                 refresh_tokens,
                 key_pairs: snapshot.key_pairs.clone(),
+                scope_mappings: snapshot.scope_mappings.clone(),
             },
             netbird: NetbirdSeed { users },
         })
@@ -419,6 +425,7 @@ impl SeedFile {
             pats,
             key_pairs: ak.key_pairs,
             nb_groups: Vec::new(),
+            scope_mappings: crate::authentik::with_managed_scope_mappings(ak.scope_mappings),
         })
     }
 }

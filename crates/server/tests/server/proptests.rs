@@ -610,7 +610,9 @@ fn exports_keep_netbird_user_names_emails_and_groups() {
         robot.name = "Robot".into();
         robot.email = "robot@example.com".into();
         robot.auto_groups = vec!["group-1".into()];
-        store.import(Snapshot { nb_users: vec![robot], ..Snapshot::default() }).await.unwrap();
+        // An empty seed's state: what every store holds (authentik's managed scope mappings), and the user.
+        let empty = SeedFile::default().snapshot(now()).unwrap();
+        store.import(Snapshot { nb_users: vec![robot], ..empty }).await.unwrap();
         let exported = store.export().await.unwrap();
         let json = serde_json::to_value(SeedFile::from_snapshot(exported.clone()).unwrap()).unwrap();
         let reloaded = MemoryStore::new();

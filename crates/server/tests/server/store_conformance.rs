@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, Intent, NbGroup, NbRole, NbUser,
-    OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent, NbGroup,
+    NbRole, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
@@ -970,6 +970,42 @@ async fn concurrent_takes_of_one_code(s: Arc<dyn Store>) {
     }
 }
 
+fn scope_mapping(name: &str, managed: Option<&str>) -> AkScopeMapping {
+    AkScopeMapping {
+        pk: Uuid::new_v4(),
+        name: name.into(),
+        managed: managed.map(str::to_owned),
+        scope_name: "groups".into(),
+        description: String::new(),
+        expression: "return {}".into(),
+    }
+}
+
+async fn scope_mappings(s: Arc<dyn Store>) {
+    let managed = scope_mapping("b-managed", Some("goauthentik.io/providers/oauth2/scope-groups"));
+    let (custom, other) = (scope_mapping("a-custom", None), scope_mapping("c-custom", None));
+    for mapping in [&managed, &custom, &other] {
+        s.insert(mapping.clone()).await.unwrap();
+    }
+    assert_eq!(
+        s.get::<AkScopeMapping>(Field::Managed, "goauthentik.io/providers/oauth2/scope-groups").await.unwrap(),
+        managed
+    );
+    assert_eq!(s.get::<AkScopeMapping>(Field::Name, "a-custom").await.unwrap(), custom, "by any unique key");
+    let names: Vec<String> = s.all::<AkScopeMapping>().await.unwrap().into_iter().map(|m| m.name).collect();
+    assert_eq!(names, ["a-custom", "b-managed", "c-custom"], "by name; any number without a managed id");
+    let same_managed = scope_mapping("d", Some("goauthentik.io/providers/oauth2/scope-groups"));
+    assert_eq!(s.insert(same_managed).await, Err(StoreError::Duplicate { field: Field::Managed }));
+    assert_eq!(s.insert(scope_mapping("a-custom", None)).await, Err(StoreError::Duplicate { field: Field::Name }));
+    let edited =
+        AkScopeMapping { expression: "return {\"a\": 1}".into(), managed: Some("mine".into()), ..custom.clone() };
+    s.replace(edited.clone()).await.unwrap();
+    assert_eq!(s.get::<AkScopeMapping>(Field::Managed, "mine").await.unwrap(), edited);
+    s.delete::<AkScopeMapping>(managed.pk).await.unwrap();
+    assert_eq!(s.get::<AkScopeMapping>(Field::Pk, managed.pk).await, Err(StoreError::NotFound));
+    assert_eq!(s.export().await.unwrap().scope_mappings, s.all::<AkScopeMapping>().await.unwrap());
+}
+
 async fn key_pairs(s: Arc<dyn Store>) {
     assert!(s.all::<AkKeyPair>().await.unwrap().is_empty());
     let (b, a) = (key_pair("b-signing"), key_pair("a-signing"));
@@ -1164,6 +1200,7 @@ conformance_cases![
     authorization_codes_are_taken_once,
     concurrent_takes_of_one_code,
     key_pairs,
+    scope_mappings,
 ];
 
 fn memory_store() -> Arc<dyn Store> {

@@ -180,8 +180,9 @@ pub const RSA_KEY_PAIR: (Uuid, &str) =
 pub const EC_KEY_PAIR: (Uuid, &str) =
     (Uuid::from_u128(0x7f1a_0004_0000_4000_8000_0000_0000_0004), "tokenstack ES256 Certificate");
 
-/// Stand-ins for authentik's default scope mappings ("authentik default OAuth Mapping: OpenID 'openid'" and its
-/// siblings), by the scope name each maps: a provider's `property_mappings` naming these uuids has those scopes.
+/// The pks of authentik's managed scope mappings in a fresh store, by the scope name each maps (the four OpenID
+/// ones keep the uuids tokenstack used before mappings were stored): a provider whose `property_mappings` name
+/// none of the stored mappings has the first four.
 pub const SCOPE_MAPPINGS: [(Uuid, &str); 4] = [
     (Uuid::from_u128(0x7f1a_0010_0000_4000_8000_0000_0000_0001), "openid"),
     (Uuid::from_u128(0x7f1a_0010_0000_4000_8000_0000_0000_0002), "email"),
@@ -321,4 +322,22 @@ pub struct AkKeyPair {
     /// The PEM certificate; may be empty.
     #[serde(default)]
     pub certificate_data: String,
+}
+
+/// An authentik `ScopeMapping` (`authentik/providers/oauth2/models.py`): the claims one scope adds, written as a
+/// Python expression upstream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AkScopeMapping {
+    /// `pm_uuid`, the API's `pk`.
+    pub pk: Uuid,
+    /// Unique.
+    pub name: String,
+    /// The managed id (`goauthentik.io/providers/oauth2/scope-email`); unique when set.
+    #[serde(default)]
+    pub managed: Option<String>,
+    pub scope_name: String,
+    #[serde(default)]
+    pub description: String,
+    pub expression: String,
 }

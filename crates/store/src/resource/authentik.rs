@@ -7,7 +7,7 @@ use super::{Child, OnDelete, Parent};
 use super::{Codec, DeclaredColumn, Field, Key, PrimaryKey, Resource, Table, decode_erased, encode_erased};
 use crate::StoreError;
 use crate::UserField;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser};
 use crate::query::{Column, Value};
 use crate::secrets::Secret;
 use crate::sql::driver::SqlRow;
@@ -171,6 +171,58 @@ impl Resource for AkKeyPair {
             // Stored as text: ordered as the SQL stores order it.
             KeyPairColumn::Pk => Value::from(self.pk.to_string()),
             KeyPairColumn::Name => Value::text(&self.name),
+        }
+    }
+}
+
+columns! {
+    /// The listing columns of scope mappings.
+    ScopeMappingColumn { Pk => "pk", Name => "name" }
+}
+
+impl Codec for AkScopeMapping {
+    fn encode(&self) -> Result<Vec<Param>, StoreError> {
+        Ok(vec![
+            self.pk.to_string().into(),
+            self.name.as_str().into(),
+            self.managed.as_deref().into(),
+            to_json(self)?.into(),
+        ])
+    }
+
+    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
+        from_json(&row.text("data")?)
+    }
+}
+
+impl Resource for AkScopeMapping {
+    const TABLE: &'static Table = &Table {
+        name: "scope_mappings",
+        pk: PrimaryKey::Given,
+        unique: &[(Field::Pk, "pk"), (Field::Name, "name"), (Field::Managed, "managed")],
+        columns: &["pk", "name", "managed", "data"],
+        parents: &[],
+        children: &[],
+        order: "name",
+        encode: encode_erased::<Self>,
+        decode: decode_erased::<Self>,
+    };
+    type Column = ScopeMappingColumn;
+
+    fn key(&self, field: Field) -> Option<Key> {
+        match field {
+            Field::Pk => Some(Key::Uuid(self.pk)),
+            Field::Name => Some(Key::from(&self.name)),
+            Field::Managed => self.managed.as_ref().map(Key::from),
+            _ => None,
+        }
+    }
+
+    fn value(&self, column: ScopeMappingColumn) -> Value<'_> {
+        match column {
+            // Stored as text: ordered as the SQL stores order it.
+            ScopeMappingColumn::Pk => Value::from(self.pk.to_string()),
+            ScopeMappingColumn::Name => Value::text(&self.name),
         }
     }
 }

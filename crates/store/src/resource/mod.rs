@@ -21,7 +21,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, NbGroup, NbUser};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbUser};
 use crate::query::{Column, Value};
 use crate::sql::Param;
 use crate::sql::driver::SqlRow;
@@ -39,6 +39,7 @@ pub enum Field {
     Provider,
     Code,
     Name,
+    Managed,
 }
 
 impl Field {
@@ -55,6 +56,7 @@ impl Field {
             Field::Provider => "provider",
             Field::Code => "code",
             Field::Name => "name",
+            Field::Managed => "managed",
         }
     }
 }
@@ -331,8 +333,15 @@ pub trait DeclaredColumn: Column {
 }
 
 /// Every declared resource, parents before children (the order of import and of the registry's lookups).
-pub(crate) const RESOURCES: &[&Table] =
-    &[AkUser::TABLE, AkProvider::TABLE, AkApplication::TABLE, AkKeyPair::TABLE, NbUser::TABLE, NbGroup::TABLE];
+pub(crate) const RESOURCES: &[&Table] = &[
+    AkUser::TABLE,
+    AkProvider::TABLE,
+    AkApplication::TABLE,
+    AkKeyPair::TABLE,
+    AkScopeMapping::TABLE,
+    NbUser::TABLE,
+    NbGroup::TABLE,
+];
 
 /// The declaration of the table `name`, if it is a declared resource's.
 pub(crate) fn table_named(name: &str) -> Option<&'static Table> {
@@ -374,5 +383,5 @@ macro_rules! columns {
 mod authentik;
 mod netbird;
 
-pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn};
+pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
 pub use netbird::{NbGroupColumn, NbUserColumn};

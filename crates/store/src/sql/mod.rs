@@ -92,6 +92,7 @@ fn unique_field(name: &str) -> Option<Field> {
         "provider" | "provider_id" => Field::Provider,
         "code" => Field::Code,
         "name" => Field::Name,
+        "managed" => Field::Managed,
         _ => return None,
     })
 }
@@ -367,6 +368,7 @@ mod tests {
         assert_eq!(unique_field("pats__hashed_token"), Some(Field::HashedToken));
         assert_eq!(unique_field("UNIQUE constraint failed: authorization_codes.code"), Some(Field::Code));
         assert_eq!(unique_field("key_pairs__name"), Some(Field::Name));
+        assert_eq!(unique_field("scope_mappings__managed"), Some(Field::Managed));
         assert_eq!(unique_field("something_else"), None);
     }
 

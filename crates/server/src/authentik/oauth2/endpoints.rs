@@ -142,7 +142,8 @@ impl OAuth2<'_> {
         };
         let uid = user_uid(user.pk);
         let groups: Vec<String> = user.groups.iter().map(|g| g.name.clone()).collect();
-        let claims = scope_claims(&claims_user(&user, &uid, &groups), &super::scope_names(&provider), &token.scope);
+        let scope_names = crate::authentik::provider_scope_names(self.store, &provider).await?;
+        let claims = scope_claims(&claims_user(&user, &uid, &groups), &scope_names, &token.scope);
         Ok(UserInfo::Claims(userinfo_claims(&id_token, claims)))
     }
 

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::oidc::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
 use super::oidc::jose::{JoseError, KeyKind, Signer, SigningKey};
 use super::oidc::validity::timedelta_from_string;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR, SCOPE_MAPPINGS};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR};
 use crate::store::{Field, Store, StoreError};
 
 pub(crate) use endpoints::AuthorizeQuery;
@@ -124,6 +124,8 @@ struct Resolved {
     provider: AkProvider,
     application: Option<AkApplication>,
     key: Option<Arc<SigningKey>>,
+    /// The scopes of its mappings (`scope_mappings::provider_scope_names`).
+    scope_names: Vec<String>,
 }
 
 impl Resolved {
@@ -136,7 +138,7 @@ impl Resolved {
 
     /// The `scope_name`s of the provider's scope mappings.
     fn scope_names(&self) -> Vec<String> {
-        scope_names(&self.provider)
+        self.scope_names.clone()
     }
 
     /// `__check_scopes` (token.py) and the authorization's scopes: the requested ones, in order and once each,
@@ -168,18 +170,6 @@ impl Resolved {
             scope_names,
         }
     }
-}
-
-/// The scope names a provider's `property_mappings` name among tokenstack's stand-ins for authentik's default
-/// scope mappings ([`SCOPE_MAPPINGS`]); a provider that names none of them has all four, as a provider created
-/// in authentik's UI with its default mappings.
-pub(crate) fn scope_names(provider: &AkProvider) -> Vec<String> {
-    let named: Vec<String> = SCOPE_MAPPINGS
-        .iter()
-        .filter(|(pk, _)| provider.property_mappings.contains(pk))
-        .map(|(_, name)| (*name).to_owned())
-        .collect();
-    if named.is_empty() { SCOPE_MAPPINGS.iter().map(|(_, name)| (*name).to_owned()).collect() } else { named }
 }
 
 /// A provider's redirect URIs between the stored form and the matching rules' (the same fields and serde names).
@@ -249,6 +239,7 @@ impl<'a> OAuth2<'a> {
             Some(pk) => self.keyring.key(self.store, pk).await?,
             None => None,
         };
-        Ok(Resolved { provider, application, key })
+        let scope_names = crate::authentik::provider_scope_names(self.store, &provider).await?;
+        Ok(Resolved { provider, application, key, scope_names })
     }
 }

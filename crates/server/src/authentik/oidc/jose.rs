@@ -270,9 +270,35 @@ fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// A certificate as `CertificateBuilder.build` makes one: subject CN=`name`[:64], O=authentik, OU=Self-signed;
-/// issuer CN=`authentik <version>`; valid from yesterday for 365 days; a random 128-bit serial; SHA-256.
+/// A certificate as `CertificateBuilder.build` makes one for a key pair created without one: valid for 365 days.
 fn self_signed(pair: &Pair, name: &str) -> Result<(String, Vec<u8>), JoseError> {
+    certificate(pair, name, &[], 365, chrono::Utc::now())
+}
+
+/// `CertificateBuilder(common_name).build(subject_alt_names, validity_days)` and `save()`: a fresh key of `kind`
+/// (its PEM PKCS#8) and its self-signed certificate PEM.
+pub(crate) fn generate_pair(
+    kind: KeyKind,
+    common_name: &str,
+    subject_alt_names: &[String],
+    validity_days: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Secret, String), JoseError> {
+    let key = SigningKey::generate(kind, common_name)?;
+    let (certificate_pem, _) = certificate(&key.pair, common_name, subject_alt_names, validity_days, now)?;
+    Ok((key.pem, certificate_pem))
+}
+
+/// A certificate as `CertificateBuilder.build` makes one: subject CN=`name`[:64], O=authentik, OU=Self-signed;
+/// issuer CN=`authentik <version>`; the DNS names as its subject alternative names; valid from the day before
+/// `now` for `validity_days` days; a random 128-bit serial; SHA-256.
+fn certificate(
+    pair: &Pair,
+    name: &str,
+    subject_alt_names: &[String],
+    validity_days: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, Vec<u8>), JoseError> {
     let cert_err = |e: rcgen::Error| JoseError::Certificate(e.to_string());
     let (pkcs8, alg): (Vec<u8>, &'static rcgen::SignatureAlgorithm) = match pair {
         Pair::Rsa(rsa) => {
@@ -285,19 +311,19 @@ fn self_signed(pair: &Pair, name: &str) -> Result<(String, Vec<u8>), JoseError> 
     };
     let key = rcgen::KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(pkcs8), alg).map_err(cert_err)?;
 
-    let today = chrono::Utc::now().date_naive();
+    let today = now.date_naive();
     let ymd = |d: chrono::NaiveDate| {
         use chrono::Datelike as _;
         rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
     };
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;
+    let mut params = rcgen::CertificateParams::new(subject_alt_names.to_vec()).map_err(cert_err)?;
     let cn: String = name.chars().take(64).collect();
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(rcgen::DnType::CommonName, cn);
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "authentik");
     params.distinguished_name.push(rcgen::DnType::OrganizationalUnitName, "Self-signed");
     params.not_before = ymd(today - chrono::TimeDelta::days(1));
-    params.not_after = ymd(today + chrono::TimeDelta::days(365));
+    params.not_after = ymd(today + chrono::TimeDelta::days(validity_days));
     params.serial_number = Some(rcgen::SerialNumber::from_slice(uuid::Uuid::new_v4().as_bytes()));
 
     let mut issuer_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(cert_err)?;

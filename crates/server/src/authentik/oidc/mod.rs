@@ -17,3 +17,4 @@ pub(crate) mod json;
 pub(crate) mod pkce;
 pub(crate) mod redirect;
 pub(crate) mod validity;
+pub(crate) mod x509;
