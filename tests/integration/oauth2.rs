@@ -2,7 +2,7 @@
 //! flow against them; the generated client calls each operation; the issued tokens are the management API's.
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken, CoreIdTokenVerifier, CoreProviderMetadata,
 };
 use openidconnect::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl, IssuerUrl, Nonce,
@@ -433,4 +433,39 @@ async fn grants_are_counted_by_type_and_faults_name_the_provider_operations() {
     let introspect = types::OAuth2IntrospectionRequest { token: Some("x".into()), ..Default::default() };
     let answer = anonymous.oauth2_provider_introspect().body(introspect).send().await.unwrap();
     assert!(!answer.active);
+}
+
+/// Issuers follow the request's `Host`, as authentik's do (docs/container.md, "Issuer URLs across networks"): a token
+/// minted through the compose service name carries that issuer, and discovery through `localhost` names another.
+#[tokio::test]
+async fn the_issuer_follows_the_host_a_request_names() {
+    let server = TestServer::start().await;
+    provider(&server, "hosted", Some(RSA_KEY)).await;
+    let client = http();
+    let discovery = |host: &'static str| {
+        client
+            .get(format!("{}/application/o/hosted/.well-known/openid-configuration", server.base))
+            .header(reqwest::header::HOST, host)
+            .send()
+    };
+    let local: Value = discovery("localhost:9000").await.expect("discovery").json().await.expect("json");
+    assert_eq!(local["issuer"], "http://localhost:9000/application/o/hosted/");
+    let inside: Value = discovery("tokenstack:9000").await.expect("discovery").json().await.expect("json");
+    assert_eq!(inside["issuer"], "http://tokenstack:9000/application/o/hosted/");
+
+    let form =
+        [("grant_type", "client_credentials"), ("client_id", "hosted"), ("client_secret", SECRET), ("scope", "openid")];
+    let response = client
+        .post(format!("{}/application/o/token/", server.base))
+        .header(reqwest::header::HOST, "tokenstack:9000")
+        .form(&form)
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    let access: CoreIdToken = body["access_token"].as_str().expect("access token").parse().expect("a JWT");
+    let verifier = CoreIdTokenVerifier::new_insecure_without_verification();
+    let claims = access.claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(())).expect("claims");
+    assert_eq!(claims.issuer().as_str(), "http://tokenstack:9000/application/o/hosted/");
 }

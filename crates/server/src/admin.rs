@@ -1,9 +1,11 @@
 //! tokenstack's admin rules (the `/_tokenstack/` API): reset, load and export the whole state, and add the
 //! users, providers and OAuth2 tokens that the upstream APIs cannot create. No HTTP knowledge.
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 
-use crate::model::{AkProvider, AkUser, NbUser, OAuthToken};
+use crate::model::{AkKeyPair, AkProvider, AkUser, NbUser, OAuthToken};
 use crate::secrets::Secret;
 use crate::seed::{self, Bootstrap, SeedError, SeedFile};
 use crate::store::{Field, Snapshot, Store, StoreError};
@@ -30,14 +32,23 @@ impl From<SeedError> for AdminError {
 /// What the admin API needs: its token, the state to reset to, the credentials to keep after a load.
 pub struct AdminState {
     token: Secret,
-    initial: Snapshot,
+    /// Shared with the task that makes the stand-in key pairs after start-up, which adds them.
+    initial: Arc<Mutex<Snapshot>>,
     bootstrap: Bootstrap,
 }
 
 impl AdminState {
     /// `initial` is the state right after seeding and bootstrapping.
     pub fn new(token: Secret, initial: Snapshot, bootstrap: Bootstrap) -> Self {
-        AdminState { token, initial, bootstrap }
+        AdminState { token, initial: Arc::new(Mutex::new(initial)), bootstrap }
+    }
+
+    /// What gives the start-up state the key pairs made after start-up (the store had none when it was taken).
+    pub fn key_pairs_sink(&self) -> impl FnOnce(&[AkKeyPair]) + Send + 'static {
+        let initial = self.initial.clone();
+        move |pairs: &[AkKeyPair]| {
+            initial.lock().unwrap_or_else(|e| e.into_inner()).key_pairs.extend(pairs.iter().cloned());
+        }
     }
 
     /// Whether `given` is the admin token, compared in constant time.
@@ -48,7 +59,8 @@ impl AdminState {
 
     /// Restores the start-up state.
     pub async fn reset(&self, store: &dyn Store) -> Result<(), AdminError> {
-        Ok(store.import(self.initial.clone()).await?)
+        let initial = self.initial.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(store.import(initial).await?)
     }
 
     /// Replaces the state with a seed document, gives each of its NetBird accounts its `All` group, then re-applies

@@ -89,6 +89,8 @@ pub struct Running {
     pub bootstrap: Bootstrap,
     /// The expiry sweep, when enabled; aborted on shutdown.
     pub sweeper: Option<tokio::task::JoinHandle<()>>,
+    /// The making of the stand-in key pairs, when the store had none; aborted on shutdown.
+    pub key_pairs: Option<tokio::task::JoinHandle<()>>,
     /// Writes the log lines still buffered (shutdown does it too).
     pub log: logging::LogFlush,
 }
@@ -99,6 +101,9 @@ impl Running {
     pub async fn shutdown(self, timeout: std::time::Duration) -> Result<(), String> {
         if let Some(sweeper) = &self.sweeper {
             sweeper.abort();
+        }
+        if let Some(task) = &self.key_pairs {
+            task.abort();
         }
         let store = self.server.app_private().store.clone();
         let closed = tokio::time::timeout(timeout, self.server.close()).await;
@@ -175,8 +180,8 @@ async fn start_bootstrapped(
     log: slog::Logger,
     log_flush: logging::LogFlush,
 ) -> Result<Running, StartError> {
-    authentik::oauth2::ensure_key_pairs(&*store).await.map_err(|e| StartError::SigningKeys(e.to_string()))?;
     authentik::ensure_scope_mappings(&*store).await.map_err(StartError::Store)?;
+    let mut key_pairs_sink = None;
     if let Some(token) = &config.admin_token {
         // The admin credential must be hard to guess and never double as an upstream one. It is trimmed, as
         // the presented token is.
@@ -192,8 +197,22 @@ async fn start_bootstrapped(
             return Err(StartError::Setting { origin: config.origins.name("admin_token"), problem: problem.into() });
         }
         let initial = store.export().await.map_err(StartError::Store)?;
-        context.enable_admin(AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone()));
+        let admin = AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone());
+        key_pairs_sink = Some(admin.key_pairs_sink());
+        context.enable_admin(admin);
     }
+    // Made after the server listens (an RSA key is most of start-up); what reads key pairs waits for them.
+    let key_pairs = authentik::oauth2::spawn_key_pairs(store.clone(), log.clone(), move |pairs| {
+        if let Some(sink) = key_pairs_sink {
+            sink(pairs);
+        }
+    })
+    .await
+    .map_err(|e| StartError::SigningKeys(e.to_string()))?
+    .map(|(task, ready)| {
+        context.wait_for_key_pairs(ready);
+        task
+    });
     if config.validate_responses {
         context.enable_validation(ResponseValidator::shared()?);
     }
@@ -215,15 +234,16 @@ async fn start_bootstrapped(
         _ => None,
     };
     let clock = context.clock();
-    let server = ServerBuilder::new(api, context, log.clone())
-        .config(dropshot)
-        .tls(tls)
-        .start()
-        .map_err(|err| StartError::Listen { bind: config.bind, message: listen_failure(config.bind, &err) })?;
+    let server = ServerBuilder::new(api, context, log.clone()).config(dropshot).tls(tls).start().map_err(|err| {
+        if let Some(task) = &key_pairs {
+            task.abort();
+        }
+        StartError::Listen { bind: config.bind, message: listen_failure(config.bind, &err) }
+    })?;
     // Started only once the server runs, so a failed start leaves no task behind.
     let sweeper = (config.expiry_interval > 0).then(|| {
         let interval = std::time::Duration::from_secs(config.expiry_interval);
         expiry::spawn(store.clone(), clock, interval, log)
     });
-    Ok(Running { server, bootstrap, sweeper, log: log_flush })
+    Ok(Running { server, bootstrap, sweeper, key_pairs, log: log_flush })
 }

@@ -17,6 +17,9 @@
 //! [`set_clock_offset`](TestServer::set_clock_offset) and [`set_faults`](TestServer::set_faults) go through
 //! the admin API (`/_tokenstack/`). The server stops when the `TestServer` is dropped.
 
+#[cfg(feature = "testcontainers")]
+pub mod container;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -49,6 +52,10 @@ pub enum Error {
     Admin { operation: &'static str, status: Option<u16>, detail: String },
     #[error("the server did not shut down cleanly: {0}")]
     Shutdown(String),
+    /// The container of [`container::TokenstackContainer`] did not start or become ready.
+    #[cfg(feature = "testcontainers")]
+    #[error("cannot start the tokenstack container: {0}")]
+    Container(String),
 }
 
 /// A tokenstack server of the test's own, on `127.0.0.1:0`; stopped on drop.
@@ -421,7 +428,7 @@ impl Drop for SeedPath {
     }
 }
 
-fn client(base_url: &str, authorization: Option<&str>) -> Result<Client, Error> {
+pub(crate) fn client(base_url: &str, authorization: Option<&str>) -> Result<Client, Error> {
     let mut headers = HeaderMap::new();
     if let Some(authorization) = authorization {
         let mut value =

@@ -96,7 +96,32 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
     super::examples::test(root, tag, build_env)?;
     let service = DockerApi::start(&dir)?;
     python_test(root, &dir, tag, &service)?;
-    Ok(())
+    rust_test(root, tag, &service, build_env)
+}
+
+/// `crates/testing/tests/container.rs`: `tokenstack_testing::container` (the `testcontainers` feature) on the image
+/// `tag`. The feature's build is one of its own (the testcontainers crate and bollard, and what they change).
+fn rust_test(root: &Path, tag: &str, api: &DockerApi, build_env: &[(&str, OsString)]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    crate::image::timed(
+        "tokenstack_testing::container (testcontainers crate) on the image",
+        Command::new(cargo)
+            .args([
+                "test",
+                "--locked",
+                "-p",
+                "tokenstack-testing",
+                "--features",
+                "testcontainers",
+                "--test",
+                "container",
+            ])
+            .current_dir(root)
+            .envs(build_env.iter().map(|(name, value)| (name, value)))
+            .env("DOCKER_HOST", api.docker_host())
+            .env("TOKENSTACK_IMAGE", tag)
+            .envs(TESTCONTAINERS_ENV.iter().copied()),
+    )
 }
 
 /// Podman's Docker-compatible API on a socket of its own, as testcontainers needs, with this sandbox's limits as

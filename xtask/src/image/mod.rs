@@ -3,7 +3,7 @@
 //! on an empty root, as the archive `docker save` writes, which `docker load` and `podman load` read.
 //!
 //! The image config is Docker's format, whose `Healthcheck` (`tokenstack healthcheck`) podman and Docker read (the
-//! OCI config has no such field). The archive is reproducible: same commit, same bytes.
+//! OCI config has no such field). The archive is reproducible: the same binary at the same commit gives the same bytes.
 
 mod container;
 mod examples;

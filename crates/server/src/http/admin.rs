@@ -13,6 +13,14 @@ use crate::seed::DEFAULT_ACCOUNT;
 use super::ServerContext;
 use super::error::{TsError, TsResponseError};
 
+/// [`authorize`], once the stand-in key pairs made after start-up are stored: the state the admin API exports,
+/// loads and resets holds them.
+async fn authorize_ready(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, TsResponseError> {
+    let admin = authorize(rqctx)?;
+    rqctx.context().keyring.ready().await;
+    Ok(admin)
+}
+
 /// The admin state if the admin API is on and the request carries its token: 404 when off, 401 otherwise.
 pub fn authorize(rqctx: &RequestContext<ServerContext>) -> Result<&AdminState, TsResponseError> {
     let Some(admin) = &rqctx.context().admin else {
@@ -163,7 +171,7 @@ pub fn set_faults(ctx: &ServerContext, config: types::FaultConfig) -> Result<(),
 pub(super) async fn admin_reset(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
-    let admin = authorize(rqctx)?;
+    let admin = authorize_ready(rqctx).await?;
     admin.reset(&*rqctx.context().store).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
@@ -171,7 +179,7 @@ pub(super) async fn admin_reset(
 pub(super) async fn admin_state_export(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<types::SeedDocument>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseOk(export(rqctx.context()).await?))
 }
 
@@ -179,7 +187,7 @@ pub(super) async fn admin_state_load(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::SeedDocument>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
-    let admin = authorize(rqctx)?;
+    let admin = authorize_ready(rqctx).await?;
     admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
@@ -188,7 +196,7 @@ pub(super) async fn admin_authentik_users_create(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::AdminAuthentikUser>,
 ) -> Result<HttpResponseCreated<types::AdminAuthentikUser>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseCreated(create_ak_user(rqctx.context(), body.into_inner()).await?))
 }
 
@@ -196,7 +204,7 @@ pub(super) async fn admin_authentik_providers_create(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::AdminAuthentikProvider>,
 ) -> Result<HttpResponseCreated<types::AdminAuthentikProvider>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseCreated(create_provider(rqctx.context(), body.into_inner()).await?))
 }
 
@@ -204,7 +212,7 @@ pub(super) async fn admin_authentik_access_tokens_create(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::AdminOAuthToken>,
 ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseCreated(create_oauth(rqctx.context(), OAuthKind::Access, body.into_inner()).await?))
 }
 
@@ -212,7 +220,7 @@ pub(super) async fn admin_authentik_refresh_tokens_create(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::AdminOAuthToken>,
 ) -> Result<HttpResponseCreated<types::AdminOAuthToken>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseCreated(create_oauth(rqctx.context(), OAuthKind::Refresh, body.into_inner()).await?))
 }
 
@@ -220,14 +228,14 @@ pub(super) async fn admin_netbird_users_create(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::AdminNetbirdUser>,
 ) -> Result<HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseCreated(create_nb_user(rqctx.context(), body.into_inner()).await?))
 }
 
 pub(super) async fn admin_clock_retrieve(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseOk(types::ClockOffset { offset_seconds: rqctx.context().clock_offset() }))
 }
 
@@ -235,7 +243,7 @@ pub(super) async fn admin_clock_update(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::ClockOffset>,
 ) -> Result<HttpResponseOk<types::ClockOffset>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     let offset = body.into_inner().offset_seconds;
     // chrono's range: about ±292 million years; keep a margin.
     if TimeDelta::try_seconds(offset).is_none() || offset.unsigned_abs() > 100 * 365 * 86_400 {
@@ -248,7 +256,7 @@ pub(super) async fn admin_clock_update(
 pub(super) async fn admin_faults_retrieve(
     rqctx: &RequestContext<ServerContext>,
 ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     Ok(HttpResponseOk(faults(rqctx.context())))
 }
 
@@ -256,7 +264,7 @@ pub(super) async fn admin_faults_update(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::FaultConfig>,
 ) -> Result<HttpResponseOk<types::FaultConfig>, TsResponseError> {
-    authorize(rqctx)?;
+    authorize_ready(rqctx).await?;
     set_faults(rqctx.context(), body.into_inner())?;
     Ok(HttpResponseOk(faults(rqctx.context())))
 }

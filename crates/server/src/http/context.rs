@@ -50,6 +50,11 @@ impl ServerContext {
         }
     }
 
+    /// Makes the keyring and the admin API wait for the stand-in key pairs being made after start-up.
+    pub fn wait_for_key_pairs(&mut self, ready: crate::authentik::oauth2::KeyPairsReady) {
+        self.keyring = Keyring::waiting_for(ready);
+    }
+
     /// Turns the admin API on.
     pub fn enable_admin(&mut self, admin: AdminState) {
         self.admin = Some(admin);

@@ -110,6 +110,11 @@ where
         slog::info!(rqctx.log, "fault injection: dropping the connection"; "operation_id" => operation_id);
         std::panic::resume_unwind(Box::new(InjectedDrop));
     }
+    // Every operation but the probes sees the stand-in key pairs, made after the server listens (at once when none
+    // are being made): the key-pair API, providers' signing_key checks, tokens, state exports.
+    if !matches!(operation_id, "healthz" | "readyz" | "metrics") {
+        ctx.keyring.ready().await;
+    }
     let result = match decision.error_status.and_then(super::error::injected) {
         Some(error) => {
             ctx.metrics.fault(operation_id, "error");

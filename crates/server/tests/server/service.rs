@@ -396,6 +396,35 @@ async fn serves_https_with_the_configured_certificate() {
     running.shutdown(Duration::from_secs(5)).await.expect("clean shutdown");
 }
 
+/// The stand-in signing key pairs are made after the server listens (start-up does not wait for an RSA key); the
+/// admin API and the provider's keys wait for them, and the start-up state that reset restores has them.
+#[tokio::test]
+async fn the_signing_key_pairs_made_after_start_up_are_in_the_state_at_once_and_after_reset() {
+    let admin_token = "admin-token-for-the-key-pair-test-0123456789";
+    let config =
+        Config::load_from(["tokenstack", "--bind", "127.0.0.1:0", "--admin-token", admin_token, "--log-level", "warn"])
+            .expect("config");
+    let running = tokenstack_server::start(&config).await.expect("server starts");
+    let base = format!("http://{}", running.server.local_addr());
+    let client = reqwest::Client::new();
+    let names = |state: serde_json::Value| -> Vec<String> {
+        let pairs = state["authentik"]["key_pairs"].as_array().cloned().unwrap_or_default();
+        let mut names: Vec<String> = pairs.iter().map(|p| p["name"].as_str().unwrap_or_default().to_string()).collect();
+        names.sort();
+        names
+    };
+    // Asked at once, before the keys could be made: the export waits for them.
+    let state = client.get(format!("{base}/_tokenstack/state")).bearer_auth(admin_token).send().await.expect("export");
+    let state: serde_json::Value = state.json().await.expect("json");
+    let made = names(state);
+    assert_eq!(made.len(), 2, "{made:?}");
+    let reset = client.post(format!("{base}/_tokenstack/reset")).bearer_auth(admin_token).send().await.expect("reset");
+    assert_eq!(reset.status(), 204);
+    let state = client.get(format!("{base}/_tokenstack/state")).bearer_auth(admin_token).send().await.expect("export");
+    assert_eq!(names(state.json().await.expect("json")), made);
+    running.shutdown(Duration::from_secs(5)).await.expect("clean shutdown");
+}
+
 /// On tokio's paused clock: the sweep's 200 ms ticks and the 700 ms wait are virtual, so the test takes no
 /// wall-clock time and cannot race a slow machine.
 #[tokio::test(start_paused = true)]

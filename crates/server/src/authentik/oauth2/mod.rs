@@ -6,6 +6,7 @@
 //! deletes them.
 
 mod endpoints;
+mod key_pairs;
 mod outcome;
 mod token;
 
@@ -17,12 +18,13 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::oidc::claims::{ClaimsProvider, ClaimsUser, IssuerMode, SubMode};
-use super::oidc::jose::{JoseError, KeyKind, Signer, SigningKey};
+use super::oidc::jose::{JoseError, Signer, SigningKey};
 use super::oidc::validity::timedelta_from_string;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser};
 use crate::store::{Field, Store, StoreError};
 
 pub(crate) use endpoints::AuthorizeQuery;
+pub(crate) use key_pairs::{KeyPairsReady, spawn_key_pairs};
 pub(crate) use outcome::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
 pub(crate) use token::TokenForm;
 
@@ -45,10 +47,12 @@ pub struct ProviderRequest<'a> {
     pub authorization: Option<&'a str>,
 }
 
-/// Parsed signing keys by key-pair pk, so that a key's PEM is parsed once, not per token.
+/// Parsed signing keys by key-pair pk, so that a key's PEM is parsed once, not per token; and the stand-in key
+/// pairs being made after start-up, which every lookup waits for.
 #[derive(Default)]
 pub struct Keyring {
     keys: RwLock<HashMap<Uuid, Arc<SigningKey>>>,
+    ready: KeyPairsReady,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -58,8 +62,19 @@ impl std::fmt::Debug for Keyring {
 }
 
 impl Keyring {
+    /// A keyring whose lookups wait until `ready` (the stand-in key pairs are in the store).
+    pub(crate) fn waiting_for(ready: KeyPairsReady) -> Keyring {
+        Keyring { keys: RwLock::default(), ready }
+    }
+
+    /// Waits until the stand-in key pairs made after start-up are in the store (at once when none are being made).
+    pub(crate) async fn ready(&self) {
+        self.ready.wait().await;
+    }
+
     /// The parsed key of the key pair `pk` (parsed again when its PEM changed, after a state load).
     async fn key(&self, store: &dyn Store, pk: Uuid) -> Result<Option<Arc<SigningKey>>, ProviderError> {
+        self.ready.wait().await;
         let pair = match store.get::<AkKeyPair>(Field::Pk, pk).await {
             Ok(pair) => pair,
             Err(StoreError::NotFound) => return Ok(None),
@@ -74,39 +89,6 @@ impl Keyring {
         self.keys.write().unwrap_or_else(|e| e.into_inner()).insert(pk, key.clone());
         Ok(Some(key))
     }
-}
-
-/// Creates [`RSA_KEY_PAIR`] and [`EC_KEY_PAIR`] when the store holds no key pair at all (a seed or an earlier start
-/// may have brought them). Their keys are generated once per process ([`stand_in_key_pairs`]).
-pub(crate) async fn ensure_key_pairs(store: &dyn Store) -> Result<(), ProviderError> {
-    if !store.all::<AkKeyPair>().await?.is_empty() {
-        return Ok(());
-    }
-    for pair in stand_in_key_pairs()? {
-        match store.insert(pair).await {
-            // Another replica created it first.
-            Ok(_) | Err(StoreError::Duplicate { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-/// The stand-in key pairs, with keys generated at the first call of this process and reused after: an RSA key
-/// costs tens of milliseconds, and a test suite starts many servers on fresh stores in one process.
-fn stand_in_key_pairs() -> Result<Vec<AkKeyPair>, ProviderError> {
-    static GENERATED: std::sync::Mutex<Vec<AkKeyPair>> = std::sync::Mutex::new(Vec::new());
-    let mut generated = GENERATED.lock().unwrap_or_else(|e| e.into_inner());
-    if generated.is_empty() {
-        let mut pairs = Vec::new();
-        for ((pk, name), kind) in [(RSA_KEY_PAIR, KeyKind::Rsa), (EC_KEY_PAIR, KeyKind::Ec)] {
-            let key = SigningKey::generate(kind, name)?;
-            let (key_data, certificate_data) = (key.pem().clone(), key.certificate_pem().to_owned());
-            pairs.push(AkKeyPair { pk, name: name.to_owned(), key_data, certificate_data });
-        }
-        *generated = pairs;
-    }
-    Ok(generated.clone())
 }
 
 /// The provider rules over a store at one instant `now` (with the clock offset).
