@@ -51,7 +51,7 @@ Commands:
                            a PostgreSQL cluster on loopback in DIR, left running for shell scripts (tests/bench/):
                            start prints its URL, createdb NAME creates a database and prints its URL, stop stops it
   doctest [DOCUMENT…]      run every shell, Python and Rust example of README.md and docs/ (or the documents named)
-                           as written, checking the outputs they show (marks: xtask/src/doctest.rs)
+                           as written, checking the outputs they show (marks: xtask/src/doctest/)
   ci                       what CI runs: every test (Rust, the official clients, the wheel), check, clippy
 
 Exit codes: 0 clean, 4 only a regeneration is needed, 100 a real failure, 1 any other error.
