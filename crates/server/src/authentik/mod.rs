@@ -28,7 +28,8 @@ pub use key_pairs::KeyPairListParams;
 pub use providers::ProviderListParams;
 pub use root_config::RootConfig;
 pub use scope_mappings::{
-    ScopeMappingListParams, ensure_scope_mappings, provider_scope_names, with_managed_scope_mappings,
+    ScopeMappingListParams, custom_claims, ensure_scope_mappings, expression_problem, provider_mappings,
+    with_managed_scope_mappings,
 };
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
