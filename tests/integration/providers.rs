@@ -234,3 +234,44 @@ async fn deleting_a_provider_deletes_its_tokens_and_applications_survive_export_
     let app = alice.core_applications_retrieve().slug("grafana-app").send().await.unwrap().into_inner();
     assert_eq!(app.provider, Some(1));
 }
+
+#[tokio::test]
+async fn a_provider_is_patched_and_shows_its_setup_urls_once_an_application_names_it() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let created = alice.providers_oauth2_create().body(provider_request("setup")).send().await.unwrap().into_inner();
+    let patch = types::PatchedOAuth2ProviderRequest::builder()
+        .name(Some("renamed".parse::<types::PatchedOAuth2ProviderRequestName>().unwrap()));
+    let patched = alice.providers_oauth2_partial_update().id(created.pk).body(patch).send().await.unwrap();
+    let patched = patched.into_inner();
+    assert_eq!((patched.name.as_str(), &patched.client_id), ("renamed", &created.client_id), "the rest stays");
+    let auth = format!("Bearer {ALICE_KEY}");
+    let path = format!("/api/v3/providers/oauth2/{}/", created.pk);
+    let unknown = json!({"authorization_flow": "11112222-3333-4444-5555-666677778888"}).to_string();
+    let (status, body) = server.raw(Method::PATCH, &path, Some(&auth), Some(&unknown)).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"authorization_flow": ["Invalid pk \"11112222-3333-4444-5555-666677778888\" - object does not exist."]})
+        )
+    );
+
+    let (status, body) = error_of(alice.providers_oauth2_setup_urls_retrieve().id(created.pk).send().await);
+    assert_eq!((status, body), (404, json!({"detail": "Provider has no application assigned"})));
+    alice
+        .core_applications_create()
+        .body(application_request("setup-app", "Setup", Some(created.pk)))
+        .send()
+        .await
+        .unwrap();
+    let urls = alice.providers_oauth2_setup_urls_retrieve().id(created.pk).send().await.unwrap().into_inner();
+    let root = format!("{}/application/o", server.base);
+    assert_eq!(urls.issuer, format!("{root}/setup-app/"));
+    assert_eq!((urls.authorize, urls.token), (format!("{root}/authorize/"), format!("{root}/token/")));
+    assert_eq!(urls.provider_info, format!("{root}/setup-app/.well-known/openid-configuration"));
+    assert_eq!((urls.jwks, urls.dcr_registration), (format!("{root}/setup-app/jwks/"), None));
+    let discovery =
+        server.raw(Method::GET, "/application/o/setup-app/.well-known/openid-configuration", None, None).await;
+    assert_eq!(discovery.1["issuer"].as_str(), Some(urls.issuer.as_str()), "the issuer discovery shows");
+}

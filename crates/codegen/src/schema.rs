@@ -28,6 +28,7 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "NetbirdUserRequest",
     "GroupRequest",
     "OAuth2ProviderRequest",
+    "PatchedOAuth2ProviderRequest",
     "ApplicationRequest",
     "CertificateKeyPairRequest",
     "CertificateGenerationRequest",

@@ -2118,6 +2118,25 @@ pub mod types {
             Self(value)
         }
     }
+    ///OAuth2 Provider Metadata serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2ProviderSetupUrLs {
+        pub authorize: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub dcr_registration: ::std::option::Option<::std::string::String>,
+        pub issuer: ::std::string::String,
+        pub jwks: ::std::string::String,
+        pub logout: ::std::string::String,
+        pub provider_info: ::std::string::String,
+        pub token: ::std::string::String,
+        pub user_info: ::std::string::String,
+    }
     ///The form fields views/token_revoke.py reads.
     #[derive(
         ::serde::Deserialize,
@@ -2510,6 +2529,32 @@ pub mod types {
         ///Get a numerical, int32 ID for the group
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
+    }
+    ///OAuth2Provider Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequest> for ::serde_json::Value {
+        fn from(value: PatchedOAuth2ProviderRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedOAuth2ProviderRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///ScopeMapping Serializer
     #[derive(
@@ -5258,6 +5303,18 @@ pub mod params {
         ///A unique integer value identifying this OAuth2/OpenID Provider.
         pub id: i64,
     }
+    ///Path parameters of `providers_oauth2_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2PartialUpdatePath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_oauth2_setup_urls_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2SetupUrlsRetrievePath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
     ///Path parameters of `oauth2_provider_root`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct Oauth2ProviderRootPath {
@@ -5385,6 +5442,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "providers_oauth2_retrieve",
     "providers_oauth2_update",
     "providers_oauth2_destroy",
+    "providers_oauth2_partial_update",
+    "providers_oauth2_setup_urls_retrieve",
     "root_config_retrieve",
     "oauth2_provider_root",
     "oauth2_provider_introspect",
@@ -5517,6 +5576,8 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("providers_oauth2_retrieve", &["providers"]),
     ("providers_oauth2_update", &["providers"]),
     ("providers_oauth2_destroy", &["providers"]),
+    ("providers_oauth2_partial_update", &["providers"]),
+    ("providers_oauth2_setup_urls_retrieve", &["providers"]),
     ("root_config_retrieve", &["root"]),
     ("oauth2_provider_root", &["oauth2-provider"]),
     ("oauth2_provider_introspect", &["oauth2-provider"]),
@@ -6448,6 +6509,31 @@ pub trait TokenApi {
         path: dropshot::Path<params::ProvidersOauth2DestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/providers/oauth2/{id}/",
+    operation_id = "providers_oauth2_partial_update",
+    tags = ["providers"]}]
+    async fn providers_oauth2_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2PartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedOAuth2ProviderRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::OAuth2Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Get Providers setup URLs
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/oauth2/{id}/setup_urls/",
+    operation_id = "providers_oauth2_setup_urls_retrieve",
+    tags = ["providers"]}]
+    async fn providers_oauth2_setup_urls_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::OAuth2ProviderSetupUrLs>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Retrieve public configuration options

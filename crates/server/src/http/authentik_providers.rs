@@ -4,6 +4,7 @@
 use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext};
 use tokenstack_api::{JsonBody, params, types};
 
+use crate::authentik::oidc::discovery::base_url;
 use crate::authentik::{ApplicationListParams, ProviderListParams};
 
 use super::ServerContext;
@@ -73,8 +74,44 @@ pub(super) async fn providers_oauth2_update(
 ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    let provider = ak.update_provider(&caller, pk, &body.into_inner().0).await?;
+    let provider = ak.update_provider(&caller, pk, &body.into_inner().0, false).await?;
     Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
+}
+
+pub(super) async fn providers_oauth2_partial_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::ProvidersOauth2PartialUpdatePath>,
+    body: JsonBody<types::PatchedOAuth2ProviderRequest>,
+) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let provider = ak.update_provider(&caller, path.into_inner().id, &body.into_inner().0, true).await?;
+    Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
+}
+
+/// The URLs are the request's (`request.build_absolute_uri`), as discovery's.
+pub(super) async fn providers_oauth2_setup_urls_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
+) -> Result<HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let headers = rqctx.request.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let server_addr = rqctx.server.local_addr.to_string();
+    let base = base_url(rqctx.server.using_tls(), header("host"), header("x-forwarded-proto"), &server_addr)
+        .unwrap_or_else(|_| format!("http://{server_addr}"));
+    let urls = ak.setup_urls(&caller, path.into_inner().id, &base).await?;
+    Ok(HttpResponseOk(types::OAuth2ProviderSetupUrLs {
+        authorize: urls.authorize,
+        dcr_registration: None,
+        issuer: urls.issuer,
+        jwks: urls.jwks,
+        logout: urls.logout,
+        provider_info: urls.provider_info,
+        token: urls.token,
+        user_info: urls.user_info,
+    }))
 }
 
 pub(super) async fn providers_oauth2_destroy(

@@ -487,5 +487,12 @@ impl TokenApi for ServerImpl {
         authentik_mappings::propertymappings_provider_scope_destroy => fn propertymappings_provider_scope_destroy(
             path: Path<params::PropertymappingsProviderScopeDestroyPath>,
         ) -> HttpResponseDeleted, AkResponseError;
+        authentik_providers::providers_oauth2_partial_update => fn providers_oauth2_partial_update(
+            path: Path<params::ProvidersOauth2PartialUpdatePath>,
+            body: JsonBody<types::PatchedOAuth2ProviderRequest>,
+        ) -> HttpResponseOk<types::OAuth2Provider>, AkResponseError;
+        authentik_providers::providers_oauth2_setup_urls_retrieve => fn providers_oauth2_setup_urls_retrieve(
+            path: Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
+        ) -> HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError;
     }
 }
