@@ -275,3 +275,58 @@ async fn a_provider_is_patched_and_shows_its_setup_urls_once_an_application_name
         server.raw(Method::GET, "/application/o/setup-app/.well-known/openid-configuration", None, None).await;
     assert_eq!(discovery.1["issuer"].as_str(), Some(urls.issuer.as_str()), "the issuer discovery shows");
 }
+
+#[tokio::test]
+async fn an_application_is_updated_renamed_and_rebound() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let first = alice.providers_oauth2_create().body(provider_request("first")).send().await.unwrap().into_inner();
+    let second = alice.providers_oauth2_create().body(provider_request("second")).send().await.unwrap().into_inner();
+    alice.core_applications_create().body(application_request("app", "App", Some(first.pk))).send().await.unwrap();
+
+    let patch = types::PatchedApplicationRequest::builder()
+        .meta_launch_url(Some("https://app.example.com".to_string()))
+        .provider(Some(second.pk));
+    let patched = alice.core_applications_partial_update().slug("app").body(patch).send().await.unwrap().into_inner();
+    assert_eq!((patched.name.as_str(), patched.provider), ("App", Some(second.pk)), "a PATCH keeps the rest");
+    let unbound = alice.providers_oauth2_retrieve().id(first.pk).send().await.unwrap().into_inner();
+    assert_eq!(unbound.assigned_application_slug, None, "the provider it left is unbound");
+
+    let renamed = alice
+        .core_applications_update()
+        .slug("app")
+        .body(application_request("app-2", "App 2", Some(second.pk)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((renamed.slug.as_str(), renamed.name.as_str()), ("app-2", "App 2"));
+    assert_eq!(renamed.meta_launch_url.as_deref(), Some("https://app.example.com"), "a PUT keeps what it omits");
+    let (status, _) = error_of(alice.core_applications_retrieve().slug("app").send().await);
+    assert_eq!(status, 404, "the old slug is gone");
+    let bound = alice.providers_oauth2_retrieve().id(second.pk).send().await.unwrap().into_inner();
+    assert_eq!(bound.assigned_application_slug.as_deref(), Some("app-2"));
+
+    alice.core_applications_create().body(application_request("other", "Other", Some(first.pk))).send().await.unwrap();
+    let auth = format!("Bearer {ALICE_KEY}");
+    let (status, body) =
+        server.raw(Method::PATCH, "/api/v3/core/applications/other/", Some(&auth), Some(r#"{"slug": "app-2"}"#)).await;
+    assert_eq!((status, body), (400, json!({"slug": ["Application with this slug already exists."]})));
+    let steal = json!({"provider": second.pk}).to_string();
+    let (status, body) = server.raw(Method::PATCH, "/api/v3/core/applications/other/", Some(&auth), Some(&steal)).await;
+    assert_eq!((status, body), (400, json!({"provider": ["Application with this provider already exists."]})));
+    let (status, body) = server.raw(Method::PUT, "/api/v3/core/applications/other/", Some(&auth), Some("{}")).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"name": ["This field is required."], "slug": ["This field is required."]}))
+    );
+    let bob = server.authentik(BOB_KEY);
+    let (status, _) = error_of(
+        bob.core_applications_partial_update()
+            .slug("other")
+            .body(types::PatchedApplicationRequest::builder())
+            .send()
+            .await,
+    );
+    assert_eq!(status, 403, "for superusers, as create and destroy");
+}

@@ -30,6 +30,7 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "OAuth2ProviderRequest",
     "PatchedOAuth2ProviderRequest",
     "ApplicationRequest",
+    "PatchedApplicationRequest",
     "CertificateKeyPairRequest",
     "CertificateGenerationRequest",
     "ScopeMappingRequest",

@@ -2530,6 +2530,32 @@ pub mod types {
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
     }
+    ///Application Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedApplicationRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedApplicationRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedApplicationRequest> for ::serde_json::Value {
+        fn from(value: PatchedApplicationRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedApplicationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///OAuth2Provider Serializer
     #[derive(
         ::serde::Deserialize,
@@ -4744,9 +4770,19 @@ pub mod params {
     pub struct CoreApplicationsRetrievePath {
         pub slug: ::std::string::String,
     }
+    ///Path parameters of `core_applications_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreApplicationsUpdatePath {
+        pub slug: ::std::string::String,
+    }
     ///Path parameters of `core_applications_destroy`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreApplicationsDestroyPath {
+        pub slug: ::std::string::String,
+    }
+    ///Path parameters of `core_applications_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreApplicationsPartialUpdatePath {
         pub slug: ::std::string::String,
     }
     ///Query parameters of `core_tokens_list`.
@@ -5396,7 +5432,9 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_applications_list",
     "core_applications_create",
     "core_applications_retrieve",
+    "core_applications_update",
     "core_applications_destroy",
+    "core_applications_partial_update",
     "core_tokens_list",
     "core_tokens_create",
     "core_tokens_retrieve",
@@ -5530,7 +5568,9 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_applications_list", &["core"]),
     ("core_applications_create", &["core"]),
     ("core_applications_retrieve", &["core"]),
+    ("core_applications_update", &["core"]),
     ("core_applications_destroy", &["core"]),
+    ("core_applications_partial_update", &["core"]),
     ("core_tokens_list", &["core"]),
     ("core_tokens_create", &["core"]),
     ("core_tokens_retrieve", &["core"]),
@@ -5939,6 +5979,19 @@ pub trait TokenApi {
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Application Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/core/applications/{slug}/",
+    operation_id = "core_applications_update",
+    tags = ["core"]}]
+    async fn core_applications_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreApplicationsUpdatePath>,
+        body: crate::JsonBody<types::ApplicationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Application>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
     #[endpoint{method = DELETE,
     path = "/api/v3/core/applications/{slug}/",
     operation_id = "core_applications_destroy",
@@ -5948,6 +6001,19 @@ pub trait TokenApi {
         path: dropshot::Path<params::CoreApplicationsDestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/core/applications/{slug}/",
+    operation_id = "core_applications_partial_update",
+    tags = ["core"]}]
+    async fn core_applications_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreApplicationsPartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedApplicationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Application>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Token Viewset

@@ -3405,6 +3405,158 @@ pub mod types {
             Default::default()
         }
     }
+    ///Application Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedApplicationRequest {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        ///Hide this application from the user's My applications page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedApplicationRequestName>,
+        ///Open launch URL in a new browser tab or window.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<i64>,
+        ///Internal application name, used in URLs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub slug: ::std::option::Option<PatchedApplicationRequestSlug>,
+    }
+    impl PatchedApplicationRequest {
+        pub fn builder() -> builder::PatchedApplicationRequest {
+            Default::default()
+        }
+    }
+    ///Application's display Name.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedApplicationRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedApplicationRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedApplicationRequestName> for ::std::string::String {
+        fn from(value: PatchedApplicationRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedApplicationRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedApplicationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedApplicationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedApplicationRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Internal application name, used in URLs.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedApplicationRequestSlug(::std::string::String);
+    impl ::std::ops::Deref for PatchedApplicationRequestSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedApplicationRequestSlug> for ::std::string::String {
+        fn from(value: PatchedApplicationRequestSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedApplicationRequestSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[-a-zA-Z0-9_]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[-a-zA-Z0-9_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedApplicationRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedApplicationRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedApplicationRequestSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///OAuth2Provider Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PatchedOAuth2ProviderRequest {
@@ -14662,6 +14814,280 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PatchedApplicationRequest {
+            backchannel_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            group: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_hide: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta_icon: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_publisher: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedApplicationRequestName>,
+                ::std::string::String,
+            >,
+            open_in_new_tab: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::PolicyEngineMode>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<
+                ::std::option::Option<super::PatchedApplicationRequestSlug>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedApplicationRequest {
+            fn default() -> Self {
+                Self {
+                    backchannel_providers: Ok(Default::default()),
+                    group: Ok(Default::default()),
+                    meta_description: Ok(Default::default()),
+                    meta_hide: Ok(Default::default()),
+                    meta_icon: Ok(Default::default()),
+                    meta_launch_url: Ok(Default::default()),
+                    meta_publisher: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    open_in_new_tab: Ok(Default::default()),
+                    policy_engine_mode: Ok(Default::default()),
+                    provider: Ok(Default::default()),
+                    slug: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedApplicationRequest {
+            pub fn backchannel_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group: {e}")
+                    });
+                self
+            }
+            pub fn meta_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_hide<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_hide = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_hide: {e}")
+                    });
+                self
+            }
+            pub fn meta_icon<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_icon: {e}")
+                    });
+                self
+            }
+            pub fn meta_launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_launch_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_publisher<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_publisher = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_publisher: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedApplicationRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn open_in_new_tab<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open_in_new_tab = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for open_in_new_tab: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedApplicationRequestSlug>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedApplicationRequest>
+        for super::PatchedApplicationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedApplicationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    backchannel_providers: value.backchannel_providers?,
+                    group: value.group?,
+                    meta_description: value.meta_description?,
+                    meta_hide: value.meta_hide?,
+                    meta_icon: value.meta_icon?,
+                    meta_launch_url: value.meta_launch_url?,
+                    meta_publisher: value.meta_publisher?,
+                    name: value.name?,
+                    open_in_new_tab: value.open_in_new_tab?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    provider: value.provider?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedApplicationRequest>
+        for PatchedApplicationRequest {
+            fn from(value: super::PatchedApplicationRequest) -> Self {
+                Self {
+                    backchannel_providers: Ok(value.backchannel_providers),
+                    group: Ok(value.group),
+                    meta_description: Ok(value.meta_description),
+                    meta_hide: Ok(value.meta_hide),
+                    meta_icon: Ok(value.meta_icon),
+                    meta_launch_url: Ok(value.meta_launch_url),
+                    meta_publisher: Ok(value.meta_publisher),
+                    name: Ok(value.name),
+                    open_in_new_tab: Ok(value.open_in_new_tab),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    provider: Ok(value.provider),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PatchedOAuth2ProviderRequest {
             access_code_validity: ::std::result::Result<
                 ::std::option::Option<
@@ -22719,6 +23145,20 @@ let response = client.core_applications_retrieve()
     }
     /**Application Viewset
 
+Sends a `PUT` request to `/api/v3/core/applications/{slug}/`
+
+```ignore
+let response = client.core_applications_update()
+    .slug(slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_update(&self) -> builder::CoreApplicationsUpdate<'_> {
+        builder::CoreApplicationsUpdate::new(self)
+    }
+    /**Application Viewset
+
 Sends a `DELETE` request to `/api/v3/core/applications/{slug}/`
 
 ```ignore
@@ -22729,6 +23169,22 @@ let response = client.core_applications_destroy()
 ```*/
     pub fn core_applications_destroy(&self) -> builder::CoreApplicationsDestroy<'_> {
         builder::CoreApplicationsDestroy::new(self)
+    }
+    /**Application Viewset
+
+Sends a `PATCH` request to `/api/v3/core/applications/{slug}/`
+
+```ignore
+let response = client.core_applications_partial_update()
+    .slug(slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_partial_update(
+        &self,
+    ) -> builder::CoreApplicationsPartialUpdate<'_> {
+        builder::CoreApplicationsPartialUpdate::new(self)
     }
     /**Token Viewset
 
@@ -26703,6 +27159,127 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::core_applications_update`]
+
+[`Client::core_applications_update`]: super::Client::core_applications_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsUpdate<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+        body: Result<types::builder::ApplicationRequest, String>,
+    }
+    impl<'a> CoreApplicationsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ApplicationRequest>,
+            <V as std::convert::TryInto<
+                types::ApplicationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ApplicationRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ApplicationRequest,
+            ) -> types::builder::ApplicationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/core/applications/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Application>, Error<types::AuthentikError>> {
+            let Self { client, slug, body } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ApplicationRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/applications/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::core_applications_destroy`]
 
 [`Client::core_applications_destroy`]: super::Client::core_applications_destroy*/
@@ -26767,6 +27344,131 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_applications_partial_update`]
+
+[`Client::core_applications_partial_update`]: super::Client::core_applications_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsPartialUpdate<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+        body: Result<types::builder::PatchedApplicationRequest, String>,
+    }
+    impl<'a> CoreApplicationsPartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedApplicationRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedApplicationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedApplicationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedApplicationRequest,
+            ) -> types::builder::PatchedApplicationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/core/applications/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Application>, Error<types::AuthentikError>> {
+            let Self { client, slug, body } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedApplicationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/applications/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

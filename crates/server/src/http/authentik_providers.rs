@@ -171,6 +171,34 @@ pub(super) async fn core_applications_retrieve(
     Ok(HttpResponseOk(convert::application(&view)))
 }
 
+pub(super) async fn core_applications_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreApplicationsUpdatePath>,
+    body: JsonBody<types::ApplicationRequest>,
+) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+    update_application(rqctx, &path.into_inner().slug, body.into_inner().0, false).await
+}
+
+pub(super) async fn core_applications_partial_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreApplicationsPartialUpdatePath>,
+    body: JsonBody<types::PatchedApplicationRequest>,
+) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+    update_application(rqctx, &path.into_inner().slug, body.into_inner().0, true).await
+}
+
+async fn update_application(
+    rqctx: &RequestContext<ServerContext>,
+    slug: &str,
+    body: serde_json::Value,
+    partial: bool,
+) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let view = ak.update_application(&caller, slug, &body, partial).await?;
+    Ok(HttpResponseOk(convert::application(&view)))
+}
+
 pub(super) async fn core_applications_destroy(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::CoreApplicationsDestroyPath>,
