@@ -330,3 +330,37 @@ async fn an_application_is_updated_renamed_and_rebound() {
     );
     assert_eq!(status, 403, "for superusers, as create and destroy");
 }
+
+#[tokio::test]
+async fn every_provider_is_listed_searched_and_filtered_by_its_application() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let seeded = alice.providers_all_list().send().await.unwrap().into_inner().pagination.count;
+    let bound = alice.providers_oauth2_create().body(provider_request("zeta")).send().await.unwrap().into_inner();
+    let unbound = alice.providers_oauth2_create().body(provider_request("alpha")).send().await.unwrap().into_inner();
+    alice
+        .core_applications_create()
+        .body(application_request("wiki-zeta", "Wiki Zeta", Some(bound.pk)))
+        .send()
+        .await
+        .unwrap();
+
+    let all = alice.providers_all_list().send().await.unwrap().into_inner();
+    assert_eq!(all.pagination.count, seeded + 2.0);
+    assert!(all.results.windows(2).all(|w| w[0].pk < w[1].pk), "by pk");
+    let by_app_name = alice.providers_all_list().search("WIKI zeta").send().await.unwrap().into_inner();
+    assert_eq!(
+        by_app_name.results.iter().map(|p| p.pk).collect::<Vec<_>>(),
+        [bound.pk],
+        "the application's name counts"
+    );
+    let free = alice.providers_all_list().application_isnull(true).search("alpha").send().await.unwrap().into_inner();
+    assert_eq!(free.results.iter().map(|p| p.pk).collect::<Vec<_>>(), [unbound.pk]);
+    assert_eq!(free.results[0].meta_model_name, "authentik_providers_oauth2.oauth2provider");
+    let backchannel = alice.providers_all_list().backchannel(true).send().await.unwrap().into_inner();
+    assert_eq!(backchannel.pagination.count, 0.0, "OAuth2 providers are never backchannel providers");
+    let by_name = alice.providers_all_list().ordering("-name").search("alpha zeta").send().await.unwrap().into_inner();
+    assert!(by_name.results.is_empty(), "every term must match");
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
+    assert_eq!(error_of(server.authentik(BOB_KEY).providers_all_list().send().await), (403, forbidden));
+}

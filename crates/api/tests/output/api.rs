@@ -2442,6 +2442,19 @@ pub mod types {
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<PropertyMapping>,
     }
+    ///`PaginatedProviderList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedProviderList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Provider>,
+    }
     ///`PaginatedScopeMappingList`
     #[derive(
         ::serde::Deserialize,
@@ -5272,6 +5285,35 @@ pub mod params {
         ///A UUID string identifying this Scope Mapping.
         pub pm_uuid: ::uuid::Uuid,
     }
+    ///Query parameters of `providers_all_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct ProvidersAllListQuery {
+        #[serde(rename = "application__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub application_isnull: Option<::std::string::String>,
+        ///When not set all providers are returned. When set to true, only backchannel providers are returned. When set to false, backchannel providers are excluded
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub backchannel: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
     ///Query parameters of `providers_oauth2_list`.
     #[derive(
         Debug,
@@ -5475,6 +5517,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "propertymappings_provider_scope_update",
     "propertymappings_provider_scope_destroy",
     "propertymappings_provider_scope_partial_update",
+    "providers_all_list",
     "providers_oauth2_list",
     "providers_oauth2_create",
     "providers_oauth2_retrieve",
@@ -5611,6 +5654,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("propertymappings_provider_scope_update", &["propertymappings"]),
     ("propertymappings_provider_scope_destroy", &["propertymappings"]),
     ("propertymappings_provider_scope_partial_update", &["propertymappings"]),
+    ("providers_all_list", &["providers"]),
     ("providers_oauth2_list", &["providers"]),
     ("providers_oauth2_create", &["providers"]),
     ("providers_oauth2_retrieve", &["providers"]),
@@ -6514,6 +6558,18 @@ pub trait TokenApi {
         body: crate::JsonBody<types::PatchedScopeMappingRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::ScopeMapping>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Provider Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/all/",
+    operation_id = "providers_all_list",
+    tags = ["providers"]}]
+    async fn providers_all_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::ProvidersAllListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedProviderList>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// OAuth2Provider Viewset

@@ -3323,6 +3323,18 @@ pub mod types {
             Default::default()
         }
     }
+    ///`PaginatedProviderList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedProviderList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Provider>,
+    }
+    impl PaginatedProviderList {
+        pub fn builder() -> builder::PaginatedProviderList {
+            Default::default()
+        }
+    }
     ///`PaginatedScopeMappingList`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaginatedScopeMappingList {
@@ -14240,6 +14252,88 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PaginatedProviderList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Provider>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedProviderList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedProviderList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedProviderList>
+        for super::PaginatedProviderList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedProviderList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedProviderList>
+        for PaginatedProviderList {
+            fn from(value: super::PaginatedProviderList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PaginatedScopeMappingList {
             autocomplete: ::std::result::Result<
                 super::Autocomplete,
@@ -23982,6 +24076,31 @@ let response = client.propertymappings_provider_scope_partial_update()
     ) -> builder::PropertymappingsProviderScopePartialUpdate<'_> {
         builder::PropertymappingsProviderScopePartialUpdate::new(self)
     }
+    /**Provider Viewset
+
+Sends a `GET` request to `/api/v3/providers/all/`
+
+Arguments:
+- `application_isnull`
+- `backchannel`: When not set all providers are returned. When set to true, only backchannel providers are returned. When set to false, backchannel providers are excluded
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.providers_all_list()
+    .application_isnull(application_isnull)
+    .backchannel(backchannel)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn providers_all_list(&self) -> builder::ProvidersAllList<'_> {
+        builder::ProvidersAllList::new(self)
+    }
     /**OAuth2Provider Viewset
 
 Sends a `GET` request to `/api/v3/providers/oauth2/`
@@ -32795,6 +32914,185 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "propertymappings_provider_scope_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_all_list`]
+
+[`Client::providers_all_list`]: super::Client::providers_all_list*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersAllList<'a> {
+        client: &'a super::Client,
+        application_isnull: Result<Option<bool>, String>,
+        backchannel: Result<Option<bool>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ProvidersAllList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_isnull: Ok(None),
+                backchannel: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn application_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.application_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for application_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn backchannel<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.backchannel = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for backchannel failed".to_string());
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/providers/all/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedProviderList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                application_isnull,
+                backchannel,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let application_isnull = application_isnull.map_err(Error::InvalidRequest)?;
+            let backchannel = backchannel.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/providers/all/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "application__isnull",
+                        &application_isnull,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("backchannel", &backchannel))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_all_list",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

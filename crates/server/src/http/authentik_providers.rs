@@ -5,7 +5,7 @@ use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Q
 use tokenstack_api::{JsonBody, params, types};
 
 use crate::authentik::oidc::discovery::base_url;
-use crate::authentik::{ApplicationListParams, ProviderListParams};
+use crate::authentik::{AllProvidersParams, ApplicationListParams, ProviderListParams};
 
 use super::ServerContext;
 use super::convert;
@@ -44,6 +44,29 @@ pub(super) async fn providers_oauth2_list(
         autocomplete: types::Autocomplete(serde_json::Map::new()),
         pagination: convert::pagination(&page),
         results,
+    }))
+}
+
+pub(super) async fn providers_all_list(
+    rqctx: &RequestContext<ServerContext>,
+    query: Query<params::ProvidersAllListQuery>,
+) -> Result<HttpResponseOk<types::PaginatedProviderList>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let q = query.into_inner();
+    let params = AllProvidersParams {
+        application_isnull: q.application_isnull,
+        backchannel: q.backchannel,
+        search: q.search,
+        ordering: q.ordering,
+        page: q.page,
+        page_size: q.page_size,
+    };
+    let page = ak.list_all_providers(&caller, params).await?;
+    Ok(HttpResponseOk(types::PaginatedProviderList {
+        autocomplete: types::Autocomplete(serde_json::Map::new()),
+        pagination: convert::pagination(&page),
+        results: page.results.iter().map(convert::provider).collect(),
     }))
 }
 

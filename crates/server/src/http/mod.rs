@@ -490,5 +490,7 @@ impl TokenApi for ServerImpl {
         authentik_providers::providers_oauth2_setup_urls_retrieve => fn providers_oauth2_setup_urls_retrieve(
             path: Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
         ) -> HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError;
+        authentik_providers::providers_all_list => fn providers_all_list(query: Query<params::ProvidersAllListQuery>)
+            -> HttpResponseOk<types::PaginatedProviderList>, AkResponseError;
     }
 }
