@@ -131,3 +131,72 @@ async fn a_provider_serves_the_scopes_of_its_mappings() {
     let token: serde_json::Value = response.json().await.unwrap();
     assert_eq!(token["scope"], "openid groups", "email is not among the provider's mappings: {token}");
 }
+
+#[tokio::test]
+async fn a_custom_mapping_adds_its_claims_to_the_id_token_and_userinfo() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let auth = format!("Bearer {ALICE_KEY}");
+    let expression = "# what setups write\nteam = request.user.attributes.get('team', 'none')\nreturn {\n    \"groups\": [group.name for group in request.user.ak_groups.all()],\n    \"team\": team,\n}";
+    let groups = types::ScopeMappingRequest::builder()
+        .name("groups".parse::<types::ScopeMappingRequestName>().unwrap())
+        .scope_name("groups".parse::<types::ScopeMappingRequestScopeName>().unwrap())
+        .expression(expression.parse::<types::ScopeMappingRequestExpression>().unwrap());
+    let groups = alice.propertymappings_provider_scope_create().body(groups).send().await.unwrap().into_inner();
+    let unsupported = mapping("odd", "odd")
+        .expression("return {'x': 1 + 1}".parse::<types::ScopeMappingRequestExpression>().unwrap());
+    let odd = alice.propertymappings_provider_scope_create().body(unsupported).send().await.unwrap().into_inner();
+    let redirect = "http://localhost:9999/cb";
+    let provider = json!({
+        "name": "claims", "client_id": "claims", "client_secret": "claims-secret",
+        "redirect_uris": [{"matching_mode": "strict", "url": redirect}],
+        "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
+        "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
+        "property_mappings": ["7f1a0010-0000-4000-8000-000000000001", "7f1a0010-0000-4000-8000-000000000002", groups.pk, odd.pk],
+    });
+    let (status, created) =
+        server.raw(Method::POST, "/api/v3/providers/oauth2/", Some(&auth), Some(&provider.to_string())).await;
+    assert_eq!(status, 201, "{created}");
+    let app = json!({"name": "claims", "slug": "claims", "provider": created["pk"]}).to_string();
+    assert_eq!(server.raw(Method::POST, "/api/v3/core/applications/", Some(&auth), Some(&app)).await.0, 201);
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let authorize = format!(
+        "{}/application/o/authorize/?client_id=claims&response_type=code&scope=openid%20email%20groups%20odd&redirect_uri={redirect}",
+        server.base
+    );
+    let response = http.get(authorize).header("authorization", &auth).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let form = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={redirect}&client_id=claims&client_secret=claims-secret"
+    );
+    let tokens: serde_json::Value = http
+        .post(format!("{}/application/o/token/", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
+    let userinfo: serde_json::Value = http
+        .get(format!("{}/application/o/userinfo/", server.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(userinfo["groups"], json!(["authentik Admins"]), "{userinfo}");
+    assert_eq!((userinfo["team"].as_str(), userinfo["email"].as_str()), (Some("none"), Some("alice@example.com")));
+    assert!(userinfo.get("x").is_none(), "an expression outside the subset adds nothing");
+
+    let provider_pk = created["pk"].as_i64().unwrap();
+    let stored = alice.oauth2_access_tokens_list().provider(provider_pk).send().await.unwrap().into_inner();
+    let id_token: serde_json::Value = serde_json::from_str(&stored.results[0].id_token).unwrap();
+    assert_eq!((id_token["groups"].clone(), id_token["team"].clone()), (json!(["authentik Admins"]), json!("none")));
+}

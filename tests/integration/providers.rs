@@ -234,3 +234,133 @@ async fn deleting_a_provider_deletes_its_tokens_and_applications_survive_export_
     let app = alice.core_applications_retrieve().slug("grafana-app").send().await.unwrap().into_inner();
     assert_eq!(app.provider, Some(1));
 }
+
+#[tokio::test]
+async fn a_provider_is_patched_and_shows_its_setup_urls_once_an_application_names_it() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let created = alice.providers_oauth2_create().body(provider_request("setup")).send().await.unwrap().into_inner();
+    let patch = types::PatchedOAuth2ProviderRequest::builder()
+        .name(Some("renamed".parse::<types::PatchedOAuth2ProviderRequestName>().unwrap()));
+    let patched = alice.providers_oauth2_partial_update().id(created.pk).body(patch).send().await.unwrap();
+    let patched = patched.into_inner();
+    assert_eq!((patched.name.as_str(), &patched.client_id), ("renamed", &created.client_id), "the rest stays");
+    let auth = format!("Bearer {ALICE_KEY}");
+    let path = format!("/api/v3/providers/oauth2/{}/", created.pk);
+    let unknown = json!({"authorization_flow": "11112222-3333-4444-5555-666677778888"}).to_string();
+    let (status, body) = server.raw(Method::PATCH, &path, Some(&auth), Some(&unknown)).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"authorization_flow": ["Invalid pk \"11112222-3333-4444-5555-666677778888\" - object does not exist."]})
+        )
+    );
+
+    let (status, body) = error_of(alice.providers_oauth2_setup_urls_retrieve().id(created.pk).send().await);
+    assert_eq!((status, body), (404, json!({"detail": "Provider has no application assigned"})));
+    alice
+        .core_applications_create()
+        .body(application_request("setup-app", "Setup", Some(created.pk)))
+        .send()
+        .await
+        .unwrap();
+    let urls = alice.providers_oauth2_setup_urls_retrieve().id(created.pk).send().await.unwrap().into_inner();
+    let root = format!("{}/application/o", server.base);
+    assert_eq!(urls.issuer, format!("{root}/setup-app/"));
+    assert_eq!((urls.authorize, urls.token), (format!("{root}/authorize/"), format!("{root}/token/")));
+    assert_eq!(urls.provider_info, format!("{root}/setup-app/.well-known/openid-configuration"));
+    assert_eq!((urls.jwks, urls.dcr_registration), (format!("{root}/setup-app/jwks/"), None));
+    let discovery =
+        server.raw(Method::GET, "/application/o/setup-app/.well-known/openid-configuration", None, None).await;
+    assert_eq!(discovery.1["issuer"].as_str(), Some(urls.issuer.as_str()), "the issuer discovery shows");
+}
+
+#[tokio::test]
+async fn an_application_is_updated_renamed_and_rebound() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let first = alice.providers_oauth2_create().body(provider_request("first")).send().await.unwrap().into_inner();
+    let second = alice.providers_oauth2_create().body(provider_request("second")).send().await.unwrap().into_inner();
+    alice.core_applications_create().body(application_request("app", "App", Some(first.pk))).send().await.unwrap();
+
+    let patch = types::PatchedApplicationRequest::builder()
+        .meta_launch_url(Some("https://app.example.com".to_string()))
+        .provider(Some(second.pk));
+    let patched = alice.core_applications_partial_update().slug("app").body(patch).send().await.unwrap().into_inner();
+    assert_eq!((patched.name.as_str(), patched.provider), ("App", Some(second.pk)), "a PATCH keeps the rest");
+    let unbound = alice.providers_oauth2_retrieve().id(first.pk).send().await.unwrap().into_inner();
+    assert_eq!(unbound.assigned_application_slug, None, "the provider it left is unbound");
+
+    let renamed = alice
+        .core_applications_update()
+        .slug("app")
+        .body(application_request("app-2", "App 2", Some(second.pk)))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((renamed.slug.as_str(), renamed.name.as_str()), ("app-2", "App 2"));
+    assert_eq!(renamed.meta_launch_url.as_deref(), Some("https://app.example.com"), "a PUT keeps what it omits");
+    let (status, _) = error_of(alice.core_applications_retrieve().slug("app").send().await);
+    assert_eq!(status, 404, "the old slug is gone");
+    let bound = alice.providers_oauth2_retrieve().id(second.pk).send().await.unwrap().into_inner();
+    assert_eq!(bound.assigned_application_slug.as_deref(), Some("app-2"));
+
+    alice.core_applications_create().body(application_request("other", "Other", Some(first.pk))).send().await.unwrap();
+    let auth = format!("Bearer {ALICE_KEY}");
+    let (status, body) =
+        server.raw(Method::PATCH, "/api/v3/core/applications/other/", Some(&auth), Some(r#"{"slug": "app-2"}"#)).await;
+    assert_eq!((status, body), (400, json!({"slug": ["Application with this slug already exists."]})));
+    let steal = json!({"provider": second.pk}).to_string();
+    let (status, body) = server.raw(Method::PATCH, "/api/v3/core/applications/other/", Some(&auth), Some(&steal)).await;
+    assert_eq!((status, body), (400, json!({"provider": ["Application with this provider already exists."]})));
+    let (status, body) = server.raw(Method::PUT, "/api/v3/core/applications/other/", Some(&auth), Some("{}")).await;
+    assert_eq!(
+        (status, body),
+        (400, json!({"name": ["This field is required."], "slug": ["This field is required."]}))
+    );
+    let bob = server.authentik(BOB_KEY);
+    let (status, _) = error_of(
+        bob.core_applications_partial_update()
+            .slug("other")
+            .body(types::PatchedApplicationRequest::builder())
+            .send()
+            .await,
+    );
+    assert_eq!(status, 403, "for superusers, as create and destroy");
+}
+
+#[tokio::test]
+async fn every_provider_is_listed_searched_and_filtered_by_its_application() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let seeded = alice.providers_all_list().send().await.unwrap().into_inner().pagination.count;
+    let bound = alice.providers_oauth2_create().body(provider_request("zeta")).send().await.unwrap().into_inner();
+    let unbound = alice.providers_oauth2_create().body(provider_request("alpha")).send().await.unwrap().into_inner();
+    alice
+        .core_applications_create()
+        .body(application_request("wiki-zeta", "Wiki Zeta", Some(bound.pk)))
+        .send()
+        .await
+        .unwrap();
+
+    let all = alice.providers_all_list().send().await.unwrap().into_inner();
+    assert_eq!(all.pagination.count, seeded + 2.0);
+    assert!(all.results.windows(2).all(|w| w[0].pk < w[1].pk), "by pk");
+    let by_app_name = alice.providers_all_list().search("WIKI zeta").send().await.unwrap().into_inner();
+    assert_eq!(
+        by_app_name.results.iter().map(|p| p.pk).collect::<Vec<_>>(),
+        [bound.pk],
+        "the application's name counts"
+    );
+    let free = alice.providers_all_list().application_isnull(true).search("alpha").send().await.unwrap().into_inner();
+    assert_eq!(free.results.iter().map(|p| p.pk).collect::<Vec<_>>(), [unbound.pk]);
+    assert_eq!(free.results[0].meta_model_name, "authentik_providers_oauth2.oauth2provider");
+    let backchannel = alice.providers_all_list().backchannel(true).send().await.unwrap().into_inner();
+    assert_eq!(backchannel.pagination.count, 0.0, "OAuth2 providers are never backchannel providers");
+    let by_name = alice.providers_all_list().ordering("-name").search("alpha zeta").send().await.unwrap().into_inner();
+    assert!(by_name.results.is_empty(), "every term must match");
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
+    assert_eq!(error_of(server.authentik(BOB_KEY).providers_all_list().send().await), (403, forbidden));
+}

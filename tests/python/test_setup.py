@@ -5,7 +5,10 @@ mappings it looks up by managed id and a custom one it adds, then a provider and
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
+import requests
 from authentik_client import (
     ApiClient,
     Configuration,
@@ -32,7 +35,10 @@ from authentik_client.models import (
     ScopeMappingRequest,
 )
 
-from conftest import BOB_KEY
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from conftest import ALICE_KEY, BOB_KEY
 
 
 def api(tokenstack, key=None):
@@ -124,6 +130,32 @@ def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(
     )
     assert provider.signing_key == key.pk and set(provider.property_mappings) == {*managed, groups.pk}
     CoreApi(client).core_applications_create(ApplicationRequest(name="Setup", slug="setup", provider=provider.pk))
+
+    # A login as alice (a member of "authentik Admins" in the example seed): the id token carries the claims of
+    # the mappings and verifies against the JWKS of the key pair the provider names.
+    base = f"{tokenstack.base_url}/application/o"
+    metadata = requests.get(f"{base}/setup/.well-known/openid-configuration", timeout=10).json()
+    assert "groups" in metadata["scopes_supported"]
+    authorize = requests.get(
+        metadata["authorization_endpoint"],
+        params={"client_id": provider.client_id, "response_type": "code", "scope": "openid email profile groups",
+                "redirect_uri": "https://app.example.com/cb"},
+        headers={"Authorization": f"Bearer {ALICE_KEY}"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert authorize.status_code == 302, authorize.text
+    [code] = parse_qs(urlsplit(authorize.headers["location"]).query)["code"]
+    tokens = requests.post(
+        metadata["token_endpoint"],
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/cb",
+              "client_id": provider.client_id, "client_secret": provider.client_secret},
+        timeout=10,
+    ).json()
+    keys = KeySet.import_key_set(requests.get(metadata["jwks_uri"], timeout=10).json())
+    claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"]).claims
+    assert (claims["email"], claims["preferred_username"]) == ("alice@example.com", "alice")
+    assert claims["groups"] == ["authentik Admins"] and claims["aud"] == provider.client_id
     with pytest.raises(BadRequestException) as bad:
         providers.providers_oauth2_create(
             OAuth2ProviderRequest(

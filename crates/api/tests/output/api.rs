@@ -2118,6 +2118,25 @@ pub mod types {
             Self(value)
         }
     }
+    ///OAuth2 Provider Metadata serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2ProviderSetupUrLs {
+        pub authorize: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub dcr_registration: ::std::option::Option<::std::string::String>,
+        pub issuer: ::std::string::String,
+        pub jwks: ::std::string::String,
+        pub logout: ::std::string::String,
+        pub provider_info: ::std::string::String,
+        pub token: ::std::string::String,
+        pub user_info: ::std::string::String,
+    }
     ///The form fields views/token_revoke.py reads.
     #[derive(
         ::serde::Deserialize,
@@ -2423,6 +2442,19 @@ pub mod types {
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<PropertyMapping>,
     }
+    ///`PaginatedProviderList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedProviderList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Provider>,
+    }
     ///`PaginatedScopeMappingList`
     #[derive(
         ::serde::Deserialize,
@@ -2510,6 +2542,58 @@ pub mod types {
         ///Get a numerical, int32 ID for the group
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
+    }
+    ///Application Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedApplicationRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedApplicationRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedApplicationRequest> for ::serde_json::Value {
+        fn from(value: PatchedApplicationRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedApplicationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///OAuth2Provider Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequest> for ::serde_json::Value {
+        fn from(value: PatchedOAuth2ProviderRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedOAuth2ProviderRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///ScopeMapping Serializer
     #[derive(
@@ -4699,9 +4783,19 @@ pub mod params {
     pub struct CoreApplicationsRetrievePath {
         pub slug: ::std::string::String,
     }
+    ///Path parameters of `core_applications_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreApplicationsUpdatePath {
+        pub slug: ::std::string::String,
+    }
     ///Path parameters of `core_applications_destroy`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreApplicationsDestroyPath {
+        pub slug: ::std::string::String,
+    }
+    ///Path parameters of `core_applications_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreApplicationsPartialUpdatePath {
         pub slug: ::std::string::String,
     }
     ///Query parameters of `core_tokens_list`.
@@ -5191,6 +5285,35 @@ pub mod params {
         ///A UUID string identifying this Scope Mapping.
         pub pm_uuid: ::uuid::Uuid,
     }
+    ///Query parameters of `providers_all_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct ProvidersAllListQuery {
+        #[serde(rename = "application__isnull")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub application_isnull: Option<::std::string::String>,
+        ///When not set all providers are returned. When set to true, only backchannel providers are returned. When set to false, backchannel providers are excluded
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub backchannel: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
     ///Query parameters of `providers_oauth2_list`.
     #[derive(
         Debug,
@@ -5255,6 +5378,18 @@ pub mod params {
     ///Path parameters of `providers_oauth2_destroy`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct ProvidersOauth2DestroyPath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_oauth2_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2PartialUpdatePath {
+        ///A unique integer value identifying this OAuth2/OpenID Provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_oauth2_setup_urls_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersOauth2SetupUrlsRetrievePath {
         ///A unique integer value identifying this OAuth2/OpenID Provider.
         pub id: i64,
     }
@@ -5339,7 +5474,9 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_applications_list",
     "core_applications_create",
     "core_applications_retrieve",
+    "core_applications_update",
     "core_applications_destroy",
+    "core_applications_partial_update",
     "core_tokens_list",
     "core_tokens_create",
     "core_tokens_retrieve",
@@ -5380,11 +5517,14 @@ pub const OPERATION_IDS: &[&str] = &[
     "propertymappings_provider_scope_update",
     "propertymappings_provider_scope_destroy",
     "propertymappings_provider_scope_partial_update",
+    "providers_all_list",
     "providers_oauth2_list",
     "providers_oauth2_create",
     "providers_oauth2_retrieve",
     "providers_oauth2_update",
     "providers_oauth2_destroy",
+    "providers_oauth2_partial_update",
+    "providers_oauth2_setup_urls_retrieve",
     "root_config_retrieve",
     "oauth2_provider_root",
     "oauth2_provider_introspect",
@@ -5471,7 +5611,9 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_applications_list", &["core"]),
     ("core_applications_create", &["core"]),
     ("core_applications_retrieve", &["core"]),
+    ("core_applications_update", &["core"]),
     ("core_applications_destroy", &["core"]),
+    ("core_applications_partial_update", &["core"]),
     ("core_tokens_list", &["core"]),
     ("core_tokens_create", &["core"]),
     ("core_tokens_retrieve", &["core"]),
@@ -5512,11 +5654,14 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("propertymappings_provider_scope_update", &["propertymappings"]),
     ("propertymappings_provider_scope_destroy", &["propertymappings"]),
     ("propertymappings_provider_scope_partial_update", &["propertymappings"]),
+    ("providers_all_list", &["providers"]),
     ("providers_oauth2_list", &["providers"]),
     ("providers_oauth2_create", &["providers"]),
     ("providers_oauth2_retrieve", &["providers"]),
     ("providers_oauth2_update", &["providers"]),
     ("providers_oauth2_destroy", &["providers"]),
+    ("providers_oauth2_partial_update", &["providers"]),
+    ("providers_oauth2_setup_urls_retrieve", &["providers"]),
     ("root_config_retrieve", &["root"]),
     ("oauth2_provider_root", &["oauth2-provider"]),
     ("oauth2_provider_introspect", &["oauth2-provider"]),
@@ -5878,6 +6023,19 @@ pub trait TokenApi {
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Application Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/core/applications/{slug}/",
+    operation_id = "core_applications_update",
+    tags = ["core"]}]
+    async fn core_applications_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreApplicationsUpdatePath>,
+        body: crate::JsonBody<types::ApplicationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Application>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
     #[endpoint{method = DELETE,
     path = "/api/v3/core/applications/{slug}/",
     operation_id = "core_applications_destroy",
@@ -5887,6 +6045,19 @@ pub trait TokenApi {
         path: dropshot::Path<params::CoreApplicationsDestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Application Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/core/applications/{slug}/",
+    operation_id = "core_applications_partial_update",
+    tags = ["core"]}]
+    async fn core_applications_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreApplicationsPartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedApplicationRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Application>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Token Viewset
@@ -6389,6 +6560,18 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::ScopeMapping>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// Provider Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/all/",
+    operation_id = "providers_all_list",
+    tags = ["providers"]}]
+    async fn providers_all_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::ProvidersAllListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedProviderList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// OAuth2Provider Viewset
     #[endpoint{method = GET,
     path = "/api/v3/providers/oauth2/",
@@ -6448,6 +6631,31 @@ pub trait TokenApi {
         path: dropshot::Path<params::ProvidersOauth2DestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// OAuth2Provider Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/providers/oauth2/{id}/",
+    operation_id = "providers_oauth2_partial_update",
+    tags = ["providers"]}]
+    async fn providers_oauth2_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2PartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedOAuth2ProviderRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::OAuth2Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Get Providers setup URLs
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/oauth2/{id}/setup_urls/",
+    operation_id = "providers_oauth2_setup_urls_retrieve",
+    tags = ["providers"]}]
+    async fn providers_oauth2_setup_urls_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::OAuth2ProviderSetupUrLs>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Retrieve public configuration options

@@ -3052,6 +3052,24 @@ pub mod types {
                 })
         }
     }
+    ///OAuth2 Provider Metadata serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2ProviderSetupUrLs {
+        pub authorize: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub dcr_registration: ::std::option::Option<::std::string::String>,
+        pub issuer: ::std::string::String,
+        pub jwks: ::std::string::String,
+        pub logout: ::std::string::String,
+        pub provider_info: ::std::string::String,
+        pub token: ::std::string::String,
+        pub user_info: ::std::string::String,
+    }
+    impl OAuth2ProviderSetupUrLs {
+        pub fn builder() -> builder::OAuth2ProviderSetupUrLs {
+            Default::default()
+        }
+    }
     ///The form fields views/token_revoke.py reads.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct OAuth2RevocationRequest {
@@ -3305,6 +3323,18 @@ pub mod types {
             Default::default()
         }
     }
+    ///`PaginatedProviderList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedProviderList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Provider>,
+    }
+    impl PaginatedProviderList {
+        pub fn builder() -> builder::PaginatedProviderList {
+            Default::default()
+        }
+    }
     ///`PaginatedScopeMappingList`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaginatedScopeMappingList {
@@ -3385,6 +3415,640 @@ pub mod types {
     impl PartialGroup {
         pub fn builder() -> builder::PartialGroup {
             Default::default()
+        }
+    }
+    ///Application Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedApplicationRequest {
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub backchannel_providers: ::std::vec::Vec<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub group: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_description: ::std::option::Option<::std::string::String>,
+        ///Hide this application from the user's My applications page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_hide: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_icon: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta_publisher: ::std::option::Option<::std::string::String>,
+        ///Application's display Name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedApplicationRequestName>,
+        ///Open launch URL in a new browser tab or window.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub open_in_new_tab: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy_engine_mode: ::std::option::Option<PolicyEngineMode>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub provider: ::std::option::Option<i64>,
+        ///Internal application name, used in URLs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub slug: ::std::option::Option<PatchedApplicationRequestSlug>,
+    }
+    impl PatchedApplicationRequest {
+        pub fn builder() -> builder::PatchedApplicationRequest {
+            Default::default()
+        }
+    }
+    ///Application's display Name.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedApplicationRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedApplicationRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedApplicationRequestName> for ::std::string::String {
+        fn from(value: PatchedApplicationRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedApplicationRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedApplicationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedApplicationRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedApplicationRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Internal application name, used in URLs.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedApplicationRequestSlug(::std::string::String);
+    impl ::std::ops::Deref for PatchedApplicationRequestSlug {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedApplicationRequestSlug> for ::std::string::String {
+        fn from(value: PatchedApplicationRequestSlug) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedApplicationRequestSlug {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
+            { ::regress::Regex::new("^[-a-zA-Z0-9_]+$").unwrap() });
+            if PATTERN.find(value).is_none() {
+                return Err("doesn't match pattern \"^[-a-zA-Z0-9_]+$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedApplicationRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedApplicationRequestSlug {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedApplicationRequestSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///OAuth2Provider Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedOAuth2ProviderRequest {
+        ///Access codes not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_code_validity: ::std::option::Option<
+            PatchedOAuth2ProviderRequestAccessCodeValidity,
+        >,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub access_token_validity: ::std::option::Option<
+            PatchedOAuth2ProviderRequestAccessTokenValidity,
+        >,
+        ///Flow used for authentication when the associated application is accessed by an un-authenticated user.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authentication_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Flow used when authorizing this provider.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub authorization_flow: ::std::option::Option<::uuid::Uuid>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<PatchedOAuth2ProviderRequestClientId>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_secret: ::std::option::Option<
+            PatchedOAuth2ProviderRequestClientSecret,
+        >,
+        ///Confidential clients are capable of maintaining the confidentiality of their credentials. Public clients are incapable
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_type: ::std::option::Option<ClientTypeEnum>,
+        ///Key used to encrypt the tokens. When set, tokens will be encrypted and returned as JWEs.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub encryption_key: ::std::option::Option<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub grant_types: ::std::vec::Vec<GrantTypeEnum>,
+        ///Include User claims from scopes in the id_token, for applications that don't access the userinfo endpoint.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub include_claims_in_id_token: ::std::option::Option<bool>,
+        ///Flow used ending the session from a provider.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidation_flow: ::std::option::Option<::uuid::Uuid>,
+        ///Configure how the issuer field of the ID Token should be filled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issuer_mode: ::std::option::Option<IssuerModeEnum>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_providers: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_federation_sources: ::std::vec::Vec<::uuid::Uuid>,
+        ///Backchannel logs out with server to server calls. Frontchannel uses iframes in your browser
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_method: ::std::option::Option<OAuth2ProviderLogoutMethodEnum>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub logout_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedOAuth2ProviderRequestName>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub property_mappings: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub redirect_uris: ::std::vec::Vec<RedirectUriRequest>,
+        ///When refreshing a token, if the refresh token is valid for less than this duration, it will be renewed. When set to seconds=0, token will always be renewed. (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_threshold: ::std::option::Option<
+            PatchedOAuth2ProviderRequestRefreshTokenThreshold,
+        >,
+        ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub refresh_token_validity: ::std::option::Option<
+            PatchedOAuth2ProviderRequestRefreshTokenValidity,
+        >,
+        ///Key used to sign the tokens.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub signing_key: ::std::option::Option<::uuid::Uuid>,
+        ///Configure what data should be used as unique User Identifier. For most cases, the default should be fine.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sub_mode: ::std::option::Option<SubModeEnum>,
+    }
+    impl PatchedOAuth2ProviderRequest {
+        pub fn builder() -> builder::PatchedOAuth2ProviderRequest {
+            Default::default()
+        }
+    }
+    ///Access codes not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestAccessCodeValidity(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestAccessCodeValidity {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestAccessCodeValidity>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestAccessCodeValidity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestAccessCodeValidity {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PatchedOAuth2ProviderRequestAccessCodeValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestAccessCodeValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PatchedOAuth2ProviderRequestAccessCodeValidity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestAccessTokenValidity(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestAccessTokenValidity {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestAccessTokenValidity>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestAccessTokenValidity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestAccessTokenValidity {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PatchedOAuth2ProviderRequestAccessTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestAccessTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PatchedOAuth2ProviderRequestAccessTokenValidity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedOAuth2ProviderRequestClientId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestClientId(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestClientId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestClientId>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestClientId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestClientId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedOAuth2ProviderRequestClientId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestClientId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedOAuth2ProviderRequestClientId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedOAuth2ProviderRequestClientSecret`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestClientSecret(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestClientSecret {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestClientSecret>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestClientSecret) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestClientSecret {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 255usize {
+                return Err("longer than 255 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedOAuth2ProviderRequestClientSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestClientSecret {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedOAuth2ProviderRequestClientSecret {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedOAuth2ProviderRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestName>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedOAuth2ProviderRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedOAuth2ProviderRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///When refreshing a token, if the refresh token is valid for less than this duration, it will be renewed. When set to seconds=0, token will always be renewed. (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestRefreshTokenThreshold(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestRefreshTokenThreshold {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestRefreshTokenThreshold>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestRefreshTokenThreshold) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestRefreshTokenThreshold {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PatchedOAuth2ProviderRequestRefreshTokenThreshold {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestRefreshTokenThreshold {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PatchedOAuth2ProviderRequestRefreshTokenThreshold {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Tokens not valid on or after current time + this value (Format: hours=1;minutes=2;seconds=3).
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedOAuth2ProviderRequestRefreshTokenValidity(::std::string::String);
+    impl ::std::ops::Deref for PatchedOAuth2ProviderRequestRefreshTokenValidity {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedOAuth2ProviderRequestRefreshTokenValidity>
+    for ::std::string::String {
+        fn from(value: PatchedOAuth2ProviderRequestRefreshTokenValidity) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedOAuth2ProviderRequestRefreshTokenValidity {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PatchedOAuth2ProviderRequestRefreshTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedOAuth2ProviderRequestRefreshTokenValidity {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PatchedOAuth2ProviderRequestRefreshTokenValidity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///ScopeMapping Serializer
@@ -11846,6 +12510,180 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct OAuth2ProviderSetupUrLs {
+            authorize: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            dcr_registration: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            issuer: ::std::result::Result<::std::string::String, ::std::string::String>,
+            jwks: ::std::result::Result<::std::string::String, ::std::string::String>,
+            logout: ::std::result::Result<::std::string::String, ::std::string::String>,
+            provider_info: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_info: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2ProviderSetupUrLs {
+            fn default() -> Self {
+                Self {
+                    authorize: Err("no value supplied for authorize".to_string()),
+                    dcr_registration: Err(
+                        "no value supplied for dcr_registration".to_string(),
+                    ),
+                    issuer: Err("no value supplied for issuer".to_string()),
+                    jwks: Err("no value supplied for jwks".to_string()),
+                    logout: Err("no value supplied for logout".to_string()),
+                    provider_info: Err(
+                        "no value supplied for provider_info".to_string(),
+                    ),
+                    token: Err("no value supplied for token".to_string()),
+                    user_info: Err("no value supplied for user_info".to_string()),
+                }
+            }
+        }
+        impl OAuth2ProviderSetupUrLs {
+            pub fn authorize<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorize = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for authorize: {e}")
+                    });
+                self
+            }
+            pub fn dcr_registration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dcr_registration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for dcr_registration: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn issuer<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issuer = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issuer: {e}")
+                    });
+                self
+            }
+            pub fn jwks<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwks = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for jwks: {e}")
+                    });
+                self
+            }
+            pub fn logout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout: {e}")
+                    });
+                self
+            }
+            pub fn provider_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider_info: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn user_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_info: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2ProviderSetupUrLs>
+        for super::OAuth2ProviderSetupUrLs {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2ProviderSetupUrLs,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    authorize: value.authorize?,
+                    dcr_registration: value.dcr_registration?,
+                    issuer: value.issuer?,
+                    jwks: value.jwks?,
+                    logout: value.logout?,
+                    provider_info: value.provider_info?,
+                    token: value.token?,
+                    user_info: value.user_info?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2ProviderSetupUrLs>
+        for OAuth2ProviderSetupUrLs {
+            fn from(value: super::OAuth2ProviderSetupUrLs) -> Self {
+                Self {
+                    authorize: Ok(value.authorize),
+                    dcr_registration: Ok(value.dcr_registration),
+                    issuer: Ok(value.issuer),
+                    jwks: Ok(value.jwks),
+                    logout: Ok(value.logout),
+                    provider_info: Ok(value.provider_info),
+                    token: Ok(value.token),
+                    user_info: Ok(value.user_info),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OAuth2RevocationRequest {
             client_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -13414,6 +14252,88 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PaginatedProviderList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Provider>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedProviderList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedProviderList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Provider>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedProviderList>
+        for super::PaginatedProviderList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedProviderList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedProviderList>
+        for PaginatedProviderList {
+            fn from(value: super::PaginatedProviderList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PaginatedScopeMappingList {
             autocomplete: ::std::result::Result<
                 super::Autocomplete,
@@ -13984,6 +14904,803 @@ and, if this user is being impersonated, the original user in the `original` pro
                     name: Ok(value.name),
                     num_pk: Ok(value.num_pk),
                     pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedApplicationRequest {
+            backchannel_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            group: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_hide: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta_icon: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            meta_publisher: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedApplicationRequestName>,
+                ::std::string::String,
+            >,
+            open_in_new_tab: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            policy_engine_mode: ::std::result::Result<
+                ::std::option::Option<super::PolicyEngineMode>,
+                ::std::string::String,
+            >,
+            provider: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<
+                ::std::option::Option<super::PatchedApplicationRequestSlug>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedApplicationRequest {
+            fn default() -> Self {
+                Self {
+                    backchannel_providers: Ok(Default::default()),
+                    group: Ok(Default::default()),
+                    meta_description: Ok(Default::default()),
+                    meta_hide: Ok(Default::default()),
+                    meta_icon: Ok(Default::default()),
+                    meta_launch_url: Ok(Default::default()),
+                    meta_publisher: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    open_in_new_tab: Ok(Default::default()),
+                    policy_engine_mode: Ok(Default::default()),
+                    provider: Ok(Default::default()),
+                    slug: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedApplicationRequest {
+            pub fn backchannel_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.backchannel_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for backchannel_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group: {e}")
+                    });
+                self
+            }
+            pub fn meta_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_hide<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_hide = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_hide: {e}")
+                    });
+                self
+            }
+            pub fn meta_icon<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_icon = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta_icon: {e}")
+                    });
+                self
+            }
+            pub fn meta_launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_launch_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta_publisher<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta_publisher = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for meta_publisher: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedApplicationRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn open_in_new_tab<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.open_in_new_tab = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for open_in_new_tab: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn policy_engine_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PolicyEngineMode>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy_engine_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for policy_engine_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn provider<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.provider = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for provider: {e}")
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedApplicationRequestSlug>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedApplicationRequest>
+        for super::PatchedApplicationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedApplicationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    backchannel_providers: value.backchannel_providers?,
+                    group: value.group?,
+                    meta_description: value.meta_description?,
+                    meta_hide: value.meta_hide?,
+                    meta_icon: value.meta_icon?,
+                    meta_launch_url: value.meta_launch_url?,
+                    meta_publisher: value.meta_publisher?,
+                    name: value.name?,
+                    open_in_new_tab: value.open_in_new_tab?,
+                    policy_engine_mode: value.policy_engine_mode?,
+                    provider: value.provider?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedApplicationRequest>
+        for PatchedApplicationRequest {
+            fn from(value: super::PatchedApplicationRequest) -> Self {
+                Self {
+                    backchannel_providers: Ok(value.backchannel_providers),
+                    group: Ok(value.group),
+                    meta_description: Ok(value.meta_description),
+                    meta_hide: Ok(value.meta_hide),
+                    meta_icon: Ok(value.meta_icon),
+                    meta_launch_url: Ok(value.meta_launch_url),
+                    meta_publisher: Ok(value.meta_publisher),
+                    name: Ok(value.name),
+                    open_in_new_tab: Ok(value.open_in_new_tab),
+                    policy_engine_mode: Ok(value.policy_engine_mode),
+                    provider: Ok(value.provider),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedOAuth2ProviderRequest {
+            access_code_validity: ::std::result::Result<
+                ::std::option::Option<
+                    super::PatchedOAuth2ProviderRequestAccessCodeValidity,
+                >,
+                ::std::string::String,
+            >,
+            access_token_validity: ::std::result::Result<
+                ::std::option::Option<
+                    super::PatchedOAuth2ProviderRequestAccessTokenValidity,
+                >,
+                ::std::string::String,
+            >,
+            authentication_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            authorization_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            client_id: ::std::result::Result<
+                ::std::option::Option<super::PatchedOAuth2ProviderRequestClientId>,
+                ::std::string::String,
+            >,
+            client_secret: ::std::result::Result<
+                ::std::option::Option<super::PatchedOAuth2ProviderRequestClientSecret>,
+                ::std::string::String,
+            >,
+            client_type: ::std::result::Result<
+                ::std::option::Option<super::ClientTypeEnum>,
+                ::std::string::String,
+            >,
+            encryption_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            grant_types: ::std::result::Result<
+                ::std::vec::Vec<super::GrantTypeEnum>,
+                ::std::string::String,
+            >,
+            include_claims_in_id_token: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            invalidation_flow: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            issuer_mode: ::std::result::Result<
+                ::std::option::Option<super::IssuerModeEnum>,
+                ::std::string::String,
+            >,
+            jwt_federation_providers: ::std::result::Result<
+                ::std::vec::Vec<i64>,
+                ::std::string::String,
+            >,
+            jwt_federation_sources: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            logout_method: ::std::result::Result<
+                ::std::option::Option<super::OAuth2ProviderLogoutMethodEnum>,
+                ::std::string::String,
+            >,
+            logout_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedOAuth2ProviderRequestName>,
+                ::std::string::String,
+            >,
+            property_mappings: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            redirect_uris: ::std::result::Result<
+                ::std::vec::Vec<super::RedirectUriRequest>,
+                ::std::string::String,
+            >,
+            refresh_token_threshold: ::std::result::Result<
+                ::std::option::Option<
+                    super::PatchedOAuth2ProviderRequestRefreshTokenThreshold,
+                >,
+                ::std::string::String,
+            >,
+            refresh_token_validity: ::std::result::Result<
+                ::std::option::Option<
+                    super::PatchedOAuth2ProviderRequestRefreshTokenValidity,
+                >,
+                ::std::string::String,
+            >,
+            signing_key: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            sub_mode: ::std::result::Result<
+                ::std::option::Option<super::SubModeEnum>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedOAuth2ProviderRequest {
+            fn default() -> Self {
+                Self {
+                    access_code_validity: Ok(Default::default()),
+                    access_token_validity: Ok(Default::default()),
+                    authentication_flow: Ok(Default::default()),
+                    authorization_flow: Ok(Default::default()),
+                    client_id: Ok(Default::default()),
+                    client_secret: Ok(Default::default()),
+                    client_type: Ok(Default::default()),
+                    encryption_key: Ok(Default::default()),
+                    grant_types: Ok(Default::default()),
+                    include_claims_in_id_token: Ok(Default::default()),
+                    invalidation_flow: Ok(Default::default()),
+                    issuer_mode: Ok(Default::default()),
+                    jwt_federation_providers: Ok(Default::default()),
+                    jwt_federation_sources: Ok(Default::default()),
+                    logout_method: Ok(Default::default()),
+                    logout_uri: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    property_mappings: Ok(Default::default()),
+                    redirect_uris: Ok(Default::default()),
+                    refresh_token_threshold: Ok(Default::default()),
+                    refresh_token_validity: Ok(Default::default()),
+                    signing_key: Ok(Default::default()),
+                    sub_mode: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedOAuth2ProviderRequest {
+            pub fn access_code_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedOAuth2ProviderRequestAccessCodeValidity,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_code_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_code_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn access_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedOAuth2ProviderRequestAccessTokenValidity,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.access_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for access_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authentication_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authentication_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authentication_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn authorization_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.authorization_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for authorization_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedOAuth2ProviderRequestClientId>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn client_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedOAuth2ProviderRequestClientSecret,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_secret: {e}")
+                    });
+                self
+            }
+            pub fn client_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ClientTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_type: {e}")
+                    });
+                self
+            }
+            pub fn encryption_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.encryption_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for encryption_key: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn grant_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GrantTypeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.grant_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for grant_types: {e}")
+                    });
+                self
+            }
+            pub fn include_claims_in_id_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.include_claims_in_id_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for include_claims_in_id_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn invalidation_flow<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invalidation_flow = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invalidation_flow: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn issuer_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::IssuerModeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issuer_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issuer_mode: {e}")
+                    });
+                self
+            }
+            pub fn jwt_federation_providers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_providers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_providers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_federation_sources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_federation_sources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_federation_sources: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn logout_method<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::OAuth2ProviderLogoutMethodEnum>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_method = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_method: {e}")
+                    });
+                self
+            }
+            pub fn logout_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.logout_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for logout_uri: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedOAuth2ProviderRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn property_mappings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.property_mappings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for property_mappings: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn redirect_uris<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::RedirectUriRequest>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uris = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uris: {e}")
+                    });
+                self
+            }
+            pub fn refresh_token_threshold<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedOAuth2ProviderRequestRefreshTokenThreshold,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_threshold = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_threshold: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn refresh_token_validity<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedOAuth2ProviderRequestRefreshTokenValidity,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.refresh_token_validity = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for refresh_token_validity: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signing_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signing_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for signing_key: {e}")
+                    });
+                self
+            }
+            pub fn sub_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SubModeEnum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sub_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sub_mode: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedOAuth2ProviderRequest>
+        for super::PatchedOAuth2ProviderRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedOAuth2ProviderRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    access_code_validity: value.access_code_validity?,
+                    access_token_validity: value.access_token_validity?,
+                    authentication_flow: value.authentication_flow?,
+                    authorization_flow: value.authorization_flow?,
+                    client_id: value.client_id?,
+                    client_secret: value.client_secret?,
+                    client_type: value.client_type?,
+                    encryption_key: value.encryption_key?,
+                    grant_types: value.grant_types?,
+                    include_claims_in_id_token: value.include_claims_in_id_token?,
+                    invalidation_flow: value.invalidation_flow?,
+                    issuer_mode: value.issuer_mode?,
+                    jwt_federation_providers: value.jwt_federation_providers?,
+                    jwt_federation_sources: value.jwt_federation_sources?,
+                    logout_method: value.logout_method?,
+                    logout_uri: value.logout_uri?,
+                    name: value.name?,
+                    property_mappings: value.property_mappings?,
+                    redirect_uris: value.redirect_uris?,
+                    refresh_token_threshold: value.refresh_token_threshold?,
+                    refresh_token_validity: value.refresh_token_validity?,
+                    signing_key: value.signing_key?,
+                    sub_mode: value.sub_mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedOAuth2ProviderRequest>
+        for PatchedOAuth2ProviderRequest {
+            fn from(value: super::PatchedOAuth2ProviderRequest) -> Self {
+                Self {
+                    access_code_validity: Ok(value.access_code_validity),
+                    access_token_validity: Ok(value.access_token_validity),
+                    authentication_flow: Ok(value.authentication_flow),
+                    authorization_flow: Ok(value.authorization_flow),
+                    client_id: Ok(value.client_id),
+                    client_secret: Ok(value.client_secret),
+                    client_type: Ok(value.client_type),
+                    encryption_key: Ok(value.encryption_key),
+                    grant_types: Ok(value.grant_types),
+                    include_claims_in_id_token: Ok(value.include_claims_in_id_token),
+                    invalidation_flow: Ok(value.invalidation_flow),
+                    issuer_mode: Ok(value.issuer_mode),
+                    jwt_federation_providers: Ok(value.jwt_federation_providers),
+                    jwt_federation_sources: Ok(value.jwt_federation_sources),
+                    logout_method: Ok(value.logout_method),
+                    logout_uri: Ok(value.logout_uri),
+                    name: Ok(value.name),
+                    property_mappings: Ok(value.property_mappings),
+                    redirect_uris: Ok(value.redirect_uris),
+                    refresh_token_threshold: Ok(value.refresh_token_threshold),
+                    refresh_token_validity: Ok(value.refresh_token_validity),
+                    signing_key: Ok(value.signing_key),
+                    sub_mode: Ok(value.sub_mode),
                 }
             }
         }
@@ -21522,6 +23239,20 @@ let response = client.core_applications_retrieve()
     }
     /**Application Viewset
 
+Sends a `PUT` request to `/api/v3/core/applications/{slug}/`
+
+```ignore
+let response = client.core_applications_update()
+    .slug(slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_update(&self) -> builder::CoreApplicationsUpdate<'_> {
+        builder::CoreApplicationsUpdate::new(self)
+    }
+    /**Application Viewset
+
 Sends a `DELETE` request to `/api/v3/core/applications/{slug}/`
 
 ```ignore
@@ -21532,6 +23263,22 @@ let response = client.core_applications_destroy()
 ```*/
     pub fn core_applications_destroy(&self) -> builder::CoreApplicationsDestroy<'_> {
         builder::CoreApplicationsDestroy::new(self)
+    }
+    /**Application Viewset
+
+Sends a `PATCH` request to `/api/v3/core/applications/{slug}/`
+
+```ignore
+let response = client.core_applications_partial_update()
+    .slug(slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_applications_partial_update(
+        &self,
+    ) -> builder::CoreApplicationsPartialUpdate<'_> {
+        builder::CoreApplicationsPartialUpdate::new(self)
     }
     /**Token Viewset
 
@@ -22329,6 +24076,31 @@ let response = client.propertymappings_provider_scope_partial_update()
     ) -> builder::PropertymappingsProviderScopePartialUpdate<'_> {
         builder::PropertymappingsProviderScopePartialUpdate::new(self)
     }
+    /**Provider Viewset
+
+Sends a `GET` request to `/api/v3/providers/all/`
+
+Arguments:
+- `application_isnull`
+- `backchannel`: When not set all providers are returned. When set to true, only backchannel providers are returned. When set to false, backchannel providers are excluded
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.providers_all_list()
+    .application_isnull(application_isnull)
+    .backchannel(backchannel)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn providers_all_list(&self) -> builder::ProvidersAllList<'_> {
+        builder::ProvidersAllList::new(self)
+    }
     /**OAuth2Provider Viewset
 
 Sends a `GET` request to `/api/v3/providers/oauth2/`
@@ -22435,6 +24207,42 @@ let response = client.providers_oauth2_destroy()
 ```*/
     pub fn providers_oauth2_destroy(&self) -> builder::ProvidersOauth2Destroy<'_> {
         builder::ProvidersOauth2Destroy::new(self)
+    }
+    /**OAuth2Provider Viewset
+
+Sends a `PATCH` request to `/api/v3/providers/oauth2/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this OAuth2/OpenID Provider.
+- `body`
+```ignore
+let response = client.providers_oauth2_partial_update()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_partial_update(
+        &self,
+    ) -> builder::ProvidersOauth2PartialUpdate<'_> {
+        builder::ProvidersOauth2PartialUpdate::new(self)
+    }
+    /**Get Providers setup URLs
+
+Sends a `GET` request to `/api/v3/providers/oauth2/{id}/setup_urls/`
+
+Arguments:
+- `id`: A unique integer value identifying this OAuth2/OpenID Provider.
+```ignore
+let response = client.providers_oauth2_setup_urls_retrieve()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn providers_oauth2_setup_urls_retrieve(
+        &self,
+    ) -> builder::ProvidersOauth2SetupUrlsRetrieve<'_> {
+        builder::ProvidersOauth2SetupUrlsRetrieve::new(self)
     }
     /**Retrieve public configuration options
 
@@ -25470,6 +27278,127 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::core_applications_update`]
+
+[`Client::core_applications_update`]: super::Client::core_applications_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsUpdate<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+        body: Result<types::builder::ApplicationRequest, String>,
+    }
+    impl<'a> CoreApplicationsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ApplicationRequest>,
+            <V as std::convert::TryInto<
+                types::ApplicationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ApplicationRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ApplicationRequest,
+            ) -> types::builder::ApplicationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/core/applications/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Application>, Error<types::AuthentikError>> {
+            let Self { client, slug, body } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ApplicationRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/applications/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::core_applications_destroy`]
 
 [`Client::core_applications_destroy`]: super::Client::core_applications_destroy*/
@@ -25534,6 +27463,131 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_applications_partial_update`]
+
+[`Client::core_applications_partial_update`]: super::Client::core_applications_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreApplicationsPartialUpdate<'a> {
+        client: &'a super::Client,
+        slug: Result<::std::string::String, String>,
+        body: Result<types::builder::PatchedApplicationRequest, String>,
+    }
+    impl<'a> CoreApplicationsPartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                slug: Err("slug was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedApplicationRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedApplicationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedApplicationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedApplicationRequest,
+            ) -> types::builder::PatchedApplicationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/core/applications/{slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Application>, Error<types::AuthentikError>> {
+            let Self { client, slug, body } = self;
+            let slug = slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedApplicationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/applications/{}/", client.baseurl, encode_path(& slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_applications_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -30892,6 +32946,185 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::providers_all_list`]
+
+[`Client::providers_all_list`]: super::Client::providers_all_list*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersAllList<'a> {
+        client: &'a super::Client,
+        application_isnull: Result<Option<bool>, String>,
+        backchannel: Result<Option<bool>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ProvidersAllList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_isnull: Ok(None),
+                backchannel: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn application_isnull<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.application_isnull = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for application_isnull failed".to_string()
+                });
+            self
+        }
+        pub fn backchannel<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.backchannel = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for backchannel failed".to_string());
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/providers/all/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedProviderList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                application_isnull,
+                backchannel,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let application_isnull = application_isnull.map_err(Error::InvalidRequest)?;
+            let backchannel = backchannel.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/providers/all/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "application__isnull",
+                        &application_isnull,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("backchannel", &backchannel))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_all_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::providers_oauth2_list`]
 
 [`Client::providers_oauth2_list`]: super::Client::providers_oauth2_list*/
@@ -31662,6 +33895,217 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_partial_update`]
+
+[`Client::providers_oauth2_partial_update`]: super::Client::providers_oauth2_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2PartialUpdate<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        body: Result<types::builder::PatchedOAuth2ProviderRequest, String>,
+    }
+    impl<'a> ProvidersOauth2PartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedOAuth2ProviderRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedOAuth2ProviderRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedOAuth2ProviderRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedOAuth2ProviderRequest,
+            ) -> types::builder::PatchedOAuth2ProviderRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/providers/oauth2/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::OAuth2Provider>, Error<types::AuthentikError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedOAuth2ProviderRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/oauth2/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_oauth2_setup_urls_retrieve`]
+
+[`Client::providers_oauth2_setup_urls_retrieve`]: super::Client::providers_oauth2_setup_urls_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersOauth2SetupUrlsRetrieve<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> ProvidersOauth2SetupUrlsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/providers/oauth2/{id}/setup_urls/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::OAuth2ProviderSetupUrLs>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/oauth2/{}/setup_urls/", client.baseurl,
+                encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_oauth2_setup_urls_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

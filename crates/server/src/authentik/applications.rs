@@ -1,6 +1,6 @@
 //! Applications (`/core/applications/`, `authentik/core/api/applications.py ApplicationViewSet`): list (every
-//! authenticated user; no policies are modelled, so every application passes), retrieve, create and destroy by
-//! slug, with `ApplicationSerializer`'s validation. Binding a provider is what lets it issue tokens.
+//! authenticated user; no policies are modelled, so every application passes), retrieve, create, update and
+//! destroy by slug, with `ApplicationSerializer`'s validation. Binding a provider is what lets it issue tokens.
 
 use super::serializer::Body;
 use super::validate::*;
@@ -108,6 +108,68 @@ impl Authentik<'_> {
     /// `core_applications_create`.
     pub async fn create_application(&self, caller: &AkUser, body: &Value) -> Result<ApplicationView, AkError> {
         require_app_admin(caller)?;
+        let mut app = AkApplication::new(String::new(), String::new());
+        self.parse_application(body, &mut app, None, false).await?;
+        match self.store.insert(app.clone()).await {
+            Ok(_) => {}
+            Err(e) => return Err(taken(e)),
+        }
+        if let Some(pk) = app.provider {
+            self.assign(pk, Some(&app)).await?;
+        }
+        self.view(app).await
+    }
+
+    /// `core_applications_update` (PUT: `name` and `slug` again) and `core_applications_partial_update`
+    /// (`partial`). A new slug is a new key: the row under the old one goes and one under the new is written (two
+    /// store steps). The providers it stops and starts naming are unbound and bound.
+    pub async fn update_application(
+        &self,
+        caller: &AkUser,
+        slug: &str,
+        body: &Value,
+        partial: bool,
+    ) -> Result<ApplicationView, AkError> {
+        require_app_admin(caller)?;
+        let old = self.visible_application(caller, slug).await?;
+        let mut app = old.clone();
+        self.parse_application(body, &mut app, Some(&old), partial).await?;
+        if app.slug == old.slug {
+            match self.store.replace(app.clone()).await {
+                Ok(()) => {}
+                Err(StoreError::NotFound) => return Err(AkError::not_found(MSG_APPLICATION_NOT_FOUND)),
+                Err(e) => return Err(taken(e)),
+            }
+        } else {
+            match self.store.delete::<AkApplication>(old.slug.as_str()).await {
+                Ok(()) => {}
+                Err(StoreError::NotFound) => return Err(AkError::not_found(MSG_APPLICATION_NOT_FOUND)),
+                Err(e) => return Err(e.into()),
+            }
+            if let Err(e) = self.store.insert(app.clone()).await {
+                // Put the old row back: the new slug or provider was taken in between.
+                let _ = self.store.insert(old.clone()).await;
+                return Err(taken(e));
+            }
+        }
+        if let Some(pk) = old.provider.filter(|pk| Some(*pk) != app.provider) {
+            self.assign(pk, None).await?;
+        }
+        if let Some(pk) = app.provider {
+            self.assign(pk, Some(&app)).await?;
+        }
+        self.view(app).await
+    }
+
+    /// `ApplicationSerializer` over `body`, applied to `app`; `old` is the application being updated (its own slug
+    /// and provider are no clash); `partial`: a PATCH, where nothing is required.
+    async fn parse_application(
+        &self,
+        body: &Value,
+        app: &mut AkApplication,
+        old: Option<&AkApplication>,
+        partial: bool,
+    ) -> Result<(), AkError> {
         let mut parsed = Body::new(body)?;
         let name = parsed.string("name", false);
         let slug = parsed.string("slug", false);
@@ -121,7 +183,7 @@ impl Authentik<'_> {
         let mut errors = parsed.finish();
         for (field, value) in [("name", &name), ("slug", &slug)] {
             match value {
-                None if !errors.contains_key(field) => add_error(&mut errors, field, MSG_REQUIRED),
+                None if !partial && !errors.contains_key(field) => add_error(&mut errors, field, MSG_REQUIRED),
                 Some(v) if v.trim().is_empty() => add_error(&mut errors, field, MSG_BLANK),
                 _ => {}
             }
@@ -129,14 +191,18 @@ impl Authentik<'_> {
         if let Some(slug) = slug.as_deref().filter(|s| !s.trim().is_empty()) {
             if !slug.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 add_error(&mut errors, "slug", MSG_SLUG);
-            } else if self.exists(self.store.get::<AkApplication>(Field::Slug, slug).await)? {
+            } else if old.is_none_or(|o| o.slug != slug)
+                && self.exists(self.store.get::<AkApplication>(Field::Slug, slug).await)?
+            {
                 add_error(&mut errors, "slug", MSG_SLUG_TAKEN);
             }
         }
         if let Some(pk) = provider {
             if !self.exists(self.store.get::<AkProvider>(Field::Pk, pk).await)? {
                 add_error(&mut errors, "provider", format!("Invalid pk \"{pk}\" - object does not exist."));
-            } else if self.exists(self.store.get::<AkApplication>(Field::Provider, pk).await)? {
+            } else if old.is_none_or(|o| o.provider != Some(pk))
+                && self.exists(self.store.get::<AkApplication>(Field::Provider, pk).await)?
+            {
                 add_error(&mut errors, "provider", MSG_PROVIDER_TAKEN);
             }
         }
@@ -153,31 +219,25 @@ impl Authentik<'_> {
             return Err(AkError::Invalid(errors));
         }
         let [meta_launch_url, meta_icon, meta_description, meta_publisher, group] = strings;
-        let app = AkApplication {
-            provider,
-            backchannel_providers: backchannel.unwrap_or_default(),
-            open_in_new_tab: open_in_new_tab.unwrap_or(false),
-            meta_launch_url: meta_launch_url.unwrap_or_default(),
-            meta_icon: meta_icon.unwrap_or_default(),
-            meta_description: meta_description.unwrap_or_default(),
-            meta_publisher: meta_publisher.unwrap_or_default(),
-            policy_engine_mode: policy_engine_mode.unwrap_or_else(|| "any".into()),
-            group: group.unwrap_or_default(),
-            meta_hide: meta_hide.unwrap_or(false),
-            ..AkApplication::new(slug.unwrap_or_default(), name.unwrap_or_default())
-        };
-        match self.store.insert(app.clone()).await {
-            Ok(_) => {}
-            Err(StoreError::Duplicate { field: Field::Slug }) => return Err(AkError::field("slug", MSG_SLUG_TAKEN)),
-            Err(StoreError::Duplicate { field: Field::Provider }) => {
-                return Err(AkError::field("provider", MSG_PROVIDER_TAKEN));
-            }
-            Err(e) => return Err(e.into()),
+        if let Some(name) = name {
+            app.name = name;
         }
-        if let Some(pk) = app.provider {
-            self.assign(pk, Some(&app)).await?;
+        if let Some(slug) = slug {
+            app.slug = slug;
         }
-        self.view(app).await
+        if provider.is_some() || body.get("provider").is_some() {
+            app.provider = provider;
+        }
+        set(&mut app.backchannel_providers, backchannel);
+        set(&mut app.open_in_new_tab, open_in_new_tab);
+        set(&mut app.meta_launch_url, meta_launch_url);
+        set(&mut app.meta_icon, meta_icon);
+        set(&mut app.meta_description, meta_description);
+        set(&mut app.meta_publisher, meta_publisher);
+        set(&mut app.policy_engine_mode, policy_engine_mode);
+        set(&mut app.group, group);
+        set(&mut app.meta_hide, meta_hide);
+        Ok(())
     }
 
     /// `core_applications_destroy`: the provider stays, unbound.
@@ -237,6 +297,21 @@ impl Authentik<'_> {
             }
         }
         Ok(ApplicationView { application, provider, backchannel_providers })
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(value) = value {
+        *slot = value;
+    }
+}
+
+/// A unique key another application holds, as DRF's validators word it.
+fn taken(error: StoreError) -> AkError {
+    match error {
+        StoreError::Duplicate { field: Field::Slug } => AkError::field("slug", MSG_SLUG_TAKEN),
+        StoreError::Duplicate { field: Field::Provider } => AkError::field("provider", MSG_PROVIDER_TAKEN),
+        e => e.into(),
     }
 }
 

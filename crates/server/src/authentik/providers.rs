@@ -32,6 +32,18 @@ const GRANT_TYPES: &[&str] = &[
 /// `client_id`, `client_secret`: `max_length=255`.
 const CLIENT_FIELD_MAX_CHARS: usize = 255;
 
+/// `OAuth2ProviderSetupURLs` (no dynamic client registration is modelled, so none for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupUrls {
+    pub issuer: String,
+    pub authorize: String,
+    pub token: String,
+    pub user_info: String,
+    pub provider_info: String,
+    pub logout: String,
+    pub jwks: String,
+}
+
 /// Raw `GET /providers/oauth2/` query parameters (empty strings count as absent).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProviderListParams {
@@ -169,21 +181,51 @@ impl Authentik<'_> {
     pub async fn create_provider(&self, caller: &AkUser, body: &Value) -> Result<AkProvider, AkError> {
         require_provider_admin(caller)?;
         let mut provider = AkProvider::new(0, String::new());
-        self.parse_provider(body, &mut provider, None).await?;
+        self.parse_provider(body, &mut provider, None, false).await?;
         Ok(self.store.insert(provider).await?)
     }
 
     /// `providers_oauth2_update` (PUT: every required field again; omitted optional fields keep their values,
-    /// as DRF's `ModelSerializer.update`).
-    pub async fn update_provider(&self, caller: &AkUser, pk: i64, body: &Value) -> Result<AkProvider, AkError> {
+    /// as DRF's `ModelSerializer.update`) and `providers_oauth2_partial_update` (`partial`: nothing required).
+    pub async fn update_provider(
+        &self,
+        caller: &AkUser,
+        pk: i64,
+        body: &Value,
+        partial: bool,
+    ) -> Result<AkProvider, AkError> {
         require_provider_admin(caller)?;
         let mut provider = self.existing_provider(pk).await?;
-        self.parse_provider(body, &mut provider, Some(pk)).await?;
+        self.parse_provider(body, &mut provider, Some(pk), partial).await?;
         match self.store.replace(provider.clone()).await {
             Ok(()) => Ok(provider),
             Err(StoreError::NotFound) => Err(AkError::not_found(MSG_PROVIDER_NOT_FOUND)),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// `providers_oauth2_setup_urls_retrieve`: the provider's endpoints under `base_url` (the request's
+    /// `scheme://host`), which name its application; 404 without one.
+    pub async fn setup_urls(&self, caller: &AkUser, pk: i64, base_url: &str) -> Result<SetupUrls, AkError> {
+        require_provider_admin(caller)?;
+        let provider = self.existing_provider(pk).await?;
+        let Some(slug) = provider.assigned_application_slug.as_deref() else {
+            return Err(AkError::not_found("Provider has no application assigned"));
+        };
+        let root = format!("{base_url}/application/o");
+        let issuer = match provider.oauth2.issuer_mode.as_str() {
+            "global" => format!("{base_url}/"),
+            _ => format!("{root}/{slug}/"),
+        };
+        Ok(SetupUrls {
+            issuer,
+            authorize: format!("{root}/authorize/"),
+            token: format!("{root}/token/"),
+            user_info: format!("{root}/userinfo/"),
+            provider_info: format!("{root}/{slug}/.well-known/openid-configuration"),
+            logout: format!("{root}/{slug}/end-session/"),
+            jwks: format!("{root}/{slug}/jwks/"),
+        })
     }
 
     /// `providers_oauth2_destroy`: its tokens go with it, its application stays without a provider.
@@ -218,8 +260,14 @@ impl Authentik<'_> {
     }
 
     /// `OAuth2ProviderSerializer` over `body`, applied to `provider`; `own` is the pk being updated (its own
-    /// `client_id` is no clash).
-    async fn parse_provider(&self, body: &Value, provider: &mut AkProvider, own: Option<i64>) -> Result<(), AkError> {
+    /// `client_id` is no clash); `partial`: a PATCH, where no field is required.
+    async fn parse_provider(
+        &self,
+        body: &Value,
+        provider: &mut AkProvider,
+        own: Option<i64>,
+        partial: bool,
+    ) -> Result<(), AkError> {
         let mut parsed = Body::new(body)?;
         let name = parsed.string("name", false);
         let authentication_flow = parsed.uuid("authentication_flow", true);
@@ -248,7 +296,7 @@ impl Authentik<'_> {
         let federation_providers = parsed.pk_list("jwt_federation_providers");
         let mut errors = parsed.finish();
         for (field, value) in [("name", &name), ("authorization_flow", &None), ("invalidation_flow", &None)] {
-            if body.get(field).is_none() && !errors.contains_key(field) {
+            if !partial && body.get(field).is_none() && !errors.contains_key(field) {
                 add_error(&mut errors, field, MSG_REQUIRED);
             } else if field == "name" && value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 add_error(&mut errors, field, MSG_BLANK);
@@ -281,7 +329,7 @@ impl Authentik<'_> {
             }
         }
         let redirect_uris = match redirect_uris {
-            None if body.get("redirect_uris").is_none() => {
+            None if !partial && body.get("redirect_uris").is_none() => {
                 add_error(&mut errors, "redirect_uris", MSG_REQUIRED);
                 None
             }

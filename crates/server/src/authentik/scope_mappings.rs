@@ -3,10 +3,13 @@
 //! (`blueprints/system/providers-oauth2.yaml`), custom ones created, updated and deleted, and the scopes a
 //! provider serves: those of the mappings its `property_mappings` name. Superusers only (model permissions).
 //!
-//! Expressions are stored as given and not evaluated: the claims of the managed scopes (`openid`, `email`,
-//! `profile`, `offline_access`) are upstream's, computed by `oidc::claims`, and a custom mapping adds a scope
-//! but no claims (docs/divergences.md).
+//! The claims of the managed scopes (`openid`, `email`, `profile`, `offline_access`) are upstream's, computed
+//! by `oidc::claims`; a custom mapping's expression is evaluated by `oidc::expression`, a subset of Python that
+//! covers what setups write, and one outside it adds no claims (docs/divergences.md).
 
+use serde_json::Map;
+
+use super::oidc::expression::{ExpressionUser, evaluate};
 use super::serializer::Body;
 use super::validate::*;
 use super::*;
@@ -114,21 +117,75 @@ pub async fn ensure_scope_mappings(store: &dyn Store) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// The scope names a provider serves: those of the stored mappings its `property_mappings` name, in that order;
-/// a provider that names none (a seed's, or one stored before mappings were) has the four OpenID scopes.
-pub async fn provider_scope_names(store: &dyn Store, provider: &AkProvider) -> Result<Vec<String>, StoreError> {
-    let mut names: Vec<String> = Vec::new();
+/// The scope names a provider serves, and its custom mappings (those without a managed id, whose expressions
+/// `oidc::expression` evaluates): the stored mappings its `property_mappings` name, in that order; a provider
+/// that names none (a seed's, or one stored before mappings were) has the four OpenID scopes.
+pub async fn provider_mappings(
+    store: &dyn Store,
+    provider: &AkProvider,
+) -> Result<(Vec<String>, Vec<AkScopeMapping>), StoreError> {
+    let (mut names, mut custom): (Vec<String>, Vec<AkScopeMapping>) = (Vec::new(), Vec::new());
     for pk in &provider.property_mappings {
         match store.get::<AkScopeMapping>(Field::Pk, *pk).await {
-            Ok(mapping) if !names.contains(&mapping.scope_name) => names.push(mapping.scope_name),
-            Ok(_) | Err(StoreError::NotFound) => {}
+            Ok(mapping) => {
+                if !names.contains(&mapping.scope_name) {
+                    names.push(mapping.scope_name.clone());
+                }
+                if mapping.managed.is_none() {
+                    custom.push(mapping);
+                }
+            }
+            Err(StoreError::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
     if names.is_empty() {
         names = SCOPE_MAPPINGS.iter().map(|(_, name)| (*name).to_owned()).collect();
     }
-    Ok(names)
+    Ok((names, custom))
+}
+
+/// What each custom mapping's expression returns for `user`, by scope name; an expression outside the subset
+/// returns nothing (its warning is logged when the mapping is created or updated).
+pub fn custom_claims(mappings: &[AkScopeMapping], user: &AkUser) -> Vec<(String, Map<String, Value>)> {
+    let uid = crate::model::user_uid(user.pk);
+    let attributes = Value::Object(user.attributes.clone());
+    let groups: Vec<(String, Value)> =
+        user.groups.iter().map(|g| (g.name.clone(), Value::Object(g.attributes.clone()))).collect();
+    let subject = ExpressionUser {
+        pk: user.pk,
+        uid: &uid,
+        username: &user.username,
+        name: &user.name,
+        email: &user.email,
+        is_active: user.is_active,
+        attributes: &attributes,
+        groups: &groups,
+    };
+    mappings
+        .iter()
+        .filter_map(|m| evaluate(&m.expression, &subject).ok().map(|claims| (m.scope_name.clone(), claims)))
+        .collect()
+}
+
+/// Why a custom mapping's expression adds no claims (it is outside `oidc::expression`'s subset), for the
+/// warning logged when it is stored; `None` for a managed mapping or an expression the subset evaluates.
+pub fn expression_problem(mapping: &AkScopeMapping) -> Option<String> {
+    if mapping.managed.is_some() {
+        return None;
+    }
+    let (attributes, groups) = (Value::Object(Map::new()), Vec::new());
+    let probe = ExpressionUser {
+        pk: 1,
+        uid: "",
+        username: "",
+        name: "",
+        email: "",
+        is_active: true,
+        attributes: &attributes,
+        groups: &groups,
+    };
+    evaluate(&mapping.expression, &probe).err().map(|e| e.to_string())
 }
 
 /// Raw `GET /propertymappings/provider/scope/` and `/propertymappings/all/` query parameters.

@@ -69,6 +69,7 @@ pub(super) async fn propertymappings_provider_scope_create(
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let mapping = ak.create_scope_mapping(&caller, &body.into_inner().0).await?;
+    warn_unevaluated(rqctx, &mapping);
     Ok(HttpResponseCreated(convert::scope_mapping(&mapping)))
 }
 
@@ -107,6 +108,7 @@ async fn update(
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let mapping = ak.update_scope_mapping(&caller, pk, &body, partial).await?;
+    warn_unevaluated(rqctx, &mapping);
     Ok(HttpResponseOk(convert::scope_mapping(&mapping)))
 }
 
@@ -118,4 +120,13 @@ pub(super) async fn propertymappings_provider_scope_destroy(
     let caller = ak.authenticate(authorization(rqctx)).await?;
     ak.delete_scope_mapping(&caller, path.into_inner().pm_uuid).await?;
     Ok(HttpResponseDeleted())
+}
+
+/// One warning, naming the mapping, when its expression is outside the subset tokenstack evaluates: upstream
+/// accepts any Python, and here the mapping adds its scope but no claims.
+fn warn_unevaluated(rqctx: &RequestContext<ServerContext>, mapping: &crate::model::AkScopeMapping) {
+    if let Some(problem) = crate::authentik::expression_problem(mapping) {
+        slog::warn!(rqctx.log, "scope mapping adds no claims";
+            "mapping" => &mapping.name, "pk" => %mapping.pk, "reason" => problem);
+    }
 }

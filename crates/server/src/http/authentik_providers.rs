@@ -4,7 +4,8 @@
 use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext};
 use tokenstack_api::{JsonBody, params, types};
 
-use crate::authentik::{ApplicationListParams, ProviderListParams};
+use crate::authentik::oidc::discovery::base_url;
+use crate::authentik::{AllProvidersParams, ApplicationListParams, ProviderListParams};
 
 use super::ServerContext;
 use super::convert;
@@ -46,6 +47,29 @@ pub(super) async fn providers_oauth2_list(
     }))
 }
 
+pub(super) async fn providers_all_list(
+    rqctx: &RequestContext<ServerContext>,
+    query: Query<params::ProvidersAllListQuery>,
+) -> Result<HttpResponseOk<types::PaginatedProviderList>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let q = query.into_inner();
+    let params = AllProvidersParams {
+        application_isnull: q.application_isnull,
+        backchannel: q.backchannel,
+        search: q.search,
+        ordering: q.ordering,
+        page: q.page,
+        page_size: q.page_size,
+    };
+    let page = ak.list_all_providers(&caller, params).await?;
+    Ok(HttpResponseOk(types::PaginatedProviderList {
+        autocomplete: types::Autocomplete(serde_json::Map::new()),
+        pagination: convert::pagination(&page),
+        results: page.results.iter().map(convert::provider).collect(),
+    }))
+}
+
 pub(super) async fn providers_oauth2_create(
     rqctx: &RequestContext<ServerContext>,
     body: JsonBody<types::OAuth2ProviderRequest>,
@@ -73,8 +97,44 @@ pub(super) async fn providers_oauth2_update(
 ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
-    let provider = ak.update_provider(&caller, pk, &body.into_inner().0).await?;
+    let provider = ak.update_provider(&caller, pk, &body.into_inner().0, false).await?;
     Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
+}
+
+pub(super) async fn providers_oauth2_partial_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::ProvidersOauth2PartialUpdatePath>,
+    body: JsonBody<types::PatchedOAuth2ProviderRequest>,
+) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let provider = ak.update_provider(&caller, path.into_inner().id, &body.into_inner().0, true).await?;
+    Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
+}
+
+/// The URLs are the request's (`request.build_absolute_uri`), as discovery's.
+pub(super) async fn providers_oauth2_setup_urls_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
+) -> Result<HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let headers = rqctx.request.headers();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let server_addr = rqctx.server.local_addr.to_string();
+    let base = base_url(rqctx.server.using_tls(), header("host"), header("x-forwarded-proto"), &server_addr)
+        .unwrap_or_else(|_| format!("http://{server_addr}"));
+    let urls = ak.setup_urls(&caller, path.into_inner().id, &base).await?;
+    Ok(HttpResponseOk(types::OAuth2ProviderSetupUrLs {
+        authorize: urls.authorize,
+        dcr_registration: None,
+        issuer: urls.issuer,
+        jwks: urls.jwks,
+        logout: urls.logout,
+        provider_info: urls.provider_info,
+        token: urls.token,
+        user_info: urls.user_info,
+    }))
 }
 
 pub(super) async fn providers_oauth2_destroy(
@@ -131,6 +191,34 @@ pub(super) async fn core_applications_retrieve(
     let ak = rqctx.context().authentik();
     let caller = ak.authenticate(authorization(rqctx)).await?;
     let view = ak.get_application(&caller, &path.into_inner().slug).await?;
+    Ok(HttpResponseOk(convert::application(&view)))
+}
+
+pub(super) async fn core_applications_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreApplicationsUpdatePath>,
+    body: JsonBody<types::ApplicationRequest>,
+) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+    update_application(rqctx, &path.into_inner().slug, body.into_inner().0, false).await
+}
+
+pub(super) async fn core_applications_partial_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreApplicationsPartialUpdatePath>,
+    body: JsonBody<types::PatchedApplicationRequest>,
+) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+    update_application(rqctx, &path.into_inner().slug, body.into_inner().0, true).await
+}
+
+async fn update_application(
+    rqctx: &RequestContext<ServerContext>,
+    slug: &str,
+    body: serde_json::Value,
+    partial: bool,
+) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let view = ak.update_application(&caller, slug, &body, partial).await?;
     Ok(HttpResponseOk(convert::application(&view)))
 }
 

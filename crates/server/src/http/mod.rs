@@ -116,25 +116,13 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, authentik::core_tokens_used_by_list(&rqctx, path)).await
     }
 
-    async fn core_users_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::CoreUsersListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedUserList>, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_list(&rqctx, query)).await
-    }
-
-    async fn core_users_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::UserRequest>,
-    ) -> Result<HttpResponseCreated<types::User>, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_create(&rqctx, body)).await
-    }
-
-    async fn core_users_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreUsersRetrievePath>,
-    ) -> Result<HttpResponseOk<types::CoreUsersRetrieveResponse>, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_retrieve(&rqctx, path)).await
+    delegate! {
+        authentik_users::core_users_list => fn core_users_list(query: Query<params::CoreUsersListQuery>)
+            -> HttpResponseOk<types::PaginatedUserList>, AkResponseError;
+        authentik_users::core_users_create => fn core_users_create(body: JsonBody<types::UserRequest>)
+            -> HttpResponseCreated<types::User>, AkResponseError;
+        authentik_users::core_users_retrieve => fn core_users_retrieve(path: Path<params::CoreUsersRetrievePath>)
+            -> HttpResponseOk<types::CoreUsersRetrieveResponse>, AkResponseError;
     }
 
     async fn core_users_service_account_create(
@@ -222,6 +210,14 @@ impl TokenApi for ServerImpl {
         ) -> HttpResponseCreated<types::Application>, AkResponseError;
         authentik_providers::core_applications_retrieve => fn core_applications_retrieve(
             path: Path<params::CoreApplicationsRetrievePath>,
+        ) -> HttpResponseOk<types::Application>, AkResponseError;
+        authentik_providers::core_applications_update => fn core_applications_update(
+            path: Path<params::CoreApplicationsUpdatePath>,
+            body: JsonBody<types::ApplicationRequest>,
+        ) -> HttpResponseOk<types::Application>, AkResponseError;
+        authentik_providers::core_applications_partial_update => fn core_applications_partial_update(
+            path: Path<params::CoreApplicationsPartialUpdatePath>,
+            body: JsonBody<types::PatchedApplicationRequest>,
         ) -> HttpResponseOk<types::Application>, AkResponseError;
         authentik_providers::core_applications_destroy => fn core_applications_destroy(
             path: Path<params::CoreApplicationsDestroyPath>,
@@ -487,5 +483,14 @@ impl TokenApi for ServerImpl {
         authentik_mappings::propertymappings_provider_scope_destroy => fn propertymappings_provider_scope_destroy(
             path: Path<params::PropertymappingsProviderScopeDestroyPath>,
         ) -> HttpResponseDeleted, AkResponseError;
+        authentik_providers::providers_oauth2_partial_update => fn providers_oauth2_partial_update(
+            path: Path<params::ProvidersOauth2PartialUpdatePath>,
+            body: JsonBody<types::PatchedOAuth2ProviderRequest>,
+        ) -> HttpResponseOk<types::OAuth2Provider>, AkResponseError;
+        authentik_providers::providers_oauth2_setup_urls_retrieve => fn providers_oauth2_setup_urls_retrieve(
+            path: Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
+        ) -> HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError;
+        authentik_providers::providers_all_list => fn providers_all_list(query: Query<params::ProvidersAllListQuery>)
+            -> HttpResponseOk<types::PaginatedProviderList>, AkResponseError;
     }
 }

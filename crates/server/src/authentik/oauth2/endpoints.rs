@@ -142,8 +142,9 @@ impl OAuth2<'_> {
         };
         let uid = user_uid(user.pk);
         let groups: Vec<String> = user.groups.iter().map(|g| g.name.clone()).collect();
-        let scope_names = crate::authentik::provider_scope_names(self.store, &provider).await?;
-        let claims = scope_claims(&claims_user(&user, &uid, &groups), &scope_names, &token.scope);
+        let (scope_names, custom) = crate::authentik::provider_mappings(self.store, &provider).await?;
+        let custom = crate::authentik::custom_claims(&custom, &user);
+        let claims = scope_claims(&claims_user(&user, &uid, &groups), &scope_names, &token.scope, &custom);
         Ok(UserInfo::Claims(userinfo_claims(&id_token, claims)))
     }
 

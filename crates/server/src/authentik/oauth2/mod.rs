@@ -106,8 +106,9 @@ struct Resolved {
     provider: AkProvider,
     application: Option<AkApplication>,
     key: Option<Arc<SigningKey>>,
-    /// The scopes of its mappings (`scope_mappings::provider_scope_names`).
+    /// The scopes of its mappings and its custom mappings (`scope_mappings::provider_mappings`).
     scope_names: Vec<String>,
+    custom: Vec<crate::model::AkScopeMapping>,
 }
 
 impl Resolved {
@@ -121,6 +122,11 @@ impl Resolved {
     /// The `scope_name`s of the provider's scope mappings.
     fn scope_names(&self) -> Vec<String> {
         self.scope_names.clone()
+    }
+
+    /// What its custom mappings return for `user`.
+    fn custom_claims(&self, user: &AkUser) -> Vec<(String, serde_json::Map<String, Value>)> {
+        crate::authentik::custom_claims(&self.custom, user)
     }
 
     /// `__check_scopes` (token.py) and the authorization's scopes: the requested ones, in order and once each,
@@ -221,7 +227,7 @@ impl<'a> OAuth2<'a> {
             Some(pk) => self.keyring.key(self.store, pk).await?,
             None => None,
         };
-        let scope_names = crate::authentik::provider_scope_names(self.store, &provider).await?;
-        Ok(Resolved { provider, application, key, scope_names })
+        let (scope_names, custom) = crate::authentik::provider_mappings(self.store, &provider).await?;
+        Ok(Resolved { provider, application, key, scope_names, custom })
     }
 }

@@ -364,6 +364,7 @@ impl OAuth2<'_> {
         let groups: Vec<String> = a.user.groups.iter().map(|g| g.name.clone()).collect();
         let scope_names = resolved.scope_names();
         let jti = generate_token_uid();
+        let custom_claims = resolved.custom_claims(&a.user);
         let mut id_token = IdToken::new(&IdTokenInput {
             provider: resolved.claims_provider(&scope_names),
             user: claims_user(&a.user, &uid, &groups),
@@ -373,6 +374,7 @@ impl OAuth2<'_> {
             now: self.now,
             base_url: request.base_url,
             jti: &jti,
+            custom_claims: &custom_claims,
         });
         id_token.nonce = a.nonce.clone();
         id_token.at_hash = at_hash;

@@ -96,8 +96,14 @@ pub(crate) fn subject(user: &ClaimsUser<'_>, mode: SubMode) -> Value {
 /// `UserInfoView.get_claims(provider, token)` for the managed scope mappings: the provider's mappings whose
 /// scope the token has, in `scope_name` order, merged (`email`: `email`, `email_verified` false; `profile`:
 /// `name`, `given_name`, `preferred_username`, `nickname`, `groups`; `openid`, `offline_access` and any
-/// other scope: nothing).
-pub(crate) fn scope_claims(user: &ClaimsUser<'_>, provider_scopes: &[String], token_scopes: &[String]) -> Ordered {
+/// other scope: nothing), and after each scope's managed claims those its custom mappings returned (`custom`:
+/// scope name and claims, `oidc::expression`).
+pub(crate) fn scope_claims(
+    user: &ClaimsUser<'_>,
+    provider_scopes: &[String],
+    token_scopes: &[String],
+    custom: &[(String, serde_json::Map<String, Value>)],
+) -> Ordered {
     let mut names: Vec<&str> =
         provider_scopes.iter().map(String::as_str).filter(|s| token_scopes.iter().any(|t| t == s)).collect();
     names.sort_unstable();
@@ -117,6 +123,11 @@ pub(crate) fn scope_claims(user: &ClaimsUser<'_>, provider_scopes: &[String], to
                 claims.insert("groups", user.groups.to_vec());
             }
             _ => {}
+        }
+        for (_, returned) in custom.iter().filter(|(scope, _)| scope == name) {
+            for (key, value) in returned {
+                claims.insert(key.clone(), value.clone());
+            }
         }
     }
     claims
@@ -204,13 +215,23 @@ pub(super) mod tests {
         let g = groups();
         let u = user(&g, None);
         let provider = scopes(&["openid", "profile", "email", "offline_access"]);
-        let claims = scope_claims(&u, &provider, &scopes(&["profile", "openid", "email"]));
+        let claims = scope_claims(&u, &provider, &scopes(&["profile", "openid", "email"]), &[]);
         assert_eq!(
             to_python_json(&claims, Style::Compact).unwrap(),
             r#"{"email":"alice@example.com","email_verified":false,"name":"Alice Zo\u00eb","given_name":"Alice Zo\u00eb","preferred_username":"alice","nickname":"alice","groups":["admins","Zo\u00eb's"]}"#
         );
         // A scope the token has but the provider does not map gives nothing.
-        assert!(scope_claims(&u, &scopes(&["openid"]), &scopes(&["openid", "email"])).is_empty());
+        assert!(scope_claims(&u, &scopes(&["openid"]), &scopes(&["openid", "email"]), &[]).is_empty());
+        // Custom mappings merge in scope order: `profile`'s managed `groups` replaces the `groups` of a `groups`
+        // scope (upstream sorts mappings by scope name), while a later scope's claims replace earlier ones.
+        let provider = scopes(&["openid", "profile", "groups", "zz"]);
+        let custom = [
+            ("groups".to_string(), serde_json::Map::from_iter([("groups".into(), Value::from("custom"))])),
+            ("zz".to_string(), serde_json::Map::from_iter([("name".into(), Value::from("last"))])),
+        ];
+        let claims = scope_claims(&u, &provider, &scopes(&["openid", "profile", "groups", "zz"]), &custom);
+        let json = to_python_json(&claims, Style::Compact).unwrap();
+        assert!(json.starts_with(r#"{"groups":["admins","#) && json.contains(r#""name":"last""#), "{json}");
     }
 
     #[test]

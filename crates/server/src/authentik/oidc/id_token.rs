@@ -59,6 +59,8 @@ pub(crate) struct IdTokenInput<'a> {
     pub(crate) base_url: &'a str,
     /// `generate_id()` for `jti`.
     pub(crate) jti: &'a str,
+    /// What the provider's custom scope mappings return for the user, by scope name.
+    pub(crate) custom_claims: &'a [(String, serde_json::Map<String, Value>)],
 }
 
 impl IdToken {
@@ -81,7 +83,7 @@ impl IdToken {
             sid: None,
             jti: Some(input.jti.to_owned()),
             claims: if provider.include_claims_in_id_token {
-                scope_claims(&input.user, provider.scope_names, input.scopes)
+                scope_claims(&input.user, provider.scope_names, input.scopes, input.custom_claims)
             } else {
                 Ordered::new()
             },
@@ -201,6 +203,7 @@ mod tests {
             now: at(1_767_225_600),
             base_url: "https://auth.example.com",
             jti: "jti0000000000000000000000000000000000000",
+            custom_claims: &[],
         }
     }
 

@@ -11,6 +11,7 @@ pub(crate) mod claims;
 pub(crate) mod client_auth;
 pub(crate) mod discovery;
 pub(crate) mod errors;
+pub(crate) mod expression;
 pub(crate) mod id_token;
 pub(crate) mod jose;
 pub(crate) mod json;
