@@ -138,7 +138,8 @@ impl DockerApi {
             &conf,
             "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n",
         )?;
-        let socket = dir.join("podman.sock");
+        // Under the temp directory, not the target directory: a Unix socket's path has at most 107 bytes.
+        let socket = std::env::temp_dir().join(format!("tokenstack-podman-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&socket);
         let child = Command::new("podman")
             .args(["system", "service", "--time=0"])
@@ -169,6 +170,7 @@ impl Drop for DockerApi {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 
