@@ -96,7 +96,8 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
     super::examples::test(root, tag, build_env)?;
     let service = DockerApi::start(&dir)?;
     python_test(root, &dir, tag, &service)?;
-    rust_test(root, tag, &service, build_env)
+    rust_test(root, tag, &service, build_env)?;
+    super::examples::compose(root, &dir, &dir.join("venv/bin/podman-compose"), tag, build_env)
 }
 
 /// `crates/testing/tests/container.rs`: `tokenstack_testing::container` (the `testcontainers` feature) on the image
