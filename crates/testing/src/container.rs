@@ -18,7 +18,9 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use testcontainers::core::{AccessMode, CmdWaitFor, ContainerPort, ContainerState, ExecCommand, Mount, WaitFor};
+use std::time::{Duration, Instant};
+
+use testcontainers::core::{AccessMode, ContainerPort, ExecCommand, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, Image, ImageExt};
 use tokenstack_client::Client;
@@ -28,6 +30,12 @@ use crate::Error;
 
 /// The port tokenstack listens on in its image.
 pub const PORT: u16 = 9000;
+
+/// The image's healthcheck command.
+const HEALTHCHECK: [&str; 2] = ["/usr/local/bin/tokenstack", "healthcheck"];
+
+/// How long a container gets to become healthy.
+const HEALTHY_WITHIN: Duration = Duration::from_secs(60);
 
 /// Where a seed file is mounted.
 const SEED_PATH: &str = "/etc/tokenstack/seed.yaml";
@@ -98,7 +106,7 @@ impl Image for Tokenstack {
         &self.tag
     }
 
-    /// The server says where it listens once it serves; the healthcheck after start confirms it is ready.
+    /// The server says where it listens once it serves; [`TokenstackContainer::start`] then runs the healthcheck.
     fn ready_conditions(&self) -> Vec<WaitFor> {
         vec![WaitFor::message_on_stdout("tokenstack listening on")]
     }
@@ -113,14 +121,6 @@ impl Image for Tokenstack {
 
     fn expose_ports(&self) -> &[ContainerPort] {
         &[ContainerPort::Tcp(PORT)]
-    }
-
-    /// The image's own healthcheck, run in the container (an engine without health-check timers, such as podman
-    /// without systemd, never reports the container healthy by itself).
-    fn exec_after_start(&self, _state: ContainerState) -> testcontainers::core::error::Result<Vec<ExecCommand>> {
-        let healthcheck = ExecCommand::new(["/usr/local/bin/tokenstack", "healthcheck"])
-            .with_cmd_ready_condition(CmdWaitFor::exit_code(0));
-        Ok(vec![healthcheck])
     }
 }
 
@@ -148,6 +148,7 @@ impl TokenstackContainer {
             .port();
         let request = image.with_mapped_port(port, ContainerPort::Tcp(PORT));
         let container = request.start().await.map_err(|error| Error::Container(error.to_string()))?;
+        healthy(&container).await?;
         let host = container.get_host().await.map_err(|error| Error::Container(error.to_string()))?;
         let base_url = format!("http://{host}:{port}");
         Ok(TokenstackContainer {
@@ -194,5 +195,29 @@ impl TokenstackContainer {
     /// The container itself, for what the testcontainers crate offers (logs, stop, exec).
     pub fn container(&self) -> &ContainerAsync<Tokenstack> {
         &self.container
+    }
+}
+
+/// Runs the image's own healthcheck in the container until it passes (an engine without health-check timers, such as
+/// podman without systemd, never reports the container healthy by itself).
+async fn healthy(container: &ContainerAsync<Tokenstack>) -> Result<(), Error> {
+    let started = Instant::now();
+    loop {
+        let mut exec =
+            container.exec(ExecCommand::new(HEALTHCHECK)).await.map_err(|e| Error::Container(e.to_string()))?;
+        // Read to the end: the command has exited then.
+        let stderr = exec.stderr_to_vec().await.unwrap_or_default();
+        if exec.exit_code().await.map_err(|e| Error::Container(e.to_string()))? == Some(0) {
+            return Ok(());
+        }
+        if started.elapsed() > HEALTHY_WITHIN {
+            let stderr = String::from_utf8_lossy(&stderr);
+            return Err(Error::Container(format!(
+                "not healthy within {}s: {}",
+                HEALTHY_WITHIN.as_secs(),
+                stderr.trim()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -96,7 +96,8 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
     super::examples::test(root, tag, build_env)?;
     let service = DockerApi::start(&dir)?;
     python_test(root, &dir, tag, &service)?;
-    rust_test(root, tag, &service, build_env)
+    rust_test(root, tag, &service, build_env)?;
+    super::examples::compose(root, &dir, &dir.join("venv/bin/podman-compose"), tag, build_env)
 }
 
 /// `crates/testing/tests/container.rs`: `tokenstack_testing::container` (the `testcontainers` feature) on the image
@@ -138,7 +139,8 @@ impl DockerApi {
             &conf,
             "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\n",
         )?;
-        let socket = dir.join("podman.sock");
+        // Under the temp directory, not the target directory: a Unix socket's path has at most 107 bytes.
+        let socket = std::env::temp_dir().join(format!("tokenstack-podman-{}.sock", std::process::id()));
         let _ = std::fs::remove_file(&socket);
         let child = Command::new("podman")
             .args(["system", "service", "--time=0"])
@@ -169,6 +171,7 @@ impl Drop for DockerApi {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 

@@ -4,9 +4,10 @@
 //! the conformance suite with the credentials the file gives.
 //!
 //! No registry is reachable here, so the other services (PostgreSQL's image, the apps) cannot be pulled, nor can a
-//! compose tool bring a file up as a whole: each tokenstack service runs with plain `podman run`, on the host's
+//! compose tool bring those files up as a whole: each tokenstack service runs with plain `podman run`, on the host's
 //! network (its port from `TOKENSTACK_BIND`, the only setting the test adds), with `postgres` resolving to a
-//! PostgreSQL cluster on loopback.
+//! PostgreSQL cluster on loopback. authentik's compose file, whose images are all tokenstack's, is also brought up
+//! whole by podman-compose ([`compose`]).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -16,6 +17,7 @@ use anyhow::{Context, bail};
 use serde_yaml::Value;
 
 use super::container::{Container, PODMAN_RUN_ARGS, free_port, podman, wait_healthy};
+use crate::image::timed;
 
 /// The tag the examples name: the minor version `docker load` gives the release image.
 const EXAMPLE_IMAGE: &str = "tokenstack:0.1";
@@ -92,6 +94,80 @@ fn run(
     println!("{:>12} conformance against examples/container/{}: {summary}", "Passed", service.file);
     container.passed = true;
     Ok(())
+}
+
+/// `examples/container/authentik-compose.yaml` brought up whole by podman-compose (`compose`: its path in the
+/// container tests' virtualenv), the one example whose images are all tokenstack's: the file as written but for the
+/// image (the one under test) and the host port (a free one); both services healthy, the conformance suite against
+/// the server with the file's token; then `down`.
+pub fn compose(
+    root: &Path,
+    dir: &Path,
+    compose: &Path,
+    tag: &str,
+    build_env: &[(&str, OsString)],
+) -> anyhow::Result<()> {
+    let source = root.join("examples/container/authentik-compose.yaml");
+    let text = std::fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+    let port = free_port()?;
+    let image = format!("image: {EXAMPLE_IMAGE} ");
+    let published = "\"9000:9000\"";
+    if text.matches(&image).count() != 2 || !text.contains(published) {
+        bail!("{}: expected two `{image}` lines and the port {published}", source.display());
+    }
+    let text = text.replace(&image, &format!("image: {tag} ")).replace(published, &format!("\"{port}:9000\""));
+    let file = dir.join("authentik-compose.yaml");
+    std::fs::write(&file, text)?;
+    let project = format!("tokenstack-compose-{}", std::process::id());
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(compose);
+        command.arg("--project-name").arg(&project).arg("--file").arg(&file).args(args);
+        command.env("CONTAINERS_CONF", dir.join("containers.conf"));
+        command
+    };
+    let containers: Vec<String> = ["server", "worker"].iter().map(|s| format!("{project}_{s}_1")).collect();
+    let _down = Down { command: run(&["down", "--volumes"]), containers: containers.clone() };
+    let started = Instant::now();
+    timed("podman-compose up (examples/container/authentik-compose.yaml)", &mut run(&["up", "--detach"]))?;
+    for name in &containers {
+        let healthy = wait_healthy(name, started)?;
+        println!("{:>12} {name} healthy {:.0} ms after podman-compose up", "Healthy", healthy.as_secs_f64() * 1e3);
+    }
+    let services = services(root)?;
+    let env = &services.iter().find(|s| s.file == "authentik-compose.yaml").context("the authentik example")?.env;
+    let token =
+        env.iter().find(|(k, _)| k == "AUTHENTIK_BOOTSTRAP_TOKEN").map(|(_, v)| v.as_str()).context("no token")?;
+    let mut conformance = crate::conformance::command(root, &format!("http://127.0.0.1:{port}"), token, None);
+    conformance.envs(build_env.iter().map(|(k, v)| (k, v)));
+    timed("conformance suite against the compose project's server", &mut conformance)
+}
+
+/// Runs `podman-compose down` when dropped, whatever happened before, and removes the anonymous volumes (`/data`) of
+/// its `containers`, which `down --volumes` leaves.
+struct Down {
+    command: std::process::Command,
+    containers: Vec<String>,
+}
+
+impl Drop for Down {
+    fn drop(&mut self) {
+        let mut volumes = Vec::new();
+        for container in &self.containers {
+            let format = "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}";
+            if let Ok(output) =
+                std::process::Command::new("podman").args(["inspect", "--format", format, container]).output()
+            {
+                volumes.extend(String::from_utf8_lossy(&output.stdout).split_whitespace().map(str::to_string));
+            }
+        }
+        let quiet = |command: &mut std::process::Command| {
+            let _ = command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        };
+        quiet(&mut self.command);
+        if !volumes.is_empty() {
+            quiet(std::process::Command::new("podman").args(["volume", "rm"]).args(&volumes));
+        }
+    }
 }
 
 /// The tokenstack service of each example file; every one names [`EXAMPLE_IMAGE`].

@@ -186,3 +186,18 @@ fn authentiks_bootstrap_variables_are_aliases_below_tokenstacks_own() {
     assert!(config.bootstrap_token.is_none());
     assert_eq!(config.bootstrap_email, "root@localhost");
 }
+
+#[test]
+fn a_subcommand_survives_the_config_file_and_server_and_worker_serve() {
+    let toml = file("bind = \"0.0.0.0:7000\"\n");
+    let path = toml.path().to_str().expect("utf-8 path");
+    let config = Config::load_from(["tokenstack", "--config", path, "healthcheck", "--timeout", "5"]).expect("loads");
+    assert_eq!(config.command, Some(Command::Healthcheck { timeout: 5 }));
+    assert_eq!(config.bind, "0.0.0.0:7000".parse().expect("address"));
+    for (name, command) in [("server", Command::Server), ("worker", Command::Worker)] {
+        let config = Config::load_from(["tokenstack", "--config", path, name]).expect("loads");
+        assert_eq!(config.command, Some(command));
+    }
+    let config = Config::load_from(["tokenstack"]).expect("loads");
+    assert_eq!(config.command, None);
+}
