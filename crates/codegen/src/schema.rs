@@ -27,6 +27,8 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "UserCreateRequest",
     "NetbirdUserRequest",
     "GroupRequest",
+    "CreateSetupKeyRequest",
+    "SetupKeyRequest",
     "OAuth2ProviderRequest",
     "ApplicationRequest",
     // tokenstack's own: the seed loader parses documents (absent and null `expires` differ), and the export is

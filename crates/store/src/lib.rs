@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbGroup, NbUser, OAuthKind, OAuthToken,
-    Pat,
+    AkApplication, AkKeyPair, AkProvider, AkUser, AuthorizationCode, CoreToken, NbGroup, NbSetupKey, NbUser, OAuthKind,
+    OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -184,6 +184,8 @@ pub struct Snapshot {
     pub key_pairs: Vec<AkKeyPair>,
     /// NetBird groups, by id.
     pub nb_groups: Vec<NbGroup>,
+    /// NetBird setup keys, by id (hashed: the plain keys are never stored).
+    pub nb_setup_keys: Vec<NbSetupKey>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

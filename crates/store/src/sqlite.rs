@@ -40,6 +40,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (3, "applications", include_str!("../migrations/sqlite/0003_applications.sql")),
     (5, "oauth2_provider", include_str!("../migrations/sqlite/0005_oauth2_provider.sql")),
     (6, "nb_groups", include_str!("../migrations/sqlite/0006_nb_groups.sql")),
+    (7, "nb_setup_keys", include_str!("../migrations/sqlite/0007_nb_setup_keys.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.

@@ -419,6 +419,7 @@ impl SeedFile {
             pats,
             key_pairs: ak.key_pairs,
             nb_groups: Vec::new(),
+            nb_setup_keys: Vec::new(),
         })
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, NbGroup, NbUser};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser, NbGroup, NbSetupKey, NbUser};
 use crate::query::{Column, Value};
 use crate::sql::Param;
 use crate::sql::driver::SqlRow;
@@ -331,8 +331,15 @@ pub trait DeclaredColumn: Column {
 }
 
 /// Every declared resource, parents before children (the order of import and of the registry's lookups).
-pub(crate) const RESOURCES: &[&Table] =
-    &[AkUser::TABLE, AkProvider::TABLE, AkApplication::TABLE, AkKeyPair::TABLE, NbUser::TABLE, NbGroup::TABLE];
+pub(crate) const RESOURCES: &[&Table] = &[
+    AkUser::TABLE,
+    AkProvider::TABLE,
+    AkApplication::TABLE,
+    AkKeyPair::TABLE,
+    NbUser::TABLE,
+    NbGroup::TABLE,
+    NbSetupKey::TABLE,
+];
 
 /// The declaration of the table `name`, if it is a declared resource's.
 pub(crate) fn table_named(name: &str) -> Option<&'static Table> {
@@ -375,4 +382,4 @@ mod authentik;
 mod netbird;
 
 pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn};
-pub use netbird::{NbGroupColumn, NbUserColumn};
+pub use netbird::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};

@@ -83,6 +83,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
         .write_tx(move |conn| {
             Box::pin(async move {
                 for table in [
+                    "nb_setup_keys",
                     "nb_groups",
                     "pats",
                     "nb_users",
@@ -111,6 +112,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 }
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.key_pairs).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_groups).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_setup_keys).await?;
                 Ok(())
             })
         })
@@ -365,6 +367,7 @@ impl<D: Driver> Store for D {
             pats: all(&mut tx, format!("SELECT {PAT_COLUMNS} FROM pats ORDER BY id"), pat_from_row).await?,
             key_pairs: resources::export(&mut tx).await?,
             nb_groups: resources::export(&mut tx).await?,
+            nb_setup_keys: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)
