@@ -92,3 +92,17 @@ def test_revoke_once_delete_and_expire_with_the_clock(tokenstack):
     finally:
         tokenstack.clock(0)
     assert owner.setup_keys.get(hour["id"])["state"] == "valid"
+
+
+def test_the_harness_sequence_after_its_setup_steps(tokenstack):
+    """NetBird's e2e harness (`e2e/harness/bootstrap.go`) minus `POST /api/setup`, `GET /api/users/current` and
+    `GET /api/accounts`, which tokenstack does not serve yet: its owner exists from the start."""
+    owner = client(tokenstack)
+    assert owner.instance.get_status() == {"setup_required": False}
+    all_group = [g for g in owner.groups.list() if g["name"] == "All"]
+    assert len(all_group) == 1
+    group = owner.groups.create(GroupCreate(name=f"e2e-{uuid.uuid4().hex[:8]}"))
+    key = owner.setup_keys.create(SetupKeyCreate(
+        name="e2e-agents", type="reusable", expires_in=86400, usage_limit=0, auto_groups=[]))
+    assert (key["state"], key["auto_groups"], len(key["key"])) == ("valid", [], 36)
+    assert group["id"] in {g["id"] for g in owner.groups.list()}

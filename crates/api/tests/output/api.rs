@@ -759,6 +759,18 @@ pub mod types {
         ///`ok` or `ready`
         pub status: ::std::string::String,
     }
+    ///Instance status information
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct InstanceStatus {
+        ///Indicates whether the instance requires initial setup
+        pub setup_required: bool,
+    }
     ///`IntentEnum`
     #[derive(
         ::serde::Deserialize,
@@ -4403,6 +4415,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "netbird_groups_retrieve",
     "netbird_groups_update",
     "netbird_groups_destroy",
+    "netbird_instance_retrieve",
     "netbird_setup_keys_list",
     "netbird_setup_keys_create",
     "netbird_setup_keys_retrieve",
@@ -4520,6 +4533,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("netbird_groups_retrieve", &["Groups"]),
     ("netbird_groups_update", &["Groups"]),
     ("netbird_groups_destroy", &["Groups"]),
+    ("netbird_instance_retrieve", &["Instance"]),
     ("netbird_setup_keys_list", &["Setup Keys"]),
     ("netbird_setup_keys_create", &["Setup Keys"]),
     ("netbird_setup_keys_retrieve", &["Setup Keys"]),
@@ -4814,6 +4828,19 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Get Instance Status
+    ///
+    /// Returns the instance status including whether initial setup is required. This endpoint does not require authentication.
+    #[endpoint{method = GET,
+    path = "/api/instance",
+    operation_id = "netbird_instance_retrieve",
+    tags = ["Instance"]}]
+    async fn netbird_instance_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::InstanceStatus>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Setup Keys

@@ -932,6 +932,17 @@ pub mod types {
             Default::default()
         }
     }
+    ///Instance status information
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct InstanceStatus {
+        ///Indicates whether the instance requires initial setup
+        pub setup_required: bool,
+    }
+    impl InstanceStatus {
+        pub fn builder() -> builder::InstanceStatus {
+            Default::default()
+        }
+    }
     ///`IntentEnum`
     #[derive(
         ::serde::Deserialize,
@@ -7135,6 +7146,52 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::HealthStatus> for HealthStatus {
             fn from(value: super::HealthStatus) -> Self {
                 Self { status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InstanceStatus {
+            setup_required: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for InstanceStatus {
+            fn default() -> Self {
+                Self {
+                    setup_required: Err(
+                        "no value supplied for setup_required".to_string(),
+                    ),
+                }
+            }
+        }
+        impl InstanceStatus {
+            pub fn setup_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_required = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for setup_required: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InstanceStatus> for super::InstanceStatus {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InstanceStatus,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    setup_required: value.setup_required?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InstanceStatus> for InstanceStatus {
+            fn from(value: super::InstanceStatus) -> Self {
+                Self {
+                    setup_required: Ok(value.setup_required),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -18896,6 +18953,20 @@ let response = client.netbird_groups_destroy()
     pub fn netbird_groups_destroy(&self) -> builder::NetbirdGroupsDestroy<'_> {
         builder::NetbirdGroupsDestroy::new(self)
     }
+    /**Get Instance Status
+
+Returns the instance status including whether initial setup is required. This endpoint does not require authentication.
+
+Sends a `GET` request to `/api/instance`
+
+```ignore
+let response = client.netbird_instance_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn netbird_instance_retrieve(&self) -> builder::NetbirdInstanceRetrieve<'_> {
+        builder::NetbirdInstanceRetrieve::new(self)
+    }
     /**List all Setup Keys
 
 Returns a list of all Setup Keys
@@ -21630,6 +21701,61 @@ pub mod builder {
                         ),
                     )
                 }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_instance_retrieve`]
+
+[`Client::netbird_instance_retrieve`]: super::Client::netbird_instance_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdInstanceRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> NetbirdInstanceRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/instance`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::InstanceStatus>, Error<types::NetbirdError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/instance", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_instance_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 500u16 => {
                     Err(
                         Error::ErrorResponse(

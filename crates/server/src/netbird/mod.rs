@@ -1,9 +1,11 @@
 //! NetBird rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT
-//! CRUD; users (`users.rs`), groups (`groups.rs`) and setup keys (`setup_keys.rs`) with their role matrices.
+//! CRUD; users (`users.rs`), groups (`groups.rs`) and setup keys (`setup_keys.rs`) with their role matrices; the
+//! instance status (`instance.rs`).
 
 mod auth;
 mod decode;
 mod groups;
+mod instance;
 mod pats;
 mod setup_keys;
 #[cfg(test)]

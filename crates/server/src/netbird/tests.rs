@@ -343,3 +343,14 @@ async fn setup_keys_are_stored_hashed_and_never_logged() {
     let by_hash = e.store.get::<NbSetupKey>(Field::HashedToken, &stored.key_hash).await.unwrap();
     assert_eq!(by_hash, stored);
 }
+
+#[tokio::test]
+async fn setup_is_required_only_while_no_owner_exists() {
+    let e = Env { store: Box::new(MemoryStore::new()), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
+    assert!(e.nb().setup_required().await.unwrap(), "an empty instance");
+    e.add(nb_user("auditor", "acc1", NbRole::Auditor)).await;
+    e.add(NbUser { is_service_user: true, ..nb_user("bot", "acc1", NbRole::Admin) }).await;
+    assert!(e.nb().setup_required().await.unwrap(), "users, but no owner");
+    e.add(nb_user("boss", "acc2", NbRole::Owner)).await;
+    assert!(!e.nb().setup_required().await.unwrap());
+}
