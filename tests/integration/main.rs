@@ -4,6 +4,7 @@ mod admin;
 mod authentik;
 mod netbird;
 mod netbird_groups;
+mod netbird_setup;
 mod netbird_setup_keys;
 mod oauth2;
 mod official_rust_client;

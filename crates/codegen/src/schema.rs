@@ -29,6 +29,7 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "GroupRequest",
     "CreateSetupKeyRequest",
     "SetupKeyRequest",
+    "SetupRequest",
     "OAuth2ProviderRequest",
     "ApplicationRequest",
     // tokenstack's own: the seed loader parses documents (absent and null `expires` differ), and the export is

@@ -3202,6 +3202,49 @@ and, if this user is being impersonated, the original user in the `original` pro
             Self(value)
         }
     }
+    ///Request to set up the initial admin user
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SetupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for SetupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SetupRequest> for ::serde_json::Value {
+        fn from(value: SetupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for SetupRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///Response after successful instance setup
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetupResponse {
+        ///Email address of the created user
+        pub email: ::std::string::String,
+        ///Plain text Personal Access Token created during setup. Present only when create_pat was requested and the NB_SETUP_PAT_ENABLED feature was enabled on the server.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub personal_access_token: ::std::option::Option<::std::string::String>,
+        ///The ID of the created user
+        pub user_id: ::std::string::String,
+    }
     ///`SubModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -4416,6 +4459,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "netbird_groups_update",
     "netbird_groups_destroy",
     "netbird_instance_retrieve",
+    "netbird_setup_create",
     "netbird_setup_keys_list",
     "netbird_setup_keys_create",
     "netbird_setup_keys_retrieve",
@@ -4534,6 +4578,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("netbird_groups_update", &["Groups"]),
     ("netbird_groups_destroy", &["Groups"]),
     ("netbird_instance_retrieve", &["Instance"]),
+    ("netbird_setup_create", &["Instance"]),
     ("netbird_setup_keys_list", &["Setup Keys"]),
     ("netbird_setup_keys_create", &["Setup Keys"]),
     ("netbird_setup_keys_retrieve", &["Setup Keys"]),
@@ -4841,6 +4886,22 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
     ) -> Result<
         dropshot::HttpResponseOk<types::InstanceStatus>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Setup Instance
+    ///
+    /// Creates the initial admin user for the instance. This endpoint does not require authentication but only works when setup is required (no accounts exist and embedded IDP is enabled).
+    ///
+    /// When the management server is started with `NB_SETUP_PAT_ENABLED=true` and the request includes `create_pat: true`, the endpoint also provisions the NetBird account for the new owner user and returns the plain text Personal Access Token in `personal_access_token`. The optional `pat_expire_in` value applies only when `create_pat` is true and defaults to 1 day when omitted. If a post-user step fails, setup-created resources are rolled back when safe; if account cleanup fails, the owner user is left in place to avoid leaving an account without its admin user.
+    #[endpoint{method = POST,
+    path = "/api/setup",
+    operation_id = "netbird_setup_create",
+    tags = ["Instance"]}]
+    async fn netbird_setup_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::SetupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::SetupResponse>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Setup Keys

@@ -4048,6 +4048,97 @@ and, if this user is being impersonated, the original user in the `original` pro
             Default::default()
         }
     }
+    ///Request to set up the initial admin user
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupRequest {
+        ///If true and the server has setup-time PAT issuance enabled (NB_SETUP_PAT_ENABLED=true), create a Personal Access Token for the new owner user and return it in the response. Ignored when the server feature is disabled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub create_pat: ::std::option::Option<bool>,
+        ///Email address for the admin user
+        pub email: ::std::string::String,
+        ///Display name for the admin user (defaults to email if not provided)
+        pub name: ::std::string::String,
+        ///Password for the admin user (minimum 8 characters)
+        pub password: SetupRequestPassword,
+        ///Expiration of the Personal Access Token in days. Applies only when create_pat is true and the server feature is enabled. Defaults to 1 day when omitted.
+        #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 1>")]
+        pub pat_expire_in: ::std::num::NonZeroU64,
+    }
+    impl SetupRequest {
+        pub fn builder() -> builder::SetupRequest {
+            Default::default()
+        }
+    }
+    ///Password for the admin user (minimum 8 characters)
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SetupRequestPassword(::std::string::String);
+    impl ::std::ops::Deref for SetupRequestPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SetupRequestPassword> for ::std::string::String {
+        fn from(value: SetupRequestPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SetupRequestPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 8usize {
+                return Err("shorter than 8 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SetupRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SetupRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetupRequestPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Response after successful instance setup
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupResponse {
+        ///Email address of the created user
+        pub email: ::std::string::String,
+        ///Plain text Personal Access Token created during setup. Present only when create_pat was requested and the NB_SETUP_PAT_ENABLED feature was enabled on the server.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub personal_access_token: ::std::option::Option<::std::string::String>,
+        ///The ID of the created user
+        pub user_id: ::std::string::String,
+    }
+    impl SetupResponse {
+        pub fn builder() -> builder::SetupResponse {
+            Default::default()
+        }
+    }
     ///`SubModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -16276,6 +16367,202 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SetupRequest {
+            create_pat: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                super::SetupRequestPassword,
+                ::std::string::String,
+            >,
+            pat_expire_in: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SetupRequest {
+            fn default() -> Self {
+                Self {
+                    create_pat: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                    pat_expire_in: Ok(
+                        super::defaults::default_nzu64::<::std::num::NonZeroU64, 1>(),
+                    ),
+                }
+            }
+        }
+        impl SetupRequest {
+            pub fn create_pat<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_pat = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_pat: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SetupRequestPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn pat_expire_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pat_expire_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pat_expire_in: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupRequest> for super::SetupRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    create_pat: value.create_pat?,
+                    email: value.email?,
+                    name: value.name?,
+                    password: value.password?,
+                    pat_expire_in: value.pat_expire_in?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupRequest> for SetupRequest {
+            fn from(value: super::SetupRequest) -> Self {
+                Self {
+                    create_pat: Ok(value.create_pat),
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                    password: Ok(value.password),
+                    pat_expire_in: Ok(value.pat_expire_in),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetupResponse {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            personal_access_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetupResponse {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    personal_access_token: Ok(Default::default()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                }
+            }
+        }
+        impl SetupResponse {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn personal_access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.personal_access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for personal_access_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupResponse> for super::SetupResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    personal_access_token: value.personal_access_token?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupResponse> for SetupResponse {
+            fn from(value: super::SetupResponse) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    personal_access_token: Ok(value.personal_access_token),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ThemedUrls {
             dark: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -18587,6 +18874,15 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        pub(super) fn default_nzu64<T, const V: u64>() -> T
+        where
+            T: ::std::convert::TryFrom<::std::num::NonZeroU64>,
+            <T as ::std::convert::TryFrom<
+                ::std::num::NonZeroU64,
+            >>::Error: ::std::fmt::Debug,
+        {
+            T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
+        }
         pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
         }
@@ -18966,6 +19262,26 @@ let response = client.netbird_instance_retrieve()
 ```*/
     pub fn netbird_instance_retrieve(&self) -> builder::NetbirdInstanceRetrieve<'_> {
         builder::NetbirdInstanceRetrieve::new(self)
+    }
+    /**Setup Instance
+
+Creates the initial admin user for the instance. This endpoint does not require authentication but only works when setup is required (no accounts exist and embedded IDP is enabled).
+
+When the management server is started with `NB_SETUP_PAT_ENABLED=true` and the request includes `create_pat: true`, the endpoint also provisions the NetBird account for the new owner user and returns the plain text Personal Access Token in `personal_access_token`. The optional `pat_expire_in` value applies only when `create_pat` is true and defaults to 1 day when omitted. If a post-user step fails, setup-created resources are rolled back when safe; if account cleanup fails, the owner user is left in place to avoid leaving an account without its admin user.
+
+
+Sends a `POST` request to `/api/setup`
+
+Arguments:
+- `body`: Initial admin user details
+```ignore
+let response = client.netbird_setup_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_create(&self) -> builder::NetbirdSetupCreate<'_> {
+        builder::NetbirdSetupCreate::new(self)
     }
     /**List all Setup Keys
 
@@ -21756,6 +22072,114 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_create`]
+
+[`Client::netbird_setup_create`]: super::Client::netbird_setup_create*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SetupRequest, String>,
+    }
+    impl<'a> NetbirdSetupCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetupRequest>,
+            <V as std::convert::TryInto<types::SetupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetupRequest,
+            ) -> types::builder::SetupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/setup`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SetupResponse>, Error<types::NetbirdError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::SetupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/setup", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -1,12 +1,13 @@
 //! NetBird rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT
 //! CRUD; users (`users.rs`), groups (`groups.rs`) and setup keys (`setup_keys.rs`) with their role matrices; the
-//! instance status (`instance.rs`).
+//! instance status (`instance.rs`) and its setup (`setup.rs`).
 
 mod auth;
 mod decode;
 mod groups;
 mod instance;
 mod pats;
+mod setup;
 mod setup_keys;
 #[cfg(test)]
 mod tests;
@@ -129,6 +130,14 @@ pub enum NbError {
     /// tokenstack's `--max-text-chars`; upstream has no such limit.
     #[error("setup key name can't be longer than {0} characters")]
     SetupKeyNameTooLong(usize),
+    /// `POST /api/setup` with a body that does not decode (`WriteErrorResponse`, 400).
+    #[error("invalid request body")]
+    SetupBadBody,
+    /// `validateSetupInfo` and `normalizeSetupOptions` (422).
+    #[error("{0}")]
+    SetupInvalid(&'static str),
+    #[error("setup already completed")]
+    SetupCompleted,
     #[error("self deletion is not allowed")]
     SelfDeletion,
     #[error("can't delete a user with the owner role")]
@@ -174,12 +183,15 @@ impl NbError {
             | Self::SetupKeyAutoGroupsAbsent
             | Self::UnRevoke
             | Self::SetupKeyNameTooLong(_)
+            | Self::SetupInvalid(_)
             | Self::SelfDeletion => NbErrorKind::InvalidArgument,
             Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
             Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,
             Self::GroupExists(_) => NbErrorKind::AlreadyExists,
-            Self::NoIdpManager => NbErrorKind::PreconditionFailed,
-            Self::InvalidJson | Self::AutoGroupsAbsent | Self::DeleteGroupRefused(_) => NbErrorKind::BadRequest,
+            Self::NoIdpManager | Self::SetupCompleted => NbErrorKind::PreconditionFailed,
+            Self::InvalidJson | Self::AutoGroupsAbsent | Self::DeleteGroupRefused(_) | Self::SetupBadBody => {
+                NbErrorKind::BadRequest
+            }
             Self::Store(_) => NbErrorKind::Internal,
         }
     }
