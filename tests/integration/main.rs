@@ -6,6 +6,8 @@ mod crypto;
 mod mappings;
 mod netbird;
 mod netbird_groups;
+mod netbird_setup;
+mod netbird_setup_keys;
 mod oauth2;
 mod official_rust_client;
 mod providers;

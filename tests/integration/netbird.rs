@@ -185,3 +185,18 @@ async fn every_response_carries_a_request_id() {
         other => panic!("expected a 401, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn instance_status_is_unauthenticated_and_needs_no_setup_with_the_bootstrap_owner() {
+    let server = TestServer::start().await;
+    // Unauthenticated, as upstream: the bootstrap owner exists, so no setup is required.
+    let status = server.client("").netbird_instance_retrieve().send().await.expect("instance").into_inner();
+    assert!(!status.setup_required);
+    let (code, raw) = server.raw(reqwest::Method::GET, "/api/instance", None, None).await;
+    assert_eq!((code, raw), (200, serde_json::json!({"setup_required": false})));
+    // A loaded state keeps the bootstrap owner, so it still needs none (the rule without an owner: netbird/tests.rs).
+    let ownerless = serde_json::json!({"netbird": {"users": [{"id": "auditor", "role": "auditor"}]}});
+    server.load(ownerless).await.expect("load");
+    let status = server.client("").netbird_instance_retrieve().send().await.expect("instance").into_inner();
+    assert!(!status.setup_required);
+}

@@ -1,4 +1,4 @@
-"""NetBird groups through the `netbird` 1.4.0 PyPI client: `client.groups.list()` and `.create(...)`.
+"""NetBird groups through the `netbird` 1.4.0 PyPI client: `client.groups.list()`, `.create`, `.get`, `.update`, `.delete`.
 
 The account's `All` group comes first, as upstream lists it; a created group comes back with the shape of
 `toGroupResponse`; an empty name is 422 and a name the account has 409, with NetBird's error bodies; a `user`-role
@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 from netbird import APIClient
-from netbird.exceptions import NetBirdAPIError, NetBirdValidationError
-from netbird.models import GroupCreate
+from netbird.exceptions import NetBirdAPIError, NetBirdNotFoundError, NetBirdValidationError
+from netbird.models import GroupCreate, GroupUpdate
 
 from conftest import AUDITOR_PAT, USER_ROLE_PAT
 
@@ -65,3 +65,34 @@ def test_user_role_may_not_read_or_create_groups(tokenstack):
             call()
         assert err.value.status_code == 403
         assert err.value.response_data == {"message": "permission denied", "code": 403}
+
+
+def test_get_update_and_delete_a_group(tokenstack):
+    owner = client(tokenstack)
+    all_group = owner.groups.list()[0]
+    name = f"devs-{uuid.uuid4().hex[:8]}"
+    created = owner.groups.create(GroupCreate(name=name))
+    got = owner.groups.get(created["id"])
+    assert set(got) == GROUP_FIELDS and got["name"] == name
+
+    resources = [{"id": "r1", "type": "host"}]
+    updated = owner.groups.update(created["id"], GroupUpdate(name=f"{name}-2", resources=resources))
+    assert (updated["id"], updated["name"], updated["resources"], updated["resources_count"]) == (
+        created["id"], f"{name}-2", resources, 1)
+    # A group holding resources cannot be deleted: a 400 with the text as written.
+    with pytest.raises(NetBirdValidationError) as err:
+        owner.groups.delete(created["id"])
+    assert err.value.response_data == {"message": "group has been linked to network resource: r1", "code": 400}
+    owner.groups.update(created["id"], GroupUpdate(name=name, resources=[]))
+    owner.groups.delete(created["id"])
+    with pytest.raises(NetBirdNotFoundError) as err:
+        owner.groups.get(created["id"])
+    assert err.value.response_data == {"message": f"group: {created['id']} not found", "code": 404}
+
+    # `All` cannot be updated (422, lower-cased) nor deleted (400, as written).
+    with pytest.raises(NetBirdValidationError) as err:
+        owner.groups.update(all_group["id"], GroupUpdate(name="everyone"))
+    assert err.value.response_data == {"message": "updating group all is not allowed", "code": 422}
+    with pytest.raises(NetBirdValidationError) as err:
+        owner.groups.delete(all_group["id"])
+    assert err.value.response_data == {"message": "deleting group ALL is not allowed", "code": 400}

@@ -83,7 +83,7 @@ impl AdminState {
                 now,
                 Some(bootstrap.authentik_key.expose().to_string()),
                 bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()),
-                &bootstrap.netbird_user,
+                (!bootstrap.netbird_setup).then_some(bootstrap.netbird_user.as_str()),
                 &bootstrap.admin_email,
             )
             .await

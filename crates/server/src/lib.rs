@@ -153,12 +153,17 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
         seed::seed_if_empty(&*store, snapshot).await?;
     }
+    if config.netbird_setup && config.bootstrap_pat.is_some() {
+        let problem = "cannot be given with --netbird-setup (TOKENSTACK_NETBIRD_SETUP), which starts without an owner";
+        return Err(StartError::Setting { origin: config.origins.name("bootstrap_pat"), problem: problem.into() });
+    }
+    context.setup_pat_enabled = config.setup_pat_enabled;
     let bootstrap = seed::bootstrap_with_email(
         &*store,
         context.now(),
         config.bootstrap_token.as_ref().map(|key| key.expose().to_string()),
         config.bootstrap_pat.as_ref().map(|pat| pat.expose().to_string()),
-        &config.bootstrap_user,
+        (!config.netbird_setup).then_some(config.bootstrap_user.as_str()),
         &config.bootstrap_email,
     )
     .await?;

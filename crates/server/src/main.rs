@@ -76,7 +76,9 @@ async fn serve(config: &Config, running: tokenstack_server::Running) -> anyhow::
                 origin(config.bootstrap_token.is_some(), "token")
             );
         }
-        if !bootstrap.netbird_generated {
+        if bootstrap.netbird_setup {
+            println!("  NetBird: no owner until POST /api/setup (--netbird-setup)");
+        } else if !bootstrap.netbird_generated {
             let user = &bootstrap.netbird_user;
             println!("  NetBird bootstrap PAT (user {user}): {}", origin(config.bootstrap_pat.is_some(), "pat"));
         }

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup, NbUser,
-    OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup, NbSetupKey,
+    NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -186,6 +186,8 @@ pub struct Snapshot {
     pub nb_groups: Vec<NbGroup>,
     /// authentik scope mappings, by name.
     pub scope_mappings: Vec<AkScopeMapping>,
+    /// NetBird setup keys, by id (hashed: the plain keys are never stored).
+    pub nb_setup_keys: Vec<NbSetupKey>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

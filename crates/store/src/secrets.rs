@@ -11,6 +11,7 @@ use rand::Rng as _;
 use rand::distr::Alphanumeric;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 /// Length of an authentik token key (`tenant.default_token_length`).
 pub const AK_KEY_LENGTH: usize = 60;
@@ -160,6 +161,20 @@ pub fn hash_pat(plain: &str) -> String {
     STANDARD.encode(Sha256::digest(plain.as_bytes()))
 }
 
+/// A fresh NetBird setup key (`GenerateSetupKey`): an upper-case UUID v4, as `(plain, hashed, hidden)`; only
+/// `hashed` and `hidden` (the first 5 characters and `****`, `HiddenKey(key, 4)`) may be stored.
+pub fn generate_setup_key() -> (Secret, String, String) {
+    let plain = Uuid::new_v4().to_string().to_uppercase();
+    let hashed = hash_setup_key(&plain);
+    let hidden = format!("{}****", &plain[..5]);
+    (Secret::new(plain), hashed, hidden)
+}
+
+/// The stored form of a setup key: base64 of its SHA-256, as upstream stores it.
+pub fn hash_setup_key(plain: &str) -> String {
+    hash_pat(plain)
+}
+
 /// A 20-character xid (`ch8i54g6lnn4g9hqv7n0`): time, machine, pid and counter, base32hex.
 pub fn new_xid_like_id() -> String {
     static MACHINE: OnceLock<[u8; 3]> = OnceLock::new();
@@ -307,6 +322,17 @@ mod tests {
         let plain = format!("nbp_{}0uCPlr", "A".repeat(30));
         assert_eq!(parse_pat(&plain), Ok(()));
         assert_eq!(hash_pat(&plain), "7QUet5VEF5ZF9v3BE+oLQuOLVvq08MSOpUdJOa3TUBs=");
+    }
+
+    #[test]
+    fn setup_keys_are_upper_case_uuids_stored_hashed_and_shown_hidden() {
+        let (plain, hashed, hidden) = generate_setup_key();
+        let plain = plain.expose();
+        assert!(Uuid::parse_str(plain).is_ok() && plain == plain.to_uppercase(), "{plain}");
+        assert_eq!((hashed, hidden), (hash_setup_key(plain), format!("{}****", &plain[..5])));
+        // base64(sha256) of the example key of upstream's spec (`echo -n … | sha256sum`).
+        let hash = hash_setup_key("A616097E-FCF0-48FA-9354-CA4A61142761");
+        assert_eq!(hash, "AXW2UfuFQ6RMbUunH+hsP4zprMtYRF7VoOood9eUbWE=");
     }
 
     #[test]

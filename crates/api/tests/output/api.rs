@@ -797,6 +797,32 @@ pub mod types {
             Self::SessionUser(value)
         }
     }
+    ///`CreateSetupKeyRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CreateSetupKeyRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for CreateSetupKeyRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CreateSetupKeyRequest> for ::serde_json::Value {
+        fn from(value: CreateSetupKeyRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for CreateSetupKeyRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///`DeniedActionEnum`
     #[derive(
         ::serde::Deserialize,
@@ -1417,6 +1443,18 @@ pub mod types {
     pub struct HealthStatus {
         ///`ok` or `ready`
         pub status: ::std::string::String,
+    }
+    ///Instance status information
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct InstanceStatus {
+        ///Indicates whether the instance requires initial setup
+        pub setup_required: bool,
     }
     ///`IntentEnum`
     #[derive(
@@ -4033,6 +4071,196 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub user: UserSelf,
         pub users: ::std::vec::Vec<UserSelf>,
     }
+    ///`SetupKey`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetupKey {
+        ///Allow extra DNS labels to be added to the peer
+        pub allow_extra_dns_labels: bool,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        pub ephemeral: bool,
+        ///Setup Key expiration date
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup Key ID
+        pub id: ::std::string::String,
+        ///Setup Key as secret
+        pub key: ::std::string::String,
+        ///Setup key last usage date
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup key name identifier
+        pub name: ::std::string::String,
+        ///Setup key revocation status
+        pub revoked: bool,
+        ///Setup key status, "valid", "overused","expired" or "revoked"
+        pub state: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Setup key last update date
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+        ///Usage count of setup key
+        pub used_times: i64,
+        ///Setup key validity status
+        pub valid: bool,
+    }
+    ///`SetupKeyBase`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetupKeyBase {
+        ///Allow extra DNS labels to be added to the peer
+        pub allow_extra_dns_labels: bool,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        pub ephemeral: bool,
+        ///Setup Key expiration date
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup Key ID
+        pub id: ::std::string::String,
+        ///Setup key last usage date
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup key name identifier
+        pub name: ::std::string::String,
+        ///Setup key revocation status
+        pub revoked: bool,
+        ///Setup key status, "valid", "overused","expired" or "revoked"
+        pub state: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Setup key last update date
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+        ///Usage count of setup key
+        pub used_times: i64,
+        ///Setup key validity status
+        pub valid: bool,
+    }
+    ///`SetupKeyClear`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetupKeyClear {
+        ///Allow extra DNS labels to be added to the peer
+        pub allow_extra_dns_labels: bool,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        pub ephemeral: bool,
+        ///Setup Key expiration date
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup Key ID
+        pub id: ::std::string::String,
+        ///Setup Key as plain text
+        pub key: ::std::string::String,
+        ///Setup key last usage date
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup key name identifier
+        pub name: ::std::string::String,
+        ///Setup key revocation status
+        pub revoked: bool,
+        ///Setup key status, "valid", "overused","expired" or "revoked"
+        pub state: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Setup key last update date
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+        ///Usage count of setup key
+        pub used_times: i64,
+        ///Setup key validity status
+        pub valid: bool,
+    }
+    ///`SetupKeyRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SetupKeyRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for SetupKeyRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SetupKeyRequest> for ::serde_json::Value {
+        fn from(value: SetupKeyRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for SetupKeyRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///Request to set up the initial admin user
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct SetupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for SetupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SetupRequest> for ::serde_json::Value {
+        fn from(value: SetupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for SetupRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///Response after successful instance setup
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SetupResponse {
+        ///Email address of the created user
+        pub email: ::std::string::String,
+        ///Plain text Personal Access Token created during setup. Present only when create_pat was requested and the NB_SETUP_PAT_ENABLED feature was enabled on the server.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub personal_access_token: ::std::option::Option<::std::string::String>,
+        ///The ID of the created user
+        pub user_id: ::std::string::String,
+    }
     ///`SubModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -4674,6 +4902,48 @@ pub mod params {
         ///Filter groups by name (exact match)
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name: Option<::std::string::String>,
+    }
+    ///Path parameters of `netbird_groups_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdGroupsRetrievePath {
+        ///The unique identifier of a group
+        #[serde(rename = "groupId")]
+        pub group_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_groups_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdGroupsUpdatePath {
+        ///The unique identifier of a group
+        #[serde(rename = "groupId")]
+        pub group_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_groups_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdGroupsDestroyPath {
+        ///The unique identifier of a group
+        #[serde(rename = "groupId")]
+        pub group_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_setup_keys_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdSetupKeysRetrievePath {
+        ///The unique identifier of a setup key
+        #[serde(rename = "keyId")]
+        pub key_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_setup_keys_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdSetupKeysUpdatePath {
+        ///The unique identifier of a setup key
+        #[serde(rename = "keyId")]
+        pub key_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_setup_keys_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdSetupKeysDestroyPath {
+        ///The unique identifier of a setup key
+        #[serde(rename = "keyId")]
+        pub key_id: ::std::string::String,
     }
     ///Query parameters of `netbird_users_list`.
     #[derive(
@@ -5463,6 +5733,16 @@ pub const OPERATION_IDS: &[&str] = &[
     "admin_state_load",
     "netbird_groups_list",
     "netbird_groups_create",
+    "netbird_groups_retrieve",
+    "netbird_groups_update",
+    "netbird_groups_destroy",
+    "netbird_instance_retrieve",
+    "netbird_setup_create",
+    "netbird_setup_keys_list",
+    "netbird_setup_keys_create",
+    "netbird_setup_keys_retrieve",
+    "netbird_setup_keys_update",
+    "netbird_setup_keys_destroy",
     "netbird_users_list",
     "netbird_users_create",
     "netbird_users_update",
@@ -5600,6 +5880,16 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("admin_state_load", &["admin"]),
     ("netbird_groups_list", &["Groups"]),
     ("netbird_groups_create", &["Groups"]),
+    ("netbird_groups_retrieve", &["Groups"]),
+    ("netbird_groups_update", &["Groups"]),
+    ("netbird_groups_destroy", &["Groups"]),
+    ("netbird_instance_retrieve", &["Instance"]),
+    ("netbird_setup_create", &["Instance"]),
+    ("netbird_setup_keys_list", &["Setup Keys"]),
+    ("netbird_setup_keys_create", &["Setup Keys"]),
+    ("netbird_setup_keys_retrieve", &["Setup Keys"]),
+    ("netbird_setup_keys_update", &["Setup Keys"]),
+    ("netbird_setup_keys_destroy", &["Setup Keys"]),
     ("netbird_users_list", &["Users"]),
     ("netbird_users_create", &["Users"]),
     ("netbird_users_update", &["Users"]),
@@ -5866,6 +6156,152 @@ pub trait TokenApi {
         body: dropshot::TypedBody<types::GroupRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Retrieve a Group
+    ///
+    /// Get information about a group
+    #[endpoint{method = GET,
+    path = "/api/groups/{groupId}",
+    operation_id = "netbird_groups_retrieve",
+    tags = ["Groups"]}]
+    async fn netbird_groups_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdGroupsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Update a Group
+    ///
+    /// Update/Replace a group
+    #[endpoint{method = PUT,
+    path = "/api/groups/{groupId}",
+    operation_id = "netbird_groups_update",
+    tags = ["Groups"]}]
+    async fn netbird_groups_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdGroupsUpdatePath>,
+        body: dropshot::TypedBody<types::GroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Delete a Group
+    ///
+    /// Delete a group
+    #[endpoint{method = DELETE,
+    path = "/api/groups/{groupId}",
+    operation_id = "netbird_groups_destroy",
+    tags = ["Groups"]}]
+    async fn netbird_groups_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdGroupsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Get Instance Status
+    ///
+    /// Returns the instance status including whether initial setup is required. This endpoint does not require authentication.
+    #[endpoint{method = GET,
+    path = "/api/instance",
+    operation_id = "netbird_instance_retrieve",
+    tags = ["Instance"]}]
+    async fn netbird_instance_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::InstanceStatus>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Setup Instance
+    ///
+    /// Creates the initial admin user for the instance. This endpoint does not require authentication but only works when setup is required (no accounts exist and embedded IDP is enabled).
+    ///
+    /// When the management server is started with `NB_SETUP_PAT_ENABLED=true` and the request includes `create_pat: true`, the endpoint also provisions the NetBird account for the new owner user and returns the plain text Personal Access Token in `personal_access_token`. The optional `pat_expire_in` value applies only when `create_pat` is true and defaults to 1 day when omitted. If a post-user step fails, setup-created resources are rolled back when safe; if account cleanup fails, the owner user is left in place to avoid leaving an account without its admin user.
+    #[endpoint{method = POST,
+    path = "/api/setup",
+    operation_id = "netbird_setup_create",
+    tags = ["Instance"]}]
+    async fn netbird_setup_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::SetupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::SetupResponse>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// List all Setup Keys
+    ///
+    /// Returns a list of all Setup Keys
+    #[endpoint{method = GET,
+    path = "/api/setup-keys",
+    operation_id = "netbird_setup_keys_list",
+    tags = ["Setup Keys"]}]
+    async fn netbird_setup_keys_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::SetupKey>>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Create a Setup Key
+    ///
+    /// Creates a setup key
+    #[endpoint{method = POST,
+    path = "/api/setup-keys",
+    operation_id = "netbird_setup_keys_create",
+    tags = ["Setup Keys"]}]
+    async fn netbird_setup_keys_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: dropshot::TypedBody<types::CreateSetupKeyRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::SetupKeyClear>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Retrieve a Setup Key
+    ///
+    /// Get information about a setup key
+    #[endpoint{method = GET,
+    path = "/api/setup-keys/{keyId}",
+    operation_id = "netbird_setup_keys_retrieve",
+    tags = ["Setup Keys"]}]
+    async fn netbird_setup_keys_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdSetupKeysRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::SetupKey>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Update a Setup Key
+    ///
+    /// Update information about a setup key
+    #[endpoint{method = PUT,
+    path = "/api/setup-keys/{keyId}",
+    operation_id = "netbird_setup_keys_update",
+    tags = ["Setup Keys"]}]
+    async fn netbird_setup_keys_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdSetupKeysUpdatePath>,
+        body: dropshot::TypedBody<types::SetupKeyRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::SetupKey>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Delete a Setup Key
+    ///
+    /// Delete a Setup Key
+    #[endpoint{method = DELETE,
+    path = "/api/setup-keys/{keyId}",
+    operation_id = "netbird_setup_keys_destroy",
+    tags = ["Setup Keys"]}]
+    async fn netbird_setup_keys_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdSetupKeysDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Users

@@ -1073,6 +1073,32 @@ pub mod types {
             Default::default()
         }
     }
+    ///`CreateSetupKeyRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CreateSetupKeyRequest {
+        ///Allow extra DNS labels to be added to the peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        ///Expiration time in seconds
+        pub expires_in: i64,
+        ///Setup Key name
+        pub name: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+    }
+    impl CreateSetupKeyRequest {
+        pub fn builder() -> builder::CreateSetupKeyRequest {
+            Default::default()
+        }
+    }
     ///`DeniedActionEnum`
     #[derive(
         ::serde::Deserialize,
@@ -1777,6 +1803,17 @@ pub mod types {
     }
     impl HealthStatus {
         pub fn builder() -> builder::HealthStatus {
+            Default::default()
+        }
+    }
+    ///Instance status information
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct InstanceStatus {
+        ///Indicates whether the instance requires initial setup
+        pub setup_required: bool,
+    }
+    impl InstanceStatus {
+        pub fn builder() -> builder::InstanceStatus {
             Default::default()
         }
     }
@@ -5977,6 +6014,228 @@ and, if this user is being impersonated, the original user in the `original` pro
             Default::default()
         }
     }
+    ///`SetupKey`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupKey {
+        ///Allow extra DNS labels to be added to the peer
+        pub allow_extra_dns_labels: bool,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        pub ephemeral: bool,
+        ///Setup Key expiration date
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup Key ID
+        pub id: ::std::string::String,
+        ///Setup Key as secret
+        pub key: ::std::string::String,
+        ///Setup key last usage date
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup key name identifier
+        pub name: ::std::string::String,
+        ///Setup key revocation status
+        pub revoked: bool,
+        ///Setup key status, "valid", "overused","expired" or "revoked"
+        pub state: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Setup key last update date
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+        ///Usage count of setup key
+        pub used_times: i64,
+        ///Setup key validity status
+        pub valid: bool,
+    }
+    impl SetupKey {
+        pub fn builder() -> builder::SetupKey {
+            Default::default()
+        }
+    }
+    ///`SetupKeyBase`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupKeyBase {
+        ///Allow extra DNS labels to be added to the peer
+        pub allow_extra_dns_labels: bool,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        pub ephemeral: bool,
+        ///Setup Key expiration date
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup Key ID
+        pub id: ::std::string::String,
+        ///Setup key last usage date
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup key name identifier
+        pub name: ::std::string::String,
+        ///Setup key revocation status
+        pub revoked: bool,
+        ///Setup key status, "valid", "overused","expired" or "revoked"
+        pub state: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Setup key last update date
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+        ///Usage count of setup key
+        pub used_times: i64,
+        ///Setup key validity status
+        pub valid: bool,
+    }
+    impl SetupKeyBase {
+        pub fn builder() -> builder::SetupKeyBase {
+            Default::default()
+        }
+    }
+    ///`SetupKeyClear`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupKeyClear {
+        ///Allow extra DNS labels to be added to the peer
+        pub allow_extra_dns_labels: bool,
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Indicate that the peer will be ephemeral or not
+        pub ephemeral: bool,
+        ///Setup Key expiration date
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup Key ID
+        pub id: ::std::string::String,
+        ///Setup Key as plain text
+        pub key: ::std::string::String,
+        ///Setup key last usage date
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Setup key name identifier
+        pub name: ::std::string::String,
+        ///Setup key revocation status
+        pub revoked: bool,
+        ///Setup key status, "valid", "overused","expired" or "revoked"
+        pub state: ::std::string::String,
+        ///Setup key type, one-off for single time usage and reusable
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///Setup key last update date
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///A number of times this key can be used. The value of 0 indicates the unlimited usage.
+        pub usage_limit: i64,
+        ///Usage count of setup key
+        pub used_times: i64,
+        ///Setup key validity status
+        pub valid: bool,
+    }
+    impl SetupKeyClear {
+        pub fn builder() -> builder::SetupKeyClear {
+            Default::default()
+        }
+    }
+    ///`SetupKeyRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupKeyRequest {
+        ///List of group IDs to auto-assign to peers registered with this key
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        ///Setup key revocation status
+        pub revoked: bool,
+    }
+    impl SetupKeyRequest {
+        pub fn builder() -> builder::SetupKeyRequest {
+            Default::default()
+        }
+    }
+    ///Request to set up the initial admin user
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupRequest {
+        ///If true and the server has setup-time PAT issuance enabled (NB_SETUP_PAT_ENABLED=true), create a Personal Access Token for the new owner user and return it in the response. Ignored when the server feature is disabled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub create_pat: ::std::option::Option<bool>,
+        ///Email address for the admin user
+        pub email: ::std::string::String,
+        ///Display name for the admin user (defaults to email if not provided)
+        pub name: ::std::string::String,
+        ///Password for the admin user (minimum 8 characters)
+        pub password: SetupRequestPassword,
+        ///Expiration of the Personal Access Token in days. Applies only when create_pat is true and the server feature is enabled. Defaults to 1 day when omitted.
+        #[serde(default = "defaults::default_nzu64::<::std::num::NonZeroU64, 1>")]
+        pub pat_expire_in: ::std::num::NonZeroU64,
+    }
+    impl SetupRequest {
+        pub fn builder() -> builder::SetupRequest {
+            Default::default()
+        }
+    }
+    ///Password for the admin user (minimum 8 characters)
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct SetupRequestPassword(::std::string::String);
+    impl ::std::ops::Deref for SetupRequestPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<SetupRequestPassword> for ::std::string::String {
+        fn from(value: SetupRequestPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for SetupRequestPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 8usize {
+                return Err("shorter than 8 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SetupRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SetupRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SetupRequestPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Response after successful instance setup
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SetupResponse {
+        ///Email address of the created user
+        pub email: ::std::string::String,
+        ///Plain text Personal Access Token created during setup. Present only when create_pat was requested and the NB_SETUP_PAT_ENABLED feature was enabled on the server.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub personal_access_token: ::std::option::Option<::std::string::String>,
+        ///The ID of the created user
+        pub user_id: ::std::string::String,
+    }
+    impl SetupResponse {
+        pub fn builder() -> builder::SetupResponse {
+            Default::default()
+        }
+    }
     ///`SubModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -8889,6 +9148,157 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreateSetupKeyRequest {
+            allow_extra_dns_labels: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<i64, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            usage_limit: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateSetupKeyRequest {
+            fn default() -> Self {
+                Self {
+                    allow_extra_dns_labels: Ok(Default::default()),
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    ephemeral: Ok(Default::default()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    usage_limit: Err("no value supplied for usage_limit".to_string()),
+                }
+            }
+        }
+        impl CreateSetupKeyRequest {
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn usage_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateSetupKeyRequest>
+        for super::CreateSetupKeyRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateSetupKeyRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    auto_groups: value.auto_groups?,
+                    ephemeral: value.ephemeral?,
+                    expires_in: value.expires_in?,
+                    name: value.name?,
+                    type_: value.type_?,
+                    usage_limit: value.usage_limit?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateSetupKeyRequest>
+        for CreateSetupKeyRequest {
+            fn from(value: super::CreateSetupKeyRequest) -> Self {
+                Self {
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    auto_groups: Ok(value.auto_groups),
+                    ephemeral: Ok(value.ephemeral),
+                    expires_in: Ok(value.expires_in),
+                    name: Ok(value.name),
+                    type_: Ok(value.type_),
+                    usage_limit: Ok(value.usage_limit),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ErrorReportingConfig {
             enabled: ::std::result::Result<bool, ::std::string::String>,
             environment: ::std::result::Result<
@@ -10021,6 +10431,52 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::HealthStatus> for HealthStatus {
             fn from(value: super::HealthStatus) -> Self {
                 Self { status: Ok(value.status) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct InstanceStatus {
+            setup_required: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for InstanceStatus {
+            fn default() -> Self {
+                Self {
+                    setup_required: Err(
+                        "no value supplied for setup_required".to_string(),
+                    ),
+                }
+            }
+        }
+        impl InstanceStatus {
+            pub fn setup_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_required = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for setup_required: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<InstanceStatus> for super::InstanceStatus {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: InstanceStatus,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    setup_required: value.setup_required?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::InstanceStatus> for InstanceStatus {
+            fn from(value: super::InstanceStatus) -> Self {
+                Self {
+                    setup_required: Ok(value.setup_required),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -20401,6 +20857,1087 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SetupKey {
+            allow_extra_dns_labels: ::std::result::Result<bool, ::std::string::String>,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<bool, ::std::string::String>,
+            expires: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_used: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked: ::std::result::Result<bool, ::std::string::String>,
+            state: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            usage_limit: ::std::result::Result<i64, ::std::string::String>,
+            used_times: ::std::result::Result<i64, ::std::string::String>,
+            valid: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetupKey {
+            fn default() -> Self {
+                Self {
+                    allow_extra_dns_labels: Err(
+                        "no value supplied for allow_extra_dns_labels".to_string(),
+                    ),
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    ephemeral: Err("no value supplied for ephemeral".to_string()),
+                    expires: Err("no value supplied for expires".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    key: Err("no value supplied for key".to_string()),
+                    last_used: Err("no value supplied for last_used".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    revoked: Err("no value supplied for revoked".to_string()),
+                    state: Err("no value supplied for state".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    usage_limit: Err("no value supplied for usage_limit".to_string()),
+                    used_times: Err("no value supplied for used_times".to_string()),
+                    valid: Err("no value supplied for valid".to_string()),
+                }
+            }
+        }
+        impl SetupKey {
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn usage_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
+                self
+            }
+            pub fn used_times<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.used_times = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for used_times: {e}")
+                    });
+                self
+            }
+            pub fn valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.valid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for valid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupKey> for super::SetupKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    auto_groups: value.auto_groups?,
+                    ephemeral: value.ephemeral?,
+                    expires: value.expires?,
+                    id: value.id?,
+                    key: value.key?,
+                    last_used: value.last_used?,
+                    name: value.name?,
+                    revoked: value.revoked?,
+                    state: value.state?,
+                    type_: value.type_?,
+                    updated_at: value.updated_at?,
+                    usage_limit: value.usage_limit?,
+                    used_times: value.used_times?,
+                    valid: value.valid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupKey> for SetupKey {
+            fn from(value: super::SetupKey) -> Self {
+                Self {
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    auto_groups: Ok(value.auto_groups),
+                    ephemeral: Ok(value.ephemeral),
+                    expires: Ok(value.expires),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    last_used: Ok(value.last_used),
+                    name: Ok(value.name),
+                    revoked: Ok(value.revoked),
+                    state: Ok(value.state),
+                    type_: Ok(value.type_),
+                    updated_at: Ok(value.updated_at),
+                    usage_limit: Ok(value.usage_limit),
+                    used_times: Ok(value.used_times),
+                    valid: Ok(value.valid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetupKeyBase {
+            allow_extra_dns_labels: ::std::result::Result<bool, ::std::string::String>,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<bool, ::std::string::String>,
+            expires: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_used: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked: ::std::result::Result<bool, ::std::string::String>,
+            state: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            usage_limit: ::std::result::Result<i64, ::std::string::String>,
+            used_times: ::std::result::Result<i64, ::std::string::String>,
+            valid: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetupKeyBase {
+            fn default() -> Self {
+                Self {
+                    allow_extra_dns_labels: Err(
+                        "no value supplied for allow_extra_dns_labels".to_string(),
+                    ),
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    ephemeral: Err("no value supplied for ephemeral".to_string()),
+                    expires: Err("no value supplied for expires".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    last_used: Err("no value supplied for last_used".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    revoked: Err("no value supplied for revoked".to_string()),
+                    state: Err("no value supplied for state".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    usage_limit: Err("no value supplied for usage_limit".to_string()),
+                    used_times: Err("no value supplied for used_times".to_string()),
+                    valid: Err("no value supplied for valid".to_string()),
+                }
+            }
+        }
+        impl SetupKeyBase {
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn usage_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
+                self
+            }
+            pub fn used_times<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.used_times = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for used_times: {e}")
+                    });
+                self
+            }
+            pub fn valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.valid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for valid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupKeyBase> for super::SetupKeyBase {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupKeyBase,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    auto_groups: value.auto_groups?,
+                    ephemeral: value.ephemeral?,
+                    expires: value.expires?,
+                    id: value.id?,
+                    last_used: value.last_used?,
+                    name: value.name?,
+                    revoked: value.revoked?,
+                    state: value.state?,
+                    type_: value.type_?,
+                    updated_at: value.updated_at?,
+                    usage_limit: value.usage_limit?,
+                    used_times: value.used_times?,
+                    valid: value.valid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupKeyBase> for SetupKeyBase {
+            fn from(value: super::SetupKeyBase) -> Self {
+                Self {
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    auto_groups: Ok(value.auto_groups),
+                    ephemeral: Ok(value.ephemeral),
+                    expires: Ok(value.expires),
+                    id: Ok(value.id),
+                    last_used: Ok(value.last_used),
+                    name: Ok(value.name),
+                    revoked: Ok(value.revoked),
+                    state: Ok(value.state),
+                    type_: Ok(value.type_),
+                    updated_at: Ok(value.updated_at),
+                    usage_limit: Ok(value.usage_limit),
+                    used_times: Ok(value.used_times),
+                    valid: Ok(value.valid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetupKeyClear {
+            allow_extra_dns_labels: ::std::result::Result<bool, ::std::string::String>,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<bool, ::std::string::String>,
+            expires: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_used: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked: ::std::result::Result<bool, ::std::string::String>,
+            state: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            usage_limit: ::std::result::Result<i64, ::std::string::String>,
+            used_times: ::std::result::Result<i64, ::std::string::String>,
+            valid: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetupKeyClear {
+            fn default() -> Self {
+                Self {
+                    allow_extra_dns_labels: Err(
+                        "no value supplied for allow_extra_dns_labels".to_string(),
+                    ),
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    ephemeral: Err("no value supplied for ephemeral".to_string()),
+                    expires: Err("no value supplied for expires".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    key: Err("no value supplied for key".to_string()),
+                    last_used: Err("no value supplied for last_used".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    revoked: Err("no value supplied for revoked".to_string()),
+                    state: Err("no value supplied for state".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    usage_limit: Err("no value supplied for usage_limit".to_string()),
+                    used_times: Err("no value supplied for used_times".to_string()),
+                    valid: Err("no value supplied for valid".to_string()),
+                }
+            }
+        }
+        impl SetupKeyClear {
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn usage_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
+                self
+            }
+            pub fn used_times<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.used_times = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for used_times: {e}")
+                    });
+                self
+            }
+            pub fn valid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.valid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for valid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupKeyClear> for super::SetupKeyClear {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupKeyClear,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    auto_groups: value.auto_groups?,
+                    ephemeral: value.ephemeral?,
+                    expires: value.expires?,
+                    id: value.id?,
+                    key: value.key?,
+                    last_used: value.last_used?,
+                    name: value.name?,
+                    revoked: value.revoked?,
+                    state: value.state?,
+                    type_: value.type_?,
+                    updated_at: value.updated_at?,
+                    usage_limit: value.usage_limit?,
+                    used_times: value.used_times?,
+                    valid: value.valid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupKeyClear> for SetupKeyClear {
+            fn from(value: super::SetupKeyClear) -> Self {
+                Self {
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    auto_groups: Ok(value.auto_groups),
+                    ephemeral: Ok(value.ephemeral),
+                    expires: Ok(value.expires),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    last_used: Ok(value.last_used),
+                    name: Ok(value.name),
+                    revoked: Ok(value.revoked),
+                    state: Ok(value.state),
+                    type_: Ok(value.type_),
+                    updated_at: Ok(value.updated_at),
+                    usage_limit: Ok(value.usage_limit),
+                    used_times: Ok(value.used_times),
+                    valid: Ok(value.valid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetupKeyRequest {
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            revoked: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetupKeyRequest {
+            fn default() -> Self {
+                Self {
+                    auto_groups: Err("no value supplied for auto_groups".to_string()),
+                    revoked: Err("no value supplied for revoked".to_string()),
+                }
+            }
+        }
+        impl SetupKeyRequest {
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupKeyRequest> for super::SetupKeyRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupKeyRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    auto_groups: value.auto_groups?,
+                    revoked: value.revoked?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupKeyRequest> for SetupKeyRequest {
+            fn from(value: super::SetupKeyRequest) -> Self {
+                Self {
+                    auto_groups: Ok(value.auto_groups),
+                    revoked: Ok(value.revoked),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetupRequest {
+            create_pat: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            password: ::std::result::Result<
+                super::SetupRequestPassword,
+                ::std::string::String,
+            >,
+            pat_expire_in: ::std::result::Result<
+                ::std::num::NonZeroU64,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SetupRequest {
+            fn default() -> Self {
+                Self {
+                    create_pat: Ok(Default::default()),
+                    email: Err("no value supplied for email".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                    pat_expire_in: Ok(
+                        super::defaults::default_nzu64::<::std::num::NonZeroU64, 1>(),
+                    ),
+                }
+            }
+        }
+        impl SetupRequest {
+            pub fn create_pat<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.create_pat = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for create_pat: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SetupRequestPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn pat_expire_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::num::NonZeroU64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pat_expire_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pat_expire_in: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupRequest> for super::SetupRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    create_pat: value.create_pat?,
+                    email: value.email?,
+                    name: value.name?,
+                    password: value.password?,
+                    pat_expire_in: value.pat_expire_in?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupRequest> for SetupRequest {
+            fn from(value: super::SetupRequest) -> Self {
+                Self {
+                    create_pat: Ok(value.create_pat),
+                    email: Ok(value.email),
+                    name: Ok(value.name),
+                    password: Ok(value.password),
+                    pat_expire_in: Ok(value.pat_expire_in),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetupResponse {
+            email: ::std::result::Result<::std::string::String, ::std::string::String>,
+            personal_access_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetupResponse {
+            fn default() -> Self {
+                Self {
+                    email: Err("no value supplied for email".to_string()),
+                    personal_access_token: Ok(Default::default()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                }
+            }
+        }
+        impl SetupResponse {
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn personal_access_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.personal_access_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for personal_access_token: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetupResponse> for super::SetupResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetupResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    email: value.email?,
+                    personal_access_token: value.personal_access_token?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetupResponse> for SetupResponse {
+            fn from(value: super::SetupResponse) -> Self {
+                Self {
+                    email: Ok(value.email),
+                    personal_access_token: Ok(value.personal_access_token),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ThemedUrls {
             dark: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -22712,6 +24249,15 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub(super) fn default_bool<const V: bool>() -> bool {
             V
         }
+        pub(super) fn default_nzu64<T, const V: u64>() -> T
+        where
+            T: ::std::convert::TryFrom<::std::num::NonZeroU64>,
+            <T as ::std::convert::TryFrom<
+                ::std::num::NonZeroU64,
+            >>::Error: ::std::fmt::Debug,
+        {
+            T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
+        }
         pub(super) fn certificate_generation_request_alg() -> super::AlgEnum {
             super::AlgEnum::Rsa
         }
@@ -23027,6 +24573,177 @@ let response = client.netbird_groups_create()
 ```*/
     pub fn netbird_groups_create(&self) -> builder::NetbirdGroupsCreate<'_> {
         builder::NetbirdGroupsCreate::new(self)
+    }
+    /**Retrieve a Group
+
+Get information about a group
+
+Sends a `GET` request to `/api/groups/{groupId}`
+
+Arguments:
+- `group_id`: The unique identifier of a group
+```ignore
+let response = client.netbird_groups_retrieve()
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_groups_retrieve(&self) -> builder::NetbirdGroupsRetrieve<'_> {
+        builder::NetbirdGroupsRetrieve::new(self)
+    }
+    /**Update a Group
+
+Update/Replace a group
+
+Sends a `PUT` request to `/api/groups/{groupId}`
+
+Arguments:
+- `group_id`: The unique identifier of a group
+- `body`: Update Group request
+```ignore
+let response = client.netbird_groups_update()
+    .group_id(group_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_groups_update(&self) -> builder::NetbirdGroupsUpdate<'_> {
+        builder::NetbirdGroupsUpdate::new(self)
+    }
+    /**Delete a Group
+
+Delete a group
+
+Sends a `DELETE` request to `/api/groups/{groupId}`
+
+Arguments:
+- `group_id`: The unique identifier of a group
+```ignore
+let response = client.netbird_groups_destroy()
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_groups_destroy(&self) -> builder::NetbirdGroupsDestroy<'_> {
+        builder::NetbirdGroupsDestroy::new(self)
+    }
+    /**Get Instance Status
+
+Returns the instance status including whether initial setup is required. This endpoint does not require authentication.
+
+Sends a `GET` request to `/api/instance`
+
+```ignore
+let response = client.netbird_instance_retrieve()
+    .send()
+    .await;
+```*/
+    pub fn netbird_instance_retrieve(&self) -> builder::NetbirdInstanceRetrieve<'_> {
+        builder::NetbirdInstanceRetrieve::new(self)
+    }
+    /**Setup Instance
+
+Creates the initial admin user for the instance. This endpoint does not require authentication but only works when setup is required (no accounts exist and embedded IDP is enabled).
+
+When the management server is started with `NB_SETUP_PAT_ENABLED=true` and the request includes `create_pat: true`, the endpoint also provisions the NetBird account for the new owner user and returns the plain text Personal Access Token in `personal_access_token`. The optional `pat_expire_in` value applies only when `create_pat` is true and defaults to 1 day when omitted. If a post-user step fails, setup-created resources are rolled back when safe; if account cleanup fails, the owner user is left in place to avoid leaving an account without its admin user.
+
+
+Sends a `POST` request to `/api/setup`
+
+Arguments:
+- `body`: Initial admin user details
+```ignore
+let response = client.netbird_setup_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_create(&self) -> builder::NetbirdSetupCreate<'_> {
+        builder::NetbirdSetupCreate::new(self)
+    }
+    /**List all Setup Keys
+
+Returns a list of all Setup Keys
+
+Sends a `GET` request to `/api/setup-keys`
+
+```ignore
+let response = client.netbird_setup_keys_list()
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_keys_list(&self) -> builder::NetbirdSetupKeysList<'_> {
+        builder::NetbirdSetupKeysList::new(self)
+    }
+    /**Create a Setup Key
+
+Creates a setup key
+
+Sends a `POST` request to `/api/setup-keys`
+
+Arguments:
+- `body`: New Setup Key request
+```ignore
+let response = client.netbird_setup_keys_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_keys_create(&self) -> builder::NetbirdSetupKeysCreate<'_> {
+        builder::NetbirdSetupKeysCreate::new(self)
+    }
+    /**Retrieve a Setup Key
+
+Get information about a setup key
+
+Sends a `GET` request to `/api/setup-keys/{keyId}`
+
+Arguments:
+- `key_id`: The unique identifier of a setup key
+```ignore
+let response = client.netbird_setup_keys_retrieve()
+    .key_id(key_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_keys_retrieve(&self) -> builder::NetbirdSetupKeysRetrieve<'_> {
+        builder::NetbirdSetupKeysRetrieve::new(self)
+    }
+    /**Update a Setup Key
+
+Update information about a setup key
+
+Sends a `PUT` request to `/api/setup-keys/{keyId}`
+
+Arguments:
+- `key_id`: The unique identifier of a setup key
+- `body`: update to Setup Key
+```ignore
+let response = client.netbird_setup_keys_update()
+    .key_id(key_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_keys_update(&self) -> builder::NetbirdSetupKeysUpdate<'_> {
+        builder::NetbirdSetupKeysUpdate::new(self)
+    }
+    /**Delete a Setup Key
+
+Delete a Setup Key
+
+Sends a `DELETE` request to `/api/setup-keys/{keyId}`
+
+Arguments:
+- `key_id`: The unique identifier of a setup key
+```ignore
+let response = client.netbird_setup_keys_destroy()
+    .key_id(key_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_setup_keys_destroy(&self) -> builder::NetbirdSetupKeysDestroy<'_> {
+        builder::NetbirdSetupKeysDestroy::new(self)
     }
     /**List all Users
 
@@ -25758,6 +27475,1057 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_groups_retrieve`]
+
+[`Client::netbird_groups_retrieve`]: super::Client::netbird_groups_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdGroupsRetrieve<'a> {
+        client: &'a super::Client,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdGroupsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/groups/{groupId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::NetbirdError>> {
+            let Self { client, group_id } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/groups/{}", client.baseurl, encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_groups_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_groups_update`]
+
+[`Client::netbird_groups_update`]: super::Client::netbird_groups_update*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdGroupsUpdate<'a> {
+        client: &'a super::Client,
+        group_id: Result<::std::string::String, String>,
+        body: Result<types::builder::GroupRequest, String>,
+    }
+    impl<'a> NetbirdGroupsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_id: Err("group_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupRequest>,
+            <V as std::convert::TryInto<types::GroupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupRequest,
+            ) -> types::builder::GroupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/groups/{groupId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::NetbirdError>> {
+            let Self { client, group_id, body } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/groups/{}", client.baseurl, encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_groups_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_groups_destroy`]
+
+[`Client::netbird_groups_destroy`]: super::Client::netbird_groups_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdGroupsDestroy<'a> {
+        client: &'a super::Client,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdGroupsDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/groups/{groupId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, group_id } = self;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/groups/{}", client.baseurl, encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_groups_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_instance_retrieve`]
+
+[`Client::netbird_instance_retrieve`]: super::Client::netbird_instance_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdInstanceRetrieve<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> NetbirdInstanceRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/instance`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::InstanceStatus>, Error<types::NetbirdError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/instance", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_instance_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_create`]
+
+[`Client::netbird_setup_create`]: super::Client::netbird_setup_create*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::SetupRequest, String>,
+    }
+    impl<'a> NetbirdSetupCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetupRequest>,
+            <V as std::convert::TryInto<types::SetupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetupRequest,
+            ) -> types::builder::SetupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/setup`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SetupResponse>, Error<types::NetbirdError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::SetupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/setup", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_keys_list`]
+
+[`Client::netbird_setup_keys_list`]: super::Client::netbird_setup_keys_list*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupKeysList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> NetbirdSetupKeysList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/setup-keys`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::SetupKey>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/api/setup-keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_keys_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_keys_create`]
+
+[`Client::netbird_setup_keys_create`]: super::Client::netbird_setup_keys_create*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupKeysCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::CreateSetupKeyRequest, String>,
+    }
+    impl<'a> NetbirdSetupKeysCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateSetupKeyRequest>,
+            <V as std::convert::TryInto<
+                types::CreateSetupKeyRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CreateSetupKeyRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateSetupKeyRequest,
+            ) -> types::builder::CreateSetupKeyRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/setup-keys`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SetupKeyClear>, Error<types::NetbirdError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::CreateSetupKeyRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/setup-keys", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_keys_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_keys_retrieve`]
+
+[`Client::netbird_setup_keys_retrieve`]: super::Client::netbird_setup_keys_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupKeysRetrieve<'a> {
+        client: &'a super::Client,
+        key_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdSetupKeysRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                key_id: Err("key_id was not initialized".to_string()),
+            }
+        }
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for key_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/setup-keys/{keyId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SetupKey>, Error<types::NetbirdError>> {
+            let Self { client, key_id } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/setup-keys/{}", client.baseurl, encode_path(& key_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_keys_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_keys_update`]
+
+[`Client::netbird_setup_keys_update`]: super::Client::netbird_setup_keys_update*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupKeysUpdate<'a> {
+        client: &'a super::Client,
+        key_id: Result<::std::string::String, String>,
+        body: Result<types::builder::SetupKeyRequest, String>,
+    }
+    impl<'a> NetbirdSetupKeysUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                key_id: Err("key_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for key_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetupKeyRequest>,
+            <V as std::convert::TryInto<
+                types::SetupKeyRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetupKeyRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetupKeyRequest,
+            ) -> types::builder::SetupKeyRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/setup-keys/{keyId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SetupKey>, Error<types::NetbirdError>> {
+            let Self { client, key_id, body } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetupKeyRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/setup-keys/{}", client.baseurl, encode_path(& key_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_keys_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_setup_keys_destroy`]
+
+[`Client::netbird_setup_keys_destroy`]: super::Client::netbird_setup_keys_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdSetupKeysDestroy<'a> {
+        client: &'a super::Client,
+        key_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdSetupKeysDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                key_id: Err("key_id was not initialized".to_string()),
+            }
+        }
+        pub fn key_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.key_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for key_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/setup-keys/{keyId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, key_id } = self;
+            let key_id = key_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/setup-keys/{}", client.baseurl, encode_path(& key_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_setup_keys_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

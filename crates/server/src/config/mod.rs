@@ -94,6 +94,16 @@ pub struct Config {
     #[arg(long = "bootstrap-user", env = "TOKENSTACK_BOOTSTRAP_USER", default_value = "admin")]
     pub bootstrap_user: String,
 
+    /// Start without the NetBird bootstrap owner and PAT: the instance needs setup (`GET /api/instance`) until
+    /// `POST /api/setup` creates its owner, as NetBird with its embedded identity provider starts.
+    #[arg(long = "netbird-setup", env = "TOKENSTACK_NETBIRD_SETUP")]
+    pub netbird_setup: bool,
+
+    /// Let `POST /api/setup` with `create_pat: true` create the owner's account and a PAT and return it, as
+    /// NetBird's `NB_SETUP_PAT_ENABLED=true`.
+    #[arg(long = "setup-pat-enabled", env = "TOKENSTACK_SETUP_PAT_ENABLED")]
+    pub setup_pat_enabled: bool,
+
     /// Token of the admin API under `/_tokenstack/` (`Authorization: Bearer <token>`); the admin API is
     /// disabled (404) when unset.
     #[arg(long = "admin-token", env = "TOKENSTACK_ADMIN_TOKEN", hide_env_values = true)]

@@ -33,6 +33,8 @@ pub struct ServerContext {
     pub(super) keyring: Keyring,
     /// `--authorize-as`.
     pub authorize_as: Option<String>,
+    /// `--setup-pat-enabled`: `POST /api/setup` may create a PAT (NetBird's `NB_SETUP_PAT_ENABLED=true`).
+    pub setup_pat_enabled: bool,
 }
 
 impl ServerContext {
@@ -47,6 +49,7 @@ impl ServerContext {
             limits: Limits::default(),
             keyring: Keyring::default(),
             authorize_as: None,
+            setup_pat_enabled: false,
         }
     }
 

@@ -4,9 +4,13 @@ use tokenstack_api::types;
 
 use crate::authentik::oidc::json::{Style, to_python_json};
 use crate::model::{
-    AkProvider, AkUser, AkUserType, CoreToken, Intent, NbGroup, NbUser, OAuthToken, Pat, UsedBy, UsedByAction,
+    AkProvider, AkUser, AkUserType, CoreToken, Intent, NbGroup, NbSetupKey, NbUser, OAuthToken, Pat, UsedBy,
+    UsedByAction,
 };
+use chrono::{DateTime, Utc};
+
 use crate::pagination::Page;
+use crate::secrets::Secret;
 
 /// A domain value's generated wire twin (the domain types live in `tokenstack-store`, so `From` cannot join them).
 pub trait ToWire<W> {
@@ -202,17 +206,66 @@ pub fn nb_user(user: &NbUser, caller: &NbUser) -> types::NetbirdUser {
 }
 
 /// `toGroupResponse`: `peers` are the group's peers that the account has, and tokenstack models no peers, so none
-/// (upstream writes `null` for none, against its spec; here `[]`); `resources` are not kept (see
-/// `netbird/groups.rs`). `issued` is always written, as upstream's pointer to the stored value.
+/// (upstream writes `null` for none, against its spec; here `[]`); `resources` as stored (the rules keep only
+/// upstream's four types). `issued` is always written, as upstream's pointer to the stored value.
 pub fn nb_group(group: &NbGroup) -> types::Group {
+    let resources: Vec<types::Resource> = group
+        .resources
+        .iter()
+        .filter_map(|r| Some(types::Resource { id: r.id.clone(), type_: r.kind.parse().ok()? }))
+        .collect();
     types::Group {
         id: group.id.clone(),
         issued: group.issued.parse().ok(),
         name: group.name.clone(),
         peers: Vec::new(),
         peers_count: 0,
-        resources: Vec::new(),
-        resources_count: 0,
+        resources_count: resources.len() as i64,
+        resources,
+    }
+}
+
+/// `ToResponseBody`: the hidden key, state and validity at `now`, Go's zero time for a key that never expires or
+/// was never used.
+pub fn setup_key(key: &NbSetupKey, now: DateTime<Utc>) -> types::SetupKey {
+    types::SetupKey {
+        allow_extra_dns_labels: key.allow_extra_dns_labels,
+        auto_groups: key.auto_groups.clone(),
+        ephemeral: key.ephemeral,
+        expires: key.expires_at.unwrap_or_else(go_zero_time),
+        id: key.id.clone(),
+        key: key.key_secret.clone(),
+        last_used: key.last_used.unwrap_or_else(go_zero_time),
+        name: key.name.clone(),
+        revoked: key.revoked,
+        state: key.state(now).to_string(),
+        type_: key.key_type.as_str().to_string(),
+        updated_at: key.updated_at,
+        usage_limit: key.usage_limit,
+        used_times: key.used_times,
+        valid: key.is_valid(now),
+    }
+}
+
+/// The create response: the same body with the plain key, the only time it is shown.
+pub fn setup_key_clear(key: &NbSetupKey, plain: &Secret, now: DateTime<Utc>) -> types::SetupKeyClear {
+    let shown = setup_key(key, now);
+    types::SetupKeyClear {
+        allow_extra_dns_labels: shown.allow_extra_dns_labels,
+        auto_groups: shown.auto_groups,
+        ephemeral: shown.ephemeral,
+        expires: shown.expires,
+        id: shown.id,
+        key: plain.expose().to_string(),
+        last_used: shown.last_used,
+        name: shown.name,
+        revoked: shown.revoked,
+        state: shown.state,
+        type_: shown.type_,
+        updated_at: shown.updated_at,
+        usage_limit: shown.usage_limit,
+        used_times: shown.used_times,
+        valid: shown.valid,
     }
 }
 

@@ -16,6 +16,9 @@ mod error;
 mod faults;
 mod netbird;
 mod netbird_groups;
+mod netbird_instance;
+mod netbird_setup;
+mod netbird_setup_keys;
 mod netbird_users;
 mod oauth2;
 mod observe;
@@ -49,6 +52,22 @@ macro_rules! oauth_params {
             page_size: query.page_size,
         }
     }};
+}
+
+/// A NetBird trait method: its arguments after the request context, its success body (`Empty`: upstream's `{}`)
+/// and the handler it runs inside [`observed`], with the context and those arguments.
+macro_rules! netbird {
+    ($op:ident($($arg:ident: $ty:ty),*) -> Empty = $handler:path) => {
+        netbird! { $op($($arg: $ty),*) -> serde_json::Map<String, serde_json::Value> = $handler }
+    };
+    ($op:ident($($arg:ident: $ty:ty),*) -> $ok:ty = $handler:path) => {
+        async fn $op(
+            rqctx: RequestContext<ServerContext>,
+            $($arg: $ty),*
+        ) -> Result<HttpResponseOk<$ok>, NbResponseError> {
+            observed(&rqctx, $handler(&rqctx, $($arg),*)).await
+        }
+    };
 }
 
 /// The implementation of the generated API trait; never constructed.
@@ -280,77 +299,45 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, authentik::oauth_used_by(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
     }
 
-    async fn netbird_tokens_list(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::NetbirdTokensListPath>,
-    ) -> Result<HttpResponseOk<Vec<types::PersonalAccessToken>>, NbResponseError> {
-        observed(&rqctx, netbird::netbird_tokens_list(&rqctx, path)).await
-    }
-
-    async fn netbird_tokens_create(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::NetbirdTokensCreatePath>,
-        body: TypedBody<types::PersonalAccessTokenRequest>,
-    ) -> Result<HttpResponseOk<types::PersonalAccessTokenGenerated>, NbResponseError> {
-        observed(&rqctx, netbird::netbird_tokens_create(&rqctx, path, body)).await
-    }
-
-    async fn netbird_tokens_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::NetbirdTokensRetrievePath>,
-    ) -> Result<HttpResponseOk<types::PersonalAccessToken>, NbResponseError> {
-        observed(&rqctx, netbird::netbird_tokens_retrieve(&rqctx, path)).await
-    }
-
-    async fn netbird_tokens_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::NetbirdTokensDestroyPath>,
-    ) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
-        observed(&rqctx, netbird::netbird_tokens_destroy(&rqctx, path)).await
-    }
-
-    async fn netbird_groups_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::NetbirdGroupsListQuery>,
-    ) -> Result<HttpResponseOk<Vec<types::Group>>, NbResponseError> {
-        observed(&rqctx, netbird_groups::netbird_groups_list(&rqctx, query)).await
-    }
-
-    async fn netbird_groups_create(
-        rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::GroupRequest>,
-    ) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
-        observed(&rqctx, netbird_groups::netbird_groups_create(&rqctx, body)).await
-    }
-
-    async fn netbird_users_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::NetbirdUsersListQuery>,
-    ) -> Result<HttpResponseOk<Vec<types::NetbirdUser>>, NbResponseError> {
-        observed(&rqctx, netbird_users::netbird_users_list(&rqctx, query)).await
-    }
-
-    async fn netbird_users_create(
-        rqctx: RequestContext<ServerContext>,
-        body: TypedBody<types::UserCreateRequest>,
-    ) -> Result<HttpResponseOk<types::NetbirdUser>, NbResponseError> {
-        observed(&rqctx, netbird_users::netbird_users_create(&rqctx, body)).await
-    }
-
-    async fn netbird_users_update(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::NetbirdUsersUpdatePath>,
-        body: TypedBody<types::NetbirdUserRequest>,
-    ) -> Result<HttpResponseOk<types::NetbirdUser>, NbResponseError> {
-        observed(&rqctx, netbird_users::netbird_users_update(&rqctx, path, body)).await
-    }
-
-    async fn netbird_users_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::NetbirdUsersDestroyPath>,
-    ) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
-        observed(&rqctx, netbird_users::netbird_users_destroy(&rqctx, path)).await
-    }
+    // NetBird's operations, one `netbird!` line each (see the macro).
+    netbird! { netbird_tokens_list(path: Path<params::NetbirdTokensListPath>)
+    -> Vec<types::PersonalAccessToken> = netbird::netbird_tokens_list }
+    netbird! { netbird_tokens_create(path: Path<params::NetbirdTokensCreatePath>, body: TypedBody<types::PersonalAccessTokenRequest>)
+    -> types::PersonalAccessTokenGenerated = netbird::netbird_tokens_create }
+    netbird! { netbird_tokens_retrieve(path: Path<params::NetbirdTokensRetrievePath>)
+    -> types::PersonalAccessToken = netbird::netbird_tokens_retrieve }
+    netbird! { netbird_tokens_destroy(path: Path<params::NetbirdTokensDestroyPath>)
+    -> Empty = netbird::netbird_tokens_destroy }
+    netbird! { netbird_groups_list(query: Query<params::NetbirdGroupsListQuery>)
+    -> Vec<types::Group> = netbird_groups::netbird_groups_list }
+    netbird! { netbird_groups_create(body: TypedBody<types::GroupRequest>)
+    -> types::Group = netbird_groups::netbird_groups_create }
+    netbird! { netbird_groups_retrieve(path: Path<params::NetbirdGroupsRetrievePath>)
+    -> types::Group = netbird_groups::netbird_groups_retrieve }
+    netbird! { netbird_groups_update(path: Path<params::NetbirdGroupsUpdatePath>, body: TypedBody<types::GroupRequest>)
+    -> types::Group = netbird_groups::netbird_groups_update }
+    netbird! { netbird_groups_destroy(path: Path<params::NetbirdGroupsDestroyPath>)
+    -> Empty = netbird_groups::netbird_groups_destroy }
+    netbird! { netbird_setup_keys_list() -> Vec<types::SetupKey> = netbird_setup_keys::netbird_setup_keys_list }
+    netbird! { netbird_instance_retrieve() -> types::InstanceStatus = netbird_instance::netbird_instance_retrieve }
+    netbird! { netbird_setup_create(body: TypedBody<types::SetupRequest>)
+    -> types::SetupResponse = netbird_setup::netbird_setup_create }
+    netbird! { netbird_setup_keys_create(body: TypedBody<types::CreateSetupKeyRequest>)
+    -> types::SetupKeyClear = netbird_setup_keys::netbird_setup_keys_create }
+    netbird! { netbird_setup_keys_retrieve(path: Path<params::NetbirdSetupKeysRetrievePath>)
+    -> types::SetupKey = netbird_setup_keys::netbird_setup_keys_retrieve }
+    netbird! { netbird_setup_keys_update(path: Path<params::NetbirdSetupKeysUpdatePath>, body: TypedBody<types::SetupKeyRequest>)
+    -> types::SetupKey = netbird_setup_keys::netbird_setup_keys_update }
+    netbird! { netbird_setup_keys_destroy(path: Path<params::NetbirdSetupKeysDestroyPath>)
+    -> Empty = netbird_setup_keys::netbird_setup_keys_destroy }
+    netbird! { netbird_users_list(query: Query<params::NetbirdUsersListQuery>)
+    -> Vec<types::NetbirdUser> = netbird_users::netbird_users_list }
+    netbird! { netbird_users_create(body: TypedBody<types::UserCreateRequest>)
+    -> types::NetbirdUser = netbird_users::netbird_users_create }
+    netbird! { netbird_users_update(path: Path<params::NetbirdUsersUpdatePath>, body: TypedBody<types::NetbirdUserRequest>)
+    -> types::NetbirdUser = netbird_users::netbird_users_update }
+    netbird! { netbird_users_destroy(path: Path<params::NetbirdUsersDestroyPath>)
+    -> Empty = netbird_users::netbird_users_destroy }
 
     async fn healthz(
         rqctx: RequestContext<ServerContext>,

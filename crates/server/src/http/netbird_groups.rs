@@ -1,6 +1,7 @@
-//! NetBird's group operations (`/api/groups`): extract, call the rules of [`crate::netbird`], convert.
+//! NetBird's group operations (`/api/groups`, `/api/groups/{groupId}`): extract, call the rules of
+//! [`crate::netbird`], convert.
 
-use dropshot::{HttpResponseOk, Query, RequestContext, TypedBody};
+use dropshot::{HttpResponseOk, Path, Query, RequestContext, TypedBody};
 use tokenstack_api::{params, types};
 
 use super::ServerContext;
@@ -26,4 +27,35 @@ pub(super) async fn netbird_groups_create(
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.create_group(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseOk(convert::nb_group(&group)))
+}
+
+pub(super) async fn netbird_groups_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::NetbirdGroupsRetrievePath>,
+) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
+    let nb = rqctx.context().netbird();
+    let caller = nb.authenticate(authorization(rqctx)).await?;
+    let group = nb.get_group(&caller, &path.into_inner().group_id).await?;
+    Ok(HttpResponseOk(convert::nb_group(&group)))
+}
+
+pub(super) async fn netbird_groups_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::NetbirdGroupsUpdatePath>,
+    body: TypedBody<types::GroupRequest>,
+) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
+    let nb = rqctx.context().netbird();
+    let caller = nb.authenticate(authorization(rqctx)).await?;
+    let group = nb.update_group(&caller, &path.into_inner().group_id, &body.into_inner().0).await?;
+    Ok(HttpResponseOk(convert::nb_group(&group)))
+}
+
+pub(super) async fn netbird_groups_destroy(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::NetbirdGroupsDestroyPath>,
+) -> Result<HttpResponseOk<serde_json::Map<String, serde_json::Value>>, NbResponseError> {
+    let nb = rqctx.context().netbird();
+    let caller = nb.authenticate(authorization(rqctx)).await?;
+    nb.delete_group(&caller, &path.into_inner().group_id).await?;
+    Ok(HttpResponseOk(serde_json::Map::new()))
 }

@@ -66,6 +66,14 @@ impl<'a> GoStruct<'a> {
         }
     }
 
+    /// A `*int` field: `None` when absent or `null`.
+    pub(super) fn optional_int(&mut self, name: &str) -> Result<Option<i64>, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.int(name).map(Some),
+        }
+    }
+
     /// An `int` field (64-bit): a JSON integer literal in range; fractions and exponents do not decode.
     pub(super) fn int(&mut self, name: &str) -> Result<i64, NbError> {
         match self.get(name) {

@@ -1,10 +1,14 @@
 //! NetBird rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT
-//! CRUD; users (`users.rs`) and groups (`groups.rs`) with their role matrices.
+//! CRUD; users (`users.rs`), groups (`groups.rs`) and setup keys (`setup_keys.rs`) with their role matrices; the
+//! instance status (`instance.rs`) and its setup (`setup.rs`).
 
 mod auth;
 mod decode;
 mod groups;
+mod instance;
 mod pats;
+mod setup;
+mod setup_keys;
 #[cfg(test)]
 mod tests;
 mod users;
@@ -91,6 +95,49 @@ pub enum NbError {
     /// tokenstack's `--max-text-chars`; upstream has no such limit.
     #[error("group name can't be longer than {0} characters")]
     GroupNameTooLong(usize),
+    /// A group resource whose type is none of upstream's four (upstream stores any string and cannot write it
+    /// back within its own schema).
+    #[error("unknown resource type {0}")]
+    UnknownResourceType(String),
+    #[error("updating group all is not allowed")]
+    UpdateAllGroup,
+    /// `DeleteGroup` refused: the handler writes the error's own text (not lower-cased) with 400, whatever its
+    /// kind, because `DeleteGroups` joins the errors (`errors.Join`).
+    #[error("{0}")]
+    DeleteGroupRefused(String),
+    #[error("setup key name shouldn't be empty")]
+    EmptySetupKeyName,
+    #[error("unknown setup key type {0}")]
+    UnknownSetupKeyType(String),
+    #[error(
+        "usage_limit {0} is not valid for a one-off setup key, which can be used once; use type reusable for a key \
+         that can be used more than once"
+    )]
+    OneOffUsageLimit(i64),
+    /// Upstream's `expiresIn can not be in the past`, lower-cased by `util.WriteError`.
+    #[error("expiresin can not be in the past")]
+    ExpiresInPast,
+    /// `validateSetupKeyAutoGroups` refused (`group not found: <id>` or `can't add 'All' group to the setup key`).
+    #[error("invalid auto groups: {0}")]
+    InvalidAutoGroups(String),
+    /// Upstream's `setup key AutoGroups field is invalid`, lower-cased.
+    #[error("setup key autogroups field is invalid")]
+    SetupKeyAutoGroupsAbsent,
+    #[error("setup key: {0} not found")]
+    SetupKeyNotFound(String),
+    #[error("can't un-revoke a revoked setup key")]
+    UnRevoke,
+    /// tokenstack's `--max-text-chars`; upstream has no such limit.
+    #[error("setup key name can't be longer than {0} characters")]
+    SetupKeyNameTooLong(usize),
+    /// `POST /api/setup` with a body that does not decode (`WriteErrorResponse`, 400).
+    #[error("invalid request body")]
+    SetupBadBody,
+    /// `validateSetupInfo` and `normalizeSetupOptions` (422).
+    #[error("{0}")]
+    SetupInvalid(&'static str),
+    #[error("setup already completed")]
+    SetupCompleted,
     #[error("self deletion is not allowed")]
     SelfDeletion,
     #[error("can't delete a user with the owner role")]
@@ -110,7 +157,9 @@ impl NbError {
         match self {
             Self::NoAuth | Self::TokenInvalid => NbErrorKind::Unauthorized,
             Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => NbErrorKind::Forbidden,
-            Self::UserNotFound(_) | Self::PatNotFound(_) | Self::GroupNotFound(_) => NbErrorKind::NotFound,
+            Self::UserNotFound(_) | Self::PatNotFound(_) | Self::GroupNotFound(_) | Self::SetupKeyNotFound(_) => {
+                NbErrorKind::NotFound
+            }
             Self::EmptyName
             | Self::BadExpiration
             | Self::InvalidUserId
@@ -124,12 +173,25 @@ impl NbError {
             | Self::PatQuota(_)
             | Self::EmptyGroupName
             | Self::GroupNameTooLong(_)
+            | Self::UnknownResourceType(_)
+            | Self::UpdateAllGroup
+            | Self::EmptySetupKeyName
+            | Self::UnknownSetupKeyType(_)
+            | Self::OneOffUsageLimit(_)
+            | Self::ExpiresInPast
+            | Self::InvalidAutoGroups(_)
+            | Self::SetupKeyAutoGroupsAbsent
+            | Self::UnRevoke
+            | Self::SetupKeyNameTooLong(_)
+            | Self::SetupInvalid(_)
             | Self::SelfDeletion => NbErrorKind::InvalidArgument,
             Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
             Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,
             Self::GroupExists(_) => NbErrorKind::AlreadyExists,
-            Self::NoIdpManager => NbErrorKind::PreconditionFailed,
-            Self::InvalidJson | Self::AutoGroupsAbsent => NbErrorKind::BadRequest,
+            Self::NoIdpManager | Self::SetupCompleted => NbErrorKind::PreconditionFailed,
+            Self::InvalidJson | Self::AutoGroupsAbsent | Self::DeleteGroupRefused(_) | Self::SetupBadBody => {
+                NbErrorKind::BadRequest
+            }
             Self::Store(_) => NbErrorKind::Internal,
         }
     }
@@ -139,9 +201,13 @@ impl NbError {
     pub fn public_message(&self) -> String {
         match self {
             Self::Store(_) => "internal server error".to_owned(),
-            Self::UnknownRole(_) | Self::UpdateRefused { .. } | Self::GroupNotFound(_) | Self::GroupExists(_) => {
-                self.to_string().to_lowercase()
-            }
+            Self::UnknownRole(_)
+            | Self::UpdateRefused { .. }
+            | Self::GroupNotFound(_)
+            | Self::GroupExists(_)
+            | Self::UnknownSetupKeyType(_)
+            | Self::InvalidAutoGroups(_)
+            | Self::SetupKeyNotFound(_) => self.to_string().to_lowercase(),
             other => other.to_string(),
         }
     }

@@ -4,7 +4,7 @@ use chrono::{TimeDelta, TimeZone};
 
 use super::groups::all_group;
 use super::*;
-use crate::model::{NbGroup, NbUser};
+use crate::model::{NbGroup, NbSetupKey, NbUser};
 use crate::store::{Field, MemoryStore, Store};
 use crate::test_rows::nb_user;
 
@@ -325,4 +325,32 @@ async fn groups_create_keeps_each_peer_once_and_refuses_a_taken_name() {
     assert_eq!(msg(long), (NbErrorKind::InvalidArgument, "group name can't be longer than 5 characters".to_owned()));
     let control = nb.create_group(&owner, &serde_json::json!({"name": "a\u{0}b"})).await;
     assert_eq!(msg(control).0, NbErrorKind::InvalidArgument);
+}
+
+#[tokio::test]
+async fn setup_keys_are_stored_hashed_and_never_logged() {
+    let e = env().await;
+    let body = serde_json::json!({"name": "ci", "type": "one-off", "expires_in": 60, "usage_limit": 1});
+    let owner = e.user("owner").await;
+    let (plain, created) = e.nb().create_setup_key(&owner, &body).await.unwrap();
+    let stored = e.store.get::<NbSetupKey>(Field::Id, &created.id).await.unwrap();
+    assert_eq!(stored.key_hash, crate::secrets::hash_setup_key(plain.expose()));
+    assert_eq!(stored.key_secret, format!("{}****", &plain.expose()[..5]));
+    let everything = format!("{stored:?} {plain:?} {plain}");
+    assert!(!everything.contains(plain.expose()) && !everything.contains(&stored.key_hash), "{everything}");
+    assert_eq!((stored.expires_at, stored.usage_limit), (Some(e.now + TimeDelta::seconds(60)), 1));
+    // The stored row is found by the hash of the key, as a joining peer's would be.
+    let by_hash = e.store.get::<NbSetupKey>(Field::HashedToken, &stored.key_hash).await.unwrap();
+    assert_eq!(by_hash, stored);
+}
+
+#[tokio::test]
+async fn setup_is_required_only_while_no_owner_exists() {
+    let e = Env { store: Box::new(MemoryStore::new()), now: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() };
+    assert!(e.nb().setup_required().await.unwrap(), "an empty instance");
+    e.add(nb_user("auditor", "acc1", NbRole::Auditor)).await;
+    e.add(NbUser { is_service_user: true, ..nb_user("bot", "acc1", NbRole::Admin) }).await;
+    assert!(e.nb().setup_required().await.unwrap(), "users, but no owner");
+    e.add(nb_user("boss", "acc2", NbRole::Owner)).await;
+    assert!(!e.nb().setup_required().await.unwrap());
 }

@@ -27,6 +27,8 @@ pub struct Bootstrap {
     /// only whoever received it at the first start knows it.
     pub netbird_pat: Option<Secret>,
     pub netbird_generated: bool,
+    /// `--netbird-setup`: no NetBird owner is made here; `POST /api/setup` makes it.
+    pub netbird_setup: bool,
     /// The email `akadmin` gets when it is created (a state load re-creates it with this one).
     pub admin_email: String,
 }
@@ -44,17 +46,18 @@ pub async fn bootstrap(
     netbird_pat: Option<String>,
     netbird_user: &str,
 ) -> Result<Bootstrap, SeedError> {
-    bootstrap_with_email(store, now, authentik_key, netbird_pat, netbird_user, DEFAULT_ADMIN_EMAIL).await
+    bootstrap_with_email(store, now, authentik_key, netbird_pat, Some(netbird_user), DEFAULT_ADMIN_EMAIL).await
 }
 
 /// [`bootstrap`] with the email a new `akadmin` gets (`--bootstrap-email`, authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`):
-/// like authentik's blueprint, only at the creation of the user; an existing `akadmin` keeps its email.
+/// like authentik's blueprint, only at the creation of the user; an existing `akadmin` keeps its email. Without a
+/// `netbird_user` (`--netbird-setup`) no NetBird owner or PAT is made: `POST /api/setup` makes the owner.
 pub async fn bootstrap_with_email(
     store: &dyn Store,
     now: DateTime<Utc>,
     authentik_key: Option<String>,
     netbird_pat: Option<String>,
-    netbird_user: &str,
+    netbird_user: Option<&str>,
     admin_email: &str,
 ) -> Result<Bootstrap, SeedError> {
     if let Some(pat) = &netbird_pat {
@@ -87,6 +90,17 @@ pub async fn bootstrap_with_email(
         Err(err) => return Err(err.into()),
     };
     let (key, authentik_generated) = bootstrap_token(store, admin.pk, authentik_key).await?;
+    let Some(netbird_user) = netbird_user else {
+        return Ok(Bootstrap {
+            authentik_key: key,
+            authentik_generated,
+            netbird_user: String::new(),
+            netbird_pat: None,
+            netbird_generated: false,
+            netbird_setup: true,
+            admin_email: admin_email.to_string(),
+        });
+    };
     let (netbird_pat, netbird_generated) = bootstrap_pat(store, now, netbird_pat, netbird_user).await?;
     // The owner's account has its `All` group, as every NetBird account from its creation.
     let owner = store.get::<NbUser>(Field::Id, netbird_user).await?;
@@ -97,6 +111,7 @@ pub async fn bootstrap_with_email(
         netbird_user: netbird_user.to_string(),
         netbird_pat,
         netbird_generated,
+        netbird_setup: false,
         admin_email: admin_email.to_string(),
     })
 }

@@ -426,6 +426,7 @@ impl SeedFile {
             key_pairs: ak.key_pairs,
             nb_groups: Vec::new(),
             scope_mappings: crate::authentik::with_managed_scope_mappings(ak.scope_mappings),
+            nb_setup_keys: Vec::new(),
         })
     }
 }

@@ -76,6 +76,36 @@ fn cases() -> Vec<(&'static str, String, String, Option<Vec<u8>>)> {
         ("GET", "/api/groups?name=%FF".to_string(), nb.clone(), None),
         ("POST", "/api/groups".to_string(), nb.clone(), Some(br#"{"name": "a\u0000", "peers": ["\u0000"]}"#.to_vec())),
         ("POST", "/api/groups".to_string(), nb.clone(), Some(br#"{"name": "x", "peers": ["p\u0000"]}"#.to_vec())),
+        ("GET", "/api/groups/%00".to_string(), nb.clone(), None),
+        ("PUT", "/api/groups/%FF".to_string(), nb.clone(), Some(br#"{"name": "x"}"#.to_vec())),
+        ("DELETE", "/api/groups/a%00b".to_string(), nb.clone(), None),
+        ("GET", "/api/setup-keys/%00".to_string(), nb.clone(), None),
+        ("PUT", "/api/setup-keys/%00".to_string(), nb.clone(), Some(br#"{"auto_groups": ["\u0000"]}"#.to_vec())),
+        ("DELETE", "/api/setup-keys/%00".to_string(), nb.clone(), None),
+        (
+            "POST",
+            "/api/setup-keys".to_string(),
+            nb.clone(),
+            Some(br#"{"name": "\u0000", "type": "reusable"}"#.to_vec()),
+        ),
+        (
+            "POST",
+            "/api/setup-keys".to_string(),
+            nb.clone(),
+            Some(
+                br#"{"name": "k", "type": "reusable", "auto_groups": ["\u0000"], "expires_in": 9223372036854775807}"#
+                    .to_vec(),
+            ),
+        ),
+        (
+            "POST",
+            "/api/setup-keys".to_string(),
+            nb.clone(),
+            Some(
+                br#"{"name": "k", "type": "reusable", "expires_in": 9223372036, "usage_limit": -9223372036854775808}"#
+                    .to_vec(),
+            ),
+        ),
         ("GET", "/api/users/admin/tokens".to_string(), "Token nbp_".to_string(), None),
         ("GET", "/api/users/admin/tokens".to_string(), format!("Token {}", "n".repeat(8_000)), None),
     ];

@@ -10,20 +10,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, TimeZone, Utc};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
     AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent, NbGroup,
-    NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+    NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat, SetupKeyType,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::query::Listing;
-use tokenstack_server::store::resource::{NbGroupColumn, NbUserColumn};
+use tokenstack_server::store::resource::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};
 use tokenstack_server::store::{
     self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, Field, MemoryStore, OAuthField, OAuthQuery,
     PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
@@ -370,10 +370,12 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     s.insert(key_pair("signing")).await.unwrap();
     s.insert(key_pair("another")).await.unwrap();
     s.insert(NbGroup::new("g1", "acc", "All")).await.unwrap();
+    s.insert(setup_key("k1", "acc", "sk1")).await.unwrap();
     s.insert_authorization_code(code("c1", 10, 2)).await.unwrap();
     let snapshot = s.export().await.unwrap();
     assert_eq!(snapshot.key_pairs, s.all::<AkKeyPair>().await.unwrap(), "by name, as listed");
     assert_eq!(snapshot.nb_groups.len(), 1);
+    assert_eq!(snapshot.nb_setup_keys, [setup_key("k1", "acc", "sk1")]);
 
     let json = serde_json::to_string(&snapshot).unwrap();
     let parsed: Snapshot = serde_json::from_str(&json).unwrap();
@@ -387,6 +389,7 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     assert_eq!(t.all::<AkKeyPair>().await.unwrap(), snapshot.key_pairs);
     assert_eq!(t.get::<AkKeyPair>(Field::Pk, snapshot.key_pairs[1].pk).await.unwrap().name, "signing");
     assert_eq!(t.get::<NbGroup>(Field::Id, "g1").await.unwrap().name, "All");
+    assert_eq!(t.get::<NbSetupKey>(Field::HashedToken, "sk1").await.unwrap().id, "k1");
     assert_eq!(t.oauth_token_by_token(OAuthKind::Access, "tok-1").await.unwrap().user, 2, "the value index too");
     assert_eq!(t.take_authorization_code("c1").await, Err(StoreError::NotFound), "codes are not exported");
 
@@ -1091,6 +1094,58 @@ async fn listings_of_declared_resources(s: Arc<dyn Store>) {
     assert_eq!(s.get::<NbGroup>(Field::Id, "g2").await, Err(StoreError::NotFound));
 }
 
+fn setup_key(id: &str, account: &str, hash: &str) -> NbSetupKey {
+    let at = Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() + TimeDelta::microseconds(123_456);
+    NbSetupKey {
+        id: id.into(),
+        account_id: account.into(),
+        key_hash: hash.into(),
+        key_secret: "A6160****".into(),
+        name: format!("key {id}"),
+        key_type: SetupKeyType::Reusable,
+        created_at: at,
+        expires_at: Some(at + TimeDelta::days(1)),
+        updated_at: at,
+        revoked: false,
+        used_times: 0,
+        last_used: None,
+        auto_groups: vec!["g2".into()],
+        usage_limit: 0,
+        ephemeral: true,
+        allow_extra_dns_labels: false,
+    }
+}
+
+async fn setup_keys_and_group_resources(s: Arc<dyn Store>) {
+    for (id, account, hash) in [("k1", "a", "h1"), ("k2", "b", "h2"), ("k3", "a", "h3")] {
+        s.insert(setup_key(id, account, hash)).await.unwrap();
+    }
+    assert_eq!(s.insert(setup_key("k1", "b", "h9")).await, Err(StoreError::Duplicate { field: Field::Id }));
+    assert_eq!(s.insert(setup_key("k9", "b", "h1")).await, Err(StoreError::Duplicate { field: Field::HashedToken }));
+    assert_eq!(s.get::<NbSetupKey>(Field::HashedToken, "h2").await.unwrap(), setup_key("k2", "b", "h2"));
+    let in_a = Listing::new(None, &[], NbSetupKeyColumn::Id, PageRequest::all())
+        .filter(NbSetupKeyColumn::AccountId, Some("a".to_string()));
+    let ids = s.list::<NbSetupKey>(&in_a).await.unwrap().items.into_iter().map(|k| k.id).collect::<Vec<_>>();
+    assert_eq!(ids, ["k1", "k3"]);
+    let used = NbSetupKey {
+        revoked: true,
+        used_times: 3,
+        last_used: Some(Utc.with_ymd_and_hms(2026, 8, 23, 0, 0, 0).unwrap()),
+        expires_at: None,
+        ..setup_key("k1", "a", "h1")
+    };
+    s.replace(used.clone()).await.unwrap();
+    assert_eq!(s.get::<NbSetupKey>(Field::Id, "k1").await.unwrap(), used, "every field round-trips");
+    s.delete::<NbSetupKey>("k3").await.unwrap();
+    assert_eq!(s.get::<NbSetupKey>(Field::HashedToken, "h3").await, Err(StoreError::NotFound));
+    assert_eq!(s.delete::<NbSetupKey>("k3").await, Err(StoreError::NotFound));
+
+    let resources = vec![NbResource { id: "r1".into(), kind: "host".into() }];
+    let group = NbGroup { resources, peers: vec!["p1".into()], ..NbGroup::new("g1", "a", "devs") };
+    s.insert(group.clone()).await.unwrap();
+    assert_eq!(s.get::<NbGroup>(Field::Id, "g1").await.unwrap(), group);
+}
+
 async fn providers_and_applications(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     place(&s, &[(5, "grafana"), (3, "wiki")]).await;
@@ -1176,6 +1231,7 @@ conformance_cases![
     providers_and_applications,
     allocated_keys,
     listings_of_declared_resources,
+    setup_keys_and_group_resources,
     core_token_insert_get_and_duplicates,
     replace_keeps_pk_and_reindexes,
     delete_and_set_key,

@@ -1,5 +1,8 @@
-//! NetBird's account objects beyond users and PATs: groups.
+//! NetBird's account objects beyond users and PATs: groups and setup keys.
 
+use std::fmt;
+
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The name of the group every account has, which holds every peer (`types.GroupAllName`).
@@ -19,6 +22,18 @@ pub struct NbGroup {
     /// The ids of its peers.
     #[serde(default)]
     pub peers: Vec<String>,
+    /// The network resources it holds (`types.Resource`), as the API gave them.
+    #[serde(default)]
+    pub resources: Vec<NbResource>,
+}
+
+/// A resource of a group (`types.Resource`): an id and its type (`peer`, `host`, `subnet` or `domain`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NbResource {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 fn default_issued() -> String {
@@ -34,6 +49,118 @@ impl NbGroup {
             name: name.into(),
             issued: default_issued(),
             peers: Vec::new(),
+            resources: Vec::new(),
         }
+    }
+}
+
+/// A setup key's type (`types.SetupKeyType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetupKeyType {
+    #[serde(rename = "reusable")]
+    Reusable,
+    #[serde(rename = "one-off")]
+    OneOff,
+}
+
+impl SetupKeyType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetupKeyType::Reusable => "reusable",
+            SetupKeyType::OneOff => "one-off",
+        }
+    }
+
+    /// The type of a wire name, exactly (upstream compares the string).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "reusable" => Some(SetupKeyType::Reusable),
+            "one-off" => Some(SetupKeyType::OneOff),
+            _ => None,
+        }
+    }
+}
+
+/// A NetBird setup key (`types.SetupKey`): only the hash of the plain key is kept (`key_hash`, upstream's `Key`:
+/// base64 of its SHA-256), with the hidden form the API shows (`key_secret`: its first 5 characters and `****`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NbSetupKey {
+    pub id: String,
+    pub account_id: String,
+    pub key_hash: String,
+    pub key_secret: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub key_type: SetupKeyType,
+    pub created_at: DateTime<Utc>,
+    /// `None`: the key never expires.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub revoked: bool,
+    #[serde(default)]
+    pub used_times: i64,
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub auto_groups: Vec<String>,
+    /// 0 (or less): unlimited; a one-off key has 1.
+    #[serde(default)]
+    pub usage_limit: i64,
+    #[serde(default)]
+    pub ephemeral: bool,
+    #[serde(default)]
+    pub allow_extra_dns_labels: bool,
+}
+
+impl NbSetupKey {
+    /// `IsExpired`: a key with an expiry is expired once `now` is after it.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| now > at)
+    }
+
+    /// `IsOverUsed`: a one-off key counts as limited to 1 whatever its stored limit; 0 or less is unlimited.
+    pub fn is_overused(&self) -> bool {
+        let limit = if self.key_type == SetupKeyType::OneOff { 1 } else { self.usage_limit };
+        limit > 0 && self.used_times >= limit
+    }
+
+    /// `IsValid`: not revoked, not expired, not overused.
+    pub fn is_valid(&self, now: DateTime<Utc>) -> bool {
+        !self.revoked && !self.is_expired(now) && !self.is_overused()
+    }
+
+    /// `ToResponseBody`'s state: expired, then revoked, then overused, else valid.
+    pub fn state(&self, now: DateTime<Utc>) -> &'static str {
+        if self.is_expired(now) {
+            "expired"
+        } else if self.revoked {
+            "revoked"
+        } else if self.is_overused() {
+            "overused"
+        } else {
+            "valid"
+        }
+    }
+}
+
+/// The hash stays out of logs.
+impl fmt::Debug for NbSetupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NbSetupKey")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("key_hash", &"***")
+            .field("key_secret", &self.key_secret)
+            .field("name", &self.name)
+            .field("key_type", &self.key_type)
+            .field("expires_at", &self.expires_at)
+            .field("revoked", &self.revoked)
+            .field("used_times", &self.used_times)
+            .field("usage_limit", &self.usage_limit)
+            .finish_non_exhaustive()
     }
 }

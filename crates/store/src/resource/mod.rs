@@ -21,7 +21,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbUser};
+use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbSetupKey, NbUser};
 use crate::query::{Column, Value};
 use crate::sql::Param;
 use crate::sql::driver::SqlRow;
@@ -341,6 +341,7 @@ pub(crate) const RESOURCES: &[&Table] = &[
     AkScopeMapping::TABLE,
     NbUser::TABLE,
     NbGroup::TABLE,
+    NbSetupKey::TABLE,
 ];
 
 /// The declaration of the table `name`, if it is a declared resource's.
@@ -384,4 +385,4 @@ mod authentik;
 mod netbird;
 
 pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
-pub use netbird::{NbGroupColumn, NbUserColumn};
+pub use netbird::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};

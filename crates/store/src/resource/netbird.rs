@@ -1,9 +1,9 @@
-//! The declarations of NetBird's stored resources: groups and users.
+//! The declarations of NetBird's stored resources: groups, users and setup keys.
 
 use super::{Child, OnDelete};
 use super::{Codec, DeclaredColumn, Field, Key, PrimaryKey, Resource, Table, decode_erased, encode_erased};
 use crate::StoreError;
-use crate::model::{NbGroup, NbUser};
+use crate::model::{NbGroup, NbSetupKey, NbUser};
 use crate::query::{Column, Value};
 use crate::sql::driver::SqlRow;
 use crate::sql::{Param, from_json, to_json};
@@ -93,6 +93,56 @@ impl Resource for NbUser {
         match column {
             NbUserColumn::Id => Value::text(&self.id),
             NbUserColumn::AccountId => Value::text(&self.account_id),
+        }
+    }
+}
+
+columns! {
+    /// The listing columns of NetBird setup keys.
+    NbSetupKeyColumn { Id => "id", AccountId => "account_id" }
+}
+
+impl Codec for NbSetupKey {
+    fn encode(&self) -> Result<Vec<Param>, StoreError> {
+        Ok(vec![
+            self.id.as_str().into(),
+            self.account_id.as_str().into(),
+            self.key_hash.as_str().into(),
+            to_json(self)?.into(),
+        ])
+    }
+
+    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
+        from_json(&row.text("data")?)
+    }
+}
+
+impl Resource for NbSetupKey {
+    const TABLE: &'static Table = &Table {
+        name: "nb_setup_keys",
+        pk: PrimaryKey::Given,
+        unique: &[(Field::Id, "id"), (Field::HashedToken, "hashed_token")],
+        columns: &["id", "account_id", "hashed_token", "data"],
+        parents: &[],
+        children: &[],
+        order: "id",
+        encode: encode_erased::<Self>,
+        decode: decode_erased::<Self>,
+    };
+    type Column = NbSetupKeyColumn;
+
+    fn key(&self, field: Field) -> Option<Key> {
+        match field {
+            Field::Id => Some(Key::from(&self.id)),
+            Field::HashedToken => Some(Key::from(&self.key_hash)),
+            _ => None,
+        }
+    }
+
+    fn value(&self, column: NbSetupKeyColumn) -> Value<'_> {
+        match column {
+            NbSetupKeyColumn::Id => Value::text(&self.id),
+            NbSetupKeyColumn::AccountId => Value::text(&self.account_id),
         }
     }
 }

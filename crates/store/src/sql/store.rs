@@ -83,6 +83,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
         .write_tx(move |conn| {
             Box::pin(async move {
                 for table in [
+                    "nb_setup_keys",
                     "nb_groups",
                     "pats",
                     "nb_users",
@@ -113,6 +114,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.key_pairs).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_groups).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.scope_mappings).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_setup_keys).await?;
                 Ok(())
             })
         })
@@ -368,6 +370,7 @@ impl<D: Driver> Store for D {
             key_pairs: resources::export(&mut tx).await?,
             nb_groups: resources::export(&mut tx).await?,
             scope_mappings: resources::export(&mut tx).await?,
+            nb_setup_keys: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)
