@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokenstack_client::types;
 
-use crate::support::{ADMIN_PAT, TestServer, error_of};
+use crate::support::{ADMIN_PAT, AUDITOR_PAT, NETADMIN_PAT, SERVICE_PAT, TestServer, USER_ROLE_PAT, error_of};
 
 async fn setup_server(setup_pat_enabled: bool) -> TestServer {
     TestServer::start_with(|config| {
@@ -68,6 +68,8 @@ async fn the_harness_bootstraps_through_setup_and_goes_on_with_its_pat() {
 
     // The harness goes on with the PAT: the owner, the account's `All` group, a group and the agents' key.
     let owner = server.netbird(&pat);
+    let me = owner.netbird_users_current().send().await.expect("current").into_inner();
+    assert_eq!((me.id.as_str(), me.role.as_str()), (done.user_id.as_str(), "owner"));
     let users = owner.netbird_users_list().send().await.expect("users").into_inner();
     let me = users.iter().find(|u| u.is_current == Some(true)).expect("the owner");
     assert_eq!(
@@ -129,4 +131,36 @@ async fn without_setup_pats_create_pat_is_ignored_and_a_bootstrapped_instance_re
         .await;
     let message = both.err().expect("refused").to_string();
     assert!(message.contains("--netbird-setup"), "{message}");
+}
+
+#[tokio::test]
+async fn current_user_shows_the_caller_with_its_roles_permissions() {
+    let server = TestServer::start().await;
+    let me = server.netbird(ADMIN_PAT).netbird_users_current().send().await.expect("current").into_inner();
+    assert_eq!((me.id.as_str(), me.role.as_str(), me.is_current), ("admin", "owner", Some(true)));
+    let permissions = me.permissions.expect("permissions");
+    assert_eq!((permissions.is_restricted, permissions.modules.len()), (false, 24));
+    assert!(permissions.modules.values().all(|ops| ops.len() == 4 && ops.values().all(|allowed| *allowed)));
+
+    let auditor = server.netbird(AUDITOR_PAT).netbird_users_current().send().await.expect("current").into_inner();
+    let modules = auditor.permissions.expect("permissions").modules;
+    assert!(modules["setup_keys"]["read"] && !modules["setup_keys"]["create"]);
+    let netadmin = server.netbird(NETADMIN_PAT).netbird_users_current().send().await.expect("current").into_inner();
+    let modules = netadmin.permissions.expect("permissions").modules;
+    assert!(modules["groups"]["delete"] && modules["setup_keys"]["read"] && !modules["setup_keys"]["delete"]);
+    // A user of role `user` sees nothing and its peers view is restricted (new accounts block regular users).
+    let user = server.netbird(USER_ROLE_PAT).netbird_users_current().send().await.expect("current").into_inner();
+    let permissions = user.permissions.expect("permissions");
+    assert!(permissions.is_restricted);
+    assert!(permissions.modules.values().all(|ops| ops.values().all(|allowed| !allowed)));
+
+    // A service user is refused, whatever it may read elsewhere.
+    let service = server.netbird(SERVICE_PAT).netbird_users_current().send().await;
+    assert_eq!(error_of(service), (403, json!({"message": "permission denied", "code": 403})));
+    let anonymous = server.client("").netbird_users_current().send().await;
+    assert_eq!(error_of(anonymous), (401, json!({"message": "no valid authentication provided", "code": 401})));
+    // `current` shares its route with `/api/users/{userId}`, which has no GET.
+    let auth = format!("Token {ADMIN_PAT}");
+    let response = server.raw(Method::GET, "/api/users/admin", Some(&auth), None).await;
+    assert_eq!(response, (405, json!({"message": "method not allowed", "code": 405})));
 }

@@ -95,10 +95,12 @@ def test_revoke_once_delete_and_expire_with_the_clock(tokenstack):
 
 
 def test_the_harness_sequence_after_its_setup_steps(tokenstack):
-    """NetBird's e2e harness (`e2e/harness/bootstrap.go`) minus `POST /api/setup`, `GET /api/users/current` and
-    `GET /api/accounts`, which tokenstack does not serve yet: its owner exists from the start."""
+    """NetBird's e2e harness (`e2e/harness/bootstrap.go`) minus `POST /api/setup` (the plugin's server has its
+    owner from the start; `--netbird-setup` is tested in tests/integration/netbird_setup.rs) and `GET /api/accounts`,
+    which tokenstack does not serve yet."""
     owner = client(tokenstack)
     assert owner.instance.get_status() == {"setup_required": False}
+    assert owner.users.get_current()["role"] == "owner"
     all_group = [g for g in owner.groups.list() if g["name"] == "All"]
     assert len(all_group) == 1
     group = owner.groups.create(GroupCreate(name=f"e2e-{uuid.uuid4().hex[:8]}"))
@@ -106,3 +108,12 @@ def test_the_harness_sequence_after_its_setup_steps(tokenstack):
         name="e2e-agents", type="reusable", expires_in=86400, usage_limit=0, auto_groups=[]))
     assert (key["state"], key["auto_groups"], len(key["key"])) == ("valid", [], 36)
     assert group["id"] in {g["id"] for g in owner.groups.list()}
+
+
+def test_current_user_with_permissions(tokenstack):
+    me = client(tokenstack).users.get_current()
+    assert (me["id"], me["role"], me["is_current"]) == (tokenstack.netbird_user, "owner", True)
+    assert me["permissions"]["modules"]["setup_keys"] == {"read": True, "create": True, "update": True, "delete": True}
+    auditor = client(tokenstack, AUDITOR_PAT).users.get_current()
+    assert auditor["permissions"]["modules"]["setup_keys"] == {"read": True, "create": False, "update": False,
+                                                              "delete": False}

@@ -4959,6 +4959,12 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub service_user: Option<::std::string::String>,
     }
+    ///Path parameters of `netbird_users_current`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdUsersCurrentPath {
+        #[serde(rename = "userId")]
+        pub user_id: ::std::string::String,
+    }
     ///Path parameters of `netbird_users_update`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct NetbirdUsersUpdatePath {
@@ -5745,6 +5751,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "netbird_setup_keys_destroy",
     "netbird_users_list",
     "netbird_users_create",
+    "netbird_users_current",
     "netbird_users_update",
     "netbird_users_destroy",
     "netbird_tokens_list",
@@ -5818,6 +5825,7 @@ pub const OPERATION_IDS: &[&str] = &[
 /// `(operationId, served by, literal, path parameter)`: the endpoint `served by` answers the operation when
 /// the path parameter is the literal.
 pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
+    ("netbird_users_current", "netbird_users_current", "current", "userId"),
     ("core_users_me_retrieve", "core_users_retrieve", "me", "id"),
     (
         "core_users_service_account_create",
@@ -5892,6 +5900,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("netbird_setup_keys_destroy", &["Setup Keys"]),
     ("netbird_users_list", &["Users"]),
     ("netbird_users_create", &["Users"]),
+    ("netbird_users_current", &["Users"]),
     ("netbird_users_update", &["Users"]),
     ("netbird_users_destroy", &["Users"]),
     ("netbird_tokens_list", &["Tokens"]),
@@ -6328,6 +6337,20 @@ pub trait TokenApi {
     async fn netbird_users_create(
         rqctx: dropshot::RequestContext<Self::Context>,
         body: dropshot::TypedBody<types::UserCreateRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::NetbirdUser>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Retrieve current user
+    ///
+    /// Get information about the current user
+    #[endpoint{method = GET,
+    path = "/api/users/{userId}",
+    operation_id = "netbird_users_current",
+    tags = ["Users"]}]
+    async fn netbird_users_current(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdUsersCurrentPath>,
     ) -> Result<
         dropshot::HttpResponseOk<types::NetbirdUser>,
         crate::ErrorResponse<types::NetbirdError>,

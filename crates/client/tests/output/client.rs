@@ -24779,6 +24779,20 @@ let response = client.netbird_users_create()
     pub fn netbird_users_create(&self) -> builder::NetbirdUsersCreate<'_> {
         builder::NetbirdUsersCreate::new(self)
     }
+    /**Retrieve current user
+
+Get information about the current user
+
+Sends a `GET` request to `/api/users/current`
+
+```ignore
+let response = client.netbird_users_current()
+    .send()
+    .await;
+```*/
+    pub fn netbird_users_current(&self) -> builder::NetbirdUsersCurrent<'_> {
+        builder::NetbirdUsersCurrent::new(self)
+    }
     /**Update a User
 
 Update information about a User
@@ -28768,6 +28782,82 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_users_current`]
+
+[`Client::netbird_users_current`]: super::Client::netbird_users_current*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdUsersCurrent<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> NetbirdUsersCurrent<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/users/current`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::NetbirdUser>, Error<types::NetbirdError>> {
+            let Self { client } = self;
+            let url = format!("{}/api/users/current", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_users_current",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

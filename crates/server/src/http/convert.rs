@@ -205,6 +205,13 @@ pub fn nb_user(user: &NbUser, caller: &NbUser) -> types::NetbirdUser {
     }
 }
 
+/// `toUserWithPermissionsResponse`: the caller, with every module's permissions of its role.
+pub fn nb_current_user(user: &NbUser, restricted: bool) -> types::NetbirdUser {
+    let permissions =
+        types::UserPermissions { is_restricted: restricted, modules: crate::netbird::role_permissions(user.role) };
+    types::NetbirdUser { permissions: Some(permissions), ..nb_user(user, user) }
+}
+
 /// `toGroupResponse`: `peers` are the group's peers that the account has, and tokenstack models no peers, so none
 /// (upstream writes `null` for none, against its spec; here `[]`); `resources` as stored (the rules keep only
 /// upstream's four types). `issued` is always written, as upstream's pointer to the stored value.

@@ -73,6 +73,7 @@ impl From<NbError> for NbResponseError {
             NbErrorKind::AlreadyExists => ErrorStatusCode::CONFLICT,
             NbErrorKind::PreconditionFailed => ErrorStatusCode::PRECONDITION_FAILED,
             NbErrorKind::BadRequest => ErrorStatusCode::BAD_REQUEST,
+            NbErrorKind::MethodNotAllowed => ErrorStatusCode::METHOD_NOT_ALLOWED,
             NbErrorKind::Internal => ErrorStatusCode::INTERNAL_SERVER_ERROR,
         };
         let body = NetbirdError { code: i64::from(status.as_u16()), message: error.public_message() };

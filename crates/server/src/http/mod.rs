@@ -336,6 +336,8 @@ impl TokenApi for ServerImpl {
     -> types::NetbirdUser = netbird_users::netbird_users_create }
     netbird! { netbird_users_update(path: Path<params::NetbirdUsersUpdatePath>, body: TypedBody<types::NetbirdUserRequest>)
     -> types::NetbirdUser = netbird_users::netbird_users_update }
+    netbird! { netbird_users_current(path: Path<params::NetbirdUsersCurrentPath>)
+    -> types::NetbirdUser = netbird_users::netbird_users_current }
     netbird! { netbird_users_destroy(path: Path<params::NetbirdUsersDestroyPath>)
     -> Empty = netbird_users::netbird_users_destroy }
 

@@ -7,6 +7,7 @@ use super::ServerContext;
 use super::convert;
 use super::error::NbResponseError;
 use super::observe::authorization;
+use crate::netbird::NbError;
 
 pub(super) async fn netbird_users_list(
     rqctx: &RequestContext<ServerContext>,
@@ -47,4 +48,19 @@ pub(super) async fn netbird_users_destroy(
     let caller = nb.authenticate(authorization(rqctx)).await?;
     nb.delete_user(&caller, &path.into_inner().user_id).await?;
     Ok(HttpResponseOk(serde_json::Map::new()))
+}
+
+/// `GET /api/users/current`, served on `GET /api/users/{userId}` (Dropshot cannot route the literal beside the
+/// variable): any other id is a method the route does not have.
+pub(super) async fn netbird_users_current(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::NetbirdUsersCurrentPath>,
+) -> Result<HttpResponseOk<types::NetbirdUser>, NbResponseError> {
+    if path.into_inner().user_id != "current" {
+        return Err(NbError::MethodNotAllowed.into());
+    }
+    let nb = rqctx.context().netbird();
+    let caller = nb.authenticate(authorization(rqctx)).await?;
+    let (user, restricted) = nb.current_user(&caller).await?;
+    Ok(HttpResponseOk(convert::nb_current_user(&user, restricted)))
 }

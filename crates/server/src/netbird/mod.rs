@@ -7,6 +7,7 @@ mod decode;
 mod groups;
 mod instance;
 mod pats;
+mod permissions;
 mod setup;
 mod setup_keys;
 #[cfg(test)]
@@ -24,9 +25,11 @@ use decode::GoStruct;
 use users::MSG_ACCOUNT_MISMATCH;
 
 pub use groups::ensure_all_group;
+pub use permissions::role_permissions;
 
 /// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
-/// NotFound 404, InvalidArgument 422, AlreadyExists 409, PreconditionFailed 412, BadRequest 400, Internal 500.
+/// NotFound 404, InvalidArgument 422, AlreadyExists 409, PreconditionFailed 412, BadRequest 400, a method the route
+/// lacks 405, Internal 500.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NbErrorKind {
     Unauthorized,
@@ -36,6 +39,7 @@ pub enum NbErrorKind {
     AlreadyExists,
     PreconditionFailed,
     BadRequest,
+    MethodNotAllowed,
     Internal,
 }
 
@@ -138,6 +142,9 @@ pub enum NbError {
     SetupInvalid(&'static str),
     #[error("setup already completed")]
     SetupCompleted,
+    /// A method the route does not have (gorilla's 405; upstream's body is empty).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("self deletion is not allowed")]
     SelfDeletion,
     #[error("can't delete a user with the owner role")]
@@ -192,6 +199,7 @@ impl NbError {
             Self::InvalidJson | Self::AutoGroupsAbsent | Self::DeleteGroupRefused(_) | Self::SetupBadBody => {
                 NbErrorKind::BadRequest
             }
+            Self::MethodNotAllowed => NbErrorKind::MethodNotAllowed,
             Self::Store(_) => NbErrorKind::Internal,
         }
     }

@@ -155,6 +155,16 @@ impl NetBird<'_> {
         }
     }
 
+    /// `GET /api/users/current` (`GetCurrentUserInfo`): the caller with its role's permissions; a service user is
+    /// refused (403 `permission denied`). `is_restricted` is a user of role `user` under the account setting
+    /// `regular_users_view_blocked`, which new accounts have on (tokenstack models no settings).
+    pub async fn current_user(&self, caller: &NbUser) -> Result<(NbUser, bool), NbError> {
+        if caller.is_service_user {
+            return Err(NbError::PermissionDenied);
+        }
+        Ok((caller.clone(), caller.role == NbRole::User))
+    }
+
     async fn existing_user(&self, id: &str) -> Result<NbUser, NbError> {
         match self.store.get::<NbUser>(Field::Id, super::pats::ids_ok(id)?).await {
             Ok(user) => Ok(user),
