@@ -253,7 +253,7 @@ fn wheel_version(wheel: &Path) -> anyhow::Result<String> {
 }
 
 /// Runs `command`, failing with `name` unless it succeeds, and prints how long it took.
-fn timed(name: &str, command: &mut Command) -> anyhow::Result<()> {
+pub(crate) fn timed(name: &str, command: &mut Command) -> anyhow::Result<()> {
     println!("{:>12} {name}", "Running");
     let start = Instant::now();
     let status = command.status().with_context(|| format!("cannot run {name}"))?;

@@ -89,7 +89,7 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
     let base_url = format!("http://127.0.0.1:{port}");
     let mut conformance = crate::conformance::command(root, &base_url, KEY, Some(PAT));
     conformance.envs(build_env.iter().map(|(name, value)| (name, value)));
-    crate::image::timed("conformance suite against the container", &mut conformance)?;
+    crate::wheel::timed("conformance suite against the container", &mut conformance)?;
     container.passed = true;
     drop(container);
 
@@ -104,7 +104,7 @@ pub fn test(root: &Path, archive: &Path, tag: &str, build_env: &[(&str, OsString
 /// `tag`. The feature's build is one of its own (the testcontainers crate and bollard, and what they change).
 fn rust_test(root: &Path, tag: &str, api: &DockerApi, build_env: &[(&str, OsString)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    crate::image::timed(
+    crate::wheel::timed(
         "tokenstack_testing::container (testcontainers crate) on the image",
         Command::new(cargo)
             .args([
@@ -180,18 +180,18 @@ impl Drop for DockerApi {
 fn python_test(root: &Path, dir: &Path, tag: &str, api: &DockerApi) -> anyhow::Result<()> {
     let venv = dir.join("venv");
     if !venv.join("bin/python").exists() {
-        crate::image::timed(
+        crate::wheel::timed(
             "python3 -m venv (container tests)",
             Command::new(crate::wheel::python()).args(["-m", "venv"]).arg(&venv),
         )?;
     }
-    crate::image::timed(
+    crate::wheel::timed(
         "pip install tests/container/requirements.txt",
         Command::new(venv.join("bin/python"))
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(root.join("tests/container/requirements.txt")),
     )?;
-    crate::image::timed(
+    crate::wheel::timed(
         "TokenstackContainer (testcontainers-python) on the image",
         Command::new(venv.join("bin/python"))
             .args(["-m", "pytest", "-p", "no:cacheprovider", "-q"])

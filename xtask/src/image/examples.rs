@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use serde_yaml::Value;
 
 use super::container::{Container, PODMAN_RUN_ARGS, free_port, podman, wait_healthy};
-use crate::image::timed;
+use crate::wheel::timed;
 
 /// The tag the examples name: the minor version `docker load` gives the release image.
 const EXAMPLE_IMAGE: &str = "tokenstack:0.1";

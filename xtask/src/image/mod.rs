@@ -17,6 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 
 use crate::ci::target_dir;
+use crate::wheel::timed;
 use layer::{BINARY_PATH, File, USER_ID};
 
 use container::test as test_archive;
@@ -269,18 +270,6 @@ fn git(root: &Path, args: &[&str]) -> anyhow::Result<String> {
         bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-/// Runs `command`, failing with `name` unless it succeeds, and prints how long it took.
-pub(crate) fn timed(name: &str, command: &mut Command) -> anyhow::Result<()> {
-    println!("{:>12} {name}", "Running");
-    let start = Instant::now();
-    let status = command.status().with_context(|| format!("cannot run {name}"))?;
-    if !status.success() {
-        bail!("{name} failed ({status})");
-    }
-    println!("{:>12} {name} in {:.1}s", "Finished", start.elapsed().as_secs_f64());
-    Ok(())
 }
 
 #[cfg(test)]
