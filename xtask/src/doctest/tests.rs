@@ -43,3 +43,15 @@ fn an_unmarked_python_block_is_refused() {
     let error = steps(Path::new("."), Path::new("/sandbox"), &blocks).unwrap_err().to_string();
     assert!(error.contains("line 1") && error.contains("is not run"), "{error}");
 }
+
+#[test]
+fn a_same_as_block_must_be_lines_of_its_test_in_order() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ok = "```yaml\n  tokenstack:\n    image: tokenstack:0.1\n```\n";
+    let shown = |text: &str| format!("<!-- doctest: same-as=examples/container/compose.yaml -->\n{text}");
+    assert!(steps(&root, Path::new("/sandbox"), &blocks(&shown(ok)).unwrap()).is_ok());
+    for wrong in ["```yaml\n  app:\n    postgres:\n```\n", "```yaml\n  image: tokenstack:9\n```\n"] {
+        let error = steps(&root, Path::new("/sandbox"), &blocks(&shown(wrong)).unwrap()).unwrap_err();
+        assert!(format!("{error:#}").contains("is not a line of examples/container/compose.yaml"), "{error:#}");
+    }
+}
