@@ -109,7 +109,7 @@ fn provider(server: &Server) -> Result<()> {
     let pairs = get("/api/v3/crypto/certificatekeypairs/?has_key=true")?;
     let es256 = pairs["results"]
         .as_array()
-        .and_then(|all| all.iter().find(|p| p["key_type"] == "ecdsa"))
+        .and_then(|all| all.iter().find(|p| p["key_type"] == "ec"))
         .context("an ECDSA key pair")?["pk"]
         .clone();
     let mappings = get("/api/v3/propertymappings/provider/scope/?page_size=100")?;
