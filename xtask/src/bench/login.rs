@@ -126,7 +126,7 @@ fn provider(server: &Server) -> Result<()> {
         "name": CLIENT, "client_id": CLIENT, "client_secret": SECRET,
         "authorization_flow": flow("default-provider-authorization-implicit-consent")?,
         "invalidation_flow": flow("default-provider-invalidation-flow")?,
-        "signing_key": es256, "property_mappings": managed,
+        "signing_key": es256, "property_mappings": managed, "grant_types": ["authorization_code"],
         "redirect_uris": [{"matching_mode": "strict", "url": REDIRECT}],
     });
     let (status, created) = http(server.addr, "POST", "/api/v3/providers/oauth2/", &admin, Some(&body.to_string()))?;
