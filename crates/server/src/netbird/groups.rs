@@ -8,9 +8,10 @@
 //! account of a user the admin API adds; reset restores it with the rest of the start-up state. Its id is derived
 //! from the account id ([`all_group`]), so replicas that create it at once make the same row.
 //!
-//! tokenstack models no peers, so a group's `peers` are kept as given (upstream also stores unknown peer ids: its
-//! `AddPeerToGroup` checks nothing) but the responses list none, as `toGroupResponse` drops peers the account
-//! does not have. Its `resources` are kept and shown as given (`types.Resource`), of the four types upstream's
+//! A group's `peers` are kept as given (upstream also stores unknown peer ids: its `AddPeerToGroup` checks
+//! nothing); the responses list only the peers the account has, as `toGroupResponse` does, and peers that join
+//! with a setup key are added to `All` and the key's groups (`peers.rs`). Peers keep no group from being deleted
+//! (`validateDeleteGroup` does not look at them). Its `resources` are kept and shown as given (`types.Resource`), of the four types upstream's
 //! schema names.
 
 use super::*;
@@ -223,7 +224,7 @@ impl NetBird<'_> {
     }
 }
 
-async fn list_account_groups(
+pub(super) async fn list_account_groups(
     store: &dyn Store,
     account_id: &str,
     name: Option<&str>,

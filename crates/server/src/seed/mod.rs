@@ -427,6 +427,8 @@ impl SeedFile {
             nb_groups: Vec::new(),
             scope_mappings: crate::authentik::with_managed_scope_mappings(ak.scope_mappings),
             nb_setup_keys: Vec::new(),
+            nb_peers: Vec::new(),
+            nb_accounts: Vec::new(),
         })
     }
 }
