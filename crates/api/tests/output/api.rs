@@ -5471,6 +5471,20 @@ pub mod params {
         #[serde(rename = "peerId")]
         pub peer_id: ::std::string::String,
     }
+    ///Response headers of `netbird_setup_create`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdSetupCreateHeaders {
+        ///Always set to no-store because the response may contain a one-time plain text Personal Access Token.
+        #[serde(rename = "Cache-Control")]
+        pub cache_control: String,
+    }
     ///Path parameters of `netbird_setup_keys_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct NetbirdSetupKeysRetrievePath {
@@ -6900,7 +6914,10 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         body: dropshot::TypedBody<types::SetupRequest>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::SetupResponse>,
+        dropshot::HttpResponseHeaders<
+            dropshot::HttpResponseOk<types::SetupResponse>,
+            params::NetbirdSetupCreateHeaders,
+        >,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Setup Keys

@@ -321,8 +321,8 @@ impl TokenApi for ServerImpl {
     -> Empty = netbird_groups::netbird_groups_destroy }
     netbird! { netbird_setup_keys_list() -> Vec<types::SetupKey> = netbird_setup_keys::netbird_setup_keys_list }
     netbird! { netbird_instance_retrieve() -> types::InstanceStatus = netbird_instance::netbird_instance_retrieve }
-    netbird! { netbird_setup_create(body: TypedBody<types::SetupRequest>)
-    -> types::SetupResponse = netbird_setup::netbird_setup_create }
+    delegate! { netbird_setup::netbird_setup_create => fn netbird_setup_create(body: TypedBody<types::SetupRequest>)
+    -> netbird_setup::SetupOk, NbResponseError; }
     netbird! { netbird_setup_keys_create(body: TypedBody<types::CreateSetupKeyRequest>)
     -> types::SetupKeyClear = netbird_setup_keys::netbird_setup_keys_create }
     netbird! { netbird_setup_keys_retrieve(path: Path<params::NetbirdSetupKeysRetrievePath>)
