@@ -284,3 +284,28 @@ async fn accounts_show_a_fresh_accounts_settings_and_update_them() {
         assert_eq!(refused, denied, "{pat}");
     }
 }
+
+#[tokio::test]
+async fn peers_setup_keys_groups_and_accounts_survive_export_and_load() {
+    let server = TestServer::start().await;
+    let owner = server.netbird(ADMIN_PAT);
+    let agents = group_id(&server, "agents").await;
+    let (plain, key_id) =
+        setup_key(&server, key("e2e-agents", "reusable", 0, 0).auto_groups(vec![agents.clone()])).await;
+    let peer = server.join_peer(&plain, "runner-1").await.expect("join");
+    owner.netbird_accounts_list().send().await.expect("accounts");
+    let exported = server.export().await.expect("export");
+    let keys = &exported["netbird"]["setup_keys"];
+    assert_eq!((keys[0]["name"].clone(), keys[0]["used_times"].clone()), (json!("e2e-agents"), json!(1)));
+    assert!(keys[0].get("key").is_none() && !exported.to_string().contains(&plain), "no plain key is exported");
+
+    server.reset().await.expect("reset");
+    assert!(owner.netbird_peers_list().send().await.expect("peers").into_inner().is_empty());
+    server.load(exported).await.expect("load");
+    let back = owner.netbird_peers_retrieve().peer_id(&peer.id).send().await.expect("peer").into_inner();
+    assert_eq!((back.ip, back.groups.len()), (peer.ip, 2));
+    let key = owner.netbird_setup_keys_retrieve().key_id(&key_id).send().await.expect("key").into_inner();
+    assert_eq!(key.used_times, 1);
+    // The loaded key still joins agents: its hash came back.
+    server.join_peer(&plain, "runner-2").await.expect("join after load");
+}

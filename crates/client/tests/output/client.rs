@@ -5594,6 +5594,28 @@ pub mod types {
                 })
         }
     }
+    ///A NetBird account whose settings were read or changed, with the settings as the API shows them
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedAccount {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain_category: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub onboarding: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SeedAccount {
+        pub fn builder() -> builder::SeedAccount {
+            Default::default()
+        }
+    }
     ///An authentik application, which binds at most one provider
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -5841,7 +5863,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
+    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs, groups, setup keys, peers and accounts). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct SeedDocument {
@@ -5875,10 +5897,52 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct SeedNetbird {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub accounts: ::std::vec::Vec<SeedAccount>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedNetbirdGroup>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<SeedPeer>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub setup_keys: ::std::vec::Vec<SeedSetupKey>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<SeedNetbirdUser>,
     }
     impl SeedNetbird {
         pub fn builder() -> builder::SeedNetbird {
+            Default::default()
+        }
+    }
+    ///A NetBird group besides its account's `All` (which every account gets anyway)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdGroup {
+        pub account_id: ::std::string::String,
+        pub id: ::std::string::String,
+        ///`api` (default), `jwt` or `integration`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        ///Peer ids
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub resources: ::std::vec::Vec<SeedNetbirdGroupResourcesItem>,
+    }
+    impl SeedNetbirdGroup {
+        pub fn builder() -> builder::SeedNetbirdGroup {
+            Default::default()
+        }
+    }
+    ///`SeedNetbirdGroupResourcesItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdGroupResourcesItem {
+        pub id: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl SeedNetbirdGroupResourcesItem {
+        pub fn builder() -> builder::SeedNetbirdGroupResourcesItem {
             Default::default()
         }
     }
@@ -6286,6 +6350,74 @@ pub mod types {
             Default::default()
         }
     }
+    ///A NetBird peer, as the export writes it (agents usually join at run time)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPeer {
+        pub account_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connected: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_ip: ::std::option::Option<::std::string::String>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub dns_label: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub inactivity_expiration_enabled: ::std::option::Option<bool>,
+        pub ip: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::string::String>,
+        ///The WireGuard public key
+        pub key: ::std::string::String,
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub login_expiration_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<SeedPeerMeta>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub setup_key_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ssh_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl SeedPeer {
+        pub fn builder() -> builder::SeedPeer {
+            Default::default()
+        }
+    }
+    ///The agent's system meta
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPeerMeta {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hostname: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kernel_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub serial_number: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ui_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+    }
+    impl SeedPeerMeta {
+        pub fn builder() -> builder::SeedPeerMeta {
+            Default::default()
+        }
+    }
     ///One redirect URI of a provider
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SeedRedirectUri {
@@ -6371,6 +6503,110 @@ pub mod types {
     impl SeedScopeMapping {
         pub fn builder() -> builder::SeedScopeMapping {
             Default::default()
+        }
+    }
+    ///A NetBird setup key: its plain `key` (stored only as its hash and hidden form) or, as the export writes it, `key_hash` and `key_secret`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedSetupKey {
+        ///Default `default`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        ///Absent, the key never expires
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Generated when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The plain key (a secret; any case)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        ///`base64(sha256(upper-case key))`, instead of `key`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_hash: ::std::option::Option<::std::string::String>,
+        ///The hidden form the API shows (`A6160****`), with `key_hash`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<SeedSetupKeyType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub usage_limit: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub used_times: ::std::option::Option<i64>,
+    }
+    impl SeedSetupKey {
+        pub fn builder() -> builder::SeedSetupKey {
+            Default::default()
+        }
+    }
+    ///`SeedSetupKeyType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedSetupKeyType {
+        #[serde(rename = "reusable")]
+        Reusable,
+        #[serde(rename = "one-off")]
+        OneOff,
+    }
+    impl ::std::fmt::Display for SeedSetupKeyType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Reusable => f.write_str("reusable"),
+                Self::OneOff => f.write_str("one-off"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedSetupKeyType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "reusable" => Ok(Self::Reusable),
+                "one-off" => Ok(Self::OneOff),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedSetupKeyType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedSetupKeyType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///An authentik core token
@@ -21458,6 +21694,166 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SeedAccount {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            domain: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            domain_category: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            onboarding: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            settings: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedAccount {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    created_by: Ok(Default::default()),
+                    domain: Ok(Default::default()),
+                    domain_category: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    onboarding: Ok(Default::default()),
+                    settings: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedAccount {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domain: {e}")
+                    });
+                self
+            }
+            pub fn domain_category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain_category = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for domain_category: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn onboarding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.onboarding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for onboarding: {e}")
+                    });
+                self
+            }
+            pub fn settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for settings: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedAccount> for super::SeedAccount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedAccount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    created_by: value.created_by?,
+                    domain: value.domain?,
+                    domain_category: value.domain_category?,
+                    id: value.id?,
+                    onboarding: value.onboarding?,
+                    settings: value.settings?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedAccount> for SeedAccount {
+            fn from(value: super::SeedAccount) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    created_by: Ok(value.created_by),
+                    domain: Ok(value.domain),
+                    domain_category: Ok(value.domain_category),
+                    id: Ok(value.id),
+                    onboarding: Ok(value.onboarding),
+                    settings: Ok(value.settings),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedApplication {
             backchannel_providers: ::std::result::Result<
                 ::std::vec::Vec<i64>,
@@ -22518,6 +22914,22 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct SeedNetbird {
+            accounts: ::std::result::Result<
+                ::std::vec::Vec<super::SeedAccount>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::SeedNetbirdGroup>,
+                ::std::string::String,
+            >,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<super::SeedPeer>,
+                ::std::string::String,
+            >,
+            setup_keys: ::std::result::Result<
+                ::std::vec::Vec<super::SeedSetupKey>,
+                ::std::string::String,
+            >,
             users: ::std::result::Result<
                 ::std::vec::Vec<super::SeedNetbirdUser>,
                 ::std::string::String,
@@ -22526,11 +22938,63 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::default::Default for SeedNetbird {
             fn default() -> Self {
                 Self {
+                    accounts: Ok(Default::default()),
+                    groups: Ok(Default::default()),
+                    peers: Ok(Default::default()),
+                    setup_keys: Ok(Default::default()),
                     users: Ok(Default::default()),
                 }
             }
         }
         impl SeedNetbird {
+            pub fn accounts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedAccount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.accounts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for accounts: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedNetbirdGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedPeer>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn setup_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedSetupKey>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for setup_keys: {e}")
+                    });
+                self
+            }
             pub fn users<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SeedNetbirdUser>>,
@@ -22549,12 +23013,216 @@ and, if this user is being impersonated, the original user in the `original` pro
             fn try_from(
                 value: SeedNetbird,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { users: value.users? })
+                Ok(Self {
+                    accounts: value.accounts?,
+                    groups: value.groups?,
+                    peers: value.peers?,
+                    setup_keys: value.setup_keys?,
+                    users: value.users?,
+                })
             }
         }
         impl ::std::convert::From<super::SeedNetbird> for SeedNetbird {
             fn from(value: super::SeedNetbird) -> Self {
-                Self { users: Ok(value.users) }
+                Self {
+                    accounts: Ok(value.accounts),
+                    groups: Ok(value.groups),
+                    peers: Ok(value.peers),
+                    setup_keys: Ok(value.setup_keys),
+                    users: Ok(value.users),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedNetbirdGroup {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            issued: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::SeedNetbirdGroupResourcesItem>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedNetbirdGroup {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    issued: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    peers: Ok(Default::default()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedNetbirdGroup {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn issued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issued = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issued: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::SeedNetbirdGroupResourcesItem>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedNetbirdGroup> for super::SeedNetbirdGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedNetbirdGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    id: value.id?,
+                    issued: value.issued?,
+                    name: value.name?,
+                    peers: value.peers?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedNetbirdGroup> for SeedNetbirdGroup {
+            fn from(value: super::SeedNetbirdGroup) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    id: Ok(value.id),
+                    issued: Ok(value.issued),
+                    name: Ok(value.name),
+                    peers: Ok(value.peers),
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedNetbirdGroupResourcesItem {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedNetbirdGroupResourcesItem {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl SeedNetbirdGroupResourcesItem {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedNetbirdGroupResourcesItem>
+        for super::SeedNetbirdGroupResourcesItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedNetbirdGroupResourcesItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedNetbirdGroupResourcesItem>
+        for SeedNetbirdGroupResourcesItem {
+            fn from(value: super::SeedNetbirdGroupResourcesItem) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -23665,6 +24333,584 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SeedPeer {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            allow_extra_dns_labels: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            connected: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            connection_ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            dns_label: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            extra_dns_labels: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            inactivity_expiration_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            ip: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ipv6: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_login: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            last_seen: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            login_expiration_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<
+                ::std::option::Option<super::SeedPeerMeta>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            setup_key_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ssh_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedPeer {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    allow_extra_dns_labels: Ok(Default::default()),
+                    connected: Ok(Default::default()),
+                    connection_ip: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    dns_label: Err("no value supplied for dns_label".to_string()),
+                    ephemeral: Ok(Default::default()),
+                    extra_dns_labels: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    inactivity_expiration_enabled: Ok(Default::default()),
+                    ip: Err("no value supplied for ip".to_string()),
+                    ipv6: Ok(Default::default()),
+                    key: Err("no value supplied for key".to_string()),
+                    last_login: Err("no value supplied for last_login".to_string()),
+                    last_seen: Err("no value supplied for last_seen".to_string()),
+                    login_expiration_enabled: Ok(Default::default()),
+                    meta: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    setup_key_id: Ok(Default::default()),
+                    ssh_enabled: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedPeer {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn connected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connected = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connected: {e}")
+                    });
+                self
+            }
+            pub fn connection_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_ip: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn dns_label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dns_label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dns_label: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn inactivity_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inactivity_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for inactivity_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn ipv6<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ipv6 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ipv6: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn last_seen<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_seen = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_seen: {e}")
+                    });
+                self
+            }
+            pub fn login_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for login_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SeedPeerMeta>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn setup_key_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_key_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for setup_key_id: {e}")
+                    });
+                self
+            }
+            pub fn ssh_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ssh_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ssh_enabled: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedPeer> for super::SeedPeer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedPeer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    connected: value.connected?,
+                    connection_ip: value.connection_ip?,
+                    created_at: value.created_at?,
+                    dns_label: value.dns_label?,
+                    ephemeral: value.ephemeral?,
+                    extra_dns_labels: value.extra_dns_labels?,
+                    id: value.id?,
+                    inactivity_expiration_enabled: value.inactivity_expiration_enabled?,
+                    ip: value.ip?,
+                    ipv6: value.ipv6?,
+                    key: value.key?,
+                    last_login: value.last_login?,
+                    last_seen: value.last_seen?,
+                    login_expiration_enabled: value.login_expiration_enabled?,
+                    meta: value.meta?,
+                    name: value.name?,
+                    setup_key_id: value.setup_key_id?,
+                    ssh_enabled: value.ssh_enabled?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedPeer> for SeedPeer {
+            fn from(value: super::SeedPeer) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    connected: Ok(value.connected),
+                    connection_ip: Ok(value.connection_ip),
+                    created_at: Ok(value.created_at),
+                    dns_label: Ok(value.dns_label),
+                    ephemeral: Ok(value.ephemeral),
+                    extra_dns_labels: Ok(value.extra_dns_labels),
+                    id: Ok(value.id),
+                    inactivity_expiration_enabled: Ok(
+                        value.inactivity_expiration_enabled,
+                    ),
+                    ip: Ok(value.ip),
+                    ipv6: Ok(value.ipv6),
+                    key: Ok(value.key),
+                    last_login: Ok(value.last_login),
+                    last_seen: Ok(value.last_seen),
+                    login_expiration_enabled: Ok(value.login_expiration_enabled),
+                    meta: Ok(value.meta),
+                    name: Ok(value.name),
+                    setup_key_id: Ok(value.setup_key_id),
+                    ssh_enabled: Ok(value.ssh_enabled),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedPeerMeta {
+            hostname: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            kernel_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            os: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            os_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            serial_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ui_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedPeerMeta {
+            fn default() -> Self {
+                Self {
+                    hostname: Ok(Default::default()),
+                    kernel_version: Ok(Default::default()),
+                    os: Ok(Default::default()),
+                    os_version: Ok(Default::default()),
+                    serial_number: Ok(Default::default()),
+                    ui_version: Ok(Default::default()),
+                    version: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedPeerMeta {
+            pub fn hostname<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hostname = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hostname: {e}")
+                    });
+                self
+            }
+            pub fn kernel_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kernel_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for kernel_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn os<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for os: {e}"));
+                self
+            }
+            pub fn os_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for os_version: {e}")
+                    });
+                self
+            }
+            pub fn serial_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.serial_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for serial_number: {e}")
+                    });
+                self
+            }
+            pub fn ui_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ui_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ui_version: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedPeerMeta> for super::SeedPeerMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedPeerMeta,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    hostname: value.hostname?,
+                    kernel_version: value.kernel_version?,
+                    os: value.os?,
+                    os_version: value.os_version?,
+                    serial_number: value.serial_number?,
+                    ui_version: value.ui_version?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedPeerMeta> for SeedPeerMeta {
+            fn from(value: super::SeedPeerMeta) -> Self {
+                Self {
+                    hostname: Ok(value.hostname),
+                    kernel_version: Ok(value.kernel_version),
+                    os: Ok(value.os),
+                    os_version: Ok(value.os_version),
+                    serial_number: Ok(value.serial_number),
+                    ui_version: Ok(value.ui_version),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedRedirectUri {
             matching_mode: ::std::result::Result<
                 super::SeedRedirectUriMatchingMode,
@@ -23877,6 +25123,362 @@ and, if this user is being impersonated, the original user in the `original` pro
                     name: Ok(value.name),
                     pk: Ok(value.pk),
                     scope_name: Ok(value.scope_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedSetupKey {
+            account_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            allow_extra_dns_labels: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_hash: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_used: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<super::SeedSetupKeyType>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            usage_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            used_times: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedSetupKey {
+            fn default() -> Self {
+                Self {
+                    account_id: Ok(Default::default()),
+                    allow_extra_dns_labels: Ok(Default::default()),
+                    auto_groups: Ok(Default::default()),
+                    created_at: Ok(Default::default()),
+                    ephemeral: Ok(Default::default()),
+                    expires_at: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    key: Ok(Default::default()),
+                    key_hash: Ok(Default::default()),
+                    key_secret: Ok(Default::default()),
+                    last_used: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    revoked: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    updated_at: Ok(Default::default()),
+                    usage_limit: Ok(Default::default()),
+                    used_times: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedSetupKey {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn key_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_hash: {e}")
+                    });
+                self
+            }
+            pub fn key_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_secret: {e}")
+                    });
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedSetupKeyType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn usage_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
+                self
+            }
+            pub fn used_times<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.used_times = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for used_times: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedSetupKey> for super::SeedSetupKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedSetupKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    auto_groups: value.auto_groups?,
+                    created_at: value.created_at?,
+                    ephemeral: value.ephemeral?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key: value.key?,
+                    key_hash: value.key_hash?,
+                    key_secret: value.key_secret?,
+                    last_used: value.last_used?,
+                    name: value.name?,
+                    revoked: value.revoked?,
+                    type_: value.type_?,
+                    updated_at: value.updated_at?,
+                    usage_limit: value.usage_limit?,
+                    used_times: value.used_times?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedSetupKey> for SeedSetupKey {
+            fn from(value: super::SeedSetupKey) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    auto_groups: Ok(value.auto_groups),
+                    created_at: Ok(value.created_at),
+                    ephemeral: Ok(value.ephemeral),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    key_hash: Ok(value.key_hash),
+                    key_secret: Ok(value.key_secret),
+                    last_used: Ok(value.last_used),
+                    name: Ok(value.name),
+                    revoked: Ok(value.revoked),
+                    type_: Ok(value.type_),
+                    updated_at: Ok(value.updated_at),
+                    usage_limit: Ok(value.usage_limit),
+                    used_times: Ok(value.used_times),
                 }
             }
         }
