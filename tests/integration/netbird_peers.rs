@@ -308,3 +308,31 @@ async fn peers_setup_keys_groups_and_accounts_survive_export_and_load() {
     // The loaded key still joins agents: its hash came back.
     server.join_peer(&plain, "runner-2").await.expect("join after load");
 }
+
+#[tokio::test]
+async fn account_settings_drive_restricted_users_and_group_deletion() {
+    let server = TestServer::start().await;
+    let owner = server.netbird(ADMIN_PAT);
+    let user = server.netbird(USER_ROLE_PAT);
+    let restricted = || async {
+        let me = user.netbird_users_current().send().await.expect("current").into_inner();
+        me.permissions.expect("permissions").is_restricted
+    };
+    assert!(restricted().await, "a fresh account blocks regular users' views");
+    let logged = group_id(&server, "logged").await;
+    let settings = json!({"settings": {"peer_login_expiration": 3600, "regular_users_view_blocked": false,
+        "extra": {"peer_approval_enabled": false, "user_approval_required": false, "network_traffic_logs_enabled": true,
+                  "network_traffic_logs_groups": [logged], "network_traffic_packet_counter_enabled": false}}});
+    let url = "/api/accounts/default";
+    let (status, _) =
+        server.raw(reqwest::Method::PUT, url, Some(&format!("Token {ADMIN_PAT}")), Some(&settings.to_string())).await;
+    assert_eq!(status, 200);
+    assert!(!restricted().await);
+    let refused = owner.netbird_groups_destroy().group_id(&logged).send().await;
+    let message = "group has been linked to settings: traffic event logging";
+    assert_eq!(error_of(refused), (400, json!({"message": message, "code": 400})));
+    // With the view unblocked, a user lists the peers it enrolled: none of the setup-key peers.
+    let (plain, _) = setup_key(&server, key("agents", "reusable", 0, 0)).await;
+    server.join_peer(&plain, "runner").await.expect("join");
+    assert!(user.netbird_peers_list().send().await.expect("peers").into_inner().is_empty());
+}

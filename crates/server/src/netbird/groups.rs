@@ -169,7 +169,8 @@ impl NetBird<'_> {
     /// `DELETE /api/groups/{groupId}`: `delete` permission (403), then `validateDeleteGroup`; every refusal,
     /// whatever its kind, is 400 with its text as written (`errors.Join` in `DeleteGroups`, unwrapped by the
     /// handler into `WriteErrorResponse`): an unknown group, an integration group for anyone but an admin service
-    /// user, `All`, a group with resources, then the first setup key and the first user whose auto_groups name it.
+    /// user, `All`, a group with resources, a group the account's traffic logging names, then the first setup key
+    /// and the first user whose auto_groups name it.
     pub async fn delete_group(&self, caller: &NbUser, id: &str) -> Result<(), NbError> {
         if !groups_permission(caller, GroupsOp::Delete) {
             return Err(NbError::PermissionDenied);
@@ -186,6 +187,10 @@ impl NetBird<'_> {
         }
         if let Some(resource) = group.resources.first() {
             return refused(format!("group has been linked to network resource: {}", resource.id));
+        }
+        let settings = self.account_settings(&caller.account_id).await?;
+        if settings.extra.is_some_and(|extra| extra.network_traffic_logs_groups.contains(&group.id)) {
+            return refused("group has been linked to settings: traffic event logging".to_owned());
         }
         let keys = Listing::new(None, &[], NbSetupKeyColumn::Id, PageRequest::all())
             .filter(NbSetupKeyColumn::AccountId, Some(caller.account_id.clone()));
