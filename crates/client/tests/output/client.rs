@@ -203,6 +203,9 @@ pub mod types {
         pub is_superuser: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash (docs/seed-format.md); a `pbkdf2_sha256$…` value is taken as a hash. The state export shows the hash; no other response shows it. Without it the user has no usable password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         pub pk: i64,
         pub username: ::std::string::String,
     }
@@ -5781,6 +5784,9 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash; a `pbkdf2_sha256$<iterations>$<salt>$<hash>` value (what the export shows) is taken as a hash (docs/seed-format.md).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_change_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
@@ -9184,6 +9190,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             pk: ::std::result::Result<i64, ::std::string::String>,
             username: ::std::result::Result<
                 ::std::string::String,
@@ -9199,6 +9209,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: Ok(Default::default()),
                     is_superuser: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     pk: Err("no value supplied for pk".to_string()),
                     username: Err("no value supplied for username".to_string()),
                 }
@@ -9279,6 +9290,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn pk<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -9314,6 +9337,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: value.is_active?,
                     is_superuser: value.is_superuser?,
                     name: value.name?,
+                    password: value.password?,
                     pk: value.pk?,
                     username: value.username?,
                 })
@@ -9328,6 +9352,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: Ok(value.is_active),
                     is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
+                    password: Ok(value.password),
                     pk: Ok(value.pk),
                     username: Ok(value.username),
                 }
@@ -22470,6 +22495,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password_change_date: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -22504,6 +22533,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: Ok(Default::default()),
                     last_updated: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     password_change_date: Ok(Default::default()),
                     path: Ok(Default::default()),
                     pk: Err("no value supplied for pk".to_string()),
@@ -22630,6 +22660,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn password_change_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -22722,6 +22764,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: value.last_login?,
                     last_updated: value.last_updated?,
                     name: value.name?,
+                    password: value.password?,
                     password_change_date: value.password_change_date?,
                     path: value.path?,
                     pk: value.pk?,
@@ -22743,6 +22786,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: Ok(value.last_login),
                     last_updated: Ok(value.last_updated),
                     name: Ok(value.name),
+                    password: Ok(value.password),
                     password_change_date: Ok(value.password_change_date),
                     path: Ok(value.path),
                     pk: Ok(value.pk),
@@ -29330,7 +29374,7 @@ let response = client.admin_authentik_refresh_tokens_create()
     }
     /**Create an authentik user
 
-Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes and password. A taken pk or username is a 400.
 
 Sends a `POST` request to `/_tokenstack/authentik/users`
 

@@ -19,7 +19,9 @@ use crate::store::{Snapshot, Store, StoreError};
 
 mod bootstrap;
 mod netbird;
-pub use bootstrap::{BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_email};
+pub use bootstrap::{
+    AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
+};
 pub use netbird::SetupKeySeed;
 
 /// Why seeding or bootstrapping failed.
