@@ -181,10 +181,20 @@ async fn role_matrix_of_the_peers_module() {
     let server = TestServer::start().await;
     let (plain, _) = setup_key(&server, key("agents", "reusable", 0, 0)).await;
     let denied = (403, json!({"message": "permission denied", "code": 403}));
-    // (pat, read, write): owner everything; network_admin, auditor and a service user (of role user) read; a
-    // user sees nothing while the account blocks regular users' views.
+    // A service user of role admin counts as an admin.
+    let owner = server.netbird(ADMIN_PAT);
+    let admin =
+        types::UserCreateRequest::builder().role("admin").is_service_user(true).auto_groups(Vec::<String>::new());
+    let admin = owner.netbird_users_create().body(admin.name(Some("ops-bot".to_string()))).send().await.expect("admin");
+    let pat = types::PersonalAccessTokenRequest::builder().name("ci").expires_in(1);
+    let admin_id = admin.into_inner().id;
+    let admin_pat = owner.netbird_tokens_create().user_id(&admin_id).body(pat).send().await.expect("pat");
+    let admin_pat = admin_pat.into_inner().plain_token;
+    // (pat, read, write): owner and admin everything; network_admin, auditor and a service user (of role user)
+    // read; a user sees nothing while the account blocks regular users' views.
     let cases = [
         (ADMIN_PAT, true, true),
+        (admin_pat.as_str(), true, true),
         (NETADMIN_PAT, true, false),
         (AUDITOR_PAT, true, false),
         (SERVICE_PAT, true, false),
