@@ -11,8 +11,8 @@
 //! A group's `peers` are kept as given (upstream also stores unknown peer ids: its `AddPeerToGroup` checks
 //! nothing); the responses list only the peers the account has, as `toGroupResponse` does, and peers that join
 //! with a setup key are added to `All` and the key's groups (`peers.rs`). Peers keep no group from being deleted
-//! (`validateDeleteGroup` does not look at them). Its `resources` are kept and shown as given (`types.Resource`), of the four types upstream's
-//! schema names.
+//! (`validateDeleteGroup` does not look at them). Its `resources` are kept and shown as given (`types.Resource`),
+//! of the four types upstream's schema names.
 
 use super::*;
 use crate::model::{GROUP_ALL, NbGroup, NbResource, NbSetupKey};
