@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup, NbSetupKey,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode, CoreToken, NbGroup, NbSetupKey,
     NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
@@ -188,6 +188,10 @@ pub struct Snapshot {
     pub scope_mappings: Vec<AkScopeMapping>,
     /// NetBird setup keys, by id (hashed: the plain keys are never stored).
     pub nb_setup_keys: Vec<NbSetupKey>,
+    /// authentik sessions, by key hash (the keys themselves are never stored).
+    pub ak_sessions: Vec<AkSession>,
+    /// authentik user consents, by pk.
+    pub ak_user_consents: Vec<AkUserConsent>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbSetupKey, NbUser};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, NbGroup, NbSetupKey, NbUser,
+};
 use crate::query::{Column, Value};
 use crate::sql::Param;
 use crate::sql::driver::SqlRow;
@@ -342,6 +344,8 @@ pub(crate) const RESOURCES: &[&Table] = &[
     NbUser::TABLE,
     NbGroup::TABLE,
     NbSetupKey::TABLE,
+    AkSession::TABLE,
+    AkUserConsent::TABLE,
 ];
 
 /// The declaration of the table `name`, if it is a declared resource's.
@@ -384,5 +388,7 @@ macro_rules! columns {
 mod authentik;
 mod netbird;
 
-pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
+pub use authentik::{
+    ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn, SessionColumn, UserConsentColumn,
+};
 pub use netbird::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};

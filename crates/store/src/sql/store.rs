@@ -83,6 +83,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
         .write_tx(move |conn| {
             Box::pin(async move {
                 for table in [
+                    "ak_user_consents",
+                    "ak_sessions",
                     "nb_setup_keys",
                     "nb_groups",
                     "pats",
@@ -115,6 +117,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_groups).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.scope_mappings).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_setup_keys).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_sessions).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_user_consents).await?;
                 Ok(())
             })
         })
@@ -371,6 +375,8 @@ impl<D: Driver> Store for D {
             nb_groups: resources::export(&mut tx).await?,
             scope_mappings: resources::export(&mut tx).await?,
             nb_setup_keys: resources::export(&mut tx).await?,
+            ak_sessions: resources::export(&mut tx).await?,
+            ak_user_consents: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)
