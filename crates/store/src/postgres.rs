@@ -47,6 +47,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (7, "scope_mappings", include_str!("../migrations/postgres/0007_scope_mappings.sql")),
     (8, "nb_setup_keys", include_str!("../migrations/postgres/0008_nb_setup_keys.sql")),
     (11, "sessions", include_str!("../migrations/postgres/0011_sessions.sql")),
+    (12, "code_logins", include_str!("../migrations/postgres/0012_code_logins.sql")),
 ];
 
 /// Connections per replica (besides the listener's and the pinger's): as many as concurrent clients commit, so that

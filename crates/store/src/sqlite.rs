@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (7, "scope_mappings", include_str!("../migrations/sqlite/0007_scope_mappings.sql")),
     (8, "nb_setup_keys", include_str!("../migrations/sqlite/0008_nb_setup_keys.sql")),
     (11, "sessions", include_str!("../migrations/sqlite/0011_sessions.sql")),
+    (12, "code_logins", include_str!("../migrations/sqlite/0012_code_logins.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.

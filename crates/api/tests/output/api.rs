@@ -6420,7 +6420,8 @@ pub mod params {
     )]
     pub struct FlowsExecutorGetQuery {
         ///Querystring as received
-        pub query: ::std::string::String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub query: Option<::std::string::String>,
     }
     ///Path parameters of `flows_executor_solve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -6438,7 +6439,8 @@ pub mod params {
     )]
     pub struct FlowsExecutorSolveQuery {
         ///Querystring as received
-        pub query: ::std::string::String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub query: Option<::std::string::String>,
     }
     ///Query parameters of `flows_instances_list`.
     #[derive(

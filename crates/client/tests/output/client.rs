@@ -37370,14 +37370,14 @@ pub mod builder {
     pub struct FlowsExecutorGet<'a> {
         client: &'a super::Client,
         flow_slug: Result<::std::string::String, String>,
-        query: Result<::std::string::String, String>,
+        query: Result<Option<::std::string::String>, String>,
     }
     impl<'a> FlowsExecutorGet<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 flow_slug: Err("flow_slug was not initialized".to_string()),
-                query: Err("query was not initialized".to_string()),
+                query: Ok(None),
             }
         }
         pub fn flow_slug<V>(mut self, value: V) -> Self
@@ -37398,6 +37398,7 @@ pub mod builder {
         {
             self.query = value
                 .try_into()
+                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for query failed"
                         .to_string()
@@ -37468,7 +37469,7 @@ pub mod builder {
     pub struct FlowsExecutorSolve<'a> {
         client: &'a super::Client,
         flow_slug: Result<::std::string::String, String>,
-        query: Result<::std::string::String, String>,
+        query: Result<Option<::std::string::String>, String>,
         body: Result<types::FlowChallengeResponseRequest, String>,
     }
     impl<'a> FlowsExecutorSolve<'a> {
@@ -37476,7 +37477,7 @@ pub mod builder {
             Self {
                 client: client,
                 flow_slug: Err("flow_slug was not initialized".to_string()),
-                query: Err("query was not initialized".to_string()),
+                query: Ok(None),
                 body: Err("body was not initialized".to_string()),
             }
         }
@@ -37498,6 +37499,7 @@ pub mod builder {
         {
             self.query = value
                 .try_into()
+                .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for query failed"
                         .to_string()

@@ -14,6 +14,7 @@ mod context;
 mod convert;
 mod error;
 mod faults;
+mod flows;
 mod netbird;
 mod netbird_groups;
 mod netbird_instance;
@@ -22,6 +23,7 @@ mod netbird_setup_keys;
 mod netbird_users;
 mod oauth2;
 mod observe;
+mod pages;
 mod service;
 pub mod validate;
 
@@ -34,7 +36,7 @@ use tokenstack_api::{JsonBody, TokenApi, params, types};
 use crate::model::OAuthKind;
 
 pub use self::context::ServerContext;
-use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, TsResponseError};
+use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, PageResponseError, TsResponseError};
 use self::observe::{delegate, observed};
 /// The Dropshot API description of every operation ([`crate::start_with_store`] serves it).
 pub(crate) use tokenstack_api::token_api_mod::api_description;
@@ -381,6 +383,53 @@ impl TokenApi for ServerImpl {
         path: Path<params::Oauth2ProviderJwksPath>,
     ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
         oauth2::jwks(&rqctx, path).await
+    }
+
+    async fn flows_executor_get(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::FlowsExecutorGetPath>,
+        query: Query<params::FlowsExecutorGetQuery>,
+    ) -> Result<http::Response<dropshot::Body>, AkResponseError> {
+        flows::executor_get(&rqctx, path, query).await
+    }
+
+    async fn flows_executor_solve(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::FlowsExecutorSolvePath>,
+        query: Query<params::FlowsExecutorSolveQuery>,
+        body: dropshot::UntypedBody,
+    ) -> Result<http::Response<dropshot::Body>, AkResponseError> {
+        flows::executor_solve(&rqctx, path, query, body).await
+    }
+
+    async fn flow_interface_get(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::FlowInterfaceGetPath>,
+        _query: Query<params::FlowInterfaceGetQuery>,
+    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
+        flows::page_get(&rqctx, path).await
+    }
+
+    async fn flow_interface_solve(
+        rqctx: RequestContext<ServerContext>,
+        path: Path<params::FlowInterfaceSolvePath>,
+        _query: Query<params::FlowInterfaceSolveQuery>,
+        body: dropshot::UntypedBody,
+    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
+        flows::page_solve(&rqctx, path, body).await
+    }
+
+    async fn user_interface_get(
+        rqctx: RequestContext<ServerContext>,
+    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
+        flows::user_interface(&rqctx).await
+    }
+
+    async fn flows_default_authentication(
+        rqctx: RequestContext<ServerContext>,
+        query: Query<params::FlowsDefaultAuthenticationQuery>,
+    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
+        flows::default_authentication(&rqctx, query).await
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {

@@ -57,7 +57,8 @@ macro_rules! empty_wire_body {
 
 empty_wire_body!(HttpResponseDeleted, HttpResponseUpdatedNoContent);
 
-/// A provider view's written response: its body is JSON text, or none when it has no `Content-Type`.
+/// A free-form handler's written response: its body is JSON text, other text (an HTML page, validated as a
+/// string), or none when it has no `Content-Type`.
 impl WireBody for http::Response<String> {
     fn wire_status(&self) -> u16 {
         self.status().as_u16()
@@ -65,7 +66,12 @@ impl WireBody for http::Response<String> {
 
     fn wire_body(&self) -> Option<(&str, serde_json::Value)> {
         let content_type = self.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
-        Some((content_type, serde_json::from_str(self.body()).unwrap_or(serde_json::Value::Null)))
+        let body = if content_type.starts_with("application/json") {
+            serde_json::from_str(self.body()).unwrap_or(serde_json::Value::Null)
+        } else {
+            serde_json::Value::String(self.body().clone())
+        };
+        Some((content_type, body))
     }
 }
 

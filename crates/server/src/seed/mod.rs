@@ -427,6 +427,8 @@ impl SeedFile {
             nb_groups: Vec::new(),
             scope_mappings: crate::authentik::with_managed_scope_mappings(ak.scope_mappings),
             nb_setup_keys: Vec::new(),
+            ak_sessions: Vec::new(),
+            ak_user_consents: Vec::new(),
         })
     }
 }
