@@ -64,7 +64,9 @@ fn client_document(spec: &Spec) -> OpenAPI {
             let keep: Vec<bool> = errors
                 .iter()
                 .map(|(status, response)| {
-                    !is_error(status) || has_json(response) || spec.response(response).is_some_and(|r| r.content.is_empty())
+                    !is_error(status)
+                        || has_json(response)
+                        || spec.response(response).is_some_and(|r| r.content.is_empty())
                 })
                 .collect();
             let mut keep = keep.into_iter();

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode, CoreToken, NbGroup, NbSetupKey,
-    NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode,
+    CoreToken, NbGroup, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;

@@ -26,7 +26,11 @@ const AUTHENTICATION_FLOW: &str = "/if/flow/default-authentication-flow/";
 pub(super) fn session_key(rqctx: &RequestContext<ServerContext>) -> Option<String> {
     let headers = rqctx.request.headers().get_all(header::COOKIE);
     let pairs = headers.iter().filter_map(|h| h.to_str().ok()).flat_map(|h| h.split(';'));
-    pairs.filter_map(|pair| pair.trim().split_once('=')).filter(|(name, _)| *name == SESSION_COOKIE).map(|(_, v)| v.to_owned()).last()
+    pairs
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .last()
 }
 
 /// Whether the request came over TLS (or through a proxy that says so: `SECURE_PROXY_SSL_HEADER`).
@@ -44,7 +48,8 @@ pub(super) fn with_cookie(
 ) -> http::Response<String> {
     if let CookieChange::Set { key, max_age } = cookie {
         let secure = if is_secure(rqctx) { "; Secure" } else { "" };
-        let value = format!("{SESSION_COOKIE}={}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax{secure}", key.expose());
+        let value =
+            format!("{SESSION_COOKIE}={}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax{secure}", key.expose());
         if let Ok(value) = HeaderValue::from_str(&value) {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
@@ -53,7 +58,11 @@ pub(super) fn with_cookie(
 }
 
 /// A response with a status, headers and maybe a body.
-pub(super) fn respond(status: StatusCode, headers: &[(header::HeaderName, &str)], body: Option<(&str, String)>) -> http::Response<String> {
+pub(super) fn respond(
+    status: StatusCode,
+    headers: &[(header::HeaderName, &str)],
+    body: Option<(&str, String)>,
+) -> http::Response<String> {
     let mut response = http::Response::new(String::new());
     *response.status_mut() = status;
     for (name, value) in headers {
@@ -105,7 +114,11 @@ fn full_path(rqctx: &RequestContext<ServerContext>) -> String {
 /// The executor's answer as JSON: a challenge, the 302 back to itself after a stage passed (upstream's
 /// `to_stage_response` answers a redirect challenge instead when the redirect is not to the request's own
 /// path), or the 404 of an unknown flow.
-fn executor_response(rqctx: &RequestContext<ServerContext>, slug: &str, outcome: FlowOutcome) -> http::Response<String> {
+fn executor_response(
+    rqctx: &RequestContext<ServerContext>,
+    slug: &str,
+    outcome: FlowOutcome,
+) -> http::Response<String> {
     if outcome.failed_login {
         rqctx.context().metrics.failed_login();
     }
@@ -131,7 +144,8 @@ fn challenge_answer(rqctx: &RequestContext<ServerContext>, body: &[u8]) -> Resul
     if body.is_empty() {
         return Ok(Map::new());
     }
-    let content_type = rqctx.request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type =
+        rqctx.request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let media_type = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     match media_type.as_str() {
         "application/json" => match serde_json::from_slice::<Value>(body) {
@@ -249,7 +263,9 @@ pub(super) async fn page_solve(
 }
 
 /// `GET /if/user/`: the logged-in user's page, or the login (Django's `redirect_to_login`).
-pub(super) async fn user_interface(rqctx: &RequestContext<ServerContext>) -> Result<http::Response<Body>, PageResponseError> {
+pub(super) async fn user_interface(
+    rqctx: &RequestContext<ServerContext>,
+) -> Result<http::Response<Body>, PageResponseError> {
     let key = session_key(rqctx);
     observed(rqctx, async {
         let user = rqctx.context().flows().session_user(key.as_deref()).await?;

@@ -58,17 +58,15 @@ fn page(title: &str, content: &str) -> String {
 fn field_errors(errors: &ResponseErrors, field: &str) -> String {
     let mut out = String::new();
     for error in errors.get(field).into_iter().flatten() {
-        let _ = write!(out, "<p class=\"pf-c-form__helper-text pf-m-error\" role=\"alert\">{}</p>", escape(&error.string));
+        let _ =
+            write!(out, "<p class=\"pf-c-form__helper-text pf-m-error\" role=\"alert\">{}</p>", escape(&error.string));
     }
     out
 }
 
 /// Who the flow is for, with the way out (authentik's "Not you?").
 fn pending_user(username: &str) -> String {
-    format!(
-        "<div class=\"user\"><span>{}</span><a href=\"/flows/-/cancel/\">Not you?</a></div>",
-        escape(username)
-    )
+    format!("<div class=\"user\"><span>{}</span><a href=\"/flows/-/cancel/\">Not you?</a></div>", escape(username))
 }
 
 /// The page of a stage's challenge; its form posts back to `action` (the page itself, with its query).

@@ -376,12 +376,7 @@ columns! {
 
 impl Codec for AkSession {
     fn encode(&self) -> Result<Vec<Param>, StoreError> {
-        Ok(vec![
-            self.key_hash.as_str().into(),
-            self.user.into(),
-            micros(self.expires).into(),
-            to_json(self)?.into(),
-        ])
+        Ok(vec![self.key_hash.as_str().into(), self.user.into(), micros(self.expires).into(), to_json(self)?.into()])
     }
 
     /// Its document, with the user of the `user_id` column.
@@ -425,12 +420,7 @@ columns! {
 
 impl Codec for AkUserConsent {
     fn encode(&self) -> Result<Vec<Param>, StoreError> {
-        Ok(vec![
-            self.pk.to_string().into(),
-            self.user.into(),
-            self.application.as_str().into(),
-            to_json(self)?.into(),
-        ])
+        Ok(vec![self.pk.to_string().into(), self.user.into(), self.application.as_str().into(), to_json(self)?.into()])
     }
 
     fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {

@@ -63,7 +63,8 @@ impl Flows<'_> {
             let cookie = session.save(self.store, self.now).await?;
             return Ok((Authorization::Local(login_url(full_path)), cookie));
         }
-        let flow = checked.authorization_flow().and_then(flow_by_pk).or_else(|| flow_by_slug(DEFAULT_AUTHORIZATION_FLOW));
+        let flow =
+            checked.authorization_flow().and_then(flow_by_pk).or_else(|| flow_by_slug(DEFAULT_AUTHORIZATION_FLOW));
         let Some(flow) = flow else { return Ok((checked.error("access_denied"), CookieChange::Keep)) };
         let application = checked.application();
         let mut bindings = stages_of(flow);

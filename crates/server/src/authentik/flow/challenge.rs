@@ -125,8 +125,7 @@ impl Challenge {
                 head(&mut out, flow, component, errors);
                 user_info(&mut out, user);
                 out.insert("header_text".into(), json!(header));
-                let permissions: Vec<Value> =
-                    permissions.iter().map(|p| json!({"name": p.name, "id": p.id})).collect();
+                let permissions: Vec<Value> = permissions.iter().map(|p| json!({"name": p.name, "id": p.id})).collect();
                 out.insert("permissions".into(), Value::Array(permissions));
                 out.insert("additional_permissions".into(), json!([]));
                 out.insert("token".into(), json!(token));

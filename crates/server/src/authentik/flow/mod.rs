@@ -17,10 +17,8 @@ mod stages;
 #[cfg(test)]
 mod tests;
 
-pub use challenge::{
-    Challenge, FlowInfo, PendingUser, Permission, ResponseErrors, primary_action,
-};
 pub use authorize::login_url;
+pub use challenge::{Challenge, FlowInfo, PendingUser, Permission, ResponseErrors, primary_action};
 pub use session::{CookieChange, SESSION_COOKIE};
 
 use chrono::{DateTime, Utc};
@@ -180,7 +178,11 @@ impl Flows<'_> {
                 None => return Ok(self.handle_invalid_flow(run, query)),
             }
         }
-        let plan = plan.unwrap_or_else(|| Plan { flow: run.flow.slug.to_owned(), bindings: Vec::new(), context: Default::default() });
+        let plan = plan.unwrap_or_else(|| Plan {
+            flow: run.flow.slug.to_owned(),
+            bindings: Vec::new(),
+            context: Default::default(),
+        });
         let Some(stage) = plan.bindings.first().copied() else {
             run.plan = Some(plan);
             return Ok(self.flow_done(run));
@@ -198,7 +200,11 @@ impl Flows<'_> {
             "require_superuser" => run.session.user.as_ref().is_some_and(|u| u.is_effective_superuser()),
             _ => true,
         };
-        applies.then(|| Plan { flow: run.flow.slug.to_owned(), bindings: stages_of(run.flow), context: Default::default() })
+        applies.then(|| Plan {
+            flow: run.flow.slug.to_owned(),
+            bindings: stages_of(run.flow),
+            context: Default::default(),
+        })
     }
 
     /// `handle_invalid_flow`: on to a local `next` (denied action `message_continue`), else access denied.

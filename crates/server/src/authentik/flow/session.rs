@@ -41,7 +41,10 @@ pub struct FlowState {
 pub enum CookieChange {
     Keep,
     /// A new session key (a new session, or a login's new key), and how long it lasts, in seconds.
-    Set { key: Secret, max_age: i64 },
+    Set {
+        key: Secret,
+        max_age: i64,
+    },
 }
 
 /// The request's session, loaded once and saved when it changed.

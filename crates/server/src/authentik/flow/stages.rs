@@ -218,11 +218,8 @@ impl Flows<'_> {
     /// `ConsentStageView.get`: a valid earlier consent covering the requested scopes passes at once (not for an
     /// `always_require` stage); otherwise the consent challenge, with a new token.
     async fn consent(&self, run: &mut Run, always: bool) -> Result<FlowAnswer, FlowError> {
-        let Some(((slug, _), user)) = run
-            .plan
-            .as_ref()
-            .and_then(|p| p.context.application.clone())
-            .zip(run.session.user.clone())
+        let Some(((slug, _), user)) =
+            run.plan.as_ref().and_then(|p| p.context.application.clone()).zip(run.session.user.clone())
         else {
             return Ok(self.stage_invalid(run, None));
         };
@@ -251,7 +248,14 @@ impl Flows<'_> {
         let header = plan.context.consent_header.clone().unwrap_or_default();
         run.session.state.plan = Some(plan.clone());
         run.session.touch();
-        FlowAnswer::Challenge(Challenge::Consent { flow: Self::flow_info(run), user, header, permissions, token, errors })
+        FlowAnswer::Challenge(Challenge::Consent {
+            flow: Self::flow_info(run),
+            user,
+            header,
+            permissions,
+            token,
+            errors,
+        })
     }
 
     /// The user's unexpired consent to the application `slug` (`UserConsent.filter_not_expired`).
@@ -310,7 +314,5 @@ impl Flows<'_> {
 
 /// The inbuilt backend's check: the user's stored password hash.
 fn password_matches(user: &AkUser, password: &str) -> bool {
-    // TEMPORARY until main's passwords commit is merged.
-    let _ = (user, password);
-    true
+    user.password.as_ref().is_some_and(|hash| hash.verify(password))
 }

@@ -246,7 +246,12 @@ impl OAuth2<'_> {
         let fail = |error: &'static str, description: Option<&str>| {
             let description = description.or_else(|| authorize_description(error)).unwrap_or_default().to_owned();
             let redirect_uri = redirect_uri.clone();
-            Ok(Err(Authorization::Redirect(ClientRedirect::Error { redirect_uri, error, description, state: state.clone() })))
+            Ok(Err(Authorization::Redirect(ClientRedirect::Error {
+                redirect_uri,
+                error,
+                description,
+                state: state.clone(),
+            })))
         };
         if query.response_type.as_deref() != Some("code") {
             return fail("unsupported_response_type", None);
