@@ -156,8 +156,9 @@ mod tests {
         let ids = spec.operation_ids();
         // The 17 authentik token, 8 users and 6 application operations, the 8 provider operations, the 4
         // NetBird token, 5 users, 5 groups, 5 setup keys and 2 instance operations, the 17 setup operations (root
-        // config, flows, key pairs, scope mappings), plus every operation of our own documents (the 8 of
-        // `/application/o/` among them).
+        // config, flows, key pairs, scope mappings), the 2 of the flow executor, plus every operation of our own
+        // documents (the 8 of `/application/o/` and the 4 flow pages among them, `/flows/-/default/` counted
+        // with the setup operations).
         let provider_endpoints = ids.iter().filter(|id| id.starts_with("oauth2_provider_")).count();
         let upstream = ids.iter().filter(|id| id.starts_with("core_") || id.starts_with("oauth2_")).count();
         let providers = ids.iter().filter(|id| id.starts_with("providers_")).count();
@@ -168,10 +169,12 @@ mod tests {
             .count();
         let own_text = std::fs::read_to_string(root.join("spec").join(OWN)).unwrap();
         let own = own_text.lines().filter(|line| line.trim_start().starts_with("operationId:")).count();
-        assert_eq!(provider_endpoints, 8);
+        let pages_text = std::fs::read_to_string(root.join("spec").join(OWN_AUTHENTIK_FLOWS)).unwrap();
+        let pages = pages_text.lines().filter(|line| line.trim_start().starts_with("operationId:")).count();
+        assert_eq!((provider_endpoints, pages), (8, 4));
         assert_eq!(
             (upstream - provider_endpoints, providers, netbird, setup, ids.len()),
-            (31, 8, 21, 17, 60 + 17 + own + 8)
+            (31, 8, 21, 17 + 2 + 1, 60 + 17 + 2 + own + 8 + pages)
         );
     }
 }

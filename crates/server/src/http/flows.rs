@@ -230,6 +230,7 @@ fn page_response(rqctx: &RequestContext<ServerContext>, outcome: FlowOutcome) ->
 pub(super) async fn page_get(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::FlowInterfaceGetPath>,
+    _query: Query<params::FlowInterfaceGetQuery>,
 ) -> Result<http::Response<Body>, PageResponseError> {
     let slug = path.into_inner().flow_slug;
     let key = session_key(rqctx);
@@ -247,6 +248,7 @@ pub(super) async fn page_get(
 pub(super) async fn page_solve(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::FlowInterfaceSolvePath>,
+    _query: Query<params::FlowInterfaceSolveQuery>,
     body: UntypedBody,
 ) -> Result<http::Response<Body>, PageResponseError> {
     let slug = path.into_inner().flow_slug;

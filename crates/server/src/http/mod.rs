@@ -37,7 +37,7 @@ use crate::model::OAuthKind;
 
 pub use self::context::ServerContext;
 use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, PageResponseError, TsResponseError};
-use self::observe::{delegate, observed};
+use self::observe::{delegate, free_form, observed};
 /// The Dropshot API description of every operation ([`crate::start_with_store`] serves it).
 pub(crate) use tokenstack_api::token_api_mod::api_description;
 
@@ -385,51 +385,13 @@ impl TokenApi for ServerImpl {
         oauth2::jwks(&rqctx, path).await
     }
 
-    async fn flows_executor_get(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::FlowsExecutorGetPath>,
-        query: Query<params::FlowsExecutorGetQuery>,
-    ) -> Result<http::Response<dropshot::Body>, AkResponseError> {
-        flows::executor_get(&rqctx, path, query).await
-    }
-
-    async fn flows_executor_solve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::FlowsExecutorSolvePath>,
-        query: Query<params::FlowsExecutorSolveQuery>,
-        body: dropshot::UntypedBody,
-    ) -> Result<http::Response<dropshot::Body>, AkResponseError> {
-        flows::executor_solve(&rqctx, path, query, body).await
-    }
-
-    async fn flow_interface_get(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::FlowInterfaceGetPath>,
-        _query: Query<params::FlowInterfaceGetQuery>,
-    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
-        flows::page_get(&rqctx, path).await
-    }
-
-    async fn flow_interface_solve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::FlowInterfaceSolvePath>,
-        _query: Query<params::FlowInterfaceSolveQuery>,
-        body: dropshot::UntypedBody,
-    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
-        flows::page_solve(&rqctx, path, body).await
-    }
-
-    async fn user_interface_get(
-        rqctx: RequestContext<ServerContext>,
-    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
-        flows::user_interface(&rqctx).await
-    }
-
-    async fn flows_default_authentication(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::FlowsDefaultAuthenticationQuery>,
-    ) -> Result<http::Response<dropshot::Body>, PageResponseError> {
-        flows::default_authentication(&rqctx, query).await
+    free_form! {
+        flows::executor_get => fn flows_executor_get(path: Path<params::FlowsExecutorGetPath>, query: Query<params::FlowsExecutorGetQuery>) -> AkResponseError;
+        flows::executor_solve => fn flows_executor_solve(path: Path<params::FlowsExecutorSolvePath>, query: Query<params::FlowsExecutorSolveQuery>, body: dropshot::UntypedBody) -> AkResponseError;
+        flows::page_get => fn flow_interface_get(path: Path<params::FlowInterfaceGetPath>, _query: Query<params::FlowInterfaceGetQuery>) -> PageResponseError;
+        flows::page_solve => fn flow_interface_solve(path: Path<params::FlowInterfaceSolvePath>, _query: Query<params::FlowInterfaceSolveQuery>, body: dropshot::UntypedBody) -> PageResponseError;
+        flows::user_interface => fn user_interface_get() -> PageResponseError;
+        flows::default_authentication => fn flows_default_authentication(query: Query<params::FlowsDefaultAuthenticationQuery>) -> PageResponseError;
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {

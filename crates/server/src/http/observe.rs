@@ -202,3 +202,15 @@ macro_rules! delegate {
     )*};
 }
 pub(super) use delegate;
+
+/// Trait methods of free-form operations, one line each: `handler => fn name(arg: Type, …) -> Error;` becomes
+/// `async fn name(rqctx, arg: Type, …) -> Result<http::Response<Body>, Error>` calling `handler(&rqctx, arg, …)`,
+/// which observes itself (it writes status, headers and body).
+macro_rules! free_form {
+    ($($handler:path => fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $err:ty;)*) => {$(
+        async fn $name(rqctx: RequestContext<ServerContext>, $($arg: $ty),*) -> Result<http::Response<dropshot::Body>, $err> {
+            $handler(&rqctx, $($arg),*).await
+        }
+    )*};
+}
+pub(super) use free_form;
