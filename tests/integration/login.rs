@@ -520,3 +520,59 @@ async fn bad_input_on_the_executor_and_the_pages_is_never_a_server_error() {
     // A first POST without a session plans the flow and solves its first stage: the 302 back to the executor.
     assert!(matches!(solved, Err(progenitor_client::Error::UnexpectedResponse(r)) if r.status() == 302));
 }
+
+#[tokio::test]
+async fn the_session_authenticates_the_api_with_djangos_csrf_check_on_unsafe_methods() {
+    let server = TestServer::start().await;
+    let mut agent = Agent::new(&server);
+    let seen = agent.get("/api/v3/core/users/me/").await;
+    assert_eq!(
+        (seen.status.as_u16(), seen.json()),
+        (403, json!({"detail": "Authentication credentials were not provided."}))
+    );
+    agent.login("alice", ALICE_PASSWORD, "/if/user/").await;
+    let me = agent.get("/api/v3/core/users/me/").await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.json()["user"]["username"], "alice");
+    // The generated client, with the session cookie only.
+    let me = agent.client().core_users_me_retrieve().send().await.expect("me");
+    assert_eq!(me.into_inner().user.username.as_str(), "alice");
+
+    // Unsafe methods need the CSRF cookie and header (a page sets the cookie).
+    let body = json!({"identifier": "from-the-browser"}).to_string();
+    let seen = agent.request(Method::POST, "/api/v3/core/tokens/", Some(("application/json", body.clone()))).await;
+    assert_eq!((seen.status.as_u16(), seen.json()), (403, json!({"detail": "CSRF Failed: CSRF cookie not set."})));
+    let page = agent
+        .http
+        .get(format!("{}/if/user/", server.base))
+        .header(COOKIE, format!("authentik_session={}", agent.cookie.clone().unwrap()))
+        .send()
+        .await
+        .expect("page");
+    let csrf = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("authentik_csrf="))
+        .and_then(|v| v.split(';').next())
+        .expect("the page sets the CSRF cookie")
+        .to_owned();
+    let cookies = format!("authentik_session={}; authentik_csrf={csrf}", agent.cookie.clone().unwrap());
+    let post = |token: &str| {
+        agent
+            .http
+            .post(format!("{}/api/v3/core/tokens/", server.base))
+            .header(COOKIE, cookies.clone())
+            .header("X-authentik-CSRF", token.to_owned())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone())
+            .send()
+    };
+    let wrong = post(&"x".repeat(32)).await.expect("answer");
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(wrong.json::<Value>().await.unwrap(), json!({"detail": "CSRF Failed: CSRF token incorrect."}));
+    let created = post(&csrf).await.expect("answer");
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.json::<Value>().await.unwrap()["user_obj"]["username"], "alice");
+}

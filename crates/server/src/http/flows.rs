@@ -6,31 +6,55 @@
 use std::collections::BTreeMap;
 
 use dropshot::{Body, ErrorStatusCode, Path, Query, RequestContext, UntypedBody};
-use http::StatusCode;
 use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 use tokenstack_api::params;
 
 use super::ServerContext;
 use super::error::{AkResponseError, PageResponseError, ak_detail};
-use super::observe::observed;
+use super::observe::{authorization, observed};
 use super::pages;
+use crate::authentik::AkError;
+use crate::authentik::flow::csrf::{CSRF_COOKIE, CSRF_HEADER, CsrfInput, new_csrf_secret};
 use crate::authentik::flow::{Challenge, CookieChange, FlowAnswer, FlowOutcome, FlowRequest, SESSION_COOKIE};
+use crate::model::AkUser;
 
 const MSG_NO_FLOW: &str = "No Flow matches the given query.";
 /// `ToDefaultFlow`'s target for the authentication designation (the brand's `flow_authentication`).
 const AUTHENTICATION_FLOW: &str = "/if/flow/default-authentication-flow/";
 
-/// The session cookie of the request (`Cookie: authentik_session=…`).
-pub(super) fn session_key(rqctx: &RequestContext<ServerContext>) -> Option<String> {
+/// The cookie `name` of the request.
+fn cookie(rqctx: &RequestContext<ServerContext>, name: &str) -> Option<String> {
     let headers = rqctx.request.headers().get_all(header::COOKIE);
     let pairs = headers.iter().filter_map(|h| h.to_str().ok()).flat_map(|h| h.split(';'));
-    pairs
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
-        .last()
+    pairs.filter_map(|pair| pair.trim().split_once('=')).filter(|(n, _)| *n == name).map(|(_, v)| v.to_owned()).last()
+}
+
+/// The session cookie of the request (`Cookie: authentik_session=…`).
+pub(super) fn session_key(rqctx: &RequestContext<ServerContext>) -> Option<String> {
+    cookie(rqctx, SESSION_COOKIE)
+}
+
+/// The caller of an authentik API operation: its API key (`TokenAuthentication`), else its session
+/// (`SessionAuthentication`, with Django's CSRF check for unsafe methods).
+pub(super) async fn caller(rqctx: &RequestContext<ServerContext>) -> Result<AkUser, AkError> {
+    let key = session_key(rqctx);
+    let csrf_cookie = cookie(rqctx, CSRF_COOKIE);
+    let headers = rqctx.request.headers();
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let scheme = if is_secure(rqctx) { "https" } else { "http" };
+    let own_origin = format!("{scheme}://{}", text("host").unwrap_or_default());
+    let method = rqctx.request.method();
+    let csrf = CsrfInput {
+        safe_method: [Method::GET, Method::HEAD, Method::OPTIONS, Method::TRACE].contains(method),
+        cookie: csrf_cookie.as_deref(),
+        header: text(CSRF_HEADER),
+        origin: text("origin"),
+        own_origin: &own_origin,
+    };
+    rqctx.context().flows().authenticate(authorization(rqctx), key.as_deref(), &csrf).await
 }
 
 /// Whether the request came over TLS (or through a proxy that says so: `SECURE_PROXY_SSL_HEADER`).
@@ -212,6 +236,21 @@ pub(super) async fn executor_solve(
 }
 
 /// A page's answer: the stage as HTML, a 302 for a redirect or the next stage, the 404 page.
+/// Adds the CSRF cookie a page sets when the browser has none (the interfaces' `ensure_csrf_cookie`), so that
+/// the page's user can call the API with its session.
+fn with_csrf_cookie(
+    rqctx: &RequestContext<ServerContext>,
+    mut response: http::Response<String>,
+) -> http::Response<String> {
+    if cookie(rqctx, CSRF_COOKIE).is_none() {
+        let value = format!("{CSRF_COOKIE}={}; Max-Age=31449600; Path=/; SameSite=Lax", new_csrf_secret());
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
 fn page_response(rqctx: &RequestContext<ServerContext>, outcome: FlowOutcome) -> http::Response<String> {
     if outcome.failed_login {
         rqctx.context().metrics.failed_login();
@@ -223,7 +262,7 @@ fn page_response(rqctx: &RequestContext<ServerContext>, outcome: FlowOutcome) ->
         FlowAnswer::Challenge(challenge) => html(StatusCode::OK, pages::stage(&challenge, &full_path(rqctx))),
         FlowAnswer::Next => found(&full_path(rqctx)),
     };
-    with_cookie(rqctx, response, &outcome.cookie)
+    with_csrf_cookie(rqctx, with_cookie(rqctx, response, &outcome.cookie))
 }
 
 /// `GET /if/flow/{flow_slug}/`: the flow runs with the page's query string as its `query`.
@@ -272,7 +311,10 @@ pub(super) async fn user_interface(
     observed(rqctx, async {
         let user = rqctx.context().flows().session_user(key.as_deref()).await?;
         Ok(match user {
-            Some(user) => respond(StatusCode::OK, &[], Some(("text/html; charset=utf-8", pages::user(&user)))),
+            Some(user) => with_csrf_cookie(
+                rqctx,
+                respond(StatusCode::OK, &[], Some(("text/html; charset=utf-8", pages::user(&user)))),
+            ),
             None => found(&crate::authentik::flow::login_url("/if/user/")),
         })
     })

@@ -11,6 +11,7 @@
 
 mod authorize;
 pub mod challenge;
+pub mod csrf;
 mod plan;
 mod session;
 mod stages;
@@ -26,9 +27,9 @@ use serde_json::{Map, Value};
 
 use self::plan::{Plan, stages_of};
 use self::session::Session;
-use super::Flow;
 use super::flows::FLOWS;
 use super::oauth2::{OAuth2, ProviderError};
+use super::{AkError, Authentik, Flow, MSG_NOT_PROVIDED};
 use crate::model::AkUser;
 use crate::store::{Store, StoreError};
 
@@ -121,6 +122,27 @@ impl Flows<'_> {
     /// The logged-in user of the session `key`.
     pub async fn session_user(&self, key: Option<&str>) -> Result<Option<AkUser>, FlowError> {
         Ok(Session::load(self.store, key, self.now).await?.user)
+    }
+
+    /// DRF's `SessionAuthentication` after `TokenAuthentication` (`DEFAULT_AUTHENTICATION_CLASSES`): a request
+    /// without an `Authorization` header is its session's user, CSRF-checked for unsafe methods; without one it
+    /// is refused as before.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        session_key: Option<&str>,
+        csrf: &csrf::CsrfInput<'_>,
+    ) -> Result<AkUser, AkError> {
+        match Authentik::new(self.store, self.now).authenticate(authorization).await {
+            Err(AkError::Forbidden(message)) if message == MSG_NOT_PROVIDED && session_key.is_some() => {
+                let Some(user) = Session::load(self.store, session_key, self.now).await?.user else {
+                    return Err(AkError::Forbidden(message));
+                };
+                csrf::check(csrf).map_err(|reason| AkError::Forbidden(format!("CSRF Failed: {reason}")))?;
+                Ok(user)
+            }
+            other => other,
+        }
     }
 
     /// `FlowExecutorView.get`: the current stage's challenge.
