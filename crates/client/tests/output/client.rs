@@ -29636,9 +29636,9 @@ let response = client.root_config_retrieve()
     pub fn root_config_retrieve(&self) -> builder::RootConfigRetrieve<'_> {
         builder::RootConfigRetrieve::new(self)
     }
-    /**Authorization endpoint, non-interactive
+    /**Authorization endpoint
 
-authentik runs its authorization flow here (views/authorize.py, AuthorizationFlowInitView); tokenstack authorizes at once, as the user whose authentik key (API token) is in the `Authorization: Bearer` header, or else as the server's `--authorize-as` user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page.
+views/authorize.py `AuthorizationFlowInitView`: without a session, a 302 to the login flow (`/flows/-/default/authentication/?next=…`; `prompt=none` answers `login_required` to the client instead); with one (and unless `prompt=login` or `max_age` send it through the login again), the provider's authorization flow is planned into the session and the 302 goes to its page (`/if/flow/<slug>/`), which ends with the redirect to the client. A request with an authentik key (API token) in the `Authorization: Bearer` header, or any request when the server has `--authorize-as`, is authorized at once for that user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page.
 
 Sends a `GET` request to `/application/o/authorize/`
 

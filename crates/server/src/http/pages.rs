@@ -64,9 +64,9 @@ fn field_errors(errors: &ResponseErrors, field: &str) -> String {
     out
 }
 
-/// Who the flow is for, with the way out (authentik's "Not you?").
+/// Who the flow is for.
 fn pending_user(username: &str) -> String {
-    format!("<div class=\"user\"><span>{}</span><a href=\"/flows/-/cancel/\">Not you?</a></div>", escape(username))
+    format!("<div class=\"user\"><span>{}</span></div>", escape(username))
 }
 
 /// The page of a stage's challenge; its form posts back to `action` (the page itself, with its query).
