@@ -29,7 +29,11 @@ const AUTHENTICATION_FLOW: &str = "/if/flow/default-authentication-flow/";
 fn cookie(rqctx: &RequestContext<ServerContext>, name: &str) -> Option<String> {
     let headers = rqctx.request.headers().get_all(header::COOKIE);
     let pairs = headers.iter().filter_map(|h| h.to_str().ok()).flat_map(|h| h.split(';'));
-    pairs.filter_map(|pair| pair.trim().split_once('=')).filter(|(n, _)| *n == name).map(|(_, v)| v.to_owned()).last()
+    pairs
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v.to_owned())
+        .next_back()
 }
 
 /// The session cookie of the request (`Cookie: authentik_session=…`).
