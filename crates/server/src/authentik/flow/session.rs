@@ -72,7 +72,14 @@ impl Session {
         let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 256) else { return Ok(session) };
         let row = match store.get::<AkSession>(Field::HashedToken, hash_session_key(key)).await {
             Ok(row) if !row.is_expired(now) => row,
-            Ok(_) | Err(StoreError::NotFound) => return Ok(session),
+            Ok(expired) => {
+                // An expired session is gone once it is seen (Django's `clearsessions` is not run for us).
+                match store.delete::<AkSession>(expired.key_hash).await {
+                    Ok(()) | Err(StoreError::NotFound) => return Ok(session),
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(StoreError::NotFound) => return Ok(session),
             Err(e) => return Err(e),
         };
         session.state = serde_json::from_value(row.flow.clone()).unwrap_or_default();

@@ -75,9 +75,13 @@ async fn sessions_are_stored_by_the_hash_of_their_random_key() {
 async fn expired_sessions_and_sessions_of_deleted_users_log_nobody_in() {
     let env = env().await;
     let key = login(&env).await;
+    assert!(env.flows().session_user(Some(&key)).await.unwrap().is_some());
     let later = Env { store: env.store, keyring: Keyring::default(), now: env.now + chrono::TimeDelta::weeks(3) };
     assert_eq!(later.flows().session_user(Some(&key)).await.unwrap(), None);
+    assert!(later.store.all::<AkSession>().await.unwrap().is_empty(), "an expired session is deleted once seen");
+
     let env = Env { now: later.now - chrono::TimeDelta::weeks(3), ..later };
+    let key = login(&env).await;
     assert!(env.flows().session_user(Some(&key)).await.unwrap().is_some());
     env.store.delete::<crate::model::AkUser>(1).await.unwrap();
     assert_eq!(env.flows().session_user(Some(&key)).await.unwrap(), None);
