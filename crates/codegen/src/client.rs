@@ -41,7 +41,7 @@ pub fn generate_client(spec: &Spec) -> Result<String, SpecError> {
 /// The document progenitor reads: the spec, except that a free-form operation's error responses without a JSON
 /// body (a page's HTML 404) are left out where it has a JSON one, since progenitor takes one error type per
 /// operation; the client reports those statuses as unexpected responses, with their bodies.
-fn client_document(spec: &Spec) -> OpenAPI {
+pub(crate) fn client_document(spec: &Spec) -> OpenAPI {
     let mut openapi = spec.openapi.clone();
     for item in openapi.paths.paths.values_mut() {
         let ReferenceOr::Item(item) = item else { continue };

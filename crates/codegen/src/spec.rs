@@ -250,4 +250,29 @@ mod tests {
         assert!(problems.iter().any(|p| p.contains("3.1.0")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("no operationId")), "{problems:?}");
     }
+
+    /// A page: its HTML, its redirect, its HTML 404 and one JSON error; only a free-form operation may have them,
+    /// and the client's document keeps its JSON error alone.
+    #[test]
+    fn free_form_operations_may_answer_pages_redirects_and_html_errors() {
+        let page = |free_form: bool| {
+            format!(
+                r#"{{"openapi":"3.0.3","info":{{"title":"t","version":"1"}},"paths":{{"/p/":{{"get":{{"operationId":"p",
+                "x-tokenstack-free-form":{free_form},"responses":{{
+                "200":{{"description":"","content":{{"text/html":{{"schema":{{"type":"string"}}}}}}}},
+                "302":{{"description":""}},
+                "404":{{"description":"","content":{{"text/html":{{"schema":{{"type":"string"}}}}}}}},
+                "400":{{"description":"","content":{{"application/json":{{"schema":{{"type":"object"}}}}}}}}}}}}}}}}}}"#
+            )
+        };
+        let Err(SpecError::Invalid(problems)) = Spec::from_json(&page(false), "test") else { panic!("accepted") };
+        assert!(problems.iter().any(|p| p.contains("2 success responses")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("without an application/json schema")), "{problems:?}");
+        let spec = Spec::from_json(&page(true), "test").expect("a free-form page is valid");
+        let client = crate::client::client_document(&spec);
+        let openapiv3::ReferenceOr::Item(item) = &client.paths.paths["/p/"] else { panic!("an item") };
+        let statuses: Vec<String> =
+            item.get.as_ref().expect("get").responses.responses.keys().map(ToString::to_string).collect();
+        assert_eq!(statuses, ["200", "302", "400"], "the HTML 404 is left out of the client's document");
+    }
 }
