@@ -114,7 +114,7 @@ struct Run {
     flow: &'static Flow,
     session: Session,
     failed_login: bool,
-    /// The plan being run (the session keeps it only once a stage passed).
+    /// The plan being run (also in the session state, which is saved at the end of the request).
     plan: Option<Plan>,
 }
 
