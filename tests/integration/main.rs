@@ -3,6 +3,7 @@
 mod admin;
 mod authentik;
 mod crypto;
+mod login;
 mod mappings;
 mod netbird;
 mod netbird_groups;

@@ -35,6 +35,7 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 # Seeded credentials (examples/seed.yaml). alice is an authentik superuser, bob a normal user.
 ALICE_KEY = "alice-example-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"
+ALICE_PASSWORD = "alice-password"
 BOB_KEY = "bob-example-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"
 NETADMIN_PAT = "nbp_GFQ9OIZ8lRv83g5RLzL9bt5qJCzdm43kXuyc"
 AUDITOR_PAT = "nbp_0AerRTjreD8S1qqopvtv2s73odEBiS0FMQ7i"

@@ -34,7 +34,7 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, OctKey
 
-from conftest import COUNTS
+from conftest import ALICE_PASSWORD, COUNTS
 
 AUTHORIZATION_FLOW = "7f1a0001-0000-4000-8000-000000000001"
 INVALIDATION_FLOW = "7f1a0002-0000-4000-8000-000000000002"
@@ -139,9 +139,16 @@ class App:
         return session.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier, **params)
 
     def authorize(self, session: OAuth2Session, metadata: dict, verifier: str, **params) -> tuple[str, str]:
-        """Runs the (non-interactive) authorization: returns the redirect's Location and the state sent."""
+        """Runs the authorization as alice, logged in through the flow executor: the authorization endpoint sends
+        the session to the provider's (implicit consent) authorization flow, which redirects to the client.
+        Returns the redirect's Location and the state sent."""
         url, state = self.authorization_url(session, metadata, verifier, **params)
-        response = session.get(url, withhold_token=True, allow_redirects=False, timeout=10)
+        browser = login(self.server.base_url, "alice", ALICE_PASSWORD)
+        response = browser.get(url, allow_redirects=False, timeout=10)
+        assert response.status_code == 302, response.text
+        flow = response.headers["location"]
+        assert flow.startswith("/if/flow/default-provider-authorization-implicit-consent/?"), flow
+        response = browser.get(f"{self.server.base_url}{flow}", allow_redirects=False, timeout=10)
         assert response.status_code == 302, response.text
         location = response.headers["location"]
         assert location.startswith(REDIRECT_URI + "?")
@@ -149,6 +156,25 @@ class App:
         assert query["state"] == [state] and len(query["code"]) == 1, location
         count("authorize")
         return location, state
+
+
+def login(base_url: str, username: str, password: str) -> requests.Session:
+    """The headless login scripts run against real authentik: the flow executor's identification and password
+    stages with plain `requests`, which keeps the `authentik_session` cookie and follows the executor's 302s."""
+    browser = requests.Session()
+    executor = f"{base_url}/api/v3/flows/executor/default-authentication-flow/"
+    params = {"query": "next=/if/user/"}
+    challenge = browser.get(executor, params=params, timeout=10).json()
+    assert challenge["component"] == "ak-stage-identification", challenge
+    identify = {"component": "ak-stage-identification", "uid_field": username}
+    challenge = browser.post(executor, params=params, json=identify, timeout=10).json()
+    assert challenge["component"] == "ak-stage-password", challenge
+    answer = {"component": "ak-stage-password", "password": password}
+    done = browser.post(executor, params=params, json=answer, timeout=10).json()
+    assert done == {"component": "xak-flow-redirect", "to": "/if/user/"}, done
+    assert browser.cookies.get("authentik_session")
+    count("executor login")
+    return browser
 
 
 def new_app(tokenstack, alg: str, *, with_application: bool = True) -> App:
@@ -261,7 +287,7 @@ def test_authlib_journey(tokenstack, alg):
     assert userinfo.json()["sub"] == access_claims["sub"]
     assert userinfo.json()["preferred_username"] == service_account
 
-    # Authorization code with PKCE S256, as akadmin (the server's --authorize-as).
+    # Authorization code with PKCE S256, as alice, logged in through the flow executor.
     session = app.session(
         scope="openid profile email offline_access", redirect_uri=REDIRECT_URI, code_challenge_method="S256"
     )
@@ -278,12 +304,12 @@ def test_authlib_journey(tokenstack, alg):
     count("authorization_code")
     assert set(token["scope"].split()) == {"openid", "profile", "email", "offline_access"}
     assert token["refresh_token"]
-    claims = app.verify(token["id_token"], metadata, nonce=nonce, preferred_username="akadmin")
-    app.verify(token["access_token"], metadata, preferred_username="akadmin")
+    claims = app.verify(token["id_token"], metadata, nonce=nonce, preferred_username="alice")
+    app.verify(token["access_token"], metadata, preferred_username="alice")
     assert claims["sub"] != access_claims["sub"]
     userinfo = session.get(metadata["userinfo_endpoint"], timeout=10)
     assert userinfo.status_code == 200, userinfo.text
-    assert userinfo.json()["sub"] == claims["sub"] and userinfo.json()["preferred_username"] == "akadmin"
+    assert userinfo.json()["sub"] == claims["sub"] and userinfo.json()["preferred_username"] == "alice"
 
     # Refresh: always rotated; the rotated-out refresh token is then refused.
     old_refresh = token["refresh_token"]
@@ -292,7 +318,7 @@ def test_authlib_journey(tokenstack, alg):
     assert refreshed["refresh_token"] and refreshed["refresh_token"] != old_refresh
     assert refreshed["access_token"] != token["access_token"]
     assert set(refreshed["scope"].split()) == {"openid", "profile", "email", "offline_access"}
-    refreshed_claims = app.verify(refreshed["id_token"], metadata, preferred_username="akadmin")
+    refreshed_claims = app.verify(refreshed["id_token"], metadata, preferred_username="alice")
     assert refreshed_claims["sub"] == claims["sub"]
     with pytest.raises(OAuthError) as reuse:
         session.refresh_token(metadata["token_endpoint"], refresh_token=old_refresh)
@@ -341,8 +367,8 @@ def test_authentik_client_lists_and_deletes_issued_tokens(tokenstack):
     assert len(access_tokens) == 2 and all(isinstance(t, TokenModel) for t in access_tokens)
     assert all(t.provider.pk == app.provider_pk and not t.is_expired and not t.revoked for t in access_tokens)
     by_user = {t.user.username: t for t in access_tokens}
-    assert set(by_user) == {"akadmin", f"ak-{app.provider_name}-client_credentials"}
-    code_token = by_user["akadmin"]
+    assert set(by_user) == {"alice", f"ak-{app.provider_name}-client_credentials"}
+    code_token = by_user["alice"]
     assert set(code_token.scope) == {"openid", "profile", "email", "offline_access"}
     cc_token = by_user[f"ak-{app.provider_name}-client_credentials"]
     assert cc_token.scope == ["openid"]
@@ -354,7 +380,7 @@ def test_authentik_client_lists_and_deletes_issued_tokens(tokenstack):
     assert api.oauth2_access_tokens_retrieve(code_token.pk).pk == code_token.pk
 
     refresh_tokens = api.oauth2_refresh_tokens_list(provider=app.provider_pk, page_size=100).results
-    assert len(refresh_tokens) == 1 and refresh_tokens[0].user.username == "akadmin"
+    assert len(refresh_tokens) == 1 and refresh_tokens[0].user.username == "alice"
     assert not refresh_tokens[0].revoked
     filtered = api.oauth2_access_tokens_list(provider=app.provider_pk, user=code_token.user.pk).results
     assert [t.pk for t in filtered] == [code_token.pk]

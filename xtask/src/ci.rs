@@ -10,7 +10,8 @@ const CLIPPY_ARGS: &str = "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__";
 
 /// Checks formatting, then runs the Rust tests (which include every drift check as a `#[test]`) with clippy as the compiler of the
 /// workspace's own crates, `cargo xtask check` (with the operation coverage the tests just recorded),
-/// the official-client and schemathesis suite against the binary those tests built, and the wheel test
+/// the official-client and schemathesis suite against the binary those tests built, the browser test (a relying
+/// party and Debian's chromium logging in through the flow pages, `tests/browser/run.sh`), and the wheel test
 /// (`cargo xtask wheel`: that binary in a wheel, a fresh virtualenv, `examples/pytest`), and the image test
 /// (`cargo xtask image --dev --test`: that binary in the container image, loaded and run by podman, healthy by its
 /// own healthcheck, the conformance suite against it).
@@ -42,6 +43,15 @@ pub fn run(root: &Path) -> anyhow::Result<u8> {
             root,
             "official clients and schemathesis",
             Command::new("bash").arg(python_suite).env("TOKENSTACK_BIN", binary),
+        )?;
+    }
+    let browser_test = root.join("tests/browser/run.sh");
+    if browser_test.exists() {
+        let binary = target_dir(root).join("debug/tokenstack");
+        step(
+            root,
+            "a relying party in a real browser (openid-client, playwright-core, chromium)",
+            Command::new("bash").arg(browser_test).env("TOKENSTACK_BIN", binary),
         )?;
     }
     println!("{:>12} the tokenstack wheel (dev profile) in a fresh virtualenv, examples/pytest", "Running");

@@ -158,3 +158,16 @@ impl ErrorBody for crate::types::OAuth2Error {
         format!("{} {}", self.error, self.error_description.as_deref().unwrap_or_default())
     }
 }
+
+impl ErrorBody for crate::types::FlowPageError {
+    /// The flow pages render their own answers; what Dropshot refuses before the view (a body over the size
+    /// limit) is a 400 `{"detail": …}`, a server error keeps its status.
+    fn from_http_error(error: &HttpError) -> (ErrorStatusCode, Self) {
+        let status = if error.status_code.is_server_error() { error.status_code } else { ErrorStatusCode::BAD_REQUEST };
+        (status, crate::types::FlowPageError { detail: error.external_message.clone() })
+    }
+
+    fn message(&self) -> String {
+        self.detail.clone()
+    }
+}

@@ -1,5 +1,6 @@
 //! The progenitor settings of the generated client, and the client generator.
 
+use openapiv3::{OpenAPI, ReferenceOr};
 use progenitor::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
 
 use crate::{Spec, SpecError, format_file};
@@ -19,8 +20,9 @@ fn settings() -> GenerationSettings {
 /// Generates the progenitor client for `spec` as formatted Rust source.
 pub fn generate_client(spec: &Spec) -> Result<String, SpecError> {
     let mut generator = Generator::new(&settings());
+    let openapi = client_document(spec);
     // progenitor panics on some unsupported inputs; turn that into a readable error.
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&spec.openapi)));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| generator.generate_tokens(&openapi)));
     let tokens = match result {
         Ok(Ok(tokens)) => tokens,
         Ok(Err(err)) => return Err(SpecError::Generation(format!("progenitor: {err}"))),
@@ -34,4 +36,42 @@ pub fn generate_client(spec: &Spec) -> Result<String, SpecError> {
         }
     };
     format_file(tokens)
+}
+
+/// The document progenitor reads: the spec, except that a free-form operation's error responses without a JSON
+/// body (a page's HTML 404) are left out where it has a JSON one, since progenitor takes one error type per
+/// operation; the client reports those statuses as unexpected responses, with their bodies.
+pub(crate) fn client_document(spec: &Spec) -> OpenAPI {
+    let mut openapi = spec.openapi.clone();
+    for item in openapi.paths.paths.values_mut() {
+        let ReferenceOr::Item(item) = item else { continue };
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            if !spec.is_free_form(operation) {
+                continue;
+            }
+            let has_json = |response: &ReferenceOr<openapiv3::Response>| {
+                spec.response(response).is_some_and(|r| r.content.contains_key("application/json"))
+            };
+            let errors = &operation.responses.responses;
+            let is_error = |status: &openapiv3::StatusCode| match status {
+                openapiv3::StatusCode::Code(code) => *code >= 400,
+                openapiv3::StatusCode::Range(range) => *range >= 4,
+            };
+            if !errors.iter().any(|(status, response)| is_error(status) && has_json(response)) {
+                continue;
+            }
+            let keep: Vec<bool> = errors
+                .iter()
+                .map(|(status, response)| {
+                    !is_error(status)
+                        || has_json(response)
+                        || spec.response(response).is_some_and(|r| r.content.is_empty())
+                })
+                .collect();
+            let mut keep = keep.into_iter();
+            operation.responses.responses.retain(|_, _| keep.next().unwrap_or(true));
+        }
+    }
+    openapi
 }

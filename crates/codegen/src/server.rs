@@ -177,15 +177,16 @@ fn emit_operation(
         let schema = media.get("schema").unwrap_or(&Value::Bool(true));
         let ty = type_ident(type_space, &server_inline(schema), &format!("{id} request body"))?;
         match media_type {
+            // A free-form handler reads its body itself, whatever the content type (Django reads a body that is
+            // not a form as an empty one; DRF's executor takes JSON or a form); the body's type is still
+            // generated for it.
+            _ if crate::is_free_form(raw_op) => args.push(quote! { body: dropshot::UntypedBody }),
             // NetBird decodes with Go's `json.Decoder`, which ignores what follows the value, as Dropshot does;
             // DRF's `json.loads` refuses it (`crate::JsonBody` in tokenstack-api).
             "application/json" if op.path.starts_with("/api/") && !op.path.starts_with("/api/v3/") => {
                 args.push(quote! { body: dropshot::TypedBody<#ty> })
             }
             "application/json" => args.push(quote! { body: crate::JsonBody<#ty> }),
-            // A free-form handler reads its form itself, whatever the content type (Django reads a body that is
-            // not a form as an empty one); the form's type is still generated for it.
-            FORM if crate::is_free_form(raw_op) => args.push(quote! { body: dropshot::UntypedBody }),
             FORM => {
                 content_type = Some(quote! { , content_type = #FORM });
                 args.push(quote! { body: dropshot::TypedBody<#ty> });
@@ -253,7 +254,7 @@ fn emit_operation(
     };
     let error_schema: Value = errors
         .iter()
-        .next()
+        .find(|e| !e.is_empty())
         .and_then(|s| serde_json::from_str(s).ok())
         .ok_or_else(|| SpecError::Generation(format!("{id}: no error schema")))?;
     let error_ty = type_ident(type_space, &server_inline(&error_schema), &format!("{id} error"))?;

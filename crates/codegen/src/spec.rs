@@ -147,23 +147,26 @@ impl Spec {
                 problems.push(format!("operationId {} is used by {first} and {at}", op.operation_id));
             }
             let (success, errors) = self.responses(op.operation);
-            if success.len() != 1 {
+            // A free-form handler writes its own status, so it may document several (a page and its redirect).
+            let free_form = self.is_free_form(op.operation);
+            let allowed = if free_form { !success.is_empty() } else { success.len() == 1 };
+            if !allowed {
                 problems.push(format!(
                     "{} has {} success responses; exactly one is required",
                     op.operation_id,
                     success.len()
                 ));
             }
-            if errors.len() > 1 {
+            if errors.iter().filter(|e| !e.is_empty()).count() > 1 {
                 problems.push(format!(
                     "{} has {} different error bodies; one error schema is required",
                     op.operation_id,
                     errors.len()
                 ));
             }
-            // A free-form operation may answer its errors without a body (userinfo's 401), as long as none has one.
-            let bodiless_allowed = errors.len() == 1 && self.is_free_form(op.operation);
-            if errors.contains("") && !bodiless_allowed {
+            // A free-form operation may answer errors without a JSON body (userinfo's bodiless 401, a page's HTML
+            // 404) beside its one JSON error schema.
+            if errors.contains("") && !free_form {
                 problems.push(format!("{} has an error response without an application/json schema", op.operation_id));
             }
         }
@@ -246,5 +249,30 @@ mod tests {
         let Err(SpecError::Invalid(problems)) = Spec::from_json(doc, "test") else { panic!("accepted") };
         assert!(problems.iter().any(|p| p.contains("3.1.0")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("no operationId")), "{problems:?}");
+    }
+
+    /// A page: its HTML, its redirect, its HTML 404 and one JSON error; only a free-form operation may have them,
+    /// and the client's document keeps its JSON error alone.
+    #[test]
+    fn free_form_operations_may_answer_pages_redirects_and_html_errors() {
+        let page = |free_form: bool| {
+            format!(
+                r#"{{"openapi":"3.0.3","info":{{"title":"t","version":"1"}},"paths":{{"/p/":{{"get":{{"operationId":"p",
+                "x-tokenstack-free-form":{free_form},"responses":{{
+                "200":{{"description":"","content":{{"text/html":{{"schema":{{"type":"string"}}}}}}}},
+                "302":{{"description":""}},
+                "404":{{"description":"","content":{{"text/html":{{"schema":{{"type":"string"}}}}}}}},
+                "400":{{"description":"","content":{{"application/json":{{"schema":{{"type":"object"}}}}}}}}}}}}}}}}}}"#
+            )
+        };
+        let Err(SpecError::Invalid(problems)) = Spec::from_json(&page(false), "test") else { panic!("accepted") };
+        assert!(problems.iter().any(|p| p.contains("2 success responses")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("without an application/json schema")), "{problems:?}");
+        let spec = Spec::from_json(&page(true), "test").expect("a free-form page is valid");
+        let client = crate::client::client_document(&spec);
+        let openapiv3::ReferenceOr::Item(item) = &client.paths.paths["/p/"] else { panic!("an item") };
+        let statuses: Vec<String> =
+            item.get.as_ref().expect("get").responses.responses.keys().map(ToString::to_string).collect();
+        assert_eq!(statuses, ["200", "302", "400"], "the HTML 404 is left out of the client's document");
     }
 }

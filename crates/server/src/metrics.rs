@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by operationId and status, request latency, store errors, token counts,
-//! injected faults and response-validation failures.
+//! injected faults, response-validation failures and refused passwords.
 
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ pub struct Metrics {
     faults: IntCounterVec,
     violations: IntCounterVec,
     grants: IntCounterVec,
+    failed_logins: IntCounter,
     /// When the token gauges were last read from the store.
     tokens_read: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -72,6 +73,11 @@ impl Default for Metrics {
             &["grant", "status"],
         )
         .expect("valid metric");
+        let failed_logins = IntCounter::new(
+            "tokenstack_failed_logins_total",
+            "Passwords the flow executor and the flow pages refused (authentik's password stage)",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -80,11 +86,23 @@ impl Default for Metrics {
             Box::new(faults.clone()),
             Box::new(violations.clone()),
             Box::new(grants.clone()),
+            Box::new(failed_logins.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
         let tokens_read = std::sync::Mutex::new(None);
-        Metrics { registry, requests, latency, store_errors, tokens, faults, violations, grants, tokens_read }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            store_errors,
+            tokens,
+            faults,
+            violations,
+            grants,
+            failed_logins,
+            tokens_read,
+        }
     }
 }
 
@@ -106,6 +124,11 @@ impl Metrics {
     /// Counts one answer of the OAuth2 token endpoint.
     pub fn grant(&self, grant: &str, status: u16) {
         self.grants.with_label_values(&[grant, status.to_string().as_str()]).inc();
+    }
+
+    /// Counts one refused password.
+    pub fn failed_login(&self) {
+        self.failed_logins.inc();
     }
 
     /// Counts one response that failed validation.

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbAccount, NbGroup,
-    NbPeer, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode,
+    CoreToken, NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -192,6 +192,10 @@ pub struct Snapshot {
     pub nb_peers: Vec<NbPeer>,
     /// NetBird accounts (their settings), by id.
     pub nb_accounts: Vec<NbAccount>,
+    /// authentik sessions, by key hash (the keys themselves are never stored).
+    pub ak_sessions: Vec<AkSession>,
+    /// authentik user consents, by pk.
+    pub ak_user_consents: Vec<AkUserConsent>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

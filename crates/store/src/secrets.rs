@@ -161,6 +161,25 @@ pub fn parse_pat(token: &str) -> Result<(), PatFormatError> {
 }
 
 /// The stored form of a PAT: standard base64 of its SHA-256.
+/// A new session key: 32 characters of `[a-z0-9]`, as Django's `get_random_string(32, VALID_KEY_CHARS)`
+/// (about 165 bits).
+pub fn generate_session_key() -> Secret {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    Secret::new((0..32).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect::<String>())
+}
+
+/// The stored form of a session key, and the id token's `sid`: its SHA-256 in lowercase hex (upstream's
+/// `hash_session_key`).
+pub fn hash_session_key(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{b:02x}"));
+    }
+    out
+}
+
 pub fn hash_pat(plain: &str) -> String {
     STANDARD.encode(Sha256::digest(plain.as_bytes()))
 }

@@ -2,6 +2,89 @@
 /// Wire types generated from `components.schemas`.
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
 pub mod types {
+    ///Challenge when a flow's active stage calls `stage_invalid()`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AccessDeniedChallenge {
+        pub component: AccessDeniedChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_message: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`AccessDeniedChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AccessDeniedChallengeComponent {
+        #[serde(rename = "ak-stage-access-denied")]
+        AkStageAccessDenied,
+    }
+    impl ::std::fmt::Display for AccessDeniedChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageAccessDenied => f.write_str("ak-stage-access-denied"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AccessDeniedChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-access-denied" => Ok(Self::AkStageAccessDenied),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccessDeniedChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AccessDeniedChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for AccessDeniedChallengeComponent {
+        fn default() -> Self {
+            AccessDeniedChallengeComponent::AkStageAccessDenied
+        }
+    }
     ///`Account`
     #[derive(
         ::serde::Deserialize,
@@ -441,6 +524,32 @@ pub mod types {
             value.parse()
         }
     }
+    ///Special challenge for apple-native authentication flow, which happens on the client.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AppleLoginChallenge {
+        pub client_id: ::std::string::String,
+        #[serde(default = "defaults::apple_login_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub redirect_uri: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub scope: ::std::string::String,
+        pub state: ::std::string::String,
+    }
     ///Application Serializer
     #[derive(
         ::serde::Deserialize,
@@ -734,6 +843,33 @@ pub mod types {
             value.parse()
         }
     }
+    ///Site public key
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct CaptchaChallenge {
+        #[serde(default = "defaults::captcha_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub interactive: bool,
+        pub js_url: ::std::string::String,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub site_key: ::std::string::String,
+    }
     ///Get CertificateKeyPair's data
     #[derive(
         ::serde::Deserialize,
@@ -904,6 +1040,47 @@ pub mod types {
             Self(value)
         }
     }
+    ///`ChallengeTypes`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum ChallengeTypes {
+        AccessDeniedChallenge(AccessDeniedChallenge),
+        ConsentChallenge(ConsentChallenge),
+        IdentificationChallenge(IdentificationChallenge),
+        PasswordChallenge(PasswordChallenge),
+        RedirectChallenge(RedirectChallenge),
+    }
+    impl ::std::convert::From<AccessDeniedChallenge> for ChallengeTypes {
+        fn from(value: AccessDeniedChallenge) -> Self {
+            Self::AccessDeniedChallenge(value)
+        }
+    }
+    impl ::std::convert::From<ConsentChallenge> for ChallengeTypes {
+        fn from(value: ConsentChallenge) -> Self {
+            Self::ConsentChallenge(value)
+        }
+    }
+    impl ::std::convert::From<IdentificationChallenge> for ChallengeTypes {
+        fn from(value: IdentificationChallenge) -> Self {
+            Self::IdentificationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<PasswordChallenge> for ChallengeTypes {
+        fn from(value: PasswordChallenge) -> Self {
+            Self::PasswordChallenge(value)
+        }
+    }
+    impl ::std::convert::From<RedirectChallenge> for ChallengeTypes {
+        fn from(value: RedirectChallenge) -> Self {
+            Self::RedirectChallenge(value)
+        }
+    }
     ///Commonly used English name of the city
     #[derive(
         ::serde::Deserialize,
@@ -1028,6 +1205,272 @@ pub mod types {
         pub cache_timeout_policies: i64,
         pub capabilities: ::std::vec::Vec<CapabilitiesEnum>,
         pub error_reporting: ErrorReportingConfig,
+    }
+    ///Challenge info for consent screens
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ConsentChallenge {
+        pub additional_permissions: ::std::vec::Vec<ConsentPermission>,
+        pub component: ConsentChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub header_text: ::std::option::Option<::std::string::String>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        pub permissions: ::std::vec::Vec<ConsentPermission>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub token: ::std::string::String,
+    }
+    ///`ConsentChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum ConsentChallengeComponent {
+        #[serde(rename = "ak-stage-consent")]
+        AkStageConsent,
+    }
+    impl ::std::fmt::Display for ConsentChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageConsent => f.write_str("ak-stage-consent"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ConsentChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-consent" => Ok(Self::AkStageConsent),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ConsentChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ConsentChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for ConsentChallengeComponent {
+        fn default() -> Self {
+            ConsentChallengeComponent::AkStageConsent
+        }
+    }
+    ///Consent challenge response, any valid response request is valid
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ConsentChallengeResponseRequest {
+        pub component: ConsentChallengeResponseRequestComponent,
+        pub token: ::std::string::String,
+    }
+    ///`ConsentChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum ConsentChallengeResponseRequestComponent {
+        #[serde(rename = "ak-stage-consent")]
+        AkStageConsent,
+    }
+    impl ::std::fmt::Display for ConsentChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageConsent => f.write_str("ak-stage-consent"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ConsentChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-consent" => Ok(Self::AkStageConsent),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ConsentChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ConsentChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for ConsentChallengeResponseRequestComponent {
+        fn default() -> Self {
+            ConsentChallengeResponseRequestComponent::AkStageConsent
+        }
+    }
+    ///Permission used for consent
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ConsentPermission {
+        pub id: ::std::string::String,
+        pub name: ::std::string::String,
+    }
+    ///Contextual flow information for a challenge
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ContextualFlowInfo {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub background_themed_urls: ::std::option::Option<ThemedUrls>,
+        pub cancel_url: ::std::string::String,
+        pub layout: ContextualFlowInfoLayoutEnum,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    ///`ContextualFlowInfoLayoutEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum ContextualFlowInfoLayoutEnum {
+        #[serde(rename = "stacked")]
+        Stacked,
+        #[serde(rename = "content_left")]
+        ContentLeft,
+        #[serde(rename = "content_right")]
+        ContentRight,
+        #[serde(rename = "sidebar_left")]
+        SidebarLeft,
+        #[serde(rename = "sidebar_right")]
+        SidebarRight,
+        #[serde(rename = "sidebar_left_frame_background")]
+        SidebarLeftFrameBackground,
+        #[serde(rename = "sidebar_right_frame_background")]
+        SidebarRightFrameBackground,
+    }
+    impl ::std::fmt::Display for ContextualFlowInfoLayoutEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Stacked => f.write_str("stacked"),
+                Self::ContentLeft => f.write_str("content_left"),
+                Self::ContentRight => f.write_str("content_right"),
+                Self::SidebarLeft => f.write_str("sidebar_left"),
+                Self::SidebarRight => f.write_str("sidebar_right"),
+                Self::SidebarLeftFrameBackground => {
+                    f.write_str("sidebar_left_frame_background")
+                }
+                Self::SidebarRightFrameBackground => {
+                    f.write_str("sidebar_right_frame_background")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContextualFlowInfoLayoutEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "stacked" => Ok(Self::Stacked),
+                "content_left" => Ok(Self::ContentLeft),
+                "content_right" => Ok(Self::ContentRight),
+                "sidebar_left" => Ok(Self::SidebarLeft),
+                "sidebar_right" => Ok(Self::SidebarRight),
+                "sidebar_left_frame_background" => Ok(Self::SidebarLeftFrameBackground),
+                "sidebar_right_frame_background" => Ok(Self::SidebarRightFrameBackground),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ContextualFlowInfoLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ContextualFlowInfoLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///`CoreUsersRetrieveResponse`
     #[derive(
@@ -1180,6 +1623,18 @@ pub mod types {
             value.parse()
         }
     }
+    ///Serializer for rest_framework's error messages
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct ErrorDetail {
+        pub code: ::std::string::String,
+        pub string: ::std::string::String,
+    }
     ///Config for error reporting
     #[derive(
         ::serde::Deserialize,
@@ -1280,6 +1735,38 @@ pub mod types {
         pub stages: ::std::vec::Vec<::uuid::Uuid>,
         ///Shown as the Title in Flow pages.
         pub title: ::std::string::String,
+    }
+    ///`FlowChallengeResponseRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum FlowChallengeResponseRequest {
+        ConsentChallengeResponseRequest(ConsentChallengeResponseRequest),
+        IdentificationChallengeResponseRequest(IdentificationChallengeResponseRequest),
+        PasswordChallengeResponseRequest(PasswordChallengeResponseRequest),
+    }
+    impl ::std::convert::From<ConsentChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: ConsentChallengeResponseRequest) -> Self {
+            Self::ConsentChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<IdentificationChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: IdentificationChallengeResponseRequest) -> Self {
+            Self::IdentificationChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<PasswordChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: PasswordChallengeResponseRequest) -> Self {
+            Self::PasswordChallengeResponseRequest(value)
+        }
     }
     ///`FlowDesignationEnum`
     #[derive(
@@ -1436,6 +1923,37 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///tokenstack's error body for a request refused before the view.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct FlowPageError {
+        pub detail: ::std::string::String,
+    }
+    ///A stage's HTML form, the fields of the served challenge responses.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct FlowStageForm {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "uidField",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub uid_field: ::std::option::Option<::std::string::String>,
     }
     ///Generic API Error
     #[derive(
@@ -1741,6 +2259,195 @@ pub mod types {
         ///`ok` or `ready`
         pub status: ::std::string::String,
     }
+    ///Identification challenges with all UI elements
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct IdentificationChallenge {
+        #[serde(default)]
+        pub allow_show_password: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_pre: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_pre_launch: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub captcha_stage: ::std::option::Option<CaptchaChallenge>,
+        pub component: IdentificationChallengeComponent,
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub enable_remember_me: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enroll_url: ::std::option::Option<::std::string::String>,
+        pub flow_designation: FlowDesignationEnum,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub passkey_challenge: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        pub password_fields: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub passwordless_url: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub pending_user_identifier: ::std::option::Option<::std::string::String>,
+        pub primary_action: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recovery_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub show_source_labels: bool,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub sources: ::std::vec::Vec<LoginSource>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub user_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    ///`IdentificationChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum IdentificationChallengeComponent {
+        #[serde(rename = "ak-stage-identification")]
+        AkStageIdentification,
+    }
+    impl ::std::fmt::Display for IdentificationChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageIdentification => f.write_str("ak-stage-identification"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IdentificationChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-identification" => Ok(Self::AkStageIdentification),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for IdentificationChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for IdentificationChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for IdentificationChallengeComponent {
+        fn default() -> Self {
+            IdentificationChallengeComponent::AkStageIdentification
+        }
+    }
+    ///Identification challenge
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct IdentificationChallengeResponseRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub captcha_token: ::std::option::Option<::std::string::String>,
+        pub component: IdentificationChallengeResponseRequestComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub passkey: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uid_field: ::std::option::Option<::std::string::String>,
+    }
+    ///`IdentificationChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum IdentificationChallengeResponseRequestComponent {
+        #[serde(rename = "ak-stage-identification")]
+        AkStageIdentification,
+    }
+    impl ::std::fmt::Display for IdentificationChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageIdentification => f.write_str("ak-stage-identification"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IdentificationChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-identification" => Ok(Self::AkStageIdentification),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for IdentificationChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for IdentificationChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for IdentificationChallengeResponseRequestComponent {
+        fn default() -> Self {
+            IdentificationChallengeResponseRequestComponent::AkStageIdentification
+        }
+    }
     ///Instance status information
     #[derive(
         ::serde::Deserialize,
@@ -1990,6 +2697,57 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///`LoginChallengeTypes`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum LoginChallengeTypes {
+        RedirectChallenge(RedirectChallenge),
+        AppleLoginChallenge(AppleLoginChallenge),
+        PlexAuthenticationChallenge(PlexAuthenticationChallenge),
+        TelegramLoginChallenge(TelegramLoginChallenge),
+    }
+    impl ::std::convert::From<RedirectChallenge> for LoginChallengeTypes {
+        fn from(value: RedirectChallenge) -> Self {
+            Self::RedirectChallenge(value)
+        }
+    }
+    impl ::std::convert::From<AppleLoginChallenge> for LoginChallengeTypes {
+        fn from(value: AppleLoginChallenge) -> Self {
+            Self::AppleLoginChallenge(value)
+        }
+    }
+    impl ::std::convert::From<PlexAuthenticationChallenge> for LoginChallengeTypes {
+        fn from(value: PlexAuthenticationChallenge) -> Self {
+            Self::PlexAuthenticationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<TelegramLoginChallenge> for LoginChallengeTypes {
+        fn from(value: TelegramLoginChallenge) -> Self {
+            Self::TelegramLoginChallenge(value)
+        }
+    }
+    ///Serializer for Login buttons of sources
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct LoginSource {
+        pub challenge: LoginChallengeTypes,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub icon_url: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        #[serde(default)]
+        pub promoted: bool,
     }
     ///`MatchingModeEnum`
     #[derive(
@@ -2878,6 +3636,160 @@ pub mod types {
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
     }
+    ///Password challenge UI fields
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PasswordChallenge {
+        #[serde(default)]
+        pub allow_show_password: bool,
+        pub component: PasswordChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recovery_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`PasswordChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum PasswordChallengeComponent {
+        #[serde(rename = "ak-stage-password")]
+        AkStagePassword,
+    }
+    impl ::std::fmt::Display for PasswordChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStagePassword => f.write_str("ak-stage-password"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PasswordChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-password" => Ok(Self::AkStagePassword),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for PasswordChallengeComponent {
+        fn default() -> Self {
+            PasswordChallengeComponent::AkStagePassword
+        }
+    }
+    ///Password challenge response
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PasswordChallengeResponseRequest {
+        pub component: PasswordChallengeResponseRequestComponent,
+        pub password: ::std::string::String,
+    }
+    ///`PasswordChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum PasswordChallengeResponseRequestComponent {
+        #[serde(rename = "ak-stage-password")]
+        AkStagePassword,
+    }
+    impl ::std::fmt::Display for PasswordChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStagePassword => f.write_str("ak-stage-password"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PasswordChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-password" => Ok(Self::AkStagePassword),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PasswordChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for PasswordChallengeResponseRequestComponent {
+        fn default() -> Self {
+            PasswordChallengeResponseRequestComponent::AkStagePassword
+        }
+    }
     ///Application Serializer
     #[derive(
         ::serde::Deserialize,
@@ -3292,6 +4204,30 @@ pub mod types {
             Self(value)
         }
     }
+    ///Challenge shown to the user in identification stage
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PlexAuthenticationChallenge {
+        pub client_id: ::std::string::String,
+        #[serde(default = "defaults::plex_authentication_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub slug: ::std::string::String,
+    }
     ///`PolicyEngineMode`
     #[derive(
         ::serde::Deserialize,
@@ -3418,6 +4354,87 @@ pub mod types {
         pub verbose_name: ::std::string::String,
         ///Return object's plural verbose_name
         pub verbose_name_plural: ::std::string::String,
+    }
+    ///Challenge type to redirect the client
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RedirectChallenge {
+        pub component: RedirectChallengeComponent,
+        #[serde(default)]
+        pub final_redirect: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub to: ::std::string::String,
+    }
+    ///`RedirectChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum RedirectChallengeComponent {
+        #[serde(rename = "xak-flow-redirect")]
+        XakFlowRedirect,
+    }
+    impl ::std::fmt::Display for RedirectChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::XakFlowRedirect => f.write_str("xak-flow-redirect"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RedirectChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "xak-flow-redirect" => Ok(Self::XakFlowRedirect),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RedirectChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RedirectChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for RedirectChallengeComponent {
+        fn default() -> Self {
+            RedirectChallengeComponent::XakFlowRedirect
+        }
     }
     ///A single allowed redirect URI entry
     #[derive(
@@ -5085,6 +6102,31 @@ and, if this user is being impersonated, the original user in the `original` pro
             value.parse()
         }
     }
+    ///Base login challenge for Identification stage
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct TelegramLoginChallenge {
+        ///Telegram bot username
+        pub bot_username: ::std::string::String,
+        #[serde(default = "defaults::telegram_login_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub request_message_access: bool,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
     ///Themed URLs - maps theme names to URLs for light and dark themes
     #[derive(
         ::serde::Deserialize,
@@ -5597,11 +6639,26 @@ and, if this user is being impersonated, the original user in the `original` pro
     }
     /// Generation of default values for serde.
     pub mod defaults {
+        pub(super) fn default_bool<const V: bool>() -> bool {
+            V
+        }
+        pub(super) fn apple_login_challenge_component() -> ::std::string::String {
+            "ak-source-oauth-apple".to_string()
+        }
+        pub(super) fn captcha_challenge_component() -> ::std::string::String {
+            "ak-stage-captcha".to_string()
+        }
+        pub(super) fn plex_authentication_challenge_component() -> ::std::string::String {
+            "ak-source-plex".to_string()
+        }
         pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
         }
         pub(super) fn redirect_uri_request_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
+        }
+        pub(super) fn telegram_login_challenge_component() -> ::std::string::String {
+            "ak-source-telegram".to_string()
         }
     }
     /// Error types.
@@ -6158,6 +7215,44 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub download: Option<::std::string::String>,
     }
+    ///Path parameters of `flows_executor_get`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct FlowsExecutorGetPath {
+        pub flow_slug: ::std::string::String,
+    }
+    ///Query parameters of `flows_executor_get`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowsExecutorGetQuery {
+        ///Querystring as received
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub query: Option<::std::string::String>,
+    }
+    ///Path parameters of `flows_executor_solve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct FlowsExecutorSolvePath {
+        pub flow_slug: ::std::string::String,
+    }
+    ///Query parameters of `flows_executor_solve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowsExecutorSolveQuery {
+        ///Querystring as received
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub query: Option<::std::string::String>,
+    }
     ///Query parameters of `flows_instances_list`.
     #[derive(
         Debug,
@@ -6533,6 +7628,55 @@ pub mod params {
     pub struct Oauth2ProviderJwksPath {
         pub application_slug: ::std::string::String,
     }
+    ///Query parameters of `flows_default_authentication`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowsDefaultAuthenticationQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub next: Option<::std::string::String>,
+    }
+    ///Path parameters of `flow_interface_get`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct FlowInterfaceGetPath {
+        pub flow_slug: ::std::string::String,
+    }
+    ///Query parameters of `flow_interface_get`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowInterfaceGetQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub next: Option<::std::string::String>,
+    }
+    ///Path parameters of `flow_interface_solve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct FlowInterfaceSolvePath {
+        pub flow_slug: ::std::string::String,
+    }
+    ///Query parameters of `flow_interface_solve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowInterfaceSolveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub next: Option<::std::string::String>,
+    }
 }
 /// Every operationId of the spec, in document order.
 pub const OPERATION_IDS: &[&str] = &[
@@ -6605,6 +7749,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "crypto_certificatekeypairs_destroy",
     "crypto_certificatekeypairs_view_certificate_retrieve",
     "crypto_certificatekeypairs_view_private_key_retrieve",
+    "flows_executor_get",
+    "flows_executor_solve",
     "flows_instances_list",
     "flows_instances_retrieve",
     "oauth2_access_tokens_list",
@@ -6635,7 +7781,11 @@ pub const OPERATION_IDS: &[&str] = &[
     "oauth2_provider_introspect",
     "oauth2_provider_openid_configuration",
     "oauth2_provider_jwks",
+    "flows_default_authentication",
     "healthz",
+    "flow_interface_get",
+    "flow_interface_solve",
+    "user_interface_get",
     "metrics",
     "readyz",
 ];
@@ -6681,6 +7831,8 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
 /// The free-form operations (`x-tokenstack-free-form`), as the spec writes them: their handlers answer,
 /// count and fault each under its own operationId, also those served through another's route.
 pub const FREE_FORM_OPERATIONS: &[&str] = &[
+    "flows_executor_get",
+    "flows_executor_solve",
     "oauth2_provider_authorize",
     "oauth2_provider_introspect",
     "oauth2_provider_revoke",
@@ -6689,6 +7841,10 @@ pub const FREE_FORM_OPERATIONS: &[&str] = &[
     "oauth2_provider_root",
     "oauth2_provider_openid_configuration",
     "oauth2_provider_jwks",
+    "flows_default_authentication",
+    "flow_interface_get",
+    "flow_interface_solve",
+    "user_interface_get",
 ];
 /// Each operationId with the tags the spec gives it, in document order.
 pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
@@ -6761,6 +7917,8 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("crypto_certificatekeypairs_destroy", &["crypto"]),
     ("crypto_certificatekeypairs_view_certificate_retrieve", &["crypto"]),
     ("crypto_certificatekeypairs_view_private_key_retrieve", &["crypto"]),
+    ("flows_executor_get", &["flows"]),
+    ("flows_executor_solve", &["flows"]),
     ("flows_instances_list", &["flows"]),
     ("flows_instances_retrieve", &["flows"]),
     ("oauth2_access_tokens_list", &["oauth2"]),
@@ -6791,7 +7949,11 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("oauth2_provider_introspect", &["oauth2-provider"]),
     ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
     ("oauth2_provider_jwks", &["oauth2-provider"]),
+    ("flows_default_authentication", &["flow-pages"]),
     ("healthz", &["tokenstack"]),
+    ("flow_interface_get", &["flow-pages"]),
+    ("flow_interface_solve", &["flow-pages"]),
+    ("user_interface_get", &["flow-pages"]),
     ("metrics", &["tokenstack"]),
     ("readyz", &["tokenstack"]),
 ];
@@ -7742,6 +8904,33 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::CertificateData>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// Get the next pending challenge from the currently active flow.
+    #[endpoint{method = GET,
+    path = "/api/v3/flows/executor/{flow_slug}/",
+    operation_id = "flows_executor_get",
+    tags = ["flows"]}]
+    async fn flows_executor_get(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::FlowsExecutorGetPath>,
+        query: dropshot::Query<params::FlowsExecutorGetQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Solve the previously retrieved challenge and advanced to the next stage.
+    #[endpoint{method = POST,
+    path = "/api/v3/flows/executor/{flow_slug}/",
+    operation_id = "flows_executor_solve",
+    tags = ["flows"]}]
+    async fn flows_executor_solve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::FlowsExecutorSolvePath>,
+        query: dropshot::Query<params::FlowsExecutorSolveQuery>,
+        body: dropshot::UntypedBody,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// Flow Viewset
     #[endpoint{method = GET,
     path = "/api/v3/flows/instances/",
@@ -8115,6 +9304,20 @@ pub trait TokenApi {
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,
     >;
+    /// Default authentication flow
+    ///
+    /// authentik/flows/views/executor.py `ToDefaultFlow` (Django's `LOGIN_URL`): a 302 to the flow interface of the default authentication flow, with the query string kept.
+    #[endpoint{method = GET,
+    path = "/flows/-/default/authentication/",
+    operation_id = "flows_default_authentication",
+    tags = ["flow-pages"]}]
+    async fn flows_default_authentication(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::FlowsDefaultAuthenticationQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
+    >;
     /// Liveness
     ///
     /// Answers 200 while the process serves requests.
@@ -8127,6 +9330,50 @@ pub trait TokenApi {
     ) -> Result<
         dropshot::HttpResponseOk<types::HealthStatus>,
         crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// Flow interface
+    ///
+    /// authentik/core/views/interface.py `FlowInterfaceView`: the current stage of the flow as an HTML page, run by the flow engine the executor API uses, with the page's query string as the executor's `query`. An identification stage has `input[name="uidField"]`, a password stage `input[name="password"]`, a consent stage its permissions; each has a `button[type="submit"]`. A redirect challenge (the end of the flow, or the client's redirect URI) is a 302 to its target. The session cookie `authentik_session` is set when a new session starts. An unknown flow is a 404 page.
+    #[endpoint{method = GET,
+    path = "/if/flow/{flow_slug}/",
+    operation_id = "flow_interface_get",
+    tags = ["flow-pages"]}]
+    async fn flow_interface_get(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::FlowInterfaceGetPath>,
+        query: dropshot::Query<params::FlowInterfaceGetQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
+    >;
+    /// Flow interface, a stage's form submitted
+    ///
+    /// The form of the current stage (`uidField`, `password`, `token`; `application/x-www-form-urlencoded`), solved by the flow engine as the executor's `flows_executor_solve` solves its JSON. A stage that passes is a 302 back to the page (the next stage) or to the flow's redirect; a refused answer is the stage again with upstream's error (`Invalid password`).
+    #[endpoint{method = POST,
+    path = "/if/flow/{flow_slug}/",
+    operation_id = "flow_interface_solve",
+    tags = ["flow-pages"]}]
+    async fn flow_interface_solve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::FlowInterfaceSolvePath>,
+        query: dropshot::Query<params::FlowInterfaceSolveQuery>,
+        body: dropshot::UntypedBody,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
+    >;
+    /// User interface
+    ///
+    /// authentik/core/views/interface.py `UserInterface` (login required): a minimal page naming the logged-in user; without a session, a 302 to the authentication flow with `next`.
+    #[endpoint{method = GET,
+    path = "/if/user/",
+    operation_id = "user_interface_get",
+    tags = ["flow-pages"]}]
+    async fn user_interface_get(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
     >;
     /// Prometheus metrics
     ///

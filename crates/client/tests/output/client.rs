@@ -6,6 +6,87 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///Challenge when a flow's active stage calls `stage_invalid()`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccessDeniedChallenge {
+        pub component: AccessDeniedChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error_message: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl AccessDeniedChallenge {
+        pub fn builder() -> builder::AccessDeniedChallenge {
+            Default::default()
+        }
+    }
+    ///`AccessDeniedChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AccessDeniedChallengeComponent {
+        #[serde(rename = "ak-stage-access-denied")]
+        AkStageAccessDenied,
+    }
+    impl ::std::fmt::Display for AccessDeniedChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageAccessDenied => f.write_str("ak-stage-access-denied"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AccessDeniedChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-access-denied" => Ok(Self::AkStageAccessDenied),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AccessDeniedChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AccessDeniedChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for AccessDeniedChallengeComponent {
+        fn default() -> Self {
+            AccessDeniedChallengeComponent::AkStageAccessDenied
+        }
+    }
     ///`Account`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Account {
@@ -415,6 +496,31 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///Special challenge for apple-native authentication flow, which happens on the client.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AppleLoginChallenge {
+        pub client_id: ::std::string::String,
+        #[serde(default = "defaults::apple_login_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub redirect_uri: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub scope: ::std::string::String,
+        pub state: ::std::string::String,
+    }
+    impl AppleLoginChallenge {
+        pub fn builder() -> builder::AppleLoginChallenge {
+            Default::default()
         }
     }
     ///Application Serializer
@@ -873,6 +979,32 @@ pub mod types {
             value.parse()
         }
     }
+    ///Site public key
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CaptchaChallenge {
+        #[serde(default = "defaults::captcha_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub interactive: bool,
+        pub js_url: ::std::string::String,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub site_key: ::std::string::String,
+    }
+    impl CaptchaChallenge {
+        pub fn builder() -> builder::CaptchaChallenge {
+            Default::default()
+        }
+    }
     ///Get CertificateKeyPair's data
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CertificateData {
@@ -1185,6 +1317,41 @@ pub mod types {
                 })
         }
     }
+    ///`ChallengeTypes`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum ChallengeTypes {
+        AccessDeniedChallenge(AccessDeniedChallenge),
+        ConsentChallenge(ConsentChallenge),
+        IdentificationChallenge(IdentificationChallenge),
+        PasswordChallenge(PasswordChallenge),
+        RedirectChallenge(RedirectChallenge),
+    }
+    impl ::std::convert::From<AccessDeniedChallenge> for ChallengeTypes {
+        fn from(value: AccessDeniedChallenge) -> Self {
+            Self::AccessDeniedChallenge(value)
+        }
+    }
+    impl ::std::convert::From<ConsentChallenge> for ChallengeTypes {
+        fn from(value: ConsentChallenge) -> Self {
+            Self::ConsentChallenge(value)
+        }
+    }
+    impl ::std::convert::From<IdentificationChallenge> for ChallengeTypes {
+        fn from(value: IdentificationChallenge) -> Self {
+            Self::IdentificationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<PasswordChallenge> for ChallengeTypes {
+        fn from(value: PasswordChallenge) -> Self {
+            Self::PasswordChallenge(value)
+        }
+    }
+    impl ::std::convert::From<RedirectChallenge> for ChallengeTypes {
+        fn from(value: RedirectChallenge) -> Self {
+            Self::RedirectChallenge(value)
+        }
+    }
     ///Commonly used English name of the city
     #[derive(
         ::serde::Deserialize,
@@ -1304,6 +1471,321 @@ pub mod types {
     impl Config {
         pub fn builder() -> builder::Config {
             Default::default()
+        }
+    }
+    ///Challenge info for consent screens
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ConsentChallenge {
+        pub additional_permissions: ::std::vec::Vec<ConsentPermission>,
+        pub component: ConsentChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub header_text: ::std::option::Option<::std::string::String>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        pub permissions: ::std::vec::Vec<ConsentPermission>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub token: ::std::string::String,
+    }
+    impl ConsentChallenge {
+        pub fn builder() -> builder::ConsentChallenge {
+            Default::default()
+        }
+    }
+    ///`ConsentChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ConsentChallengeComponent {
+        #[serde(rename = "ak-stage-consent")]
+        AkStageConsent,
+    }
+    impl ::std::fmt::Display for ConsentChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageConsent => f.write_str("ak-stage-consent"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ConsentChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-consent" => Ok(Self::AkStageConsent),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ConsentChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ConsentChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for ConsentChallengeComponent {
+        fn default() -> Self {
+            ConsentChallengeComponent::AkStageConsent
+        }
+    }
+    ///Consent challenge response, any valid response request is valid
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ConsentChallengeResponseRequest {
+        pub component: ConsentChallengeResponseRequestComponent,
+        pub token: ConsentChallengeResponseRequestToken,
+    }
+    impl ConsentChallengeResponseRequest {
+        pub fn builder() -> builder::ConsentChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`ConsentChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ConsentChallengeResponseRequestComponent {
+        #[serde(rename = "ak-stage-consent")]
+        AkStageConsent,
+    }
+    impl ::std::fmt::Display for ConsentChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageConsent => f.write_str("ak-stage-consent"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ConsentChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-consent" => Ok(Self::AkStageConsent),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ConsentChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ConsentChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for ConsentChallengeResponseRequestComponent {
+        fn default() -> Self {
+            ConsentChallengeResponseRequestComponent::AkStageConsent
+        }
+    }
+    ///`ConsentChallengeResponseRequestToken`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ConsentChallengeResponseRequestToken(::std::string::String);
+    impl ::std::ops::Deref for ConsentChallengeResponseRequestToken {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ConsentChallengeResponseRequestToken>
+    for ::std::string::String {
+        fn from(value: ConsentChallengeResponseRequestToken) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ConsentChallengeResponseRequestToken {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ConsentChallengeResponseRequestToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ConsentChallengeResponseRequestToken {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ConsentChallengeResponseRequestToken {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Permission used for consent
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ConsentPermission {
+        pub id: ::std::string::String,
+        pub name: ::std::string::String,
+    }
+    impl ConsentPermission {
+        pub fn builder() -> builder::ConsentPermission {
+            Default::default()
+        }
+    }
+    ///Contextual flow information for a challenge
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ContextualFlowInfo {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub background_themed_urls: ::std::option::Option<ThemedUrls>,
+        pub cancel_url: ::std::string::String,
+        pub layout: ContextualFlowInfoLayoutEnum,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+    }
+    impl ContextualFlowInfo {
+        pub fn builder() -> builder::ContextualFlowInfo {
+            Default::default()
+        }
+    }
+    ///`ContextualFlowInfoLayoutEnum`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ContextualFlowInfoLayoutEnum {
+        #[serde(rename = "stacked")]
+        Stacked,
+        #[serde(rename = "content_left")]
+        ContentLeft,
+        #[serde(rename = "content_right")]
+        ContentRight,
+        #[serde(rename = "sidebar_left")]
+        SidebarLeft,
+        #[serde(rename = "sidebar_right")]
+        SidebarRight,
+        #[serde(rename = "sidebar_left_frame_background")]
+        SidebarLeftFrameBackground,
+        #[serde(rename = "sidebar_right_frame_background")]
+        SidebarRightFrameBackground,
+    }
+    impl ::std::fmt::Display for ContextualFlowInfoLayoutEnum {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Stacked => f.write_str("stacked"),
+                Self::ContentLeft => f.write_str("content_left"),
+                Self::ContentRight => f.write_str("content_right"),
+                Self::SidebarLeft => f.write_str("sidebar_left"),
+                Self::SidebarRight => f.write_str("sidebar_right"),
+                Self::SidebarLeftFrameBackground => {
+                    f.write_str("sidebar_left_frame_background")
+                }
+                Self::SidebarRightFrameBackground => {
+                    f.write_str("sidebar_right_frame_background")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContextualFlowInfoLayoutEnum {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "stacked" => Ok(Self::Stacked),
+                "content_left" => Ok(Self::ContentLeft),
+                "content_right" => Ok(Self::ContentRight),
+                "sidebar_left" => Ok(Self::SidebarLeft),
+                "sidebar_right" => Ok(Self::SidebarRight),
+                "sidebar_left_frame_background" => Ok(Self::SidebarLeftFrameBackground),
+                "sidebar_right_frame_background" => Ok(Self::SidebarRightFrameBackground),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ContextualFlowInfoLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ContextualFlowInfoLayoutEnum {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///2-letter ISO 3166-1 alpha-2 code that represents the country
@@ -1486,6 +1968,17 @@ pub mod types {
                 })
         }
     }
+    ///Serializer for rest_framework's error messages
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ErrorDetail {
+        pub code: ::std::string::String,
+        pub string: ::std::string::String,
+    }
+    impl ErrorDetail {
+        pub fn builder() -> builder::ErrorDetail {
+            Default::default()
+        }
+    }
     ///Config for error reporting
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorReportingConfig {
@@ -1581,6 +2074,32 @@ pub mod types {
     impl Flow {
         pub fn builder() -> builder::Flow {
             Default::default()
+        }
+    }
+    ///`FlowChallengeResponseRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum FlowChallengeResponseRequest {
+        ConsentChallengeResponseRequest(ConsentChallengeResponseRequest),
+        IdentificationChallengeResponseRequest(IdentificationChallengeResponseRequest),
+        PasswordChallengeResponseRequest(PasswordChallengeResponseRequest),
+    }
+    impl ::std::convert::From<ConsentChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: ConsentChallengeResponseRequest) -> Self {
+            Self::ConsentChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<IdentificationChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: IdentificationChallengeResponseRequest) -> Self {
+            Self::IdentificationChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<PasswordChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: PasswordChallengeResponseRequest) -> Self {
+            Self::PasswordChallengeResponseRequest(value)
         }
     }
     ///`FlowDesignationEnum`
@@ -1737,6 +2256,16 @@ pub mod types {
             value.parse()
         }
     }
+    ///tokenstack's error body for a request refused before the view.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct FlowPageError {
+        pub detail: ::std::string::String,
+    }
+    impl FlowPageError {
+        pub fn builder() -> builder::FlowPageError {
+            Default::default()
+        }
+    }
     ///Visible in the URL.
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -1791,6 +2320,24 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
+        }
+    }
+    ///A stage's HTML form, the fields of the served challenge responses.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct FlowStageForm {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub token: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "uidField",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub uid_field: ::std::option::Option<::std::string::String>,
+    }
+    impl FlowStageForm {
+        pub fn builder() -> builder::FlowStageForm {
+            Default::default()
         }
     }
     ///Generic API Error
@@ -2080,6 +2627,191 @@ pub mod types {
             Default::default()
         }
     }
+    ///Identification challenges with all UI elements
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct IdentificationChallenge {
+        #[serde(default)]
+        pub allow_show_password: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_pre: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_pre_launch: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub captcha_stage: ::std::option::Option<CaptchaChallenge>,
+        pub component: IdentificationChallengeComponent,
+        #[serde(default = "defaults::default_bool::<true>")]
+        pub enable_remember_me: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enroll_url: ::std::option::Option<::std::string::String>,
+        pub flow_designation: FlowDesignationEnum,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub passkey_challenge: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        pub password_fields: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub passwordless_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pending_user_identifier: ::std::option::Option<::std::string::String>,
+        pub primary_action: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recovery_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub show_source_labels: bool,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub sources: ::std::vec::Vec<LoginSource>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub user_fields: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    }
+    impl IdentificationChallenge {
+        pub fn builder() -> builder::IdentificationChallenge {
+            Default::default()
+        }
+    }
+    ///`IdentificationChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum IdentificationChallengeComponent {
+        #[serde(rename = "ak-stage-identification")]
+        AkStageIdentification,
+    }
+    impl ::std::fmt::Display for IdentificationChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageIdentification => f.write_str("ak-stage-identification"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IdentificationChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-identification" => Ok(Self::AkStageIdentification),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for IdentificationChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for IdentificationChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for IdentificationChallengeComponent {
+        fn default() -> Self {
+            IdentificationChallengeComponent::AkStageIdentification
+        }
+    }
+    ///Identification challenge
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct IdentificationChallengeResponseRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub captcha_token: ::std::option::Option<::std::string::String>,
+        pub component: IdentificationChallengeResponseRequestComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub passkey: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uid_field: ::std::option::Option<::std::string::String>,
+    }
+    impl IdentificationChallengeResponseRequest {
+        pub fn builder() -> builder::IdentificationChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`IdentificationChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum IdentificationChallengeResponseRequestComponent {
+        #[serde(rename = "ak-stage-identification")]
+        AkStageIdentification,
+    }
+    impl ::std::fmt::Display for IdentificationChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageIdentification => f.write_str("ak-stage-identification"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IdentificationChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-identification" => Ok(Self::AkStageIdentification),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for IdentificationChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for IdentificationChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for IdentificationChallengeResponseRequestComponent {
+        fn default() -> Self {
+            IdentificationChallengeResponseRequestComponent::AkStageIdentification
+        }
+    }
     ///Instance status information
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct InstanceStatus {
@@ -2321,6 +3053,50 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`LoginChallengeTypes`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum LoginChallengeTypes {
+        RedirectChallenge(RedirectChallenge),
+        AppleLoginChallenge(AppleLoginChallenge),
+        PlexAuthenticationChallenge(PlexAuthenticationChallenge),
+        TelegramLoginChallenge(TelegramLoginChallenge),
+    }
+    impl ::std::convert::From<RedirectChallenge> for LoginChallengeTypes {
+        fn from(value: RedirectChallenge) -> Self {
+            Self::RedirectChallenge(value)
+        }
+    }
+    impl ::std::convert::From<AppleLoginChallenge> for LoginChallengeTypes {
+        fn from(value: AppleLoginChallenge) -> Self {
+            Self::AppleLoginChallenge(value)
+        }
+    }
+    impl ::std::convert::From<PlexAuthenticationChallenge> for LoginChallengeTypes {
+        fn from(value: PlexAuthenticationChallenge) -> Self {
+            Self::PlexAuthenticationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<TelegramLoginChallenge> for LoginChallengeTypes {
+        fn from(value: TelegramLoginChallenge) -> Self {
+            Self::TelegramLoginChallenge(value)
+        }
+    }
+    ///Serializer for Login buttons of sources
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LoginSource {
+        pub challenge: LoginChallengeTypes,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub icon_url: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        #[serde(default)]
+        pub promoted: bool,
+    }
+    impl LoginSource {
+        pub fn builder() -> builder::LoginSource {
+            Default::default()
         }
     }
     ///Objects that are managed by authentik. These objects are created and updated automatically. This flag only indicates that an object can be overwritten by migrations. You can still modify the objects via the API, but expect changes to be overwritten in a later update.
@@ -3728,6 +4504,212 @@ pub mod types {
             Default::default()
         }
     }
+    ///Password challenge UI fields
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PasswordChallenge {
+        #[serde(default)]
+        pub allow_show_password: bool,
+        pub component: PasswordChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub recovery_url: ::std::option::Option<::std::string::String>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl PasswordChallenge {
+        pub fn builder() -> builder::PasswordChallenge {
+            Default::default()
+        }
+    }
+    ///`PasswordChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PasswordChallengeComponent {
+        #[serde(rename = "ak-stage-password")]
+        AkStagePassword,
+    }
+    impl ::std::fmt::Display for PasswordChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStagePassword => f.write_str("ak-stage-password"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PasswordChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-password" => Ok(Self::AkStagePassword),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PasswordChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for PasswordChallengeComponent {
+        fn default() -> Self {
+            PasswordChallengeComponent::AkStagePassword
+        }
+    }
+    ///Password challenge response
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PasswordChallengeResponseRequest {
+        pub component: PasswordChallengeResponseRequestComponent,
+        pub password: PasswordChallengeResponseRequestPassword,
+    }
+    impl PasswordChallengeResponseRequest {
+        pub fn builder() -> builder::PasswordChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`PasswordChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PasswordChallengeResponseRequestComponent {
+        #[serde(rename = "ak-stage-password")]
+        AkStagePassword,
+    }
+    impl ::std::fmt::Display for PasswordChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStagePassword => f.write_str("ak-stage-password"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PasswordChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-password" => Ok(Self::AkStagePassword),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PasswordChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for PasswordChallengeResponseRequestComponent {
+        fn default() -> Self {
+            PasswordChallengeResponseRequestComponent::AkStagePassword
+        }
+    }
+    ///`PasswordChallengeResponseRequestPassword`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PasswordChallengeResponseRequestPassword(::std::string::String);
+    impl ::std::ops::Deref for PasswordChallengeResponseRequestPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PasswordChallengeResponseRequestPassword>
+    for ::std::string::String {
+        fn from(value: PasswordChallengeResponseRequestPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PasswordChallengeResponseRequestPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PasswordChallengeResponseRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PasswordChallengeResponseRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PasswordChallengeResponseRequestPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Application Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PatchedApplicationRequest {
@@ -5040,6 +6022,29 @@ pub mod types {
             Default::default()
         }
     }
+    ///Challenge shown to the user in identification stage
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PlexAuthenticationChallenge {
+        pub client_id: ::std::string::String,
+        #[serde(default = "defaults::plex_authentication_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub slug: ::std::string::String,
+    }
+    impl PlexAuthenticationChallenge {
+        pub fn builder() -> builder::PlexAuthenticationChallenge {
+            Default::default()
+        }
+    }
     ///`PolicyEngineMode`
     #[derive(
         ::serde::Deserialize,
@@ -5162,6 +6167,85 @@ pub mod types {
     impl Provider {
         pub fn builder() -> builder::Provider {
             Default::default()
+        }
+    }
+    ///Challenge type to redirect the client
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RedirectChallenge {
+        pub component: RedirectChallengeComponent,
+        #[serde(default)]
+        pub final_redirect: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        pub to: ::std::string::String,
+    }
+    impl RedirectChallenge {
+        pub fn builder() -> builder::RedirectChallenge {
+            Default::default()
+        }
+    }
+    ///`RedirectChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum RedirectChallengeComponent {
+        #[serde(rename = "xak-flow-redirect")]
+        XakFlowRedirect,
+    }
+    impl ::std::fmt::Display for RedirectChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::XakFlowRedirect => f.write_str("xak-flow-redirect"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RedirectChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "xak-flow-redirect" => Ok(Self::XakFlowRedirect),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RedirectChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RedirectChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for RedirectChallengeComponent {
+        fn default() -> Self {
+            RedirectChallengeComponent::XakFlowRedirect
         }
     }
     ///A single allowed redirect URI entry
@@ -7020,6 +8104,30 @@ and, if this user is being impersonated, the original user in the `original` pro
             value.parse()
         }
     }
+    ///Base login challenge for Identification stage
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct TelegramLoginChallenge {
+        ///Telegram bot username
+        pub bot_username: ::std::string::String,
+        #[serde(default = "defaults::telegram_login_challenge_component")]
+        pub component: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        pub request_message_access: bool,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl TelegramLoginChallenge {
+        pub fn builder() -> builder::TelegramLoginChallenge {
+            Default::default()
+        }
+    }
     ///Themed URLs - maps theme names to URLs for light and dark themes
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct ThemedUrls {
@@ -7941,6 +9049,164 @@ and, if this user is being impersonated, the original user in the `original` pro
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct AccessDeniedChallenge {
+            component: ::std::result::Result<
+                super::AccessDeniedChallengeComponent,
+                ::std::string::String,
+            >,
+            error_message: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            pending_user: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            pending_user_avatar: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AccessDeniedChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    error_message: Ok(Default::default()),
+                    flow_info: Ok(Default::default()),
+                    pending_user: Err("no value supplied for pending_user".to_string()),
+                    pending_user_avatar: Err(
+                        "no value supplied for pending_user_avatar".to_string(),
+                    ),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl AccessDeniedChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccessDeniedChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn error_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error_message: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn pending_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pending_user: {e}")
+                    });
+                self
+            }
+            pub fn pending_user_avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user_avatar = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_user_avatar: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccessDeniedChallenge>
+        for super::AccessDeniedChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccessDeniedChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    error_message: value.error_message?,
+                    flow_info: value.flow_info?,
+                    pending_user: value.pending_user?,
+                    pending_user_avatar: value.pending_user_avatar?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccessDeniedChallenge>
+        for AccessDeniedChallenge {
+            fn from(value: super::AccessDeniedChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    error_message: Ok(value.error_message),
+                    flow_info: Ok(value.flow_info),
+                    pending_user: Ok(value.pending_user),
+                    pending_user_avatar: Ok(value.pending_user_avatar),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct Account {
             created_at: ::std::result::Result<
@@ -9844,6 +11110,172 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct AppleLoginChallenge {
+            client_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            redirect_uri: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<::std::string::String, ::std::string::String>,
+            state: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for AppleLoginChallenge {
+            fn default() -> Self {
+                Self {
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    component: Ok(super::defaults::apple_login_challenge_component()),
+                    flow_info: Ok(Default::default()),
+                    redirect_uri: Err("no value supplied for redirect_uri".to_string()),
+                    response_errors: Ok(Default::default()),
+                    scope: Err("no value supplied for scope".to_string()),
+                    state: Err("no value supplied for state".to_string()),
+                }
+            }
+        }
+        impl AppleLoginChallenge {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn redirect_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.redirect_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for redirect_uri: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AppleLoginChallenge>
+        for super::AppleLoginChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AppleLoginChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    redirect_uri: value.redirect_uri?,
+                    response_errors: value.response_errors?,
+                    scope: value.scope?,
+                    state: value.state?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AppleLoginChallenge> for AppleLoginChallenge {
+            fn from(value: super::AppleLoginChallenge) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    redirect_uri: Ok(value.redirect_uri),
+                    response_errors: Ok(value.response_errors),
+                    scope: Ok(value.scope),
+                    state: Ok(value.state),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Application {
             backchannel_providers: ::std::result::Result<
                 ::std::vec::Vec<i64>,
@@ -10509,6 +11941,194 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CaptchaChallenge {
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            interactive: ::std::result::Result<bool, ::std::string::String>,
+            js_url: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pending_user: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            pending_user_avatar: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            site_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CaptchaChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Ok(super::defaults::captcha_challenge_component()),
+                    flow_info: Ok(Default::default()),
+                    interactive: Err("no value supplied for interactive".to_string()),
+                    js_url: Err("no value supplied for js_url".to_string()),
+                    pending_user: Err("no value supplied for pending_user".to_string()),
+                    pending_user_avatar: Err(
+                        "no value supplied for pending_user_avatar".to_string(),
+                    ),
+                    response_errors: Ok(Default::default()),
+                    site_key: Err("no value supplied for site_key".to_string()),
+                }
+            }
+        }
+        impl CaptchaChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn interactive<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.interactive = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for interactive: {e}")
+                    });
+                self
+            }
+            pub fn js_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.js_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for js_url: {e}")
+                    });
+                self
+            }
+            pub fn pending_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pending_user: {e}")
+                    });
+                self
+            }
+            pub fn pending_user_avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user_avatar = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_user_avatar: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn site_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.site_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for site_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CaptchaChallenge> for super::CaptchaChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CaptchaChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    interactive: value.interactive?,
+                    js_url: value.js_url?,
+                    pending_user: value.pending_user?,
+                    pending_user_avatar: value.pending_user_avatar?,
+                    response_errors: value.response_errors?,
+                    site_key: value.site_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CaptchaChallenge> for CaptchaChallenge {
+            fn from(value: super::CaptchaChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    interactive: Ok(value.interactive),
+                    js_url: Ok(value.js_url),
+                    pending_user: Ok(value.pending_user),
+                    pending_user_avatar: Ok(value.pending_user_avatar),
+                    response_errors: Ok(value.response_errors),
+                    site_key: Ok(value.site_key),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CertificateData {
             data: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -11160,6 +12780,467 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ConsentChallenge {
+            additional_permissions: ::std::result::Result<
+                ::std::vec::Vec<super::ConsentPermission>,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::ConsentChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            header_text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pending_user: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            pending_user_avatar: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            permissions: ::std::result::Result<
+                ::std::vec::Vec<super::ConsentPermission>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ConsentChallenge {
+            fn default() -> Self {
+                Self {
+                    additional_permissions: Err(
+                        "no value supplied for additional_permissions".to_string(),
+                    ),
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    header_text: Ok(Default::default()),
+                    pending_user: Err("no value supplied for pending_user".to_string()),
+                    pending_user_avatar: Err(
+                        "no value supplied for pending_user_avatar".to_string(),
+                    ),
+                    permissions: Err("no value supplied for permissions".to_string()),
+                    response_errors: Ok(Default::default()),
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl ConsentChallenge {
+            pub fn additional_permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ConsentPermission>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.additional_permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for additional_permissions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ConsentChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn header_text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.header_text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for header_text: {e}")
+                    });
+                self
+            }
+            pub fn pending_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pending_user: {e}")
+                    });
+                self
+            }
+            pub fn pending_user_avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user_avatar = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_user_avatar: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn permissions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ConsentPermission>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.permissions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for permissions: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConsentChallenge> for super::ConsentChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConsentChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    additional_permissions: value.additional_permissions?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    header_text: value.header_text?,
+                    pending_user: value.pending_user?,
+                    pending_user_avatar: value.pending_user_avatar?,
+                    permissions: value.permissions?,
+                    response_errors: value.response_errors?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConsentChallenge> for ConsentChallenge {
+            fn from(value: super::ConsentChallenge) -> Self {
+                Self {
+                    additional_permissions: Ok(value.additional_permissions),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    header_text: Ok(value.header_text),
+                    pending_user: Ok(value.pending_user),
+                    pending_user_avatar: Ok(value.pending_user_avatar),
+                    permissions: Ok(value.permissions),
+                    response_errors: Ok(value.response_errors),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConsentChallengeResponseRequest {
+            component: ::std::result::Result<
+                super::ConsentChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                super::ConsentChallengeResponseRequestToken,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConsentChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl ConsentChallengeResponseRequest {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::ConsentChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ConsentChallengeResponseRequestToken>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConsentChallengeResponseRequest>
+        for super::ConsentChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConsentChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConsentChallengeResponseRequest>
+        for ConsentChallengeResponseRequest {
+            fn from(value: super::ConsentChallengeResponseRequest) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConsentPermission {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ConsentPermission {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl ConsentPermission {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConsentPermission> for super::ConsentPermission {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConsentPermission,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConsentPermission> for ConsentPermission {
+            fn from(value: super::ConsentPermission) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ContextualFlowInfo {
+            background: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            background_themed_urls: ::std::result::Result<
+                ::std::option::Option<super::ThemedUrls>,
+                ::std::string::String,
+            >,
+            cancel_url: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            layout: ::std::result::Result<
+                super::ContextualFlowInfoLayoutEnum,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ContextualFlowInfo {
+            fn default() -> Self {
+                Self {
+                    background: Ok(Default::default()),
+                    background_themed_urls: Ok(Default::default()),
+                    cancel_url: Err("no value supplied for cancel_url".to_string()),
+                    layout: Err("no value supplied for layout".to_string()),
+                    title: Ok(Default::default()),
+                }
+            }
+        }
+        impl ContextualFlowInfo {
+            pub fn background<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for background: {e}")
+                    });
+                self
+            }
+            pub fn background_themed_urls<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ThemedUrls>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_themed_urls = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_themed_urls: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn cancel_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cancel_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cancel_url: {e}")
+                    });
+                self
+            }
+            pub fn layout<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ContextualFlowInfoLayoutEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.layout = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for layout: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ContextualFlowInfo> for super::ContextualFlowInfo {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContextualFlowInfo,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    background: value.background?,
+                    background_themed_urls: value.background_themed_urls?,
+                    cancel_url: value.cancel_url?,
+                    layout: value.layout?,
+                    title: value.title?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ContextualFlowInfo> for ContextualFlowInfo {
+            fn from(value: super::ContextualFlowInfo) -> Self {
+                Self {
+                    background: Ok(value.background),
+                    background_themed_urls: Ok(value.background_themed_urls),
+                    cancel_url: Ok(value.cancel_url),
+                    layout: Ok(value.layout),
+                    title: Ok(value.title),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreateSetupKeyRequest {
             allow_extra_dns_labels: ::std::result::Result<
                 ::std::option::Option<bool>,
@@ -11307,6 +13388,64 @@ and, if this user is being impersonated, the original user in the `original` pro
                     name: Ok(value.name),
                     type_: Ok(value.type_),
                     usage_limit: Ok(value.usage_limit),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ErrorDetail {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            string: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ErrorDetail {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    string: Err("no value supplied for string".to_string()),
+                }
+            }
+        }
+        impl ErrorDetail {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn string<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.string = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for string: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ErrorDetail> for super::ErrorDetail {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ErrorDetail,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    string: value.string?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ErrorDetail> for ErrorDetail {
+            fn from(value: super::ErrorDetail) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    string: Ok(value.string),
                 }
             }
         }
@@ -12005,6 +14144,127 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct FlowPageError {
+            detail: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for FlowPageError {
+            fn default() -> Self {
+                Self {
+                    detail: Err("no value supplied for detail".to_string()),
+                }
+            }
+        }
+        impl FlowPageError {
+            pub fn detail<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.detail = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for detail: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FlowPageError> for super::FlowPageError {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FlowPageError,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { detail: value.detail? })
+            }
+        }
+        impl ::std::convert::From<super::FlowPageError> for FlowPageError {
+            fn from(value: super::FlowPageError) -> Self {
+                Self { detail: Ok(value.detail) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct FlowStageForm {
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uid_field: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for FlowStageForm {
+            fn default() -> Self {
+                Self {
+                    password: Ok(Default::default()),
+                    token: Ok(Default::default()),
+                    uid_field: Ok(Default::default()),
+                }
+            }
+        }
+        impl FlowStageForm {
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+            pub fn uid_field<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uid_field = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uid_field: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<FlowStageForm> for super::FlowStageForm {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: FlowStageForm,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    password: value.password?,
+                    token: value.token?,
+                    uid_field: value.uid_field?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::FlowStageForm> for FlowStageForm {
+            fn from(value: super::FlowStageForm) -> Self {
+                Self {
+                    password: Ok(value.password),
+                    token: Ok(value.token),
+                    uid_field: Ok(value.uid_field),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct GenericError {
             code: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -12446,6 +14706,566 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct IdentificationChallenge {
+            allow_show_password: ::std::result::Result<bool, ::std::string::String>,
+            application_pre: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            application_pre_launch: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            captcha_stage: ::std::result::Result<
+                ::std::option::Option<super::CaptchaChallenge>,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::IdentificationChallengeComponent,
+                ::std::string::String,
+            >,
+            enable_remember_me: ::std::result::Result<bool, ::std::string::String>,
+            enroll_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            flow_designation: ::std::result::Result<
+                super::FlowDesignationEnum,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            passkey_challenge: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            password_fields: ::std::result::Result<bool, ::std::string::String>,
+            passwordless_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pending_user_identifier: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            primary_action: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            recovery_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            show_source_labels: ::std::result::Result<bool, ::std::string::String>,
+            sources: ::std::result::Result<
+                ::std::vec::Vec<super::LoginSource>,
+                ::std::string::String,
+            >,
+            user_fields: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for IdentificationChallenge {
+            fn default() -> Self {
+                Self {
+                    allow_show_password: Ok(Default::default()),
+                    application_pre: Ok(Default::default()),
+                    application_pre_launch: Ok(Default::default()),
+                    captcha_stage: Ok(Default::default()),
+                    component: Err("no value supplied for component".to_string()),
+                    enable_remember_me: Ok(super::defaults::default_bool::<true>()),
+                    enroll_url: Ok(Default::default()),
+                    flow_designation: Err(
+                        "no value supplied for flow_designation".to_string(),
+                    ),
+                    flow_info: Ok(Default::default()),
+                    passkey_challenge: Ok(Default::default()),
+                    password_fields: Err(
+                        "no value supplied for password_fields".to_string(),
+                    ),
+                    passwordless_url: Ok(Default::default()),
+                    pending_user_identifier: Ok(Default::default()),
+                    primary_action: Err(
+                        "no value supplied for primary_action".to_string(),
+                    ),
+                    recovery_url: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                    show_source_labels: Err(
+                        "no value supplied for show_source_labels".to_string(),
+                    ),
+                    sources: Ok(Default::default()),
+                    user_fields: Err("no value supplied for user_fields".to_string()),
+                }
+            }
+        }
+        impl IdentificationChallenge {
+            pub fn allow_show_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_show_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_show_password: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn application_pre<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.application_pre = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for application_pre: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn application_pre_launch<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.application_pre_launch = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for application_pre_launch: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn captcha_stage<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CaptchaChallenge>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.captcha_stage = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for captcha_stage: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::IdentificationChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn enable_remember_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enable_remember_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for enable_remember_me: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enroll_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enroll_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enroll_url: {e}")
+                    });
+                self
+            }
+            pub fn flow_designation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::FlowDesignationEnum>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_designation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for flow_designation: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn passkey_challenge<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.passkey_challenge = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for passkey_challenge: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn password_fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password_fields = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for password_fields: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn passwordless_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.passwordless_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for passwordless_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn pending_user_identifier<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user_identifier = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_user_identifier: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn primary_action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.primary_action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for primary_action: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn recovery_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recovery_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for recovery_url: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn show_source_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.show_source_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for show_source_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::LoginSource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sources: {e}")
+                    });
+                self
+            }
+            pub fn user_fields<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_fields = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_fields: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<IdentificationChallenge>
+        for super::IdentificationChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IdentificationChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_show_password: value.allow_show_password?,
+                    application_pre: value.application_pre?,
+                    application_pre_launch: value.application_pre_launch?,
+                    captcha_stage: value.captcha_stage?,
+                    component: value.component?,
+                    enable_remember_me: value.enable_remember_me?,
+                    enroll_url: value.enroll_url?,
+                    flow_designation: value.flow_designation?,
+                    flow_info: value.flow_info?,
+                    passkey_challenge: value.passkey_challenge?,
+                    password_fields: value.password_fields?,
+                    passwordless_url: value.passwordless_url?,
+                    pending_user_identifier: value.pending_user_identifier?,
+                    primary_action: value.primary_action?,
+                    recovery_url: value.recovery_url?,
+                    response_errors: value.response_errors?,
+                    show_source_labels: value.show_source_labels?,
+                    sources: value.sources?,
+                    user_fields: value.user_fields?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::IdentificationChallenge>
+        for IdentificationChallenge {
+            fn from(value: super::IdentificationChallenge) -> Self {
+                Self {
+                    allow_show_password: Ok(value.allow_show_password),
+                    application_pre: Ok(value.application_pre),
+                    application_pre_launch: Ok(value.application_pre_launch),
+                    captcha_stage: Ok(value.captcha_stage),
+                    component: Ok(value.component),
+                    enable_remember_me: Ok(value.enable_remember_me),
+                    enroll_url: Ok(value.enroll_url),
+                    flow_designation: Ok(value.flow_designation),
+                    flow_info: Ok(value.flow_info),
+                    passkey_challenge: Ok(value.passkey_challenge),
+                    password_fields: Ok(value.password_fields),
+                    passwordless_url: Ok(value.passwordless_url),
+                    pending_user_identifier: Ok(value.pending_user_identifier),
+                    primary_action: Ok(value.primary_action),
+                    recovery_url: Ok(value.recovery_url),
+                    response_errors: Ok(value.response_errors),
+                    show_source_labels: Ok(value.show_source_labels),
+                    sources: Ok(value.sources),
+                    user_fields: Ok(value.user_fields),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct IdentificationChallengeResponseRequest {
+            captcha_token: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::IdentificationChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+            passkey: ::std::result::Result<
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                ::std::string::String,
+            >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            uid_field: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for IdentificationChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    captcha_token: Ok(Default::default()),
+                    component: Err("no value supplied for component".to_string()),
+                    passkey: Ok(Default::default()),
+                    password: Ok(Default::default()),
+                    uid_field: Ok(Default::default()),
+                }
+            }
+        }
+        impl IdentificationChallengeResponseRequest {
+            pub fn captcha_token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.captcha_token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for captcha_token: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::IdentificationChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn passkey<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.passkey = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for passkey: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+            pub fn uid_field<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uid_field = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uid_field: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<IdentificationChallengeResponseRequest>
+        for super::IdentificationChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: IdentificationChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    captcha_token: value.captcha_token?,
+                    component: value.component?,
+                    passkey: value.passkey?,
+                    password: value.password?,
+                    uid_field: value.uid_field?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::IdentificationChallengeResponseRequest>
+        for IdentificationChallengeResponseRequest {
+            fn from(value: super::IdentificationChallengeResponseRequest) -> Self {
+                Self {
+                    captcha_token: Ok(value.captcha_token),
+                    component: Ok(value.component),
+                    passkey: Ok(value.passkey),
+                    password: Ok(value.password),
+                    uid_field: Ok(value.uid_field),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct InstanceStatus {
             setup_required: ::std::result::Result<bool, ::std::string::String>,
         }
@@ -12791,6 +15611,102 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::JsonWebKeySet> for JsonWebKeySet {
             fn from(value: super::JsonWebKeySet) -> Self {
                 Self { keys: Ok(value.keys) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LoginSource {
+            challenge: ::std::result::Result<
+                super::LoginChallengeTypes,
+                ::std::string::String,
+            >,
+            icon_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            promoted: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for LoginSource {
+            fn default() -> Self {
+                Self {
+                    challenge: Err("no value supplied for challenge".to_string()),
+                    icon_url: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    promoted: Ok(Default::default()),
+                }
+            }
+        }
+        impl LoginSource {
+            pub fn challenge<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LoginChallengeTypes>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.challenge = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for challenge: {e}")
+                    });
+                self
+            }
+            pub fn icon_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.icon_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for icon_url: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn promoted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.promoted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for promoted: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LoginSource> for super::LoginSource {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LoginSource,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    challenge: value.challenge?,
+                    icon_url: value.icon_url?,
+                    name: value.name?,
+                    promoted: value.promoted?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LoginSource> for LoginSource {
+            fn from(value: super::LoginSource) -> Self {
+                Self {
+                    challenge: Ok(value.challenge),
+                    icon_url: Ok(value.icon_url),
+                    name: Ok(value.name),
+                    promoted: Ok(value.promoted),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -17376,6 +20292,250 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PasswordChallenge {
+            allow_show_password: ::std::result::Result<bool, ::std::string::String>,
+            component: ::std::result::Result<
+                super::PasswordChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            pending_user: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            pending_user_avatar: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            recovery_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PasswordChallenge {
+            fn default() -> Self {
+                Self {
+                    allow_show_password: Ok(Default::default()),
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    pending_user: Err("no value supplied for pending_user".to_string()),
+                    pending_user_avatar: Err(
+                        "no value supplied for pending_user_avatar".to_string(),
+                    ),
+                    recovery_url: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl PasswordChallenge {
+            pub fn allow_show_password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_show_password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_show_password: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PasswordChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn pending_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pending_user: {e}")
+                    });
+                self
+            }
+            pub fn pending_user_avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user_avatar = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_user_avatar: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn recovery_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recovery_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for recovery_url: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PasswordChallenge> for super::PasswordChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PasswordChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allow_show_password: value.allow_show_password?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    pending_user: value.pending_user?,
+                    pending_user_avatar: value.pending_user_avatar?,
+                    recovery_url: value.recovery_url?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PasswordChallenge> for PasswordChallenge {
+            fn from(value: super::PasswordChallenge) -> Self {
+                Self {
+                    allow_show_password: Ok(value.allow_show_password),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    pending_user: Ok(value.pending_user),
+                    pending_user_avatar: Ok(value.pending_user_avatar),
+                    recovery_url: Ok(value.recovery_url),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PasswordChallengeResponseRequest {
+            component: ::std::result::Result<
+                super::PasswordChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+            password: ::std::result::Result<
+                super::PasswordChallengeResponseRequestPassword,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PasswordChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    password: Err("no value supplied for password".to_string()),
+                }
+            }
+        }
+        impl PasswordChallengeResponseRequest {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::PasswordChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::PasswordChallengeResponseRequestPassword,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PasswordChallengeResponseRequest>
+        for super::PasswordChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PasswordChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    password: value.password?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PasswordChallengeResponseRequest>
+        for PasswordChallengeResponseRequest {
+            fn from(value: super::PasswordChallengeResponseRequest) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    password: Ok(value.password),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PatchedApplicationRequest {
             backchannel_providers: ::std::result::Result<
                 ::std::vec::Vec<i64>,
@@ -20590,6 +23750,140 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PlexAuthenticationChallenge {
+            client_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            slug: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PlexAuthenticationChallenge {
+            fn default() -> Self {
+                Self {
+                    client_id: Err("no value supplied for client_id".to_string()),
+                    component: Ok(
+                        super::defaults::plex_authentication_challenge_component(),
+                    ),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                    slug: Err("no value supplied for slug".to_string()),
+                }
+            }
+        }
+        impl PlexAuthenticationChallenge {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn slug<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.slug = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for slug: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PlexAuthenticationChallenge>
+        for super::PlexAuthenticationChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PlexAuthenticationChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                    slug: value.slug?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PlexAuthenticationChallenge>
+        for PlexAuthenticationChallenge {
+            fn from(value: super::PlexAuthenticationChallenge) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                    slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PropertyMapping {
             component: ::std::result::Result<
                 ::std::string::String,
@@ -21088,6 +24382,133 @@ and, if this user is being impersonated, the original user in the `original` pro
                     property_mappings: Ok(value.property_mappings),
                     verbose_name: Ok(value.verbose_name),
                     verbose_name_plural: Ok(value.verbose_name_plural),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RedirectChallenge {
+            component: ::std::result::Result<
+                super::RedirectChallengeComponent,
+                ::std::string::String,
+            >,
+            final_redirect: ::std::result::Result<bool, ::std::string::String>,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            to: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RedirectChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    final_redirect: Ok(Default::default()),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                    to: Err("no value supplied for to".to_string()),
+                }
+            }
+        }
+        impl RedirectChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RedirectChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn final_redirect<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.final_redirect = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for final_redirect: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn to<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.to = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for to: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RedirectChallenge> for super::RedirectChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RedirectChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    final_redirect: value.final_redirect?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                    to: value.to?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RedirectChallenge> for RedirectChallenge {
+            fn from(value: super::RedirectChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    final_redirect: Ok(value.final_redirect),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                    to: Ok(value.to),
                 }
             }
         }
@@ -26903,6 +30324,142 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct TelegramLoginChallenge {
+            bot_username: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            request_message_access: ::std::result::Result<bool, ::std::string::String>,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for TelegramLoginChallenge {
+            fn default() -> Self {
+                Self {
+                    bot_username: Err("no value supplied for bot_username".to_string()),
+                    component: Ok(super::defaults::telegram_login_challenge_component()),
+                    flow_info: Ok(Default::default()),
+                    request_message_access: Err(
+                        "no value supplied for request_message_access".to_string(),
+                    ),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl TelegramLoginChallenge {
+            pub fn bot_username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bot_username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for bot_username: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn request_message_access<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_message_access = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for request_message_access: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<TelegramLoginChallenge>
+        for super::TelegramLoginChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: TelegramLoginChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bot_username: value.bot_username?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    request_message_access: value.request_message_access?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::TelegramLoginChallenge>
+        for TelegramLoginChallenge {
+            fn from(value: super::TelegramLoginChallenge) -> Self {
+                Self {
+                    bot_username: Ok(value.bot_username),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    request_message_access: Ok(value.request_message_access),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ThemedUrls {
             dark: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -29223,14 +32780,26 @@ and, if this user is being impersonated, the original user in the `original` pro
         {
             T::try_from(::std::num::NonZeroU64::try_from(V).unwrap()).unwrap()
         }
+        pub(super) fn apple_login_challenge_component() -> ::std::string::String {
+            "ak-source-oauth-apple".to_string()
+        }
+        pub(super) fn captcha_challenge_component() -> ::std::string::String {
+            "ak-stage-captcha".to_string()
+        }
         pub(super) fn certificate_generation_request_alg() -> super::AlgEnum {
             super::AlgEnum::Rsa
+        }
+        pub(super) fn plex_authentication_challenge_component() -> ::std::string::String {
+            "ak-source-plex".to_string()
         }
         pub(super) fn redirect_uri_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
         }
         pub(super) fn redirect_uri_request_redirect_uri_type() -> super::RedirectUriTypeEnum {
             super::RedirectUriTypeEnum::Authorization
+        }
+        pub(super) fn telegram_login_challenge_component() -> ::std::string::String {
+            "ak-source-telegram".to_string()
         }
     }
     /// Error types.
@@ -29269,7 +32838,7 @@ and, if this user is being impersonated, the original user in the `original` pro
 #[derive(Clone, Debug)]
 /**Client for tokenstack
 
-Merged token APIs served by tokenstack: authentik 2026.8.5 under `/api/v3`; NetBird REST API 0.0.1 under `/`; authentik OAuth2 provider (tokenstack's description) 2026.8.5 under `/`; plus tokenstack's own health and metrics operations. Generated by `cargo xtask spec` from spec/upstream, spec/overlays, spec/tokenstack.yaml and spec/authentik-oauth2.yaml; do not edit by hand.
+Merged token APIs served by tokenstack: authentik 2026.8.5 under `/api/v3`; NetBird REST API 0.0.1 under `/`; authentik OAuth2 provider (tokenstack's description) 2026.8.5 under `/`; authentik flow pages (tokenstack's description) 2026.8.5 under `/`; plus tokenstack's own health and metrics operations. Generated by `cargo xtask spec` from spec/upstream, spec/overlays, spec/tokenstack.yaml, spec/authentik-oauth2.yaml and spec/authentik-flows.yaml; do not edit by hand.
 
 Version: 0.1.0*/
 pub struct Client {
@@ -30551,6 +34120,42 @@ let response = client.crypto_certificatekeypairs_view_private_key_retrieve()
     ) -> builder::CryptoCertificatekeypairsViewPrivateKeyRetrieve<'_> {
         builder::CryptoCertificatekeypairsViewPrivateKeyRetrieve::new(self)
     }
+    /**Get the next pending challenge from the currently active flow.
+
+Sends a `GET` request to `/api/v3/flows/executor/{flow_slug}/`
+
+Arguments:
+- `flow_slug`
+- `query`: Querystring as received
+```ignore
+let response = client.flows_executor_get()
+    .flow_slug(flow_slug)
+    .query(query)
+    .send()
+    .await;
+```*/
+    pub fn flows_executor_get(&self) -> builder::FlowsExecutorGet<'_> {
+        builder::FlowsExecutorGet::new(self)
+    }
+    /**Solve the previously retrieved challenge and advanced to the next stage.
+
+Sends a `POST` request to `/api/v3/flows/executor/{flow_slug}/`
+
+Arguments:
+- `flow_slug`
+- `query`: Querystring as received
+- `body`
+```ignore
+let response = client.flows_executor_solve()
+    .flow_slug(flow_slug)
+    .query(query)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn flows_executor_solve(&self) -> builder::FlowsExecutorSolve<'_> {
+        builder::FlowsExecutorSolve::new(self)
+    }
     /**Flow Viewset
 
 Sends a `GET` request to `/api/v3/flows/instances/`
@@ -31072,9 +34677,9 @@ let response = client.root_config_retrieve()
     pub fn root_config_retrieve(&self) -> builder::RootConfigRetrieve<'_> {
         builder::RootConfigRetrieve::new(self)
     }
-    /**Authorization endpoint, non-interactive
+    /**Authorization endpoint
 
-authentik runs its authorization flow here (views/authorize.py, AuthorizationFlowInitView); tokenstack authorizes at once, as the user whose authentik key (API token) is in the `Authorization: Bearer` header, or else as the server's `--authorize-as` user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page.
+views/authorize.py `AuthorizationFlowInitView`: without a session, a 302 to the login flow (`/flows/-/default/authentication/?next=…`; `prompt=none` answers `login_required` to the client instead); with one (and unless `prompt=login` or `max_age` send it through the login again), the provider's authorization flow is planned into the session and the 302 goes to its page (`/if/flow/<slug>/`), which ends with the redirect to the client. A request with an authentik key (API token) in the `Authorization: Bearer` header, or any request when the server has `--authorize-as`, is authorized at once for that user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page.
 
 Sends a `GET` request to `/application/o/authorize/`
 
@@ -31203,6 +34808,23 @@ let response = client.oauth2_provider_jwks()
     pub fn oauth2_provider_jwks(&self) -> builder::Oauth2ProviderJwks<'_> {
         builder::Oauth2ProviderJwks::new(self)
     }
+    /**Default authentication flow
+
+authentik/flows/views/executor.py `ToDefaultFlow` (Django's `LOGIN_URL`): a 302 to the flow interface of the default authentication flow, with the query string kept.
+
+Sends a `GET` request to `/flows/-/default/authentication/`
+
+```ignore
+let response = client.flows_default_authentication()
+    .next(next)
+    .send()
+    .await;
+```*/
+    pub fn flows_default_authentication(
+        &self,
+    ) -> builder::FlowsDefaultAuthentication<'_> {
+        builder::FlowsDefaultAuthentication::new(self)
+    }
     /**Liveness
 
 Answers 200 while the process serves requests.
@@ -31216,6 +34838,53 @@ let response = client.healthz()
 ```*/
     pub fn healthz(&self) -> builder::Healthz<'_> {
         builder::Healthz::new(self)
+    }
+    /**Flow interface
+
+authentik/core/views/interface.py `FlowInterfaceView`: the current stage of the flow as an HTML page, run by the flow engine the executor API uses, with the page's query string as the executor's `query`. An identification stage has `input[name="uidField"]`, a password stage `input[name="password"]`, a consent stage its permissions; each has a `button[type="submit"]`. A redirect challenge (the end of the flow, or the client's redirect URI) is a 302 to its target. The session cookie `authentik_session` is set when a new session starts. An unknown flow is a 404 page.
+
+Sends a `GET` request to `/if/flow/{flow_slug}/`
+
+```ignore
+let response = client.flow_interface_get()
+    .flow_slug(flow_slug)
+    .next(next)
+    .send()
+    .await;
+```*/
+    pub fn flow_interface_get(&self) -> builder::FlowInterfaceGet<'_> {
+        builder::FlowInterfaceGet::new(self)
+    }
+    /**Flow interface, a stage's form submitted
+
+The form of the current stage (`uidField`, `password`, `token`; `application/x-www-form-urlencoded`), solved by the flow engine as the executor's `flows_executor_solve` solves its JSON. A stage that passes is a 302 back to the page (the next stage) or to the flow's redirect; a refused answer is the stage again with upstream's error (`Invalid password`).
+
+Sends a `POST` request to `/if/flow/{flow_slug}/`
+
+```ignore
+let response = client.flow_interface_solve()
+    .flow_slug(flow_slug)
+    .next(next)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn flow_interface_solve(&self) -> builder::FlowInterfaceSolve<'_> {
+        builder::FlowInterfaceSolve::new(self)
+    }
+    /**User interface
+
+authentik/core/views/interface.py `UserInterface` (login required): a minimal page naming the logged-in user; without a session, a 302 to the authentication flow with `next`.
+
+Sends a `GET` request to `/if/user/`
+
+```ignore
+let response = client.user_interface_get()
+    .send()
+    .await;
+```*/
+    pub fn user_interface_get(&self) -> builder::UserInterfaceGet<'_> {
+        builder::UserInterfaceGet::new(self)
     }
     /**Prometheus metrics
 
@@ -39571,6 +43240,248 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::flows_executor_get`]
+
+[`Client::flows_executor_get`]: super::Client::flows_executor_get*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsExecutorGet<'a> {
+        client: &'a super::Client,
+        flow_slug: Result<::std::string::String, String>,
+        query: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> FlowsExecutorGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                flow_slug: Err("flow_slug was not initialized".to_string()),
+                query: Ok(None),
+            }
+        }
+        pub fn flow_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.flow_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for flow_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn query<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.query = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for query failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/flows/executor/{flow_slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChallengeTypes>, Error<types::AuthentikError>> {
+            let Self { client, flow_slug, query } = self;
+            let flow_slug = flow_slug.map_err(Error::InvalidRequest)?;
+            let query = query.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/flows/executor/{}/", client.baseurl, encode_path(& flow_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("query", &query))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_executor_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flows_executor_solve`]
+
+[`Client::flows_executor_solve`]: super::Client::flows_executor_solve*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsExecutorSolve<'a> {
+        client: &'a super::Client,
+        flow_slug: Result<::std::string::String, String>,
+        query: Result<Option<::std::string::String>, String>,
+        body: Result<types::FlowChallengeResponseRequest, String>,
+    }
+    impl<'a> FlowsExecutorSolve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                flow_slug: Err("flow_slug was not initialized".to_string()),
+                query: Ok(None),
+                body: Err("body was not initialized".to_string()),
+            }
+        }
+        pub fn flow_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.flow_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for flow_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn query<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.query = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for query failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FlowChallengeResponseRequest>,
+        {
+            self.body = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `FlowChallengeResponseRequest` for body failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/flows/executor/{flow_slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChallengeTypes>, Error<types::AuthentikError>> {
+            let Self { client, flow_slug, query, body } = self;
+            let flow_slug = flow_slug.map_err(Error::InvalidRequest)?;
+            let query = query.map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/flows/executor/{}/", client.baseurl, encode_path(& flow_slug
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("query", &query))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_executor_solve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::flows_instances_list`]
 
 [`Client::flows_instances_list`]: super::Client::flows_instances_list*/
@@ -43795,6 +47706,76 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::flows_default_authentication`]
+
+[`Client::flows_default_authentication`]: super::Client::flows_default_authentication*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsDefaultAuthentication<'a> {
+        client: &'a super::Client,
+        next: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> FlowsDefaultAuthentication<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                next: Ok(None),
+            }
+        }
+        pub fn next<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.next = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for next failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/flows/-/default/authentication/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client, next } = self;
+            let next = next.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/flows/-/default/authentication/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("next", &next))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_default_authentication",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::healthz`]
 
 [`Client::healthz`]: super::Client::healthz*/
@@ -43840,6 +47821,257 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 503u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flow_interface_get`]
+
+[`Client::flow_interface_get`]: super::Client::flow_interface_get*/
+    #[derive(Debug, Clone)]
+    pub struct FlowInterfaceGet<'a> {
+        client: &'a super::Client,
+        flow_slug: Result<::std::string::String, String>,
+        next: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> FlowInterfaceGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                flow_slug: Err("flow_slug was not initialized".to_string()),
+                next: Ok(None),
+            }
+        }
+        pub fn flow_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.flow_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for flow_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn next<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.next = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for next failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/if/flow/{flow_slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client, flow_slug, next } = self;
+            let flow_slug = flow_slug.map_err(Error::InvalidRequest)?;
+            let next = next.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/if/flow/{}/", client.baseurl, encode_path(& flow_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("next", &next))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flow_interface_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flow_interface_solve`]
+
+[`Client::flow_interface_solve`]: super::Client::flow_interface_solve*/
+    #[derive(Debug, Clone)]
+    pub struct FlowInterfaceSolve<'a> {
+        client: &'a super::Client,
+        flow_slug: Result<::std::string::String, String>,
+        next: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::FlowStageForm, String>,
+    }
+    impl<'a> FlowInterfaceSolve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                flow_slug: Err("flow_slug was not initialized".to_string()),
+                next: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn flow_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.flow_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for flow_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn next<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.next = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for next failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::FlowStageForm>,
+            <V as std::convert::TryInto<types::FlowStageForm>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `FlowStageForm` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::FlowStageForm,
+            ) -> types::builder::FlowStageForm,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/if/flow/{flow_slug}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client, flow_slug, next, body } = self;
+            let flow_slug = flow_slug.map_err(Error::InvalidRequest)?;
+            let next = next.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::FlowStageForm::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/if/flow/{}/", client.baseurl, encode_path(& flow_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .form_urlencoded(&body)?
+                .query(&progenitor_client::QueryParam::new("next", &next))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flow_interface_solve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::user_interface_get`]
+
+[`Client::user_interface_get`]: super::Client::user_interface_get*/
+    #[derive(Debug, Clone)]
+    pub struct UserInterfaceGet<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> UserInterfaceGet<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/if/user/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client } = self;
+            let url = format!("{}/if/user/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client.client.get(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "user_interface_get",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -10,6 +10,7 @@
 mod applications;
 mod auth;
 mod core_tokens;
+pub(crate) mod flow;
 mod flows;
 mod issued_tokens;
 mod key_pairs;

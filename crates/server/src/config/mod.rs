@@ -114,9 +114,10 @@ pub struct Config {
     #[arg(long = "admin-token", env = "TOKENSTACK_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<Secret>,
 
-    /// The authentik user (username) whom `GET /application/o/authorize/` authorizes when the request carries no
-    /// authentik API key in `Authorization: Bearer`; tokenstack runs no login flow.
-    #[arg(long = "authorize-as", env = "TOKENSTACK_AUTHORIZE_AS", default_value = "akadmin")]
+    /// Instant approval, an opt-in: the authentik user (username) whom `GET /application/o/authorize/` authorizes
+    /// at once when the request carries no authentik API key in `Authorization: Bearer`. Unset (the default),
+    /// authorize runs authentik's login and authorization flows, as authentik does.
+    #[arg(long = "authorize-as", env = "TOKENSTACK_AUTHORIZE_AS", default_value = "")]
     pub authorize_as: String,
 
     /// Validate every response against spec/openapi.json before it leaves; a violation is logged and

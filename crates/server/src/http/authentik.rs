@@ -14,7 +14,6 @@ use crate::store::StoreError;
 use super::ServerContext;
 use super::convert;
 use super::error::AkResponseError;
-use super::observe::authorization;
 
 pub(super) async fn core_tokens_list(
     rqctx: &RequestContext<ServerContext>,
@@ -22,7 +21,7 @@ pub(super) async fn core_tokens_list(
 ) -> Result<HttpResponseOk<types::PaginatedTokenList>, AkResponseError> {
     let ctx = rqctx.context();
     let ak = ctx.authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let query = query.into_inner();
     let params = TokenListParams {
         identifier: query.identifier,
@@ -53,7 +52,7 @@ pub(super) async fn core_tokens_create(
 ) -> Result<HttpResponseCreated<types::Token>, AkResponseError> {
     let ctx = rqctx.context();
     let ak = ctx.authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let token = ak.create_token(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseCreated(wire_token(&ak, token).await?))
 }
@@ -64,7 +63,7 @@ pub(super) async fn core_tokens_retrieve(
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
     let ctx = rqctx.context();
     let ak = ctx.authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let token = ak.get_token(&caller, &path.into_inner().identifier).await?;
     Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
@@ -93,7 +92,7 @@ async fn update(
     partial: bool,
 ) -> Result<HttpResponseOk<types::Token>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let token = ak.update_token(&caller, &identifier, &body, partial).await?;
     Ok(HttpResponseOk(wire_token(&ak, token).await?))
 }
@@ -103,7 +102,7 @@ pub(super) async fn core_tokens_destroy(
     path: Path<params::CoreTokensDestroyPath>,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_token(&caller, &path.into_inner().identifier).await?;
     Ok(HttpResponseDeleted())
 }
@@ -114,7 +113,7 @@ pub(super) async fn core_tokens_set_key_create(
     body: JsonBody<types::TokenSetKeyRequest>,
 ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.set_key(&caller, &path.into_inner().identifier, &body.into_inner().0).await?;
     Ok(HttpResponseUpdatedNoContent())
 }
@@ -124,7 +123,7 @@ pub(super) async fn core_tokens_used_by_list(
     path: Path<params::CoreTokensUsedByListPath>,
 ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let used_by = ak.used_by(&caller, &path.into_inner().identifier).await?;
     Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
 }
@@ -134,7 +133,7 @@ pub(super) async fn core_tokens_view_key_retrieve(
     path: Path<params::CoreTokensViewKeyRetrievePath>,
 ) -> Result<HttpResponseOk<types::TokenView>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let key = ak.view_key(&caller, &path.into_inner().identifier).await?;
     Ok(HttpResponseOk(types::TokenView { key: key.expose().to_string() }))
 }
@@ -145,7 +144,7 @@ pub(super) async fn oauth_list(
     params: OAuthListParams,
 ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let page = ak.list_oauth(&caller, kind, params).await?;
     let pagination = convert::pagination(&page);
     let results = wire_oauth_tokens(&ak, page.results).await?;
@@ -162,7 +161,7 @@ pub(super) async fn oauth_retrieve(
     pk: i64,
 ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let token = ak.get_oauth(&caller, kind, pk).await?;
     let mut tokens = wire_oauth_tokens(&ak, vec![token]).await?;
     Ok(HttpResponseOk(tokens.remove(0)))
@@ -174,7 +173,7 @@ pub(super) async fn oauth_destroy(
     pk: i64,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_oauth(&caller, kind, pk).await?;
     Ok(HttpResponseDeleted())
 }
@@ -185,7 +184,7 @@ pub(super) async fn oauth_used_by(
     pk: i64,
 ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let used_by = ak.oauth_used_by(&caller, kind, pk).await?;
     Ok(HttpResponseOk(used_by.into_iter().map(convert::used_by).collect()))
 }

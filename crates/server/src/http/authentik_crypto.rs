@@ -10,7 +10,6 @@ use super::ServerContext;
 use super::authentik_users::shadowed;
 use super::convert;
 use super::error::{AkResponseError, method_not_allowed};
-use super::observe::authorization;
 
 const GENERATE: &str = "crypto_certificatekeypairs_generate_create";
 
@@ -19,7 +18,7 @@ pub(super) async fn crypto_certificatekeypairs_list(
     query: Query<params::CryptoCertificatekeypairsListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedCertificateKeyPairList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = KeyPairListParams {
         has_key: q.has_key,
@@ -44,7 +43,7 @@ pub(super) async fn crypto_certificatekeypairs_create(
     body: JsonBody<types::CertificateKeyPairRequest>,
 ) -> Result<HttpResponseCreated<types::CertificateKeyPair>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let pair = ak.create_key_pair(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseCreated(convert::key_pair(&pair)))
 }
@@ -58,7 +57,7 @@ pub(super) async fn crypto_certificatekeypairs_retrieve(
         return Err(method_not_allowed("GET"));
     }
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     Ok(HttpResponseOk(convert::key_pair(&ak.get_key_pair(&caller, &pk).await?)))
 }
 
@@ -72,7 +71,7 @@ pub(super) async fn crypto_certificatekeypairs_generate_create(
         return Err(method_not_allowed("POST"));
     }
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let pair = ak.generate_key_pair(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseOk(convert::key_pair(&pair)))
 }
@@ -86,7 +85,7 @@ pub(super) async fn crypto_certificatekeypairs_destroy(
         return Err(method_not_allowed("DELETE"));
     }
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_key_pair(&caller, &pk).await?;
     Ok(HttpResponseDeleted())
 }
@@ -98,7 +97,7 @@ pub(super) async fn crypto_certificatekeypairs_view_certificate_retrieve(
     _query: Query<params::CryptoCertificatekeypairsViewCertificateRetrieveQuery>,
 ) -> Result<HttpResponseOk<types::CertificateData>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let pair = ak.get_key_pair(&caller, &path.into_inner().kp_uuid.to_string()).await?;
     Ok(HttpResponseOk(types::CertificateData { data: pair.certificate_data }))
 }
@@ -111,7 +110,7 @@ pub(super) async fn crypto_certificatekeypairs_view_private_key_retrieve(
     _query: Query<params::CryptoCertificatekeypairsViewPrivateKeyRetrieveQuery>,
 ) -> Result<HttpResponseOk<types::CertificateData>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let pair = ak.get_key_pair(&caller, &path.into_inner().kp_uuid.to_string()).await?;
     Ok(HttpResponseOk(types::CertificateData { data: pair.key_data.expose().to_string() }))
 }

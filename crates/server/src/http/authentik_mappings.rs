@@ -10,14 +10,13 @@ use crate::authentik::ScopeMappingListParams;
 use super::ServerContext;
 use super::convert;
 use super::error::AkResponseError;
-use super::observe::authorization;
 
 pub(super) async fn propertymappings_provider_scope_list(
     rqctx: &RequestContext<ServerContext>,
     query: Query<params::PropertymappingsProviderScopeListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedScopeMappingList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = ScopeMappingListParams {
         managed: q.managed,
@@ -42,7 +41,7 @@ pub(super) async fn propertymappings_all_list(
     query: Query<params::PropertymappingsAllListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedPropertyMappingList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = ScopeMappingListParams {
         managed: q.managed,
@@ -67,7 +66,7 @@ pub(super) async fn propertymappings_provider_scope_create(
     body: JsonBody<types::ScopeMappingRequest>,
 ) -> Result<HttpResponseCreated<types::ScopeMapping>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let mapping = ak.create_scope_mapping(&caller, &body.into_inner().0).await?;
     warn_unevaluated(rqctx, &mapping);
     Ok(HttpResponseCreated(convert::scope_mapping(&mapping)))
@@ -78,7 +77,7 @@ pub(super) async fn propertymappings_provider_scope_retrieve(
     path: Path<params::PropertymappingsProviderScopeRetrievePath>,
 ) -> Result<HttpResponseOk<types::ScopeMapping>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let mapping = ak.get_scope_mapping(&caller, path.into_inner().pm_uuid).await?;
     Ok(HttpResponseOk(convert::scope_mapping(&mapping)))
 }
@@ -106,7 +105,7 @@ async fn update(
     partial: bool,
 ) -> Result<HttpResponseOk<types::ScopeMapping>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let mapping = ak.update_scope_mapping(&caller, pk, &body, partial).await?;
     warn_unevaluated(rqctx, &mapping);
     Ok(HttpResponseOk(convert::scope_mapping(&mapping)))
@@ -117,7 +116,7 @@ pub(super) async fn propertymappings_provider_scope_destroy(
     path: Path<params::PropertymappingsProviderScopeDestroyPath>,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_scope_mapping(&caller, path.into_inner().pm_uuid).await?;
     Ok(HttpResponseDeleted())
 }

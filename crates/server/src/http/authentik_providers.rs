@@ -10,14 +10,13 @@ use crate::authentik::{AllProvidersParams, ApplicationListParams, ProviderListPa
 use super::ServerContext;
 use super::convert;
 use super::error::AkResponseError;
-use super::observe::authorization;
 
 pub(super) async fn providers_oauth2_list(
     rqctx: &RequestContext<ServerContext>,
     query: Query<params::ProvidersOauth2ListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedOAuth2ProviderList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = ProviderListParams {
         name: q.name,
@@ -52,7 +51,7 @@ pub(super) async fn providers_all_list(
     query: Query<params::ProvidersAllListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedProviderList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = AllProvidersParams {
         application_isnull: q.application_isnull,
@@ -75,7 +74,7 @@ pub(super) async fn providers_oauth2_create(
     body: JsonBody<types::OAuth2ProviderRequest>,
 ) -> Result<HttpResponseCreated<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let provider = ak.create_provider(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseCreated(convert::oauth2_provider(&provider)))
 }
@@ -85,7 +84,7 @@ pub(super) async fn providers_oauth2_retrieve(
     pk: i64,
 ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let provider = ak.get_provider(&caller, pk).await?;
     Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
 }
@@ -96,7 +95,7 @@ pub(super) async fn providers_oauth2_update(
     body: JsonBody<types::OAuth2ProviderRequest>,
 ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let provider = ak.update_provider(&caller, pk, &body.into_inner().0, false).await?;
     Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
 }
@@ -107,7 +106,7 @@ pub(super) async fn providers_oauth2_partial_update(
     body: JsonBody<types::PatchedOAuth2ProviderRequest>,
 ) -> Result<HttpResponseOk<types::OAuth2Provider>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let provider = ak.update_provider(&caller, path.into_inner().id, &body.into_inner().0, true).await?;
     Ok(HttpResponseOk(convert::oauth2_provider(&provider)))
 }
@@ -118,7 +117,7 @@ pub(super) async fn providers_oauth2_setup_urls_retrieve(
     path: Path<params::ProvidersOauth2SetupUrlsRetrievePath>,
 ) -> Result<HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let headers = rqctx.request.headers();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let server_addr = rqctx.server.local_addr.to_string();
@@ -142,7 +141,7 @@ pub(super) async fn providers_oauth2_destroy(
     pk: i64,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_provider(&caller, pk).await?;
     Ok(HttpResponseDeleted())
 }
@@ -152,7 +151,7 @@ pub(super) async fn core_applications_list(
     query: Query<params::CoreApplicationsListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedApplicationList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = ApplicationListParams {
         name: q.name,
@@ -179,7 +178,7 @@ pub(super) async fn core_applications_create(
     body: JsonBody<types::ApplicationRequest>,
 ) -> Result<HttpResponseCreated<types::Application>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let view = ak.create_application(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseCreated(convert::application(&view)))
 }
@@ -189,7 +188,7 @@ pub(super) async fn core_applications_retrieve(
     path: Path<params::CoreApplicationsRetrievePath>,
 ) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let view = ak.get_application(&caller, &path.into_inner().slug).await?;
     Ok(HttpResponseOk(convert::application(&view)))
 }
@@ -217,7 +216,7 @@ async fn update_application(
     partial: bool,
 ) -> Result<HttpResponseOk<types::Application>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let view = ak.update_application(&caller, slug, &body, partial).await?;
     Ok(HttpResponseOk(convert::application(&view)))
 }
@@ -227,7 +226,7 @@ pub(super) async fn core_applications_destroy(
     path: Path<params::CoreApplicationsDestroyPath>,
 ) -> Result<HttpResponseDeleted, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_application(&caller, &path.into_inner().slug).await?;
     Ok(HttpResponseDeleted())
 }

@@ -23,7 +23,7 @@ pub(super) async fn flows_instances_list(
     query: Query<params::FlowsInstancesListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedFlowList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = FlowListParams {
         denied_action: q.denied_action,
@@ -49,7 +49,7 @@ pub(super) async fn flows_instances_retrieve(
     path: Path<params::FlowsInstancesRetrievePath>,
 ) -> Result<HttpResponseOk<types::Flow>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let flow = ak.get_flow(&caller, &path.into_inner().slug)?;
     Ok(HttpResponseOk(convert::flow(&flow)))
 }

@@ -8,14 +8,13 @@ use crate::authentik::{UserListParams, user_pk};
 use super::ServerContext;
 use super::convert;
 use super::error::{AkResponseError, method_not_allowed};
-use super::observe::authorization;
 
 pub(super) async fn core_users_list(
     rqctx: &RequestContext<ServerContext>,
     query: Query<params::CoreUsersListQuery>,
 ) -> Result<HttpResponseOk<types::PaginatedUserList>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let q = query.into_inner();
     let params = UserListParams {
         username: q.username,
@@ -45,7 +44,7 @@ pub(super) async fn core_users_create(
     body: JsonBody<types::UserRequest>,
 ) -> Result<HttpResponseCreated<types::User>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let user = ak.create_user(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseCreated(convert::user(&user)))
 }
@@ -57,7 +56,7 @@ pub(super) async fn core_users_retrieve(
     path: Path<params::CoreUsersRetrievePath>,
 ) -> Result<HttpResponseOk<types::CoreUsersRetrieveResponse>, AkResponseError> {
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let id = path.into_inner().id;
     if shadowed("core_users_me_retrieve", &id) {
         return Ok(HttpResponseOk(convert::session_user(&ak.me(caller)).into()));
@@ -79,7 +78,7 @@ pub(super) async fn core_users_service_account_create(
         return Err(method_not_allowed("POST"));
     }
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let created = ak.create_service_account(&caller, &body.into_inner().0).await?;
     Ok(HttpResponseOk(types::UserServiceAccountResponse {
         group_pk: created.group_pk.map(|pk| pk.to_string()),
@@ -111,7 +110,7 @@ pub(super) async fn core_users_update(
         return Err(method_not_allowed(if partial { "PATCH" } else { "PUT" }));
     }
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     let user = ak.update_user(&caller, user_pk(&pk)?, &body, partial).await?;
     Ok(HttpResponseOk(convert::user(&user)))
 }
@@ -125,7 +124,7 @@ pub(super) async fn core_users_destroy(
         return Err(method_not_allowed("DELETE"));
     }
     let ak = rqctx.context().authentik();
-    let caller = ak.authenticate(authorization(rqctx)).await?;
+    let caller = super::flows::caller(rqctx).await?;
     ak.delete_user(&caller, user_pk(&id)?).await?;
     Ok(HttpResponseDeleted())
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::admin::AdminState;
 use crate::authentik::Authentik;
+use crate::authentik::flow::Flows;
 use crate::authentik::oauth2::{Keyring, OAuth2};
 use crate::config::Limits;
 use crate::faults::Faults;
@@ -103,6 +104,10 @@ impl ServerContext {
             keyring: &self.keyring,
             authorize_as: self.authorize_as.as_deref(),
         }
+    }
+
+    pub(super) fn flows(&self) -> Flows<'_> {
+        Flows { store: &*self.store, now: self.now(), oauth2: self.oauth2() }
     }
 
     pub(super) fn netbird(&self) -> NetBird<'_> {

@@ -3,11 +3,12 @@
 use dropshot::{ErrorStatusCode, HttpError};
 use tokenstack_api::ErrorResponse;
 use tokenstack_api::types::{
-    AuthentikError, GenericError, NetbirdError, OAuth2Error, TokenstackError, ValidationError,
+    AuthentikError, FlowPageError, GenericError, NetbirdError, OAuth2Error, TokenstackError, ValidationError,
 };
 
 use crate::admin::AdminError;
 use crate::authentik::AkError;
+use crate::authentik::flow::FlowError;
 use crate::authentik::oauth2::ProviderError;
 use crate::netbird::{NbError, NbErrorKind};
 use crate::store::StoreError;
@@ -16,6 +17,7 @@ pub type AkResponseError = ErrorResponse<AuthentikError>;
 pub type NbResponseError = ErrorResponse<NetbirdError>;
 pub type TsResponseError = ErrorResponse<TokenstackError>;
 pub type OAuth2ResponseError = ErrorResponse<OAuth2Error>;
+pub type PageResponseError = ErrorResponse<FlowPageError>;
 
 /// An OAuth2 `{"error", "error_description"}` error with a status.
 pub fn oauth2_error(status: ErrorStatusCode, error: &str, description: impl Into<String>) -> OAuth2ResponseError {
@@ -26,6 +28,29 @@ pub fn oauth2_error(status: ErrorStatusCode, error: &str, description: impl Into
 /// The provider views answer their own errors; what reaches here is a store or signing failure, a 500.
 impl From<ProviderError> for OAuth2ResponseError {
     fn from(error: ProviderError) -> Self {
+        let status = ErrorStatusCode::INTERNAL_SERVER_ERROR;
+        oauth2_error(status, "server_error", "The authorization server encountered an error").with_cause(chain(&error))
+    }
+}
+
+/// What went wrong beneath the flow engine, as the executor answers it: a 500 with DRF's body.
+impl From<FlowError> for AkResponseError {
+    fn from(error: FlowError) -> Self {
+        ak_detail(ErrorStatusCode::INTERNAL_SERVER_ERROR, "A server error occurred.").with_cause(chain(&error))
+    }
+}
+
+/// What went wrong beneath the flow engine, as a page answers it: a 500.
+impl From<FlowError> for PageResponseError {
+    fn from(error: FlowError) -> Self {
+        let body = FlowPageError { detail: "A server error occurred.".to_owned() };
+        ErrorResponse::new(ErrorStatusCode::INTERNAL_SERVER_ERROR, body).with_cause(chain(&error))
+    }
+}
+
+/// What went wrong beneath the authorization endpoint's flow: a 500 in the provider's shape.
+impl From<FlowError> for OAuth2ResponseError {
+    fn from(error: FlowError) -> Self {
         let status = ErrorStatusCode::INTERNAL_SERVER_ERROR;
         oauth2_error(status, "server_error", "The authorization server encountered an error").with_cause(chain(&error))
     }
@@ -199,6 +224,13 @@ impl OffSpec for NbResponseError {
 impl OffSpec for TsResponseError {
     fn off_spec(message: String) -> Self {
         tokenstack(ErrorStatusCode::INTERNAL_SERVER_ERROR, &message).with_cause(message)
+    }
+}
+
+impl OffSpec for PageResponseError {
+    fn off_spec(message: String) -> Self {
+        let body = FlowPageError { detail: message.clone() };
+        ErrorResponse::new(ErrorStatusCode::INTERNAL_SERVER_ERROR, body).with_cause(message)
     }
 }
 

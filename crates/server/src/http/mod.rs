@@ -14,6 +14,7 @@ mod context;
 mod convert;
 mod error;
 mod faults;
+mod flows;
 mod netbird;
 mod netbird_groups;
 mod netbird_instance;
@@ -23,6 +24,7 @@ mod netbird_setup_keys;
 mod netbird_users;
 mod oauth2;
 mod observe;
+mod pages;
 mod service;
 pub mod validate;
 
@@ -35,8 +37,8 @@ use tokenstack_api::{JsonBody, TokenApi, params, types};
 use crate::model::OAuthKind;
 
 pub use self::context::ServerContext;
-use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, TsResponseError};
-use self::observe::{delegate, observed};
+use self::error::{AkResponseError, NbResponseError, OAuth2ResponseError, PageResponseError, TsResponseError};
+use self::observe::{delegate, free_form, observed};
 /// The Dropshot API description of every operation ([`crate::start_with_store`] serves it).
 pub(crate) use tokenstack_api::token_api_mod::api_description;
 
@@ -53,6 +55,17 @@ macro_rules! oauth_params {
             page_size: query.page_size,
         }
     }};
+}
+
+/// An OAuth2 access- or refresh-token trait method: its one argument, its success and the shared handler it runs
+/// inside [`observed`], told the kind, with what it takes of the argument.
+macro_rules! oauth {
+    ($($op:ident($arg:ident: $ty:ty) -> $ok:ty = $handler:ident($kind:ident, $value:expr);)*) => {$(
+        async fn $op(rqctx: RequestContext<ServerContext>, $arg: $ty) -> Result<$ok, AkResponseError> {
+            let $arg = $arg.into_inner();
+            observed(&rqctx, authentik::$handler(&rqctx, OAuthKind::$kind, $value)).await
+        }
+    )*};
 }
 
 /// A NetBird trait method: its arguments after the request context, its success body (`Empty`: upstream's `{}`)
@@ -244,60 +257,23 @@ impl TokenApi for ServerImpl {
         ) -> HttpResponseDeleted, AkResponseError;
     }
 
-    async fn oauth2_access_tokens_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::Oauth2AccessTokensListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-        observed(&rqctx, authentik::oauth_list(&rqctx, OAuthKind::Access, oauth_params!(query.into_inner()))).await
-    }
-
-    async fn oauth2_access_tokens_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2AccessTokensRetrievePath>,
-    ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-        observed(&rqctx, authentik::oauth_retrieve(&rqctx, OAuthKind::Access, path.into_inner().id)).await
-    }
-
-    async fn oauth2_access_tokens_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2AccessTokensDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik::oauth_destroy(&rqctx, OAuthKind::Access, path.into_inner().id)).await
-    }
-
-    async fn oauth2_access_tokens_used_by_list(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2AccessTokensUsedByListPath>,
-    ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        observed(&rqctx, authentik::oauth_used_by(&rqctx, OAuthKind::Access, path.into_inner().id)).await
-    }
-
-    async fn oauth2_refresh_tokens_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::Oauth2RefreshTokensListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedTokenModelList>, AkResponseError> {
-        observed(&rqctx, authentik::oauth_list(&rqctx, OAuthKind::Refresh, oauth_params!(query.into_inner()))).await
-    }
-
-    async fn oauth2_refresh_tokens_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2RefreshTokensRetrievePath>,
-    ) -> Result<HttpResponseOk<types::TokenModel>, AkResponseError> {
-        observed(&rqctx, authentik::oauth_retrieve(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
-    }
-
-    async fn oauth2_refresh_tokens_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2RefreshTokensDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik::oauth_destroy(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
-    }
-
-    async fn oauth2_refresh_tokens_used_by_list(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2RefreshTokensUsedByListPath>,
-    ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        observed(&rqctx, authentik::oauth_used_by(&rqctx, OAuthKind::Refresh, path.into_inner().id)).await
+    oauth! {
+        oauth2_access_tokens_list(query: Query<params::Oauth2AccessTokensListQuery>)
+            -> HttpResponseOk<types::PaginatedTokenModelList> = oauth_list(Access, oauth_params!(query));
+        oauth2_access_tokens_retrieve(path: Path<params::Oauth2AccessTokensRetrievePath>)
+            -> HttpResponseOk<types::TokenModel> = oauth_retrieve(Access, path.id);
+        oauth2_access_tokens_destroy(path: Path<params::Oauth2AccessTokensDestroyPath>)
+            -> HttpResponseDeleted = oauth_destroy(Access, path.id);
+        oauth2_access_tokens_used_by_list(path: Path<params::Oauth2AccessTokensUsedByListPath>)
+            -> HttpResponseOk<Vec<types::UsedBy>> = oauth_used_by(Access, path.id);
+        oauth2_refresh_tokens_list(query: Query<params::Oauth2RefreshTokensListQuery>)
+            -> HttpResponseOk<types::PaginatedTokenModelList> = oauth_list(Refresh, oauth_params!(query));
+        oauth2_refresh_tokens_retrieve(path: Path<params::Oauth2RefreshTokensRetrievePath>)
+            -> HttpResponseOk<types::TokenModel> = oauth_retrieve(Refresh, path.id);
+        oauth2_refresh_tokens_destroy(path: Path<params::Oauth2RefreshTokensDestroyPath>)
+            -> HttpResponseDeleted = oauth_destroy(Refresh, path.id);
+        oauth2_refresh_tokens_used_by_list(path: Path<params::Oauth2RefreshTokensUsedByListPath>)
+            -> HttpResponseOk<Vec<types::UsedBy>> = oauth_used_by(Refresh, path.id);
     }
 
     // NetBird's operations, one `netbird!` line each (see the macro).
@@ -393,6 +369,15 @@ impl TokenApi for ServerImpl {
         path: Path<params::Oauth2ProviderJwksPath>,
     ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
         oauth2::jwks(&rqctx, path).await
+    }
+
+    free_form! {
+        flows::executor_get => fn flows_executor_get(path: Path<params::FlowsExecutorGetPath>, query: Query<params::FlowsExecutorGetQuery>) -> AkResponseError;
+        flows::executor_solve => fn flows_executor_solve(path: Path<params::FlowsExecutorSolvePath>, query: Query<params::FlowsExecutorSolveQuery>, body: dropshot::UntypedBody) -> AkResponseError;
+        flows::page_get => fn flow_interface_get(path: Path<params::FlowInterfaceGetPath>, _query: Query<params::FlowInterfaceGetQuery>) -> PageResponseError;
+        flows::page_solve => fn flow_interface_solve(path: Path<params::FlowInterfaceSolvePath>, _query: Query<params::FlowInterfaceSolveQuery>, body: dropshot::UntypedBody) -> PageResponseError;
+        flows::user_interface => fn user_interface_get() -> PageResponseError;
+        flows::default_authentication => fn flows_default_authentication(query: Query<params::FlowsDefaultAuthenticationQuery>) -> PageResponseError;
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {

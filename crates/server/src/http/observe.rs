@@ -81,7 +81,8 @@ where
     }
 }
 
-/// A provider view's written response: its body is JSON text, or none when it has no `Content-Type`.
+/// A free-form handler's written response: its body is JSON text, other text (an HTML page, validated as a
+/// string), or none when it has no `Content-Type`.
 impl WireBody for http::Response<String> {
     fn wire_status(&self) -> u16 {
         self.status().as_u16()
@@ -89,7 +90,12 @@ impl WireBody for http::Response<String> {
 
     fn wire_body(&self) -> Option<(&str, serde_json::Value)> {
         let content_type = self.headers().get(http::header::CONTENT_TYPE)?.to_str().ok()?;
-        Some((content_type, serde_json::from_str(self.body()).unwrap_or(serde_json::Value::Null)))
+        let body = if content_type.starts_with("application/json") {
+            serde_json::from_str(self.body()).unwrap_or(serde_json::Value::Null)
+        } else {
+            serde_json::Value::String(self.body().clone())
+        };
+        Some((content_type, body))
     }
 }
 
@@ -221,3 +227,15 @@ macro_rules! delegate {
     )*};
 }
 pub(super) use delegate;
+
+/// Trait methods of free-form operations, one line each: `handler => fn name(arg: Type, …) -> Error;` becomes
+/// `async fn name(rqctx, arg: Type, …) -> Result<http::Response<Body>, Error>` calling `handler(&rqctx, arg, …)`,
+/// which observes itself (it writes status, headers and body).
+macro_rules! free_form {
+    ($($handler:path => fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $err:ty;)*) => {$(
+        async fn $name(rqctx: RequestContext<ServerContext>, $($arg: $ty),*) -> Result<http::Response<dropshot::Body>, $err> {
+            $handler(&rqctx, $($arg),*).await
+        }
+    )*};
+}
+pub(super) use free_form;

@@ -451,6 +451,8 @@ impl SeedFile {
             nb_setup_keys,
             nb_peers: nb.peers,
             nb_accounts: nb.accounts,
+            ak_sessions: Vec::new(),
+            ak_user_consents: Vec::new(),
         })
     }
 }

@@ -14,6 +14,8 @@
 //!   own key, NetBird PAT listings) while keys change, tokens and PATs are deleted, through either replica: no
 //!   read sent after a change was acknowledged authenticates with a credential it revoked, even with every
 //!   announcement delivered 20 ms late.
+//! * PostgreSQL replicas share sessions: a login through one replica's flow executor authenticates the API
+//!   through the other, and a logout through either ends it on both.
 //! * PostgreSQL outage: the binary under write traffic, the cluster stopped: every store-backed answer is
 //!   a 5xx in the upstream's shape (authentik `{"detail"}`, NetBird `{"message", "code"}`), `/readyz` is
 //!   503, the process keeps serving; once the cluster is back it recovers within seconds, with every write
@@ -795,4 +797,68 @@ async fn sqlite_keeps_every_acknowledged_concurrent_write_across_kill_9() {
         acked.pats.len(),
         tally.unanswered
     );
+}
+
+/// A login through the flow executor of `base` as akadmin (`--bootstrap-password`); the session cookie.
+async fn executor_login(http: &reqwest::Client, base: &str, password: &str) -> String {
+    let url = format!("{base}/api/v3/flows/executor/default-authentication-flow/?query=");
+    let first = http.get(&url).send().await.expect("identification");
+    let mut cookie = session_cookie(&first).expect("a new session");
+    for answer in [json!({"uid_field": "akadmin"}), json!({"password": password})] {
+        let response = http
+            .post(&url)
+            .header("cookie", format!("authentik_session={cookie}"))
+            .json(&answer)
+            .send()
+            .await
+            .expect("a stage");
+        assert_eq!(response.status(), 302, "the stage passed");
+        if let Some(new) = session_cookie(&response) {
+            cookie = new;
+        }
+    }
+    let done = http.get(&url).header("cookie", format!("authentik_session={cookie}")).send().await.expect("login");
+    let cookie = session_cookie(&done).expect("the login's new session key");
+    assert_eq!(done.json::<Value>().await.expect("json"), json!({"component": "xak-flow-redirect", "to": "/if/user/"}));
+    cookie
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    let values = response.headers().get_all("set-cookie");
+    let value = values.iter().filter_map(|v| v.to_str().ok()).find_map(|v| v.strip_prefix("authentik_session="))?;
+    value.split(';').next().map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_share_sessions() {
+    let pg = PgCluster::start().unwrap();
+    let url = pg.create_database("sessions").unwrap();
+    let mut config = replica_config(&url);
+    config.bootstrap_password = Some("replica-password".to_owned().into());
+    let (a, b) = tokio::join!(tokenstack_server::start(&config), tokenstack_server::start(&config));
+    let (a, b) = (a.expect("replica A starts"), b.expect("replica B starts"));
+    let (base_a, base_b) = (format!("http://{}", a.server.local_addr()), format!("http://{}", b.server.local_addr()));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+
+    // Logged in through A: the session authenticates through B at once.
+    let cookie = executor_login(&http, &base_a, "replica-password").await;
+    let me = |base: String| {
+        http.get(format!("{base}/api/v3/core/users/me/")).header("cookie", format!("authentik_session={cookie}")).send()
+    };
+    let through_b = me(base_b.clone()).await.expect("me");
+    assert_eq!(through_b.status(), 200);
+    assert_eq!(through_b.json::<Value>().await.expect("json")["user"]["username"], "akadmin");
+
+    // Logged out through B (the invalidation flow): the session is gone on A too.
+    let logout = http
+        .get(format!("{base_b}/if/flow/default-invalidation-flow/"))
+        .header("cookie", format!("authentik_session={cookie}"))
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), 302);
+    let through_a = me(base_a.clone()).await.expect("me");
+    assert_eq!(through_a.status(), 403, "the session ended on every replica");
+    a.server.close().await.expect("A stops");
+    b.server.close().await.expect("B stops");
 }

@@ -90,6 +90,8 @@ fn code(value: &str, provider: i64, user: i64) -> AuthorizationCode {
         code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
         code_challenge_method: Some("S256".into()),
         auth_time: now - TimeDelta::seconds(5),
+        amr: vec!["pwd".into()],
+        session: Some(format!("session-{value}")),
     }
 }
 

@@ -386,7 +386,11 @@ impl Store for MemoryStore {
             nb_setup_keys: rows(&state.tables)?,
             nb_peers: rows(&state.tables)?,
             nb_accounts: rows(&state.tables)?,
+            ak_sessions: rows(&state.tables)?,
+            ak_user_consents: rows(&state.tables)?,
         };
+        snapshot.ak_sessions.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
+        snapshot.ak_user_consents.sort_by_key(|c| c.pk);
         snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.scope_mappings.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
@@ -409,6 +413,8 @@ impl Store for MemoryStore {
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         restore(&mut fresh, snapshot.nb_users)?;
+        restore(&mut fresh, snapshot.ak_sessions)?;
+        restore(&mut fresh, snapshot.ak_user_consents)?;
         snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
         *self.write()? = fresh;
         Ok(())

@@ -11,8 +11,10 @@ use crate::secrets::{PasswordHash, Secret};
 
 mod netbird;
 mod providers;
+mod sessions;
 pub use netbird::*;
 pub use providers::*;
+pub use sessions::*;
 
 /// authentik's `User.uid`: a stable hash of the pk (upstream hashes it with the install id); the `sub` of a
 /// provider's tokens under the default `hashed_user_id` mode.

@@ -308,6 +308,12 @@ pub struct AuthorizationCode {
     #[serde(default)]
     pub code_challenge_method: Option<String>,
     pub auth_time: DateTime<Utc>,
+    /// How the user authenticated (the session's `amr`); empty for a code issued without a login.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    /// The hash of the session the code was issued in (the id token's `sid`).
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 /// An authentik `CertificateKeyPair` used as a provider's signing key: PEM private key and certificate.

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, NbAccount, NbGroup, NbPeer,
+    NbSetupKey, NbUser,
 };
 use crate::query::{Column, Value};
 use crate::sql::Param;
@@ -346,6 +347,8 @@ pub(crate) const RESOURCES: &[&Table] = &[
     NbSetupKey::TABLE,
     NbPeer::TABLE,
     NbAccount::TABLE,
+    AkSession::TABLE,
+    AkUserConsent::TABLE,
 ];
 
 /// The declaration of the table `name`, if it is a declared resource's.
@@ -388,5 +391,7 @@ macro_rules! columns {
 mod authentik;
 mod netbird;
 
-pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
+pub use authentik::{
+    ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn, SessionColumn, UserConsentColumn,
+};
 pub use netbird::{NbAccountColumn, NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};

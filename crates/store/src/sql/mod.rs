@@ -313,7 +313,7 @@ impl Column for OAuthField {
 
 /// The columns of an authorization code row (`authorization_codes` is read only by `DELETE … RETURNING`).
 pub(crate) const CODE_COLUMNS: &str = "code, provider_id, user_id, expires, scope, redirect_uri, nonce, \
-     code_challenge, code_challenge_method, auth_time";
+     code_challenge, code_challenge_method, auth_time, amr, session";
 
 /// The columns of a PAT row.
 pub(crate) const PAT_COLUMNS: &str =

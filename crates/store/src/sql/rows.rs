@@ -69,7 +69,8 @@ pub(crate) fn insert_oauth(token: &OAuthToken) -> Result<Sql, StoreError> {
 pub(crate) fn insert_code(code: &AuthorizationCode) -> Result<Sql, StoreError> {
     Ok(Sql::new(
         "INSERT INTO authorization_codes (code, provider_id, user_id, expires, scope, redirect_uri, nonce, \
-         code_challenge, code_challenge_method, auth_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         code_challenge, code_challenge_method, auth_time, amr, session) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .arg(code.code.expose())
     .arg(code.provider)
@@ -80,7 +81,9 @@ pub(crate) fn insert_code(code: &AuthorizationCode) -> Result<Sql, StoreError> {
     .arg(code.nonce.as_deref())
     .arg(code.code_challenge.as_deref())
     .arg(code.code_challenge_method.as_deref())
-    .arg(micros(code.auth_time)))
+    .arg(micros(code.auth_time))
+    .arg(to_json(&code.amr)?)
+    .arg(code.session.as_deref()))
 }
 
 /// A row of [`CODE_COLUMNS`](super::CODE_COLUMNS).
@@ -96,6 +99,8 @@ pub(crate) fn code_from_row(row: &impl SqlRow) -> Result<AuthorizationCode, Stor
         code_challenge: row.opt_text("code_challenge")?,
         code_challenge_method: row.opt_text("code_challenge_method")?,
         auth_time: from_micros(row.int("auth_time")?)?,
+        amr: row.opt_text("amr")?.map(|amr| from_json(&amr)).transpose()?.unwrap_or_default(),
+        session: row.opt_text("session")?,
     })
 }
 

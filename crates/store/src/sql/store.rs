@@ -85,6 +85,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 for table in [
                     "nb_accounts",
                     "nb_peers",
+                    "ak_user_consents",
+                    "ak_sessions",
                     "nb_setup_keys",
                     "nb_groups",
                     "pats",
@@ -119,6 +121,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_setup_keys).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_peers).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_accounts).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_sessions).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_user_consents).await?;
                 Ok(())
             })
         })
@@ -377,6 +381,8 @@ impl<D: Driver> Store for D {
             nb_setup_keys: resources::export(&mut tx).await?,
             nb_peers: resources::export(&mut tx).await?,
             nb_accounts: resources::export(&mut tx).await?,
+            ak_sessions: resources::export(&mut tx).await?,
+            ak_user_consents: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)

@@ -95,14 +95,6 @@ pub const NORMALIZATIONS: &[Normalization] = &[
         apply: Apply::One(merge_error_classes),
     },
     Normalization {
-        name: "free-form responses",
-        side: Side::Pair,
-        reason: "a handler returning `http::Response<Body>` (metrics' Prometheus text, the OAuth2 provider's views) is \
-                 documented by Dropshot as `default: */*` with no schema, and a form it reads itself (`UntypedBody`) as \
-                 octet-stream; the spec's responses and body stand for them and the integration tests check them",
-        apply: Apply::Pair(free_form_responses),
-    },
-    Normalization {
         name: "optional request bodies",
         side: Side::Spec,
         reason: "Dropshot's TypedBody is always required and cannot express authentik's optional PATCH body; \
@@ -186,6 +178,15 @@ pub const NORMALIZATIONS: &[Normalization] = &[
         side: Side::Both,
         reason: "`additionalProperties: {}` and `additionalProperties: true` both allow any value",
         apply: Apply::One(empty_additional_properties),
+    },
+    Normalization {
+        name: "free-form responses",
+        side: Side::Pair,
+        reason: "a handler returning `http::Response<Body>` (metrics' Prometheus text, the OAuth2 provider's views) is \
+                 documented by Dropshot as `default: */*` with no schema, and a form it reads itself (`UntypedBody`) as \
+                 octet-stream; the spec's responses and body (as the spec's other normalizations left them, so this comes last) stand for them \
+                 and the integration tests check them",
+        apply: Apply::Pair(free_form_responses),
     },
 ];
 

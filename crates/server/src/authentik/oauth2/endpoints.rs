@@ -14,12 +14,17 @@ use crate::authentik::oidc::id_token::{IdToken, introspection_claims, userinfo_c
 use crate::authentik::oidc::jose::Jwks;
 use crate::authentik::oidc::json::Ordered;
 use crate::authentik::oidc::{pkce, redirect};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
 use crate::model::{AkProvider, AkUser, AuthorizationCode, OAuthKind, OAuthToken, user_uid};
 use crate::secrets::{Secret, generate_authorization_code};
 use crate::store::{Field, StoreError};
 
-/// The query of `GET /application/o/authorize/`.
-#[derive(Debug, Clone, Default)]
+/// The query of `GET /application/o/authorize/` (`OAuthAuthorizationParams`), kept in a flow plan while the
+/// authorization flow runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct AuthorizeQuery {
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
@@ -29,6 +34,73 @@ pub struct AuthorizeQuery {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+}
+
+impl AuthorizeQuery {
+    /// The `prompt` values upstream honours (`ALLOWED_PROMPT_PARAMS`), space-separated in the request.
+    pub fn prompts(&self) -> Vec<&str> {
+        let prompt = self.prompt.as_deref().unwrap_or_default();
+        prompt.split_whitespace().filter(|p| ["none", "consent", "login"].contains(p)).collect()
+    }
+
+    /// `max_age` in seconds, when it is an integer (upstream ignores anything else).
+    pub fn max_age(&self) -> Option<i64> {
+        self.max_age.as_deref().and_then(|m| m.trim().parse().ok())
+    }
+}
+
+/// An authorization request that passed `OAuthAuthorizationParams`' checks.
+pub(crate) struct CheckedAuthorization {
+    resolved: Resolved,
+    redirect_uri: String,
+    state: Option<String>,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    challenge: Option<(String, String)>,
+}
+
+impl CheckedAuthorization {
+    /// The provider's application: its slug and name.
+    pub(crate) fn application(&self) -> Option<(String, String)> {
+        self.resolved.application.as_ref().map(|a| (a.slug.clone(), a.name.clone()))
+    }
+
+    /// The provider's authorization flow.
+    pub(crate) fn authorization_flow(&self) -> Option<Uuid> {
+        self.resolved.provider.authorization_flow
+    }
+
+    /// The scopes granted.
+    pub(crate) fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The provider's property mappings (their scope names and descriptions are the consent stage's
+    /// permissions).
+    pub(crate) fn property_mappings(&self) -> &[Uuid] {
+        &self.resolved.provider.property_mappings
+    }
+
+    /// An `AuthorizeError` redirect back to the client.
+    pub(crate) fn error(&self, error: &'static str) -> Authorization {
+        let description = authorize_description(error).unwrap_or_default().to_owned();
+        Authorization::Redirect(ClientRedirect::Error {
+            redirect_uri: self.redirect_uri.clone(),
+            error,
+            description,
+            state: self.state.clone(),
+        })
+    }
+}
+
+/// The login an authorization code is issued for: when, how, and in which session.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Login {
+    pub auth_time: Option<DateTime<Utc>>,
+    pub amr: Vec<String>,
+    pub session: Option<String>,
 }
 
 impl OAuth2<'_> {
@@ -148,16 +220,14 @@ impl OAuth2<'_> {
         Ok(UserInfo::Claims(userinfo_claims(&id_token, claims)))
     }
 
-    /// The authorization endpoint without authentik's flow: the checks of `OAuthAuthorizationParams`, then a
-    /// code for the user of the request's authentik key (or `--authorize-as`), as a redirect to the client.
-    pub async fn authorize(
+    /// `OAuthAuthorizationParams.from_request`'s checks: the request that passed them, or the answer refusing it.
+    pub(crate) async fn check_authorization(
         &self,
-        request: &ProviderRequest<'_>,
         query: &AuthorizeQuery,
-    ) -> Result<Authorization, ProviderError> {
+    ) -> Result<Result<CheckedAuthorization, Authorization>, ProviderError> {
         let client_id = query.client_id.as_deref().unwrap_or_default();
         let Some(mut resolved) = self.provider_by_client_id(client_id).await? else {
-            return Ok(Authorization::UnknownClient { client_id: client_id.to_owned() });
+            return Ok(Err(Authorization::UnknownClient { client_id: client_id.to_owned() }));
         };
         let check = redirect::check_authorize(&resolved.redirect_uris(), query.redirect_uri.as_deref());
         if let Some(registered) = check.register {
@@ -169,46 +239,83 @@ impl OAuth2<'_> {
             }
         }
         if let Err(error) = check.result {
-            return Ok(Authorization::BadRedirectUri(error));
+            return Ok(Err(Authorization::BadRedirectUri(error)));
         }
         let redirect_uri = query.redirect_uri.clone().unwrap_or_default();
         let state = query.state.clone();
         let fail = |error: &'static str, description: Option<&str>| {
             let description = description.or_else(|| authorize_description(error)).unwrap_or_default().to_owned();
             let redirect_uri = redirect_uri.clone();
-            Authorization::Redirect(ClientRedirect::Error { redirect_uri, error, description, state: state.clone() })
+            Ok(Err(Authorization::Redirect(ClientRedirect::Error {
+                redirect_uri,
+                error,
+                description,
+                state: state.clone(),
+            })))
         };
         if query.response_type.as_deref() != Some("code") {
-            return Ok(fail("unsupported_response_type", None));
+            return fail("unsupported_response_type", None);
         }
         if resolved.application.is_none() {
-            return Ok(fail("access_denied", None));
+            return fail("access_denied", None);
         }
         let challenge =
             match pkce::authorize_challenge(query.code_challenge.as_deref(), query.code_challenge_method.as_deref()) {
                 Ok(challenge) => challenge,
-                Err(description) => return Ok(fail("invalid_request", Some(&description))),
+                Err(description) => return fail("invalid_request", Some(&description)),
             };
-        let Some(user) = self.authorizing_user(request).await? else {
-            return Ok(fail("login_required", None));
-        };
         let scopes = resolved.allowed_scopes(query.scope.as_deref());
-        let lifetime = validity(&resolved.provider.oauth2.access_code_validity, chrono::TimeDelta::minutes(1));
+        let nonce = query.nonce.clone().filter(|n| !n.is_empty());
+        Ok(Ok(CheckedAuthorization { resolved, redirect_uri, state: query.state.clone(), scopes, nonce, challenge }))
+    }
+
+    /// `OAuthFulfillmentStage.create_response_uri`: a code for `user`, as a redirect to the client.
+    pub(crate) async fn issue_code(
+        &self,
+        checked: CheckedAuthorization,
+        user: &AkUser,
+        login: Login,
+    ) -> Result<Authorization, ProviderError> {
+        let provider = &checked.resolved.provider;
+        let lifetime = validity(&provider.oauth2.access_code_validity, chrono::TimeDelta::minutes(1));
         let code = AuthorizationCode {
             code: Secret::new(generate_authorization_code()),
-            provider: resolved.provider.pk,
+            provider: provider.pk,
             user: user.pk,
             expires: self.now + lifetime,
-            scope: scopes,
-            redirect_uri: redirect_uri.clone(),
-            nonce: query.nonce.clone().filter(|n| !n.is_empty()),
-            code_challenge: challenge.as_ref().map(|(c, _)| c.clone()),
-            code_challenge_method: challenge.map(|(_, m)| m),
-            auth_time: self.now,
+            scope: checked.scopes,
+            redirect_uri: checked.redirect_uri.clone(),
+            nonce: checked.nonce,
+            code_challenge: checked.challenge.as_ref().map(|(c, _)| c.clone()),
+            code_challenge_method: checked.challenge.map(|(_, m)| m),
+            auth_time: login.auth_time.unwrap_or(self.now),
+            amr: login.amr,
+            session: login.session,
         };
         let value = code.code.expose().to_owned();
         self.store.insert_authorization_code(code).await?;
+        let (redirect_uri, state) = (checked.redirect_uri, checked.state);
         Ok(Authorization::Redirect(ClientRedirect::Code { redirect_uri, code: value, state }))
+    }
+
+    /// The authorization endpoint's instant approval, without authentik's flow: for the user of the request's
+    /// authentik API key, or `--authorize-as`; `None` when the request names neither (the flow decides then).
+    pub async fn authorize_at_once(
+        &self,
+        request: &ProviderRequest<'_>,
+        query: &AuthorizeQuery,
+    ) -> Result<Option<Authorization>, ProviderError> {
+        if request.authorization.is_none() && self.authorize_as.is_none() {
+            return Ok(None);
+        }
+        let checked = match self.check_authorization(query).await? {
+            Ok(checked) => checked,
+            Err(answer) => return Ok(Some(answer)),
+        };
+        let Some(user) = self.authorizing_user(request).await? else {
+            return Ok(Some(checked.error("login_required")));
+        };
+        Ok(Some(self.issue_code(checked, &user, Login::default()).await?))
     }
 
     /// The user an authorization is for: the request's authentik API key, else `--authorize-as`.

@@ -23,7 +23,7 @@ use super::oidc::validity::timedelta_from_string;
 use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser};
 use crate::store::{Field, Store, StoreError};
 
-pub(crate) use endpoints::AuthorizeQuery;
+pub(crate) use endpoints::{AuthorizeQuery, Login};
 pub(crate) use key_pairs::{KeyPairsReady, spawn_key_pairs};
 pub(crate) use outcome::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
 pub(crate) use token::TokenForm;

@@ -64,6 +64,8 @@ pub enum Authorization {
     BadRedirectUri(RedirectError),
     /// Back to the client, with a code or an error.
     Redirect(ClientRedirect),
+    /// On to a page of this server: the login flow, or the authorization flow planned in the session.
+    Local(String),
 }
 
 /// Where the authorization sends the user agent back to: the client's redirect URI with the answer's parameters.

@@ -58,6 +58,9 @@ struct Authorized {
     refresh: bool,
     /// The refresh token this exchange rotates out.
     rotated: Option<OAuthToken>,
+    /// The login's authentication methods and session hash (the id token's `amr` and `sid`).
+    amr: Vec<String>,
+    sid: Option<String>,
 }
 
 impl OAuth2<'_> {
@@ -171,6 +174,8 @@ impl OAuth2<'_> {
             nonce: code.nonce,
             refresh,
             rotated: None,
+            amr: code.amr,
+            sid: code.session,
         }))
     }
 
@@ -212,6 +217,8 @@ impl OAuth2<'_> {
             .and_then(|t| DateTime::from_timestamp(t, 0))
             .unwrap_or(self.now);
         let nonce = claim("nonce").and_then(|n| n.as_str().map(str::to_owned));
+        let amr = claim("amr").and_then(|a| serde_json::from_value(a).ok()).unwrap_or_default();
+        let sid = claim("sid").and_then(|s| s.as_str().map(str::to_owned));
         let threshold = validity(&resolved.provider.oauth2.refresh_token_threshold, TimeDelta::zero());
         let rotate = threshold.is_zero() || token.expires.is_some_and(|e| e - self.now < threshold);
         Ok(Ok(Authorized {
@@ -222,6 +229,8 @@ impl OAuth2<'_> {
             nonce,
             refresh: rotate,
             rotated: rotate.then_some(token),
+            amr,
+            sid,
         }))
     }
 
@@ -259,7 +268,8 @@ impl OAuth2<'_> {
             let reason = "no active user with an unexpired app password matching the given one";
             return refuse(TokenError::InvalidGrant, reason);
         };
-        Ok(Ok(Authorized { user, scopes, auth_time: self.now, nonce: None, refresh: false, rotated: None }))
+        let (amr, sid) = (Vec::new(), None);
+        Ok(Ok(Authorized { user, scopes, auth_time: self.now, nonce: None, refresh: false, rotated: None, amr, sid }))
     }
 
     /// `__post_init_client_credentials_creds`: an active user and an unexpired app-password token of theirs
@@ -378,6 +388,8 @@ impl OAuth2<'_> {
         });
         id_token.nonce = a.nonce.clone();
         id_token.at_hash = at_hash;
+        id_token.amr = Some(a.amr.clone()).filter(|amr| !amr.is_empty());
+        id_token.sid = a.sid.clone();
         let value = match kind {
             OAuthKind::Access => id_token.to_access_token(
                 &resolved.signer(),

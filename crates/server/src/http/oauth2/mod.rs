@@ -82,9 +82,17 @@ pub(super) async fn get(
                 nonce: q.nonce,
                 code_challenge: q.code_challenge,
                 code_challenge_method: q.code_challenge_method,
+                prompt: q.prompt,
+                max_age: q.max_age,
             };
+            let key = super::flows::session_key(rqctx);
+            let uri = rqctx.request.uri();
+            let full_path = uri.path_and_query().map_or_else(|| uri.path().to_owned(), |pq| pq.as_str().to_owned());
+            let raw_query = uri.query().unwrap_or_default().to_owned();
             serve(rqctx, "oauth2_provider_authorize", async |request, request_id| {
-                response::authorization(ctx.oauth2().authorize(request, &query).await?, request_id)
+                let (answer, cookie) =
+                    ctx.flows().authorize(request, &query, key.as_deref(), &full_path, &raw_query).await?;
+                Ok(super::flows::with_cookie(rqctx, response::authorization(answer, request_id)?, &cookie))
             })
             .await
         }

@@ -158,6 +158,7 @@ pub(super) fn authorization(outcome: Authorization, request_id: &str) -> Written
             json(StatusCode::BAD_REQUEST, error_body(error.cause(), "Invalid redirect URI", request_id))
         }
         Authorization::Redirect(to) => redirect(&to.location()),
+        Authorization::Local(to) => redirect(&to),
     }
 }
 

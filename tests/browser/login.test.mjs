@@ -1,0 +1,199 @@
+// A real relying party in a real browser against tokenstack (issue 27): `openid-client`, unmodified, in a small
+// express app; Debian's chromium driven by playwright-core (never a downloaded browser). The browser signs in as
+// a person would, by filling `uidField` and `password` and pressing Enter; the app then shows the user's email
+// and groups; a wrong password shows authentik's error and stays on the page; explicit consent asks once.
+//
+//   TOKENSTACK_BIN=target/debug/tokenstack node tests/browser/login.test.mjs
+//
+// CHROMIUM (default /usr/bin/chromium) names the browser. Exits non-zero on the first failed check.
+
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { strict as assert } from "node:assert";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import net from "node:net";
+
+import express from "express";
+import * as oidc from "openid-client";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const binary = process.env.TOKENSTACK_BIN ?? path.join(repo, "target/debug/tokenstack");
+const ADMIN_KEY = "browser-test-bootstrap-key-0123456789abcdefghijklmnopqrstuvwx";
+
+async function freePort() {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  server.close();
+  return port;
+}
+
+async function startTokenstack(port) {
+  const child = spawn(
+    binary,
+    ["--bind", `127.0.0.1:${port}`, "--seed", path.join(repo, "examples/seed.yaml"), "--bootstrap-token", ADMIN_KEY,
+      "--validate-responses", "--log-level", "warn"],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return { child, base };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error("tokenstack did not become ready");
+}
+
+/** A provider `slug` with its application, running `flow`, redirecting to `redirect`. */
+async function provider(base, slug, flow, redirect) {
+  const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
+  const body = {
+    name: slug, client_id: slug, client_secret: `${slug}-secret`, authorization_flow: flow,
+    invalidation_flow: "7f1a0002-0000-4000-8000-000000000002",
+    redirect_uris: [{ matching_mode: "strict", url: redirect }],
+    signing_key: "7f1a0004-0000-4000-8000-000000000004",
+    property_mappings: [
+      "7f1a0010-0000-4000-8000-000000000001", "7f1a0010-0000-4000-8000-000000000002",
+      "7f1a0010-0000-4000-8000-000000000003",
+    ],
+  };
+  const created = await fetch(`${base}/api/v3/providers/oauth2/`, { method: "POST", headers, body: JSON.stringify(body) });
+  const text = await created.text();
+  assert.equal(created.status, 201, text);
+  const pk = JSON.parse(text).pk;
+  const app = { name: `${slug} app`, slug, provider: pk };
+  const bound = await fetch(`${base}/api/v3/core/applications/`, { method: "POST", headers, body: JSON.stringify(app) });
+  const boundText = await bound.text();
+  assert.equal(bound.status, 201, boundText);
+}
+
+/** The relying party: `/login/:client` starts the code flow with PKCE, `/callback/:client` ends it, `/` shows. */
+async function startRelyingParty(port, base, clients) {
+  const origin = `http://127.0.0.1:${port}`;
+  const configs = {};
+  for (const client of clients) {
+    configs[client] = await oidc.discovery(
+      new URL(`${base}/application/o/${client}/`), client, `${client}-secret`, undefined,
+      { execute: [oidc.allowInsecureRequests] },
+    );
+  }
+  const pending = new Map();
+  let shown = null;
+  const app = express();
+  app.get("/login/:client", async (req, res) => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    pending.set(state, verifier);
+    const url = oidc.buildAuthorizationUrl(configs[req.params.client], {
+      redirect_uri: `${origin}/callback/${req.params.client}`, scope: "openid email profile", state,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256",
+    });
+    res.redirect(url.href);
+  });
+  app.get("/callback/:client", async (req, res) => {
+    try {
+      const url = new URL(req.originalUrl, origin);
+      const state = url.searchParams.get("state");
+      const tokens = await oidc.authorizationCodeGrant(configs[req.params.client], url, {
+        pkceCodeVerifier: pending.get(state), expectedState: state,
+      });
+      shown = tokens.claims();
+      res.redirect("/");
+    } catch (error) {
+      res.status(500).send(`login failed: ${error}`);
+    }
+  });
+  app.get("/", (req, res) => {
+    if (!shown) return res.send("<p>signed out</p>");
+    const groups = (shown.groups ?? []).join(", ");
+    res.send(`<p id="email">${shown.email}</p><p id="groups">${groups}</p><p id="amr">${(shown.amr ?? []).join(",")}</p>`);
+  });
+  const server = app.listen(port, "127.0.0.1");
+  await once(server, "listening");
+  return { server, origin, reset: () => { shown = null; } };
+}
+
+const checks = [];
+async function check(name, body) {
+  await body();
+  checks.push(name);
+  console.log(`ok - ${name}`);
+}
+
+const tsPort = await freePort();
+const rpPort = await freePort();
+const { child, base } = await startTokenstack(tsPort);
+let browser;
+let rp;
+try {
+  const rpOrigin = `http://127.0.0.1:${rpPort}`;
+  await provider(base, "implicit", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/callback/implicit`);
+  await provider(base, "explicit", "7f1a0005-0000-4000-8000-000000000007", `${rpOrigin}/callback/explicit`);
+  rp = await startRelyingParty(rpPort, base, ["implicit", "explicit"]);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+
+  await check("a wrong password shows authentik's error and stays on the page", async () => {
+    await page.goto(`${rpOrigin}/login/implicit`);
+    await page.waitForURL(/\/if\/flow\/default-authentication-flow\//);
+    await page.fill('input[name="uidField"]', "alice");
+    await page.press('input[name="uidField"]', "Enter");
+    await page.waitForSelector('input[name="password"]');
+    await page.fill('input[name="password"]', "not-her-password");
+    await page.press('input[name="password"]', "Enter");
+    await page.waitForSelector(".pf-m-error");
+    assert.equal((await page.textContent(".pf-m-error")).trim(), "Invalid password");
+    assert.match(page.url(), /\/if\/flow\/default-authentication-flow\//);
+  });
+
+  await check("signing in with uidField, password and Enter: the app shows the user's email and groups", async () => {
+    await page.fill('input[name="password"]', "alice-password");
+    await page.press('input[name="password"]', "Enter");
+    await page.waitForURL(`${rpOrigin}/`);
+    assert.equal(await page.textContent("#email"), "alice@example.com");
+    assert.equal(await page.textContent("#groups"), "authentik Admins");
+    assert.equal(await page.textContent("#amr"), "pwd");
+    const cookies = await context.cookies(base);
+    const session = cookies.find((c) => c.name === "authentik_session");
+    assert.ok(session && session.httpOnly && session.sameSite === "Lax", JSON.stringify(cookies));
+  });
+
+  await check("explicit consent asks once", async () => {
+    rp.reset();
+    await page.goto(`${rpOrigin}/login/explicit`);
+    await page.waitForURL(/\/if\/flow\/default-provider-authorization-explicit-consent\//);
+    const permissions = await page.locator("li").allTextContents();
+    assert.deepEqual(permissions, ["Email address", "General Profile Information"]);
+    await page.press('button[type="submit"]', "Enter");
+    await page.waitForURL(`${rpOrigin}/`);
+    assert.equal(await page.textContent("#email"), "alice@example.com");
+    rp.reset();
+    await page.goto(`${rpOrigin}/login/explicit`);
+    await page.waitForURL(`${rpOrigin}/`);
+    assert.equal(await page.textContent("#email"), "alice@example.com", "no consent page the second time");
+  });
+
+  await check("the pages are keyboard accessible: labels, autofocus, Tab to the button", async () => {
+    const fresh = await (await browser.newContext()).newPage();
+    await fresh.goto(`${base}/if/flow/default-authentication-flow/`);
+    assert.equal(await fresh.evaluate(() => document.activeElement?.getAttribute("name")), "uidField");
+    assert.equal(await fresh.getByLabel("Email or Username").count(), 1);
+    await fresh.keyboard.press("Tab");
+    assert.equal(await fresh.evaluate(() => document.activeElement?.getAttribute("type")), "submit");
+  });
+} finally {
+  await browser?.close();
+  rp?.server.close();
+  child.kill();
+}
+console.log(`${checks.length} checks passed`);
