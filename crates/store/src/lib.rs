@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup, NbSetupKey,
-    NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup,
+    NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -188,6 +188,8 @@ pub struct Snapshot {
     pub scope_mappings: Vec<AkScopeMapping>,
     /// NetBird setup keys, by id (hashed: the plain keys are never stored).
     pub nb_setup_keys: Vec<NbSetupKey>,
+    /// authentik groups, by name (their members' rows embed copies of them).
+    pub ak_groups: Vec<AkGroup>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

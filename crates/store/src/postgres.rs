@@ -46,6 +46,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (6, "nb_groups", include_str!("../migrations/postgres/0006_nb_groups.sql")),
     (7, "scope_mappings", include_str!("../migrations/postgres/0007_scope_mappings.sql")),
     (8, "nb_setup_keys", include_str!("../migrations/postgres/0008_nb_setup_keys.sql")),
+    (9, "ak_groups", include_str!("../migrations/postgres/0009_ak_groups.sql")),
 ];
 
 /// Connections per replica (besides the listener's and the pinger's): as many as concurrent clients commit, so that

@@ -1241,7 +1241,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///`Group`
+    ///Group Serializer
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1250,80 +1250,30 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct Group {
-        ///Group ID
-        pub id: ::std::string::String,
-        ///How the group was issued (api, integration, jwt)
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub children: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub children_obj: ::std::option::Option<::std::vec::Vec<RelatedGroup>>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub inherited_roles_obj: ::std::option::Option<::std::vec::Vec<Role>>,
+        ///Users added to this group will be superusers.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub issued: ::std::option::Option<GroupIssued>,
-        ///Group Name identifier
+        pub is_superuser: ::std::option::Option<bool>,
         pub name: ::std::string::String,
-        ///List of peers object
-        pub peers: ::std::vec::Vec<PeerMinimum>,
-        ///Count of peers associated to the group
-        pub peers_count: i64,
-        pub resources: ::std::vec::Vec<Resource>,
-        ///Count of resources associated to the group
-        pub resources_count: i64,
-    }
-    ///How the group was issued (api, integration, jwt)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    pub enum GroupIssued {
-        #[serde(rename = "api")]
-        Api,
-        #[serde(rename = "integration")]
-        Integration,
-        #[serde(rename = "jwt")]
-        Jwt,
-    }
-    impl ::std::fmt::Display for GroupIssued {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Api => f.write_str("api"),
-                Self::Integration => f.write_str("integration"),
-                Self::Jwt => f.write_str("jwt"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for GroupIssued {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "api" => Ok(Self::Api),
-                "integration" => Ok(Self::Integration),
-                "jwt" => Ok(Self::Jwt),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for GroupIssued {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for GroupIssued {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub num_pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub parents_obj: ::std::option::Option<::std::vec::Vec<RelatedGroup>>,
+        pub pk: ::uuid::Uuid,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        pub roles_obj: ::std::vec::Vec<Role>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub users_obj: ::std::option::Option<::std::vec::Vec<PartialUser>>,
     }
     ///`GroupMinimum`
     #[derive(
@@ -1406,7 +1356,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///`GroupRequest`
+    ///Group Serializer
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1763,6 +1713,116 @@ pub mod types {
         pub code: i64,
         ///Lower-cased error text
         pub message: ::std::string::String,
+    }
+    ///`NetbirdGroup`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdGroup {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<NetbirdGroupIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///List of peers object
+        pub peers: ::std::vec::Vec<PeerMinimum>,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        pub resources: ::std::vec::Vec<Resource>,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum NetbirdGroupIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for NetbirdGroupIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NetbirdGroupIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NetbirdGroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NetbirdGroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`NetbirdGroupRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct NetbirdGroupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for NetbirdGroupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<NetbirdGroupRequest> for ::serde_json::Value {
+        fn from(value: NetbirdGroupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for NetbirdGroupRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`NetbirdUser`
     #[derive(
@@ -2454,6 +2514,19 @@ pub mod types {
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<Flow>,
     }
+    ///`PaginatedGroupList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedGroupList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Group>,
+    }
     ///`PaginatedOAuth2ProviderList`
     #[derive(
         ::serde::Deserialize,
@@ -2581,6 +2654,31 @@ pub mod types {
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
     }
+    ///Partial User Serializer, does not include child relations.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PartialUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        pub name: ::std::string::String,
+        pub pk: i64,
+        pub uid: ::std::string::String,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        pub username: ::std::string::String,
+    }
     ///Application Serializer
     #[derive(
         ::serde::Deserialize,
@@ -2603,6 +2701,32 @@ pub mod types {
         }
     }
     impl ::std::convert::From<::serde_json::Value> for PatchedApplicationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///Group Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedGroupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedGroupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedGroupRequest> for ::serde_json::Value {
+        fn from(value: PatchedGroupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedGroupRequest {
         fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
@@ -2997,6 +3121,24 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
         }
+    }
+    ///Stripped down group serializer to show relevant children/parents for groups
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RelatedGroup {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub group_uuid: ::uuid::Uuid,
+        ///Users added to this group will be superusers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
     }
     ///`Resource`
     #[derive(
@@ -4596,6 +4738,32 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub username: ::std::string::String,
         pub uuid: ::uuid::Uuid,
     }
+    ///Account adding/removing operations
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserAccountRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserAccountRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserAccountRequest> for ::serde_json::Value {
+        fn from(value: UserAccountRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserAccountRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///`UserCreateRequest`
     #[derive(
         ::serde::Deserialize,
@@ -5073,6 +5241,104 @@ pub mod params {
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CoreApplicationsPartialUpdatePath {
         pub slug: ::std::string::String,
+    }
+    ///Query parameters of `core_groups_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreGroupsListQuery {
+        ///Attributes
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub attributes: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_children: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_inherited_roles: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_parents: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_users: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_superuser: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub members_by_pk: Option<::std::string::String>,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub members_by_username: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_groups_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsRetrievePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Query parameters of `core_groups_retrieve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreGroupsRetrieveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_children: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_inherited_roles: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_parents: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_users: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_groups_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsUpdatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsDestroyPath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsPartialUpdatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_add_user_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsAddUserCreatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_remove_user_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsRemoveUserCreatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
     }
     ///Query parameters of `core_tokens_list`.
     #[derive(
@@ -5764,6 +6030,14 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_applications_update",
     "core_applications_destroy",
     "core_applications_partial_update",
+    "core_groups_list",
+    "core_groups_create",
+    "core_groups_retrieve",
+    "core_groups_update",
+    "core_groups_destroy",
+    "core_groups_partial_update",
+    "core_groups_add_user_create",
+    "core_groups_remove_user_create",
     "core_tokens_list",
     "core_tokens_create",
     "core_tokens_retrieve",
@@ -5913,6 +6187,14 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_applications_update", &["core"]),
     ("core_applications_destroy", &["core"]),
     ("core_applications_partial_update", &["core"]),
+    ("core_groups_list", &["core"]),
+    ("core_groups_create", &["core"]),
+    ("core_groups_retrieve", &["core"]),
+    ("core_groups_update", &["core"]),
+    ("core_groups_destroy", &["core"]),
+    ("core_groups_partial_update", &["core"]),
+    ("core_groups_add_user_create", &["core"]),
+    ("core_groups_remove_user_create", &["core"]),
     ("core_tokens_list", &["core"]),
     ("core_tokens_create", &["core"]),
     ("core_tokens_retrieve", &["core"]),
@@ -6150,7 +6432,7 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         query: dropshot::Query<params::NetbirdGroupsListQuery>,
     ) -> Result<
-        dropshot::HttpResponseOk<::std::vec::Vec<types::Group>>,
+        dropshot::HttpResponseOk<::std::vec::Vec<types::NetbirdGroup>>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Create a Group
@@ -6162,9 +6444,9 @@ pub trait TokenApi {
     tags = ["Groups"]}]
     async fn netbird_groups_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::GroupRequest>,
+        body: dropshot::TypedBody<types::NetbirdGroupRequest>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::Group>,
+        dropshot::HttpResponseOk<types::NetbirdGroup>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Retrieve a Group
@@ -6178,7 +6460,7 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::NetbirdGroupsRetrievePath>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::Group>,
+        dropshot::HttpResponseOk<types::NetbirdGroup>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Update a Group
@@ -6191,9 +6473,9 @@ pub trait TokenApi {
     async fn netbird_groups_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::NetbirdGroupsUpdatePath>,
-        body: dropshot::TypedBody<types::GroupRequest>,
+        body: dropshot::TypedBody<types::NetbirdGroupRequest>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::Group>,
+        dropshot::HttpResponseOk<types::NetbirdGroup>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Delete a Group
@@ -6517,6 +6799,107 @@ pub trait TokenApi {
         body: crate::JsonBody<types::PatchedApplicationRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::Application>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/groups/",
+    operation_id = "core_groups_list",
+    tags = ["core"]}]
+    async fn core_groups_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CoreGroupsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedGroupList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/core/groups/",
+    operation_id = "core_groups_create",
+    tags = ["core"]}]
+    async fn core_groups_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::GroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_retrieve",
+    tags = ["core"]}]
+    async fn core_groups_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsRetrievePath>,
+        query: dropshot::Query<params::CoreGroupsRetrieveQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_update",
+    tags = ["core"]}]
+    async fn core_groups_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsUpdatePath>,
+        body: crate::JsonBody<types::GroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_destroy",
+    tags = ["core"]}]
+    async fn core_groups_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_partial_update",
+    tags = ["core"]}]
+    async fn core_groups_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsPartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedGroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Add user to group
+    #[endpoint{method = POST,
+    path = "/api/v3/core/groups/{group_uuid}/add_user/",
+    operation_id = "core_groups_add_user_create",
+    tags = ["core"]}]
+    async fn core_groups_add_user_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsAddUserCreatePath>,
+        body: crate::JsonBody<types::UserAccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Remove user from group
+    #[endpoint{method = POST,
+    path = "/api/v3/core/groups/{group_uuid}/remove_user/",
+    operation_id = "core_groups_remove_user_create",
+    tags = ["core"]}]
+    async fn core_groups_remove_user_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsRemoveUserCreatePath>,
+        body: crate::JsonBody<types::UserAccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Token Viewset

@@ -6,6 +6,7 @@
 mod admin;
 mod authentik;
 mod authentik_crypto;
+mod authentik_groups;
 mod authentik_mappings;
 mod authentik_providers;
 mod authentik_setup;
@@ -142,14 +143,41 @@ impl TokenApi for ServerImpl {
             -> HttpResponseCreated<types::User>, AkResponseError;
         authentik_users::core_users_retrieve => fn core_users_retrieve(path: Path<params::CoreUsersRetrievePath>)
             -> HttpResponseOk<types::CoreUsersRetrieveResponse>, AkResponseError;
-    }
-
-    async fn core_users_service_account_create(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreUsersServiceAccountCreatePath>,
-        body: JsonBody<types::UserServiceAccountRequest>,
-    ) -> Result<HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_service_account_create(&rqctx, path, body)).await
+        authentik_users::core_users_service_account_create => fn core_users_service_account_create(
+            path: Path<params::CoreUsersServiceAccountCreatePath>, body: JsonBody<types::UserServiceAccountRequest>,
+        ) -> HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError;
+        authentik_users::core_users_destroy => fn core_users_destroy(path: Path<params::CoreUsersDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
+        authentik::core_tokens_view_key_retrieve => fn core_tokens_view_key_retrieve(
+            path: Path<params::CoreTokensViewKeyRetrievePath>,
+        ) -> HttpResponseOk<types::TokenView>, AkResponseError;
+        authentik_providers::providers_oauth2_list => fn providers_oauth2_list(
+            query: Query<params::ProvidersOauth2ListQuery>,
+        ) -> HttpResponseOk<types::PaginatedOAuth2ProviderList>, AkResponseError;
+        authentik_providers::providers_oauth2_create => fn providers_oauth2_create(
+            body: JsonBody<types::OAuth2ProviderRequest>,
+        ) -> HttpResponseCreated<types::OAuth2Provider>, AkResponseError;
+        authentik_groups::core_groups_list => fn core_groups_list(query: Query<params::CoreGroupsListQuery>)
+            -> HttpResponseOk<types::PaginatedGroupList>, AkResponseError;
+        authentik_groups::core_groups_create => fn core_groups_create(body: JsonBody<types::GroupRequest>)
+            -> HttpResponseCreated<types::Group>, AkResponseError;
+        authentik_groups::core_groups_retrieve => fn core_groups_retrieve(
+            path: Path<params::CoreGroupsRetrievePath>, query: Query<params::CoreGroupsRetrieveQuery>,
+        ) -> HttpResponseOk<types::Group>, AkResponseError;
+        authentik_groups::core_groups_update => fn core_groups_update(
+            path: Path<params::CoreGroupsUpdatePath>, body: JsonBody<types::GroupRequest>,
+        ) -> HttpResponseOk<types::Group>, AkResponseError;
+        authentik_groups::core_groups_partial_update => fn core_groups_partial_update(
+            path: Path<params::CoreGroupsPartialUpdatePath>, body: JsonBody<types::PatchedGroupRequest>,
+        ) -> HttpResponseOk<types::Group>, AkResponseError;
+        authentik_groups::core_groups_destroy => fn core_groups_destroy(path: Path<params::CoreGroupsDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
+        authentik_groups::core_groups_add_user_create => fn core_groups_add_user_create(
+            path: Path<params::CoreGroupsAddUserCreatePath>, body: JsonBody<types::UserAccountRequest>,
+        ) -> HttpResponseUpdatedNoContent, AkResponseError;
+        authentik_groups::core_groups_remove_user_create => fn core_groups_remove_user_create(
+            path: Path<params::CoreGroupsRemoveUserCreatePath>, body: JsonBody<types::UserAccountRequest>,
+        ) -> HttpResponseUpdatedNoContent, AkResponseError;
     }
 
     async fn core_users_update(
@@ -168,34 +196,6 @@ impl TokenApi for ServerImpl {
     ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
         let (pk, body) = (path.into_inner().id, body.into_inner().0);
         observed(&rqctx, authentik_users::core_users_update(&rqctx, pk, body, true)).await
-    }
-
-    async fn core_users_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreUsersDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_destroy(&rqctx, path)).await
-    }
-
-    async fn core_tokens_view_key_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreTokensViewKeyRetrievePath>,
-    ) -> Result<HttpResponseOk<types::TokenView>, AkResponseError> {
-        observed(&rqctx, authentik::core_tokens_view_key_retrieve(&rqctx, path)).await
-    }
-
-    async fn providers_oauth2_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::ProvidersOauth2ListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedOAuth2ProviderList>, AkResponseError> {
-        observed(&rqctx, authentik_providers::providers_oauth2_list(&rqctx, query)).await
-    }
-
-    async fn providers_oauth2_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::OAuth2ProviderRequest>,
-    ) -> Result<HttpResponseCreated<types::OAuth2Provider>, AkResponseError> {
-        observed(&rqctx, authentik_providers::providers_oauth2_create(&rqctx, body)).await
     }
 
     async fn providers_oauth2_retrieve(
@@ -309,13 +309,13 @@ impl TokenApi for ServerImpl {
     netbird! { netbird_tokens_destroy(path: Path<params::NetbirdTokensDestroyPath>)
     -> Empty = netbird::netbird_tokens_destroy }
     netbird! { netbird_groups_list(query: Query<params::NetbirdGroupsListQuery>)
-    -> Vec<types::Group> = netbird_groups::netbird_groups_list }
-    netbird! { netbird_groups_create(body: TypedBody<types::GroupRequest>)
-    -> types::Group = netbird_groups::netbird_groups_create }
+    -> Vec<types::NetbirdGroup> = netbird_groups::netbird_groups_list }
+    netbird! { netbird_groups_create(body: TypedBody<types::NetbirdGroupRequest>)
+    -> types::NetbirdGroup = netbird_groups::netbird_groups_create }
     netbird! { netbird_groups_retrieve(path: Path<params::NetbirdGroupsRetrievePath>)
-    -> types::Group = netbird_groups::netbird_groups_retrieve }
-    netbird! { netbird_groups_update(path: Path<params::NetbirdGroupsUpdatePath>, body: TypedBody<types::GroupRequest>)
-    -> types::Group = netbird_groups::netbird_groups_update }
+    -> types::NetbirdGroup = netbird_groups::netbird_groups_retrieve }
+    netbird! { netbird_groups_update(path: Path<params::NetbirdGroupsUpdatePath>, body: TypedBody<types::NetbirdGroupRequest>)
+    -> types::NetbirdGroup = netbird_groups::netbird_groups_update }
     netbird! { netbird_groups_destroy(path: Path<params::NetbirdGroupsDestroyPath>)
     -> Empty = netbird_groups::netbird_groups_destroy }
     netbird! { netbird_setup_keys_list() -> Vec<types::SetupKey> = netbird_setup_keys::netbird_setup_keys_list }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind,
-    OAuthToken, Pat,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbRole, NbUser,
+    OAuthKind, OAuthToken, Pat,
 };
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
@@ -66,6 +66,10 @@ pub struct AuthentikSeed {
     /// export of a store without any leaves the key out).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scope_mappings: Vec<AkScopeMapping>,
+    /// Groups. A user's `groups` name groups too, by name (or pk): a group only users name needs no entry here
+    /// (an export lists here only the groups without members).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<AkGroup>,
 }
 
 /// A core token; `key` is generated when absent, `expires` defaults to a day from start-up (`null`: none).
@@ -310,6 +314,12 @@ impl SeedFile {
                 refresh_tokens,
                 key_pairs: snapshot.key_pairs.clone(),
                 scope_mappings: snapshot.scope_mappings.clone(),
+                groups: snapshot
+                    .ak_groups
+                    .iter()
+                    .filter(|g| !snapshot.ak_users.iter().any(|u| u.groups.iter().any(|c| c.pk == g.pk)))
+                    .cloned()
+                    .collect(),
             },
             netbird: NetbirdSeed { users },
         })
@@ -414,8 +424,10 @@ impl SeedFile {
                 ..NbUser::new(user.id, user.account_id, user.role)
             });
         }
+        let mut users = ak.users;
+        let ak_groups = group_rows(ak.groups, &mut users);
         Ok(Snapshot {
-            ak_users: ak.users,
+            ak_users: users,
             // A seed may leave a provider's client id and secret out: they are generated here, once.
             providers: ak.providers.into_iter().map(AkProvider::with_credentials).collect(),
             applications: ak.applications,
@@ -427,8 +439,36 @@ impl SeedFile {
             nb_groups: Vec::new(),
             scope_mappings: crate::authentik::with_managed_scope_mappings(ak.scope_mappings),
             nb_setup_keys: Vec::new(),
+            ak_groups,
         })
     }
+}
+
+/// The group rows of a seed: its `groups`, then every group a user names that none of them is (a user's group
+/// is the listed one with its pk, else with its name); each user's groups become copies of those rows.
+fn group_rows(listed: Vec<AkGroup>, users: &mut [AkUser]) -> Vec<AkGroup> {
+    let mut rows = listed;
+    for user in users.iter_mut() {
+        let mut groups: Vec<AkGroup> = Vec::with_capacity(user.groups.len());
+        for copy in user.groups.drain(..) {
+            let row = match rows
+                .iter()
+                .position(|g| g.pk == copy.pk)
+                .or_else(|| rows.iter().position(|g| g.name == copy.name))
+            {
+                Some(i) => rows[i].clone(),
+                None => {
+                    rows.push(copy.clone());
+                    copy
+                }
+            };
+            if !groups.iter().any(|g| g.pk == row.pk) {
+                groups.push(row);
+            }
+        }
+        user.groups = groups;
+    }
+    rows
 }
 
 /// Loads the seed into the store only when the store is empty, so that a durable store (SQLite,

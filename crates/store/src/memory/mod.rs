@@ -384,9 +384,11 @@ impl Store for MemoryStore {
             nb_groups: rows(&state.tables)?,
             scope_mappings: rows(&state.tables)?,
             nb_setup_keys: rows(&state.tables)?,
+            ak_groups: rows(&state.tables)?,
         };
         snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.scope_mappings.sort_by(|a, b| a.name.cmp(&b.name));
+        snapshot.ak_groups.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
         snapshot.pats.sort_by(|a, b| a.id.cmp(&b.id));
@@ -402,6 +404,7 @@ impl Store for MemoryStore {
         restore(&mut fresh, snapshot.nb_groups)?;
         restore(&mut fresh, snapshot.scope_mappings)?;
         restore(&mut fresh, snapshot.nb_setup_keys)?;
+        restore(&mut fresh, snapshot.ak_groups)?;
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         restore(&mut fresh, snapshot.nb_users)?;

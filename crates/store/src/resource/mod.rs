@@ -21,7 +21,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbSetupKey, NbUser};
+use crate::model::{
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbSetupKey, NbUser,
+};
 use crate::query::{Column, Value};
 use crate::sql::Param;
 use crate::sql::driver::SqlRow;
@@ -339,6 +341,7 @@ pub(crate) const RESOURCES: &[&Table] = &[
     AkApplication::TABLE,
     AkKeyPair::TABLE,
     AkScopeMapping::TABLE,
+    AkGroup::TABLE,
     NbUser::TABLE,
     NbGroup::TABLE,
     NbSetupKey::TABLE,
@@ -384,5 +387,5 @@ macro_rules! columns {
 mod authentik;
 mod netbird;
 
-pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
+pub use authentik::{ApplicationColumn, GroupColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
 pub use netbird::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};

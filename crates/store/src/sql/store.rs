@@ -95,6 +95,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                     "ak_users",
                     "key_pairs",
                     "scope_mappings",
+                    "ak_groups",
                 ] {
                     On::<D::Db>::Tx(&mut *conn).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
                 }
@@ -115,6 +116,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_groups).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.scope_mappings).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_setup_keys).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_groups).await?;
                 Ok(())
             })
         })
@@ -371,6 +373,7 @@ impl<D: Driver> Store for D {
             nb_groups: resources::export(&mut tx).await?,
             scope_mappings: resources::export(&mut tx).await?,
             nb_setup_keys: resources::export(&mut tx).await?,
+            ak_groups: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)
