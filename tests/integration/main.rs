@@ -3,6 +3,7 @@
 mod admin;
 mod authentik;
 mod crypto;
+mod groups;
 mod mappings;
 mod netbird;
 mod netbird_groups;

@@ -6,7 +6,7 @@
 //! (`AkUser::groups`). Every write here refreshes the copies it changes, so a user's row always holds its groups
 //! as they are stored: its effective superuser flag, its `groups` claim and its `groups_obj` read nothing else.
 
-use super::serializer::Body;
+use super::serializer::{Body, python_type};
 use super::validate::*;
 use super::*;
 use crate::model::AkGroup;
@@ -258,6 +258,30 @@ impl Authentik<'_> {
         Ok(Ok(groups))
     }
 
+    /// `PrimaryKeyRelatedField(many=True)` over users: each item an integer pk (or its string) naming a user, in
+    /// order; the first item that is not is the field's one error, as DRF stops there.
+    async fn user_pks(&self, items: &[Value]) -> Result<Result<Vec<i64>, String>, AkError> {
+        let mut pks = Vec::with_capacity(items.len());
+        for item in items {
+            let pk = match item {
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            let Some(pk) = pk else {
+                return Ok(Err(match item {
+                    Value::Number(_) => format!("Invalid pk \"{item}\" - object does not exist."),
+                    other => format!("Incorrect type. Expected pk value, received {}.", python_type(other)),
+                }));
+            };
+            if !self.exists(self.store.get::<AkUser>(Field::Pk, pk).await)? {
+                return Ok(Err(format!("Invalid pk \"{pk}\" - object does not exist.")));
+            }
+            pks.push(pk);
+        }
+        Ok(Ok(pks))
+    }
+
     async fn group(&self, pk: Uuid) -> Result<AkGroup, AkError> {
         match self.store.get::<AkGroup>(Field::Pk, pk).await {
             Ok(group) => Ok(group),
@@ -325,31 +349,36 @@ impl Authentik<'_> {
         let name = parsed.string("name", false);
         let is_superuser = parsed.boolean("is_superuser");
         let parents = parsed.uuid_list("parents");
-        let users = parsed.pk_list("users");
+        let users = parsed.list("users").map(|items| items.to_vec());
         let attributes = parsed.dict("attributes");
         for role in parsed.uuid_list("roles").into_iter().flatten() {
             parsed.reject("roles", format!("Invalid pk \"{role}\" - object does not exist."));
         }
-        if let Some(pks) = &parents {
-            if let Err(message) = self.groups_named(pks).await? {
-                parsed.reject("parents", message);
-            }
+        if let Some(pks) = &parents
+            && let Err(message) = self.groups_named(pks).await?
+        {
+            parsed.reject("parents", message);
         }
-        for pk in users.iter().flatten() {
-            if !self.exists(self.store.get::<AkUser>(Field::Pk, *pk).await)? {
-                parsed.reject("users", format!("Invalid pk \"{pk}\" - object does not exist."));
-                break;
-            }
-        }
+        let users = match users {
+            Some(items) => match self.user_pks(&items).await? {
+                Ok(pks) => Some(pks),
+                Err(message) => {
+                    parsed.reject("users", message);
+                    None
+                }
+            },
+            None => None,
+        };
         let mut errors = parsed.finish();
+        let renamed = name.as_deref().filter(|n| !n.is_empty() && current.is_none_or(|c| c.name != *n));
+        let taken = match renamed {
+            Some(name) => self.exists(self.store.get::<AkGroup>(Field::Name, name).await)?,
+            None => false,
+        };
         match name.as_deref() {
             None if required && !errors.contains_key("name") => add_error(&mut errors, "name", MSG_REQUIRED),
             Some("") => add_error(&mut errors, "name", MSG_BLANK),
-            Some(name) if current.is_none_or(|c| c.name != name) => {
-                if self.exists(self.store.get::<AkGroup>(Field::Name, name).await)? {
-                    add_error(&mut errors, "name", MSG_NAME_TAKEN);
-                }
-            }
+            _ if taken => add_error(&mut errors, "name", MSG_NAME_TAKEN),
             _ => {}
         }
         if !errors.is_empty() {

@@ -129,14 +129,14 @@ impl Authentik<'_> {
             Err(StoreError::Duplicate { .. }) => return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
             Err(e) => return Err(e.into()),
         };
-        if let Some(group) = group {
-            if let Err(err) = self.store.insert(group).await {
-                self.store.delete::<AkUser>(user.pk).await?;
-                return Err(match err {
-                    StoreError::Duplicate { .. } => AkError::field("non_field_errors", MSG_DETAILS_TAKEN),
-                    other => other.into(),
-                });
-            }
+        if let Some(group) = group
+            && let Err(err) = self.store.insert(group).await
+        {
+            self.store.delete::<AkUser>(user.pk).await?;
+            return Err(match err {
+                StoreError::Duplicate { .. } => AkError::field("non_field_errors", MSG_DETAILS_TAKEN),
+                other => other.into(),
+            });
         }
         let identifier = slugify(&format!("service-account-{}-password", user.username));
         let token = CoreToken {
