@@ -52,6 +52,9 @@ pub mod types {
         pub is_superuser: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash (docs/seed-format.md); a `pbkdf2_sha256$…` value is taken as a hash. The state export shows the hash; no other response shows it. Without it the user has no usable password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         pub pk: i64,
         pub username: ::std::string::String,
     }
@@ -3395,6 +3398,9 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
+        ///Groups. A user's `groups` also name groups, by pk or else by name, so a group only users name needs no entry here; the export lists here only the groups without members.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedAuthentikGroup>,
         ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (docs/oauth2-provider.md).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
@@ -3410,7 +3416,7 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<SeedAuthentikUser>,
     }
-    ///A group a seeded user belongs to (authentik's `PartialGroup`)
+    ///An authentik group, listed or one a seeded user belongs to (a user's group is the listed one with its pk, else the one with its name, else a new one)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3427,6 +3433,9 @@ pub mod types {
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub num_pk: ::std::option::Option<i64>,
+        ///The pks of its parent groups
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
         ///Random when absent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pk: ::std::option::Option<::uuid::Uuid>,
@@ -3462,6 +3471,9 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash; a `pbkdf2_sha256$<iterations>$<salt>$<hash>` value (what the export shows) is taken as a hash (docs/seed-format.md).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_change_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
@@ -6301,7 +6313,7 @@ pub trait TokenApi {
     >;
     /// Create an authentik user
     ///
-    /// Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+    /// Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes and password. A taken pk or username is a 400.
     #[endpoint{method = POST,
     path = "/_tokenstack/authentik/users",
     operation_id = "admin_authentik_users_create",

@@ -48,6 +48,9 @@ pub mod types {
         pub is_superuser: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash (docs/seed-format.md); a `pbkdf2_sha256$…` value is taken as a hash. The state export shows the hash; no other response shows it. Without it the user has no usable password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         pub pk: i64,
         pub username: ::std::string::String,
     }
@@ -5519,6 +5522,9 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
+        ///Groups. A user's `groups` also name groups, by pk or else by name, so a group only users name needs no entry here; the export lists here only the groups without members.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedAuthentikGroup>,
         ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (docs/oauth2-provider.md).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
@@ -5539,7 +5545,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A group a seeded user belongs to (authentik's `PartialGroup`)
+    ///An authentik group, listed or one a seeded user belongs to (a user's group is the listed one with its pk, else the one with its name, else a new one)
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SeedAuthentikGroup {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -5550,6 +5556,9 @@ pub mod types {
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub num_pk: ::std::option::Option<i64>,
+        ///The pks of its parent groups
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
         ///Random when absent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pk: ::std::option::Option<::uuid::Uuid>,
@@ -5584,6 +5593,9 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash; a `pbkdf2_sha256$<iterations>$<salt>$<hash>` value (what the export shows) is taken as a hash (docs/seed-format.md).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_change_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
@@ -7722,6 +7734,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             pk: ::std::result::Result<i64, ::std::string::String>,
             username: ::std::result::Result<
                 ::std::string::String,
@@ -7737,6 +7753,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: Ok(Default::default()),
                     is_superuser: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     pk: Err("no value supplied for pk".to_string()),
                     username: Err("no value supplied for username".to_string()),
                 }
@@ -7817,6 +7834,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn pk<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -7852,6 +7881,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: value.is_active?,
                     is_superuser: value.is_superuser?,
                     name: value.name?,
+                    password: value.password?,
                     pk: value.pk?,
                     username: value.username?,
                 })
@@ -7866,6 +7896,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: Ok(value.is_active),
                     is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
+                    password: Ok(value.password),
                     pk: Ok(value.pk),
                     username: Ok(value.username),
                 }
@@ -19669,6 +19700,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::vec::Vec<super::SeedApplication>,
                 ::std::string::String,
             >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::SeedAuthentikGroup>,
+                ::std::string::String,
+            >,
             key_pairs: ::std::result::Result<
                 ::std::vec::Vec<super::SeedKeyPair>,
                 ::std::string::String,
@@ -19699,6 +19734,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     access_tokens: Ok(Default::default()),
                     applications: Ok(Default::default()),
+                    groups: Ok(Default::default()),
                     key_pairs: Ok(Default::default()),
                     providers: Ok(Default::default()),
                     refresh_tokens: Ok(Default::default()),
@@ -19730,6 +19766,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for applications: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedAuthentikGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
                     });
                 self
             }
@@ -19818,6 +19866,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Ok(Self {
                     access_tokens: value.access_tokens?,
                     applications: value.applications?,
+                    groups: value.groups?,
                     key_pairs: value.key_pairs?,
                     providers: value.providers?,
                     refresh_tokens: value.refresh_tokens?,
@@ -19832,6 +19881,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     access_tokens: Ok(value.access_tokens),
                     applications: Ok(value.applications),
+                    groups: Ok(value.groups),
                     key_pairs: Ok(value.key_pairs),
                     providers: Ok(value.providers),
                     refresh_tokens: Ok(value.refresh_tokens),
@@ -19856,6 +19906,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            parents: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
             pk: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
@@ -19868,6 +19922,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_superuser: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
                     num_pk: Ok(Default::default()),
+                    parents: Ok(Default::default()),
                     pk: Ok(Default::default()),
                 }
             }
@@ -19923,6 +19978,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn parents<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parents = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for parents: {e}")
+                    });
+                self
+            }
             pub fn pk<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
@@ -19944,6 +20011,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_superuser: value.is_superuser?,
                     name: value.name?,
                     num_pk: value.num_pk?,
+                    parents: value.parents?,
                     pk: value.pk?,
                 })
             }
@@ -19955,6 +20023,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
                     num_pk: Ok(value.num_pk),
+                    parents: Ok(value.parents),
                     pk: Ok(value.pk),
                 }
             }
@@ -19997,6 +20066,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password_change_date: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -20031,6 +20104,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: Ok(Default::default()),
                     last_updated: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     password_change_date: Ok(Default::default()),
                     path: Ok(Default::default()),
                     pk: Err("no value supplied for pk".to_string()),
@@ -20157,6 +20231,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn password_change_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -20249,6 +20335,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: value.last_login?,
                     last_updated: value.last_updated?,
                     name: value.name?,
+                    password: value.password?,
                     password_change_date: value.password_change_date?,
                     path: value.path?,
                     pk: value.pk?,
@@ -20270,6 +20357,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: Ok(value.last_login),
                     last_updated: Ok(value.last_updated),
                     name: Ok(value.name),
+                    password: Ok(value.password),
                     password_change_date: Ok(value.password_change_date),
                     path: Ok(value.path),
                     pk: Ok(value.pk),
@@ -25687,7 +25775,7 @@ let response = client.admin_authentik_refresh_tokens_create()
     }
     /**Create an authentik user
 
-Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes and password. A taken pk or username is a 400.
 
 Sends a `POST` request to `/_tokenstack/authentik/users`
 

@@ -18,7 +18,9 @@ use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat}
 use crate::store::{Snapshot, Store, StoreError};
 
 mod bootstrap;
-pub use bootstrap::{BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_email};
+pub use bootstrap::{
+    AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
+};
 
 /// Why seeding or bootstrapping failed.
 #[derive(Debug, thiserror::Error)]
