@@ -4802,6 +4802,32 @@ and, if this user is being impersonated, the original user in the `original` pro
             Self(value)
         }
     }
+    ///Payload to set a users' password directly
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserPasswordSetRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserPasswordSetRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserPasswordSetRequest> for ::serde_json::Value {
+        fn from(value: UserPasswordSetRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserPasswordSetRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///`UserPermissions`
     #[derive(
         ::serde::Deserialize,
@@ -5538,6 +5564,12 @@ pub mod params {
         ///A unique integer value identifying this User.
         pub id: ::std::string::String,
     }
+    ///Path parameters of `core_users_set_password_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersSetPasswordCreatePath {
+        ///A unique integer value identifying this User.
+        pub id: i64,
+    }
     ///Query parameters of `crypto_certificatekeypairs_list`.
     #[derive(
         Debug,
@@ -6066,6 +6098,7 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_users_service_account_create",
     "core_users_destroy",
     "core_users_partial_update",
+    "core_users_set_password_create",
     "crypto_certificatekeypairs_list",
     "crypto_certificatekeypairs_create",
     "crypto_certificatekeypairs_retrieve",
@@ -6223,6 +6256,7 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_users_service_account_create", &["core"]),
     ("core_users_destroy", &["core"]),
     ("core_users_partial_update", &["core"]),
+    ("core_users_set_password_create", &["core"]),
     ("crypto_certificatekeypairs_list", &["crypto"]),
     ("crypto_certificatekeypairs_create", &["crypto"]),
     ("crypto_certificatekeypairs_retrieve", &["crypto"]),
@@ -7111,6 +7145,19 @@ pub trait TokenApi {
         body: crate::JsonBody<types::PatchedUserRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::User>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Set password for user
+    #[endpoint{method = POST,
+    path = "/api/v3/core/users/{id}/set_password/",
+    operation_id = "core_users_set_password_create",
+    tags = ["core"]}]
+    async fn core_users_set_password_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersSetPasswordCreatePath>,
+        body: crate::JsonBody<types::UserPasswordSetRequest>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// CertificateKeyPair Viewset

@@ -7057,6 +7057,71 @@ and, if this user is being impersonated, the original user in the `original` pro
             Default::default()
         }
     }
+    ///Payload to set a users' password directly
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserPasswordSetRequest {
+        pub password: UserPasswordSetRequestPassword,
+    }
+    impl UserPasswordSetRequest {
+        pub fn builder() -> builder::UserPasswordSetRequest {
+            Default::default()
+        }
+    }
+    ///`UserPasswordSetRequestPassword`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserPasswordSetRequestPassword(::std::string::String);
+    impl ::std::ops::Deref for UserPasswordSetRequestPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserPasswordSetRequestPassword> for ::std::string::String {
+        fn from(value: UserPasswordSetRequestPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserPasswordSetRequestPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserPasswordSetRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UserPasswordSetRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserPasswordSetRequestPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`UserPermissions`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserPermissions {
@@ -24629,6 +24694,51 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UserPasswordSetRequest {
+            password: ::std::result::Result<
+                super::UserPasswordSetRequestPassword,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserPasswordSetRequest {
+            fn default() -> Self {
+                Self {
+                    password: Err("no value supplied for password".to_string()),
+                }
+            }
+        }
+        impl UserPasswordSetRequest {
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserPasswordSetRequestPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserPasswordSetRequest>
+        for super::UserPasswordSetRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserPasswordSetRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { password: value.password? })
+            }
+        }
+        impl ::std::convert::From<super::UserPasswordSetRequest>
+        for UserPasswordSetRequest {
+            fn from(value: super::UserPasswordSetRequest) -> Self {
+                Self {
+                    password: Ok(value.password),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UserPermissions {
             is_restricted: ::std::result::Result<bool, ::std::string::String>,
             modules: ::std::result::Result<
@@ -26858,6 +26968,25 @@ let response = client.core_users_partial_update()
 ```*/
     pub fn core_users_partial_update(&self) -> builder::CoreUsersPartialUpdate<'_> {
         builder::CoreUsersPartialUpdate::new(self)
+    }
+    /**Set password for user
+
+Sends a `POST` request to `/api/v3/core/users/{id}/set_password/`
+
+Arguments:
+- `id`: A unique integer value identifying this User.
+- `body`
+```ignore
+let response = client.core_users_set_password_create()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_set_password_create(
+        &self,
+    ) -> builder::CoreUsersSetPasswordCreate<'_> {
+        builder::CoreUsersSetPasswordCreate::new(self)
     }
     /**CertificateKeyPair Viewset
 
@@ -35537,6 +35666,126 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_users_set_password_create`]
+
+[`Client::core_users_set_password_create`]: super::Client::core_users_set_password_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersSetPasswordCreate<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        body: Result<types::builder::UserPasswordSetRequest, String>,
+    }
+    impl<'a> CoreUsersSetPasswordCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserPasswordSetRequest>,
+            <V as std::convert::TryInto<
+                types::UserPasswordSetRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UserPasswordSetRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserPasswordSetRequest,
+            ) -> types::builder::UserPasswordSetRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/users/{id}/set_password/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UserPasswordSetRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/users/{}/set_password/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_set_password_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -261,6 +261,34 @@ impl Authentik<'_> {
         }
     }
 
+    /// `core_users_set_password_create`: the user must be visible (404 as retrieve), the caller must hold
+    /// `reset_user_password` (superusers; 403), and `password` must be a non-blank string (DRF's `CharField`,
+    /// whitespace trimmed); the password is stored as a salted hash and `password_change_date` moves to now.
+    /// Django's `set_password` runs no password validators, so no other password is refused.
+    pub async fn set_password(&self, caller: &AkUser, pk: i64, body: &Value) -> Result<(), AkError> {
+        let mut user = self.visible_user(caller, pk).await?;
+        require_superuser(caller)?;
+        let mut parsed = Body::new(body)?;
+        let password = parsed.string("password", false).map(|p| p.trim().to_owned());
+        let mut errors = parsed.finish();
+        match password.as_deref() {
+            None if !errors.contains_key("password") => add_error(&mut errors, "password", MSG_REQUIRED),
+            Some("") => add_error(&mut errors, "password", MSG_BLANK),
+            _ => {}
+        }
+        let Some(password) = password.filter(|_| errors.is_empty()) else {
+            return Err(AkError::Invalid(errors));
+        };
+        user.password = Some(crate::secrets::PasswordHash::new(&password));
+        user.password_change_date = self.now;
+        user.last_updated = self.now;
+        match self.store.replace(user).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(AkError::not_found(MSG_USER_NOT_FOUND)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The user `pk` if the caller may see it: superusers see everyone, other users only themselves (404).
     async fn visible_user(&self, caller: &AkUser, pk: i64) -> Result<AkUser, AkError> {
         if !caller.is_effective_superuser() && caller.pk != pk {

@@ -148,6 +148,9 @@ impl TokenApi for ServerImpl {
         ) -> HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError;
         authentik_users::core_users_destroy => fn core_users_destroy(path: Path<params::CoreUsersDestroyPath>)
             -> HttpResponseDeleted, AkResponseError;
+        authentik_users::core_users_set_password_create => fn core_users_set_password_create(
+            path: Path<params::CoreUsersSetPasswordCreatePath>, body: JsonBody<types::UserPasswordSetRequest>,
+        ) -> HttpResponseUpdatedNoContent, AkResponseError;
         authentik::core_tokens_view_key_retrieve => fn core_tokens_view_key_retrieve(
             path: Path<params::CoreTokensViewKeyRetrievePath>,
         ) -> HttpResponseOk<types::TokenView>, AkResponseError;

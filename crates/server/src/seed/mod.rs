@@ -18,9 +18,11 @@ use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat}
 use crate::store::{Snapshot, Store, StoreError};
 
 mod bootstrap;
+mod groups;
 pub use bootstrap::{
     AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
 };
+use groups::group_rows;
 
 /// Why seeding or bootstrapping failed.
 #[derive(Debug, thiserror::Error)]
@@ -444,33 +446,6 @@ impl SeedFile {
             ak_groups,
         })
     }
-}
-
-/// The group rows of a seed: its `groups`, then every group a user names that none of them is (a user's group
-/// is the listed one with its pk, else with its name); each user's groups become copies of those rows.
-fn group_rows(listed: Vec<AkGroup>, users: &mut [AkUser]) -> Vec<AkGroup> {
-    let mut rows = listed;
-    for user in users.iter_mut() {
-        let mut groups: Vec<AkGroup> = Vec::with_capacity(user.groups.len());
-        for copy in user.groups.drain(..) {
-            let row = match rows
-                .iter()
-                .position(|g| g.pk == copy.pk)
-                .or_else(|| rows.iter().position(|g| g.name == copy.name))
-            {
-                Some(i) => rows[i].clone(),
-                None => {
-                    rows.push(copy.clone());
-                    copy
-                }
-            };
-            if !groups.iter().any(|g| g.pk == row.pk) {
-                groups.push(row);
-            }
-        }
-        user.groups = groups;
-    }
-    rows
 }
 
 /// Loads the seed into the store only when the store is empty, so that a durable store (SQLite,
