@@ -3624,11 +3624,6 @@ pub mod types {
             if value.chars().count() > 150usize {
                 return Err("longer than 150 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[\\w.@+-]+$").unwrap() });
-            if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^[\\w.@+-]+$\"".into());
-            }
             Ok(Self(value.to_string()))
         }
     }
