@@ -2,7 +2,7 @@
 /// Wire types generated from `components.schemas`.
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
 pub mod types {
-    ///A group of an authentik user
+    ///A group of an authentik user, by name (an existing group is joined as it is; a new name makes a group with this `is_superuser`)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,

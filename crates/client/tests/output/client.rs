@@ -6,7 +6,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
-    ///A group of an authentik user
+    ///A group of an authentik user, by name (an existing group is joined as it is; a new name makes a group with this `is_superuser`)
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AdminAuthentikGroup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
