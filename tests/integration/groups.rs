@@ -208,7 +208,7 @@ async fn group_membership_shows_in_the_groups_claim() {
     alice.core_groups_create().body(group("developers").users(vec![ALICE])).send().await.unwrap();
     let redirect = "http://localhost:9999/cb";
     let provider = json!({
-        "name": "groups", "client_id": "groups", "client_secret": "groups-secret",
+        "name": "groups", "client_id": "groups", "client_secret": "groups-secret", "grant_types": ["authorization_code"],
         "redirect_uris": [{"matching_mode": "strict", "url": redirect}],
         "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
         "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",

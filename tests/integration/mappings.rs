@@ -95,6 +95,7 @@ async fn a_provider_serves_the_scopes_of_its_mappings() {
     let provider = |mappings: serde_json::Value| {
         json!({
             "name": "scoped", "client_id": "scoped", "client_secret": "scoped-secret", "redirect_uris": [],
+            "grant_types": ["authorization_code", "client_credentials"],
             "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
             "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
             "property_mappings": mappings,
@@ -148,7 +149,7 @@ async fn a_custom_mapping_adds_its_claims_to_the_id_token_and_userinfo() {
     let odd = alice.propertymappings_provider_scope_create().body(unsupported).send().await.unwrap().into_inner();
     let redirect = "http://localhost:9999/cb";
     let provider = json!({
-        "name": "claims", "client_id": "claims", "client_secret": "claims-secret",
+        "name": "claims", "client_id": "claims", "client_secret": "claims-secret", "grant_types": ["authorization_code"],
         "redirect_uris": [{"matching_mode": "strict", "url": redirect}],
         "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
         "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",

@@ -32,6 +32,7 @@ from authentik_client.models import (
     Config,
     Flow,
     FlowDesignationEnum,
+    GrantTypeEnum,
     MatchingModeEnum,
     OAuth2ProviderRequest,
     RedirectURIRequest,
@@ -145,6 +146,7 @@ def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(
             invalidation_flow=invalidation.pk,
             signing_key=key.pk,
             property_mappings=[*managed, groups.pk],
+            grant_types=[GrantTypeEnum.AUTHORIZATION_CODE],
             redirect_uris=[RedirectURIRequest(matching_mode=MatchingModeEnum.STRICT, url="https://app.example.com/cb")],
         )
     )

@@ -181,6 +181,10 @@ impl OAuth2<'_> {
         if query.response_type.as_deref() != Some("code") {
             return Ok(fail("unsupported_response_type", None));
         }
+        // `OAuthAuthorizationParams.check_grant`: the response type's grant must be one the provider allows.
+        if !resolved.provider.oauth2.grant_types.iter().any(|g| g == "authorization_code") {
+            return Ok(fail("invalid_request", None));
+        }
         if resolved.application.is_none() {
             return Ok(fail("access_denied", None));
         }
