@@ -168,8 +168,7 @@ def new_app(tokenstack, alg: str, *, with_application: bool = True) -> App:
             client_secret=client_secret,
             redirect_uris=[RedirectURIRequest(matching_mode=MatchingModeEnum.STRICT, url=REDIRECT_URI)],
             signing_key=signing_key,
-            grant_types=[GrantTypeEnum.AUTHORIZATION_CODE, GrantTypeEnum.REFRESH_TOKEN,
-                         GrantTypeEnum.CLIENT_CREDENTIALS, GrantTypeEnum.PASSWORD],
+            grant_types=list(GrantTypeEnum),  # every grant: the API's default is none
         )
     )
     assert provider.client_id == client_id and str(provider.signing_key or "") == str(signing_key or "")

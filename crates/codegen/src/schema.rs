@@ -39,6 +39,7 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "ApplicationRequest",
     "PatchedApplicationRequest",
     "CertificateKeyPairRequest",
+    "PatchedCertificateKeyPairRequest",
     "CertificateGenerationRequest",
     "ScopeMappingRequest",
     "PatchedScopeMappingRequest",

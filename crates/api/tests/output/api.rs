@@ -2708,6 +2708,32 @@ pub mod types {
             Self(value)
         }
     }
+    ///CertificateKeyPair Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedCertificateKeyPairRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedCertificateKeyPairRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedCertificateKeyPairRequest> for ::serde_json::Value {
+        fn from(value: PatchedCertificateKeyPairRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedCertificateKeyPairRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///Group Serializer
     #[derive(
         ::serde::Deserialize,
@@ -5608,6 +5634,12 @@ pub mod params {
         ///A UUID string identifying this Certificate-Key Pair.
         pub kp_uuid: ::std::string::String,
     }
+    ///Path parameters of `crypto_certificatekeypairs_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsUpdatePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
     ///Path parameters of `crypto_certificatekeypairs_generate_create`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CryptoCertificatekeypairsGenerateCreatePath {
@@ -5618,6 +5650,18 @@ pub mod params {
     pub struct CryptoCertificatekeypairsDestroyPath {
         ///A UUID string identifying this Certificate-Key Pair.
         pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsPartialUpdatePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_used_by_list`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsUsedByListPath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::uuid::Uuid,
     }
     ///Path parameters of `crypto_certificatekeypairs_view_certificate_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -6102,8 +6146,11 @@ pub const OPERATION_IDS: &[&str] = &[
     "crypto_certificatekeypairs_list",
     "crypto_certificatekeypairs_create",
     "crypto_certificatekeypairs_retrieve",
+    "crypto_certificatekeypairs_update",
     "crypto_certificatekeypairs_generate_create",
     "crypto_certificatekeypairs_destroy",
+    "crypto_certificatekeypairs_partial_update",
+    "crypto_certificatekeypairs_used_by_list",
     "crypto_certificatekeypairs_view_certificate_retrieve",
     "crypto_certificatekeypairs_view_private_key_retrieve",
     "flows_instances_list",
@@ -6260,8 +6307,11 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("crypto_certificatekeypairs_list", &["crypto"]),
     ("crypto_certificatekeypairs_create", &["crypto"]),
     ("crypto_certificatekeypairs_retrieve", &["crypto"]),
+    ("crypto_certificatekeypairs_update", &["crypto"]),
     ("crypto_certificatekeypairs_generate_create", &["crypto"]),
     ("crypto_certificatekeypairs_destroy", &["crypto"]),
+    ("crypto_certificatekeypairs_partial_update", &["crypto"]),
+    ("crypto_certificatekeypairs_used_by_list", &["crypto"]),
     ("crypto_certificatekeypairs_view_certificate_retrieve", &["crypto"]),
     ("crypto_certificatekeypairs_view_private_key_retrieve", &["crypto"]),
     ("flows_instances_list", &["flows"]),
@@ -7196,6 +7246,19 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::CertificateKeyPair>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_update",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsUpdatePath>,
+        body: crate::JsonBody<types::CertificateKeyPairRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// Generate a new, self-signed certificate-key pair
     #[endpoint{method = POST,
     path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
@@ -7219,6 +7282,31 @@ pub trait TokenApi {
         path: dropshot::Path<params::CryptoCertificatekeypairsDestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_partial_update",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsPartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedCertificateKeyPairRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Get a list of all objects that use this object
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/used_by/",
+    operation_id = "crypto_certificatekeypairs_used_by_list",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_used_by_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsUsedByListPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::UsedBy>>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Return certificate-key pairs certificate and log access

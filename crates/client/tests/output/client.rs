@@ -3807,6 +3807,139 @@ pub mod types {
                 })
         }
     }
+    ///CertificateKeyPair Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedCertificateKeyPairRequest {
+        ///PEM-encoded Certificate data
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub certificate_data: ::std::option::Option<
+            PatchedCertificateKeyPairRequestCertificateData,
+        >,
+        ///Optional Private Key. If this is set, you can use this keypair for encryption.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_data: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedCertificateKeyPairRequestName>,
+    }
+    impl PatchedCertificateKeyPairRequest {
+        pub fn builder() -> builder::PatchedCertificateKeyPairRequest {
+            Default::default()
+        }
+    }
+    ///PEM-encoded Certificate data
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedCertificateKeyPairRequestCertificateData(::std::string::String);
+    impl ::std::ops::Deref for PatchedCertificateKeyPairRequestCertificateData {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedCertificateKeyPairRequestCertificateData>
+    for ::std::string::String {
+        fn from(value: PatchedCertificateKeyPairRequestCertificateData) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedCertificateKeyPairRequestCertificateData {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PatchedCertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedCertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PatchedCertificateKeyPairRequestCertificateData {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedCertificateKeyPairRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedCertificateKeyPairRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedCertificateKeyPairRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedCertificateKeyPairRequestName>
+    for ::std::string::String {
+        fn from(value: PatchedCertificateKeyPairRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedCertificateKeyPairRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedCertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedCertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedCertificateKeyPairRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///Group Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct PatchedGroupRequest {
@@ -16717,6 +16850,101 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PatchedCertificateKeyPairRequest {
+            certificate_data: ::std::result::Result<
+                ::std::option::Option<
+                    super::PatchedCertificateKeyPairRequestCertificateData,
+                >,
+                ::std::string::String,
+            >,
+            key_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedCertificateKeyPairRequestName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedCertificateKeyPairRequest {
+            fn default() -> Self {
+                Self {
+                    certificate_data: Ok(Default::default()),
+                    key_data: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedCertificateKeyPairRequest {
+            pub fn certificate_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedCertificateKeyPairRequestCertificateData,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_data: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedCertificateKeyPairRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedCertificateKeyPairRequest>
+        for super::PatchedCertificateKeyPairRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedCertificateKeyPairRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    certificate_data: value.certificate_data?,
+                    key_data: value.key_data?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedCertificateKeyPairRequest>
+        for PatchedCertificateKeyPairRequest {
+            fn from(value: super::PatchedCertificateKeyPairRequest) -> Self {
+                Self {
+                    certificate_data: Ok(value.certificate_data),
+                    key_data: Ok(value.key_data),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PatchedGroupRequest {
             attributes: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -27063,6 +27291,25 @@ let response = client.crypto_certificatekeypairs_retrieve()
     }
     /**CertificateKeyPair Viewset
 
+Sends a `PUT` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `body`
+```ignore
+let response = client.crypto_certificatekeypairs_update()
+    .kp_uuid(kp_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_update(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsUpdate<'_> {
+        builder::CryptoCertificatekeypairsUpdate::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
 Sends a `DELETE` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
 
 Arguments:
@@ -27077,6 +27324,42 @@ let response = client.crypto_certificatekeypairs_destroy()
         &self,
     ) -> builder::CryptoCertificatekeypairsDestroy<'_> {
         builder::CryptoCertificatekeypairsDestroy::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `PATCH` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `body`
+```ignore
+let response = client.crypto_certificatekeypairs_partial_update()
+    .kp_uuid(kp_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_partial_update(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsPartialUpdate<'_> {
+        builder::CryptoCertificatekeypairsPartialUpdate::new(self)
+    }
+    /**Get a list of all objects that use this object
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/used_by/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+```ignore
+let response = client.crypto_certificatekeypairs_used_by_list()
+    .kp_uuid(kp_uuid)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_used_by_list(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsUsedByList<'_> {
+        builder::CryptoCertificatekeypairsUsedByList::new(self)
     }
     /**Return certificate-key pairs certificate and log access
 
@@ -36322,6 +36605,140 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::crypto_certificatekeypairs_update`]
+
+[`Client::crypto_certificatekeypairs_update`]: super::Client::crypto_certificatekeypairs_update*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsUpdate<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::CertificateKeyPairRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CertificateKeyPairRequest>,
+            <V as std::convert::TryInto<
+                types::CertificateKeyPairRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CertificateKeyPairRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CertificateKeyPairRequest,
+            ) -> types::builder::CertificateKeyPairRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, body } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CertificateKeyPairRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::crypto_certificatekeypairs_destroy`]
 
 [`Client::crypto_certificatekeypairs_destroy`]: super::Client::crypto_certificatekeypairs_destroy*/
@@ -36407,6 +36824,231 @@ pub mod builder {
                     )
                 }
                 405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_partial_update`]
+
+[`Client::crypto_certificatekeypairs_partial_update`]: super::Client::crypto_certificatekeypairs_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsPartialUpdate<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::PatchedCertificateKeyPairRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsPartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedCertificateKeyPairRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedCertificateKeyPairRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedCertificateKeyPairRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedCertificateKeyPairRequest,
+            ) -> types::builder::PatchedCertificateKeyPairRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, body } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedCertificateKeyPairRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_used_by_list`]
+
+[`Client::crypto_certificatekeypairs_used_by_list`]: super::Client::crypto_certificatekeypairs_used_by_list*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsUsedByList<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsUsedByList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/used_by/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::UsedBy>>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/used_by/", client.baseurl,
+                encode_path(& kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_used_by_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

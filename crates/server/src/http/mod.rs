@@ -441,6 +441,16 @@ impl TokenApi for ServerImpl {
         authentik_crypto::crypto_certificatekeypairs_destroy => fn crypto_certificatekeypairs_destroy(
             path: Path<params::CryptoCertificatekeypairsDestroyPath>,
         ) -> HttpResponseDeleted, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_update => fn crypto_certificatekeypairs_update(
+            path: Path<params::CryptoCertificatekeypairsUpdatePath>, body: JsonBody<types::CertificateKeyPairRequest>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_partial_update => fn crypto_certificatekeypairs_partial_update(
+            path: Path<params::CryptoCertificatekeypairsPartialUpdatePath>,
+            body: JsonBody<types::PatchedCertificateKeyPairRequest>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_used_by_list => fn crypto_certificatekeypairs_used_by_list(
+            path: Path<params::CryptoCertificatekeypairsUsedByListPath>,
+        ) -> HttpResponseOk<Vec<types::UsedBy>>, AkResponseError;
         authentik_crypto::crypto_certificatekeypairs_view_certificate_retrieve
             => fn crypto_certificatekeypairs_view_certificate_retrieve(
             path: Path<params::CryptoCertificatekeypairsViewCertificateRetrievePath>,
