@@ -11,6 +11,7 @@ mod netbird_setup;
 mod netbird_setup_keys;
 mod oauth2;
 mod official_rust_client;
+mod permissions;
 mod providers;
 mod service;
 mod setup;

@@ -261,13 +261,14 @@ impl Authentik<'_> {
         }
     }
 
-    /// `core_users_set_password_create`: the user must be visible (404 as retrieve), the caller must hold
-    /// `reset_user_password` (superusers; 403), and `password` must be a non-blank string (DRF's `CharField`,
-    /// whitespace trimmed); the password is stored as a salted hash and `password_change_date` moves to now.
-    /// Django's `set_password` runs no password validators, so no other password is refused.
+    /// `core_users_set_password_create`: a non-superuser is refused (403: upstream's `ObjectFilter` finds no user
+    /// it may view and raises `PermissionDenied`, and it lacks `reset_user_password`), an unknown user is 404, and
+    /// `password` must be a non-blank string (DRF's `CharField`, whitespace trimmed); the password is stored as a
+    /// salted hash and `password_change_date` moves to now. Django's `set_password` runs no password validators,
+    /// so no other password is refused.
     pub async fn set_password(&self, caller: &AkUser, pk: i64, body: &Value) -> Result<(), AkError> {
-        let mut user = self.visible_user(caller, pk).await?;
         require_superuser(caller)?;
+        let mut user = self.visible_user(caller, pk).await?;
         let mut parsed = Body::new(body)?;
         let password = parsed.string("password", false).map(|p| p.trim().to_owned());
         let mut errors = parsed.finish();
