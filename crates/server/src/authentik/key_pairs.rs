@@ -250,10 +250,13 @@ impl Authentik<'_> {
     }
 }
 
+/// The `name`, `certificate_data` and `key_data` a body gives.
+type PairFields = (Option<String>, Option<String>, Option<String>);
+
 /// `CertificateKeyPairSerializer` over `body`: `name` and `certificate_data` (required unless `partial`,
 /// non-blank, the certificate one `load_pem_x509_certificate` loads) and `key_data` (one `load_pem_private_key`
 /// loads, or blank); `None` for each field the body leaves out. The name comes trimmed.
-fn parse_pair(body: &Value, partial: bool) -> Result<(Option<String>, Option<String>, Option<String>), AkError> {
+fn parse_pair(body: &Value, partial: bool) -> Result<PairFields, AkError> {
     let mut parsed = Body::new(body)?;
     let name = parsed.string("name", false);
     let certificate_data = parsed.string("certificate_data", false);
