@@ -220,17 +220,8 @@ async fn group_membership_shows_in_the_groups_claim() {
     let app = json!({"name": "groups", "slug": "groups", "provider": created["pk"]}).to_string();
     assert_eq!(server.raw(Method::POST, "/api/v3/core/applications/", Some(&auth), Some(&app)).await.0, 201);
 
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let authorize = format!(
-        "{}/application/o/authorize/?client_id=groups&response_type=code&scope=openid%20profile&redirect_uri={redirect}",
-        server.base
-    );
-    let response = http.get(authorize).header("authorization", &auth).send().await.unwrap();
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
-    let form = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={redirect}&client_id=groups&client_secret=groups-secret"
-    );
+    let tokens = server.code_login(("groups", "groups-secret"), redirect, "openid%20profile", &auth).await;
+    let http = reqwest::Client::new();
     let token = |path: &'static str, body: String| {
         let http = http.clone();
         let url = format!("{}{path}", server.base);
@@ -239,7 +230,6 @@ async fn group_membership_shows_in_the_groups_claim() {
             response.send().await.unwrap().json::<Value>().await.unwrap()
         }
     };
-    let tokens = token("/application/o/token/", form).await;
     let access = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}")).to_owned();
     let sorted = |claim: &Value| {
         let mut names: Vec<String> = serde_json::from_value(claim.clone()).unwrap_or_else(|_| panic!("{claim}"));

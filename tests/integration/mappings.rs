@@ -161,27 +161,8 @@ async fn a_custom_mapping_adds_its_claims_to_the_id_token_and_userinfo() {
     let app = json!({"name": "claims", "slug": "claims", "provider": created["pk"]}).to_string();
     assert_eq!(server.raw(Method::POST, "/api/v3/core/applications/", Some(&auth), Some(&app)).await.0, 201);
 
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let authorize = format!(
-        "{}/application/o/authorize/?client_id=claims&response_type=code&scope=openid%20email%20groups%20odd&redirect_uri={redirect}",
-        server.base
-    );
-    let response = http.get(authorize).header("authorization", &auth).send().await.unwrap();
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
-    let form = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={redirect}&client_id=claims&client_secret=claims-secret"
-    );
-    let tokens: serde_json::Value = http
-        .post(format!("{}/application/o/token/", server.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = server.code_login(("claims", "claims-secret"), redirect, "openid%20email%20groups%20odd", &auth).await;
+    let http = reqwest::Client::new();
     let access = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
     let userinfo: serde_json::Value = http
         .get(format!("{}/application/o/userinfo/", server.base))

@@ -158,22 +158,27 @@ def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(
     base = f"{tokenstack.base_url}/application/o"
     metadata = requests.get(f"{base}/setup/.well-known/openid-configuration", timeout=10).json()
     assert "groups" in metadata["scopes_supported"]
-    authorize = requests.get(
-        metadata["authorization_endpoint"],
-        params={"client_id": provider.client_id, "response_type": "code", "scope": "openid email profile groups",
-                "redirect_uri": "https://app.example.com/cb"},
-        headers={"Authorization": f"Bearer {ALICE_KEY}"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert authorize.status_code == 302, authorize.text
-    [code] = parse_qs(urlsplit(authorize.headers["location"]).query)["code"]
-    tokens = requests.post(
-        metadata["token_endpoint"],
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/cb",
-              "client_id": provider.client_id, "client_secret": provider.client_secret},
-        timeout=10,
-    ).json()
+
+    def login(key: str) -> dict:
+        """An authorization-code login with `key` standing in for the user's session: the token response."""
+        authorize = requests.get(
+            metadata["authorization_endpoint"],
+            params={"client_id": provider.client_id, "response_type": "code", "scope": "openid email profile groups",
+                    "redirect_uri": "https://app.example.com/cb"},
+            headers={"Authorization": f"Bearer {key}"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert authorize.status_code == 302, authorize.text
+        [code] = parse_qs(urlsplit(authorize.headers["location"]).query)["code"]
+        return requests.post(
+            metadata["token_endpoint"],
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/cb",
+                  "client_id": provider.client_id, "client_secret": provider.client_secret},
+            timeout=10,
+        ).json()
+
+    tokens = login(ALICE_KEY)
     keys = KeySet.import_key_set(requests.get(metadata["jwks_uri"], timeout=10).json())
     claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"]).claims
     assert (claims["email"], claims["preferred_username"]) == ("alice@example.com", "alice")
@@ -182,21 +187,7 @@ def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(
     # Carol's login (a token of hers stands in for her session until the login pages): her group is in her claims.
     core.core_tokens_create(TokenRequest(identifier="carol-session", user=carol.pk))
     carol_key = core.core_tokens_view_key_retrieve("carol-session").key
-    authorize = requests.get(
-        metadata["authorization_endpoint"],
-        params={"client_id": provider.client_id, "response_type": "code", "scope": "openid email profile groups",
-                "redirect_uri": "https://app.example.com/cb"},
-        headers={"Authorization": f"Bearer {carol_key}"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    [code] = parse_qs(urlsplit(authorize.headers["location"]).query)["code"]
-    tokens = requests.post(
-        metadata["token_endpoint"],
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/cb",
-              "client_id": provider.client_id, "client_secret": provider.client_secret},
-        timeout=10,
-    ).json()
+    tokens = login(carol_key)
     claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"]).claims
     assert (claims["preferred_username"], claims["groups"]) == ("carol", ["setup team"])
     with pytest.raises(BadRequestException) as bad:
