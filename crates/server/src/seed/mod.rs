@@ -318,12 +318,12 @@ impl SeedFile {
                 refresh_tokens,
                 key_pairs: snapshot.key_pairs.clone(),
                 scope_mappings: snapshot.scope_mappings.clone(),
-                groups: snapshot
-                    .ak_groups
-                    .iter()
-                    .filter(|g| !snapshot.ak_users.iter().any(|u| u.groups.iter().any(|c| c.pk == g.pk)))
-                    .cloned()
-                    .collect(),
+                groups: {
+                    // Indexed once, as the users above: the groups some user's row embeds are exported there.
+                    let named: std::collections::HashSet<Uuid> =
+                        snapshot.ak_users.iter().flat_map(|u| u.groups.iter().map(|g| g.pk)).collect();
+                    snapshot.ak_groups.iter().filter(|g| !named.contains(&g.pk)).cloned().collect()
+                },
             },
             netbird: NetbirdSeed { users },
         })
