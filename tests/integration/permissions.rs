@@ -29,6 +29,9 @@ async fn a_user_without_permissions_gets_403_from_every_setup_endpoint() {
         (Method::POST, "/api/v3/propertymappings/provider/scope/".into()),
         (Method::GET, "/api/v3/propertymappings/all/".into()),
         (Method::GET, "/api/v3/providers/all/".into()),
+        (Method::GET, "/api/v3/providers/all/1/".into()),
+        (Method::DELETE, "/api/v3/providers/all/1/".into()),
+        (Method::DELETE, "/api/v3/providers/all/999/".into()),
         (Method::PATCH, "/api/v3/providers/oauth2/1/".into()),
         (Method::GET, "/api/v3/providers/oauth2/1/setup_urls/".into()),
     ];

@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(first, merged_spec(&root).unwrap());
         let spec = tokenstack_codegen::Spec::from_json(&first, "merged").unwrap();
         let ids = spec.operation_ids();
-        // The 17 authentik token, 9 users, 8 group and 6 application operations, the 8 provider operations, the 4
+        // The 17 authentik token, 9 users, 8 group and 6 application operations, the 10 provider operations, the 4
         // NetBird token, 5 users, 5 groups, 5 setup keys and 2 instance operations, the 20 setup operations (root
         // config, flows, key pairs, scope mappings), plus every operation of our own documents (the 8 of
         // `/application/o/` among them).
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(provider_endpoints, 8);
         assert_eq!(
             (upstream - provider_endpoints, providers, netbird, setup, ids.len()),
-            (40, 8, 21, 20, 69 + 20 + own + 8)
+            (40, 10, 21, 20, 71 + 20 + own + 8)
         );
     }
 }

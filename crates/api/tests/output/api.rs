@@ -5944,6 +5944,18 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
     }
+    ///Path parameters of `providers_all_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersAllRetrievePath {
+        ///A unique integer value identifying this provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_all_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersAllDestroyPath {
+        ///A unique integer value identifying this provider.
+        pub id: i64,
+    }
     ///Query parameters of `providers_oauth2_list`.
     #[derive(
         Debug,
@@ -6171,6 +6183,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "propertymappings_provider_scope_destroy",
     "propertymappings_provider_scope_partial_update",
     "providers_all_list",
+    "providers_all_retrieve",
+    "providers_all_destroy",
     "providers_oauth2_list",
     "providers_oauth2_create",
     "providers_oauth2_retrieve",
@@ -6332,6 +6346,8 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("propertymappings_provider_scope_destroy", &["propertymappings"]),
     ("propertymappings_provider_scope_partial_update", &["propertymappings"]),
     ("providers_all_list", &["providers"]),
+    ("providers_all_retrieve", &["providers"]),
+    ("providers_all_destroy", &["providers"]),
     ("providers_oauth2_list", &["providers"]),
     ("providers_oauth2_create", &["providers"]),
     ("providers_oauth2_retrieve", &["providers"]),
@@ -7559,6 +7575,30 @@ pub trait TokenApi {
         query: dropshot::Query<params::ProvidersAllListQuery>,
     ) -> Result<
         dropshot::HttpResponseOk<types::PaginatedProviderList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Provider Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/all/{id}/",
+    operation_id = "providers_all_retrieve",
+    tags = ["providers"]}]
+    async fn providers_all_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersAllRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Provider Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/providers/all/{id}/",
+    operation_id = "providers_all_destroy",
+    tags = ["providers"]}]
+    async fn providers_all_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersAllDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// OAuth2Provider Viewset

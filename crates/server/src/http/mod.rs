@@ -114,26 +114,12 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, authentik::core_tokens_partial_update(&rqctx, path, body)).await
     }
 
-    async fn core_tokens_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreTokensDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik::core_tokens_destroy(&rqctx, path)).await
-    }
-
     async fn core_tokens_set_key_create(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensSetKeyCreatePath>,
         body: JsonBody<types::TokenSetKeyRequest>,
     ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_set_key_create(&rqctx, path, body)).await
-    }
-
-    async fn core_tokens_used_by_list(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreTokensUsedByListPath>,
-    ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        observed(&rqctx, authentik::core_tokens_used_by_list(&rqctx, path)).await
     }
 
     delegate! {
@@ -151,6 +137,10 @@ impl TokenApi for ServerImpl {
         authentik_users::core_users_set_password_create => fn core_users_set_password_create(
             path: Path<params::CoreUsersSetPasswordCreatePath>, body: JsonBody<types::UserPasswordSetRequest>,
         ) -> HttpResponseUpdatedNoContent, AkResponseError;
+        authentik::core_tokens_used_by_list => fn core_tokens_used_by_list(path: Path<params::CoreTokensUsedByListPath>)
+            -> HttpResponseOk<Vec<types::UsedBy>>, AkResponseError;
+        authentik::core_tokens_destroy => fn core_tokens_destroy(path: Path<params::CoreTokensDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
         authentik::core_tokens_view_key_retrieve => fn core_tokens_view_key_retrieve(
             path: Path<params::CoreTokensViewKeyRetrievePath>,
         ) -> HttpResponseOk<types::TokenView>, AkResponseError;
@@ -494,5 +484,9 @@ impl TokenApi for ServerImpl {
         ) -> HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError;
         authentik_providers::providers_all_list => fn providers_all_list(query: Query<params::ProvidersAllListQuery>)
             -> HttpResponseOk<types::PaginatedProviderList>, AkResponseError;
+        authentik_providers::providers_all_retrieve => fn providers_all_retrieve(path: Path<params::ProvidersAllRetrievePath>)
+            -> HttpResponseOk<types::Provider>, AkResponseError;
+        authentik_providers::providers_all_destroy => fn providers_all_destroy(path: Path<params::ProvidersAllDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
     }
 }
