@@ -49,7 +49,7 @@ json() { curl -sf -H "$H" -H 'content-type: application/json' -d "$2" "$B$1" >/d
 for i in $(seq 20); do json /api/v3/core/tokens/ "{\"identifier\":\"profile-$i\",\"intent\":\"api\"}"; done
 for alg in rs256:7f1a0003-0000-4000-8000-000000000003 es256:7f1a0004-0000-4000-8000-000000000004; do
     name=${alg%%:*}; key=${alg#*:}
-    json /api/v3/providers/oauth2/ "{\"name\":\"$name\",\"client_id\":\"$name\",\"client_secret\":\"s\",\"signing_key\":\"$key\",\"redirect_uris\":[],\"authorization_flow\":\"7f1a0001-0000-4000-8000-000000000001\",\"invalidation_flow\":\"7f1a0002-0000-4000-8000-000000000002\"}"
+    json /api/v3/providers/oauth2/ "{\"name\":\"$name\",\"client_id\":\"$name\",\"client_secret\":\"s\",\"signing_key\":\"$key\",\"redirect_uris\":[],\"authorization_flow\":\"7f1a0001-0000-4000-8000-000000000001\",\"invalidation_flow\":\"7f1a0002-0000-4000-8000-000000000002\",\"grant_types\":[\"client_credentials\"]}"
 done
 json /api/v3/core/applications/ '{"name":"rs256","slug":"rs256","provider":1}'
 json /api/v3/core/applications/ '{"name":"es256","slug":"es256","provider":2}'

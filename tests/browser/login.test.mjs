@@ -57,6 +57,7 @@ async function provider(base, slug, flow, redirect) {
     invalidation_flow: "7f1a0002-0000-4000-8000-000000000002",
     redirect_uris: [{ matching_mode: "strict", url: redirect }],
     signing_key: "7f1a0004-0000-4000-8000-000000000004",
+    grant_types: ["authorization_code", "refresh_token"],
     property_mappings: [
       "7f1a0010-0000-4000-8000-000000000001", "7f1a0010-0000-4000-8000-000000000002",
       "7f1a0010-0000-4000-8000-000000000003",

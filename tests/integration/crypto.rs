@@ -178,3 +178,79 @@ async fn a_provider_signs_with_the_pair_its_signing_key_names() {
     let after = alice.providers_oauth2_retrieve().id(pk).send().await.unwrap().into_inner();
     assert_eq!(after.signing_key, None, "deleting the pair clears the provider's signing_key");
 }
+
+#[tokio::test]
+async fn pairs_are_updated_as_created_and_show_the_providers_that_use_them() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let auth = format!("Bearer {ALICE_KEY}");
+    let generated = alice
+        .crypto_certificatekeypairs_generate_create()
+        .body(generation("renamed.example.com", types::AlgEnum::Ecdsa, 30))
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    let pk = generated.pk.to_string();
+    let patch = types::PatchedCertificateKeyPairRequest::builder().name(Some(" signing ".parse().unwrap()));
+    let patched =
+        alice.crypto_certificatekeypairs_partial_update().kp_uuid(generated.pk).body(patch).send().await.unwrap();
+    let patched = patched.into_inner();
+    assert_eq!(
+        (patched.name.as_str(), patched.fingerprint_sha256.clone()),
+        ("signing", generated.fingerprint_sha256.clone())
+    );
+    let path = format!("/api/v3/crypto/certificatekeypairs/{pk}/");
+    let (status, body) = server.raw(Method::PUT, &path, Some(&auth), Some(r#"{"name": "x"}"#)).await;
+    assert_eq!((status, body), (400, json!({"certificate_data": ["This field is required."]})));
+    let taken = json!({"name": "authentik Self-signed Certificate"}).to_string();
+    let (status, body) = server.raw(Method::PATCH, &path, Some(&auth), Some(&taken)).await;
+    assert_eq!((status, body), (400, json!({"name": ["Certificate-Key Pair with this name already exists."]})));
+    let bad = json!({"certificate_data": "not a certificate", "key_data": "not a key"}).to_string();
+    let (status, body) = server.raw(Method::PATCH, &path, Some(&auth), Some(&bad)).await;
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({"certificate_data": ["Unable to load certificate."],
+                   "key_data": ["Unable to load private key (possibly encrypted?)."]})
+        )
+    );
+    // The default pair's PEM, put under the generated pair's name: a PUT replaces certificate and key.
+    let default = "7f1a0003-0000-4000-8000-000000000003";
+    let certificate = alice.crypto_certificatekeypairs_view_certificate_retrieve().kp_uuid(default).send().await;
+    let certificate = certificate.unwrap().into_inner().data;
+    let put = types::CertificateKeyPairRequest::builder()
+        .name("signing".parse::<types::CertificateKeyPairRequestName>().unwrap())
+        .certificate_data(certificate.parse::<types::CertificateKeyPairRequestCertificateData>().unwrap());
+    let replaced =
+        alice.crypto_certificatekeypairs_update().kp_uuid(generated.pk).body(put).send().await.unwrap().into_inner();
+    assert_eq!(replaced.key_type, Some(types::CertificateKeyPairKeyTypeEnum::Rsa));
+
+    let unused = alice.crypto_certificatekeypairs_used_by_list().kp_uuid(generated.pk).send().await.unwrap();
+    assert!(unused.into_inner().is_empty());
+    let provider = json!({
+        "name": "user", "client_id": "user", "redirect_uris": [], "signing_key": pk,
+        "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
+        "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
+    });
+    let (status, created) =
+        server.raw(Method::POST, "/api/v3/providers/oauth2/", Some(&auth), Some(&provider.to_string())).await;
+    assert_eq!(status, 201, "{created}");
+    let used = alice.crypto_certificatekeypairs_used_by_list().kp_uuid(generated.pk).send().await.unwrap();
+    let used = serde_json::to_value(used.into_inner()).unwrap();
+    let expected = json!([{"app": "authentik_providers_oauth2", "model_name": "oauth2provider",
+                           "pk": created["pk"].to_string(), "name": "user", "action": "set_null"}]);
+    assert_eq!(used, expected);
+    let unknown = "11112222-3333-4444-5555-666677778888";
+    let (status, _) = server
+        .raw(Method::GET, &format!("/api/v3/crypto/certificatekeypairs/{unknown}/used_by/"), Some(&auth), None)
+        .await;
+    assert_eq!(status, 404);
+    let bob = server.authentik(BOB_KEY);
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
+    assert_eq!(
+        error_of(bob.crypto_certificatekeypairs_used_by_list().kp_uuid(generated.pk).send().await),
+        (403, forbidden)
+    );
+}

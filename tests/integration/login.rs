@@ -25,6 +25,7 @@ async fn provider(server: &TestServer, slug: &str, flow: &str) {
         "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
         "redirect_uris": [{"matching_mode": "strict", "url": REDIRECT}],
         "signing_key": "7f1a0004-0000-4000-8000-000000000004",
+        "grant_types": ["authorization_code", "refresh_token"],
     });
     let (status, created) =
         server.raw(Method::POST, "/api/v3/providers/oauth2/", Some(&admin), Some(&body.to_string())).await;

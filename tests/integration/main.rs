@@ -3,6 +3,7 @@
 mod admin;
 mod authentik;
 mod crypto;
+mod groups;
 mod login;
 mod mappings;
 mod netbird;
@@ -12,6 +13,7 @@ mod netbird_setup;
 mod netbird_setup_keys;
 mod oauth2;
 mod official_rust_client;
+mod permissions;
 mod providers;
 mod service;
 mod setup;

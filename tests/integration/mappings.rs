@@ -95,6 +95,7 @@ async fn a_provider_serves_the_scopes_of_its_mappings() {
     let provider = |mappings: serde_json::Value| {
         json!({
             "name": "scoped", "client_id": "scoped", "client_secret": "scoped-secret", "redirect_uris": [],
+            "grant_types": ["authorization_code", "client_credentials"],
             "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
             "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
             "property_mappings": mappings,
@@ -148,7 +149,7 @@ async fn a_custom_mapping_adds_its_claims_to_the_id_token_and_userinfo() {
     let odd = alice.propertymappings_provider_scope_create().body(unsupported).send().await.unwrap().into_inner();
     let redirect = "http://localhost:9999/cb";
     let provider = json!({
-        "name": "claims", "client_id": "claims", "client_secret": "claims-secret",
+        "name": "claims", "client_id": "claims", "client_secret": "claims-secret", "grant_types": ["authorization_code"],
         "redirect_uris": [{"matching_mode": "strict", "url": redirect}],
         "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
         "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
@@ -160,27 +161,8 @@ async fn a_custom_mapping_adds_its_claims_to_the_id_token_and_userinfo() {
     let app = json!({"name": "claims", "slug": "claims", "provider": created["pk"]}).to_string();
     assert_eq!(server.raw(Method::POST, "/api/v3/core/applications/", Some(&auth), Some(&app)).await.0, 201);
 
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let authorize = format!(
-        "{}/application/o/authorize/?client_id=claims&response_type=code&scope=openid%20email%20groups%20odd&redirect_uri={redirect}",
-        server.base
-    );
-    let response = http.get(authorize).header("authorization", &auth).send().await.unwrap();
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let code = location.split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
-    let form = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={redirect}&client_id=claims&client_secret=claims-secret"
-    );
-    let tokens: serde_json::Value = http
-        .post(format!("{}/application/o/token/", server.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = server.code_login(("claims", "claims-secret"), redirect, "openid%20email%20groups%20odd", &auth).await;
+    let http = reqwest::Client::new();
     let access = tokens["access_token"].as_str().unwrap_or_else(|| panic!("{tokens}"));
     let userinfo: serde_json::Value = http
         .get(format!("{}/application/o/userinfo/", server.base))

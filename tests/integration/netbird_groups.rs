@@ -11,8 +11,8 @@ use crate::support::{ADMIN_PAT, AUDITOR_PAT, NETADMIN_PAT, SERVICE_PAT, TestServ
 /// A PAT of `stranger`, the owner of another account in [`other_account`]'s seed.
 const STRANGER_PAT: &str = "nbp_xnyIvr51bJROXM8kCHS0EdTv165jVQ0R2btX";
 
-fn group(name: &str) -> types::builder::GroupRequest {
-    types::GroupRequest::builder().name(name)
+fn group(name: &str) -> types::builder::NetbirdGroupRequest {
+    types::NetbirdGroupRequest::builder().name(name)
 }
 
 /// The example seed's NetBird users plus `stranger`, owner of the account `acme`.
@@ -30,13 +30,13 @@ async fn every_account_lists_its_all_group_and_create_returns_the_group() {
     let listed = owner.netbird_groups_list().send().await.expect("list").into_inner();
     assert_eq!(listed.len(), 1, "{listed:?}");
     let all = &listed[0];
-    assert_eq!((all.name.as_str(), all.issued, all.id.len()), ("All", Some(types::GroupIssued::Api), 20));
+    assert_eq!((all.name.as_str(), all.issued, all.id.len()), ("All", Some(types::NetbirdGroupIssued::Api), 20));
     assert!(all.id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='v')), "an xid: {}", all.id);
     assert_eq!((all.peers.len(), all.peers_count, all.resources.len(), all.resources_count), (0, 0, 0, 0));
 
     let body = group("devs").peers(vec!["chacbco6lnnbn6cg5s90".to_string()]);
     let devs = owner.netbird_groups_create().body(body).send().await.expect("create").into_inner();
-    assert_eq!((devs.name.as_str(), devs.issued, devs.id.len()), ("devs", Some(types::GroupIssued::Api), 20));
+    assert_eq!((devs.name.as_str(), devs.issued, devs.id.len()), ("devs", Some(types::NetbirdGroupIssued::Api), 20));
     // The peer is no peer of the account (tokenstack has none), so it is not listed, as upstream's response.
     assert_eq!((devs.peers.len(), devs.peers_count), (0, 0));
     assert_ne!(devs.id, all.id);
@@ -186,13 +186,13 @@ async fn retrieve_update_and_delete_a_group_as_upstream() {
     assert_eq!(error_of(missing), (404, json!({"message": "group: nosuchgroup not found", "code": 404})));
 
     // PUT replaces name, peers and resources and keeps the id and `issued`; another group's name is not checked.
-    let body = types::GroupRequest::builder()
+    let body = types::NetbirdGroupRequest::builder()
         .name("ops")
         .resources(vec![types::Resource { id: "r9".into(), type_: types::ResourceType::Subnet }]);
     let ops = owner.netbird_groups_update().group_id(&devs.id).body(body).send().await.expect("update").into_inner();
     assert_eq!(
         (ops.id.as_str(), ops.name.as_str(), ops.issued),
-        (devs.id.as_str(), "ops", Some(types::GroupIssued::Api))
+        (devs.id.as_str(), "ops", Some(types::NetbirdGroupIssued::Api))
     );
     assert_eq!((ops.resources.len(), ops.resources_count), (1, 1));
     let listed = owner.netbird_groups_list().name("ops").send().await.expect("by name").into_inner();
@@ -227,7 +227,7 @@ async fn retrieve_update_and_delete_a_group_as_upstream() {
     let all_gone = owner.netbird_groups_destroy().group_id(&all.id).send().await;
     assert_eq!(error_of(all_gone), refused("deleting group ALL is not allowed".into()));
     let resourced = owner.netbird_groups_create().body(
-        types::GroupRequest::builder()
+        types::NetbirdGroupRequest::builder()
             .name("with-resource")
             .resources(vec![types::Resource { id: "Res1".into(), type_: types::ResourceType::Host }]),
     );

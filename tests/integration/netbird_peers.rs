@@ -10,7 +10,7 @@ use tokenstack_testing::Error;
 use crate::support::{ADMIN_PAT, AUDITOR_PAT, NETADMIN_PAT, SERVICE_PAT, TestServer, USER_ROLE_PAT, error_of};
 
 async fn group_id(server: &TestServer, name: &str) -> String {
-    let body = types::GroupRequest::builder().name(name);
+    let body = types::NetbirdGroupRequest::builder().name(name);
     server.netbird(ADMIN_PAT).netbird_groups_create().body(body).send().await.expect("group").into_inner().id
 }
 

@@ -84,7 +84,7 @@ async fn the_harness_bootstraps_through_setup_and_goes_on_with_its_pat() {
     assert_eq!((tokens[0].expiration_date - tokens[0].created_at).num_days(), 1);
     let groups = owner.netbird_groups_list().send().await.expect("groups").into_inner();
     assert_eq!(groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["All"]);
-    let group = owner.netbird_groups_create().body(types::GroupRequest::builder().name("e2e")).send().await;
+    let group = owner.netbird_groups_create().body(types::NetbirdGroupRequest::builder().name("e2e")).send().await;
     group.expect("group");
     let key = types::CreateSetupKeyRequest::builder()
         .name("e2e-agents")

@@ -25,7 +25,7 @@ fn update(revoked: bool, auto_groups: Vec<String>) -> types::builder::SetupKeyRe
 }
 
 async fn group_id(server: &TestServer, name: &str) -> String {
-    let body = types::GroupRequest::builder().name(name);
+    let body = types::NetbirdGroupRequest::builder().name(name);
     server.netbird(ADMIN_PAT).netbird_groups_create().body(body).send().await.expect("group").into_inner().id
 }
 

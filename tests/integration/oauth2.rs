@@ -29,6 +29,7 @@ async fn provider(server: &TestServer, slug: &str, signing_key: Option<&str>) ->
         "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
         "redirect_uris": [{"matching_mode": "strict", "url": REDIRECT}],
         "signing_key": signing_key,
+        "grant_types": ["authorization_code", "refresh_token", "client_credentials", "password"],
     });
     let admin = format!("Bearer {ADMIN_KEY}");
     let (status, created) =
@@ -344,7 +345,8 @@ async fn the_generated_client_calls_every_provider_operation_and_bad_input_gets_
     // without redirect URIs registers the first one used).
     let admin = format!("Bearer {ADMIN_KEY}");
     let open = json!({"name": "open", "client_id": "open", "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
-        "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002", "redirect_uris": []});
+        "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002", "redirect_uris": [],
+        "grant_types": ["authorization_code"]});
     let (status, _) =
         server.raw(Method::POST, "/api/v3/providers/oauth2/", Some(&admin), Some(&open.to_string())).await;
     assert_eq!(status, 201);
@@ -468,4 +470,50 @@ async fn the_issuer_follows_the_host_a_request_names() {
     let verifier = CoreIdTokenVerifier::new_insecure_without_verification();
     let claims = access.claims(&verifier, |_: Option<&Nonce>| Ok::<(), String>(())).expect("claims");
     assert_eq!(claims.issuer().as_str(), "http://tokenstack:9000/application/o/hosted/");
+}
+
+#[tokio::test]
+async fn a_provider_created_without_grant_types_allows_none_until_it_names_them() {
+    let server = TestServer::start().await;
+    let admin = format!("Bearer {ADMIN_KEY}");
+    let body = json!({
+        "name": "bare", "client_id": "bare", "client_secret": SECRET,
+        "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
+        "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
+        "redirect_uris": [{"matching_mode": "strict", "url": REDIRECT}],
+    });
+    let (status, created) =
+        server.raw(Method::POST, "/api/v3/providers/oauth2/", Some(&admin), Some(&body.to_string())).await;
+    assert_eq!((status, created.get("grant_types").cloned().unwrap_or(json!([]))), (201, json!([])), "{created}");
+    let pk = created["pk"].as_i64().unwrap();
+    let app = json!({"name": "bare", "slug": "bare", "provider": pk}).to_string();
+    assert_eq!(server.raw(Method::POST, "/api/v3/core/applications/", Some(&admin), Some(&app)).await.0, 201);
+
+    let http = http();
+    let token = || async {
+        let form = format!("grant_type=client_credentials&client_id=bare&client_secret={SECRET}&scope=openid");
+        let response = http
+            .post(format!("{}/application/o/token/", server.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json::<Value>().await.unwrap())
+    };
+    let (status, refused) = token().await;
+    assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "{refused}");
+    let authorize = format!(
+        "{}/application/o/authorize/?client_id=bare&response_type=code&scope=openid&redirect_uri={REDIRECT}&state=s",
+        server.base
+    );
+    let response = http.get(authorize).header("authorization", &admin).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(&format!("{REDIRECT}?error=invalid_request")), "{location}");
+
+    let patch = json!({"grant_types": ["client_credentials"]}).to_string();
+    let path = format!("/api/v3/providers/oauth2/{pk}/");
+    assert_eq!(server.raw(Method::PATCH, &path, Some(&admin), Some(&patch)).await.0, 200);
+    let (status, issued) = token().await;
+    assert_eq!((status, issued["token_type"].as_str()), (200, Some("Bearer")), "{issued}");
 }

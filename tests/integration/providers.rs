@@ -364,3 +364,25 @@ async fn every_provider_is_listed_searched_and_filtered_by_its_application() {
     let forbidden = json!({"detail": "You do not have permission to perform this action."});
     assert_eq!(error_of(server.authentik(BOB_KEY).providers_all_list().send().await), (403, forbidden));
 }
+
+#[tokio::test]
+async fn every_provider_is_retrieved_and_destroyed_through_providers_all() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let seeded = alice.providers_all_retrieve().id(1).send().await.unwrap().into_inner();
+    assert_eq!((seeded.name.as_str(), seeded.assigned_application_slug.as_deref()), ("grafana", Some("grafana")));
+    assert_eq!(seeded.meta_model_name, "authentik_providers_oauth2.oauth2provider");
+    let created = alice.providers_oauth2_create().body(provider_request("doomed")).send().await.unwrap().into_inner();
+    alice.providers_all_destroy().id(created.pk).send().await.unwrap();
+    let missing = json!({"detail": "No Provider matches the given query."});
+    assert_eq!(error_of(alice.providers_all_retrieve().id(created.pk).send().await), (404, missing.clone()));
+    assert_eq!(error_of(alice.providers_all_destroy().id(created.pk).send().await), (404, missing));
+    let auth = format!("Bearer {ALICE_KEY}");
+    let (status, body) = server.raw(Method::GET, "/api/v3/providers/all/x/", Some(&auth), None).await;
+    assert_eq!((status, body), (404, json!({"detail": "Not found."})));
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
+    let bob = server.authentik(BOB_KEY);
+    assert_eq!(error_of(bob.providers_all_retrieve().id(1).send().await), (403, forbidden.clone()));
+    assert_eq!(error_of(bob.providers_all_destroy().id(1).send().await), (403, forbidden));
+    assert_eq!(alice.providers_all_retrieve().id(1).send().await.unwrap().into_inner().pk, 1, "bob deleted nothing");
+}

@@ -84,6 +84,36 @@ impl TestServer {
             .await
             .expect("request sent")
     }
+
+    /// An authorization-code login at the provider `client_id`, as the user of `authorization` (an API key
+    /// stands in for the session), with `scope`: the token endpoint's JSON answer.
+    pub async fn code_login(
+        &self,
+        (client_id, client_secret): (&str, &str),
+        redirect: &str,
+        scope: &str,
+        authorization: &str,
+    ) -> serde_json::Value {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let authorize = format!(
+            "{}/application/o/authorize/?client_id={client_id}&response_type=code&scope={scope}&redirect_uri={redirect}",
+            self.base
+        );
+        let response = http.get(authorize).header("authorization", authorization).send().await.unwrap();
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let code = location.split("code=").nth(1).unwrap_or_else(|| panic!("{location}")).split('&').next().unwrap();
+        let form = format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={redirect}&client_id={client_id}&client_secret={client_secret}"
+        );
+        let response = http
+            .post(format!("{}/application/o/token/", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
 }
 
 /// Status and JSON body of a failed generated-client call.

@@ -490,3 +490,63 @@ async fn api_users_survive_export_and_load() {
     let found = alice.core_users_list().username("exported").send().await.unwrap().into_inner().results;
     assert_eq!(found.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["Ex Ported"]);
 }
+
+#[tokio::test]
+async fn set_password_stores_a_salted_hash_and_answers_as_upstream() {
+    let server = TestServer::start().await;
+    let alice = server.authentik(ALICE_KEY);
+    let before = alice.core_users_retrieve().id(3).send().await.unwrap().into_inner();
+    let body = types::UserPasswordSetRequest::builder()
+        .password("  correct horse  ".parse::<types::UserPasswordSetRequestPassword>().unwrap());
+    let set = alice.core_users_set_password_create().id(3).body(body).send().await.unwrap();
+    assert_eq!(set.status(), 204);
+    let after = alice.core_users_retrieve().id(3).send().await.unwrap().into_inner();
+    assert!(after.password_change_date > before.password_change_date);
+    // Stored as Django's salted hash of the trimmed password (DRF's CharField trims), never in plain text.
+    let state = serde_json::to_value(server.admin().admin_state_export().send().await.unwrap().into_inner()).unwrap();
+    let bob = &state["authentik"]["users"].as_array().unwrap().iter().find(|u| u["username"] == "bob").unwrap().clone();
+    let hash: tokenstack_server::secrets::PasswordHash = serde_json::from_value(bob["password"].clone()).unwrap();
+    assert!(bob["password"].as_str().unwrap().starts_with("pbkdf2_sha256$"), "{bob}");
+    assert!(hash.verify("correct horse") && !hash.verify("  correct horse  "));
+
+    let auth = format!("Bearer {ALICE_KEY}");
+    let post = |path: &'static str, body: &'static str, auth: String| {
+        let server = &server;
+        async move { server.raw(Method::POST, path, Some(&auth), Some(body)).await }
+    };
+    let cases = [
+        (
+            "/api/v3/core/users/999/set_password/",
+            r#"{"password": "x"}"#,
+            404,
+            json!({"detail": "No User matches the given query."}),
+        ),
+        ("/api/v3/core/users/abc/set_password/", r#"{"password": "x"}"#, 404, json!({"detail": "Not found."})),
+        ("/api/v3/core/users/3/set_password/", "{}", 400, json!({"password": ["This field is required."]})),
+        (
+            "/api/v3/core/users/3/set_password/",
+            r#"{"password": "   "}"#,
+            400,
+            json!({"password": ["This field may not be blank."]}),
+        ),
+        (
+            "/api/v3/core/users/3/set_password/",
+            r#"{"password": null}"#,
+            400,
+            json!({"password": ["This field may not be null."]}),
+        ),
+    ];
+    for (path, body, status, answer) in cases {
+        assert_eq!(post(path, body, auth.clone()).await, (status, answer), "{path} {body}");
+    }
+    // Without permissions on users: 403 for bob, on himself, on alice and on nobody (upstream's `ObjectFilter`).
+    let bob_auth = format!("Bearer {BOB_KEY}");
+    let forbidden = json!({"detail": "You do not have permission to perform this action."});
+    for path in [
+        "/api/v3/core/users/2/set_password/",
+        "/api/v3/core/users/3/set_password/",
+        "/api/v3/core/users/999/set_password/",
+    ] {
+        assert_eq!(post(path, r#"{"password": "x"}"#, bob_auth.clone()).await, (403, forbidden.clone()), "{path}");
+    }
+}

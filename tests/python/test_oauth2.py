@@ -21,6 +21,7 @@ from authentik_client import ApiClient, Configuration, CoreApi, Oauth2Api, Provi
 from authentik_client.exceptions import NotFoundException
 from authentik_client.models import (
     ApplicationRequest,
+    GrantTypeEnum,
     MatchingModeEnum,
     OAuth2ProviderRequest,
     RedirectURIRequest,
@@ -193,6 +194,7 @@ def new_app(tokenstack, alg: str, *, with_application: bool = True) -> App:
             client_secret=client_secret,
             redirect_uris=[RedirectURIRequest(matching_mode=MatchingModeEnum.STRICT, url=REDIRECT_URI)],
             signing_key=signing_key,
+            grant_types=list(GrantTypeEnum),  # every grant: the API's default is none
         )
     )
     assert provider.client_id == client_id and str(provider.signing_key or "") == str(signing_key or "")

@@ -1,10 +1,12 @@
 """A setup script's first calls, in its order, through the official authentik client unmodified: readiness on
 /root/config/, then the flows it looks up by slug and designation, the key pair it looks up by name, the scope
-mappings it looks up by managed id and a custom one it adds, then a provider and an application that use them.
+mappings it looks up by managed id and a custom one it adds, a group and a user with a password in that group,
+then a provider and an application that use them.
 """
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,15 +26,20 @@ from authentik_client.models import (
     AlgEnum,
     ApplicationRequest,
     CertificateGenerationRequest,
+    GroupRequest,
     CertificateKeyPair,
     CertificateKeyPairRequest,
     Config,
     Flow,
     FlowDesignationEnum,
+    GrantTypeEnum,
     MatchingModeEnum,
     OAuth2ProviderRequest,
     RedirectURIRequest,
     ScopeMappingRequest,
+    TokenRequest,
+    UserPasswordSetRequest,
+    UserRequest,
 )
 
 from joserfc import jwt
@@ -117,6 +124,20 @@ def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(
     )
     assert {m.pk for m in mappings.propertymappings_all_list().results} >= {*managed, groups.pk}
 
+    # A group, and a user with a password in it.
+    core = CoreApi(client)
+    team = core.core_groups_create(GroupRequest(name="setup team", attributes={"tier": "gold"}))
+    carol = core.core_users_create(UserRequest(username="carol", name="Carol", email="carol@example.com",
+                                               groups=[team.pk]))
+    core.core_users_set_password_create(carol.pk, UserPasswordSetRequest(password="carol-password"))
+    assert [m.username for m in core.core_groups_retrieve(team.pk).users_obj] == ["carol"]
+    assert core.core_groups_list(members_by_username=["carol"]).results[0].name == "setup team"
+    with pytest.raises(BadRequestException) as taken:
+        core.core_groups_create(GroupRequest(name="setup team"))
+    assert json.loads(taken.value.body) == {"name": ["Group with this name already exists."]}
+    with pytest.raises(NotFoundException):
+        core.core_users_set_password_create(99999, UserPasswordSetRequest(password="x"))
+
     providers = ProvidersApi(client)
     provider = providers.providers_oauth2_create(
         OAuth2ProviderRequest(
@@ -125,37 +146,50 @@ def test_a_setup_script_builds_a_provider_from_looked_up_flows_key_and_mappings(
             invalidation_flow=invalidation.pk,
             signing_key=key.pk,
             property_mappings=[*managed, groups.pk],
+            grant_types=[GrantTypeEnum.AUTHORIZATION_CODE],
             redirect_uris=[RedirectURIRequest(matching_mode=MatchingModeEnum.STRICT, url="https://app.example.com/cb")],
         )
     )
     assert provider.signing_key == key.pk and set(provider.property_mappings) == {*managed, groups.pk}
-    CoreApi(client).core_applications_create(ApplicationRequest(name="Setup", slug="setup", provider=provider.pk))
+    core.core_applications_create(ApplicationRequest(name="Setup", slug="setup", provider=provider.pk))
 
     # A login as alice (a member of "authentik Admins" in the example seed): the id token carries the claims of
     # the mappings and verifies against the JWKS of the key pair the provider names.
     base = f"{tokenstack.base_url}/application/o"
     metadata = requests.get(f"{base}/setup/.well-known/openid-configuration", timeout=10).json()
     assert "groups" in metadata["scopes_supported"]
-    authorize = requests.get(
-        metadata["authorization_endpoint"],
-        params={"client_id": provider.client_id, "response_type": "code", "scope": "openid email profile groups",
-                "redirect_uri": "https://app.example.com/cb"},
-        headers={"Authorization": f"Bearer {ALICE_KEY}"},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert authorize.status_code == 302, authorize.text
-    [code] = parse_qs(urlsplit(authorize.headers["location"]).query)["code"]
-    tokens = requests.post(
-        metadata["token_endpoint"],
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/cb",
-              "client_id": provider.client_id, "client_secret": provider.client_secret},
-        timeout=10,
-    ).json()
+
+    def login(key: str) -> dict:
+        """An authorization-code login with `key` standing in for the user's session: the token response."""
+        authorize = requests.get(
+            metadata["authorization_endpoint"],
+            params={"client_id": provider.client_id, "response_type": "code", "scope": "openid email profile groups",
+                    "redirect_uri": "https://app.example.com/cb"},
+            headers={"Authorization": f"Bearer {key}"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert authorize.status_code == 302, authorize.text
+        [code] = parse_qs(urlsplit(authorize.headers["location"]).query)["code"]
+        return requests.post(
+            metadata["token_endpoint"],
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": "https://app.example.com/cb",
+                  "client_id": provider.client_id, "client_secret": provider.client_secret},
+            timeout=10,
+        ).json()
+
+    tokens = login(ALICE_KEY)
     keys = KeySet.import_key_set(requests.get(metadata["jwks_uri"], timeout=10).json())
     claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"]).claims
     assert (claims["email"], claims["preferred_username"]) == ("alice@example.com", "alice")
     assert claims["groups"] == ["authentik Admins"] and claims["aud"] == provider.client_id
+
+    # Carol's login (a token of hers stands in for her session until the login pages): her group is in her claims.
+    core.core_tokens_create(TokenRequest(identifier="carol-session", user=carol.pk))
+    carol_key = core.core_tokens_view_key_retrieve("carol-session").key
+    tokens = login(carol_key)
+    claims = jwt.decode(tokens["id_token"], keys, algorithms=["RS256"]).claims
+    assert (claims["preferred_username"], claims["groups"]) == ("carol", ["setup team"])
     with pytest.raises(BadRequestException) as bad:
         providers.providers_oauth2_create(
             OAuth2ProviderRequest(

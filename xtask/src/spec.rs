@@ -154,8 +154,8 @@ mod tests {
         assert_eq!(first, merged_spec(&root).unwrap());
         let spec = tokenstack_codegen::Spec::from_json(&first, "merged").unwrap();
         let ids = spec.operation_ids();
-        // The 17 authentik token, 8 users and 6 application operations, the 8 provider operations, the 4
-        // NetBird token, 5 users, 5 groups, 5 setup keys, 2 instance, 4 peers and 2 accounts operations, the 17 setup
+        // The 17 authentik token, 9 users, 8 group and 6 application operations, the 10 provider operations, the 4
+        // NetBird token, 5 users, 5 groups, 5 setup keys, 2 instance, 4 peers and 2 accounts operations, the 20 setup
         // operations (root config, flows, key pairs, scope mappings), the 2 of the flow executor, plus every operation
         // of our own documents (the 8 of `/application/o/` and the 4 flow pages among them, `/flows/-/default/`
         // counted with the setup operations).
@@ -174,7 +174,7 @@ mod tests {
         assert_eq!((provider_endpoints, pages), (8, 4));
         assert_eq!(
             (upstream - provider_endpoints, providers, netbird, setup, ids.len()),
-            (31, 8, 27, 17 + 2 + 1, 66 + 17 + 2 + own + 8 + pages)
+            (40, 10, 27, 20 + 2 + 1, 77 + 20 + 2 + own + 8 + pages)
         );
     }
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{AkKeyPair, AkProvider, AkUser, NbUser, OAuthToken};
+use crate::model::{AkGroup, AkKeyPair, AkProvider, AkUser, NbUser, OAuthToken};
 use crate::secrets::Secret;
 use crate::seed::{self, Bootstrap, SeedError, SeedFile};
 use crate::store::{Field, Snapshot, Store, StoreError};
@@ -110,7 +110,23 @@ pub async fn add_ak_user(store: &dyn Store, user: AkUser) -> Result<AkUser, Admi
     if user.username.is_empty() {
         return Err(AdminError::Invalid("username must not be empty".to_string()));
     }
+    let mut user = user;
+    let mut created = Vec::new();
+    for copy in &mut user.groups {
+        // A group is named by its name: an existing one is joined as it is, a new one is created.
+        match store.get::<AkGroup>(Field::Name, &copy.name).await {
+            Ok(group) => *copy = group,
+            Err(StoreError::NotFound) => created.push(copy.clone()),
+            Err(e) => return Err(e.into()),
+        }
+    }
     store.insert_with_pk(user.clone()).await?;
+    for group in created {
+        match store.insert(group).await {
+            Ok(_) | Err(StoreError::Duplicate { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     Ok(user)
 }
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode,
     CoreToken, NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
@@ -196,6 +196,8 @@ pub struct Snapshot {
     pub ak_sessions: Vec<AkSession>,
     /// authentik user consents, by pk.
     pub ak_user_consents: Vec<AkUserConsent>,
+    /// authentik groups, by name (their members' rows embed copies of them).
+    pub ak_groups: Vec<AkGroup>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

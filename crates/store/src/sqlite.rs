@@ -42,6 +42,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (6, "nb_groups", include_str!("../migrations/sqlite/0006_nb_groups.sql")),
     (7, "scope_mappings", include_str!("../migrations/sqlite/0007_scope_mappings.sql")),
     (8, "nb_setup_keys", include_str!("../migrations/sqlite/0008_nb_setup_keys.sql")),
+    (9, "ak_groups", include_str!("../migrations/sqlite/0009_ak_groups.sql")),
     (11, "sessions", include_str!("../migrations/sqlite/0011_sessions.sql")),
     (12, "code_logins", include_str!("../migrations/sqlite/0012_code_logins.sql")),
     (13, "nb_peers", include_str!("../migrations/sqlite/0013_nb_peers.sql")),

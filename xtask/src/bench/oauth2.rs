@@ -80,7 +80,7 @@ pub(super) fn run(root: &Path, bin: &Path, script: &Path, settings: &Settings, t
             "name": client_id, "client_id": client_id, "client_secret": SECRET,
             "authorization_flow": "7f1a0001-0000-4000-8000-000000000001",
             "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
-            "signing_key": key_pair, "redirect_uris": [],
+            "signing_key": key_pair, "redirect_uris": [], "grant_types": ["client_credentials"],
         });
         let addr = servers[0].addr;
         let (status, body) = http(addr, "POST", "/api/v3/providers/oauth2/", &admin, Some(&provider.to_string()))?;

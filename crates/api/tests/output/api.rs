@@ -260,7 +260,7 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub routing_peer_dns_resolution_enabled: ::std::option::Option<bool>,
     }
-    ///A group of an authentik user
+    ///A group of an authentik user, by name (an existing group is joined as it is; a new name makes a group with this `is_superuser`)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2056,7 +2056,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///`Group`
+    ///Group Serializer
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2065,80 +2065,30 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct Group {
-        ///Group ID
-        pub id: ::std::string::String,
-        ///How the group was issued (api, integration, jwt)
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub children: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub children_obj: ::std::option::Option<::std::vec::Vec<RelatedGroup>>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub inherited_roles_obj: ::std::option::Option<::std::vec::Vec<Role>>,
+        ///Users added to this group will be superusers.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub issued: ::std::option::Option<GroupIssued>,
-        ///Group Name identifier
+        pub is_superuser: ::std::option::Option<bool>,
         pub name: ::std::string::String,
-        ///List of peers object
-        pub peers: ::std::vec::Vec<PeerMinimum>,
-        ///Count of peers associated to the group
-        pub peers_count: i64,
-        pub resources: ::std::vec::Vec<Resource>,
-        ///Count of resources associated to the group
-        pub resources_count: i64,
-    }
-    ///How the group was issued (api, integration, jwt)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    pub enum GroupIssued {
-        #[serde(rename = "api")]
-        Api,
-        #[serde(rename = "integration")]
-        Integration,
-        #[serde(rename = "jwt")]
-        Jwt,
-    }
-    impl ::std::fmt::Display for GroupIssued {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Api => f.write_str("api"),
-                Self::Integration => f.write_str("integration"),
-                Self::Jwt => f.write_str("jwt"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for GroupIssued {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "api" => Ok(Self::Api),
-                "integration" => Ok(Self::Integration),
-                "jwt" => Ok(Self::Jwt),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for GroupIssued {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for GroupIssued {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
+        pub num_pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub parents_obj: ::std::option::Option<::std::vec::Vec<RelatedGroup>>,
+        pub pk: ::uuid::Uuid,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        pub roles_obj: ::std::vec::Vec<Role>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub users_obj: ::std::option::Option<::std::vec::Vec<PartialUser>>,
     }
     ///`GroupMinimum`
     #[derive(
@@ -2221,7 +2171,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///`GroupRequest`
+    ///Group Serializer
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -2818,6 +2768,116 @@ pub mod types {
         pub code: i64,
         ///Lower-cased error text
         pub message: ::std::string::String,
+    }
+    ///`NetbirdGroup`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdGroup {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<NetbirdGroupIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///List of peers object
+        pub peers: ::std::vec::Vec<PeerMinimum>,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        pub resources: ::std::vec::Vec<Resource>,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum NetbirdGroupIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for NetbirdGroupIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NetbirdGroupIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NetbirdGroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NetbirdGroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`NetbirdGroupRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct NetbirdGroupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for NetbirdGroupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<NetbirdGroupRequest> for ::serde_json::Value {
+        fn from(value: NetbirdGroupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for NetbirdGroupRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`NetbirdUser`
     #[derive(
@@ -3509,6 +3569,19 @@ pub mod types {
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<Flow>,
     }
+    ///`PaginatedGroupList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedGroupList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Group>,
+    }
     ///`PaginatedOAuth2ProviderList`
     #[derive(
         ::serde::Deserialize,
@@ -3635,6 +3708,31 @@ pub mod types {
         ///Get a numerical, int32 ID for the group
         pub num_pk: i64,
         pub pk: ::uuid::Uuid,
+    }
+    ///Partial User Serializer, does not include child relations.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PartialUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<::std::string::String>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        pub name: ::std::string::String,
+        pub pk: i64,
+        pub uid: ::std::string::String,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        pub username: ::std::string::String,
     }
     ///Password challenge UI fields
     #[derive(
@@ -3812,6 +3910,58 @@ pub mod types {
         }
     }
     impl ::std::convert::From<::serde_json::Value> for PatchedApplicationRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedCertificateKeyPairRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedCertificateKeyPairRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedCertificateKeyPairRequest> for ::serde_json::Value {
+        fn from(value: PatchedCertificateKeyPairRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedCertificateKeyPairRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///Group Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PatchedGroupRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PatchedGroupRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedGroupRequest> for ::serde_json::Value {
+        fn from(value: PatchedGroupRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PatchedGroupRequest {
         fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
@@ -4520,6 +4670,24 @@ pub mod types {
             value.parse()
         }
     }
+    ///Stripped down group serializer to show relevant children/parents for groups
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct RelatedGroup {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub group_uuid: ::uuid::Uuid,
+        ///Users added to this group will be superusers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+    }
     ///`Resource`
     #[derive(
         ::serde::Deserialize,
@@ -4798,6 +4966,9 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
+        ///Groups. A user's `groups` also name groups, by pk or else by name, so a group only users name needs no entry here; the export lists here only the groups without members.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedAuthentikGroup>,
         ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (docs/oauth2-provider.md).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
@@ -4813,7 +4984,7 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<SeedAuthentikUser>,
     }
-    ///A group a seeded user belongs to (authentik's `PartialGroup`)
+    ///An authentik group, listed or one a seeded user belongs to (a user's group is the listed one with its pk, else the one with its name, else a new one)
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -4830,6 +5001,9 @@ pub mod types {
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub num_pk: ::std::option::Option<i64>,
+        ///The pks of its parent groups
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
         ///Random when absent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pk: ::std::option::Option<::uuid::Uuid>,
@@ -6390,6 +6564,32 @@ and, if this user is being impersonated, the original user in the `original` pro
         pub username: ::std::string::String,
         pub uuid: ::uuid::Uuid,
     }
+    ///Account adding/removing operations
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserAccountRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserAccountRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserAccountRequest> for ::serde_json::Value {
+        fn from(value: UserAccountRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserAccountRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///`UserCreateRequest`
     #[derive(
         ::serde::Deserialize,
@@ -6412,6 +6612,32 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
     }
     impl ::std::convert::From<::serde_json::Value> for UserCreateRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///Payload to set a users' password directly
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct UserPasswordSetRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for UserPasswordSetRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserPasswordSetRequest> for ::serde_json::Value {
+        fn from(value: UserPasswordSetRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for UserPasswordSetRequest {
         fn from(value: ::serde_json::Value) -> Self {
             Self(value)
         }
@@ -6942,6 +7168,104 @@ pub mod params {
     pub struct CoreApplicationsPartialUpdatePath {
         pub slug: ::std::string::String,
     }
+    ///Query parameters of `core_groups_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreGroupsListQuery {
+        ///Attributes
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub attributes: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_children: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_inherited_roles: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_parents: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_users: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_superuser: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub members_by_pk: Option<::std::string::String>,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub members_by_username: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_groups_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsRetrievePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Query parameters of `core_groups_retrieve`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreGroupsRetrieveQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_children: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_inherited_roles: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_parents: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub include_users: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_groups_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsUpdatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsDestroyPath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsPartialUpdatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_add_user_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsAddUserCreatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_groups_remove_user_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreGroupsRemoveUserCreatePath {
+        ///A UUID string identifying this Group.
+        pub group_uuid: ::uuid::Uuid,
+    }
     ///Query parameters of `core_tokens_list`.
     #[derive(
         Debug,
@@ -7128,6 +7452,12 @@ pub mod params {
         ///A unique integer value identifying this User.
         pub id: ::std::string::String,
     }
+    ///Path parameters of `core_users_set_password_create`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreUsersSetPasswordCreatePath {
+        ///A unique integer value identifying this User.
+        pub id: i64,
+    }
     ///Query parameters of `crypto_certificatekeypairs_list`.
     #[derive(
         Debug,
@@ -7166,6 +7496,12 @@ pub mod params {
         ///A UUID string identifying this Certificate-Key Pair.
         pub kp_uuid: ::std::string::String,
     }
+    ///Path parameters of `crypto_certificatekeypairs_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsUpdatePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
     ///Path parameters of `crypto_certificatekeypairs_generate_create`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct CryptoCertificatekeypairsGenerateCreatePath {
@@ -7176,6 +7512,18 @@ pub mod params {
     pub struct CryptoCertificatekeypairsDestroyPath {
         ///A UUID string identifying this Certificate-Key Pair.
         pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_partial_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsPartialUpdatePath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::std::string::String,
+    }
+    ///Path parameters of `crypto_certificatekeypairs_used_by_list`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CryptoCertificatekeypairsUsedByListPath {
+        ///A UUID string identifying this Certificate-Key Pair.
+        pub kp_uuid: ::uuid::Uuid,
     }
     ///Path parameters of `crypto_certificatekeypairs_view_certificate_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -7496,6 +7844,18 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub search: Option<::std::string::String>,
     }
+    ///Path parameters of `providers_all_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersAllRetrievePath {
+        ///A unique integer value identifying this provider.
+        pub id: i64,
+    }
+    ///Path parameters of `providers_all_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct ProvidersAllDestroyPath {
+        ///A unique integer value identifying this provider.
+        pub id: i64,
+    }
     ///Query parameters of `providers_oauth2_list`.
     #[derive(
         Debug,
@@ -7726,6 +8086,14 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_applications_update",
     "core_applications_destroy",
     "core_applications_partial_update",
+    "core_groups_list",
+    "core_groups_create",
+    "core_groups_retrieve",
+    "core_groups_update",
+    "core_groups_destroy",
+    "core_groups_partial_update",
+    "core_groups_add_user_create",
+    "core_groups_remove_user_create",
     "core_tokens_list",
     "core_tokens_create",
     "core_tokens_retrieve",
@@ -7742,11 +8110,15 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_users_service_account_create",
     "core_users_destroy",
     "core_users_partial_update",
+    "core_users_set_password_create",
     "crypto_certificatekeypairs_list",
     "crypto_certificatekeypairs_create",
     "crypto_certificatekeypairs_retrieve",
+    "crypto_certificatekeypairs_update",
     "crypto_certificatekeypairs_generate_create",
     "crypto_certificatekeypairs_destroy",
+    "crypto_certificatekeypairs_partial_update",
+    "crypto_certificatekeypairs_used_by_list",
     "crypto_certificatekeypairs_view_certificate_retrieve",
     "crypto_certificatekeypairs_view_private_key_retrieve",
     "flows_executor_get",
@@ -7769,6 +8141,8 @@ pub const OPERATION_IDS: &[&str] = &[
     "propertymappings_provider_scope_destroy",
     "propertymappings_provider_scope_partial_update",
     "providers_all_list",
+    "providers_all_retrieve",
+    "providers_all_destroy",
     "providers_oauth2_list",
     "providers_oauth2_create",
     "providers_oauth2_retrieve",
@@ -7894,6 +8268,14 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_applications_update", &["core"]),
     ("core_applications_destroy", &["core"]),
     ("core_applications_partial_update", &["core"]),
+    ("core_groups_list", &["core"]),
+    ("core_groups_create", &["core"]),
+    ("core_groups_retrieve", &["core"]),
+    ("core_groups_update", &["core"]),
+    ("core_groups_destroy", &["core"]),
+    ("core_groups_partial_update", &["core"]),
+    ("core_groups_add_user_create", &["core"]),
+    ("core_groups_remove_user_create", &["core"]),
     ("core_tokens_list", &["core"]),
     ("core_tokens_create", &["core"]),
     ("core_tokens_retrieve", &["core"]),
@@ -7910,11 +8292,15 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_users_service_account_create", &["core"]),
     ("core_users_destroy", &["core"]),
     ("core_users_partial_update", &["core"]),
+    ("core_users_set_password_create", &["core"]),
     ("crypto_certificatekeypairs_list", &["crypto"]),
     ("crypto_certificatekeypairs_create", &["crypto"]),
     ("crypto_certificatekeypairs_retrieve", &["crypto"]),
+    ("crypto_certificatekeypairs_update", &["crypto"]),
     ("crypto_certificatekeypairs_generate_create", &["crypto"]),
     ("crypto_certificatekeypairs_destroy", &["crypto"]),
+    ("crypto_certificatekeypairs_partial_update", &["crypto"]),
+    ("crypto_certificatekeypairs_used_by_list", &["crypto"]),
     ("crypto_certificatekeypairs_view_certificate_retrieve", &["crypto"]),
     ("crypto_certificatekeypairs_view_private_key_retrieve", &["crypto"]),
     ("flows_executor_get", &["flows"]),
@@ -7937,6 +8323,8 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("propertymappings_provider_scope_destroy", &["propertymappings"]),
     ("propertymappings_provider_scope_partial_update", &["propertymappings"]),
     ("providers_all_list", &["providers"]),
+    ("providers_all_retrieve", &["providers"]),
+    ("providers_all_destroy", &["providers"]),
     ("providers_oauth2_list", &["providers"]),
     ("providers_oauth2_create", &["providers"]),
     ("providers_oauth2_retrieve", &["providers"]),
@@ -8179,7 +8567,7 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         query: dropshot::Query<params::NetbirdGroupsListQuery>,
     ) -> Result<
-        dropshot::HttpResponseOk<::std::vec::Vec<types::Group>>,
+        dropshot::HttpResponseOk<::std::vec::Vec<types::NetbirdGroup>>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Create a Group
@@ -8191,9 +8579,9 @@ pub trait TokenApi {
     tags = ["Groups"]}]
     async fn netbird_groups_create(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: dropshot::TypedBody<types::GroupRequest>,
+        body: dropshot::TypedBody<types::NetbirdGroupRequest>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::Group>,
+        dropshot::HttpResponseOk<types::NetbirdGroup>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Retrieve a Group
@@ -8207,7 +8595,7 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::NetbirdGroupsRetrievePath>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::Group>,
+        dropshot::HttpResponseOk<types::NetbirdGroup>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Update a Group
@@ -8220,9 +8608,9 @@ pub trait TokenApi {
     async fn netbird_groups_update(
         rqctx: dropshot::RequestContext<Self::Context>,
         path: dropshot::Path<params::NetbirdGroupsUpdatePath>,
-        body: dropshot::TypedBody<types::GroupRequest>,
+        body: dropshot::TypedBody<types::NetbirdGroupRequest>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::Group>,
+        dropshot::HttpResponseOk<types::NetbirdGroup>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// Delete a Group
@@ -8610,6 +8998,107 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::Application>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// Group Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/groups/",
+    operation_id = "core_groups_list",
+    tags = ["core"]}]
+    async fn core_groups_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CoreGroupsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedGroupList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = POST,
+    path = "/api/v3/core/groups/",
+    operation_id = "core_groups_create",
+    tags = ["core"]}]
+    async fn core_groups_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::GroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_retrieve",
+    tags = ["core"]}]
+    async fn core_groups_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsRetrievePath>,
+        query: dropshot::Query<params::CoreGroupsRetrieveQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_update",
+    tags = ["core"]}]
+    async fn core_groups_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsUpdatePath>,
+        body: crate::JsonBody<types::GroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_destroy",
+    tags = ["core"]}]
+    async fn core_groups_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Group Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/core/groups/{group_uuid}/",
+    operation_id = "core_groups_partial_update",
+    tags = ["core"]}]
+    async fn core_groups_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsPartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedGroupRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Group>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Add user to group
+    #[endpoint{method = POST,
+    path = "/api/v3/core/groups/{group_uuid}/add_user/",
+    operation_id = "core_groups_add_user_create",
+    tags = ["core"]}]
+    async fn core_groups_add_user_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsAddUserCreatePath>,
+        body: crate::JsonBody<types::UserAccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Remove user from group
+    #[endpoint{method = POST,
+    path = "/api/v3/core/groups/{group_uuid}/remove_user/",
+    operation_id = "core_groups_remove_user_create",
+    tags = ["core"]}]
+    async fn core_groups_remove_user_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreGroupsRemoveUserCreatePath>,
+        body: crate::JsonBody<types::UserAccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// Token Viewset
     #[endpoint{method = GET,
     path = "/api/v3/core/tokens/",
@@ -8809,6 +9298,19 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::User>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// Set password for user
+    #[endpoint{method = POST,
+    path = "/api/v3/core/users/{id}/set_password/",
+    operation_id = "core_users_set_password_create",
+    tags = ["core"]}]
+    async fn core_users_set_password_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreUsersSetPasswordCreatePath>,
+        body: crate::JsonBody<types::UserPasswordSetRequest>,
+    ) -> Result<
+        dropshot::HttpResponseUpdatedNoContent,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// CertificateKeyPair Viewset
     #[endpoint{method = GET,
     path = "/api/v3/crypto/certificatekeypairs/",
@@ -8845,6 +9347,19 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::CertificateKeyPair>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = PUT,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_update",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsUpdatePath>,
+        body: crate::JsonBody<types::CertificateKeyPairRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
     /// Generate a new, self-signed certificate-key pair
     #[endpoint{method = POST,
     path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
@@ -8868,6 +9383,31 @@ pub trait TokenApi {
         path: dropshot::Path<params::CryptoCertificatekeypairsDestroyPath>,
     ) -> Result<
         dropshot::HttpResponseDeleted,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// CertificateKeyPair Viewset
+    #[endpoint{method = PATCH,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/",
+    operation_id = "crypto_certificatekeypairs_partial_update",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_partial_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsPartialUpdatePath>,
+        body: crate::JsonBody<types::PatchedCertificateKeyPairRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::CertificateKeyPair>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Get a list of all objects that use this object
+    #[endpoint{method = GET,
+    path = "/api/v3/crypto/certificatekeypairs/{kp_uuid}/used_by/",
+    operation_id = "crypto_certificatekeypairs_used_by_list",
+    tags = ["crypto"]}]
+    async fn crypto_certificatekeypairs_used_by_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CryptoCertificatekeypairsUsedByListPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::UsedBy>>,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Return certificate-key pairs certificate and log access
@@ -9147,6 +9687,30 @@ pub trait TokenApi {
         query: dropshot::Query<params::ProvidersAllListQuery>,
     ) -> Result<
         dropshot::HttpResponseOk<types::PaginatedProviderList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Provider Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/providers/all/{id}/",
+    operation_id = "providers_all_retrieve",
+    tags = ["providers"]}]
+    async fn providers_all_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersAllRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Provider>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// Provider Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/providers/all/{id}/",
+    operation_id = "providers_all_destroy",
+    tags = ["providers"]}]
+    async fn providers_all_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::ProvidersAllDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// OAuth2Provider Viewset

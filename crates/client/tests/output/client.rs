@@ -242,7 +242,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A group of an authentik user
+    ///A group of an authentik user, by name (an existing group is joined as it is; a new name makes a group with this `is_superuser`)
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AdminAuthentikGroup {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2439,86 +2439,37 @@ pub mod types {
             value.parse()
         }
     }
-    ///`Group`
+    ///Group Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Group {
-        ///Group ID
-        pub id: ::std::string::String,
-        ///How the group was issued (api, integration, jwt)
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub children: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub children_obj: ::std::option::Option<::std::vec::Vec<RelatedGroup>>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub inherited_roles_obj: ::std::option::Option<::std::vec::Vec<Role>>,
+        ///Users added to this group will be superusers.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub issued: ::std::option::Option<GroupIssued>,
-        ///Group Name identifier
+        pub is_superuser: ::std::option::Option<bool>,
         pub name: ::std::string::String,
-        ///List of peers object
-        pub peers: ::std::vec::Vec<PeerMinimum>,
-        ///Count of peers associated to the group
-        pub peers_count: i64,
-        pub resources: ::std::vec::Vec<Resource>,
-        ///Count of resources associated to the group
-        pub resources_count: i64,
+        pub num_pk: i64,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub parents_obj: ::std::option::Option<::std::vec::Vec<RelatedGroup>>,
+        pub pk: ::uuid::Uuid,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        pub roles_obj: ::std::vec::Vec<Role>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub users_obj: ::std::option::Option<::std::vec::Vec<PartialUser>>,
     }
     impl Group {
         pub fn builder() -> builder::Group {
             Default::default()
-        }
-    }
-    ///How the group was issued (api, integration, jwt)
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum GroupIssued {
-        #[serde(rename = "api")]
-        Api,
-        #[serde(rename = "integration")]
-        Integration,
-        #[serde(rename = "jwt")]
-        Jwt,
-    }
-    impl ::std::fmt::Display for GroupIssued {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Api => f.write_str("api"),
-                Self::Integration => f.write_str("integration"),
-                Self::Jwt => f.write_str("jwt"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for GroupIssued {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "api" => Ok(Self::Api),
-                "integration" => Ok(Self::Integration),
-                "jwt" => Ok(Self::Jwt),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for GroupIssued {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for GroupIssued {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`GroupMinimum`
@@ -2600,20 +2551,79 @@ pub mod types {
             value.parse()
         }
     }
-    ///`GroupRequest`
+    ///Group Serializer
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct GroupRequest {
-        ///Group name identifier
-        pub name: ::std::string::String,
-        ///List of peers ids
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Users added to this group will be superusers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: GroupRequestName,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub peers: ::std::vec::Vec<::std::string::String>,
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub resources: ::std::vec::Vec<Resource>,
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<i64>,
     }
     impl GroupRequest {
         pub fn builder() -> builder::GroupRequest {
             Default::default()
+        }
+    }
+    ///`GroupRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct GroupRequestName(::std::string::String);
+    impl ::std::ops::Deref for GroupRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GroupRequestName> for ::std::string::String {
+        fn from(value: GroupRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GroupRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GroupRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///The state of one health check
@@ -3218,6 +3228,104 @@ pub mod types {
     }
     impl NetbirdError {
         pub fn builder() -> builder::NetbirdError {
+            Default::default()
+        }
+    }
+    ///`NetbirdGroup`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NetbirdGroup {
+        ///Group ID
+        pub id: ::std::string::String,
+        ///How the group was issued (api, integration, jwt)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<NetbirdGroupIssued>,
+        ///Group Name identifier
+        pub name: ::std::string::String,
+        ///List of peers object
+        pub peers: ::std::vec::Vec<PeerMinimum>,
+        ///Count of peers associated to the group
+        pub peers_count: i64,
+        pub resources: ::std::vec::Vec<Resource>,
+        ///Count of resources associated to the group
+        pub resources_count: i64,
+    }
+    impl NetbirdGroup {
+        pub fn builder() -> builder::NetbirdGroup {
+            Default::default()
+        }
+    }
+    ///How the group was issued (api, integration, jwt)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NetbirdGroupIssued {
+        #[serde(rename = "api")]
+        Api,
+        #[serde(rename = "integration")]
+        Integration,
+        #[serde(rename = "jwt")]
+        Jwt,
+    }
+    impl ::std::fmt::Display for NetbirdGroupIssued {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Api => f.write_str("api"),
+                Self::Integration => f.write_str("integration"),
+                Self::Jwt => f.write_str("jwt"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NetbirdGroupIssued {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "api" => Ok(Self::Api),
+                "integration" => Ok(Self::Integration),
+                "jwt" => Ok(Self::Jwt),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NetbirdGroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NetbirdGroupIssued {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`NetbirdGroupRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NetbirdGroupRequest {
+        ///Group name identifier
+        pub name: ::std::string::String,
+        ///List of peers ids
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub resources: ::std::vec::Vec<Resource>,
+    }
+    impl NetbirdGroupRequest {
+        pub fn builder() -> builder::NetbirdGroupRequest {
             Default::default()
         }
     }
@@ -4386,6 +4494,18 @@ pub mod types {
             Default::default()
         }
     }
+    ///`PaginatedGroupList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedGroupList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<Group>,
+    }
+    impl PaginatedGroupList {
+        pub fn builder() -> builder::PaginatedGroupList {
+            Default::default()
+        }
+    }
     ///`PaginatedOAuth2ProviderList`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PaginatedOAuth2ProviderList {
@@ -4502,6 +4622,84 @@ pub mod types {
     impl PartialGroup {
         pub fn builder() -> builder::PartialGroup {
             Default::default()
+        }
+    }
+    ///Partial User Serializer, does not include child relations.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PartialUser {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub email: ::std::option::Option<EmailAddress>,
+        ///Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_login: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///User's display name.
+        pub name: ::std::string::String,
+        pub pk: i64,
+        pub uid: ::std::string::String,
+        ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+        pub username: PartialUserUsername,
+    }
+    impl PartialUser {
+        pub fn builder() -> builder::PartialUser {
+            Default::default()
+        }
+    }
+    ///Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PartialUserUsername(::std::string::String);
+    impl ::std::ops::Deref for PartialUserUsername {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PartialUserUsername> for ::std::string::String {
+        fn from(value: PartialUserUsername) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PartialUserUsername {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 150usize {
+                return Err("longer than 150 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PartialUserUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PartialUserUsername {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PartialUserUsername {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///Password challenge UI fields
@@ -4851,6 +5049,215 @@ pub mod types {
         }
     }
     impl<'de> ::serde::Deserialize<'de> for PatchedApplicationRequestSlug {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///CertificateKeyPair Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedCertificateKeyPairRequest {
+        ///PEM-encoded Certificate data
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub certificate_data: ::std::option::Option<
+            PatchedCertificateKeyPairRequestCertificateData,
+        >,
+        ///Optional Private Key. If this is set, you can use this keypair for encryption.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_data: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedCertificateKeyPairRequestName>,
+    }
+    impl PatchedCertificateKeyPairRequest {
+        pub fn builder() -> builder::PatchedCertificateKeyPairRequest {
+            Default::default()
+        }
+    }
+    ///PEM-encoded Certificate data
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedCertificateKeyPairRequestCertificateData(::std::string::String);
+    impl ::std::ops::Deref for PatchedCertificateKeyPairRequestCertificateData {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedCertificateKeyPairRequestCertificateData>
+    for ::std::string::String {
+        fn from(value: PatchedCertificateKeyPairRequestCertificateData) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedCertificateKeyPairRequestCertificateData {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for PatchedCertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedCertificateKeyPairRequestCertificateData {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for PatchedCertificateKeyPairRequestCertificateData {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PatchedCertificateKeyPairRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedCertificateKeyPairRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedCertificateKeyPairRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedCertificateKeyPairRequestName>
+    for ::std::string::String {
+        fn from(value: PatchedCertificateKeyPairRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedCertificateKeyPairRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedCertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for PatchedCertificateKeyPairRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedCertificateKeyPairRequestName {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///Group Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PatchedGroupRequest {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///Users added to this group will be superusers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<PatchedGroupRequestName>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub roles: ::std::vec::Vec<::uuid::Uuid>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub users: ::std::vec::Vec<i64>,
+    }
+    impl PatchedGroupRequest {
+        pub fn builder() -> builder::PatchedGroupRequest {
+            Default::default()
+        }
+    }
+    ///`PatchedGroupRequestName`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct PatchedGroupRequestName(::std::string::String);
+    impl ::std::ops::Deref for PatchedGroupRequestName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PatchedGroupRequestName> for ::std::string::String {
+        fn from(value: PatchedGroupRequestName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for PatchedGroupRequestName {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PatchedGroupRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PatchedGroupRequestName {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PatchedGroupRequestName {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
             D: ::serde::Deserializer<'de>,
@@ -6383,6 +6790,23 @@ pub mod types {
             value.parse()
         }
     }
+    ///Stripped down group serializer to show relevant children/parents for groups
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RelatedGroup {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub attributes: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub group_uuid: ::uuid::Uuid,
+        ///Users added to this group will be superusers.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub is_superuser: ::std::option::Option<bool>,
+        pub name: ::std::string::String,
+        pub pk: ::uuid::Uuid,
+    }
+    impl RelatedGroup {
+        pub fn builder() -> builder::RelatedGroup {
+            Default::default()
+        }
+    }
     ///`Resource`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Resource {
@@ -6803,6 +7227,9 @@ pub mod types {
         pub access_tokens: ::std::vec::Vec<SeedOAuth2Token>,
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub applications: ::std::vec::Vec<SeedApplication>,
+        ///Groups. A user's `groups` also name groups, by pk or else by name, so a group only users name needs no entry here; the export lists here only the groups without members.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedAuthentikGroup>,
         ///Certificate-key pairs for providers' `signing_key`; a store without any gets an RS256 and an ES256 one at start-up (docs/oauth2-provider.md).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub key_pairs: ::std::vec::Vec<SeedKeyPair>,
@@ -6823,7 +7250,7 @@ pub mod types {
             Default::default()
         }
     }
-    ///A group a seeded user belongs to (authentik's `PartialGroup`)
+    ///An authentik group, listed or one a seeded user belongs to (a user's group is the listed one with its pk, else the one with its name, else a new one)
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SeedAuthentikGroup {
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -6834,6 +7261,9 @@ pub mod types {
         pub name: ::std::string::String,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub num_pk: ::std::option::Option<i64>,
+        ///The pks of its parent groups
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub parents: ::std::vec::Vec<::uuid::Uuid>,
         ///Random when absent
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub pk: ::std::option::Option<::uuid::Uuid>,
@@ -8539,6 +8969,16 @@ and, if this user is being impersonated, the original user in the `original` pro
             Default::default()
         }
     }
+    ///Account adding/removing operations
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserAccountRequest {
+        pub pk: i64,
+    }
+    impl UserAccountRequest {
+        pub fn builder() -> builder::UserAccountRequest {
+            Default::default()
+        }
+    }
     ///`UserCreateRequest`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct UserCreateRequest {
@@ -8558,6 +8998,71 @@ and, if this user is being impersonated, the original user in the `original` pro
     impl UserCreateRequest {
         pub fn builder() -> builder::UserCreateRequest {
             Default::default()
+        }
+    }
+    ///Payload to set a users' password directly
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct UserPasswordSetRequest {
+        pub password: UserPasswordSetRequestPassword,
+    }
+    impl UserPasswordSetRequest {
+        pub fn builder() -> builder::UserPasswordSetRequest {
+            Default::default()
+        }
+    }
+    ///`UserPasswordSetRequestPassword`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UserPasswordSetRequestPassword(::std::string::String);
+    impl ::std::ops::Deref for UserPasswordSetRequestPassword {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UserPasswordSetRequestPassword> for ::std::string::String {
+        fn from(value: UserPasswordSetRequestPassword) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UserPasswordSetRequestPassword {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UserPasswordSetRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UserPasswordSetRequestPassword {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UserPasswordSetRequestPassword {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     ///`UserPermissions`
@@ -14327,58 +14832,139 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct Group {
-            id: ::std::result::Result<::std::string::String, ::std::string::String>,
-            issued: ::std::result::Result<
-                ::std::option::Option<super::GroupIssued>,
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            children: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            children_obj: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::RelatedGroup>>,
+                ::std::string::String,
+            >,
+            inherited_roles_obj: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::Role>>,
+                ::std::string::String,
+            >,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            peers: ::std::result::Result<
-                ::std::vec::Vec<super::PeerMinimum>,
+            num_pk: ::std::result::Result<i64, ::std::string::String>,
+            parents: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
                 ::std::string::String,
             >,
-            peers_count: ::std::result::Result<i64, ::std::string::String>,
-            resources: ::std::result::Result<
-                ::std::vec::Vec<super::Resource>,
+            parents_obj: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::RelatedGroup>>,
                 ::std::string::String,
             >,
-            resources_count: ::std::result::Result<i64, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            roles: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            roles_obj: ::std::result::Result<
+                ::std::vec::Vec<super::Role>,
+                ::std::string::String,
+            >,
+            users: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+            users_obj: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::PartialUser>>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for Group {
             fn default() -> Self {
                 Self {
-                    id: Err("no value supplied for id".to_string()),
-                    issued: Ok(Default::default()),
-                    name: Err("no value supplied for name".to_string()),
-                    peers: Err("no value supplied for peers".to_string()),
-                    peers_count: Err("no value supplied for peers_count".to_string()),
-                    resources: Err("no value supplied for resources".to_string()),
-                    resources_count: Err(
-                        "no value supplied for resources_count".to_string(),
+                    attributes: Ok(Default::default()),
+                    children: Err("no value supplied for children".to_string()),
+                    children_obj: Err("no value supplied for children_obj".to_string()),
+                    inherited_roles_obj: Err(
+                        "no value supplied for inherited_roles_obj".to_string(),
                     ),
+                    is_superuser: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    num_pk: Err("no value supplied for num_pk".to_string()),
+                    parents: Ok(Default::default()),
+                    parents_obj: Err("no value supplied for parents_obj".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    roles: Ok(Default::default()),
+                    roles_obj: Err("no value supplied for roles_obj".to_string()),
+                    users: Ok(Default::default()),
+                    users_obj: Err("no value supplied for users_obj".to_string()),
                 }
             }
         }
         impl Group {
-            pub fn id<T>(mut self, value: T) -> Self
+            pub fn attributes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.id = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for id: {e}"));
-                self
-            }
-            pub fn issued<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<super::GroupIssued>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.issued = value
+                self.attributes = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for issued: {e}")
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn children<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.children = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for children: {e}")
+                    });
+                self
+            }
+            pub fn children_obj<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::RelatedGroup>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.children_obj = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for children_obj: {e}")
+                    });
+                self
+            }
+            pub fn inherited_roles_obj<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::Role>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inherited_roles_obj = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for inherited_roles_obj: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
                     });
                 self
             }
@@ -14394,53 +14980,101 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
-            pub fn peers<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::PeerMinimum>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.peers = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for peers: {e}")
-                    });
-                self
-            }
-            pub fn peers_count<T>(mut self, value: T) -> Self
+            pub fn num_pk<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.peers_count = value
+                self.num_pk = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for peers_count: {e}")
+                        format!("error converting supplied value for num_pk: {e}")
                     });
                 self
             }
-            pub fn resources<T>(mut self, value: T) -> Self
+            pub fn parents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Resource>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resources = value
+                self.parents = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for resources: {e}")
+                        format!("error converting supplied value for parents: {e}")
                     });
                 self
             }
-            pub fn resources_count<T>(mut self, value: T) -> Self
+            pub fn parents_obj<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<i64>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::RelatedGroup>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
-                self.resources_count = value
+                self.parents_obj = value
                     .try_into()
                     .map_err(|e| {
-                        format!(
-                            "error converting supplied value for resources_count: {e}"
-                        )
+                        format!("error converting supplied value for parents_obj: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn roles<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.roles = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for roles: {e}")
+                    });
+                self
+            }
+            pub fn roles_obj<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Role>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.roles_obj = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for roles_obj: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+            pub fn users_obj<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::PartialUser>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users_obj = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users_obj: {e}")
                     });
                 self
             }
@@ -14451,26 +15085,40 @@ and, if this user is being impersonated, the original user in the `original` pro
                 value: Group,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
-                    id: value.id?,
-                    issued: value.issued?,
+                    attributes: value.attributes?,
+                    children: value.children?,
+                    children_obj: value.children_obj?,
+                    inherited_roles_obj: value.inherited_roles_obj?,
+                    is_superuser: value.is_superuser?,
                     name: value.name?,
-                    peers: value.peers?,
-                    peers_count: value.peers_count?,
-                    resources: value.resources?,
-                    resources_count: value.resources_count?,
+                    num_pk: value.num_pk?,
+                    parents: value.parents?,
+                    parents_obj: value.parents_obj?,
+                    pk: value.pk?,
+                    roles: value.roles?,
+                    roles_obj: value.roles_obj?,
+                    users: value.users?,
+                    users_obj: value.users_obj?,
                 })
             }
         }
         impl ::std::convert::From<super::Group> for Group {
             fn from(value: super::Group) -> Self {
                 Self {
-                    id: Ok(value.id),
-                    issued: Ok(value.issued),
+                    attributes: Ok(value.attributes),
+                    children: Ok(value.children),
+                    children_obj: Ok(value.children_obj),
+                    inherited_roles_obj: Ok(value.inherited_roles_obj),
+                    is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
-                    peers: Ok(value.peers),
-                    peers_count: Ok(value.peers_count),
-                    resources: Ok(value.resources),
-                    resources_count: Ok(value.resources_count),
+                    num_pk: Ok(value.num_pk),
+                    parents: Ok(value.parents),
+                    parents_obj: Ok(value.parents_obj),
+                    pk: Ok(value.pk),
+                    roles: Ok(value.roles),
+                    roles_obj: Ok(value.roles_obj),
+                    users: Ok(value.users),
+                    users_obj: Ok(value.users_obj),
                 }
             }
         }
@@ -14589,29 +15237,67 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct GroupRequest {
-            name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            peers: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
             >,
-            resources: ::std::result::Result<
-                ::std::vec::Vec<super::Resource>,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
+            name: ::std::result::Result<super::GroupRequestName, ::std::string::String>,
+            parents: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            roles: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            users: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
         }
         impl ::std::default::Default for GroupRequest {
             fn default() -> Self {
                 Self {
+                    attributes: Ok(Default::default()),
+                    is_superuser: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
-                    peers: Ok(Default::default()),
-                    resources: Ok(Default::default()),
+                    parents: Ok(Default::default()),
+                    roles: Ok(Default::default()),
+                    users: Ok(Default::default()),
                 }
             }
         }
         impl GroupRequest {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<super::GroupRequestName>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
@@ -14621,27 +15307,39 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
-            pub fn peers<T>(mut self, value: T) -> Self
+            pub fn parents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.peers = value
+                self.parents = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for peers: {e}")
+                        format!("error converting supplied value for parents: {e}")
                     });
                 self
             }
-            pub fn resources<T>(mut self, value: T) -> Self
+            pub fn roles<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Resource>>,
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
                 T::Error: ::std::fmt::Display,
             {
-                self.resources = value
+                self.roles = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for resources: {e}")
+                        format!("error converting supplied value for roles: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
                     });
                 self
             }
@@ -14652,18 +15350,24 @@ and, if this user is being impersonated, the original user in the `original` pro
                 value: GroupRequest,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    attributes: value.attributes?,
+                    is_superuser: value.is_superuser?,
                     name: value.name?,
-                    peers: value.peers?,
-                    resources: value.resources?,
+                    parents: value.parents?,
+                    roles: value.roles?,
+                    users: value.users?,
                 })
             }
         }
         impl ::std::convert::From<super::GroupRequest> for GroupRequest {
             fn from(value: super::GroupRequest) -> Self {
                 Self {
+                    attributes: Ok(value.attributes),
+                    is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
-                    peers: Ok(value.peers),
-                    resources: Ok(value.resources),
+                    parents: Ok(value.parents),
+                    roles: Ok(value.roles),
+                    users: Ok(value.users),
                 }
             }
         }
@@ -15764,6 +16468,238 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     code: Ok(value.code),
                     message: Ok(value.message),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NetbirdGroup {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            issued: ::std::result::Result<
+                ::std::option::Option<super::NetbirdGroupIssued>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<super::PeerMinimum>,
+                ::std::string::String,
+            >,
+            peers_count: ::std::result::Result<i64, ::std::string::String>,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::Resource>,
+                ::std::string::String,
+            >,
+            resources_count: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for NetbirdGroup {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    issued: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    peers: Err("no value supplied for peers".to_string()),
+                    peers_count: Err("no value supplied for peers_count".to_string()),
+                    resources: Err("no value supplied for resources".to_string()),
+                    resources_count: Err(
+                        "no value supplied for resources_count".to_string(),
+                    ),
+                }
+            }
+        }
+        impl NetbirdGroup {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn issued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::NetbirdGroupIssued>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issued = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issued: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::PeerMinimum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn peers_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers_count: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Resource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+            pub fn resources_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for resources_count: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NetbirdGroup> for super::NetbirdGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NetbirdGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    issued: value.issued?,
+                    name: value.name?,
+                    peers: value.peers?,
+                    peers_count: value.peers_count?,
+                    resources: value.resources?,
+                    resources_count: value.resources_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NetbirdGroup> for NetbirdGroup {
+            fn from(value: super::NetbirdGroup) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    issued: Ok(value.issued),
+                    name: Ok(value.name),
+                    peers: Ok(value.peers),
+                    peers_count: Ok(value.peers_count),
+                    resources: Ok(value.resources),
+                    resources_count: Ok(value.resources_count),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NetbirdGroupRequest {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::Resource>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for NetbirdGroupRequest {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    peers: Ok(Default::default()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl NetbirdGroupRequest {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Resource>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NetbirdGroupRequest>
+        for super::NetbirdGroupRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NetbirdGroupRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    peers: value.peers?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NetbirdGroupRequest> for NetbirdGroupRequest {
+            fn from(value: super::NetbirdGroupRequest) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    peers: Ok(value.peers),
+                    resources: Ok(value.resources),
                 }
             }
         }
@@ -19472,6 +20408,86 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PaginatedGroupList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::Group>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedGroupList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedGroupList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Group>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedGroupList> for super::PaginatedGroupList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedGroupList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedGroupList> for PaginatedGroupList {
+            fn from(value: super::PaginatedGroupList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PaginatedOAuth2ProviderList {
             autocomplete: ::std::result::Result<
                 super::Autocomplete,
@@ -20292,6 +21308,177 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PartialUser {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            email: ::std::result::Result<
+                ::std::option::Option<super::EmailAddress>,
+                ::std::string::String,
+            >,
+            is_active: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<i64, ::std::string::String>,
+            uid: ::std::result::Result<::std::string::String, ::std::string::String>,
+            username: ::std::result::Result<
+                super::PartialUserUsername,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PartialUser {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    email: Ok(Default::default()),
+                    is_active: Ok(Default::default()),
+                    last_login: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                    uid: Err("no value supplied for uid".to_string()),
+                    username: Err("no value supplied for username".to_string()),
+                }
+            }
+        }
+        impl PartialUser {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn email<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EmailAddress>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.email = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for email: {e}")
+                    });
+                self
+            }
+            pub fn is_active<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_active = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_active: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+            pub fn uid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uid: {e}")
+                    });
+                self
+            }
+            pub fn username<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PartialUserUsername>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.username = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for username: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PartialUser> for super::PartialUser {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PartialUser,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    email: value.email?,
+                    is_active: value.is_active?,
+                    last_login: value.last_login?,
+                    name: value.name?,
+                    pk: value.pk?,
+                    uid: value.uid?,
+                    username: value.username?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PartialUser> for PartialUser {
+            fn from(value: super::PartialUser) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    email: Ok(value.email),
+                    is_active: Ok(value.is_active),
+                    last_login: Ok(value.last_login),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                    uid: Ok(value.uid),
+                    username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PasswordChallenge {
             allow_show_password: ::std::result::Result<bool, ::std::string::String>,
             component: ::std::result::Result<
@@ -20806,6 +21993,243 @@ and, if this user is being impersonated, the original user in the `original` pro
                     policy_engine_mode: Ok(value.policy_engine_mode),
                     provider: Ok(value.provider),
                     slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedCertificateKeyPairRequest {
+            certificate_data: ::std::result::Result<
+                ::std::option::Option<
+                    super::PatchedCertificateKeyPairRequestCertificateData,
+                >,
+                ::std::string::String,
+            >,
+            key_data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedCertificateKeyPairRequestName>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PatchedCertificateKeyPairRequest {
+            fn default() -> Self {
+                Self {
+                    certificate_data: Ok(Default::default()),
+                    key_data: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedCertificateKeyPairRequest {
+            pub fn certificate_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        super::PatchedCertificateKeyPairRequestCertificateData,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.certificate_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for certificate_data: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn key_data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_data: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedCertificateKeyPairRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedCertificateKeyPairRequest>
+        for super::PatchedCertificateKeyPairRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedCertificateKeyPairRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    certificate_data: value.certificate_data?,
+                    key_data: value.key_data?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedCertificateKeyPairRequest>
+        for PatchedCertificateKeyPairRequest {
+            fn from(value: super::PatchedCertificateKeyPairRequest) -> Self {
+                Self {
+                    certificate_data: Ok(value.certificate_data),
+                    key_data: Ok(value.key_data),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PatchedGroupRequest {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<super::PatchedGroupRequestName>,
+                ::std::string::String,
+            >,
+            parents: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            roles: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+            users: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+        }
+        impl ::std::default::Default for PatchedGroupRequest {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    is_superuser: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    parents: Ok(Default::default()),
+                    roles: Ok(Default::default()),
+                    users: Ok(Default::default()),
+                }
+            }
+        }
+        impl PatchedGroupRequest {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::PatchedGroupRequestName>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn parents<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parents = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for parents: {e}")
+                    });
+                self
+            }
+            pub fn roles<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.roles = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for roles: {e}")
+                    });
+                self
+            }
+            pub fn users<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.users = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for users: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PatchedGroupRequest>
+        for super::PatchedGroupRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PatchedGroupRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    is_superuser: value.is_superuser?,
+                    name: value.name?,
+                    parents: value.parents?,
+                    roles: value.roles?,
+                    users: value.users?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PatchedGroupRequest> for PatchedGroupRequest {
+            fn from(value: super::PatchedGroupRequest) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    is_superuser: Ok(value.is_superuser),
+                    name: Ok(value.name),
+                    parents: Ok(value.parents),
+                    roles: Ok(value.roles),
+                    users: Ok(value.users),
                 }
             }
         }
@@ -24688,6 +26112,118 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct RelatedGroup {
+            attributes: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            group_uuid: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+            is_superuser: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            pk: ::std::result::Result<::uuid::Uuid, ::std::string::String>,
+        }
+        impl ::std::default::Default for RelatedGroup {
+            fn default() -> Self {
+                Self {
+                    attributes: Ok(Default::default()),
+                    group_uuid: Err("no value supplied for group_uuid".to_string()),
+                    is_superuser: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    pk: Err("no value supplied for pk".to_string()),
+                }
+            }
+        }
+        impl RelatedGroup {
+            pub fn attributes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attributes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attributes: {e}")
+                    });
+                self
+            }
+            pub fn group_uuid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.group_uuid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for group_uuid: {e}")
+                    });
+                self
+            }
+            pub fn is_superuser<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_superuser = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_superuser: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::uuid::Uuid>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RelatedGroup> for super::RelatedGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RelatedGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attributes: value.attributes?,
+                    group_uuid: value.group_uuid?,
+                    is_superuser: value.is_superuser?,
+                    name: value.name?,
+                    pk: value.pk?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RelatedGroup> for RelatedGroup {
+            fn from(value: super::RelatedGroup) -> Self {
+                Self {
+                    attributes: Ok(value.attributes),
+                    group_uuid: Ok(value.group_uuid),
+                    is_superuser: Ok(value.is_superuser),
+                    name: Ok(value.name),
+                    pk: Ok(value.pk),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Resource {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             type_: ::std::result::Result<super::ResourceType, ::std::string::String>,
@@ -25588,6 +27124,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::vec::Vec<super::SeedApplication>,
                 ::std::string::String,
             >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::SeedAuthentikGroup>,
+                ::std::string::String,
+            >,
             key_pairs: ::std::result::Result<
                 ::std::vec::Vec<super::SeedKeyPair>,
                 ::std::string::String,
@@ -25618,6 +27158,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     access_tokens: Ok(Default::default()),
                     applications: Ok(Default::default()),
+                    groups: Ok(Default::default()),
                     key_pairs: Ok(Default::default()),
                     providers: Ok(Default::default()),
                     refresh_tokens: Ok(Default::default()),
@@ -25649,6 +27190,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for applications: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedAuthentikGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
                     });
                 self
             }
@@ -25737,6 +27290,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Ok(Self {
                     access_tokens: value.access_tokens?,
                     applications: value.applications?,
+                    groups: value.groups?,
                     key_pairs: value.key_pairs?,
                     providers: value.providers?,
                     refresh_tokens: value.refresh_tokens?,
@@ -25751,6 +27305,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     access_tokens: Ok(value.access_tokens),
                     applications: Ok(value.applications),
+                    groups: Ok(value.groups),
                     key_pairs: Ok(value.key_pairs),
                     providers: Ok(value.providers),
                     refresh_tokens: Ok(value.refresh_tokens),
@@ -25775,6 +27330,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<i64>,
                 ::std::string::String,
             >,
+            parents: ::std::result::Result<
+                ::std::vec::Vec<::uuid::Uuid>,
+                ::std::string::String,
+            >,
             pk: ::std::result::Result<
                 ::std::option::Option<::uuid::Uuid>,
                 ::std::string::String,
@@ -25787,6 +27346,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_superuser: Ok(Default::default()),
                     name: Err("no value supplied for name".to_string()),
                     num_pk: Ok(Default::default()),
+                    parents: Ok(Default::default()),
                     pk: Ok(Default::default()),
                 }
             }
@@ -25842,6 +27402,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn parents<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.parents = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for parents: {e}")
+                    });
+                self
+            }
             pub fn pk<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
@@ -25863,6 +27435,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_superuser: value.is_superuser?,
                     name: value.name?,
                     num_pk: value.num_pk?,
+                    parents: value.parents?,
                     pk: value.pk?,
                 })
             }
@@ -25874,6 +27447,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
                     num_pk: Ok(value.num_pk),
+                    parents: Ok(value.parents),
                     pk: Ok(value.pk),
                 }
             }
@@ -31666,6 +33240,42 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UserAccountRequest {
+            pk: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for UserAccountRequest {
+            fn default() -> Self {
+                Self {
+                    pk: Err("no value supplied for pk".to_string()),
+                }
+            }
+        }
+        impl UserAccountRequest {
+            pub fn pk<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pk = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for pk: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserAccountRequest> for super::UserAccountRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserAccountRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { pk: value.pk? })
+            }
+        }
+        impl ::std::convert::From<super::UserAccountRequest> for UserAccountRequest {
+            fn from(value: super::UserAccountRequest) -> Self {
+                Self { pk: Ok(value.pk) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UserCreateRequest {
             auto_groups: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
@@ -31781,6 +33391,51 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_service_user: Ok(value.is_service_user),
                     name: Ok(value.name),
                     role: Ok(value.role),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UserPasswordSetRequest {
+            password: ::std::result::Result<
+                super::UserPasswordSetRequestPassword,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UserPasswordSetRequest {
+            fn default() -> Self {
+                Self {
+                    password: Err("no value supplied for password".to_string()),
+                }
+            }
+        }
+        impl UserPasswordSetRequest {
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::UserPasswordSetRequestPassword>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UserPasswordSetRequest>
+        for super::UserPasswordSetRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UserPasswordSetRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { password: value.password? })
+            }
+        }
+        impl ::std::convert::From<super::UserPasswordSetRequest>
+        for UserPasswordSetRequest {
+            fn from(value: super::UserPasswordSetRequest) -> Self {
+                Self {
+                    password: Ok(value.password),
                 }
             }
         }
@@ -33665,6 +35320,166 @@ let response = client.core_applications_partial_update()
     ) -> builder::CoreApplicationsPartialUpdate<'_> {
         builder::CoreApplicationsPartialUpdate::new(self)
     }
+    /**Group Viewset
+
+Sends a `GET` request to `/api/v3/core/groups/`
+
+Arguments:
+- `attributes`: Attributes
+- `include_children`
+- `include_inherited_roles`
+- `include_parents`
+- `include_users`
+- `is_superuser`
+- `members_by_pk`
+- `members_by_username`: Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+- `name`
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+```ignore
+let response = client.core_groups_list()
+    .attributes(attributes)
+    .include_children(include_children)
+    .include_inherited_roles(include_inherited_roles)
+    .include_parents(include_parents)
+    .include_users(include_users)
+    .is_superuser(is_superuser)
+    .members_by_pk(members_by_pk)
+    .members_by_username(members_by_username)
+    .name(name)
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_list(&self) -> builder::CoreGroupsList<'_> {
+        builder::CoreGroupsList::new(self)
+    }
+    /**Group Viewset
+
+Sends a `POST` request to `/api/v3/core/groups/`
+
+```ignore
+let response = client.core_groups_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_create(&self) -> builder::CoreGroupsCreate<'_> {
+        builder::CoreGroupsCreate::new(self)
+    }
+    /**Group Viewset
+
+Sends a `GET` request to `/api/v3/core/groups/{group_uuid}/`
+
+Arguments:
+- `group_uuid`: A UUID string identifying this Group.
+- `include_children`
+- `include_inherited_roles`
+- `include_parents`
+- `include_users`
+```ignore
+let response = client.core_groups_retrieve()
+    .group_uuid(group_uuid)
+    .include_children(include_children)
+    .include_inherited_roles(include_inherited_roles)
+    .include_parents(include_parents)
+    .include_users(include_users)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_retrieve(&self) -> builder::CoreGroupsRetrieve<'_> {
+        builder::CoreGroupsRetrieve::new(self)
+    }
+    /**Group Viewset
+
+Sends a `PUT` request to `/api/v3/core/groups/{group_uuid}/`
+
+Arguments:
+- `group_uuid`: A UUID string identifying this Group.
+- `body`
+```ignore
+let response = client.core_groups_update()
+    .group_uuid(group_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_update(&self) -> builder::CoreGroupsUpdate<'_> {
+        builder::CoreGroupsUpdate::new(self)
+    }
+    /**Group Viewset
+
+Sends a `DELETE` request to `/api/v3/core/groups/{group_uuid}/`
+
+Arguments:
+- `group_uuid`: A UUID string identifying this Group.
+```ignore
+let response = client.core_groups_destroy()
+    .group_uuid(group_uuid)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_destroy(&self) -> builder::CoreGroupsDestroy<'_> {
+        builder::CoreGroupsDestroy::new(self)
+    }
+    /**Group Viewset
+
+Sends a `PATCH` request to `/api/v3/core/groups/{group_uuid}/`
+
+Arguments:
+- `group_uuid`: A UUID string identifying this Group.
+- `body`
+```ignore
+let response = client.core_groups_partial_update()
+    .group_uuid(group_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_partial_update(&self) -> builder::CoreGroupsPartialUpdate<'_> {
+        builder::CoreGroupsPartialUpdate::new(self)
+    }
+    /**Add user to group
+
+Sends a `POST` request to `/api/v3/core/groups/{group_uuid}/add_user/`
+
+Arguments:
+- `group_uuid`: A UUID string identifying this Group.
+- `body`
+```ignore
+let response = client.core_groups_add_user_create()
+    .group_uuid(group_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_add_user_create(&self) -> builder::CoreGroupsAddUserCreate<'_> {
+        builder::CoreGroupsAddUserCreate::new(self)
+    }
+    /**Remove user from group
+
+Sends a `POST` request to `/api/v3/core/groups/{group_uuid}/remove_user/`
+
+Arguments:
+- `group_uuid`: A UUID string identifying this Group.
+- `body`
+```ignore
+let response = client.core_groups_remove_user_create()
+    .group_uuid(group_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_groups_remove_user_create(
+        &self,
+    ) -> builder::CoreGroupsRemoveUserCreate<'_> {
+        builder::CoreGroupsRemoveUserCreate::new(self)
+    }
     /**Token Viewset
 
 Sends a `GET` request to `/api/v3/core/tokens/`
@@ -33987,6 +35802,25 @@ let response = client.core_users_partial_update()
     pub fn core_users_partial_update(&self) -> builder::CoreUsersPartialUpdate<'_> {
         builder::CoreUsersPartialUpdate::new(self)
     }
+    /**Set password for user
+
+Sends a `POST` request to `/api/v3/core/users/{id}/set_password/`
+
+Arguments:
+- `id`: A unique integer value identifying this User.
+- `body`
+```ignore
+let response = client.core_users_set_password_create()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn core_users_set_password_create(
+        &self,
+    ) -> builder::CoreUsersSetPasswordCreate<'_> {
+        builder::CoreUsersSetPasswordCreate::new(self)
+    }
     /**CertificateKeyPair Viewset
 
 Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/`
@@ -34067,6 +35901,25 @@ let response = client.crypto_certificatekeypairs_retrieve()
     }
     /**CertificateKeyPair Viewset
 
+Sends a `PUT` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `body`
+```ignore
+let response = client.crypto_certificatekeypairs_update()
+    .kp_uuid(kp_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_update(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsUpdate<'_> {
+        builder::CryptoCertificatekeypairsUpdate::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
 Sends a `DELETE` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
 
 Arguments:
@@ -34081,6 +35934,42 @@ let response = client.crypto_certificatekeypairs_destroy()
         &self,
     ) -> builder::CryptoCertificatekeypairsDestroy<'_> {
         builder::CryptoCertificatekeypairsDestroy::new(self)
+    }
+    /**CertificateKeyPair Viewset
+
+Sends a `PATCH` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+- `body`
+```ignore
+let response = client.crypto_certificatekeypairs_partial_update()
+    .kp_uuid(kp_uuid)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_partial_update(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsPartialUpdate<'_> {
+        builder::CryptoCertificatekeypairsPartialUpdate::new(self)
+    }
+    /**Get a list of all objects that use this object
+
+Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/used_by/`
+
+Arguments:
+- `kp_uuid`: A UUID string identifying this Certificate-Key Pair.
+```ignore
+let response = client.crypto_certificatekeypairs_used_by_list()
+    .kp_uuid(kp_uuid)
+    .send()
+    .await;
+```*/
+    pub fn crypto_certificatekeypairs_used_by_list(
+        &self,
+    ) -> builder::CryptoCertificatekeypairsUsedByList<'_> {
+        builder::CryptoCertificatekeypairsUsedByList::new(self)
     }
     /**Return certificate-key pairs certificate and log access
 
@@ -34521,6 +36410,36 @@ let response = client.providers_all_list()
 ```*/
     pub fn providers_all_list(&self) -> builder::ProvidersAllList<'_> {
         builder::ProvidersAllList::new(self)
+    }
+    /**Provider Viewset
+
+Sends a `GET` request to `/api/v3/providers/all/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this provider.
+```ignore
+let response = client.providers_all_retrieve()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn providers_all_retrieve(&self) -> builder::ProvidersAllRetrieve<'_> {
+        builder::ProvidersAllRetrieve::new(self)
+    }
+    /**Provider Viewset
+
+Sends a `DELETE` request to `/api/v3/providers/all/{id}/`
+
+Arguments:
+- `id`: A unique integer value identifying this provider.
+```ignore
+let response = client.providers_all_destroy()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn providers_all_destroy(&self) -> builder::ProvidersAllDestroy<'_> {
+        builder::ProvidersAllDestroy::new(self)
     }
     /**OAuth2Provider Viewset
 
@@ -36391,7 +38310,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<
-            ResponseValue<::std::vec::Vec<types::Group>>,
+            ResponseValue<::std::vec::Vec<types::NetbirdGroup>>,
             Error<types::NetbirdError>,
         > {
             let Self { client, name } = self;
@@ -36470,7 +38389,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct NetbirdGroupsCreate<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::GroupRequest, String>,
+        body: Result<types::builder::NetbirdGroupRequest, String>,
     }
     impl<'a> NetbirdGroupsCreate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -36481,22 +38400,24 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::GroupRequest>,
-            <V as std::convert::TryInto<types::GroupRequest>>::Error: std::fmt::Display,
+            V: std::convert::TryInto<types::NetbirdGroupRequest>,
+            <V as std::convert::TryInto<
+                types::NetbirdGroupRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!("conversion to `GroupRequest` for body failed: {}", s)
+                    format!("conversion to `NetbirdGroupRequest` for body failed: {}", s)
                 });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                types::builder::GroupRequest,
-            ) -> types::builder::GroupRequest,
+                types::builder::NetbirdGroupRequest,
+            ) -> types::builder::NetbirdGroupRequest,
         {
             self.body = self.body.map(f);
             self
@@ -36504,11 +38425,11 @@ pub mod builder {
         ///Sends a `POST` request to `/api/groups`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Group>, Error<types::NetbirdError>> {
+        ) -> Result<ResponseValue<types::NetbirdGroup>, Error<types::NetbirdError>> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
-                    types::GroupRequest::try_from(v).map_err(|e| e.to_string())
+                    types::NetbirdGroupRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/groups", client.baseurl,);
@@ -36616,7 +38537,7 @@ pub mod builder {
         ///Sends a `GET` request to `/api/groups/{groupId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Group>, Error<types::NetbirdError>> {
+        ) -> Result<ResponseValue<types::NetbirdGroup>, Error<types::NetbirdError>> {
             let Self { client, group_id } = self;
             let group_id = group_id.map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -36695,7 +38616,7 @@ pub mod builder {
     pub struct NetbirdGroupsUpdate<'a> {
         client: &'a super::Client,
         group_id: Result<::std::string::String, String>,
-        body: Result<types::builder::GroupRequest, String>,
+        body: Result<types::builder::NetbirdGroupRequest, String>,
     }
     impl<'a> NetbirdGroupsUpdate<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -36719,22 +38640,24 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::GroupRequest>,
-            <V as std::convert::TryInto<types::GroupRequest>>::Error: std::fmt::Display,
+            V: std::convert::TryInto<types::NetbirdGroupRequest>,
+            <V as std::convert::TryInto<
+                types::NetbirdGroupRequest,
+            >>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!("conversion to `GroupRequest` for body failed: {}", s)
+                    format!("conversion to `NetbirdGroupRequest` for body failed: {}", s)
                 });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                types::builder::GroupRequest,
-            ) -> types::builder::GroupRequest,
+                types::builder::NetbirdGroupRequest,
+            ) -> types::builder::NetbirdGroupRequest,
         {
             self.body = self.body.map(f);
             self
@@ -36742,12 +38665,12 @@ pub mod builder {
         ///Sends a `PUT` request to `/api/groups/{groupId}`
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::Group>, Error<types::NetbirdError>> {
+        ) -> Result<ResponseValue<types::NetbirdGroup>, Error<types::NetbirdError>> {
             let Self { client, group_id, body } = self;
             let group_id = group_id.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::GroupRequest::try_from(v).map_err(|e| e.to_string())
+                    types::NetbirdGroupRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
@@ -40017,6 +41940,1165 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::core_groups_list`]
+
+[`Client::core_groups_list`]: super::Client::core_groups_list*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsList<'a> {
+        client: &'a super::Client,
+        attributes: Result<Option<::std::string::String>, String>,
+        include_children: Result<Option<bool>, String>,
+        include_inherited_roles: Result<Option<bool>, String>,
+        include_parents: Result<Option<bool>, String>,
+        include_users: Result<Option<bool>, String>,
+        is_superuser: Result<Option<bool>, String>,
+        members_by_pk: Result<Option<i64>, String>,
+        members_by_username: Result<Option<::std::string::String>, String>,
+        name: Result<Option<::std::string::String>, String>,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> CoreGroupsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                attributes: Ok(None),
+                include_children: Ok(None),
+                include_inherited_roles: Ok(None),
+                include_parents: Ok(None),
+                include_users: Ok(None),
+                is_superuser: Ok(None),
+                members_by_pk: Ok(None),
+                members_by_username: Ok(None),
+                name: Ok(None),
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+            }
+        }
+        pub fn attributes<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.attributes = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for attributes failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn include_children<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_children = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_children failed".to_string()
+                });
+            self
+        }
+        pub fn include_inherited_roles<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_inherited_roles = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_inherited_roles failed".to_string()
+                });
+            self
+        }
+        pub fn include_parents<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_parents = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_parents failed".to_string()
+                });
+            self
+        }
+        pub fn include_users<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_users = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_users failed".to_string()
+                });
+            self
+        }
+        pub fn is_superuser<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.is_superuser = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for is_superuser failed".to_string());
+            self
+        }
+        pub fn members_by_pk<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.members_by_pk = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for members_by_pk failed".to_string());
+            self
+        }
+        pub fn members_by_username<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.members_by_username = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for members_by_username failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/groups/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedGroupList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                attributes,
+                include_children,
+                include_inherited_roles,
+                include_parents,
+                include_users,
+                is_superuser,
+                members_by_pk,
+                members_by_username,
+                name,
+                ordering,
+                page,
+                page_size,
+                search,
+            } = self;
+            let attributes = attributes.map_err(Error::InvalidRequest)?;
+            let include_children = include_children.map_err(Error::InvalidRequest)?;
+            let include_inherited_roles = include_inherited_roles
+                .map_err(Error::InvalidRequest)?;
+            let include_parents = include_parents.map_err(Error::InvalidRequest)?;
+            let include_users = include_users.map_err(Error::InvalidRequest)?;
+            let is_superuser = is_superuser.map_err(Error::InvalidRequest)?;
+            let members_by_pk = members_by_pk.map_err(Error::InvalidRequest)?;
+            let members_by_username = members_by_username
+                .map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/groups/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("attributes", &attributes))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_children",
+                        &include_children,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_inherited_roles",
+                        &include_inherited_roles,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_parents",
+                        &include_parents,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("include_users", &include_users),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("is_superuser", &is_superuser),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("members_by_pk", &members_by_pk),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "members_by_username",
+                        &members_by_username,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_create`]
+
+[`Client::core_groups_create`]: super::Client::core_groups_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::GroupRequest, String>,
+    }
+    impl<'a> CoreGroupsCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupRequest>,
+            <V as std::convert::TryInto<types::GroupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupRequest,
+            ) -> types::builder::GroupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/groups/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::AuthentikError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::GroupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/groups/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_retrieve`]
+
+[`Client::core_groups_retrieve`]: super::Client::core_groups_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsRetrieve<'a> {
+        client: &'a super::Client,
+        group_uuid: Result<::uuid::Uuid, String>,
+        include_children: Result<Option<bool>, String>,
+        include_inherited_roles: Result<Option<bool>, String>,
+        include_parents: Result<Option<bool>, String>,
+        include_users: Result<Option<bool>, String>,
+    }
+    impl<'a> CoreGroupsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_uuid: Err("group_uuid was not initialized".to_string()),
+                include_children: Ok(None),
+                include_inherited_roles: Ok(None),
+                include_parents: Ok(None),
+                include_users: Ok(None),
+            }
+        }
+        pub fn group_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.group_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for group_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn include_children<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_children = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_children failed".to_string()
+                });
+            self
+        }
+        pub fn include_inherited_roles<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_inherited_roles = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_inherited_roles failed".to_string()
+                });
+            self
+        }
+        pub fn include_parents<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_parents = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_parents failed".to_string()
+                });
+            self
+        }
+        pub fn include_users<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.include_users = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `bool` for include_users failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/groups/{group_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::AuthentikError>> {
+            let Self {
+                client,
+                group_uuid,
+                include_children,
+                include_inherited_roles,
+                include_parents,
+                include_users,
+            } = self;
+            let group_uuid = group_uuid.map_err(Error::InvalidRequest)?;
+            let include_children = include_children.map_err(Error::InvalidRequest)?;
+            let include_inherited_roles = include_inherited_roles
+                .map_err(Error::InvalidRequest)?;
+            let include_parents = include_parents.map_err(Error::InvalidRequest)?;
+            let include_users = include_users.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/groups/{}/", client.baseurl, encode_path(& group_uuid
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_children",
+                        &include_children,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_inherited_roles",
+                        &include_inherited_roles,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "include_parents",
+                        &include_parents,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("include_users", &include_users),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_update`]
+
+[`Client::core_groups_update`]: super::Client::core_groups_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsUpdate<'a> {
+        client: &'a super::Client,
+        group_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::GroupRequest, String>,
+    }
+    impl<'a> CoreGroupsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_uuid: Err("group_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn group_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.group_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for group_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupRequest>,
+            <V as std::convert::TryInto<types::GroupRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupRequest,
+            ) -> types::builder::GroupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/core/groups/{group_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::AuthentikError>> {
+            let Self { client, group_uuid, body } = self;
+            let group_uuid = group_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/groups/{}/", client.baseurl, encode_path(& group_uuid
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_destroy`]
+
+[`Client::core_groups_destroy`]: super::Client::core_groups_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsDestroy<'a> {
+        client: &'a super::Client,
+        group_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CoreGroupsDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_uuid: Err("group_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn group_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.group_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for group_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/core/groups/{group_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, group_uuid } = self;
+            let group_uuid = group_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/groups/{}/", client.baseurl, encode_path(& group_uuid
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_partial_update`]
+
+[`Client::core_groups_partial_update`]: super::Client::core_groups_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsPartialUpdate<'a> {
+        client: &'a super::Client,
+        group_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::PatchedGroupRequest, String>,
+    }
+    impl<'a> CoreGroupsPartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_uuid: Err("group_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn group_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.group_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for group_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedGroupRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedGroupRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PatchedGroupRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedGroupRequest,
+            ) -> types::builder::PatchedGroupRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/core/groups/{group_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Group>, Error<types::AuthentikError>> {
+            let Self { client, group_uuid, body } = self;
+            let group_uuid = group_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedGroupRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/groups/{}/", client.baseurl, encode_path(& group_uuid
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_add_user_create`]
+
+[`Client::core_groups_add_user_create`]: super::Client::core_groups_add_user_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsAddUserCreate<'a> {
+        client: &'a super::Client,
+        group_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UserAccountRequest, String>,
+    }
+    impl<'a> CoreGroupsAddUserCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_uuid: Err("group_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn group_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.group_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for group_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserAccountRequest>,
+            <V as std::convert::TryInto<
+                types::UserAccountRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UserAccountRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserAccountRequest,
+            ) -> types::builder::UserAccountRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/groups/{group_uuid}/add_user/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, group_uuid, body } = self;
+            let group_uuid = group_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UserAccountRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/groups/{}/add_user/", client.baseurl, encode_path(&
+                group_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_add_user_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_groups_remove_user_create`]
+
+[`Client::core_groups_remove_user_create`]: super::Client::core_groups_remove_user_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreGroupsRemoveUserCreate<'a> {
+        client: &'a super::Client,
+        group_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::UserAccountRequest, String>,
+    }
+    impl<'a> CoreGroupsRemoveUserCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                group_uuid: Err("group_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn group_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.group_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for group_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserAccountRequest>,
+            <V as std::convert::TryInto<
+                types::UserAccountRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UserAccountRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserAccountRequest,
+            ) -> types::builder::UserAccountRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/groups/{group_uuid}/remove_user/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, group_uuid, body } = self;
+            let group_uuid = group_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UserAccountRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/groups/{}/remove_user/", client.baseurl, encode_path(&
+                group_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_groups_remove_user_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::core_tokens_list`]
 
 [`Client::core_tokens_list`]: super::Client::core_tokens_list*/
@@ -42419,6 +45501,126 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::core_users_set_password_create`]
+
+[`Client::core_users_set_password_create`]: super::Client::core_users_set_password_create*/
+    #[derive(Debug, Clone)]
+    pub struct CoreUsersSetPasswordCreate<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+        body: Result<types::builder::UserPasswordSetRequest, String>,
+    }
+    impl<'a> CoreUsersSetPasswordCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UserPasswordSetRequest>,
+            <V as std::convert::TryInto<
+                types::UserPasswordSetRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `UserPasswordSetRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UserPasswordSetRequest,
+            ) -> types::builder::UserPasswordSetRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/v3/core/users/{id}/set_password/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UserPasswordSetRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/users/{}/set_password/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_users_set_password_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::crypto_certificatekeypairs_list`]
 
 [`Client::crypto_certificatekeypairs_list`]: super::Client::crypto_certificatekeypairs_list*/
@@ -42935,6 +46137,140 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::crypto_certificatekeypairs_update`]
+
+[`Client::crypto_certificatekeypairs_update`]: super::Client::crypto_certificatekeypairs_update*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsUpdate<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::CertificateKeyPairRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CertificateKeyPairRequest>,
+            <V as std::convert::TryInto<
+                types::CertificateKeyPairRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `CertificateKeyPairRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CertificateKeyPairRequest,
+            ) -> types::builder::CertificateKeyPairRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, body } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CertificateKeyPairRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::crypto_certificatekeypairs_destroy`]
 
 [`Client::crypto_certificatekeypairs_destroy`]: super::Client::crypto_certificatekeypairs_destroy*/
@@ -43020,6 +46356,231 @@ pub mod builder {
                     )
                 }
                 405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_partial_update`]
+
+[`Client::crypto_certificatekeypairs_partial_update`]: super::Client::crypto_certificatekeypairs_partial_update*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsPartialUpdate<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+        body: Result<types::builder::PatchedCertificateKeyPairRequest, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsPartialUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PatchedCertificateKeyPairRequest>,
+            <V as std::convert::TryInto<
+                types::PatchedCertificateKeyPairRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `PatchedCertificateKeyPairRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PatchedCertificateKeyPairRequest,
+            ) -> types::builder::PatchedCertificateKeyPairRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::CertificateKeyPair>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid, body } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PatchedCertificateKeyPairRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/", client.baseurl, encode_path(&
+                kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_partial_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::crypto_certificatekeypairs_used_by_list`]
+
+[`Client::crypto_certificatekeypairs_used_by_list`]: super::Client::crypto_certificatekeypairs_used_by_list*/
+    #[derive(Debug, Clone)]
+    pub struct CryptoCertificatekeypairsUsedByList<'a> {
+        client: &'a super::Client,
+        kp_uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CryptoCertificatekeypairsUsedByList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                kp_uuid: Err("kp_uuid was not initialized".to_string()),
+            }
+        }
+        pub fn kp_uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.kp_uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for kp_uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/crypto/certificatekeypairs/{kp_uuid}/used_by/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::UsedBy>>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, kp_uuid } = self;
+            let kp_uuid = kp_uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/crypto/certificatekeypairs/{}/used_by/", client.baseurl,
+                encode_path(& kp_uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "crypto_certificatekeypairs_used_by_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -45746,6 +49307,178 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_all_retrieve`]
+
+[`Client::providers_all_retrieve`]: super::Client::providers_all_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersAllRetrieve<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> ProvidersAllRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/providers/all/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Provider>, Error<types::AuthentikError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/all/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_all_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::providers_all_destroy`]
+
+[`Client::providers_all_destroy`]: super::Client::providers_all_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct ProvidersAllDestroy<'a> {
+        client: &'a super::Client,
+        id: Result<i64, String>,
+    }
+    impl<'a> ProvidersAllDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| "conversion to `i64` for id failed".to_string());
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/providers/all/{id}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/providers/all/{}/", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "providers_all_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

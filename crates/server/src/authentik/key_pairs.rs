@@ -1,7 +1,7 @@
 //! Certificate-key pairs (`/crypto/certificatekeypairs/`, `authentik/crypto/api.py CertificateKeyPairViewSet`):
 //! list with the `name`, `has_key`, `key_type` and `managed` filters, search over and ordering by name, retrieve,
-//! create with `CertificateKeyPairSerializer`'s PEM checks, `generate/` (a self-signed pair), the certificate and
-//! the private key (`view_certificate/`, `view_private_key/`) and destroy. Superusers only (model permissions;
+//! create, update and partial_update with `CertificateKeyPairSerializer`'s PEM checks, `generate/` (a self-signed
+//! pair), the certificate and the private key (`view_certificate/`, `view_private_key/`), `used_by/` and destroy. Superusers only (model permissions;
 //! nobody else holds them by default). A provider's `signing_key` names one of these rows, and its tokens are
 //! signed with that pair's key.
 
@@ -107,34 +107,65 @@ impl Authentik<'_> {
     /// optional PEM private key `load_pem_private_key` loads (neither is checked against the other, as upstream).
     pub async fn create_key_pair(&self, caller: &AkUser, body: &Value) -> Result<AkKeyPair, AkError> {
         require_crypto_admin(caller)?;
-        let mut parsed = Body::new(body)?;
-        let name = parsed.string("name", false);
-        let certificate_data = parsed.string("certificate_data", false);
-        let key_data = parsed.string("key_data", false);
-        let mut errors = parsed.finish();
-        for (field, value) in [("name", &name), ("certificate_data", &certificate_data)] {
-            match value {
-                None if body.get(field).is_none() => add_error(&mut errors, field, MSG_REQUIRED),
-                Some(v) if v.trim().is_empty() => add_error(&mut errors, field, MSG_BLANK),
-                _ => {}
-            }
-        }
-        if certificate_data.as_deref().is_some_and(|c| !c.trim().is_empty() && certificate_info(c).is_none()) {
-            add_error(&mut errors, "certificate_data", MSG_BAD_CERTIFICATE);
-        }
-        if key_data.as_deref().is_some_and(|k| !k.is_empty() && !private_key_loads(k)) {
-            add_error(&mut errors, "key_data", MSG_BAD_KEY);
-        }
-        if !errors.is_empty() {
-            return Err(AkError::Invalid(errors));
-        }
+        let (name, certificate_data, key_data) = parse_pair(body, false)?;
         let pair = AkKeyPair {
             pk: Uuid::new_v4(),
-            name: name.unwrap_or_default().trim().to_owned(),
+            name: name.unwrap_or_default(),
             key_data: Secret::new(key_data.unwrap_or_default()),
             certificate_data: certificate_data.unwrap_or_default(),
         };
         self.insert_key_pair(pair).await
+    }
+
+    /// `crypto_certificatekeypairs_update` (`name` and `certificate_data` required, as create) and
+    /// `crypto_certificatekeypairs_partial_update`: the fields given are checked as create checks them and
+    /// replace the stored ones; providers keep naming the pair and sign with its new key.
+    pub async fn update_key_pair(
+        &self,
+        caller: &AkUser,
+        pk: &str,
+        body: &Value,
+        partial: bool,
+    ) -> Result<AkKeyPair, AkError> {
+        let mut pair = self.get_key_pair(caller, pk).await?;
+        let (name, certificate_data, key_data) = parse_pair(body, partial)?;
+        if let Some(name) = name {
+            pair.name = name;
+        }
+        if let Some(certificate_data) = certificate_data {
+            pair.certificate_data = certificate_data;
+        }
+        if let Some(key_data) = key_data {
+            pair.key_data = Secret::new(key_data);
+        }
+        match self.store.replace(pair.clone()).await {
+            Ok(()) => Ok(pair),
+            Err(StoreError::NotFound) => Err(AkError::not_found(MSG_KEY_PAIR_NOT_FOUND)),
+            Err(StoreError::Duplicate { field: Field::Name }) => Err(AkError::field("name", MSG_NAME_TAKEN)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `crypto_certificatekeypairs_used_by_list`: the providers that sign or encrypt with it, each
+    /// `set_null` (`signing_key` and `encryption_key` are `SET_NULL` foreign keys), by provider pk.
+    pub async fn key_pair_used_by(&self, caller: &AkUser, pk: &str) -> Result<Vec<UsedBy>, AkError> {
+        let pair = self.get_key_pair(caller, pk).await?;
+        let mut used = Vec::new();
+        for provider in self.store.all::<crate::model::AkProvider>().await? {
+            let o = &provider.oauth2;
+            for key in [o.signing_key, o.encryption_key] {
+                if key == Some(pair.pk) {
+                    used.push(UsedBy {
+                        app: "authentik_providers_oauth2".to_owned(),
+                        model_name: "oauth2provider".to_owned(),
+                        pk: provider.pk.to_string(),
+                        name: provider.name.clone(),
+                        action: crate::model::UsedByAction::SetNull,
+                    });
+                }
+            }
+        }
+        Ok(used)
     }
 
     /// `crypto_certificatekeypairs_generate_create`: `CertificateBuilder` for `common_name` (also the pair's name)
@@ -217,6 +248,37 @@ impl Authentik<'_> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The `name`, `certificate_data` and `key_data` a body gives.
+type PairFields = (Option<String>, Option<String>, Option<String>);
+
+/// `CertificateKeyPairSerializer` over `body`: `name` and `certificate_data` (required unless `partial`,
+/// non-blank, the certificate one `load_pem_x509_certificate` loads) and `key_data` (one `load_pem_private_key`
+/// loads, or blank); `None` for each field the body leaves out. The name comes trimmed.
+fn parse_pair(body: &Value, partial: bool) -> Result<PairFields, AkError> {
+    let mut parsed = Body::new(body)?;
+    let name = parsed.string("name", false);
+    let certificate_data = parsed.string("certificate_data", false);
+    let key_data = parsed.string("key_data", false);
+    let mut errors = parsed.finish();
+    for (field, value) in [("name", &name), ("certificate_data", &certificate_data)] {
+        match value {
+            None if !partial && body.get(field).is_none() => add_error(&mut errors, field, MSG_REQUIRED),
+            Some(v) if v.trim().is_empty() => add_error(&mut errors, field, MSG_BLANK),
+            _ => {}
+        }
+    }
+    if certificate_data.as_deref().is_some_and(|c| !c.trim().is_empty() && certificate_info(c).is_none()) {
+        add_error(&mut errors, "certificate_data", MSG_BAD_CERTIFICATE);
+    }
+    if key_data.as_deref().is_some_and(|k| !k.is_empty() && !private_key_loads(k)) {
+        add_error(&mut errors, "key_data", MSG_BAD_KEY);
+    }
+    if !errors.is_empty() {
+        return Err(AkError::Invalid(errors));
+    }
+    Ok((name.map(|n| n.trim().to_owned()), certificate_data, key_data))
 }
 
 /// authentik's `view_certificatekeypair` and friends; only superusers hold them by default.

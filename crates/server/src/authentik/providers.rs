@@ -177,10 +177,12 @@ impl Authentik<'_> {
         self.existing_provider(pk).await
     }
 
-    /// `providers_oauth2_create`: the store gives it a new pk after the highest one.
+    /// `providers_oauth2_create`: the store gives it a new pk after the highest one. Without `grant_types` it
+    /// allows none: the model's default (`ArrayField(default=list)`) since `providers/oauth2` migration 0032.
     pub async fn create_provider(&self, caller: &AkUser, body: &Value) -> Result<AkProvider, AkError> {
         require_provider_admin(caller)?;
         let mut provider = AkProvider::new(0, String::new());
+        provider.oauth2.grant_types = Vec::new();
         self.parse_provider(body, &mut provider, None, false).await?;
         Ok(self.store.insert(provider).await?)
     }

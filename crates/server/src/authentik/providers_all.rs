@@ -1,7 +1,7 @@
 //! Every provider (`/providers/all/`, `authentik/core/api/providers.py ProviderViewSet`): the OAuth2 providers,
 //! the only kind tokenstack stores, as the generic `Provider`; `application__isnull` and `backchannel` filters,
-//! DRF's search over the provider's and its application's name, ordering by `pk` (the default) or `name`.
-//! Superusers only (model permissions).
+//! DRF's search over the provider's and its application's name, ordering by `pk` (the default) or `name`;
+//! retrieve and destroy. Superusers only (model permissions).
 
 use super::validate::*;
 use super::*;
@@ -61,4 +61,30 @@ impl Authentik<'_> {
         });
         Page::build(page, page.slice(providers)).map_err(|_| AkError::not_found(MSG_INVALID_PAGE))
     }
+
+    /// `providers_all_retrieve`: the provider with its `assigned_application_*` fields; the 404 names the base
+    /// model (`No Provider matches the given query.`).
+    pub async fn get_any_provider(&self, caller: &AkUser, pk: i64) -> Result<AkProvider, AkError> {
+        if !caller.is_effective_superuser() {
+            return Err(AkError::forbidden(MSG_NO_PERMISSION));
+        }
+        match self.store.get::<AkProvider>(Field::Pk, pk).await {
+            Ok(provider) => self.with_application(provider).await,
+            Err(StoreError::NotFound) => Err(AkError::not_found(MSG_PROVIDER_NOT_FOUND)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `providers_all_destroy`: as `providers_oauth2_destroy` (its tokens and codes go, its application stays
+    /// without it), with the base model's 404.
+    pub async fn delete_any_provider(&self, caller: &AkUser, pk: i64) -> Result<(), AkError> {
+        self.get_any_provider(caller, pk).await?;
+        match self.delete_provider(caller, pk).await {
+            Err(AkError::NotFound(_)) => Err(AkError::not_found(MSG_PROVIDER_NOT_FOUND)),
+            other => other,
+        }
+    }
 }
+
+/// Django's 404 for the base `Provider` model.
+const MSG_PROVIDER_NOT_FOUND: &str = "No Provider matches the given query.";

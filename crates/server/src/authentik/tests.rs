@@ -199,11 +199,8 @@ async fn superuser_through_group() {
     e.store.insert_core_token(core_token("alice-t", "k1", ALICE)).await.unwrap();
     let mut admin = ak_user(5, "groupadmin", false);
     admin.groups.push(crate::model::AkGroup {
-        pk: Uuid::new_v4(),
-        num_pk: 1,
-        name: "authentik Admins".into(),
         is_superuser: true,
-        attributes: Default::default(),
+        ..crate::model::AkGroup::new(Uuid::new_v4(), "authentik Admins")
     });
     assert!(e.ak().get_token(&admin, "alice-t").await.is_ok());
 }

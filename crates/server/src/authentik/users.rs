@@ -60,7 +60,7 @@ struct UserFields {
     user_type: Option<AkUserType>,
     attributes: Option<serde_json::Map<String, Value>>,
     last_login: Option<DateTime<Utc>>,
-    groups: Option<Vec<Uuid>>,
+    groups: Option<Vec<crate::model::AkGroup>>,
 }
 
 /// Where `service_account` puts its users (`authentik/core/api/users.py`).
@@ -115,15 +115,29 @@ impl Authentik<'_> {
         user.user_type = AkUserType::ServiceAccount;
         user.path = SERVICE_ACCOUNT_PATH.to_string();
         user.attributes.insert(AK_ATTR_TOKEN_EXPIRES.to_string(), Value::Bool(expiring));
-        let group_pk = create_group.then(Uuid::new_v4);
-        if let Some(pk) = group_pk {
-            user.groups.push(crate::model::AkGroup::new(pk, name.clone()));
+        // Upstream creates the group and the user in one transaction, and a taken name fails both.
+        let group = create_group.then(|| crate::model::AkGroup::new(Uuid::new_v4(), name.clone()));
+        if let Some(group) = &group {
+            if self.exists(self.store.get::<crate::model::AkGroup>(Field::Name, &group.name).await)? {
+                return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN));
+            }
+            user.groups.push(group.clone());
         }
+        let group_pk = group.as_ref().map(|g| g.pk);
         let user = match self.store.insert(user).await {
             Ok(user) => user,
             Err(StoreError::Duplicate { .. }) => return Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
             Err(e) => return Err(e.into()),
         };
+        if let Some(group) = group
+            && let Err(err) = self.store.insert(group).await
+        {
+            self.store.delete::<AkUser>(user.pk).await?;
+            return Err(match err {
+                StoreError::Duplicate { .. } => AkError::field("non_field_errors", MSG_DETAILS_TAKEN),
+                other => other.into(),
+            });
+        }
         let identifier = slugify(&format!("service-account-{}-password", user.username));
         let token = CoreToken {
             intent: Intent::AppPassword,
@@ -134,8 +148,11 @@ impl Authentik<'_> {
         match self.store.insert_core_token(token).await {
             Ok(token) => Ok(ServiceAccount { user, token, group_pk }),
             Err(err) => {
-                // Upstream creates both in one transaction: take the user back.
+                // Upstream creates them in one transaction: take the user and its group back.
                 self.store.delete::<AkUser>(user.pk).await?;
+                if let Some(pk) = group_pk {
+                    self.store.delete::<crate::model::AkGroup>(pk).await?;
+                }
                 match err {
                     StoreError::Duplicate { .. } => Err(AkError::field("non_field_errors", MSG_DETAILS_TAKEN)),
                     other => Err(other.into()),
@@ -244,6 +261,35 @@ impl Authentik<'_> {
         }
     }
 
+    /// `core_users_set_password_create`: a non-superuser is refused (403: upstream's `ObjectFilter` finds no user
+    /// it may view and raises `PermissionDenied`, and it lacks `reset_user_password`), an unknown user is 404, and
+    /// `password` must be a non-blank string (DRF's `CharField`, whitespace trimmed); the password is stored as a
+    /// salted hash and `password_change_date` moves to now. Django's `set_password` runs no password validators,
+    /// so no other password is refused.
+    pub async fn set_password(&self, caller: &AkUser, pk: i64, body: &Value) -> Result<(), AkError> {
+        require_superuser(caller)?;
+        let mut user = self.visible_user(caller, pk).await?;
+        let mut parsed = Body::new(body)?;
+        let password = parsed.string("password", false).map(|p| p.trim().to_owned());
+        let mut errors = parsed.finish();
+        match password.as_deref() {
+            None if !errors.contains_key("password") => add_error(&mut errors, "password", MSG_REQUIRED),
+            Some("") => add_error(&mut errors, "password", MSG_BLANK),
+            _ => {}
+        }
+        let Some(password) = password.filter(|_| errors.is_empty()) else {
+            return Err(AkError::Invalid(errors));
+        };
+        user.password = Some(crate::secrets::PasswordHash::new(&password));
+        user.password_change_date = self.now;
+        user.last_updated = self.now;
+        match self.store.replace(user).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(AkError::not_found(MSG_USER_NOT_FOUND)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The user `pk` if the caller may see it: superusers see everyone, other users only themselves (404).
     async fn visible_user(&self, caller: &AkUser, pk: i64) -> Result<AkUser, AkError> {
         if !caller.is_effective_superuser() && caller.pk != pk {
@@ -267,12 +313,16 @@ impl Authentik<'_> {
         let user_type = parsed.choice("type", &USER_TYPE_CHOICES).and_then(|t| AkUserType::parse(&t));
         let attributes = parsed.dict("attributes");
         let last_login = parsed.datetime("last_login", true);
-        // Groups live inside their users here: a body may keep or drop the user's own groups, no others.
-        let known: Vec<Uuid> = current.map(|c| c.groups.iter().map(|g| g.pk).collect()).unwrap_or_default();
-        let groups = parsed.uuid_list("groups");
-        for unknown in groups.iter().flatten().filter(|g| !known.contains(g)) {
-            parsed.reject("groups", format!("Invalid pk \"{unknown}\" - object does not exist."));
-        }
+        let groups = match parsed.uuid_list("groups") {
+            Some(pks) => match self.groups_named(&pks).await? {
+                Ok(groups) => Some(groups),
+                Err(message) => {
+                    parsed.reject("groups", message);
+                    None
+                }
+            },
+            None => None,
+        };
         for role in parsed.uuid_list("roles").into_iter().flatten() {
             parsed.reject("roles", format!("Invalid pk \"{role}\" - object does not exist."));
         }
@@ -340,7 +390,7 @@ fn require_superuser(caller: &AkUser) -> Result<(), AkError> {
 fn apply(user: &mut AkUser, fields: UserFields, now: DateTime<Utc>) {
     let UserFields { username, name, email, is_active, path, user_type, attributes, last_login, groups } = fields;
     if let Some(groups) = groups {
-        user.groups.retain(|g| groups.contains(&g.pk));
+        user.groups = groups;
     }
     if let Some(username) = username {
         user.username = username;

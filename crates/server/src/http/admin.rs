@@ -50,13 +50,9 @@ pub async fn create_ak_user(
         groups: body
             .groups
             .into_iter()
-            .enumerate()
-            .map(|(i, group)| AkGroup {
-                pk: uuid::Uuid::new_v4(),
-                num_pk: i64::try_from(i).unwrap_or(0) + 1,
-                name: group.name,
+            .map(|group| AkGroup {
                 is_superuser: group.is_superuser.unwrap_or(false),
-                attributes: Default::default(),
+                ..AkGroup::new(uuid::Uuid::new_v4(), group.name)
             })
             .collect(),
         attributes: body.attributes,

@@ -114,3 +114,45 @@ pub(super) async fn crypto_certificatekeypairs_view_private_key_retrieve(
     let pair = ak.get_key_pair(&caller, &path.into_inner().kp_uuid.to_string()).await?;
     Ok(HttpResponseOk(types::CertificateData { data: pair.key_data.expose().to_string() }))
 }
+
+pub(super) async fn crypto_certificatekeypairs_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CryptoCertificatekeypairsUpdatePath>,
+    body: JsonBody<types::CertificateKeyPairRequest>,
+) -> Result<HttpResponseOk<types::CertificateKeyPair>, AkResponseError> {
+    update(rqctx, path.into_inner().kp_uuid, body.into_inner().0, false, "PUT").await
+}
+
+pub(super) async fn crypto_certificatekeypairs_partial_update(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CryptoCertificatekeypairsPartialUpdatePath>,
+    body: JsonBody<types::PatchedCertificateKeyPairRequest>,
+) -> Result<HttpResponseOk<types::CertificateKeyPair>, AkResponseError> {
+    update(rqctx, path.into_inner().kp_uuid, body.into_inner().0, true, "PATCH").await
+}
+
+async fn update(
+    rqctx: &RequestContext<ServerContext>,
+    pk: String,
+    body: serde_json::Value,
+    partial: bool,
+    method: &str,
+) -> Result<HttpResponseOk<types::CertificateKeyPair>, AkResponseError> {
+    if shadowed(GENERATE, &pk) {
+        return Err(method_not_allowed(method));
+    }
+    let ak = rqctx.context().authentik();
+    let caller = super::flows::caller(rqctx).await?;
+    let pair = ak.update_key_pair(&caller, &pk, &body, partial).await?;
+    Ok(HttpResponseOk(convert::key_pair(&pair)))
+}
+
+pub(super) async fn crypto_certificatekeypairs_used_by_list(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CryptoCertificatekeypairsUsedByListPath>,
+) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = super::flows::caller(rqctx).await?;
+    let used = ak.key_pair_used_by(&caller, &path.into_inner().kp_uuid.to_string()).await?;
+    Ok(HttpResponseOk(used.into_iter().map(convert::used_by).collect()))
+}

@@ -230,3 +230,23 @@ pub(super) async fn core_applications_destroy(
     ak.delete_application(&caller, &path.into_inner().slug).await?;
     Ok(HttpResponseDeleted())
 }
+
+pub(super) async fn providers_all_retrieve(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::ProvidersAllRetrievePath>,
+) -> Result<HttpResponseOk<types::Provider>, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = super::flows::caller(rqctx).await?;
+    let provider = ak.get_any_provider(&caller, path.into_inner().id).await?;
+    Ok(HttpResponseOk(convert::provider(&provider)))
+}
+
+pub(super) async fn providers_all_destroy(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::ProvidersAllDestroyPath>,
+) -> Result<HttpResponseDeleted, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = super::flows::caller(rqctx).await?;
+    ak.delete_any_provider(&caller, path.into_inner().id).await?;
+    Ok(HttpResponseDeleted())
+}

@@ -1,6 +1,8 @@
 //! authentik's user operations (`/core/users/`): extract, call the rules of [`crate::authentik`], convert.
 
-use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, Path, Query, RequestContext};
+use dropshot::{
+    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, Path, Query, RequestContext,
+};
 use tokenstack_api::{JsonBody, params, types};
 
 use crate::authentik::{UserListParams, user_pk};
@@ -127,4 +129,15 @@ pub(super) async fn core_users_destroy(
     let caller = super::flows::caller(rqctx).await?;
     ak.delete_user(&caller, user_pk(&id)?).await?;
     Ok(HttpResponseDeleted())
+}
+
+pub(super) async fn core_users_set_password_create(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::CoreUsersSetPasswordCreatePath>,
+    body: JsonBody<types::UserPasswordSetRequest>,
+) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
+    let ak = rqctx.context().authentik();
+    let caller = super::flows::caller(rqctx).await?;
+    ak.set_password(&caller, path.into_inner().id, &body.into_inner().0).await?;
+    Ok(HttpResponseUpdatedNoContent())
 }

@@ -84,7 +84,7 @@ pub fn user(user: &AkUser) -> types::User {
                     attributes: g.attributes.clone(),
                     is_superuser: Some(g.is_superuser),
                     name: g.name.clone(),
-                    num_pk: g.num_pk,
+                    num_pk: crate::model::AkGroup::upstream_num_pk(g.pk),
                     pk: g.pk,
                 })
                 .collect(),
@@ -215,7 +215,7 @@ pub fn nb_current_user(user: &NbUser, restricted: bool) -> types::NetbirdUser {
 /// `toGroupResponse`: `peers` are the group's peers that the account has, once each, by name (upstream writes
 /// `null` for none, against its spec; here `[]`); `resources` as stored (the rules keep only
 /// upstream's four types). `issued` is always written, as upstream's pointer to the stored value.
-pub fn nb_group(group: &NbGroup, peer_names: &std::collections::HashMap<String, String>) -> types::Group {
+pub fn nb_group(group: &NbGroup, peer_names: &std::collections::HashMap<String, String>) -> types::NetbirdGroup {
     let mut peers: Vec<types::PeerMinimum> = Vec::new();
     for id in &group.peers {
         if let Some(name) = peer_names.get(id).filter(|_| !peers.iter().any(|p| &p.id == id)) {
@@ -227,7 +227,7 @@ pub fn nb_group(group: &NbGroup, peer_names: &std::collections::HashMap<String, 
         .iter()
         .filter_map(|r| Some(types::Resource { id: r.id.clone(), type_: r.kind.parse().ok()? }))
         .collect();
-    types::Group {
+    types::NetbirdGroup {
         id: group.id.clone(),
         issued: group.issued.parse().ok(),
         name: group.name.clone(),

@@ -6,6 +6,7 @@
 mod admin;
 mod authentik;
 mod authentik_crypto;
+mod authentik_groups;
 mod authentik_mappings;
 mod authentik_providers;
 mod authentik_setup;
@@ -127,26 +128,12 @@ impl TokenApi for ServerImpl {
         observed(&rqctx, authentik::core_tokens_partial_update(&rqctx, path, body)).await
     }
 
-    async fn core_tokens_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreTokensDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik::core_tokens_destroy(&rqctx, path)).await
-    }
-
     async fn core_tokens_set_key_create(
         rqctx: RequestContext<ServerContext>,
         path: Path<params::CoreTokensSetKeyCreatePath>,
         body: JsonBody<types::TokenSetKeyRequest>,
     ) -> Result<HttpResponseUpdatedNoContent, AkResponseError> {
         observed(&rqctx, authentik::core_tokens_set_key_create(&rqctx, path, body)).await
-    }
-
-    async fn core_tokens_used_by_list(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreTokensUsedByListPath>,
-    ) -> Result<HttpResponseOk<Vec<types::UsedBy>>, AkResponseError> {
-        observed(&rqctx, authentik::core_tokens_used_by_list(&rqctx, path)).await
     }
 
     delegate! {
@@ -156,14 +143,48 @@ impl TokenApi for ServerImpl {
             -> HttpResponseCreated<types::User>, AkResponseError;
         authentik_users::core_users_retrieve => fn core_users_retrieve(path: Path<params::CoreUsersRetrievePath>)
             -> HttpResponseOk<types::CoreUsersRetrieveResponse>, AkResponseError;
-    }
-
-    async fn core_users_service_account_create(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreUsersServiceAccountCreatePath>,
-        body: JsonBody<types::UserServiceAccountRequest>,
-    ) -> Result<HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_service_account_create(&rqctx, path, body)).await
+        authentik_users::core_users_service_account_create => fn core_users_service_account_create(
+            path: Path<params::CoreUsersServiceAccountCreatePath>, body: JsonBody<types::UserServiceAccountRequest>,
+        ) -> HttpResponseOk<types::UserServiceAccountResponse>, AkResponseError;
+        authentik_users::core_users_destroy => fn core_users_destroy(path: Path<params::CoreUsersDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
+        authentik_users::core_users_set_password_create => fn core_users_set_password_create(
+            path: Path<params::CoreUsersSetPasswordCreatePath>, body: JsonBody<types::UserPasswordSetRequest>,
+        ) -> HttpResponseUpdatedNoContent, AkResponseError;
+        authentik::core_tokens_used_by_list => fn core_tokens_used_by_list(path: Path<params::CoreTokensUsedByListPath>)
+            -> HttpResponseOk<Vec<types::UsedBy>>, AkResponseError;
+        authentik::core_tokens_destroy => fn core_tokens_destroy(path: Path<params::CoreTokensDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
+        authentik::core_tokens_view_key_retrieve => fn core_tokens_view_key_retrieve(
+            path: Path<params::CoreTokensViewKeyRetrievePath>,
+        ) -> HttpResponseOk<types::TokenView>, AkResponseError;
+        authentik_providers::providers_oauth2_list => fn providers_oauth2_list(
+            query: Query<params::ProvidersOauth2ListQuery>,
+        ) -> HttpResponseOk<types::PaginatedOAuth2ProviderList>, AkResponseError;
+        authentik_providers::providers_oauth2_create => fn providers_oauth2_create(
+            body: JsonBody<types::OAuth2ProviderRequest>,
+        ) -> HttpResponseCreated<types::OAuth2Provider>, AkResponseError;
+        authentik_groups::core_groups_list => fn core_groups_list(query: Query<params::CoreGroupsListQuery>)
+            -> HttpResponseOk<types::PaginatedGroupList>, AkResponseError;
+        authentik_groups::core_groups_create => fn core_groups_create(body: JsonBody<types::GroupRequest>)
+            -> HttpResponseCreated<types::Group>, AkResponseError;
+        authentik_groups::core_groups_retrieve => fn core_groups_retrieve(
+            path: Path<params::CoreGroupsRetrievePath>, query: Query<params::CoreGroupsRetrieveQuery>,
+        ) -> HttpResponseOk<types::Group>, AkResponseError;
+        authentik_groups::core_groups_update => fn core_groups_update(
+            path: Path<params::CoreGroupsUpdatePath>, body: JsonBody<types::GroupRequest>,
+        ) -> HttpResponseOk<types::Group>, AkResponseError;
+        authentik_groups::core_groups_partial_update => fn core_groups_partial_update(
+            path: Path<params::CoreGroupsPartialUpdatePath>, body: JsonBody<types::PatchedGroupRequest>,
+        ) -> HttpResponseOk<types::Group>, AkResponseError;
+        authentik_groups::core_groups_destroy => fn core_groups_destroy(path: Path<params::CoreGroupsDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
+        authentik_groups::core_groups_add_user_create => fn core_groups_add_user_create(
+            path: Path<params::CoreGroupsAddUserCreatePath>, body: JsonBody<types::UserAccountRequest>,
+        ) -> HttpResponseUpdatedNoContent, AkResponseError;
+        authentik_groups::core_groups_remove_user_create => fn core_groups_remove_user_create(
+            path: Path<params::CoreGroupsRemoveUserCreatePath>, body: JsonBody<types::UserAccountRequest>,
+        ) -> HttpResponseUpdatedNoContent, AkResponseError;
     }
 
     async fn core_users_update(
@@ -182,34 +203,6 @@ impl TokenApi for ServerImpl {
     ) -> Result<HttpResponseOk<types::User>, AkResponseError> {
         let (pk, body) = (path.into_inner().id, body.into_inner().0);
         observed(&rqctx, authentik_users::core_users_update(&rqctx, pk, body, true)).await
-    }
-
-    async fn core_users_destroy(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreUsersDestroyPath>,
-    ) -> Result<HttpResponseDeleted, AkResponseError> {
-        observed(&rqctx, authentik_users::core_users_destroy(&rqctx, path)).await
-    }
-
-    async fn core_tokens_view_key_retrieve(
-        rqctx: RequestContext<ServerContext>,
-        path: Path<params::CoreTokensViewKeyRetrievePath>,
-    ) -> Result<HttpResponseOk<types::TokenView>, AkResponseError> {
-        observed(&rqctx, authentik::core_tokens_view_key_retrieve(&rqctx, path)).await
-    }
-
-    async fn providers_oauth2_list(
-        rqctx: RequestContext<ServerContext>,
-        query: Query<params::ProvidersOauth2ListQuery>,
-    ) -> Result<HttpResponseOk<types::PaginatedOAuth2ProviderList>, AkResponseError> {
-        observed(&rqctx, authentik_providers::providers_oauth2_list(&rqctx, query)).await
-    }
-
-    async fn providers_oauth2_create(
-        rqctx: RequestContext<ServerContext>,
-        body: JsonBody<types::OAuth2ProviderRequest>,
-    ) -> Result<HttpResponseCreated<types::OAuth2Provider>, AkResponseError> {
-        observed(&rqctx, authentik_providers::providers_oauth2_create(&rqctx, body)).await
     }
 
     async fn providers_oauth2_retrieve(
@@ -286,13 +279,13 @@ impl TokenApi for ServerImpl {
     netbird! { netbird_tokens_destroy(path: Path<params::NetbirdTokensDestroyPath>)
     -> Empty = netbird::netbird_tokens_destroy }
     netbird! { netbird_groups_list(query: Query<params::NetbirdGroupsListQuery>)
-    -> Vec<types::Group> = netbird_groups::netbird_groups_list }
-    netbird! { netbird_groups_create(body: TypedBody<types::GroupRequest>)
-    -> types::Group = netbird_groups::netbird_groups_create }
+    -> Vec<types::NetbirdGroup> = netbird_groups::netbird_groups_list }
+    netbird! { netbird_groups_create(body: TypedBody<types::NetbirdGroupRequest>)
+    -> types::NetbirdGroup = netbird_groups::netbird_groups_create }
     netbird! { netbird_groups_retrieve(path: Path<params::NetbirdGroupsRetrievePath>)
-    -> types::Group = netbird_groups::netbird_groups_retrieve }
-    netbird! { netbird_groups_update(path: Path<params::NetbirdGroupsUpdatePath>, body: TypedBody<types::GroupRequest>)
-    -> types::Group = netbird_groups::netbird_groups_update }
+    -> types::NetbirdGroup = netbird_groups::netbird_groups_retrieve }
+    netbird! { netbird_groups_update(path: Path<params::NetbirdGroupsUpdatePath>, body: TypedBody<types::NetbirdGroupRequest>)
+    -> types::NetbirdGroup = netbird_groups::netbird_groups_update }
     netbird! { netbird_groups_destroy(path: Path<params::NetbirdGroupsDestroyPath>)
     -> Empty = netbird_groups::netbird_groups_destroy }
     netbird! { netbird_setup_keys_list() -> Vec<types::SetupKey> = netbird_setup_keys::netbird_setup_keys_list }
@@ -438,6 +431,16 @@ impl TokenApi for ServerImpl {
         authentik_crypto::crypto_certificatekeypairs_destroy => fn crypto_certificatekeypairs_destroy(
             path: Path<params::CryptoCertificatekeypairsDestroyPath>,
         ) -> HttpResponseDeleted, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_update => fn crypto_certificatekeypairs_update(
+            path: Path<params::CryptoCertificatekeypairsUpdatePath>, body: JsonBody<types::CertificateKeyPairRequest>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_partial_update => fn crypto_certificatekeypairs_partial_update(
+            path: Path<params::CryptoCertificatekeypairsPartialUpdatePath>,
+            body: JsonBody<types::PatchedCertificateKeyPairRequest>,
+        ) -> HttpResponseOk<types::CertificateKeyPair>, AkResponseError;
+        authentik_crypto::crypto_certificatekeypairs_used_by_list => fn crypto_certificatekeypairs_used_by_list(
+            path: Path<params::CryptoCertificatekeypairsUsedByListPath>,
+        ) -> HttpResponseOk<Vec<types::UsedBy>>, AkResponseError;
         authentik_crypto::crypto_certificatekeypairs_view_certificate_retrieve
             => fn crypto_certificatekeypairs_view_certificate_retrieve(
             path: Path<params::CryptoCertificatekeypairsViewCertificateRetrievePath>,
@@ -481,5 +484,9 @@ impl TokenApi for ServerImpl {
         ) -> HttpResponseOk<types::OAuth2ProviderSetupUrLs>, AkResponseError;
         authentik_providers::providers_all_list => fn providers_all_list(query: Query<params::ProvidersAllListQuery>)
             -> HttpResponseOk<types::PaginatedProviderList>, AkResponseError;
+        authentik_providers::providers_all_retrieve => fn providers_all_retrieve(path: Path<params::ProvidersAllRetrievePath>)
+            -> HttpResponseOk<types::Provider>, AkResponseError;
+        authentik_providers::providers_all_destroy => fn providers_all_destroy(path: Path<params::ProvidersAllDestroyPath>)
+            -> HttpResponseDeleted, AkResponseError;
     }
 }

@@ -12,7 +12,7 @@ use super::observe::authorization;
 pub(super) async fn netbird_groups_list(
     rqctx: &RequestContext<ServerContext>,
     query: Query<params::NetbirdGroupsListQuery>,
-) -> Result<HttpResponseOk<Vec<types::Group>>, NbResponseError> {
+) -> Result<HttpResponseOk<Vec<types::NetbirdGroup>>, NbResponseError> {
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let groups = nb.list_groups(&caller, query.into_inner().name.as_deref()).await?;
@@ -22,8 +22,8 @@ pub(super) async fn netbird_groups_list(
 
 pub(super) async fn netbird_groups_create(
     rqctx: &RequestContext<ServerContext>,
-    body: TypedBody<types::GroupRequest>,
-) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
+    body: TypedBody<types::NetbirdGroupRequest>,
+) -> Result<HttpResponseOk<types::NetbirdGroup>, NbResponseError> {
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.create_group(&caller, &body.into_inner().0).await?;
@@ -33,7 +33,7 @@ pub(super) async fn netbird_groups_create(
 pub(super) async fn netbird_groups_retrieve(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::NetbirdGroupsRetrievePath>,
-) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
+) -> Result<HttpResponseOk<types::NetbirdGroup>, NbResponseError> {
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.get_group(&caller, &path.into_inner().group_id).await?;
@@ -43,8 +43,8 @@ pub(super) async fn netbird_groups_retrieve(
 pub(super) async fn netbird_groups_update(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::NetbirdGroupsUpdatePath>,
-    body: TypedBody<types::GroupRequest>,
-) -> Result<HttpResponseOk<types::Group>, NbResponseError> {
+    body: TypedBody<types::NetbirdGroupRequest>,
+) -> Result<HttpResponseOk<types::NetbirdGroup>, NbResponseError> {
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.update_group(&caller, &path.into_inner().group_id, &body.into_inner().0).await?;

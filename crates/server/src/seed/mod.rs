@@ -11,17 +11,19 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbAccount, NbGroup, NbPeer,
-    NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbAccount, NbGroup,
+    NbPeer, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
 
 mod bootstrap;
+mod groups;
 mod netbird;
 pub use bootstrap::{
     AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
 };
+use groups::group_rows;
 pub use netbird::SetupKeySeed;
 
 /// Why seeding or bootstrapping failed.
@@ -70,6 +72,10 @@ pub struct AuthentikSeed {
     /// export of a store without any leaves the key out).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scope_mappings: Vec<AkScopeMapping>,
+    /// Groups. A user's `groups` name groups too, by name (or pk): a group only users name needs no entry here
+    /// (an export lists here only the groups without members).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<AkGroup>,
 }
 
 /// A core token; `key` is generated when absent, `expires` defaults to a day from start-up (`null`: none).
@@ -324,6 +330,12 @@ impl SeedFile {
                 refresh_tokens,
                 key_pairs: snapshot.key_pairs.clone(),
                 scope_mappings: snapshot.scope_mappings.clone(),
+                groups: {
+                    // Indexed once, as the users above: the groups some user's row embeds are exported there.
+                    let named: std::collections::HashSet<Uuid> =
+                        snapshot.ak_users.iter().flat_map(|u| u.groups.iter().map(|g| g.pk)).collect();
+                    snapshot.ak_groups.iter().filter(|g| !named.contains(&g.pk)).cloned().collect()
+                },
             },
             netbird: NetbirdSeed {
                 users,
@@ -436,8 +448,10 @@ impl SeedFile {
                 ..NbUser::new(user.id, user.account_id, user.role)
             });
         }
+        let mut users = ak.users;
+        let ak_groups = group_rows(ak.groups, &mut users);
         Ok(Snapshot {
-            ak_users: ak.users,
+            ak_users: users,
             // A seed may leave a provider's client id and secret out: they are generated here, once.
             providers: ak.providers.into_iter().map(AkProvider::with_credentials).collect(),
             applications: ak.applications,
@@ -453,6 +467,7 @@ impl SeedFile {
             nb_accounts: nb.accounts,
             ak_sessions: Vec::new(),
             ak_user_consents: Vec::new(),
+            ak_groups,
         })
     }
 }

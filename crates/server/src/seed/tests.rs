@@ -176,3 +176,48 @@ fn a_misspelt_key_stops_the_load_naming_the_key_and_its_line() {
         assert!(located, "{object}: {at} expected in {message}");
     }
 }
+
+/// A seed's groups: its list, and those its users name (by pk, else by name), become one row each, and each
+/// user's groups become copies of those rows; an export lists only the groups without members, and loads back.
+#[test]
+fn users_name_groups_by_pk_or_name_and_each_group_is_one_row() {
+    let text = r#"authentik:
+  groups:
+    - pk: 7f1a0000-0000-4000-8000-00000000000a
+      name: admins
+      is_superuser: true
+    - name: readers
+  users:
+    - pk: 2
+      username: alice
+      groups:
+        - pk: 7f1a0000-0000-4000-8000-00000000000a
+          name: a stale name
+    - pk: 3
+      username: bob
+      groups:
+        - name: admins
+        - name: devs
+    - pk: 4
+      username: carol
+      groups:
+        - name: devs
+        - name: devs
+"#;
+    let seed: SeedFile = serde_yaml::from_str(text).unwrap();
+    let snapshot = seed.snapshot(chrono::Utc::now()).unwrap();
+    let names: Vec<&str> = snapshot.ak_groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["admins", "readers", "devs"]);
+    let admins = &snapshot.ak_groups[0];
+    let of = |username: &str| snapshot.ak_users.iter().find(|u| u.username == username).unwrap().groups.clone();
+    assert_eq!(of("alice"), vec![admins.clone()], "by pk: the row, not the copy's stale name");
+    assert_eq!(of("bob")[0], *admins, "by name");
+    assert!(of("bob")[1] == of("carol")[0] && of("carol").len() == 1, "one devs, each member once");
+    assert!(of("bob").iter().all(|g| g.pk == admins.pk || g.name == "devs"));
+
+    let exported = SeedFile::from_snapshot(snapshot.clone()).unwrap();
+    let listed: Vec<&str> = exported.authentik.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(listed, ["readers"], "only the group no user names");
+    let again = exported.snapshot(chrono::Utc::now()).unwrap();
+    assert_eq!((again.ak_groups.len(), again.ak_users), (3, snapshot.ak_users));
+}

@@ -16,8 +16,9 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent, NbAccount,
-    NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat, SetupKeyType,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent,
+    NbAccount, NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
+    SetupKeyType,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
@@ -373,8 +374,10 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     s.insert(key_pair("another")).await.unwrap();
     s.insert(NbGroup::new("g1", "acc", "All")).await.unwrap();
     s.insert(setup_key("k1", "acc", "sk1")).await.unwrap();
+    s.insert(AkGroup::new(Uuid::new_v4(), "developers")).await.unwrap();
     s.insert_authorization_code(code("c1", 10, 2)).await.unwrap();
     let snapshot = s.export().await.unwrap();
+    assert_eq!(snapshot.ak_groups.len(), 1);
     assert_eq!(snapshot.key_pairs, s.all::<AkKeyPair>().await.unwrap(), "by name, as listed");
     assert_eq!(snapshot.nb_groups.len(), 1);
     assert_eq!(snapshot.nb_setup_keys, [setup_key("k1", "acc", "sk1")]);
@@ -391,6 +394,7 @@ async fn export_import_round_trip_and_atomicity(s: Arc<dyn Store>, s2: Arc<dyn S
     assert_eq!(t.all::<AkKeyPair>().await.unwrap(), snapshot.key_pairs);
     assert_eq!(t.get::<AkKeyPair>(Field::Pk, snapshot.key_pairs[1].pk).await.unwrap().name, "signing");
     assert_eq!(t.get::<NbGroup>(Field::Id, "g1").await.unwrap().name, "All");
+    assert_eq!(t.get::<AkGroup>(Field::Name, "developers").await.unwrap(), snapshot.ak_groups[0]);
     assert_eq!(t.get::<NbSetupKey>(Field::HashedToken, "sk1").await.unwrap().id, "k1");
     assert_eq!(t.oauth_token_by_token(OAuthKind::Access, "tok-1").await.unwrap().user, 2, "the value index too");
     assert_eq!(t.take_authorization_code("c1").await, Err(StoreError::NotFound), "codes are not exported");
@@ -1011,6 +1015,38 @@ async fn scope_mappings(s: Arc<dyn Store>) {
     assert_eq!(s.export().await.unwrap().scope_mappings, s.all::<AkScopeMapping>().await.unwrap());
 }
 
+/// Groups are rows with unique names; a member's row embeds a copy, and a superuser group's copy makes the member
+/// a superuser in the users listing.
+async fn groups(s: Arc<dyn Store>) {
+    let admins = AkGroup { is_superuser: true, ..AkGroup::new(Uuid::new_v4(), "b-admins") };
+    let devs = AkGroup { parents: vec![admins.pk], ..AkGroup::new(Uuid::new_v4(), "a-devs") };
+    for group in [&admins, &devs] {
+        assert_eq!(&s.insert(group.clone()).await.unwrap(), group);
+    }
+    assert_eq!(s.get::<AkGroup>(Field::Name, "a-devs").await.unwrap(), devs, "by any unique key");
+    assert_eq!(s.get::<AkGroup>(Field::Pk, admins.pk).await.unwrap(), admins);
+    let clash = AkGroup::new(Uuid::new_v4(), "b-admins");
+    assert_eq!(s.insert(clash).await, Err(StoreError::Duplicate { field: Field::Name }));
+    let names: Vec<String> = s.all::<AkGroup>().await.unwrap().into_iter().map(|g| g.name).collect();
+    assert_eq!(names, ["a-devs", "b-admins"], "by name");
+
+    let mut member = ak_user(7, "member", false);
+    member.groups = vec![admins.clone()];
+    s.insert_with_pk(member).await.unwrap();
+    s.insert_with_pk(ak_user(8, "plain", false)).await.unwrap();
+    let superusers = UserQuery { is_superuser: Some(true), ..UserQuery::default() };
+    let listed = s.list::<AkUser>(&superusers.listing()).await.unwrap();
+    assert_eq!(listed.items.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["member"]);
+
+    let renamed = AkGroup { name: "c-admins".into(), attributes: serde_json::Map::new(), ..admins.clone() };
+    s.replace(renamed.clone()).await.unwrap();
+    assert_eq!(s.get::<AkGroup>(Field::Name, "b-admins").await, Err(StoreError::NotFound), "reindexed");
+    assert_eq!(s.get::<AkGroup>(Field::Name, "c-admins").await.unwrap(), renamed);
+    s.delete::<AkGroup>(devs.pk).await.unwrap();
+    assert_eq!(s.get::<AkGroup>(Field::Pk, devs.pk).await, Err(StoreError::NotFound));
+    assert_eq!(s.export().await.unwrap().ak_groups, vec![renamed]);
+}
+
 async fn key_pairs(s: Arc<dyn Store>) {
     assert!(s.all::<AkKeyPair>().await.unwrap().is_empty());
     let (b, a) = (key_pair("b-signing"), key_pair("a-signing"));
@@ -1328,6 +1364,7 @@ conformance_cases![
     concurrent_takes_of_one_code,
     key_pairs,
     scope_mappings,
+    groups,
 ];
 
 fn memory_store() -> Arc<dyn Store> {

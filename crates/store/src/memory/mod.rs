@@ -388,11 +388,13 @@ impl Store for MemoryStore {
             nb_accounts: rows(&state.tables)?,
             ak_sessions: rows(&state.tables)?,
             ak_user_consents: rows(&state.tables)?,
+            ak_groups: rows(&state.tables)?,
         };
         snapshot.ak_sessions.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
         snapshot.ak_user_consents.sort_by_key(|c| c.pk);
         snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.scope_mappings.sort_by(|a, b| a.name.cmp(&b.name));
+        snapshot.ak_groups.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.core_tokens.sort_by(|a, b| a.identifier.cmp(&b.identifier));
         snapshot.oauth_tokens.sort_by_key(|t| (t.kind, t.pk));
         snapshot.pats.sort_by(|a, b| a.id.cmp(&b.id));
@@ -410,6 +412,7 @@ impl Store for MemoryStore {
         restore(&mut fresh, snapshot.nb_setup_keys)?;
         restore(&mut fresh, snapshot.nb_peers)?;
         restore(&mut fresh, snapshot.nb_accounts)?;
+        restore(&mut fresh, snapshot.ak_groups)?;
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         restore(&mut fresh, snapshot.nb_users)?;

@@ -128,25 +128,39 @@ impl AkUserType {
     }
 }
 
-/// authentik `PartialGroup`.
+/// An authentik group (`authentik_core.Group`): a stored row, and the copy of it each member's row embeds.
+///
+/// Membership lives in the users' rows (`AkUser::groups`); each holds a copy of its groups as they are stored,
+/// which the group rules refresh whenever a group changes, so a user is read (authenticated, shown, given
+/// claims) in one lookup.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AkGroup {
     #[serde(default = "Uuid::new_v4")]
     pub pk: Uuid,
+    /// Kept as given by a seed or an older store; the API shows [`AkGroup::upstream_num_pk`].
     #[serde(default)]
     pub num_pk: i64,
     pub name: String,
     #[serde(default)]
     pub is_superuser: bool,
+    /// The pks of its parent groups.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<Uuid>,
     #[serde(default)]
     pub attributes: Map<String, Value>,
 }
 
 impl AkGroup {
-    /// A plain, non-superuser group without attributes.
+    /// A plain, non-superuser group without parents or attributes.
     pub fn new(pk: Uuid, name: impl Into<String>) -> Self {
-        AkGroup { pk, num_pk: 0, name: name.into(), is_superuser: false, attributes: Map::new() }
+        let num_pk = Self::upstream_num_pk(pk);
+        AkGroup { pk, num_pk, name: name.into(), is_superuser: false, parents: Vec::new(), attributes: Map::new() }
+    }
+
+    /// `Group.num_pk`: the first five decimal digits of the pk as an integer (`int(str(self.pk.int)[:5])`).
+    pub fn upstream_num_pk(pk: Uuid) -> i64 {
+        pk.as_u128().to_string().chars().take(5).collect::<String>().parse().unwrap_or(0)
     }
 }
 

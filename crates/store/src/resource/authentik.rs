@@ -1,5 +1,5 @@
-//! The declarations of authentik's stored resources: OAuth2 providers, applications, certificate-key pairs and
-//! users.
+//! The declarations of authentik's stored resources: OAuth2 providers, applications, certificate-key pairs, scope
+//! mappings, groups and users.
 
 use uuid::Uuid;
 
@@ -7,7 +7,7 @@ use super::{Child, OnDelete, Parent};
 use super::{Codec, DeclaredColumn, Field, Key, PrimaryKey, Resource, Table, decode_erased, encode_erased};
 use crate::StoreError;
 use crate::UserField;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent};
+use crate::model::{AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent};
 use crate::query::{Column, Value};
 use crate::secrets::Secret;
 use crate::sql::driver::SqlRow;
@@ -223,6 +223,59 @@ impl Resource for AkScopeMapping {
             // Stored as text: ordered as the SQL stores order it.
             ScopeMappingColumn::Pk => Value::from(self.pk.to_string()),
             ScopeMappingColumn::Name => Value::text(&self.name),
+        }
+    }
+}
+
+columns! {
+    /// The listing columns of groups.
+    GroupColumn { Pk => "pk", Name => "name" / "name_lc", IsSuperuser => "is_superuser" }
+}
+
+impl Codec for AkGroup {
+    fn encode(&self) -> Result<Vec<Param>, StoreError> {
+        Ok(vec![
+            self.pk.to_string().into(),
+            self.name.as_str().into(),
+            self.name.to_lowercase().into(),
+            self.is_superuser.into(),
+            to_json(self)?.into(),
+        ])
+    }
+
+    fn decode(row: &dyn SqlRow) -> Result<Self, StoreError> {
+        from_json(&row.text("data")?)
+    }
+}
+
+impl Resource for AkGroup {
+    const TABLE: &'static Table = &Table {
+        name: "ak_groups",
+        pk: PrimaryKey::Given,
+        unique: &[(Field::Pk, "pk"), (Field::Name, "name")],
+        columns: &["pk", "name", "name_lc", "is_superuser", "data"],
+        parents: &[],
+        children: &[],
+        order: "name",
+        encode: encode_erased::<Self>,
+        decode: decode_erased::<Self>,
+    };
+    type Column = GroupColumn;
+
+    fn key(&self, field: Field) -> Option<Key> {
+        match field {
+            Field::Pk => Some(Key::Uuid(self.pk)),
+            Field::Name => Some(Key::from(&self.name)),
+            _ => None,
+        }
+    }
+
+    fn value(&self, column: GroupColumn) -> Value<'_> {
+        match column {
+            // Stored as text: ordered as the SQL stores order it.
+            GroupColumn::Pk => Value::from(self.pk.to_string()),
+            GroupColumn::Name => Value::text(&self.name),
+            GroupColumn::IsSuperuser => Value::Bool(self.is_superuser),
         }
     }
 }

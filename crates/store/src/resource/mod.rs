@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, NbAccount, NbGroup, NbPeer,
-    NbSetupKey, NbUser,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, NbAccount,
+    NbGroup, NbPeer, NbSetupKey, NbUser,
 };
 use crate::query::{Column, Value};
 use crate::sql::Param;
@@ -342,6 +342,7 @@ pub(crate) const RESOURCES: &[&Table] = &[
     AkApplication::TABLE,
     AkKeyPair::TABLE,
     AkScopeMapping::TABLE,
+    AkGroup::TABLE,
     NbUser::TABLE,
     NbGroup::TABLE,
     NbSetupKey::TABLE,
@@ -392,6 +393,6 @@ mod authentik;
 mod netbird;
 
 pub use authentik::{
-    ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn, SessionColumn, UserConsentColumn,
+    ApplicationColumn, GroupColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn, SessionColumn, UserConsentColumn,
 };
 pub use netbird::{NbAccountColumn, NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};

@@ -99,6 +99,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                     "ak_users",
                     "key_pairs",
                     "scope_mappings",
+                    "ak_groups",
                 ] {
                     On::<D::Db>::Tx(&mut *conn).execute(&Sql::new(format!("DELETE FROM {table}"))).await?;
                 }
@@ -123,6 +124,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_accounts).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_sessions).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_user_consents).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_groups).await?;
                 Ok(())
             })
         })
@@ -383,6 +385,7 @@ impl<D: Driver> Store for D {
             nb_accounts: resources::export(&mut tx).await?,
             ak_sessions: resources::export(&mut tx).await?,
             ak_user_consents: resources::export(&mut tx).await?,
+            ak_groups: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)

@@ -256,6 +256,10 @@ impl OAuth2<'_> {
         if query.response_type.as_deref() != Some("code") {
             return fail("unsupported_response_type", None);
         }
+        // `OAuthAuthorizationParams.check_grant`: the response type's grant must be one the provider allows.
+        if !resolved.provider.oauth2.grant_types.iter().any(|g| g == "authorization_code") {
+            return fail("invalid_request", None);
+        }
         if resolved.application.is_none() {
             return fail("access_denied", None);
         }
