@@ -188,7 +188,10 @@ pub(super) async fn admin_state_load(
     body: JsonBody<types::SeedDocument>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
     let admin = authorize_ready(rqctx).await?;
-    admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
+    let warnings = admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
+    for warning in warnings {
+        slog::warn!(rqctx.log, "{}", warning);
+    }
     Ok(HttpResponseUpdatedNoContent())
 }
 
