@@ -18,7 +18,7 @@ const FOUND: &str = "tokenstack: the located part";
 /// The line of the part `path` leads to in `text`.
 pub fn line(text: Option<&str>, path: &[Seg]) -> Option<usize> {
     let error = Walk(path).deserialize(serde_yaml::Deserializer::from_str(text?)).err()?;
-    error.to_string().starts_with(FOUND).then(|| error.location()).flatten().map(|at| at.line())
+    error.to_string().contains(FOUND).then(|| error.location()).flatten().map(|at| at.line())
 }
 
 /// ` at line N`, or nothing when unknown.
@@ -90,18 +90,47 @@ struct Key<'a> {
 impl<'de> DeserializeSeed<'de> for Key<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        let key = serde_yaml::Value::deserialize(deserializer)?;
-        if key.as_str() == Some(self.want) {
-            if self.fail {
-                return Err(de::Error::custom(FOUND));
-            }
+        // Failing while the key's own event is read gives the key's line (after it, the next event's).
+        if deserializer.deserialize_any(KeyVisitor { want: self.want, fail: self.fail })? {
             *self.found = true;
         }
         Ok(())
     }
 }
 
-use serde::Deserialize as _;
+/// Whether a key is the one wanted; fails there when `fail`.
+struct KeyVisitor<'a> {
+    want: &'a str,
+    fail: bool,
+}
+
+impl<'de> Visitor<'de> for KeyVisitor<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<bool, E> {
+        match key == self.want {
+            true if self.fail => Err(E::custom(FOUND)),
+            found => Ok(found),
+        }
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+}
 
 /// Fails at whatever it is given.
 struct Fail;
