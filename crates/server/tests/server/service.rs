@@ -243,6 +243,41 @@ fn a_bad_seed_or_config_file_is_a_configuration_error_said_once() {
 }
 
 #[test]
+fn a_bad_blueprint_seed_exits_2_naming_the_entry_and_skip_unknown_loads_it() {
+    let mut seed = tempfile::NamedTempFile::new().expect("temp file");
+    let blueprint = "version: 1\nentries:\n- model: authentik_core.group\n  identifiers: {name: staff}\n- model: authentik_stages_dummy.dummystage\n  id: stage\n  identifiers: {name: s}\n";
+    seed.write_all(blueprint.as_bytes()).expect("write");
+    let path = seed.path().to_str().expect("utf-8");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0", "--seed", path], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    let message = format!(
+        "seed file {path} is an invalid blueprint: blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): the model authentik_stages_dummy.dummystage is not served by tokenstack (pass --blueprint-skip-unknown to skip such entries)"
+    );
+    assert_eq!(stderr.matches(&message).count(), 1, "{stderr}");
+    // TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN: the entry is skipped with a warning naming it, and the server starts.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
+        .args(["--bind", "127.0.0.1:0", "--seed", path])
+        .env("TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("first line");
+    assert!(line.contains("http://127.0.0.1:"), "{line}");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "skipped blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): model not served"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_secret_file_that_fails_names_its_variable_and_file_and_exits_2() {
     let mut short = tempfile::NamedTempFile::new().expect("temp file");
     short.write_all(b"short\n").expect("write");

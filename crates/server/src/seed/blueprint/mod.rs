@@ -67,13 +67,21 @@ pub fn is_blueprint_value(value: &Value) -> bool {
 }
 
 /// Reads the blueprint of YAML `text`.
-pub fn from_text(text: &str, options: &Options, now: chrono::DateTime<chrono::Utc>) -> Result<Translated, BlueprintError> {
+pub fn from_text(
+    text: &str,
+    options: &Options,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Translated, BlueprintError> {
     let document: Yaml = serde_yaml::from_str(text).map_err(BlueprintError::Syntax)?;
     translate(&document, Some(text), options, now)
 }
 
 /// Reads a blueprint given as JSON (the admin API; JSON has no tags).
-pub fn from_json(value: Value, options: &Options, now: chrono::DateTime<chrono::Utc>) -> Result<Translated, BlueprintError> {
+pub fn from_json(
+    value: Value,
+    options: &Options,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Translated, BlueprintError> {
     let document = serde_yaml::to_value(value).map_err(BlueprintError::Syntax)?;
     translate(&document, None, options, now)
 }
@@ -101,13 +109,23 @@ fn translate(
     for (key, _) in top {
         let key = key.as_str().unwrap_or_default();
         if !["version", "metadata", "context", "entries"].contains(&key) {
-            return Err(shape(format!("unknown key `{key}` (a blueprint has version, metadata, context, entries)"), text, &[Seg::Key(key)]));
+            return Err(shape(
+                format!("unknown key `{key}` (a blueprint has version, metadata, context, entries)"),
+                text,
+                &[Seg::Key(key)],
+            ));
         }
     }
     match top.get("version") {
         None => {}
         Some(version) if version.as_i64() == Some(1) => {}
-        Some(other) => return Err(shape(format!("invalid blueprint version {other:?}: only version 1 exists"), text, &[Seg::Key("version")])),
+        Some(other) => {
+            return Err(shape(
+                format!("invalid blueprint version {other:?}: only version 1 exists"),
+                text,
+                &[Seg::Key("version")],
+            ));
+        }
     }
     let empty = serde_yaml::Mapping::new();
     let context = match top.get("context") {
@@ -160,7 +178,11 @@ fn translate(
                     false => BlueprintError::Entry { entry: name(&model_name), problem: reason },
                 });
             }
-            warnings.push(format!("skipped {}{}", name(&model_name), if reason.is_empty() { ": model not served".into() } else { format!(": {reason}") }));
+            warnings.push(format!(
+                "skipped {}{}",
+                name(&model_name),
+                if reason.is_empty() { ": model not served".into() } else { format!(": {reason}") }
+            ));
             skipped.extend(id);
             continue;
         }
@@ -170,7 +192,12 @@ fn translate(
             models::unknown_key(model, map.keys()).map(|key| {
                 let mut path = entry.path.clone();
                 path.extend([Seg::Key(section), Seg::Key(key)]);
-                BlueprintError::UnknownKey { entry: name(&model_name), section, key: key.clone(), at: locate::at(text, &path) }
+                BlueprintError::UnknownKey {
+                    entry: name(&model_name),
+                    section,
+                    key: key.clone(),
+                    at: locate::at(text, &path),
+                }
             })
         };
         if let Some(error) = unknown_in("identifiers", &identifiers).or_else(|| unknown_in("attrs", &attrs)) {
@@ -222,7 +249,11 @@ fn entries<'y>(value: Option<&'y Yaml>, text: Option<&str>) -> Result<Vec<Entry<
                     return Err(shape(format!("blueprint entry {index}: unknown key `{key}`"), text, &at));
                 }
                 if key == "permissions" && value.as_sequence().is_some_and(|p| !p.is_empty()) {
-                    return Err(shape(format!("blueprint entry {index}: permissions are not modelled by tokenstack"), text, &path));
+                    return Err(shape(
+                        format!("blueprint entry {index}: permissions are not modelled by tokenstack"),
+                        text,
+                        &path,
+                    ));
                 }
             }
             entries.push(Entry { path, index, fields });
@@ -246,7 +277,9 @@ fn meta_apply(attrs: &Map<String, Value>) -> Option<String> {
         || path.is_some_and(|p| p.starts_with("default/") || p.starts_with("system/"));
     match (name.or(path), default) {
         (_, true) => None,
-        (Some(other), false) => Some(format!("the blueprint {other:?} is not one of authentik's default or system blueprints, which tokenstack holds applied")),
+        (Some(other), false) => Some(format!(
+            "the blueprint {other:?} is not one of authentik's default or system blueprints, which tokenstack holds applied"
+        )),
         (None, false) => Some("attrs.identifiers must name a blueprint (name or path)".into()),
     }
 }

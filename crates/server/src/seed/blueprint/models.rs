@@ -48,21 +48,60 @@ impl State {
 /// The keys each model takes (its serializer's writable fields tokenstack models), besides `pk`.
 fn accepted(model: Model) -> &'static [&'static str] {
     match model {
-        Model::User => &["username", "name", "email", "is_active", "path", "type", "attributes", "groups", "password", "last_login"],
+        Model::User => &[
+            "username",
+            "name",
+            "email",
+            "is_active",
+            "path",
+            "type",
+            "attributes",
+            "groups",
+            "password",
+            "last_login",
+        ],
         Model::Group => &["name", "is_superuser", "attributes", "users", "parent"],
         Model::Token => &["identifier", "intent", "user", "description", "expires", "expiring", "key"],
         Model::ScopeMapping => &["name", "scope_name", "description", "expression", "managed"],
         Model::KeyPair => &["name", "certificate_data", "key_data"],
         Model::Provider => &[
-            "name", "authentication_flow", "authorization_flow", "invalidation_flow", "property_mappings",
-            "client_type", "client_id", "client_secret", "access_code_validity", "access_token_validity",
-            "refresh_token_validity", "refresh_token_threshold", "include_claims_in_id_token", "signing_key",
-            "encryption_key", "redirect_uris", "logout_uri", "logout_method", "sub_mode", "issuer_mode", "grant_types",
-            "jwt_federation_sources", "jwt_federation_providers",
+            "name",
+            "authentication_flow",
+            "authorization_flow",
+            "invalidation_flow",
+            "property_mappings",
+            "client_type",
+            "client_id",
+            "client_secret",
+            "access_code_validity",
+            "access_token_validity",
+            "refresh_token_validity",
+            "refresh_token_threshold",
+            "include_claims_in_id_token",
+            "signing_key",
+            "encryption_key",
+            "redirect_uris",
+            "logout_uri",
+            "logout_method",
+            "sub_mode",
+            "issuer_mode",
+            "grant_types",
+            "jwt_federation_sources",
+            "jwt_federation_providers",
         ],
         Model::Application => &[
-            "name", "slug", "provider", "backchannel_providers", "open_in_new_tab", "meta_launch_url", "meta_icon",
-            "meta_description", "meta_publisher", "policy_engine_mode", "group", "meta_hide",
+            "name",
+            "slug",
+            "provider",
+            "backchannel_providers",
+            "open_in_new_tab",
+            "meta_launch_url",
+            "meta_icon",
+            "meta_description",
+            "meta_publisher",
+            "policy_engine_mode",
+            "group",
+            "meta_hide",
         ],
         Model::MetaApply => &["identifiers", "required"],
         Model::Flow => &[],
@@ -172,7 +211,8 @@ fn object(value: &Value) -> Result<Map<String, Value>, String> {
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
-    serde_json::from_value(value.clone()).map_err(|e| format!("\"{}\" is not a valid choice ({e}).", super::tags::key_string(value)))
+    serde_json::from_value(value.clone())
+        .map_err(|e| format!("\"{}\" is not a valid choice ({e}).", super::tags::key_string(value)))
 }
 
 fn not_found(value: &Value) -> String {
@@ -206,7 +246,8 @@ impl Build {
 
     /// A new row of `model` with the model's defaults (and `pk` when the identifiers give it); its index.
     fn create(&mut self, model: Model, pk: Option<&Value>) -> Result<usize, String> {
-        let int_pk = |next: i64| pk.map_or(Ok(next), |pk| pk.as_i64().ok_or_else(|| format!("pk {pk} is not an integer")));
+        let int_pk =
+            |next: i64| pk.map_or(Ok(next), |pk| pk.as_i64().ok_or_else(|| format!("pk {pk} is not an integer")));
         let uuid_pk = || {
             pk.map_or(Ok(Uuid::new_v4()), |pk| {
                 pk.as_str().and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| format!("pk {pk} is not a uuid"))
@@ -401,13 +442,20 @@ impl Build {
 
     /// The checks of a row once its fields are set: required fields, unique ones.
     fn check(&self, model: Model, i: usize) -> Result<(), String> {
-        let required = |field: &str, missing: bool| if missing { Err(format!("{field}: This field is required.")) } else { Ok(()) };
-        let unique = |field: &str, taken: bool| if taken { Err(format!("{field}: this value is taken by another row")) } else { Ok(()) };
+        let required = |field: &str, missing: bool| {
+            if missing { Err(format!("{field}: This field is required.")) } else { Ok(()) }
+        };
+        let unique = |field: &str, taken: bool| {
+            if taken { Err(format!("{field}: this value is taken by another row")) } else { Ok(()) }
+        };
         match model {
             Model::User => {
                 let user = &self.users[i].user;
                 required("username", user.username.is_empty())?;
-                unique("username", self.users.iter().enumerate().any(|(j, r)| j != i && r.user.username == user.username))
+                unique(
+                    "username",
+                    self.users.iter().enumerate().any(|(j, r)| j != i && r.user.username == user.username),
+                )
             }
             Model::Group => {
                 let group = &self.groups[i].group;
@@ -418,7 +466,10 @@ impl Build {
                 let token = &self.tokens[i];
                 required("identifier", token.identifier.is_empty())?;
                 required("user", token.user == 0)?;
-                unique("identifier", self.tokens.iter().enumerate().any(|(j, t)| j != i && t.identifier == token.identifier))
+                unique(
+                    "identifier",
+                    self.tokens.iter().enumerate().any(|(j, t)| j != i && t.identifier == token.identifier),
+                )
             }
             Model::ScopeMapping => {
                 let mapping = &self.mappings[i];

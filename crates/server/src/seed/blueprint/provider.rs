@@ -68,7 +68,8 @@ pub fn set(build: &mut Build, i: usize, key: &str, value: &Value) -> Result<(), 
             }
         }
         "property_mappings" => {
-            let pks = list(value)?.iter().map(|m| uuid(build, Model::ScopeMapping, m)).collect::<Result<Vec<_>, _>>()?;
+            let pks =
+                list(value)?.iter().map(|m| uuid(build, Model::ScopeMapping, m)).collect::<Result<Vec<_>, _>>()?;
             build.providers[i].property_mappings = pks.into_iter().flatten().collect();
         }
         "signing_key" => build.providers[i].oauth2.signing_key = uuid(build, Model::KeyPair, value)?,
@@ -218,7 +219,11 @@ pub fn finish(build: Build) -> Result<AuthentikSeed, String> {
     } else {
         let builtin = crate::authentik::oauth2::stand_in_key_pairs().map_err(|e| e.to_string())?;
         let pks = [RSA_KEY_PAIR.0, EC_KEY_PAIR.0];
-        builtin.into_iter().filter(|k| pks.contains(&k.pk) && build.key_pairs.iter().any(|b| b.builtin && b.pair.pk == k.pk)).chain(own).collect()
+        builtin
+            .into_iter()
+            .filter(|k| pks.contains(&k.pk) && build.key_pairs.iter().any(|b| b.builtin && b.pair.pk == k.pk))
+            .chain(own)
+            .collect()
     };
     Ok(AuthentikSeed {
         users,

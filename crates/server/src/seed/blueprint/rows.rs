@@ -98,7 +98,12 @@ impl Build {
     /// What a fresh install holds: the managed scope mappings and the self-signed key pair (the flows are fixed).
     pub fn fresh(now: DateTime<Utc>) -> Build {
         let builtin = |(pk, name): (Uuid, &str)| KeyPairRow {
-            pair: AkKeyPair { pk, name: name.to_owned(), key_data: Secret::new(String::new()), certificate_data: String::new() },
+            pair: AkKeyPair {
+                pk,
+                name: name.to_owned(),
+                key_data: Secret::new(String::new()),
+                certificate_data: String::new(),
+            },
             builtin: true,
         };
         Build {
@@ -124,7 +129,8 @@ impl Build {
             Model::Flow => FLOWS
                 .iter()
                 .map(|f| {
-                    let fields = json!({"slug": f.slug, "name": f.name, "title": f.title, "designation": f.designation});
+                    let fields =
+                        json!({"slug": f.slug, "name": f.name, "title": f.title, "designation": f.designation});
                     with(json!(f.pk), fields, "flow_uuid")
                 })
                 .collect(),
@@ -165,11 +171,9 @@ impl Build {
                     with(json!(m.pk), fields, "pm_uuid")
                 })
                 .collect(),
-            Model::KeyPair => self
-                .key_pairs
-                .iter()
-                .map(|k| with(json!(k.pair.pk), json!({"name": k.pair.name}), "kp_uuid"))
-                .collect(),
+            Model::KeyPair => {
+                self.key_pairs.iter().map(|k| with(json!(k.pair.pk), json!({"name": k.pair.name}), "kp_uuid")).collect()
+            }
             Model::Provider => self
                 .providers
                 .iter()
@@ -235,7 +239,9 @@ pub fn known_field(model: Model, field: &str) -> bool {
 /// Django's comparison of a stored value with a looked-up one: a uuid or a number matches its string.
 fn same(stored: &Value, given: &Value) -> bool {
     match (stored, given) {
-        (Value::String(a), Value::String(b)) => a == b || Uuid::parse_str(a).ok().is_some_and(|a| Uuid::parse_str(b).ok() == Some(a)),
+        (Value::String(a), Value::String(b)) => {
+            a == b || Uuid::parse_str(a).ok().is_some_and(|a| Uuid::parse_str(b).ok() == Some(a))
+        }
         (Value::Number(a), Value::String(b)) | (Value::String(b), Value::Number(a)) => a.to_string() == *b,
         (a, b) => a == b,
     }

@@ -113,7 +113,8 @@ impl Resolver<'_> {
             "!Condition" => {
                 let items = sequence(tag, node, 2, "[mode, value, …]")?;
                 let mode = key_string(&self.resolve(&items[0])?).to_uppercase();
-                let args = items[1..].iter().map(|v| self.resolve(v).map(|v| truthy(&v))).collect::<Result<Vec<_>, _>>()?;
+                let args =
+                    items[1..].iter().map(|v| self.resolve(v).map(|v| truthy(&v))).collect::<Result<Vec<_>, _>>()?;
                 let xor = args.iter().fold(false, |acc, x| acc ^ x);
                 Ok(Value::Bool(match mode.as_str() {
                     "AND" => args.iter().all(|x| *x),

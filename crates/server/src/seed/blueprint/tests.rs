@@ -39,7 +39,10 @@ fn group_named(value: &str) -> String {
 }
 
 fn group_name(value: &str) -> String {
-    let seed = load(&format!("{}- model: authentik_core.user\n  identifiers: {{username: u}}\n  attrs:\n    groups: [!Find [authentik_core.group, [num_pk, 1]]]\n", group_named(value)));
+    let seed = load(&format!(
+        "{}- model: authentik_core.user\n  identifiers: {{username: u}}\n  attrs:\n    groups: [!Find [authentik_core.group, [num_pk, 1]]]\n",
+        group_named(value)
+    ));
     seed.users[0].groups[0].name.clone()
 }
 
@@ -66,7 +69,8 @@ fn env_reads_the_variable_or_its_default() {
 
 #[test]
 fn context_if_condition_and_parse_json() {
-    let text = "version: 1\ncontext:\n  prefix: ctx\n  on: !Env [TS_SET, null]\n  off: !Env [TS_UNSET, null]\nentries:\n";
+    let text =
+        "version: 1\ncontext:\n  prefix: ctx\n  on: !Env [TS_SET, null]\n  off: !Env [TS_UNSET, null]\nentries:\n";
     let entry = |name: &str, condition: &str| {
         format!("- model: authentik_core.group\n  conditions: [{condition}]\n  identifiers: {{name: {name}}}\n")
     };
@@ -78,13 +82,17 @@ fn context_if_condition_and_parse_json() {
         entry("d", "!Condition [AND, !Context on, !Context off]"),
         entry("e", "!Condition [OR, !Context on, !Context off]"),
     );
-    let users = format!("{text}- model: authentik_core.user\n  identifiers: {{username: u}}\n  attrs:\n    attributes: !ParseJSON '{{\"k\": [1]}}'\n    groups: [!Find [authentik_core.group, [name, ctx-a]], !Find [authentik_core.group, [name, b]], !Find [authentik_core.group, [name, e]]]\n");
+    let users = format!(
+        "{text}- model: authentik_core.user\n  identifiers: {{username: u}}\n  attrs:\n    attributes: !ParseJSON '{{\"k\": [1]}}'\n    groups: [!Find [authentik_core.group, [name, ctx-a]], !Find [authentik_core.group, [name, b]], !Find [authentik_core.group, [name, e]]]\n"
+    );
     let seed = load(&users);
     let names: Vec<&str> = seed.users[0].groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["ctx-a", "b", "e"]);
     assert_eq!(seed.users[0].attributes, json!({"k": [1]}).as_object().unwrap().clone());
     // Entries c and d were skipped: `!Find` finds nothing, and a group reference of null is refused.
-    let missing = format!("{text}- model: authentik_core.user\n  identifiers: {{username: u}}\n  attrs: {{groups: [!Find [authentik_core.group, [name, c]]]}}\n");
+    let missing = format!(
+        "{text}- model: authentik_core.user\n  identifiers: {{username: u}}\n  attrs: {{groups: [!Find [authentik_core.group, [name, c]]]}}\n"
+    );
     assert!(error(&missing).contains("groups: This field may not be null."), "{}", error(&missing));
     assert!(error(&group_named("!If [a, b]")).contains("!If takes [condition] or [condition, when_true, when_false]"));
     assert!(error(&group_named("!Condition [MAYBE, true]")).contains("unknown mode \"MAYBE\""));
@@ -92,7 +100,8 @@ fn context_if_condition_and_parse_json() {
 
 #[test]
 fn find_resolves_flows_key_pairs_and_managed_mappings_of_a_fresh_install() {
-    let seed = load(include_str!("../../../../../tests/integration/fixtures/blueprints/action-setup-authentik-oidc.yaml"));
+    let seed =
+        load(include_str!("../../../../../tests/integration/fixtures/blueprints/action-setup-authentik-oidc.yaml"));
     let provider = &seed.providers[0];
     assert_eq!((provider.pk, provider.name.as_str()), (1, "test"));
     assert_eq!(provider.authorization_flow, Some(DEFAULT_AUTHORIZATION_FLOW));
@@ -110,9 +119,14 @@ fn find_resolves_flows_key_pairs_and_managed_mappings_of_a_fresh_install() {
 #[test]
 fn find_refuses_unserved_models_unknown_fields_and_wrong_arity() {
     let message = error(&group_named("!Find [authentik_stages_password.passwordstage, [name, x]]"));
-    assert!(message.contains("the model authentik_stages_password.passwordstage is not served by tokenstack"), "{message}");
+    assert!(
+        message.contains("the model authentik_stages_password.passwordstage is not served by tokenstack"),
+        "{message}"
+    );
     assert!(error(&group_named("!Find [authentik_flows.flow, [colour, red]]")).contains("has no field \"colour\""));
-    assert!(error(&group_named("!Find [authentik_flows.flow, [slug]]")).contains("!Find takes [model, [field, value], …]"));
+    assert!(
+        error(&group_named("!Find [authentik_flows.flow, [slug]]")).contains("!Find takes [model, [field, value], …]")
+    );
     assert!(error(&group_named("!KeyOf [a, b]")).contains("!KeyOf takes a single value"));
     assert!(error(&group_named("!File /etc/passwd")).contains("the tag !File is not supported by tokenstack"));
 }
@@ -142,7 +156,9 @@ fn groups_become_the_groups_of_their_users_either_way_round() {
 #[test]
 fn states_create_keep_update_and_delete() {
     let entry = |state: &str, name: &str| {
-        format!("- model: authentik_core.application\n  state: {state}\n  identifiers: {{slug: s}}\n  attrs: {{name: {name}}}\n")
+        format!(
+            "- model: authentik_core.application\n  state: {state}\n  identifiers: {{slug: s}}\n  attrs: {{name: {name}}}\n"
+        )
     };
     let seed = load(&format!("version: 1\nentries:\n{}{}", entry("present", "one"), entry("created", "two")));
     assert_eq!(seed.applications[0].name, "one");
@@ -163,7 +179,10 @@ fn tokens_name_their_user_and_take_the_models_defaults() {
     assert_eq!(seed.tokens[0].key.as_ref().map(|k| k.expose()), Some("k3y"));
     assert!(!seed.tokens[0].expiring);
     assert_eq!(seed.tokens[1].intent, crate::model::Intent::Verification);
-    assert!(error("version: 1\nentries:\n- model: authentik_core.token\n  identifiers: {identifier: t}\n").contains("user: This field is required."));
+    assert!(
+        error("version: 1\nentries:\n- model: authentik_core.token\n  identifiers: {identifier: t}\n")
+            .contains("user: This field is required.")
+    );
 }
 
 #[test]
@@ -174,9 +193,14 @@ fn an_unknown_model_stops_the_load_unless_skipped() {
         "blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): the model authentik_stages_dummy.dummystage is not served by tokenstack (pass --blueprint-skip-unknown to skip such entries)"
     );
     let translated = read(text, true).unwrap();
-    assert_eq!(translated.warnings, ["skipped blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): model not served"]);
+    assert_eq!(
+        translated.warnings,
+        ["skipped blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): model not served"]
+    );
     // A reference to the skipped entry says so.
-    let refer = format!("{text}- model: authentik_core.group\n  identifiers: {{name: h}}\n  attrs: {{attributes: {{stage: !KeyOf stage}}}}\n");
+    let refer = format!(
+        "{text}- model: authentik_core.group\n  identifiers: {{name: h}}\n  attrs: {{attributes: {{stage: !KeyOf stage}}}}\n"
+    );
     assert!(read(&refer, true).err().unwrap().to_string().contains("the entry with id `stage` was skipped"));
 }
 
@@ -187,8 +211,14 @@ fn unknown_keys_are_refused_with_their_line() {
         error(text),
         "blueprint entry 0 (model authentik_core.application, line 3): unknown key `colour` in attrs at line 8"
     );
-    assert_eq!(error("version: 1\nentries:\n- model: authentik_core.group\n  identifier: {name: g}\n"), "blueprint entry 0: unknown key `identifier` at line 4");
-    assert_eq!(error("version: 2\nentries: []\n"), "invalid blueprint version Number(2): only version 1 exists at line 1");
+    assert_eq!(
+        error("version: 1\nentries:\n- model: authentik_core.group\n  identifier: {name: g}\n"),
+        "blueprint entry 0: unknown key `identifier` at line 4"
+    );
+    assert_eq!(
+        error("version: 2\nentries: []\n"),
+        "invalid blueprint version Number(2): only version 1 exists at line 1"
+    );
 }
 
 #[test]
@@ -196,15 +226,23 @@ fn apply_blueprint_of_a_default_blueprint_is_a_no_op() {
     let text = "version: 1\nentries:\n- model: authentik_blueprints.metaapplyblueprint\n  attrs:\n    identifiers: {name: \"Default - Provider invalidation flow\"}\n    required: true\n";
     assert!(load(text).providers.is_empty());
     let other = text.replace("Default - Provider invalidation flow", "My own blueprint");
-    assert!(error(&other).contains("the blueprint \"My own blueprint\" is not one of authentik's default or system blueprints"));
+    assert!(
+        error(&other)
+            .contains("the blueprint \"My own blueprint\" is not one of authentik's default or system blueprints")
+    );
     assert_eq!(read(&other, true).unwrap().warnings.len(), 1);
 }
 
 #[test]
 fn references_must_name_existing_rows() {
     let text = "version: 1\nentries:\n- model: authentik_providers_oauth2.oauth2provider\n  identifiers: {name: p}\n  attrs:\n    authorization_flow: !Find [authentik_flows.flow, [slug, default-provider-authorization-implicit-consent]]\n    invalidation_flow: !Find [authentik_flows.flow, [slug, default-provider-invalidation-flow]]\n    signing_key: 6f6f6f6f-0000-4000-8000-000000000000\n";
-    assert!(error(text).ends_with("signing_key: Invalid pk \"6f6f6f6f-0000-4000-8000-000000000000\" - object does not exist."), "{}", error(text));
-    let no_flow = "version: 1\nentries:\n- model: authentik_providers_oauth2.oauth2provider\n  identifiers: {name: p}\n";
+    assert!(
+        error(text)
+            .ends_with("signing_key: Invalid pk \"6f6f6f6f-0000-4000-8000-000000000000\" - object does not exist."),
+        "{}",
+        error(text)
+    );
+    let no_flow =
+        "version: 1\nentries:\n- model: authentik_providers_oauth2.oauth2provider\n  identifiers: {name: p}\n";
     assert!(error(no_flow).ends_with("authorization_flow: This field is required."));
 }
-
