@@ -6,6 +6,7 @@ use chrono::{TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokenstack_client::types;
+use tokenstack_server::secrets::PasswordHash;
 
 use crate::support::{ADMIN_KEY, ADMIN_PAT, ADMIN_TOKEN, ALICE_KEY, TestServer, error_of};
 
@@ -168,12 +169,18 @@ async fn creates_users_providers_and_oauth_tokens() {
     let server = TestServer::start().await;
     let admin = admin(&server);
     let user: types::AdminAuthentikUser = serde_json::from_value(json!({
-        "pk": 40, "username": "erin", "groups": [{"name": "admins", "is_superuser": true}]
+        "pk": 40, "username": "erin", "groups": [{"name": "admins", "is_superuser": true}], "password": "erin-pw"
     }))
     .unwrap();
     let created = admin.admin_authentik_users_create().body(user.clone()).send().await.expect("user").into_inner();
     assert_eq!((created.pk, created.username.as_str(), created.is_superuser), (40, "erin", Some(false)));
+    assert_eq!(created.password, None, "the response never shows the password");
     assert_eq!(error_of(admin.admin_authentik_users_create().body(user).send().await).0, 400);
+    // The export holds only the password's salted hash.
+    let state = export(&admin).await;
+    let erin = state["authentik"]["users"].as_array().unwrap().iter().find(|u| u["username"] == "erin").unwrap();
+    let hash: PasswordHash = serde_json::from_value(erin["password"].clone()).expect("a hash");
+    assert!(hash.verify("erin-pw") && !state.to_string().contains("erin-pw"));
 
     // erin is an effective superuser through her group: her token sees every token.
     let ak = server.authentik(ADMIN_KEY);

@@ -103,13 +103,13 @@ impl AdminState {
         let bootstrap = &self.bootstrap;
         let applied = async {
             seed::ensure_all_groups(store, &accounts).await?;
-            seed::bootstrap_with_email(
+            seed::bootstrap_with_admin(
                 store,
                 now,
                 Some(bootstrap.authentik_key.expose().to_string()),
                 bootstrap.netbird_pat.as_ref().map(|pat| pat.expose().to_string()),
                 (!bootstrap.netbird_setup).then_some(bootstrap.netbird_user.as_str()),
-                &bootstrap.admin_email,
+                &bootstrap.admin,
             )
             .await
         }

@@ -163,13 +163,15 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
         return Err(StartError::Setting { origin: config.origins.name("bootstrap_pat"), problem: problem.into() });
     }
     context.setup_pat_enabled = config.setup_pat_enabled;
-    let bootstrap = seed::bootstrap_with_email(
+    let new_admin =
+        seed::AdminBootstrap { email: config.bootstrap_email.clone(), password: config.bootstrap_password.clone() };
+    let bootstrap = seed::bootstrap_with_admin(
         &*store,
         context.now(),
         config.bootstrap_token.as_ref().map(|key| key.expose().to_string()),
         config.bootstrap_pat.as_ref().map(|pat| pat.expose().to_string()),
         (!config.netbird_setup).then_some(config.bootstrap_user.as_str()),
-        &config.bootstrap_email,
+        &new_admin,
     )
     .await?;
     let generated = bootstrap.authentik_generated || bootstrap.netbird_generated;

@@ -1,4 +1,5 @@
-//! Secret values and their generation: authentik token keys, NetBird PATs and xid-style ids.
+//! Secret values and their generation: authentik token keys, NetBird PATs, setup keys, password hashes and xid-style
+//! ids.
 
 use std::fmt;
 use std::process;
@@ -12,6 +13,9 @@ use rand::distr::Alphanumeric;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+mod password;
+pub use password::{MAX_PASSWORD_ITERATIONS, PASSWORD_ITERATIONS, PasswordHash, PasswordHashError};
 
 /// Length of an authentik token key (`tenant.default_token_length`).
 pub const AK_KEY_LENGTH: usize = 60;

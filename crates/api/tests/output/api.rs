@@ -52,6 +52,9 @@ pub mod types {
         pub is_superuser: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash (docs/seed-format.md); a `pbkdf2_sha256$…` value is taken as a hash. The state export shows the hash; no other response shows it. Without it the user has no usable password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         pub pk: i64,
         pub username: ::std::string::String,
     }
@@ -3320,6 +3323,9 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash; a `pbkdf2_sha256$<iterations>$<salt>$<hash>` value (what the export shows) is taken as a hash (docs/seed-format.md).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_change_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
@@ -6019,7 +6025,7 @@ pub trait TokenApi {
     >;
     /// Create an authentik user
     ///
-    /// Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+    /// Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes and password. A taken pk or username is a 400.
     #[endpoint{method = POST,
     path = "/_tokenstack/authentik/users",
     operation_id = "admin_authentik_users_create",

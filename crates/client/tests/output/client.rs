@@ -48,6 +48,9 @@ pub mod types {
         pub is_superuser: ::std::option::Option<bool>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash (docs/seed-format.md); a `pbkdf2_sha256$…` value is taken as a hash. The state export shows the hash; no other response shows it. Without it the user has no usable password.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         pub pk: i64,
         pub username: ::std::string::String,
     }
@@ -5288,6 +5291,9 @@ pub mod types {
         >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
+        ///The password in plain text, stored as a salted hash; a `pbkdf2_sha256$<iterations>$<salt>$<hash>` value (what the export shows) is taken as a hash (docs/seed-format.md).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password_change_date: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
@@ -7416,6 +7422,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             pk: ::std::result::Result<i64, ::std::string::String>,
             username: ::std::result::Result<
                 ::std::string::String,
@@ -7431,6 +7441,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: Ok(Default::default()),
                     is_superuser: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     pk: Err("no value supplied for pk".to_string()),
                     username: Err("no value supplied for username".to_string()),
                 }
@@ -7511,6 +7522,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn pk<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -7546,6 +7569,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: value.is_active?,
                     is_superuser: value.is_superuser?,
                     name: value.name?,
+                    password: value.password?,
                     pk: value.pk?,
                     username: value.username?,
                 })
@@ -7560,6 +7584,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     is_active: Ok(value.is_active),
                     is_superuser: Ok(value.is_superuser),
                     name: Ok(value.name),
+                    password: Ok(value.password),
                     pk: Ok(value.pk),
                     username: Ok(value.username),
                 }
@@ -18755,6 +18780,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            password: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password_change_date: ::std::result::Result<
                 ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
                 ::std::string::String,
@@ -18789,6 +18818,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: Ok(Default::default()),
                     last_updated: Ok(Default::default()),
                     name: Ok(Default::default()),
+                    password: Ok(Default::default()),
                     password_change_date: Ok(Default::default()),
                     path: Ok(Default::default()),
                     pk: Err("no value supplied for pk".to_string()),
@@ -18915,6 +18945,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     });
                 self
             }
+            pub fn password<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.password = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for password: {e}")
+                    });
+                self
+            }
             pub fn password_change_date<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -19007,6 +19049,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: value.last_login?,
                     last_updated: value.last_updated?,
                     name: value.name?,
+                    password: value.password?,
                     password_change_date: value.password_change_date?,
                     path: value.path?,
                     pk: value.pk?,
@@ -19028,6 +19071,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     last_login: Ok(value.last_login),
                     last_updated: Ok(value.last_updated),
                     name: Ok(value.name),
+                    password: Ok(value.password),
                     password_change_date: Ok(value.password_change_date),
                     path: Ok(value.path),
                     pk: Ok(value.pk),
@@ -24409,7 +24453,7 @@ let response = client.admin_authentik_refresh_tokens_create()
     }
     /**Create an authentik user
 
-Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes. A taken pk or username is a 400.
+Adds an authentik user (the seed format of `authentik.users`): superuser flag, groups, attributes and password. A taken pk or username is a 400.
 
 Sends a `POST` request to `/_tokenstack/authentik/users`
 

@@ -91,6 +91,11 @@ pub struct Config {
     #[arg(long = "bootstrap-pat", env = "TOKENSTACK_BOOTSTRAP_PAT", hide_env_values = true)]
     pub bootstrap_pat: Option<Secret>,
 
+    /// Password of the superuser `akadmin` when the store is new, as authentik's `AUTHENTIK_BOOTSTRAP_PASSWORD`
+    /// (without it, `akadmin` has no usable password). Stored as a salted hash.
+    #[arg(long = "bootstrap-password", env = "TOKENSTACK_BOOTSTRAP_PASSWORD", hide_env_values = true)]
+    pub bootstrap_password: Option<Secret>,
+
     /// Email of the superuser `akadmin` when the store is new, as authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`.
     #[arg(long = "bootstrap-email", env = "TOKENSTACK_BOOTSTRAP_EMAIL", default_value = crate::seed::DEFAULT_ADMIN_EMAIL)]
     pub bootstrap_email: String,

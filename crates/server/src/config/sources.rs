@@ -26,6 +26,7 @@ const ALTERNATES: &[Alternate] = &[
     Alternate { id: "admin_token", file: true, aliases: &[] },
     Alternate { id: "bootstrap_token", file: true, aliases: &["AUTHENTIK_BOOTSTRAP_TOKEN"] },
     Alternate { id: "bootstrap_pat", file: true, aliases: &[] },
+    Alternate { id: "bootstrap_password", file: true, aliases: &["AUTHENTIK_BOOTSTRAP_PASSWORD"] },
     Alternate { id: "bootstrap_email", file: false, aliases: &["AUTHENTIK_BOOTSTRAP_EMAIL"] },
     // A PostgreSQL URL may carry a password.
     Alternate { id: "store", file: true, aliases: &[] },

@@ -160,11 +160,13 @@ fn authentiks_bootstrap_variables_are_aliases_below_tokenstacks_own() {
     let vars = [
         ("AUTHENTIK_BOOTSTRAP_TOKEN", "key-from-authentiks-compose-file"),
         ("AUTHENTIK_BOOTSTRAP_EMAIL", "admin@example.com"),
-        ("AUTHENTIK_BOOTSTRAP_PASSWORD", "unused-without-a-login-flow"),
+        ("AUTHENTIK_BOOTSTRAP_PASSWORD", "password-from-authentiks-compose-file"),
     ];
     let config = Config::load_with_env(["tokenstack"], &env(&vars)).expect("loads");
     assert_eq!(config.bootstrap_token.as_ref().map(Secret::expose), Some("key-from-authentiks-compose-file"));
     assert_eq!(config.bootstrap_email, "admin@example.com");
+    assert_eq!(config.bootstrap_password.as_ref().map(Secret::expose), Some("password-from-authentiks-compose-file"));
+    assert!(!format!("{config:?}").contains("password-from-authentiks"), "the password never shows");
     assert_eq!(config.origins.name("bootstrap_token"), "AUTHENTIK_BOOTSTRAP_TOKEN");
 
     // tokenstack's own sources win: the flag, and the `_FILE` form.
@@ -179,6 +181,13 @@ fn authentiks_bootstrap_variables_are_aliases_below_tokenstacks_own() {
     let with_file = [vars[0], ("TOKENSTACK_BOOTSTRAP_TOKEN_FILE", path)];
     let config = Config::load_with_env(["tokenstack"], &env(&with_file)).expect("loads");
     assert_eq!(config.bootstrap_token.as_ref().map(Secret::expose), Some("key-from-a-docker-secret"));
+    let password = file("password-from-a-docker-secret\n");
+    let path = password.path().to_str().expect("utf-8 path");
+    let with_file = [vars[2], ("TOKENSTACK_BOOTSTRAP_PASSWORD_FILE", path)];
+    let config = Config::load_with_env(["tokenstack"], &env(&with_file)).expect("loads");
+    assert_eq!(config.bootstrap_password.as_ref().map(Secret::expose), Some("password-from-a-docker-secret"));
+    let config = Config::load_with_env(["tokenstack", "--bootstrap-password", "from-the-flag"], &env(&vars));
+    assert_eq!(config.expect("loads").bootstrap_password.as_ref().map(Secret::expose), Some("from-the-flag"));
 
     // An empty upstream variable is unset, as authentik reads it; the defaults stay.
     let vars = [("AUTHENTIK_BOOTSTRAP_TOKEN", ""), ("AUTHENTIK_BOOTSTRAP_EMAIL", "")];

@@ -7,7 +7,7 @@ use tokenstack_api::{JsonBody, types};
 
 use crate::admin::{self, AdminState};
 use crate::model::{AkGroup, AkProvider, AkUser, NbUser, OAuthKind, OAuthToken};
-use crate::secrets::{Secret, generate_key};
+use crate::secrets::{PasswordHash, Secret, generate_key};
 use crate::seed::DEFAULT_ACCOUNT;
 
 use super::ServerContext;
@@ -60,6 +60,7 @@ pub async fn create_ak_user(
             })
             .collect(),
         attributes: body.attributes,
+        password: body.password.as_deref().map(PasswordHash::new),
         ..AkUser::new(body.pk, body.username, ctx.now())
     };
     let user = admin::add_ak_user(&*ctx.store, user).await?;
@@ -74,6 +75,7 @@ pub async fn create_ak_user(
         is_active: Some(user.is_active),
         is_superuser: Some(user.is_superuser),
         name: Some(user.name),
+        password: None,
         pk: user.pk,
         username: user.username,
     })

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::{BOOTSTRAP_TOKEN_IDENTIFIER, DEFAULT_ACCOUNT, SeedError};
 use crate::model::{AkUser, CoreToken, NbRole, NbUser, Pat};
 use crate::pagination::PageRequest;
-use crate::secrets::{Secret, generate_key, generate_pat, hash_pat, new_xid_like_id, parse_pat};
+use crate::secrets::{PasswordHash, Secret, generate_key, generate_pat, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::query::Listing;
 use crate::store::{Field, Store, StoreError, UserField};
 
@@ -29,8 +29,23 @@ pub struct Bootstrap {
     pub netbird_generated: bool,
     /// `--netbird-setup`: no NetBird owner is made here; `POST /api/setup` makes it.
     pub netbird_setup: bool,
-    /// The email `akadmin` gets when it is created (a state load re-creates it with this one).
-    pub admin_email: String,
+    /// What `akadmin` gets when it is created (a state load re-creates it with this).
+    pub admin: AdminBootstrap,
+}
+
+/// What a new `akadmin` gets, as authentik's bootstrap blueprint sets it at the user's creation only.
+#[derive(Debug, Clone)]
+pub struct AdminBootstrap {
+    /// `--bootstrap-email`, authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`.
+    pub email: String,
+    /// `--bootstrap-password`, authentik's `AUTHENTIK_BOOTSTRAP_PASSWORD`; without it, no usable password.
+    pub password: Option<Secret>,
+}
+
+impl Default for AdminBootstrap {
+    fn default() -> Self {
+        AdminBootstrap { email: DEFAULT_ADMIN_EMAIL.to_string(), password: None }
+    }
 }
 
 /// Adds the bootstrap superuser `akadmin` with a non-expiring `api` token, and a NetBird owner with a PAT (and their
@@ -46,19 +61,21 @@ pub async fn bootstrap(
     netbird_pat: Option<String>,
     netbird_user: &str,
 ) -> Result<Bootstrap, SeedError> {
-    bootstrap_with_email(store, now, authentik_key, netbird_pat, Some(netbird_user), DEFAULT_ADMIN_EMAIL).await
+    let admin = AdminBootstrap::default();
+    bootstrap_with_admin(store, now, authentik_key, netbird_pat, Some(netbird_user), &admin).await
 }
 
-/// [`bootstrap`] with the email a new `akadmin` gets (`--bootstrap-email`, authentik's `AUTHENTIK_BOOTSTRAP_EMAIL`):
-/// like authentik's blueprint, only at the creation of the user; an existing `akadmin` keeps its email. Without a
-/// `netbird_user` (`--netbird-setup`) no NetBird owner or PAT is made: `POST /api/setup` makes the owner.
-pub async fn bootstrap_with_email(
+/// [`bootstrap`] with the email and password a new `akadmin` gets (`--bootstrap-email`, `--bootstrap-password`,
+/// authentik's `AUTHENTIK_BOOTSTRAP_EMAIL` and `AUTHENTIK_BOOTSTRAP_PASSWORD`): like authentik's blueprint, only at
+/// the creation of the user; an existing `akadmin` keeps its email and password. Without a `netbird_user`
+/// (`--netbird-setup`) no NetBird owner or PAT is made: `POST /api/setup` makes the owner.
+pub async fn bootstrap_with_admin(
     store: &dyn Store,
     now: DateTime<Utc>,
     authentik_key: Option<String>,
     netbird_pat: Option<String>,
     netbird_user: Option<&str>,
-    admin_email: &str,
+    new_admin: &AdminBootstrap,
 ) -> Result<Bootstrap, SeedError> {
     if let Some(pat) = &netbird_pat {
         parse_pat(pat).map_err(|err| SeedError::BadBootstrapPat(err.to_string()))?;
@@ -76,8 +93,9 @@ pub async fn bootstrap_with_email(
             }
             let user = AkUser {
                 name: "authentik Default Admin".to_string(),
-                email: admin_email.to_string(),
+                email: new_admin.email.clone(),
                 is_superuser: true,
+                password: new_admin.password.as_ref().map(|password| PasswordHash::new(password.expose())),
                 ..AkUser::new(0, "akadmin", now)
             };
             match store.insert(user).await {
@@ -98,7 +116,7 @@ pub async fn bootstrap_with_email(
             netbird_pat: None,
             netbird_generated: false,
             netbird_setup: true,
-            admin_email: admin_email.to_string(),
+            admin: new_admin.clone(),
         });
     };
     let (netbird_pat, netbird_generated) = bootstrap_pat(store, now, netbird_pat, netbird_user).await?;
@@ -112,7 +130,7 @@ pub async fn bootstrap_with_email(
         netbird_pat,
         netbird_generated,
         netbird_setup: false,
-        admin_email: admin_email.to_string(),
+        admin: new_admin.clone(),
     })
 }
 

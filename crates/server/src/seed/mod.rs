@@ -19,7 +19,9 @@ use crate::store::{Snapshot, Store, StoreError};
 
 pub mod blueprint;
 mod bootstrap;
-pub use bootstrap::{BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_email};
+pub use bootstrap::{
+    AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
+};
 
 /// Why seeding or bootstrapping failed.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@ const SEED: &str = r#"authentik:
     - pk: 2
       username: alice
       email: alice@example.com
+      password: alice-password
       is_superuser: true
       groups:
         - name: admins
@@ -62,12 +63,29 @@ fn the_seed_without_typos_loads() {
     assert_eq!(seed.authentik.providers[0].oauth2.access_token_validity, "hours=1", "the model's default");
 }
 
+#[test]
+fn a_seed_password_is_stored_hashed_and_an_exported_hash_loads_back() {
+    let seed = load(SEED).unwrap();
+    let hash = seed.authentik.users[0].password.clone().expect("alice has a password");
+    assert!(hash.verify("alice-password") && !hash.verify("alice"));
+    let exported = serde_yaml::to_string(&seed.authentik.users[0]).unwrap();
+    assert!(!exported.contains("alice-password") && exported.contains(hash.as_str()), "{exported}");
+    let again = load(&SEED.replace("alice-password", hash.as_str())).unwrap();
+    assert_eq!(again.authentik.users[0].password.as_ref(), Some(&hash), "a hash is kept as it is");
+
+    // A malformed hash stops the load, naming the user, rather than becoming the password.
+    let broken = SEED.replace("password: alice-password", "password: pbkdf2_sha256$many$salt$hash");
+    let message = load(&broken).expect_err("malformed").to_string();
+    assert!(message.contains("authentik.users[0]: the password hash iterations must be"), "{message}");
+}
+
 /// Each object type, the key whose line gets misspelt, and the misspelling (the issue's own typos among them).
 const TYPOS: &[(&str, &str, &str)] = &[
     ("the document", "authentik:", "authentk:"),
     ("the document", "netbird:\n", "netbrd:\n"),
     ("authentik", "authentik:\n  users:", "authentik:\n  user:"),
     ("a user", "      email: alice@example.com", "      emial: alice@example.com"),
+    ("a user", "      password: alice-password", "      pasword: alice-password"),
     ("a user", "      is_superuser: true\n      groups:", "      is_superusr: true\n      groups:"),
     ("a group", "          is_superuser: true", "          is_superusr: true"),
     ("a provider", "      client_secret: demo-secret", "      client_secrt: demo-secret"),

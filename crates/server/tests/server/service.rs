@@ -9,7 +9,8 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use tokenstack_server::config::Config;
 use tokenstack_server::model::{AkUser, CoreToken, Intent};
-use tokenstack_server::secrets::Secret;
+use tokenstack_server::secrets::{PasswordHash, Secret};
+use tokenstack_server::seed::AdminBootstrap;
 use tokenstack_server::store::{Field, Store, StoreError};
 
 const KEY: &str = "service-test-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI";
@@ -317,7 +318,7 @@ async fn authentiks_compose_variables_and_docker_secrets_configure_the_binary() 
         .env_remove("TOKENSTACK_ADMIN_TOKEN")
         .env("AUTHENTIK_BOOTSTRAP_TOKEN", KEY)
         .env("AUTHENTIK_BOOTSTRAP_EMAIL", "ops@example.com")
-        .env("AUTHENTIK_BOOTSTRAP_PASSWORD", "no-login-flow-here")
+        .env("AUTHENTIK_BOOTSTRAP_PASSWORD", "akadmin-password-from-compose")
         .env("TOKENSTACK_BOOTSTRAP_PAT_FILE", dir.path().join("pat"))
         .env("TOKENSTACK_ADMIN_TOKEN_FILE", dir.path().join("admin"))
         .stdout(Stdio::piped())
@@ -338,7 +339,13 @@ async fn authentiks_compose_variables_and_docker_secrets_configure_the_binary() 
     let users = client.get(format!("{base}/api/users")).header("Authorization", format!("Token {PAT}")).send().await;
     assert_eq!(users.expect("request").status(), 200);
     let state = client.get(format!("{base}/_tokenstack/state")).bearer_auth(admin_token).send().await;
-    assert_eq!(state.expect("request").status(), 200);
+    let state: serde_json::Value = state.expect("request").error_for_status().expect("200").json().await.expect("json");
+    // akadmin got the bootstrap password, stored as a salted hash only.
+    let akadmin = &state["authentik"]["users"][0];
+    assert_eq!(akadmin["username"], "akadmin");
+    let hash: PasswordHash = serde_json::from_value(akadmin["password"].clone()).expect("a password hash");
+    assert!(hash.verify("akadmin-password-from-compose") && !hash.verify("another"));
+    assert!(!state.to_string().contains("akadmin-password-from-compose"));
     child.kill().expect("kill");
     child.wait().expect("wait");
     // Given credentials are never printed.
@@ -597,4 +604,29 @@ async fn a_refused_grant_logs_why_and_answers_upstreams_description() {
     for secret in [refresh_value, "demo-secret", "wrong-secret"] {
         assert!(!stderr.contains(secret), "{secret} reached the log");
     }
+}
+
+/// authentik's bootstrap blueprint sets `akadmin`'s email and password when it creates the user, and only then.
+#[tokio::test]
+async fn the_bootstrap_password_is_set_when_akadmin_is_created_only() {
+    let store: Arc<dyn Store> = tokenstack_server::store::open("memory").await.expect("memory store");
+    let first = AdminBootstrap { email: "ops@example.com".into(), password: Some(Secret::new("first-password")) };
+    tokenstack_server::seed::bootstrap_with_admin(&*store, Utc::now(), None, None, Some("admin"), &first)
+        .await
+        .expect("bootstrap");
+    let akadmin = store.get::<AkUser>(Field::Username, "akadmin").await.expect("akadmin");
+    let hash = akadmin.password.clone().expect("a usable password");
+    assert!(hash.verify("first-password") && !hash.verify("second-password"));
+
+    let second = AdminBootstrap { email: "other@example.com".into(), password: Some(Secret::new("second-password")) };
+    tokenstack_server::seed::bootstrap_with_admin(&*store, Utc::now(), None, None, Some("admin"), &second)
+        .await
+        .expect("bootstrap again");
+    let again = store.get::<AkUser>(Field::Username, "akadmin").await.expect("akadmin");
+    assert_eq!((again.email.as_str(), again.password.as_ref()), ("ops@example.com", Some(&hash)));
+
+    // Without a bootstrap password, akadmin has no usable password, as in authentik.
+    let store: Arc<dyn Store> = tokenstack_server::store::open("memory").await.expect("memory store");
+    tokenstack_server::seed::bootstrap(&*store, Utc::now(), None, None, "admin").await.expect("bootstrap");
+    assert_eq!(store.get::<AkUser>(Field::Username, "akadmin").await.expect("akadmin").password, None);
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::secrets::Secret;
+use crate::secrets::{PasswordHash, Secret};
 
 mod netbird;
 mod providers;
@@ -61,6 +61,10 @@ pub struct AkUser {
     pub password_change_date: DateTime<Utc>,
     #[serde(default)]
     pub attributes: Map<String, Value>,
+    /// The password's salted hash (`User.password`); `None` is Django's unusable password. A seed file may give
+    /// the password in plain text: it is hashed as it is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<PasswordHash>,
 }
 
 impl AkUser {
@@ -83,6 +87,7 @@ impl AkUser {
             last_updated: now,
             password_change_date: now,
             attributes: Map::new(),
+            password: None,
         }
     }
 
