@@ -144,7 +144,7 @@ async fn skip_unknown_loads_the_served_entries_and_a_blueprint_may_be_json() {
     let blueprint = json!({
         "version": 1,
         "entries": [
-            {"model": "authentik_core.user", "id": "carol", "identifiers": {"username": "carol"}, "attrs": {"email": "carol@example.com"}},
+            {"model": "authentik_core.user", "id": "carol", "identifiers": {"username": "carol"}, "attrs": {"email": "carol@example.com", "password": "carol-pw"}},
             {"model": "authentik_stages_password.passwordstage", "identifiers": {"name": "p"}},
             {"model": "authentik_core.group", "identifiers": {"name": "staff"}, "attrs": {"users": [1]}},
         ],
@@ -155,4 +155,9 @@ async fn skip_unknown_loads_the_served_entries_and_a_blueprint_may_be_json() {
     let (_, users) = server.raw(Method::GET, "/api/v3/core/users/?username=carol", Some(&auth), None).await;
     assert_eq!(users["results"][0]["email"], "carol@example.com");
     assert_eq!(users["results"][0]["groups_obj"][0]["name"], "staff");
+    // The password is stored hashed, never as given.
+    let state = export(&server).await;
+    let carol = state["authentik"]["users"].as_array().unwrap().iter().find(|u| u["username"] == "carol").cloned();
+    let hash = carol.as_ref().and_then(|c| c["password"].as_str()).unwrap_or_default();
+    assert!(hash.starts_with("pbkdf2_sha256$") && !hash.contains("carol-pw"), "{carol:?}");
 }

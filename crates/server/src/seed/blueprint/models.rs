@@ -418,7 +418,9 @@ impl Build {
             "type" => user.user_type = typed(value)?,
             "attributes" => user.attributes = object(value)?,
             "last_login" => user.last_login = typed(value)?,
-            _ => row.password = if value.is_null() { None } else { Some(Secret::new(text(value)?)) },
+            // `set_password` in a blueprint's context, when the password is not empty.
+            _ if value.is_null() => {}
+            _ => row.password = Some(text(value)?).filter(|p| !p.is_empty()).map(Secret::new).or(row.password.take()),
         }
         Ok(())
     }

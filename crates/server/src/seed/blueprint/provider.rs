@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::models::{Build, Model, redirect_uris};
 use super::tags::key_string;
 use crate::model::{AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR};
-use crate::secrets::Secret;
+use crate::secrets::{PasswordHash, Secret};
 use crate::seed::{AuthentikSeed, TokenSeed};
 
 const NULL: &str = "This field may not be null.";
@@ -170,6 +170,9 @@ fn embed_groups(build: &Build) -> Vec<AkUser> {
     let mut users = Vec::with_capacity(build.users.len());
     for row in &build.users {
         let mut user = row.user.clone();
+        if let Some(password) = &row.password {
+            user.password = Some(PasswordHash::new(password.expose()));
+        }
         for group in &build.groups {
             if row.groups.contains(&group.group.pk) || group.users.contains(&user.pk) {
                 user.is_superuser |= group.group.is_superuser;

@@ -151,6 +151,9 @@ fn groups_become_the_groups_of_their_users_either_way_round() {
     assert_eq!(bob.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["readers"]);
     assert_eq!(bob.groups[0].attributes["level"], 1);
     assert_eq!(bob.email, "bob@example.com");
+    // `password` in plain text, hashed as `set_password` does; none for a user without one.
+    assert!(bob.password.as_ref().is_some_and(|hash| hash.verify("secret") && !hash.verify("other")));
+    assert!(alice.password.is_none());
 }
 
 #[test]
