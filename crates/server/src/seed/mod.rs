@@ -222,44 +222,6 @@ impl SeedFile {
         })
     }
 
-    /// The seed file or blueprint at `path` (a blueprint is told by its top-level `version` or `entries`), and the
-    /// warnings of the blueprint's skipped entries.
-    pub fn load_any(
-        path: &Path,
-        options: &blueprint::Options,
-        now: DateTime<Utc>,
-    ) -> Result<(SeedFile, Vec<String>), SeedError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| SeedError::Read { path: path.display().to_string(), error })?;
-        if !blueprint::is_blueprint_text(&text) {
-            return SeedFile::load(path).map(|seed| (seed, Vec::new()));
-        }
-        let translated = blueprint::from_text(&text, options, now)
-            .map_err(|error| SeedError::BlueprintFile { path: path.display().to_string(), error })?;
-        Ok((translated.seed, translated.warnings))
-    }
-
-    /// What the admin API's `PUT /_tokenstack/state` takes: a seed document or a blueprint as JSON, or the text of
-    /// either (YAML, where a blueprint's tags can be written) as a JSON string; with the blueprint's warnings.
-    pub fn from_document(
-        document: serde_json::Value,
-        options: &blueprint::Options,
-        now: DateTime<Utc>,
-    ) -> Result<(SeedFile, Vec<String>), SeedError> {
-        let translated = match document {
-            serde_json::Value::String(text) if blueprint::is_blueprint_text(&text) => {
-                blueprint::from_text(&text, options, now)?
-            }
-            serde_json::Value::String(text) => {
-                let seed = serde_yaml::from_str(&text).map_err(|err| SeedError::Invalid(err.to_string()))?;
-                return Ok((seed, Vec::new()));
-            }
-            document if blueprint::is_blueprint_value(&document) => blueprint::from_json(document, options, now)?,
-            document => return SeedFile::from_json(document).map(|seed| (seed, Vec::new())),
-        };
-        Ok((translated.seed, translated.warnings))
-    }
-
     /// A seed document given as JSON (the admin API's `PUT /_tokenstack/state`).
     pub fn from_json(value: serde_json::Value) -> Result<SeedFile, SeedError> {
         serde_json::from_value(value).map_err(|err| SeedError::Invalid(err.to_string()))

@@ -4,8 +4,13 @@
 //!
 //! The format and what is covered: docs/seed-format.md ("Blueprints"); what is not: docs/divergences.md.
 
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use serde_yaml::Value as Yaml;
+
+use super::{SeedError, SeedFile};
 
 mod locate;
 mod models;
@@ -14,6 +19,7 @@ mod rows;
 mod tags;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use locate::Seg;
 use models::{EntryError, State};
@@ -56,6 +62,40 @@ pub struct Translated {
     pub warnings: Vec<String>,
 }
 
+impl SeedFile {
+    /// The seed file or blueprint at `path` (a blueprint is told by its top-level `version` or `entries`), and the
+    /// warnings of the blueprint's skipped entries.
+    pub fn load_any(path: &Path, options: &Options, now: DateTime<Utc>) -> Result<(SeedFile, Vec<String>), SeedError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| SeedError::Read { path: path.display().to_string(), error })?;
+        if !is_blueprint_text(&text) {
+            return SeedFile::load(path).map(|seed| (seed, Vec::new()));
+        }
+        let translated = from_text(&text, options, now)
+            .map_err(|error| SeedError::BlueprintFile { path: path.display().to_string(), error })?;
+        Ok((translated.seed, translated.warnings))
+    }
+
+    /// What the admin API's `PUT /_tokenstack/state` takes: a seed document or a blueprint as JSON, or the text of
+    /// either (YAML, where a blueprint's tags can be written) as a JSON string; with the blueprint's warnings.
+    pub fn from_document(
+        document: serde_json::Value,
+        options: &Options,
+        now: DateTime<Utc>,
+    ) -> Result<(SeedFile, Vec<String>), SeedError> {
+        let translated = match document {
+            serde_json::Value::String(text) if is_blueprint_text(&text) => from_text(&text, options, now)?,
+            serde_json::Value::String(text) => {
+                let seed = serde_yaml::from_str(&text).map_err(|err| SeedError::Invalid(err.to_string()))?;
+                return Ok((seed, Vec::new()));
+            }
+            document if is_blueprint_value(&document) => from_json(document, options, now)?,
+            document => return SeedFile::from_json(document).map(|seed| (seed, Vec::new())),
+        };
+        Ok((translated.seed, translated.warnings))
+    }
+}
+
 /// Whether a YAML seed file is a blueprint: a top-level `version:` or `entries:` key, which the seed format lacks.
 pub fn is_blueprint_text(text: &str) -> bool {
     text.lines().any(|line| line.starts_with("version:") || line.starts_with("entries:"))
@@ -67,21 +107,13 @@ pub fn is_blueprint_value(value: &Value) -> bool {
 }
 
 /// Reads the blueprint of YAML `text`.
-pub fn from_text(
-    text: &str,
-    options: &Options,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Translated, BlueprintError> {
+pub fn from_text(text: &str, options: &Options, now: DateTime<Utc>) -> Result<Translated, BlueprintError> {
     let document: Yaml = serde_yaml::from_str(text).map_err(BlueprintError::Syntax)?;
     translate(&document, Some(text), options, now)
 }
 
 /// Reads a blueprint given as JSON (the admin API; JSON has no tags).
-pub fn from_json(
-    value: Value,
-    options: &Options,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Translated, BlueprintError> {
+pub fn from_json(value: Value, options: &Options, now: DateTime<Utc>) -> Result<Translated, BlueprintError> {
     let document = serde_yaml::to_value(value).map_err(BlueprintError::Syntax)?;
     translate(&document, None, options, now)
 }
@@ -101,7 +133,7 @@ fn translate(
     document: &Yaml,
     text: Option<&str>,
     options: &Options,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<Translated, BlueprintError> {
     let Some(top) = document.as_mapping() else {
         return Err(shape("a blueprint is a mapping with `version` and `entries`", text, &[]));
@@ -212,7 +244,7 @@ fn translate(
         }
     }
     let authentik = provider::finish(build).map_err(|problem| BlueprintError::Shape { problem, at: String::new() })?;
-    Ok(Translated { seed: super::SeedFile { authentik, netbird: Default::default() }, warnings })
+    Ok(Translated { seed: SeedFile { authentik, netbird: Default::default() }, warnings })
 }
 
 /// The entries, each with its path: a list, or a mapping of named lists.

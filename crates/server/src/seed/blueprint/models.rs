@@ -7,8 +7,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use super::rows::{Build, GroupRow, KeyPairRow, Model, TokenRow, UserRow};
-use crate::model::{AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, Intent, RedirectUri};
+use crate::model::{AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, Intent};
 use crate::secrets::Secret;
+
+use super::values::{self, flag, items, object, optional_uuid, reference, text, typed};
 
 /// Why an entry cannot be applied.
 #[derive(Debug)]
@@ -174,71 +176,6 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-const NULL: &str = "This field may not be null.";
-
-fn text(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Null => Err(NULL.into()),
-        _ => Err("Not a valid string.".into()),
-    }
-}
-
-fn flag(value: &Value) -> Result<bool, String> {
-    match value {
-        Value::Bool(b) => Ok(*b),
-        Value::String(s) if ["true", "True", "1", "yes", "on"].contains(&s.as_str()) => Ok(true),
-        Value::String(s) if ["false", "False", "0", "no", "off"].contains(&s.as_str()) => Ok(false),
-        Value::Number(n) if n.as_i64() == Some(1) => Ok(true),
-        Value::Number(n) if n.as_i64() == Some(0) => Ok(false),
-        _ => Err("Must be a valid boolean.".into()),
-    }
-}
-
-fn items(value: &Value) -> Result<&[Value], String> {
-    match value {
-        Value::Array(items) => Ok(items),
-        _ => Err(format!("Expected a list of items but got {value}.")),
-    }
-}
-
-fn object(value: &Value) -> Result<Map<String, Value>, String> {
-    match value {
-        Value::Object(map) => Ok(map.clone()),
-        _ => Err(format!("Expected a dictionary of items but got {value}.")),
-    }
-}
-
-fn typed<T: serde::de::DeserializeOwned>(value: &Value) -> Result<T, String> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| format!("\"{}\" is not a valid choice ({e}).", super::tags::key_string(value)))
-}
-
-fn not_found(value: &Value) -> String {
-    format!("Invalid pk \"{}\" - object does not exist.", super::tags::key_string(value))
-}
-
-/// A reference to a row of `model` (`null` when `nullable`), checked against the rows that exist.
-fn reference(build: &Build, model: Model, value: &Value) -> Result<Value, String> {
-    if value.is_null() {
-        return Err(NULL.into());
-    }
-    build.rows(model).into_iter().map(|(pk, _)| pk).find(|pk| build_same(pk, value)).ok_or_else(|| not_found(value))
-}
-
-fn build_same(pk: &Value, value: &Value) -> bool {
-    pk == value || super::tags::key_string(pk) == super::tags::key_string(value)
-}
-
-fn uuid_of(pk: Value) -> Uuid {
-    pk.as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default()
-}
-
-fn optional_uuid(build: &Build, model: Model, value: &Value) -> Result<Option<Uuid>, String> {
-    if value.is_null() { Ok(None) } else { reference(build, model, value).map(uuid_of).map(Some) }
-}
-
 impl Build {
     fn next_pk<'a>(pks: impl Iterator<Item = &'a i64>) -> i64 {
         pks.max().copied().unwrap_or(0) + 1
@@ -402,7 +339,7 @@ impl Build {
         if key == "groups" {
             let groups = items(value)?
                 .iter()
-                .map(|g| reference(self, Model::Group, g).map(uuid_of))
+                .map(|g| optional_uuid(self, Model::Group, g)?.ok_or_else(|| values::NULL.to_string()))
                 .collect::<Result<Vec<_>, _>>()?;
             self.users[i].groups = groups;
             return Ok(());
@@ -496,9 +433,4 @@ impl Build {
             Model::MetaApply | Model::Flow => Ok(()),
         }
     }
-}
-
-/// Reads `redirect_uris` as the provider serializer does: a list of `{matching_mode, url}`.
-pub fn redirect_uris(value: &Value) -> Result<Vec<RedirectUri>, String> {
-    typed(value)
 }

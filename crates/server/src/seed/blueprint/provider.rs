@@ -2,58 +2,11 @@
 
 use serde_json::Value;
 
-use super::models::{Build, Model, redirect_uris};
-use super::tags::key_string;
+use super::models::{Build, Model};
+use super::values::{choice, flag, items as list, optional_int as int, optional_uuid as uuid, text, typed};
 use crate::model::{AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR};
 use crate::secrets::{PasswordHash, Secret};
 use crate::seed::{AuthentikSeed, TokenSeed};
-
-const NULL: &str = "This field may not be null.";
-
-fn text(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Null => Err(NULL.into()),
-        _ => Err("Not a valid string.".into()),
-    }
-}
-
-fn flag(value: &Value) -> Result<bool, String> {
-    value.as_bool().ok_or_else(|| "Must be a valid boolean.".to_string())
-}
-
-fn list(value: &Value) -> Result<&[Value], String> {
-    value.as_array().map(Vec::as_slice).ok_or_else(|| format!("Expected a list of items but got {value}."))
-}
-
-/// The pk of the row of `model` that `value` names, or Django's message.
-fn pk_of(build: &Build, model: Model, value: &Value) -> Result<Value, String> {
-    if value.is_null() {
-        return Err(NULL.into());
-    }
-    build
-        .rows(model)
-        .into_iter()
-        .map(|(pk, _)| pk)
-        .find(|pk| pk == value || key_string(pk) == key_string(value))
-        .ok_or_else(|| format!("Invalid pk \"{}\" - object does not exist.", key_string(value)))
-}
-
-fn uuid(build: &Build, model: Model, value: &Value) -> Result<Option<uuid::Uuid>, String> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    let pk = pk_of(build, model, value)?;
-    Ok(pk.as_str().and_then(|s| uuid::Uuid::parse_str(s).ok()))
-}
-
-fn int(build: &Build, model: Model, value: &Value) -> Result<Option<i64>, String> {
-    if value.is_null() {
-        return Ok(None);
-    }
-    Ok(pk_of(build, model, value)?.as_i64())
-}
 
 /// Sets one field of provider `i` as `OAuth2ProviderSerializer` reads it.
 pub fn set(build: &mut Build, i: usize, key: &str, value: &Value) -> Result<(), String> {
@@ -98,7 +51,7 @@ fn set_setting(provider: &mut AkProvider, key: &str, value: &Value) -> Result<()
         "refresh_token_validity" => settings.refresh_token_validity = text(value)?,
         "refresh_token_threshold" => settings.refresh_token_threshold = text(value)?,
         "include_claims_in_id_token" => settings.include_claims_in_id_token = flag(value)?,
-        "redirect_uris" => settings.redirect_uris = redirect_uris(value)?,
+        "redirect_uris" => settings.redirect_uris = typed(value)?,
         "logout_uri" => settings.logout_uri = text(value)?,
         "logout_method" => settings.logout_method = choice(value, &["backchannel", "frontchannel"])?,
         "sub_mode" => {
@@ -112,11 +65,6 @@ fn set_setting(provider: &mut AkProvider, key: &str, value: &Value) -> Result<()
         }
     }
     Ok(())
-}
-
-fn choice(value: &Value, choices: &[&str]) -> Result<String, String> {
-    let given = text(value)?;
-    if choices.contains(&given.as_str()) { Ok(given) } else { Err(format!("\"{given}\" is not a valid choice.")) }
 }
 
 /// Sets one field of application `i` as `ApplicationSerializer` reads it.
