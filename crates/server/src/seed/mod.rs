@@ -216,8 +216,13 @@ impl SeedFile {
     pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| SeedError::Read { path: path.display().to_string(), error })?;
-        serde_yaml::from_str(&text).map_err(|error| {
-            let at = top_level_line(&text, &error).map(|line| format!(" at line {line}")).unwrap_or_default();
+        SeedFile::parse(path, &text)
+    }
+
+    /// The seed file `text`, read from `path`.
+    fn parse(path: &Path, text: &str) -> Result<SeedFile, SeedError> {
+        serde_yaml::from_str(text).map_err(|error| {
+            let at = top_level_line(text, &error).map(|line| format!(" at line {line}")).unwrap_or_default();
             SeedError::Parse { path: path.display().to_string(), error, at }
         })
     }

@@ -22,7 +22,7 @@ mod tests;
 mod values;
 
 use locate::Seg;
-use models::{EntryError, State};
+use models::State;
 use rows::{Build, Model};
 use tags::Resolver;
 
@@ -69,7 +69,7 @@ impl SeedFile {
         let text = std::fs::read_to_string(path)
             .map_err(|error| SeedError::Read { path: path.display().to_string(), error })?;
         if !is_blueprint_text(&text) {
-            return SeedFile::load(path).map(|seed| (seed, Vec::new()));
+            return SeedFile::parse(path, &text).map(|seed| (seed, Vec::new()));
         }
         let translated = from_text(&text, options, now)
             .map_err(|error| SeedError::BlueprintFile { path: path.display().to_string(), error })?;
@@ -236,11 +236,8 @@ fn translate(
             return Err(error);
         }
         match models::apply(&mut build, model, state, identifiers, attrs) {
-            Ok(Some(pk)) => keys.extend(id.map(|id| (id, pk))),
-            Ok(None) => {}
-            Err(EntryError::Key(key)) | Err(EntryError::Message(key)) => {
-                return Err(BlueprintError::Entry { entry: name(&model_name), problem: key });
-            }
+            Ok(pk) => keys.extend(id.zip(pk)),
+            Err(problem) => return Err(BlueprintError::Entry { entry: name(&model_name), problem }),
         }
     }
     let authentik = provider::finish(build).map_err(|problem| BlueprintError::Shape { problem, at: String::new() })?;

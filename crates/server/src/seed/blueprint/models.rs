@@ -12,20 +12,6 @@ use crate::secrets::Secret;
 
 use super::values::{self, flag, items, object, optional_uuid, reference, text, typed};
 
-/// Why an entry cannot be applied.
-#[derive(Debug)]
-pub enum EntryError {
-    /// A key of `identifiers` or `attrs` that the model does not take.
-    Key(String),
-    Message(String),
-}
-
-impl From<String> for EntryError {
-    fn from(message: String) -> Self {
-        EntryError::Message(message)
-    }
-}
-
 /// An entry's `state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -115,22 +101,17 @@ pub fn unknown_key<'m>(model: Model, keys: impl IntoIterator<Item = &'m String>)
     keys.into_iter().find(|key| key.as_str() != "pk" && !accepted(model).contains(&key.as_str()))
 }
 
-/// Applies one entry to `build`; the pk of its row, for `!KeyOf` (`None`: deleted, absent, or a meta model).
+/// Applies one entry to `build` (its keys are known to be `model`'s); the pk of its row, for `!KeyOf` (`None`:
+/// deleted, or absent).
 pub fn apply(
     build: &mut Build,
     model: Model,
     state: State,
     identifiers: Map<String, Value>,
     attrs: Map<String, Value>,
-) -> Result<Option<Value>, EntryError> {
-    if let Some(key) = unknown_key(model, identifiers.keys().chain(attrs.keys())) {
-        return Err(EntryError::Key(key.clone()));
-    }
+) -> Result<Option<Value>, String> {
     if identifiers.is_empty() {
-        return Err(EntryError::Message("no or invalid identifiers".into()));
-    }
-    if model == Model::Flow {
-        return Err(EntryError::Message("flows are read-only in tokenstack (docs/divergences.md)".into()));
+        return Err("no or invalid identifiers".into());
     }
     let mut data = Value::Object(attrs);
     merge(&mut data, Value::Object(identifiers.clone()));
@@ -143,15 +124,13 @@ pub fn apply(
         }
         (State::Absent, None) => return Ok(None),
         (State::Created, Some(i)) => return Ok(Some(build.rows(model).swap_remove(i).0)),
-        (State::MustCreated, Some(_)) => {
-            return Err(EntryError::Message("state is must_created and the object exists already".into()));
-        }
+        (State::MustCreated, Some(_)) => return Err("state is must_created and the object exists already".into()),
         (_, Some(i)) => i,
         (_, None) => build.create(model, data.get("pk"))?,
     };
     for (key, value) in &data {
         if key != "pk" {
-            build.set(model, index, key, value).map_err(|e| EntryError::Message(format!("{key}: {e}")))?;
+            build.set(model, index, key, value).map_err(|e| format!("{key}: {e}"))?;
         }
     }
     build.check(model, index)?;
