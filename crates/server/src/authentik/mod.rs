@@ -33,6 +33,7 @@ pub use scope_mappings::{
     ScopeMappingListParams, custom_claims, ensure_scope_mappings, expression_problem, managed_scope_mappings,
     provider_mappings, with_managed_scope_mappings,
 };
+pub(crate) use serializer::python_str;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

@@ -18,9 +18,15 @@ const PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
 
 /// Starts the binary with `args`, returns the child and its base URL from the first stdout line.
 fn spawn(args: &[&str]) -> (std::process::Child, String) {
+    spawn_with(args, &[])
+}
+
+/// [`spawn`] with these environment variables set too.
+fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
         .args(["--bind", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .env("TOKENSTACK_BOOTSTRAP_TOKEN", KEY)
         .env("TOKENSTACK_BOOTSTRAP_PAT", PAT)
         .stdout(Stdio::piped())
@@ -256,16 +262,7 @@ fn a_bad_blueprint_seed_exits_2_naming_the_entry_and_skip_unknown_loads_it() {
     );
     assert_eq!(stderr.matches(&message).count(), 1, "{stderr}");
     // TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN: the entry is skipped with a warning naming it, and the server starts.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
-        .args(["--bind", "127.0.0.1:0", "--seed", path])
-        .env("TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN", "true")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("first line");
-    assert!(line.contains("http://127.0.0.1:"), "{line}");
+    let (child, _) = spawn_with(&["--seed", path], &[("TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN", "true")]);
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let output = child.wait_with_output().expect("exits");

@@ -46,10 +46,10 @@ fn set_setting(provider: &mut AkProvider, key: &str, value: &Value) -> Result<()
         "client_type" => settings.client_type = choice(value, &["confidential", "public"])?,
         "client_id" => settings.client_id = text(value)?,
         "client_secret" => settings.client_secret = Secret::new(text(value)?),
-        "access_code_validity" => settings.access_code_validity = text(value)?,
-        "access_token_validity" => settings.access_token_validity = text(value)?,
-        "refresh_token_validity" => settings.refresh_token_validity = text(value)?,
-        "refresh_token_threshold" => settings.refresh_token_threshold = text(value)?,
+        "access_code_validity" => settings.access_code_validity = validity(value)?,
+        "access_token_validity" => settings.access_token_validity = validity(value)?,
+        "refresh_token_validity" => settings.refresh_token_validity = validity(value)?,
+        "refresh_token_threshold" => settings.refresh_token_threshold = validity(value)?,
         "include_claims_in_id_token" => settings.include_claims_in_id_token = flag(value)?,
         "redirect_uris" => settings.redirect_uris = typed(value)?,
         "logout_uri" => settings.logout_uri = text(value)?,
@@ -65,6 +65,13 @@ fn set_setting(provider: &mut AkProvider, key: &str, value: &Value) -> Result<()
         }
     }
     Ok(())
+}
+
+/// A validity (`minutes=5`), checked by `timedelta_string_validator`.
+fn validity(value: &Value) -> Result<String, String> {
+    let given = text(value)?;
+    crate::authentik::oidc::validity::validate(&given)?;
+    Ok(given)
 }
 
 /// Sets one field of application `i` as `ApplicationSerializer` reads it.

@@ -6,6 +6,7 @@ use serde_json::{Map, Number, Value};
 use serde_yaml::Value as Yaml;
 
 use super::models::Build;
+use crate::authentik::python_str;
 
 /// What a tag could not resolve to; the caller adds the entry.
 pub type TagError = String;
@@ -153,18 +154,6 @@ pub fn key_string(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         other => python_str(other),
-    }
-}
-
-/// Python's `str()` of a value, for `%s`.
-fn python_str(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => other.to_string(),
     }
 }
 
