@@ -153,7 +153,7 @@ fn translate(
         Some(version) if version.as_i64() == Some(1) => {}
         Some(other) => {
             return Err(shape(
-                format!("invalid blueprint version {other:?}: only version 1 exists"),
+                format!("invalid blueprint version {}: only version 1 exists", plain(other)),
                 text,
                 &[Seg::Key("version")],
             ));
