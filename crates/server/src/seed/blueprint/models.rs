@@ -113,9 +113,8 @@ pub fn apply(
     if identifiers.is_empty() {
         return Err("no or invalid identifiers".into());
     }
-    let mut data = Value::Object(attrs);
-    merge(&mut data, Value::Object(identifiers.clone()));
-    let Value::Object(data) = data else { unreachable!("a merge into an object stays an object") };
+    let mut data = attrs;
+    merge_maps(&mut data, identifiers.clone());
     let existing = build.position(model, &identifiers);
     let index = match (state, existing) {
         (State::Absent, Some(i)) => {
@@ -138,18 +137,20 @@ pub fn apply(
 }
 
 /// `deepmerge.always_merger.merge(into, from)`: mappings merged key by key, lists appended, anything else replaced.
-fn merge(into: &mut Value, from: Value) {
-    match (into, from) {
-        (Value::Object(into), Value::Object(from)) => {
-            for (key, value) in from {
-                match into.get_mut(&key) {
-                    Some(slot) => merge(slot, value),
-                    None => {
-                        into.insert(key, value);
-                    }
-                }
+fn merge_maps(into: &mut Map<String, Value>, from: Map<String, Value>) {
+    for (key, value) in from {
+        match into.get_mut(&key) {
+            Some(slot) => merge(slot, value),
+            None => {
+                into.insert(key, value);
             }
         }
+    }
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(into), Value::Object(from)) => merge_maps(into, from),
         (Value::Array(into), Value::Array(from)) => into.extend(from),
         (into, from) => *into = from,
     }

@@ -246,3 +246,112 @@ fn references_must_name_existing_rows() {
         "version: 1\nentries:\n- model: authentik_providers_oauth2.oauth2provider\n  identifiers: {name: p}\n";
     assert!(error(no_flow).ends_with("authorization_flow: This field is required."));
 }
+
+/// Pieces that blueprints are made of, put together at random: every combination loads or is refused with a
+/// message, never a panic.
+mod any_input {
+    use proptest::prelude::*;
+
+    const MODELS: &[&str] = &[
+        "authentik_core.user",
+        "authentik_core.group",
+        "authentik_core.token",
+        "authentik_providers_oauth2.scopemapping",
+        "authentik_crypto.certificatekeypair",
+        "authentik_providers_oauth2.oauth2provider",
+        "authentik_core.application",
+        "authentik_blueprints.metaapplyblueprint",
+        "authentik_flows.flow",
+        "authentik_stages_dummy.dummystage",
+        "nonsense",
+    ];
+    const KEYS: &[&str] = &[
+        "name",
+        "username",
+        "slug",
+        "identifier",
+        "user",
+        "users",
+        "groups",
+        "provider",
+        "pk",
+        "password",
+        "authorization_flow",
+        "invalidation_flow",
+        "signing_key",
+        "property_mappings",
+        "redirect_uris",
+        "expires",
+        "intent",
+        "type",
+        "scope_name",
+        "expression",
+        "certificate_data",
+        "identifiers",
+        "colour",
+    ];
+    const VALUES: &[&str] = &[
+        "a",
+        "1",
+        "null",
+        "[]",
+        "[1, 2]",
+        "{}",
+        "!KeyOf e0",
+        "!KeyOf e3",
+        "!Find [authentik_core.user, [pk, 1]]",
+        "!Find [authentik_flows.flow, [slug, default-provider-invalidation-flow]]",
+        "!Find [x]",
+        "!Find []",
+        "!Env [X, d]",
+        "!Env X",
+        "!Format [\"%s%d\", a]",
+        "!Format [\"%\"]",
+        "!If [true, 1, 2]",
+        "!If []",
+        "!Condition [XOR, true, 0]",
+        "!Context x",
+        "!ParseJSON '{'",
+        "!Unknown 1",
+        "!Enumerate [[], SEQ, 1]",
+        "2026-01-01T00:00:00Z",
+        "[{matching_mode: strict, url: 'http://x'}]",
+        "7f1a0003-0000-4000-8000-000000000003",
+    ];
+    const STATES: &[&str] = &["present", "created", "must_created", "absent", "!Env [S, present]", "bogus"];
+
+    fn entry(i: usize, model: usize, pairs: &[(usize, usize)], state: usize) -> String {
+        let fields: Vec<String> = pairs.iter().map(|(k, v)| format!("{}: {}", KEYS[*k], VALUES[*v])).collect();
+        format!(
+            "- model: {}\n  id: e{i}\n  state: {}\n  identifiers: {{{}}}\n  attrs: {{{}}}\n",
+            MODELS[model],
+            STATES[state],
+            fields.first().cloned().unwrap_or_default(),
+            fields.get(1..).unwrap_or_default().join(", "),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_blueprint_loads_or_is_refused_never_a_panic(
+            entries in prop::collection::vec(
+                (0..MODELS.len(), prop::collection::vec((0..KEYS.len(), 0..VALUES.len()), 0..5), 0..STATES.len()),
+                0..7,
+            ),
+            skip in any::<bool>(),
+        ) {
+            let body: String = entries.iter().enumerate().map(|(i, (m, pairs, s))| entry(i, *m, pairs, *s)).collect();
+            let text = format!("version: 1\nentries:\n{body}");
+            if let Err(error) = super::read(&text, skip) {
+                prop_assert!(!error.to_string().is_empty());
+            }
+        }
+
+        #[test]
+        fn any_text_loads_or_is_refused_never_a_panic(text in "(version: 1\n|entries:\n|- |  |model: |!KeyOf |!Find |\\[|\\]|\\{|\\}|:|a|\n){0,40}") {
+            if let Err(error) = super::read(&text, false) {
+                prop_assert!(!error.to_string().is_empty());
+            }
+        }
+    }
+}
