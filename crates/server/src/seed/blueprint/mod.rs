@@ -2,6 +2,8 @@
 //! importer applies it, to the rows of a fresh install, and the rows built become a seed document, which the
 //! seed's one loading path stores. Nothing is half-loaded: any bad entry refuses the whole blueprint.
 //!
+//! Groups: `finish::embed_groups` is the one function that knows groups live inside their users.
+//!
 //! The format and what is covered: docs/seed-format.md ("Blueprints"); what is not: docs/divergences.md.
 
 use std::path::Path;
@@ -12,6 +14,7 @@ use serde_yaml::Value as Yaml;
 
 use super::{SeedError, SeedFile};
 
+mod finish;
 mod locate;
 mod models;
 mod provider;
@@ -240,7 +243,7 @@ fn translate(
             Err(problem) => return Err(BlueprintError::Entry { entry: name(&model_name), problem }),
         }
     }
-    let authentik = provider::finish(build).map_err(|problem| BlueprintError::Shape { problem, at: String::new() })?;
+    let authentik = finish::finish(build).map_err(|problem| BlueprintError::Shape { problem, at: String::new() })?;
     Ok(Translated { seed: SeedFile { authentik, netbird: Default::default() }, warnings })
 }
 

@@ -1,12 +1,11 @@
-//! OAuth2 providers and applications of a blueprint, and the rows built turned into the seed's sections.
+//! OAuth2 providers and applications of a blueprint, as their serializers read them.
 
 use serde_json::Value;
 
 use super::models::{Build, Model};
 use super::values::{choice, flag, items as list, optional_int as int, optional_uuid as uuid, text, typed};
-use crate::model::{AkKeyPair, AkProvider, AkUser, EC_KEY_PAIR, RSA_KEY_PAIR};
-use crate::secrets::{PasswordHash, Secret};
-use crate::seed::{AuthentikSeed, TokenSeed};
+use crate::model::AkProvider;
+use crate::secrets::Secret;
 
 /// Sets one field of provider `i` as `OAuth2ProviderSerializer` reads it.
 pub fn set(build: &mut Build, i: usize, key: &str, value: &Value) -> Result<(), String> {
@@ -117,80 +116,4 @@ pub fn check(build: &Build, i: usize) -> Result<(), String> {
         return Err("name: this value is taken by another row".into());
     }
     Ok(())
-}
-
-/// Group rows as the users' groups: each user gets a copy of every group that lists it or that it lists, and is a
-/// superuser when one of them is. The one place that knows how groups are stored (today, inside users).
-fn embed_groups(build: &Build) -> Vec<AkUser> {
-    let mut users = Vec::with_capacity(build.users.len());
-    for row in &build.users {
-        let mut user = row.user.clone();
-        if let Some(password) = &row.password {
-            user.password = Some(PasswordHash::new(password.expose()));
-        }
-        for group in &build.groups {
-            if row.groups.contains(&group.group.pk) || group.users.contains(&user.pk) {
-                user.is_superuser |= group.group.is_superuser;
-                user.groups.push(group.group.clone());
-            }
-        }
-        users.push(user);
-    }
-    users
-}
-
-/// The rows built, as the seed's `authentik` section.
-pub fn finish(build: Build) -> Result<AuthentikSeed, String> {
-    let users = embed_groups(&build);
-    let mut tokens = Vec::new();
-    for token in build.tokens {
-        let user = users.iter().find(|u| u.pk == token.user).ok_or("a token's user is gone")?;
-        tokens.push(TokenSeed {
-            pk: Some(token.pk),
-            identifier: token.identifier,
-            user: user.username.clone(),
-            key: token.key,
-            intent: token.intent,
-            description: token.description,
-            expires: token.expires,
-            expiring: token.expiring,
-            managed: None,
-            key_viewers: None,
-        });
-    }
-    let mut providers = build.providers;
-    for app in &build.applications {
-        let Some(pk) = app.provider else { continue };
-        let bound = build.applications.iter().filter(|a| a.provider == Some(pk)).count();
-        if bound > 1 {
-            return Err(format!("provider {pk} is bound to {bound} applications; an OAuth2 provider serves one"));
-        }
-        if let Some(provider) = providers.iter_mut().find(|p| p.pk == pk) {
-            provider.assigned_application_slug = Some(app.slug.clone());
-            provider.assigned_application_name = Some(app.name.clone());
-        }
-    }
-    let own: Vec<AkKeyPair> = build.key_pairs.iter().filter(|k| !k.builtin).map(|k| k.pair.clone()).collect();
-    // A store with key pairs gets no stand-ins at start-up: the self-signed pair of a fresh install is added here.
-    let key_pairs = if own.is_empty() {
-        own
-    } else {
-        let builtin = crate::authentik::oauth2::stand_in_key_pairs().map_err(|e| e.to_string())?;
-        let pks = [RSA_KEY_PAIR.0, EC_KEY_PAIR.0];
-        builtin
-            .into_iter()
-            .filter(|k| pks.contains(&k.pk) && build.key_pairs.iter().any(|b| b.builtin && b.pair.pk == k.pk))
-            .chain(own)
-            .collect()
-    };
-    Ok(AuthentikSeed {
-        users,
-        providers,
-        applications: build.applications,
-        tokens,
-        access_tokens: Vec::new(),
-        refresh_tokens: Vec::new(),
-        key_pairs,
-        scope_mappings: build.mappings,
-    })
 }

@@ -234,6 +234,17 @@ fn apply_blueprint_of_a_default_blueprint_is_a_no_op() {
 }
 
 #[test]
+fn a_blueprint_with_its_own_key_pair_keeps_the_self_signed_one() {
+    let text = "version: 1\nentries:\n- model: authentik_crypto.certificatekeypair\n  id: mine\n  identifiers: {name: mine}\n  attrs: {certificate_data: PEM, key_data: KEY}\n- model: authentik_providers_oauth2.oauth2provider\n  identifiers: {name: p}\n  attrs:\n    authorization_flow: !Find [authentik_flows.flow, [slug, default-provider-authorization-implicit-consent]]\n    invalidation_flow: !Find [authentik_flows.flow, [designation, invalidation]]\n    signing_key: !Find [authentik_crypto.certificatekeypair, [name, authentik Self-signed Certificate]]\n    encryption_key: !KeyOf mine\n";
+    let seed = load(text);
+    let names: Vec<&str> = seed.key_pairs.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["authentik Self-signed Certificate", "tokenstack ES256 Certificate", "mine"]);
+    assert!(seed.key_pairs[0].key_data.expose().contains("PRIVATE KEY"));
+    assert_eq!(seed.providers[0].oauth2.signing_key, Some(RSA_KEY_PAIR.0));
+    assert_eq!(seed.providers[0].oauth2.encryption_key, Some(seed.key_pairs[2].pk));
+}
+
+#[test]
 fn references_must_name_existing_rows() {
     let text = "version: 1\nentries:\n- model: authentik_providers_oauth2.oauth2provider\n  identifiers: {name: p}\n  attrs:\n    authorization_flow: !Find [authentik_flows.flow, [slug, default-provider-authorization-implicit-consent]]\n    invalidation_flow: !Find [authentik_flows.flow, [slug, default-provider-invalidation-flow]]\n    signing_key: 6f6f6f6f-0000-4000-8000-000000000000\n";
     assert!(
