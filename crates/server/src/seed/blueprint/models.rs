@@ -122,7 +122,7 @@ pub fn apply(
             return Ok(None);
         }
         (State::Absent, None) => return Ok(None),
-        (State::Created, Some(i)) => return Ok(Some(build.rows(model).swap_remove(i).0)),
+        (State::Created, Some(i)) => return Ok(Some(build.pk(model, i))),
         (State::MustCreated, Some(_)) => return Err("state is must_created and the object exists already".into()),
         (_, Some(i)) => i,
         (_, None) => build.create(model, data.get("pk"))?,
@@ -133,7 +133,7 @@ pub fn apply(
         }
     }
     build.check(model, index)?;
-    Ok(Some(build.rows(model).swap_remove(index).0))
+    Ok(Some(build.pk(model, index)))
 }
 
 /// `deepmerge.always_merger.merge(into, from)`: mappings merged key by key, lists appended, anything else replaced.

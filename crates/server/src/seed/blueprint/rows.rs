@@ -118,77 +118,79 @@ impl Build {
         }
     }
 
-    /// The lookup fields of every row of `model`, with its pk: what `!Find` and identifiers match.
-    pub fn rows(&self, model: Model) -> Vec<(Value, Value)> {
-        let with = |pk: Value, mut fields: Value, pk_name: &str| {
-            fields["pk"] = pk.clone();
-            fields[pk_name] = pk.clone();
-            (pk, fields)
-        };
+    /// How many rows `model` has.
+    pub fn len(&self, model: Model) -> usize {
         match model {
-            Model::Flow => FLOWS
-                .iter()
-                .map(|f| {
-                    let fields =
-                        json!({"slug": f.slug, "name": f.name, "title": f.title, "designation": f.designation});
-                    with(json!(f.pk), fields, "flow_uuid")
-                })
-                .collect(),
-            Model::User => self
-                .users
-                .iter()
-                .map(|r| {
-                    let u = &r.user;
-                    let fields = json!({"username": u.username, "name": u.name, "email": u.email, "uuid": u.uuid,
-                        "path": u.path, "type": u.user_type.as_str(), "is_active": u.is_active});
-                    with(json!(u.pk), fields, "id")
-                })
-                .collect(),
-            Model::Group => self
-                .groups
-                .iter()
-                .map(|r| {
-                    let g = &r.group;
-                    let fields = json!({"name": g.name, "is_superuser": g.is_superuser, "num_pk": g.num_pk,
-                        "parent": r.parent});
-                    with(json!(g.pk), fields, "group_uuid")
-                })
-                .collect(),
-            Model::Token => self
-                .tokens
-                .iter()
-                .map(|t| {
-                    let fields = json!({"identifier": t.identifier, "user": t.user, "intent": t.intent.as_str(),
-                        "expiring": t.expiring, "description": t.description});
-                    with(json!(t.pk), fields, "token_uuid")
-                })
-                .collect(),
-            Model::ScopeMapping => self
-                .mappings
-                .iter()
-                .map(|m| {
-                    let fields = json!({"name": m.name, "managed": m.managed, "scope_name": m.scope_name});
-                    with(json!(m.pk), fields, "pm_uuid")
-                })
-                .collect(),
-            Model::KeyPair => {
-                self.key_pairs.iter().map(|k| with(json!(k.pair.pk), json!({"name": k.pair.name}), "kp_uuid")).collect()
-            }
-            Model::Provider => self
-                .providers
-                .iter()
-                .map(|p| with(json!(p.pk), json!({"name": p.name, "client_id": p.oauth2.client_id}), "id"))
-                .collect(),
-            Model::Application => self
-                .applications
-                .iter()
-                .map(|a| {
-                    let fields = json!({"name": a.name, "slug": a.slug, "provider": a.provider});
-                    with(json!(a.pk), fields, "pbm_uuid")
-                })
-                .collect(),
-            Model::MetaApply => Vec::new(),
+            Model::Flow => FLOWS.len(),
+            Model::User => self.users.len(),
+            Model::Group => self.groups.len(),
+            Model::Token => self.tokens.len(),
+            Model::ScopeMapping => self.mappings.len(),
+            Model::KeyPair => self.key_pairs.len(),
+            Model::Provider => self.providers.len(),
+            Model::Application => self.applications.len(),
+            Model::MetaApply => 0,
         }
+    }
+
+    /// The pk of row `i` of `model`, as `!KeyOf` and `!Find` give it.
+    pub fn pk(&self, model: Model, i: usize) -> Value {
+        self.field(model, i, "pk")
+    }
+
+    /// One lookup field of row `i` of `model` (`null` for a field it lacks): what `!Find` and identifiers match.
+    pub fn field(&self, model: Model, i: usize, name: &str) -> Value {
+        match (model, name) {
+            (Model::Flow, "pk" | "flow_uuid") => json!(FLOWS[i].pk),
+            (Model::Flow, "slug") => json!(FLOWS[i].slug),
+            (Model::Flow, "name") => json!(FLOWS[i].name),
+            (Model::Flow, "title") => json!(FLOWS[i].title),
+            (Model::Flow, "designation") => json!(FLOWS[i].designation),
+            (Model::User, "pk" | "id") => json!(self.users[i].user.pk),
+            (Model::User, "username") => json!(self.users[i].user.username),
+            (Model::User, "name") => json!(self.users[i].user.name),
+            (Model::User, "email") => json!(self.users[i].user.email),
+            (Model::User, "uuid") => json!(self.users[i].user.uuid),
+            (Model::User, "path") => json!(self.users[i].user.path),
+            (Model::User, "type") => json!(self.users[i].user.user_type.as_str()),
+            (Model::User, "is_active") => json!(self.users[i].user.is_active),
+            (Model::Group, "pk" | "group_uuid") => json!(self.groups[i].group.pk),
+            (Model::Group, "name") => json!(self.groups[i].group.name),
+            (Model::Group, "is_superuser") => json!(self.groups[i].group.is_superuser),
+            (Model::Group, "num_pk") => json!(self.groups[i].group.num_pk),
+            (Model::Group, "parent") => json!(self.groups[i].parent),
+            (Model::Token, "pk" | "token_uuid") => json!(self.tokens[i].pk),
+            (Model::Token, "identifier") => json!(self.tokens[i].identifier),
+            (Model::Token, "user") => json!(self.tokens[i].user),
+            (Model::Token, "intent") => json!(self.tokens[i].intent.as_str()),
+            (Model::Token, "expiring") => json!(self.tokens[i].expiring),
+            (Model::Token, "description") => json!(self.tokens[i].description),
+            (Model::ScopeMapping, "pk" | "pm_uuid") => json!(self.mappings[i].pk),
+            (Model::ScopeMapping, "name") => json!(self.mappings[i].name),
+            (Model::ScopeMapping, "managed") => json!(self.mappings[i].managed),
+            (Model::ScopeMapping, "scope_name") => json!(self.mappings[i].scope_name),
+            (Model::KeyPair, "pk" | "kp_uuid") => json!(self.key_pairs[i].pair.pk),
+            (Model::KeyPair, "name") => json!(self.key_pairs[i].pair.name),
+            (Model::Provider, "pk" | "id") => json!(self.providers[i].pk),
+            (Model::Provider, "name") => json!(self.providers[i].name),
+            (Model::Provider, "client_id") => json!(self.providers[i].oauth2.client_id),
+            (Model::Application, "pk" | "pbm_uuid") => json!(self.applications[i].pk),
+            (Model::Application, "name") => json!(self.applications[i].name),
+            (Model::Application, "slug") => json!(self.applications[i].slug),
+            (Model::Application, "provider") => json!(self.applications[i].provider),
+            _ => Value::Null,
+        }
+    }
+
+    /// The index of the first row of `model` whose fields equal every `(field, value)`.
+    fn first(&self, model: Model, conditions: &[(&str, &Value)]) -> Option<usize> {
+        (0..self.len(model))
+            .find(|i| conditions.iter().all(|(field, value)| same(&self.field(model, *i, field), value)))
+    }
+
+    /// The pk of the row of `model` whose pk is `value` (a uuid or a number, or its string).
+    pub fn pk_named(&self, model: Model, value: &Value) -> Option<Value> {
+        self.first(model, &[("pk", value)]).map(|i| self.pk(model, i))
     }
 
     /// `!Find [model, [field, value], …]`: the pk of the first row whose fields equal every value, or `null`.
@@ -196,27 +198,20 @@ impl Build {
         let Some(parsed) = Model::parse(model).filter(|m| *m != Model::MetaApply) else {
             return Err(format!("the model {model} is not served by tokenstack"));
         };
-        let rows = self.rows(parsed);
         if let Some((field, _)) = conditions.iter().find(|(field, _)| !known_field(parsed, field)) {
             return Err(format!("{model} has no field {field:?} tokenstack can look up"));
         }
-        Ok(rows
-            .into_iter()
-            .find(|(_, fields)| conditions.iter().all(|(field, value)| same(&fields[field.as_str()], value)))
-            .map_or(Value::Null, |(pk, _)| pk))
+        let conditions: Vec<(&str, &Value)> = conditions.iter().map(|(f, v)| (f.as_str(), v)).collect();
+        Ok(self.first(parsed, &conditions).map_or(Value::Null, |i| self.pk(parsed, i)))
     }
 
     /// The index of the row an entry's identifiers name: `pk` equal, or every other identifier equal (upstream's
     /// `Q(pk=…) | Q(other…)`).
     pub fn position(&self, model: Model, identifiers: &serde_json::Map<String, Value>) -> Option<usize> {
-        let rows = self.rows(model);
-        let by_pk = identifiers.get("pk").and_then(|pk| rows.iter().position(|(row_pk, _)| same(row_pk, pk)));
-        let others: Vec<_> = identifiers.iter().filter(|(k, _)| k.as_str() != "pk").collect();
-        by_pk.or_else(|| {
-            (!others.is_empty())
-                .then(|| rows.iter().position(|(_, fields)| others.iter().all(|(k, v)| same(&fields[k.as_str()], v))))
-                .flatten()
-        })
+        let by_pk = identifiers.get("pk").and_then(|pk| self.first(model, &[("pk", pk)]));
+        let others: Vec<(&str, &Value)> =
+            identifiers.iter().filter(|(k, _)| k.as_str() != "pk").map(|(k, v)| (k.as_str(), v)).collect();
+        by_pk.or_else(|| (!others.is_empty()).then(|| self.first(model, &others)).flatten())
     }
 }
 

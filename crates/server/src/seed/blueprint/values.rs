@@ -59,12 +59,7 @@ pub fn reference(build: &Build, model: Model, value: &Value) -> Result<Value, St
     if value.is_null() {
         return Err(NULL.into());
     }
-    build
-        .rows(model)
-        .into_iter()
-        .map(|(pk, _)| pk)
-        .find(|pk| pk == value || key_string(pk) == key_string(value))
-        .ok_or_else(|| format!("Invalid pk \"{}\" - object does not exist.", key_string(value)))
+    build.pk_named(model, value).ok_or_else(|| format!("Invalid pk \"{}\" - object does not exist.", key_string(value)))
 }
 
 /// A nullable reference to a row with a uuid pk.
