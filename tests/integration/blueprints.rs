@@ -160,4 +160,7 @@ async fn skip_unknown_loads_the_served_entries_and_a_blueprint_may_be_json() {
     let carol = state["authentik"]["users"].as_array().unwrap().iter().find(|u| u["username"] == "carol").cloned();
     let hash = carol.as_ref().and_then(|c| c["password"].as_str()).unwrap_or_default();
     assert!(hash.starts_with("pbkdf2_sha256$") && !hash.contains("carol-pw"), "{carol:?}");
+    // Applied to a fresh install, which holds the self-signed key pair.
+    let pairs = state["authentik"]["key_pairs"].as_array().expect("key pairs");
+    assert!(pairs.iter().any(|pair| pair["name"] == "authentik Self-signed Certificate"), "{pairs:?}");
 }
