@@ -132,6 +132,14 @@ class Api:
         """Moves the server's clock ``offset_seconds`` ahead of the wall clock (negative: back; 0: wall clock)."""
         self._admin("PUT", "/_tokenstack/clock", {"offset_seconds": int(offset_seconds)})
 
+    def join_peer(self, setup_key: str, hostname: str, **meta: Any) -> dict:
+        """A NetBird agent joins with ``setup_key`` as ``hostname`` (what the management server does on a setup-key
+        login: the key is counted, the peer is in ``All`` and the key's groups); returns the peer as
+        ``GET /api/peers/{id}`` shows it. ``meta`` may give ``wg_pub_key``, ``os``, ``os_version``,
+        ``kernel_version``, ``version``, ``serial_number``, ``connection_ip`` and ``extra_dns_labels``. A refused key
+        raises ``TokenstackError`` with the management server's status (404 for an invalid key) and message."""
+        return self._admin("POST", "/_tokenstack/netbird/peers", {"setup_key": setup_key, "hostname": hostname, **meta})
+
     def faults(self, rules: Iterable[Mapping[str, Any]]) -> None:
         """Replaces the fault rules (``[]`` turns faults off); a rule is a dict such as
         ``{"operation_id": "core_tokens_list", "error_rate": 1.0, "error_status": 503}``."""

@@ -7,6 +7,7 @@ mod crypto;
 mod mappings;
 mod netbird;
 mod netbird_groups;
+mod netbird_peers;
 mod netbird_setup;
 mod netbird_setup_keys;
 mod oauth2;

@@ -59,7 +59,10 @@ async fn the_harness_bootstraps_through_setup_and_goes_on_with_its_pat() {
     assert!(anonymous.netbird_instance_retrieve().send().await.expect("instance").into_inner().setup_required);
 
     let done = anonymous.netbird_setup_create().body(setup_body("admin@example.com")).send().await;
-    let done = done.expect("setup").into_inner();
+    let done = done.expect("setup");
+    // The response may carry a plain PAT: upstream forbids caching it.
+    assert_eq!(done.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"));
+    let done = done.into_inner();
     assert_eq!(done.email, "admin@example.com");
     // Dex's id of a local user: base64 of {1: a uuid, 2: "local"}, 36 + 9 bytes.
     assert_eq!(done.user_id.len(), 60, "{}", done.user_id);

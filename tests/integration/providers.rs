@@ -73,7 +73,7 @@ async fn a_provider_has_upstreams_defaults_and_is_listed_retrieved_updated_and_d
 
     alice.providers_oauth2_destroy().id(created.pk).send().await.unwrap();
     let (status, body) = error_of(alice.providers_oauth2_retrieve().id(created.pk).send().await);
-    assert_eq!((status, body), (404, json!({"detail": "No OAuth2 Provider matches the given query."})));
+    assert_eq!((status, body), (404, json!({"detail": "No OAuth2Provider matches the given query."})));
     let (status, _) = error_of(alice.providers_oauth2_destroy().id(created.pk).send().await);
     assert_eq!(status, 404);
 }

@@ -151,7 +151,7 @@ mod tests {
         let spec = tokenstack_codegen::Spec::from_json(&first, "merged").unwrap();
         let ids = spec.operation_ids();
         // The 17 authentik token, 8 users and 6 application operations, the 8 provider operations, the 4
-        // NetBird token, 5 users, 5 groups, 5 setup keys and 2 instance operations, the 17 setup operations (root
+        // NetBird token, 5 users, 5 groups, 5 setup keys, 2 instance, 4 peers and 2 accounts operations, the 17 setup operations (root
         // config, flows, key pairs, scope mappings), plus every operation of our own documents (the 8 of
         // `/application/o/` among them).
         let provider_endpoints = ids.iter().filter(|id| id.starts_with("oauth2_provider_")).count();
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(provider_endpoints, 8);
         assert_eq!(
             (upstream - provider_endpoints, providers, netbird, setup, ids.len()),
-            (31, 8, 21, 17, 60 + 17 + own + 8)
+            (31, 8, 27, 17, 66 + 17 + own + 8)
         );
     }
 }

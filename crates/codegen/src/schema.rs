@@ -30,6 +30,8 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     "CreateSetupKeyRequest",
     "SetupKeyRequest",
     "SetupRequest",
+    "PeerRequest",
+    "AccountRequest",
     "OAuth2ProviderRequest",
     "PatchedOAuth2ProviderRequest",
     "ApplicationRequest",

@@ -200,12 +200,40 @@ fn emit_operation(
     let body = json_body_schema(response);
     let untyped = body.is_none() && !response.content.is_empty();
     let free_form = crate::is_free_form(raw_op);
+    // The headers a typed success declares (NetBird's setup: `Cache-Control: no-store`): a struct of them that the
+    // handler fills, sent beside the body by Dropshot's `HttpResponseHeaders`.
+    let headers: Vec<(String, Option<String>)> = raw_op
+        .pointer(&format!("/responses/{status}/headers"))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(name, header)| {
+            let description = resolve(&spec.raw, header).get("description").and_then(Value::as_str).map(str::to_owned);
+            (name.clone(), description)
+        })
+        .collect();
     let ok = match (status, body) {
         // The handler builds status, headers and body (redirects, `Cache-Control`, bodiless 401s); the spec's
         // responses document them.
         _ if free_form => quote! { ::http::Response<dropshot::Body> },
         // A non-JSON body (Prometheus text): the handler builds the response itself.
         (200, None) if untyped => quote! { ::http::Response<dropshot::Body> },
+        (200, Some(schema)) if !headers.is_empty() => {
+            let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} response"))?;
+            let ident = format_ident!("{camel}Headers");
+            let doc = format!("Response headers of `{id}`.");
+            let fields = headers.iter().map(|(name, description)| {
+                let field = format_ident!("{}", name.to_snake_case());
+                let description = description.as_deref().map(|d| quote! { #[doc = #d] });
+                quote! { #description #[serde(rename = #name)] pub #field: String, }
+            });
+            params.extend(quote! {
+                #[doc = #doc]
+                #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+                pub struct #ident { #(#fields)* }
+            });
+            quote! { dropshot::HttpResponseHeaders<dropshot::HttpResponseOk<#ty>, params::#ident> }
+        }
         (200, Some(schema)) => {
             let ty = type_ident(type_space, &server_inline(&schema), &format!("{id} response"))?;
             quote! { dropshot::HttpResponseOk<#ty> }

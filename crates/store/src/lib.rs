@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbGroup, NbSetupKey,
-    NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, NbAccount, NbGroup,
+    NbPeer, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -188,6 +188,10 @@ pub struct Snapshot {
     pub scope_mappings: Vec<AkScopeMapping>,
     /// NetBird setup keys, by id (hashed: the plain keys are never stored).
     pub nb_setup_keys: Vec<NbSetupKey>,
+    /// NetBird peers, by id.
+    pub nb_peers: Vec<NbPeer>,
+    /// NetBird accounts (their settings), by id.
+    pub nb_accounts: Vec<NbAccount>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

@@ -46,6 +46,8 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (6, "nb_groups", include_str!("../migrations/postgres/0006_nb_groups.sql")),
     (7, "scope_mappings", include_str!("../migrations/postgres/0007_scope_mappings.sql")),
     (8, "nb_setup_keys", include_str!("../migrations/postgres/0008_nb_setup_keys.sql")),
+    (13, "nb_peers", include_str!("../migrations/postgres/0013_nb_peers.sql")),
+    (14, "nb_accounts", include_str!("../migrations/postgres/0014_nb_accounts.sql")),
 ];
 
 /// Connections per replica (besides the listener's and the pinger's): as many as concurrent clients commit, so that

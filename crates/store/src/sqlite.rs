@@ -42,6 +42,8 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (6, "nb_groups", include_str!("../migrations/sqlite/0006_nb_groups.sql")),
     (7, "scope_mappings", include_str!("../migrations/sqlite/0007_scope_mappings.sql")),
     (8, "nb_setup_keys", include_str!("../migrations/sqlite/0008_nb_setup_keys.sql")),
+    (13, "nb_peers", include_str!("../migrations/sqlite/0013_nb_peers.sql")),
+    (14, "nb_accounts", include_str!("../migrations/sqlite/0014_nb_accounts.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.

@@ -206,6 +206,15 @@ impl TestServer {
         set_clock_offset(&self.admin, seconds).await
     }
 
+    /// A NetBird agent joins with `setup_key` as `hostname` (`POST /_tokenstack/netbird/peers`, what the
+    /// management server does on a setup-key login): the peer as `GET /api/peers/{id}` shows it. A refused key is
+    /// [`Error::Admin`] with the management server's status and message.
+    pub async fn join_peer(&self, setup_key: &str, hostname: &str) -> Result<types::Peer, Error> {
+        let body = types::AdminNetbirdPeerJoin::builder().setup_key(setup_key).hostname(hostname);
+        let peer = self.admin.admin_netbird_peers_create().body(body).send().await;
+        Ok(peer.map_err(admin_error("admin_netbird_peers_create"))?.into_inner())
+    }
+
     /// Replaces the fault rules (an empty list turns faults off). Each rule is a [`types::FaultRule`] or its
     /// builder: `types::FaultRule::builder().operation_id("core_tokens_list").error_rate(1.0)`.
     pub async fn set_faults<R>(&self, rules: impl IntoIterator<Item = R>) -> Result<(), Error>

@@ -20,6 +20,8 @@ pub(super) struct Settings {
     pub(super) build: bool,
     /// `memory`, `sqlite`, `postgres`: the stores the real binary runs on.
     pub(super) stores: Vec<String>,
+    /// `--login-only`: only the headless-login rows, written over their part of the generated block.
+    pub(super) login_only: bool,
 }
 
 impl Settings {
@@ -30,6 +32,7 @@ impl Settings {
             duration: 5,
             build: true,
             stores: vec!["memory".into(), "sqlite".into(), "postgres".into()],
+            login_only: false,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -55,6 +58,7 @@ impl Settings {
                     }
                 }
                 "--no-build-time" => s.build = false,
+                "--login-only" => s.login_only = true,
                 other => bail!("unknown bench option {other:?}"),
             }
         }

@@ -22,6 +22,7 @@ const SERVER_CORE: &str = "0";
 const LOAD_CORE: &str = "1";
 
 mod harness;
+mod login;
 mod oauth2;
 mod report;
 mod stores;
@@ -39,7 +40,9 @@ pub(super) const MIXED: &str = "mixed (6 retrieve : 2 list : 1 create : 1 set_ke
 
 pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     let settings = Settings::parse(args)?;
-    ensure_wrk()?;
+    if !settings.login_only {
+        ensure_wrk()?;
+    }
     eprintln!("building the benchmark servers and the tokenstack binary (release)");
     let ok = Command::new("cargo")
         .current_dir(root)
@@ -56,6 +59,10 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     std::fs::write(&script, LUA)?;
     let tck = clock_ticks_per_second();
     let started = std::time::Instant::now();
+    if settings.login_only {
+        let md = login::run(root, &root.join("target/release"), &settings, tck)?;
+        return write_login_rows(root, &md);
+    }
 
     let pg = if settings.stores.iter().any(|s| s == "postgres") {
         eprintln!("starting PostgreSQL on loopback");
@@ -308,6 +315,10 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     let oauth2 = oauth2::run(root, &bin("tokenstack"), &script, &settings, tck)
         .unwrap_or_else(|err| format!("\n### OAuth2 provider against oauth2-mock-server\n\nnot measured: {err:#}\n"));
     md = md.replace(END, &format!("{oauth2}\n{END}"));
+    // The headless logins (issue 27), against their own anchor, in the same run.
+    let login = login::run(root, &root.join("target/release"), &settings, tck)
+        .unwrap_or_else(|err| format!("\n{}\n\nnot measured: {err:#}\n", login::HEADING));
+    md = md.replace(END, &format!("{login}\n{END}"));
 
     let path = root.join("BENCHMARKS.md");
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
@@ -319,6 +330,30 @@ pub fn run(root: &Path, args: &[&str]) -> Result<u8> {
     std::fs::write(&path, updated)?;
     print!("{md}");
     eprintln!("wrote {}", path.display());
+    Ok(0)
+}
+
+/// `--login-only`: the login rows replace their part of the generated block (or join its end).
+fn write_login_rows(root: &Path, md: &str) -> Result<u8> {
+    let path = root.join("BENCHMARKS.md");
+    let existing = std::fs::read_to_string(&path)?;
+    let Some(end) = existing.find(END) else { bail!("BENCHMARKS.md has no generated block") };
+    let updated = match existing.find(login::HEADING) {
+        Some(start) if start < end => {
+            let after = &existing[start + login::HEADING.len()..end];
+            let stop =
+                after.find("\n### ").or_else(|| after.find("\n## ")).map_or(end, |i| start + login::HEADING.len() + i);
+            format!(
+                "{}{}\n{}",
+                existing[..start].trim_end_matches('\n').to_owned() + "\n",
+                md.trim(),
+                &existing[stop..]
+            )
+        }
+        _ => format!("{}{}\n{}", &existing[..end], md.trim_start(), &existing[end..]),
+    };
+    std::fs::write(&path, updated)?;
+    print!("{md}");
     Ok(0)
 }
 

@@ -2,6 +2,181 @@
 /// Wire types generated from `components.schemas`.
 #[allow(clippy::all, unused_imports, dead_code, non_camel_case_types)]
 pub mod types {
+    ///`Account`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Account {
+        ///Account creation date (UTC)
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Account creator
+        pub created_by: ::std::string::String,
+        ///Account domain
+        pub domain: ::std::string::String,
+        ///Account domain category
+        pub domain_category: ::std::string::String,
+        ///Account ID
+        pub id: ::std::string::String,
+        pub onboarding: AccountOnboarding,
+        pub settings: AccountSettings,
+    }
+    ///Per-account dashboard section visibility overrides. Omitted keys follow the default dashboard behavior.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct AccountDashboardFeatures {
+        ///Controls the Agent Network menu for the account regardless of the deployment feature flag. When true the menu is shown, when false it is hidden, and when omitted the default behavior applies. Must be true when agent_network_only is enabled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_network: ::std::option::Option<bool>,
+    }
+    ///`AccountExtraSettings`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AccountExtraSettings {
+        ///Enables or disables network traffic logging. If enabled, all network traffic events from peers will be stored.
+        pub network_traffic_logs_enabled: bool,
+        ///Limits traffic logging to these groups. If unset all peers are enabled.
+        pub network_traffic_logs_groups: ::std::vec::Vec<::std::string::String>,
+        ///Enables or disables network traffic packet counter. If enabled, network packets and their size will be counted and reported. (This can have an slight impact on performance)
+        pub network_traffic_packet_counter_enabled: bool,
+        ///(Cloud only) Enables or disables peer approval globally. If enabled, all peers added will be in pending state until approved by an admin.
+        pub peer_approval_enabled: bool,
+        ///Enables manual approval for new users joining via domain matching. When enabled, users are blocked with pending approval status until explicitly approved by an admin.
+        pub user_approval_required: bool,
+    }
+    ///`AccountOnboarding`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AccountOnboarding {
+        ///Indicates whether the account onboarding flow is pending
+        pub onboarding_flow_pending: bool,
+        ///Indicates whether the account signup form is pending
+        pub signup_form_pending: bool,
+    }
+    ///`AccountRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct AccountRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for AccountRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<AccountRequest> for ::serde_json::Value {
+        fn from(value: AccountRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for AccountRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
+    ///`AccountSettings`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AccountSettings {
+        ///Limits the dashboard to the Agent Network surface for this account. Set for accounts created via netbird.ai signups and can be disabled later. Enabling this requires dashboard_features.agent_network to be true in the same request.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_network_only: ::std::option::Option<bool>,
+        ///When true, updates are installed automatically in the background. When false, updates require user interaction from the UI.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_update_always: ::std::option::Option<bool>,
+        ///Set Clients auto-update version. "latest", "disabled", or a specific version (e.g "0.50.1")
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_update_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dashboard_features: ::std::option::Option<AccountDashboardFeatures>,
+        ///Allows to define a custom dns domain for the account
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dns_domain: ::std::option::Option<::std::string::String>,
+        ///Indicates whether the embedded identity provider (Dex) is enabled for this account. This is a read-only field.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub embedded_idp_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extra: ::std::option::Option<AccountExtraSettings>,
+        ///Allows propagate the new user auto groups to peers that belongs to the user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub groups_propagation_enabled: ::std::option::Option<bool>,
+        ///List of group IDs whose peers receive IPv6 overlay addresses. Peers not in any of these groups will not be allocated an IPv6 address. New accounts default to the All group.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub ipv6_enabled_groups: ::std::vec::Vec<::std::string::String>,
+        ///List of groups to which users are allowed access
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_allow_groups: ::std::vec::Vec<::std::string::String>,
+        ///Name of the claim from which we extract groups names to add it to account groups.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jwt_groups_claim_name: ::std::option::Option<::std::string::String>,
+        ///Allows extract groups from JWT claim and add it to account groups.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jwt_groups_enabled: ::std::option::Option<bool>,
+        ///Enables or disables experimental lazy connection
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lazy_connection_enabled: ::std::option::Option<bool>,
+        ///Indicates whether local (email/password) authentication is disabled. When true, users can only authenticate via external identity providers. This is a read-only field.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_auth_disabled: ::std::option::Option<bool>,
+        ///Enables or disables TOTP multi-factor authentication for local users. Only applicable when the embedded identity provider is enabled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_mfa_enabled: ::std::option::Option<bool>,
+        ///Enables or disables client metrics push for all peers in the account
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metrics_push_enabled: ::std::option::Option<bool>,
+        ///Allows to define a custom network range for the account in CIDR format
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub network_range: ::std::option::Option<::std::string::String>,
+        ///Allows to define a custom IPv6 network range for the account in CIDR format.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub network_range_v6: ::std::option::Option<::std::string::String>,
+        ///Enables or disables peer expose. If enabled, peers can expose local services through the reverse proxy using the CLI.
+        pub peer_expose_enabled: bool,
+        ///Limits which peer groups are allowed to expose services. If empty, all peers are allowed when peer expose is enabled.
+        pub peer_expose_groups: ::std::vec::Vec<::std::string::String>,
+        ///Period of time of inactivity after which peer session expires (seconds).
+        pub peer_inactivity_expiration: i64,
+        ///Enables or disables peer inactivity expiration globally. After peer's session has expired the user has to log in (authenticate). Applies only to peers that were added by a user (interactive SSO login).
+        pub peer_inactivity_expiration_enabled: bool,
+        ///Period of time after which peer login expires (seconds).
+        pub peer_login_expiration: i64,
+        ///Enables or disables peer login expiration globally. After peer's login has expired the user has to log in (authenticate). Applies only to peers that were added by a user (interactive SSO login).
+        pub peer_login_expiration_enabled: bool,
+        ///Allows blocking regular users from viewing parts of the system.
+        pub regular_users_view_blocked: bool,
+        ///Enables or disables DNS resolution on the routing peers
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub routing_peer_dns_resolution_enabled: ::std::option::Option<bool>,
+    }
     ///A group of an authentik user
     #[derive(
         ::serde::Deserialize,
@@ -57,6 +232,41 @@ pub mod types {
         pub password: ::std::option::Option<::std::string::String>,
         pub pk: i64,
         pub username: ::std::string::String,
+    }
+    ///What a NetBird agent sends when it logs in with a setup key (its hostname and system meta)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AdminNetbirdPeerJoin {
+        ///The address the agent connects from (default 127.0.0.1)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_ip: ::std::option::Option<::std::string::String>,
+        ///Extra DNS labels (the key must allow them)
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        ///The machine's hostname; the peer's name and DNS label come from it
+        pub hostname: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kernel_version: ::std::option::Option<::std::string::String>,
+        ///The operating system (`linux`, `darwin`, `windows` …), empty when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub serial_number: ::std::option::Option<::std::string::String>,
+        ///The plain setup key, as `netbird up --setup-key` takes it (case-insensitive)
+        pub setup_key: ::std::string::String,
+        ///The agent's version
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+        ///The peer's WireGuard public key (base64 of 32 bytes); a random one when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub wg_pub_key: ::std::option::Option<::std::string::String>,
     }
     ///A NetBird user in the seed format
     #[derive(
@@ -750,6 +960,48 @@ pub mod types {
             Self(value)
         }
     }
+    ///Commonly used English name of the city
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CityName(pub ::std::string::String);
+    impl ::std::ops::Deref for CityName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CityName> for ::std::string::String {
+        fn from(value: CityName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for CityName {
+        fn from(value: ::std::string::String) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for CityName {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for CityName {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.to_string()))
+        }
+    }
     ///`ClientTypeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -854,6 +1106,48 @@ pub mod types {
     impl ::std::convert::From<SessionUser> for CoreUsersRetrieveResponse {
         fn from(value: SessionUser) -> Self {
             Self::SessionUser(value)
+        }
+    }
+    ///2-letter ISO 3166-1 alpha-2 code that represents the country
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct CountryCode(pub ::std::string::String);
+    impl ::std::ops::Deref for CountryCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CountryCode> for ::std::string::String {
+        fn from(value: CountryCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for CountryCode {
+        fn from(value: ::std::string::String) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for CountryCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for CountryCode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.to_string()))
         }
     }
     ///`CreateSetupKeyRequest`
@@ -2770,6 +3064,188 @@ pub mod types {
             Self(value)
         }
     }
+    ///`Peer`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Peer {
+        ///(Cloud only) Indicates whether peer needs approval
+        pub approval_required: bool,
+        pub city_name: CityName,
+        ///Peer to Management connection status
+        pub connected: bool,
+        ///Peer's public connection IP address
+        pub connection_ip: ::std::string::String,
+        pub country_code: CountryCode,
+        ///Peer creation date (UTC)
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///(Cloud only) Reason why the peer requires approval
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disapproval_reason: ::std::option::Option<::std::string::String>,
+        ///Peer's DNS label is the parsed peer name for domain resolution. It is used to form an FQDN by appending the account's domain to the peer label. e.g. peer-dns-label.netbird.cloud
+        pub dns_label: ::std::string::String,
+        ///Indicates whether the peer is ephemeral or not
+        pub ephemeral: bool,
+        ///Extra DNS labels added to the peer
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        ///Unique identifier from the GeoNames database for a specific geographical location.
+        pub geoname_id: i64,
+        ///Groups that the peer belongs to
+        pub groups: ::std::vec::Vec<GroupMinimum>,
+        ///Hostname of the machine
+        pub hostname: ::std::string::String,
+        ///Peer ID
+        pub id: ::std::string::String,
+        ///Indicates whether peer inactivity expiration has been enabled or not
+        pub inactivity_expiration_enabled: bool,
+        ///Peer's IP address
+        pub ip: ::std::string::String,
+        ///Peer's IPv6 overlay address
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::net::Ipv6Addr>,
+        ///Peer's operating system kernel version
+        pub kernel_version: ::std::string::String,
+        ///Last time this peer performed log in (authentication). E.g., user authenticated.
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Last time peer connected to Netbird's management service
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_flags: ::std::option::Option<PeerLocalFlags>,
+        ///Indicates whether peer login expiration has been enabled or not
+        pub login_expiration_enabled: bool,
+        ///Indicates whether peer's login expired or not
+        pub login_expired: bool,
+        ///Peer's hostname
+        pub name: ::std::string::String,
+        ///Peer's operating system and version
+        pub os: ::std::string::String,
+        ///System serial number
+        pub serial_number: ::std::string::String,
+        ///Indicates whether SSH server is enabled on this peer
+        pub ssh_enabled: bool,
+        ///Peer's desktop UI version
+        pub ui_version: ::std::string::String,
+        ///User ID of the user that enrolled this peer
+        pub user_id: ::std::string::String,
+        ///Peer's daemon or cli version
+        pub version: ::std::string::String,
+    }
+    ///`PeerBatch`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PeerBatch {
+        ///Number of accessible peers
+        pub accessible_peers_count: i64,
+        ///(Cloud only) Indicates whether peer needs approval
+        pub approval_required: bool,
+        pub city_name: CityName,
+        ///Peer to Management connection status
+        pub connected: bool,
+        ///Peer's public connection IP address
+        pub connection_ip: ::std::string::String,
+        pub country_code: CountryCode,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///(Cloud only) Reason why the peer requires approval
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disapproval_reason: ::std::option::Option<::std::string::String>,
+        ///Peer's DNS label is the parsed peer name for domain resolution. It is used to form an FQDN by appending the account's domain to the peer label. e.g. peer-dns-label.netbird.cloud
+        pub dns_label: ::std::string::String,
+        ///Indicates whether the peer is ephemeral or not
+        pub ephemeral: bool,
+        ///Extra DNS labels added to the peer
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        ///Unique identifier from the GeoNames database for a specific geographical location.
+        pub geoname_id: i64,
+        ///Groups that the peer belongs to
+        pub groups: ::std::vec::Vec<GroupMinimum>,
+        ///Hostname of the machine
+        pub hostname: ::std::string::String,
+        ///Peer ID
+        pub id: ::std::string::String,
+        ///Indicates whether peer inactivity expiration has been enabled or not
+        pub inactivity_expiration_enabled: bool,
+        ///Peer's IP address
+        pub ip: ::std::string::String,
+        ///Peer's IPv6 overlay address
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::net::Ipv6Addr>,
+        ///Peer's operating system kernel version
+        pub kernel_version: ::std::string::String,
+        ///Last time this peer performed log in (authentication). E.g., user authenticated.
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Last time peer connected to Netbird's management service
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_flags: ::std::option::Option<PeerLocalFlags>,
+        ///Indicates whether peer login expiration has been enabled or not
+        pub login_expiration_enabled: bool,
+        ///Indicates whether peer's login expired or not
+        pub login_expired: bool,
+        ///Peer's hostname
+        pub name: ::std::string::String,
+        ///Peer's operating system and version
+        pub os: ::std::string::String,
+        ///System serial number
+        pub serial_number: ::std::string::String,
+        ///Indicates whether SSH server is enabled on this peer
+        pub ssh_enabled: bool,
+        ///Peer's desktop UI version
+        pub ui_version: ::std::string::String,
+        ///User ID of the user that enrolled this peer
+        pub user_id: ::std::string::String,
+        ///Peer's daemon or cli version
+        pub version: ::std::string::String,
+    }
+    ///`PeerLocalFlags`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct PeerLocalFlags {
+        ///Indicates whether inbound traffic is blocked on this peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub block_inbound: ::std::option::Option<bool>,
+        ///Indicates whether LAN access is blocked on this peer when used as a routing peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub block_lan_access: ::std::option::Option<bool>,
+        ///Indicates whether client routes are disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_client_routes: ::std::option::Option<bool>,
+        ///Indicates whether DNS management is disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_dns: ::std::option::Option<bool>,
+        ///Indicates whether firewall management is disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_firewall: ::std::option::Option<bool>,
+        ///Indicates whether server routes are disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_server_routes: ::std::option::Option<bool>,
+        ///Indicates whether lazy connection is enabled on this peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lazy_connection_enabled: ::std::option::Option<bool>,
+        ///Indicates whether Rosenpass is enabled on this peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rosenpass_enabled: ::std::option::Option<bool>,
+        ///Indicates whether Rosenpass is in permissive mode or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rosenpass_permissive: ::std::option::Option<bool>,
+        ///Indicates whether SSH access this peer is allowed or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub server_ssh_allowed: ::std::option::Option<bool>,
+    }
     ///`PeerMinimum`
     #[derive(
         ::serde::Deserialize,
@@ -2783,6 +3259,32 @@ pub mod types {
         pub id: ::std::string::String,
         ///Peer's hostname
         pub name: ::std::string::String,
+    }
+    ///`PeerRequest`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct PeerRequest(pub ::serde_json::Value);
+    impl ::std::ops::Deref for PeerRequest {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<PeerRequest> for ::serde_json::Value {
+        fn from(value: PeerRequest) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for PeerRequest {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
     }
     ///`PersonalAccessToken`
     #[derive(
@@ -3203,6 +3705,29 @@ pub mod types {
             Self(value)
         }
     }
+    ///A NetBird account whose settings were read or changed, with the settings as the API shows them
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedAccount {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain_category: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub onboarding: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
     ///An authentik application, which binds at most one provider
     #[derive(
         ::serde::Deserialize,
@@ -3460,7 +3985,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
+    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs, groups, setup keys, peers and accounts). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3514,7 +4039,51 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct SeedNetbird {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub accounts: ::std::vec::Vec<SeedAccount>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedNetbirdGroup>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<SeedPeer>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub setup_keys: ::std::vec::Vec<SeedSetupKey>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<SeedNetbirdUser>,
+    }
+    ///A NetBird group besides its account's `All` (which every account gets anyway)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdGroup {
+        pub account_id: ::std::string::String,
+        pub id: ::std::string::String,
+        ///`api` (default), `jwt` or `integration`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        ///Peer ids
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub resources: ::std::vec::Vec<SeedNetbirdGroupResourcesItem>,
+    }
+    ///`SeedNetbirdGroupResourcesItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdGroupResourcesItem {
+        pub id: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
     }
     ///A NetBird user with its personal access tokens
     #[derive(
@@ -3928,6 +4497,77 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::std::string::String>,
     }
+    ///A NetBird peer, as the export writes it (agents usually join at run time)
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPeer {
+        pub account_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connected: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_ip: ::std::option::Option<::std::string::String>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub dns_label: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub inactivity_expiration_enabled: ::std::option::Option<bool>,
+        pub ip: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::string::String>,
+        ///The WireGuard public key
+        pub key: ::std::string::String,
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub login_expiration_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<SeedPeerMeta>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub setup_key_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ssh_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    ///The agent's system meta
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPeerMeta {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hostname: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kernel_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub serial_number: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ui_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+    }
     ///One redirect URI of a provider
     #[derive(
         ::serde::Deserialize,
@@ -4017,6 +4657,112 @@ pub mod types {
         pub name: ::std::string::String,
         pub pk: ::uuid::Uuid,
         pub scope_name: ::std::string::String,
+    }
+    ///A NetBird setup key: its plain `key` (stored only as its hash and hidden form) or, as the export writes it, `key_hash` and `key_secret`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedSetupKey {
+        ///Default `default`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        ///Absent, the key never expires
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Generated when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The plain key (a secret; any case)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        ///`base64(sha256(upper-case key))`, instead of `key`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_hash: ::std::option::Option<::std::string::String>,
+        ///The hidden form the API shows (`A6160****`), with `key_hash`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<SeedSetupKeyType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub usage_limit: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub used_times: ::std::option::Option<i64>,
+    }
+    ///`SeedSetupKeyType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SeedSetupKeyType {
+        #[serde(rename = "reusable")]
+        Reusable,
+        #[serde(rename = "one-off")]
+        OneOff,
+    }
+    impl ::std::fmt::Display for SeedSetupKeyType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Reusable => f.write_str("reusable"),
+                Self::OneOff => f.write_str("one-off"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedSetupKeyType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "reusable" => Ok(Self::Reusable),
+                "one-off" => Ok(Self::OneOff),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedSetupKeyType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedSetupKeyType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
     }
     ///An authentik core token
     #[derive(
@@ -4977,6 +5723,13 @@ and, if this user is being impersonated, the original user in the `original` pro
 #[allow(clippy::all, dead_code, unused_imports)]
 pub mod params {
     use super::types;
+    ///Path parameters of `netbird_accounts_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdAccountsUpdatePath {
+        ///The unique identifier of an account
+        #[serde(rename = "accountId")]
+        pub account_id: ::std::string::String,
+    }
     ///Query parameters of `netbird_groups_list`.
     #[derive(
         Debug,
@@ -5011,6 +5764,58 @@ pub mod params {
         ///The unique identifier of a group
         #[serde(rename = "groupId")]
         pub group_id: ::std::string::String,
+    }
+    ///Query parameters of `netbird_peers_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdPeersListQuery {
+        ///Filter peers by name
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub name: Option<::std::string::String>,
+        ///Filter peers by IP address
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ip: Option<::std::string::String>,
+    }
+    ///Path parameters of `netbird_peers_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdPeersRetrievePath {
+        ///The unique identifier of a peer
+        #[serde(rename = "peerId")]
+        pub peer_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_peers_update`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdPeersUpdatePath {
+        ///The unique identifier of a peer
+        #[serde(rename = "peerId")]
+        pub peer_id: ::std::string::String,
+    }
+    ///Path parameters of `netbird_peers_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct NetbirdPeersDestroyPath {
+        ///The unique identifier of a peer
+        #[serde(rename = "peerId")]
+        pub peer_id: ::std::string::String,
+    }
+    ///Response headers of `netbird_setup_create`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct NetbirdSetupCreateHeaders {
+        ///Always set to no-store because the response may contain a one-time plain text Personal Access Token.
+        #[serde(rename = "Cache-Control")]
+        pub cache_control: String,
     }
     ///Path parameters of `netbird_setup_keys_retrieve`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
@@ -5821,16 +6626,23 @@ pub const OPERATION_IDS: &[&str] = &[
     "admin_clock_update",
     "admin_faults_retrieve",
     "admin_faults_update",
+    "admin_netbird_peers_create",
     "admin_netbird_users_create",
     "admin_reset",
     "admin_state_export",
     "admin_state_load",
+    "netbird_accounts_list",
+    "netbird_accounts_update",
     "netbird_groups_list",
     "netbird_groups_create",
     "netbird_groups_retrieve",
     "netbird_groups_update",
     "netbird_groups_destroy",
     "netbird_instance_retrieve",
+    "netbird_peers_list",
+    "netbird_peers_retrieve",
+    "netbird_peers_update",
+    "netbird_peers_destroy",
     "netbird_setup_create",
     "netbird_setup_keys_list",
     "netbird_setup_keys_create",
@@ -5970,16 +6782,23 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("admin_clock_update", &["admin"]),
     ("admin_faults_retrieve", &["admin"]),
     ("admin_faults_update", &["admin"]),
+    ("admin_netbird_peers_create", &["admin"]),
     ("admin_netbird_users_create", &["admin"]),
     ("admin_reset", &["admin"]),
     ("admin_state_export", &["admin"]),
     ("admin_state_load", &["admin"]),
+    ("netbird_accounts_list", &["Accounts"]),
+    ("netbird_accounts_update", &["Accounts"]),
     ("netbird_groups_list", &["Groups"]),
     ("netbird_groups_create", &["Groups"]),
     ("netbird_groups_retrieve", &["Groups"]),
     ("netbird_groups_update", &["Groups"]),
     ("netbird_groups_destroy", &["Groups"]),
     ("netbird_instance_retrieve", &["Instance"]),
+    ("netbird_peers_list", &["Peers"]),
+    ("netbird_peers_retrieve", &["Peers"]),
+    ("netbird_peers_update", &["Peers"]),
+    ("netbird_peers_destroy", &["Peers"]),
     ("netbird_setup_create", &["Instance"]),
     ("netbird_setup_keys_list", &["Setup Keys"]),
     ("netbird_setup_keys_create", &["Setup Keys"]),
@@ -6173,6 +6992,20 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::FaultConfig>,
         crate::ErrorResponse<types::TokenstackError>,
     >;
+    /// Join a NetBird peer with a setup key
+    ///
+    /// Does what NetBird's management server does when an agent logs in with a setup key (`AddPeer`): the key must be valid (not revoked, not expired at the clock with its offset, under its usage limit); its `used_times` grows by one and `last_used` is set; the new peer is in `All` and the key's `auto_groups`, and ephemeral when the key is. A WireGuard key that a peer already has logs that peer in again (the setup key is not counted). A refused login answers the HTTP status of the management server's gRPC status, as google.rpc.Code maps them, with its message: 404 NotFound `couldn't add peer: setup key is invalid` (an unknown, revoked, expired or overused key), 403 PermissionDenied (no setup key), 400 FailedPrecondition (extra DNS labels the key does not allow) and InvalidArgument (a WireGuard key that does not parse).
+    #[endpoint{method = POST,
+    path = "/_tokenstack/netbird/peers",
+    operation_id = "admin_netbird_peers_create",
+    tags = ["admin"]}]
+    async fn admin_netbird_peers_create(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        body: crate::JsonBody<types::AdminNetbirdPeerJoin>,
+    ) -> Result<
+        dropshot::HttpResponseCreated<types::Peer>,
+        crate::ErrorResponse<types::TokenstackError>,
+    >;
     /// Create a NetBird user
     ///
     /// Adds a NetBird user with a role, the service-user flag and the blocked flag (the seed format of `netbird.users`, PATs included).
@@ -6226,6 +7059,34 @@ pub trait TokenApi {
     ) -> Result<
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::TokenstackError>,
+    >;
+    /// List all Accounts
+    ///
+    /// Returns a list of accounts of a user. Always returns a list of one account.
+    #[endpoint{method = GET,
+    path = "/api/accounts",
+    operation_id = "netbird_accounts_list",
+    tags = ["Accounts"]}]
+    async fn netbird_accounts_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::Account>>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Update an Account
+    ///
+    /// Update information about an account
+    #[endpoint{method = PUT,
+    path = "/api/accounts/{accountId}",
+    operation_id = "netbird_accounts_update",
+    tags = ["Accounts"]}]
+    async fn netbird_accounts_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdAccountsUpdatePath>,
+        body: dropshot::TypedBody<types::AccountRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Account>,
+        crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Groups
     ///
@@ -6313,6 +7174,65 @@ pub trait TokenApi {
         dropshot::HttpResponseOk<types::InstanceStatus>,
         crate::ErrorResponse<types::NetbirdError>,
     >;
+    /// List all Peers
+    ///
+    /// Returns a list of all peers
+    #[endpoint{method = GET,
+    path = "/api/peers",
+    operation_id = "netbird_peers_list",
+    tags = ["Peers"]}]
+    async fn netbird_peers_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::NetbirdPeersListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<::std::vec::Vec<types::PeerBatch>>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Retrieve a Peer
+    ///
+    /// Get information about a peer
+    #[endpoint{method = GET,
+    path = "/api/peers/{peerId}",
+    operation_id = "netbird_peers_retrieve",
+    tags = ["Peers"]}]
+    async fn netbird_peers_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdPeersRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Peer>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Update a Peer
+    ///
+    /// Update information about a peer
+    #[endpoint{method = PUT,
+    path = "/api/peers/{peerId}",
+    operation_id = "netbird_peers_update",
+    tags = ["Peers"]}]
+    async fn netbird_peers_update(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdPeersUpdatePath>,
+        body: dropshot::TypedBody<types::PeerRequest>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::Peer>,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
+    /// Delete a Peer
+    ///
+    /// Delete a peer
+    #[endpoint{method = DELETE,
+    path = "/api/peers/{peerId}",
+    operation_id = "netbird_peers_destroy",
+    tags = ["Peers"]}]
+    async fn netbird_peers_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::NetbirdPeersDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
+        crate::ErrorResponse<types::NetbirdError>,
+    >;
     /// Setup Instance
     ///
     /// Creates the initial admin user for the instance. This endpoint does not require authentication but only works when setup is required (no accounts exist and embedded IDP is enabled).
@@ -6326,7 +7246,10 @@ pub trait TokenApi {
         rqctx: dropshot::RequestContext<Self::Context>,
         body: dropshot::TypedBody<types::SetupRequest>,
     ) -> Result<
-        dropshot::HttpResponseOk<types::SetupResponse>,
+        dropshot::HttpResponseHeaders<
+            dropshot::HttpResponseOk<types::SetupResponse>,
+            params::NetbirdSetupCreateHeaders,
+        >,
         crate::ErrorResponse<types::NetbirdError>,
     >;
     /// List all Setup Keys

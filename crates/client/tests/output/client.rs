@@ -6,6 +6,161 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///`Account`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Account {
+        ///Account creation date (UTC)
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Account creator
+        pub created_by: ::std::string::String,
+        ///Account domain
+        pub domain: ::std::string::String,
+        ///Account domain category
+        pub domain_category: ::std::string::String,
+        ///Account ID
+        pub id: ::std::string::String,
+        pub onboarding: AccountOnboarding,
+        pub settings: AccountSettings,
+    }
+    impl Account {
+        pub fn builder() -> builder::Account {
+            Default::default()
+        }
+    }
+    ///Per-account dashboard section visibility overrides. Omitted keys follow the default dashboard behavior.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AccountDashboardFeatures {
+        ///Controls the Agent Network menu for the account regardless of the deployment feature flag. When true the menu is shown, when false it is hidden, and when omitted the default behavior applies. Must be true when agent_network_only is enabled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_network: ::std::option::Option<bool>,
+    }
+    impl AccountDashboardFeatures {
+        pub fn builder() -> builder::AccountDashboardFeatures {
+            Default::default()
+        }
+    }
+    ///`AccountExtraSettings`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccountExtraSettings {
+        ///Enables or disables network traffic logging. If enabled, all network traffic events from peers will be stored.
+        pub network_traffic_logs_enabled: bool,
+        ///Limits traffic logging to these groups. If unset all peers are enabled.
+        pub network_traffic_logs_groups: ::std::vec::Vec<::std::string::String>,
+        ///Enables or disables network traffic packet counter. If enabled, network packets and their size will be counted and reported. (This can have an slight impact on performance)
+        pub network_traffic_packet_counter_enabled: bool,
+        ///(Cloud only) Enables or disables peer approval globally. If enabled, all peers added will be in pending state until approved by an admin.
+        pub peer_approval_enabled: bool,
+        ///Enables manual approval for new users joining via domain matching. When enabled, users are blocked with pending approval status until explicitly approved by an admin.
+        pub user_approval_required: bool,
+    }
+    impl AccountExtraSettings {
+        pub fn builder() -> builder::AccountExtraSettings {
+            Default::default()
+        }
+    }
+    ///`AccountOnboarding`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccountOnboarding {
+        ///Indicates whether the account onboarding flow is pending
+        pub onboarding_flow_pending: bool,
+        ///Indicates whether the account signup form is pending
+        pub signup_form_pending: bool,
+    }
+    impl AccountOnboarding {
+        pub fn builder() -> builder::AccountOnboarding {
+            Default::default()
+        }
+    }
+    ///`AccountRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccountRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub onboarding: ::std::option::Option<AccountOnboarding>,
+        pub settings: AccountSettings,
+    }
+    impl AccountRequest {
+        pub fn builder() -> builder::AccountRequest {
+            Default::default()
+        }
+    }
+    ///`AccountSettings`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AccountSettings {
+        ///Limits the dashboard to the Agent Network surface for this account. Set for accounts created via netbird.ai signups and can be disabled later. Enabling this requires dashboard_features.agent_network to be true in the same request.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub agent_network_only: ::std::option::Option<bool>,
+        ///When true, updates are installed automatically in the background. When false, updates require user interaction from the UI.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_update_always: ::std::option::Option<bool>,
+        ///Set Clients auto-update version. "latest", "disabled", or a specific version (e.g "0.50.1")
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub auto_update_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dashboard_features: ::std::option::Option<AccountDashboardFeatures>,
+        ///Allows to define a custom dns domain for the account
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub dns_domain: ::std::option::Option<::std::string::String>,
+        ///Indicates whether the embedded identity provider (Dex) is enabled for this account. This is a read-only field.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub embedded_idp_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub extra: ::std::option::Option<AccountExtraSettings>,
+        ///Allows propagate the new user auto groups to peers that belongs to the user
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub groups_propagation_enabled: ::std::option::Option<bool>,
+        ///List of group IDs whose peers receive IPv6 overlay addresses. Peers not in any of these groups will not be allocated an IPv6 address. New accounts default to the All group.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub ipv6_enabled_groups: ::std::vec::Vec<::std::string::String>,
+        ///List of groups to which users are allowed access
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub jwt_allow_groups: ::std::vec::Vec<::std::string::String>,
+        ///Name of the claim from which we extract groups names to add it to account groups.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jwt_groups_claim_name: ::std::option::Option<::std::string::String>,
+        ///Allows extract groups from JWT claim and add it to account groups.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jwt_groups_enabled: ::std::option::Option<bool>,
+        ///Enables or disables experimental lazy connection
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lazy_connection_enabled: ::std::option::Option<bool>,
+        ///Indicates whether local (email/password) authentication is disabled. When true, users can only authenticate via external identity providers. This is a read-only field.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_auth_disabled: ::std::option::Option<bool>,
+        ///Enables or disables TOTP multi-factor authentication for local users. Only applicable when the embedded identity provider is enabled.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_mfa_enabled: ::std::option::Option<bool>,
+        ///Enables or disables client metrics push for all peers in the account
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub metrics_push_enabled: ::std::option::Option<bool>,
+        ///Allows to define a custom network range for the account in CIDR format
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub network_range: ::std::option::Option<::std::string::String>,
+        ///Allows to define a custom IPv6 network range for the account in CIDR format.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub network_range_v6: ::std::option::Option<::std::string::String>,
+        ///Enables or disables peer expose. If enabled, peers can expose local services through the reverse proxy using the CLI.
+        pub peer_expose_enabled: bool,
+        ///Limits which peer groups are allowed to expose services. If empty, all peers are allowed when peer expose is enabled.
+        pub peer_expose_groups: ::std::vec::Vec<::std::string::String>,
+        ///Period of time of inactivity after which peer session expires (seconds).
+        pub peer_inactivity_expiration: i64,
+        ///Enables or disables peer inactivity expiration globally. After peer's session has expired the user has to log in (authenticate). Applies only to peers that were added by a user (interactive SSO login).
+        pub peer_inactivity_expiration_enabled: bool,
+        ///Period of time after which peer login expires (seconds).
+        pub peer_login_expiration: i64,
+        ///Enables or disables peer login expiration globally. After peer's login has expired the user has to log in (authenticate). Applies only to peers that were added by a user (interactive SSO login).
+        pub peer_login_expiration_enabled: bool,
+        ///Allows blocking regular users from viewing parts of the system.
+        pub regular_users_view_blocked: bool,
+        ///Enables or disables DNS resolution on the routing peers
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub routing_peer_dns_resolution_enabled: ::std::option::Option<bool>,
+    }
+    impl AccountSettings {
+        pub fn builder() -> builder::AccountSettings {
+            Default::default()
+        }
+    }
     ///A group of an authentik user
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct AdminAuthentikGroup {
@@ -56,6 +211,40 @@ pub mod types {
     }
     impl AdminAuthentikUser {
         pub fn builder() -> builder::AdminAuthentikUser {
+            Default::default()
+        }
+    }
+    ///What a NetBird agent sends when it logs in with a setup key (its hostname and system meta)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AdminNetbirdPeerJoin {
+        ///The address the agent connects from (default 127.0.0.1)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_ip: ::std::option::Option<::std::string::String>,
+        ///Extra DNS labels (the key must allow them)
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        ///The machine's hostname; the peer's name and DNS label come from it
+        pub hostname: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kernel_version: ::std::option::Option<::std::string::String>,
+        ///The operating system (`linux`, `darwin`, `windows` …), empty when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub serial_number: ::std::option::Option<::std::string::String>,
+        ///The plain setup key, as `netbird up --setup-key` takes it (case-insensitive)
+        pub setup_key: ::std::string::String,
+        ///The agent's version
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+        ///The peer's WireGuard public key (base64 of 32 bytes); a random one when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub wg_pub_key: ::std::option::Option<::std::string::String>,
+    }
+    impl AdminNetbirdPeerJoin {
+        pub fn builder() -> builder::AdminNetbirdPeerJoin {
             Default::default()
         }
     }
@@ -1045,6 +1234,47 @@ pub mod types {
                 })
         }
     }
+    ///Commonly used English name of the city
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct CityName(pub ::std::string::String);
+    impl ::std::ops::Deref for CityName {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CityName> for ::std::string::String {
+        fn from(value: CityName) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for CityName {
+        fn from(value: ::std::string::String) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for CityName {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for CityName {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.to_string()))
+        }
+    }
     ///`ClientTypeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -1123,6 +1353,47 @@ pub mod types {
     impl Config {
         pub fn builder() -> builder::Config {
             Default::default()
+        }
+    }
+    ///2-letter ISO 3166-1 alpha-2 code that represents the country
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct CountryCode(pub ::std::string::String);
+    impl ::std::ops::Deref for CountryCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<CountryCode> for ::std::string::String {
+        fn from(value: CountryCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for CountryCode {
+        fn from(value: ::std::string::String) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for CountryCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for CountryCode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.to_string()))
         }
     }
     ///`CreateSetupKeyRequest`
@@ -4558,6 +4829,184 @@ pub mod types {
                 })
         }
     }
+    ///`Peer`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Peer {
+        ///(Cloud only) Indicates whether peer needs approval
+        pub approval_required: bool,
+        pub city_name: CityName,
+        ///Peer to Management connection status
+        pub connected: bool,
+        ///Peer's public connection IP address
+        pub connection_ip: ::std::string::String,
+        pub country_code: CountryCode,
+        ///Peer creation date (UTC)
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///(Cloud only) Reason why the peer requires approval
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disapproval_reason: ::std::option::Option<::std::string::String>,
+        ///Peer's DNS label is the parsed peer name for domain resolution. It is used to form an FQDN by appending the account's domain to the peer label. e.g. peer-dns-label.netbird.cloud
+        pub dns_label: ::std::string::String,
+        ///Indicates whether the peer is ephemeral or not
+        pub ephemeral: bool,
+        ///Extra DNS labels added to the peer
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        ///Unique identifier from the GeoNames database for a specific geographical location.
+        pub geoname_id: i64,
+        ///Groups that the peer belongs to
+        pub groups: ::std::vec::Vec<GroupMinimum>,
+        ///Hostname of the machine
+        pub hostname: ::std::string::String,
+        ///Peer ID
+        pub id: ::std::string::String,
+        ///Indicates whether peer inactivity expiration has been enabled or not
+        pub inactivity_expiration_enabled: bool,
+        ///Peer's IP address
+        pub ip: ::std::string::String,
+        ///Peer's IPv6 overlay address
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::net::Ipv6Addr>,
+        ///Peer's operating system kernel version
+        pub kernel_version: ::std::string::String,
+        ///Last time this peer performed log in (authentication). E.g., user authenticated.
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Last time peer connected to Netbird's management service
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_flags: ::std::option::Option<PeerLocalFlags>,
+        ///Indicates whether peer login expiration has been enabled or not
+        pub login_expiration_enabled: bool,
+        ///Indicates whether peer's login expired or not
+        pub login_expired: bool,
+        ///Peer's hostname
+        pub name: ::std::string::String,
+        ///Peer's operating system and version
+        pub os: ::std::string::String,
+        ///System serial number
+        pub serial_number: ::std::string::String,
+        ///Indicates whether SSH server is enabled on this peer
+        pub ssh_enabled: bool,
+        ///Peer's desktop UI version
+        pub ui_version: ::std::string::String,
+        ///User ID of the user that enrolled this peer
+        pub user_id: ::std::string::String,
+        ///Peer's daemon or cli version
+        pub version: ::std::string::String,
+    }
+    impl Peer {
+        pub fn builder() -> builder::Peer {
+            Default::default()
+        }
+    }
+    ///`PeerBatch`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PeerBatch {
+        ///Number of accessible peers
+        pub accessible_peers_count: i64,
+        ///(Cloud only) Indicates whether peer needs approval
+        pub approval_required: bool,
+        pub city_name: CityName,
+        ///Peer to Management connection status
+        pub connected: bool,
+        ///Peer's public connection IP address
+        pub connection_ip: ::std::string::String,
+        pub country_code: CountryCode,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///(Cloud only) Reason why the peer requires approval
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disapproval_reason: ::std::option::Option<::std::string::String>,
+        ///Peer's DNS label is the parsed peer name for domain resolution. It is used to form an FQDN by appending the account's domain to the peer label. e.g. peer-dns-label.netbird.cloud
+        pub dns_label: ::std::string::String,
+        ///Indicates whether the peer is ephemeral or not
+        pub ephemeral: bool,
+        ///Extra DNS labels added to the peer
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        ///Unique identifier from the GeoNames database for a specific geographical location.
+        pub geoname_id: i64,
+        ///Groups that the peer belongs to
+        pub groups: ::std::vec::Vec<GroupMinimum>,
+        ///Hostname of the machine
+        pub hostname: ::std::string::String,
+        ///Peer ID
+        pub id: ::std::string::String,
+        ///Indicates whether peer inactivity expiration has been enabled or not
+        pub inactivity_expiration_enabled: bool,
+        ///Peer's IP address
+        pub ip: ::std::string::String,
+        ///Peer's IPv6 overlay address
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::net::Ipv6Addr>,
+        ///Peer's operating system kernel version
+        pub kernel_version: ::std::string::String,
+        ///Last time this peer performed log in (authentication). E.g., user authenticated.
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Last time peer connected to Netbird's management service
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub local_flags: ::std::option::Option<PeerLocalFlags>,
+        ///Indicates whether peer login expiration has been enabled or not
+        pub login_expiration_enabled: bool,
+        ///Indicates whether peer's login expired or not
+        pub login_expired: bool,
+        ///Peer's hostname
+        pub name: ::std::string::String,
+        ///Peer's operating system and version
+        pub os: ::std::string::String,
+        ///System serial number
+        pub serial_number: ::std::string::String,
+        ///Indicates whether SSH server is enabled on this peer
+        pub ssh_enabled: bool,
+        ///Peer's desktop UI version
+        pub ui_version: ::std::string::String,
+        ///User ID of the user that enrolled this peer
+        pub user_id: ::std::string::String,
+        ///Peer's daemon or cli version
+        pub version: ::std::string::String,
+    }
+    impl PeerBatch {
+        pub fn builder() -> builder::PeerBatch {
+            Default::default()
+        }
+    }
+    ///`PeerLocalFlags`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct PeerLocalFlags {
+        ///Indicates whether inbound traffic is blocked on this peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub block_inbound: ::std::option::Option<bool>,
+        ///Indicates whether LAN access is blocked on this peer when used as a routing peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub block_lan_access: ::std::option::Option<bool>,
+        ///Indicates whether client routes are disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_client_routes: ::std::option::Option<bool>,
+        ///Indicates whether DNS management is disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_dns: ::std::option::Option<bool>,
+        ///Indicates whether firewall management is disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_firewall: ::std::option::Option<bool>,
+        ///Indicates whether server routes are disabled on this peer or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub disable_server_routes: ::std::option::Option<bool>,
+        ///Indicates whether lazy connection is enabled on this peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lazy_connection_enabled: ::std::option::Option<bool>,
+        ///Indicates whether Rosenpass is enabled on this peer
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rosenpass_enabled: ::std::option::Option<bool>,
+        ///Indicates whether Rosenpass is in permissive mode or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub rosenpass_permissive: ::std::option::Option<bool>,
+        ///Indicates whether SSH access this peer is allowed or not
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub server_ssh_allowed: ::std::option::Option<bool>,
+    }
+    impl PeerLocalFlags {
+        pub fn builder() -> builder::PeerLocalFlags {
+            Default::default()
+        }
+    }
     ///`PeerMinimum`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PeerMinimum {
@@ -4568,6 +5017,28 @@ pub mod types {
     }
     impl PeerMinimum {
         pub fn builder() -> builder::PeerMinimum {
+            Default::default()
+        }
+    }
+    ///`PeerRequest`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PeerRequest {
+        ///(Cloud only) Indicates whether peer needs approval
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub approval_required: ::std::option::Option<bool>,
+        pub inactivity_expiration_enabled: bool,
+        ///Peer's IP address
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ip: ::std::option::Option<::std::net::Ipv4Addr>,
+        ///Peer's IPv6 overlay address. Omitted if IPv6 is not enabled for the account.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::net::Ipv6Addr>,
+        pub login_expiration_enabled: bool,
+        pub name: ::std::string::String,
+        pub ssh_enabled: bool,
+    }
+    impl PeerRequest {
+        pub fn builder() -> builder::PeerRequest {
             Default::default()
         }
     }
@@ -5175,6 +5646,28 @@ pub mod types {
                 })
         }
     }
+    ///A NetBird account whose settings were read or changed, with the settings as the API shows them
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedAccount {
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_by: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub domain_category: ::std::option::Option<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub onboarding: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub settings: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SeedAccount {
+        pub fn builder() -> builder::SeedAccount {
+            Default::default()
+        }
+    }
     ///An authentik application, which binds at most one provider
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -5425,7 +5918,7 @@ pub mod types {
             value.parse()
         }
     }
-    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
+    ///A seed document, as `--seed` reads it (docs/seed-format.md), and the state export: `authentik` (users, providers, tokens, access_tokens, refresh_tokens) and `netbird` (users with their PATs, groups, setup keys, peers and accounts). Unknown keys are errors. The server parses it with the seed loader's own rules (a bad document is a 400 naming the field); the export is validated against this schema under `--validate-responses`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct SeedDocument {
@@ -5459,10 +5952,52 @@ pub mod types {
     #[serde(deny_unknown_fields)]
     pub struct SeedNetbird {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub accounts: ::std::vec::Vec<SeedAccount>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub groups: ::std::vec::Vec<SeedNetbirdGroup>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<SeedPeer>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub setup_keys: ::std::vec::Vec<SeedSetupKey>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub users: ::std::vec::Vec<SeedNetbirdUser>,
     }
     impl SeedNetbird {
         pub fn builder() -> builder::SeedNetbird {
+            Default::default()
+        }
+    }
+    ///A NetBird group besides its account's `All` (which every account gets anyway)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdGroup {
+        pub account_id: ::std::string::String,
+        pub id: ::std::string::String,
+        ///`api` (default), `jwt` or `integration`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub issued: ::std::option::Option<::std::string::String>,
+        pub name: ::std::string::String,
+        ///Peer ids
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub peers: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub resources: ::std::vec::Vec<SeedNetbirdGroupResourcesItem>,
+    }
+    impl SeedNetbirdGroup {
+        pub fn builder() -> builder::SeedNetbirdGroup {
+            Default::default()
+        }
+    }
+    ///`SeedNetbirdGroupResourcesItem`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedNetbirdGroupResourcesItem {
+        pub id: ::std::string::String,
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl SeedNetbirdGroupResourcesItem {
+        pub fn builder() -> builder::SeedNetbirdGroupResourcesItem {
             Default::default()
         }
     }
@@ -5870,6 +6405,74 @@ pub mod types {
             Default::default()
         }
     }
+    ///A NetBird peer, as the export writes it (agents usually join at run time)
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPeer {
+        pub account_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connected: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub connection_ip: ::std::option::Option<::std::string::String>,
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub dns_label: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub extra_dns_labels: ::std::vec::Vec<::std::string::String>,
+        pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub inactivity_expiration_enabled: ::std::option::Option<bool>,
+        pub ip: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ipv6: ::std::option::Option<::std::string::String>,
+        ///The WireGuard public key
+        pub key: ::std::string::String,
+        pub last_login: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub last_seen: ::chrono::DateTime<::chrono::offset::Utc>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub login_expiration_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub meta: ::std::option::Option<SeedPeerMeta>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub setup_key_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ssh_enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub user_id: ::std::option::Option<::std::string::String>,
+    }
+    impl SeedPeer {
+        pub fn builder() -> builder::SeedPeer {
+            Default::default()
+        }
+    }
+    ///The agent's system meta
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedPeerMeta {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub hostname: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub kernel_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub os_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub serial_number: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ui_version: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<::std::string::String>,
+    }
+    impl SeedPeerMeta {
+        pub fn builder() -> builder::SeedPeerMeta {
+            Default::default()
+        }
+    }
     ///One redirect URI of a provider
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SeedRedirectUri {
@@ -5955,6 +6558,110 @@ pub mod types {
     impl SeedScopeMapping {
         pub fn builder() -> builder::SeedScopeMapping {
             Default::default()
+        }
+    }
+    ///A NetBird setup key: its plain `key` (stored only as its hash and hidden form) or, as the export writes it, `key_hash` and `key_secret`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SeedSetupKey {
+        ///Default `default`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub account_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub allow_extra_dns_labels: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub auto_groups: ::std::vec::Vec<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ephemeral: ::std::option::Option<bool>,
+        ///Absent, the key never expires
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub expires_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Generated when absent
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id: ::std::option::Option<::std::string::String>,
+        ///The plain key (a secret; any case)
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key: ::std::option::Option<::std::string::String>,
+        ///`base64(sha256(upper-case key))`, instead of `key`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_hash: ::std::option::Option<::std::string::String>,
+        ///The hidden form the API shows (`A6160****`), with `key_hash`
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub key_secret: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub last_used: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub name: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub revoked: ::std::option::Option<bool>,
+        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
+        pub type_: ::std::option::Option<SeedSetupKeyType>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub updated_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub usage_limit: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub used_times: ::std::option::Option<i64>,
+    }
+    impl SeedSetupKey {
+        pub fn builder() -> builder::SeedSetupKey {
+            Default::default()
+        }
+    }
+    ///`SeedSetupKeyType`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SeedSetupKeyType {
+        #[serde(rename = "reusable")]
+        Reusable,
+        #[serde(rename = "one-off")]
+        OneOff,
+    }
+    impl ::std::fmt::Display for SeedSetupKeyType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Reusable => f.write_str("reusable"),
+                Self::OneOff => f.write_str("one-off"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SeedSetupKeyType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "reusable" => Ok(Self::Reusable),
+                "one-off" => Ok(Self::OneOff),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SeedSetupKeyType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SeedSetupKeyType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///An authentik core token
@@ -7302,6 +8009,1067 @@ and, if this user is being impersonated, the original user in the `original` pro
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
+        pub struct Account {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            created_by: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            domain: ::std::result::Result<::std::string::String, ::std::string::String>,
+            domain_category: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            onboarding: ::std::result::Result<
+                super::AccountOnboarding,
+                ::std::string::String,
+            >,
+            settings: ::std::result::Result<
+                super::AccountSettings,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Account {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    created_by: Err("no value supplied for created_by".to_string()),
+                    domain: Err("no value supplied for domain".to_string()),
+                    domain_category: Err(
+                        "no value supplied for domain_category".to_string(),
+                    ),
+                    id: Err("no value supplied for id".to_string()),
+                    onboarding: Err("no value supplied for onboarding".to_string()),
+                    settings: Err("no value supplied for settings".to_string()),
+                }
+            }
+        }
+        impl Account {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domain: {e}")
+                    });
+                self
+            }
+            pub fn domain_category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain_category = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for domain_category: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn onboarding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountOnboarding>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.onboarding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for onboarding: {e}")
+                    });
+                self
+            }
+            pub fn settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountSettings>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for settings: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Account> for super::Account {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Account,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    created_by: value.created_by?,
+                    domain: value.domain?,
+                    domain_category: value.domain_category?,
+                    id: value.id?,
+                    onboarding: value.onboarding?,
+                    settings: value.settings?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Account> for Account {
+            fn from(value: super::Account) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    created_by: Ok(value.created_by),
+                    domain: Ok(value.domain),
+                    domain_category: Ok(value.domain_category),
+                    id: Ok(value.id),
+                    onboarding: Ok(value.onboarding),
+                    settings: Ok(value.settings),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountDashboardFeatures {
+            agent_network: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AccountDashboardFeatures {
+            fn default() -> Self {
+                Self {
+                    agent_network: Ok(Default::default()),
+                }
+            }
+        }
+        impl AccountDashboardFeatures {
+            pub fn agent_network<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_network = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for agent_network: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountDashboardFeatures>
+        for super::AccountDashboardFeatures {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountDashboardFeatures,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent_network: value.agent_network?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountDashboardFeatures>
+        for AccountDashboardFeatures {
+            fn from(value: super::AccountDashboardFeatures) -> Self {
+                Self {
+                    agent_network: Ok(value.agent_network),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountExtraSettings {
+            network_traffic_logs_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            network_traffic_logs_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            network_traffic_packet_counter_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            peer_approval_enabled: ::std::result::Result<bool, ::std::string::String>,
+            user_approval_required: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for AccountExtraSettings {
+            fn default() -> Self {
+                Self {
+                    network_traffic_logs_enabled: Err(
+                        "no value supplied for network_traffic_logs_enabled".to_string(),
+                    ),
+                    network_traffic_logs_groups: Err(
+                        "no value supplied for network_traffic_logs_groups".to_string(),
+                    ),
+                    network_traffic_packet_counter_enabled: Err(
+                        "no value supplied for network_traffic_packet_counter_enabled"
+                            .to_string(),
+                    ),
+                    peer_approval_enabled: Err(
+                        "no value supplied for peer_approval_enabled".to_string(),
+                    ),
+                    user_approval_required: Err(
+                        "no value supplied for user_approval_required".to_string(),
+                    ),
+                }
+            }
+        }
+        impl AccountExtraSettings {
+            pub fn network_traffic_logs_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.network_traffic_logs_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for network_traffic_logs_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn network_traffic_logs_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.network_traffic_logs_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for network_traffic_logs_groups: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn network_traffic_packet_counter_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.network_traffic_packet_counter_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for network_traffic_packet_counter_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_approval_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_approval_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_approval_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn user_approval_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_approval_required = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for user_approval_required: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountExtraSettings>
+        for super::AccountExtraSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountExtraSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    network_traffic_logs_enabled: value.network_traffic_logs_enabled?,
+                    network_traffic_logs_groups: value.network_traffic_logs_groups?,
+                    network_traffic_packet_counter_enabled: value
+                        .network_traffic_packet_counter_enabled?,
+                    peer_approval_enabled: value.peer_approval_enabled?,
+                    user_approval_required: value.user_approval_required?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountExtraSettings> for AccountExtraSettings {
+            fn from(value: super::AccountExtraSettings) -> Self {
+                Self {
+                    network_traffic_logs_enabled: Ok(value.network_traffic_logs_enabled),
+                    network_traffic_logs_groups: Ok(value.network_traffic_logs_groups),
+                    network_traffic_packet_counter_enabled: Ok(
+                        value.network_traffic_packet_counter_enabled,
+                    ),
+                    peer_approval_enabled: Ok(value.peer_approval_enabled),
+                    user_approval_required: Ok(value.user_approval_required),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountOnboarding {
+            onboarding_flow_pending: ::std::result::Result<bool, ::std::string::String>,
+            signup_form_pending: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for AccountOnboarding {
+            fn default() -> Self {
+                Self {
+                    onboarding_flow_pending: Err(
+                        "no value supplied for onboarding_flow_pending".to_string(),
+                    ),
+                    signup_form_pending: Err(
+                        "no value supplied for signup_form_pending".to_string(),
+                    ),
+                }
+            }
+        }
+        impl AccountOnboarding {
+            pub fn onboarding_flow_pending<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.onboarding_flow_pending = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for onboarding_flow_pending: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn signup_form_pending<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.signup_form_pending = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for signup_form_pending: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountOnboarding> for super::AccountOnboarding {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountOnboarding,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    onboarding_flow_pending: value.onboarding_flow_pending?,
+                    signup_form_pending: value.signup_form_pending?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountOnboarding> for AccountOnboarding {
+            fn from(value: super::AccountOnboarding) -> Self {
+                Self {
+                    onboarding_flow_pending: Ok(value.onboarding_flow_pending),
+                    signup_form_pending: Ok(value.signup_form_pending),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountRequest {
+            onboarding: ::std::result::Result<
+                ::std::option::Option<super::AccountOnboarding>,
+                ::std::string::String,
+            >,
+            settings: ::std::result::Result<
+                super::AccountSettings,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AccountRequest {
+            fn default() -> Self {
+                Self {
+                    onboarding: Ok(Default::default()),
+                    settings: Err("no value supplied for settings".to_string()),
+                }
+            }
+        }
+        impl AccountRequest {
+            pub fn onboarding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AccountOnboarding>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.onboarding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for onboarding: {e}")
+                    });
+                self
+            }
+            pub fn settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AccountSettings>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for settings: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountRequest> for super::AccountRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    onboarding: value.onboarding?,
+                    settings: value.settings?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountRequest> for AccountRequest {
+            fn from(value: super::AccountRequest) -> Self {
+                Self {
+                    onboarding: Ok(value.onboarding),
+                    settings: Ok(value.settings),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AccountSettings {
+            agent_network_only: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            auto_update_always: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            auto_update_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            dashboard_features: ::std::result::Result<
+                ::std::option::Option<super::AccountDashboardFeatures>,
+                ::std::string::String,
+            >,
+            dns_domain: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            embedded_idp_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::std::option::Option<super::AccountExtraSettings>,
+                ::std::string::String,
+            >,
+            groups_propagation_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            ipv6_enabled_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            jwt_allow_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            jwt_groups_claim_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            jwt_groups_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            lazy_connection_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            local_auth_disabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            local_mfa_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            metrics_push_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            network_range: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            network_range_v6: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            peer_expose_enabled: ::std::result::Result<bool, ::std::string::String>,
+            peer_expose_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            peer_inactivity_expiration: ::std::result::Result<
+                i64,
+                ::std::string::String,
+            >,
+            peer_inactivity_expiration_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            peer_login_expiration: ::std::result::Result<i64, ::std::string::String>,
+            peer_login_expiration_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            regular_users_view_blocked: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            routing_peer_dns_resolution_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AccountSettings {
+            fn default() -> Self {
+                Self {
+                    agent_network_only: Ok(Default::default()),
+                    auto_update_always: Ok(Default::default()),
+                    auto_update_version: Ok(Default::default()),
+                    dashboard_features: Ok(Default::default()),
+                    dns_domain: Ok(Default::default()),
+                    embedded_idp_enabled: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                    groups_propagation_enabled: Ok(Default::default()),
+                    ipv6_enabled_groups: Ok(Default::default()),
+                    jwt_allow_groups: Ok(Default::default()),
+                    jwt_groups_claim_name: Ok(Default::default()),
+                    jwt_groups_enabled: Ok(Default::default()),
+                    lazy_connection_enabled: Ok(Default::default()),
+                    local_auth_disabled: Ok(Default::default()),
+                    local_mfa_enabled: Ok(Default::default()),
+                    metrics_push_enabled: Ok(Default::default()),
+                    network_range: Ok(Default::default()),
+                    network_range_v6: Ok(Default::default()),
+                    peer_expose_enabled: Err(
+                        "no value supplied for peer_expose_enabled".to_string(),
+                    ),
+                    peer_expose_groups: Err(
+                        "no value supplied for peer_expose_groups".to_string(),
+                    ),
+                    peer_inactivity_expiration: Err(
+                        "no value supplied for peer_inactivity_expiration".to_string(),
+                    ),
+                    peer_inactivity_expiration_enabled: Err(
+                        "no value supplied for peer_inactivity_expiration_enabled"
+                            .to_string(),
+                    ),
+                    peer_login_expiration: Err(
+                        "no value supplied for peer_login_expiration".to_string(),
+                    ),
+                    peer_login_expiration_enabled: Err(
+                        "no value supplied for peer_login_expiration_enabled".to_string(),
+                    ),
+                    regular_users_view_blocked: Err(
+                        "no value supplied for regular_users_view_blocked".to_string(),
+                    ),
+                    routing_peer_dns_resolution_enabled: Ok(Default::default()),
+                }
+            }
+        }
+        impl AccountSettings {
+            pub fn agent_network_only<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.agent_network_only = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for agent_network_only: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_update_always<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_update_always = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for auto_update_always: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_update_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_update_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for auto_update_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn dashboard_features<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AccountDashboardFeatures>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dashboard_features = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for dashboard_features: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn dns_domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dns_domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dns_domain: {e}")
+                    });
+                self
+            }
+            pub fn embedded_idp_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.embedded_idp_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for embedded_idp_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AccountExtraSettings>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+            pub fn groups_propagation_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups_propagation_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for groups_propagation_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn ipv6_enabled_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ipv6_enabled_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for ipv6_enabled_groups: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_allow_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_allow_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_allow_groups: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_groups_claim_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_groups_claim_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_groups_claim_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn jwt_groups_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jwt_groups_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jwt_groups_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn lazy_connection_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lazy_connection_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for lazy_connection_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn local_auth_disabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.local_auth_disabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for local_auth_disabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn local_mfa_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.local_mfa_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for local_mfa_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn metrics_push_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metrics_push_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for metrics_push_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn network_range<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.network_range = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for network_range: {e}")
+                    });
+                self
+            }
+            pub fn network_range_v6<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.network_range_v6 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for network_range_v6: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_expose_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_expose_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_expose_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_expose_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_expose_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_expose_groups: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_inactivity_expiration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_inactivity_expiration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_inactivity_expiration: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_inactivity_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_inactivity_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_inactivity_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_login_expiration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_login_expiration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_login_expiration: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn peer_login_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peer_login_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for peer_login_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn regular_users_view_blocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.regular_users_view_blocked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for regular_users_view_blocked: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn routing_peer_dns_resolution_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.routing_peer_dns_resolution_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for routing_peer_dns_resolution_enabled: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AccountSettings> for super::AccountSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AccountSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    agent_network_only: value.agent_network_only?,
+                    auto_update_always: value.auto_update_always?,
+                    auto_update_version: value.auto_update_version?,
+                    dashboard_features: value.dashboard_features?,
+                    dns_domain: value.dns_domain?,
+                    embedded_idp_enabled: value.embedded_idp_enabled?,
+                    extra: value.extra?,
+                    groups_propagation_enabled: value.groups_propagation_enabled?,
+                    ipv6_enabled_groups: value.ipv6_enabled_groups?,
+                    jwt_allow_groups: value.jwt_allow_groups?,
+                    jwt_groups_claim_name: value.jwt_groups_claim_name?,
+                    jwt_groups_enabled: value.jwt_groups_enabled?,
+                    lazy_connection_enabled: value.lazy_connection_enabled?,
+                    local_auth_disabled: value.local_auth_disabled?,
+                    local_mfa_enabled: value.local_mfa_enabled?,
+                    metrics_push_enabled: value.metrics_push_enabled?,
+                    network_range: value.network_range?,
+                    network_range_v6: value.network_range_v6?,
+                    peer_expose_enabled: value.peer_expose_enabled?,
+                    peer_expose_groups: value.peer_expose_groups?,
+                    peer_inactivity_expiration: value.peer_inactivity_expiration?,
+                    peer_inactivity_expiration_enabled: value
+                        .peer_inactivity_expiration_enabled?,
+                    peer_login_expiration: value.peer_login_expiration?,
+                    peer_login_expiration_enabled: value.peer_login_expiration_enabled?,
+                    regular_users_view_blocked: value.regular_users_view_blocked?,
+                    routing_peer_dns_resolution_enabled: value
+                        .routing_peer_dns_resolution_enabled?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AccountSettings> for AccountSettings {
+            fn from(value: super::AccountSettings) -> Self {
+                Self {
+                    agent_network_only: Ok(value.agent_network_only),
+                    auto_update_always: Ok(value.auto_update_always),
+                    auto_update_version: Ok(value.auto_update_version),
+                    dashboard_features: Ok(value.dashboard_features),
+                    dns_domain: Ok(value.dns_domain),
+                    embedded_idp_enabled: Ok(value.embedded_idp_enabled),
+                    extra: Ok(value.extra),
+                    groups_propagation_enabled: Ok(value.groups_propagation_enabled),
+                    ipv6_enabled_groups: Ok(value.ipv6_enabled_groups),
+                    jwt_allow_groups: Ok(value.jwt_allow_groups),
+                    jwt_groups_claim_name: Ok(value.jwt_groups_claim_name),
+                    jwt_groups_enabled: Ok(value.jwt_groups_enabled),
+                    lazy_connection_enabled: Ok(value.lazy_connection_enabled),
+                    local_auth_disabled: Ok(value.local_auth_disabled),
+                    local_mfa_enabled: Ok(value.local_mfa_enabled),
+                    metrics_push_enabled: Ok(value.metrics_push_enabled),
+                    network_range: Ok(value.network_range),
+                    network_range_v6: Ok(value.network_range_v6),
+                    peer_expose_enabled: Ok(value.peer_expose_enabled),
+                    peer_expose_groups: Ok(value.peer_expose_groups),
+                    peer_inactivity_expiration: Ok(value.peer_inactivity_expiration),
+                    peer_inactivity_expiration_enabled: Ok(
+                        value.peer_inactivity_expiration_enabled,
+                    ),
+                    peer_login_expiration: Ok(value.peer_login_expiration),
+                    peer_login_expiration_enabled: Ok(
+                        value.peer_login_expiration_enabled,
+                    ),
+                    regular_users_view_blocked: Ok(value.regular_users_view_blocked),
+                    routing_peer_dns_resolution_enabled: Ok(
+                        value.routing_peer_dns_resolution_enabled,
+                    ),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct AdminAuthentikGroup {
             is_superuser: ::std::result::Result<
                 ::std::option::Option<bool>,
@@ -7654,6 +9422,225 @@ and, if this user is being impersonated, the original user in the `original` pro
                     password: Ok(value.password),
                     pk: Ok(value.pk),
                     username: Ok(value.username),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AdminNetbirdPeerJoin {
+            connection_ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra_dns_labels: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            hostname: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            kernel_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            os: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            os_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            serial_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            setup_key: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            wg_pub_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AdminNetbirdPeerJoin {
+            fn default() -> Self {
+                Self {
+                    connection_ip: Ok(Default::default()),
+                    extra_dns_labels: Ok(Default::default()),
+                    hostname: Err("no value supplied for hostname".to_string()),
+                    kernel_version: Ok(Default::default()),
+                    os: Ok(Default::default()),
+                    os_version: Ok(Default::default()),
+                    serial_number: Ok(Default::default()),
+                    setup_key: Err("no value supplied for setup_key".to_string()),
+                    version: Ok(Default::default()),
+                    wg_pub_key: Ok(Default::default()),
+                }
+            }
+        }
+        impl AdminNetbirdPeerJoin {
+            pub fn connection_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_ip: {e}")
+                    });
+                self
+            }
+            pub fn extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn hostname<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hostname = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hostname: {e}")
+                    });
+                self
+            }
+            pub fn kernel_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kernel_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for kernel_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn os<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for os: {e}"));
+                self
+            }
+            pub fn os_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for os_version: {e}")
+                    });
+                self
+            }
+            pub fn serial_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.serial_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for serial_number: {e}")
+                    });
+                self
+            }
+            pub fn setup_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for setup_key: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+            pub fn wg_pub_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.wg_pub_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for wg_pub_key: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AdminNetbirdPeerJoin>
+        for super::AdminNetbirdPeerJoin {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AdminNetbirdPeerJoin,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    connection_ip: value.connection_ip?,
+                    extra_dns_labels: value.extra_dns_labels?,
+                    hostname: value.hostname?,
+                    kernel_version: value.kernel_version?,
+                    os: value.os?,
+                    os_version: value.os_version?,
+                    serial_number: value.serial_number?,
+                    setup_key: value.setup_key?,
+                    version: value.version?,
+                    wg_pub_key: value.wg_pub_key?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AdminNetbirdPeerJoin> for AdminNetbirdPeerJoin {
+            fn from(value: super::AdminNetbirdPeerJoin) -> Self {
+                Self {
+                    connection_ip: Ok(value.connection_ip),
+                    extra_dns_labels: Ok(value.extra_dns_labels),
+                    hostname: Ok(value.hostname),
+                    kernel_version: Ok(value.kernel_version),
+                    os: Ok(value.os),
+                    os_version: Ok(value.os_version),
+                    serial_number: Ok(value.serial_number),
+                    setup_key: Ok(value.setup_key),
+                    version: Ok(value.version),
+                    wg_pub_key: Ok(value.wg_pub_key),
                 }
             }
         }
@@ -16880,6 +18867,1414 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Peer {
+            approval_required: ::std::result::Result<bool, ::std::string::String>,
+            city_name: ::std::result::Result<super::CityName, ::std::string::String>,
+            connected: ::std::result::Result<bool, ::std::string::String>,
+            connection_ip: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            country_code: ::std::result::Result<
+                super::CountryCode,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            disapproval_reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            dns_label: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<bool, ::std::string::String>,
+            extra_dns_labels: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            geoname_id: ::std::result::Result<i64, ::std::string::String>,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::GroupMinimum>,
+                ::std::string::String,
+            >,
+            hostname: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            inactivity_expiration_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            ip: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ipv6: ::std::result::Result<
+                ::std::option::Option<::std::net::Ipv6Addr>,
+                ::std::string::String,
+            >,
+            kernel_version: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            last_seen: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            local_flags: ::std::result::Result<
+                ::std::option::Option<super::PeerLocalFlags>,
+                ::std::string::String,
+            >,
+            login_expiration_enabled: ::std::result::Result<bool, ::std::string::String>,
+            login_expired: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            os: ::std::result::Result<::std::string::String, ::std::string::String>,
+            serial_number: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ssh_enabled: ::std::result::Result<bool, ::std::string::String>,
+            ui_version: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Peer {
+            fn default() -> Self {
+                Self {
+                    approval_required: Err(
+                        "no value supplied for approval_required".to_string(),
+                    ),
+                    city_name: Err("no value supplied for city_name".to_string()),
+                    connected: Err("no value supplied for connected".to_string()),
+                    connection_ip: Err(
+                        "no value supplied for connection_ip".to_string(),
+                    ),
+                    country_code: Err("no value supplied for country_code".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    disapproval_reason: Ok(Default::default()),
+                    dns_label: Err("no value supplied for dns_label".to_string()),
+                    ephemeral: Err("no value supplied for ephemeral".to_string()),
+                    extra_dns_labels: Err(
+                        "no value supplied for extra_dns_labels".to_string(),
+                    ),
+                    geoname_id: Err("no value supplied for geoname_id".to_string()),
+                    groups: Err("no value supplied for groups".to_string()),
+                    hostname: Err("no value supplied for hostname".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    inactivity_expiration_enabled: Err(
+                        "no value supplied for inactivity_expiration_enabled".to_string(),
+                    ),
+                    ip: Err("no value supplied for ip".to_string()),
+                    ipv6: Ok(Default::default()),
+                    kernel_version: Err(
+                        "no value supplied for kernel_version".to_string(),
+                    ),
+                    last_login: Err("no value supplied for last_login".to_string()),
+                    last_seen: Err("no value supplied for last_seen".to_string()),
+                    local_flags: Ok(Default::default()),
+                    login_expiration_enabled: Err(
+                        "no value supplied for login_expiration_enabled".to_string(),
+                    ),
+                    login_expired: Err(
+                        "no value supplied for login_expired".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    os: Err("no value supplied for os".to_string()),
+                    serial_number: Err(
+                        "no value supplied for serial_number".to_string(),
+                    ),
+                    ssh_enabled: Err("no value supplied for ssh_enabled".to_string()),
+                    ui_version: Err("no value supplied for ui_version".to_string()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl Peer {
+            pub fn approval_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.approval_required = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for approval_required: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn city_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CityName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city_name: {e}")
+                    });
+                self
+            }
+            pub fn connected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connected = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connected: {e}")
+                    });
+                self
+            }
+            pub fn connection_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_ip: {e}")
+                    });
+                self
+            }
+            pub fn country_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CountryCode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country_code: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn disapproval_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disapproval_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for disapproval_reason: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn dns_label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dns_label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dns_label: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn geoname_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.geoname_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for geoname_id: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GroupMinimum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn hostname<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hostname = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hostname: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn inactivity_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inactivity_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for inactivity_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn ipv6<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::net::Ipv6Addr>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ipv6 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ipv6: {e}")
+                    });
+                self
+            }
+            pub fn kernel_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kernel_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for kernel_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn last_seen<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_seen = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_seen: {e}")
+                    });
+                self
+            }
+            pub fn local_flags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PeerLocalFlags>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.local_flags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for local_flags: {e}")
+                    });
+                self
+            }
+            pub fn login_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for login_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn login_expired<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expired = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for login_expired: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn os<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for os: {e}"));
+                self
+            }
+            pub fn serial_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.serial_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for serial_number: {e}")
+                    });
+                self
+            }
+            pub fn ssh_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ssh_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ssh_enabled: {e}")
+                    });
+                self
+            }
+            pub fn ui_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ui_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ui_version: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Peer> for super::Peer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Peer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    approval_required: value.approval_required?,
+                    city_name: value.city_name?,
+                    connected: value.connected?,
+                    connection_ip: value.connection_ip?,
+                    country_code: value.country_code?,
+                    created_at: value.created_at?,
+                    disapproval_reason: value.disapproval_reason?,
+                    dns_label: value.dns_label?,
+                    ephemeral: value.ephemeral?,
+                    extra_dns_labels: value.extra_dns_labels?,
+                    geoname_id: value.geoname_id?,
+                    groups: value.groups?,
+                    hostname: value.hostname?,
+                    id: value.id?,
+                    inactivity_expiration_enabled: value.inactivity_expiration_enabled?,
+                    ip: value.ip?,
+                    ipv6: value.ipv6?,
+                    kernel_version: value.kernel_version?,
+                    last_login: value.last_login?,
+                    last_seen: value.last_seen?,
+                    local_flags: value.local_flags?,
+                    login_expiration_enabled: value.login_expiration_enabled?,
+                    login_expired: value.login_expired?,
+                    name: value.name?,
+                    os: value.os?,
+                    serial_number: value.serial_number?,
+                    ssh_enabled: value.ssh_enabled?,
+                    ui_version: value.ui_version?,
+                    user_id: value.user_id?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Peer> for Peer {
+            fn from(value: super::Peer) -> Self {
+                Self {
+                    approval_required: Ok(value.approval_required),
+                    city_name: Ok(value.city_name),
+                    connected: Ok(value.connected),
+                    connection_ip: Ok(value.connection_ip),
+                    country_code: Ok(value.country_code),
+                    created_at: Ok(value.created_at),
+                    disapproval_reason: Ok(value.disapproval_reason),
+                    dns_label: Ok(value.dns_label),
+                    ephemeral: Ok(value.ephemeral),
+                    extra_dns_labels: Ok(value.extra_dns_labels),
+                    geoname_id: Ok(value.geoname_id),
+                    groups: Ok(value.groups),
+                    hostname: Ok(value.hostname),
+                    id: Ok(value.id),
+                    inactivity_expiration_enabled: Ok(
+                        value.inactivity_expiration_enabled,
+                    ),
+                    ip: Ok(value.ip),
+                    ipv6: Ok(value.ipv6),
+                    kernel_version: Ok(value.kernel_version),
+                    last_login: Ok(value.last_login),
+                    last_seen: Ok(value.last_seen),
+                    local_flags: Ok(value.local_flags),
+                    login_expiration_enabled: Ok(value.login_expiration_enabled),
+                    login_expired: Ok(value.login_expired),
+                    name: Ok(value.name),
+                    os: Ok(value.os),
+                    serial_number: Ok(value.serial_number),
+                    ssh_enabled: Ok(value.ssh_enabled),
+                    ui_version: Ok(value.ui_version),
+                    user_id: Ok(value.user_id),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PeerBatch {
+            accessible_peers_count: ::std::result::Result<i64, ::std::string::String>,
+            approval_required: ::std::result::Result<bool, ::std::string::String>,
+            city_name: ::std::result::Result<super::CityName, ::std::string::String>,
+            connected: ::std::result::Result<bool, ::std::string::String>,
+            connection_ip: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            country_code: ::std::result::Result<
+                super::CountryCode,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            disapproval_reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            dns_label: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<bool, ::std::string::String>,
+            extra_dns_labels: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            geoname_id: ::std::result::Result<i64, ::std::string::String>,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::GroupMinimum>,
+                ::std::string::String,
+            >,
+            hostname: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            inactivity_expiration_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            ip: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ipv6: ::std::result::Result<
+                ::std::option::Option<::std::net::Ipv6Addr>,
+                ::std::string::String,
+            >,
+            kernel_version: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            last_login: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            last_seen: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            local_flags: ::std::result::Result<
+                ::std::option::Option<super::PeerLocalFlags>,
+                ::std::string::String,
+            >,
+            login_expiration_enabled: ::std::result::Result<bool, ::std::string::String>,
+            login_expired: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            os: ::std::result::Result<::std::string::String, ::std::string::String>,
+            serial_number: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ssh_enabled: ::std::result::Result<bool, ::std::string::String>,
+            ui_version: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            version: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PeerBatch {
+            fn default() -> Self {
+                Self {
+                    accessible_peers_count: Err(
+                        "no value supplied for accessible_peers_count".to_string(),
+                    ),
+                    approval_required: Err(
+                        "no value supplied for approval_required".to_string(),
+                    ),
+                    city_name: Err("no value supplied for city_name".to_string()),
+                    connected: Err("no value supplied for connected".to_string()),
+                    connection_ip: Err(
+                        "no value supplied for connection_ip".to_string(),
+                    ),
+                    country_code: Err("no value supplied for country_code".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    disapproval_reason: Ok(Default::default()),
+                    dns_label: Err("no value supplied for dns_label".to_string()),
+                    ephemeral: Err("no value supplied for ephemeral".to_string()),
+                    extra_dns_labels: Err(
+                        "no value supplied for extra_dns_labels".to_string(),
+                    ),
+                    geoname_id: Err("no value supplied for geoname_id".to_string()),
+                    groups: Err("no value supplied for groups".to_string()),
+                    hostname: Err("no value supplied for hostname".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    inactivity_expiration_enabled: Err(
+                        "no value supplied for inactivity_expiration_enabled".to_string(),
+                    ),
+                    ip: Err("no value supplied for ip".to_string()),
+                    ipv6: Ok(Default::default()),
+                    kernel_version: Err(
+                        "no value supplied for kernel_version".to_string(),
+                    ),
+                    last_login: Err("no value supplied for last_login".to_string()),
+                    last_seen: Err("no value supplied for last_seen".to_string()),
+                    local_flags: Ok(Default::default()),
+                    login_expiration_enabled: Err(
+                        "no value supplied for login_expiration_enabled".to_string(),
+                    ),
+                    login_expired: Err(
+                        "no value supplied for login_expired".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    os: Err("no value supplied for os".to_string()),
+                    serial_number: Err(
+                        "no value supplied for serial_number".to_string(),
+                    ),
+                    ssh_enabled: Err("no value supplied for ssh_enabled".to_string()),
+                    ui_version: Err("no value supplied for ui_version".to_string()),
+                    user_id: Err("no value supplied for user_id".to_string()),
+                    version: Err("no value supplied for version".to_string()),
+                }
+            }
+        }
+        impl PeerBatch {
+            pub fn accessible_peers_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.accessible_peers_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for accessible_peers_count: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn approval_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.approval_required = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for approval_required: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn city_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CityName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city_name: {e}")
+                    });
+                self
+            }
+            pub fn connected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connected = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connected: {e}")
+                    });
+                self
+            }
+            pub fn connection_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_ip: {e}")
+                    });
+                self
+            }
+            pub fn country_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CountryCode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country_code: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn disapproval_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disapproval_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for disapproval_reason: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn dns_label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dns_label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dns_label: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn geoname_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.geoname_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for geoname_id: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GroupMinimum>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn hostname<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hostname = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hostname: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn inactivity_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inactivity_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for inactivity_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn ipv6<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::net::Ipv6Addr>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ipv6 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ipv6: {e}")
+                    });
+                self
+            }
+            pub fn kernel_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kernel_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for kernel_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn last_seen<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_seen = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_seen: {e}")
+                    });
+                self
+            }
+            pub fn local_flags<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PeerLocalFlags>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.local_flags = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for local_flags: {e}")
+                    });
+                self
+            }
+            pub fn login_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for login_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn login_expired<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expired = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for login_expired: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn os<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for os: {e}"));
+                self
+            }
+            pub fn serial_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.serial_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for serial_number: {e}")
+                    });
+                self
+            }
+            pub fn ssh_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ssh_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ssh_enabled: {e}")
+                    });
+                self
+            }
+            pub fn ui_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ui_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ui_version: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PeerBatch> for super::PeerBatch {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PeerBatch,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    accessible_peers_count: value.accessible_peers_count?,
+                    approval_required: value.approval_required?,
+                    city_name: value.city_name?,
+                    connected: value.connected?,
+                    connection_ip: value.connection_ip?,
+                    country_code: value.country_code?,
+                    created_at: value.created_at?,
+                    disapproval_reason: value.disapproval_reason?,
+                    dns_label: value.dns_label?,
+                    ephemeral: value.ephemeral?,
+                    extra_dns_labels: value.extra_dns_labels?,
+                    geoname_id: value.geoname_id?,
+                    groups: value.groups?,
+                    hostname: value.hostname?,
+                    id: value.id?,
+                    inactivity_expiration_enabled: value.inactivity_expiration_enabled?,
+                    ip: value.ip?,
+                    ipv6: value.ipv6?,
+                    kernel_version: value.kernel_version?,
+                    last_login: value.last_login?,
+                    last_seen: value.last_seen?,
+                    local_flags: value.local_flags?,
+                    login_expiration_enabled: value.login_expiration_enabled?,
+                    login_expired: value.login_expired?,
+                    name: value.name?,
+                    os: value.os?,
+                    serial_number: value.serial_number?,
+                    ssh_enabled: value.ssh_enabled?,
+                    ui_version: value.ui_version?,
+                    user_id: value.user_id?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PeerBatch> for PeerBatch {
+            fn from(value: super::PeerBatch) -> Self {
+                Self {
+                    accessible_peers_count: Ok(value.accessible_peers_count),
+                    approval_required: Ok(value.approval_required),
+                    city_name: Ok(value.city_name),
+                    connected: Ok(value.connected),
+                    connection_ip: Ok(value.connection_ip),
+                    country_code: Ok(value.country_code),
+                    created_at: Ok(value.created_at),
+                    disapproval_reason: Ok(value.disapproval_reason),
+                    dns_label: Ok(value.dns_label),
+                    ephemeral: Ok(value.ephemeral),
+                    extra_dns_labels: Ok(value.extra_dns_labels),
+                    geoname_id: Ok(value.geoname_id),
+                    groups: Ok(value.groups),
+                    hostname: Ok(value.hostname),
+                    id: Ok(value.id),
+                    inactivity_expiration_enabled: Ok(
+                        value.inactivity_expiration_enabled,
+                    ),
+                    ip: Ok(value.ip),
+                    ipv6: Ok(value.ipv6),
+                    kernel_version: Ok(value.kernel_version),
+                    last_login: Ok(value.last_login),
+                    last_seen: Ok(value.last_seen),
+                    local_flags: Ok(value.local_flags),
+                    login_expiration_enabled: Ok(value.login_expiration_enabled),
+                    login_expired: Ok(value.login_expired),
+                    name: Ok(value.name),
+                    os: Ok(value.os),
+                    serial_number: Ok(value.serial_number),
+                    ssh_enabled: Ok(value.ssh_enabled),
+                    ui_version: Ok(value.ui_version),
+                    user_id: Ok(value.user_id),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PeerLocalFlags {
+            block_inbound: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            block_lan_access: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            disable_client_routes: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            disable_dns: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            disable_firewall: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            disable_server_routes: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            lazy_connection_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            rosenpass_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            rosenpass_permissive: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            server_ssh_allowed: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PeerLocalFlags {
+            fn default() -> Self {
+                Self {
+                    block_inbound: Ok(Default::default()),
+                    block_lan_access: Ok(Default::default()),
+                    disable_client_routes: Ok(Default::default()),
+                    disable_dns: Ok(Default::default()),
+                    disable_firewall: Ok(Default::default()),
+                    disable_server_routes: Ok(Default::default()),
+                    lazy_connection_enabled: Ok(Default::default()),
+                    rosenpass_enabled: Ok(Default::default()),
+                    rosenpass_permissive: Ok(Default::default()),
+                    server_ssh_allowed: Ok(Default::default()),
+                }
+            }
+        }
+        impl PeerLocalFlags {
+            pub fn block_inbound<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.block_inbound = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for block_inbound: {e}")
+                    });
+                self
+            }
+            pub fn block_lan_access<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.block_lan_access = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for block_lan_access: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn disable_client_routes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disable_client_routes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for disable_client_routes: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn disable_dns<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disable_dns = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for disable_dns: {e}")
+                    });
+                self
+            }
+            pub fn disable_firewall<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disable_firewall = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for disable_firewall: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn disable_server_routes<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.disable_server_routes = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for disable_server_routes: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn lazy_connection_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lazy_connection_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for lazy_connection_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn rosenpass_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rosenpass_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for rosenpass_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn rosenpass_permissive<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rosenpass_permissive = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for rosenpass_permissive: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn server_ssh_allowed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.server_ssh_allowed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for server_ssh_allowed: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PeerLocalFlags> for super::PeerLocalFlags {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PeerLocalFlags,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    block_inbound: value.block_inbound?,
+                    block_lan_access: value.block_lan_access?,
+                    disable_client_routes: value.disable_client_routes?,
+                    disable_dns: value.disable_dns?,
+                    disable_firewall: value.disable_firewall?,
+                    disable_server_routes: value.disable_server_routes?,
+                    lazy_connection_enabled: value.lazy_connection_enabled?,
+                    rosenpass_enabled: value.rosenpass_enabled?,
+                    rosenpass_permissive: value.rosenpass_permissive?,
+                    server_ssh_allowed: value.server_ssh_allowed?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PeerLocalFlags> for PeerLocalFlags {
+            fn from(value: super::PeerLocalFlags) -> Self {
+                Self {
+                    block_inbound: Ok(value.block_inbound),
+                    block_lan_access: Ok(value.block_lan_access),
+                    disable_client_routes: Ok(value.disable_client_routes),
+                    disable_dns: Ok(value.disable_dns),
+                    disable_firewall: Ok(value.disable_firewall),
+                    disable_server_routes: Ok(value.disable_server_routes),
+                    lazy_connection_enabled: Ok(value.lazy_connection_enabled),
+                    rosenpass_enabled: Ok(value.rosenpass_enabled),
+                    rosenpass_permissive: Ok(value.rosenpass_permissive),
+                    server_ssh_allowed: Ok(value.server_ssh_allowed),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PeerMinimum {
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             name: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -16932,6 +20327,166 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     id: Ok(value.id),
                     name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PeerRequest {
+            approval_required: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            inactivity_expiration_enabled: ::std::result::Result<
+                bool,
+                ::std::string::String,
+            >,
+            ip: ::std::result::Result<
+                ::std::option::Option<::std::net::Ipv4Addr>,
+                ::std::string::String,
+            >,
+            ipv6: ::std::result::Result<
+                ::std::option::Option<::std::net::Ipv6Addr>,
+                ::std::string::String,
+            >,
+            login_expiration_enabled: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ssh_enabled: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for PeerRequest {
+            fn default() -> Self {
+                Self {
+                    approval_required: Ok(Default::default()),
+                    inactivity_expiration_enabled: Err(
+                        "no value supplied for inactivity_expiration_enabled".to_string(),
+                    ),
+                    ip: Ok(Default::default()),
+                    ipv6: Ok(Default::default()),
+                    login_expiration_enabled: Err(
+                        "no value supplied for login_expiration_enabled".to_string(),
+                    ),
+                    name: Err("no value supplied for name".to_string()),
+                    ssh_enabled: Err("no value supplied for ssh_enabled".to_string()),
+                }
+            }
+        }
+        impl PeerRequest {
+            pub fn approval_required<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.approval_required = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for approval_required: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn inactivity_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inactivity_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for inactivity_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::net::Ipv4Addr>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn ipv6<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::net::Ipv6Addr>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ipv6 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ipv6: {e}")
+                    });
+                self
+            }
+            pub fn login_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for login_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn ssh_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ssh_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ssh_enabled: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PeerRequest> for super::PeerRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PeerRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    approval_required: value.approval_required?,
+                    inactivity_expiration_enabled: value.inactivity_expiration_enabled?,
+                    ip: value.ip?,
+                    ipv6: value.ipv6?,
+                    login_expiration_enabled: value.login_expiration_enabled?,
+                    name: value.name?,
+                    ssh_enabled: value.ssh_enabled?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PeerRequest> for PeerRequest {
+            fn from(value: super::PeerRequest) -> Self {
+                Self {
+                    approval_required: Ok(value.approval_required),
+                    inactivity_expiration_enabled: Ok(
+                        value.inactivity_expiration_enabled,
+                    ),
+                    ip: Ok(value.ip),
+                    ipv6: Ok(value.ipv6),
+                    login_expiration_enabled: Ok(value.login_expiration_enabled),
+                    name: Ok(value.name),
+                    ssh_enabled: Ok(value.ssh_enabled),
                 }
             }
         }
@@ -18337,6 +21892,166 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SeedAccount {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            created_by: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            domain: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            domain_category: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            onboarding: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            settings: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedAccount {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    created_by: Ok(Default::default()),
+                    domain: Ok(Default::default()),
+                    domain_category: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    onboarding: Ok(Default::default()),
+                    settings: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedAccount {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn created_by<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_by = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_by: {e}")
+                    });
+                self
+            }
+            pub fn domain<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for domain: {e}")
+                    });
+                self
+            }
+            pub fn domain_category<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.domain_category = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for domain_category: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn onboarding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.onboarding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for onboarding: {e}")
+                    });
+                self
+            }
+            pub fn settings<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.settings = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for settings: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedAccount> for super::SeedAccount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedAccount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    created_by: value.created_by?,
+                    domain: value.domain?,
+                    domain_category: value.domain_category?,
+                    id: value.id?,
+                    onboarding: value.onboarding?,
+                    settings: value.settings?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedAccount> for SeedAccount {
+            fn from(value: super::SeedAccount) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    created_by: Ok(value.created_by),
+                    domain: Ok(value.domain),
+                    domain_category: Ok(value.domain_category),
+                    id: Ok(value.id),
+                    onboarding: Ok(value.onboarding),
+                    settings: Ok(value.settings),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedApplication {
             backchannel_providers: ::std::result::Result<
                 ::std::vec::Vec<i64>,
@@ -19416,6 +23131,22 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct SeedNetbird {
+            accounts: ::std::result::Result<
+                ::std::vec::Vec<super::SeedAccount>,
+                ::std::string::String,
+            >,
+            groups: ::std::result::Result<
+                ::std::vec::Vec<super::SeedNetbirdGroup>,
+                ::std::string::String,
+            >,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<super::SeedPeer>,
+                ::std::string::String,
+            >,
+            setup_keys: ::std::result::Result<
+                ::std::vec::Vec<super::SeedSetupKey>,
+                ::std::string::String,
+            >,
             users: ::std::result::Result<
                 ::std::vec::Vec<super::SeedNetbirdUser>,
                 ::std::string::String,
@@ -19424,11 +23155,63 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::default::Default for SeedNetbird {
             fn default() -> Self {
                 Self {
+                    accounts: Ok(Default::default()),
+                    groups: Ok(Default::default()),
+                    peers: Ok(Default::default()),
+                    setup_keys: Ok(Default::default()),
                     users: Ok(Default::default()),
                 }
             }
         }
         impl SeedNetbird {
+            pub fn accounts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedAccount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.accounts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for accounts: {e}")
+                    });
+                self
+            }
+            pub fn groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedNetbirdGroup>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for groups: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedPeer>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn setup_keys<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SeedSetupKey>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_keys = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for setup_keys: {e}")
+                    });
+                self
+            }
             pub fn users<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<super::SeedNetbirdUser>>,
@@ -19447,12 +23230,216 @@ and, if this user is being impersonated, the original user in the `original` pro
             fn try_from(
                 value: SeedNetbird,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self { users: value.users? })
+                Ok(Self {
+                    accounts: value.accounts?,
+                    groups: value.groups?,
+                    peers: value.peers?,
+                    setup_keys: value.setup_keys?,
+                    users: value.users?,
+                })
             }
         }
         impl ::std::convert::From<super::SeedNetbird> for SeedNetbird {
             fn from(value: super::SeedNetbird) -> Self {
-                Self { users: Ok(value.users) }
+                Self {
+                    accounts: Ok(value.accounts),
+                    groups: Ok(value.groups),
+                    peers: Ok(value.peers),
+                    setup_keys: Ok(value.setup_keys),
+                    users: Ok(value.users),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedNetbirdGroup {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            issued: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            peers: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            resources: ::std::result::Result<
+                ::std::vec::Vec<super::SeedNetbirdGroupResourcesItem>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedNetbirdGroup {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    issued: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    peers: Ok(Default::default()),
+                    resources: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedNetbirdGroup {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn issued<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.issued = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for issued: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn peers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.peers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for peers: {e}")
+                    });
+                self
+            }
+            pub fn resources<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::SeedNetbirdGroupResourcesItem>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.resources = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for resources: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedNetbirdGroup> for super::SeedNetbirdGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedNetbirdGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    id: value.id?,
+                    issued: value.issued?,
+                    name: value.name?,
+                    peers: value.peers?,
+                    resources: value.resources?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedNetbirdGroup> for SeedNetbirdGroup {
+            fn from(value: super::SeedNetbirdGroup) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    id: Ok(value.id),
+                    issued: Ok(value.issued),
+                    name: Ok(value.name),
+                    peers: Ok(value.peers),
+                    resources: Ok(value.resources),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedNetbirdGroupResourcesItem {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeedNetbirdGroupResourcesItem {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl SeedNetbirdGroupResourcesItem {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedNetbirdGroupResourcesItem>
+        for super::SeedNetbirdGroupResourcesItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedNetbirdGroupResourcesItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedNetbirdGroupResourcesItem>
+        for SeedNetbirdGroupResourcesItem {
+            fn from(value: super::SeedNetbirdGroupResourcesItem) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    type_: Ok(value.type_),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -20563,6 +24550,584 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SeedPeer {
+            account_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            allow_extra_dns_labels: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            connected: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            connection_ip: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            dns_label: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            extra_dns_labels: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            inactivity_expiration_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            ip: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ipv6: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_login: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            last_seen: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            login_expiration_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            meta: ::std::result::Result<
+                ::std::option::Option<super::SeedPeerMeta>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            setup_key_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ssh_enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            user_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedPeer {
+            fn default() -> Self {
+                Self {
+                    account_id: Err("no value supplied for account_id".to_string()),
+                    allow_extra_dns_labels: Ok(Default::default()),
+                    connected: Ok(Default::default()),
+                    connection_ip: Ok(Default::default()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    dns_label: Err("no value supplied for dns_label".to_string()),
+                    ephemeral: Ok(Default::default()),
+                    extra_dns_labels: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    inactivity_expiration_enabled: Ok(Default::default()),
+                    ip: Err("no value supplied for ip".to_string()),
+                    ipv6: Ok(Default::default()),
+                    key: Err("no value supplied for key".to_string()),
+                    last_login: Err("no value supplied for last_login".to_string()),
+                    last_seen: Err("no value supplied for last_seen".to_string()),
+                    login_expiration_enabled: Ok(Default::default()),
+                    meta: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    setup_key_id: Ok(Default::default()),
+                    ssh_enabled: Ok(Default::default()),
+                    user_id: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedPeer {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn connected<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connected = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connected: {e}")
+                    });
+                self
+            }
+            pub fn connection_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.connection_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for connection_ip: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn dns_label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.dns_label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for dns_label: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn inactivity_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.inactivity_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for inactivity_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ip = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for ip: {e}"));
+                self
+            }
+            pub fn ipv6<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ipv6 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ipv6: {e}")
+                    });
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn last_login<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_login = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_login: {e}")
+                    });
+                self
+            }
+            pub fn last_seen<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_seen = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_seen: {e}")
+                    });
+                self
+            }
+            pub fn login_expiration_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.login_expiration_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for login_expiration_enabled: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn meta<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SeedPeerMeta>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.meta = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for meta: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn setup_key_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.setup_key_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for setup_key_id: {e}")
+                    });
+                self
+            }
+            pub fn ssh_enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ssh_enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ssh_enabled: {e}")
+                    });
+                self
+            }
+            pub fn user_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedPeer> for super::SeedPeer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedPeer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    connected: value.connected?,
+                    connection_ip: value.connection_ip?,
+                    created_at: value.created_at?,
+                    dns_label: value.dns_label?,
+                    ephemeral: value.ephemeral?,
+                    extra_dns_labels: value.extra_dns_labels?,
+                    id: value.id?,
+                    inactivity_expiration_enabled: value.inactivity_expiration_enabled?,
+                    ip: value.ip?,
+                    ipv6: value.ipv6?,
+                    key: value.key?,
+                    last_login: value.last_login?,
+                    last_seen: value.last_seen?,
+                    login_expiration_enabled: value.login_expiration_enabled?,
+                    meta: value.meta?,
+                    name: value.name?,
+                    setup_key_id: value.setup_key_id?,
+                    ssh_enabled: value.ssh_enabled?,
+                    user_id: value.user_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedPeer> for SeedPeer {
+            fn from(value: super::SeedPeer) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    connected: Ok(value.connected),
+                    connection_ip: Ok(value.connection_ip),
+                    created_at: Ok(value.created_at),
+                    dns_label: Ok(value.dns_label),
+                    ephemeral: Ok(value.ephemeral),
+                    extra_dns_labels: Ok(value.extra_dns_labels),
+                    id: Ok(value.id),
+                    inactivity_expiration_enabled: Ok(
+                        value.inactivity_expiration_enabled,
+                    ),
+                    ip: Ok(value.ip),
+                    ipv6: Ok(value.ipv6),
+                    key: Ok(value.key),
+                    last_login: Ok(value.last_login),
+                    last_seen: Ok(value.last_seen),
+                    login_expiration_enabled: Ok(value.login_expiration_enabled),
+                    meta: Ok(value.meta),
+                    name: Ok(value.name),
+                    setup_key_id: Ok(value.setup_key_id),
+                    ssh_enabled: Ok(value.ssh_enabled),
+                    user_id: Ok(value.user_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedPeerMeta {
+            hostname: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            kernel_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            os: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            os_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            serial_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ui_version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            version: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedPeerMeta {
+            fn default() -> Self {
+                Self {
+                    hostname: Ok(Default::default()),
+                    kernel_version: Ok(Default::default()),
+                    os: Ok(Default::default()),
+                    os_version: Ok(Default::default()),
+                    serial_number: Ok(Default::default()),
+                    ui_version: Ok(Default::default()),
+                    version: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedPeerMeta {
+            pub fn hostname<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hostname = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hostname: {e}")
+                    });
+                self
+            }
+            pub fn kernel_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.kernel_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for kernel_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn os<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for os: {e}"));
+                self
+            }
+            pub fn os_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for os_version: {e}")
+                    });
+                self
+            }
+            pub fn serial_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.serial_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for serial_number: {e}")
+                    });
+                self
+            }
+            pub fn ui_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ui_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ui_version: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedPeerMeta> for super::SeedPeerMeta {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedPeerMeta,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    hostname: value.hostname?,
+                    kernel_version: value.kernel_version?,
+                    os: value.os?,
+                    os_version: value.os_version?,
+                    serial_number: value.serial_number?,
+                    ui_version: value.ui_version?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedPeerMeta> for SeedPeerMeta {
+            fn from(value: super::SeedPeerMeta) -> Self {
+                Self {
+                    hostname: Ok(value.hostname),
+                    kernel_version: Ok(value.kernel_version),
+                    os: Ok(value.os),
+                    os_version: Ok(value.os_version),
+                    serial_number: Ok(value.serial_number),
+                    ui_version: Ok(value.ui_version),
+                    version: Ok(value.version),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SeedRedirectUri {
             matching_mode: ::std::result::Result<
                 super::SeedRedirectUriMatchingMode,
@@ -20775,6 +25340,362 @@ and, if this user is being impersonated, the original user in the `original` pro
                     name: Ok(value.name),
                     pk: Ok(value.pk),
                     scope_name: Ok(value.scope_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeedSetupKey {
+            account_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            allow_extra_dns_labels: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            auto_groups: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            ephemeral: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_hash: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            key_secret: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            last_used: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            revoked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<
+                ::std::option::Option<super::SeedSetupKeyType>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            usage_limit: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            used_times: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SeedSetupKey {
+            fn default() -> Self {
+                Self {
+                    account_id: Ok(Default::default()),
+                    allow_extra_dns_labels: Ok(Default::default()),
+                    auto_groups: Ok(Default::default()),
+                    created_at: Ok(Default::default()),
+                    ephemeral: Ok(Default::default()),
+                    expires_at: Ok(Default::default()),
+                    id: Ok(Default::default()),
+                    key: Ok(Default::default()),
+                    key_hash: Ok(Default::default()),
+                    key_secret: Ok(Default::default()),
+                    last_used: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    revoked: Ok(Default::default()),
+                    type_: Ok(Default::default()),
+                    updated_at: Ok(Default::default()),
+                    usage_limit: Ok(Default::default()),
+                    used_times: Ok(Default::default()),
+                }
+            }
+        }
+        impl SeedSetupKey {
+            pub fn account_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.account_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for account_id: {e}")
+                    });
+                self
+            }
+            pub fn allow_extra_dns_labels<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allow_extra_dns_labels = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allow_extra_dns_labels: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn auto_groups<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.auto_groups = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for auto_groups: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key: {e}")
+                    });
+                self
+            }
+            pub fn key_hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_hash: {e}")
+                    });
+                self
+            }
+            pub fn key_secret<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.key_secret = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for key_secret: {e}")
+                    });
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn revoked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::SeedSetupKeyType>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn usage_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.usage_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for usage_limit: {e}")
+                    });
+                self
+            }
+            pub fn used_times<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.used_times = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for used_times: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeedSetupKey> for super::SeedSetupKey {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeedSetupKey,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    account_id: value.account_id?,
+                    allow_extra_dns_labels: value.allow_extra_dns_labels?,
+                    auto_groups: value.auto_groups?,
+                    created_at: value.created_at?,
+                    ephemeral: value.ephemeral?,
+                    expires_at: value.expires_at?,
+                    id: value.id?,
+                    key: value.key?,
+                    key_hash: value.key_hash?,
+                    key_secret: value.key_secret?,
+                    last_used: value.last_used?,
+                    name: value.name?,
+                    revoked: value.revoked?,
+                    type_: value.type_?,
+                    updated_at: value.updated_at?,
+                    usage_limit: value.usage_limit?,
+                    used_times: value.used_times?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SeedSetupKey> for SeedSetupKey {
+            fn from(value: super::SeedSetupKey) -> Self {
+                Self {
+                    account_id: Ok(value.account_id),
+                    allow_extra_dns_labels: Ok(value.allow_extra_dns_labels),
+                    auto_groups: Ok(value.auto_groups),
+                    created_at: Ok(value.created_at),
+                    ephemeral: Ok(value.ephemeral),
+                    expires_at: Ok(value.expires_at),
+                    id: Ok(value.id),
+                    key: Ok(value.key),
+                    key_hash: Ok(value.key_hash),
+                    key_secret: Ok(value.key_secret),
+                    last_used: Ok(value.last_used),
+                    name: Ok(value.name),
+                    revoked: Ok(value.revoked),
+                    type_: Ok(value.type_),
+                    updated_at: Ok(value.updated_at),
+                    usage_limit: Ok(value.usage_limit),
+                    used_times: Ok(value.used_times),
                 }
             }
         }
@@ -24699,6 +29620,21 @@ let response = client.admin_faults_update()
     pub fn admin_faults_update(&self) -> builder::AdminFaultsUpdate<'_> {
         builder::AdminFaultsUpdate::new(self)
     }
+    /**Join a NetBird peer with a setup key
+
+Does what NetBird's management server does when an agent logs in with a setup key (`AddPeer`): the key must be valid (not revoked, not expired at the clock with its offset, under its usage limit); its `used_times` grows by one and `last_used` is set; the new peer is in `All` and the key's `auto_groups`, and ephemeral when the key is. A WireGuard key that a peer already has logs that peer in again (the setup key is not counted). A refused login answers the HTTP status of the management server's gRPC status, as google.rpc.Code maps them, with its message: 404 NotFound `couldn't add peer: setup key is invalid` (an unknown, revoked, expired or overused key), 403 PermissionDenied (no setup key), 400 FailedPrecondition (extra DNS labels the key does not allow) and InvalidArgument (a WireGuard key that does not parse).
+
+Sends a `POST` request to `/_tokenstack/netbird/peers`
+
+```ignore
+let response = client.admin_netbird_peers_create()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn admin_netbird_peers_create(&self) -> builder::AdminNetbirdPeersCreate<'_> {
+        builder::AdminNetbirdPeersCreate::new(self)
+    }
     /**Create a NetBird user
 
 Adds a NetBird user with a role, the service-user flag and the blocked flag (the seed format of `netbird.users`, PATs included).
@@ -24756,6 +29692,39 @@ let response = client.admin_state_load()
 ```*/
     pub fn admin_state_load(&self) -> builder::AdminStateLoad<'_> {
         builder::AdminStateLoad::new(self)
+    }
+    /**List all Accounts
+
+Returns a list of accounts of a user. Always returns a list of one account.
+
+Sends a `GET` request to `/api/accounts`
+
+```ignore
+let response = client.netbird_accounts_list()
+    .send()
+    .await;
+```*/
+    pub fn netbird_accounts_list(&self) -> builder::NetbirdAccountsList<'_> {
+        builder::NetbirdAccountsList::new(self)
+    }
+    /**Update an Account
+
+Update information about an account
+
+Sends a `PUT` request to `/api/accounts/{accountId}`
+
+Arguments:
+- `account_id`: The unique identifier of an account
+- `body`: update an account
+```ignore
+let response = client.netbird_accounts_update()
+    .account_id(account_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_accounts_update(&self) -> builder::NetbirdAccountsUpdate<'_> {
+        builder::NetbirdAccountsUpdate::new(self)
     }
     /**List all Groups
 
@@ -24857,6 +29826,78 @@ let response = client.netbird_instance_retrieve()
 ```*/
     pub fn netbird_instance_retrieve(&self) -> builder::NetbirdInstanceRetrieve<'_> {
         builder::NetbirdInstanceRetrieve::new(self)
+    }
+    /**List all Peers
+
+Returns a list of all peers
+
+Sends a `GET` request to `/api/peers`
+
+Arguments:
+- `ip`: Filter peers by IP address
+- `name`: Filter peers by name
+```ignore
+let response = client.netbird_peers_list()
+    .ip(ip)
+    .name(name)
+    .send()
+    .await;
+```*/
+    pub fn netbird_peers_list(&self) -> builder::NetbirdPeersList<'_> {
+        builder::NetbirdPeersList::new(self)
+    }
+    /**Retrieve a Peer
+
+Get information about a peer
+
+Sends a `GET` request to `/api/peers/{peerId}`
+
+Arguments:
+- `peer_id`: The unique identifier of a peer
+```ignore
+let response = client.netbird_peers_retrieve()
+    .peer_id(peer_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_peers_retrieve(&self) -> builder::NetbirdPeersRetrieve<'_> {
+        builder::NetbirdPeersRetrieve::new(self)
+    }
+    /**Update a Peer
+
+Update information about a peer
+
+Sends a `PUT` request to `/api/peers/{peerId}`
+
+Arguments:
+- `peer_id`: The unique identifier of a peer
+- `body`: update a peer
+```ignore
+let response = client.netbird_peers_update()
+    .peer_id(peer_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn netbird_peers_update(&self) -> builder::NetbirdPeersUpdate<'_> {
+        builder::NetbirdPeersUpdate::new(self)
+    }
+    /**Delete a Peer
+
+Delete a peer
+
+Sends a `DELETE` request to `/api/peers/{peerId}`
+
+Arguments:
+- `peer_id`: The unique identifier of a peer
+```ignore
+let response = client.netbird_peers_destroy()
+    .peer_id(peer_id)
+    .send()
+    .await;
+```*/
+    pub fn netbird_peers_destroy(&self) -> builder::NetbirdPeersDestroy<'_> {
+        builder::NetbirdPeersDestroy::new(self)
     }
     /**Setup Instance
 
@@ -27151,6 +32192,118 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::admin_netbird_peers_create`]
+
+[`Client::admin_netbird_peers_create`]: super::Client::admin_netbird_peers_create*/
+    #[derive(Debug, Clone)]
+    pub struct AdminNetbirdPeersCreate<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::AdminNetbirdPeerJoin, String>,
+    }
+    impl<'a> AdminNetbirdPeersCreate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AdminNetbirdPeerJoin>,
+            <V as std::convert::TryInto<
+                types::AdminNetbirdPeerJoin,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `AdminNetbirdPeerJoin` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AdminNetbirdPeerJoin,
+            ) -> types::builder::AdminNetbirdPeerJoin,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/_tokenstack/netbird/peers`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Peer>, Error<types::TokenstackError>> {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::AdminNetbirdPeerJoin::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/_tokenstack/netbird/peers", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "admin_netbird_peers_create",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::admin_netbird_users_create`]
 
 [`Client::admin_netbird_users_create`]: super::Client::admin_netbird_users_create*/
@@ -27471,6 +32624,220 @@ pub mod builder {
                     )
                 }
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_accounts_list`]
+
+[`Client::netbird_accounts_list`]: super::Client::netbird_accounts_list*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdAccountsList<'a> {
+        client: &'a super::Client,
+    }
+    impl<'a> NetbirdAccountsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self { client: client }
+        }
+        ///Sends a `GET` request to `/api/accounts`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::Account>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client } = self;
+            let url = format!("{}/api/accounts", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_accounts_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_accounts_update`]
+
+[`Client::netbird_accounts_update`]: super::Client::netbird_accounts_update*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdAccountsUpdate<'a> {
+        client: &'a super::Client,
+        account_id: Result<::std::string::String, String>,
+        body: Result<types::builder::AccountRequest, String>,
+    }
+    impl<'a> NetbirdAccountsUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                account_id: Err("account_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn account_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.account_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for account_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::AccountRequest>,
+            <V as std::convert::TryInto<
+                types::AccountRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `AccountRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::AccountRequest,
+            ) -> types::builder::AccountRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/accounts/{accountId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Account>, Error<types::NetbirdError>> {
+            let Self { client, account_id, body } = self;
+            let account_id = account_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::AccountRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/accounts/{}", client.baseurl, encode_path(& account_id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_accounts_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -28091,6 +33458,472 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_peers_list`]
+
+[`Client::netbird_peers_list`]: super::Client::netbird_peers_list*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdPeersList<'a> {
+        client: &'a super::Client,
+        ip: Result<Option<::std::string::String>, String>,
+        name: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> NetbirdPeersList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ip: Ok(None),
+                name: Ok(None),
+            }
+        }
+        pub fn ip<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ip = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ip failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.name = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for name failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/peers`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::std::vec::Vec<types::PeerBatch>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, ip, name } = self;
+            let ip = ip.map_err(Error::InvalidRequest)?;
+            let name = name.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/peers", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ip", &ip))
+                .query(&progenitor_client::QueryParam::new("name", &name))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_peers_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_peers_retrieve`]
+
+[`Client::netbird_peers_retrieve`]: super::Client::netbird_peers_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdPeersRetrieve<'a> {
+        client: &'a super::Client,
+        peer_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdPeersRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                peer_id: Err("peer_id was not initialized".to_string()),
+            }
+        }
+        pub fn peer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.peer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for peer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/peers/{peerId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Peer>, Error<types::NetbirdError>> {
+            let Self { client, peer_id } = self;
+            let peer_id = peer_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/peers/{}", client.baseurl, encode_path(& peer_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_peers_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_peers_update`]
+
+[`Client::netbird_peers_update`]: super::Client::netbird_peers_update*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdPeersUpdate<'a> {
+        client: &'a super::Client,
+        peer_id: Result<::std::string::String, String>,
+        body: Result<types::builder::PeerRequest, String>,
+    }
+    impl<'a> NetbirdPeersUpdate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                peer_id: Err("peer_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn peer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.peer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for peer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PeerRequest>,
+            <V as std::convert::TryInto<types::PeerRequest>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PeerRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PeerRequest,
+            ) -> types::builder::PeerRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/peers/{peerId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Peer>, Error<types::NetbirdError>> {
+            let Self { client, peer_id, body } = self;
+            let peer_id = peer_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::PeerRequest::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/peers/{}", client.baseurl, encode_path(& peer_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_peers_update",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                412u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::netbird_peers_destroy`]
+
+[`Client::netbird_peers_destroy`]: super::Client::netbird_peers_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct NetbirdPeersDestroy<'a> {
+        client: &'a super::Client,
+        peer_id: Result<::std::string::String, String>,
+    }
+    impl<'a> NetbirdPeersDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                peer_id: Err("peer_id was not initialized".to_string()),
+            }
+        }
+        pub fn peer_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.peer_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for peer_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/peers/{peerId}`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+            Error<types::NetbirdError>,
+        > {
+            let Self { client, peer_id } = self;
+            let peer_id = peer_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/peers/{}", client.baseurl, encode_path(& peer_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "netbird_peers_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 500u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -10,7 +10,7 @@ use super::*;
 use crate::model::{AkApplication, AkProvider, OAuth2Settings, RedirectUri};
 use crate::store::Field;
 
-const MSG_PROVIDER_NOT_FOUND: &str = "No OAuth2 Provider matches the given query.";
+const MSG_PROVIDER_NOT_FOUND: &str = "No OAuth2Provider matches the given query.";
 /// Django's `unique=True` message of `OAuth2Provider.client_id`.
 const MSG_CLIENT_ID_TAKEN: &str = "OAuth2/OpenID Provider with this Client ID already exists.";
 const CLIENT_TYPES: &[&str] = &["confidential", "public"];

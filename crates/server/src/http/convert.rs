@@ -212,10 +212,16 @@ pub fn nb_current_user(user: &NbUser, restricted: bool) -> types::NetbirdUser {
     types::NetbirdUser { permissions: Some(permissions), ..nb_user(user, user) }
 }
 
-/// `toGroupResponse`: `peers` are the group's peers that the account has, and tokenstack models no peers, so none
-/// (upstream writes `null` for none, against its spec; here `[]`); `resources` as stored (the rules keep only
+/// `toGroupResponse`: `peers` are the group's peers that the account has, once each, by name (upstream writes
+/// `null` for none, against its spec; here `[]`); `resources` as stored (the rules keep only
 /// upstream's four types). `issued` is always written, as upstream's pointer to the stored value.
-pub fn nb_group(group: &NbGroup) -> types::Group {
+pub fn nb_group(group: &NbGroup, peer_names: &std::collections::HashMap<String, String>) -> types::Group {
+    let mut peers: Vec<types::PeerMinimum> = Vec::new();
+    for id in &group.peers {
+        if let Some(name) = peer_names.get(id).filter(|_| !peers.iter().any(|p| &p.id == id)) {
+            peers.push(types::PeerMinimum { id: id.clone(), name: name.clone() });
+        }
+    }
     let resources: Vec<types::Resource> = group
         .resources
         .iter()
@@ -225,8 +231,8 @@ pub fn nb_group(group: &NbGroup) -> types::Group {
         id: group.id.clone(),
         issued: group.issued.parse().ok(),
         name: group.name.clone(),
-        peers: Vec::new(),
-        peers_count: 0,
+        peers_count: peers.len() as i64,
+        peers,
         resources_count: resources.len() as i64,
         resources,
     }

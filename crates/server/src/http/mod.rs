@@ -17,6 +17,7 @@ mod faults;
 mod netbird;
 mod netbird_groups;
 mod netbird_instance;
+mod netbird_peers;
 mod netbird_setup;
 mod netbird_setup_keys;
 mod netbird_users;
@@ -320,8 +321,8 @@ impl TokenApi for ServerImpl {
     -> Empty = netbird_groups::netbird_groups_destroy }
     netbird! { netbird_setup_keys_list() -> Vec<types::SetupKey> = netbird_setup_keys::netbird_setup_keys_list }
     netbird! { netbird_instance_retrieve() -> types::InstanceStatus = netbird_instance::netbird_instance_retrieve }
-    netbird! { netbird_setup_create(body: TypedBody<types::SetupRequest>)
-    -> types::SetupResponse = netbird_setup::netbird_setup_create }
+    delegate! { netbird_setup::netbird_setup_create => fn netbird_setup_create(body: TypedBody<types::SetupRequest>)
+    -> netbird_setup::SetupOk, NbResponseError; }
     netbird! { netbird_setup_keys_create(body: TypedBody<types::CreateSetupKeyRequest>)
     -> types::SetupKeyClear = netbird_setup_keys::netbird_setup_keys_create }
     netbird! { netbird_setup_keys_retrieve(path: Path<params::NetbirdSetupKeysRetrievePath>)
@@ -340,6 +341,17 @@ impl TokenApi for ServerImpl {
     -> types::NetbirdUser = netbird_users::netbird_users_current }
     netbird! { netbird_users_destroy(path: Path<params::NetbirdUsersDestroyPath>)
     -> Empty = netbird_users::netbird_users_destroy }
+    netbird! { netbird_peers_list(query: Query<params::NetbirdPeersListQuery>)
+    -> Vec<types::PeerBatch> = netbird_peers::netbird_peers_list }
+    netbird! { netbird_peers_retrieve(path: Path<params::NetbirdPeersRetrievePath>)
+    -> types::Peer = netbird_peers::netbird_peers_retrieve }
+    netbird! { netbird_peers_update(path: Path<params::NetbirdPeersUpdatePath>, body: TypedBody<types::PeerRequest>)
+    -> types::Peer = netbird_peers::netbird_peers_update }
+    netbird! { netbird_peers_destroy(path: Path<params::NetbirdPeersDestroyPath>)
+    -> Empty = netbird_peers::netbird_peers_destroy }
+    netbird! { netbird_accounts_list() -> Vec<types::Account> = netbird_peers::netbird_accounts_list }
+    netbird! { netbird_accounts_update(path: Path<params::NetbirdAccountsUpdatePath>, body: TypedBody<types::AccountRequest>)
+    -> types::Account = netbird_peers::netbird_accounts_update }
 
     async fn healthz(
         rqctx: RequestContext<ServerContext>,
@@ -406,6 +418,9 @@ impl TokenApi for ServerImpl {
         ) -> HttpResponseCreated<types::AdminOAuthToken>, TsResponseError;
         admin::admin_netbird_users_create => fn admin_netbird_users_create(body: JsonBody<types::AdminNetbirdUser>)
             -> HttpResponseCreated<types::AdminNetbirdUser>, TsResponseError;
+        netbird_peers::admin_netbird_peers_create => fn admin_netbird_peers_create(
+            body: JsonBody<types::AdminNetbirdPeerJoin>,
+        ) -> HttpResponseCreated<types::Peer>, TsResponseError;
         admin::admin_clock_retrieve => fn admin_clock_retrieve()
             -> HttpResponseOk<types::ClockOffset>, TsResponseError;
         admin::admin_clock_update => fn admin_clock_update(body: JsonBody<types::ClockOffset>)

@@ -16,7 +16,8 @@ pub(super) async fn netbird_groups_list(
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let groups = nb.list_groups(&caller, query.into_inner().name.as_deref()).await?;
-    Ok(HttpResponseOk(groups.iter().map(convert::nb_group).collect()))
+    let names = nb.peer_names(&caller.account_id).await?;
+    Ok(HttpResponseOk(groups.iter().map(|group| convert::nb_group(group, &names)).collect()))
 }
 
 pub(super) async fn netbird_groups_create(
@@ -26,7 +27,7 @@ pub(super) async fn netbird_groups_create(
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.create_group(&caller, &body.into_inner().0).await?;
-    Ok(HttpResponseOk(convert::nb_group(&group)))
+    Ok(HttpResponseOk(convert::nb_group(&group, &nb.peer_names(&caller.account_id).await?)))
 }
 
 pub(super) async fn netbird_groups_retrieve(
@@ -36,7 +37,7 @@ pub(super) async fn netbird_groups_retrieve(
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.get_group(&caller, &path.into_inner().group_id).await?;
-    Ok(HttpResponseOk(convert::nb_group(&group)))
+    Ok(HttpResponseOk(convert::nb_group(&group, &nb.peer_names(&caller.account_id).await?)))
 }
 
 pub(super) async fn netbird_groups_update(
@@ -47,7 +48,7 @@ pub(super) async fn netbird_groups_update(
     let nb = rqctx.context().netbird();
     let caller = nb.authenticate(authorization(rqctx)).await?;
     let group = nb.update_group(&caller, &path.into_inner().group_id, &body.into_inner().0).await?;
-    Ok(HttpResponseOk(convert::nb_group(&group)))
+    Ok(HttpResponseOk(convert::nb_group(&group, &nb.peer_names(&caller.account_id).await?)))
 }
 
 pub(super) async fn netbird_groups_destroy(

@@ -57,6 +57,30 @@ macro_rules! empty_wire_body {
 
 empty_wire_body!(HttpResponseDeleted, HttpResponseUpdatedNoContent);
 
+/// A typed success with the response headers its operation declares (NetBird's setup): validated as its body,
+/// which Dropshot's `HttpResponseHeaders` does not show, then sent as one ([`delegate`] converts it).
+pub struct WithHeaders<T, H>(pub T, pub H);
+
+impl<T: WireBody, H> WireBody for WithHeaders<T, H> {
+    fn wire_status(&self) -> u16 {
+        self.0.wire_status()
+    }
+
+    fn wire_body(&self) -> Option<(&str, serde_json::Value)> {
+        self.0.wire_body()
+    }
+}
+
+impl<T, H> From<WithHeaders<T, H>> for dropshot::HttpResponseHeaders<T, H>
+where
+    T: dropshot::HttpCodedResponse,
+    H: schemars::JsonSchema + Serialize + Send + Sync + 'static,
+{
+    fn from(response: WithHeaders<T, H>) -> Self {
+        dropshot::HttpResponseHeaders::new(response.0, response.1)
+    }
+}
+
 /// A provider view's written response: its body is JSON text, or none when it has no `Content-Type`.
 impl WireBody for http::Response<String> {
     fn wire_status(&self) -> u16 {
@@ -187,11 +211,12 @@ pub(super) fn authorization(rqctx: &RequestContext<ServerContext>) -> Option<&st
 
 /// Trait methods that only run their handler inside [`observed`], one line each: `handler => fn name(arg: Type,
 /// …) -> Ok, Error;` becomes `async fn name(rqctx, arg: Type, …) -> Result<Ok, Error>` calling
-/// `handler(&rqctx, arg, …)`.
+/// `handler(&rqctx, arg, …)`; its success converts into `Ok` (a [`WithHeaders`] into Dropshot's
+/// `HttpResponseHeaders`, anything else into itself).
 macro_rules! delegate {
     ($($handler:path => fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ok:ty, $err:ty;)*) => {$(
         async fn $name(rqctx: RequestContext<ServerContext>, $($arg: $ty),*) -> Result<$ok, $err> {
-            observed(&rqctx, $handler(&rqctx, $($arg),*)).await
+            observed(&rqctx, $handler(&rqctx, $($arg),*)).await.map(Into::into)
         }
     )*};
 }

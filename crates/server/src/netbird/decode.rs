@@ -66,6 +66,30 @@ impl<'a> GoStruct<'a> {
         }
     }
 
+    /// A `*bool` field: `None` when absent or `null`.
+    pub(super) fn optional_bool(&mut self, name: &str) -> Result<Option<bool>, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.boolean(name).map(Some),
+        }
+    }
+
+    /// A `*string` field: `None` when absent or `null`.
+    pub(super) fn optional_string(&mut self, name: &str) -> Result<Option<String>, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => self.string(name).map(Some),
+        }
+    }
+
+    /// A `*T` struct field: `None` when absent or `null`.
+    pub(super) fn optional_struct(&mut self, name: &str) -> Result<Option<GoStruct<'a>>, NbError> {
+        match self.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => GoStruct::new(value).map(Some),
+        }
+    }
+
     /// A `*int` field: `None` when absent or `null`.
     pub(super) fn optional_int(&mut self, name: &str) -> Result<Option<i64>, NbError> {
         match self.get(name) {

@@ -8,10 +8,11 @@
 //! account of a user the admin API adds; reset restores it with the rest of the start-up state. Its id is derived
 //! from the account id ([`all_group`]), so replicas that create it at once make the same row.
 //!
-//! tokenstack models no peers, so a group's `peers` are kept as given (upstream also stores unknown peer ids: its
-//! `AddPeerToGroup` checks nothing) but the responses list none, as `toGroupResponse` drops peers the account
-//! does not have. Its `resources` are kept and shown as given (`types.Resource`), of the four types upstream's
-//! schema names.
+//! A group's `peers` are kept as given (upstream also stores unknown peer ids: its `AddPeerToGroup` checks
+//! nothing); the responses list only the peers the account has, as `toGroupResponse` does, and peers that join
+//! with a setup key are added to `All` and the key's groups (`peers.rs`). Peers keep no group from being deleted
+//! (`validateDeleteGroup` does not look at them). Its `resources` are kept and shown as given (`types.Resource`),
+//! of the four types upstream's schema names.
 
 use super::*;
 use crate::model::{GROUP_ALL, NbGroup, NbResource, NbSetupKey};
@@ -168,7 +169,8 @@ impl NetBird<'_> {
     /// `DELETE /api/groups/{groupId}`: `delete` permission (403), then `validateDeleteGroup`; every refusal,
     /// whatever its kind, is 400 with its text as written (`errors.Join` in `DeleteGroups`, unwrapped by the
     /// handler into `WriteErrorResponse`): an unknown group, an integration group for anyone but an admin service
-    /// user, `All`, a group with resources, then the first setup key and the first user whose auto_groups name it.
+    /// user, `All`, a group with resources, a group the account's traffic logging names, then the first setup key
+    /// and the first user whose auto_groups name it.
     pub async fn delete_group(&self, caller: &NbUser, id: &str) -> Result<(), NbError> {
         if !groups_permission(caller, GroupsOp::Delete) {
             return Err(NbError::PermissionDenied);
@@ -185,6 +187,10 @@ impl NetBird<'_> {
         }
         if let Some(resource) = group.resources.first() {
             return refused(format!("group has been linked to network resource: {}", resource.id));
+        }
+        let settings = self.account_settings(&caller.account_id).await?;
+        if settings.extra.is_some_and(|extra| extra.network_traffic_logs_groups.contains(&group.id)) {
+            return refused("group has been linked to settings: traffic event logging".to_owned());
         }
         let keys = Listing::new(None, &[], NbSetupKeyColumn::Id, PageRequest::all())
             .filter(NbSetupKeyColumn::AccountId, Some(caller.account_id.clone()));
@@ -223,7 +229,7 @@ impl NetBird<'_> {
     }
 }
 
-async fn list_account_groups(
+pub(super) async fn list_account_groups(
     store: &dyn Store,
     account_id: &str,
     name: Option<&str>,

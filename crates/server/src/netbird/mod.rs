@@ -1,12 +1,15 @@
 //! NetBird rules: `Token`/`Bearer nbp_…` authentication, the `pats` role matrix, the self-or-service-user rule and PAT
-//! CRUD; users (`users.rs`), groups (`groups.rs`) and setup keys (`setup_keys.rs`) with their role matrices; the
+//! CRUD; users (`users.rs`), groups (`groups.rs`), setup keys (`setup_keys.rs`), peers and the setup-key login
+//! that makes them (`peers.rs`) and accounts with their settings (`accounts.rs`), each with its role matrix; the
 //! instance status (`instance.rs`) and its setup (`setup.rs`).
 
+mod accounts;
 mod auth;
 mod decode;
 mod groups;
 mod instance;
 mod pats;
+mod peers;
 mod permissions;
 mod setup;
 mod setup_keys;
@@ -24,7 +27,10 @@ use crate::store::{Store, StoreError};
 use decode::GoStruct;
 use users::MSG_ACCOUNT_MISMATCH;
 
+pub use accounts::AccountView;
+use groups::all_group;
 pub use groups::ensure_all_group;
+pub use peers::{DNS_DOMAIN, GrpcCode, LoginError, PeerLogin, PeerView};
 pub use permissions::role_permissions;
 
 /// The HTTP class of a NetBird error (`status.Type`): Unauthorized 401, Forbidden 403,
@@ -152,6 +158,31 @@ pub enum NbError {
     /// `validateUserUpdate` refused (403), or the target is in another account (422).
     #[error("failed to process update for user {user}: {reason}")]
     UpdateRefused { user: String, reason: &'static str },
+    /// `GetPeerByID`.
+    #[error("peer not found: {0}")]
+    PeerNotFound(String),
+    /// `GetAccountIDByPeerID`.
+    #[error("peer {0} account not found")]
+    PeerAccountNotFound(String),
+    #[error("peer is not part of this account")]
+    PeerNotInAccount,
+    /// `GetPeer` for a user of role `user` who did not enrol the peer (upstream's `status.Internal`, 500).
+    #[error("user {user} has no access to peer {peer} under account {account}")]
+    PeerAccess { user: String, peer: String, account: String },
+    /// tokenstack's `--max-text-chars`; upstream has no such limit.
+    #[error("peer name can't be longer than {0} characters")]
+    PeerNameTooLong(usize),
+    /// A name with no DNS label (upstream fails on it with an internal error).
+    #[error("invalid peer name")]
+    InvalidPeerName,
+    #[error("this peer hasn't been added with the SSO login, therefore the {0} expiration can't be updated")]
+    ExpirationNotSso(&'static str),
+    /// `updateAccountRequestSettings` and `validateSettingsUpdate` (422).
+    #[error("{0}")]
+    AccountSettingsInvalid(String),
+    /// `ValidateAccountAccess` for another account, wrapped by `UpdateAccountSettings`.
+    #[error("failed to validate user permissions: user is not part of this account")]
+    NotPartOfAccount,
     /// The body does not decode into the request struct (Go's `json.Decoder`).
     #[error("couldn't parse JSON request")]
     InvalidJson,
@@ -164,9 +195,15 @@ impl NbError {
         match self {
             Self::NoAuth | Self::TokenInvalid => NbErrorKind::Unauthorized,
             Self::UserBlocked | Self::PermissionDenied | Self::AdminRequired => NbErrorKind::Forbidden,
-            Self::UserNotFound(_) | Self::PatNotFound(_) | Self::GroupNotFound(_) | Self::SetupKeyNotFound(_) => {
-                NbErrorKind::NotFound
-            }
+            Self::UserNotFound(_)
+            | Self::PatNotFound(_)
+            | Self::GroupNotFound(_)
+            | Self::SetupKeyNotFound(_)
+            | Self::PeerNotFound(_)
+            | Self::PeerAccountNotFound(_) => NbErrorKind::NotFound,
+            Self::PeerNotInAccount | Self::NotPartOfAccount => NbErrorKind::Forbidden,
+            Self::PeerAccess { .. } => NbErrorKind::Internal,
+            Self::ExpirationNotSso(_) => NbErrorKind::PreconditionFailed,
             Self::EmptyName
             | Self::BadExpiration
             | Self::InvalidUserId
@@ -191,6 +228,9 @@ impl NbError {
             | Self::UnRevoke
             | Self::SetupKeyNameTooLong(_)
             | Self::SetupInvalid(_)
+            | Self::PeerNameTooLong(_)
+            | Self::InvalidPeerName
+            | Self::AccountSettingsInvalid(_)
             | Self::SelfDeletion => NbErrorKind::InvalidArgument,
             Self::UpdateRefused { reason, .. } if *reason == MSG_ACCOUNT_MISMATCH => NbErrorKind::InvalidArgument,
             Self::DeleteOwner | Self::UpdateRefused { .. } => NbErrorKind::Forbidden,
@@ -215,7 +255,12 @@ impl NbError {
             | Self::GroupExists(_)
             | Self::UnknownSetupKeyType(_)
             | Self::InvalidAutoGroups(_)
-            | Self::SetupKeyNotFound(_) => self.to_string().to_lowercase(),
+            | Self::SetupKeyNotFound(_)
+            | Self::PeerNotFound(_)
+            | Self::PeerAccountNotFound(_)
+            | Self::PeerAccess { .. }
+            | Self::ExpirationNotSso(_)
+            | Self::AccountSettingsInvalid(_) => self.to_string().to_lowercase(),
             other => other.to_string(),
         }
     }

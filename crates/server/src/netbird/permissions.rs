@@ -63,6 +63,29 @@ fn grant(role: NbRole, module: &str) -> Grant {
     }
 }
 
+/// An operation of the permission module (`operations.Operation`) that the rules here check (none of them
+/// creates through this table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Operation {
+    Read,
+    Update,
+    Delete,
+}
+
+/// `ValidateUserPermissions` for an active user of the account: service users may always read, everyone else as
+/// the role's grant on `module` says.
+pub(super) fn allows(user: &crate::model::NbUser, module: &str, op: Operation) -> bool {
+    if user.is_service_user && op == Operation::Read {
+        return true;
+    }
+    let [read, _create, update, delete] = grant(user.role, module);
+    match op {
+        Operation::Read => read,
+        Operation::Update => update,
+        Operation::Delete => delete,
+    }
+}
+
 /// `GetPermissionsByRole`: every module, each with its four operations.
 pub fn role_permissions(role: NbRole) -> BTreeMap<String, BTreeMap<String, bool>> {
     MODULES

@@ -157,12 +157,14 @@ impl NetBird<'_> {
 
     /// `GET /api/users/current` (`GetCurrentUserInfo`): the caller with its role's permissions; a service user is
     /// refused (403 `permission denied`). `is_restricted` is a user of role `user` under the account setting
-    /// `regular_users_view_blocked`, which new accounts have on (tokenstack models no settings).
+    /// `regular_users_view_blocked`, which new accounts have on.
     pub async fn current_user(&self, caller: &NbUser) -> Result<(NbUser, bool), NbError> {
         if caller.is_service_user {
             return Err(NbError::PermissionDenied);
         }
-        Ok((caller.clone(), caller.role == NbRole::User))
+        let restricted = caller.role == NbRole::User
+            && self.account_settings(&caller.account_id).await?.regular_users_view_blocked();
+        Ok((caller.clone(), restricted))
     }
 
     async fn existing_user(&self, id: &str) -> Result<NbUser, NbError> {

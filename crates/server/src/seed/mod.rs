@@ -11,17 +11,19 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbRole, NbUser, OAuthKind,
-    OAuthToken, Pat,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbAccount, NbGroup, NbPeer,
+    NbRole, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
 
 pub mod blueprint;
 mod bootstrap;
+mod netbird;
 pub use bootstrap::{
     AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
 };
+pub use netbird::SetupKeySeed;
 
 /// Why seeding or bootstrapping failed.
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,16 @@ pub struct OAuthSeed {
 #[serde(default, deny_unknown_fields)]
 pub struct NetbirdSeed {
     pub users: Vec<NbUserSeed>,
+    /// Groups besides each account's `All` (which every account gets anyway), as stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<NbGroup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setup_keys: Vec<SetupKeySeed>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<NbPeer>,
+    /// Accounts whose settings were read or changed (`GET`/`PUT /api/accounts`), as stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<NbAccount>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -323,7 +335,13 @@ impl SeedFile {
                 key_pairs: snapshot.key_pairs.clone(),
                 scope_mappings: snapshot.scope_mappings.clone(),
             },
-            netbird: NetbirdSeed { users },
+            netbird: NetbirdSeed {
+                users,
+                groups: snapshot.nb_groups.clone(),
+                setup_keys: snapshot.nb_setup_keys.iter().map(SetupKeySeed::of).collect(),
+                peers: snapshot.nb_peers.clone(),
+                accounts: snapshot.nb_accounts.clone(),
+            },
         })
     }
 
@@ -379,7 +397,9 @@ impl SeedFile {
         }
         let mut nb_users = Vec::new();
         let mut pats = Vec::new();
-        for user in self.netbird.users {
+        let nb = self.netbird;
+        let nb_setup_keys = nb.setup_keys.into_iter().map(|key| key.into_key(now)).collect::<Result<_, _>>()?;
+        for user in nb.users {
             for pat in user.pats {
                 let hashed_token = match (&pat.token, pat.hashed_token) {
                     (Some(token), None) => {
@@ -436,9 +456,11 @@ impl SeedFile {
             nb_users,
             pats,
             key_pairs: ak.key_pairs,
-            nb_groups: Vec::new(),
+            nb_groups: nb.groups,
             scope_mappings: crate::authentik::with_managed_scope_mappings(ak.scope_mappings),
-            nb_setup_keys: Vec::new(),
+            nb_setup_keys,
+            nb_peers: nb.peers,
+            nb_accounts: nb.accounts,
         })
     }
 }

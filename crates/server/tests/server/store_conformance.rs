@@ -16,14 +16,14 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent, NbGroup,
-    NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat, SetupKeyType,
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent, NbAccount,
+    NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat, SetupKeyType,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::query::Listing;
-use tokenstack_server::store::resource::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};
+use tokenstack_server::store::resource::{NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};
 use tokenstack_server::store::{
     self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, Field, MemoryStore, OAuthField, OAuthQuery,
     PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
@@ -1146,6 +1146,74 @@ async fn setup_keys_and_group_resources(s: Arc<dyn Store>) {
     assert_eq!(s.get::<NbGroup>(Field::Id, "g1").await.unwrap(), group);
 }
 
+fn peer(id: &str, account: &str, key: &str, ip: &str) -> NbPeer {
+    let at = Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap() + TimeDelta::microseconds(654_321);
+    NbPeer {
+        id: id.into(),
+        account_id: account.into(),
+        key: key.into(),
+        name: format!("host {id}"),
+        ip: ip.into(),
+        ipv6: Some("fd12:3456:789a:bcde::1".into()),
+        dns_label: format!("host-{id}"),
+        user_id: String::new(),
+        created_at: at,
+        last_login: at,
+        last_seen: at,
+        connected: false,
+        ssh_enabled: true,
+        login_expiration_enabled: false,
+        inactivity_expiration_enabled: false,
+        ephemeral: true,
+        extra_dns_labels: vec!["web".into()],
+        allow_extra_dns_labels: true,
+        meta: NbPeerMeta { hostname: format!("host {id}"), os: "linux".into(), ..NbPeerMeta::default() },
+        connection_ip: "10.0.0.1".into(),
+        setup_key_id: Some("k1".into()),
+    }
+}
+
+async fn peers_and_accounts(s: Arc<dyn Store>) {
+    for (id, account, key, ip) in
+        [("p1", "a", "w1", "100.64.0.1"), ("p2", "b", "w2", "100.65.0.1"), ("p3", "a", "w3", "100.64.0.2")]
+    {
+        s.insert(peer(id, account, key, ip)).await.unwrap();
+    }
+    assert_eq!(s.insert(peer("p1", "b", "w9", "x")).await, Err(StoreError::Duplicate { field: Field::Id }));
+    assert_eq!(s.insert(peer("p9", "b", "w1", "x")).await, Err(StoreError::Duplicate { field: Field::Key }));
+    assert_eq!(s.get::<NbPeer>(Field::Key, "w2").await.unwrap(), peer("p2", "b", "w2", "100.65.0.1"));
+    let in_a = Listing::new(None, &[], NbPeerColumn::Id, PageRequest::all())
+        .filter(NbPeerColumn::AccountId, Some("a".to_string()))
+        .filter(NbPeerColumn::Ip, Some("100.64.0.2".to_string()));
+    let ids = s.list::<NbPeer>(&in_a).await.unwrap().items.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    assert_eq!(ids, ["p3"]);
+    let renamed = NbPeer { name: "builder".into(), dns_label: "builder".into(), ..peer("p1", "a", "w1", "100.64.0.1") };
+    s.replace(renamed.clone()).await.unwrap();
+    assert_eq!(s.get::<NbPeer>(Field::Id, "p1").await.unwrap(), renamed, "every field round-trips");
+    s.delete::<NbPeer>("p3").await.unwrap();
+    assert_eq!(s.get::<NbPeer>(Field::Key, "w3").await, Err(StoreError::NotFound));
+
+    let settings = serde_json::json!({"peer_login_expiration": 3600, "extra": {"user_approval_required": true}});
+    let account = NbAccount {
+        id: "a".into(),
+        created_at: Utc.with_ymd_and_hms(2026, 8, 22, 12, 0, 0).unwrap(),
+        created_by: "owner".into(),
+        domain: String::new(),
+        domain_category: String::new(),
+        settings: settings.as_object().unwrap().clone(),
+        onboarding: Default::default(),
+    };
+    s.insert(account.clone()).await.unwrap();
+    assert_eq!(s.insert(account.clone()).await, Err(StoreError::Duplicate { field: Field::Id }));
+    assert_eq!(s.get::<NbAccount>(Field::Id, "a").await.unwrap(), account);
+    let snapshot = s.export().await.unwrap();
+    assert_eq!((snapshot.nb_peers.len(), snapshot.nb_accounts.len()), (2, 1));
+    s.import(Snapshot::default()).await.unwrap();
+    assert!(s.export().await.unwrap().nb_peers.is_empty());
+    s.import(snapshot.clone()).await.unwrap();
+    assert_eq!(s.export().await.unwrap(), snapshot, "peers and accounts survive export and import");
+}
+
 async fn providers_and_applications(s: Arc<dyn Store>) {
     let s = seeded(s).await;
     place(&s, &[(5, "grafana"), (3, "wiki")]).await;
@@ -1232,6 +1300,7 @@ conformance_cases![
     allocated_keys,
     listings_of_declared_resources,
     setup_keys_and_group_resources,
+    peers_and_accounts,
     core_token_insert_get_and_duplicates,
     replace_keeps_pk_and_reindexes,
     delete_and_set_key,

@@ -384,6 +384,8 @@ impl Store for MemoryStore {
             nb_groups: rows(&state.tables)?,
             scope_mappings: rows(&state.tables)?,
             nb_setup_keys: rows(&state.tables)?,
+            nb_peers: rows(&state.tables)?,
+            nb_accounts: rows(&state.tables)?,
         };
         snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.scope_mappings.sort_by(|a, b| a.name.cmp(&b.name));
@@ -402,6 +404,8 @@ impl Store for MemoryStore {
         restore(&mut fresh, snapshot.nb_groups)?;
         restore(&mut fresh, snapshot.scope_mappings)?;
         restore(&mut fresh, snapshot.nb_setup_keys)?;
+        restore(&mut fresh, snapshot.nb_peers)?;
+        restore(&mut fresh, snapshot.nb_accounts)?;
         snapshot.core_tokens.into_iter().try_for_each(|t| fresh.insert_core(t))?;
         snapshot.oauth_tokens.into_iter().try_for_each(|t| fresh.insert_oauth(t))?;
         restore(&mut fresh, snapshot.nb_users)?;

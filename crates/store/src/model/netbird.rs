@@ -164,3 +164,83 @@ impl fmt::Debug for NbSetupKey {
             .finish_non_exhaustive()
     }
 }
+
+/// A NetBird peer (`nbpeer.Peer`), as a setup-key login makes it: unique by id and by WireGuard key; its name and
+/// DNS label come from the hostname, and its groups are kept on the groups (`NbGroup::peers`), as upstream's
+/// group-peer table keeps them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NbPeer {
+    pub id: String,
+    pub account_id: String,
+    /// The WireGuard public key (upstream's `Key`, unique).
+    pub key: String,
+    pub name: String,
+    /// The overlay IPv4 address.
+    pub ip: String,
+    /// The overlay IPv6 address, for a peer in a group of the account's `ipv6_enabled_groups`.
+    #[serde(default)]
+    pub ipv6: Option<String>,
+    pub dns_label: String,
+    /// The user who enrolled it; empty for a setup-key peer.
+    #[serde(default)]
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub last_login: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    #[serde(default)]
+    pub connected: bool,
+    #[serde(default)]
+    pub ssh_enabled: bool,
+    #[serde(default)]
+    pub login_expiration_enabled: bool,
+    #[serde(default)]
+    pub inactivity_expiration_enabled: bool,
+    #[serde(default)]
+    pub ephemeral: bool,
+    #[serde(default)]
+    pub extra_dns_labels: Vec<String>,
+    #[serde(default)]
+    pub allow_extra_dns_labels: bool,
+    /// The agent's system meta (`PeerSystemMeta`).
+    #[serde(default)]
+    pub meta: NbPeerMeta,
+    #[serde(default)]
+    pub connection_ip: String,
+    /// The setup key it joined with, if any.
+    #[serde(default)]
+    pub setup_key_id: Option<String>,
+}
+
+/// What an agent reports about its machine (`nbpeer.PeerSystemMeta`), the part the API shows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NbPeerMeta {
+    pub hostname: String,
+    pub os: String,
+    pub os_version: String,
+    pub kernel_version: String,
+    pub version: String,
+    pub ui_version: String,
+    pub serial_number: String,
+}
+
+/// A NetBird account (`types.Account`), the part the accounts API shows: made where tokenstack's accounts come
+/// into being, with the settings a fresh account has until `PUT /api/accounts/{id}` changes them. `settings` and
+/// `onboarding` are the API's documents (`api.AccountSettings`, `api.AccountOnboarding`), as last stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NbAccount {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub created_by: String,
+    #[serde(default)]
+    pub domain: String,
+    #[serde(default)]
+    pub domain_category: String,
+    #[serde(default)]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub onboarding: serde_json::Map<String, serde_json::Value>,
+}

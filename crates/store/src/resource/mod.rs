@@ -21,7 +21,9 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::StoreError;
-use crate::model::{AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbGroup, NbSetupKey, NbUser};
+use crate::model::{
+    AkApplication, AkKeyPair, AkProvider, AkScopeMapping, AkUser, NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser,
+};
 use crate::query::{Column, Value};
 use crate::sql::Param;
 use crate::sql::driver::SqlRow;
@@ -342,6 +344,8 @@ pub(crate) const RESOURCES: &[&Table] = &[
     NbUser::TABLE,
     NbGroup::TABLE,
     NbSetupKey::TABLE,
+    NbPeer::TABLE,
+    NbAccount::TABLE,
 ];
 
 /// The declaration of the table `name`, if it is a declared resource's.
@@ -385,4 +389,4 @@ mod authentik;
 mod netbird;
 
 pub use authentik::{ApplicationColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
-pub use netbird::{NbGroupColumn, NbSetupKeyColumn, NbUserColumn};
+pub use netbird::{NbAccountColumn, NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};

@@ -84,7 +84,7 @@ fn unique_field(name: &str) -> Option<Field> {
     Some(match column {
         "pk" => Field::Pk,
         "identifier" => Field::Identifier,
-        "token_key" => Field::Key,
+        "token_key" | "peer_key" => Field::Key,
         "username" => Field::Username,
         "id" => Field::Id,
         "hashed_token" => Field::HashedToken,

@@ -83,6 +83,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
         .write_tx(move |conn| {
             Box::pin(async move {
                 for table in [
+                    "nb_accounts",
+                    "nb_peers",
                     "nb_setup_keys",
                     "nb_groups",
                     "pats",
@@ -115,6 +117,8 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_groups).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.scope_mappings).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_setup_keys).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_peers).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.nb_accounts).await?;
                 Ok(())
             })
         })
@@ -371,6 +375,8 @@ impl<D: Driver> Store for D {
             nb_groups: resources::export(&mut tx).await?,
             scope_mappings: resources::export(&mut tx).await?,
             nb_setup_keys: resources::export(&mut tx).await?,
+            nb_peers: resources::export(&mut tx).await?,
+            nb_accounts: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)

@@ -119,7 +119,8 @@ pub const NORMALIZATIONS: &[Normalization] = &[
     Normalization {
         name: "allOf of objects",
         side: Side::Spec,
-        reason: "typify merges an `allOf` whose members are all object schemas (NetBird's Group: GroupMinimum plus \
+        reason: "typify merges an `allOf` whose members are all object schemas, also when a member is such an allOf \
+                 itself or two members define a property alike (NetBird's Group: GroupMinimum plus \
                  peers and resources) into one struct, which schemars writes as one object; the spec's allOf is \
                  compared as that object, its members' properties and required united",
         apply: Apply::One(merge_object_all_of),
@@ -350,7 +351,10 @@ mod tests {
         let spec = json!({"components": {"schemas": {
             "Min": object("id"),
             "Full": {"allOf": [{"$ref": "#/components/schemas/Min"}, object("peers")]},
-            "Clash": {"allOf": [{"$ref": "#/components/schemas/Min"}, object("id")]},
+            "Same": {"allOf": [{"$ref": "#/components/schemas/Min"}, object("id")]},
+            "Clash": {"allOf": [{"$ref": "#/components/schemas/Min"},
+                                {"type": "object", "properties": {"id": {"type": "integer"}}}]},
+            "Batch": {"allOf": [{"$ref": "#/components/schemas/Full"}, object("count")]},
         }}});
         let normalized = normalize(&spec, &json!({})).0.doc;
         let schemas = &normalized["components"]["schemas"];
@@ -359,6 +363,8 @@ mod tests {
             json!({"type": "object", "required": ["id", "peers"], "properties": {"id": {"type": "string"},
                    "peers": {"type": "string"}}})
         );
-        assert!(schemas["Clash"].get("allOf").is_some(), "a property two members define stays visible");
+        assert!(schemas["Clash"].get("allOf").is_some(), "a property two members define differently stays visible");
+        assert_eq!(schemas["Same"], object("id"), "a property two members define alike is kept once");
+        assert_eq!(schemas["Batch"]["required"], json!(["id", "peers", "count"]), "an allOf of an allOf merges");
     }
 }

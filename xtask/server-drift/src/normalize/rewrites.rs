@@ -278,6 +278,18 @@ pub(super) fn sort_required(doc: &mut Value) {
 }
 
 pub(super) fn merge_object_all_of(doc: &mut Value) {
+    // An allOf may name a component that is an allOf itself (NetBird's PeerBatch: Peer, which is PeerMinimum plus
+    // its fields): merge until nothing changes, the inner ones first.
+    loop {
+        let before = doc.clone();
+        merge_object_all_of_once(doc);
+        if *doc == before {
+            return;
+        }
+    }
+}
+
+fn merge_object_all_of_once(doc: &mut Value) {
     let schemas = doc.pointer("/components/schemas").cloned().unwrap_or(Value::Null);
     // A member: an inline object schema or a reference to one among the components.
     let object = |member: &Value| -> Option<Value> {
@@ -294,12 +306,21 @@ pub(super) fn merge_object_all_of(doc: &mut Value) {
         let (mut properties, mut required) = (serde_json::Map::new(), Vec::new());
         for member in &members {
             for (name, property) in member["properties"].as_object().into_iter().flatten() {
-                if properties.insert(name.clone(), property.clone()).is_some() {
-                    // Two members define one property: typify would not merge them silently; leave it visible.
-                    return;
+                match properties.insert(name.clone(), property.clone()) {
+                    // Two members define one property alike (PeerBatch repeats Peer's `created_at`): typify keeps it
+                    // once.
+                    Some(before) if before == *property => {}
+                    // Two members define one property differently: typify would not merge them silently; leave
+                    // it visible.
+                    Some(_) => return,
+                    None => {}
                 }
             }
-            required.extend(member.get("required").and_then(Value::as_array).into_iter().flatten().cloned());
+            for name in member.get("required").and_then(Value::as_array).into_iter().flatten() {
+                if !required.contains(name) {
+                    required.push(name.clone());
+                }
+            }
         }
         schema.remove("allOf");
         schema.insert("type".into(), json!("object"));
