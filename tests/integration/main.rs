@@ -2,6 +2,7 @@
 
 mod admin;
 mod authentik;
+mod blueprints;
 mod crypto;
 mod groups;
 mod login;

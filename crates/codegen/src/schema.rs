@@ -48,6 +48,8 @@ pub const RULE_PARSED_BODIES: &[&str] = &[
     // tokenstack's own: the seed loader parses documents (absent and null `expires` differ), and the export is
     // checked against the real schema by the response validator.
     "SeedDocument",
+    // Likewise `PUT /_tokenstack/state`'s body: a seed document, a blueprint, or the YAML text of either.
+    "StateDocument",
 ];
 
 /// Response-only schemas whose `type: number` fields are served as integers, because authentik writes

@@ -35,12 +35,20 @@ pub struct AdminState {
     /// Shared with the task that makes the stand-in key pairs after start-up, which adds them.
     initial: Arc<Mutex<Snapshot>>,
     bootstrap: Bootstrap,
+    /// `--blueprint-skip-unknown`.
+    blueprint_skip_unknown: bool,
 }
 
 impl AdminState {
     /// `initial` is the state right after seeding and bootstrapping.
     pub fn new(token: Secret, initial: Snapshot, bootstrap: Bootstrap) -> Self {
-        AdminState { token, initial: Arc::new(Mutex::new(initial)), bootstrap }
+        AdminState { token, initial: Arc::new(Mutex::new(initial)), bootstrap, blueprint_skip_unknown: false }
+    }
+
+    /// Whether a loaded blueprint's entries of models tokenstack does not serve are skipped (`--blueprint-skip-unknown`).
+    pub fn with_blueprint_skip_unknown(mut self, skip: bool) -> Self {
+        self.blueprint_skip_unknown = skip;
+        self
     }
 
     /// What gives the start-up state the key pairs made after start-up (the store had none when it was taken).
@@ -63,15 +71,32 @@ impl AdminState {
         Ok(store.import(initial).await?)
     }
 
-    /// Replaces the state with a seed document, gives each of its NetBird accounts its `All` group, then re-applies
-    /// the bootstrap credentials; on any error the previous state is kept.
+    /// Replaces the state with a seed document or a blueprint, gives each of its NetBird accounts its `All` group,
+    /// then re-applies the bootstrap credentials; on any error the previous state is kept. Returns the warnings of
+    /// the blueprint's skipped entries.
     pub async fn load(
         &self,
         store: &dyn Store,
         now: DateTime<Utc>,
         document: serde_json::Value,
-    ) -> Result<(), AdminError> {
-        let snapshot = SeedFile::from_json(document).and_then(|seed| seed.snapshot(now))?;
+    ) -> Result<Vec<String>, AdminError> {
+        let blueprint = match &document {
+            serde_json::Value::String(text) => seed::blueprint::is_blueprint_text(text),
+            document => seed::blueprint::is_blueprint_value(document),
+        };
+        let (seed, warnings) = {
+            let env = |name: &str| std::env::var(name).ok();
+            let options = seed::blueprint::Options { skip_unknown: self.blueprint_skip_unknown, env: &env };
+            SeedFile::from_document(document, &options, now)?
+        };
+        let mut snapshot = seed.snapshot(now)?;
+        if blueprint {
+            // A blueprint is applied to a fresh install: the key pairs made at start-up stay unless it brings its own.
+            let initial = self.initial.lock().unwrap_or_else(|e| e.into_inner()).key_pairs.clone();
+            if snapshot.key_pairs.is_empty() {
+                snapshot.key_pairs = initial;
+            }
+        }
         let previous = store.export().await?;
         let accounts = seed::nb_accounts(&snapshot);
         store.import(snapshot).await?;
@@ -93,7 +118,7 @@ impl AdminState {
             store.import(previous).await?;
             return Err(err.into());
         }
-        Ok(())
+        Ok(warnings)
     }
 }
 

@@ -150,8 +150,13 @@ pub async fn start_with_store(config: &Config, store: Arc<dyn Store>) -> Result<
     let mut context = ServerContext::new(store.clone());
     context.limits = config.limits();
     if let Some(path) = &config.seed {
-        let snapshot = SeedFile::load(path)?.snapshot(context.now())?;
-        seed::seed_if_empty(&*store, snapshot).await?;
+        let env = |name: &str| std::env::var(name).ok();
+        let options = seed::blueprint::Options { skip_unknown: config.blueprint_skip_unknown, env: &env };
+        let (seed, warnings) = SeedFile::load_any(path, &options, context.now())?;
+        for warning in warnings {
+            slog::warn!(log, "{}", warning; "seed" => %path.display());
+        }
+        seed::seed_if_empty(&*store, seed.snapshot(context.now())?).await?;
     }
     if config.netbird_setup && config.bootstrap_pat.is_some() {
         let problem = "cannot be given with --netbird-setup (TOKENSTACK_NETBIRD_SETUP), which starts without an owner";
@@ -204,7 +209,8 @@ async fn start_bootstrapped(
             return Err(StartError::Setting { origin: config.origins.name("admin_token"), problem: problem.into() });
         }
         let initial = store.export().await.map_err(StartError::Store)?;
-        let admin = AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone());
+        let admin = AdminState::new(secrets::Secret::new(token.to_string()), initial, bootstrap.clone())
+            .with_blueprint_skip_unknown(config.blueprint_skip_unknown);
         key_pairs_sink = Some(admin.key_pairs_sink());
         context.enable_admin(admin);
     }

@@ -43,7 +43,7 @@ pub enum Error {
     Http(#[from] reqwest::Error),
     #[error("{what} is not a valid header value")]
     Header { what: &'static str },
-    #[error("a seed document is a JSON object, not {0}")]
+    #[error("a seed document is a JSON object or the YAML text of a seed file or blueprint, not {0}")]
     SeedDocument(String),
     #[error("invalid fault rule: {0}")]
     FaultRule(String),
@@ -165,11 +165,13 @@ impl TestServer {
         Ok(())
     }
 
-    /// Replaces the whole state with a seed document (the `--seed` format as JSON), then re-applies the
-    /// bootstrap credentials.
+    /// Replaces the whole state with a seed document (the `--seed` format as JSON) or an authentik blueprint
+    /// (as JSON), or with the YAML text of either given as a JSON string (a blueprint's tags exist only in YAML),
+    /// then re-applies the bootstrap credentials.
     pub async fn load(&self, seed: serde_json::Value) -> Result<(), Error> {
-        let serde_json::Value::Object(document) = seed else {
-            return Err(Error::SeedDocument(json_kind(&seed).to_string()));
+        let document = match seed {
+            serde_json::Value::Object(_) | serde_json::Value::String(_) => seed,
+            other => return Err(Error::SeedDocument(json_kind(&other).to_string())),
         };
         // Sent as given rather than through the typed `SeedDocument`, so that the server's seed loader, not the
         // client's deserializer, judges the document (a bad one is the server's 400 with its message).

@@ -50,9 +50,19 @@ async fn reset_returns_to_the_seed_and_load_restores_an_export() {
     assert_eq!(identifiers().await, ["authentik-bootstrap-token", "erin-ci"]);
 
     let not_an_object = server.load(json!([])).await.unwrap_err();
-    assert_eq!(not_an_object.to_string(), "a seed document is a JSON object, not an array");
+    assert_eq!(
+        not_an_object.to_string(),
+        "a seed document is a JSON object or the YAML text of a seed file or blueprint, not an array"
+    );
     let unknown_key = server.load(json!({"authentik": {"userz": []}})).await.unwrap_err();
     assert!(matches!(unknown_key, Error::Admin { status: Some(400), .. }), "{unknown_key}");
+
+    // An authentik blueprint, as YAML text: its tags resolve, and a bad one is the server's 400.
+    let blueprint = "version: 1\nentries:\n- model: authentik_core.user\n  id: dana\n  identifiers: {username: dana}\n- model: authentik_core.token\n  identifiers: {identifier: dana-ci, user: !KeyOf dana, intent: api}\n";
+    server.load(json!(blueprint)).await.unwrap();
+    assert_eq!(identifiers().await, ["authentik-bootstrap-token", "dana-ci"]);
+    let dangling = server.load(json!(blueprint.replace("!KeyOf dana", "!KeyOf erin"))).await.unwrap_err();
+    assert!(dangling.to_string().contains("!KeyOf erin: failed to find an earlier entry"), "{dangling}");
 }
 
 #[tokio::test]

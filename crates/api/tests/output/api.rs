@@ -759,6 +759,62 @@ pub mod types {
             Self(value)
         }
     }
+    ///An authentik blueprint (`version: 1`, `entries` with `model`, `identifiers`, `attrs`, `state`, `id`, `conditions`), as authentik's importer reads it; docs/seed-format.md lists the models tokenstack serves.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct Blueprint {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub context: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///the entries, or a mapping of named lists of entries
+        pub entries: BlueprintEntries,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///1, the only version
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<i64>,
+    }
+    ///the entries, or a mapping of named lists of entries
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(untagged)]
+    pub enum BlueprintEntries {
+        Array(
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        ),
+        Object(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+    }
+    impl ::std::convert::From<
+        ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    > for BlueprintEntries {
+        fn from(
+            value: ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        ) -> Self {
+            Self::Array(value)
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for BlueprintEntries {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self::Object(value)
+        }
+    }
     ///`CapabilitiesEnum`
     #[derive(
         ::serde::Deserialize,
@@ -6204,6 +6260,32 @@ and, if this user is being impersonated, the original user in the `original` pro
         ///The ID of the created user
         pub user_id: ::std::string::String,
     }
+    ///What `PUT /_tokenstack/state` loads: a seed document, an authentik blueprint as JSON, or the YAML text of either as a JSON string (a blueprint's tags, such as `!KeyOf` and `!Find`, exist only in YAML). The server parses it with the seed loader's and the blueprint reader's own rules (docs/seed-format.md).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    #[serde(transparent)]
+    pub struct StateDocument(pub ::serde_json::Value);
+    impl ::std::ops::Deref for StateDocument {
+        type Target = ::serde_json::Value;
+        fn deref(&self) -> &::serde_json::Value {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<StateDocument> for ::serde_json::Value {
+        fn from(value: StateDocument) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::serde_json::Value> for StateDocument {
+        fn from(value: ::serde_json::Value) -> Self {
+            Self(value)
+        }
+    }
     ///`SubModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -8516,14 +8598,14 @@ pub trait TokenApi {
     >;
     /// Load a seed document
     ///
-    /// Replaces the whole state with a seed document (the `--seed` format, as JSON), then re-applies the bootstrap credentials the server started with. An invalid document (unknown key, unknown user) is a 400 and changes nothing.
+    /// Replaces the whole state with a seed document (the `--seed` format, as JSON) or an authentik blueprint (as JSON, or its YAML text as a JSON string), then re-applies the bootstrap credentials the server started with. An invalid document (unknown key, unknown user, a blueprint entry of a model tokenstack does not serve, a dangling `!KeyOf`) is a 400 naming it and changes nothing.
     #[endpoint{method = PUT,
     path = "/_tokenstack/state",
     operation_id = "admin_state_load",
     tags = ["admin"]}]
     async fn admin_state_load(
         rqctx: dropshot::RequestContext<Self::Context>,
-        body: crate::JsonBody<types::SeedDocument>,
+        body: crate::JsonBody<types::StateDocument>,
     ) -> Result<
         dropshot::HttpResponseUpdatedNoContent,
         crate::ErrorResponse<types::TokenstackError>,

@@ -896,6 +896,55 @@ pub mod types {
             Self(value)
         }
     }
+    ///An authentik blueprint (`version: 1`, `entries` with `model`, `identifiers`, `attrs`, `state`, `id`, `conditions`), as authentik's importer reads it; docs/seed-format.md lists the models tokenstack serves.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Blueprint {
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub context: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///the entries, or a mapping of named lists of entries
+        pub entries: BlueprintEntries,
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub metadata: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///1, the only version
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub version: ::std::option::Option<i64>,
+    }
+    impl Blueprint {
+        pub fn builder() -> builder::Blueprint {
+            Default::default()
+        }
+    }
+    ///the entries, or a mapping of named lists of entries
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum BlueprintEntries {
+        Array(
+            ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        ),
+        Object(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+    }
+    impl ::std::convert::From<
+        ::std::vec::Vec<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    > for BlueprintEntries {
+        fn from(
+            value: ::std::vec::Vec<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            >,
+        ) -> Self {
+            Self::Array(value)
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for BlueprintEntries {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self::Object(value)
+        }
+    }
     ///`CapabilitiesEnum`
     #[derive(
         ::serde::Deserialize,
@@ -8463,6 +8512,24 @@ and, if this user is being impersonated, the original user in the `original` pro
             Default::default()
         }
     }
+    ///What `PUT /_tokenstack/state` loads: a seed document, an authentik blueprint as JSON, or the YAML text of either as a JSON string (a blueprint's tags, such as `!KeyOf` and `!Find`, exist only in YAML). The server parses it with the seed loader's and the blueprint reader's own rules (docs/seed-format.md).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum StateDocument {
+        SeedDocument(SeedDocument),
+        Blueprint(Blueprint),
+        String(::std::string::String),
+    }
+    impl ::std::convert::From<SeedDocument> for StateDocument {
+        fn from(value: SeedDocument) -> Self {
+            Self::SeedDocument(value)
+        }
+    }
+    impl ::std::convert::From<Blueprint> for StateDocument {
+        fn from(value: Blueprint) -> Self {
+            Self::Blueprint(value)
+        }
+    }
     ///`SubModeEnum`
     #[derive(
         ::serde::Deserialize,
@@ -12442,6 +12509,112 @@ and, if this user is being impersonated, the original user in the `original` pro
                     policy_engine_mode: Ok(value.policy_engine_mode),
                     provider: Ok(value.provider),
                     slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Blueprint {
+            context: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            entries: ::std::result::Result<
+                super::BlueprintEntries,
+                ::std::string::String,
+            >,
+            metadata: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            version: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Blueprint {
+            fn default() -> Self {
+                Self {
+                    context: Ok(Default::default()),
+                    entries: Err("no value supplied for entries".to_string()),
+                    metadata: Ok(Default::default()),
+                    version: Ok(Default::default()),
+                }
+            }
+        }
+        impl Blueprint {
+            pub fn context<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.context = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for context: {e}")
+                    });
+                self
+            }
+            pub fn entries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BlueprintEntries>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.entries = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for entries: {e}")
+                    });
+                self
+            }
+            pub fn metadata<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.metadata = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for metadata: {e}")
+                    });
+                self
+            }
+            pub fn version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for version: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Blueprint> for super::Blueprint {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Blueprint,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    context: value.context?,
+                    entries: value.entries?,
+                    metadata: value.metadata?,
+                    version: value.version?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Blueprint> for Blueprint {
+            fn from(value: super::Blueprint) -> Self {
+                Self {
+                    context: Ok(value.context),
+                    entries: Ok(value.entries),
+                    metadata: Ok(value.metadata),
+                    version: Ok(value.version),
                 }
             }
         }
@@ -34731,7 +34904,7 @@ let response = client.admin_state_export()
     }
     /**Load a seed document
 
-Replaces the whole state with a seed document (the `--seed` format, as JSON), then re-applies the bootstrap credentials the server started with. An invalid document (unknown key, unknown user) is a 400 and changes nothing.
+Replaces the whole state with a seed document (the `--seed` format, as JSON) or an authentik blueprint (as JSON, or its YAML text as a JSON string), then re-applies the bootstrap credentials the server started with. An invalid document (unknown key, unknown user, a blueprint entry of a model tokenstack does not serve, a dangling `!KeyOf`) is a 400 naming it and changes nothing.
 
 Sends a `PUT` request to `/_tokenstack/state`
 
@@ -37969,35 +38142,24 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct AdminStateLoad<'a> {
         client: &'a super::Client,
-        body: Result<types::builder::SeedDocument, String>,
+        body: Result<types::StateDocument, String>,
     }
     impl<'a> AdminStateLoad<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
-                body: Ok(::std::default::Default::default()),
+                body: Err("body was not initialized".to_string()),
             }
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::SeedDocument>,
-            <V as std::convert::TryInto<types::SeedDocument>>::Error: std::fmt::Display,
+            V: std::convert::TryInto<types::StateDocument>,
         {
             self.body = value
                 .try_into()
-                .map(From::from)
-                .map_err(|s| {
-                    format!("conversion to `SeedDocument` for body failed: {}", s)
+                .map_err(|_| {
+                    "conversion to `StateDocument` for body failed".to_string()
                 });
-            self
-        }
-        pub fn body_map<F>(mut self, f: F) -> Self
-        where
-            F: std::ops::FnOnce(
-                types::builder::SeedDocument,
-            ) -> types::builder::SeedDocument,
-        {
-            self.body = self.body.map(f);
             self
         }
         ///Sends a `PUT` request to `/_tokenstack/state`
@@ -38005,11 +38167,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<()>, Error<types::TokenstackError>> {
             let Self { client, body } = self;
-            let body = body
-                .and_then(|v| {
-                    types::SeedDocument::try_from(v).map_err(|e| e.to_string())
-                })
-                .map_err(Error::InvalidRequest)?;
+            let body = body.map_err(Error::InvalidRequest)?;
             let url = format!("{}/_tokenstack/state", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map

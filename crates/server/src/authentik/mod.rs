@@ -26,16 +26,17 @@ mod scope_mappings;
 mod serializer;
 pub use applications::{ApplicationListParams, ApplicationView};
 pub(crate) use core_tokens::with_fresh_key;
-pub use flows::{DEFAULT_BACKGROUND_URL, Flow, FlowListParams, flow_by_pk};
+pub use flows::{DEFAULT_BACKGROUND_URL, FLOWS, Flow, FlowListParams, flow_by_pk};
 pub use groups::{GroupListParams, GroupView, Include};
 pub use key_pairs::KeyPairListParams;
 pub use providers::ProviderListParams;
 pub use providers_all::AllProvidersParams;
 pub use root_config::RootConfig;
 pub use scope_mappings::{
-    ScopeMappingListParams, custom_claims, ensure_scope_mappings, expression_problem, provider_mappings,
-    with_managed_scope_mappings,
+    ScopeMappingListParams, custom_claims, ensure_scope_mappings, expression_problem, managed_scope_mappings,
+    provider_mappings, with_managed_scope_mappings,
 };
+pub(crate) use serializer::python_str;
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

@@ -30,8 +30,8 @@ pub(super) fn python_type(value: &Value) -> &'static str {
     }
 }
 
-/// Python's `str(value)` for a JSON scalar, as DRF formats a rejected choice.
-fn python_str(value: &Value) -> String {
+/// Python's `str(value)` for a JSON scalar, as DRF formats a rejected choice (and `%s` formats a value).
+pub(crate) fn python_str(value: &Value) -> String {
     match value {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),

@@ -32,6 +32,11 @@ pub struct Config {
     #[arg(long, env = "TOKENSTACK_SEED")]
     pub seed: Option<PathBuf>,
 
+    /// Load a blueprint given as the seed (or to `PUT /_tokenstack/state`) with its entries of models tokenstack
+    /// does not serve skipped, each with a warning, instead of refusing it.
+    #[arg(long = "blueprint-skip-unknown", env = "TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN")]
+    pub blueprint_skip_unknown: bool,
+
     /// Where tokens live: `memory` (default), `sqlite:PATH` (durable, one node) or
     /// `postgres://user@host:port/db` (durable, shared by replicas).
     #[arg(long, env = "TOKENSTACK_STORE", default_value = "memory")]

@@ -183,10 +183,13 @@ pub(super) async fn admin_state_export(
 
 pub(super) async fn admin_state_load(
     rqctx: &RequestContext<ServerContext>,
-    body: JsonBody<types::SeedDocument>,
+    body: JsonBody<types::StateDocument>,
 ) -> Result<HttpResponseUpdatedNoContent, TsResponseError> {
     let admin = authorize_ready(rqctx).await?;
-    admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
+    let warnings = admin.load(&*rqctx.context().store, rqctx.context().now(), body.into_inner().0).await?;
+    for warning in warnings {
+        slog::warn!(rqctx.log, "{}", warning);
+    }
     Ok(HttpResponseUpdatedNoContent())
 }
 

@@ -90,7 +90,7 @@ pub fn user(user: &AkUser) -> types::User {
                 .collect(),
         ),
         is_active: Some(user.is_active),
-        is_superuser: user.is_superuser,
+        is_superuser: user.is_effective_superuser(),
         last_login: user.last_login,
         last_updated: user.last_updated,
         name: user.name.clone(),

@@ -380,7 +380,7 @@ impl TokenApi for ServerImpl {
     delegate! {
         admin::admin_reset => fn admin_reset() -> HttpResponseUpdatedNoContent, TsResponseError;
         admin::admin_state_export => fn admin_state_export() -> HttpResponseOk<types::SeedDocument>, TsResponseError;
-        admin::admin_state_load => fn admin_state_load(body: JsonBody<types::SeedDocument>)
+        admin::admin_state_load => fn admin_state_load(body: JsonBody<types::StateDocument>)
             -> HttpResponseUpdatedNoContent, TsResponseError;
         admin::admin_authentik_users_create => fn admin_authentik_users_create(
             body: JsonBody<types::AdminAuthentikUser>,

@@ -17,6 +17,7 @@ use crate::model::{
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
 
+pub mod blueprint;
 mod bootstrap;
 mod groups;
 mod netbird;
@@ -41,6 +42,10 @@ pub enum SeedError {
     },
     #[error("seed: {0}")]
     Invalid(String),
+    #[error("seed file {path} is an invalid blueprint: {error}")]
+    BlueprintFile { path: String, error: blueprint::BlueprintError },
+    #[error("invalid blueprint: {0}")]
+    Blueprint(#[from] blueprint::BlueprintError),
     #[error(
         "TOKENSTACK_BOOTSTRAP_PAT is not a valid NetBird PAT (40 characters, `nbp_` prefix, correct checksum): {0}"
     )]
@@ -229,8 +234,13 @@ impl SeedFile {
     pub fn load(path: &Path) -> Result<SeedFile, SeedError> {
         let text = std::fs::read_to_string(path)
             .map_err(|error| SeedError::Read { path: path.display().to_string(), error })?;
-        serde_yaml::from_str(&text).map_err(|error| {
-            let at = top_level_line(&text, &error).map(|line| format!(" at line {line}")).unwrap_or_default();
+        SeedFile::parse(path, &text)
+    }
+
+    /// The seed file `text`, read from `path`.
+    fn parse(path: &Path, text: &str) -> Result<SeedFile, SeedError> {
+        serde_yaml::from_str(text).map_err(|error| {
+            let at = top_level_line(text, &error).map(|line| format!(" at line {line}")).unwrap_or_default();
             SeedError::Parse { path: path.display().to_string(), error, at }
         })
     }

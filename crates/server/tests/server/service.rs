@@ -18,9 +18,15 @@ const PAT: &str = "nbp_7mVGH0cRRsTILrfedNbmiNkhEX0WF71GUrpM";
 
 /// Starts the binary with `args`, returns the child and its base URL from the first stdout line.
 fn spawn(args: &[&str]) -> (std::process::Child, String) {
+    spawn_with(args, &[])
+}
+
+/// [`spawn`] with these environment variables set too.
+fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenstack"))
         .args(["--bind", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .env("TOKENSTACK_BOOTSTRAP_TOKEN", KEY)
         .env("TOKENSTACK_BOOTSTRAP_PAT", PAT)
         .stdout(Stdio::piped())
@@ -241,6 +247,32 @@ fn a_bad_seed_or_config_file_is_a_configuration_error_said_once() {
     let (status, stderr) = failed_start(&["--config", "/nonexistent/tokenstack.toml"], &[]);
     assert_eq!(status, Some(2), "{stderr}");
     assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+}
+
+#[test]
+fn a_bad_blueprint_seed_exits_2_naming_the_entry_and_skip_unknown_loads_it() {
+    let mut seed = tempfile::NamedTempFile::new().expect("temp file");
+    let blueprint = "version: 1\nentries:\n- model: authentik_core.group\n  identifiers: {name: staff}\n- model: authentik_stages_dummy.dummystage\n  id: stage\n  identifiers: {name: s}\n";
+    seed.write_all(blueprint.as_bytes()).expect("write");
+    let path = seed.path().to_str().expect("utf-8");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0", "--seed", path], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    let message = format!(
+        "seed file {path} is an invalid blueprint: blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): the model authentik_stages_dummy.dummystage is not served by tokenstack (pass --blueprint-skip-unknown to skip such entries)"
+    );
+    assert_eq!(stderr.matches(&message).count(), 1, "{stderr}");
+    // TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN: the entry is skipped with a warning naming it, and the server starts.
+    let (child, _) = spawn_with(&["--seed", path], &[("TOKENSTACK_BLUEPRINT_SKIP_UNKNOWN", "true")]);
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "skipped blueprint entry 1 (model authentik_stages_dummy.dummystage, id stage, line 5): model not served"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

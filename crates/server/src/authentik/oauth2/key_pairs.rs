@@ -68,7 +68,7 @@ async fn insert(store: &dyn Store, pairs: &[AkKeyPair]) -> Result<(), ProviderEr
 
 /// The stand-in key pairs, with keys generated at the first call of this process and reused after: an RSA key
 /// costs tens of milliseconds, and a test suite starts many servers on fresh stores in one process.
-fn stand_in_key_pairs() -> Result<Vec<AkKeyPair>, ProviderError> {
+pub(crate) fn stand_in_key_pairs() -> Result<Vec<AkKeyPair>, ProviderError> {
     static GENERATED: std::sync::Mutex<Vec<AkKeyPair>> = std::sync::Mutex::new(Vec::new());
     let mut generated = GENERATED.lock().unwrap_or_else(|e| e.into_inner());
     if generated.is_empty() {

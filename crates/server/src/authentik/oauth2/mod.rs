@@ -24,7 +24,7 @@ use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser};
 use crate::store::{Field, Store, StoreError};
 
 pub(crate) use endpoints::{AuthorizeQuery, Login};
-pub(crate) use key_pairs::{KeyPairsReady, spawn_key_pairs};
+pub(crate) use key_pairs::{KeyPairsReady, spawn_key_pairs, stand_in_key_pairs};
 pub(crate) use outcome::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
 pub(crate) use token::TokenForm;
 
