@@ -391,8 +391,8 @@ macro_rules! columns {
 
 mod authentik;
 mod netbird;
+mod sessions;
 
-pub use authentik::{
-    ApplicationColumn, GroupColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn, SessionColumn, UserConsentColumn,
-};
+pub use authentik::{ApplicationColumn, GroupColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
 pub use netbird::{NbAccountColumn, NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};
+pub use sessions::{SessionColumn, UserConsentColumn};
