@@ -11,8 +11,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbAccount, NbGroup,
-    NbPeer, NbRole, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, CoreToken, Intent, NbUser, OAuthKind,
+    OAuthToken, Pat,
 };
 use crate::secrets::{Secret, generate_key, hash_pat, new_xid_like_id, parse_pat};
 use crate::store::{Snapshot, Store, StoreError};
@@ -25,7 +25,8 @@ pub use bootstrap::{
     AdminBootstrap, BOOTSTRAP_PAT_NAME, Bootstrap, DEFAULT_ADMIN_EMAIL, bootstrap, bootstrap_with_admin,
 };
 use groups::group_rows;
-pub use netbird::SetupKeySeed;
+use netbird::default_expires_in;
+pub use netbird::{NbUserSeed, NetbirdSeed, PatSeed, SetupKeySeed};
 
 /// Why seeding or bootstrapping failed.
 #[derive(Debug, thiserror::Error)]
@@ -129,71 +130,6 @@ pub struct OAuthSeed {
     pub revoked: bool,
 }
 
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NetbirdSeed {
-    pub users: Vec<NbUserSeed>,
-    /// Groups besides each account's `All` (which every account gets anyway), as stored.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<NbGroup>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub setup_keys: Vec<SetupKeySeed>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub peers: Vec<NbPeer>,
-    /// Accounts whose settings were read or changed (`GET`/`PUT /api/accounts`), as stored.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub accounts: Vec<NbAccount>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct NbUserSeed {
-    pub id: String,
-    #[serde(default = "default_account")]
-    pub account_id: String,
-    pub role: NbRole,
-    #[serde(default)]
-    pub service_user: bool,
-    #[serde(default)]
-    pub blocked: bool,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub email: String,
-    /// Group ids assigned to the peers the user registers.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub auto_groups: Vec<String>,
-    #[serde(default)]
-    pub pats: Vec<PatSeed>,
-}
-
-/// A PAT given in plain text (`nbp_…`), or as the stored hash (`hashed_token`, as an export writes it);
-/// only the hash is stored.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatSeed {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<Secret>,
-    /// `base64(sha256(pat))`, instead of `token`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hashed_token: Option<String>,
-    /// Days until expiry (default 365).
-    #[serde(default = "default_expires_in")]
-    pub expires_in: i64,
-    /// Exact expiry, instead of `expires_in`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiration_date: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used: Option<DateTime<Utc>>,
-}
-
 /// The line of the top-level key that `error` refuses: serde_yaml locates it at the document's start, which its
 /// message leaves out (it locates every key below the top level itself).
 fn top_level_line(text: &str, error: &serde_yaml::Error) -> Option<usize> {
@@ -220,9 +156,6 @@ fn default_true() -> bool {
 }
 fn default_account() -> String {
     DEFAULT_ACCOUNT.to_string()
-}
-fn default_expires_in() -> i64 {
-    365
 }
 
 /// The NetBird account every user belongs to unless the seed says otherwise.

@@ -1,11 +1,12 @@
-//! NetBird's setup keys in the seed format: given with their plain `key` (stored only as its hash and hidden form,
-//! as a create through the API stores it) or as an export writes them (`key_hash` and `key_secret`).
+//! NetBird's part of the seed format: users with their PATs, groups, peers and accounts as stored, and setup
+//! keys, given with their plain `key` (stored only as its hash and hidden form, as a create through the API stores
+//! it) or as an export writes them (`key_hash` and `key_secret`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{SeedError, default_account};
-use crate::model::{NbSetupKey, SetupKeyType};
+use crate::model::{NbAccount, NbGroup, NbPeer, NbRole, NbSetupKey, SetupKeyType};
 use crate::secrets::{Secret, hash_setup_key, new_xid_like_id};
 
 /// A setup key of the seed: `key` (any case; upper-cased as upstream does before hashing) or `key_hash` and
@@ -113,4 +114,73 @@ impl SetupKeySeed {
             allow_extra_dns_labels: key.allow_extra_dns_labels,
         }
     }
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetbirdSeed {
+    pub users: Vec<NbUserSeed>,
+    /// Groups besides each account's `All` (which every account gets anyway), as stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<NbGroup>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setup_keys: Vec<SetupKeySeed>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<NbPeer>,
+    /// Accounts whose settings were read or changed (`GET`/`PUT /api/accounts`), as stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<NbAccount>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NbUserSeed {
+    pub id: String,
+    #[serde(default = "default_account")]
+    pub account_id: String,
+    pub role: NbRole,
+    #[serde(default)]
+    pub service_user: bool,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub email: String,
+    /// Group ids assigned to the peers the user registers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_groups: Vec<String>,
+    #[serde(default)]
+    pub pats: Vec<PatSeed>,
+}
+
+/// A PAT given in plain text (`nbp_…`), or as the stored hash (`hashed_token`, as an export writes it);
+/// only the hash is stored.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatSeed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    /// `base64(sha256(pat))`, instead of `token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashed_token: Option<String>,
+    /// Days until expiry (default 365).
+    #[serde(default = "default_expires_in")]
+    pub expires_in: i64,
+    /// Exact expiry, instead of `expires_in`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<DateTime<Utc>>,
+}
+
+pub(super) fn default_expires_in() -> i64 {
+    365
 }
