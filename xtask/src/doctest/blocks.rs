@@ -111,11 +111,17 @@ pub(super) fn steps(root: &Path, sandbox: &Path, blocks: &[Block]) -> anyhow::Re
                 // Its own process group (job control), so that stopping it stops cargo and the server cargo ran.
                 let readyz = format!("http://127.0.0.1:{PORT}/readyz");
                 let script = format!(
-                    "set -m\n{{\n{}}} > \"$DOCTEST_LOGS/{}.log\" 2>&1 &\nDOCTEST_PID=$!\nset +m\n\
-                     curl -sf -o /dev/null --retry 600 --retry-all-errors --retry-delay 1 {readyz}\n\
+                    "set -m\n{{\n{}}} > \"$DOCTEST_LOGS/{line}.log\" 2>&1 &\nDOCTEST_PID=$!\nset +m\n\
+                     DOCTEST_DEADLINE=$((SECONDS + 600))\n\
+                     until curl -sf -o /dev/null {readyz}; do\n\
+                     kill -0 $DOCTEST_PID 2>/dev/null || \
+                     {{ tail -5 \"$DOCTEST_LOGS/{line}.log\" >&2; echo 'the server exited before it was ready' >&2; exit 1; }}\n\
+                     (( SECONDS < DOCTEST_DEADLINE )) || {{ echo 'the server was not ready within 600 s' >&2; exit 1; }}\n\
+                     sleep 0.2\ndone\n\
                      kill -TERM -- -$DOCTEST_PID\nwait $DOCTEST_PID || true\n\
                      while curl -s -o /dev/null {readyz}; do sleep 0.1; done\n",
-                    block.text, block.line
+                    block.text,
+                    line = block.line
                 );
                 steps.push(Step { line: block.line, fresh: true, script, expected: None });
             }

@@ -27,30 +27,46 @@ pub(super) fn containers(sandbox: &Path) -> anyhow::Result<OsString> {
     Ok(std::env::join_paths(dirs)?)
 }
 
-/// The release tags an example names (`tokenstack:0.1`), given to the image CI built (`tokenstack:dev`, the debug
-/// build of the same commit) where no release image is loaded: CI builds no release binary. Returns the tags added,
-/// which the document's end takes back.
-pub(super) fn release_tags() -> anyhow::Result<Vec<String>> {
-    let exists =
-        |tag: &str| Command::new("podman").args(["image", "exists", tag]).status().is_ok_and(|status| status.success());
-    if !exists("tokenstack:dev") {
+/// The release tags an example names (`tokenstack:0.1`), moved to the image CI built (`tokenstack:dev`, the debug
+/// build of the same commit) for one document: CI builds no release binary, and a release image already in the
+/// local store may be of another commit. Returns each tag moved with the image it named before, which
+/// [`restore_tags`] gives back when the document ends.
+pub(super) fn release_tags() -> anyhow::Result<Vec<(String, Option<String>)>> {
+    if !podman_ok(&["image", "exists", "tokenstack:dev"]) {
         return Ok(Vec::new());
     }
     let version = env!("CARGO_PKG_VERSION");
     let minor = version.rsplit_once('.').map_or(version, |(minor, _)| minor);
     let major = version.split('.').next().unwrap_or(version);
-    let mut added = Vec::new();
+    let mut moved = Vec::new();
     for tag in [version, minor, major] {
         let tag = format!("tokenstack:{tag}");
-        if !exists(&tag) {
-            let status = Command::new("podman").args(["tag", "tokenstack:dev", &tag]).status()?;
-            if !status.success() {
-                bail!("podman tag tokenstack:dev {tag} failed");
-            }
-            added.push(tag);
+        let before = Command::new("podman")
+            .args(["image", "inspect", "--format", "{{.Id}}", &tag])
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned());
+        if !podman_ok(&["tag", "tokenstack:dev", &tag]) {
+            bail!("podman tag tokenstack:dev {tag} failed");
         }
+        moved.push((tag, before));
     }
-    Ok(added)
+    Ok(moved)
+}
+
+/// Gives the tags [`release_tags`] moved back to the images they named, or takes them away.
+pub(super) fn restore_tags(moved: &[(String, Option<String>)]) {
+    for (tag, before) in moved {
+        match before {
+            Some(image) => podman_ok(&["tag", image, tag]),
+            None => podman_ok(&["untag", "tokenstack:dev", tag]),
+        };
+    }
+}
+
+fn podman_ok(args: &[&str]) -> bool {
+    Command::new("podman").args(args).output().is_ok_and(|output| output.status.success())
 }
 
 /// podman's settings for the examples' containers: the limits this sandbox accepts (it refuses podman's default

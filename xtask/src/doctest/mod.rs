@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use blocks::{Step, blocks, steps};
-use containers::{containers, release_tags};
+use containers::{containers, release_tags, restore_tags};
 use matching::matches;
 
 /// The port the documents' servers listen on; it must be free when a document starts.
@@ -140,12 +140,10 @@ fn run_document(root: &Path, document: &Path, name: &str, build_env: &[(&str, Os
         .env("CONTAINERS_CONF", sandbox.join("containers.conf"))
         .env("DOCTEST_CHECKOUT", &checkout)
         .env("DOCTEST_LOGS", &logs);
-    let aliases = release_tags()?;
+    let moved = release_tags()?;
     let mut child = command.spawn().context("cannot run bash")?;
     let status = child.wait()?;
-    for tag in aliases {
-        let _ = Command::new("podman").args(["untag", "tokenstack:dev", &tag]).output();
-    }
+    restore_tags(&moved);
     // Whatever the document left running (its servers) stops with it.
     let group = child.id().to_string();
     let kill = |signal: &str| {
