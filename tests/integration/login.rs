@@ -577,3 +577,87 @@ async fn the_session_authenticates_the_api_with_djangos_csrf_check_on_unsafe_met
     assert_eq!(created.status(), 201);
     assert_eq!(created.json::<Value>().await.unwrap()["user_obj"]["username"], "alice");
 }
+
+/// The value of the hidden input `name` of a page's form.
+fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("<input type=\"hidden\" name=\"{name}\" value=\""))?;
+    let value = &html[start..].split_once("value=\"")?.1;
+    Some(value.split_once('"')?.0.to_owned())
+}
+
+#[tokio::test]
+async fn form_post_sends_the_code_back_in_a_form_the_page_posts_and_fragment_in_the_fragment() {
+    let server = TestServer::start().await;
+    provider(&server, "formpost", IMPLICIT_CONSENT).await;
+    let mut agent = Agent::new(&server);
+    let authorize = authorize_path("formpost", "&response_mode=form_post");
+    agent.login("alice", ALICE_PASSWORD, &authorize).await;
+
+    // The flow page ends with authentik's autosubmit stage: a form posting code and state to the redirect URI.
+    let flow = agent.get(&authorize).await.location;
+    assert!(flow.starts_with("/if/flow/default-provider-authorization-implicit-consent/"), "{flow}");
+    let page = agent.get(&flow).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains(&format!("<form id=\"autosubmit\" method=\"post\" action=\"{REDIRECT}\">")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<h1>Redirecting to formpost app...</h1>"), "{}", page.body);
+    assert!(page.body.contains("<button type=\"submit\""), "a way on without script: {}", page.body);
+    assert_eq!(hidden_input(&page.body, "state").as_deref(), Some("st4te"));
+    let code = hidden_input(&page.body, "code").expect("a code");
+    assert_eq!(exchange(&server, "formpost", &code).await["active"], true);
+
+    // The executor answers the same stage as its `ak-stage-autosubmit` challenge; an empty state is left out,
+    // as upstream's parse_qs drops it.
+    let without_state = authorize.replace("&state=st4te", "");
+    let flow = agent.get(&without_state).await.location;
+    let query = flow.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    let executor =
+        format!("/api/v3/flows/executor/default-provider-authorization-implicit-consent/?query={}", urlencode(query));
+    let challenge = agent.get(&executor).await.json();
+    assert_eq!(challenge["component"], "ak-stage-autosubmit", "{challenge}");
+    assert_eq!(challenge["url"], REDIRECT);
+    assert_eq!(challenge["title"], "Redirecting to formpost app...");
+    let attrs = challenge["attrs"].as_object().expect("attrs");
+    assert_eq!(attrs.keys().collect::<Vec<_>>(), ["code"], "{challenge}");
+    let code = attrs["code"].as_str().expect("code");
+    assert_eq!(exchange(&server, "formpost", code).await["active"], true);
+
+    // Authorized at once (an authentik API key), the answer is the same form as a page of its own; errors stay
+    // redirects, as upstream.
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let at_once = http
+        .get(format!("{}{authorize}", server.base))
+        .bearer_auth(crate::support::ADMIN_KEY)
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(at_once.status(), 200);
+    let body = at_once.text().await.expect("page");
+    let code = hidden_input(&body, "code").expect("a code");
+    assert_eq!(exchange(&server, "formpost", &code).await["active"], true);
+    let fragment = http
+        .get(format!("{}{}", server.base, authorize.replace("form_post", "fragment")))
+        .bearer_auth(crate::support::ADMIN_KEY)
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(fragment.status(), 302);
+    let location = fragment.headers()[LOCATION].to_str().expect("location").to_owned();
+    let (uri, answer) = location.split_once('#').expect("the code in the fragment");
+    assert_eq!(uri, REDIRECT);
+    let answer: Vec<(String, String)> = form_urlencoded::parse(answer.as_bytes()).into_owned().collect();
+    assert_eq!(answer[1], ("state".to_owned(), "st4te".to_owned()));
+    assert_eq!(exchange(&server, "formpost", &answer[0].1).await["active"], true);
+    let refused = http
+        .get(format!("{}{}", server.base, authorize.replace("response_type=code", "response_type=token")))
+        .bearer_auth(crate::support::ADMIN_KEY)
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(refused.status(), 302);
+    let location = refused.headers()[LOCATION].to_str().expect("location").to_owned();
+    assert_eq!(query_param(&location, "error").as_deref(), Some("unsupported_response_type"));
+}

@@ -759,6 +759,92 @@ pub mod types {
             Self(value)
         }
     }
+    ///Autosubmit challenge used to send and navigate a POST request
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AutosubmitChallenge {
+        pub attrs: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        pub component: AutosubmitChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        pub url: ::std::string::String,
+    }
+    ///`AutosubmitChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum AutosubmitChallengeComponent {
+        #[serde(rename = "ak-stage-autosubmit")]
+        AkStageAutosubmit,
+    }
+    impl ::std::fmt::Display for AutosubmitChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageAutosubmit => f.write_str("ak-stage-autosubmit"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AutosubmitChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-autosubmit" => Ok(Self::AkStageAutosubmit),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AutosubmitChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AutosubmitChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for AutosubmitChallengeComponent {
+        fn default() -> Self {
+            AutosubmitChallengeComponent::AkStageAutosubmit
+        }
+    }
     ///An authentik blueprint (`version: 1`, `entries` with `model`, `identifiers`, `attrs`, `state`, `id`, `conditions`), as authentik's importer reads it; docs/seed-format.md lists the models tokenstack serves.
     #[derive(
         ::serde::Deserialize,
@@ -1107,6 +1193,7 @@ pub mod types {
     #[serde(untagged)]
     pub enum ChallengeTypes {
         AccessDeniedChallenge(AccessDeniedChallenge),
+        AutosubmitChallenge(AutosubmitChallenge),
         ConsentChallenge(ConsentChallenge),
         IdentificationChallenge(IdentificationChallenge),
         PasswordChallenge(PasswordChallenge),
@@ -1115,6 +1202,11 @@ pub mod types {
     impl ::std::convert::From<AccessDeniedChallenge> for ChallengeTypes {
         fn from(value: AccessDeniedChallenge) -> Self {
             Self::AccessDeniedChallenge(value)
+        }
+    }
+    impl ::std::convert::From<AutosubmitChallenge> for ChallengeTypes {
+        fn from(value: AutosubmitChallenge) -> Self {
+            Self::AutosubmitChallenge(value)
         }
     }
     impl ::std::convert::From<ConsentChallenge> for ChallengeTypes {

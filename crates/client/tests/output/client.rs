@@ -896,6 +896,90 @@ pub mod types {
             Self(value)
         }
     }
+    ///Autosubmit challenge used to send and navigate a POST request
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AutosubmitChallenge {
+        pub attrs: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        pub component: AutosubmitChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        pub url: ::std::string::String,
+    }
+    impl AutosubmitChallenge {
+        pub fn builder() -> builder::AutosubmitChallenge {
+            Default::default()
+        }
+    }
+    ///`AutosubmitChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AutosubmitChallengeComponent {
+        #[serde(rename = "ak-stage-autosubmit")]
+        AkStageAutosubmit,
+    }
+    impl ::std::fmt::Display for AutosubmitChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageAutosubmit => f.write_str("ak-stage-autosubmit"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AutosubmitChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-autosubmit" => Ok(Self::AkStageAutosubmit),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AutosubmitChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for AutosubmitChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for AutosubmitChallengeComponent {
+        fn default() -> Self {
+            AutosubmitChallengeComponent::AkStageAutosubmit
+        }
+    }
     ///An authentik blueprint (`version: 1`, `entries` with `model`, `identifiers`, `attrs`, `state`, `id`, `conditions`), as authentik's importer reads it; docs/seed-format.md lists the models tokenstack serves.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Blueprint {
@@ -1371,6 +1455,7 @@ pub mod types {
     #[serde(untagged)]
     pub enum ChallengeTypes {
         AccessDeniedChallenge(AccessDeniedChallenge),
+        AutosubmitChallenge(AutosubmitChallenge),
         ConsentChallenge(ConsentChallenge),
         IdentificationChallenge(IdentificationChallenge),
         PasswordChallenge(PasswordChallenge),
@@ -1379,6 +1464,11 @@ pub mod types {
     impl ::std::convert::From<AccessDeniedChallenge> for ChallengeTypes {
         fn from(value: AccessDeniedChallenge) -> Self {
             Self::AccessDeniedChallenge(value)
+        }
+    }
+    impl ::std::convert::From<AutosubmitChallenge> for ChallengeTypes {
+        fn from(value: AutosubmitChallenge) -> Self {
+            Self::AutosubmitChallenge(value)
         }
     }
     impl ::std::convert::From<ConsentChallenge> for ChallengeTypes {
@@ -12509,6 +12599,164 @@ and, if this user is being impersonated, the original user in the `original` pro
                     policy_engine_mode: Ok(value.policy_engine_mode),
                     provider: Ok(value.provider),
                     slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AutosubmitChallenge {
+            attrs: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::AutosubmitChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for AutosubmitChallenge {
+            fn default() -> Self {
+                Self {
+                    attrs: Err("no value supplied for attrs".to_string()),
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                    title: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl AutosubmitChallenge {
+            pub fn attrs<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attrs = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attrs: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AutosubmitChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AutosubmitChallenge>
+        for super::AutosubmitChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AutosubmitChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attrs: value.attrs?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                    title: value.title?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AutosubmitChallenge> for AutosubmitChallenge {
+            fn from(value: super::AutosubmitChallenge) -> Self {
+                Self {
+                    attrs: Ok(value.attrs),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                    title: Ok(value.title),
+                    url: Ok(value.url),
                 }
             }
         }
@@ -36771,7 +37019,7 @@ let response = client.root_config_retrieve()
     }
     /**Authorization endpoint
 
-views/authorize.py `AuthorizationFlowInitView`: without a session, a 302 to the login flow (`/flows/-/default/authentication/?next=…`; `prompt=none` answers `login_required` to the client instead); with one (and unless `prompt=login` or `max_age` send it through the login again), the provider's authorization flow is planned into the session and the 302 goes to its page (`/if/flow/<slug>/`), which ends with the redirect to the client. A request with an authentik key (API token) in the `Authorization: Bearer` header, or any request when the server has `--authorize-as`, is authorized at once for that user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page.
+views/authorize.py `AuthorizationFlowInitView`: without a session, a 302 to the login flow (`/flows/-/default/authentication/?next=…`; `prompt=none` answers `login_required` to the client instead); with one (and unless `prompt=login` or `max_age` send it through the login again), the provider's authorization flow is planned into the session and the 302 goes to its page (`/if/flow/<slug>/`), which ends with the redirect to the client. A request with an authentik key (API token) in the `Authorization: Bearer` header, or any request when the server has `--authorize-as`, is authorized at once for that user. `client_id`, `redirect_uri` (strict or regex matching, views/authorize.py `check_redirect_uri`), `response_type=code`, `scope` (unknown scopes dropped; `openid` required), `state`, `nonce` and PKCE `code_challenge`/`code_challenge_method` (S256 or plain) are checked as upstream. With a valid redirect URI, success and errors alike are a 302 to it with `code` and `state` (or `error`, `error_description` and `state`) in the query; an unknown client or a redirect URI that does not match is a 400 with the error body, as authentik shows those on its own page. With `response_mode=form_post` the code and `state` go back in a form the page posts to the redirect URI (`OAuthFulfillmentStage`'s `ak-stage-autosubmit`: the flow's last challenge, or, authorized at once, a 200 page); `response_mode=fragment` puts them in the redirect URI's fragment; errors are redirects with the query in every mode, as upstream.
 
 Sends a `GET` request to `/application/o/authorize/`
 
@@ -50985,7 +51233,7 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200..=299 => Ok(ResponseValue::stream(response)),
+                200u16 => Ok(ResponseValue::stream(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -1,4 +1,4 @@
-//! The flow pages as HTML: each challenge of the flow engine as a plain form (no script), with the names
+//! The flow pages as HTML: each challenge of the flow engine as a plain form, with the names
 //! authentik's own pages and the suites that drive them use (`input[name="uidField"]`,
 //! `input[name="password"]`, `button[type="submit"]`, errors in `.pf-m-error`), every value escaped.
 
@@ -135,6 +135,22 @@ pub(super) fn stage(challenge: &Challenge, action: &str) -> String {
             let to = escape(to);
             page("Redirecting", &format!("<p>Redirecting to <a href=\"{to}\">{to}</a>.</p>"))
         }
+        Challenge::Autosubmit(form) => {
+            // authentik's `ak-stage-autosubmit` posts its form as soon as it shows; the button is the way without
+            // script.
+            let mut fields = String::new();
+            for (name, value) in &form.attrs {
+                let _ = write!(fields, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
+            }
+            let content = format!(
+                "<h1>{title}</h1><form id=\"autosubmit\" method=\"post\" action=\"{url}\">{fields}\
+                 <button type=\"submit\" autofocus>Continue</button></form>\
+                 <script>document.getElementById(\"autosubmit\").submit()</script>",
+                title = escape(&form.title),
+                url = escape(&form.url),
+            );
+            page(&form.title, &content)
+        }
     }
 }
 
@@ -185,9 +201,17 @@ mod tests {
             ),
             stage(&Challenge::AccessDenied { flow, user, message: Some(evil.into()) }, evil),
             stage(&Challenge::Redirect { to: evil.into() }, evil),
+            stage(
+                &Challenge::Autosubmit(crate::authentik::oauth2::AutoSubmit {
+                    url: evil.into(),
+                    title: evil.into(),
+                    attrs: vec![("state", evil.into())],
+                }),
+                evil,
+            ),
         ];
         for html in pages {
-            assert!(!html.contains("<script>"), "{html}");
+            assert!(!html.contains("<script>alert"), "{html}");
             assert!(!html.contains("\"'&"), "{html}");
             assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#x27;&amp;"), "{html}");
         }

@@ -133,6 +133,7 @@ impl Flows<'_> {
         self.cancel(run);
         match answer {
             Authorization::Redirect(to) => Ok(FlowAnswer::Challenge(Challenge::Redirect { to: to.location() })),
+            Authorization::Post(form) => Ok(FlowAnswer::Challenge(Challenge::Autosubmit(form))),
             Authorization::Local(to) => Ok(FlowAnswer::Challenge(Challenge::Redirect { to })),
             Authorization::UnknownClient { .. } | Authorization::BadRedirectUri(_) => Ok(self.stage_invalid(run, None)),
         }

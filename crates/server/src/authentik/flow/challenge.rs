@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::authentik::oauth2::AutoSubmit;
 use crate::authentik::{DEFAULT_BACKGROUND_URL, Flow};
 
 /// `DEFAULT_AVATAR` (`authentik/lib/avatars.py`), shown for a user without one.
@@ -81,6 +82,8 @@ pub enum Challenge {
     AccessDenied { flow: FlowInfo, user: PendingUser, message: Option<String> },
     /// `xak-flow-redirect`: where the user agent goes next.
     Redirect { to: String },
+    /// `ak-stage-autosubmit`: a form the user agent posts to the client (`response_mode=form_post`).
+    Autosubmit(AutoSubmit),
 }
 
 impl Challenge {
@@ -92,6 +95,7 @@ impl Challenge {
             Challenge::Consent { .. } => "ak-stage-consent",
             Challenge::AccessDenied { .. } => "ak-stage-access-denied",
             Challenge::Redirect { .. } => "xak-flow-redirect",
+            Challenge::Autosubmit(_) => "ak-stage-autosubmit",
         }
     }
 
@@ -140,6 +144,14 @@ impl Challenge {
             Challenge::Redirect { to } => {
                 out.insert("component".into(), json!(component));
                 out.insert("to".into(), json!(to));
+            }
+            Challenge::Autosubmit(form) => {
+                // `AutosubmitChallenge`'s own fields come before the `component` it redeclares (DRF's order).
+                out.insert("url".into(), json!(form.url));
+                let attrs: Map<String, Value> = form.attrs.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect();
+                out.insert("attrs".into(), Value::Object(attrs));
+                out.insert("title".into(), json!(form.title));
+                out.insert("component".into(), json!(component));
             }
         }
         Value::Object(out)

@@ -3,7 +3,7 @@
 //! (views/authorize.py's checks, without its flow), JWKS (views/jwks.py), discovery (views/provider.py) and the
 //! provider root's redirect (urls.py `provider-root`).
 
-use super::outcome::{Authorization, ClientRedirect, Introspection, Revocation, UserInfo};
+use super::outcome::{Authorization, AutoSubmit, ClientRedirect, Introspection, Revocation, UserInfo};
 use super::{OAuth2, ProviderError, ProviderRequest, Resolved, claims_user, convert_redirect_uris, validity};
 use crate::authentik::Authentik;
 use crate::authentik::oidc::claims::{SCOPE_OPENID, scope_claims};
@@ -36,6 +36,7 @@ pub struct AuthorizeQuery {
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
     pub max_age: Option<String>,
+    pub response_mode: Option<String>,
 }
 
 impl AuthorizeQuery {
@@ -59,6 +60,17 @@ pub(crate) struct CheckedAuthorization {
     scopes: Vec<String>,
     nonce: Option<String>,
     challenge: Option<(String, String)>,
+    /// How the code goes back (`ResponseMode`).
+    response_mode: ResponseMode,
+}
+
+/// `ResponseMode`: how the code goes back to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseMode {
+    Query,
+    Fragment,
+    /// By a form the user agent posts.
+    FormPost,
 }
 
 impl CheckedAuthorization {
@@ -270,7 +282,14 @@ impl OAuth2<'_> {
             };
         let scopes = resolved.allowed_scopes(query.scope.as_deref());
         let nonce = query.nonce.clone().filter(|n| !n.is_empty());
-        Ok(Ok(CheckedAuthorization { resolved, redirect_uri, state: query.state.clone(), scopes, nonce, challenge }))
+        // `check_grant`: a response mode outside `ResponseMode` is `query` for the code flow.
+        let response_mode = match query.response_mode.as_deref() {
+            Some("fragment") => ResponseMode::Fragment,
+            Some("form_post") => ResponseMode::FormPost,
+            _ => ResponseMode::Query,
+        };
+        let state = query.state.clone();
+        Ok(Ok(CheckedAuthorization { resolved, redirect_uri, state, scopes, nonce, challenge, response_mode }))
     }
 
     /// `OAuthFulfillmentStage.create_response_uri`: a code for `user`, as a redirect to the client.
@@ -299,7 +318,15 @@ impl OAuth2<'_> {
         let value = code.code.expose().to_owned();
         self.store.insert_authorization_code(code).await?;
         let (redirect_uri, state) = (checked.redirect_uri, checked.state);
-        Ok(Authorization::Redirect(ClientRedirect::Code { redirect_uri, code: value, state }))
+        if checked.response_mode == ResponseMode::FormPost {
+            let application = checked.resolved.application.map(|a| a.name).unwrap_or_default();
+            let mut attrs = vec![("code", value)];
+            attrs.extend(state.filter(|s| !s.is_empty()).map(|s| ("state", s)));
+            let title = format!("Redirecting to {application}...");
+            return Ok(Authorization::Post(AutoSubmit { url: redirect_uri, title, attrs }));
+        }
+        let fragment = checked.response_mode == ResponseMode::Fragment;
+        Ok(Authorization::Redirect(ClientRedirect::Code { redirect_uri, code: value, state, fragment }))
     }
 
     /// The authorization endpoint's instant approval, without authentik's flow: for the user of the request's

@@ -25,7 +25,9 @@ use crate::store::{Field, Store, StoreError};
 
 pub(crate) use endpoints::{AuthorizeQuery, Login};
 pub(crate) use key_pairs::{KeyPairsReady, spawn_key_pairs, stand_in_key_pairs};
-pub(crate) use outcome::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
+pub(crate) use outcome::{
+    Authorization, AutoSubmit, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo,
+};
 pub(crate) use token::TokenForm;
 
 /// What went wrong beneath a provider view: the store or signing, which the HTTP layer turns into a 500 with its

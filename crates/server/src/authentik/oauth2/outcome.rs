@@ -64,6 +64,8 @@ pub enum Authorization {
     BadRedirectUri(RedirectError),
     /// Back to the client, with a code or an error.
     Redirect(ClientRedirect),
+    /// Back to the client by a form the user agent posts (`response_mode=form_post`).
+    Post(AutoSubmit),
     /// On to a page of this server: the login flow, or the authorization flow planned in the session.
     Local(String),
 }
@@ -71,10 +73,23 @@ pub enum Authorization {
 /// Where the authorization sends the user agent back to: the client's redirect URI with the answer's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientRedirect {
-    /// `code` and `state` (`urlencode`d; an absent state is sent empty).
-    Code { redirect_uri: String, code: String, state: Option<String> },
+    /// `code` and `state` (`urlencode`d; an absent state is sent empty), in the query or, for
+    /// `response_mode=fragment`, appended to the fragment.
+    Code { redirect_uri: String, code: String, state: Option<String>, fragment: bool },
     /// `AuthorizeError`: `error`, `error_description` and, when there is one, `state`.
     Error { redirect_uri: String, error: &'static str, description: String, state: Option<String> },
+}
+
+/// `OAuthFulfillmentStage.redirect` for `response_mode=form_post`: the `AutosubmitChallenge` whose form the user
+/// agent posts to the client's redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoSubmit {
+    /// The redirect URI, as the request gave it.
+    pub url: String,
+    /// `Redirecting to <application>...`.
+    pub title: String,
+    /// `code` and, when not empty, `state` (upstream reads them back with `parse_qs`, which drops blank values).
+    pub attrs: Vec<(&'static str, String)>,
 }
 
 /// `urllib.parse.quote_plus`, as `urlencode` writes query values.
@@ -88,9 +103,13 @@ impl ClientRedirect {
     /// The URI to send the user agent to (before the HTTP layer's `iri_to_uri`).
     pub fn location(&self) -> String {
         match self {
-            ClientRedirect::Code { redirect_uri, code, state } => {
-                let separator = if redirect_uri.contains('?') { '&' } else { '?' };
+            ClientRedirect::Code { redirect_uri, code, state, fragment } => {
                 let state = quote_plus(state.as_deref().unwrap_or_default());
+                if *fragment {
+                    let (uri, existing) = redirect_uri.split_once('#').unwrap_or((redirect_uri, ""));
+                    return format!("{uri}#{existing}code={code}&state={state}");
+                }
+                let separator = if redirect_uri.contains('?') { '&' } else { '?' };
                 format!("{redirect_uri}{separator}code={code}&state={state}")
             }
             ClientRedirect::Error { redirect_uri, error, description, state } => {
@@ -110,10 +129,23 @@ mod tests {
             redirect_uri: "http://c/cb?x=1".into(),
             code: "abc".into(),
             state: Some("a b&c".into()),
+            fragment: false,
         };
         assert_eq!(code.location(), "http://c/cb?x=1&code=abc&state=a+b%26c");
-        let code = ClientRedirect::Code { redirect_uri: "http://c/cb".into(), code: "abc".into(), state: None };
+        let code = ClientRedirect::Code {
+            redirect_uri: "http://c/cb".into(),
+            code: "abc".into(),
+            state: None,
+            fragment: false,
+        };
         assert_eq!(code.location(), "http://c/cb?code=abc&state=");
+        let code = ClientRedirect::Code {
+            redirect_uri: "http://c/cb?x=1".into(),
+            code: "abc".into(),
+            state: None,
+            fragment: true,
+        };
+        assert_eq!(code.location(), "http://c/cb?x=1#code=abc&state=");
         let error = ClientRedirect::Error {
             redirect_uri: "http://c/cb".into(),
             error: "login_required",

@@ -84,6 +84,7 @@ pub(super) async fn get(
                 code_challenge_method: q.code_challenge_method,
                 prompt: q.prompt,
                 max_age: q.max_age,
+                response_mode: q.response_mode,
             };
             let key = super::flows::session_key(rqctx);
             let uri = rqctx.request.uri();

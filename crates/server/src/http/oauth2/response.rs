@@ -9,6 +9,7 @@ use http::StatusCode;
 use http::header::{self, HeaderName};
 use serde::Serialize;
 
+use crate::authentik::flow::Challenge;
 use crate::authentik::oauth2::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
 use crate::authentik::oidc::discovery::Document;
 use crate::authentik::oidc::errors::{BearerError, TokenError};
@@ -158,6 +159,11 @@ pub(super) fn authorization(outcome: Authorization, request_id: &str) -> Written
             json(StatusCode::BAD_REQUEST, error_body(error.cause(), "Invalid redirect URI", request_id))
         }
         Authorization::Redirect(to) => redirect(&to.location()),
+        Authorization::Post(form) => respond(
+            StatusCode::OK,
+            &[],
+            Some(("text/html; charset=utf-8", super::super::pages::stage(&Challenge::Autosubmit(form), ""))),
+        ),
         Authorization::Local(to) => redirect(&to),
     }
 }
