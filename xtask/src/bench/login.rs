@@ -2,7 +2,8 @@
 //! `bench-login` driver, on the `tokenstack` binary (defaults, ES256 provider: the authorize redirect, the flow
 //! executor's identification and password stages, the authorization flow, the code exchange) against
 //! `oidc-provider-mock` from PyPI (its authorize form, then the code exchange), interleaved in one run. Servers
-//! are pinned to core 0 and the driver to core 1; server CPU per login is `utime + stime` over the run.
+//! are pinned to core 0 and the driver to core 1; server CPU per login is `utime + stime` over the run. The
+//! start-up rows ([`super::startup`]) follow.
 
 use std::fmt::Write as _;
 use std::net::TcpListener;
@@ -27,7 +28,7 @@ const PASSWORD: &str = "bench-login-password";
 /// Concurrent logins of the driver.
 const CONNECTIONS: &str = "8";
 
-pub(super) const HEADING: &str = "### Headless login against oidc-provider-mock";
+pub(super) const HEADING: &str = "### Headless login against oidc-provider-mock, and start-up";
 
 /// One measured run: logins per second and server CPU per login.
 #[derive(Clone, Copy)]
@@ -76,7 +77,10 @@ pub(super) fn run(root: &Path, bin_dir: &Path, settings: &Settings, tck: u64) ->
         .lines()
         .find_map(|l| l.strip_prefix("Version: ").map(str::to_owned))
         .unwrap_or_else(|| "?".into());
-    Ok(render(&flows.map(|(name, ..)| name), &samples, &version, settings))
+    let mut md = render(&flows.map(|(name, ..)| name), &samples, &version, settings);
+    drop((tokenstack, mock));
+    md.push_str(&super::startup::run(root, bin_dir)?);
+    Ok(md)
 }
 
 /// Installs the anchor into a virtualenv under `target/bench`: its Python.

@@ -25,6 +25,7 @@ mod harness;
 mod login;
 mod oauth2;
 mod report;
+mod startup;
 mod stores;
 
 use harness::*;
