@@ -2002,6 +2002,8 @@ pub mod types {
     )]
     pub struct FlowStageForm {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::std::string::String>,
@@ -3067,6 +3069,37 @@ pub mod types {
             value.parse()
         }
     }
+    ///views/device_backchannel.py `DeviceView.post`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2DeviceAuthorization {
+        pub device_code: ::std::string::String,
+        pub expires_in: i64,
+        pub interval: i64,
+        pub user_code: ::std::string::String,
+        pub verification_uri: ::std::string::String,
+        pub verification_uri_complete: ::std::string::String,
+    }
+    ///The form fields views/device_backchannel.py reads.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2DeviceAuthorizationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+    }
     ///The empty object token_revoke.py answers.
     #[derive(
         ::serde::Deserialize,
@@ -3388,6 +3421,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code_verifier: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
@@ -3482,7 +3517,7 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
-    ///`Oauth2ProviderIntrospectForm`
+    ///`Oauth2ProviderDeviceForm`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3491,7 +3526,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
-    pub struct Oauth2ProviderIntrospectForm {
+    pub struct Oauth2ProviderDeviceForm {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_assertion: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3504,6 +3539,8 @@ pub mod types {
         pub code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code_verifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8055,9 +8092,9 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub max_age: Option<::std::string::String>,
     }
-    ///Path parameters of `oauth2_provider_introspect`.
+    ///Path parameters of `oauth2_provider_device`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-    pub struct Oauth2ProviderIntrospectPath {
+    pub struct Oauth2ProviderDevicePath {
         pub application_slug: ::std::string::String,
     }
     ///Path parameters of `oauth2_provider_openid_configuration`.
@@ -8069,6 +8106,19 @@ pub mod params {
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct Oauth2ProviderJwksPath {
         pub application_slug: ::std::string::String,
+    }
+    ///Query parameters of `device_entry`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct DeviceEntryQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub code: Option<::std::string::String>,
     }
     ///Query parameters of `flows_default_authentication`.
     #[derive(
@@ -8234,9 +8284,10 @@ pub const OPERATION_IDS: &[&str] = &[
     "providers_oauth2_setup_urls_retrieve",
     "root_config_retrieve",
     "oauth2_provider_root",
-    "oauth2_provider_introspect",
+    "oauth2_provider_device",
     "oauth2_provider_openid_configuration",
     "oauth2_provider_jwks",
+    "device_entry",
     "flows_default_authentication",
     "healthz",
     "flow_interface_get",
@@ -8269,19 +8320,15 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "authorize",
         "application_slug",
     ),
+    ("oauth2_provider_device", "oauth2_provider_device", "device", "application_slug"),
     (
         "oauth2_provider_introspect",
-        "oauth2_provider_introspect",
+        "oauth2_provider_device",
         "introspect",
         "application_slug",
     ),
-    (
-        "oauth2_provider_revoke",
-        "oauth2_provider_introspect",
-        "revoke",
-        "application_slug",
-    ),
-    ("oauth2_provider_token", "oauth2_provider_introspect", "token", "application_slug"),
+    ("oauth2_provider_revoke", "oauth2_provider_device", "revoke", "application_slug"),
+    ("oauth2_provider_token", "oauth2_provider_device", "token", "application_slug"),
     ("oauth2_provider_userinfo", "oauth2_provider_root", "userinfo", "application_slug"),
 ];
 /// The free-form operations (`x-tokenstack-free-form`), as the spec writes them: their handlers answer,
@@ -8290,6 +8337,7 @@ pub const FREE_FORM_OPERATIONS: &[&str] = &[
     "flows_executor_get",
     "flows_executor_solve",
     "oauth2_provider_authorize",
+    "oauth2_provider_device",
     "oauth2_provider_introspect",
     "oauth2_provider_revoke",
     "oauth2_provider_token",
@@ -8297,6 +8345,7 @@ pub const FREE_FORM_OPERATIONS: &[&str] = &[
     "oauth2_provider_root",
     "oauth2_provider_openid_configuration",
     "oauth2_provider_jwks",
+    "device_entry",
     "flows_default_authentication",
     "flow_interface_get",
     "flow_interface_solve",
@@ -8416,9 +8465,10 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("providers_oauth2_setup_urls_retrieve", &["providers"]),
     ("root_config_retrieve", &["root"]),
     ("oauth2_provider_root", &["oauth2-provider"]),
-    ("oauth2_provider_introspect", &["oauth2-provider"]),
+    ("oauth2_provider_device", &["oauth2-provider"]),
     ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
     ("oauth2_provider_jwks", &["oauth2-provider"]),
+    ("device_entry", &["flow-pages"]),
     ("flows_default_authentication", &["flow-pages"]),
     ("healthz", &["tokenstack"]),
     ("flow_interface_get", &["flow-pages"]),
@@ -9907,16 +9957,16 @@ pub trait TokenApi {
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,
     >;
-    /// Token introspection (RFC 7662)
+    /// Device authorization endpoint (RFC 8628)
     ///
-    /// views/introspection.py (TokenIntrospectionView). Needs the authentication of a confidential client; the token must be an access or refresh token of that client's provider. Anything else (bad client authentication, an unknown, expired or foreign token) is 200 `{"active": false}`. An active token answers its id-token claims with `active`, `scope` and `client_id`; a revoked one the same with `active: false`.
+    /// views/device_backchannel.py (DeviceView). Throttled per client address first (`throttle.providers.oauth2.device`, `20/hour` unless `--device-throttle` says otherwise): past it, 429 `slow_down`. Then the `client_id` form field must name a provider that has an application (else 400 `invalid_client`). The answer is a device token valid for the provider's `access_code_validity`: `device_code`, `verification_uri` (`/device`), `verification_uri_complete` (with `?code=<user_code>`), the nine-digit `user_code`, `expires_in` and `interval` 5. The device then polls the token endpoint with the `urn:ietf:params:oauth:grant-type:device_code` grant. Answers carry `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
     #[endpoint{method = POST,
     path = "/application/o/{application_slug}/",
-    operation_id = "oauth2_provider_introspect",
+    operation_id = "oauth2_provider_device",
     tags = ["oauth2-provider"]}]
-    async fn oauth2_provider_introspect(
+    async fn oauth2_provider_device(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: dropshot::Path<params::Oauth2ProviderIntrospectPath>,
+        path: dropshot::Path<params::Oauth2ProviderDevicePath>,
         body: dropshot::UntypedBody,
     ) -> Result<
         ::http::Response<dropshot::Body>,
@@ -9949,6 +9999,20 @@ pub trait TokenApi {
     ) -> Result<
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,
+    >;
+    /// Device code entry
+    ///
+    /// authentik/providers/oauth2/views/device_init.py `DeviceEntryView` (`authentik_providers_oauth2_root: device-login`), where a user enters a device's code. Without a session, a 302 to the authentication flow with `next` back here. With one, `code` (as `verification_uri_complete` carries it) naming an unexpired device authorization whose provider has an application plans the provider's authorization flow (consent as configured, then the `ak-provider-oauth2-device-code-finish` stage that approves it) and 302s to its page; otherwise the device-code flow (the stage `ak-provider-oauth2-device-code`) is planned and the 302 goes to `/if/flow/default-device-code-flow/`. The query string is passed on. Upstream runs the brand's `flow_device_code` (404 without one); tokenstack's is built in (docs/divergences.md).
+    #[endpoint{method = GET,
+    path = "/device",
+    operation_id = "device_entry",
+    tags = ["flow-pages"]}]
+    async fn device_entry(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::DeviceEntryQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
     >;
     /// Default authentication flow
     ///

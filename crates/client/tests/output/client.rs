@@ -2375,6 +2375,8 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct FlowStageForm {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub token: ::std::option::Option<::std::string::String>,
@@ -3497,6 +3499,34 @@ pub mod types {
             value.parse()
         }
     }
+    ///views/device_backchannel.py `DeviceView.post`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2DeviceAuthorization {
+        pub device_code: ::std::string::String,
+        pub expires_in: i64,
+        pub interval: i64,
+        pub user_code: ::std::string::String,
+        pub verification_uri: ::std::string::String,
+        pub verification_uri_complete: ::std::string::String,
+    }
+    impl OAuth2DeviceAuthorization {
+        pub fn builder() -> builder::OAuth2DeviceAuthorization {
+            Default::default()
+        }
+    }
+    ///The form fields views/device_backchannel.py reads.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OAuth2DeviceAuthorizationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2DeviceAuthorizationRequest {
+        pub fn builder() -> builder::OAuth2DeviceAuthorizationRequest {
+            Default::default()
+        }
+    }
     ///The empty object token_revoke.py answers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -4346,6 +4376,8 @@ pub mod types {
         pub code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code_verifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -14861,6 +14893,10 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct FlowStageForm {
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -14877,6 +14913,7 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::default::Default for FlowStageForm {
             fn default() -> Self {
                 Self {
+                    code: Ok(Default::default()),
                     password: Ok(Default::default()),
                     token: Ok(Default::default()),
                     uid_field: Ok(Default::default()),
@@ -14884,6 +14921,18 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         impl FlowStageForm {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -14927,6 +14976,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 value: FlowStageForm,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    code: value.code?,
                     password: value.password?,
                     token: value.token?,
                     uid_field: value.uid_field?,
@@ -14936,6 +14986,7 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::FlowStageForm> for FlowStageForm {
             fn from(value: super::FlowStageForm) -> Self {
                 Self {
+                    code: Ok(value.code),
                     password: Ok(value.password),
                     token: Ok(value.token),
                     uid_field: Ok(value.uid_field),
@@ -17255,6 +17306,216 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct OAuth2DeviceAuthorization {
+            device_code: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<i64, ::std::string::String>,
+            interval: ::std::result::Result<i64, ::std::string::String>,
+            user_code: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verification_uri: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verification_uri_complete: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2DeviceAuthorization {
+            fn default() -> Self {
+                Self {
+                    device_code: Err("no value supplied for device_code".to_string()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    interval: Err("no value supplied for interval".to_string()),
+                    user_code: Err("no value supplied for user_code".to_string()),
+                    verification_uri: Err(
+                        "no value supplied for verification_uri".to_string(),
+                    ),
+                    verification_uri_complete: Err(
+                        "no value supplied for verification_uri_complete".to_string(),
+                    ),
+                }
+            }
+        }
+        impl OAuth2DeviceAuthorization {
+            pub fn device_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_code: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn interval<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.interval = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for interval: {e}")
+                    });
+                self
+            }
+            pub fn user_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_code: {e}")
+                    });
+                self
+            }
+            pub fn verification_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verification_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_uri: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn verification_uri_complete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verification_uri_complete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_uri_complete: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2DeviceAuthorization>
+        for super::OAuth2DeviceAuthorization {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2DeviceAuthorization,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    device_code: value.device_code?,
+                    expires_in: value.expires_in?,
+                    interval: value.interval?,
+                    user_code: value.user_code?,
+                    verification_uri: value.verification_uri?,
+                    verification_uri_complete: value.verification_uri_complete?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2DeviceAuthorization>
+        for OAuth2DeviceAuthorization {
+            fn from(value: super::OAuth2DeviceAuthorization) -> Self {
+                Self {
+                    device_code: Ok(value.device_code),
+                    expires_in: Ok(value.expires_in),
+                    interval: Ok(value.interval),
+                    user_code: Ok(value.user_code),
+                    verification_uri: Ok(value.verification_uri),
+                    verification_uri_complete: Ok(value.verification_uri_complete),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2DeviceAuthorizationRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2DeviceAuthorizationRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2DeviceAuthorizationRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2DeviceAuthorizationRequest>
+        for super::OAuth2DeviceAuthorizationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2DeviceAuthorizationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    scope: value.scope?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2DeviceAuthorizationRequest>
+        for OAuth2DeviceAuthorizationRequest {
+            fn from(value: super::OAuth2DeviceAuthorizationRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    scope: Ok(value.scope),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OAuth2Empty {}
         impl ::std::default::Default for OAuth2Empty {
             fn default() -> Self {
@@ -19308,6 +19569,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            device_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             grant_type: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -19342,6 +19607,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     client_secret: Ok(Default::default()),
                     code: Ok(Default::default()),
                     code_verifier: Ok(Default::default()),
+                    device_code: Ok(Default::default()),
                     grant_type: Ok(Default::default()),
                     password: Ok(Default::default()),
                     redirect_uri: Ok(Default::default()),
@@ -19425,6 +19691,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for code_verifier: {e}")
+                    });
+                self
+            }
+            pub fn device_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_code: {e}")
                     });
                 self
             }
@@ -19513,6 +19791,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     client_secret: value.client_secret?,
                     code: value.code?,
                     code_verifier: value.code_verifier?,
+                    device_code: value.device_code?,
                     grant_type: value.grant_type?,
                     password: value.password?,
                     redirect_uri: value.redirect_uri?,
@@ -19531,6 +19810,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     client_secret: Ok(value.client_secret),
                     code: Ok(value.code),
                     code_verifier: Ok(value.code_verifier),
+                    device_code: Ok(value.device_code),
                     grant_type: Ok(value.grant_type),
                     password: Ok(value.password),
                     redirect_uri: Ok(value.redirect_uri),
@@ -36794,6 +37074,21 @@ let response = client.oauth2_provider_authorize()
     pub fn oauth2_provider_authorize(&self) -> builder::Oauth2ProviderAuthorize<'_> {
         builder::Oauth2ProviderAuthorize::new(self)
     }
+    /**Device authorization endpoint (RFC 8628)
+
+views/device_backchannel.py (DeviceView). Throttled per client address first (`throttle.providers.oauth2.device`, `20/hour` unless `--device-throttle` says otherwise): past it, 429 `slow_down`. Then the `client_id` form field must name a provider that has an application (else 400 `invalid_client`). The answer is a device token valid for the provider's `access_code_validity`: `device_code`, `verification_uri` (`/device`), `verification_uri_complete` (with `?code=<user_code>`), the nine-digit `user_code`, `expires_in` and `interval` 5. The device then polls the token endpoint with the `urn:ietf:params:oauth:grant-type:device_code` grant. Answers carry `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
+
+Sends a `POST` request to `/application/o/device/`
+
+```ignore
+let response = client.oauth2_provider_device()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_device(&self) -> builder::Oauth2ProviderDevice<'_> {
+        builder::Oauth2ProviderDevice::new(self)
+    }
     /**Token introspection (RFC 7662)
 
 views/introspection.py (TokenIntrospectionView). Needs the authentication of a confidential client; the token must be an access or refresh token of that client's provider. Anything else (bad client authentication, an unknown, expired or foreign token) is 200 `{"active": false}`. An active token answers its id-token claims with `active`, `scope` and `client_id`; a revoked one the same with `active: false`.
@@ -36826,7 +37121,7 @@ let response = client.oauth2_provider_revoke()
     }
     /**Token endpoint
 
-views/token.py (TokenView, TokenParams). Client authentication by HTTP Basic or the `client_id` and `client_secret` form fields (utils.py `extract_client_auth`). Grants `authorization_code` (with PKCE), `refresh_token` (rotated; reuse of a revoked one is `invalid_grant`), `client_credentials` and `password` (the provider's own secret as the service account `ak-<provider>-client_credentials`, or a username with an app_password token as its password). Errors are 400 (403 `access_denied`) with authentik's fixed descriptions (errors.py TokenError). Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
+views/token.py (TokenView, TokenParams). Client authentication by HTTP Basic or the `client_id` and `client_secret` form fields (utils.py `extract_client_auth`). Grants `authorization_code` (with PKCE), `refresh_token` (rotated; reuse of a revoked one is `invalid_grant`), `client_credentials` and `password` (the provider's own secret as the service account `ak-<provider>-client_credentials`, or a username with an app_password token as its password), and `urn:ietf:params:oauth:grant-type:device_code` (token/device_code.py: `device_code` of a device authorization of the client's provider, else `invalid_grant`; `expired_token` once it expired, `authorization_pending` until a user approved it at `/device`; then the approving user's tokens, a refresh token with `offline_access`, and the device code is spent). Errors are 400 (403 `access_denied`) with authentik's fixed descriptions (errors.py TokenError). Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
 
 Sends a `POST` request to `/application/o/token/`
 
@@ -36899,6 +37194,21 @@ let response = client.oauth2_provider_jwks()
 ```*/
     pub fn oauth2_provider_jwks(&self) -> builder::Oauth2ProviderJwks<'_> {
         builder::Oauth2ProviderJwks::new(self)
+    }
+    /**Device code entry
+
+authentik/providers/oauth2/views/device_init.py `DeviceEntryView` (`authentik_providers_oauth2_root: device-login`), where a user enters a device's code. Without a session, a 302 to the authentication flow with `next` back here. With one, `code` (as `verification_uri_complete` carries it) naming an unexpired device authorization whose provider has an application plans the provider's authorization flow (consent as configured, then the `ak-provider-oauth2-device-code-finish` stage that approves it) and 302s to its page; otherwise the device-code flow (the stage `ak-provider-oauth2-device-code`) is planned and the 302 goes to `/if/flow/default-device-code-flow/`. The query string is passed on. Upstream runs the brand's `flow_device_code` (404 without one); tokenstack's is built in (docs/divergences.md).
+
+Sends a `GET` request to `/device`
+
+```ignore
+let response = client.device_entry()
+    .code(code)
+    .send()
+    .await;
+```*/
+    pub fn device_entry(&self) -> builder::DeviceEntry<'_> {
+        builder::DeviceEntry::new(self)
     }
     /**Default authentication flow
 
@@ -51004,6 +51314,116 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::oauth2_provider_device`]
+
+[`Client::oauth2_provider_device`]: super::Client::oauth2_provider_device*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderDevice<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OAuth2DeviceAuthorizationRequest, String>,
+    }
+    impl<'a> Oauth2ProviderDevice<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2DeviceAuthorizationRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2DeviceAuthorizationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2DeviceAuthorizationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2DeviceAuthorizationRequest,
+            ) -> types::builder::OAuth2DeviceAuthorizationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/application/o/device/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::OAuth2DeviceAuthorization>,
+            Error<types::OAuth2Error>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2DeviceAuthorizationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/application/o/device/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_device",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::oauth2_provider_introspect`]
 
 [`Client::oauth2_provider_introspect`]: super::Client::oauth2_provider_introspect*/
@@ -51587,6 +52007,76 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::device_entry`]
+
+[`Client::device_entry`]: super::Client::device_entry*/
+    #[derive(Debug, Clone)]
+    pub struct DeviceEntry<'a> {
+        client: &'a super::Client,
+        code: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> DeviceEntry<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                code: Ok(None),
+            }
+        }
+        pub fn code<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.code = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for code failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/device`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client, code } = self;
+            let code = code.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/device", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("code", &code))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "device_entry",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                400u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

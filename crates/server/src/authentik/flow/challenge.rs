@@ -81,6 +81,10 @@ pub enum Challenge {
     AccessDenied { flow: FlowInfo, user: PendingUser, message: Option<String> },
     /// `xak-flow-redirect`: where the user agent goes next.
     Redirect { to: String },
+    /// `ak-provider-oauth2-device-code`: the user enters the device's code (field `code`).
+    DeviceCode { flow: FlowInfo, errors: ResponseErrors },
+    /// `ak-provider-oauth2-device-code-finish`: the device is approved.
+    DeviceCodeFinish { flow: FlowInfo },
 }
 
 impl Challenge {
@@ -92,6 +96,8 @@ impl Challenge {
             Challenge::Consent { .. } => "ak-stage-consent",
             Challenge::AccessDenied { .. } => "ak-stage-access-denied",
             Challenge::Redirect { .. } => "xak-flow-redirect",
+            Challenge::DeviceCode { .. } => "ak-provider-oauth2-device-code",
+            Challenge::DeviceCodeFinish { .. } => "ak-provider-oauth2-device-code-finish",
         }
     }
 
@@ -141,6 +147,8 @@ impl Challenge {
                 out.insert("component".into(), json!(component));
                 out.insert("to".into(), json!(to));
             }
+            Challenge::DeviceCode { flow, errors } => head(&mut out, flow, component, errors),
+            Challenge::DeviceCodeFinish { flow } => head(&mut out, flow, component, &ResponseErrors::new()),
         }
         Value::Object(out)
     }
