@@ -1109,6 +1109,8 @@ pub mod types {
         AccessDeniedChallenge(AccessDeniedChallenge),
         ConsentChallenge(ConsentChallenge),
         IdentificationChallenge(IdentificationChallenge),
+        OAuthDeviceCodeChallenge(OAuthDeviceCodeChallenge),
+        OAuthDeviceCodeFinishChallenge(OAuthDeviceCodeFinishChallenge),
         PasswordChallenge(PasswordChallenge),
         RedirectChallenge(RedirectChallenge),
     }
@@ -1125,6 +1127,16 @@ pub mod types {
     impl ::std::convert::From<IdentificationChallenge> for ChallengeTypes {
         fn from(value: IdentificationChallenge) -> Self {
             Self::IdentificationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeChallenge) -> Self {
+            Self::OAuthDeviceCodeChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeFinishChallenge) -> Self {
+            Self::OAuthDeviceCodeFinishChallenge(value)
         }
     }
     impl ::std::convert::From<PasswordChallenge> for ChallengeTypes {
@@ -1804,6 +1816,10 @@ pub mod types {
     pub enum FlowChallengeResponseRequest {
         ConsentChallengeResponseRequest(ConsentChallengeResponseRequest),
         IdentificationChallengeResponseRequest(IdentificationChallengeResponseRequest),
+        OAuthDeviceCodeChallengeResponseRequest(OAuthDeviceCodeChallengeResponseRequest),
+        OAuthDeviceCodeFinishChallengeResponseRequest(
+            OAuthDeviceCodeFinishChallengeResponseRequest,
+        ),
         PasswordChallengeResponseRequest(PasswordChallengeResponseRequest),
     }
     impl ::std::convert::From<ConsentChallengeResponseRequest>
@@ -1816,6 +1832,18 @@ pub mod types {
     for FlowChallengeResponseRequest {
         fn from(value: IdentificationChallengeResponseRequest) -> Self {
             Self::IdentificationChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeFinishChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeFinishChallengeResponseRequest(value)
         }
     }
     impl ::std::convert::From<PasswordChallengeResponseRequest>
@@ -3516,6 +3544,318 @@ pub mod types {
         pub sub: ::std::string::String,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    ///OAuth Device code challenge
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeChallenge {
+        pub component: OAuthDeviceCodeChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`OAuthDeviceCodeChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Response that includes the user-entered device code
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeChallengeResponseRequest {
+        pub code: ::std::string::String,
+        pub component: OAuthDeviceCodeChallengeResponseRequestComponent,
+    }
+    ///`OAuthDeviceCodeChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeResponseRequestComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Final challenge after user enters their code
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeFinishChallenge {
+        pub component: OAuthDeviceCodeFinishChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`OAuthDeviceCodeFinishChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeFinishChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeComponent::AkProviderOauth2DeviceCodeFinish
+        }
+    }
+    ///Response that device has been authenticated and tab can be closed
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeFinishChallengeResponseRequest {
+        pub component: OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+    }
+    ///`OAuthDeviceCodeFinishChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeResponseRequestComponent::AkProviderOauth2DeviceCodeFinish
+        }
     }
     ///`Oauth2ProviderDeviceForm`
     #[derive(

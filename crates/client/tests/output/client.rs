@@ -1373,6 +1373,8 @@ pub mod types {
         AccessDeniedChallenge(AccessDeniedChallenge),
         ConsentChallenge(ConsentChallenge),
         IdentificationChallenge(IdentificationChallenge),
+        OAuthDeviceCodeChallenge(OAuthDeviceCodeChallenge),
+        OAuthDeviceCodeFinishChallenge(OAuthDeviceCodeFinishChallenge),
         PasswordChallenge(PasswordChallenge),
         RedirectChallenge(RedirectChallenge),
     }
@@ -1389,6 +1391,16 @@ pub mod types {
     impl ::std::convert::From<IdentificationChallenge> for ChallengeTypes {
         fn from(value: IdentificationChallenge) -> Self {
             Self::IdentificationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeChallenge) -> Self {
+            Self::OAuthDeviceCodeChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeFinishChallenge) -> Self {
+            Self::OAuthDeviceCodeFinishChallenge(value)
         }
     }
     impl ::std::convert::From<PasswordChallenge> for ChallengeTypes {
@@ -2131,6 +2143,10 @@ pub mod types {
     pub enum FlowChallengeResponseRequest {
         ConsentChallengeResponseRequest(ConsentChallengeResponseRequest),
         IdentificationChallengeResponseRequest(IdentificationChallengeResponseRequest),
+        OAuthDeviceCodeChallengeResponseRequest(OAuthDeviceCodeChallengeResponseRequest),
+        OAuthDeviceCodeFinishChallengeResponseRequest(
+            OAuthDeviceCodeFinishChallengeResponseRequest,
+        ),
         PasswordChallengeResponseRequest(PasswordChallengeResponseRequest),
     }
     impl ::std::convert::From<ConsentChallengeResponseRequest>
@@ -2143,6 +2159,18 @@ pub mod types {
     for FlowChallengeResponseRequest {
         fn from(value: IdentificationChallengeResponseRequest) -> Self {
             Self::IdentificationChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeFinishChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeFinishChallengeResponseRequest(value)
         }
     }
     impl ::std::convert::From<PasswordChallengeResponseRequest>
@@ -4473,6 +4501,366 @@ pub mod types {
     impl OAuth2UserInfo {
         pub fn builder() -> builder::OAuth2UserInfo {
             Default::default()
+        }
+    }
+    ///OAuth Device code challenge
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeChallenge {
+        pub component: OAuthDeviceCodeChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl OAuthDeviceCodeChallenge {
+        pub fn builder() -> builder::OAuthDeviceCodeChallenge {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Response that includes the user-entered device code
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeChallengeResponseRequest {
+        pub code: OAuthDeviceCodeChallengeResponseRequestCode,
+        pub component: OAuthDeviceCodeChallengeResponseRequestComponent,
+    }
+    impl OAuthDeviceCodeChallengeResponseRequest {
+        pub fn builder() -> builder::OAuthDeviceCodeChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeChallengeResponseRequestCode`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuthDeviceCodeChallengeResponseRequestCode(::std::string::String);
+    impl ::std::ops::Deref for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallengeResponseRequestCode>
+    for ::std::string::String {
+        fn from(value: OAuthDeviceCodeChallengeResponseRequestCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuthDeviceCodeChallengeResponseRequestCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuthDeviceCodeChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeResponseRequestComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Final challenge after user enters their code
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeFinishChallenge {
+        pub component: OAuthDeviceCodeFinishChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl OAuthDeviceCodeFinishChallenge {
+        pub fn builder() -> builder::OAuthDeviceCodeFinishChallenge {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeFinishChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeFinishChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeComponent::AkProviderOauth2DeviceCodeFinish
+        }
+    }
+    ///Response that device has been authenticated and tab can be closed
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeFinishChallengeResponseRequest {
+        pub component: OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+    }
+    impl OAuthDeviceCodeFinishChallengeResponseRequest {
+        pub fn builder() -> builder::OAuthDeviceCodeFinishChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeFinishChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeResponseRequestComponent::AkProviderOauth2DeviceCodeFinish
         }
     }
     ///views/provider.py `ProviderInfoView.get_info`.
@@ -20015,6 +20403,323 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     sub: Ok(value.sub),
                     extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeChallenge {
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OAuthDeviceCodeChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeChallenge>
+        for super::OAuthDeviceCodeChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeChallenge>
+        for OAuthDeviceCodeChallenge {
+            fn from(value: super::OAuthDeviceCodeChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeChallengeResponseRequest {
+            code: ::std::result::Result<
+                super::OAuthDeviceCodeChallengeResponseRequestCode,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    component: Err("no value supplied for component".to_string()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeChallengeResponseRequest {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeChallengeResponseRequestCode,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeChallengeResponseRequest>
+        for super::OAuthDeviceCodeChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    component: value.component?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeChallengeResponseRequest>
+        for OAuthDeviceCodeChallengeResponseRequest {
+            fn from(value: super::OAuthDeviceCodeChallengeResponseRequest) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    component: Ok(value.component),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeFinishChallenge {
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeFinishChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeFinishChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeFinishChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeFinishChallengeComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeFinishChallenge>
+        for super::OAuthDeviceCodeFinishChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeFinishChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeFinishChallenge>
+        for OAuthDeviceCodeFinishChallenge {
+            fn from(value: super::OAuthDeviceCodeFinishChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeFinishChallengeResponseRequest {
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeFinishChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeFinishChallengeResponseRequest {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeFinishChallengeResponseRequest>
+        for super::OAuthDeviceCodeFinishChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeFinishChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeFinishChallengeResponseRequest>
+        for OAuthDeviceCodeFinishChallengeResponseRequest {
+            fn from(
+                value: super::OAuthDeviceCodeFinishChallengeResponseRequest,
+            ) -> Self {
+                Self {
+                    component: Ok(value.component),
                 }
             }
         }
