@@ -10,6 +10,7 @@ use openidconnect::{ClientId, DeviceAuthorizationUrl, IssuerUrl, Nonce, OAuth2To
 use reqwest::Method;
 use reqwest::header::CACHE_CONTROL;
 use serde_json::{Value, json};
+use tokenstack_client::types;
 
 use crate::login::{ALICE_PASSWORD, Agent, EXPLICIT_CONSENT, IMPLICIT_CONSENT, query_param, urlencode};
 use crate::support::{ADMIN_KEY, TestServer};
@@ -187,8 +188,27 @@ async fn the_device_endpoint_and_the_grant_refuse_as_upstream() {
     let (status, _) = server.raw(Method::GET, "/application/o/device/", None, None).await;
     assert_eq!(status, 405, "the view serves POST only");
 
+    // The generated client: the device authorization, its headers and its refusal.
+    let client = Agent::new(&server).client();
+    let form = |client_id: Option<&str>| types::OAuth2DeviceAuthorizationRequest {
+        client_id: client_id.map(str::to_owned),
+        scope: Some("openid".into()),
+    };
+    let issued = client.oauth2_provider_device().body(form(Some("tv"))).send().await.expect("a device authorization");
+    assert_eq!(
+        (&issued.headers()["cache-control"], &issued.headers()["pragma"]),
+        (&"no-store".parse().unwrap(), &"no-cache".parse().unwrap())
+    );
+    let started = serde_json::to_value(issued.into_inner()).unwrap();
+    let refused = client.oauth2_provider_device().body(form(None)).send().await;
+    match refused {
+        Err(progenitor_client::Error::ErrorResponse(e)) => {
+            assert_eq!((e.status().as_u16(), e.error.as_str()), (400, "invalid_client"));
+        }
+        other => panic!("expected invalid_client: {other:?}"),
+    }
+
     // The grant: an unknown device code, another provider's, pending, expired; the provider must have the grant.
-    let started = start_device(&server, "tv", "openid").await;
     let device_code = started["device_code"].as_str().unwrap();
     assert_eq!(device_code.len(), 128, "generate_key()");
     for (client_id, code) in [("tv", "no-such-code"), ("radio", device_code), ("tv", "")] {
@@ -220,8 +240,16 @@ async fn the_device_endpoint_and_the_grant_refuse_as_upstream() {
     assert_eq!((body["error"].as_str(), body["error_description"].as_str()), (Some("expired_token"), Some(EXPIRED)));
     let mut agent = Agent::new(&server);
     agent.login("alice", ALICE_PASSWORD, "/if/user/").await;
-    let seen = agent.get(&format!("/device?code={}", started["user_code"].as_str().unwrap())).await;
-    assert!(seen.location.starts_with("/if/flow/default-device-code-flow/?code="), "{}", seen.location);
+    let user_code = started["user_code"].as_str().unwrap();
+    let entry = agent.client().device_entry().code(user_code).send().await;
+    match entry {
+        Err(progenitor_client::Error::UnexpectedResponse(r)) => {
+            assert_eq!(r.status(), 302);
+            let location = r.headers()["location"].to_str().unwrap();
+            assert_eq!(location, format!("/if/flow/default-device-code-flow/?code={user_code}"));
+        }
+        Ok(_) | Err(_) => panic!("expected a 302 to the device-code flow"),
+    }
 }
 
 #[tokio::test]

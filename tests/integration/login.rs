@@ -65,7 +65,7 @@ impl Agent {
     }
 
     /// The generated client, sending this agent's cookie.
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(cookie) = &self.cookie {
             headers.insert(COOKIE, format!("authentik_session={cookie}").parse().expect("header"));
