@@ -374,6 +374,17 @@ async fn bad_input_on_the_device_endpoints_and_pages_is_never_a_server_error() {
             assert!(seen.location.starts_with("/if/flow/default-device-code-flow/"), "{path}: {}", seen.location);
         }
     }
+    // A `next` off the server rides along into the authorization flow, whose end refuses it.
+    let started = start_device(&server, "tv", "openid").await;
+    let user_code = started["user_code"].as_str().unwrap();
+    let seen = agent.get(&format!("/device?code={user_code}&next=https%3A%2F%2Fevil.example%2F")).await;
+    assert_eq!(seen.status, 302);
+    let finish = agent.follow(&seen.location).await;
+    assert!(finish.body.contains("successfully authenticated your device"), "{}", finish.body);
+    let end = agent.post_form(&seen.location, &[]).await;
+    assert_eq!(end.status, 200, "no redirect to {}", end.location);
+    assert!(end.body.contains("Invalid next URL") && !end.body.contains("href=\"https://evil"), "{}", end.body);
+
     let path = executor("default-device-code-flow", "");
     for body in [json!({"code": {"a": 1}}), json!({"code": null}), json!({"code": 123}), json!([1, 2])] {
         let seen = agent.post_json(&path, body.clone()).await;
