@@ -13,7 +13,7 @@ use tokenstack_api::{params, types};
 use super::ServerContext;
 use super::error::OAuth2ResponseError;
 use super::observe::{authorization, observed_as};
-use crate::authentik::oauth2::{AuthorizeQuery, OAuth2, ProviderRequest, TokenForm, TokenOutcome};
+use crate::authentik::oauth2::{AuthorizeQuery, DeviceAuthorization, OAuth2, ProviderRequest, TokenForm, TokenOutcome};
 use crate::authentik::oidc::discovery::base_url;
 use crate::secrets::Secret;
 use response::Written;
@@ -169,6 +169,11 @@ pub(super) async fn post(
                 let oauth2 = ctx.oauth2();
                 let answer =
                     oauth2.device_authorization(request, throttle, client_id.as_deref(), scope.as_deref()).await?;
+                if let DeviceAuthorization::Refused(refusal) = &answer {
+                    slog::info!(rqctx.log, "device authorization refused";
+                        "operation_id" => "oauth2_provider_device", "error" => refusal.error.code(),
+                        "reason" => &refusal.reason);
+                }
                 response::device_authorization(answer, request_id)
             })
             .await
