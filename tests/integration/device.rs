@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use tokenstack_client::types;
 
 use crate::login::{ALICE_PASSWORD, Agent, EXPLICIT_CONSENT, IMPLICIT_CONSENT, query_param, urlencode};
+use crate::oauth2::send;
 use crate::support::{ADMIN_KEY, TestServer};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -40,19 +41,6 @@ async fn device_provider(server: &TestServer, slug: &str, flow: &str, applicatio
             server.raw(Method::POST, "/api/v3/core/applications/", Some(&admin), Some(&app.to_string())).await;
         assert_eq!(status, 201, "{body}");
     }
-}
-
-async fn send(
-    client: &reqwest::Client,
-    request: openidconnect::HttpRequest,
-) -> Result<openidconnect::HttpResponse, reqwest::Error> {
-    let (parts, body) = request.into_parts();
-    let response = client.request(parts.method, parts.uri.to_string()).headers(parts.headers).body(body).send().await?;
-    let mut builder = http::Response::builder().status(response.status());
-    for (name, value) in response.headers() {
-        builder = builder.header(name, value);
-    }
-    Ok(builder.body(response.bytes().await?.to_vec()).expect("a response from its parts"))
 }
 
 /// A form POST under `/application/o/`: the status, the JSON body and whether `Cache-Control: no-store` came.
