@@ -1,7 +1,8 @@
 // A real relying party in a real browser against tokenstack (issue 27): `openid-client`, unmodified, in a small
 // express app; Debian's chromium driven by playwright-core (never a downloaded browser). The browser signs in as
 // a person would, by filling `uidField` and `password` and pressing Enter; the app then shows the user's email
-// and groups; a wrong password shows authentik's error and stays on the page; explicit consent asks once.
+// and groups; a wrong password shows authentik's error and stays on the page; explicit consent asks once; a device
+// runs openid-client's device authorization grant (RFC 8628) while the browser approves its code.
 //
 //   TOKENSTACK_BIN=target/debug/tokenstack node tests/browser/login.test.mjs
 //
@@ -49,8 +50,8 @@ async function startTokenstack(port) {
   throw new Error("tokenstack did not become ready");
 }
 
-/** A provider `slug` with its application, running `flow`, redirecting to `redirect`. */
-async function provider(base, slug, flow, redirect) {
+/** A provider `slug` with its application, running `flow`, redirecting to `redirect`; `extra` overrides fields. */
+async function provider(base, slug, flow, redirect, extra = {}) {
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
   const body = {
     name: slug, client_id: slug, client_secret: `${slug}-secret`, authorization_flow: flow,
@@ -63,7 +64,9 @@ async function provider(base, slug, flow, redirect) {
       "7f1a0010-0000-4000-8000-000000000003",
     ],
   };
-  const created = await fetch(`${base}/api/v3/providers/oauth2/`, { method: "POST", headers, body: JSON.stringify(body) });
+  const created = await fetch(`${base}/api/v3/providers/oauth2/`, {
+    method: "POST", headers, body: JSON.stringify({ ...body, ...extra }),
+  });
   const text = await created.text();
   assert.equal(created.status, 201, text);
   const pk = JSON.parse(text).pk;
@@ -182,6 +185,25 @@ try {
     await page.goto(`${rpOrigin}/login/explicit`);
     await page.waitForURL(`${rpOrigin}/`);
     assert.equal(await page.textContent("#email"), "alice@example.com", "no consent page the second time");
+  });
+
+  await check("a device signs in with openid-client's device flow while the browser approves its code", async () => {
+    await provider(base, "tv", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/unused`, {
+      client_type: "public", redirect_uris: [], grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
+    });
+    const config = await oidc.discovery(
+      new URL(`${base}/application/o/tv/`), "tv", undefined, oidc.None(), { execute: [oidc.allowInsecureRequests] },
+    );
+    const device = await oidc.initiateDeviceAuthorization(config, { scope: "openid email" });
+    assert.match(device.user_code, /^\d{9}$/);
+    const polling = oidc.pollDeviceAuthorizationGrant(config, device);
+    await page.goto(device.verification_uri_complete);
+    await page.waitForSelector("text=successfully authenticated your device");
+    await page.press('button[type="submit"]', "Enter");
+    await page.waitForURL(`${base}/if/user/`);
+    const tokens = await polling;
+    assert.equal(tokens.claims().email, "alice@example.com");
+    assert.deepEqual(tokens.claims().amr, ["pwd"]);
   });
 
   await check("the pages are keyboard accessible: labels, autofocus, Tab to the button", async () => {

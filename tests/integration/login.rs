@@ -11,10 +11,10 @@ use tokenstack_client::{Client, types};
 use crate::support::{ADMIN_KEY, TestServer};
 
 const REDIRECT: &str = "http://localhost:3000/cb";
-const SECRET: &str = "login-provider-secret";
-const ALICE_PASSWORD: &str = "alice-password";
-const EXPLICIT_CONSENT: &str = "7f1a0005-0000-4000-8000-000000000007";
-const IMPLICIT_CONSENT: &str = "7f1a0001-0000-4000-8000-000000000001";
+pub(crate) const SECRET: &str = "login-provider-secret";
+pub(crate) const ALICE_PASSWORD: &str = "alice-password";
+pub(crate) const EXPLICIT_CONSENT: &str = "7f1a0005-0000-4000-8000-000000000007";
+pub(crate) const IMPLICIT_CONSENT: &str = "7f1a0001-0000-4000-8000-000000000001";
 const LOGIN: &str = "/api/v3/flows/executor/default-authentication-flow/";
 
 /// A provider `slug` with its application, running the authorization flow `flow`.
@@ -37,35 +37,35 @@ async fn provider(server: &TestServer, slug: &str, flow: &str) {
 }
 
 /// One user agent: plain HTTP that never follows redirects, and the `authentik_session` cookie it was given.
-struct Agent {
+pub(crate) struct Agent {
     base: String,
     http: reqwest::Client,
-    cookie: Option<String>,
+    pub(crate) cookie: Option<String>,
     /// Every `Set-Cookie` of the session cookie, as sent.
     set_cookies: Vec<String>,
 }
 
 /// A response as the agent saw it.
-struct Seen {
-    status: StatusCode,
-    location: String,
-    body: String,
+pub(crate) struct Seen {
+    pub(crate) status: StatusCode,
+    pub(crate) location: String,
+    pub(crate) body: String,
 }
 
 impl Seen {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 }
 
 impl Agent {
-    fn new(server: &TestServer) -> Agent {
+    pub(crate) fn new(server: &TestServer) -> Agent {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Agent { base: server.base.clone(), http, cookie: None, set_cookies: Vec::new() }
     }
 
     /// The generated client, sending this agent's cookie.
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(cookie) = &self.cookie {
             headers.insert(COOKIE, format!("authentik_session={cookie}").parse().expect("header"));
@@ -105,12 +105,12 @@ impl Agent {
         Seen { status, location, body }
     }
 
-    async fn get(&mut self, path: &str) -> Seen {
+    pub(crate) async fn get(&mut self, path: &str) -> Seen {
         self.request(Method::GET, path, None).await
     }
 
     /// GETs `path` and follows the flow pages' redirects (a stage passed: the page again), as a browser does.
-    async fn follow(&mut self, path: &str) -> Seen {
+    pub(crate) async fn follow(&mut self, path: &str) -> Seen {
         let mut seen = self.get(path).await;
         for _ in 0..10 {
             if seen.status != StatusCode::FOUND || !seen.location.starts_with("/if/flow/") {
@@ -122,17 +122,17 @@ impl Agent {
         seen
     }
 
-    async fn post_json(&mut self, path: &str, body: Value) -> Seen {
+    pub(crate) async fn post_json(&mut self, path: &str, body: Value) -> Seen {
         self.request(Method::POST, path, Some(("application/json", body.to_string()))).await
     }
 
-    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Seen {
+    pub(crate) async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Seen {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         self.request(Method::POST, path, Some(("application/x-www-form-urlencoded", body))).await
     }
 
     /// Posts a challenge response to the executor and follows its 302 back, as `requests` does.
-    async fn solve(&mut self, path: &str, body: Value) -> Value {
+    pub(crate) async fn solve(&mut self, path: &str, body: Value) -> Value {
         let seen = self.post_json(path, body).await;
         if seen.status == StatusCode::FOUND {
             assert_eq!(seen.location, path, "the executor redirects back to itself");
@@ -142,7 +142,7 @@ impl Agent {
     }
 
     /// The headless login of scripts against real authentik: identification, password, then the redirect.
-    async fn login(&mut self, uid: &str, password: &str, next: &str) -> Value {
+    pub(crate) async fn login(&mut self, uid: &str, password: &str, next: &str) -> Value {
         let path = format!("{LOGIN}?query={}", urlencode(&format!("next={}", urlencode(next))));
         let first = self.get(&path).await.json();
         assert_eq!(first["component"], "ak-stage-identification", "{first}");
@@ -152,7 +152,7 @@ impl Agent {
     }
 }
 
-fn urlencode(text: &str) -> String {
+pub(crate) fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
@@ -163,7 +163,7 @@ fn authorize_path(client_id: &str, extra: &str) -> String {
     )
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
@@ -347,7 +347,7 @@ async fn the_flow_pages_log_in_with_forms_and_land_on_the_user_interface() {
     assert_eq!(user.status(), 200);
     let page = client.flow_interface_get().flow_slug("default-authentication-flow").send().await.expect("page");
     assert_eq!(page.status(), 200);
-    let form = types::FlowStageForm { uid_field: Some("bob".into()), password: None, token: None };
+    let form = types::FlowStageForm { uid_field: Some("bob".into()), password: None, token: None, code: None };
     let posted = client.flow_interface_solve().flow_slug("default-authentication-flow").body(form).send().await;
     assert!(matches!(posted, Err(progenitor_client::Error::UnexpectedResponse(r)) if r.status() == 302));
     let default = client.flows_default_authentication().next("/if/user/").send().await;

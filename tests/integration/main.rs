@@ -4,6 +4,7 @@ mod admin;
 mod authentik;
 mod blueprints;
 mod crypto;
+mod device;
 mod groups;
 mod login;
 mod mappings;

@@ -230,6 +230,10 @@ async fn start_bootstrapped(
         context.enable_validation(ResponseValidator::shared()?);
     }
     context.authorize_as = Some(config.authorize_as.clone()).filter(|u| !u.is_empty());
+    let rate = config.device_throttle.parse::<authentik::oauth2::Rate>();
+    let rate =
+        rate.map_err(|problem| StartError::Setting { origin: config.origins.name("device_throttle"), problem })?;
+    context.device_throttle = authentik::oauth2::DeviceThrottle::new(rate);
 
     let api = http::api_description::<ServerImpl>().map_err(|err| StartError::Api(err.to_string()))?;
     let dropshot = ConfigDropshot {

@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::model::{
-    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, AuthorizationCode,
-    CoreToken, NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkDeviceToken, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent,
+    AuthorizationCode, CoreToken, NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
 };
 use crate::pagination::{PageRequest, Slice};
 use crate::query::Listing;
@@ -198,6 +198,8 @@ pub struct Snapshot {
     pub ak_user_consents: Vec<AkUserConsent>,
     /// authentik groups, by name (their members' rows embed copies of them).
     pub ak_groups: Vec<AkGroup>,
+    /// authentik device authorizations (RFC 8628), by device code.
+    pub ak_device_tokens: Vec<AkDeviceToken>,
 }
 
 /// The storage interface, used as `Arc<dyn Store>`.

@@ -51,6 +51,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (12, "code_logins", include_str!("../migrations/postgres/0012_code_logins.sql")),
     (13, "nb_peers", include_str!("../migrations/postgres/0013_nb_peers.sql")),
     (14, "nb_accounts", include_str!("../migrations/postgres/0014_nb_accounts.sql")),
+    (16, "device_tokens", include_str!("../migrations/postgres/0016_device_tokens.sql")),
 ];
 
 /// Connections per replica (besides the listener's and the pinger's): as many as concurrent clients commit, so that

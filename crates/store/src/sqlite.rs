@@ -47,6 +47,7 @@ pub(crate) const MIGRATIONS: &[EmbeddedMigration] = &[
     (12, "code_logins", include_str!("../migrations/sqlite/0012_code_logins.sql")),
     (13, "nb_peers", include_str!("../migrations/sqlite/0013_nb_peers.sql")),
     (14, "nb_accounts", include_str!("../migrations/sqlite/0014_nb_accounts.sql")),
+    (16, "device_tokens", include_str!("../migrations/sqlite/0016_device_tokens.sql")),
 ];
 
 /// Readers allowed at once; the writer is always a single connection.

@@ -1196,6 +1196,8 @@ pub mod types {
         AutosubmitChallenge(AutosubmitChallenge),
         ConsentChallenge(ConsentChallenge),
         IdentificationChallenge(IdentificationChallenge),
+        OAuthDeviceCodeChallenge(OAuthDeviceCodeChallenge),
+        OAuthDeviceCodeFinishChallenge(OAuthDeviceCodeFinishChallenge),
         PasswordChallenge(PasswordChallenge),
         RedirectChallenge(RedirectChallenge),
     }
@@ -1217,6 +1219,16 @@ pub mod types {
     impl ::std::convert::From<IdentificationChallenge> for ChallengeTypes {
         fn from(value: IdentificationChallenge) -> Self {
             Self::IdentificationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeChallenge) -> Self {
+            Self::OAuthDeviceCodeChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeFinishChallenge) -> Self {
+            Self::OAuthDeviceCodeFinishChallenge(value)
         }
     }
     impl ::std::convert::From<PasswordChallenge> for ChallengeTypes {
@@ -1896,6 +1908,10 @@ pub mod types {
     pub enum FlowChallengeResponseRequest {
         ConsentChallengeResponseRequest(ConsentChallengeResponseRequest),
         IdentificationChallengeResponseRequest(IdentificationChallengeResponseRequest),
+        OAuthDeviceCodeChallengeResponseRequest(OAuthDeviceCodeChallengeResponseRequest),
+        OAuthDeviceCodeFinishChallengeResponseRequest(
+            OAuthDeviceCodeFinishChallengeResponseRequest,
+        ),
         PasswordChallengeResponseRequest(PasswordChallengeResponseRequest),
     }
     impl ::std::convert::From<ConsentChallengeResponseRequest>
@@ -1908,6 +1924,18 @@ pub mod types {
     for FlowChallengeResponseRequest {
         fn from(value: IdentificationChallengeResponseRequest) -> Self {
             Self::IdentificationChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeFinishChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeFinishChallengeResponseRequest(value)
         }
     }
     impl ::std::convert::From<PasswordChallengeResponseRequest>
@@ -2093,6 +2121,8 @@ pub mod types {
         schemars::JsonSchema
     )]
     pub struct FlowStageForm {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3159,6 +3189,37 @@ pub mod types {
             value.parse()
         }
     }
+    ///views/device_backchannel.py `DeviceView.post`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2DeviceAuthorization {
+        pub device_code: ::std::string::String,
+        pub expires_in: i64,
+        pub interval: i64,
+        pub user_code: ::std::string::String,
+        pub verification_uri: ::std::string::String,
+        pub verification_uri_complete: ::std::string::String,
+    }
+    ///The form fields views/device_backchannel.py reads.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2DeviceAuthorizationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+    }
     ///The empty object token_revoke.py answers.
     #[derive(
         ::serde::Deserialize,
@@ -3480,6 +3541,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code_verifier: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
@@ -3574,7 +3637,319 @@ pub mod types {
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
-    ///`Oauth2ProviderIntrospectForm`
+    ///OAuth Device code challenge
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeChallenge {
+        pub component: OAuthDeviceCodeChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`OAuthDeviceCodeChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Response that includes the user-entered device code
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeChallengeResponseRequest {
+        pub code: ::std::string::String,
+        pub component: OAuthDeviceCodeChallengeResponseRequestComponent,
+    }
+    ///`OAuthDeviceCodeChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeResponseRequestComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Final challenge after user enters their code
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeFinishChallenge {
+        pub component: OAuthDeviceCodeFinishChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`OAuthDeviceCodeFinishChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeFinishChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeComponent::AkProviderOauth2DeviceCodeFinish
+        }
+    }
+    ///Response that device has been authenticated and tab can be closed
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct OAuthDeviceCodeFinishChallengeResponseRequest {
+        pub component: OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+    }
+    ///`OAuthDeviceCodeFinishChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeResponseRequestComponent::AkProviderOauth2DeviceCodeFinish
+        }
+    }
+    ///`Oauth2ProviderDeviceForm`
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -3583,7 +3958,7 @@ pub mod types {
         Default,
         schemars::JsonSchema
     )]
-    pub struct Oauth2ProviderIntrospectForm {
+    pub struct Oauth2ProviderDeviceForm {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub client_assertion: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3596,6 +3971,8 @@ pub mod types {
         pub code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code_verifier: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -8147,9 +8524,9 @@ pub mod params {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub max_age: Option<::std::string::String>,
     }
-    ///Path parameters of `oauth2_provider_introspect`.
+    ///Path parameters of `oauth2_provider_device`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
-    pub struct Oauth2ProviderIntrospectPath {
+    pub struct Oauth2ProviderDevicePath {
         pub application_slug: ::std::string::String,
     }
     ///Path parameters of `oauth2_provider_openid_configuration`.
@@ -8161,6 +8538,19 @@ pub mod params {
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct Oauth2ProviderJwksPath {
         pub application_slug: ::std::string::String,
+    }
+    ///Query parameters of `device_entry`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct DeviceEntryQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub code: Option<::std::string::String>,
     }
     ///Query parameters of `flows_default_authentication`.
     #[derive(
@@ -8326,9 +8716,10 @@ pub const OPERATION_IDS: &[&str] = &[
     "providers_oauth2_setup_urls_retrieve",
     "root_config_retrieve",
     "oauth2_provider_root",
-    "oauth2_provider_introspect",
+    "oauth2_provider_device",
     "oauth2_provider_openid_configuration",
     "oauth2_provider_jwks",
+    "device_entry",
     "flows_default_authentication",
     "healthz",
     "flow_interface_get",
@@ -8361,19 +8752,15 @@ pub const SHADOWED_OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "authorize",
         "application_slug",
     ),
+    ("oauth2_provider_device", "oauth2_provider_device", "device", "application_slug"),
     (
         "oauth2_provider_introspect",
-        "oauth2_provider_introspect",
+        "oauth2_provider_device",
         "introspect",
         "application_slug",
     ),
-    (
-        "oauth2_provider_revoke",
-        "oauth2_provider_introspect",
-        "revoke",
-        "application_slug",
-    ),
-    ("oauth2_provider_token", "oauth2_provider_introspect", "token", "application_slug"),
+    ("oauth2_provider_revoke", "oauth2_provider_device", "revoke", "application_slug"),
+    ("oauth2_provider_token", "oauth2_provider_device", "token", "application_slug"),
     ("oauth2_provider_userinfo", "oauth2_provider_root", "userinfo", "application_slug"),
 ];
 /// The free-form operations (`x-tokenstack-free-form`), as the spec writes them: their handlers answer,
@@ -8382,6 +8769,7 @@ pub const FREE_FORM_OPERATIONS: &[&str] = &[
     "flows_executor_get",
     "flows_executor_solve",
     "oauth2_provider_authorize",
+    "oauth2_provider_device",
     "oauth2_provider_introspect",
     "oauth2_provider_revoke",
     "oauth2_provider_token",
@@ -8389,6 +8777,7 @@ pub const FREE_FORM_OPERATIONS: &[&str] = &[
     "oauth2_provider_root",
     "oauth2_provider_openid_configuration",
     "oauth2_provider_jwks",
+    "device_entry",
     "flows_default_authentication",
     "flow_interface_get",
     "flow_interface_solve",
@@ -8508,9 +8897,10 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("providers_oauth2_setup_urls_retrieve", &["providers"]),
     ("root_config_retrieve", &["root"]),
     ("oauth2_provider_root", &["oauth2-provider"]),
-    ("oauth2_provider_introspect", &["oauth2-provider"]),
+    ("oauth2_provider_device", &["oauth2-provider"]),
     ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
     ("oauth2_provider_jwks", &["oauth2-provider"]),
+    ("device_entry", &["flow-pages"]),
     ("flows_default_authentication", &["flow-pages"]),
     ("healthz", &["tokenstack"]),
     ("flow_interface_get", &["flow-pages"]),
@@ -9999,16 +10389,16 @@ pub trait TokenApi {
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,
     >;
-    /// Token introspection (RFC 7662)
+    /// Device authorization endpoint (RFC 8628)
     ///
-    /// views/introspection.py (TokenIntrospectionView). Needs the authentication of a confidential client; the token must be an access or refresh token of that client's provider. Anything else (bad client authentication, an unknown, expired or foreign token) is 200 `{"active": false}`. An active token answers its id-token claims with `active`, `scope` and `client_id`; a revoked one the same with `active: false`.
+    /// views/device_backchannel.py (DeviceView). Throttled per client address first (`throttle.providers.oauth2.device`, `20/hour` unless `--device-throttle` says otherwise): past it, 429 `slow_down`. Then the `client_id` form field must name a provider that has an application (else 400 `invalid_client`). The answer is a device token valid for the provider's `access_code_validity`: `device_code`, `verification_uri` (`/device`), `verification_uri_complete` (with `?code=<user_code>`), the nine-digit `user_code`, `expires_in` and `interval` 5. The device then polls the token endpoint with the `urn:ietf:params:oauth:grant-type:device_code` grant. Answers carry `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
     #[endpoint{method = POST,
     path = "/application/o/{application_slug}/",
-    operation_id = "oauth2_provider_introspect",
+    operation_id = "oauth2_provider_device",
     tags = ["oauth2-provider"]}]
-    async fn oauth2_provider_introspect(
+    async fn oauth2_provider_device(
         rqctx: dropshot::RequestContext<Self::Context>,
-        path: dropshot::Path<params::Oauth2ProviderIntrospectPath>,
+        path: dropshot::Path<params::Oauth2ProviderDevicePath>,
         body: dropshot::UntypedBody,
     ) -> Result<
         ::http::Response<dropshot::Body>,
@@ -10041,6 +10431,20 @@ pub trait TokenApi {
     ) -> Result<
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,
+    >;
+    /// Device code entry
+    ///
+    /// authentik/providers/oauth2/views/device_init.py `DeviceEntryView` (`authentik_providers_oauth2_root: device-login`), where a user enters a device's code. Without a session, a 302 to the authentication flow with `next` back here. With one, `code` (as `verification_uri_complete` carries it) naming an unexpired device authorization whose provider has an application plans the provider's authorization flow (consent as configured, then the `ak-provider-oauth2-device-code-finish` stage that approves it) and 302s to its page; otherwise the device-code flow (the stage `ak-provider-oauth2-device-code`) is planned and the 302 goes to `/if/flow/default-device-code-flow/`. The query string is passed on. Upstream runs the brand's `flow_device_code` (404 without one); tokenstack's is built in (docs/divergences.md).
+    #[endpoint{method = GET,
+    path = "/device",
+    operation_id = "device_entry",
+    tags = ["flow-pages"]}]
+    async fn device_entry(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::DeviceEntryQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
     >;
     /// Default authentication flow
     ///

@@ -1458,6 +1458,8 @@ pub mod types {
         AutosubmitChallenge(AutosubmitChallenge),
         ConsentChallenge(ConsentChallenge),
         IdentificationChallenge(IdentificationChallenge),
+        OAuthDeviceCodeChallenge(OAuthDeviceCodeChallenge),
+        OAuthDeviceCodeFinishChallenge(OAuthDeviceCodeFinishChallenge),
         PasswordChallenge(PasswordChallenge),
         RedirectChallenge(RedirectChallenge),
     }
@@ -1479,6 +1481,16 @@ pub mod types {
     impl ::std::convert::From<IdentificationChallenge> for ChallengeTypes {
         fn from(value: IdentificationChallenge) -> Self {
             Self::IdentificationChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeChallenge) -> Self {
+            Self::OAuthDeviceCodeChallenge(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallenge> for ChallengeTypes {
+        fn from(value: OAuthDeviceCodeFinishChallenge) -> Self {
+            Self::OAuthDeviceCodeFinishChallenge(value)
         }
     }
     impl ::std::convert::From<PasswordChallenge> for ChallengeTypes {
@@ -2221,6 +2233,10 @@ pub mod types {
     pub enum FlowChallengeResponseRequest {
         ConsentChallengeResponseRequest(ConsentChallengeResponseRequest),
         IdentificationChallengeResponseRequest(IdentificationChallengeResponseRequest),
+        OAuthDeviceCodeChallengeResponseRequest(OAuthDeviceCodeChallengeResponseRequest),
+        OAuthDeviceCodeFinishChallengeResponseRequest(
+            OAuthDeviceCodeFinishChallengeResponseRequest,
+        ),
         PasswordChallengeResponseRequest(PasswordChallengeResponseRequest),
     }
     impl ::std::convert::From<ConsentChallengeResponseRequest>
@@ -2233,6 +2249,18 @@ pub mod types {
     for FlowChallengeResponseRequest {
         fn from(value: IdentificationChallengeResponseRequest) -> Self {
             Self::IdentificationChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeChallengeResponseRequest(value)
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeFinishChallengeResponseRequest>
+    for FlowChallengeResponseRequest {
+        fn from(value: OAuthDeviceCodeFinishChallengeResponseRequest) -> Self {
+            Self::OAuthDeviceCodeFinishChallengeResponseRequest(value)
         }
     }
     impl ::std::convert::From<PasswordChallengeResponseRequest>
@@ -2464,6 +2492,8 @@ pub mod types {
     ///A stage's HTML form, the fields of the served challenge responses.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     pub struct FlowStageForm {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3587,6 +3617,34 @@ pub mod types {
             value.parse()
         }
     }
+    ///views/device_backchannel.py `DeviceView.post`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuth2DeviceAuthorization {
+        pub device_code: ::std::string::String,
+        pub expires_in: i64,
+        pub interval: i64,
+        pub user_code: ::std::string::String,
+        pub verification_uri: ::std::string::String,
+        pub verification_uri_complete: ::std::string::String,
+    }
+    impl OAuth2DeviceAuthorization {
+        pub fn builder() -> builder::OAuth2DeviceAuthorization {
+            Default::default()
+        }
+    }
+    ///The form fields views/device_backchannel.py reads.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OAuth2DeviceAuthorizationRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub client_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub scope: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2DeviceAuthorizationRequest {
+        pub fn builder() -> builder::OAuth2DeviceAuthorizationRequest {
+            Default::default()
+        }
+    }
     ///The empty object token_revoke.py answers.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -4437,6 +4495,8 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub code_verifier: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub device_code: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub grant_type: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::std::string::String>,
@@ -4531,6 +4591,366 @@ pub mod types {
     impl OAuth2UserInfo {
         pub fn builder() -> builder::OAuth2UserInfo {
             Default::default()
+        }
+    }
+    ///OAuth Device code challenge
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeChallenge {
+        pub component: OAuthDeviceCodeChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl OAuthDeviceCodeChallenge {
+        pub fn builder() -> builder::OAuthDeviceCodeChallenge {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Response that includes the user-entered device code
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeChallengeResponseRequest {
+        pub code: OAuthDeviceCodeChallengeResponseRequestCode,
+        pub component: OAuthDeviceCodeChallengeResponseRequestComponent,
+    }
+    impl OAuthDeviceCodeChallengeResponseRequest {
+        pub fn builder() -> builder::OAuthDeviceCodeChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeChallengeResponseRequestCode`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct OAuthDeviceCodeChallengeResponseRequestCode(::std::string::String);
+    impl ::std::ops::Deref for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<OAuthDeviceCodeChallengeResponseRequestCode>
+    for ::std::string::String {
+        fn from(value: OAuthDeviceCodeChallengeResponseRequestCode) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() < 1usize {
+                return Err("shorter than 1 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeResponseRequestCode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for OAuthDeviceCodeChallengeResponseRequestCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`OAuthDeviceCodeChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code")]
+        AkProviderOauth2DeviceCode,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCode => {
+                    f.write_str("ak-provider-oauth2-device-code")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code" => Ok(Self::AkProviderOauth2DeviceCode),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeChallengeResponseRequestComponent::AkProviderOauth2DeviceCode
+        }
+    }
+    ///Final challenge after user enters their code
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeFinishChallenge {
+        pub component: OAuthDeviceCodeFinishChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl OAuthDeviceCodeFinishChallenge {
+        pub fn builder() -> builder::OAuthDeviceCodeFinishChallenge {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeFinishChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for OAuthDeviceCodeFinishChallengeComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeComponent::AkProviderOauth2DeviceCodeFinish
+        }
+    }
+    ///Response that device has been authenticated and tab can be closed
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct OAuthDeviceCodeFinishChallengeResponseRequest {
+        pub component: OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+    }
+    impl OAuthDeviceCodeFinishChallengeResponseRequest {
+        pub fn builder() -> builder::OAuthDeviceCodeFinishChallengeResponseRequest {
+            Default::default()
+        }
+    }
+    ///`OAuthDeviceCodeFinishChallengeResponseRequestComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        #[serde(rename = "ak-provider-oauth2-device-code-finish")]
+        AkProviderOauth2DeviceCodeFinish,
+    }
+    impl ::std::fmt::Display for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkProviderOauth2DeviceCodeFinish => {
+                    f.write_str("ak-provider-oauth2-device-code-finish")
+                }
+            }
+        }
+    }
+    impl ::std::str::FromStr for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-provider-oauth2-device-code-finish" => {
+                    Ok(Self::AkProviderOauth2DeviceCodeFinish)
+                }
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default
+    for OAuthDeviceCodeFinishChallengeResponseRequestComponent {
+        fn default() -> Self {
+            OAuthDeviceCodeFinishChallengeResponseRequestComponent::AkProviderOauth2DeviceCodeFinish
         }
     }
     ///views/provider.py `ProviderInfoView.get_info`.
@@ -15109,6 +15529,10 @@ and, if this user is being impersonated, the original user in the `original` pro
         }
         #[derive(Clone, Debug)]
         pub struct FlowStageForm {
+            code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             password: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -15125,6 +15549,7 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::default::Default for FlowStageForm {
             fn default() -> Self {
                 Self {
+                    code: Ok(Default::default()),
                     password: Ok(Default::default()),
                     token: Ok(Default::default()),
                     uid_field: Ok(Default::default()),
@@ -15132,6 +15557,18 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         impl FlowStageForm {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
             pub fn password<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -15175,6 +15612,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                 value: FlowStageForm,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    code: value.code?,
                     password: value.password?,
                     token: value.token?,
                     uid_field: value.uid_field?,
@@ -15184,6 +15622,7 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::FlowStageForm> for FlowStageForm {
             fn from(value: super::FlowStageForm) -> Self {
                 Self {
+                    code: Ok(value.code),
                     password: Ok(value.password),
                     token: Ok(value.token),
                     uid_field: Ok(value.uid_field),
@@ -17503,6 +17942,216 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct OAuth2DeviceAuthorization {
+            device_code: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_in: ::std::result::Result<i64, ::std::string::String>,
+            interval: ::std::result::Result<i64, ::std::string::String>,
+            user_code: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verification_uri: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            verification_uri_complete: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2DeviceAuthorization {
+            fn default() -> Self {
+                Self {
+                    device_code: Err("no value supplied for device_code".to_string()),
+                    expires_in: Err("no value supplied for expires_in".to_string()),
+                    interval: Err("no value supplied for interval".to_string()),
+                    user_code: Err("no value supplied for user_code".to_string()),
+                    verification_uri: Err(
+                        "no value supplied for verification_uri".to_string(),
+                    ),
+                    verification_uri_complete: Err(
+                        "no value supplied for verification_uri_complete".to_string(),
+                    ),
+                }
+            }
+        }
+        impl OAuth2DeviceAuthorization {
+            pub fn device_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_code: {e}")
+                    });
+                self
+            }
+            pub fn expires_in<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_in = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_in: {e}")
+                    });
+                self
+            }
+            pub fn interval<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.interval = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for interval: {e}")
+                    });
+                self
+            }
+            pub fn user_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_code: {e}")
+                    });
+                self
+            }
+            pub fn verification_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verification_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_uri: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn verification_uri_complete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.verification_uri_complete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for verification_uri_complete: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2DeviceAuthorization>
+        for super::OAuth2DeviceAuthorization {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2DeviceAuthorization,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    device_code: value.device_code?,
+                    expires_in: value.expires_in?,
+                    interval: value.interval?,
+                    user_code: value.user_code?,
+                    verification_uri: value.verification_uri?,
+                    verification_uri_complete: value.verification_uri_complete?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2DeviceAuthorization>
+        for OAuth2DeviceAuthorization {
+            fn from(value: super::OAuth2DeviceAuthorization) -> Self {
+                Self {
+                    device_code: Ok(value.device_code),
+                    expires_in: Ok(value.expires_in),
+                    interval: Ok(value.interval),
+                    user_code: Ok(value.user_code),
+                    verification_uri: Ok(value.verification_uri),
+                    verification_uri_complete: Ok(value.verification_uri_complete),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuth2DeviceAuthorizationRequest {
+            client_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            scope: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2DeviceAuthorizationRequest {
+            fn default() -> Self {
+                Self {
+                    client_id: Ok(Default::default()),
+                    scope: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2DeviceAuthorizationRequest {
+            pub fn client_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.client_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for client_id: {e}")
+                    });
+                self
+            }
+            pub fn scope<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.scope = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for scope: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2DeviceAuthorizationRequest>
+        for super::OAuth2DeviceAuthorizationRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2DeviceAuthorizationRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    client_id: value.client_id?,
+                    scope: value.scope?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2DeviceAuthorizationRequest>
+        for OAuth2DeviceAuthorizationRequest {
+            fn from(value: super::OAuth2DeviceAuthorizationRequest) -> Self {
+                Self {
+                    client_id: Ok(value.client_id),
+                    scope: Ok(value.scope),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OAuth2Empty {}
         impl ::std::default::Default for OAuth2Empty {
             fn default() -> Self {
@@ -19556,6 +20205,10 @@ and, if this user is being impersonated, the original user in the `original` pro
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            device_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             grant_type: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -19590,6 +20243,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     client_secret: Ok(Default::default()),
                     code: Ok(Default::default()),
                     code_verifier: Ok(Default::default()),
+                    device_code: Ok(Default::default()),
                     grant_type: Ok(Default::default()),
                     password: Ok(Default::default()),
                     redirect_uri: Ok(Default::default()),
@@ -19673,6 +20327,18 @@ and, if this user is being impersonated, the original user in the `original` pro
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for code_verifier: {e}")
+                    });
+                self
+            }
+            pub fn device_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device_code: {e}")
                     });
                 self
             }
@@ -19761,6 +20427,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     client_secret: value.client_secret?,
                     code: value.code?,
                     code_verifier: value.code_verifier?,
+                    device_code: value.device_code?,
                     grant_type: value.grant_type?,
                     password: value.password?,
                     redirect_uri: value.redirect_uri?,
@@ -19779,6 +20446,7 @@ and, if this user is being impersonated, the original user in the `original` pro
                     client_secret: Ok(value.client_secret),
                     code: Ok(value.code),
                     code_verifier: Ok(value.code_verifier),
+                    device_code: Ok(value.device_code),
                     grant_type: Ok(value.grant_type),
                     password: Ok(value.password),
                     redirect_uri: Ok(value.redirect_uri),
@@ -19983,6 +20651,323 @@ and, if this user is being impersonated, the original user in the `original` pro
                 Self {
                     sub: Ok(value.sub),
                     extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeChallenge {
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::OAuthDeviceCodeChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeChallenge>
+        for super::OAuthDeviceCodeChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeChallenge>
+        for OAuthDeviceCodeChallenge {
+            fn from(value: super::OAuthDeviceCodeChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeChallengeResponseRequest {
+            code: ::std::result::Result<
+                super::OAuthDeviceCodeChallengeResponseRequestCode,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    component: Err("no value supplied for component".to_string()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeChallengeResponseRequest {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeChallengeResponseRequestCode,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeChallengeResponseRequest>
+        for super::OAuthDeviceCodeChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    component: value.component?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeChallengeResponseRequest>
+        for OAuthDeviceCodeChallengeResponseRequest {
+            fn from(value: super::OAuthDeviceCodeChallengeResponseRequest) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    component: Ok(value.component),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeFinishChallenge {
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeFinishChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeFinishChallenge {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeFinishChallenge {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeFinishChallengeComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeFinishChallenge>
+        for super::OAuthDeviceCodeFinishChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeFinishChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeFinishChallenge>
+        for OAuthDeviceCodeFinishChallenge {
+            fn from(value: super::OAuthDeviceCodeFinishChallenge) -> Self {
+                Self {
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct OAuthDeviceCodeFinishChallengeResponseRequest {
+            component: ::std::result::Result<
+                super::OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuthDeviceCodeFinishChallengeResponseRequest {
+            fn default() -> Self {
+                Self {
+                    component: Err("no value supplied for component".to_string()),
+                }
+            }
+        }
+        impl OAuthDeviceCodeFinishChallengeResponseRequest {
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::OAuthDeviceCodeFinishChallengeResponseRequestComponent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuthDeviceCodeFinishChallengeResponseRequest>
+        for super::OAuthDeviceCodeFinishChallengeResponseRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuthDeviceCodeFinishChallengeResponseRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    component: value.component?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuthDeviceCodeFinishChallengeResponseRequest>
+        for OAuthDeviceCodeFinishChallengeResponseRequest {
+            fn from(
+                value: super::OAuthDeviceCodeFinishChallengeResponseRequest,
+            ) -> Self {
+                Self {
+                    component: Ok(value.component),
                 }
             }
         }
@@ -37042,6 +38027,21 @@ let response = client.oauth2_provider_authorize()
     pub fn oauth2_provider_authorize(&self) -> builder::Oauth2ProviderAuthorize<'_> {
         builder::Oauth2ProviderAuthorize::new(self)
     }
+    /**Device authorization endpoint (RFC 8628)
+
+views/device_backchannel.py (DeviceView). Throttled per client address first (`throttle.providers.oauth2.device`, `20/hour` unless `--device-throttle` says otherwise): past it, 429 `slow_down`. Then the `client_id` form field must name a provider that has an application (else 400 `invalid_client`). The answer is a device token valid for the provider's `access_code_validity`: `device_code`, `verification_uri` (`/device`), `verification_uri_complete` (with `?code=<user_code>`), the nine-digit `user_code`, `expires_in` and `interval` 5. The device then polls the token endpoint with the `urn:ietf:params:oauth:grant-type:device_code` grant. Answers carry `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
+
+Sends a `POST` request to `/application/o/device/`
+
+```ignore
+let response = client.oauth2_provider_device()
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_device(&self) -> builder::Oauth2ProviderDevice<'_> {
+        builder::Oauth2ProviderDevice::new(self)
+    }
     /**Token introspection (RFC 7662)
 
 views/introspection.py (TokenIntrospectionView). Needs the authentication of a confidential client; the token must be an access or refresh token of that client's provider. Anything else (bad client authentication, an unknown, expired or foreign token) is 200 `{"active": false}`. An active token answers its id-token claims with `active`, `scope` and `client_id`; a revoked one the same with `active: false`.
@@ -37074,7 +38074,7 @@ let response = client.oauth2_provider_revoke()
     }
     /**Token endpoint
 
-views/token.py (TokenView, TokenParams). Client authentication by HTTP Basic or the `client_id` and `client_secret` form fields (utils.py `extract_client_auth`). Grants `authorization_code` (with PKCE), `refresh_token` (rotated; reuse of a revoked one is `invalid_grant`), `client_credentials` and `password` (the provider's own secret as the service account `ak-<provider>-client_credentials`, or a username with an app_password token as its password). Errors are 400 (403 `access_denied`) with authentik's fixed descriptions (errors.py TokenError). Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
+views/token.py (TokenView, TokenParams). Client authentication by HTTP Basic or the `client_id` and `client_secret` form fields (utils.py `extract_client_auth`). Grants `authorization_code` (with PKCE), `refresh_token` (rotated; reuse of a revoked one is `invalid_grant`), `client_credentials` and `password` (the provider's own secret as the service account `ak-<provider>-client_credentials`, or a username with an app_password token as its password), and `urn:ietf:params:oauth:grant-type:device_code` (token/device_code.py: `device_code` of a device authorization of the client's provider, else `invalid_grant`; `expired_token` once it expired, `authorization_pending` until a user approved it at `/device`; then the approving user's tokens, a refresh token with `offline_access`, and the device code is spent). Errors are 400 (403 `access_denied`) with authentik's fixed descriptions (errors.py TokenError). Every answer carries `Cache-Control: no-store` and `Pragma: no-cache` (utils.py TokenResponse).
 
 Sends a `POST` request to `/application/o/token/`
 
@@ -37147,6 +38147,21 @@ let response = client.oauth2_provider_jwks()
 ```*/
     pub fn oauth2_provider_jwks(&self) -> builder::Oauth2ProviderJwks<'_> {
         builder::Oauth2ProviderJwks::new(self)
+    }
+    /**Device code entry
+
+authentik/providers/oauth2/views/device_init.py `DeviceEntryView` (`authentik_providers_oauth2_root: device-login`), where a user enters a device's code. Without a session, a 302 to the authentication flow with `next` back here. With one, `code` (as `verification_uri_complete` carries it) naming an unexpired device authorization whose provider has an application plans the provider's authorization flow (consent as configured, then the `ak-provider-oauth2-device-code-finish` stage that approves it) and 302s to its page; otherwise the device-code flow (the stage `ak-provider-oauth2-device-code`) is planned and the 302 goes to `/if/flow/default-device-code-flow/`. The query string is passed on. Upstream runs the brand's `flow_device_code` (404 without one); tokenstack's is built in (docs/divergences.md).
+
+Sends a `GET` request to `/device`
+
+```ignore
+let response = client.device_entry()
+    .code(code)
+    .send()
+    .await;
+```*/
+    pub fn device_entry(&self) -> builder::DeviceEntry<'_> {
+        builder::DeviceEntry::new(self)
     }
     /**Default authentication flow
 
@@ -51252,6 +52267,116 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::oauth2_provider_device`]
+
+[`Client::oauth2_provider_device`]: super::Client::oauth2_provider_device*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderDevice<'a> {
+        client: &'a super::Client,
+        body: Result<types::builder::OAuth2DeviceAuthorizationRequest, String>,
+    }
+    impl<'a> Oauth2ProviderDevice<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2DeviceAuthorizationRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2DeviceAuthorizationRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2DeviceAuthorizationRequest` for body failed: {}",
+                        s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2DeviceAuthorizationRequest,
+            ) -> types::builder::OAuth2DeviceAuthorizationRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/application/o/device/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::OAuth2DeviceAuthorization>,
+            Error<types::OAuth2Error>,
+        > {
+            let Self { client, body } = self;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2DeviceAuthorizationRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/application/o/device/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_device",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                405u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::oauth2_provider_introspect`]
 
 [`Client::oauth2_provider_introspect`]: super::Client::oauth2_provider_introspect*/
@@ -51835,6 +52960,76 @@ pub mod builder {
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
                 404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::device_entry`]
+
+[`Client::device_entry`]: super::Client::device_entry*/
+    #[derive(Debug, Clone)]
+    pub struct DeviceEntry<'a> {
+        client: &'a super::Client,
+        code: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> DeviceEntry<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                code: Ok(None),
+            }
+        }
+        pub fn code<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.code = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for code failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/device`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client, code } = self;
+            let code = code.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/device", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("code", &code))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "device_entry",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                400u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -125,6 +125,12 @@ pub struct Config {
     #[arg(long = "authorize-as", env = "TOKENSTACK_AUTHORIZE_AS", default_value = "")]
     pub authorize_as: String,
 
+    /// How many device authorizations (`POST /application/o/device/`) one client address may start per period,
+    /// as authentik's `throttle.providers.oauth2.device` (`AUTHENTIK_THROTTLE__PROVIDERS__OAUTH2__DEVICE`):
+    /// `<requests>/<second|minute|hour|day>`; past it the endpoint answers 429 `slow_down`.
+    #[arg(long = "device-throttle", env = "TOKENSTACK_DEVICE_THROTTLE", default_value = "20/hour")]
+    pub device_throttle: String,
+
     /// Validate every response against spec/openapi.json before it leaves; a violation is logged and
     /// answered as a 500.
     #[arg(long = "validate-responses", env = "TOKENSTACK_VALIDATE_RESPONSES")]

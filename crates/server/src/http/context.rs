@@ -8,7 +8,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use crate::admin::AdminState;
 use crate::authentik::Authentik;
 use crate::authentik::flow::Flows;
-use crate::authentik::oauth2::{Keyring, OAuth2};
+use crate::authentik::oauth2::{DEFAULT_DEVICE_RATE, DeviceThrottle, Keyring, OAuth2};
 use crate::config::Limits;
 use crate::faults::Faults;
 use crate::metrics::Metrics;
@@ -36,6 +36,8 @@ pub struct ServerContext {
     pub authorize_as: Option<String>,
     /// `--setup-pat-enabled`: `POST /api/setup` may create a PAT (NetBird's `NB_SETUP_PAT_ENABLED=true`).
     pub setup_pat_enabled: bool,
+    /// `--device-throttle`: the device authorization endpoint's throttle.
+    pub device_throttle: DeviceThrottle,
 }
 
 impl ServerContext {
@@ -51,6 +53,7 @@ impl ServerContext {
             keyring: Keyring::default(),
             authorize_as: None,
             setup_pat_enabled: false,
+            device_throttle: DeviceThrottle::new(DEFAULT_DEVICE_RATE),
         }
     }
 

@@ -326,6 +326,22 @@ pub(super) async fn user_interface(
     .map(send)
 }
 
+/// `GET /device`: `DeviceEntryView`, on to the login, the authorization flow or the device-code flow.
+pub(super) async fn device_entry(
+    rqctx: &RequestContext<ServerContext>,
+    _query: Query<params::DeviceEntryQuery>,
+) -> Result<http::Response<Body>, PageResponseError> {
+    let key = session_key(rqctx);
+    let query = django_urlencode(rqctx.request.uri().query().unwrap_or_default());
+    observed(rqctx, async {
+        let (location, cookie) =
+            rqctx.context().flows().device_entry(key.as_deref(), &full_path(rqctx), &query).await?;
+        Ok(with_cookie(rqctx, found(&location), &cookie))
+    })
+    .await
+    .map(send)
+}
+
 /// `GET /flows/-/default/authentication/`: `ToDefaultFlow`, on to the authentication flow with the query.
 pub(super) async fn default_authentication(
     rqctx: &RequestContext<ServerContext>,

@@ -342,9 +342,9 @@ impl TokenApi for ServerImpl {
         oauth2::get(&rqctx, path, query).await
     }
 
-    async fn oauth2_provider_introspect(
+    async fn oauth2_provider_device(
         rqctx: RequestContext<ServerContext>,
-        path: Path<params::Oauth2ProviderIntrospectPath>,
+        path: Path<params::Oauth2ProviderDevicePath>,
         body: dropshot::UntypedBody,
     ) -> Result<http::Response<dropshot::Body>, OAuth2ResponseError> {
         oauth2::post(&rqctx, path, body).await
@@ -371,6 +371,7 @@ impl TokenApi for ServerImpl {
         flows::page_solve => fn flow_interface_solve(path: Path<params::FlowInterfaceSolvePath>, _query: Query<params::FlowInterfaceSolveQuery>, body: dropshot::UntypedBody) -> PageResponseError;
         flows::user_interface => fn user_interface_get() -> PageResponseError;
         flows::default_authentication => fn flows_default_authentication(query: Query<params::FlowsDefaultAuthenticationQuery>) -> PageResponseError;
+        flows::device_entry => fn device_entry(_query: Query<params::DeviceEntryQuery>) -> PageResponseError;
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {

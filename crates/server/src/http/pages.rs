@@ -131,6 +131,27 @@ pub(super) fn stage(challenge: &Challenge, action: &str) -> String {
             );
             page(&flow.title, &content)
         }
+        Challenge::DeviceCode { flow, errors } => {
+            let content = format!(
+                "<h1>{title}</h1><form method=\"post\" action=\"{action}\">\
+                 <div class=\"pf-c-form__group\"><label for=\"ak-provider-oauth2-device-code-input\">Code</label>\
+                 <input type=\"text\" id=\"ak-provider-oauth2-device-code-input\" name=\"code\" inputmode=\"numeric\" \
+                 autocomplete=\"off\" autofocus required>{errors}</div>\
+                 <button type=\"submit\">Continue</button></form>",
+                title = escape(&flow.title),
+                errors = field_errors(errors, "code"),
+            );
+            page(&flow.title, &content)
+        }
+        Challenge::DeviceCodeFinish { flow } => {
+            let content = format!(
+                "<h1>{title}</h1><form method=\"post\" action=\"{action}\">\
+                 <p>You've successfully authenticated your device.</p><p>You can close this tab now.</p>\
+                 <button type=\"submit\" autofocus>Continue</button></form>",
+                title = escape(&flow.title),
+            );
+            page(&flow.title, &content)
+        }
         Challenge::Redirect { to } => {
             let to = escape(to);
             page("Redirecting", &format!("<p>Redirecting to <a href=\"{to}\">{to}</a>.</p>"))
@@ -186,6 +207,7 @@ mod tests {
         let flow = FlowInfo { title: evil.into() };
         let errors = ResponseErrors::from([("password".to_owned(), vec![FieldError::new(evil, "invalid")])]);
         let user = PendingUser { username: evil.into() };
+        let device_errors = ResponseErrors::from([("code".to_owned(), vec![FieldError::new(evil, "invalid")])]);
         let pages = [
             stage(&Challenge::Password { flow: flow.clone(), user: user.clone(), errors: errors.clone() }, evil),
             stage(
@@ -199,6 +221,8 @@ mod tests {
                 },
                 evil,
             ),
+            stage(&Challenge::DeviceCode { flow: flow.clone(), errors: device_errors }, evil),
+            stage(&Challenge::DeviceCodeFinish { flow: flow.clone() }, evil),
             stage(&Challenge::AccessDenied { flow, user, message: Some(evil.into()) }, evil),
             stage(&Challenge::Redirect { to: evil.into() }, evil),
             stage(

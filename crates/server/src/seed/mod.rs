@@ -410,6 +410,7 @@ impl SeedFile {
             nb_accounts: nb.accounts,
             ak_sessions: Vec::new(),
             ak_user_consents: Vec::new(),
+            ak_device_tokens: Vec::new(),
             ak_groups,
         })
     }

@@ -186,6 +186,16 @@ fn a_busy_port_names_the_os_error_and_suggests_port_0() {
 }
 
 #[test]
+fn a_bad_device_throttle_names_its_source_and_exits_2() {
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0", "--device-throttle", "often"], &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("--device-throttle: \"often\" is not <requests>/<period>"), "{stderr}");
+    let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &[("TOKENSTACK_DEVICE_THROTTLE", "20/week")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(stderr.contains("TOKENSTACK_DEVICE_THROTTLE: \"week\" is not a period (s, m, h or d)"), "{stderr}");
+}
+
+#[test]
 fn a_bad_admin_token_names_its_source_and_exits_2_without_a_backtrace() {
     let short = "short";
     let (status, stderr) = failed_start(&["--bind", "127.0.0.1:0"], &[("TOKENSTACK_ADMIN_TOKEN", short)]);

@@ -16,8 +16,8 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken, Intent,
-    NbAccount, NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
+    AkApplication, AkDeviceToken, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken,
+    Intent, NbAccount, NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
     SetupKeyType,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
@@ -1297,6 +1297,59 @@ async fn providers_and_applications(s: Arc<dyn Store>) {
     assert_eq!(s.delete::<AkApplication>("grafana").await, Err(StoreError::NotFound));
 }
 
+fn device_token(device_code: &str, user_code: &str, provider: i64) -> AkDeviceToken {
+    AkDeviceToken {
+        device_code: Secret::new(device_code),
+        user_code: user_code.into(),
+        provider,
+        user: None,
+        scope: vec!["openid".into(), "".into()],
+        session: None,
+        expires: now() + TimeDelta::minutes(1),
+    }
+}
+
+async fn device_tokens(s: Arc<dyn Store>) {
+    let s = seeded(s).await;
+    place(&s, &[(5, "tv"), (3, "other")]).await;
+    let token = device_token("dev-a", "012345678", 5);
+    s.insert_with_pk(token.clone()).await.unwrap();
+    assert_eq!(s.get::<AkDeviceToken>(Field::Code, "dev-a").await.unwrap(), token);
+    assert_eq!(s.get::<AkDeviceToken>(Field::UserCode, "012345678").await.unwrap(), token);
+    assert_eq!(
+        s.get::<AkDeviceToken>(Field::UserCode, "12345678").await,
+        Err(StoreError::NotFound),
+        "text, not a number"
+    );
+    let same_user_code = device_token("dev-b", "012345678", 5);
+    assert_eq!(s.insert_with_pk(same_user_code).await, Err(StoreError::Duplicate { field: Field::UserCode }));
+    assert_eq!(
+        s.insert_with_pk(device_token("dev-a", "1", 5)).await,
+        Err(StoreError::Duplicate { field: Field::Code })
+    );
+    assert_eq!(s.insert_with_pk(device_token("dev-c", "2", 77)).await, Err(StoreError::NotFound), "a missing provider");
+
+    // Approval: the user and the session are set, and the row round-trips through export and import.
+    let approved = AkDeviceToken { user: Some(1), session: Some("ab".repeat(32)), ..token.clone() };
+    s.replace(approved.clone()).await.unwrap();
+    assert_eq!(s.get::<AkDeviceToken>(Field::Code, "dev-a").await.unwrap(), approved);
+    s.insert_with_pk(device_token("dev-d", "3", 3)).await.unwrap();
+    let snapshot = s.export().await.unwrap();
+    let codes: Vec<&str> = snapshot.ak_device_tokens.iter().map(|t| t.device_code.expose()).collect();
+    assert_eq!(codes, ["dev-a", "dev-d"]);
+    s.import(Snapshot::default()).await.unwrap();
+    assert!(s.all::<AkDeviceToken>().await.unwrap().is_empty());
+    s.import(snapshot.clone()).await.unwrap();
+    assert_eq!(s.export().await.unwrap().ak_device_tokens, snapshot.ak_device_tokens);
+
+    // They go with their provider, and with the user who approved them.
+    s.delete::<AkProvider>(3).await.unwrap();
+    assert_eq!(s.get::<AkDeviceToken>(Field::Code, "dev-d").await, Err(StoreError::NotFound));
+    s.delete::<AkUser>(1).await.unwrap();
+    assert_eq!(s.get::<AkDeviceToken>(Field::Code, "dev-a").await, Err(StoreError::NotFound));
+    assert_eq!(s.delete::<AkDeviceToken>("dev-a").await, Err(StoreError::NotFound));
+}
+
 /// One `#[test]` per case and backend (`store_conformance::sqlite::set_key_races`), so a failure names both;
 /// each runs on a fresh store: a new memory store, a new SQLite file, a new database in the PostgreSQL cluster
 /// that every PostgreSQL case of this test process shares.
@@ -1365,6 +1418,7 @@ conformance_cases![
     key_pairs,
     scope_mappings,
     groups,
+    device_tokens,
 ];
 
 fn memory_store() -> Arc<dyn Store> {

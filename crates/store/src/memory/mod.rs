@@ -389,9 +389,11 @@ impl Store for MemoryStore {
             ak_sessions: rows(&state.tables)?,
             ak_user_consents: rows(&state.tables)?,
             ak_groups: rows(&state.tables)?,
+            ak_device_tokens: rows(&state.tables)?,
         };
         snapshot.ak_sessions.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
         snapshot.ak_user_consents.sort_by_key(|c| c.pk);
+        snapshot.ak_device_tokens.sort_by(|a, b| a.device_code.expose().cmp(b.device_code.expose()));
         snapshot.key_pairs.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.scope_mappings.sort_by(|a, b| a.name.cmp(&b.name));
         snapshot.ak_groups.sort_by(|a, b| a.name.cmp(&b.name));
@@ -418,6 +420,7 @@ impl Store for MemoryStore {
         restore(&mut fresh, snapshot.nb_users)?;
         restore(&mut fresh, snapshot.ak_sessions)?;
         restore(&mut fresh, snapshot.ak_user_consents)?;
+        restore(&mut fresh, snapshot.ak_device_tokens)?;
         snapshot.pats.into_iter().try_for_each(|p| fresh.insert_pat(p))?;
         *self.write()? = fresh;
         Ok(())

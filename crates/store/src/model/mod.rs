@@ -9,9 +9,11 @@ use uuid::Uuid;
 
 use crate::secrets::{PasswordHash, Secret};
 
+mod device;
 mod netbird;
 mod providers;
 mod sessions;
+pub use device::*;
 pub use netbird::*;
 pub use providers::*;
 pub use sessions::*;

@@ -41,6 +41,7 @@ impl Resource for AkProvider {
         children: &[
             Child { table: "oauth_tokens", column: "provider_id", on_delete: OnDelete::Cascade },
             Child { table: "authorization_codes", column: "provider_id", on_delete: OnDelete::Cascade },
+            Child { table: "ak_device_tokens", column: "provider_id", on_delete: OnDelete::Cascade },
             Child { table: "applications", column: "provider_id", on_delete: OnDelete::SetNull },
         ],
         order: "pk",
@@ -385,6 +386,7 @@ impl Resource for AkUser {
             Child { table: "authorization_codes", column: "user_id", on_delete: OnDelete::Cascade },
             Child { table: "ak_sessions", column: "user_id", on_delete: OnDelete::Cascade },
             Child { table: "ak_user_consents", column: "user_id", on_delete: OnDelete::Cascade },
+            Child { table: "ak_device_tokens", column: "user_id", on_delete: OnDelete::Cascade },
         ],
         order: "pk",
         encode: encode_erased::<Self>,

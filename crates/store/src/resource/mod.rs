@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::model::{
-    AkApplication, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent, NbAccount,
-    NbGroup, NbPeer, NbSetupKey, NbUser,
+    AkApplication, AkDeviceToken, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AkUserConsent,
+    NbAccount, NbGroup, NbPeer, NbSetupKey, NbUser,
 };
 use crate::query::{Column, Value};
 use crate::sql::Param;
@@ -43,6 +43,7 @@ pub enum Field {
     Code,
     Name,
     Managed,
+    UserCode,
 }
 
 impl Field {
@@ -60,6 +61,7 @@ impl Field {
             Field::Code => "code",
             Field::Name => "name",
             Field::Managed => "managed",
+            Field::UserCode => "user_code",
         }
     }
 }
@@ -350,6 +352,7 @@ pub(crate) const RESOURCES: &[&Table] = &[
     NbAccount::TABLE,
     AkSession::TABLE,
     AkUserConsent::TABLE,
+    AkDeviceToken::TABLE,
 ];
 
 /// The declaration of the table `name`, if it is a declared resource's.
@@ -390,9 +393,11 @@ macro_rules! columns {
 }
 
 mod authentik;
+mod device;
 mod netbird;
 mod sessions;
 
 pub use authentik::{ApplicationColumn, GroupColumn, KeyPairColumn, ProviderColumn, ScopeMappingColumn};
+pub use device::DeviceTokenColumn;
 pub use netbird::{NbAccountColumn, NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};
 pub use sessions::{SessionColumn, UserConsentColumn};

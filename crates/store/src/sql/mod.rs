@@ -90,7 +90,8 @@ fn unique_field(name: &str) -> Option<Field> {
         "hashed_token" => Field::HashedToken,
         "slug" => Field::Slug,
         "provider" | "provider_id" => Field::Provider,
-        "code" => Field::Code,
+        "code" | "device_code" => Field::Code,
+        "user_code" => Field::UserCode,
         "name" => Field::Name,
         "managed" => Field::Managed,
         _ => return None,
@@ -369,6 +370,8 @@ mod tests {
         assert_eq!(unique_field("UNIQUE constraint failed: authorization_codes.code"), Some(Field::Code));
         assert_eq!(unique_field("key_pairs__name"), Some(Field::Name));
         assert_eq!(unique_field("scope_mappings__managed"), Some(Field::Managed));
+        assert_eq!(unique_field("ak_device_tokens__user_code"), Some(Field::UserCode));
+        assert_eq!(unique_field("UNIQUE constraint failed: ak_device_tokens.device_code"), Some(Field::Code));
         assert_eq!(unique_field("something_else"), None);
     }
 

@@ -83,6 +83,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
         .write_tx(move |conn| {
             Box::pin(async move {
                 for table in [
+                    "ak_device_tokens",
                     "nb_accounts",
                     "nb_peers",
                     "ak_user_consents",
@@ -125,6 +126,7 @@ async fn import<D: Driver>(store: &D, snapshot: Snapshot) -> Result<(), StoreErr
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_sessions).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_user_consents).await?;
                 resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_groups).await?;
+                resources::import::<D::Db, _>(&mut *conn, &snapshot.ak_device_tokens).await?;
                 Ok(())
             })
         })
@@ -386,6 +388,7 @@ impl<D: Driver> Store for D {
             ak_sessions: resources::export(&mut tx).await?,
             ak_user_consents: resources::export(&mut tx).await?,
             ak_groups: resources::export(&mut tx).await?,
+            ak_device_tokens: resources::export(&mut tx).await?,
         };
         tx.commit().await.map_err(db_err)?;
         Ok(snapshot)

@@ -82,6 +82,7 @@ impl Flows<'_> {
             consent_header: header,
             consent_permissions: permissions,
             consent_token: None,
+            device: None,
         };
         session.state.plan = Some(Plan { flow: flow.slug.to_owned(), bindings, context });
         session.touch();
@@ -91,7 +92,7 @@ impl Flows<'_> {
     }
 
     /// `UserInfoView.get_scope_descriptions`: the requested scopes that have a described mapping, by scope name.
-    async fn scope_descriptions(
+    pub(super) async fn scope_descriptions(
         &self,
         mappings: &[uuid::Uuid],
         scopes: &[String],

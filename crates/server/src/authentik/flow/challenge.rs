@@ -84,6 +84,10 @@ pub enum Challenge {
     Redirect { to: String },
     /// `ak-stage-autosubmit`: a form the user agent posts to the client (`response_mode=form_post`).
     Autosubmit(AutoSubmit),
+    /// `ak-provider-oauth2-device-code`: the user enters the device's code (field `code`).
+    DeviceCode { flow: FlowInfo, errors: ResponseErrors },
+    /// `ak-provider-oauth2-device-code-finish`: the device is approved.
+    DeviceCodeFinish { flow: FlowInfo },
 }
 
 impl Challenge {
@@ -96,6 +100,8 @@ impl Challenge {
             Challenge::AccessDenied { .. } => "ak-stage-access-denied",
             Challenge::Redirect { .. } => "xak-flow-redirect",
             Challenge::Autosubmit(_) => "ak-stage-autosubmit",
+            Challenge::DeviceCode { .. } => "ak-provider-oauth2-device-code",
+            Challenge::DeviceCodeFinish { .. } => "ak-provider-oauth2-device-code-finish",
         }
     }
 
@@ -153,6 +159,8 @@ impl Challenge {
                 out.insert("title".into(), json!(form.title));
                 out.insert("component".into(), json!(component));
             }
+            Challenge::DeviceCode { flow, errors } => head(&mut out, flow, component, errors),
+            Challenge::DeviceCodeFinish { flow } => head(&mut out, flow, component, &ResponseErrors::new()),
         }
         Value::Object(out)
     }

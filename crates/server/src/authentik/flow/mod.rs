@@ -12,6 +12,7 @@
 mod authorize;
 pub mod challenge;
 pub mod csrf;
+mod device;
 mod plan;
 mod session;
 mod stages;
@@ -20,6 +21,7 @@ mod tests;
 
 pub use authorize::login_url;
 pub use challenge::{Challenge, FlowInfo, PendingUser, Permission, ResponseErrors, primary_action};
+pub use device::DEVICE_CODE_FLOW;
 pub use session::{CookieChange, SESSION_COOKIE};
 
 use chrono::{DateTime, Utc};
@@ -90,7 +92,7 @@ pub struct Flows<'a> {
 
 /// The built-in flow `slug`.
 pub fn flow_by_slug(slug: &str) -> Option<&'static Flow> {
-    FLOWS.iter().find(|flow| flow.slug == slug)
+    FLOWS.iter().chain([&DEVICE_CODE_FLOW]).find(|flow| flow.slug == slug)
 }
 
 /// The value of `name` in a query string (the last one, as Django's `QueryDict.get`).

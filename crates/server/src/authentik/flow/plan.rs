@@ -25,6 +25,10 @@ pub enum Stage {
     UserLogout,
     /// The authorization view's in-memory `OAuthFulfillmentStage`: the code, back to the client.
     OAuthFulfillment,
+    /// `OAuthDeviceCodeStage`: the user enters the device's code.
+    DeviceCode,
+    /// `OAuthDeviceCodeFinishStage`: the device code is approved.
+    DeviceCodeFinish,
 }
 
 /// The user a flow is for (`PLAN_CONTEXT_PENDING_USER`): a stored one, or an identifier nobody has (the
@@ -62,6 +66,8 @@ pub struct Context {
     pub consent_permissions: Vec<(String, String)>,
     /// The token the consent stage last showed.
     pub consent_token: Option<String>,
+    /// `PLAN_CONTEXT_DEVICE`: the user code of the device token being approved.
+    pub device: Option<String>,
 }
 
 /// A plan: the flow, its remaining stages and its context.
@@ -81,6 +87,7 @@ pub fn stages_of(flow: &Flow) -> Vec<Stage> {
         "default-authentication-flow" => vec![Stage::Identification, Stage::Password, Stage::UserLogin],
         "default-provider-authorization-explicit-consent" => vec![Stage::Consent { always: false }],
         "default-invalidation-flow" => vec![Stage::UserLogout],
+        "default-device-code-flow" => vec![Stage::DeviceCode],
         _ => Vec::new(),
     }
 }

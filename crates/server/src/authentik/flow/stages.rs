@@ -28,16 +28,16 @@ fn consent_validity() -> chrono::TimeDelta {
 
 /// How a DRF `CharField` reads one field of an answer.
 #[derive(Clone, Copy)]
-struct CharField {
-    required: bool,
-    allow_blank: bool,
-    allow_null: bool,
-    trim: bool,
+pub(super) struct CharField {
+    pub(super) required: bool,
+    pub(super) allow_blank: bool,
+    pub(super) allow_null: bool,
+    pub(super) trim: bool,
 }
 
 impl CharField {
     /// The field's value (`None` when absent or null and allowed), or its error.
-    fn read(self, answer: &Map<String, Value>, name: &str) -> Result<Option<String>, FieldError> {
+    pub(super) fn read(self, answer: &Map<String, Value>, name: &str) -> Result<Option<String>, FieldError> {
         let text = match answer.get(name) {
             None if self.required => return Err(FieldError::new(MSG_REQUIRED, "required")),
             None => return Ok(None),
@@ -55,7 +55,7 @@ impl CharField {
     }
 }
 
-fn one_error(field: &str, error: FieldError) -> ResponseErrors {
+pub(super) fn one_error(field: &str, error: FieldError) -> ResponseErrors {
     ResponseErrors::from([(field.to_owned(), vec![error])])
 }
 
@@ -80,6 +80,8 @@ impl Flows<'_> {
             (Stage::Consent { always }, None) => self.consent(run, always).await,
             (Stage::Consent { always }, Some(answer)) => self.check_consent(run, always, answer).await,
             (Stage::OAuthFulfillment, _) => self.fulfill(run).await,
+            (Stage::DeviceCode, answer) => self.device_code_stage(run, answer).await,
+            (Stage::DeviceCodeFinish, answer) => self.device_code_finish(run, answer).await,
         }
     }
 
@@ -87,7 +89,7 @@ impl Flows<'_> {
         run.plan.as_ref().and_then(|p| p.context.application.as_ref()).map(|(_, name)| name.clone())
     }
 
-    fn flow_info(run: &Run) -> FlowInfo {
+    pub(super) fn flow_info(run: &Run) -> FlowInfo {
         FlowInfo::of(run.flow, Self::application_name(run).as_deref())
     }
 

@@ -1,5 +1,6 @@
 //! `POST /application/o/token/` (views/token.py `TokenView`, `TokenParams`): client authentication, then the
-//! `authorization_code`, `refresh_token`, `client_credentials` and `password` grants, each minting store rows.
+//! `authorization_code`, `refresh_token`, `client_credentials`, `password` and device code grants (the last in
+//! [`super::device`]), each minting store rows.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
@@ -31,10 +32,12 @@ pub struct TokenForm {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub client_assertion_type: Option<String>,
+    pub device_code: Option<String>,
 }
 
 /// The grants this endpoint serves, as metrics label them; anything else is `other`.
-pub const GRANTS: &[&str] = &["authorization_code", "refresh_token", "client_credentials", "password"];
+pub const GRANTS: &[&str] =
+    &["authorization_code", "refresh_token", "client_credentials", "password", super::device::GRANT_TYPE_DEVICE_CODE];
 
 /// `USERNAME_MAX_LENGTH - 22`: how much of a provider's name the client-credentials service account keeps.
 const GENERATED_NAME_CHARS: usize = 128;
@@ -49,18 +52,18 @@ fn refuse<T>(error: TokenError, reason: impl Into<String>) -> Grant<T> {
 }
 
 /// What a grant authorized: whose token, with which scopes, since when, and the nonce to carry.
-struct Authorized {
-    user: AkUser,
-    scopes: Vec<String>,
-    auth_time: DateTime<Utc>,
-    nonce: Option<String>,
-    /// Issue a refresh token (offline_access on a code; a rotation).
-    refresh: bool,
+pub(super) struct Authorized {
+    pub(super) user: AkUser,
+    pub(super) scopes: Vec<String>,
+    pub(super) auth_time: DateTime<Utc>,
+    pub(super) nonce: Option<String>,
+    /// Issue a refresh token (offline_access on a code or a device code; a rotation).
+    pub(super) refresh: bool,
     /// The refresh token this exchange rotates out.
-    rotated: Option<OAuthToken>,
+    pub(super) rotated: Option<OAuthToken>,
     /// The login's authentication methods and session hash (the id token's `amr` and `sid`).
-    amr: Vec<String>,
-    sid: Option<String>,
+    pub(super) amr: Vec<String>,
+    pub(super) sid: Option<String>,
 }
 
 impl OAuth2<'_> {
@@ -110,6 +113,9 @@ impl OAuth2<'_> {
             "refresh_token" => self.refresh_grant(&resolved, form, scopes).await?,
             "client_credentials" | "password" => {
                 self.client_credentials_grant(&resolved, form, &credentials.client_secret, scopes).await?
+            }
+            super::device::GRANT_TYPE_DEVICE_CODE => {
+                self.device_code_grant(&resolved, form.device_code.as_deref()).await?
             }
             _ => refuse(TokenError::UnsupportedGrantType, format!("Invalid grant type {grant:?}"))?,
         };

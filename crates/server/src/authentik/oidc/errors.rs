@@ -5,7 +5,8 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-/// The `TokenError.errors` (RFC 6749 §5.2) the endpoints answer.
+/// The `TokenError.errors` (RFC 6749 §5.2) the endpoints answer, and the `DeviceCodeError.errors` (RFC 8628
+/// §3.5) of the device code grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenError {
     InvalidRequest,
@@ -13,6 +14,9 @@ pub(crate) enum TokenError {
     InvalidGrant,
     UnsupportedGrantType,
     InvalidScope,
+    AuthorizationPending,
+    ExpiredToken,
+    SlowDown,
 }
 
 impl TokenError {
@@ -23,6 +27,9 @@ impl TokenError {
             TokenError::InvalidGrant => "invalid_grant",
             TokenError::UnsupportedGrantType => "unsupported_grant_type",
             TokenError::InvalidScope => "invalid_scope",
+            TokenError::AuthorizationPending => "authorization_pending",
+            TokenError::ExpiredToken => "expired_token",
+            TokenError::SlowDown => "slow_down",
         }
     }
 
@@ -42,6 +49,20 @@ impl TokenError {
             }
             TokenError::InvalidScope => {
                 "The requested scope is invalid, unknown, malformed, or exceeds the scope granted by the resource owner"
+            }
+            TokenError::AuthorizationPending => {
+                "The authorization request is still pending as the end user hasn't yet completed the user-interaction \
+                 steps"
+            }
+            TokenError::ExpiredToken => {
+                "The \"device_code\" has expired, and the device authorization session has concluded.  The client MAY \
+                 commence a new device authorization request but SHOULD wait for user interaction before restarting to \
+                 avoid unnecessary polling."
+            }
+            // Upstream's adjacent literals join without spaces ("isstill", "MUSTbe").
+            TokenError::SlowDown => {
+                "A variant of \"authorization_pending\", the authorization request isstill pending and polling should \
+                 continue, but the interval MUSTbe increased by 5 seconds for this and all subsequent requests."
             }
         }
     }

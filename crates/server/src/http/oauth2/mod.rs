@@ -13,7 +13,7 @@ use tokenstack_api::{params, types};
 use super::ServerContext;
 use super::error::OAuth2ResponseError;
 use super::observe::{authorization, observed_as};
-use crate::authentik::oauth2::{AuthorizeQuery, OAuth2, ProviderRequest, TokenForm, TokenOutcome};
+use crate::authentik::oauth2::{AuthorizeQuery, DeviceAuthorization, OAuth2, ProviderRequest, TokenForm, TokenOutcome};
 use crate::authentik::oidc::discovery::base_url;
 use crate::secrets::Secret;
 use response::Written;
@@ -44,19 +44,28 @@ where
     observed_as(rqctx, operation_id, rule(&request, &rqctx.request_id)).await.map(send)
 }
 
+/// DRF's `get_ident` (no `NUM_PROXIES`): `X-Forwarded-For` without its spaces when the request has one, else the
+/// peer's address; the throttle's key.
+fn client_ident(rqctx: &RequestContext<ServerContext>) -> String {
+    match header_str(rqctx.request.headers(), "x-forwarded-for") {
+        Some(forwarded) => forwarded.replace(' ', ""),
+        None => rqctx.request.remote_addr().ip().to_string(),
+    }
+}
+
 fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The form of a POST as Django's `request.POST` reads it: only an `application/x-www-form-urlencoded` body is
 /// one (anything else is an empty form), and the last of a repeated field wins.
-fn form(rqctx: &RequestContext<ServerContext>, body: &UntypedBody) -> types::Oauth2ProviderIntrospectForm {
+fn form(rqctx: &RequestContext<ServerContext>, body: &UntypedBody) -> types::Oauth2ProviderDeviceForm {
     let content_type = rqctx.request.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let is_form = content_type
         .and_then(|c| c.split(';').next())
         .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !is_form {
-        return types::Oauth2ProviderIntrospectForm::default();
+        return types::Oauth2ProviderDeviceForm::default();
     }
     let fields: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     serde_json::to_value(fields).and_then(serde_json::from_value).unwrap_or_default()
@@ -103,7 +112,7 @@ pub(super) async fn get(
             })
             .await
         }
-        literal @ ("token" | "introspect" | "revoke") => {
+        literal @ ("token" | "introspect" | "revoke" | "device") => {
             let operation_id = format!("oauth2_provider_{literal}");
             serve(rqctx, &operation_id, async |_, request_id| response::method_not_allowed("POST", true, request_id))
                 .await
@@ -115,10 +124,10 @@ pub(super) async fn get(
     }
 }
 
-/// `POST /application/o/{slug}/`: token/, introspect/ and revoke/.
+/// `POST /application/o/{slug}/`: token/, introspect/, revoke/ and device/.
 pub(super) async fn post(
     rqctx: &RequestContext<ServerContext>,
-    path: Path<params::Oauth2ProviderIntrospectPath>,
+    path: Path<params::Oauth2ProviderDevicePath>,
     body: UntypedBody,
 ) -> Answer {
     let ctx = rqctx.context();
@@ -138,6 +147,7 @@ pub(super) async fn post(
                 username: form.username,
                 password: secret(form.password),
                 client_assertion_type: form.client_assertion_type,
+                device_code: form.device_code,
             };
             serve(rqctx, "oauth2_provider_token", async |request, request_id| {
                 let (outcome, grant) = ctx.oauth2().token(request, &form).await?;
@@ -149,6 +159,23 @@ pub(super) async fn post(
                 let written = response::token_outcome(outcome, request_id)?;
                 ctx.metrics.grant(grant, written.status().as_u16());
                 Ok(written)
+            })
+            .await
+        }
+        "device" => {
+            let ident = client_ident(rqctx);
+            let (client_id, scope) = (form.client_id, form.scope);
+            serve(rqctx, "oauth2_provider_device", async |request, request_id| {
+                let throttle = (&ctx.device_throttle, ident.as_str());
+                let oauth2 = ctx.oauth2();
+                let answer =
+                    oauth2.device_authorization(request, throttle, client_id.as_deref(), scope.as_deref()).await?;
+                if let DeviceAuthorization::Refused(refusal) = &answer {
+                    slog::info!(rqctx.log, "device authorization refused";
+                        "operation_id" => "oauth2_provider_device", "error" => refusal.error.code(),
+                        "reason" => &refusal.reason);
+                }
+                response::device_authorization(answer, request_id)
             })
             .await
         }

@@ -10,7 +10,9 @@ use http::header::{self, HeaderName};
 use serde::Serialize;
 
 use crate::authentik::flow::Challenge;
-use crate::authentik::oauth2::{Authorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo};
+use crate::authentik::oauth2::{
+    Authorization, DeviceAuthorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo,
+};
 use crate::authentik::oidc::discovery::Document;
 use crate::authentik::oidc::errors::{BearerError, TokenError};
 use crate::authentik::oidc::jose::Jwks;
@@ -118,6 +120,15 @@ pub(super) fn token_outcome(outcome: TokenOutcome, request_id: &str) -> Written 
     match outcome {
         TokenOutcome::Issued(body) => token(StatusCode::OK, dumps(&body, Style::Spaced)),
         TokenOutcome::Refused(refusal) => token_error(StatusCode::BAD_REQUEST, refusal.error, request_id),
+    }
+}
+
+/// `DeviceView.post`: 200 with the device authorization, 400 with its error, 429 `slow_down` from the throttle.
+pub(super) fn device_authorization(outcome: DeviceAuthorization, request_id: &str) -> Written {
+    match outcome {
+        DeviceAuthorization::Issued(body) => token(StatusCode::OK, dumps(&body, Style::Spaced)),
+        DeviceAuthorization::Refused(refusal) => token_error(StatusCode::BAD_REQUEST, refusal.error, request_id),
+        DeviceAuthorization::Throttled => token_error(StatusCode::TOO_MANY_REQUESTS, TokenError::SlowDown, request_id),
     }
 }
 
