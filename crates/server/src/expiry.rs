@@ -1,5 +1,6 @@
 //! The background expiry sweep, as authentik's cleanup task: expired `api` keys are rotated, other
-//! expired core tokens deleted.
+//! expired core tokens deleted, and expired sessions deleted (Django's `clearsessions`, which authentik's
+//! `clean_expired_models` runs).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use slog::Logger;
 use tokio::task::JoinHandle;
 
 use crate::authentik::with_fresh_key;
-use crate::model::{CoreToken, Intent};
+use crate::model::{AkSession, CoreToken, Intent};
 use crate::store::{ExpireAction, ExpiryOutcome, Store, StoreError};
 
 /// How far a rotated `api` token's expiry moves, as authentik's default token duration.
@@ -44,6 +45,20 @@ pub async fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<ExpiryOutcom
     }
 }
 
+/// Deletes every session that has expired at `now` (an expired session never authenticates: `Session::load`
+/// ignores it; this keeps the store from growing). Returns how many went.
+pub async fn sweep_sessions(store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for session in store.all::<AkSession>().await?.into_iter().filter(|s| s.is_expired(now)) {
+        match store.delete::<AkSession>(session.key_hash).await {
+            Ok(()) => deleted += 1,
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(deleted)
+}
+
 /// Rotates one `api` token (a new key, drawn again while taken).
 async fn rotate(store: &dyn Store, token: &CoreToken, now: DateTime<Utc>) -> Result<bool, StoreError> {
     with_fresh_key(|key| {
@@ -71,6 +86,11 @@ pub fn spawn(
                     slog::info!(log, "expiry sweep"; "rotated" => ?outcome.rotated, "deleted" => ?outcome.deleted);
                 }
                 Err(error) => slog::warn!(log, "expiry sweep failed"; "error" => %error),
+            }
+            match sweep_sessions(&*store, clock()).await {
+                Ok(0) => {}
+                Ok(sessions) => slog::info!(log, "expired sessions deleted"; "sessions" => sessions),
+                Err(error) => slog::warn!(log, "session sweep failed"; "error" => %error),
             }
         }
     })

@@ -9,6 +9,8 @@ use crate::authentik::{DEFAULT_BACKGROUND_URL, Flow};
 
 /// `DEFAULT_AVATAR` (`authentik/lib/avatars.py`), shown for a user without one.
 pub const DEFAULT_AVATAR: &str = "/static/dist/assets/images/user_default.png";
+/// The default brand's `branding_title`.
+const BRAND_NAME: &str = "authentik";
 /// `reverse("authentik_flows:cancel")`.
 const CANCEL_URL: &str = "/flows/-/cancel/";
 
@@ -81,6 +83,14 @@ pub enum Challenge {
     AccessDenied { flow: FlowInfo, user: PendingUser, message: Option<String> },
     /// `xak-flow-redirect`: where the user agent goes next.
     Redirect { to: String },
+    /// `ak-stage-session-end`: the end of a logout from an application, with the ways on.
+    SessionEnd {
+        flow: FlowInfo,
+        user: PendingUser,
+        application_name: Option<String>,
+        application_launch_url: Option<String>,
+        invalidation_flow_url: Option<String>,
+    },
 }
 
 impl Challenge {
@@ -92,6 +102,7 @@ impl Challenge {
             Challenge::Consent { .. } => "ak-stage-consent",
             Challenge::AccessDenied { .. } => "ak-stage-access-denied",
             Challenge::Redirect { .. } => "xak-flow-redirect",
+            Challenge::SessionEnd { .. } => "ak-stage-session-end",
         }
     }
 
@@ -140,6 +151,21 @@ impl Challenge {
             Challenge::Redirect { to } => {
                 out.insert("component".into(), json!(component));
                 out.insert("to".into(), json!(to));
+            }
+            Challenge::SessionEnd { flow, user, application_name, application_launch_url, invalidation_flow_url } => {
+                head(&mut out, flow, component, &ResponseErrors::new());
+                user_info(&mut out, user);
+                let optional = [
+                    ("application_name", application_name),
+                    ("application_launch_url", application_launch_url),
+                    ("invalidation_flow_url", invalidation_flow_url),
+                ];
+                for (name, value) in optional {
+                    if let Some(value) = value {
+                        out.insert(name.into(), json!(value));
+                    }
+                }
+                out.insert("brand_name".into(), json!(BRAND_NAME));
             }
         }
         Value::Object(out)

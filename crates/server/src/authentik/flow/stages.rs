@@ -80,6 +80,7 @@ impl Flows<'_> {
             (Stage::Consent { always }, None) => self.consent(run, always).await,
             (Stage::Consent { always }, Some(answer)) => self.check_consent(run, always, answer).await,
             (Stage::OAuthFulfillment, _) => self.fulfill(run).await,
+            (Stage::SessionEnd, _) => Ok(self.session_end(run)),
         }
     }
 
