@@ -10,11 +10,11 @@ use tokenstack_client::{Client, types};
 
 use crate::support::{ADMIN_KEY, TestServer};
 
-const REDIRECT: &str = "http://localhost:3000/cb";
-const SECRET: &str = "login-provider-secret";
-const ALICE_PASSWORD: &str = "alice-password";
+pub(super) const REDIRECT: &str = "http://localhost:3000/cb";
+pub(super) const SECRET: &str = "login-provider-secret";
+pub(super) const ALICE_PASSWORD: &str = "alice-password";
 const EXPLICIT_CONSENT: &str = "7f1a0005-0000-4000-8000-000000000007";
-const IMPLICIT_CONSENT: &str = "7f1a0001-0000-4000-8000-000000000001";
+pub(super) const IMPLICIT_CONSENT: &str = "7f1a0001-0000-4000-8000-000000000001";
 const LOGIN: &str = "/api/v3/flows/executor/default-authentication-flow/";
 
 /// A provider `slug` with its application, running the authorization flow `flow`.
@@ -37,35 +37,35 @@ async fn provider(server: &TestServer, slug: &str, flow: &str) {
 }
 
 /// One user agent: plain HTTP that never follows redirects, and the `authentik_session` cookie it was given.
-struct Agent {
+pub(super) struct Agent {
     base: String,
     http: reqwest::Client,
-    cookie: Option<String>,
+    pub(super) cookie: Option<String>,
     /// Every `Set-Cookie` of the session cookie, as sent.
     set_cookies: Vec<String>,
 }
 
 /// A response as the agent saw it.
-struct Seen {
-    status: StatusCode,
-    location: String,
-    body: String,
+pub(super) struct Seen {
+    pub(super) status: StatusCode,
+    pub(super) location: String,
+    pub(super) body: String,
 }
 
 impl Seen {
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or(Value::Null)
     }
 }
 
 impl Agent {
-    fn new(server: &TestServer) -> Agent {
+    pub(super) fn new(server: &TestServer) -> Agent {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         Agent { base: server.base.clone(), http, cookie: None, set_cookies: Vec::new() }
     }
 
     /// The generated client, sending this agent's cookie.
-    fn client(&self) -> Client {
+    pub(super) fn client(&self) -> Client {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(cookie) = &self.cookie {
             headers.insert(COOKIE, format!("authentik_session={cookie}").parse().expect("header"));
@@ -105,12 +105,12 @@ impl Agent {
         Seen { status, location, body }
     }
 
-    async fn get(&mut self, path: &str) -> Seen {
+    pub(super) async fn get(&mut self, path: &str) -> Seen {
         self.request(Method::GET, path, None).await
     }
 
     /// GETs `path` and follows the flow pages' redirects (a stage passed: the page again), as a browser does.
-    async fn follow(&mut self, path: &str) -> Seen {
+    pub(super) async fn follow(&mut self, path: &str) -> Seen {
         let mut seen = self.get(path).await;
         for _ in 0..10 {
             if seen.status != StatusCode::FOUND || !seen.location.starts_with("/if/flow/") {
@@ -126,7 +126,7 @@ impl Agent {
         self.request(Method::POST, path, Some(("application/json", body.to_string()))).await
     }
 
-    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Seen {
+    pub(super) async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> Seen {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         self.request(Method::POST, path, Some(("application/x-www-form-urlencoded", body))).await
     }
@@ -142,7 +142,7 @@ impl Agent {
     }
 
     /// The headless login of scripts against real authentik: identification, password, then the redirect.
-    async fn login(&mut self, uid: &str, password: &str, next: &str) -> Value {
+    pub(super) async fn login(&mut self, uid: &str, password: &str, next: &str) -> Value {
         let path = format!("{LOGIN}?query={}", urlencode(&format!("next={}", urlencode(next))));
         let first = self.get(&path).await.json();
         assert_eq!(first["component"], "ak-stage-identification", "{first}");
@@ -152,18 +152,18 @@ impl Agent {
     }
 }
 
-fn urlencode(text: &str) -> String {
+pub(super) fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-fn authorize_path(client_id: &str, extra: &str) -> String {
+pub(super) fn authorize_path(client_id: &str, extra: &str) -> String {
     format!(
         "/application/o/authorize/?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid%20email%20profile&state=st4te&nonce=n0nce{extra}",
         urlencode(REDIRECT)
     )
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(super) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?').map(|(_, q)| q).unwrap_or_default();
     form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }

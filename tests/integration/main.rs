@@ -6,6 +6,7 @@ mod blueprints;
 mod crypto;
 mod groups;
 mod login;
+mod logout;
 mod mappings;
 mod netbird;
 mod netbird_groups;

@@ -95,3 +95,40 @@ pub fn spawn(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::sweep_sessions;
+    use crate::model::AkSession;
+    use crate::store::{MemoryStore, Store};
+
+    fn session(key_hash: &str, expires: chrono::DateTime<Utc>) -> AkSession {
+        AkSession {
+            key_hash: key_hash.to_owned(),
+            user: None,
+            auth_time: None,
+            amr: Vec::new(),
+            login_id: None,
+            expires,
+            last_ip: String::new(),
+            last_user_agent: String::new(),
+            last_used: None,
+            flow: serde_json::Value::Null,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sweep_deletes_expired_sessions_only() {
+        let store = MemoryStore::new();
+        let store: &dyn Store = &store;
+        let now = Utc::now();
+        store.insert_with_pk(session("old", now - TimeDelta::seconds(1))).await.unwrap();
+        store.insert_with_pk(session("live", now + TimeDelta::hours(1))).await.unwrap();
+        assert_eq!(sweep_sessions(store, now).await.unwrap(), 1);
+        let left: Vec<String> = store.all::<AkSession>().await.unwrap().into_iter().map(|s| s.key_hash).collect();
+        assert_eq!(left, ["live"]);
+        assert_eq!(sweep_sessions(store, now).await.unwrap(), 0);
+    }
+}
