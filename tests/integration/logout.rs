@@ -7,7 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokenstack_client::types;
 
-use super::login::{ALICE_PASSWORD, Agent, IMPLICIT_CONSENT, REDIRECT, SECRET, authorize_path, query_param, urlencode};
+use super::login::{
+    ALICE_PASSWORD, Agent, IMPLICIT_CONSENT, REDIRECT, SECRET, authorize_path, provider_with, query_param, urlencode,
+};
 use crate::support::{ADMIN_KEY, ALICE_KEY, BOB_KEY, TestServer};
 
 const LOGGED_OUT: &str = "http://localhost:3000/logged-out";
@@ -16,26 +18,10 @@ const LOGGED_OUT: &str = "http://localhost:3000/logged-out";
 const INVALIDATION: &str = "7f1a0005-0000-4000-8000-000000000005";
 const PROVIDER_INVALIDATION: &str = "7f1a0002-0000-4000-8000-000000000002";
 
-/// A provider `slug` with its application: an authorization redirect URI, the logout URIs `logout` and the
-/// invalidation flow `flow`. Answers the provider's pk.
+/// A provider `slug` with its application: implicit consent, the invalidation flow `flow` and the logout URIs
+/// `logout`.
 async fn provider(server: &TestServer, slug: &str, flow: &str, logout: &[Value]) -> i64 {
-    let admin = format!("Bearer {ADMIN_KEY}");
-    let mut uris = vec![json!({"matching_mode": "strict", "url": REDIRECT})];
-    uris.extend(logout.iter().cloned());
-    let body = json!({
-        "name": slug, "client_id": slug, "client_secret": SECRET, "authorization_flow": IMPLICIT_CONSENT,
-        "invalidation_flow": flow, "redirect_uris": uris,
-        "signing_key": "7f1a0004-0000-4000-8000-000000000004",
-        "grant_types": ["authorization_code", "refresh_token"],
-    });
-    let (status, created) =
-        server.raw(Method::POST, "/api/v3/providers/oauth2/", Some(&admin), Some(&body.to_string())).await;
-    assert_eq!(status, 201, "{created}");
-    let app = json!({"name": format!("{slug} app"), "slug": slug, "provider": created["pk"]});
-    let (status, body) =
-        server.raw(Method::POST, "/api/v3/core/applications/", Some(&admin), Some(&app.to_string())).await;
-    assert_eq!(status, 201, "{body}");
-    created["pk"].as_i64().expect("pk")
+    provider_with(server, slug, IMPLICIT_CONSENT, flow, logout).await
 }
 
 fn logout_uri(mode: &str, url: &str) -> Value {

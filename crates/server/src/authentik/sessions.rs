@@ -66,9 +66,9 @@ impl SortField {
 }
 
 impl Authentik<'_> {
-    /// The logged-in, unexpired sessions the caller may see, with their user's username.
-    async fn visible_sessions(&self, caller: &AkUser) -> Result<Vec<(SessionView, String)>, AkError> {
-        let rows: Vec<AkSession> = match owner_filter(caller) {
+    /// The rows of the logged-in, unexpired sessions the caller may see (the owner rule).
+    async fn visible_rows(&self, caller: &AkUser) -> Result<Vec<AkSession>, AkError> {
+        let rows = match owner_filter(caller) {
             None => self.store.all::<AkSession>().await?,
             Some(pk) => {
                 let listing = Listing::new(None, &[], SessionColumn::Key, crate::pagination::PageRequest::all())
@@ -76,7 +76,12 @@ impl Authentik<'_> {
                 self.store.list::<AkSession>(&listing).await?.items
             }
         };
-        let rows: Vec<AkSession> = rows.into_iter().filter(|s| s.user.is_some() && !s.is_expired(self.now)).collect();
+        Ok(rows.into_iter().filter(|s| s.user.is_some() && !s.is_expired(self.now)).collect())
+    }
+
+    /// The logged-in, unexpired sessions the caller may see, with their user's username.
+    async fn visible_sessions(&self, caller: &AkUser) -> Result<Vec<(SessionView, String)>, AkError> {
+        let rows = self.visible_rows(caller).await?;
         let owners = self.owners_of(&rows).await?;
         Ok(rows
             .into_iter()
@@ -196,15 +201,7 @@ impl Authentik<'_> {
     /// `core_authenticated_sessions_destroy`: the session ends (its cookie no longer authenticates).
     pub async fn delete_session(&self, caller: &AkUser, uuid: Uuid) -> Result<(), AkError> {
         self.get_session(caller, None, uuid).await?;
-        let rows = match owner_filter(caller) {
-            None => self.store.all::<AkSession>().await?,
-            Some(pk) => {
-                let listing = Listing::new(None, &[], SessionColumn::Key, crate::pagination::PageRequest::all())
-                    .filter(SessionColumn::User, Some(pk));
-                self.store.list::<AkSession>(&listing).await?.items
-            }
-        };
-        for row in rows.into_iter().filter(|r| r.login_id == Some(uuid)) {
+        for row in self.visible_rows(caller).await?.into_iter().filter(|r| r.login_id == Some(uuid)) {
             match self.store.delete::<AkSession>(row.key_hash).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),

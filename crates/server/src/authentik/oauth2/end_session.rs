@@ -7,6 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use super::{OAuth2, ProviderError, ProviderRequest};
+use crate::authentik::ApplicationView;
 use crate::authentik::oidc::claims::issuer;
 use crate::authentik::oidc::redirect::{FORBIDDEN_SCHEMES, RedirectUri, UriType, url_scheme};
 use crate::model::AkProvider;
@@ -93,7 +94,10 @@ impl OAuth2<'_> {
             uri.push_str("state=");
             uri.push_str(&utf8_percent_encode(state, QUOTE).to_string());
         }
-        let launch_url = launch_url(&resolved);
+        let launch_url = resolved.application.clone().and_then(|application| {
+            let provider = Some(resolved.provider.clone());
+            ApplicationView { application, provider, backchannel_providers: Vec::new() }.launch_url()
+        });
         Ok(Some(Ok(EndSessionChecked {
             provider: resolved.provider,
             application,
@@ -101,19 +105,6 @@ impl OAuth2<'_> {
             post_logout_redirect_uri: redirect,
         })))
     }
-}
-
-/// `Application.get_launch_url`: `meta_launch_url`, else `OAuth2Provider.launch_url`, the first redirect URI
-/// without its path.
-fn launch_url(resolved: &super::Resolved) -> Option<String> {
-    let application = resolved.application.as_ref()?;
-    if !application.meta_launch_url.is_empty() {
-        return Some(application.meta_launch_url.clone());
-    }
-    let url = &resolved.provider.oauth2.redirect_uris.first()?.url;
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    Some(format!("{scheme}://{host}"))
 }
 
 /// PyJWT's claim checks after the signature, with `audience` and `issuer` given and `verify_exp` off: `aud` is
