@@ -136,18 +136,21 @@ pub(super) fn stage(challenge: &Challenge, action: &str) -> String {
             page("Redirecting", &format!("<p>Redirecting to <a href=\"{to}\">{to}</a>.</p>"))
         }
         Challenge::SessionEnd { flow, user, application_name, application_launch_url, invalidation_flow_url } => {
-            let link = |url: &Option<String>, text: &str| {
-                url.as_deref().map(|url| format!("<p><a href=\"{}\">{text}</a></p>", escape(url))).unwrap_or_default()
+            // The web component's links: "Log out of <brand>" (`#logout`), "Log back into <application>".
+            let link = |url: &Option<String>, id: &str, text: String| {
+                let url = url.as_deref().map(escape);
+                url.map(|url| format!("<p><a href=\"{url}\"{id}>{}</a></p>", escape(&text))).unwrap_or_default()
             };
+            let app = application_name.as_deref().unwrap_or_default();
             let content = format!(
                 "<h1>{title}</h1>{user}<p>You've logged out of {app}. You can go back to the overview to launch \
                  another application, or log out of your authentik account.</p>\
                  <p><a href=\"/if/user/\">Go back to overview</a></p>{logout}{launch}",
                 title = escape(&flow.title),
                 user = pending_user(&user.username),
-                app = escape(application_name.as_deref().unwrap_or_default()),
-                logout = link(invalidation_flow_url, "Log out of authentik"),
-                launch = link(application_launch_url, "Log back into the application"),
+                app = escape(app),
+                logout = link(invalidation_flow_url, " id=\"logout\"", "Log out of authentik".to_owned()),
+                launch = link(application_launch_url, "", format!("Log back into {app}")),
             );
             page(&flow.title, &content)
         }
