@@ -139,8 +139,10 @@ async fn without_a_redirect_the_flow_ends_on_the_session_end_page() {
     let page = agent.follow(&seen.location).await;
     assert_eq!(page.status, 200, "{}", page.location);
     assert!(page.body.contains("You&#x27;ve logged out of keep app."), "{}", page.body);
-    assert!(page.body.contains(r#"href="/if/flow/default-invalidation-flow/""#), "{}", page.body);
-    assert!(page.body.contains(r#"href="http://localhost:3000""#), "the application's launch URL: {}", page.body);
+    let logout_link = r#"href="/if/flow/default-invalidation-flow/" id="logout">Log out of authentik</a>"#;
+    assert!(page.body.contains(logout_link), "{}", page.body);
+    let launch_link = r#"href="http://localhost:3000">Log back into keep app</a>"#;
+    assert!(page.body.contains(launch_link), "the application's launch URL: {}", page.body);
     assert_eq!(agent.get("/if/user/").await.status, 200, "still logged in to authentik");
 
     // The executor shows the same stage as upstream's challenge.
