@@ -206,6 +206,12 @@ async fn refused_redirects_and_bad_input_are_4xx_and_end_nothing() {
     assert!(active(&server, "rp", &tokens).await, "a refused request ends nothing");
     assert_eq!(agent.get("/if/user/").await.status, 200);
 
+    // An expired id token is still a valid hint (PyJWT without `verify_exp`): logout comes after expiry.
+    server.set_clock_offset(3 * 3600).await.expect("clock");
+    let seen = agent.get(&format!("/application/o/rp/end-session/?id_token_hint={id_token}&state=late")).await;
+    assert_eq!(seen.status, 302, "{}", seen.body);
+    server.set_clock_offset(0).await.expect("clock");
+
     // A regex logout URI matches as re.fullmatch does.
     let seen = agent
         .get(&format!(
