@@ -224,7 +224,7 @@ pub(super) async fn end_session_get(
 }
 
 /// `POST /application/o/{slug}/end-session/`: the parameters from the form (`request.POST`); the redirect carries
-/// the request's query, which a form post has none of.
+/// the request's query string (`request.GET`), usually empty for a form post.
 pub(super) async fn end_session_post(
     rqctx: &RequestContext<ServerContext>,
     path: Path<params::Oauth2ProviderEndSessionPostPath>,
