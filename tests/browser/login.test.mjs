@@ -2,7 +2,9 @@
 // express app; Debian's chromium driven by playwright-core (never a downloaded browser). The browser signs in as
 // a person would, by filling `uidField` and `password` and pressing Enter; the app then shows the user's email
 // and groups; a wrong password shows authentik's error and stays on the page; explicit consent asks once; a device
-// runs openid-client's device authorization grant (RFC 8628) while the browser approves its code.
+// runs openid-client's device authorization grant (RFC 8628) while the browser approves its code; signing out
+// through the provider's end-session endpoint comes back to the app with its state, and the next sign-in needs the
+// password again.
 //
 //   TOKENSTACK_BIN=target/debug/tokenstack node tests/browser/login.test.mjs
 //
@@ -50,13 +52,17 @@ async function startTokenstack(port) {
   throw new Error("tokenstack did not become ready");
 }
 
-/** A provider `slug` with its application, running `flow`, redirecting to `redirect`; `extra` overrides fields. */
-async function provider(base, slug, flow, redirect, extra = {}) {
+/** A provider `slug` with its application, running `flow`, redirecting to `redirect`; `logout` (optional) is
+ * its post-logout redirect URI, and its invalidation flow then the default one, whose logout stage ends the
+ * authentik session; `extra` overrides fields. */
+async function provider(base, slug, flow, redirect, logout, extra = {}) {
   const headers = { authorization: `Bearer ${ADMIN_KEY}`, "content-type": "application/json" };
   const body = {
     name: slug, client_id: slug, client_secret: `${slug}-secret`, authorization_flow: flow,
-    invalidation_flow: "7f1a0002-0000-4000-8000-000000000002",
-    redirect_uris: [{ matching_mode: "strict", url: redirect }],
+    invalidation_flow: logout ? "7f1a0005-0000-4000-8000-000000000005" : "7f1a0002-0000-4000-8000-000000000002",
+    redirect_uris: [{ matching_mode: "strict", url: redirect }].concat(
+      logout ? [{ matching_mode: "strict", url: logout, redirect_uri_type: "logout" }] : [],
+    ),
     signing_key: "7f1a0004-0000-4000-8000-000000000004",
     grant_types: ["authorization_code", "refresh_token"],
     property_mappings: [
@@ -76,7 +82,8 @@ async function provider(base, slug, flow, redirect, extra = {}) {
   assert.equal(bound.status, 201, boundText);
 }
 
-/** The relying party: `/login/:client` starts the code flow with PKCE, `/callback/:client` ends it, `/` shows. */
+/** The relying party: `/login/:client` starts the code flow with PKCE, `/callback/:client` ends it, `/` shows;
+ * `/logout/:client` signs out at the provider (RP-initiated logout), which comes back to `/signed-out`. */
 async function startRelyingParty(port, base, clients) {
   const origin = `http://127.0.0.1:${port}`;
   const configs = {};
@@ -88,6 +95,7 @@ async function startRelyingParty(port, base, clients) {
   }
   const pending = new Map();
   let shown = null;
+  const idTokens = {};
   const app = express();
   app.get("/login/:client", async (req, res) => {
     const verifier = oidc.randomPKCECodeVerifier();
@@ -107,10 +115,21 @@ async function startRelyingParty(port, base, clients) {
         pkceCodeVerifier: pending.get(state), expectedState: state,
       });
       shown = tokens.claims();
+      idTokens[req.params.client] = tokens.id_token;
       res.redirect("/");
     } catch (error) {
       res.status(500).send(`login failed: ${error}`);
     }
+  });
+  app.get("/logout/:client", (req, res) => {
+    const url = oidc.buildEndSessionUrl(configs[req.params.client], {
+      id_token_hint: idTokens[req.params.client], post_logout_redirect_uri: `${origin}/signed-out`, state: "bye now",
+    });
+    shown = null;
+    res.redirect(url.href);
+  });
+  app.get("/signed-out", (req, res) => {
+    res.send(`<p id="signed-out">signed out</p><p id="state">${req.query.state ?? ""}</p>`);
   });
   app.get("/", (req, res) => {
     if (!shown) return res.send("<p>signed out</p>");
@@ -136,7 +155,9 @@ let browser;
 let rp;
 try {
   const rpOrigin = `http://127.0.0.1:${rpPort}`;
-  await provider(base, "implicit", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/callback/implicit`);
+  await provider(
+    base, "implicit", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/callback/implicit`, `${rpOrigin}/signed-out`,
+  );
   await provider(base, "explicit", "7f1a0005-0000-4000-8000-000000000007", `${rpOrigin}/callback/explicit`);
   rp = await startRelyingParty(rpPort, base, ["implicit", "explicit"]);
   browser = await chromium.launch({
@@ -188,7 +209,7 @@ try {
   });
 
   await check("a device signs in with openid-client's device flow while the browser approves its code", async () => {
-    await provider(base, "tv", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/unused`, {
+    await provider(base, "tv", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/unused`, undefined, {
       client_type: "public", redirect_uris: [], grant_types: ["urn:ietf:params:oauth:grant-type:device_code"],
     });
     const config = await oidc.discovery(
@@ -204,6 +225,24 @@ try {
     const tokens = await polling;
     assert.equal(tokens.claims().email, "alice@example.com");
     assert.deepEqual(tokens.claims().amr, ["pwd"]);
+  });
+
+  await check("signing out through end-session: back at the app with the state; the next login needs the password", async () => {
+    await page.goto(`${rpOrigin}/logout/implicit`);
+    await page.waitForURL(/\/signed-out\?state=/);
+    assert.equal(await page.textContent("#state"), "bye now");
+    const cookies = await context.cookies(base);
+    const me = await page.request.get(`${base}/api/v3/core/users/me/`);
+    assert.equal(me.status(), 403, `the session is over: ${JSON.stringify(cookies)}`);
+    await page.goto(`${rpOrigin}/login/implicit`);
+    await page.waitForURL(/\/if\/flow\/default-authentication-flow\//);
+    await page.fill('input[name="uidField"]', "alice");
+    await page.press('input[name="uidField"]', "Enter");
+    await page.waitForSelector('input[name="password"]');
+    await page.fill('input[name="password"]', "alice-password");
+    await page.press('input[name="password"]', "Enter");
+    await page.waitForURL(`${rpOrigin}/`);
+    assert.equal(await page.textContent("#email"), "alice@example.com");
   });
 
   await check("the pages are keyboard accessible: labels, autofocus, Tab to the button", async () => {

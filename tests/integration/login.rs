@@ -10,7 +10,7 @@ use tokenstack_client::{Client, types};
 
 use crate::support::{ADMIN_KEY, TestServer};
 
-const REDIRECT: &str = "http://localhost:3000/cb";
+pub(crate) const REDIRECT: &str = "http://localhost:3000/cb";
 pub(crate) const SECRET: &str = "login-provider-secret";
 pub(crate) const ALICE_PASSWORD: &str = "alice-password";
 pub(crate) const EXPLICIT_CONSENT: &str = "7f1a0005-0000-4000-8000-000000000007";
@@ -19,11 +19,25 @@ const LOGIN: &str = "/api/v3/flows/executor/default-authentication-flow/";
 
 /// A provider `slug` with its application, running the authorization flow `flow`.
 async fn provider(server: &TestServer, slug: &str, flow: &str) {
+    provider_with(server, slug, flow, "7f1a0002-0000-4000-8000-000000000002", &[]).await;
+}
+
+/// A provider `slug` with its application: the authorization flow `flow`, the invalidation flow `invalidation`,
+/// the redirect URI [`REDIRECT`] and `more_uris`. Answers the provider's pk.
+pub(crate) async fn provider_with(
+    server: &TestServer,
+    slug: &str,
+    flow: &str,
+    invalidation: &str,
+    more_uris: &[Value],
+) -> i64 {
     let admin = format!("Bearer {ADMIN_KEY}");
+    let mut uris = vec![json!({"matching_mode": "strict", "url": REDIRECT})];
+    uris.extend(more_uris.iter().cloned());
     let body = json!({
         "name": slug, "client_id": slug, "client_secret": SECRET, "authorization_flow": flow,
-        "invalidation_flow": "7f1a0002-0000-4000-8000-000000000002",
-        "redirect_uris": [{"matching_mode": "strict", "url": REDIRECT}],
+        "invalidation_flow": invalidation,
+        "redirect_uris": uris,
         "signing_key": "7f1a0004-0000-4000-8000-000000000004",
         "grant_types": ["authorization_code", "refresh_token"],
     });
@@ -34,6 +48,7 @@ async fn provider(server: &TestServer, slug: &str, flow: &str) {
     let (status, body) =
         server.raw(Method::POST, "/api/v3/core/applications/", Some(&admin), Some(&app.to_string())).await;
     assert_eq!(status, 201, "{body}");
+    created["pk"].as_i64().expect("pk")
 }
 
 /// One user agent: plain HTTP that never follows redirects, and the `authentik_session` cookie it was given.
@@ -156,7 +171,7 @@ pub(crate) fn urlencode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-fn authorize_path(client_id: &str, extra: &str) -> String {
+pub(crate) fn authorize_path(client_id: &str, extra: &str) -> String {
     format!(
         "/application/o/authorize/?client_id={client_id}&redirect_uri={}&response_type=code&scope=openid%20email%20profile&state=st4te&nonce=n0nce{extra}",
         urlencode(REDIRECT)

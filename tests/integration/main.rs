@@ -7,6 +7,7 @@ mod crypto;
 mod device;
 mod groups;
 mod login;
+mod logout;
 mod mappings;
 mod netbird;
 mod netbird_groups;

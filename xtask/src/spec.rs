@@ -154,10 +154,11 @@ mod tests {
         assert_eq!(first, merged_spec(&root).unwrap());
         let spec = tokenstack_codegen::Spec::from_json(&first, "merged").unwrap();
         let ids = spec.operation_ids();
-        // The 17 authentik token, 9 users, 8 group and 6 application operations, the 10 provider operations, the 4
-        // NetBird token, 5 users, 5 groups, 5 setup keys, 2 instance, 4 peers and 2 accounts operations, the 20 setup
+        // The 17 authentik token, 9 users, 8 group, 6 application and 3 authenticated session operations, the 10
+        // provider operations, the 4 NetBird token, 5 users, 5 groups, 5 setup keys, 2 instance, 4 peers and 2
+        // accounts operations, the 20 setup
         // operations (root config, flows, key pairs, scope mappings), the 2 of the flow executor, plus every operation
-        // of our own documents (the 9 of `/application/o/` and the 5 flow pages among them, `/flows/-/default/`
+        // of our own documents (the 11 of `/application/o/` and the 6 flow pages among them, `/flows/-/default/`
         // counted with the setup operations).
         let provider_endpoints = ids.iter().filter(|id| id.starts_with("oauth2_provider_")).count();
         let upstream = ids.iter().filter(|id| id.starts_with("core_") || id.starts_with("oauth2_")).count();
@@ -171,10 +172,10 @@ mod tests {
         let own = own_text.lines().filter(|line| line.trim_start().starts_with("operationId:")).count();
         let pages_text = std::fs::read_to_string(root.join("spec").join(OWN_AUTHENTIK_FLOWS)).unwrap();
         let pages = pages_text.lines().filter(|line| line.trim_start().starts_with("operationId:")).count();
-        assert_eq!((provider_endpoints, pages), (9, 5));
+        assert_eq!((provider_endpoints, pages), (11, 6));
         assert_eq!(
             (upstream - provider_endpoints, providers, netbird, setup, ids.len()),
-            (40, 10, 27, 20 + 2 + 1, 77 + 20 + 2 + own + 9 + pages)
+            (43, 10, 27, 20 + 2 + 2, 80 + 20 + 2 + own + 11 + pages)
         );
     }
 }

@@ -1,5 +1,6 @@
 //! The background expiry sweep, as authentik's cleanup task: expired `api` keys are rotated, other
-//! expired core tokens deleted.
+//! expired core tokens deleted, and expired sessions deleted (Django's `clearsessions`, which authentik's
+//! `clean_expired_models` runs).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use slog::Logger;
 use tokio::task::JoinHandle;
 
 use crate::authentik::with_fresh_key;
-use crate::model::{CoreToken, Intent};
+use crate::model::{AkSession, CoreToken, Intent};
 use crate::store::{ExpireAction, ExpiryOutcome, Store, StoreError};
 
 /// How far a rotated `api` token's expiry moves, as authentik's default token duration.
@@ -44,6 +45,20 @@ pub async fn sweep(store: &dyn Store, now: DateTime<Utc>) -> Result<ExpiryOutcom
     }
 }
 
+/// Deletes every session that has expired at `now` (an expired session never authenticates: `Session::load`
+/// ignores it; this keeps the store from growing). Returns how many went.
+pub async fn sweep_sessions(store: &dyn Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for session in store.all::<AkSession>().await?.into_iter().filter(|s| s.is_expired(now)) {
+        match store.delete::<AkSession>(session.key_hash).await {
+            Ok(()) => deleted += 1,
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(deleted)
+}
+
 /// Rotates one `api` token (a new key, drawn again while taken).
 async fn rotate(store: &dyn Store, token: &CoreToken, now: DateTime<Utc>) -> Result<bool, StoreError> {
     with_fresh_key(|key| {
@@ -72,6 +87,48 @@ pub fn spawn(
                 }
                 Err(error) => slog::warn!(log, "expiry sweep failed"; "error" => %error),
             }
+            match sweep_sessions(&*store, clock()).await {
+                Ok(0) => {}
+                Ok(sessions) => slog::info!(log, "expired sessions deleted"; "sessions" => sessions),
+                Err(error) => slog::warn!(log, "session sweep failed"; "error" => %error),
+            }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::sweep_sessions;
+    use crate::model::AkSession;
+    use crate::store::{MemoryStore, Store};
+
+    fn session(key_hash: &str, expires: chrono::DateTime<Utc>) -> AkSession {
+        AkSession {
+            key_hash: key_hash.to_owned(),
+            user: None,
+            auth_time: None,
+            amr: Vec::new(),
+            login_id: None,
+            expires,
+            last_ip: String::new(),
+            last_user_agent: String::new(),
+            last_used: None,
+            flow: serde_json::Value::Null,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sweep_deletes_expired_sessions_only() {
+        let store = MemoryStore::new();
+        let store: &dyn Store = &store;
+        let now = Utc::now();
+        store.insert_with_pk(session("old", now - TimeDelta::seconds(1))).await.unwrap();
+        store.insert_with_pk(session("live", now + TimeDelta::hours(1))).await.unwrap();
+        assert_eq!(sweep_sessions(store, now).await.unwrap(), 1);
+        let left: Vec<String> = store.all::<AkSession>().await.unwrap().into_iter().map(|s| s.key_hash).collect();
+        assert_eq!(left, ["live"]);
+        assert_eq!(sweep_sessions(store, now).await.unwrap(), 0);
+    }
 }

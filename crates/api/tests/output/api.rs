@@ -625,6 +625,129 @@ pub mod types {
             Self(value)
         }
     }
+    ///AuthenticatedSession Serializer
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSession {
+        ///Get ASN Data
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub asn: ::std::option::Option<AuthenticatedSessionAsn>,
+        ///Check if session is currently active session
+        pub current: bool,
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Get GeoIP Data
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub geo_ip: ::std::option::Option<AuthenticatedSessionGeoIp>,
+        pub last_ip: ::std::string::String,
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub last_user_agent: ::std::string::String,
+        pub user: i64,
+        pub user_agent: AuthenticatedSessionUserAgent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uuid: ::std::option::Option<::uuid::Uuid>,
+    }
+    ///Get ASN Data
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSessionAsn {
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub as_org: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub asn: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub network: ::std::option::Option<::std::string::String>,
+    }
+    ///Get GeoIP Data
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSessionGeoIp {
+        pub city: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub continent: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub country: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub lat: ::std::option::Option<f64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub long: ::std::option::Option<f64>,
+    }
+    ///Get parsed user agent
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSessionUserAgent {
+        pub device: AuthenticatedSessionUserAgentDevice,
+        pub os: AuthenticatedSessionUserAgentOs,
+        pub string: ::std::string::String,
+        pub user_agent: AuthenticatedSessionUserAgentUserAgent,
+    }
+    ///User agent device
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSessionUserAgentDevice {
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub brand: ::std::option::Option<::std::string::String>,
+        pub family: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub model: ::std::option::Option<::std::string::String>,
+    }
+    ///User agent os
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSessionUserAgentOs {
+        pub family: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub major: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub minor: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub patch: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub patch_minor: ::std::option::Option<::std::string::String>,
+    }
+    ///User agent browser
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct AuthenticatedSessionUserAgentUserAgent {
+        pub family: ::std::string::String,
+        pub major: ::std::string::String,
+        pub minor: ::std::string::String,
+        pub patch: ::std::string::String,
+    }
     ///`AuthenticationEnum`
     #[derive(
         ::serde::Deserialize,
@@ -1200,6 +1323,7 @@ pub mod types {
         OAuthDeviceCodeFinishChallenge(OAuthDeviceCodeFinishChallenge),
         PasswordChallenge(PasswordChallenge),
         RedirectChallenge(RedirectChallenge),
+        SessionEndChallenge(SessionEndChallenge),
     }
     impl ::std::convert::From<AccessDeniedChallenge> for ChallengeTypes {
         fn from(value: AccessDeniedChallenge) -> Self {
@@ -1239,6 +1363,11 @@ pub mod types {
     impl ::std::convert::From<RedirectChallenge> for ChallengeTypes {
         fn from(value: RedirectChallenge) -> Self {
             Self::RedirectChallenge(value)
+        }
+    }
+    impl ::std::convert::From<SessionEndChallenge> for ChallengeTypes {
+        fn from(value: SessionEndChallenge) -> Self {
+            Self::SessionEndChallenge(value)
         }
     }
     ///Commonly used English name of the city
@@ -3231,6 +3360,23 @@ pub mod types {
     )]
     #[serde(deny_unknown_fields)]
     pub struct OAuth2Empty {}
+    ///The end-session form (OpenID Connect RP-Initiated Logout 1.0, section 2).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Default,
+        schemars::JsonSchema
+    )]
+    pub struct OAuth2EndSessionRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id_token_hint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub post_logout_redirect_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
     ///errors.py `OAuth2Error.create_dict`.
     #[derive(
         ::serde::Deserialize,
@@ -4067,6 +4213,19 @@ pub mod types {
         pub autocomplete: Autocomplete,
         pub pagination: Pagination,
         pub results: ::std::vec::Vec<Application>,
+    }
+    ///`PaginatedAuthenticatedSessionList`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct PaginatedAuthenticatedSessionList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<AuthenticatedSession>,
     }
     ///`PaginatedCertificateKeyPairList`
     #[derive(
@@ -6524,6 +6683,96 @@ pub mod types {
             value.parse()
         }
     }
+    ///Challenge for ending a session
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        schemars::JsonSchema
+    )]
+    pub struct SessionEndChallenge {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_name: ::std::option::Option<::std::string::String>,
+        pub brand_name: ::std::string::String,
+        pub component: SessionEndChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidation_flow_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub overview_url: ::std::option::Option<::std::string::String>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    ///`SessionEndChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd,
+        schemars::JsonSchema
+    )]
+    pub enum SessionEndChallengeComponent {
+        #[serde(rename = "ak-stage-session-end")]
+        AkStageSessionEnd,
+    }
+    impl ::std::fmt::Display for SessionEndChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageSessionEnd => f.write_str("ak-stage-session-end"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionEndChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-session-end" => Ok(Self::AkStageSessionEnd),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionEndChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SessionEndChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for SessionEndChallengeComponent {
+        fn default() -> Self {
+            SessionEndChallengeComponent::AkStageSessionEnd
+        }
+    }
     /**Response for the /user/me endpoint, returns the currently active user (as `user` property)
 and, if this user is being impersonated, the original user in the `original` property.*/
     #[derive(
@@ -7719,6 +7968,48 @@ pub mod params {
     pub struct CoreApplicationsPartialUpdatePath {
         pub slug: ::std::string::String,
     }
+    ///Query parameters of `core_authenticated_sessions_list`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct CoreAuthenticatedSessionsListQuery {
+        ///Which field to use when ordering the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ordering: Option<::std::string::String>,
+        ///A page number within the paginated result set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page: Option<::std::string::String>,
+        ///Number of results to return per page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub page_size: Option<::std::string::String>,
+        ///A search term.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub search: Option<::std::string::String>,
+        #[serde(rename = "session__last_ip")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub session_last_ip: Option<::std::string::String>,
+        #[serde(rename = "session__last_user_agent")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub session_last_user_agent: Option<::std::string::String>,
+        #[serde(rename = "user__username")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_username: Option<::std::string::String>,
+    }
+    ///Path parameters of `core_authenticated_sessions_retrieve`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreAuthenticatedSessionsRetrievePath {
+        pub uuid: ::uuid::Uuid,
+    }
+    ///Path parameters of `core_authenticated_sessions_destroy`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct CoreAuthenticatedSessionsDestroyPath {
+        pub uuid: ::uuid::Uuid,
+    }
     ///Query parameters of `core_groups_list`.
     #[derive(
         Debug,
@@ -8534,6 +8825,33 @@ pub mod params {
     pub struct Oauth2ProviderOpenidConfigurationPath {
         pub application_slug: ::std::string::String,
     }
+    ///Path parameters of `oauth2_provider_end_session`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct Oauth2ProviderEndSessionPath {
+        pub application_slug: ::std::string::String,
+    }
+    ///Query parameters of `oauth2_provider_end_session`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct Oauth2ProviderEndSessionQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub id_token_hint: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub post_logout_redirect_uri: Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub state: Option<::std::string::String>,
+    }
+    ///Path parameters of `oauth2_provider_end_session_post`.
+    #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+    pub struct Oauth2ProviderEndSessionPostPath {
+        pub application_slug: ::std::string::String,
+    }
     ///Path parameters of `oauth2_provider_jwks`.
     #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
     pub struct Oauth2ProviderJwksPath {
@@ -8562,6 +8880,19 @@ pub mod params {
         schemars::JsonSchema
     )]
     pub struct FlowsDefaultAuthenticationQuery {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub next: Option<::std::string::String>,
+    }
+    ///Query parameters of `flows_default_invalidation`.
+    #[derive(
+        Debug,
+        Clone,
+        Default,
+        serde::Deserialize,
+        serde::Serialize,
+        schemars::JsonSchema
+    )]
+    pub struct FlowsDefaultInvalidationQuery {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub next: Option<::std::string::String>,
     }
@@ -8650,6 +8981,9 @@ pub const OPERATION_IDS: &[&str] = &[
     "core_applications_update",
     "core_applications_destroy",
     "core_applications_partial_update",
+    "core_authenticated_sessions_list",
+    "core_authenticated_sessions_retrieve",
+    "core_authenticated_sessions_destroy",
     "core_groups_list",
     "core_groups_create",
     "core_groups_retrieve",
@@ -8718,9 +9052,12 @@ pub const OPERATION_IDS: &[&str] = &[
     "oauth2_provider_root",
     "oauth2_provider_device",
     "oauth2_provider_openid_configuration",
+    "oauth2_provider_end_session",
+    "oauth2_provider_end_session_post",
     "oauth2_provider_jwks",
     "device_entry",
     "flows_default_authentication",
+    "flows_default_invalidation",
     "healthz",
     "flow_interface_get",
     "flow_interface_solve",
@@ -8776,9 +9113,12 @@ pub const FREE_FORM_OPERATIONS: &[&str] = &[
     "oauth2_provider_userinfo",
     "oauth2_provider_root",
     "oauth2_provider_openid_configuration",
+    "oauth2_provider_end_session",
+    "oauth2_provider_end_session_post",
     "oauth2_provider_jwks",
     "device_entry",
     "flows_default_authentication",
+    "flows_default_invalidation",
     "flow_interface_get",
     "flow_interface_solve",
     "user_interface_get",
@@ -8831,6 +9171,9 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("core_applications_update", &["core"]),
     ("core_applications_destroy", &["core"]),
     ("core_applications_partial_update", &["core"]),
+    ("core_authenticated_sessions_list", &["core"]),
+    ("core_authenticated_sessions_retrieve", &["core"]),
+    ("core_authenticated_sessions_destroy", &["core"]),
     ("core_groups_list", &["core"]),
     ("core_groups_create", &["core"]),
     ("core_groups_retrieve", &["core"]),
@@ -8899,9 +9242,12 @@ pub const OPERATION_TAGS: &[(&str, &[&str])] = &[
     ("oauth2_provider_root", &["oauth2-provider"]),
     ("oauth2_provider_device", &["oauth2-provider"]),
     ("oauth2_provider_openid_configuration", &["oauth2-provider"]),
+    ("oauth2_provider_end_session", &["oauth2-provider"]),
+    ("oauth2_provider_end_session_post", &["oauth2-provider"]),
     ("oauth2_provider_jwks", &["oauth2-provider"]),
     ("device_entry", &["flow-pages"]),
     ("flows_default_authentication", &["flow-pages"]),
+    ("flows_default_invalidation", &["flow-pages"]),
     ("healthz", &["tokenstack"]),
     ("flow_interface_get", &["flow-pages"]),
     ("flow_interface_solve", &["flow-pages"]),
@@ -9560,6 +9906,42 @@ pub trait TokenApi {
         body: crate::JsonBody<types::PatchedApplicationRequest>,
     ) -> Result<
         dropshot::HttpResponseOk<types::Application>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// AuthenticatedSession Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/authenticated_sessions/",
+    operation_id = "core_authenticated_sessions_list",
+    tags = ["core"]}]
+    async fn core_authenticated_sessions_list(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::CoreAuthenticatedSessionsListQuery>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::PaginatedAuthenticatedSessionList>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// AuthenticatedSession Viewset
+    #[endpoint{method = GET,
+    path = "/api/v3/core/authenticated_sessions/{uuid}/",
+    operation_id = "core_authenticated_sessions_retrieve",
+    tags = ["core"]}]
+    async fn core_authenticated_sessions_retrieve(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreAuthenticatedSessionsRetrievePath>,
+    ) -> Result<
+        dropshot::HttpResponseOk<types::AuthenticatedSession>,
+        crate::ErrorResponse<types::AuthentikError>,
+    >;
+    /// AuthenticatedSession Viewset
+    #[endpoint{method = DELETE,
+    path = "/api/v3/core/authenticated_sessions/{uuid}/",
+    operation_id = "core_authenticated_sessions_destroy",
+    tags = ["core"]}]
+    async fn core_authenticated_sessions_destroy(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::CoreAuthenticatedSessionsDestroyPath>,
+    ) -> Result<
+        dropshot::HttpResponseDeleted,
         crate::ErrorResponse<types::AuthentikError>,
     >;
     /// Group Viewset
@@ -10418,6 +10800,36 @@ pub trait TokenApi {
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::OAuth2Error>,
     >;
+    /// End session (RP-initiated logout)
+    ///
+    /// views/end_session.py (EndSessionView): plans the provider's invalidation flow (the brand's `default-invalidation-flow` when the provider has none) with authentik's session-end stage appended, keeps the plan in the session and redirects to the flow's page with the query string. An `id_token_hint` must be a token the provider signed for its client id and issuer (expired ones are accepted). A `post_logout_redirect_uri` is checked against the provider's redirect URIs of type `logout` when it has any (strict or regex, `javascript:`, `data:` and `vbscript:` refused, an `id_token_hint` required), and is followed at the end of the flow with `state` appended; without logout URIs it is ignored. A refused request is authentik's 400 page `The request is otherwise malformed`; an unknown slug, or an application without OAuth2 provider, is a 404 page. The access tokens of the logged-in user for this provider and session are deleted.
+    #[endpoint{method = GET,
+    path = "/application/o/{application_slug}/end-session/",
+    operation_id = "oauth2_provider_end_session",
+    tags = ["oauth2-provider"]}]
+    async fn oauth2_provider_end_session(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::Oauth2ProviderEndSessionPath>,
+        query: dropshot::Query<params::Oauth2ProviderEndSessionQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::OAuth2Error>,
+    >;
+    /// End session (RP-initiated logout), by form
+    ///
+    /// EndSessionView.post: the same as GET, with the parameters read from the form (`request.POST`); the redirect to the flow's page carries no query.
+    #[endpoint{method = POST,
+    path = "/application/o/{application_slug}/end-session/",
+    operation_id = "oauth2_provider_end_session_post",
+    tags = ["oauth2-provider"]}]
+    async fn oauth2_provider_end_session_post(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        path: dropshot::Path<params::Oauth2ProviderEndSessionPostPath>,
+        body: dropshot::UntypedBody,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::OAuth2Error>,
+    >;
     /// JSON Web Key Set
     ///
     /// views/jwks.py (JWKSView): the signing key of the provider bound to the application (RS256 or ES256, with kid, x5c, x5t and x5t#S256); `{}` for a provider without a signing key (HS256 with its client secret). An unknown slug, or an application without OAuth2 provider, is 404. Sent with `Access-Control-Allow-Origin: *`.
@@ -10456,6 +10868,20 @@ pub trait TokenApi {
     async fn flows_default_authentication(
         rqctx: dropshot::RequestContext<Self::Context>,
         query: dropshot::Query<params::FlowsDefaultAuthenticationQuery>,
+    ) -> Result<
+        ::http::Response<dropshot::Body>,
+        crate::ErrorResponse<types::FlowPageError>,
+    >;
+    /// Default invalidation flow
+    ///
+    /// authentik/flows/views/executor.py `ToDefaultFlow` for the invalidation designation (the user interface's sign-out link): a 302 to the flow interface of the default invalidation flow, with the query string kept.
+    #[endpoint{method = GET,
+    path = "/flows/-/default/invalidation/",
+    operation_id = "flows_default_invalidation",
+    tags = ["flow-pages"]}]
+    async fn flows_default_invalidation(
+        rqctx: dropshot::RequestContext<Self::Context>,
+        query: dropshot::Query<params::FlowsDefaultInvalidationQuery>,
     ) -> Result<
         ::http::Response<dropshot::Body>,
         crate::ErrorResponse<types::FlowPageError>,

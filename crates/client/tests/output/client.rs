@@ -775,6 +775,122 @@ pub mod types {
                 })
         }
     }
+    ///AuthenticatedSession Serializer
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSession {
+        ///Get ASN Data
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub asn: ::std::option::Option<AuthenticatedSessionAsn>,
+        ///Check if session is currently active session
+        pub current: bool,
+        pub expires: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Get GeoIP Data
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub geo_ip: ::std::option::Option<AuthenticatedSessionGeoIp>,
+        pub last_ip: ::std::string::String,
+        pub last_used: ::chrono::DateTime<::chrono::offset::Utc>,
+        pub last_user_agent: ::std::string::String,
+        pub user: i64,
+        pub user_agent: AuthenticatedSessionUserAgent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub uuid: ::std::option::Option<::uuid::Uuid>,
+    }
+    impl AuthenticatedSession {
+        pub fn builder() -> builder::AuthenticatedSession {
+            Default::default()
+        }
+    }
+    ///Get ASN Data
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSessionAsn {
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub as_org: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub asn: ::std::option::Option<i64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub network: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthenticatedSessionAsn {
+        pub fn builder() -> builder::AuthenticatedSessionAsn {
+            Default::default()
+        }
+    }
+    ///Get GeoIP Data
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSessionGeoIp {
+        pub city: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub continent: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub country: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub lat: ::std::option::Option<f64>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub long: ::std::option::Option<f64>,
+    }
+    impl AuthenticatedSessionGeoIp {
+        pub fn builder() -> builder::AuthenticatedSessionGeoIp {
+            Default::default()
+        }
+    }
+    ///Get parsed user agent
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSessionUserAgent {
+        pub device: AuthenticatedSessionUserAgentDevice,
+        pub os: AuthenticatedSessionUserAgentOs,
+        pub string: ::std::string::String,
+        pub user_agent: AuthenticatedSessionUserAgentUserAgent,
+    }
+    impl AuthenticatedSessionUserAgent {
+        pub fn builder() -> builder::AuthenticatedSessionUserAgent {
+            Default::default()
+        }
+    }
+    ///User agent device
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSessionUserAgentDevice {
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub brand: ::std::option::Option<::std::string::String>,
+        pub family: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub model: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthenticatedSessionUserAgentDevice {
+        pub fn builder() -> builder::AuthenticatedSessionUserAgentDevice {
+            Default::default()
+        }
+    }
+    ///User agent os
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSessionUserAgentOs {
+        pub family: ::std::string::String,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub major: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub minor: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub patch: ::std::option::Option<::std::string::String>,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub patch_minor: ::std::option::Option<::std::string::String>,
+    }
+    impl AuthenticatedSessionUserAgentOs {
+        pub fn builder() -> builder::AuthenticatedSessionUserAgentOs {
+            Default::default()
+        }
+    }
+    ///User agent browser
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AuthenticatedSessionUserAgentUserAgent {
+        pub family: ::std::string::String,
+        pub major: ::std::string::String,
+        pub minor: ::std::string::String,
+        pub patch: ::std::string::String,
+    }
+    impl AuthenticatedSessionUserAgentUserAgent {
+        pub fn builder() -> builder::AuthenticatedSessionUserAgentUserAgent {
+            Default::default()
+        }
+    }
     ///`AuthenticationEnum`
     #[derive(
         ::serde::Deserialize,
@@ -1462,6 +1578,7 @@ pub mod types {
         OAuthDeviceCodeFinishChallenge(OAuthDeviceCodeFinishChallenge),
         PasswordChallenge(PasswordChallenge),
         RedirectChallenge(RedirectChallenge),
+        SessionEndChallenge(SessionEndChallenge),
     }
     impl ::std::convert::From<AccessDeniedChallenge> for ChallengeTypes {
         fn from(value: AccessDeniedChallenge) -> Self {
@@ -1501,6 +1618,11 @@ pub mod types {
     impl ::std::convert::From<RedirectChallenge> for ChallengeTypes {
         fn from(value: RedirectChallenge) -> Self {
             Self::RedirectChallenge(value)
+        }
+    }
+    impl ::std::convert::From<SessionEndChallenge> for ChallengeTypes {
+        fn from(value: SessionEndChallenge) -> Self {
+            Self::SessionEndChallenge(value)
         }
     }
     ///Commonly used English name of the city
@@ -3654,6 +3776,21 @@ pub mod types {
             Default::default()
         }
     }
+    ///The end-session form (OpenID Connect RP-Initiated Logout 1.0, section 2).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct OAuth2EndSessionRequest {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub id_token_hint: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub post_logout_redirect_uri: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub state: ::std::option::Option<::std::string::String>,
+    }
+    impl OAuth2EndSessionRequest {
+        pub fn builder() -> builder::OAuth2EndSessionRequest {
+            Default::default()
+        }
+    }
     ///errors.py `OAuth2Error.create_dict`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct OAuth2Error {
@@ -5026,6 +5163,18 @@ pub mod types {
     }
     impl PaginatedApplicationList {
         pub fn builder() -> builder::PaginatedApplicationList {
+            Default::default()
+        }
+    }
+    ///`PaginatedAuthenticatedSessionList`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PaginatedAuthenticatedSessionList {
+        pub autocomplete: Autocomplete,
+        pub pagination: Pagination,
+        pub results: ::std::vec::Vec<AuthenticatedSession>,
+    }
+    impl PaginatedAuthenticatedSessionList {
+        pub fn builder() -> builder::PaginatedAuthenticatedSessionList {
             Default::default()
         }
     }
@@ -8784,6 +8933,94 @@ pub mod types {
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///Challenge for ending a session
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionEndChallenge {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_launch_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub application_name: ::std::option::Option<::std::string::String>,
+        pub brand_name: ::std::string::String,
+        pub component: SessionEndChallengeComponent,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub flow_info: ::std::option::Option<ContextualFlowInfo>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub invalidation_flow_url: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub overview_url: ::std::option::Option<::std::string::String>,
+        pub pending_user: ::std::string::String,
+        pub pending_user_avatar: ::std::string::String,
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
+        )]
+        pub response_errors: ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<ErrorDetail>,
+        >,
+    }
+    impl SessionEndChallenge {
+        pub fn builder() -> builder::SessionEndChallenge {
+            Default::default()
+        }
+    }
+    ///`SessionEndChallengeComponent`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionEndChallengeComponent {
+        #[serde(rename = "ak-stage-session-end")]
+        AkStageSessionEnd,
+    }
+    impl ::std::fmt::Display for SessionEndChallengeComponent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::AkStageSessionEnd => f.write_str("ak-stage-session-end"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionEndChallengeComponent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "ak-stage-session-end" => Ok(Self::AkStageSessionEnd),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionEndChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for SessionEndChallengeComponent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::default::Default for SessionEndChallengeComponent {
+        fn default() -> Self {
+            SessionEndChallengeComponent::AkStageSessionEnd
         }
     }
     /**Response for the /user/me endpoint, returns the currently active user (as `user` property)
@@ -13019,6 +13256,822 @@ and, if this user is being impersonated, the original user in the `original` pro
                     policy_engine_mode: Ok(value.policy_engine_mode),
                     provider: Ok(value.provider),
                     slug: Ok(value.slug),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSession {
+            asn: ::std::result::Result<
+                ::std::option::Option<super::AuthenticatedSessionAsn>,
+                ::std::string::String,
+            >,
+            current: ::std::result::Result<bool, ::std::string::String>,
+            expires: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            geo_ip: ::std::result::Result<
+                ::std::option::Option<super::AuthenticatedSessionGeoIp>,
+                ::std::string::String,
+            >,
+            last_ip: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_used: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            last_user_agent: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            user: ::std::result::Result<i64, ::std::string::String>,
+            user_agent: ::std::result::Result<
+                super::AuthenticatedSessionUserAgent,
+                ::std::string::String,
+            >,
+            uuid: ::std::result::Result<
+                ::std::option::Option<::uuid::Uuid>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthenticatedSession {
+            fn default() -> Self {
+                Self {
+                    asn: Err("no value supplied for asn".to_string()),
+                    current: Err("no value supplied for current".to_string()),
+                    expires: Err("no value supplied for expires".to_string()),
+                    geo_ip: Err("no value supplied for geo_ip".to_string()),
+                    last_ip: Err("no value supplied for last_ip".to_string()),
+                    last_used: Err("no value supplied for last_used".to_string()),
+                    last_user_agent: Err(
+                        "no value supplied for last_user_agent".to_string(),
+                    ),
+                    user: Err("no value supplied for user".to_string()),
+                    user_agent: Err("no value supplied for user_agent".to_string()),
+                    uuid: Ok(Default::default()),
+                }
+            }
+        }
+        impl AuthenticatedSession {
+            pub fn asn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AuthenticatedSessionAsn>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.asn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for asn: {e}")
+                    });
+                self
+            }
+            pub fn current<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.current = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for current: {e}")
+                    });
+                self
+            }
+            pub fn expires<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires: {e}")
+                    });
+                self
+            }
+            pub fn geo_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::AuthenticatedSessionGeoIp>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.geo_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for geo_ip: {e}")
+                    });
+                self
+            }
+            pub fn last_ip<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_ip = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_ip: {e}")
+                    });
+                self
+            }
+            pub fn last_used<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_used = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_used: {e}")
+                    });
+                self
+            }
+            pub fn last_user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_user_agent: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user: {e}")
+                    });
+                self
+            }
+            pub fn user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AuthenticatedSessionUserAgent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_agent: {e}")
+                    });
+                self
+            }
+            pub fn uuid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.uuid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for uuid: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSession>
+        for super::AuthenticatedSession {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSession,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    asn: value.asn?,
+                    current: value.current?,
+                    expires: value.expires?,
+                    geo_ip: value.geo_ip?,
+                    last_ip: value.last_ip?,
+                    last_used: value.last_used?,
+                    last_user_agent: value.last_user_agent?,
+                    user: value.user?,
+                    user_agent: value.user_agent?,
+                    uuid: value.uuid?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSession> for AuthenticatedSession {
+            fn from(value: super::AuthenticatedSession) -> Self {
+                Self {
+                    asn: Ok(value.asn),
+                    current: Ok(value.current),
+                    expires: Ok(value.expires),
+                    geo_ip: Ok(value.geo_ip),
+                    last_ip: Ok(value.last_ip),
+                    last_used: Ok(value.last_used),
+                    last_user_agent: Ok(value.last_user_agent),
+                    user: Ok(value.user),
+                    user_agent: Ok(value.user_agent),
+                    uuid: Ok(value.uuid),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSessionAsn {
+            as_org: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            asn: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            network: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthenticatedSessionAsn {
+            fn default() -> Self {
+                Self {
+                    as_org: Err("no value supplied for as_org".to_string()),
+                    asn: Err("no value supplied for asn".to_string()),
+                    network: Err("no value supplied for network".to_string()),
+                }
+            }
+        }
+        impl AuthenticatedSessionAsn {
+            pub fn as_org<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.as_org = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for as_org: {e}")
+                    });
+                self
+            }
+            pub fn asn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.asn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for asn: {e}")
+                    });
+                self
+            }
+            pub fn network<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.network = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for network: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSessionAsn>
+        for super::AuthenticatedSessionAsn {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSessionAsn,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    as_org: value.as_org?,
+                    asn: value.asn?,
+                    network: value.network?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSessionAsn>
+        for AuthenticatedSessionAsn {
+            fn from(value: super::AuthenticatedSessionAsn) -> Self {
+                Self {
+                    as_org: Ok(value.as_org),
+                    asn: Ok(value.asn),
+                    network: Ok(value.network),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSessionGeoIp {
+            city: ::std::result::Result<::std::string::String, ::std::string::String>,
+            continent: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            country: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lat: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            long: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthenticatedSessionGeoIp {
+            fn default() -> Self {
+                Self {
+                    city: Err("no value supplied for city".to_string()),
+                    continent: Err("no value supplied for continent".to_string()),
+                    country: Err("no value supplied for country".to_string()),
+                    lat: Err("no value supplied for lat".to_string()),
+                    long: Err("no value supplied for long".to_string()),
+                }
+            }
+        }
+        impl AuthenticatedSessionGeoIp {
+            pub fn city<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.city = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for city: {e}")
+                    });
+                self
+            }
+            pub fn continent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.continent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for continent: {e}")
+                    });
+                self
+            }
+            pub fn country<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.country = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for country: {e}")
+                    });
+                self
+            }
+            pub fn lat<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lat = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lat: {e}")
+                    });
+                self
+            }
+            pub fn long<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.long = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for long: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSessionGeoIp>
+        for super::AuthenticatedSessionGeoIp {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSessionGeoIp,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    city: value.city?,
+                    continent: value.continent?,
+                    country: value.country?,
+                    lat: value.lat?,
+                    long: value.long?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSessionGeoIp>
+        for AuthenticatedSessionGeoIp {
+            fn from(value: super::AuthenticatedSessionGeoIp) -> Self {
+                Self {
+                    city: Ok(value.city),
+                    continent: Ok(value.continent),
+                    country: Ok(value.country),
+                    lat: Ok(value.lat),
+                    long: Ok(value.long),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSessionUserAgent {
+            device: ::std::result::Result<
+                super::AuthenticatedSessionUserAgentDevice,
+                ::std::string::String,
+            >,
+            os: ::std::result::Result<
+                super::AuthenticatedSessionUserAgentOs,
+                ::std::string::String,
+            >,
+            string: ::std::result::Result<::std::string::String, ::std::string::String>,
+            user_agent: ::std::result::Result<
+                super::AuthenticatedSessionUserAgentUserAgent,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthenticatedSessionUserAgent {
+            fn default() -> Self {
+                Self {
+                    device: Err("no value supplied for device".to_string()),
+                    os: Err("no value supplied for os".to_string()),
+                    string: Err("no value supplied for string".to_string()),
+                    user_agent: Err("no value supplied for user_agent".to_string()),
+                }
+            }
+        }
+        impl AuthenticatedSessionUserAgent {
+            pub fn device<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AuthenticatedSessionUserAgentDevice>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.device = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for device: {e}")
+                    });
+                self
+            }
+            pub fn os<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AuthenticatedSessionUserAgentOs>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.os = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for os: {e}"));
+                self
+            }
+            pub fn string<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.string = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for string: {e}")
+                    });
+                self
+            }
+            pub fn user_agent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    super::AuthenticatedSessionUserAgentUserAgent,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.user_agent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for user_agent: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSessionUserAgent>
+        for super::AuthenticatedSessionUserAgent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSessionUserAgent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    device: value.device?,
+                    os: value.os?,
+                    string: value.string?,
+                    user_agent: value.user_agent?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSessionUserAgent>
+        for AuthenticatedSessionUserAgent {
+            fn from(value: super::AuthenticatedSessionUserAgent) -> Self {
+                Self {
+                    device: Ok(value.device),
+                    os: Ok(value.os),
+                    string: Ok(value.string),
+                    user_agent: Ok(value.user_agent),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSessionUserAgentDevice {
+            brand: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            family: ::std::result::Result<::std::string::String, ::std::string::String>,
+            model: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthenticatedSessionUserAgentDevice {
+            fn default() -> Self {
+                Self {
+                    brand: Err("no value supplied for brand".to_string()),
+                    family: Err("no value supplied for family".to_string()),
+                    model: Err("no value supplied for model".to_string()),
+                }
+            }
+        }
+        impl AuthenticatedSessionUserAgentDevice {
+            pub fn brand<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.brand = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for brand: {e}")
+                    });
+                self
+            }
+            pub fn family<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.family = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for family: {e}")
+                    });
+                self
+            }
+            pub fn model<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.model = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for model: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSessionUserAgentDevice>
+        for super::AuthenticatedSessionUserAgentDevice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSessionUserAgentDevice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    brand: value.brand?,
+                    family: value.family?,
+                    model: value.model?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSessionUserAgentDevice>
+        for AuthenticatedSessionUserAgentDevice {
+            fn from(value: super::AuthenticatedSessionUserAgentDevice) -> Self {
+                Self {
+                    brand: Ok(value.brand),
+                    family: Ok(value.family),
+                    model: Ok(value.model),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSessionUserAgentOs {
+            family: ::std::result::Result<::std::string::String, ::std::string::String>,
+            major: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            minor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            patch: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            patch_minor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AuthenticatedSessionUserAgentOs {
+            fn default() -> Self {
+                Self {
+                    family: Err("no value supplied for family".to_string()),
+                    major: Err("no value supplied for major".to_string()),
+                    minor: Err("no value supplied for minor".to_string()),
+                    patch: Err("no value supplied for patch".to_string()),
+                    patch_minor: Err("no value supplied for patch_minor".to_string()),
+                }
+            }
+        }
+        impl AuthenticatedSessionUserAgentOs {
+            pub fn family<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.family = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for family: {e}")
+                    });
+                self
+            }
+            pub fn major<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.major = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for major: {e}")
+                    });
+                self
+            }
+            pub fn minor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.minor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for minor: {e}")
+                    });
+                self
+            }
+            pub fn patch<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.patch = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for patch: {e}")
+                    });
+                self
+            }
+            pub fn patch_minor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.patch_minor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for patch_minor: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSessionUserAgentOs>
+        for super::AuthenticatedSessionUserAgentOs {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSessionUserAgentOs,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    family: value.family?,
+                    major: value.major?,
+                    minor: value.minor?,
+                    patch: value.patch?,
+                    patch_minor: value.patch_minor?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSessionUserAgentOs>
+        for AuthenticatedSessionUserAgentOs {
+            fn from(value: super::AuthenticatedSessionUserAgentOs) -> Self {
+                Self {
+                    family: Ok(value.family),
+                    major: Ok(value.major),
+                    minor: Ok(value.minor),
+                    patch: Ok(value.patch),
+                    patch_minor: Ok(value.patch_minor),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AuthenticatedSessionUserAgentUserAgent {
+            family: ::std::result::Result<::std::string::String, ::std::string::String>,
+            major: ::std::result::Result<::std::string::String, ::std::string::String>,
+            minor: ::std::result::Result<::std::string::String, ::std::string::String>,
+            patch: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for AuthenticatedSessionUserAgentUserAgent {
+            fn default() -> Self {
+                Self {
+                    family: Err("no value supplied for family".to_string()),
+                    major: Err("no value supplied for major".to_string()),
+                    minor: Err("no value supplied for minor".to_string()),
+                    patch: Err("no value supplied for patch".to_string()),
+                }
+            }
+        }
+        impl AuthenticatedSessionUserAgentUserAgent {
+            pub fn family<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.family = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for family: {e}")
+                    });
+                self
+            }
+            pub fn major<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.major = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for major: {e}")
+                    });
+                self
+            }
+            pub fn minor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.minor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for minor: {e}")
+                    });
+                self
+            }
+            pub fn patch<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.patch = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for patch: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AuthenticatedSessionUserAgentUserAgent>
+        for super::AuthenticatedSessionUserAgentUserAgent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AuthenticatedSessionUserAgentUserAgent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    family: value.family?,
+                    major: value.major?,
+                    minor: value.minor?,
+                    patch: value.patch?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AuthenticatedSessionUserAgentUserAgent>
+        for AuthenticatedSessionUserAgentUserAgent {
+            fn from(value: super::AuthenticatedSessionUserAgentUserAgent) -> Self {
+                Self {
+                    family: Ok(value.family),
+                    major: Ok(value.major),
+                    minor: Ok(value.minor),
+                    patch: Ok(value.patch),
                 }
             }
         }
@@ -18173,6 +19226,93 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct OAuth2EndSessionRequest {
+            id_token_hint: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            post_logout_redirect_uri: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            state: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for OAuth2EndSessionRequest {
+            fn default() -> Self {
+                Self {
+                    id_token_hint: Ok(Default::default()),
+                    post_logout_redirect_uri: Ok(Default::default()),
+                    state: Ok(Default::default()),
+                }
+            }
+        }
+        impl OAuth2EndSessionRequest {
+            pub fn id_token_hint<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id_token_hint = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for id_token_hint: {e}")
+                    });
+                self
+            }
+            pub fn post_logout_redirect_uri<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.post_logout_redirect_uri = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for post_logout_redirect_uri: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<OAuth2EndSessionRequest>
+        for super::OAuth2EndSessionRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: OAuth2EndSessionRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id_token_hint: value.id_token_hint?,
+                    post_logout_redirect_uri: value.post_logout_redirect_uri?,
+                    state: value.state?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::OAuth2EndSessionRequest>
+        for OAuth2EndSessionRequest {
+            fn from(value: super::OAuth2EndSessionRequest) -> Self {
+                Self {
+                    id_token_hint: Ok(value.id_token_hint),
+                    post_logout_redirect_uri: Ok(value.post_logout_redirect_uri),
+                    state: Ok(value.state),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct OAuth2Error {
             error: ::std::result::Result<::std::string::String, ::std::string::String>,
             error_description: ::std::result::Result<
@@ -21644,6 +22784,88 @@ and, if this user is being impersonated, the original user in the `original` pro
         impl ::std::convert::From<super::PaginatedApplicationList>
         for PaginatedApplicationList {
             fn from(value: super::PaginatedApplicationList) -> Self {
+                Self {
+                    autocomplete: Ok(value.autocomplete),
+                    pagination: Ok(value.pagination),
+                    results: Ok(value.results),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PaginatedAuthenticatedSessionList {
+            autocomplete: ::std::result::Result<
+                super::Autocomplete,
+                ::std::string::String,
+            >,
+            pagination: ::std::result::Result<super::Pagination, ::std::string::String>,
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::AuthenticatedSession>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PaginatedAuthenticatedSessionList {
+            fn default() -> Self {
+                Self {
+                    autocomplete: Err("no value supplied for autocomplete".to_string()),
+                    pagination: Err("no value supplied for pagination".to_string()),
+                    results: Err("no value supplied for results".to_string()),
+                }
+            }
+        }
+        impl PaginatedAuthenticatedSessionList {
+            pub fn autocomplete<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Autocomplete>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.autocomplete = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for autocomplete: {e}")
+                    });
+                self
+            }
+            pub fn pagination<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Pagination>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pagination = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pagination: {e}")
+                    });
+                self
+            }
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::AuthenticatedSession>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PaginatedAuthenticatedSessionList>
+        for super::PaginatedAuthenticatedSessionList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PaginatedAuthenticatedSessionList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    autocomplete: value.autocomplete?,
+                    pagination: value.pagination?,
+                    results: value.results?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PaginatedAuthenticatedSessionList>
+        for PaginatedAuthenticatedSessionList {
+            fn from(value: super::PaginatedAuthenticatedSessionList) -> Self {
                 Self {
                     autocomplete: Ok(value.autocomplete),
                     pagination: Ok(value.pagination),
@@ -32143,6 +33365,245 @@ and, if this user is being impersonated, the original user in the `original` pro
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SessionEndChallenge {
+            application_launch_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            application_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            brand_name: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            component: ::std::result::Result<
+                super::SessionEndChallengeComponent,
+                ::std::string::String,
+            >,
+            flow_info: ::std::result::Result<
+                ::std::option::Option<super::ContextualFlowInfo>,
+                ::std::string::String,
+            >,
+            invalidation_flow_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            overview_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pending_user: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            pending_user_avatar: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            response_errors: ::std::result::Result<
+                ::std::collections::BTreeMap<
+                    ::std::string::String,
+                    ::std::vec::Vec<super::ErrorDetail>,
+                >,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionEndChallenge {
+            fn default() -> Self {
+                Self {
+                    application_launch_url: Ok(Default::default()),
+                    application_name: Ok(Default::default()),
+                    brand_name: Err("no value supplied for brand_name".to_string()),
+                    component: Err("no value supplied for component".to_string()),
+                    flow_info: Ok(Default::default()),
+                    invalidation_flow_url: Ok(Default::default()),
+                    overview_url: Ok(Default::default()),
+                    pending_user: Err("no value supplied for pending_user".to_string()),
+                    pending_user_avatar: Err(
+                        "no value supplied for pending_user_avatar".to_string(),
+                    ),
+                    response_errors: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionEndChallenge {
+            pub fn application_launch_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.application_launch_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for application_launch_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn application_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.application_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for application_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn brand_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.brand_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for brand_name: {e}")
+                    });
+                self
+            }
+            pub fn component<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionEndChallengeComponent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.component = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for component: {e}")
+                    });
+                self
+            }
+            pub fn flow_info<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ContextualFlowInfo>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.flow_info = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for flow_info: {e}")
+                    });
+                self
+            }
+            pub fn invalidation_flow_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invalidation_flow_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invalidation_flow_url: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn overview_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.overview_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for overview_url: {e}")
+                    });
+                self
+            }
+            pub fn pending_user<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pending_user: {e}")
+                    });
+                self
+            }
+            pub fn pending_user_avatar<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pending_user_avatar = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for pending_user_avatar: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn response_errors<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::BTreeMap<
+                        ::std::string::String,
+                        ::std::vec::Vec<super::ErrorDetail>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.response_errors = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for response_errors: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionEndChallenge>
+        for super::SessionEndChallenge {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionEndChallenge,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    application_launch_url: value.application_launch_url?,
+                    application_name: value.application_name?,
+                    brand_name: value.brand_name?,
+                    component: value.component?,
+                    flow_info: value.flow_info?,
+                    invalidation_flow_url: value.invalidation_flow_url?,
+                    overview_url: value.overview_url?,
+                    pending_user: value.pending_user?,
+                    pending_user_avatar: value.pending_user_avatar?,
+                    response_errors: value.response_errors?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionEndChallenge> for SessionEndChallenge {
+            fn from(value: super::SessionEndChallenge) -> Self {
+                Self {
+                    application_launch_url: Ok(value.application_launch_url),
+                    application_name: Ok(value.application_name),
+                    brand_name: Ok(value.brand_name),
+                    component: Ok(value.component),
+                    flow_info: Ok(value.flow_info),
+                    invalidation_flow_url: Ok(value.invalidation_flow_url),
+                    overview_url: Ok(value.overview_url),
+                    pending_user: Ok(value.pending_user),
+                    pending_user_avatar: Ok(value.pending_user_avatar),
+                    response_errors: Ok(value.response_errors),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SessionUser {
             original: ::std::result::Result<
                 ::std::option::Option<super::UserSelf>,
@@ -36726,6 +38187,65 @@ let response = client.core_applications_partial_update()
     ) -> builder::CoreApplicationsPartialUpdate<'_> {
         builder::CoreApplicationsPartialUpdate::new(self)
     }
+    /**AuthenticatedSession Viewset
+
+Sends a `GET` request to `/api/v3/core/authenticated_sessions/`
+
+Arguments:
+- `ordering`: Which field to use when ordering the results.
+- `page`: A page number within the paginated result set.
+- `page_size`: Number of results to return per page.
+- `search`: A search term.
+- `session_last_ip`
+- `session_last_user_agent`
+- `user_username`
+```ignore
+let response = client.core_authenticated_sessions_list()
+    .ordering(ordering)
+    .page(page)
+    .page_size(page_size)
+    .search(search)
+    .session_last_ip(session_last_ip)
+    .session_last_user_agent(session_last_user_agent)
+    .user_username(user_username)
+    .send()
+    .await;
+```*/
+    pub fn core_authenticated_sessions_list(
+        &self,
+    ) -> builder::CoreAuthenticatedSessionsList<'_> {
+        builder::CoreAuthenticatedSessionsList::new(self)
+    }
+    /**AuthenticatedSession Viewset
+
+Sends a `GET` request to `/api/v3/core/authenticated_sessions/{uuid}/`
+
+```ignore
+let response = client.core_authenticated_sessions_retrieve()
+    .uuid(uuid)
+    .send()
+    .await;
+```*/
+    pub fn core_authenticated_sessions_retrieve(
+        &self,
+    ) -> builder::CoreAuthenticatedSessionsRetrieve<'_> {
+        builder::CoreAuthenticatedSessionsRetrieve::new(self)
+    }
+    /**AuthenticatedSession Viewset
+
+Sends a `DELETE` request to `/api/v3/core/authenticated_sessions/{uuid}/`
+
+```ignore
+let response = client.core_authenticated_sessions_destroy()
+    .uuid(uuid)
+    .send()
+    .await;
+```*/
+    pub fn core_authenticated_sessions_destroy(
+        &self,
+    ) -> builder::CoreAuthenticatedSessionsDestroy<'_> {
+        builder::CoreAuthenticatedSessionsDestroy::new(self)
+    }
     /**Group Viewset
 
 Sends a `GET` request to `/api/v3/core/groups/`
@@ -38133,6 +39653,42 @@ let response = client.oauth2_provider_openid_configuration()
     ) -> builder::Oauth2ProviderOpenidConfiguration<'_> {
         builder::Oauth2ProviderOpenidConfiguration::new(self)
     }
+    /**End session (RP-initiated logout)
+
+views/end_session.py (EndSessionView): plans the provider's invalidation flow (the brand's `default-invalidation-flow` when the provider has none) with authentik's session-end stage appended, keeps the plan in the session and redirects to the flow's page with the query string. An `id_token_hint` must be a token the provider signed for its client id and issuer (expired ones are accepted). A `post_logout_redirect_uri` is checked against the provider's redirect URIs of type `logout` when it has any (strict or regex, `javascript:`, `data:` and `vbscript:` refused, an `id_token_hint` required), and is followed at the end of the flow with `state` appended; without logout URIs it is ignored. A refused request is authentik's 400 page `The request is otherwise malformed`; an unknown slug, or an application without OAuth2 provider, is a 404 page. The access tokens of the logged-in user for this provider and session are deleted.
+
+Sends a `GET` request to `/application/o/{application_slug}/end-session/`
+
+```ignore
+let response = client.oauth2_provider_end_session()
+    .application_slug(application_slug)
+    .id_token_hint(id_token_hint)
+    .post_logout_redirect_uri(post_logout_redirect_uri)
+    .state(state)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_end_session(&self) -> builder::Oauth2ProviderEndSession<'_> {
+        builder::Oauth2ProviderEndSession::new(self)
+    }
+    /**End session (RP-initiated logout), by form
+
+EndSessionView.post: the same as GET, with the parameters read from the form (`request.POST`); the redirect to the flow's page carries no query.
+
+Sends a `POST` request to `/application/o/{application_slug}/end-session/`
+
+```ignore
+let response = client.oauth2_provider_end_session_post()
+    .application_slug(application_slug)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn oauth2_provider_end_session_post(
+        &self,
+    ) -> builder::Oauth2ProviderEndSessionPost<'_> {
+        builder::Oauth2ProviderEndSessionPost::new(self)
+    }
     /**JSON Web Key Set
 
 views/jwks.py (JWKSView): the signing key of the provider bound to the application (RS256 or ES256, with kid, x5c, x5t and x5t#S256); `{}` for a provider without a signing key (HS256 with its client secret). An unknown slug, or an application without OAuth2 provider, is 404. Sent with `Access-Control-Allow-Origin: *`.
@@ -38179,6 +39735,21 @@ let response = client.flows_default_authentication()
         &self,
     ) -> builder::FlowsDefaultAuthentication<'_> {
         builder::FlowsDefaultAuthentication::new(self)
+    }
+    /**Default invalidation flow
+
+authentik/flows/views/executor.py `ToDefaultFlow` for the invalidation designation (the user interface's sign-out link): a 302 to the flow interface of the default invalidation flow, with the query string kept.
+
+Sends a `GET` request to `/flows/-/default/invalidation/`
+
+```ignore
+let response = client.flows_default_invalidation()
+    .next(next)
+    .send()
+    .await;
+```*/
+    pub fn flows_default_invalidation(&self) -> builder::FlowsDefaultInvalidation<'_> {
+        builder::FlowsDefaultInvalidation::new(self)
     }
     /**Liveness
 
@@ -43336,6 +44907,394 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_authenticated_sessions_list`]
+
+[`Client::core_authenticated_sessions_list`]: super::Client::core_authenticated_sessions_list*/
+    #[derive(Debug, Clone)]
+    pub struct CoreAuthenticatedSessionsList<'a> {
+        client: &'a super::Client,
+        ordering: Result<Option<::std::string::String>, String>,
+        page: Result<Option<i64>, String>,
+        page_size: Result<Option<i64>, String>,
+        search: Result<Option<::std::string::String>, String>,
+        session_last_ip: Result<Option<::std::string::String>, String>,
+        session_last_user_agent: Result<Option<::std::string::String>, String>,
+        user_username: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> CoreAuthenticatedSessionsList<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                ordering: Ok(None),
+                page: Ok(None),
+                page_size: Ok(None),
+                search: Ok(None),
+                session_last_ip: Ok(None),
+                session_last_user_agent: Ok(None),
+                user_username: Ok(None),
+            }
+        }
+        pub fn ordering<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.ordering = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for ordering failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn page<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page failed".to_string());
+            self
+        }
+        pub fn page_size<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i64>,
+        {
+            self.page_size = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i64` for page_size failed".to_string());
+            self
+        }
+        pub fn search<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.search = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for search failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn session_last_ip<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_last_ip = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session_last_ip failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn session_last_user_agent<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session_last_user_agent = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session_last_user_agent failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn user_username<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.user_username = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for user_username failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/authenticated_sessions/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::PaginatedAuthenticatedSessionList>,
+            Error<types::AuthentikError>,
+        > {
+            let Self {
+                client,
+                ordering,
+                page,
+                page_size,
+                search,
+                session_last_ip,
+                session_last_user_agent,
+                user_username,
+            } = self;
+            let ordering = ordering.map_err(Error::InvalidRequest)?;
+            let page = page.map_err(Error::InvalidRequest)?;
+            let page_size = page_size.map_err(Error::InvalidRequest)?;
+            let search = search.map_err(Error::InvalidRequest)?;
+            let session_last_ip = session_last_ip.map_err(Error::InvalidRequest)?;
+            let session_last_user_agent = session_last_user_agent
+                .map_err(Error::InvalidRequest)?;
+            let user_username = user_username.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/v3/core/authenticated_sessions/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("ordering", &ordering))
+                .query(&progenitor_client::QueryParam::new("page", &page))
+                .query(&progenitor_client::QueryParam::new("page_size", &page_size))
+                .query(&progenitor_client::QueryParam::new("search", &search))
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "session__last_ip",
+                        &session_last_ip,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "session__last_user_agent",
+                        &session_last_user_agent,
+                    ),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new("user__username", &user_username),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_authenticated_sessions_list",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_authenticated_sessions_retrieve`]
+
+[`Client::core_authenticated_sessions_retrieve`]: super::Client::core_authenticated_sessions_retrieve*/
+    #[derive(Debug, Clone)]
+    pub struct CoreAuthenticatedSessionsRetrieve<'a> {
+        client: &'a super::Client,
+        uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CoreAuthenticatedSessionsRetrieve<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                uuid: Err("uuid was not initialized".to_string()),
+            }
+        }
+        pub fn uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/v3/core/authenticated_sessions/{uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::AuthenticatedSession>,
+            Error<types::AuthentikError>,
+        > {
+            let Self { client, uuid } = self;
+            let uuid = uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/authenticated_sessions/{}/", client.baseurl,
+                encode_path(& uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_authenticated_sessions_retrieve",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::core_authenticated_sessions_destroy`]
+
+[`Client::core_authenticated_sessions_destroy`]: super::Client::core_authenticated_sessions_destroy*/
+    #[derive(Debug, Clone)]
+    pub struct CoreAuthenticatedSessionsDestroy<'a> {
+        client: &'a super::Client,
+        uuid: Result<::uuid::Uuid, String>,
+    }
+    impl<'a> CoreAuthenticatedSessionsDestroy<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                uuid: Err("uuid was not initialized".to_string()),
+            }
+        }
+        pub fn uuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::uuid::Uuid>,
+        {
+            self.uuid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: uuid :: Uuid` for uuid failed".to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/v3/core/authenticated_sessions/{uuid}/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<()>, Error<types::AuthentikError>> {
+            let Self { client, uuid } = self;
+            let uuid = uuid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/v3/core/authenticated_sessions/{}/", client.baseurl,
+                encode_path(& uuid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "core_authenticated_sessions_destroy",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -52895,6 +54854,252 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::oauth2_provider_end_session`]
+
+[`Client::oauth2_provider_end_session`]: super::Client::oauth2_provider_end_session*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderEndSession<'a> {
+        client: &'a super::Client,
+        application_slug: Result<::std::string::String, String>,
+        id_token_hint: Result<Option<::std::string::String>, String>,
+        post_logout_redirect_uri: Result<Option<::std::string::String>, String>,
+        state: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> Oauth2ProviderEndSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_slug: Err(
+                    "application_slug was not initialized".to_string(),
+                ),
+                id_token_hint: Ok(None),
+                post_logout_redirect_uri: Ok(None),
+                state: Ok(None),
+            }
+        }
+        pub fn application_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.application_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for application_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn id_token_hint<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id_token_hint = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id_token_hint failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn post_logout_redirect_uri<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.post_logout_redirect_uri = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for post_logout_redirect_uri failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn state<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.state = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for state failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/application/o/{application_slug}/end-session/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::OAuth2Error>> {
+            let Self {
+                client,
+                application_slug,
+                id_token_hint,
+                post_logout_redirect_uri,
+                state,
+            } = self;
+            let application_slug = application_slug.map_err(Error::InvalidRequest)?;
+            let id_token_hint = id_token_hint.map_err(Error::InvalidRequest)?;
+            let post_logout_redirect_uri = post_logout_redirect_uri
+                .map_err(Error::InvalidRequest)?;
+            let state = state.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/application/o/{}/end-session/", client.baseurl, encode_path(&
+                application_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(
+                    &progenitor_client::QueryParam::new("id_token_hint", &id_token_hint),
+                )
+                .query(
+                    &progenitor_client::QueryParam::new(
+                        "post_logout_redirect_uri",
+                        &post_logout_redirect_uri,
+                    ),
+                )
+                .query(&progenitor_client::QueryParam::new("state", &state))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_end_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::oauth2_provider_end_session_post`]
+
+[`Client::oauth2_provider_end_session_post`]: super::Client::oauth2_provider_end_session_post*/
+    #[derive(Debug, Clone)]
+    pub struct Oauth2ProviderEndSessionPost<'a> {
+        client: &'a super::Client,
+        application_slug: Result<::std::string::String, String>,
+        body: Result<types::builder::OAuth2EndSessionRequest, String>,
+    }
+    impl<'a> Oauth2ProviderEndSessionPost<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                application_slug: Err(
+                    "application_slug was not initialized".to_string(),
+                ),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn application_slug<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.application_slug = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for application_slug failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::OAuth2EndSessionRequest>,
+            <V as std::convert::TryInto<
+                types::OAuth2EndSessionRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!(
+                        "conversion to `OAuth2EndSessionRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::OAuth2EndSessionRequest,
+            ) -> types::builder::OAuth2EndSessionRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/application/o/{application_slug}/end-session/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::OAuth2Error>> {
+            let Self { client, application_slug, body } = self;
+            let application_slug = application_slug.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::OAuth2EndSessionRequest::try_from(v)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/application/o/{}/end-session/", client.baseurl, encode_path(&
+                application_slug.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .form_urlencoded(&body)?
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "oauth2_provider_end_session_post",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::oauth2_provider_jwks`]
 
 [`Client::oauth2_provider_jwks`]: super::Client::oauth2_provider_jwks*/
@@ -53092,6 +55297,76 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "flows_default_authentication",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200..=299 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::flows_default_invalidation`]
+
+[`Client::flows_default_invalidation`]: super::Client::flows_default_invalidation*/
+    #[derive(Debug, Clone)]
+    pub struct FlowsDefaultInvalidation<'a> {
+        client: &'a super::Client,
+        next: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> FlowsDefaultInvalidation<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                next: Ok(None),
+            }
+        }
+        pub fn next<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.next = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for next failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/flows/-/default/invalidation/`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::FlowPageError>> {
+            let Self { client, next } = self;
+            let next = next.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/flows/-/default/invalidation/", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("next", &next))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "flows_default_invalidation",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

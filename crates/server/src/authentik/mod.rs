@@ -24,6 +24,7 @@ mod providers_all;
 mod root_config;
 mod scope_mappings;
 mod serializer;
+mod sessions;
 pub use applications::{ApplicationListParams, ApplicationView};
 pub(crate) use core_tokens::with_fresh_key;
 pub use flows::{DEFAULT_BACKGROUND_URL, FLOWS, Flow, FlowListParams, flow_by_pk};
@@ -37,6 +38,7 @@ pub use scope_mappings::{
     provider_mappings, with_managed_scope_mappings,
 };
 pub(crate) use serializer::python_str;
+pub use sessions::{SessionListParams, SessionView, parse_user_agent};
 pub use users::{UserListParams, user_pk};
 #[cfg(test)]
 mod tests;

@@ -59,7 +59,7 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
 
     /// Seconds between expiry sweeps, as authentik's cleanup task: expired `api` keys are rotated, other
-    /// expired core tokens deleted (0 disables the sweep).
+    /// expired core tokens and expired sessions deleted (0 disables the sweep).
     #[arg(long, env = "TOKENSTACK_EXPIRY_INTERVAL", default_value_t = 60)]
     pub expiry_interval: u64,
 

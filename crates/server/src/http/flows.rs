@@ -18,7 +18,7 @@ use super::observe::{authorization, observed};
 use super::pages;
 use crate::authentik::AkError;
 use crate::authentik::flow::csrf::{CSRF_COOKIE, CSRF_HEADER, CsrfInput, new_csrf_secret};
-use crate::authentik::flow::{Challenge, CookieChange, FlowAnswer, FlowOutcome, FlowRequest, SESSION_COOKIE};
+use crate::authentik::flow::{Challenge, Client, CookieChange, FlowAnswer, FlowOutcome, FlowRequest, SESSION_COOKIE};
 use crate::model::AkUser;
 
 const MSG_NO_FLOW: &str = "No Flow matches the given query.";
@@ -59,6 +59,12 @@ pub(super) async fn caller(rqctx: &RequestContext<ServerContext>) -> Result<AkUs
         own_origin: &own_origin,
     };
     rqctx.context().flows().authenticate(authorization(rqctx), key.as_deref(), &csrf).await
+}
+
+/// The request's client: its address and `User-Agent` (what a login records in the session).
+pub(super) fn client(rqctx: &RequestContext<ServerContext>) -> Client {
+    let user_agent = rqctx.request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    Client { ip: rqctx.request.remote_addr().ip().to_string(), user_agent: user_agent.unwrap_or_default().to_owned() }
 }
 
 /// Whether the request came over TLS (or through a proxy that says so: `SECURE_PROXY_SSL_HEADER`).
@@ -121,7 +127,7 @@ const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'_').remove(b'.').remove
 
 /// `urlencode(request.GET.items())`, as `redirect_with_qs` writes the query it passes on (the last of a
 /// repeated name).
-fn django_urlencode(query: &str) -> String {
+pub(super) fn django_urlencode(query: &str) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         match pairs.iter_mut().find(|(n, _)| *n == name) {
@@ -211,7 +217,7 @@ pub(super) async fn executor_get(
     let query = query.into_inner().query.unwrap_or_default();
     let key = session_key(rqctx);
     observed(rqctx, async {
-        let request = FlowRequest { session_key: key.as_deref(), query: &query };
+        let request = FlowRequest { session_key: key.as_deref(), query: &query, client: &client(rqctx) };
         let outcome = rqctx.context().flows().get(&slug, &request).await?;
         Ok(executor_response(rqctx, &slug, outcome))
     })
@@ -231,7 +237,7 @@ pub(super) async fn executor_solve(
     let key = session_key(rqctx);
     observed(rqctx, async {
         let answer = challenge_answer(rqctx, body.as_bytes())?;
-        let request = FlowRequest { session_key: key.as_deref(), query: &query };
+        let request = FlowRequest { session_key: key.as_deref(), query: &query, client: &client(rqctx) };
         let outcome = rqctx.context().flows().solve(&slug, &request, &answer).await?;
         Ok(executor_response(rqctx, &slug, outcome))
     })
@@ -279,7 +285,7 @@ pub(super) async fn page_get(
     let key = session_key(rqctx);
     let query = rqctx.request.uri().query().unwrap_or_default().to_owned();
     observed(rqctx, async {
-        let request = FlowRequest { session_key: key.as_deref(), query: &query };
+        let request = FlowRequest { session_key: key.as_deref(), query: &query, client: &client(rqctx) };
         let outcome = rqctx.context().flows().get(&slug, &request).await?;
         Ok(page_response(rqctx, outcome))
     })
@@ -299,7 +305,7 @@ pub(super) async fn page_solve(
     let query = rqctx.request.uri().query().unwrap_or_default().to_owned();
     observed(rqctx, async {
         let answer = form_fields(body.as_bytes(), &[("uidField", "uid_field")]);
-        let request = FlowRequest { session_key: key.as_deref(), query: &query };
+        let request = FlowRequest { session_key: key.as_deref(), query: &query, client: &client(rqctx) };
         let outcome = rqctx.context().flows().solve(&slug, &request, &answer).await?;
         Ok(page_response(rqctx, outcome))
     })
@@ -347,10 +353,27 @@ pub(super) async fn default_authentication(
     rqctx: &RequestContext<ServerContext>,
     _query: Query<params::FlowsDefaultAuthenticationQuery>,
 ) -> Result<http::Response<Body>, PageResponseError> {
+    to_default_flow(rqctx, AUTHENTICATION_FLOW).await
+}
+
+/// `GET /flows/-/default/invalidation/`: `ToDefaultFlow`, on to the invalidation flow with the query.
+pub(super) async fn default_invalidation(
+    rqctx: &RequestContext<ServerContext>,
+    _query: Query<params::FlowsDefaultInvalidationQuery>,
+) -> Result<http::Response<Body>, PageResponseError> {
+    let flow = format!("/if/flow/{}/", crate::authentik::flow::DEFAULT_INVALIDATION_FLOW);
+    to_default_flow(rqctx, &flow).await
+}
+
+/// `ToDefaultFlow.dispatch`: a 302 to the flow's page, with the request's query (`redirect_with_qs`).
+async fn to_default_flow(
+    rqctx: &RequestContext<ServerContext>,
+    flow_page: &str,
+) -> Result<http::Response<Body>, PageResponseError> {
     let query = django_urlencode(rqctx.request.uri().query().unwrap_or_default());
     observed(rqctx, async {
         let separator = if query.is_empty() { "" } else { "?" };
-        Ok(found(&format!("{AUTHENTICATION_FLOW}{separator}{query}")))
+        Ok(found(&format!("{flow_page}{separator}{query}")))
     })
     .await
     .map(send)

@@ -9,6 +9,7 @@ mod authentik_crypto;
 mod authentik_groups;
 mod authentik_mappings;
 mod authentik_providers;
+mod authentik_sessions;
 mod authentik_setup;
 mod authentik_users;
 mod context;
@@ -137,6 +138,9 @@ impl TokenApi for ServerImpl {
     }
 
     delegate! {
+        authentik_sessions::list => fn core_authenticated_sessions_list(query: Query<params::CoreAuthenticatedSessionsListQuery>) -> HttpResponseOk<types::PaginatedAuthenticatedSessionList>, AkResponseError;
+        authentik_sessions::retrieve => fn core_authenticated_sessions_retrieve(path: Path<params::CoreAuthenticatedSessionsRetrievePath>) -> HttpResponseOk<types::AuthenticatedSession>, AkResponseError;
+        authentik_sessions::destroy => fn core_authenticated_sessions_destroy(path: Path<params::CoreAuthenticatedSessionsDestroyPath>) -> HttpResponseDeleted, AkResponseError;
         authentik_users::core_users_list => fn core_users_list(query: Query<params::CoreUsersListQuery>)
             -> HttpResponseOk<types::PaginatedUserList>, AkResponseError;
         authentik_users::core_users_create => fn core_users_create(body: JsonBody<types::UserRequest>)
@@ -372,6 +376,9 @@ impl TokenApi for ServerImpl {
         flows::user_interface => fn user_interface_get() -> PageResponseError;
         flows::default_authentication => fn flows_default_authentication(query: Query<params::FlowsDefaultAuthenticationQuery>) -> PageResponseError;
         flows::device_entry => fn device_entry(_query: Query<params::DeviceEntryQuery>) -> PageResponseError;
+        flows::default_invalidation => fn flows_default_invalidation(query: Query<params::FlowsDefaultInvalidationQuery>) -> PageResponseError;
+        oauth2::end_session_get => fn oauth2_provider_end_session(path: Path<params::Oauth2ProviderEndSessionPath>, query: Query<params::Oauth2ProviderEndSessionQuery>) -> OAuth2ResponseError;
+        oauth2::end_session_post => fn oauth2_provider_end_session_post(path: Path<params::Oauth2ProviderEndSessionPostPath>, body: dropshot::UntypedBody) -> OAuth2ResponseError;
     }
 
     async fn metrics(rqctx: RequestContext<ServerContext>) -> Result<http::Response<dropshot::Body>, TsResponseError> {

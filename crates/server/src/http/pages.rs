@@ -172,7 +172,31 @@ pub(super) fn stage(challenge: &Challenge, action: &str) -> String {
             );
             page(&form.title, &content)
         }
+        Challenge::SessionEnd { flow, user, application_name, application_launch_url, invalidation_flow_url } => {
+            // The web component's links: "Log out of <brand>" (`#logout`), "Log back into <application>".
+            let link = |url: &Option<String>, id: &str, text: String| {
+                let url = url.as_deref().map(escape);
+                url.map(|url| format!("<p><a href=\"{url}\"{id}>{}</a></p>", escape(&text))).unwrap_or_default()
+            };
+            let app = application_name.as_deref().unwrap_or_default();
+            let content = format!(
+                "<h1>{title}</h1>{user}<p>You've logged out of {app}. You can go back to the overview to launch \
+                 another application, or log out of your authentik account.</p>\
+                 <p><a href=\"/if/user/\">Go back to overview</a></p>{logout}{launch}",
+                title = escape(&flow.title),
+                user = pending_user(&user.username),
+                app = escape(app),
+                logout = link(invalidation_flow_url, " id=\"logout\"", "Log out of authentik".to_owned()),
+                launch = link(application_launch_url, "", format!("Log back into {app}")),
+            );
+            page(&flow.title, &content)
+        }
     }
+}
+
+/// authentik's error page (`bad_request_message`, `if/error.html`): a title and a message.
+pub(super) fn bad_request(message: &str) -> String {
+    page("Bad Request", &format!("<h1>Bad Request</h1><p class=\"pf-m-error\" role=\"alert\">{}</p>", escape(message)))
 }
 
 /// The user interface: who is logged in, with the way out.
@@ -181,7 +205,7 @@ pub(super) fn user(user: &AkUser) -> String {
     let content = format!(
         "<h1>Welcome, {name}</h1><dl><dt>Username</dt><dd id=\"username\">{username}</dd><dt>Email</dt>\
          <dd id=\"email\">{email}</dd><dt>Groups</dt><dd id=\"groups\">{groups}</dd></dl>\
-         <p><a href=\"/if/flow/default-invalidation-flow/\">Log out</a></p>",
+         <p><a href=\"/flows/-/default/invalidation/\">Log out</a></p>",
         name = escape(if user.name.is_empty() { &user.username } else { &user.name }),
         username = escape(&user.username),
         email = escape(&user.email),
@@ -233,6 +257,17 @@ mod tests {
                 }),
                 evil,
             ),
+            stage(
+                &Challenge::SessionEnd {
+                    flow: FlowInfo { title: evil.into() },
+                    user: PendingUser { username: evil.into() },
+                    application_name: Some(evil.into()),
+                    application_launch_url: Some(evil.into()),
+                    invalidation_flow_url: Some(evil.into()),
+                },
+                evil,
+            ),
+            bad_request(evil),
         ];
         for html in pages {
             assert!(!html.contains("<script>alert"), "{html}");

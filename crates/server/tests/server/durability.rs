@@ -859,6 +859,23 @@ async fn postgres_replicas_share_sessions() {
     assert_eq!(logout.status(), 302);
     let through_a = me(base_a.clone()).await.expect("me");
     assert_eq!(through_a.status(), 403, "the session ended on every replica");
+
+    // Logged in through A again, ended through B's sessions API: gone on A too.
+    let cookie = executor_login(&http, &base_a, "replica-password").await;
+    let sessions = format!("{base_b}/api/v3/core/authenticated_sessions/");
+    let listed: Value =
+        http.get(&sessions).bearer_auth(ADMIN_KEY).send().await.expect("list").json().await.expect("json");
+    assert_eq!(listed["pagination"]["count"], 1, "{listed}");
+    let uuid = listed["results"][0]["uuid"].as_str().expect("uuid").to_owned();
+    let ended = http.delete(format!("{sessions}{uuid}/")).bearer_auth(ADMIN_KEY).send().await.expect("destroy");
+    assert_eq!(ended.status(), 204);
+    let through_a = http
+        .get(format!("{base_a}/api/v3/core/users/me/"))
+        .header("cookie", format!("authentik_session={cookie}"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(through_a.status(), 403, "a session ended through one replica's API is over on every replica");
     a.server.close().await.expect("A stops");
     b.server.close().await.expect("B stops");
 }

@@ -16,15 +16,15 @@ use uuid::Uuid;
 
 use tokenstack_server::expiry;
 use tokenstack_server::model::{
-    AkApplication, AkDeviceToken, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkUser, AuthorizationCode, CoreToken,
-    Intent, NbAccount, NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind, OAuthToken, Pat,
-    SetupKeyType,
+    AkApplication, AkDeviceToken, AkGroup, AkKeyPair, AkProvider, AkScopeMapping, AkSession, AkUser, AuthorizationCode,
+    CoreToken, Intent, NbAccount, NbGroup, NbPeer, NbPeerMeta, NbResource, NbRole, NbSetupKey, NbUser, OAuthKind,
+    OAuthToken, Pat, SetupKeyType,
 };
 use tokenstack_server::pagination::{PageRequest, Slice};
 use tokenstack_server::secrets::{Secret, generate_pat, hash_pat};
 use tokenstack_server::seed::{self, BOOTSTRAP_TOKEN_IDENTIFIER};
 use tokenstack_server::store::query::Listing;
-use tokenstack_server::store::resource::{NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn};
+use tokenstack_server::store::resource::{NbGroupColumn, NbPeerColumn, NbSetupKeyColumn, NbUserColumn, SessionColumn};
 use tokenstack_server::store::{
     self, CoreTokenField, CoreTokenQuery, ExpireAction, ExpiryOutcome, Field, MemoryStore, OAuthField, OAuthQuery,
     PostgresStore, Snapshot, SqliteStore, Store, StoreError, UserField, UserQuery,
@@ -1350,6 +1350,47 @@ async fn device_tokens(s: Arc<dyn Store>) {
     assert_eq!(s.delete::<AkDeviceToken>("dev-a").await, Err(StoreError::NotFound));
 }
 
+/// A logged-in session of `user` (the authenticated sessions API's rows) expiring at `expires`.
+fn ak_session(key_hash: &str, user: Option<i64>, expires: DateTime<Utc>) -> AkSession {
+    AkSession {
+        key_hash: key_hash.to_owned(),
+        user,
+        auth_time: user.map(|_| now()),
+        amr: vec!["pwd".to_owned()],
+        login_id: user.map(|_| Uuid::new_v4()),
+        expires,
+        last_ip: "127.0.0.1".to_owned(),
+        last_user_agent: "Mozilla/5.0 HeadlessChrome/131.0".to_owned(),
+        last_used: user.map(|_| now()),
+        flow: serde_json::Value::Null,
+    }
+}
+
+async fn sessions_by_user_their_fields_and_the_sweep(s: Arc<dyn Store>) {
+    s.insert_with_pk(ak_user(2, "alice", true)).await.unwrap();
+    s.insert_with_pk(ak_user(3, "bob", false)).await.unwrap();
+    let live = now() + TimeDelta::hours(1);
+    let rows = [
+        ak_session("a1", Some(2), live),
+        ak_session("a2", Some(2), now() - TimeDelta::seconds(1)),
+        ak_session("b1", Some(3), live),
+        ak_session("anon", None, live),
+    ];
+    for row in rows.clone() {
+        s.insert_with_pk(row).await.unwrap();
+    }
+    let by_user =
+        |pk: i64| Listing::new(None, &[], SessionColumn::Key, PageRequest::all()).filter(SessionColumn::User, Some(pk));
+    let alices = s.list::<AkSession>(&by_user(2)).await.unwrap().items;
+    assert_eq!(alices, rows[..2].to_vec(), "every field kept, the user's rows only");
+    assert_eq!(s.get::<AkSession>(Field::HashedToken, "b1").await.unwrap(), rows[2]);
+    assert_eq!(expiry::sweep_sessions(&*s, now()).await.unwrap(), 1);
+    let left: Vec<String> = s.all::<AkSession>().await.unwrap().into_iter().map(|r| r.key_hash).collect();
+    assert_eq!(left, ["a1", "anon", "b1"]);
+    s.delete::<AkSession>("b1".to_owned()).await.unwrap();
+    assert!(s.list::<AkSession>(&by_user(3)).await.unwrap().items.is_empty(), "an ended session is gone");
+}
+
 /// One `#[test]` per case and backend (`store_conformance::sqlite::set_key_races`), so a failure names both;
 /// each runs on a fresh store: a new memory store, a new SQLite file, a new database in the PostgreSQL cluster
 /// that every PostgreSQL case of this test process shares.
@@ -1419,6 +1460,7 @@ conformance_cases![
     scope_mappings,
     groups,
     device_tokens,
+    sessions_by_user_their_fields_and_the_sweep,
 ];
 
 fn memory_store() -> Arc<dyn Store> {

@@ -27,6 +27,15 @@ pub struct AkSession {
     pub login_id: Option<Uuid>,
     /// When the session ends.
     pub expires: DateTime<Utc>,
+    /// The client's address when the session was last written at a login (`Session.last_ip`).
+    #[serde(default)]
+    pub last_ip: String,
+    /// The client's `User-Agent` then (`Session.last_user_agent`).
+    #[serde(default)]
+    pub last_user_agent: String,
+    /// When the session was last used to log in (`Session.last_used`); `None` before a login.
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
     /// What the flow engine keeps between requests (its plan, the executor's query, failed attempts): a document
     /// the rules own and the store keeps as it is.
     #[serde(default)]

@@ -81,8 +81,7 @@ impl Flows<'_> {
             authorize: Some(query.clone()),
             consent_header: header,
             consent_permissions: permissions,
-            consent_token: None,
-            device: None,
+            ..Context::default()
         };
         session.state.plan = Some(Plan { flow: flow.slug.to_owned(), bindings, context });
         session.touch();

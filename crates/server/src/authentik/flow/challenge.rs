@@ -10,6 +10,8 @@ use crate::authentik::{DEFAULT_BACKGROUND_URL, Flow};
 
 /// `DEFAULT_AVATAR` (`authentik/lib/avatars.py`), shown for a user without one.
 pub const DEFAULT_AVATAR: &str = "/static/dist/assets/images/user_default.png";
+/// The default brand's `branding_title`.
+const BRAND_NAME: &str = "authentik";
 /// `reverse("authentik_flows:cancel")`.
 const CANCEL_URL: &str = "/flows/-/cancel/";
 
@@ -88,6 +90,14 @@ pub enum Challenge {
     DeviceCode { flow: FlowInfo, errors: ResponseErrors },
     /// `ak-provider-oauth2-device-code-finish`: the device is approved.
     DeviceCodeFinish { flow: FlowInfo },
+    /// `ak-stage-session-end`: the end of a logout from an application, with the ways on.
+    SessionEnd {
+        flow: FlowInfo,
+        user: PendingUser,
+        application_name: Option<String>,
+        application_launch_url: Option<String>,
+        invalidation_flow_url: Option<String>,
+    },
 }
 
 impl Challenge {
@@ -102,6 +112,7 @@ impl Challenge {
             Challenge::Autosubmit(_) => "ak-stage-autosubmit",
             Challenge::DeviceCode { .. } => "ak-provider-oauth2-device-code",
             Challenge::DeviceCodeFinish { .. } => "ak-provider-oauth2-device-code-finish",
+            Challenge::SessionEnd { .. } => "ak-stage-session-end",
         }
     }
 
@@ -161,6 +172,21 @@ impl Challenge {
             }
             Challenge::DeviceCode { flow, errors } => head(&mut out, flow, component, errors),
             Challenge::DeviceCodeFinish { flow } => head(&mut out, flow, component, &ResponseErrors::new()),
+            Challenge::SessionEnd { flow, user, application_name, application_launch_url, invalidation_flow_url } => {
+                head(&mut out, flow, component, &ResponseErrors::new());
+                user_info(&mut out, user);
+                let optional = [
+                    ("application_name", application_name),
+                    ("application_launch_url", application_launch_url),
+                    ("invalidation_flow_url", invalidation_flow_url),
+                ];
+                for (name, value) in optional {
+                    if let Some(value) = value {
+                        out.insert(name.into(), json!(value));
+                    }
+                }
+                out.insert("brand_name".into(), json!(BRAND_NAME));
+            }
         }
         Value::Object(out)
     }

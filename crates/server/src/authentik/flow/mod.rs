@@ -6,13 +6,15 @@
 //!
 //! Followed from upstream: `flows/views/executor.py` (`FlowExecutorView`: `dispatch`, `stage_ok`,
 //! `stage_invalid`, `_flow_done`, `handle_invalid_flow`), `flows/planner.py` (authentication requirements),
-//! the stages `identification`, `password`, `user_login`, `user_logout` and `consent`, and
-//! `providers/oauth2/views/authorize.py` (`AuthorizationFlowInitView`, `OAuthFulfillmentStage`).
+//! the stages `identification`, `password`, `user_login`, `user_logout` and `consent`,
+//! `providers/oauth2/views/authorize.py` (`AuthorizationFlowInitView`, `OAuthFulfillmentStage`) and
+//! `end_session.py` with `SessionEndStage` ([`logout`]).
 
 mod authorize;
 pub mod challenge;
 pub mod csrf;
 mod device;
+mod logout;
 mod plan;
 mod session;
 mod stages;
@@ -22,7 +24,8 @@ mod tests;
 pub use authorize::login_url;
 pub use challenge::{Challenge, FlowInfo, PendingUser, Permission, ResponseErrors, primary_action};
 pub use device::DEVICE_CODE_FLOW;
-pub use session::{CookieChange, SESSION_COOKIE};
+pub use logout::{DEFAULT_INVALIDATION_FLOW, EndSession};
+pub use session::{Client, CookieChange, SESSION_COOKIE};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -60,6 +63,8 @@ pub struct FlowRequest<'a> {
     /// The query the flow runs with (`?query=` of the executor, the page's own query string): `next` and,
     /// during an authorization, its parameters.
     pub query: &'a str,
+    /// Who sends the request (what a login records).
+    pub client: &'a Client,
 }
 
 /// The engine's answer to one request.
@@ -171,7 +176,8 @@ impl Flows<'_> {
         let Some(flow) = flow_by_slug(slug) else {
             return Ok(FlowOutcome { answer: FlowAnswer::NotFound, cookie: CookieChange::Keep, failed_login: false });
         };
-        let session = Session::load(self.store, request.session_key, self.now).await?;
+        let mut session = Session::load(self.store, request.session_key, self.now).await?;
+        session.client = request.client.clone();
         let mut run = Run { flow, session, failed_login: false, plan: None };
         let answer = self.dispatch(&mut run, request.query, answer).await?;
         let failed_login = run.failed_login;

@@ -29,6 +29,9 @@ pub enum Stage {
     DeviceCode,
     /// `OAuthDeviceCodeFinishStage`: the device code is approved.
     DeviceCodeFinish,
+    /// The in-memory `SessionEndStage` end-session appends to the invalidation flow: on to the
+    /// post-logout redirect URI, else a page with the ways on.
+    SessionEnd,
 }
 
 /// The user a flow is for (`PLAN_CONTEXT_PENDING_USER`): a stored one, or an identifier nobody has (the
@@ -68,6 +71,10 @@ pub struct Context {
     pub consent_token: Option<String>,
     /// `PLAN_CONTEXT_DEVICE`: the user code of the device token being approved.
     pub device: Option<String>,
+    /// `PLAN_CONTEXT_POST_LOGOUT_REDIRECT_URI`: where an end-session ends, with its `state`.
+    pub post_logout_redirect_uri: Option<String>,
+    /// The application's launch URL, which the session-end page links to.
+    pub application_launch_url: Option<String>,
 }
 
 /// A plan: the flow, its remaining stages and its context.

@@ -47,10 +47,19 @@ pub enum CookieChange {
     },
 }
 
+/// Who sends a request, as a login records it in the session (`Session.last_ip`, `last_user_agent`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
 /// The request's session, loaded once and saved when it changed.
 #[derive(Debug)]
 pub struct Session {
     row: Option<AkSession>,
+    /// The request's client, recorded by a login.
+    pub client: Client,
     pub state: FlowState,
     /// The logged-in user (an active one).
     pub user: Option<AkUser>,
@@ -68,7 +77,14 @@ fn set_cookie(key: Option<Secret>, row: Option<&AkSession>, now: DateTime<Utc>) 
 impl Session {
     /// The session of the cookie `key`, if it exists, has not expired and names an existing user (or none).
     pub async fn load(store: &dyn Store, key: Option<&str>, now: DateTime<Utc>) -> Result<Session, StoreError> {
-        let mut session = Session { row: None, state: FlowState::default(), user: None, new_key: None, changed: false };
+        let mut session = Session {
+            row: None,
+            client: Client::default(),
+            state: FlowState::default(),
+            user: None,
+            new_key: None,
+            changed: false,
+        };
         let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 256) else { return Ok(session) };
         let row = match store.get::<AkSession>(Field::HashedToken, hash_session_key(key)).await {
             Ok(row) if !row.is_expired(now) => row,
@@ -127,6 +143,9 @@ impl Session {
             amr,
             login_id: Some(Uuid::new_v4()),
             expires: now + authenticated_age(),
+            last_ip: self.client.ip.clone(),
+            last_user_agent: self.client.user_agent.clone(),
+            last_used: Some(now),
             flow: serde_json::Value::Null,
         });
         self.new_key = Some(key);
@@ -182,6 +201,9 @@ impl Session {
                     amr: Vec::new(),
                     login_id: None,
                     expires: now + unauthenticated_age(),
+                    last_ip: self.client.ip.clone(),
+                    last_user_agent: self.client.user_agent.clone(),
+                    last_used: None,
                     flow,
                 };
                 self.row = Some(store.insert_with_pk(row).await?);

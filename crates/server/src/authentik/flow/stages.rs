@@ -82,6 +82,7 @@ impl Flows<'_> {
             (Stage::OAuthFulfillment, _) => self.fulfill(run).await,
             (Stage::DeviceCode, answer) => self.device_code_stage(run, answer).await,
             (Stage::DeviceCodeFinish, answer) => self.device_code_finish(run, answer).await,
+            (Stage::SessionEnd, _) => Ok(self.session_end(run)),
         }
     }
 

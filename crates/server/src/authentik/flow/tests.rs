@@ -39,9 +39,10 @@ fn answer(value: Value) -> Map<String, Value> {
 async fn login(env: &Env) -> String {
     let flows = env.flows();
     let slug = "default-authentication-flow";
-    let first = flows.get(slug, &FlowRequest { session_key: None, query: "" }).await.unwrap();
+    let first =
+        flows.get(slug, &FlowRequest { session_key: None, query: "", client: &Default::default() }).await.unwrap();
     let CookieChange::Set { key, .. } = first.cookie else { panic!("a first flow starts a session") };
-    let request = FlowRequest { session_key: Some(key.expose()), query: "" };
+    let request = FlowRequest { session_key: Some(key.expose()), query: "", client: &Default::default() };
     let next = flows.solve(slug, &request, &answer(json!({"uid_field": "alice"}))).await.unwrap();
     assert_eq!(next.answer, FlowAnswer::Next);
     let done = flows.solve(slug, &request, &answer(json!({"password": "secret"}))).await.unwrap();

@@ -1,11 +1,12 @@
 //! The rules of authentik's OAuth2/OpenID provider endpoints under `/application/o/` (authentik/providers/oauth2/
-//! views/): [`token`] (the token endpoint's grants), [`device`] (the device authorization grant) and [`endpoints`] (introspection, revocation, userinfo, the
-//! non-interactive authorization, JWKS, discovery). Each answers a domain value of [`outcome`] (issued tokens,
-//! claims, a redirect back to the client, an error code), which `http/oauth2/` turns into the response authentik
-//! sends. Tokens minted here are the store's OAuth2 token rows, so the management API lists, retrieves and
-//! deletes them.
+//! views/): [`token`] (the token endpoint's grants), [`device`] (the device authorization grant), [`endpoints`]
+//! (introspection, revocation, userinfo, the non-interactive authorization, JWKS, discovery) and [`end_session`]
+//! (the checks of RP-initiated logout). Each answers a domain value of [`outcome`] (issued tokens, claims, a
+//! redirect back to the client, an error code), which `http/oauth2/` turns into the response authentik sends.
+//! Tokens minted here are the store's OAuth2 token rows, so the management API lists, retrieves and deletes them.
 
 mod device;
+mod end_session;
 mod endpoints;
 mod key_pairs;
 mod outcome;
@@ -25,6 +26,7 @@ use crate::model::{AkApplication, AkKeyPair, AkProvider, AkUser};
 use crate::store::{Field, Store, StoreError};
 
 pub(crate) use device::{DEFAULT_DEVICE_RATE, DeviceAuthorization, DeviceThrottle, QS_KEY_CODE, Rate};
+pub(crate) use end_session::{EndSessionParams, EndSessionRefusal};
 pub(crate) use endpoints::{AuthorizeQuery, Login};
 pub(crate) use key_pairs::{KeyPairsReady, spawn_key_pairs, stand_in_key_pairs};
 pub(crate) use outcome::{

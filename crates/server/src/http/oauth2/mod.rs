@@ -1,7 +1,8 @@
 //! Handlers of authentik's provider endpoints under `/application/o/`: the literal paths (authorize/, token/,
 //! introspect/, revoke/, userinfo/) arrive through the route `/application/o/{application_slug}/` and are
-//! dispatched on the literal; each runs one rule of `authentik::oauth2` and writes its domain answer as a response
-//! ([`response`]).
+//! dispatched on the literal; end-session/, jwks/ and the discovery document have routes of their own. Each runs
+//! one rule of `authentik::oauth2` (end-session/ one of the flow engine) and writes its domain answer as a
+//! response ([`response`]).
 
 mod response;
 
@@ -13,7 +14,9 @@ use tokenstack_api::{params, types};
 use super::ServerContext;
 use super::error::OAuth2ResponseError;
 use super::observe::{authorization, observed_as};
-use crate::authentik::oauth2::{AuthorizeQuery, DeviceAuthorization, OAuth2, ProviderRequest, TokenForm, TokenOutcome};
+use crate::authentik::oauth2::{
+    AuthorizeQuery, DeviceAuthorization, EndSessionParams, OAuth2, ProviderRequest, TokenForm, TokenOutcome,
+};
 use crate::authentik::oidc::discovery::base_url;
 use crate::secrets::Secret;
 use response::Written;
@@ -57,18 +60,22 @@ fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The form of a POST as Django's `request.POST` reads it: only an `application/x-www-form-urlencoded` body is
-/// one (anything else is an empty form), and the last of a repeated field wins.
-fn form(rqctx: &RequestContext<ServerContext>, body: &UntypedBody) -> types::Oauth2ProviderDeviceForm {
+/// The fields of a POST as Django's `request.POST` reads them: only an `application/x-www-form-urlencoded` body is
+/// a form (anything else is an empty form), and the last of a repeated field wins.
+fn post_form(rqctx: &RequestContext<ServerContext>, body: &UntypedBody) -> BTreeMap<String, String> {
     let content_type = rqctx.request.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let is_form = content_type
         .and_then(|c| c.split(';').next())
         .is_some_and(|c| c.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
     if !is_form {
-        return types::Oauth2ProviderDeviceForm::default();
+        return BTreeMap::new();
     }
-    let fields: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    serde_json::to_value(fields).and_then(serde_json::from_value).unwrap_or_default()
+    form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+}
+
+/// The token, introspection, revocation and device form.
+fn form(rqctx: &RequestContext<ServerContext>, body: &UntypedBody) -> types::Oauth2ProviderDeviceForm {
+    serde_json::to_value(post_form(rqctx, body)).and_then(serde_json::from_value).unwrap_or_default()
 }
 
 /// `GET /application/o/{slug}/`: authorize/ and userinfo/, else the provider root's redirect.
@@ -226,6 +233,58 @@ pub(super) async fn openid_configuration(
     let slug = path.into_inner().application_slug;
     serve(rqctx, "oauth2_provider_openid_configuration", async |request, request_id| {
         response::openid_configuration(rqctx.context().oauth2().openid_configuration(request, &slug).await?, request_id)
+    })
+    .await
+}
+
+/// `GET /application/o/{slug}/end-session/`: the parameters from the query, which the redirect passes on.
+pub(super) async fn end_session_get(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2ProviderEndSessionPath>,
+    query: Query<params::Oauth2ProviderEndSessionQuery>,
+) -> Answer {
+    let q = query.into_inner();
+    let params = EndSessionParams {
+        id_token_hint: q.id_token_hint,
+        post_logout_redirect_uri: q.post_logout_redirect_uri,
+        state: q.state,
+    };
+    let raw_query = rqctx.request.uri().query().unwrap_or_default().to_owned();
+    end_session(rqctx, "oauth2_provider_end_session", &path.into_inner().application_slug, &params, &raw_query).await
+}
+
+/// `POST /application/o/{slug}/end-session/`: the parameters from the form (`request.POST`); the redirect carries
+/// the request's query string (`request.GET`), usually empty for a form post.
+pub(super) async fn end_session_post(
+    rqctx: &RequestContext<ServerContext>,
+    path: Path<params::Oauth2ProviderEndSessionPostPath>,
+    body: UntypedBody,
+) -> Answer {
+    let fields = post_form(rqctx, &body);
+    let field = |name: &str| fields.get(name).cloned();
+    let params = EndSessionParams {
+        id_token_hint: field("id_token_hint"),
+        post_logout_redirect_uri: field("post_logout_redirect_uri"),
+        state: field("state"),
+    };
+    let raw_query = rqctx.request.uri().query().unwrap_or_default().to_owned();
+    end_session(rqctx, "oauth2_provider_end_session_post", &path.into_inner().application_slug, &params, &raw_query)
+        .await
+}
+
+async fn end_session(
+    rqctx: &RequestContext<ServerContext>,
+    operation_id: &str,
+    slug: &str,
+    params: &EndSessionParams,
+    raw_query: &str,
+) -> Answer {
+    let ctx = rqctx.context();
+    let key = super::flows::session_key(rqctx);
+    let client = super::flows::client(rqctx);
+    serve(rqctx, operation_id, async |request, _| {
+        let (answer, cookie) = ctx.flows().end_session(request, slug, params, key.as_deref(), &client).await?;
+        Ok(super::flows::with_cookie(rqctx, response::end_session(answer, raw_query)?, &cookie))
     })
     .await
 }

@@ -9,7 +9,7 @@ use http::StatusCode;
 use http::header::{self, HeaderName};
 use serde::Serialize;
 
-use crate::authentik::flow::Challenge;
+use crate::authentik::flow::{Challenge, EndSession};
 use crate::authentik::oauth2::{
     Authorization, DeviceAuthorization, Introspection, MSG_NO_APPLICATION, Revocation, TokenOutcome, UserInfo,
 };
@@ -193,6 +193,23 @@ pub(super) fn openid_configuration(document: Option<Document>, request_id: &str)
     match document {
         Some(document) => cors(StatusCode::OK, dumps(&document, Style::Indent(2))),
         None => no_application(request_id),
+    }
+}
+
+/// `EndSessionView`: `plan.to_redirect`'s 302 to the invalidation flow's page with the request's query
+/// (`redirect_with_qs`), `bad_request_message`'s 400 page, or Django's 404 page.
+pub(super) fn end_session(answer: EndSession, query: &str) -> Written {
+    let html = |status, body| respond(status, &[], Some(("text/html; charset=utf-8", body)));
+    match answer {
+        EndSession::Flow(slug) => {
+            let query = crate::http::flows::django_urlencode(query);
+            let separator = if query.is_empty() { "" } else { "?" };
+            redirect(&format!("/if/flow/{slug}/{separator}{query}"))
+        }
+        EndSession::Refused(_) => {
+            html(StatusCode::BAD_REQUEST, crate::http::pages::bad_request(TokenError::InvalidRequest.description()))
+        }
+        EndSession::NotFound => html(StatusCode::NOT_FOUND, crate::http::pages::not_found()),
     }
 }
 
