@@ -4,7 +4,7 @@
 // and groups; a wrong password shows authentik's error and stays on the page; explicit consent asks once; a device
 // runs openid-client's device authorization grant (RFC 8628) while the browser approves its code; signing out
 // through the provider's end-session endpoint comes back to the app with its state, and the next sign-in needs the
-// password again.
+// password again; with response_mode=form_post the autosubmit page posts the code back to the app.
 //
 //   TOKENSTACK_BIN=target/debug/tokenstack node tests/browser/login.test.mjs
 //
@@ -101,25 +101,37 @@ async function startRelyingParty(port, base, clients) {
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     pending.set(state, verifier);
+    // The client `formpost` asks for the code in a form the browser posts back (`response_mode=form_post`).
+    const mode = req.params.client === "formpost" ? { response_mode: "form_post" } : {};
     const url = oidc.buildAuthorizationUrl(configs[req.params.client], {
       redirect_uri: `${origin}/callback/${req.params.client}`, scope: "openid email profile", state,
-      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256",
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: "S256", ...mode,
     });
     res.redirect(url.href);
   });
-  app.get("/callback/:client", async (req, res) => {
+  /** Ends a login with the authorization response: the callback's URL, or for form_post the posted form. */
+  async function callback(req, res, response, state) {
     try {
-      const url = new URL(req.originalUrl, origin);
-      const state = url.searchParams.get("state");
-      const tokens = await oidc.authorizationCodeGrant(configs[req.params.client], url, {
+      const tokens = await oidc.authorizationCodeGrant(configs[req.params.client], response, {
         pkceCodeVerifier: pending.get(state), expectedState: state,
       });
       shown = tokens.claims();
       idTokens[req.params.client] = tokens.id_token;
-      res.redirect("/");
+      res.redirect(303, "/");
     } catch (error) {
       res.status(500).send(`login failed: ${error}`);
     }
+  }
+  app.get("/callback/:client", async (req, res) => {
+    const url = new URL(req.originalUrl, origin);
+    await callback(req, res, url, url.searchParams.get("state"));
+  });
+  app.post("/callback/:client", express.urlencoded({ extended: false }), async (req, res) => {
+    const body = new URLSearchParams(req.body).toString();
+    const request = new Request(new URL(req.originalUrl, origin), {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body,
+    });
+    await callback(req, res, request, req.body.state);
   });
   app.get("/logout/:client", (req, res) => {
     const url = oidc.buildEndSessionUrl(configs[req.params.client], {
@@ -159,7 +171,8 @@ try {
     base, "implicit", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/callback/implicit`, `${rpOrigin}/signed-out`,
   );
   await provider(base, "explicit", "7f1a0005-0000-4000-8000-000000000007", `${rpOrigin}/callback/explicit`);
-  rp = await startRelyingParty(rpPort, base, ["implicit", "explicit"]);
+  await provider(base, "formpost", "7f1a0001-0000-4000-8000-000000000001", `${rpOrigin}/callback/formpost`);
+  rp = await startRelyingParty(rpPort, base, ["implicit", "explicit", "formpost"]);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -241,6 +254,16 @@ try {
     await page.waitForSelector('input[name="password"]');
     await page.fill('input[name="password"]', "alice-password");
     await page.press('input[name="password"]', "Enter");
+    await page.waitForURL(`${rpOrigin}/`);
+    assert.equal(await page.textContent("#email"), "alice@example.com");
+  });
+
+  await check("response_mode=form_post: the autosubmit page posts the code to the app, which signs in", async () => {
+    rp.reset();
+    const posted = page.waitForRequest((r) => r.method() === "POST" && r.url() === `${rpOrigin}/callback/formpost`);
+    await page.goto(`${rpOrigin}/login/formpost`);
+    const form = new URLSearchParams((await posted).postData());
+    assert.deepEqual([...form.keys()].sort(), ["code", "state"]);
     await page.waitForURL(`${rpOrigin}/`);
     assert.equal(await page.textContent("#email"), "alice@example.com");
   });
