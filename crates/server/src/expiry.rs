@@ -115,7 +115,7 @@ mod tests {
             last_ip: String::new(),
             last_user_agent: String::new(),
             last_used: None,
-            flow: serde_json::Value::Null,
+            flow: crate::model::Document::default(),
         }
     }
 

@@ -1362,7 +1362,7 @@ fn ak_session(key_hash: &str, user: Option<i64>, expires: DateTime<Utc>) -> AkSe
         last_ip: "127.0.0.1".to_owned(),
         last_user_agent: "Mozilla/5.0 HeadlessChrome/131.0".to_owned(),
         last_used: user.map(|_| now()),
-        flow: serde_json::Value::Null,
+        flow: tokenstack_store::model::Document::default(),
     }
 }
 

@@ -3,8 +3,39 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
+
+/// A JSON document the rules own, kept as its text: the store copies and writes it without parsing it into a
+/// tree (a session's flow state is read and written on every request of a login).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Document(Box<RawValue>);
+
+impl Document {
+    /// The document `json`, if it is JSON.
+    pub fn from_json(json: String) -> Result<Document, serde_json::Error> {
+        RawValue::from_string(json).map(Document)
+    }
+
+    /// Its JSON text.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl Default for Document {
+    /// `null`.
+    fn default() -> Self {
+        Document(RawValue::from_string("null".to_owned()).expect("null is JSON"))
+    }
+}
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Self) -> bool {
+        self.json() == other.json()
+    }
+}
 
 /// One session. Its key (the `authentik_session` cookie) is never stored: `key_hash` is its SHA-256
 /// ([`crate::secrets::hash_session_key`]), which is also the id token's `sid`, as upstream's `hash_session_key`.
@@ -39,7 +70,7 @@ pub struct AkSession {
     /// What the flow engine keeps between requests (its plan, the executor's query, failed attempts): a document
     /// the rules own and the store keeps as it is.
     #[serde(default)]
-    pub flow: Value,
+    pub flow: Document,
 }
 
 impl AkSession {

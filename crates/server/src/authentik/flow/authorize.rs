@@ -10,6 +10,7 @@ use super::{Challenge, FlowAnswer, FlowError, Flows, Run, flow_by_slug};
 use crate::authentik::flow_by_pk;
 use crate::authentik::oauth2::{Authorization, AuthorizeQuery, Login, ProviderRequest};
 use crate::model::AkScopeMapping;
+use crate::store::{Field, StoreError};
 
 /// Django's `LOGIN_URL`, `authentik_flows:default-authentication`.
 pub const LOGIN_URL: &str = "/flows/-/default/authentication/";
@@ -96,10 +97,21 @@ impl Flows<'_> {
         mappings: &[uuid::Uuid],
         scopes: &[String],
     ) -> Result<Vec<(String, String)>, FlowError> {
-        let all = self.store.all::<AkScopeMapping>().await?;
-        let mut described: Vec<(String, String)> = all
+        let of_provider = if mappings.is_empty() {
+            self.store.all::<AkScopeMapping>().await?.into_iter().filter(|m| m.managed.is_some()).collect()
+        } else {
+            let mut found = Vec::with_capacity(mappings.len());
+            for pk in mappings {
+                match self.store.get::<AkScopeMapping>(Field::Pk, *pk).await {
+                    Ok(mapping) => found.push(mapping),
+                    Err(StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            found
+        };
+        let mut described: Vec<(String, String)> = of_provider
             .into_iter()
-            .filter(|m| if mappings.is_empty() { m.managed.is_some() } else { mappings.contains(&m.pk) })
             .filter(|m| scopes.contains(&m.scope_name) && !m.description.is_empty())
             .map(|m| (m.scope_name, m.description))
             .collect();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::plan::Plan;
-use crate::model::{AkSession, AkUser};
+use crate::model::{AkSession, AkUser, Document};
 use crate::secrets::{Secret, generate_session_key, hash_session_key};
 use crate::store::{Field, Store, StoreError};
 
@@ -98,7 +98,7 @@ impl Session {
             Err(StoreError::NotFound) => return Ok(session),
             Err(e) => return Err(e),
         };
-        session.state = serde_json::from_value(row.flow.clone()).unwrap_or_default();
+        session.state = serde_json::from_str(row.flow.json()).unwrap_or_default();
         if let Some(pk) = row.user {
             match store.get::<AkUser>(Field::Pk, pk).await {
                 Ok(user) if user.is_active => session.user = Some(user),
@@ -146,7 +146,7 @@ impl Session {
             last_ip: self.client.ip.clone(),
             last_user_agent: self.client.user_agent.clone(),
             last_used: Some(now),
-            flow: serde_json::Value::Null,
+            flow: Document::default(),
         });
         self.new_key = Some(key);
         self.user = Some(user);
@@ -174,12 +174,16 @@ impl Session {
         if !self.changed {
             return Ok(set_cookie(self.new_key, self.row.as_ref(), now));
         }
-        let flow = serde_json::to_value(&self.state).unwrap_or_default();
+        // Written as its JSON text, never as a tree (`Document`): a login reads and writes it on every request.
+        let flow = serde_json::to_string(&self.state).ok().and_then(|json| Document::from_json(json).ok());
+        let flow = flow.unwrap_or_default();
         match self.row.take() {
             Some(mut row) if self.new_key.is_some() => {
                 row.flow = flow;
                 self.row = Some(store.insert_with_pk(row).await?);
             }
+            // The same document again (an executor's GET of the stage it is at): nothing to write.
+            Some(row) if row.flow == flow => {}
             Some(mut row) => {
                 row.flow = flow;
                 match store.replace(row.clone()).await {
