@@ -200,8 +200,13 @@ impl Authentik<'_> {
 
     /// `core_authenticated_sessions_destroy`: the session ends (its cookie no longer authenticates).
     pub async fn delete_session(&self, caller: &AkUser, uuid: Uuid) -> Result<(), AkError> {
-        self.get_session(caller, None, uuid).await?;
-        for row in self.visible_rows(caller).await?.into_iter().filter(|r| r.login_id == Some(uuid)) {
+        // A session's rows go with its user (the store's cascade), so every visible row has its owner.
+        let rows: Vec<AkSession> =
+            self.visible_rows(caller).await?.into_iter().filter(|r| r.login_id == Some(uuid)).collect();
+        if rows.is_empty() {
+            return Err(AkError::not_found(MSG_SESSION_NOT_FOUND));
+        }
+        for row in rows {
             match self.store.delete::<AkSession>(row.key_hash).await {
                 Ok(()) | Err(StoreError::NotFound) => {}
                 Err(e) => return Err(e.into()),

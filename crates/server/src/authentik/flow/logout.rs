@@ -97,7 +97,7 @@ impl Flows<'_> {
     /// challenge. The plan ends here (upstream leaves it in the session, where it makes the next end-session
     /// request answer an empty page; docs/divergences.md).
     pub(super) fn session_end(&self, run: &mut Run) -> FlowAnswer {
-        let context = run.plan.as_ref().map(|p| p.context.clone()).unwrap_or_default();
+        let context = run.plan.as_mut().map(|p| std::mem::take(&mut p.context)).unwrap_or_default();
         self.cancel(run);
         if let Some(to) = context.post_logout_redirect_uri {
             return FlowAnswer::Challenge(Challenge::Redirect { to });
